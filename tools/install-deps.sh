@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages ftpsim needs, only those that are missing.
+#   tools/install-deps.sh           build + run dependencies
+#   tools/install-deps.sh --test    also the test tools (validators, Xvfb, tshark, real FTP peers)
+set -euo pipefail
+
+build_pkgs=(cmake g++ make pkg-config libsimgrid-dev libimgui-dev libglfw3-dev doctest-dev
+  libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev libstb-dev libpcap-dev
+  fonts-dejavu-core)
+test_pkgs=(xvfb xauth tshark plantuml mscgen librsvg2-bin libxml2-utils
+  vsftpd lftp curl python3-pyftpdlib nftables iptables conntrack iproute2 tcpdump)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#want[@]} packages present"
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages: ${missing[*]}; run this script as root" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+# tshark asks whether non-root users may capture; answer before it asks.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
