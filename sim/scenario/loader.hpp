@@ -1,0 +1,44 @@
+// Loading and validating scenario files. Every error names the file, line and column and says
+// what was expected and what was found; the command line turns it into exit status 2.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/scenario/scenario.hpp"
+
+namespace ftpsim::scenario {
+
+class ScenarioError : public std::runtime_error {
+public:
+    ScenarioError(Mark mark, const std::string& message);
+    const Mark& mark() const { return mark_; }
+    const std::string& message() const { return message_; }  // without the location
+
+private:
+    Mark mark_;
+    std::string message_;
+};
+
+// `sets` are "a.b.c=value" overrides applied to the document before validation, so they are
+// validated exactly like the file's own values. A list of named items is addressed by name
+// (nodes.home-router.alg.enabled=true), other lists by index (links.0.latency=20ms).
+Scenario load_file(const std::string& path, const std::vector<std::string>& sets = {});
+Scenario load_string(std::string_view yaml, const std::string& file_name,
+                     const std::vector<std::string>& sets = {});
+
+// Semantic checks that need the whole scenario (addresses on their links' networks, gateways
+// directly reachable, servers and clients on hosts that exist). load_* call it.
+void validate(const Scenario& s);
+
+// Value parsers shared with the command line (--vary values); they return false on bad input.
+bool parse_duration(std::string_view text, std::int64_t& ns);
+bool parse_bandwidth(std::string_view text, double& bps);
+bool parse_size(std::string_view text, std::uint64_t& bytes);
+
+// The known key closest to `key` (edit distance), or "" when none is close.
+std::string nearest_key(std::string_view key, const std::vector<std::string>& known);
+
+}  // namespace ftpsim::scenario

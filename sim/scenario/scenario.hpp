@@ -1,0 +1,192 @@
+// A scenario: what the learner describes in YAML (scenarios/README.md documents every key).
+// Plain data; the loader (loader.hpp) fills it and validates it, the builder in sim/net turns it
+// into a network and sessions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/address.hpp"
+
+namespace ftpsim::scenario {
+
+// Where a value came from, for error messages after loading (semantic checks).
+struct Mark {
+    std::string file;
+    int line = 0;    // 1-based; 0 = unknown
+    int column = 0;  // 1-based
+};
+
+struct PortRange {
+    std::uint16_t lo = 0, hi = 0;
+    bool contains(std::uint16_t p) const { return p >= lo && p <= hi; }
+    bool operator==(const PortRange&) const = default;
+};
+
+struct Cidr {
+    proto::IpAddress addr;
+    int prefix = 32;
+    bool contains(const proto::IpAddress& a) const;
+    std::string to_string() const;
+};
+
+struct Interface {
+    std::string name;        // "eth0" by default, "lan"/"wan" on routers
+    Cidr address;
+    std::string side;        // routers: "inside" (private realm) or "outside"
+    Mark mark;
+};
+
+struct Route {
+    Cidr to;
+    proto::IpAddress via;
+    Mark mark;
+};
+
+enum class NatBehaviour { EndpointIndependent, AddressDependent, AddressAndPortDependent };
+
+struct NatSpec {
+    bool enabled = false;
+    std::string type;                 // preset name as written, or "custom"
+    NatBehaviour mapping = NatBehaviour::EndpointIndependent;
+    NatBehaviour filtering = NatBehaviour::AddressAndPortDependent;
+    bool port_preservation = true;
+    PortRange ports{1024, 65535};
+    std::int64_t timeout_established_ns = 7440LL * 1'000'000'000;  // RFC 5382: 2 h 4 min
+    std::int64_t timeout_transitory_ns = 240LL * 1'000'000'000;    // RFC 5382: 4 min
+    bool hairpin = false;
+    Mark mark;
+};
+
+struct AlgSpec {
+    bool enabled = false;
+    std::vector<std::uint16_t> ports{21};
+    bool loose = false;
+    Mark mark;
+};
+
+struct ForwardSpec {
+    PortRange external;
+    proto::IpAddress to;
+    std::uint16_t to_port = 0;        // 0: same port (ranges map offset by offset)
+    Mark mark;
+};
+
+struct FirewallRule {
+    std::string action;               // accept | drop | reject
+    std::string direction;            // in | out | any  (in: from an outside to an inside interface)
+    std::string state;                // new | established | related | any
+    std::optional<Cidr> src, dst;
+    std::optional<PortRange> sport, dport;
+    std::string comment;
+    Mark mark;
+};
+
+struct FirewallSpec {
+    bool enabled = false;
+    std::string policy = "accept";    // the default when no rule matches
+    std::vector<FirewallRule> rules;
+    Mark mark;
+};
+
+struct NodeSpec {
+    std::string name;
+    std::string kind = "host";        // host | router
+    std::vector<Interface> interfaces;
+    std::optional<proto::IpAddress> gateway;
+    std::vector<Route> routes;
+    NatSpec nat;
+    AlgSpec alg;
+    std::vector<ForwardSpec> forwards;
+    FirewallSpec firewall;
+    Mark mark;
+};
+
+struct LinkSpec {
+    std::string a, b;                 // node names
+    std::int64_t latency_ns = 1'000'000;   // 1 ms
+    double bandwidth_bps = 100e6;          // 100 Mbit/s
+    double loss = 0;
+    Mark mark;
+};
+
+struct FileSpec {
+    std::string path;
+    std::uint64_t size = 0;
+};
+
+struct ServerSpec {
+    std::string node;
+    std::string profile = "vsftpd";   // vsftpd | pyftpdlib | rfc959
+    std::uint16_t port = 21;
+    std::optional<PortRange> passive_ports;
+    std::optional<proto::IpAddress> pasv_address;  // vsftpd pasv_address / pyftpdlib masquerade_address
+    std::map<std::string, std::string> options;    // profile knobs by name, validated by the builder
+    std::vector<FileSpec> files;
+    std::optional<std::uint64_t> disk_quota;       // bytes; STOR beyond it gets 452
+    std::optional<int> max_clients;
+    Mark mark;
+};
+
+struct ClientSpec {
+    std::string node;
+    std::string profile = "classic";  // curl | ftplib | lftp | filezilla | classic
+    std::string mode = "pasv";        // port | eprt | pasv | epsv | epsv-all | spsv | default
+    proto::HostPort server;           // the control connection's destination
+    std::optional<proto::HostPort> second_server;  // server-to-server: the other server
+    std::string user = "anonymous";
+    std::string password = "ftp@example.com";
+    std::vector<std::string> script;  // "login", "ls /pub", "get /pub/f", "put /up/f 1000", ...
+    std::int64_t start_ns = 0;
+    int count = 1;                    // how many identical clients to start (load scenarios)
+    Mark mark;
+};
+
+struct FaultSpec {
+    std::string kind;                 // link-down | reset | server-restart | disk-full
+    std::string target;               // link "a-b", node name, ...
+    std::int64_t at_ns = 0;
+    std::int64_t duration_ns = 0;
+    Mark mark;
+};
+
+struct ExpectedTransfer {
+    std::optional<std::string> command;
+    std::optional<bool> ok;
+    std::optional<int> reply;
+    Mark mark;
+};
+
+struct Expectation {
+    std::optional<bool> ok;
+    std::vector<ExpectedTransfer> transfers;
+    std::vector<std::string> diagnosis_mentions;  // words the diagnosis must contain
+    Mark mark;
+};
+
+struct Limits {
+    std::int64_t time_ns = 3600LL * 1'000'000'000;
+    std::uint64_t events = 5'000'000;
+};
+
+struct Scenario {
+    std::string name;                 // the file's stem
+    std::string file;
+    std::string title;
+    std::string description;
+    std::uint64_t seed = 1;
+    Limits limits;
+    std::vector<NodeSpec> nodes;      // in document order: the ladder's lane order
+    std::vector<LinkSpec> links;
+    std::vector<ServerSpec> servers;
+    std::vector<ClientSpec> clients;
+    std::vector<FaultSpec> faults;
+    std::optional<Expectation> expect;
+
+    const NodeSpec* node(const std::string& n) const;
+};
+
+}  // namespace ftpsim::scenario
