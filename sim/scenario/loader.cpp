@@ -645,11 +645,14 @@ ClientSpec read_client(const std::string& node, const Value& v) {
             check_script_line(step);
             c.script.push_back(step.str());
         }
+    if (c.script.empty()) c.script = {"login", "quit"};
     if (auto x = m.get("start")) c.start_ns = x->duration();
     if (auto x = m.get("count")) c.count = static_cast<int>(x->integer(1, 100000));
     m.done();
-    if (c.mode == "fxp" && !c.second_server)
-        v.fail(v.path() + ": mode 'fxp' needs 'second_server' (the other server's address:port)");
+    bool third_party = c.mode == "fxp" || c.mode == "rfc438" || c.mode == "rfc478";
+    if (third_party && !c.second_server)
+        v.fail(v.path() + ": mode '" + c.mode +
+               "' needs 'second_server' (the other server's address:port)");
     return c;
 }
 
@@ -808,6 +811,8 @@ Scenario load_string(std::string_view yaml, const std::string& file_name,
                      const std::vector<std::string>& sets) {
     Scenario s = load(std::string(yaml), file_name, sets);
     s.name = stem_of(file_name);
+    s.source = std::string(yaml);
+    s.sets = sets;
     return s;
 }
 

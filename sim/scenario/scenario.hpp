@@ -175,6 +175,8 @@ struct Limits {
 struct Scenario {
     std::string name;                 // the file's stem
     std::string file;
+    std::string source;               // the YAML text as loaded (before the overrides)
+    std::vector<std::string> sets;    // the --set overrides applied to it
     std::string title;
     std::string description;
     std::uint64_t seed = 1;

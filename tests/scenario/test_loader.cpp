@@ -112,3 +112,18 @@ TEST_CASE("value parsers") {
     CHECK(nearest_key("gatway", {"gateway", "routes", "kind"}) == "gateway");
     CHECK(nearest_key("zzzzzz", {"gateway", "routes", "kind"}).empty());
 }
+
+TEST_CASE("every library scenario loads and says what it expects") {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(fs::path(FTPSIM_SOURCE_DIR) / "scenarios")) {
+        if (e.path().extension() != ".yaml") continue;
+        CAPTURE(e.path().string());
+        Scenario s;
+        CHECK_NOTHROW(s = load_file(e.path().string()));
+        CHECK_FALSE(s.title.empty());
+        CHECK_FALSE(s.description.empty());
+        CHECK(s.expect.has_value());
+        ++n;
+    }
+    MESSAGE(n << " library scenarios");
+}

@@ -1,0 +1,115 @@
+// ftpsim list and ftpsim check: the scenario library and its expected outcomes.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "sim/run/run.hpp"
+#include "sim/scenario/loader.hpp"
+
+namespace fs = std::filesystem;
+
+namespace ftpsim::app {
+
+#ifndef FTPSIM_LIBRARY_DIR
+#define FTPSIM_LIBRARY_DIR "scenarios"
+#endif
+
+std::string library_dir() {
+    if (const char* env = std::getenv("FTPSIM_SCENARIOS")) return env;
+    if (fs::is_directory("scenarios")) return "scenarios";
+    return FTPSIM_LIBRARY_DIR;
+}
+
+namespace {
+
+// Files named directly, and the .yaml files of folders (sorted); "" when a path doesn't exist.
+std::string collect(const std::vector<std::string>& paths, std::vector<std::string>& out) {
+    for (const auto& p : paths) {
+        if (fs::is_directory(p)) {
+            std::vector<std::string> found;
+            for (const auto& e : fs::directory_iterator(p))
+                if (e.path().extension() == ".yaml") found.push_back(e.path().string());
+            std::sort(found.begin(), found.end());
+            out.insert(out.end(), found.begin(), found.end());
+        } else if (fs::exists(p)) {
+            out.push_back(p);
+        } else {
+            return p + ": no such file or folder";
+        }
+    }
+    return "";
+}
+
+std::string expected_summary(const scenario::Scenario& s) {
+    if (!s.expect || !s.expect->ok) return "-";
+    std::string out = *s.expect->ok ? "works" : "fails";
+    for (const auto& t : s.expect->transfers)
+        if (t.reply) out += " " + std::to_string(*t.reply);
+    return out;
+}
+
+}  // namespace
+
+int cmd_list(const ListFlags& f) {
+    std::vector<std::string> files;
+    if (std::string err = collect({f.dir.empty() ? library_dir() : f.dir}, files); !err.empty()) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        return kExitBadInput;
+    }
+    std::size_t width = 4;
+    std::vector<scenario::Scenario> all;
+    for (const auto& file : files) {
+        try {
+            all.push_back(scenario::load_file(file));
+        } catch (const scenario::ScenarioError& e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            return kExitBadInput;
+        }
+        width = std::max(width, all.back().name.size());
+    }
+    for (const auto& s : all) {
+        std::string name = s.name;
+        name.resize(width, ' ');
+        std::string expect = expected_summary(s);
+        expect.resize(std::max<std::size_t>(expect.size(), 14), ' ');
+        std::cout << name << "  " << expect << "  " << s.title << "\n";
+    }
+    std::cout << all.size() << " scenarios in " << (f.dir.empty() ? library_dir() : f.dir) << "\n";
+    return kExitOk;
+}
+
+int cmd_check(const CheckFlags& f) {
+    std::vector<std::string> files;
+    auto paths = f.paths.empty() ? std::vector<std::string>{library_dir()} : f.paths;
+    if (std::string err = collect(paths, files); !err.empty()) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        return kExitBadInput;
+    }
+    int passed = 0, failed = 0;
+    for (const auto& file : files) {
+        scenario::Scenario s;
+        trace::Trace t;
+        try {
+            s = scenario::load_file(file, f.sets);
+            t = sim::run(s);
+        } catch (const scenario::ScenarioError& e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            return kExitBadInput;
+        }
+        auto diffs = sim::check_expectation(s, t.outcome);
+        if (!s.expect) diffs.push_back("the scenario has no 'expect' section");
+        std::cout << (diffs.empty() ? "PASS " : "FAIL ") << file << "\n";
+        for (const auto& d : diffs) std::cout << "     " << d << "\n";
+        if (f.verbose)
+            for (const auto& tr : t.outcome.transfers)
+                std::cout << "     " << tr.command << " " << tr.path << ": " << (tr.ok ? "ok" : "failed")
+                          << ", reply " << tr.reply << ", " << tr.bytes << " bytes\n";
+        (diffs.empty() ? passed : failed)++;
+    }
+    std::cout << passed << " passed, " << failed << " failed\n";
+    return failed ? kExitMismatch : kExitOk;
+}
+
+}  // namespace ftpsim::app

@@ -1,0 +1,65 @@
+#include <cstdio>
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "app/output.hpp"
+#include "sim/run/run.hpp"
+#include "sim/scenario/loader.hpp"
+#include "viz/diagram.hpp"
+#include "viz/export.hpp"
+
+namespace ftpsim::app {
+
+int cmd_run(const RunFlags& f) {
+    scenario::Scenario s;
+    try {
+        s = f.file.empty() ? scenario::load_string(kDefaultScenarioYaml,
+                                                   std::string(kDefaultScenarioName) + ".yaml", f.sets)
+                           : scenario::load_file(f.file, f.sets);
+    } catch (const scenario::ScenarioError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return kExitBadInput;
+    }
+    for (const auto& p : f.exports)
+        if (!viz::format_from_path(p)) {
+            std::fprintf(stderr,
+                         "--export %s: unknown file extension; expected .svg .puml .plantuml .mmd .msc "
+                         ".txt .json or .pcap\n",
+                         p.c_str());
+            return kExitBadInput;
+        }
+
+    sim::RunOptions ro;
+    ro.verify_fixes = !f.no_verify;
+    trace::Trace t;
+    try {
+        t = sim::run(s, ro);
+    } catch (const scenario::ScenarioError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return kExitBadInput;
+    }
+
+    viz::ExportOptions eo;
+    if (std::string err = export_options(f.view, t, eo); !err.empty()) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        return kExitBadInput;
+    }
+    bool colour = colour_wanted(f.view.color);
+    std::cout << s.title << "\n";
+    if (!s.description.empty()) std::cout << s.description << "\n";
+    std::cout << "\n";
+    if (!f.quiet) {
+        viz::TextOptions to = eo.text;
+        to.ansi_colour = colour;
+        std::cout << viz::to_text(viz::layout(t, eo.layout), to) << "\n";
+    }
+    std::cout << outcome_text(t, colour);
+    for (const auto& n : t.model_notes) std::cout << "Model: " << n << "\n";
+    if (std::string err = write_exports(f.exports, t, eo); !err.empty()) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        return kExitBadInput;
+    }
+    return kExitOk;
+}
+
+}  // namespace ftpsim::app

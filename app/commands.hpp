@@ -1,0 +1,62 @@
+// The ftpsim subcommands. main.cpp parses the command line (CLI11 lives only there) and calls
+// these; each returns the process exit status: 0 ok, 1 a check or a run failed, 2 bad input.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ftpsim::app {
+
+constexpr int kExitOk = 0;
+constexpr int kExitMismatch = 1;
+constexpr int kExitBadInput = 2;
+
+struct ViewFlags {
+    std::string view = "per-hop";        // per-hop | end-to-end
+    std::string time = "compressed";     // compressed | scale
+    bool fold_handshakes = false;
+    std::string capture = "client";      // client | server | NODE-NODE (pcap capture point)
+    std::string color = "auto";          // auto | always | never
+};
+
+struct RunFlags {
+    std::string file;                    // empty: the built-in default scenario
+    std::vector<std::string> sets;
+    std::vector<std::string> exports;
+    ViewFlags view;
+    bool quiet = false;                  // no ladder, only the outcome and diagnosis
+    bool no_verify = false;              // do not verify the proposed fixes
+};
+
+struct CheckFlags {
+    std::vector<std::string> paths;      // files or folders; empty: the scenario library
+    std::vector<std::string> sets;
+    bool verbose = false;
+};
+
+struct SweepFlags {
+    std::string file;
+    std::vector<std::string> sets;
+    std::vector<std::string> vary;       // "clients.client.mode=port,pasv,epsv"
+    std::string format = "text";         // text | csv | json | md
+    int jobs = 1;
+    std::string shard;                   // "K/N": only cells with index % N == K-1
+    std::string progress = "auto";       // auto | always | never
+};
+
+struct ListFlags {
+    std::string dir;
+};
+
+int cmd_list(const ListFlags& f);
+int cmd_run(const RunFlags& f);
+int cmd_check(const CheckFlags& f);
+int cmd_sweep(const SweepFlags& f);
+int cmd_gui(int argc, char** argv);
+
+// Shared helpers.
+std::string library_dir();               // the scenario library next to the sources or installed
+extern const char* const kDefaultScenarioYaml;
+extern const char* const kDefaultScenarioName;
+
+}  // namespace ftpsim::app

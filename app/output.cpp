@@ -1,0 +1,100 @@
+#include "app/output.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+
+namespace ftpsim::app {
+namespace {
+
+bool has_node(const trace::Trace& t, const std::string& n) {
+    for (const auto& x : t.nodes)
+        if (x.name == n) return true;
+    return false;
+}
+
+// "home-router-server" -> {"home-router", "server"}: node names may contain '-', so try each split.
+bool split_hop(const trace::Trace& t, const std::string& s, std::string& a, std::string& b) {
+    for (std::size_t i = s.find('-'); i != std::string::npos; i = s.find('-', i + 1)) {
+        a = s.substr(0, i);
+        b = s.substr(i + 1);
+        if (has_node(t, a) && has_node(t, b)) return true;
+    }
+    return false;
+}
+
+const char* kReset = "\x1b[0m";
+const char* kGreen = "\x1b[32m";
+const char* kRed = "\x1b[31m";
+const char* kBold = "\x1b[1m";
+
+}  // namespace
+
+std::string export_options(const ViewFlags& v, const trace::Trace& t, viz::ExportOptions& o) {
+    o.layout.view = v.view == "end-to-end" ? viz::View::EndToEnd : viz::View::PerHop;
+    o.layout.time = v.time == "scale" ? viz::TimeScale::ToScale : viz::TimeScale::Compressed;
+    o.layout.fold_handshakes = v.fold_handshakes;
+    if (v.capture == "client") {
+        o.pcap.at = viz::CapturePoint::client_side();
+    } else if (v.capture == "server") {
+        o.pcap.at = viz::CapturePoint::server_side();
+    } else {
+        std::string a, b;
+        if (!split_hop(t, v.capture, a, b)) {
+            std::string names;
+            for (const auto& n : t.nodes) names += (names.empty() ? "" : ", ") + n.name;
+            return "--capture " + v.capture +
+                   ": expected client, server, or a hop written NODE-NODE with nodes of the scenario (" +
+                   names + ")";
+        }
+        o.pcap.at = viz::CapturePoint::link(a, b);
+    }
+    return "";
+}
+
+std::string write_exports(const std::vector<std::string>& paths, const trace::Trace& t,
+                          const viz::ExportOptions& o) {
+    for (const auto& p : paths) {
+        std::string bytes;
+        try {
+            bytes = viz::export_for_path(t, p, o);
+        } catch (const viz::ExportError& e) {
+            return "--export " + p + ": " + e.what();
+        }
+        std::ofstream out(p, std::ios::binary);
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        if (!out) return "--export " + p + ": cannot write the file";
+    }
+    return "";
+}
+
+bool colour_wanted(const std::string& flag) {
+    if (flag == "always") return true;
+    if (flag == "never") return false;
+    return isatty(STDOUT_FILENO) != 0;
+}
+
+std::string outcome_text(const trace::Trace& t, bool colour) {
+    auto paint = [&](const char* c, const std::string& s) { return colour ? c + s + kReset : s; };
+    std::string out;
+    const auto& o = t.outcome;
+    out += paint(kBold, "Outcome: ") +
+           (o.ok ? paint(kGreen, "every transfer succeeded") : paint(kRed, "failed")) + "\n";
+    for (const auto& tr : o.transfers) {
+        out += "  " + tr.client + ": " + tr.command + (tr.path.empty() ? "" : " " + tr.path) + " -> " +
+               (tr.ok ? paint(kGreen, "ok") : paint(kRed, "failed")) +
+               (tr.reply ? ", reply " + std::to_string(tr.reply) : ", no final reply") + ", " +
+               std::to_string(tr.bytes) + " bytes\n";
+    }
+    if (!o.limit_reached.empty()) out += paint(kRed, "  Stopped: " + o.limit_reached) + "\n";
+    for (const auto& d : o.diagnosis) {
+        out += "\n" + paint(kBold, "What happened: ") + d.what + "\n";
+        out += paint(kBold, "Why: ") + d.cause + "\n";
+        for (const auto& f : d.fixes)
+            out += "  fix" + std::string(f.verified ? " (verified)" : "") + ": " + f.description +
+                   (f.change.empty() ? "" : "  [--set " + f.change + "]") + "\n";
+    }
+    return out;
+}
+
+}  // namespace ftpsim::app

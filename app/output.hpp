@@ -1,0 +1,21 @@
+// Turning a trace into what the terminal shows and into export files.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "app/commands.hpp"
+#include "sim/trace/trace.hpp"
+#include "viz/export.hpp"
+
+namespace ftpsim::app {
+
+// Builds the exporters' options from the command-line flags. Returns "" or an error message.
+std::string export_options(const ViewFlags& v, const trace::Trace& t, viz::ExportOptions& out);
+// Writes every --export file; returns "" or an error message (unknown extension, unwritable file).
+std::string write_exports(const std::vector<std::string>& paths, const trace::Trace& t,
+                          const viz::ExportOptions& o);
+bool colour_wanted(const std::string& flag);
+std::string outcome_text(const trace::Trace& t, bool colour);
+
+}  // namespace ftpsim::app

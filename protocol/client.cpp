@@ -1,0 +1,1061 @@
+#include "protocol/client.hpp"
+
+#include <array>
+#include <utility>
+
+#include "protocol/codec.hpp"
+
+namespace ftpsim::proto {
+
+// ---- The transition tables --------------------------------------------------------------------
+
+namespace {
+
+using C = ControlState;
+using D = DataState;
+using E = ClientEvent;
+
+// RFC 959 5.4: the greeting, then command -> final reply, transfer command -> 1yz -> 2yz.
+constexpr std::array kControlTransitions{
+    ControlTransition{C::Connecting, E::Connected, C::AwaitGreeting},
+    ControlTransition{C::AwaitGreeting, E::Reply1yz, C::AwaitGreeting},  // 120, then 220
+    ControlTransition{C::AwaitGreeting, E::Reply2yz, C::Ready},
+    ControlTransition{C::AwaitGreeting, E::ReplyNegative, C::Ready},     // 421: the script ends
+    ControlTransition{C::Ready, E::SendCommand, C::AwaitReply},
+    ControlTransition{C::Ready, E::SendTransferCommand, C::AwaitPreliminary},
+    ControlTransition{C::Ready, E::SendQuit, C::AwaitQuitReply},
+    ControlTransition{C::AwaitReply, E::Reply1yz, C::AwaitReply},
+    ControlTransition{C::AwaitReply, E::Reply2yz, C::Ready},
+    ControlTransition{C::AwaitReply, E::Reply3yz, C::Ready},
+    ControlTransition{C::AwaitReply, E::ReplyNegative, C::Ready},
+    ControlTransition{C::AwaitPreliminary, E::Reply1yz, C::AwaitCompletion},
+    ControlTransition{C::AwaitPreliminary, E::Reply2yz, C::Ready},       // done without 1yz
+    ControlTransition{C::AwaitPreliminary, E::Reply3yz, C::Ready},       // treated as a failure
+    ControlTransition{C::AwaitPreliminary, E::ReplyNegative, C::Ready},
+    ControlTransition{C::AwaitCompletion, E::Reply2yz, C::Ready},
+    ControlTransition{C::AwaitCompletion, E::ReplyNegative, C::Ready},
+    ControlTransition{C::AwaitQuitReply, E::Reply2yz, C::Closed},
+    ControlTransition{C::AwaitQuitReply, E::ReplyNegative, C::Closed},
+    // The client may hang up at any point (curl after a failed data connection).
+    ControlTransition{C::AwaitGreeting, E::Abandon, C::Closed},
+    ControlTransition{C::Ready, E::Abandon, C::Closed},
+    ControlTransition{C::AwaitReply, E::Abandon, C::Closed},
+    ControlTransition{C::AwaitPreliminary, E::Abandon, C::Closed},
+    ControlTransition{C::AwaitCompletion, E::Abandon, C::Closed},
+    ControlTransition{C::AwaitQuitReply, E::Abandon, C::Closed},
+    ControlTransition{C::AwaitGreeting, E::ConnectionLost, C::Closed},
+    ControlTransition{C::Ready, E::ConnectionLost, C::Closed},
+    ControlTransition{C::AwaitReply, E::ConnectionLost, C::Closed},
+    ControlTransition{C::AwaitPreliminary, E::ConnectionLost, C::Closed},
+    ControlTransition{C::AwaitCompletion, E::ConnectionLost, C::Closed},
+    ControlTransition{C::AwaitQuitReply, E::ConnectionLost, C::Closed},
+};
+
+// The data connection: the client listens (PORT, EPRT, SOCK, RFC 959's default) or connects
+// (PASV, EPSV, LSTN, SPSV with its SPDT handshake on the server's control port).
+constexpr std::array kDataTransitions{
+    DataTransition{D::NoData, E::RequestListen, D::ListenRequested},
+    DataTransition{D::ListenRequested, E::ListenReady, D::Listening},
+    DataTransition{D::ListenRequested, E::ListenFailed, D::NoData},
+    DataTransition{D::ListenRequested, E::StopListening, D::NoData},
+    DataTransition{D::Listening, E::DataConnected, D::Open},
+    DataTransition{D::Listening, E::StopListening, D::NoData},
+    DataTransition{D::NoData, E::RequestConnect, D::ConnectRequested},
+    DataTransition{D::ConnectRequested, E::DataConnected, D::Open},
+    DataTransition{D::ConnectRequested, E::SinglePortConnected, D::SpdtHandshake},
+    DataTransition{D::ConnectRequested, E::ConnectFailed, D::NoData},
+    DataTransition{D::ConnectRequested, E::CloseData, D::NoData},
+    DataTransition{D::SpdtHandshake, E::SpdtAccepted, D::Open},
+    DataTransition{D::SpdtHandshake, E::ConnectFailed, D::NoData},
+    DataTransition{D::SpdtHandshake, E::PeerClosed, D::NoData},
+    DataTransition{D::SpdtHandshake, E::CloseData, D::NoData},
+    DataTransition{D::SpdtHandshake, E::DataReset, D::NoData},
+    DataTransition{D::Open, E::PeerClosed, D::NoData},
+    DataTransition{D::Open, E::CloseData, D::NoData},
+    DataTransition{D::Open, E::DataReset, D::NoData},
+};
+
+bool is_data_event(ClientEvent e) { return e >= E::RequestListen; }
+
+ClientEvent reply_event(int code) {
+    switch (code / 100) {
+        case 1: return E::Reply1yz;
+        case 2: return E::Reply2yz;
+        case 3: return E::Reply3yz;
+        default: return E::ReplyNegative;
+    }
+}
+
+bool positive(int code) { return code >= 100 && code < 400; }
+
+}  // namespace
+
+const char* to_string(ControlState s) {
+    switch (s) {
+        case C::Connecting: return "Connecting";
+        case C::AwaitGreeting: return "AwaitGreeting";
+        case C::Ready: return "Ready";
+        case C::AwaitReply: return "AwaitReply";
+        case C::AwaitPreliminary: return "AwaitPreliminary";
+        case C::AwaitCompletion: return "AwaitCompletion";
+        case C::AwaitQuitReply: return "AwaitQuitReply";
+        case C::Closed: return "Closed";
+    }
+    return "?";
+}
+
+const char* to_string(DataState s) {
+    switch (s) {
+        case D::NoData: return "NoData";
+        case D::ListenRequested: return "ListenRequested";
+        case D::Listening: return "Listening";
+        case D::ConnectRequested: return "ConnectRequested";
+        case D::SpdtHandshake: return "SpdtHandshake";
+        case D::Open: return "Open";
+    }
+    return "?";
+}
+
+const char* to_string(ClientEvent e) {
+    switch (e) {
+        case E::Connected: return "connected";
+        case E::SendCommand: return "send command";
+        case E::SendTransferCommand: return "send RETR/STOR/APPE/LIST";
+        case E::SendQuit: return "send QUIT";
+        case E::Reply1yz: return "reply 1yz";
+        case E::Reply2yz: return "reply 2yz";
+        case E::Reply3yz: return "reply 3yz";
+        case E::ReplyNegative: return "reply 4yz/5yz";
+        case E::Abandon: return "close without QUIT";
+        case E::ConnectionLost: return "connection lost";
+        case E::RequestListen: return "Listen";
+        case E::ListenReady: return "DataListening";
+        case E::ListenFailed: return "DataListenFailed";
+        case E::RequestConnect: return "Connect";
+        case E::DataConnected: return "DataConnected";
+        case E::SinglePortConnected: return "DataConnected (SPSV)";
+        case E::SpdtAccepted: return "200 DATA";
+        case E::ConnectFailed: return "refused / timed out / 504";
+        case E::StopListening: return "StopListening";
+        case E::PeerClosed: return "DataClosed";
+        case E::CloseData: return "CloseData";
+        case E::DataReset: return "DataReset";
+    }
+    return "?";
+}
+
+std::span<const ControlTransition> client_control_transitions() { return kControlTransitions; }
+std::span<const DataTransition> client_data_transitions() { return kDataTransitions; }
+
+std::optional<ControlState> next_control_state(ControlState from, ClientEvent event) {
+    for (const auto& t : kControlTransitions)
+        if (t.from == from && t.event == event) return t.to;
+    return std::nullopt;
+}
+
+std::optional<DataState> next_data_state(DataState from, ClientEvent event) {
+    for (const auto& t : kDataTransitions)
+        if (t.from == from && t.event == event) return t.to;
+    return std::nullopt;
+}
+
+namespace {
+
+template <typename Table>
+void render_machine(std::string& out, const char* id, const char* title, const Table& table,
+                    const char* initial, const char* final_state) {
+    out += "    state \"";
+    out += title;
+    out += "\" as ";
+    out += id;
+    out += " {\n        [*] --> ";
+    out += initial;
+    out += "\n";
+    for (const auto& t : table) {
+        out += "        ";
+        out += to_string(t.from);
+        out += " --> ";
+        out += to_string(t.to);
+        out += " : ";
+        out += to_string(t.event);
+        out += "\n";
+    }
+    if (final_state != nullptr) {
+        out += "        ";
+        out += final_state;
+        out += " --> [*]\n";
+    }
+    out += "    }\n";
+}
+
+}  // namespace
+
+std::string render_client_state_diagram() {
+    std::string out = "stateDiagram-v2\n";
+    render_machine(out, "control", "control connection", kControlTransitions, "Connecting",
+                   "Closed");
+    render_machine(out, "data", "data connection", kDataTransitions, "NoData", nullptr);
+    return out;
+}
+
+// ---- ReplyReader ------------------------------------------------------------------------------
+
+std::optional<ServerReply> ReplyReader::next(std::string* error) {
+    ReplyView view;
+    const ParseResult r = parse_reply(buffer_, view);
+    if (r.status == ParseStatus::NeedMore) return std::nullopt;
+    if (r.status == ParseStatus::Error) {
+        // Drop the offending line so one bad line does not wedge the session.
+        if (error != nullptr) *error = std::string("unparsable reply: ") + to_string(r.error);
+        const auto nl = buffer_.find('\n');
+        buffer_.erase(0, nl == std::string::npos ? buffer_.size() : nl + 1);
+        return next(error);
+    }
+    ServerReply reply{view.code, std::string(view.multiline ? view.last_text : view.first_text),
+                std::string(view.raw)};
+    buffer_.erase(0, r.consumed);
+    return reply;
+}
+
+// ---- ClientSession: construction, inputs, outputs ---------------------------------------------
+
+ClientSession::ClientSession(ClientConfig config)
+    : config_(std::move(config)),
+      mode_(config_.mode == DataMode::Auto ? config_.profile.default_mode : config_.mode) {
+    // Endpoints known at construction mean the control connection is already up.
+    if (config_.control) {
+        control_ends_ = *config_.control;
+        fire(E::Connected);
+    }
+}
+
+void ClientSession::on_connected(HostPort local, HostPort remote, Time now) {
+    now_ = now;
+    control_ends_ = {local, remote};
+    fire(E::Connected);
+}
+
+void ClientSession::receive_control(std::string_view bytes, Time now) {
+    now_ = now;
+    replies_.feed(bytes);
+    std::string error;
+    while (auto reply = replies_.next(&error)) {
+        if (!error.empty()) protocol_error(std::exchange(error, {}));
+        on_reply(*reply);
+    }
+    if (!error.empty()) protocol_error(error);
+}
+
+void ClientSession::on_control_closed(Time now) {
+    now_ = now;
+    if (control_ == C::Closed) return;
+    if (control_ != C::AwaitQuitReply && action_)
+        result_.failure = "the server closed the control connection";
+    fire(E::ConnectionLost);
+    release_data();
+    if (action_) finish_action();
+    steps_.clear();
+    stop_script_ = true;
+}
+
+std::optional<Action> ClientSession::poll_action() {
+    if (actions_.empty()) return std::nullopt;
+    Action a = std::move(actions_.front());
+    actions_.pop_front();
+    return a;
+}
+
+bool ClientSession::finished() const {
+    if (control_ == C::Closed) return true;
+    return control_ == C::Ready && !action_ && steps_.empty() && data_.state == D::NoData &&
+           (stop_script_ || next_action_ >= config_.script.size());
+}
+
+Time ClientSession::next_expiry() const { return accept_deadline_; }
+
+void ClientSession::on_timer(Time now) {
+    now_ = now;
+    if (now < accept_deadline_) return;
+    accept_deadline_ = kNever;
+    if (data_.state == D::Listening)
+        on_data_failure("the server did not connect to " + data_.listening.to_string() +
+                        " within the accept timeout");
+}
+
+void ClientSession::protocol_error(std::string text) {
+    explain("protocol error: " + text);
+    protocol_errors_.push_back(std::move(text));
+}
+
+bool ClientSession::fire(ClientEvent event) {
+    if (is_data_event(event)) {
+        if (auto next = next_data_state(data_.state, event)) {
+            data_.state = *next;
+            return true;
+        }
+        protocol_error(std::string("data connection: ") + to_string(event) + " in " +
+                       to_string(data_.state));
+        return false;
+    }
+    if (auto next = next_control_state(control_, event)) {
+        control_ = *next;
+        return true;
+    }
+    protocol_error(std::string("control connection: ") + to_string(event) + " in " +
+                   to_string(control_));
+    return false;
+}
+
+// ---- The script, one user action at a time ------------------------------------------------------
+
+void ClientSession::advance() {
+    while (control_ == C::Ready && !waiting_for_data()) {
+        if (steps_.empty()) {
+            if (action_) finish_action();
+            if (!start_next_action()) return;
+            continue;
+        }
+        Step step = std::move(steps_.front());
+        steps_.pop_front();
+        execute(std::move(step));
+    }
+}
+
+bool ClientSession::waiting_for_data() const {
+    switch (data_.state) {
+        case D::ListenRequested:
+        case D::ConnectRequested:
+        case D::SpdtHandshake: return true;
+        default: return transfer_sent_ && !transfer_data_done();
+    }
+}
+
+// The transfer is over on the data side when its connection is closed (or never came).
+bool ClientSession::transfer_data_done() const { return data_.state == D::NoData; }
+
+bool ClientSession::start_next_action() {
+    if (stop_script_ || next_action_ >= config_.script.size()) return false;
+    const UserAction& action = config_.script[next_action_++];
+    action_ = action;
+    result_ = ActionResult{action, true, 0, {}, {}, 0, {}};
+    switched_mode_ = false;
+    using K = UserAction::Kind;
+    switch (action.kind) {
+        case K::Login: plan_login(action); break;
+        case K::List:
+        case K::Get:
+        case K::Put:
+        case K::Append: plan_transfer(action, mode_); break;
+        case K::Cwd: steps_.push_back({Step::Kind::Command, "CWD " + action.path, true}); break;
+        case K::Pwd: steps_.push_back({Step::Kind::Command, "PWD", true}); break;
+        case K::Raw: steps_.push_back({Step::Kind::Command, action.path, false}); break;
+        case K::Quit: steps_.push_back({Step::Kind::Quit, "QUIT", true}); break;
+    }
+    return true;
+}
+
+void ClientSession::plan_login(const UserAction& action) {
+    steps_.push_back({Step::Kind::Login, "USER " + action.path, true});
+    if (config_.profile.syst_after_login) steps_.push_back({Step::Kind::Command, "SYST", false});
+    if (config_.profile.pwd_after_login) steps_.push_back({Step::Kind::Command, "PWD", false});
+    // RFC 2428 section 4: after "EPSV ALL" the server refuses PORT, PASV, EPRT.
+    if (mode_ == DataMode::EpsvAll) steps_.push_back({Step::Kind::Command, "EPSV ALL", true});
+}
+
+namespace {
+
+std::string data_setup_verb(DataMode mode, bool upload) {
+    switch (mode) {
+        case DataMode::Default: return "";
+        case DataMode::Port: return "PORT";
+        case DataMode::Eprt: return "EPRT";
+        case DataMode::Pasv: return "PASV";
+        case DataMode::Epsv:
+        case DataMode::EpsvAll: return "EPSV";
+        case DataMode::Spsv: return "SPSV";
+        case DataMode::Lstn: return upload ? "LSTN R" : "LSTN S";  // the server's direction
+        case DataMode::Sock: return "SOCK";
+        case DataMode::Auto: break;
+    }
+    return "PASV";
+}
+
+bool is_active_verb(const std::string& verb) {
+    return verb.empty() || verb == "PORT" || verb == "EPRT" || verb == "SOCK";
+}
+
+std::string transfer_command(const UserAction& action) {
+    using K = UserAction::Kind;
+    switch (action.kind) {
+        case K::List: return action.path.empty() ? "LIST" : "LIST " + action.path;
+        case K::Get: return "RETR " + action.path;
+        case K::Put: return "STOR " + action.path;
+        case K::Append: return "APPE " + action.path;
+        default: return {};
+    }
+}
+
+// Deterministic upload content: the same script always moves the same bytes.
+std::string upload_bytes(std::uint64_t size) {
+    std::string bytes(size, '\0');
+    for (std::uint64_t i = 0; i < size; ++i) bytes[i] = static_cast<char>('a' + i % 26);
+    return bytes;
+}
+
+}  // namespace
+
+void ClientSession::plan_transfer(const UserAction& action, DataMode mode) {
+    using K = UserAction::Kind;
+    const bool upload = action.kind == K::Put || action.kind == K::Append;
+    const char type = action.kind == K::List ? 'A' : 'I';
+    std::deque<Step> type_and_size;
+    if (config_.profile.type_policy == TypePolicy::EveryTransfer || current_type_ != type) {
+        type_and_size.push_back({Step::Kind::Command, std::string("TYPE ") + type, true});
+        current_type_ = type;
+    }
+    if (action.kind == K::Get && config_.profile.size_before_retr)
+        type_and_size.push_back({Step::Kind::Command, "SIZE " + action.path, false});
+    const Step setup{Step::Kind::DataSetup, data_setup_verb(mode, upload), true};
+    if (config_.profile.data_setup_before_type) steps_.push_back(setup);
+    for (auto& s : type_and_size) steps_.push_back(std::move(s));
+    if (!config_.profile.data_setup_before_type) steps_.push_back(setup);
+    steps_.push_back({Step::Kind::Transfer, transfer_command(action), true});
+    upload_ = upload;
+    upload_sent_ = false;
+    preliminary_seen_ = final_seen_ = false;
+}
+
+void ClientSession::execute(Step step) {
+    switch (step.kind) {
+        case Step::Kind::Login:
+        case Step::Kind::Command: send_command(step, E::SendCommand); return;
+        case Step::Kind::Quit: send_command(step, E::SendQuit); return;
+        case Step::Kind::Transfer:
+            transfer_sent_ = true;
+            preliminary_seen_ = final_seen_ = false;
+            send_command(step, E::SendTransferCommand);
+            if (data_.state == D::Listening && config_.profile.accept_timeout > 0)
+                accept_deadline_ = now_ + config_.profile.accept_timeout;
+            return;
+        case Step::Kind::DataSetup:
+            data_.setup_verb = step.command;
+            if (!is_active_verb(step.command)) {
+                send_command(step, E::SendCommand);
+                return;
+            }
+            if (data_.state == D::NoData) {
+                // Listen first: PORT must announce the port the listener got.
+                request_listen();
+                steps_.push_front(std::move(step));
+                return;
+            }
+            announce_listener(step);
+            return;
+    }
+}
+
+void ClientSession::send_command(const Step& step, ClientEvent event) {
+    if (!fire(event)) return;
+    in_flight_ = step;
+    emit(SendControl{step.command + "\r\n"});
+}
+
+void ClientSession::finish_action() {
+    results_.push_back(std::move(result_));
+    result_ = {};
+    action_.reset();
+    transfer_sent_ = false;
+    accept_deadline_ = kNever;
+}
+
+void ClientSession::fail_action(std::string why, FailurePolicy policy) {
+    explain("the client gives up: " + why + " (" + std::string(config_.profile.name) + ": " +
+            to_string(policy) + ")");
+    if (action_) {
+        result_.ok = false;
+        if (result_.failure.empty()) result_.failure = std::move(why);
+    }
+    steps_.clear();
+    release_data();
+    if (action_) finish_action();
+    switch (policy) {
+        case FailurePolicy::Continue: break;
+        case FailurePolicy::Quit:
+            stop_script_ = true;
+            steps_.push_back({Step::Kind::Quit, "QUIT", true});
+            break;
+        case FailurePolicy::Abandon:
+            stop_script_ = true;
+            if (fire(E::Abandon)) emit(CloseControl{});
+            break;
+    }
+}
+
+// ---- Replies ------------------------------------------------------------------------------------
+
+void ClientSession::on_reply(const ServerReply& reply) {
+    const ControlState before = control_;
+    if (!fire(reply_event(reply.code))) return;
+    if (before == C::AwaitGreeting) {
+        on_greeting(reply);
+    } else if (before == C::AwaitQuitReply) {
+        in_flight_.reset();
+        emit(CloseControl{});
+        if (action_) {
+            result_.reply_code = reply.code;
+            result_.reply_text = reply.text;
+            finish_action();
+        }
+    } else if (in_flight_) {
+        const Step step = *in_flight_;
+        if (control_ == C::Ready) in_flight_.reset();
+        on_step_reply(step, reply);
+    }
+    if (reply.code == 421 && control_ != C::Closed) on_service_closing(reply);
+    advance();
+}
+
+// RFC 959 4.2: 421 means the server is closing the control connection; QUIT would be pointless.
+void ClientSession::on_service_closing(const ServerReply& reply) {
+    if (action_) {
+        result_.ok = false;
+        if (result_.failure.empty())
+            result_.failure = "the server is closing the session: 421 " + reply.text;
+        finish_action();
+    }
+    steps_.clear();
+    stop_script_ = true;
+    release_data();
+    if (fire(E::Abandon)) emit(CloseControl{});
+}
+
+void ClientSession::on_greeting(const ServerReply& reply) {
+    if (control_ == C::AwaitGreeting) return;  // 120: the real greeting follows
+    if (!positive(reply.code) && reply.code != 421) {
+        // 421 "Too many users" (draft-rosenau 5): nothing can be done on this connection.
+        stop_script_ = true;
+        explain("the server refused the session: " + std::to_string(reply.code) + " " + reply.text);
+        if (fire(E::Abandon)) emit(CloseControl{});
+    }
+}
+
+void ClientSession::on_step_reply(const Step& step, const ServerReply& reply) {
+    if (reply.code / 100 != 1) {
+        result_.reply_code = reply.code;
+        result_.reply_text = reply.text;
+    }
+    switch (step.kind) {
+        case Step::Kind::Login: on_login_reply(reply); return;
+        case Step::Kind::DataSetup: on_data_setup_reply(step, reply); return;
+        case Step::Kind::Transfer: on_transfer_reply(reply); return;
+        case Step::Kind::Command:
+            if (reply.code / 100 == 1) return;
+            if (step.must_succeed && !positive(reply.code))
+                fail_action(step.command + " refused: " + std::to_string(reply.code) + " " +
+                                reply.text,
+                            config_.profile.on_negative_reply);
+            return;
+        case Step::Kind::Quit: return;
+    }
+}
+
+void ClientSession::on_login_reply(const ServerReply& reply) {
+    if (reply.code == 331) {
+        // RFC 959 5.4: USER -> 331 -> PASS.
+        std::string password = action_ ? action_->password : std::string{};
+        if (password.empty()) password = config_.profile.anonymous_password;
+        steps_.push_front({Step::Kind::Command, "PASS " + password, true});
+        return;
+    }
+    if (reply.code / 100 != 2)
+        fail_action("login refused: " + std::to_string(reply.code) + " " + reply.text,
+                    config_.profile.on_negative_reply);
+}
+
+void ClientSession::on_data_setup_reply(const Step& step, const ServerReply& reply) {
+    const std::string& verb = step.command;
+    if (!positive(reply.code) || reply.code / 100 == 3) {
+        if (fall_back(verb, true)) return;
+        release_data();
+        fail_action(verb + " refused: " + std::to_string(reply.code) + " " + reply.text,
+                    config_.profile.on_negative_reply);
+        return;
+    }
+    if (reply.code / 100 == 1) return;
+    if (is_active_verb(verb)) return;  // the listener is announced; the transfer command follows
+    std::optional<HostPort> target;
+    if (verb == "PASV") {
+        if (auto announced = parse_227_text(reply.text)) target = pasv_target(*announced);
+    } else if (verb == "EPSV") {
+        // RFC 2428: the 229 reply carries only the port; the host is the control peer.
+        if (auto port = parse_229_text(reply.text))
+            target = HostPort{control_ends_.remote.addr, *port};
+    } else if (verb == "SPSV") {
+        if (auto id = parse_spsv_227_text(reply.text)) {
+            data_.spdt_id = std::string(*id);
+            connect_to(control_ends_.remote, true);
+            return;
+        }
+    } else if (verb.starts_with("LSTN")) {
+        // RFC 438: the 255 reply names the socket the server listens on.
+        if (auto socket = parse_255_text(reply.text); socket && *socket <= 0xffff)
+            target = HostPort{control_ends_.remote.addr, static_cast<std::uint16_t>(*socket)};
+    }
+    if (!target) {
+        release_data();
+        fail_action("cannot read the address in \"" + std::to_string(reply.code) + " " +
+                        reply.text + "\"",
+                    config_.profile.on_negative_reply);
+        return;
+    }
+    connect_to(*target, false);
+}
+
+void ClientSession::on_transfer_reply(const ServerReply& reply) {
+    accept_deadline_ = reply.code / 100 == 1 ? accept_deadline_ : kNever;
+    if (reply.code / 100 == 1) {
+        preliminary_seen_ = true;
+        maybe_upload();
+        return;
+    }
+    final_seen_ = true;
+    if (reply.code / 100 == 2) return;  // advance() waits for the data connection to close
+    // 425 "Can't open data connection": the server could not reach the client's listener.
+    if (reply.code == 425 && config_.profile.switch_mode_on_data_failure && !switched_mode_) {
+        release_data();
+        transfer_sent_ = false;
+        fall_back(data_.setup_verb, false);
+        return;
+    }
+    fail_action(transfer_command(*action_) + " failed: " + std::to_string(reply.code) + " " +
+                    reply.text,
+                config_.profile.on_negative_reply);
+}
+
+// The profile's fallbacks. True when a new plan replaced the failed one.
+bool ClientSession::fall_back(const std::string& failed_verb, bool reply_refused) {
+    const ClientProfile& p = config_.profile;
+    if (failed_verb == "EPSV" && mode_ != DataMode::EpsvAll &&
+        (reply_refused ? p.epsv_falls_back_to_pasv : p.epsv_connect_falls_back_to_pasv)) {
+        explain(std::string(p.name) + " falls back from EPSV to PASV");
+        steps_.push_front({Step::Kind::DataSetup, "PASV", true});
+        return true;
+    }
+    if (failed_verb == "EPRT" && reply_refused && p.eprt_falls_back_to_port) {
+        explain(std::string(p.name) + " falls back from EPRT to PORT");
+        steps_.push_front({Step::Kind::DataSetup, "PORT", true});
+        return true;
+    }
+    if (!reply_refused && p.switch_mode_on_data_failure && !switched_mode_ && action_) {
+        switched_mode_ = true;
+        const DataMode other = is_active_verb(failed_verb) ? DataMode::Pasv : DataMode::Port;
+        explain(std::string(p.name) + " retries the transfer in " + to_string(other) + " mode");
+        steps_.clear();
+        plan_transfer(*action_, other);
+        return true;
+    }
+    return false;
+}
+
+// ---- The data connection ----------------------------------------------------------------------
+
+void ClientSession::request_listen() {
+    if (!fire(E::RequestListen)) return;
+    data_.id = next_data_id_++;
+    Listen listen{data_.id, control_ends_.local.addr, 0, 0};
+    if (data_.setup_verb.empty()) {
+        // RFC 959 3.2: with no PORT the server connects to the user's control port U.
+        listen.port_lo = listen.port_hi = control_ends_.local.port;
+    }
+    emit(listen);
+}
+
+void ClientSession::announce_listener(const Step& step) {
+    const HostPort announced{control_ends_.local.addr, data_.listening.port};
+    if (step.command.empty()) {
+        explain("no PORT: the client listens on its own control port " + announced.to_string() +
+                " and the server will connect from its port 20 (RFC 959 3.2)");
+        return;
+    }
+    std::string line = step.command + " ";
+    if (step.command == "PORT") line += format_port_arg(announced);
+    else if (step.command == "EPRT") line += format_eprt_arg(announced);
+    else line += announced.addr.to_string() + "," + std::to_string(announced.port);  // SOCK
+    explain("the client listens on " + announced.to_string() + " and announces it with " +
+            step.command);
+    send_command(Step{step.kind, line, true}, E::SendCommand);
+    if (in_flight_) in_flight_->command = step.command;  // replies are matched on the verb
+}
+
+HostPort ClientSession::pasv_target(const HostPort& announced) {
+    const HostPort peer{control_ends_.remote.addr, announced.port};
+    const auto& a = announced.addr;
+    const auto& c = control_ends_.remote.addr;
+    const std::string who(config_.profile.name);
+    switch (config_.profile.pasv_address) {
+        case PasvAddressPolicy::Trust:
+            explain(who + " trusts the 227 address and connects to " + announced.to_string());
+            return announced;
+        case PasvAddressPolicy::UseControlPeer:
+            if (a != c)
+                explain(who + " ignores the 227 address " + a.to_string() +
+                        " and connects to the control peer " + peer.to_string());
+            return peer;
+        case PasvAddressPolicy::FixPrivate:
+            if (a.is_unspecified() || a.is_private() != c.is_private()) {
+                explain(who + " replaces the 227 address " + a.to_string() +
+                        " with the control peer's (ftp:fix-pasv-address): " + peer.to_string());
+                return peer;
+            }
+            return announced;
+        case PasvAddressPolicy::SubstituteUnroutable:
+            if (a.is_unspecified() || (a.is_private() && !c.is_private())) {
+                explain(who + " substitutes the unroutable 227 address " + a.to_string() +
+                        " with the server's address " + peer.to_string());
+                return peer;
+            }
+            return announced;
+    }
+    return announced;
+}
+
+void ClientSession::connect_to(HostPort target, bool single_port) {
+    if (!fire(E::RequestConnect)) return;
+    data_.id = next_data_id_++;
+    data_.target = target;
+    data_.spdt_id = single_port ? data_.spdt_id : std::string{};
+    data_.spdt_replies = {};
+    if (single_port)
+        explain("the client opens a second connection to the control port " +
+                target.to_string() + " and will send SPDT " + data_.spdt_id);
+    emit(Connect{data_.id, target, std::nullopt});
+}
+
+void ClientSession::on_data_event(const DataEvent& event, Time now) {
+    now_ = now;
+    std::visit(
+        [this](const auto& e) {
+            using T = std::decay_t<decltype(e)>;
+            if (e.id != data_.id || data_.state == D::NoData) {
+                // Late news about a connection this side already closed is normal (the
+                // peer's FIN after ours); an id never handed out is not.
+                if (e.id == 0 || e.id >= next_data_id_)
+                    protocol_error("data event for an unknown connection " + std::to_string(e.id));
+                return;
+            }
+            if constexpr (std::is_same_v<T, DataListening>) {
+                if (fire(E::ListenReady)) data_.listening = e.local;
+            } else if constexpr (std::is_same_v<T, DataListenFailed>) {
+                if (fire(E::ListenFailed)) on_data_failure("no free port to listen on");
+            } else if constexpr (std::is_same_v<T, DataConnected>) {
+                on_data_connected(e);
+            } else if constexpr (std::is_same_v<T, DataRefused>) {
+                if (fire(E::ConnectFailed))
+                    on_data_failure("the data connection to " + data_.target.to_string() +
+                                    " was refused");
+            } else if constexpr (std::is_same_v<T, DataTimedOut>) {
+                if (fire(E::ConnectFailed))
+                    on_data_failure("the data connection to " + data_.target.to_string() +
+                                    " timed out");
+            } else if constexpr (std::is_same_v<T, DataBytes>) {
+                on_data_bytes(e);
+            } else if constexpr (std::is_same_v<T, DataClosed>) {
+                const bool handshake = data_.state == D::SpdtHandshake;
+                if (fire(E::PeerClosed)) emit(CloseData{data_.id, false});
+                if (handshake) on_data_failure("the server closed the SPDT connection");
+            } else if constexpr (std::is_same_v<T, DataReset>) {
+                fire(E::DataReset);
+            }
+        },
+        event);
+    advance();
+}
+
+void ClientSession::on_data_connected(const DataConnected& e) {
+    const bool accepted = data_.state == D::Listening;
+    const bool single_port = !data_.spdt_id.empty() && data_.state == D::ConnectRequested;
+    if (!fire(single_port ? E::SinglePortConnected : E::DataConnected)) return;
+    if (accepted) {
+        accept_deadline_ = kNever;
+        // One connection per listener: close it now, as curl and ftplib do after accept().
+        emit(StopListening{data_.id});
+        explain("the server connected from " + e.remote.to_string() + " to " +
+                e.local.to_string());
+    }
+    maybe_upload();
+}
+
+void ClientSession::on_data_bytes(const DataBytes& e) {
+    if (data_.state != D::SpdtHandshake) {
+        if (data_.state == D::Open) result_.received += e.bytes;
+        return;
+    }
+    data_.spdt_replies.feed(e.bytes);
+    std::string error;
+    while (data_.state == D::SpdtHandshake) {
+        auto reply = data_.spdt_replies.next(&error);
+        if (!error.empty()) protocol_error(std::exchange(error, {}));
+        if (!reply) return;
+        on_spdt_reply(*reply);
+    }
+    // Bytes after "200 DATA" in the same segment are already file data.
+    if (data_.state == D::Open) result_.received += data_.spdt_replies.take_buffer();
+}
+
+// draft-rosenau 3.2: greeting, "SPDT id", then exactly "200 DATA"; 504 for a bad identifier.
+void ClientSession::on_spdt_reply(const ServerReply& reply) {
+    if (reply.code == 220) {
+        emit(SendData{data_.id, "SPDT " + data_.spdt_id + "\r\n"});
+        return;
+    }
+    if (reply.code == 200) {
+        fire(E::SpdtAccepted);
+        explain("\"200 DATA\": the second connection is the data connection now");
+        return;
+    }
+    if (reply.code / 100 == 1) return;
+    if (fire(E::ConnectFailed)) emit(CloseData{data_.id, false});
+    on_data_failure("SPDT refused: " + std::to_string(reply.code) + " " + reply.text);
+}
+
+void ClientSession::on_data_failure(std::string why) {
+    explain(why);
+    const std::string verb = data_.setup_verb;
+    release_data();
+    if (transfer_sent_) {
+        // The transfer command is out: its reply (425/426) ends the action.
+        result_.failure = why;
+        if (config_.profile.on_data_failure == FailurePolicy::Abandon)
+            fail_action(std::move(why), FailurePolicy::Abandon);
+        return;
+    }
+    if (fall_back(verb, false)) return;
+    fail_action(std::move(why), config_.profile.on_data_failure);
+}
+
+void ClientSession::maybe_upload() {
+    if (!upload_ || upload_sent_ || !preliminary_seen_ || data_.state != D::Open) return;
+    upload_sent_ = true;
+    const std::uint64_t size = action_ ? action_->size : 0;
+    if (size > 0) emit(SendData{data_.id, upload_bytes(size)});
+    result_.bytes_sent = size;
+    // The end of the file is the end of the connection (stream mode, RFC 959 3.4.1).
+    fire(E::CloseData);
+    emit(CloseData{data_.id, false});
+}
+
+// Closes whatever the data side holds; used on failures.
+void ClientSession::release_data() {
+    switch (data_.state) {
+        case D::ListenRequested:
+        case D::Listening:
+            if (fire(E::StopListening)) emit(StopListening{data_.id});
+            break;
+        case D::ConnectRequested:  // a connect still in progress is cancelled with a reset
+        case D::SpdtHandshake:
+        case D::Open: {
+            const bool abort = data_.state == D::ConnectRequested;
+            if (fire(E::CloseData)) emit(CloseData{data_.id, abort});
+            break;
+        }
+        case D::NoData: break;
+    }
+    accept_deadline_ = kNever;
+}
+
+}  // namespace ftpsim::proto
+
+// ---- ThirdPartyClient -------------------------------------------------------------------------
+
+namespace ftpsim::proto {
+
+const char* to_string(ThirdPartyDialect d) {
+    switch (d) {
+        case ThirdPartyDialect::Rfc959: return "rfc959";
+        case ThirdPartyDialect::Rfc478: return "rfc478";
+        case ThirdPartyDialect::Rfc438: return "rfc438";
+    }
+    return "?";
+}
+
+ThirdPartyClient::ThirdPartyClient(ThirdPartyConfig config) : config_(std::move(config)) {
+    channels_[kReceiver].server = config_.receiver;
+    channels_[kSender].server = config_.sender;
+    plan();
+}
+
+void ThirdPartyClient::plan() {
+    using K = Step::Kind;
+    const auto& r = config_.receiver;
+    const auto& s = config_.sender;
+    // The hosts are filled in when the command goes out: on_connected may name them later.
+    const std::string sock_r = "SOCK {receiver},", sock_s = "SOCK {sender},";
+    const std::string stor = "STOR " + config_.destination_path;
+    steps_.push_back({kReceiver, K::Login, "USER " + r.user});
+    steps_.push_back({kSender, K::Login, "USER " + s.user});
+    switch (config_.dialect) {
+        case ThirdPartyDialect::Rfc959:  // RFC 959 section 5.2, the figure of the two servers
+            steps_.push_back({kReceiver, K::Command, "TYPE I"});
+            steps_.push_back({kSender, K::Command, "TYPE I"});
+            steps_.push_back({kReceiver, K::Command, "PASV", Capture::Address227});
+            steps_.push_back({kSender, K::Command, "PORT {pasv}"});
+            steps_.push_back({kReceiver, K::Transfer, stor});
+            steps_.push_back({kSender, K::Transfer, "RETR " + config_.source_path});
+            break;
+        case ThirdPartyDialect::Rfc478:  // "SOCK HOST-C SKT-Sc", "PASV", "STOR" | "RTRV"
+            steps_.push_back({kReceiver, K::Command, sock_s + std::to_string(s.data_socket)});
+            steps_.push_back({kSender, K::Command, sock_r + std::to_string(r.data_socket)});
+            steps_.push_back({kReceiver, K::Command, "PASV"});
+            steps_.push_back({kReceiver, K::Transfer, stor});
+            steps_.push_back({kSender, K::Transfer, "RTRV " + config_.source_path});
+            break;
+        case ThirdPartyDialect::Rfc438:  // LSTN R (X), SOCK SITE2,X (Y), SOCK SITE1,Y
+            steps_.push_back({kReceiver, K::Command, "LSTN R", Capture::Socket255});
+            steps_.push_back({kSender, K::Command, sock_r + "{socket0}", Capture::Socket255});
+            steps_.push_back({kReceiver, K::Command, sock_s + "{socket1}"});
+            // The receiver listens only once its transfer command arrives (RFC 438 b), so it
+            // goes first; the sender's RETR then connects to a socket that is listening.
+            steps_.push_back({kReceiver, K::Transfer, "APPE " + config_.destination_path});
+            steps_.push_back({kSender, K::Transfer, "RETR " + config_.source_path});
+            break;
+    }
+    steps_.push_back({kReceiver, K::Quit, "QUIT"});
+    steps_.push_back({kSender, K::Quit, "QUIT"});
+}
+
+void ThirdPartyClient::on_connected(ControlId control, HostPort local, HostPort remote, Time) {
+    channels_[control].server.control = {local, remote};
+    fire(control, E::Connected);
+}
+
+void ThirdPartyClient::receive_control(ControlId control, std::string_view bytes, Time) {
+    Channel& ch = channels_[control];
+    ch.replies.feed(bytes);
+    std::string error;
+    while (auto reply = ch.replies.next(&error)) on_reply(control, *reply);
+    if (!error.empty()) protocol_errors_.push_back(error);
+}
+
+void ThirdPartyClient::on_control_closed(ControlId control, Time) {
+    Channel& ch = channels_[control];
+    if (ch.state == C::Closed) return;
+    const bool expected = ch.state == C::AwaitQuitReply;
+    fire(control, E::ConnectionLost);
+    if (!expected) fail("server " + std::to_string(control) + " closed its control connection");
+    advance();
+}
+
+std::optional<RoutedAction> ThirdPartyClient::poll_action() {
+    if (actions_.empty()) return std::nullopt;
+    RoutedAction a = std::move(actions_.front());
+    actions_.pop_front();
+    return a;
+}
+
+bool ThirdPartyClient::finished() const {
+    for (const auto& ch : channels_)
+        if (ch.state != C::Closed && !(ch.state == C::Ready && steps_.empty())) return false;
+    return true;
+}
+
+bool ThirdPartyClient::fire(ControlId control, ClientEvent event) {
+    Channel& ch = channels_[control];
+    if (auto next = next_control_state(ch.state, event)) {
+        ch.state = *next;
+        return true;
+    }
+    protocol_errors_.push_back("control " + std::to_string(control) + ": " + to_string(event) +
+                               " in " + to_string(ch.state));
+    return false;
+}
+
+void ThirdPartyClient::advance() {
+    while (!steps_.empty()) {
+        const Step& step = steps_.front();
+        if (channels_[step.control].state != C::Ready) return;
+        // Setup commands run one at a time: each may need the previous one's reply ({pasv}).
+        // The two transfer commands overlap: the receiver's STOR waits for the sender's data.
+        for (const auto& ch : channels_)
+            if (ch.in_flight && ch.in_flight->kind != Step::Kind::Transfer &&
+                ch.in_flight->kind != Step::Kind::Quit)
+                return;
+        Step next = std::move(steps_.front());
+        steps_.pop_front();
+        execute(std::move(next));
+    }
+}
+
+std::string ThirdPartyClient::expand(std::string command) const {
+    auto replace = [&command](const std::string& key, const std::string& value) {
+        if (const auto at = command.find(key); at != std::string::npos)
+            command.replace(at, key.size(), value);
+    };
+    replace("{receiver}", channels_[kReceiver].server.control.remote.addr.to_string());
+    replace("{sender}", channels_[kSender].server.control.remote.addr.to_string());
+    if (pasv_address_) replace("{pasv}", format_port_arg(*pasv_address_));
+    for (std::size_t i = 0; i < sockets_.size(); ++i)
+        replace("{socket" + std::to_string(i) + "}", std::to_string(sockets_[i]));
+    return command;
+}
+
+void ThirdPartyClient::execute(Step step) {
+    using K = Step::Kind;
+    const ClientEvent event = step.kind == K::Transfer ? E::SendTransferCommand
+                              : step.kind == K::Quit   ? E::SendQuit
+                                                       : E::SendCommand;
+    if (!fire(step.control, event)) return;
+    step.command = expand(std::move(step.command));
+    emit(step.control, SendControl{step.command + "\r\n"});
+    channels_[step.control].in_flight = std::move(step);
+}
+
+void ThirdPartyClient::on_reply(ControlId control, const ServerReply& reply) {
+    Channel& ch = channels_[control];
+    const ControlState before = ch.state;
+    if (!fire(control, reply_event(reply.code))) return;
+    if (before == C::AwaitGreeting) {
+        if (!positive(reply.code)) fail("server " + std::to_string(control) + " refused: " + reply.raw);
+    } else if (before == C::AwaitQuitReply) {
+        ch.in_flight.reset();
+        emit(control, CloseControl{});
+    } else if (ch.in_flight) {
+        const Step step = *ch.in_flight;
+        if (ch.state == C::Ready) ch.in_flight.reset();
+        if (reply.code / 100 != 1) {
+            using K = Step::Kind;
+            const bool ok = step.kind == K::Login ? reply.code / 100 == 2 || reply.code == 331
+                                                  : reply.code / 100 == 2;
+            if (!ok) {
+                fail(step.command + " refused: " + std::to_string(reply.code) + " " + reply.text);
+            } else if (step.kind == K::Login && reply.code == 331) {
+                steps_.push_front({control, K::Command, "PASS " + ch.server.password});
+            } else if (step.kind == K::Transfer) {
+                ++transfers_ok_;
+            } else if (step.capture == Capture::Address227) {
+                pasv_address_ = parse_227_text(reply.text);
+                if (!pasv_address_) fail("cannot read the address in " + reply.text);
+                else
+                    emit(control, Explain{"the user passes the receiver's data address " +
+                                          pasv_address_->to_string() +
+                                          " to the sender with PORT: the sender will connect there"});
+            } else if (step.capture == Capture::Socket255) {
+                const auto socket = parse_255_text(reply.text);
+                if (!socket) fail("cannot read the socket in " + reply.text);
+                else sockets_.push_back(*socket);
+            }
+        }
+    }
+    advance();
+}
+
+void ThirdPartyClient::fail(std::string why) {
+    if (failure_.empty()) failure_ = std::move(why);
+    steps_.clear();
+    for (ControlId c : {kReceiver, kSender}) {
+        const ControlState s = channels_[c].state;
+        if (s != C::Closed && s != C::Connecting && s != C::AwaitQuitReply)
+            steps_.push_back({c, Step::Kind::Quit, "QUIT"});
+    }
+}
+
+}  // namespace ftpsim::proto

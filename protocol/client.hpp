@@ -1,0 +1,360 @@
+// The FTP client session (user-PI and user-DTP of RFC 959), sans-IO.
+//
+// A ClientSession runs a script of user actions (client_script.hpp) against one server, the way
+// one real client does (client_profile.hpp), over a data-connection mode (DataMode). Like the
+// server session it never touches a socket, a clock or a random source:
+//
+//   inputs : on_connected (the control connection's two ends), receive_control (reply bytes, any
+//            split), on_data_event (DataListening, DataConnected, DataRefused, DataBytes, ...),
+//            on_timer(now) when next_expiry() has passed. Every input carries the current time.
+//   outputs: poll_action() drains SendControl, Listen, StopListening, Connect, SendData,
+//            CloseData, CloseControl and Explain actions in order.
+//
+// The client needs no randomness: the ports it listens on are chosen by whoever executes its
+// Listen action (port 0 = any ephemeral port), and reported back with DataListening.
+//
+// State is two explicit machines whose legal steps are tables (h11's _state.py): the control
+// connection's dialogue (ControlState) and the data connection (DataState). An event that is
+// not in the table changes nothing and is recorded as a protocol error. docs/client.md draws
+// both tables (render_client_state_diagram).
+//
+// ThirdPartyClient, at the end, is the server-to-server user of RFC 959 section 5.2 (and of
+// RFC 478 and RFC 438): one client with two control connections and no data connection.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protocol/actions.hpp"
+#include "protocol/address.hpp"
+#include "protocol/client_profile.hpp"
+#include "protocol/client_script.hpp"
+
+namespace ftpsim::proto {
+
+// ---- States and the transition tables -------------------------------------------------------
+
+enum class ControlState : std::uint8_t {
+    Connecting,        // no control connection yet
+    AwaitGreeting,     // connected; the server speaks first (220, or 120 then 220)
+    Ready,             // nothing outstanding: the next command may be sent
+    AwaitReply,        // a command was sent; its final reply is pending
+    AwaitPreliminary,  // a transfer command was sent; 1yz (or an early final reply) pending
+    AwaitCompletion,   // 1yz received; the transfer's 2yz/4yz/5yz pending
+    AwaitQuitReply,    // QUIT sent; 221 pending
+    Closed,
+};
+
+enum class DataState : std::uint8_t {
+    NoData,            // no data connection and no listener
+    ListenRequested,   // Listen emitted; DataListening pending (active modes)
+    Listening,         // bound; waiting for the server's connection
+    ConnectRequested,  // Connect emitted; DataConnected / DataRefused / DataTimedOut pending
+    SpdtHandshake,     // SPSV: connected to the control port; 220, SPDT, "200 DATA" pending
+    Open,              // the data connection carries data
+};
+
+enum class ClientEvent : std::uint8_t {
+    // control connection
+    Connected,            // on_connected
+    SendCommand,          // a command ended by one final reply
+    SendTransferCommand,  // RETR STOR APPE LIST ...: 1yz, then 2yz
+    SendQuit,
+    Reply1yz,
+    Reply2yz,
+    Reply3yz,
+    ReplyNegative,        // 4yz or 5yz
+    Abandon,              // the client closes without QUIT
+    ConnectionLost,       // the server closed or reset the control connection
+    // data connection
+    RequestListen,
+    ListenReady,          // DataListening
+    ListenFailed,
+    RequestConnect,
+    DataConnected,        // the handshake completed (either direction)
+    SinglePortConnected,  // SPSV: connected to the server's control port
+    SpdtAccepted,         // "200 DATA"
+    ConnectFailed,        // refused, timed out, or 504 to SPDT
+    StopListening,        // the listener is closed
+    PeerClosed,           // FIN received (the client closes its side too)
+    CloseData,            // the client closes (after an upload)
+    DataReset,
+};
+
+const char* to_string(ControlState s);
+const char* to_string(DataState s);
+const char* to_string(ClientEvent e);
+
+struct ControlTransition {
+    ControlState from;
+    ClientEvent event;
+    ControlState to;
+};
+struct DataTransition {
+    DataState from;
+    ClientEvent event;
+    DataState to;
+};
+
+std::span<const ControlTransition> client_control_transitions();
+std::span<const DataTransition> client_data_transitions();
+std::optional<ControlState> next_control_state(ControlState from, ClientEvent event);
+std::optional<DataState> next_data_state(DataState from, ClientEvent event);
+
+// Both tables as one Mermaid stateDiagram-v2 (the text docs/client.md embeds).
+std::string render_client_state_diagram();
+
+// ---- Replies on the control connection ------------------------------------------------------
+
+struct ServerReply {
+    int code = 0;
+    std::string text;  // the last line's text (the first line's for a one-line reply)
+    std::string raw;   // every byte of it, CRLFs included
+};
+
+// Collects control bytes split anywhere and hands out complete replies (single or multi-line).
+class ReplyReader {
+public:
+    void feed(std::string_view bytes) { buffer_ += bytes; }
+    // The next complete reply; nullopt when more bytes are needed. Garbage is dropped and
+    // reported through `error`.
+    std::optional<ServerReply> next(std::string* error = nullptr);
+    // What is left, for a connection that stops carrying replies (SPSV after "200 DATA").
+    std::string take_buffer() { return std::exchange(buffer_, {}); }
+
+private:
+    std::string buffer_;
+};
+
+// ---- The client session ---------------------------------------------------------------------
+
+struct ControlEndpoints {
+    HostPort local;   // the client's end (what PORT/EPRT announce)
+    HostPort remote;  // the server as the client reaches it (the "control peer")
+};
+
+struct ClientConfig {
+    ClientProfile profile = curl_profile();
+    DataMode mode = DataMode::Auto;
+    ClientScript script;
+    // Known at construction (the session starts in AwaitGreeting), or given by on_connected.
+    std::optional<ControlEndpoints> control;
+};
+
+struct ActionResult {
+    UserAction action;
+    bool ok = false;
+    int reply_code = 0;          // the reply that ended the action (0: it ended without one)
+    std::string reply_text;
+    std::string received;        // get / ls: what came over the data connection
+    std::uint64_t bytes_sent = 0;  // put / append
+    std::string failure;         // why it failed, in the learner's words
+};
+
+class ClientSession {
+public:
+    explicit ClientSession(ClientConfig config);
+
+    // ---- inputs
+    void on_connected(HostPort local, HostPort remote, Time now);
+    void receive_control(std::string_view bytes, Time now);
+    void on_control_closed(Time now);
+    void on_data_event(const DataEvent& event, Time now);
+    Time next_expiry() const;  // kNever when no timer runs
+    void on_timer(Time now);
+
+    // ---- outputs
+    std::optional<Action> poll_action();
+    bool has_actions() const { return !actions_.empty(); }
+
+    // ---- observation
+    ControlState control_state() const { return control_; }
+    DataState data_state() const { return data_.state; }
+    DataMode mode() const { return mode_; }  // Auto resolved to the profile's default
+    const ClientProfile& profile() const { return config_.profile; }
+    bool finished() const;  // closed, or the script is done and nothing is outstanding
+    const std::vector<ActionResult>& results() const { return results_; }
+    const std::vector<std::string>& protocol_errors() const { return protocol_errors_; }
+
+private:
+    struct Step {
+        enum class Kind : std::uint8_t { Login, Command, DataSetup, Transfer, Quit };
+        Kind kind = Kind::Command;
+        std::string command;        // the line without CRLF; DataSetup: the verb ("" = default)
+        bool must_succeed = true;   // SIZE, SYST, PWD after login, raw lines may fail harmlessly
+    };
+    struct DataChannel {
+        DataId id = 0;
+        DataState state = DataState::NoData;
+        std::string setup_verb;   // the command that set it up: PORT, EPSV, SPSV, LSTN S ...
+        HostPort listening;       // active: the bound address
+        HostPort target;          // passive: where the client connects
+        std::string spdt_id;      // SPSV identifier
+        ReplyReader spdt_replies; // SPSV: the replies on the data connection before "200 DATA"
+    };
+
+    // state machines
+    bool fire(ClientEvent event);  // control or data table; false (and a recorded error) if illegal
+
+    // script and steps
+    void advance();
+    bool waiting_for_data() const;
+    bool start_next_action();
+    void plan_login(const UserAction& action);
+    void plan_transfer(const UserAction& action, DataMode mode);
+    void execute(Step step);
+    void send_command(const Step& step, ClientEvent event);
+    void finish_action();
+    void fail_action(std::string why, FailurePolicy policy);
+
+    // replies
+    void on_reply(const ServerReply& reply);
+    void on_greeting(const ServerReply& reply);
+    void on_service_closing(const ServerReply& reply);
+    void on_step_reply(const Step& step, const ServerReply& reply);
+    void on_login_reply(const ServerReply& reply);
+    void on_data_setup_reply(const Step& step, const ServerReply& reply);
+    void on_transfer_reply(const ServerReply& reply);
+    bool fall_back(const std::string& failed_verb, bool reply_refused);
+
+    // data connection
+    void request_listen();
+    void announce_listener(const Step& step);
+    void connect_to(HostPort target, bool single_port);
+    HostPort pasv_target(const HostPort& announced);
+    void on_data_connected(const DataConnected& event);
+    void on_data_bytes(const DataBytes& event);
+    void on_spdt_reply(const ServerReply& reply);
+    void on_data_failure(std::string why);
+    void maybe_upload();
+    void release_data();
+    bool transfer_data_done() const;
+
+    void emit(Action action) { actions_.push_back(std::move(action)); }
+    void explain(std::string text) { emit(Explain{std::move(text)}); }
+    void protocol_error(std::string text);
+
+    ClientConfig config_;
+    DataMode mode_;
+    ControlEndpoints control_ends_{};
+    ControlState control_ = ControlState::Connecting;
+    DataChannel data_;
+    DataId next_data_id_ = 1;
+    ReplyReader replies_;
+    std::deque<Action> actions_;
+
+    std::size_t next_action_ = 0;
+    std::optional<UserAction> action_;   // the user action being carried out
+    ActionResult result_;
+    std::deque<Step> steps_;
+    std::optional<Step> in_flight_;      // the command whose reply is pending
+    bool stop_script_ = false;
+    bool switched_mode_ = false;         // FileZilla's one fallback per transfer happened
+    std::optional<char> current_type_;   // last TYPE sent ('A' or 'I')
+
+    bool transfer_sent_ = false;
+    bool preliminary_seen_ = false;
+    bool final_seen_ = false;
+    bool upload_ = false;
+    bool upload_sent_ = false;
+    Time now_ = 0;
+    Time accept_deadline_ = kNever;
+
+    std::vector<ActionResult> results_;
+    std::vector<std::string> protocol_errors_;
+};
+
+// ---- Server-to-server transfer ----------------------------------------------------------------
+
+using ControlId = std::uint8_t;  // which control connection an action concerns
+
+struct RoutedAction {
+    ControlId control = 0;
+    Action action;
+};
+
+enum class ThirdPartyDialect : std::uint8_t {
+    Rfc959,  // PASV to the receiver, PORT <its address> to the sender, STOR and RETR (5.2)
+    Rfc478,  // SOCK to each, PASV to the receiver, STOR and RTRV (1973)
+    Rfc438,  // LSTN R to the receiver (255 X), SOCK receiver,X to the sender (255 Y),
+             // SOCK sender,Y to the receiver, APPE and RETR (1973)
+};
+const char* to_string(ThirdPartyDialect d);
+
+struct ThirdPartyServer {
+    ControlEndpoints control;            // this control connection, as the client sees it
+    std::string user = "anonymous";
+    std::string password = "guest@";
+    std::uint32_t data_socket = 20;      // RFC 478: the data socket "as specified by the protocol"
+};
+
+struct ThirdPartyConfig {
+    ThirdPartyDialect dialect = ThirdPartyDialect::Rfc959;
+    ThirdPartyServer receiver;           // control 0 ("A" in RFC 959 5.2): listens and stores
+    ThirdPartyServer sender;             // control 1 ("B"): connects and retrieves
+    std::string source_path = "file";      // on the sender
+    std::string destination_path = "file"; // on the receiver
+};
+
+class ThirdPartyClient {
+public:
+    static constexpr ControlId kReceiver = 0;
+    static constexpr ControlId kSender = 1;
+
+    explicit ThirdPartyClient(ThirdPartyConfig config);
+
+    void on_connected(ControlId control, HostPort local, HostPort remote, Time now);
+    void receive_control(ControlId control, std::string_view bytes, Time now);
+    void on_control_closed(ControlId control, Time now);
+
+    std::optional<RoutedAction> poll_action();
+
+    ControlState control_state(ControlId control) const { return channels_[control].state; }
+    bool finished() const;
+    bool succeeded() const { return finished() && failure_.empty() && transfers_ok_ == 2; }
+    const std::string& failure() const { return failure_; }
+    const std::vector<std::string>& protocol_errors() const { return protocol_errors_; }
+
+private:
+    enum class Capture : std::uint8_t { None, Address227, Socket255 };
+    struct Step {
+        ControlId control = 0;
+        enum class Kind : std::uint8_t { Login, Command, Transfer, Quit } kind = Kind::Command;
+        std::string command;  // may hold {pasv} (the 227 address), {socket0}, {socket1},
+                              // {receiver}, {sender} (the servers' addresses)
+        Capture capture = Capture::None;
+    };
+    struct Channel {
+        ControlState state = ControlState::Connecting;
+        ReplyReader replies;
+        std::optional<Step> in_flight;
+        ThirdPartyServer server;
+    };
+
+    void plan();
+    void advance();
+    void execute(Step step);
+    void on_reply(ControlId control, const ServerReply& reply);
+    bool fire(ControlId control, ClientEvent event);
+    void fail(std::string why);
+    std::string expand(std::string command) const;
+    void emit(ControlId control, Action action) { actions_.push_back({control, std::move(action)}); }
+
+    ThirdPartyConfig config_;
+    Channel channels_[2];
+    std::deque<Step> steps_;
+    std::deque<RoutedAction> actions_;
+    std::optional<HostPort> pasv_address_;
+    std::vector<std::uint32_t> sockets_;  // 255 replies, in order
+    int transfers_ok_ = 0;
+    std::string failure_;
+    std::vector<std::string> protocol_errors_;
+};
+
+}  // namespace ftpsim::proto

@@ -1,0 +1,172 @@
+#include "protocol/client_profile.hpp"
+
+#include <array>
+
+namespace ftpsim::proto {
+
+namespace {
+
+constexpr Time kSecond = 1'000'000'000;
+
+// Sources for every value: docs/client.md, section "Profiles".
+constexpr std::array kProfiles{
+    ClientProfile{
+        .name = "curl",
+        .description = "curl 7.88: EPSV then PASV, ignores the 227 address, EPRT then PORT",
+        .default_mode = DataMode::Epsv,
+        .anonymous_password = "ftp@example.com",
+        .syst_after_login = false,
+        .pwd_after_login = true,
+        .type_policy = TypePolicy::WhenChanged,
+        .data_setup_before_type = true,
+        .size_before_retr = true,
+        .pasv_address = PasvAddressPolicy::UseControlPeer,
+        .epsv_falls_back_to_pasv = true,
+        .epsv_connect_falls_back_to_pasv = true,
+        .eprt_falls_back_to_port = true,
+        .switch_mode_on_data_failure = false,
+        .accept_timeout = 60 * kSecond,
+        .on_negative_reply = FailurePolicy::Quit,
+        .on_data_failure = FailurePolicy::Abandon,
+    },
+    ClientProfile{
+        .name = "ftplib",
+        .description = "Python ftplib: PASV, ignores the 227 address, TYPE before every transfer",
+        .default_mode = DataMode::Pasv,
+        .anonymous_password = "anonymous@",
+        .syst_after_login = false,
+        .pwd_after_login = false,
+        .type_policy = TypePolicy::EveryTransfer,
+        .data_setup_before_type = false,
+        .size_before_retr = false,
+        .pasv_address = PasvAddressPolicy::UseControlPeer,
+        .epsv_falls_back_to_pasv = false,
+        .epsv_connect_falls_back_to_pasv = false,
+        .eprt_falls_back_to_port = false,
+        .switch_mode_on_data_failure = false,
+        .accept_timeout = 0,
+        .on_negative_reply = FailurePolicy::Quit,
+        .on_data_failure = FailurePolicy::Quit,
+    },
+    ClientProfile{
+        .name = "lftp",
+        .description = "lftp: PASV, fixes a private 227 address (ftp:fix-pasv-address)",
+        .default_mode = DataMode::Pasv,
+        .anonymous_password = "lftp@",
+        .syst_after_login = false,
+        .pwd_after_login = true,
+        .type_policy = TypePolicy::WhenChanged,
+        .data_setup_before_type = false,
+        .size_before_retr = true,
+        .pasv_address = PasvAddressPolicy::FixPrivate,
+        .epsv_falls_back_to_pasv = true,
+        .epsv_connect_falls_back_to_pasv = false,
+        .eprt_falls_back_to_port = true,
+        .switch_mode_on_data_failure = false,
+        .accept_timeout = 300 * kSecond,
+        .on_negative_reply = FailurePolicy::Continue,
+        .on_data_failure = FailurePolicy::Continue,
+    },
+    ClientProfile{
+        .name = "filezilla",
+        .description = "FileZilla: PASV, substitutes an unroutable 227 address, falls back to "
+                       "the other mode",
+        .default_mode = DataMode::Pasv,
+        .anonymous_password = "anonymous@example.com",
+        .syst_after_login = false,
+        .pwd_after_login = true,
+        .type_policy = TypePolicy::WhenChanged,
+        .data_setup_before_type = false,
+        .size_before_retr = false,
+        .pasv_address = PasvAddressPolicy::SubstituteUnroutable,
+        .epsv_falls_back_to_pasv = true,
+        .epsv_connect_falls_back_to_pasv = false,
+        .eprt_falls_back_to_port = true,
+        .switch_mode_on_data_failure = true,
+        .accept_timeout = 20 * kSecond,
+        .on_negative_reply = FailurePolicy::Continue,
+        .on_data_failure = FailurePolicy::Continue,
+    },
+    ClientProfile{
+        .name = "classic",
+        .description = "classic command-line ftp: PORT, trusts the 227 address as given",
+        .default_mode = DataMode::Port,
+        .anonymous_password = "guest@",
+        .syst_after_login = true,
+        .pwd_after_login = false,
+        .type_policy = TypePolicy::WhenChanged,
+        .data_setup_before_type = false,
+        .size_before_retr = false,
+        .pasv_address = PasvAddressPolicy::Trust,
+        .epsv_falls_back_to_pasv = false,
+        .epsv_connect_falls_back_to_pasv = false,
+        .eprt_falls_back_to_port = false,
+        .switch_mode_on_data_failure = false,
+        .accept_timeout = 0,
+        .on_negative_reply = FailurePolicy::Continue,
+        .on_data_failure = FailurePolicy::Continue,
+    },
+};
+
+struct ModeName {
+    DataMode mode;
+    const char* name;
+};
+
+constexpr std::array kModeNames{
+    ModeName{DataMode::Auto, "auto"},     ModeName{DataMode::Default, "default"},
+    ModeName{DataMode::Port, "port"},     ModeName{DataMode::Eprt, "eprt"},
+    ModeName{DataMode::Pasv, "pasv"},     ModeName{DataMode::Epsv, "epsv"},
+    ModeName{DataMode::EpsvAll, "epsv-all"}, ModeName{DataMode::Spsv, "spsv"},
+    ModeName{DataMode::Lstn, "lstn"},     ModeName{DataMode::Sock, "sock"},
+};
+
+}  // namespace
+
+const char* to_string(DataMode mode) {
+    for (const auto& m : kModeNames)
+        if (m.mode == mode) return m.name;
+    return "?";
+}
+
+std::optional<DataMode> parse_data_mode(std::string_view text) {
+    for (const auto& m : kModeNames)
+        if (text == m.name) return m.mode;
+    return std::nullopt;
+}
+
+bool is_passive(DataMode mode) {
+    return mode == DataMode::Pasv || mode == DataMode::Epsv || mode == DataMode::EpsvAll ||
+           mode == DataMode::Spsv || mode == DataMode::Lstn;
+}
+
+const char* to_string(PasvAddressPolicy policy) {
+    switch (policy) {
+        case PasvAddressPolicy::Trust: return "trust";
+        case PasvAddressPolicy::UseControlPeer: return "use-control-peer";
+        case PasvAddressPolicy::FixPrivate: return "fix-private";
+        case PasvAddressPolicy::SubstituteUnroutable: return "substitute-unroutable";
+    }
+    return "?";
+}
+
+const char* to_string(FailurePolicy policy) {
+    switch (policy) {
+        case FailurePolicy::Continue: return "continue";
+        case FailurePolicy::Quit: return "quit";
+        case FailurePolicy::Abandon: return "abandon";
+    }
+    return "?";
+}
+
+std::span<const ClientProfile> client_profiles() { return kProfiles; }
+
+const ClientProfile* find_client_profile(std::string_view name) {
+    for (const auto& p : kProfiles)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
+const ClientProfile& curl_profile() { return kProfiles[0]; }
+
+}  // namespace ftpsim::proto

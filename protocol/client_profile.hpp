@@ -1,0 +1,96 @@
+// Client behaviour profiles: what real FTP clients send and how they react, as plain data.
+//
+// A profile is a value, not a subclass: the client session reads its fields where the clients
+// differ (which command opens the data connection first, whether the 227 address is trusted,
+// what happens when the data connection cannot be made). docs/client.md gives the source of
+// every field's value.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "protocol/actions.hpp"
+
+namespace ftpsim::proto {
+
+// How the data connection is built (the mode the user picks; Auto = the profile's default).
+enum class DataMode : std::uint8_t {
+    Auto,      // the profile's own default
+    Default,   // RFC 959 3.2: no PORT/PASV; the client listens on its control port U and the
+               // server connects from its port L-1 (20)
+    Port,      // PORT h1,h2,h3,h4,p1,p2 (RFC 959)
+    Eprt,      // EPRT |1|addr|port| (RFC 2428), PORT fallback if the profile has one
+    Pasv,      // PASV -> 227 (RFC 959)
+    Epsv,      // EPSV -> 229 (RFC 2428), PASV fallback if the profile has one
+    EpsvAll,   // "EPSV ALL" once after login, then EPSV for every transfer (RFC 2428 section 4)
+    Spsv,      // SPSV -> 227 (identifier), SPDT on a second connection to the control port
+               // (draft-rosenau-ftp-single-port-05)
+    Lstn,      // 1973: "LSTN S|R" -> 255 socket; the client connects to it (RFC 438)
+    Sock,      // 1973: the client listens and sends "SOCK host,socket" -> 255 (RFC 438 d)
+};
+
+const char* to_string(DataMode mode);
+std::optional<DataMode> parse_data_mode(std::string_view text);  // "port", "epsv-all", ...
+bool is_passive(DataMode mode);  // the client connects (PASV, EPSV, EPSV ALL, SPSV, LSTN)
+
+// What the client does with the address in a 227 reply.
+enum class PasvAddressPolicy : std::uint8_t {
+    Trust,                 // connect to the announced address (old command-line clients)
+    UseControlPeer,        // ignore it: connect to the control connection's peer (curl, ftplib)
+    FixPrivate,            // lftp ftp:fix-pasv-address: use the control peer when the announced
+                           // address is private/loopback and the peer is not (or the reverse)
+    SubstituteUnroutable,  // FileZilla: an unroutable (private, 0.0.0.0) address while the
+                           // control peer is routable is replaced by the control peer
+};
+const char* to_string(PasvAddressPolicy policy);
+
+// What the client does after a failure of the current user action.
+enum class FailurePolicy : std::uint8_t {
+    Continue,  // report and go on with the next action (interactive clients, transfer queues)
+    Quit,      // send QUIT and stop (curl after a negative reply; a Python "with FTP()" block)
+    Abandon,   // close the control connection without QUIT (curl after a failed data connect)
+};
+const char* to_string(FailurePolicy policy);
+
+// When "TYPE" is sent.
+enum class TypePolicy : std::uint8_t {
+    WhenChanged,     // only when the transfer needs another type than the last one sent
+    EveryTransfer,   // before every transfer (ftplib's retrbinary/retrlines)
+};
+
+struct ClientProfile {
+    std::string_view name;
+    std::string_view description;       // one line for the docs and the GUI
+    DataMode default_mode = DataMode::Pasv;
+
+    // Login and per-transfer command sequence.
+    std::string_view anonymous_password;  // sent when the script's login has no password
+    bool syst_after_login = false;        // BSD ftp: "Remote system type is UNIX."
+    bool pwd_after_login = false;         // curl, lftp, FileZilla learn the home directory
+    TypePolicy type_policy = TypePolicy::WhenChanged;
+    bool data_setup_before_type = false;  // curl: EPSV/PORT first, then TYPE, SIZE, RETR
+    bool size_before_retr = false;        // curl, lftp: "SIZE file" before "RETR file"
+
+    // Data connection.
+    PasvAddressPolicy pasv_address = PasvAddressPolicy::Trust;
+    bool epsv_falls_back_to_pasv = false;        // on a negative reply to EPSV
+    bool epsv_connect_falls_back_to_pasv = false;  // when the EPSV data connection fails
+    bool eprt_falls_back_to_port = false;        // on a negative reply to EPRT
+    bool switch_mode_on_data_failure = false;    // FileZilla: passive <-> active, once
+    Time accept_timeout = 0;                     // active mode: give up waiting for the
+                                                 // server's connection (0 = wait forever)
+
+    // Failures.
+    FailurePolicy on_negative_reply = FailurePolicy::Continue;
+    FailurePolicy on_data_failure = FailurePolicy::Continue;
+};
+
+// The built-in profiles: curl, ftplib, lftp, filezilla, classic.
+std::span<const ClientProfile> client_profiles();
+const ClientProfile* find_client_profile(std::string_view name);
+const ClientProfile& curl_profile();  // the default everywhere a profile is not named
+
+}  // namespace ftpsim::proto

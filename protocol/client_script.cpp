@@ -1,0 +1,161 @@
+#include "protocol/client_script.hpp"
+
+#include <array>
+#include <charconv>
+#include <utility>
+
+namespace ftpsim::proto {
+
+UserAction login(std::string user, std::string password) {
+    return {UserAction::Kind::Login, std::move(user), std::move(password), 0};
+}
+UserAction ls(std::string path) { return {UserAction::Kind::List, std::move(path), {}, 0}; }
+UserAction get(std::string path) { return {UserAction::Kind::Get, std::move(path), {}, 0}; }
+UserAction put(std::string path, std::uint64_t size) {
+    return {UserAction::Kind::Put, std::move(path), {}, size};
+}
+UserAction append(std::string path, std::uint64_t size) {
+    return {UserAction::Kind::Append, std::move(path), {}, size};
+}
+UserAction cwd(std::string path) { return {UserAction::Kind::Cwd, std::move(path), {}, 0}; }
+UserAction pwd() { return {UserAction::Kind::Pwd, {}, {}, 0}; }
+UserAction raw(std::string command_line) {
+    return {UserAction::Kind::Raw, std::move(command_line), {}, 0};
+}
+UserAction quit() { return {UserAction::Kind::Quit, {}, {}, 0}; }
+
+bool needs_data_connection(UserAction::Kind kind) {
+    using K = UserAction::Kind;
+    return kind == K::List || kind == K::Get || kind == K::Put || kind == K::Append;
+}
+
+namespace {
+
+struct VerbInfo {
+    UserAction::Kind kind;
+    const char* word;
+};
+
+constexpr std::array kVerbs{
+    VerbInfo{UserAction::Kind::Login, "login"}, VerbInfo{UserAction::Kind::List, "ls"},
+    VerbInfo{UserAction::Kind::Get, "get"},     VerbInfo{UserAction::Kind::Put, "put"},
+    VerbInfo{UserAction::Kind::Append, "append"}, VerbInfo{UserAction::Kind::Cwd, "cwd"},
+    VerbInfo{UserAction::Kind::Pwd, "pwd"},     VerbInfo{UserAction::Kind::Raw, "raw"},
+    VerbInfo{UserAction::Kind::Quit, "quit"},
+};
+
+// One whitespace-separated word of a line, with where it starts (for error columns).
+struct Word {
+    std::string_view text;
+    std::size_t column = 0;  // 1-based
+};
+
+std::vector<Word> split_words(std::string_view line) {
+    std::vector<Word> words;
+    std::size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+        const std::size_t start = i;
+        while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+        if (i > start) words.push_back({line.substr(start, i - start), start + 1});
+    }
+    return words;
+}
+
+// Everything after the first word, for "raw" where spaces belong to the command.
+std::string_view rest_after(std::string_view line, const Word& word) {
+    std::size_t i = word.column - 1 + word.text.size();
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    return line.substr(i);
+}
+
+struct ArgCount {
+    std::size_t min, max;
+};
+
+ArgCount arg_count(UserAction::Kind kind) {
+    using K = UserAction::Kind;
+    switch (kind) {
+        case K::Login: return {1, 2};
+        case K::List: return {0, 1};
+        case K::Get: case K::Cwd: return {1, 1};
+        case K::Put: case K::Append: return {2, 2};
+        case K::Raw: return {1, 1000};
+        case K::Pwd: case K::Quit: return {0, 0};
+    }
+    return {0, 0};
+}
+
+std::variant<UserAction, ScriptError> parse_line(std::string_view line, std::size_t line_no) {
+    const auto words = split_words(line);
+    const Word& verb = words.front();
+    const VerbInfo* info = nullptr;
+    for (const auto& v : kVerbs)
+        if (verb.text == v.word) info = &v;
+    if (info == nullptr)
+        return ScriptError{line_no, verb.column,
+                           "expected one of login, ls, get, put, append, cwd, pwd, raw, quit; "
+                           "found '" + std::string(verb.text) + "'"};
+    const auto [min, max] = arg_count(info->kind);
+    const std::size_t args = words.size() - 1;
+    if (args < min || args > max) {
+        const std::size_t column = args > max ? words[max + 1].column : line.size() + 1;
+        return ScriptError{line_no, column,
+                           std::string(info->word) + " takes " + std::to_string(min) +
+                               (min == max ? "" : " to " + std::to_string(max)) +
+                               " argument(s), found " + std::to_string(args)};
+    }
+    UserAction action{info->kind, {}, {}, 0};
+    if (info->kind == UserAction::Kind::Raw) {
+        action.path = std::string(rest_after(line, verb));
+        return action;
+    }
+    if (args >= 1) action.path = std::string(words[1].text);
+    if (info->kind == UserAction::Kind::Login && args == 2) action.password = words[2].text;
+    if (info->kind == UserAction::Kind::Put || info->kind == UserAction::Kind::Append) {
+        const auto& w = words[2];
+        auto [end, ec] = std::from_chars(w.text.data(), w.text.data() + w.text.size(), action.size);
+        if (ec != std::errc{} || end != w.text.data() + w.text.size())
+            return ScriptError{line_no, w.column,
+                               "expected a size in bytes, found '" + std::string(w.text) + "'"};
+    }
+    return action;
+}
+
+}  // namespace
+
+const char* to_string(UserAction::Kind kind) {
+    for (const auto& v : kVerbs)
+        if (v.kind == kind) return v.word;
+    return "?";
+}
+
+std::string to_string(const UserAction& action) {
+    std::string out = to_string(action.kind);
+    for (const std::string* word : {&action.path, &action.password})
+        if (!word->empty()) out.append(" ").append(*word);
+    if (action.kind == UserAction::Kind::Put || action.kind == UserAction::Kind::Append)
+        out.append(" ").append(std::to_string(action.size));
+    return out;
+}
+
+std::variant<ClientScript, ScriptError> parse_client_script(std::string_view text) {
+    ClientScript script;
+    std::size_t line_no = 0;
+    while (!text.empty()) {
+        ++line_no;
+        const std::size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+            line.remove_suffix(1);
+        if (split_words(line).empty()) continue;
+        auto parsed = parse_line(line, line_no);
+        if (auto* error = std::get_if<ScriptError>(&parsed)) return *error;
+        script.push_back(std::get<UserAction>(std::move(parsed)));
+    }
+    return script;
+}
+
+}  // namespace ftpsim::proto

@@ -1,0 +1,1114 @@
+#include "protocol/server.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <utility>
+
+#include "protocol/codec.hpp"
+
+namespace ftpsim::proto {
+
+namespace {
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    return out;
+}
+
+std::string quote_path(std::string_view path) {  // RFC 959 appendix II: double the quotes
+    std::string out;
+    for (char c : path) {
+        out += c;
+        if (c == '"') out += '"';
+    }
+    return out;
+}
+
+bool is_prelogin(ServerState s) {
+    return s == ServerState::AwaitUser || s == ServerState::AwaitPass ||
+           s == ServerState::AwaitAcct || s == ServerState::SpsvOnly;
+}
+
+std::string help_body() {  // the verbs, eight to a line, as servers print them
+    std::string out;
+    int n = 0;
+    for (const auto& v : known_verbs()) {
+        out += ' ';
+        out += v.name;
+        if (++n % 8 == 0) out += "\r\n";
+    }
+    if (n % 8 != 0) out += "\r\n";
+    return out;
+}
+
+// LIST's options ("-la") come before the path; servers ignore them.
+std::string_view strip_list_options(std::string_view arg) {
+    while (!arg.empty() && arg.front() == '-') {
+        auto space = arg.find(' ');
+        arg = space == std::string_view::npos ? std::string_view{} : arg.substr(space + 1);
+    }
+    return arg;
+}
+
+}  // namespace
+
+// ================================================================================================
+// ServerSession: lifecycle and input
+// ================================================================================================
+
+ServerSession::ServerSession(const ServerConfig& config, Vfs& vfs, RandomSource random,
+                             SessionId id, HostPort control_local, HostPort control_remote,
+                             ServerContext* context)
+    : config_(config),
+      profile_(config.profile),
+      vfs_(vfs),
+      random_(std::move(random)),
+      id_(id),
+      control_local_(control_local),
+      control_remote_(control_remote),
+      context_(context),
+      ascii_(config.profile.ascii_by_default) {}
+
+void ServerSession::start(Time, bool spsv_only) {
+    if (spsv_only) {
+        state_ = ServerState::SpsvOnly;
+        send_reply(Reply::SpsvOnlyGreeting);
+        explain("the server is full, but an SPSV identifier is pending: it only accepts SPDT");
+        return;
+    }
+    send_reply(Reply::Greeting);
+}
+
+void ServerSession::refuse(Time) {
+    send_reply(Reply::TooManyUsers);
+    actions_.push_back(CloseControl{});
+    step(ServerEvent::Refused);
+}
+
+bool ServerSession::is_user_session() const {
+    return state_ != ServerState::DataChannel && state_ != ServerState::Closed &&
+           state_ != ServerState::SpsvOnly;
+}
+
+std::vector<Action> ServerSession::take_actions() {
+    std::vector<Action> out;
+    out.swap(actions_);
+    return out;
+}
+
+std::string ServerSession::take_unparsed_bytes() {
+    std::string out;
+    out.swap(inbuf_);
+    return out;
+}
+
+void ServerSession::receive_control(Time now, std::string_view bytes) {
+    if (state_ == ServerState::Closed || state_ == ServerState::DataChannel) return;
+    inbuf_.append(bytes);
+    process_buffer(now);
+}
+
+void ServerSession::process_buffer(Time now) {
+    while (state_ != ServerState::Closed && state_ != ServerState::DataChannel) {
+        CommandView cmd;
+        const ParseResult r = parse_command(inbuf_, cmd);
+        if (r.status == ParseStatus::NeedMore) return;
+        if (r.status == ParseStatus::Error) {
+            const auto eol = inbuf_.find('\n');
+            const bool empty_line = r.error == ParseError::EmptyLine;
+            inbuf_.erase(0, r.consumed ? r.consumed : (eol == std::string::npos ? inbuf_.size() : eol + 1));
+            if (!empty_line) send_reply(Reply::Unknown, {""});  // vsftpd ignores empty lines only
+            continue;
+        }
+        const VerbInfo& info = verb_info(cmd.verb);
+        if (command_gate(state_, info.group) == Gate::Defer) return;  // after the transfer
+        const std::string verb = upper(cmd.verb);
+        const std::string arg(cmd.arg);
+        const bool has_arg = cmd.has_arg && !cmd.arg.empty();
+        inbuf_.erase(0, r.consumed);
+        dispatch(now, verb, arg, has_arg);
+    }
+}
+
+bool ServerSession::verb_enabled(Verb v) const {
+    switch (v) {
+        case Verb::SPSV:
+        case Verb::SPDT: return profile_.supports_spsv && context_ != nullptr;
+        case Verb::LSTN:
+        case Verb::SOCK:
+        case Verb::RTRV: return profile_.supports_1973;
+        case Verb::AUTH:
+        case Verb::PBSZ:
+        case Verb::PROT: return profile_.supports_tls;
+        case Verb::CCC: return profile_.supports_tls && profile_.supports_ccc;
+        case Verb::MLSD: return profile_.supports_mlsd;
+        case Verb::Unknown: return false;
+        default: return true;
+    }
+}
+
+bool ServerSession::verb_implemented(Verb v) const {
+    if (v == Verb::ACCT) return profile_.acct_supported;
+    return v != Verb::REIN && v != Verb::SMNT && v != Verb::SITE;
+}
+
+void ServerSession::dispatch(Time now, std::string_view verb, std::string_view arg, bool has_arg) {
+    const VerbInfo& info = verb_info(verb);
+    const bool prelogin = is_prelogin(state_);
+    if (!verb_enabled(info.verb) || !verb_implemented(info.verb)) {
+        if (prelogin && profile_.prelogin_unknown_is_530)
+            send_reply(Reply::NotLoggedIn);
+        else
+            send_reply(verb_enabled(info.verb) ? Reply::NotImplemented : Reply::Unknown, {verb});
+        return;
+    }
+    switch (command_gate(state_, info.group)) {
+        case Gate::NeedLogin: send_reply(Reply::NotLoggedIn); return;
+        case Gate::BadSequence: send_reply(Reply::RntoNeedRnfr); return;
+        case Gate::Defer:
+        case Gate::Ignore: return;
+        case Gate::Handle: break;
+    }
+    if (prelogin && info.group == CommandGroup::Session &&
+        std::find(profile_.prelogin_verbs.begin(), profile_.prelogin_verbs.end(), info.verb) ==
+            profile_.prelogin_verbs.end()) {
+        send_reply(Reply::NotLoggedIn);
+        return;
+    }
+    if (!check_argument(info, verb, has_arg)) return;
+    if (state_ == ServerState::AwaitRnto && info.verb != Verb::RNTO && info.verb != Verb::RNFR) {
+        rename_from_.reset();  // RFC 959: RNTO must follow RNFR immediately
+        step(ServerEvent::RenameAbandoned);
+    }
+    handle(now, info, arg);
+}
+
+bool ServerSession::check_argument(const VerbInfo& info, std::string_view verb, bool has_arg) {
+    if (!profile_.check_arguments) return true;
+    if (info.arg == ArgRule::Required && !has_arg) {
+        send_reply(Reply::ArgMissing, {verb});
+        return false;
+    }
+    if (info.arg == ArgRule::None && has_arg) {
+        send_reply(Reply::ArgUnexpected, {verb});
+        return false;
+    }
+    return true;
+}
+
+void ServerSession::handle(Time now, const VerbInfo& info, std::string_view arg) {
+    switch (info.verb) {
+        case Verb::USER: cmd_user(arg); break;
+        case Verb::PASS: cmd_pass(arg); break;
+        case Verb::ACCT: cmd_acct(arg); break;
+        case Verb::OPTS: cmd_opts(arg); break;
+        case Verb::TYPE: cmd_type(arg); break;
+        case Verb::CWD: cmd_cwd(arg.empty() ? "/" : arg); break;
+        case Verb::CDUP: cmd_cwd(".."); break;
+        case Verb::MKD: cmd_mkd(arg); break;
+        case Verb::RMD: cmd_rmd(arg); break;
+        case Verb::DELE: cmd_dele(arg); break;
+        case Verb::RNFR: cmd_rnfr(arg); break;
+        case Verb::RNTO: cmd_rnto(arg); break;
+        case Verb::SIZE: cmd_size(arg); break;
+        case Verb::MDTM: cmd_mdtm(arg); break;
+        case Verb::REST: cmd_rest(arg); break;
+        case Verb::ABOR: cmd_abor(now); break;
+        case Verb::FEAT: cmd_feat(); break;
+        case Verb::HELP: cmd_help(); break;
+        case Verb::STAT: cmd_stat(arg); break;
+        case Verb::QUIT: cmd_quit(); break;
+        case Verb::PORT: cmd_port(now, "PORT", arg); break;
+        case Verb::EPRT: cmd_port(now, "EPRT", arg); break;
+        case Verb::PASV: cmd_pasv(false, arg); break;
+        case Verb::EPSV: cmd_pasv(true, arg); break;
+        case Verb::SPSV: cmd_spsv(); break;
+        case Verb::SPDT: cmd_spdt(arg); break;
+        case Verb::LSTN: cmd_lstn(arg); break;
+        case Verb::SOCK: cmd_sock(arg); break;
+        case Verb::AUTH: cmd_auth(arg); break;
+        case Verb::PBSZ: cmd_pbsz(); break;
+        case Verb::PROT: cmd_prot(arg); break;
+        case Verb::CCC: cmd_ccc(); break;
+        case Verb::RETR:
+        case Verb::RTRV: cmd_retr(now, arg); break;
+        case Verb::LIST: cmd_list(now, TransferKind::List, arg); break;
+        case Verb::NLST: cmd_list(now, TransferKind::Nlst, arg); break;
+        case Verb::MLSD: cmd_list(now, TransferKind::Mlsd, arg); break;
+        case Verb::STOR: cmd_store(now, TransferKind::Stor, arg); break;
+        case Verb::APPE: cmd_store(now, TransferKind::Appe, arg); break;
+        case Verb::STOU: cmd_store(now, TransferKind::Stou, arg); break;
+        default: cmd_simple(info, arg); break;
+    }
+}
+
+// ================================================================================================
+// Commands: login and session
+// ================================================================================================
+
+void ServerSession::cmd_user(std::string_view arg) {
+    if (state_ == ServerState::SpsvOnly) {  // draft-rosenau 5: a real user is refused
+        send_reply(Reply::SpsvOnlyUser);
+        actions_.push_back(CloseControl{});
+        step(ServerEvent::Refused);
+        return;
+    }
+    if (state_ == ServerState::LoggedIn && !profile_.allow_user_change) {
+        send_reply(Reply::CantChangeUser, {arg});
+        return;
+    }
+    user_ = std::string(arg);
+    anonymous_ = iequals(arg, "anonymous") || iequals(arg, "ftp");
+    if (anonymous_ && config_.allow_anonymous && profile_.anonymous_without_password) {
+        send_reply(Reply::LoginOk, {user_});
+        step(ServerEvent::UserLoggedIn);
+        return;
+    }
+    send_reply(Reply::UserOk, {user_});
+    step(ServerEvent::UserNeedsPass);
+}
+
+void ServerSession::cmd_pass(std::string_view arg) {
+    if (state_ == ServerState::LoggedIn || state_ == ServerState::AwaitRnto) {
+        send_reply(Reply::AlreadyLoggedIn);
+        return;
+    }
+    if (state_ != ServerState::AwaitPass) {
+        send_reply(Reply::NeedUserFirst);
+        return;
+    }
+    const auto it = config_.users.find(user_);
+    const bool ok = (anonymous_ && config_.allow_anonymous) ||
+                    (it != config_.users.end() && it->second == arg);
+    if (!ok) {
+        send_reply(Reply::LoginIncorrect);
+        user_.clear();
+        step(ServerEvent::LoginFailed);
+        return;
+    }
+    if (config_.users_needing_account.count(user_) != 0 && profile_.acct_supported) {
+        send_reply(Reply::NeedAccount);
+        step(ServerEvent::PassNeedsAcct);
+        return;
+    }
+    send_reply(Reply::LoginOk, {user_});
+    step(ServerEvent::PassOk);
+}
+
+void ServerSession::cmd_acct(std::string_view) {
+    if (state_ == ServerState::AwaitAcct) {
+        send_reply(Reply::AcctOk, {user_});
+        step(ServerEvent::AcctOk);
+    } else if (is_prelogin(state_)) {
+        send_reply(Reply::NeedUserFirst);
+    } else {
+        send_reply(Reply::AlreadyLoggedIn);
+    }
+}
+
+void ServerSession::cmd_simple(const VerbInfo& info, std::string_view arg) {
+    const std::string a = upper(arg);
+    switch (info.verb) {
+        case Verb::SYST: send_reply(Reply::Syst); break;
+        case Verb::NOOP: send_reply(Reply::Noop); break;
+        case Verb::PWD: send_reply(Reply::Pwd, {quote_path(cwd_)}); break;
+        case Verb::ALLO: send_reply(Reply::Allo); break;
+        case Verb::MODE: send_reply(a == "S" ? Reply::ModeOk : Reply::ModeBad, {arg}); break;
+        case Verb::STRU: send_reply(a == "F" ? Reply::StruOk : Reply::StruBad, {arg}); break;
+        default: send_reply(Reply::Unknown, {info.name}); break;
+    }
+}
+
+void ServerSession::cmd_opts(std::string_view arg) {
+    const std::string a = upper(arg);
+    const bool utf8 = a == "UTF8 ON" || a == "UTF8";
+    send_reply(utf8 && profile_.supports_utf8_opts ? Reply::OptsUtf8 : Reply::OptsBad, {arg});
+}
+
+void ServerSession::cmd_type(std::string_view arg) {
+    const std::string a = upper(arg);
+    if (a == "I" || a == "L8" || a == "L 8") {
+        ascii_ = false;
+        send_reply(Reply::TypeBinary);
+    } else if (a == "A" || a == "A N") {
+        ascii_ = true;
+        send_reply(Reply::TypeAscii);
+    } else {
+        send_reply(Reply::TypeBad, {arg});
+    }
+}
+
+void ServerSession::cmd_feat() {
+    std::string text = "211-" + profile_.feat_head + "\r\n";
+    for (const auto& f : profile_.features) text += " " + f + "\r\n";
+    text += "211 " + profile_.feat_tail;
+    send_line(std::move(text));
+}
+
+void ServerSession::cmd_help() { send_reply(Reply::Help, {help_body()}); }
+
+void ServerSession::cmd_stat(std::string_view arg) {
+    if (!arg.empty()) {  // STAT <path>: a listing over the control connection (RFC 959 4.1.3)
+        const std::string path = resolve(strip_list_options(arg));
+        std::string text = "213-Status follows:\r\n";
+        text += render_listing(vfs_, path, ListingKind::Long, profile_.listing);
+        send_line(text + "213 End of status");
+        return;
+    }
+    std::string text = profile_.reply(Reply::StatHead) + "\r\n";
+    text += "     Connected to " + control_remote_.addr.to_string() + "\r\n";
+    text += "     Logged in as " + user_ + "\r\n";
+    text += std::string("     TYPE: ") + (ascii_ ? "ASCII" : "BINARY") + "\r\n";
+    text += std::string("     Control connection is ") +
+            (control_tls_ ? "encrypted" : "plain text") + "\r\n";
+    text += std::string("     Data connections will be ") +
+            (prot_private_ ? "encrypted" : "plain text") + "\r\n";
+    text += profile_.reply(Reply::StatTail);
+    send_line(std::move(text));
+}
+
+void ServerSession::cmd_quit() {
+    send_reply(Reply::Quit);
+    drop_data_plan();
+    actions_.push_back(CloseControl{});
+    step(ServerEvent::Quit);
+    if (context_) context_->forget_spsv_ids(id_);
+}
+
+void ServerSession::control_closed(Time) {
+    drop_data_plan();
+    transfer_.reset();
+    accept_deadline_ = kNever;
+    step(ServerEvent::ConnectionLost);
+    if (context_) context_->forget_spsv_ids(id_);
+}
+
+// ---- RFC 4217 (modelled: no cryptography, only who can read the control channel) -------------
+
+void ServerSession::cmd_auth(std::string_view arg) {
+    const std::string a = upper(arg);
+    if (control_tls_) {
+        send_reply(Reply::AuthAgain);
+        return;
+    }
+    if (a != "TLS" && a != "TLS-C" && a != "SSL" && a != "TLS-P") {
+        send_reply(Reply::AuthBad, {arg});
+        return;
+    }
+    send_reply(Reply::AuthOk, {a});
+    control_tls_ = true;
+    explain("AUTH " + a + ": after this 234 reply the control channel is TLS-encrypted; "
+            "middleboxes (an FTP ALG) can no longer read or rewrite PORT, 227 or 229");
+}
+
+void ServerSession::cmd_pbsz() {
+    if (!control_tls_) return send_reply(Reply::PbszNeedAuth);
+    pbsz_ = true;
+    send_reply(Reply::PbszOk);
+}
+
+void ServerSession::cmd_prot(std::string_view arg) {
+    const std::string a = upper(arg);
+    if (!control_tls_) return send_reply(Reply::ProtNeedAuth);
+    if (!pbsz_ && profile_.prot_requires_pbsz) return send_reply(Reply::ProtNeedPbsz);
+    if (a != "C" && a != "P") return send_reply(Reply::ProtBad, {arg});
+    prot_private_ = a == "P";
+    send_reply(Reply::ProtOk, {prot_private_ ? "Private" : "Clear"});
+}
+
+void ServerSession::cmd_ccc() {
+    if (!control_tls_) return send_reply(Reply::CccBad);
+    send_reply(Reply::CccOk);
+    control_tls_ = false;
+    explain("CCC: the control channel is clear text again; an FTP ALG can read PORT/227 again");
+}
+
+// ================================================================================================
+// Commands: the file system
+// ================================================================================================
+
+std::string ServerSession::resolve(std::string_view arg) const {
+    return Vfs::resolve(cwd_, arg.empty() ? std::string_view(".") : arg);
+}
+
+void ServerSession::cmd_cwd(std::string_view arg) {
+    const std::string path = resolve(arg);
+    const VfsEntry* e = vfs_.find(path);
+    if (!e || !e->is_dir) return send_reply(Reply::CwdFail, {arg});
+    cwd_ = path;
+    send_reply(Reply::CwdOk, {quote_path(path)});
+}
+
+void ServerSession::cmd_mkd(std::string_view arg) {
+    const std::string path = resolve(arg);
+    if (arg.empty() || vfs_.mkdir(path) != VfsStatus::Ok) return send_reply(Reply::MkdFail, {arg});
+    send_reply(Reply::MkdOk, {quote_path(path)});
+}
+
+void ServerSession::cmd_rmd(std::string_view arg) {
+    const bool ok = !arg.empty() && vfs_.rmdir(resolve(arg)) == VfsStatus::Ok;
+    send_reply(ok ? Reply::RmdOk : Reply::RmdFail, {arg});
+}
+
+void ServerSession::cmd_dele(std::string_view arg) {
+    const bool ok = !arg.empty() && vfs_.remove(resolve(arg)) == VfsStatus::Ok;
+    send_reply(ok ? Reply::DeleOk : Reply::DeleFail, {arg});
+}
+
+void ServerSession::cmd_rnfr(std::string_view arg) {
+    const std::string path = resolve(arg);
+    if (arg.empty() || !vfs_.find(path)) return send_reply(Reply::RnfrFail, {arg});
+    rename_from_ = path;
+    send_reply(Reply::RnfrOk);
+    step(ServerEvent::RnfrOk);
+}
+
+void ServerSession::cmd_rnto(std::string_view arg) {
+    const bool ok = rename_from_ && !arg.empty() &&
+                    vfs_.rename(*rename_from_, resolve(arg)) == VfsStatus::Ok;
+    rename_from_.reset();
+    send_reply(ok ? Reply::RntoOk : Reply::RntoFail, {arg});
+    step(ServerEvent::RenameDone);
+}
+
+void ServerSession::cmd_size(std::string_view arg) {
+    const VfsEntry* e = vfs_.find(resolve(arg));
+    if (arg.empty() || !e || e->is_dir) return send_reply(Reply::SizeFail, {arg});
+    send_reply(Reply::SizeOk, {std::to_string(e->size)});
+}
+
+void ServerSession::cmd_mdtm(std::string_view arg) {
+    const VfsEntry* e = vfs_.find(resolve(arg));
+    if (arg.empty() || !e || e->is_dir) return send_reply(Reply::MdtmFail, {arg});
+    send_reply(Reply::MdtmOk, {mdtm_time(e->mtime)});
+}
+
+void ServerSession::cmd_rest(std::string_view arg) {
+    std::uint64_t offset = 0;
+    const auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), offset);
+    if (ec != std::errc{} || end != arg.data() + arg.size()) return send_reply(Reply::RestBad, {arg});
+    restart_ = offset;
+    send_reply(Reply::RestOk, {std::to_string(offset)});
+}
+
+// ================================================================================================
+// Commands: setting up the data connection
+// ================================================================================================
+
+bool ServerSession::epsv_all_refuses(std::string_view verb) {
+    if (!epsv_all_) return false;
+    if (verb == "EPRT" && !profile_.epsv_all_refuses_eprt) return false;
+    send_reply(Reply::AfterEpsvAll, {verb});
+    return true;
+}
+
+void ServerSession::cmd_port(Time now, std::string_view verb, std::string_view arg) {
+    if (epsv_all_refuses(verb)) return;
+    std::optional<HostPort> hp;
+    if (verb == "PORT") {
+        hp = parse_port_arg(arg);
+        if (!hp) return send_reply(Reply::PortBad, {verb});
+    } else {
+        const EprtResult r = parse_eprt(arg);
+        if (r.status == EprtStatus::UnsupportedProtocol) return send_reply(Reply::EprtBadProtocol);
+        if (r.status != EprtStatus::Ok) return send_reply(Reply::EprtBad);
+        hp = r.hp;
+    }
+    drop_data_plan();
+    const std::string addr = hp->addr.to_string(), port = std::to_string(hp->port);
+    if (!profile_.port_promiscuous && hp->addr != control_remote_.addr) {
+        explain("the server refuses " + std::string(verb) + " to " + addr +
+                ": it is not the address the control connection comes from (" +
+                control_remote_.addr.to_string() + ")");
+        return send_reply(Reply::PortForeign, {verb, addr, port});
+    }
+    if (profile_.refuse_privileged_ports && hp->port < 1024)
+        return send_reply(Reply::PortPrivileged, {verb, addr, port});
+    const auto from = profile_.connect_from_port_20
+                          ? std::optional<std::uint16_t>(control_local_.port - 1)
+                          : std::nullopt;
+    set_active(*hp, from);
+    explain("the server will connect to " + hp->to_string() + " for the next transfer (" +
+            std::string(verb) + ")");
+    if (profile_.timing == DataTiming::Eager) {  // pyftpdlib connects now, answers when connected
+        data_.announce_on_connect = true;
+        open_data(now);
+        return;
+    }
+    send_reply(verb == "PORT" ? Reply::PortOk : Reply::EprtOk);
+}
+
+void ServerSession::set_active(HostPort target, std::optional<std::uint16_t> from_port) {
+    drop_data_plan();
+    data_.mode = DataMode::Active;
+    data_.id = next_data_id_++;
+    data_.target = target;
+    data_.from_port = from_port;
+}
+
+std::uint16_t ServerSession::choose_passive_port() {
+    std::uint32_t lo = profile_.pasv_min_port ? profile_.pasv_min_port : 1024;
+    std::uint32_t hi = profile_.pasv_max_port ? profile_.pasv_max_port : 65535;
+    if (lo > hi) std::swap(lo, hi);
+    const std::uint64_t r = random_ ? random_() : 0;
+    return static_cast<std::uint16_t>(lo + r % (hi - lo + 1));
+}
+
+HostPort ServerSession::open_listener() {
+    drop_data_plan();
+    data_.mode = DataMode::Passive;
+    data_.id = next_data_id_++;
+    data_.local_port = choose_passive_port();
+    data_.phase = Phase::Listening;
+    actions_.push_back(Listen{data_.id, control_local_.addr, data_.local_port, data_.local_port});
+    return {profile_.pasv_address.value_or(control_local_.addr), data_.local_port};
+}
+
+void ServerSession::cmd_pasv(bool extended, std::string_view arg) {
+    if (extended) {
+        const EpsvArg a = parse_epsv_arg(arg);
+        if (a == EpsvArg::All) {
+            epsv_all_ = true;
+            explain("EPSV ALL: from now on the server refuses PORT, PASV and EPRT (RFC 2428)");
+            return send_reply(Reply::EpsvAllOk);
+        }
+        const bool v6 = !control_local_.addr.is_v4();
+        if (a == EpsvArg::Invalid || a == EpsvArg::UnknownFamily || (a == EpsvArg::V6) != v6) {
+            if (a != EpsvArg::None) return send_reply(Reply::EpsvBadProtocol);
+        }
+    } else if (epsv_all_refuses("PASV")) {
+        return;
+    }
+    const HostPort announced = open_listener();
+    if (sock_peer_) data_.only_from = std::exchange(sock_peer_, std::nullopt);  // RFC 478
+    explain("the server listens on " + control_local_.addr.to_string() + ":" +
+            std::to_string(announced.port) + " and announces " +
+            (extended ? "the port in the 229 reply" : announced.to_string() + " in the 227 reply"));
+    if (extended) return send_reply(Reply::Epsv, {std::to_string(announced.port)});
+    send_reply(Reply::Pasv, {format_port_arg(announced)});
+}
+
+void ServerSession::cmd_spsv() {
+    if (epsv_all_refuses("SPSV")) return;
+    drop_data_plan();
+    data_.mode = DataMode::SinglePort;
+    data_.id = next_data_id_++;
+    data_.phase = Phase::Listening;
+    const std::string identifier = context_->issue_spsv_id(id_, data_.id);
+    explain("SPSV: the data connection will arrive on the control port " +
+            std::to_string(control_local_.port) + " and name itself with SPDT " + identifier);
+    send_reply(Reply::Spsv, {identifier});
+}
+
+void ServerSession::cmd_spdt(std::string_view arg) {
+    const auto claim = context_->claim_spsv_id(id_, arg);
+    if (!claim) {
+        explain("SPDT " + std::string(arg) + ": no pending SPSV has this identifier; 504 and drop");
+        send_reply(Reply::SpdtBad, {arg});
+        actions_.push_back(CloseControl{});
+        step(ServerEvent::Refused);
+        return;
+    }
+    send_reply(Reply::SpdtOk);  // exactly "200 DATA" CRLF (draft-rosenau 3.2)
+    step(ServerEvent::SpdtOk);
+    handed_over_ = claim;
+    explain("SPDT: this connection is now the data connection of control session " +
+            std::to_string(claim->owner));
+}
+
+void ServerSession::cmd_lstn(std::string_view arg) {
+    const std::string a = upper(arg);
+    if (a != "S" && a != "R") return send_reply(Reply::LstnBad, {arg});
+    const HostPort local = open_listener();
+    explain("LSTN " + a + ": the server listens on socket " + std::to_string(local.port) +
+            " and will wait for the connection at the transfer command (RFC 438)");
+    send_reply(Reply::Lstn, {format_255(local.port)});
+}
+
+void ServerSession::cmd_sock(std::string_view arg) {
+    const auto sock = parse_sock_arg(arg);
+    std::optional<IpAddress> host = sock ? parse_ip(sock->host) : std::nullopt;
+    if (sock && !host) {
+        const auto it = config_.host_names.find(std::string(sock->host));
+        if (it != config_.host_names.end()) host = it->second;
+    }
+    if (!sock || !host || sock->socket > 65535) return send_reply(Reply::SockBad, {arg});
+    const HostPort peer{*host, static_cast<std::uint16_t>(sock->socket)};
+    if (data_.mode == DataMode::Passive) {  // after LSTN: only this peer may connect (RFC 438 c)
+        data_.only_from = peer;
+        explain("SOCK after LSTN: the server accepts the data connection only from " +
+                peer.to_string());
+        return send_reply(Reply::Sock, {format_255(data_.local_port)});
+    }
+    const auto own = static_cast<std::uint16_t>(control_local_.port - 1);
+    set_active(peer, own);
+    sock_peer_ = peer;  // a later PASV restricts its listener to this peer (RFC 478)
+    explain("SOCK: the server will connect from its socket " + std::to_string(own) + " to " +
+            peer.to_string());
+    send_reply(Reply::Sock, {format_255(own)});
+}
+
+// ================================================================================================
+// Commands: transfers
+// ================================================================================================
+
+bool ServerSession::data_setup_ok() {
+    if (data_.mode != DataMode::None || profile_.default_data_port) return true;
+    send_reply(Reply::NoDataSetup);
+    return false;
+}
+
+void ServerSession::cmd_retr(Time now, std::string_view arg) {
+    if (!data_setup_ok()) return;
+    const std::string path = resolve(arg);
+    const VfsEntry* e = vfs_.find(path);
+    if (arg.empty() || !e || e->is_dir) return send_reply(Reply::RetrFail, {arg});
+    Transfer t;
+    t.kind = TransferKind::Retr;
+    t.path = path;
+    t.offset = std::exchange(restart_, 0);
+    t.payload = vfs_.read(path, t.offset);
+    t.mark = profile_.reply(Reply::RetrMark,
+                            {ascii_ ? "ASCII" : "BINARY", arg, std::to_string(e->size)});
+    begin_transfer(now, std::move(t));
+}
+
+void ServerSession::cmd_list(Time now, TransferKind kind, std::string_view arg) {
+    if (!data_setup_ok()) return;
+    const std::string path = resolve(strip_list_options(arg));
+    Transfer t;
+    t.kind = kind;
+    t.path = path;
+    t.mark = profile_.reply(Reply::ListMark);
+    t.final_reply = Reply::ListOk;
+    if (!vfs_.find(path)) {
+        if (!profile_.list_missing_dir_sends_empty) return send_reply(Reply::ListFail, {arg});
+        t.final_reply = Reply::ListFail;  // vsftpd: an empty listing, then "226 Transfer done..."
+    } else {
+        const ListingKind lk = kind == TransferKind::List   ? ListingKind::Long
+                               : kind == TransferKind::Nlst ? ListingKind::NamesOnly
+                                                            : ListingKind::Mlsd;
+        t.payload = render_listing(vfs_, path, lk, profile_.listing);
+    }
+    restart_ = 0;
+    begin_transfer(now, std::move(t));
+}
+
+void ServerSession::cmd_store(Time now, TransferKind kind, std::string_view arg) {
+    if (!data_setup_ok()) return;
+    Transfer t;
+    t.kind = kind;
+    t.offset = std::exchange(restart_, 0);
+    if (kind == TransferKind::Stou) {
+        t.path = vfs_.unique_name(resolve(arg.empty() ? std::string_view("stou") : arg));
+        t.mark = profile_.reply(Reply::StouMark, {Vfs::base_name(t.path)});
+        t.final_reply = Reply::StouOk;
+    } else {
+        t.path = resolve(arg);
+        t.mark = profile_.reply(Reply::StorMark, {arg});
+    }
+    const VfsEntry* parent = vfs_.find(Vfs::resolve(t.path, ".."));
+    const VfsEntry* existing = vfs_.find(t.path);
+    if ((arg.empty() && kind != TransferKind::Stou) || !parent || !parent->is_dir ||
+        (existing && existing->is_dir))
+        return send_reply(Reply::StorFail, {arg});
+    begin_transfer(now, std::move(t));
+}
+
+void ServerSession::cmd_abor(Time now) {
+    if (!transfer_) return send_reply(Reply::AborNone);
+    if (data_.phase == Phase::Open || data_.phase == Phase::Connecting)
+        actions_.push_back(CloseData{data_.id, true});
+    data_.phase = Phase::Idle;
+    explain("ABOR: the server resets the data connection, answers 426 for the transfer and 226 "
+            "for the ABOR");
+    send_reply(Reply::AborAborted);
+    finish_transfer(now, Reply::AborOk);
+}
+
+// ================================================================================================
+// Data connections and transfers
+// ================================================================================================
+
+bool ServerSession::is_incoming(TransferKind k) {
+    return k == TransferKind::Stor || k == TransferKind::Appe || k == TransferKind::Stou;
+}
+
+void ServerSession::begin_transfer(Time now, Transfer t) {
+    if (data_.mode == DataMode::None) {  // RFC 959 3.2: the default data port
+        const auto own = static_cast<std::uint16_t>(control_local_.port - 1);
+        set_active(control_remote_, own);
+        explain("no PORT or PASV: the server connects from its port " + std::to_string(own) +
+                " (L-1) to the client's control port " + control_remote_.to_string() +
+                " (RFC 959 3.2)");
+    }
+    transfer_ = std::move(t);
+    step(ServerEvent::TransferStarted);
+    const bool open = data_.phase == Phase::Open;
+    switch (profile_.timing) {
+        case DataTiming::MarkThenConnect: send_mark(); break;
+        case DataTiming::ConnectThenMark: break;
+        case DataTiming::Eager:
+            if (open) send_reply(Reply::AlreadyOpen);
+            else send_mark();
+            transfer_->marked = true;
+            break;
+    }
+    if (open) return data_ready(now);
+    open_data(now);
+}
+
+void ServerSession::send_mark() {
+    if (transfer_->marked) return;
+    transfer_->marked = true;
+    send_line(transfer_->mark);
+}
+
+void ServerSession::open_data(Time now) {
+    switch (data_.phase) {
+        case Phase::Idle:
+            if (data_.mode != DataMode::Active) return finish_transfer(now, Reply::DataFailed);
+            data_.phase = Phase::Connecting;
+            actions_.push_back(Connect{data_.id, data_.target, data_.from_port});
+            return;
+        case Phase::Listening:
+            if (transfer_) accept_deadline_ = now + profile_.accept_timeout;
+            return;
+        case Phase::Failed:
+            if (transfer_) finish_transfer(now, Reply::DataFailed);
+            return;
+        case Phase::Connecting:
+        case Phase::Open: return;
+    }
+}
+
+bool ServerSession::peer_allowed(const HostPort& remote) const {
+    if (data_.only_from && remote != *data_.only_from) return false;
+    if (data_.mode == DataMode::Active) return true;  // we chose the peer ourselves
+    return profile_.pasv_promiscuous || remote.addr == control_remote_.addr;
+}
+
+void ServerSession::reject_peer(Time now) {
+    const HostPort remote = data_.remote;
+    actions_.push_back(CloseData{data_.id, true});
+    explain("the data connection comes from " + remote.to_string() + ", not from the client " +
+            control_remote_.addr.to_string() + ": the server refuses it");
+    const std::string addr = remote.addr.to_string(), port = std::to_string(remote.port);
+    if (profile_.reject_foreign_at_accept) {  // pyftpdlib: answer now, keep listening
+        data_.phase = Phase::Listening;
+        return send_reply(Reply::BadIpConnecting, {addr, port});
+    }
+    data_.phase = Phase::Failed;
+    if (transfer_) finish_transfer(now, Reply::BadIpConnecting, {addr, port});
+}
+
+void ServerSession::data_ready(Time now) {
+    if (!peer_allowed(data_.remote)) return reject_peer(now);
+    accept_deadline_ = kNever;
+    send_mark();
+    if (is_incoming(transfer_->kind)) {
+        if (!early_bytes_.empty()) on_bytes(now, data_.id, std::exchange(early_bytes_, {}));
+        return;
+    }
+    if (!transfer_->payload.empty()) actions_.push_back(SendData{data_.id, transfer_->payload});
+    actions_.push_back(CloseData{data_.id, false});
+    data_.phase = Phase::Idle;
+    finish_transfer(now, transfer_->final_reply, {Vfs::base_name(transfer_->path)});
+}
+
+void ServerSession::receive_data(Time now, const DataEvent& event) {
+    std::visit(
+        [&](const auto& e) {
+            using T = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<T, DataConnected>) on_connected(now, e.id, e.remote);
+            else if constexpr (std::is_same_v<T, DataBytes>) on_bytes(now, e.id, e.bytes);
+            else if constexpr (std::is_same_v<T, DataClosed>) on_closed(now, e.id, false);
+            else if constexpr (std::is_same_v<T, DataReset>) on_closed(now, e.id, true);
+            else if constexpr (std::is_same_v<T, DataListening>) return;
+            else on_connect_failed(now, e.id);  // refused, timed out, listen failed
+        },
+        event);
+}
+
+void ServerSession::attach_single_port_data(Time now, DataId id, HostPort, HostPort remote) {
+    if (data_.mode != DataMode::SinglePort || data_.id != id) return;
+    on_connected(now, id, remote);
+}
+
+void ServerSession::on_connected(Time now, DataId id, HostPort remote) {
+    if (id != data_.id || (data_.phase != Phase::Connecting && data_.phase != Phase::Listening))
+        return;
+    const bool accepted = data_.phase == Phase::Listening;
+    data_.remote = remote;
+    if (accepted && profile_.reject_foreign_at_accept && !peer_allowed(remote))
+        return reject_peer(now);
+    data_.phase = Phase::Open;
+    if (accepted && data_.mode == DataMode::Passive) actions_.push_back(StopListening{id});
+    if (data_.announce_on_connect) {
+        data_.announce_on_connect = false;
+        send_reply(Reply::ActiveEstablished);
+    }
+    if (transfer_) data_ready(now);
+}
+
+void ServerSession::on_connect_failed(Time now, DataId id) {
+    if (id != data_.id) return;
+    data_.phase = Phase::Failed;
+    if (data_.announce_on_connect) {  // pyftpdlib's PORT is answered only now
+        data_ = DataPlan{};
+        return send_reply(Reply::ActiveFailed);
+    }
+    if (transfer_) finish_transfer(now, Reply::DataFailed);
+}
+
+void ServerSession::on_bytes(Time now, DataId id, std::string bytes) {
+    if (id != data_.id) return;
+    if (!transfer_) {
+        early_bytes_ += bytes;
+        return;
+    }
+    if (!is_incoming(transfer_->kind)) return;
+    transfer_->received += bytes;
+    if (!vfs_.fits(transfer_->path, projected_size())) {
+        actions_.push_back(CloseData{data_.id, true});
+        data_.phase = Phase::Idle;
+        explain("the disk is full (quota " + std::to_string(vfs_.quota().value_or(0)) +
+                " bytes): the server aborts the upload");
+        finish_transfer(now, Reply::DiskFull);
+    }
+}
+
+std::uint64_t ServerSession::projected_size() const {
+    const VfsEntry* e = vfs_.find(transfer_->path);
+    const std::uint64_t existing = e ? e->size : 0;
+    const std::uint64_t received = transfer_->received.size();
+    if (transfer_->kind == TransferKind::Appe) return existing + received;
+    if (transfer_->offset > 0) return std::max(existing, transfer_->offset + received);
+    return received;
+}
+
+void ServerSession::on_closed(Time now, DataId id, bool reset) {
+    if (id != data_.id) return;
+    const Phase was = data_.phase;
+    data_.phase = Phase::Failed;
+    if (!transfer_ || was != Phase::Open) return;
+    if (reset) {
+        return finish_transfer(now, is_incoming(transfer_->kind) ? Reply::RecvNetFail
+                                                                 : Reply::SendNetFail);
+    }
+    if (!is_incoming(transfer_->kind)) return finish_transfer(now, Reply::SendNetFail);
+    store_received(now);
+}
+
+void ServerSession::store_received(Time now) {
+    const WriteMode mode = transfer_->kind == TransferKind::Appe ? WriteMode::Append
+                           : transfer_->offset > 0               ? WriteMode::At
+                                                                 : WriteMode::Replace;
+    const VfsStatus st = vfs_.write(transfer_->path, transfer_->received, mode, transfer_->offset);
+    if (st == VfsStatus::QuotaExceeded) return finish_transfer(now, Reply::DiskFull);
+    if (st != VfsStatus::Ok) return finish_transfer(now, Reply::StorFail);
+    finish_transfer(now, transfer_->final_reply, {Vfs::base_name(transfer_->path)});
+}
+
+void ServerSession::finish_transfer(Time now, Reply reply, std::initializer_list<std::string_view> args) {
+    send_reply(reply, args);
+    transfer_.reset();
+    early_bytes_.clear();
+    accept_deadline_ = kNever;
+    drop_data_plan();
+    step(ServerEvent::TransferEnded);
+    process_buffer(now);  // the commands that waited for the transfer
+}
+
+void ServerSession::drop_data_plan() {
+    switch (data_.phase) {
+        case Phase::Listening:
+            if (data_.mode == DataMode::Passive) actions_.push_back(StopListening{data_.id});
+            if (data_.mode == DataMode::SinglePort && context_) context_->forget_spsv_ids(id_);
+            break;
+        case Phase::Connecting: actions_.push_back(CloseData{data_.id, true}); break;
+        case Phase::Open: actions_.push_back(CloseData{data_.id, false}); break;
+        case Phase::Idle:
+        case Phase::Failed: break;
+    }
+    data_ = DataPlan{};
+}
+
+void ServerSession::on_timer(Time now) {
+    if (now < accept_deadline_) return;
+    accept_deadline_ = kNever;
+    if (!transfer_ || data_.phase != Phase::Listening) return;
+    explain("no data connection arrived in time: the server gives up waiting");
+    finish_transfer(now, Reply::AcceptTimeout);
+}
+
+// ---- Output ------------------------------------------------------------------------------------
+
+void ServerSession::send_reply(Reply r, std::initializer_list<std::string_view> args) {
+    send_line(profile_.reply(r, args));
+}
+
+void ServerSession::send_line(std::string line) {
+    actions_.push_back(SendControl{std::move(line) + "\r\n"});
+}
+
+void ServerSession::explain(std::string text) { actions_.push_back(Explain{std::move(text)}); }
+
+void ServerSession::step(ServerEvent e) {
+    // An event the table does not list for this state leaves the state alone (h11's rule).
+    if (const auto next = next_server_state(state_, e)) state_ = *next;
+}
+
+// ================================================================================================
+// FtpServer
+// ================================================================================================
+
+std::string default_spsv_id(const RandomSource& random) {
+    static constexpr std::string_view kAlphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    std::uint64_t v = random ? random() : 0;
+    std::string id;
+    for (int i = 0; i < 8; ++i) {
+        id += kAlphabet[v % kAlphabet.size()];
+        v /= kAlphabet.size();
+    }
+    return id;
+}
+
+FtpServer::FtpServer(ServerConfig config, Vfs vfs, RandomSource random)
+    : config_(std::move(config)), vfs_(std::move(vfs)), random_(std::move(random)) {}
+
+SessionId FtpServer::accept(Time now, HostPort control_local, HostPort control_remote) {
+    const SessionId sid = next_session_++;
+    // Sessions share the server's random source (a copy of a stateful generator would repeat it).
+    RandomSource shared = [this] { return random_ ? random_() : 0; };
+    auto s = std::make_unique<ServerSession>(config_, vfs_, std::move(shared), sid, control_local,
+                                             control_remote, this);
+    const bool full = config_.max_users != 0 && user_sessions() >= config_.max_users;
+    if (!full) s->start(now);
+    else if (!spsv_.empty()) s->start(now, true);
+    else s->refuse(now);
+    sessions_[sid] = std::move(s);
+    collect(sid);
+    return sid;
+}
+
+ServerSession* FtpServer::session(SessionId s) {
+    const auto it = sessions_.find(s);
+    return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+std::size_t FtpServer::user_sessions() const {
+    return static_cast<std::size_t>(std::count_if(
+        sessions_.begin(), sessions_.end(), [](const auto& kv) { return kv.second->is_user_session(); }));
+}
+
+void FtpServer::receive_control(Time now, SessionId sid, std::string_view bytes) {
+    ServerSession* s = session(sid);
+    if (!s) return;
+    if (const auto h = s->handed_over()) {  // the bytes belong to the owner's data connection
+        receive_data(now, h->owner, DataBytes{h->id, std::string(bytes)});
+        return;
+    }
+    s->receive_control(now, bytes);
+    collect(sid);
+    complete_hand_overs(now);
+}
+
+void FtpServer::receive_data(Time now, SessionId sid, const DataEvent& event) {
+    ServerSession* s = session(sid);
+    if (!s) return;
+    s->receive_data(now, event);
+    collect(sid);
+}
+
+void FtpServer::control_closed(Time now, SessionId sid) {
+    ServerSession* s = session(sid);
+    if (!s) return;
+    if (const auto h = s->handed_over()) {
+        s->control_closed(now);
+        receive_data(now, h->owner, DataClosed{h->id});
+        return;
+    }
+    s->control_closed(now);
+    collect(sid);
+}
+
+Time FtpServer::next_expiry() const {
+    Time t = kNever;
+    for (const auto& [sid, s] : sessions_) t = std::min(t, s->next_expiry());
+    return t;
+}
+
+void FtpServer::on_timer(Time now) {
+    for (auto& [sid, s] : sessions_) {
+        if (s->next_expiry() > now) continue;
+        s->on_timer(now);
+        collect(sid);
+    }
+}
+
+std::vector<ServerAction> FtpServer::take_actions() {
+    std::vector<ServerAction> out;
+    out.swap(out_);
+    return out;
+}
+
+void FtpServer::collect(SessionId sid) {
+    for (auto& a : sessions_.at(sid)->take_actions()) {
+        ServerAction sa;
+        sa.session = sid;
+        sa.what = std::move(a);
+        out_.push_back(std::move(sa));
+    }
+}
+
+void FtpServer::complete_hand_overs(Time now) {
+    auto pending = std::exchange(hand_overs_, {});
+    for (const auto& h : pending) {
+        ServerSession* claimer = session(h.claimer);
+        ServerSession* owner = session(h.claim.owner);
+        ServerAction hand_over;
+        hand_over.session = h.claimer;
+        hand_over.what = BecomeDataConnection{h.claim.owner, h.claim.id};
+        out_.push_back(std::move(hand_over));
+        if (!owner || !claimer) continue;
+        owner->attach_single_port_data(now, h.claim.id, claimer->control_local(),
+                                       claimer->control_remote());
+        if (std::string rest = claimer->take_unparsed_bytes(); !rest.empty())
+            owner->receive_data(now, DataBytes{h.claim.id, std::move(rest)});
+        collect(h.claim.owner);
+    }
+}
+
+std::string FtpServer::issue_spsv_id(SessionId owner, DataId id) {
+    std::string identifier;
+    for (int attempt = 0;; ++attempt) {
+        identifier = config_.spsv_id_generator ? config_.spsv_id_generator(random_)
+                                               : default_spsv_id(random_);
+        if (attempt > 0) identifier += std::to_string(attempt);  // a generator that repeats itself
+        if (is_valid_spsv_id(identifier) && spsv_.find(identifier) == spsv_.end()) break;
+        if (attempt > 16) break;
+    }
+    forget_spsv_ids(owner);  // one pending identifier per session
+    spsv_[identifier] = Claim{owner, id};
+    return identifier;
+}
+
+std::optional<ServerContext::Claim> FtpServer::claim_spsv_id(SessionId claimer,
+                                                             std::string_view identifier) {
+    const auto it = spsv_.find(identifier);
+    if (it == spsv_.end() || it->second.owner == claimer) return std::nullopt;
+    const Claim claim = it->second;
+    spsv_.erase(it);  // one use only (draft-rosenau 3.1)
+    hand_overs_.push_back({claimer, claim});
+    return claim;
+}
+
+void FtpServer::forget_spsv_ids(SessionId owner) {
+    std::erase_if(spsv_, [owner](const auto& kv) { return kv.second.owner == owner; });
+}
+
+}  // namespace ftpsim::proto

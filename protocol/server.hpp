@@ -1,0 +1,302 @@
+// The server side of the FTP core, sans-IO (see actions.hpp for the contract).
+//
+//   FtpServer      one per server host: configuration, profile, file system, the SPSV identifier
+//                  registry and the user limit. accept() makes a ServerSession for every control
+//                  connection, because an SPSV data connection arrives on the control port and
+//                  has to reach the session that issued its identifier.
+//   ServerSession  one control connection: bytes, data events and the timer in; Actions out.
+//
+// The SPSV hand-over (draft-rosenau sections 3-5), in sans-IO terms:
+//   1. Session A answers SPSV with "227 Entering single-port mode (<id>)"; the FtpServer records
+//      <id> -> (A, data id d). A's data connection d has no listener: it will be a control
+//      connection.
+//   2. The client opens a second connection to the control port: the caller calls accept() and
+//      gets session B, which greets.
+//   3. B receives "SPDT <id>". The FtpServer claims <id> (one use only). B sends exactly
+//      "200 DATA\r\n" and enters DataChannel. FtpServer::take_actions() then yields, for B,
+//      BecomeDataConnection{owner = A, id = d}: from here on the caller treats B's TCP connection as
+//      A's data connection d (A's SendData{d}/CloseData{d} go out on it). A receives
+//      DataConnected{d, ...} with B's endpoints, so A carries on exactly as with an accepted
+//      passive connection. Bytes and a close that the caller still reports for B are forwarded to
+//      A as DataBytes{d} / DataClosed{d}.
+//   A wrong identifier gets 504 and B's connection is closed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "protocol/actions.hpp"
+#include "protocol/address.hpp"
+#include "protocol/server_profile.hpp"
+#include "protocol/server_states.hpp"
+#include "protocol/vfs.hpp"
+
+namespace ftpsim::proto {
+
+using SessionId = std::uint32_t;
+
+struct ServerConfig {
+    ServerProfile profile = rfc959_profile();
+    std::map<std::string, std::string> users;          // user -> password
+    std::set<std::string> users_needing_account;       // PASS answers 332, then ACCT (RFC 959)
+    bool allow_anonymous = true;                       // "anonymous" / "ftp", any password
+    std::size_t max_users = 0;                         // 0 = no limit
+    std::map<std::string, IpAddress> host_names;       // for SOCK HOST-C,... (RFC 438/478)
+    // SPSV identifiers; the default draws 8 letters and digits from the RandomSource.
+    std::function<std::string(const RandomSource&)> spsv_id_generator;
+};
+
+// What a session needs from the FtpServer that owns it (null for a stand-alone session:
+// then SPSV/SPDT are not available).
+class ServerContext {
+public:
+    virtual ~ServerContext() = default;
+    virtual std::string issue_spsv_id(SessionId owner, DataId id) = 0;
+    struct Claim {
+        SessionId owner;
+        DataId id;
+    };
+    virtual std::optional<Claim> claim_spsv_id(SessionId claimer, std::string_view identifier) = 0;
+    virtual void forget_spsv_ids(SessionId owner) = 0;
+};
+
+class ServerSession {
+public:
+    ServerSession(const ServerConfig& config, Vfs& vfs, RandomSource random, SessionId id,
+                  HostPort control_local, HostPort control_remote,
+                  ServerContext* context = nullptr);
+
+    // Queue the greeting (or the over-the-limit greeting: SpsvOnly state).
+    void start(Time now, bool spsv_only = false);
+    // Over the limit with nothing pending: the 421 refusal and the close.
+    void refuse(Time now);
+
+    void receive_control(Time now, std::string_view bytes);
+    void receive_data(Time now, const DataEvent& event);
+    void control_closed(Time now);
+    // Called by the FtpServer when another connection claimed this session's SPSV identifier.
+    void attach_single_port_data(Time now, DataId id, HostPort local, HostPort remote);
+
+    Time next_expiry() const { return accept_deadline_; }
+    void on_timer(Time now);
+
+    std::vector<Action> take_actions();
+    bool has_actions() const { return !actions_.empty(); }
+    // Bytes received after SPDT on this connection (they are data: the FtpServer forwards them).
+    std::string take_unparsed_bytes();
+
+    SessionId id() const { return id_; }
+    ServerState state() const { return state_; }
+    bool control_encrypted() const { return control_tls_; }
+    bool data_protected() const { return prot_private_; }
+    bool epsv_all() const { return epsv_all_; }
+    const std::string& cwd() const { return cwd_; }
+    const std::string& user() const { return user_; }
+    HostPort control_local() const { return control_local_; }
+    HostPort control_remote() const { return control_remote_; }
+    // Set after SPDT: this connection is data connection `second` of session `first`.
+    std::optional<ServerContext::Claim> handed_over() const { return handed_over_; }
+    // Counts against the user limit (not a data channel, not closed).
+    bool is_user_session() const;
+
+private:
+    enum class DataMode : std::uint8_t { None, Active, Passive, SinglePort };
+    enum class Phase : std::uint8_t { Idle, Listening, Connecting, Open, Failed };
+    enum class TransferKind : std::uint8_t { Retr, Stor, Appe, Stou, List, Nlst, Mlsd };
+
+    struct DataPlan {                       // what PORT/PASV/EPRT/EPSV/SPSV/LSTN/SOCK set up
+        DataMode mode = DataMode::None;
+        DataId id = 0;
+        HostPort target;                    // Active: where to connect
+        std::uint16_t local_port = 0;       // Passive: the port listened on
+        std::optional<std::uint16_t> from_port;
+        std::optional<HostPort> only_from;  // SOCK after LSTN/PASV: the one acceptable peer
+        Phase phase = Phase::Idle;
+        HostPort remote;                    // the peer once open
+        bool announce_on_connect = false;   // pyftpdlib: PORT's 200 waits for the connection
+    };
+
+    struct Transfer {
+        TransferKind kind = TransferKind::Retr;
+        std::string path;                   // absolute
+        std::string payload;                // what we send (RETR, listings)
+        std::string received;               // what we got (STOR, APPE, STOU)
+        std::uint64_t offset = 0;           // REST
+        Reply final_reply = Reply::TransferOk;
+        std::string mark;                   // the 1yz line
+        bool marked = false;
+        bool sent = false;
+    };
+
+    // Input.
+    void process_buffer(Time now);
+    void dispatch(Time now, std::string_view verb, std::string_view arg, bool has_arg);
+    void handle(Time now, const VerbInfo& info, std::string_view arg);
+    bool verb_enabled(Verb v) const;
+    bool verb_implemented(Verb v) const;
+    bool check_argument(const VerbInfo& info, std::string_view verb, bool has_arg);
+
+    // Commands.
+    void cmd_user(std::string_view arg);
+    void cmd_pass(std::string_view arg);
+    void cmd_acct(std::string_view arg);
+    void cmd_simple(const VerbInfo& info, std::string_view arg);
+    void cmd_opts(std::string_view arg);
+    void cmd_type(std::string_view arg);
+    void cmd_cwd(std::string_view arg);
+    void cmd_mkd(std::string_view arg);
+    void cmd_rmd(std::string_view arg);
+    void cmd_dele(std::string_view arg);
+    void cmd_rnfr(std::string_view arg);
+    void cmd_rnto(std::string_view arg);
+    void cmd_size(std::string_view arg);
+    void cmd_mdtm(std::string_view arg);
+    void cmd_rest(std::string_view arg);
+    void cmd_abor(Time now);
+    void cmd_feat();
+    void cmd_help();
+    void cmd_stat(std::string_view arg);
+    void cmd_quit();
+    void cmd_port(Time now, std::string_view verb, std::string_view arg);
+    void cmd_pasv(bool extended, std::string_view arg);
+    void cmd_spsv();
+    void cmd_spdt(std::string_view arg);
+    void cmd_lstn(std::string_view arg);
+    void cmd_sock(std::string_view arg);
+    void cmd_auth(std::string_view arg);
+    void cmd_pbsz();
+    void cmd_prot(std::string_view arg);
+    void cmd_ccc();
+    void cmd_retr(Time now, std::string_view arg);
+    void cmd_list(Time now, TransferKind kind, std::string_view arg);
+    void cmd_store(Time now, TransferKind kind, std::string_view arg);
+
+    // Data connections.
+    bool epsv_all_refuses(std::string_view verb);
+    void set_active(HostPort target, std::optional<std::uint16_t> from_port);
+    HostPort open_listener();
+    std::uint16_t choose_passive_port();
+    void drop_data_plan();
+    bool peer_allowed(const HostPort& remote) const;
+    void reject_peer(Time now);
+    void on_connected(Time now, DataId id, HostPort remote);
+    void on_connect_failed(Time now, DataId id);
+    void on_bytes(Time now, DataId id, std::string bytes);
+    void on_closed(Time now, DataId id, bool reset);
+
+    // Transfers.
+    static bool is_incoming(TransferKind k);
+    bool data_setup_ok();
+    void send_mark();
+    std::uint64_t projected_size() const;
+    void begin_transfer(Time now, Transfer t);
+    void open_data(Time now);
+    void data_ready(Time now);
+    void finish_transfer(Time now, Reply reply, std::initializer_list<std::string_view> args = {});
+    void store_received(Time now);
+
+    // Output.
+    void send_reply(Reply r, std::initializer_list<std::string_view> args = {});
+    void send_line(std::string line);
+    void explain(std::string text);
+    void step(ServerEvent e);
+    std::string resolve(std::string_view arg) const;
+
+    const ServerConfig& config_;
+    const ServerProfile& profile_;
+    Vfs& vfs_;
+    RandomSource random_;
+    SessionId id_;
+    HostPort control_local_, control_remote_;
+    ServerContext* context_;
+
+    ServerState state_ = ServerState::AwaitUser;
+    std::string inbuf_;
+    std::vector<Action> actions_;
+    std::string user_;
+    bool anonymous_ = false;
+    std::string cwd_ = "/";
+    bool ascii_ = true;
+    std::optional<std::string> rename_from_;
+    std::uint64_t restart_ = 0;
+    bool epsv_all_ = false;
+    bool control_tls_ = false, pbsz_ = false, prot_private_ = false;
+    DataPlan data_;
+    std::optional<HostPort> sock_peer_;     // SOCK before PASV (RFC 478)
+    std::optional<Transfer> transfer_;
+    std::string early_bytes_;               // data that arrived before the STOR
+    DataId next_data_id_ = 1;
+    Time accept_deadline_ = kNever;
+    std::optional<ServerContext::Claim> handed_over_;
+};
+
+// ---- The server host ---------------------------------------------------------------------------
+struct BecomeDataConnection {  // this control connection is now data connection `id` of `owner`
+    SessionId owner = 0;
+    DataId id = 0;
+};
+
+struct ServerAction {
+    SessionId session = 0;  // whose connection the action is about
+    std::variant<Action, BecomeDataConnection> what;
+};
+
+class FtpServer final : public ServerContext {
+public:
+    FtpServer(ServerConfig config, Vfs vfs, RandomSource random);
+    // Sessions point into the server (config, file system, random source): it stays put.
+    FtpServer(const FtpServer&) = delete;
+    FtpServer& operator=(const FtpServer&) = delete;
+
+    // A new control connection; the session's greeting is queued.
+    SessionId accept(Time now, HostPort control_local, HostPort control_remote);
+    void receive_control(Time now, SessionId s, std::string_view bytes);
+    void receive_data(Time now, SessionId s, const DataEvent& event);
+    void control_closed(Time now, SessionId s);
+    Time next_expiry() const;
+    void on_timer(Time now);
+
+    // Every session's actions, in the order they arose.
+    std::vector<ServerAction> take_actions();
+
+    ServerSession* session(SessionId s);
+    const ServerConfig& config() const { return config_; }
+    Vfs& vfs() { return vfs_; }
+    std::size_t user_sessions() const;
+    std::size_t pending_spsv_ids() const { return spsv_.size(); }
+
+    // ServerContext.
+    std::string issue_spsv_id(SessionId owner, DataId id) override;
+    std::optional<Claim> claim_spsv_id(SessionId claimer, std::string_view identifier) override;
+    void forget_spsv_ids(SessionId owner) override;
+
+private:
+    void collect(SessionId s);
+    void complete_hand_overs(Time now);
+
+    ServerConfig config_;
+    Vfs vfs_;
+    RandomSource random_;
+    std::map<SessionId, std::unique_ptr<ServerSession>> sessions_;
+    std::map<std::string, Claim, std::less<>> spsv_;
+    struct PendingHandOver {
+        SessionId claimer;
+        Claim claim;
+    };
+    std::vector<PendingHandOver> hand_overs_;
+    std::vector<ServerAction> out_;
+    SessionId next_session_ = 1;
+};
+
+// The default SPSV identifier: 8 characters [A-Za-z0-9] from the random source.
+std::string default_spsv_id(const RandomSource& random);
+
+}  // namespace ftpsim::proto

@@ -1,0 +1,497 @@
+#include "protocol/server_profile.hpp"
+
+#include <array>
+
+#include "protocol/codec.hpp"
+
+namespace ftpsim::proto {
+
+namespace {
+
+using G = CommandGroup;
+using A = ArgRule;
+
+constexpr std::array kVerbs{
+    VerbInfo{"USER", Verb::USER, G::Login, A::Required},
+    VerbInfo{"PASS", Verb::PASS, G::Login, A::Optional},
+    VerbInfo{"ACCT", Verb::ACCT, G::Login, A::Required},
+    VerbInfo{"SYST", Verb::SYST, G::Session, A::None},
+    VerbInfo{"FEAT", Verb::FEAT, G::Session, A::None},
+    VerbInfo{"OPTS", Verb::OPTS, G::Session, A::Required},
+    VerbInfo{"TYPE", Verb::TYPE, G::Other, A::Required},
+    VerbInfo{"MODE", Verb::MODE, G::Other, A::Required},
+    VerbInfo{"STRU", Verb::STRU, G::Other, A::Required},
+    VerbInfo{"PWD", Verb::PWD, G::Other, A::None},
+    VerbInfo{"CWD", Verb::CWD, G::Other, A::Required},
+    VerbInfo{"CDUP", Verb::CDUP, G::Other, A::None},
+    VerbInfo{"MKD", Verb::MKD, G::Other, A::Required},
+    VerbInfo{"RMD", Verb::RMD, G::Other, A::Required},
+    VerbInfo{"DELE", Verb::DELE, G::Other, A::Required},
+    VerbInfo{"RNFR", Verb::RNFR, G::Other, A::Required},
+    VerbInfo{"RNTO", Verb::RNTO, G::Rnto, A::Required},
+    VerbInfo{"SIZE", Verb::SIZE, G::Other, A::Required},
+    VerbInfo{"MDTM", Verb::MDTM, G::Other, A::Required},
+    VerbInfo{"LIST", Verb::LIST, G::Other, A::Optional},
+    VerbInfo{"NLST", Verb::NLST, G::Other, A::Optional},
+    VerbInfo{"MLSD", Verb::MLSD, G::Other, A::Optional},
+    VerbInfo{"RETR", Verb::RETR, G::Other, A::Required},
+    VerbInfo{"STOR", Verb::STOR, G::Other, A::Required},
+    VerbInfo{"STOU", Verb::STOU, G::Other, A::Optional},
+    VerbInfo{"APPE", Verb::APPE, G::Other, A::Required},
+    VerbInfo{"REST", Verb::REST, G::Other, A::Required},
+    VerbInfo{"ABOR", Verb::ABOR, G::Abor, A::None},
+    VerbInfo{"NOOP", Verb::NOOP, G::Session, A::None},
+    VerbInfo{"HELP", Verb::HELP, G::Session, A::Optional},
+    VerbInfo{"STAT", Verb::STAT, G::Session, A::Optional},
+    VerbInfo{"QUIT", Verb::QUIT, G::Session, A::None},
+    VerbInfo{"PORT", Verb::PORT, G::Other, A::Required},
+    VerbInfo{"PASV", Verb::PASV, G::Other, A::None},
+    VerbInfo{"EPRT", Verb::EPRT, G::Other, A::Required},
+    VerbInfo{"EPSV", Verb::EPSV, G::Other, A::Optional},
+    VerbInfo{"SPSV", Verb::SPSV, G::Other, A::None},
+    VerbInfo{"SPDT", Verb::SPDT, G::Spdt, A::Required},
+    VerbInfo{"AUTH", Verb::AUTH, G::Session, A::Required},
+    VerbInfo{"PBSZ", Verb::PBSZ, G::Session, A::Required},
+    VerbInfo{"PROT", Verb::PROT, G::Session, A::Required},
+    VerbInfo{"CCC", Verb::CCC, G::Session, A::None},
+    VerbInfo{"LSTN", Verb::LSTN, G::Other, A::Required},
+    VerbInfo{"SOCK", Verb::SOCK, G::Other, A::Required},
+    VerbInfo{"RTRV", Verb::RTRV, G::Other, A::Required},
+    VerbInfo{"ALLO", Verb::ALLO, G::Other, A::Optional},
+    VerbInfo{"REIN", Verb::REIN, G::Other, A::None},
+    VerbInfo{"SMNT", Verb::SMNT, G::Other, A::Required},
+    VerbInfo{"SITE", Verb::SITE, G::Other, A::Required},
+};
+
+constexpr VerbInfo kUnknown{"", Verb::Unknown, G::Other, A::Optional};
+
+// RFC 959 calls the X-variants (RFC 775) the same commands.
+std::string_view strip_x_variant(std::string_view name) {
+    static constexpr std::array kX{"XPWD", "XCWD", "XCUP", "XMKD", "XRMD"};
+    for (std::string_view x : kX)
+        if (iequals(name, x)) return name.substr(1);
+    return name;
+}
+
+using R = Reply;
+
+void set(ReplyTexts& t, R r, std::string text) { t[static_cast<std::size_t>(r)] = std::move(text); }
+
+// RFC 959 section 4.2.2's own texts (and RFC 2228/2428/4217/1123 and the seeds for extensions).
+ReplyTexts rfc959_texts() {
+    ReplyTexts t;
+    const std::string file_unavailable = "550 Requested action not taken. File unavailable.";
+    const std::string okay = "200 Command okay.";
+    const std::string syntax = "501 Syntax error in parameters or arguments.";
+    const std::string not_for_param = "504 Command not implemented for that parameter.";
+    const std::string action_ok = "250 Requested file action okay, completed.";
+    const std::string closing = "226 Closing data connection.";
+    const std::string cant_open = "425 Can't open data connection.";
+    set(t, R::Greeting, "220 Service ready for new user.");
+    set(t, R::TooManyUsers, "421 Too many users connected. Try later.");
+    set(t, R::SpsvOnlyGreeting, "220 Too many users; only SPSV connections allowed");
+    set(t, R::SpsvOnlyUser, "421 Too many users connected. Try later.");
+    set(t, R::UserOk, "331 User name okay, need password.");
+    set(t, R::LoginOk, "230 User logged in, proceed.");
+    set(t, R::LoginIncorrect, "530 Not logged in.");
+    set(t, R::NeedUserFirst, "503 Bad sequence of commands.");
+    set(t, R::NeedAccount, "332 Need account for login.");
+    set(t, R::AlreadyLoggedIn, "503 Bad sequence of commands.");
+    set(t, R::CantChangeUser, "530 Not logged in.");
+    set(t, R::NotLoggedIn, "530 Not logged in.");
+    set(t, R::Unknown, "500 Syntax error, command unrecognized.");
+    set(t, R::NotImplemented, "502 Command not implemented.");
+    set(t, R::ArgMissing, syntax);
+    set(t, R::ArgUnexpected, syntax);
+    set(t, R::AcctOk, "230 User logged in, proceed.");
+    set(t, R::Syst, "215 UNIX Type: L8");
+    set(t, R::OptsUtf8, okay);
+    set(t, R::OptsBad, syntax);
+    set(t, R::TypeBinary, okay);
+    set(t, R::TypeAscii, okay);
+    set(t, R::TypeBad, not_for_param);
+    set(t, R::ModeOk, okay);
+    set(t, R::ModeBad, not_for_param);
+    set(t, R::StruOk, okay);
+    set(t, R::StruBad, not_for_param);
+    set(t, R::Pwd, "257 \"{0}\" is current directory.");
+    set(t, R::CwdOk, action_ok);
+    set(t, R::CwdFail, file_unavailable);
+    set(t, R::MkdOk, "257 \"{0}\" created.");
+    set(t, R::MkdFail, file_unavailable);
+    set(t, R::RmdOk, action_ok);
+    set(t, R::RmdFail, file_unavailable);
+    set(t, R::DeleOk, action_ok);
+    set(t, R::DeleFail, file_unavailable);
+    set(t, R::RnfrOk, "350 Requested file action pending further information.");
+    set(t, R::RnfrFail, file_unavailable);
+    set(t, R::RntoNeedRnfr, "503 Bad sequence of commands.");
+    set(t, R::RntoOk, action_ok);
+    set(t, R::RntoFail, "553 Requested action not taken. File name not allowed.");
+    set(t, R::SizeOk, "213 {0}");
+    set(t, R::SizeFail, file_unavailable);
+    set(t, R::MdtmOk, "213 {0}");
+    set(t, R::MdtmFail, file_unavailable);
+    set(t, R::Allo, "202 Command not implemented, superfluous at this site.");
+    set(t, R::Pasv, "227 Entering Passive Mode ({0}).");
+    set(t, R::Epsv, "229 Entering Extended Passive Mode (|||{0}|)");
+    set(t, R::EpsvAllOk, "200 EPSV ALL command successful.");
+    set(t, R::EpsvBadProtocol, "522 Network protocol not supported, use (1)");
+    set(t, R::AfterEpsvAll, "503 {0} not allowed after EPSV ALL.");
+    set(t, R::PortOk, okay);
+    set(t, R::PortBad, syntax);
+    set(t, R::PortForeign, "500 Illegal {0} command.");
+    set(t, R::PortPrivileged, "500 Illegal {0} command.");
+    set(t, R::EprtOk, okay);
+    set(t, R::EprtBad, syntax);
+    set(t, R::EprtBadProtocol, "522 Network protocol not supported, use (1)");
+    set(t, R::ActiveEstablished, okay);
+    set(t, R::ActiveFailed, cant_open);
+    set(t, R::Spsv, "227 Entering single-port mode ({0})");
+    set(t, R::SpdtOk, "200 DATA");
+    set(t, R::SpdtBad, "504 Invalid identifier.");
+    set(t, R::Lstn, "255 {0}");
+    set(t, R::LstnBad, syntax);
+    set(t, R::Sock, "255 {0}");
+    set(t, R::SockBad, syntax);
+    set(t, R::NoDataSetup, cant_open);
+    set(t, R::DataFailed, cant_open);
+    set(t, R::BadIpConnecting, cant_open);
+    set(t, R::AcceptTimeout, cant_open);
+    set(t, R::RetrMark, "150 File status okay; about to open data connection.");
+    set(t, R::ListMark, "150 File status okay; about to open data connection.");
+    set(t, R::StorMark, "150 File status okay; about to open data connection.");
+    set(t, R::StouMark, "150 FILE: {0}");
+    set(t, R::AlreadyOpen, "125 Data connection already open; transfer starting.");
+    set(t, R::TransferOk, closing);
+    set(t, R::ListOk, closing);
+    set(t, R::StouOk, closing);
+    set(t, R::RetrFail, file_unavailable);
+    set(t, R::ListFail, file_unavailable);
+    set(t, R::StorFail, "553 Requested action not taken. File name not allowed.");
+    set(t, R::SendNetFail, "426 Connection closed; transfer aborted.");
+    set(t, R::RecvNetFail, "426 Connection closed; transfer aborted.");
+    set(t, R::DiskFull, "452 Requested action not taken. Insufficient storage space in system.");
+    set(t, R::RestOk, "350 Requested file action pending further information.");
+    set(t, R::RestBad, syntax);
+    set(t, R::AborNone, "225 Data connection open; no transfer in progress.");
+    set(t, R::AborAborted, "426 Connection closed; transfer aborted.");
+    set(t, R::AborOk, closing);
+    set(t, R::Noop, okay);
+    set(t, R::Help, "214-The following commands are recognized.\r\n{0}214 Help OK.");
+    set(t, R::StatHead, "211-FTP server status:");
+    set(t, R::StatTail, "211 End of status");
+    set(t, R::Quit, "221 Service closing control connection.");
+    set(t, R::AuthOk, "234 AUTH command OK; starting TLS negotiation.");
+    set(t, R::AuthBad, "504 Unknown AUTH type.");
+    set(t, R::AuthAgain, "503 Already using TLS.");
+    set(t, R::PbszOk, "200 PBSZ=0");
+    set(t, R::PbszNeedAuth, "503 PBSZ not allowed on insecure control connection.");
+    set(t, R::ProtOk, "200 Protection level set to {0}.");
+    set(t, R::ProtNeedAuth, "503 PROT not allowed on insecure control connection.");
+    set(t, R::ProtNeedPbsz, "503 PBSZ required first.");
+    set(t, R::ProtBad, "504 Protection level not supported.");
+    set(t, R::CccOk, "200 CCC command successful; the control channel is in clear text again.");
+    set(t, R::CccBad, "533 The control channel is not protected.");
+    return t;
+}
+
+// vsftpd 3.0.3: postlogin.c, prelogin.c, ftpdataio.c, ssl.c, features.c and the captures.
+void apply_vsftpd_texts(ReplyTexts& t) {
+    set(t, R::Greeting, "220 (vsFTPd 3.0.3)");
+    set(t, R::TooManyUsers, "421 There are too many connected users, please try later.");
+    set(t, R::UserOk, "331 Please specify the password.");
+    set(t, R::LoginOk, "230 Login successful.");
+    set(t, R::LoginIncorrect, "530 Login incorrect.");
+    set(t, R::NeedUserFirst, "503 Login with USER first.");
+    set(t, R::AlreadyLoggedIn, "230 Already logged in.");
+    set(t, R::CantChangeUser, "530 Can't change from guest user.");
+    set(t, R::NotLoggedIn, "530 Please login with USER and PASS.");
+    set(t, R::Unknown, "500 Unknown command.");
+    set(t, R::NotImplemented, "502 {0} not implemented.");
+    set(t, R::OptsUtf8, "200 Always in UTF8 mode.");
+    set(t, R::OptsBad, "501 Option not understood.");
+    set(t, R::TypeBinary, "200 Switching to Binary mode.");
+    set(t, R::TypeAscii, "200 Switching to ASCII mode.");
+    set(t, R::TypeBad, "500 Unrecognised TYPE command.");
+    set(t, R::ModeOk, "200 Mode set to S.");
+    set(t, R::ModeBad, "504 Bad MODE command.");
+    set(t, R::StruOk, "200 Structure set to F.");
+    set(t, R::StruBad, "504 Bad STRU command.");
+    set(t, R::Pwd, "257 \"{0}\" is the current directory");
+    set(t, R::CwdOk, "250 Directory successfully changed.");
+    set(t, R::CwdFail, "550 Failed to change directory.");
+    set(t, R::MkdOk, "257 \"{0}\" created");
+    set(t, R::MkdFail, "550 Create directory operation failed.");
+    set(t, R::RmdOk, "250 Remove directory operation successful.");
+    set(t, R::RmdFail, "550 Remove directory operation failed.");
+    set(t, R::DeleOk, "250 Delete operation successful.");
+    set(t, R::DeleFail, "550 Delete operation failed.");
+    set(t, R::RnfrOk, "350 Ready for RNTO.");
+    set(t, R::RnfrFail, "550 RNFR command failed.");
+    set(t, R::RntoNeedRnfr, "503 RNFR required first.");
+    set(t, R::RntoOk, "250 Rename successful.");
+    set(t, R::RntoFail, "550 Rename failed.");
+    set(t, R::SizeFail, "550 Could not get file size.");
+    set(t, R::MdtmFail, "550 Could not get file modification time.");
+    set(t, R::Allo, "202 ALLO command ignored.");
+    set(t, R::EpsvAllOk, "200 EPSV ALL ok.");
+    set(t, R::EpsvBadProtocol, "522 Bad network protocol.");
+    set(t, R::AfterEpsvAll, "550 Permission denied.");
+    set(t, R::PortOk, "200 PORT command successful. Consider using PASV.");
+    set(t, R::PortBad, "500 Illegal PORT command.");
+    set(t, R::EprtOk, "200 EPRT command successful. Consider using EPSV.");
+    set(t, R::EprtBad, "500 Bad EPRT command.");
+    set(t, R::EprtBadProtocol, "500 Bad EPRT protocol.");
+    set(t, R::NoDataSetup, "425 Use PORT or PASV first.");
+    set(t, R::DataFailed, "425 Failed to establish connection.");
+    set(t, R::ActiveFailed, "425 Failed to establish connection.");
+    set(t, R::BadIpConnecting, "425 Security: Bad IP connecting.");
+    set(t, R::AcceptTimeout, "425 Failed to establish connection.");
+    set(t, R::RetrMark, "150 Opening {0} mode data connection for {1} ({2} bytes).");
+    set(t, R::ListMark, "150 Here comes the directory listing.");
+    set(t, R::StorMark, "150 Ok to send data.");
+    set(t, R::TransferOk, "226 Transfer complete.");
+    set(t, R::ListOk, "226 Directory send OK.");
+    set(t, R::StouOk, "226 Transfer complete.");
+    set(t, R::RetrFail, "550 Failed to open file.");
+    set(t, R::ListFail, "226 Transfer done (but failed to open directory).");
+    set(t, R::StorFail, "553 Could not create file.");
+    set(t, R::SendNetFail, "426 Failure writing network stream.");
+    set(t, R::RecvNetFail, "426 Failure reading network stream.");
+    set(t, R::DiskFull, "451 Failure writing to local file.");
+    set(t, R::RestOk, "350 Restart position accepted ({0}).");
+    set(t, R::AborNone, "225 No transfer to ABOR.");
+    set(t, R::AborAborted, "426 Failure writing network stream.");
+    set(t, R::AborOk, "226 ABOR successful.");
+    set(t, R::Noop, "200 NOOP ok.");
+    set(t, R::Help,
+        "214-The following commands are recognized.\r\n"
+        " ABOR ACCT ALLO APPE CDUP CWD  DELE EPRT EPSV FEAT HELP LIST MDTM MKD\r\n"
+        " MODE NLST NOOP OPTS PASS PASV PORT PWD  QUIT REIN REST RETR RMD  RNFR\r\n"
+        " RNTO SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD\r\n"
+        " XPWD XRMD\r\n"
+        "214 Help OK.");
+    set(t, R::StatHead, "211-FTP server status:");
+    set(t, R::StatTail, "211 End of status");
+    set(t, R::Quit, "221 Goodbye.");
+    set(t, R::AuthOk, "234 Proceed with negotiation.");
+    set(t, R::AuthBad, "504 Unknown AUTH type.");
+    set(t, R::AuthAgain, "500 Unknown command.");
+    set(t, R::PbszOk, "200 PBSZ set to 0.");
+    set(t, R::PbszNeedAuth, "503 PBSZ needs a secure connection.");
+    set(t, R::ProtOk, "200 PROT now {0}.");
+    set(t, R::ProtNeedAuth, "503 PROT needs a secure connection.");
+    set(t, R::ProtNeedPbsz, "503 PBSZ needs a secure connection.");
+    set(t, R::ProtBad, "504 PROT not recognized.");
+}
+
+// pyftpdlib 2.x: handlers/ftp/control.py, dispatchers.py, data.py, handlers/ftps/control.py.
+void apply_pyftpdlib_texts(ReplyTexts& t) {
+    set(t, R::Greeting, "220 pyftpdlib 2.2.1 ready.");
+    set(t, R::TooManyUsers, "421 Too many connections. Service temporarily unavailable.");
+    set(t, R::UserOk, "331 Username ok, send password.");
+    set(t, R::LoginOk, "230 Login successful.");
+    set(t, R::LoginIncorrect, "530 Authentication failed.");
+    set(t, R::NeedUserFirst, "503 Login with USER first.");
+    set(t, R::AlreadyLoggedIn, "503 User already authenticated.");
+    set(t, R::NotLoggedIn, "530 Log in with USER and PASS first.");
+    set(t, R::Unknown, "500 Command \"{0}\" not understood.");
+    set(t, R::NotImplemented, "500 Command \"{0}\" not understood.");
+    set(t, R::ArgMissing, "501 Syntax error: command needs an argument.");
+    set(t, R::ArgUnexpected, "501 Syntax error: command does not accept arguments.");
+    set(t, R::OptsUtf8, "200 Always in UTF8 mode.");
+    set(t, R::OptsBad, "501 Invalid argument.");
+    set(t, R::TypeBinary, "200 Type set to: Binary.");
+    set(t, R::TypeAscii, "200 Type set to: ASCII.");
+    set(t, R::TypeBad, "504 Unsupported type \"{0}\".");
+    set(t, R::ModeOk, "200 Transfer mode set to: S");
+    set(t, R::ModeBad, "504 Unimplemented MODE type.");
+    set(t, R::StruOk, "200 File transfer structure set to: F.");
+    set(t, R::StruBad, "504 Unimplemented STRU type.");
+    set(t, R::Pwd, "257 \"{0}\" is the current directory.");
+    set(t, R::CwdOk, "250 \"{0}\" is the current directory.");
+    set(t, R::CwdFail, "550 No such file or directory.");
+    set(t, R::MkdOk, "257 \"{0}\" directory created.");
+    set(t, R::MkdFail, "550 File exists.");
+    set(t, R::RmdOk, "250 Directory removed.");
+    set(t, R::RmdFail, "550 No such file or directory.");
+    set(t, R::DeleOk, "250 File removed.");
+    set(t, R::DeleFail, "550 No such file or directory.");
+    set(t, R::RnfrOk, "350 Ready for destination name.");
+    set(t, R::RnfrFail, "550 No such file or directory.");
+    set(t, R::RntoNeedRnfr, "503 Bad sequence of commands: use RNFR first.");
+    set(t, R::RntoOk, "250 Renaming ok.");
+    set(t, R::RntoFail, "550 No such file or directory.");
+    set(t, R::SizeFail, "550 No such file or directory.");
+    set(t, R::MdtmFail, "550 No such file or directory.");
+    set(t, R::Allo, "202 No storage allocation necessary.");
+    set(t, R::Pasv, "227 Entering passive mode ({0}).");
+    set(t, R::Epsv, "229 Entering extended passive mode (|||{0}|).");
+    set(t, R::EpsvAllOk, "220 Other commands other than EPSV are now disabled.");
+    set(t, R::EpsvBadProtocol, "522 Network protocol not supported (use 1).");
+    set(t, R::AfterEpsvAll, "501 {0} not allowed after EPSV ALL.");
+    set(t, R::PortBad, "501 Invalid PORT format.");
+    set(t, R::PortForeign, "501 Rejected data connection to foreign address {1}:{2}.");
+    set(t, R::PortPrivileged, "501 PORT against the privileged port \"{2}\" refused.");
+    set(t, R::EprtBad, "501 Invalid EPRT format.");
+    set(t, R::EprtBadProtocol, "522 Network protocol not supported (use 1).");
+    set(t, R::ActiveEstablished, "200 Active data connection established.");
+    set(t, R::ActiveFailed, "425 Can't connect to specified address.");
+    set(t, R::NoDataSetup, "425 Use PORT or PASV first.");
+    set(t, R::DataFailed, "425 Can't connect to specified address.");
+    set(t, R::BadIpConnecting, "425 Rejected data connection from foreign address {0}:{1}.");
+    set(t, R::AcceptTimeout, "421 Passive data channel timed out.");
+    set(t, R::RetrMark, "150 File status okay. About to open data connection.");
+    set(t, R::ListMark, "150 File status okay. About to open data connection.");
+    set(t, R::StorMark, "150 File status okay. About to open data connection.");
+    set(t, R::AlreadyOpen, "125 Data connection already open. Transfer starting.");
+    set(t, R::TransferOk, "226 Transfer complete.");
+    set(t, R::ListOk, "226 Transfer complete.");
+    set(t, R::StouOk, "226 Transfer complete.");
+    set(t, R::RetrFail, "550 No such file or directory.");
+    set(t, R::ListFail, "550 No such file or directory.");
+    set(t, R::StorFail, "550 No such file or directory.");
+    set(t, R::SendNetFail, "426 Connection reset by peer; transfer aborted.");
+    set(t, R::RecvNetFail, "426 Connection reset by peer; transfer aborted.");
+    set(t, R::DiskFull, "426 No space left on device; transfer aborted.");
+    set(t, R::RestOk, "350 Restarting at position {0}.");
+    set(t, R::RestBad, "501 Invalid parameter.");
+    set(t, R::AborNone, "225 No transfer to abort.");
+    set(t, R::AborAborted, "426 Transfer aborted via ABOR.");
+    set(t, R::AborOk, "226 ABOR command successful.");
+    set(t, R::Noop, "200 I successfully did nothing'.");
+    set(t, R::Help, "214-The following commands are recognized:\r\n{0}214 Help command successful.");
+    set(t, R::StatHead, "211-FTP server status:");
+    set(t, R::StatTail, "211 End of status.");
+    set(t, R::Quit, "221 Goodbye.");
+    set(t, R::AuthOk, "234 AUTH {0} successful.");
+    set(t, R::AuthBad, "502 Unrecognized encryption type (use TLS or SSL).");
+    set(t, R::AuthAgain, "503 Already using TLS.");
+    set(t, R::PbszOk, "200 PBSZ=0 successful.");
+    set(t, R::PbszNeedAuth, "503 PBSZ not allowed on insecure control connection.");
+    set(t, R::ProtOk, "200 Protection set to {0}");
+    set(t, R::ProtNeedAuth, "503 PROT not allowed on insecure control connection.");
+    set(t, R::ProtNeedPbsz, "503 You must issue the PBSZ command prior to PROT.");
+    set(t, R::ProtBad, "502 Unrecognized PROT type (use C or P).");
+}
+
+}  // namespace
+
+const VerbInfo& verb_info(std::string_view name) {
+    name = strip_x_variant(name);
+    for (const auto& v : kVerbs)
+        if (iequals(v.name, name)) return v;
+    return kUnknown;
+}
+
+std::span<const VerbInfo> known_verbs() { return kVerbs; }
+
+const VerbInfo& verb_info(Verb verb) {
+    for (const auto& v : kVerbs)
+        if (v.verb == verb) return v;
+    return kUnknown;
+}
+
+std::string fill_reply(std::string_view tmpl, std::initializer_list<std::string_view> args) {
+    std::string out;
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < tmpl.size(); ++i) {
+        const auto close = tmpl[i] == '{' ? tmpl.find('}', i) : std::string_view::npos;
+        const auto inside = close == std::string_view::npos ? std::string_view{}
+                                                             : tmpl.substr(i + 1, close - i - 1);
+        const bool index_ok = inside.find_first_not_of("0123456789") == std::string_view::npos;
+        if (close == std::string_view::npos || !index_ok) {
+            out += tmpl[i];
+            continue;
+        }
+        const std::size_t index = inside.empty() ? next++ : std::stoul(std::string(inside));
+        if (index < args.size()) out += *(args.begin() + index);
+        i = close;
+    }
+    return out;
+}
+
+std::string ServerProfile::reply(Reply r, std::initializer_list<std::string_view> args) const {
+    return fill_reply(replies[static_cast<std::size_t>(r)], args);
+}
+
+ServerProfile rfc959_profile() {
+    ServerProfile p;
+    p.name = "rfc959";
+    p.replies = rfc959_texts();
+    p.features = {"AUTH TLS", "EPRT", "EPSV", "MDTM", "MLST type*;size*;modify*;", "PASV",
+                  "PBSZ", "PROT", "REST STREAM", "SIZE", "SPSV"};
+    p.prelogin_verbs = {Verb::QUIT, Verb::NOOP, Verb::SYST, Verb::FEAT, Verb::OPTS, Verb::HELP,
+                        Verb::STAT, Verb::AUTH, Verb::PBSZ, Verb::PROT, Verb::CCC};
+    return p;
+}
+
+ServerProfile vsftpd_profile() {
+    ServerProfile p = rfc959_profile();
+    p.name = "vsftpd";
+    apply_vsftpd_texts(p.replies);
+    // features.c with ssl_enable=NO (the default).
+    p.features = {"EPRT", "EPSV", "MDTM", "PASV", "REST STREAM", "SIZE", "TVFS", "UTF8"};
+    p.feat_head = "Features:";
+    p.feat_tail = "End";
+    p.anonymous_without_password = true;  // the captures: USER anonymous -> 230 at once
+    p.allow_user_change = false;
+    p.acct_supported = false;
+    p.prelogin_verbs = {Verb::QUIT, Verb::FEAT, Verb::OPTS, Verb::AUTH, Verb::PBSZ, Verb::PROT};
+    p.prelogin_unknown_is_530 = true;
+    p.check_arguments = false;
+    p.timing = DataTiming::ConnectThenMark;
+    p.default_data_port = false;
+    p.connect_from_port_20 = true;  // Debian's vsftpd.conf sets it (vsftpd.conf(5) default: NO)
+    p.port_promiscuous = false;
+    p.pasv_promiscuous = false;
+    p.refuse_privileged_ports = true;
+    p.epsv_all_refuses_eprt = false;
+    p.supports_spsv = false;
+    p.supports_1973 = false;
+    p.supports_tls = false;  // ssl_enable=NO
+    p.supports_ccc = false;
+    p.prot_requires_pbsz = false;
+    p.supports_mlsd = false;
+    p.ascii_by_default = false;
+    p.list_missing_dir_sends_empty = true;
+    return p;
+}
+
+ServerProfile pyftpdlib_profile() {
+    ServerProfile p = rfc959_profile();
+    p.name = "pyftpdlib";
+    apply_pyftpdlib_texts(p.replies);
+    p.features = {"EPRT", "EPSV", "MDTM", "MFMT",
+                  "MLST type*;perm*;size*;modify*;unique;unix.mode;unix.uid;unix.gid;",
+                  "REST STREAM", "SIZE", "TVFS", "UTF8"};
+    p.feat_head = "Features supported:";
+    p.feat_tail = "End FEAT.";
+    p.acct_supported = false;
+    p.prelogin_verbs = {Verb::QUIT, Verb::NOOP, Verb::SYST, Verb::FEAT, Verb::HELP, Verb::STAT};
+    p.timing = DataTiming::Eager;
+    p.default_data_port = false;
+    p.port_promiscuous = false;  // permit_foreign_addresses = False
+    p.pasv_promiscuous = false;
+    p.refuse_privileged_ports = true;  // permit_privileged_ports = False
+    p.reject_foreign_at_accept = true;
+    p.accept_timeout = 30'000'000'000;  // PassiveDTP.timeout
+    p.supports_spsv = false;
+    p.supports_1973 = false;
+    p.supports_tls = false;  // FTPHandler; TLS_FTPHandler adds AUTH/PBSZ/PROT
+    p.supports_ccc = false;
+    p.listing.nlink_width = 3;
+    p.listing.owner = "owner";
+    p.listing.group = "group";
+    return p;
+}
+
+std::optional<ServerProfile> server_profile_by_name(std::string_view name) {
+    if (name == "vsftpd") return vsftpd_profile();
+    if (name == "pyftpdlib") return pyftpdlib_profile();
+    if (name == "rfc959") return rfc959_profile();
+    return std::nullopt;
+}
+
+}  // namespace ftpsim::proto

@@ -1,0 +1,136 @@
+// Server behaviour profiles: a profile is data (knobs and reply texts), not a subclass.
+//
+//   vsftpd    vsftpd 3.0.3 as Debian ships it: texts from its source and the captures in
+//             shared/captures; knobs from vsftpd.conf(5).
+//   pyftpdlib pyftpdlib's FTPHandler defaults: texts from pyftpdlib/handlers.py.
+//   rfc959    the RFC's own reply texts and literal behaviour: no foreign-address checks.
+//
+// Each reply is a template: "{}" is replaced by the arguments in order. A template that holds
+// "\r\n" is a multi-line reply and is sent as written (plus the final CRLF).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/actions.hpp"
+#include "protocol/address.hpp"
+#include "protocol/server_states.hpp"
+#include "protocol/vfs.hpp"
+
+namespace ftpsim::proto {
+
+// ---- Commands the server knows ------------------------------------------------------------------
+enum class Verb : std::uint8_t {
+    USER, PASS, ACCT, SYST, FEAT, OPTS, TYPE, MODE, STRU, PWD, CWD, CDUP, MKD, RMD, DELE, RNFR,
+    RNTO, SIZE, MDTM, LIST, NLST, MLSD, RETR, STOR, STOU, APPE, REST, ABOR, NOOP, HELP, STAT, QUIT,
+    PORT, PASV, EPRT, EPSV, SPSV, SPDT, AUTH, PBSZ, PROT, CCC, LSTN, SOCK, RTRV, ALLO, REIN, SMNT,
+    SITE, Unknown,
+};
+
+enum class ArgRule : std::uint8_t { None, Optional, Required };
+
+struct VerbInfo {
+    std::string_view name;
+    Verb verb;
+    CommandGroup group;
+    ArgRule arg;
+};
+
+// The verb of a command name (case-insensitive; X-variants XPWD XCWD XCUP XMKD XRMD map too).
+const VerbInfo& verb_info(std::string_view name);
+const VerbInfo& verb_info(Verb v);
+std::span<const VerbInfo> known_verbs();
+
+// ---- Reply texts --------------------------------------------------------------------------------
+enum class Reply : std::uint8_t {
+    Greeting, TooManyUsers, SpsvOnlyGreeting, SpsvOnlyUser,
+    UserOk, LoginOk, LoginIncorrect, NeedUserFirst, NeedAccount, AlreadyLoggedIn, CantChangeUser,
+    NotLoggedIn, Unknown, NotImplemented, ArgMissing, ArgUnexpected, AcctOk,
+    Syst, OptsUtf8, OptsBad, TypeBinary, TypeAscii, TypeBad, ModeOk, ModeBad, StruOk, StruBad,
+    Pwd, CwdOk, CwdFail, MkdOk, MkdFail, RmdOk, RmdFail, DeleOk, DeleFail, RnfrOk, RnfrFail,
+    RntoNeedRnfr, RntoOk, RntoFail, SizeOk, SizeFail, MdtmOk, MdtmFail, Allo,
+    Pasv, Epsv, EpsvAllOk, EpsvBadProtocol, AfterEpsvAll, PortOk, PortBad, PortForeign,
+    PortPrivileged, EprtOk, EprtBad, EprtBadProtocol, ActiveEstablished,
+    ActiveFailed, Spsv, SpdtOk, SpdtBad, Lstn, LstnBad, Sock, SockBad,
+    NoDataSetup, DataFailed, BadIpConnecting, AcceptTimeout,
+    RetrMark, ListMark, StorMark, StouMark, AlreadyOpen, TransferOk, ListOk, StouOk, RetrFail,
+    ListFail, StorFail, SendNetFail, RecvNetFail, DiskFull, RestOk, RestBad,
+    AborNone, AborAborted, AborOk, Noop, Help, StatHead, StatTail, Quit,
+    AuthOk, AuthBad, AuthAgain, PbszOk, PbszNeedAuth, ProtOk, ProtNeedAuth, ProtNeedPbsz,
+    ProtBad, CccOk, CccBad,
+    Count_,
+};
+constexpr std::size_t kReplyCount = static_cast<std::size_t>(Reply::Count_);
+
+using ReplyTexts = std::array<std::string, kReplyCount>;
+
+// "{}" takes the next argument, "{N}" argument N; unused arguments are ignored, so a profile's
+// text may leave out what another profile's text shows.
+std::string fill_reply(std::string_view tmpl, std::initializer_list<std::string_view> args = {});
+
+// ---- When the 1yz mark goes out (RFC 959 leaves it to the server) ------------------------------
+enum class DataTiming : std::uint8_t {
+    MarkThenConnect,  // RFC 959 / the lecture deck: 150, then the data connection opens
+    ConnectThenMark,  // vsftpd: connect (or accept) first, 150 once the connection is up
+    Eager,            // pyftpdlib: PORT connects at once (200 when connected); a transfer on an
+                      // open connection says 125, otherwise 150 and waits
+};
+
+struct ServerProfile {
+    std::string name;
+    ReplyTexts replies;
+    std::vector<std::string> features;       // FEAT lines, without the leading space
+    std::vector<std::string> help_lines;     // HELP body lines as sent (leading space included)
+
+    // Login.
+    bool anonymous_without_password = false; // vsftpd no_anon_password
+    bool allow_user_change = true;           // vsftpd refuses USER after login
+    bool acct_supported = true;              // RFC 959 ACCT; vsftpd: 502
+    std::vector<Verb> prelogin_verbs;        // Session-group verbs served before login
+    bool prelogin_unknown_is_530 = false;    // vsftpd answers anything pre-login with 530
+    bool check_arguments = true;             // 501 on a missing/unexpected argument
+
+    // Data connections.
+    DataTiming timing = DataTiming::MarkThenConnect;
+    bool default_data_port = true;           // RFC 959 3.2: connect from L-1 to U without PORT
+    bool connect_from_port_20 = false;       // active connections from port 20 (L-1)
+    bool port_promiscuous = true;            // PORT/EPRT to any address
+    bool pasv_promiscuous = true;            // data connections from any address
+    bool refuse_privileged_ports = false;    // PORT to a port below 1024 refused
+    bool reject_foreign_at_accept = false;   // pyftpdlib answers a foreign connection at once
+    bool epsv_all_refuses_eprt = true;       // vsftpd 3.0.3 forgets EPRT after EPSV ALL
+    std::uint16_t pasv_min_port = 0;         // 0,0 = any unprivileged port (1024-65535)
+    std::uint16_t pasv_max_port = 0;
+    std::optional<IpAddress> pasv_address;   // vsftpd pasv_address / pyftpdlib masquerade_address
+    Time accept_timeout = 60'000'000'000;    // waiting for a passive connection during a transfer
+
+    // Extensions.
+    bool supports_spsv = true;               // draft-rosenau SPSV/SPDT
+    bool supports_1973 = true;               // RFC 438 LSTN, SOCK; RFC 478 RTRV
+    bool supports_tls = true;                // RFC 4217 AUTH TLS, PBSZ, PROT, CCC
+    bool supports_ccc = true;
+    bool prot_requires_pbsz = true;          // RFC 4217 9: PBSZ before PROT (vsftpd does not ask)
+    bool supports_mlsd = true;
+    bool supports_utf8_opts = true;
+    bool ascii_by_default = true;            // RFC 959: TYPE A until told otherwise
+    bool list_missing_dir_sends_empty = false; // vsftpd: 150, empty listing, 226 "Transfer done..."
+
+    std::string feat_head = "Extensions supported:";
+    std::string feat_tail = "END";
+    ListingStyle listing;
+
+    std::string reply(Reply r, std::initializer_list<std::string_view> args = {}) const;
+};
+
+ServerProfile vsftpd_profile();
+ServerProfile pyftpdlib_profile();
+ServerProfile rfc959_profile();
+// "vsftpd", "pyftpdlib", "rfc959"; nullopt for another name.
+std::optional<ServerProfile> server_profile_by_name(std::string_view name);
+
+}  // namespace ftpsim::proto

@@ -1,0 +1,96 @@
+// An in-memory file system for the simulated FTP server: directories, files with a size and
+// deterministic content, an optional quota (a full disk answers 452), and the listing formats the
+// modelled servers print (ls -l as vsftpd and pyftpdlib write it, NLST names, MLSD facts).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ftpsim::proto {
+
+struct VfsEntry {
+    bool is_dir = false;
+    std::uint64_t size = 0;
+    std::int64_t mtime = 0;              // seconds since 1970-01-01 UTC
+    std::optional<std::string> content;  // stored bytes; nullopt = generated from the path
+};
+
+enum class VfsStatus : std::uint8_t {
+    Ok,
+    NotFound,
+    Exists,
+    NotEmpty,
+    IsDir,
+    NotDir,
+    NoParent,
+    QuotaExceeded,
+};
+
+enum class WriteMode : std::uint8_t { Replace, Append, At };
+
+class Vfs {
+public:
+    static constexpr std::int64_t kDefaultMtime = 1704067200;  // 2024-01-01 00:00:00 UTC
+
+    Vfs();  // just "/"
+
+    // Building the tree (scenarios, tests). Parents are created as needed.
+    void add_dir(std::string_view path, std::int64_t mtime = kDefaultMtime);
+    void add_file(std::string_view path, std::uint64_t size, std::int64_t mtime = kDefaultMtime);
+    void put_file(std::string_view path, std::string content, std::int64_t mtime = kDefaultMtime);
+
+    void set_quota(std::optional<std::uint64_t> bytes) { quota_ = bytes; }
+    std::optional<std::uint64_t> quota() const { return quota_; }
+    std::uint64_t used() const;  // sum of file sizes
+    // Whether a file at `path` may grow to `new_size` bytes without exceeding the quota.
+    bool fits(std::string_view path, std::uint64_t new_size) const;
+
+    // "/a/b" + "../c" -> "/a/c"; an absolute argument ignores cwd.
+    static std::string resolve(std::string_view cwd, std::string_view arg);
+    static std::string base_name(std::string_view path);
+
+    const VfsEntry* find(std::string_view abs_path) const;
+    // The file's bytes from `offset` (generated deterministically unless stored).
+    std::string read(std::string_view abs_path, std::uint64_t offset = 0) const;
+    // Names directly inside a directory, sorted.
+    std::vector<std::string> children(std::string_view abs_dir) const;
+
+    VfsStatus mkdir(std::string_view abs_path, std::int64_t mtime = kDefaultMtime);
+    VfsStatus rmdir(std::string_view abs_path);
+    VfsStatus remove(std::string_view abs_path);
+    VfsStatus rename(std::string_view from, std::string_view to);
+    VfsStatus write(std::string_view abs_path, std::string_view data, WriteMode mode,
+                    std::uint64_t offset = 0, std::int64_t mtime = kDefaultMtime);
+    // A name that does not exist yet, for STOU: "base", "base.1", "base.2", ...
+    std::string unique_name(std::string_view abs_base) const;
+
+private:
+    std::map<std::string, VfsEntry, std::less<>> entries_;
+    std::optional<std::uint64_t> quota_;
+};
+
+// The deterministic content of a generated file: the path and a line number, repeated.
+std::string generated_content(std::string_view abs_path, std::uint64_t offset, std::uint64_t size);
+
+// ---- Listings ------------------------------------------------------------------------------
+struct ListingStyle {
+    int nlink_width = 4;        // vsftpd pads the link count to 4, pyftpdlib to 3
+    std::string owner = "0";    // vsftpd prints numeric ids (text_userdb_names=NO)
+    std::string group = "0";
+    std::int64_t now = Vfs::kDefaultMtime;  // "ls" prints the year instead of the time after 182 days
+};
+
+enum class ListingKind : std::uint8_t { Long, NamesOnly, Mlsd };
+
+// The listing of `abs_path` (a directory's entries, or the single file), each line ending CRLF.
+std::string render_listing(const Vfs& vfs, std::string_view abs_path, ListingKind kind,
+                           const ListingStyle& style);
+std::string ls_line(std::string_view name, const VfsEntry& e, const ListingStyle& style);
+std::string mlsd_line(std::string_view name, const VfsEntry& e);
+std::string mdtm_time(std::int64_t unix_seconds);  // "YYYYMMDDHHMMSS" (RFC 3659)
+
+}  // namespace ftpsim::proto

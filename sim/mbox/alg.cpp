@@ -1,0 +1,411 @@
+#include "sim/mbox/alg.hpp"
+
+#include <array>
+#include <cctype>
+
+#include "protocol/codec.hpp"
+
+namespace ftpsim::mbox {
+
+const char* to_string(FtpAddressForm f) {
+    switch (f) {
+    case FtpAddressForm::Port: return "PORT";
+    case FtpAddressForm::Eprt: return "EPRT";
+    case FtpAddressForm::Pasv227: return "227";
+    case FtpAddressForm::Epsv229: return "229";
+    }
+    return "?";
+}
+
+namespace {
+
+// ---- The kernel's number readers. Each returns the length it read, 0 for "no match". -------
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// try_number(): `count` decimal numbers separated by `sep`, ended by `term` (0: by any other
+// character). Values are not range-checked, as in the kernel: 300 overflows into the next byte.
+std::size_t read_numbers(std::string_view d, std::uint32_t* out, int count, char sep, char term) {
+    for (int i = 0; i < count; ++i) out[i] = 0;
+    int i = 0;
+    for (std::size_t len = 0; len < d.size() && i < count; ++len) {
+        char c = d[len];
+        if (is_digit(c)) {
+            out[i] = out[i] * 10 + static_cast<std::uint32_t>(c - '0');
+        } else if (c == sep) {
+            ++i;
+        } else {
+            // The line must end (at the terminator) exactly after the last number.
+            return ((c == term || term == 0) && i == count - 1) ? len : 0;
+        }
+    }
+    return 0;  // ran out of bytes: the line continues in a later packet
+}
+
+IpAddress v4_from(const std::uint32_t* n) {
+    return IpAddress::v4((n[0] << 24) | (n[1] << 16) | (n[2] << 8) | n[3]);
+}
+
+// try_rfc959(): "h1,h2,h3,h4,p1,p2".
+std::size_t read_rfc959(std::string_view d, char term, HostPort& out) {
+    std::uint32_t n[6];
+    std::size_t len = read_numbers(d, n, 6, ',', term);
+    if (len == 0) return 0;
+    out.addr = v4_from(n);
+    out.port = static_cast<std::uint16_t>((n[4] << 8) | n[5]);
+    return len;
+}
+
+// try_rfc1123(): RFC 1123 4.1.2.6 says a 227's numbers may come without parentheses, so scan
+// for the first digit. `skipped` tells the caller where the numbers start.
+std::size_t read_rfc1123(std::string_view d, HostPort& out, std::size_t& skipped) {
+    std::size_t i = 0;
+    while (i < d.size() && !is_digit(d[i])) ++i;
+    if (i == d.size()) return 0;
+    skipped = i;
+    return read_rfc959(d.substr(i), 0, out);
+}
+
+// get_port(): digits up to `delim`; a zero port does not count. Returns the index after delim.
+std::size_t read_port(std::string_view d, std::size_t start, char delim, std::uint16_t& port) {
+    std::uint16_t p = 0;
+    for (std::size_t i = start; i < d.size(); ++i) {
+        if (d[i] == delim) {
+            if (p == 0) return 0;
+            port = p;
+            return i + 1;
+        }
+        if (!is_digit(d[i])) return 0;
+        p = static_cast<std::uint16_t>(p * 10 + (d[i] - '0'));
+    }
+    return 0;
+}
+
+bool valid_delimiter(char c) { return !is_digit(c) && c >= 33 && c <= 126; }
+
+// try_eprt(): "|1|132.235.1.2|6275|" or "|2|3ffe::1|6275|"; the family must be the connection's.
+std::size_t read_eprt(std::string_view d, const IpAddress& sender, HostPort& out) {
+    if (d.size() <= 3) return 0;
+    const char delim = d[0];
+    if (!valid_delimiter(delim) || d[2] != delim) return 0;
+    if (d[1] != (sender.is_v4() ? '1' : '2')) return 0;
+    std::size_t len = 0;
+    if (d[1] == '1') {
+        std::uint32_t n[4];
+        len = read_numbers(d.substr(3), n, 4, '.', delim);
+        if (len) out.addr = v4_from(n);
+    } else {
+        auto end = d.find(delim, 3);
+        auto ip = end == std::string_view::npos ? std::nullopt : proto::parse_ip(d.substr(3, end - 3));
+        if (ip) {
+            out.addr = *ip;
+            len = end - 3;
+        }
+    }
+    if (len == 0) return 0;
+    return read_port(d, 3 + len + 1, delim, out.port);
+}
+
+// try_epsv_response(): "|||6446|".
+std::size_t read_epsv(std::string_view d, HostPort& out) {
+    if (d.size() <= 3) return 0;
+    const char delim = d[0];
+    if (!valid_delimiter(delim) || d[1] != delim || d[2] != delim) return 0;
+    return read_port(d, 3, delim, out.port);
+}
+
+bool istarts_with(std::string_view data, std::string_view pattern, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        if (std::tolower(static_cast<unsigned char>(data[i])) !=
+            std::tolower(static_cast<unsigned char>(pattern[i])))
+            return false;
+    return true;
+}
+
+struct FtpSearch {
+    std::string_view pattern;
+    char skip;  // skip up to and past this character before the numbers (0: none)
+    char term;
+    FtpAddressForm form;
+};
+
+// The kernel's search[][] table: what each direction may carry.
+constexpr std::array<FtpSearch, 2> kClientSearch{{
+    {"PORT", ' ', '\r', FtpAddressForm::Port},
+    {"EPRT", ' ', '\r', FtpAddressForm::Eprt},
+}};
+constexpr std::array<FtpSearch, 2> kServerSearch{{
+    {"227 ", 0, 0, FtpAddressForm::Pasv227},
+    {"229 ", '(', ')', FtpAddressForm::Epsv229},
+}};
+
+std::size_t read_address(const FtpSearch& s, std::string_view d, const IpAddress& sender,
+                         AlgMatch& out) {
+    switch (s.form) {
+    case FtpAddressForm::Port: return read_rfc959(d, s.term, out.announced);
+    case FtpAddressForm::Eprt: return read_eprt(d, sender, out.announced);
+    case FtpAddressForm::Epsv229: return read_epsv(d, out.announced);
+    case FtpAddressForm::Pasv227: {
+        std::size_t skipped = 0;
+        std::size_t len = read_rfc1123(d, out.announced, skipped);
+        out.offset += skipped;
+        return len;
+    }
+    }
+    return 0;
+}
+
+// find_pattern(): the pattern must open the packet; a packet that is a prefix of it, or whose
+// address cannot be read to its end, is "partial".
+AlgMatchStatus find_pattern(std::string_view d, const FtpSearch& s, const IpAddress& sender,
+                            AlgMatch& out) {
+    const std::size_t plen = s.pattern.size();
+    if (d.size() <= plen)
+        return istarts_with(d, s.pattern, d.size()) ? AlgMatchStatus::Partial : AlgMatchStatus::None;
+    if (!istarts_with(d, s.pattern, plen)) return AlgMatchStatus::None;
+    std::size_t i = plen;
+    if (s.skip) {
+        while (d[i] != s.skip) {
+            if (i == d.size() - 1) return AlgMatchStatus::Partial;
+            ++i;
+        }
+        ++i;
+    }
+    out = AlgMatch{};
+    out.form = s.form;
+    out.announced.addr = sender;
+    out.offset = i;
+    out.length = read_address(s, d.substr(i), sender, out);
+    return out.length ? AlgMatchStatus::Found : AlgMatchStatus::Partial;
+}
+
+}  // namespace
+
+AlgMatchStatus match_ftp_line(std::string_view data, bool from_client, const IpAddress& sender,
+                              AlgMatch& out) {
+    const auto& table = from_client ? kClientSearch : kServerSearch;
+    for (const auto& s : table) {
+        auto status = find_pattern(data, s, sender, out);
+        if (status != AlgMatchStatus::None) {
+            out.form = s.form;
+            return status;
+        }
+    }
+    return AlgMatchStatus::None;
+}
+
+std::string format_ftp_address(FtpAddressForm form, const HostPort& hp) {
+    switch (form) {
+    case FtpAddressForm::Port:
+    case FtpAddressForm::Pasv227: return proto::format_port_arg(hp);
+    case FtpAddressForm::Eprt:
+        return std::string("|") + (hp.addr.is_v4() ? "1" : "2") + "|" + hp.addr.to_string() + "|" +
+               std::to_string(hp.port) + "|";
+    case FtpAddressForm::Epsv229: return "|||" + std::to_string(hp.port) + "|";
+    }
+    return {};
+}
+
+std::string AlgExpectation::to_string() const {
+    std::string s = src.to_string() + ":* -> " + dst.to_string();
+    if (!(forward_to == dst)) s += " => " + forward_to.to_string();
+    return s;
+}
+
+bool FtpAlg::inspects_port(std::uint16_t port) const {
+    for (auto p : config_.ports)
+        if (p == port) return true;
+    return false;
+}
+
+namespace {
+
+bool at_line_start(const FtpLineState& st, std::uint32_t seq) {
+    for (int i = 0; i < st.count; ++i)
+        if (st.seq_after_nl[static_cast<std::size_t>(i)] == seq) return true;
+    return false;
+}
+
+// update_nl_seq(): remember where the next line starts, replacing the older of the two kept.
+void remember_line_start(FtpLineState& st, std::uint32_t seq) {
+    if (at_line_start(st, seq)) return;
+    if (st.count < 2) {
+        st.seq_after_nl[static_cast<std::size_t>(st.count++)] = seq;
+        return;
+    }
+    std::size_t oldest = seq_before(st.seq_after_nl[0], st.seq_after_nl[1]) ? 0 : 1;
+    if (seq_after(seq, st.seq_after_nl[oldest])) st.seq_after_nl[oldest] = seq;
+}
+
+std::string printable(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '\r' || c == '\n') break;
+        out += (c >= 32 && c < 127) ? c : '.';
+    }
+    return out;
+}
+
+MiddleboxNote alg_note(std::string text) { return {NoteKind::Alg, "ALG: " + std::move(text), {}, {}}; }
+
+}  // namespace
+
+AlgVerdict FtpAlg::help(ConntrackEntry& ct, CtDirection dir, Packet& p, TimeNs now,
+                        const PortChooser& choose, std::vector<MiddleboxNote>& notes) {
+    // Until there has been traffic both ways the kernel does not look (ctinfo not ESTABLISHED).
+    if (p.payload.empty() || (dir == CtDirection::Original && !ct.seen_reply)) return AlgVerdict::Accept;
+    const bool from_client = dir == CtDirection::Original;
+    FtpLineState& lines = ct.ftp_lines[index(dir)];
+    const bool ends_in_nl = p.payload.back() == '\n';
+    const std::uint32_t next_line = p.seq + static_cast<std::uint32_t>(p.payload.size());
+    auto finish = [&](AlgVerdict v) {
+        if (ends_in_nl) remember_line_start(lines, next_line);
+        return v;
+    };
+
+    const FlowTuple& sender_tuple = from_client ? ct.original : ct.reply;
+    const FlowTuple& other_tuple = from_client ? ct.reply : ct.original;
+    const IpAddress sender = sender_tuple.src.addr;
+    AlgMatch m;
+    const auto status = match_ftp_line(p.payload, from_client, sender, m);
+
+    if (!at_line_start(lines, p.seq)) {
+        // No reassembly: a packet that does not begin right after a newline seen in this
+        // direction (the first one, the rest of a split line, after TLS) is not read at all.
+        if (looks_like_tls_record(p.payload))
+            notes.push_back(alg_note("cannot read the control connection (TLS record): nothing inspected"));
+        else if (status != AlgMatchStatus::None)
+            notes.push_back(alg_note("did not inspect \"" + printable(p.payload) +
+                                     "\": the packet does not start right after a line end it saw"));
+        return finish(AlgVerdict::Accept);
+    }
+    if (status == AlgMatchStatus::None) {
+        if (looks_like_tls_record(p.payload))
+            notes.push_back(alg_note("cannot read the control connection (TLS record): nothing inspected"));
+        return finish(AlgVerdict::Accept);
+    }
+    if (status == AlgMatchStatus::Partial) {
+        // nf_conntrack_ftp drops it ("partial matching"): the sender retransmits, and a
+        // retransmission that carries the whole line is then read.
+        notes.push_back({NoteKind::Alg, "ALG: dropped a packet with a partial " + std::string(to_string(m.form)) +
+                                            " line \"" + printable(p.payload) + "\"",
+                         trace::Verdict::Dropped, "ALG: partial " + std::string(to_string(m.form)) + " line"});
+        return AlgVerdict::Drop;  // and, as in the kernel, the line start is not remembered
+    }
+
+    const std::string form = to_string(m.form);
+    const std::string old_text = p.payload.substr(m.offset, m.length);
+    IpAddress expect_addr = other_tuple.dst.addr;  // where the peer will connect: "!dir" tuple
+    if (m.announced.addr.family == sender.family && !(m.announced.addr == sender)) {
+        if (!config_.loose) {
+            notes.push_back(alg_note(form + " announces " + m.announced.addr.to_string() +
+                                     ", not the sender's own " + sender.to_string() +
+                                     ": no expectation, nothing rewritten (loose=0)"));
+            return finish(AlgVerdict::Accept);
+        }
+        expect_addr = m.announced.addr;
+    }
+
+    AlgExpectation e;
+    e.master = ct.id;
+    e.form = m.form;
+    e.src = other_tuple.src.addr;
+    e.dst = {expect_addr, m.announced.port};
+    e.forward_to = e.dst;
+    e.created = now;
+    e.expires = now + config_.expectation_timeout;
+
+    if (ct.nat()) {
+        // nf_nat_ftp: announce the address the peer reaches this side by, and send the data
+        // connection on to where the sender really listens (nf_nat_follow_master).
+        const IpAddress new_addr = other_tuple.dst.addr;
+        e.forward_to = {expect_addr == other_tuple.dst.addr ? sender : expect_addr, m.announced.port};
+        auto chosen = choose(e.forward_to, new_addr, m.announced.port);
+        if (!chosen) {
+            notes.push_back({NoteKind::Alg, "ALG: no free port to announce for " + form + " " + old_text,
+                             trace::Verdict::Dropped, "ALG: all ports in use"});
+            return AlgVerdict::Drop;
+        }
+        e.dst = {new_addr, chosen->first};
+        e.nat_mapping = chosen->second;
+        const std::string new_text = format_ftp_address(m.form, e.dst);
+        if (new_text != old_text) {
+            p.payload.replace(m.offset, m.length, new_text);
+            notes.push_back(alg_note("rewrote " + form + " " + old_text + " -> " + form + " " + new_text));
+            const auto delta = static_cast<std::int32_t>(new_text.size()) - static_cast<std::int32_t>(old_text.size());
+            if (delta != 0) {
+                record_seqadj(ct, dir, p.seq, delta);
+                const int size = delta > 0 ? delta : -delta;
+                notes.push_back(alg_note("the line is " + std::to_string(size) + (size == 1 ? " byte " : " bytes ") +
+                                         (delta > 0 ? "longer" : "shorter") +
+                                         ": later sequence numbers of this direction move by " +
+                                         (delta > 0 ? "+" : "") + std::to_string(delta) +
+                                         ", the peer's acknowledgements back"));
+            }
+        }
+    }
+    expect(e, notes);
+    return finish(AlgVerdict::Accept);
+}
+
+bool FtpAlg::expect(AlgExpectation e, std::vector<MiddleboxNote>& notes) {
+    // ftp_exp_policy.max_expected = 1: a new announcement replaces the master's previous one.
+    for (auto it = expectations_.begin(); it != expectations_.end();) {
+        if (it->second.master == e.master) it = expectations_.erase(it);
+        else ++it;
+    }
+    e.id = next_id_++;
+    notes.push_back(alg_note("expecting a data connection " + e.to_string()));
+    expectations_[e.id] = e;
+    return true;
+}
+
+std::optional<AlgExpectation> FtpAlg::take_expectation(const Packet& p, TimeNs now) {
+    for (auto it = expectations_.begin(); it != expectations_.end(); ++it) {
+        const AlgExpectation& e = it->second;
+        if (now >= e.expires || !(e.src == p.src.addr) || !(e.dst == p.dst)) continue;
+        AlgExpectation found = e;
+        expectations_.erase(it);
+        return found;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::uint16_t> FtpAlg::free_port(const IpAddress& dst, std::uint16_t wanted, int master) const {
+    for (std::uint32_t port = wanted; port != 0 && port <= 65535; ++port) {
+        bool taken = false;
+        for (const auto& [id, e] : expectations_)
+            taken = taken || (e.master != master && e.dst.addr == dst && e.dst.port == port);
+        if (!taken) return static_cast<std::uint16_t>(port);
+    }
+    return std::nullopt;
+}
+
+std::vector<AlgExpectation> FtpAlg::expire(TimeNs now) {
+    std::vector<AlgExpectation> gone;
+    for (auto it = expectations_.begin(); it != expectations_.end();) {
+        if (now >= it->second.expires) {
+            gone.push_back(it->second);
+            it = expectations_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return gone;
+}
+
+void FtpAlg::forget_master(int master) {
+    for (auto it = expectations_.begin(); it != expectations_.end();) {
+        if (it->second.master == master) it = expectations_.erase(it);
+        else ++it;
+    }
+}
+
+std::vector<AlgExpectation> FtpAlg::expectations(TimeNs now) const {
+    std::vector<AlgExpectation> out;
+    for (const auto& [id, e] : expectations_)
+        if (now < e.expires) out.push_back(e);
+    return out;
+}
+
+}  // namespace ftpsim::mbox

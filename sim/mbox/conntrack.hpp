@@ -1,0 +1,123 @@
+// Connection tracking, after Linux's nf_conntrack: one ConntrackEntry per TCP connection with
+// its original tuple (as the first packet arrived) and its reply tuple (as replies will arrive,
+// i.e. after NAT). Translating a packet is then just swapping in the other tuple, which is how
+// NAT and reverse NAT stay consistent for the whole connection.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sim/mbox/note.hpp"
+#include "sim/mbox/packet.hpp"
+
+namespace ftpsim::mbox {
+
+struct FlowTuple {
+    HostPort src, dst;
+    bool operator==(const FlowTuple&) const = default;
+    FlowTuple inverse() const { return {dst, src}; }
+    std::string to_string() const;  // "192.168.1.10:50000 -> 203.0.113.10:21"
+};
+
+enum class CtDirection : std::uint8_t { Original = 0, Reply = 1 };
+inline int index(CtDirection d) { return static_cast<int>(d); }
+inline CtDirection opposite(CtDirection d) {
+    return d == CtDirection::Original ? CtDirection::Reply : CtDirection::Original;
+}
+
+// The state a firewall rule matches (iptables -m conntrack --ctstate), as bits.
+enum CtState : std::uint8_t {
+    kCtNew = 1,
+    kCtEstablished = 2,
+    kCtRelated = 4,
+};
+std::string ct_states_string(std::uint8_t states);  // "new,established"
+
+// nf_conntrack_seqadj: after a rewrite changed a packet's length at `correction_pos`, later
+// packets of that direction move by `offset_after`, earlier ones (retransmissions) by
+// `offset_before`; the other direction's acknowledgements move back by the same amounts.
+struct SeqAdjust {
+    std::uint32_t correction_pos = 0;
+    std::int32_t offset_before = 0;
+    std::int32_t offset_after = 0;
+    bool active() const { return offset_before != 0 || offset_after != 0; }
+};
+
+// nf_ct_ftp_master: the sequence numbers just after a '\n', per direction (the kernel keeps 2).
+// The FTP helper only looks at a packet that starts at one of them.
+struct FtpLineState {
+    std::array<std::uint32_t, 2> seq_after_nl{};
+    int count = 0;
+};
+
+struct ConntrackEntry {
+    int id = 0;
+    int conn = -1;             // the trace's connection id, when the packet carried one
+    FlowTuple original;        // as the first packet arrived at the router
+    FlowTuple reply;           // as replies arrive at the router (after NAT)
+    bool seen_reply = false;   // IPS_SEEN_REPLY: replies make later packets "established"
+    bool related = false;      // created by an ALG expectation
+    int master = -1;           // the control connection's entry, for related ones
+    bool closing = false;      // FIN or RST seen
+    bool ftp_helper = false;   // the FTP ALG inspects this connection
+    std::array<FtpLineState, 2> ftp_lines{};
+    std::array<SeqAdjust, 2> seqadj{};
+    int nat_mapping = -1;      // the NatMapping it uses (source NAT of the inside endpoint)
+    bool nat_inside_is_reply = false;  // the inside endpoint sent the reply direction
+    TimeNs created = 0;
+    TimeNs last_seen = 0;
+    std::array<std::uint64_t, 2> packets{};
+
+    bool nat() const { return !(reply == original.inverse()); }  // IPS_NAT_MASK
+    // The state a packet in `dir` has, as iptables' conntrack match sees it.
+    // Replies are always "established" (IP_CT_ESTABLISHED_REPLY); the originator's packets are
+    // "new" (or "related") until a reply has been seen.
+    CtState state_for(CtDirection dir) const {
+        if (dir == CtDirection::Reply || seen_reply) return kCtEstablished;
+        return related ? kCtRelated : kCtNew;
+    }
+    // The addresses a packet of `dir` leaves the router with.
+    FlowTuple translated(CtDirection dir) const {
+        return dir == CtDirection::Original ? reply.inverse() : original.inverse();
+    }
+    // The tuple a packet of `dir` has after PREROUTING's destination NAT (what FORWARD sees).
+    FlowTuple filter_view(CtDirection dir) const {
+        return dir == CtDirection::Original ? FlowTuple{original.src, reply.src}
+                                            : FlowTuple{reply.src, original.src};
+    }
+};
+
+// Conntrack timeouts: Linux's TCP defaults (nf_conntrack_tcp_timeout_*), simplified to three.
+struct ConntrackTimeouts {
+    TimeNs established = 432000 * trace::kNsPerSec;  // 5 days
+    TimeNs unreplied = 120 * trace::kNsPerSec;       // SYN_SENT
+    TimeNs closing = 120 * trace::kNsPerSec;         // FIN_WAIT/TIME_WAIT
+};
+
+class Conntrack {
+public:
+    ConntrackEntry* find(const Packet& p, CtDirection& dir);
+    ConntrackEntry* get(int id);
+    ConntrackEntry& add(const FlowTuple& original, const FlowTuple& reply, TimeNs now);
+    // Records a packet of `dir`: counters, SEEN_REPLY, closing.
+    void update(ConntrackEntry& e, CtDirection dir, const Packet& p, TimeNs now);
+    std::vector<ConntrackEntry> expire(TimeNs now);
+    bool expired(const ConntrackEntry& e, TimeNs now) const;
+    void erase(int id) { entries_.erase(id); }
+    std::vector<ConntrackEntry> entries() const;
+    ConntrackTimeouts timeouts;
+
+private:
+    std::map<int, ConntrackEntry> entries_;
+    int next_id_ = 1;
+};
+
+// nf_ct_seq_adjust: moves seq (and ack) of a packet of `dir` by the recorded adjustments.
+void apply_seqadj(const ConntrackEntry& e, CtDirection dir, Packet& p);
+// nf_ct_seqadj_set: records a rewrite of `delta` bytes in the packet starting at `seq`.
+void record_seqadj(ConntrackEntry& e, CtDirection dir, std::uint32_t seq, std::int32_t delta);
+
+}  // namespace ftpsim::mbox

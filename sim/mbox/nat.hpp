@@ -1,0 +1,129 @@
+// NAT after RFC 4787 (UDP behaviour requirements, which RFC 5382 applies to TCP).
+//
+// A NatMapping binds an internal endpoint to an external one. How mappings are reused (mapping
+// behaviour) and which inbound packets a mapping admits (filtering behaviour) are independent
+// knobs; the old "cone" names are presets of the two.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/mbox/note.hpp"
+#include "sim/mbox/packet.hpp"
+
+namespace ftpsim::mbox {
+
+// RFC 4787 section 4.1 (mapping) and 5 (filtering) use the same three dependencies.
+enum class NatBehaviour : std::uint8_t {
+    EndpointIndependent,
+    AddressDependent,
+    AddressAndPortDependent,
+};
+const char* to_string(NatBehaviour b);  // "endpoint-independent", ...
+
+// RFC 5382 REQ-5: an established connection's idle mapping lives at least 2 h 4 min; a
+// transitory one (handshake not finished, or closing) may go after 4 min.
+struct NatTimeouts {
+    TimeNs established = (2 * 3600 + 4 * 60) * trace::kNsPerSec;
+    TimeNs transitory = 4 * 60 * trace::kNsPerSec;
+};
+
+struct NatConfig {
+    NatBehaviour mapping = NatBehaviour::EndpointIndependent;
+    NatBehaviour filtering = NatBehaviour::AddressAndPortDependent;
+    bool port_preservation = true;  // keep the internal port when it is free (RFC 4787 REQ-3)
+    std::uint16_t port_min = 1024;  // the external port pool, inclusive
+    std::uint16_t port_max = 65535;
+    NatTimeouts timeouts;
+    bool hairpinning = true;  // RFC 4787 REQ-9
+
+    static NatConfig full_cone();        // EIM + EIF
+    static NatConfig restricted_cone();  // EIM + ADF
+    static NatConfig port_restricted();  // EIM + APDF (what Linux masquerade behaves like)
+    static NatConfig symmetric();        // APDM + APDF
+};
+
+struct NatMapping {
+    int id = 0;
+    HostPort internal;  // the inside endpoint, e.g. 192.168.1.10:50069
+    HostPort external;  // its public face, e.g. 203.0.113.1:50069
+    // For address(-and-port)-dependent mapping: the remote this mapping was made for (the port
+    // is 0 when only the address counts). Unused for endpoint-independent mapping.
+    HostPort remote_key;
+    // Remote endpoints the internal endpoint has sent to through this mapping: filtering
+    // admits inbound packets from these only (by address or address and port).
+    std::vector<HostPort> contacted;
+    std::string origin = "masquerade";  // or "ALG expectation"
+    TimeNs created = 0;
+    TimeNs last_used = 0;
+    // RFC 5382: "established" once packets have crossed both ways (the handshake is through),
+    // transitory before that and again after a FIN or RST.
+    bool seen_inbound = false;
+    bool seen_outbound = false;
+    bool closing = false;
+    bool established() const { return seen_inbound && seen_outbound && !closing; }
+};
+
+class Nat {
+public:
+    Nat(NatConfig config, IpAddress external_address);
+
+    const NatConfig& config() const { return config_; }
+    const IpAddress& external_address() const { return external_; }
+
+    // The mapping for an outbound packet from `internal` to `remote`: the existing one that the
+    // mapping behaviour allows to reuse, or a new one. nullptr when the port pool is exhausted.
+    NatMapping* map_outbound(const HostPort& internal, const HostPort& remote, TimeNs now,
+                             bool& created);
+
+    enum class Admission { Admitted, NoMapping, Filtered };
+    // Whether an unsolicited inbound packet from `remote` to `external` passes a mapping's
+    // filtering; `mapping` is set whenever a mapping owns that external endpoint.
+    Admission admit_inbound(const HostPort& external, const HostPort& remote,
+                            NatMapping*& mapping);
+
+    // An explicit mapping for a data port announced through the ALG; tries `wanted` first.
+    NatMapping* reserve(const HostPort& internal, std::uint16_t wanted, TimeNs now,
+                        std::string origin);
+
+    // Marks packets of a mapping: keeps it alive and tracks the state that picks its timeout.
+    void touch(NatMapping& m, bool inbound, std::uint8_t tcp_flags, const HostPort& remote,
+               TimeNs now);
+
+    // Removes mappings idle beyond their timeout at `now` and returns them.
+    std::vector<NatMapping> expire(TimeNs now);
+    bool expired(const NatMapping& m, TimeNs now) const;
+    TimeNs timeout_of(const NatMapping& m) const;
+
+    // External ports the pool must not hand out (port forwards own them).
+    void exclude_ports(std::uint16_t lo, std::uint16_t hi) { excluded_.emplace_back(lo, hi); }
+    bool port_free(std::uint16_t port) const;
+
+    NatMapping* find(int id);
+    NatMapping* find_external(std::uint16_t port);
+    std::vector<NatMapping> mappings() const;  // in creation order
+
+private:
+    bool reusable(const NatMapping& m, const HostPort& internal, const HostPort& remote) const;
+    HostPort remote_key(const HostPort& remote) const;
+    std::optional<std::uint16_t> allocate_port(std::uint16_t wanted, bool try_wanted);
+    NatMapping& add(const HostPort& internal, std::uint16_t port, const HostPort& remote, TimeNs now,
+                    std::string origin);
+
+    NatConfig config_;
+    IpAddress external_;
+    std::map<int, NatMapping> mappings_;  // by id: stable addresses, creation order
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> excluded_;
+    std::uint16_t cursor_;  // where the next non-preserving allocation starts looking
+    int next_id_ = 1;
+};
+
+// True when `remote` passes `behaviour`'s filter given the endpoints already contacted.
+bool filter_admits(NatBehaviour behaviour, const std::vector<HostPort>& contacted,
+                   const HostPort& remote);
+
+}  // namespace ftpsim::mbox

@@ -1,0 +1,75 @@
+// The plain TCP packet every layer of the simulator passes around.
+//
+// Deliberately small: it is copied at every hop. There is no "encrypted" marker on purpose: a
+// middlebox sees only bytes, so a TLS-protected control connection is modelled by payloads that
+// start with a TLS record header (0x16 0x03 handshake, 0x17 0x03 application data, ...), which
+// the FTP ALG cannot parse, exactly like a real one.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/address.hpp"
+
+namespace ftpsim::mbox {
+
+using proto::HostPort;
+using proto::IpAddress;
+
+// TCP header flag bits, with the values they have on the wire.
+enum TcpFlag : std::uint8_t {
+    kFin = 0x01,
+    kSyn = 0x02,
+    kRst = 0x04,
+    kPsh = 0x08,
+    kAck = 0x10,
+};
+
+struct Packet {
+    std::uint64_t id = 0;    // shared by every hop of one segment (the trace's packet id)
+    int conn = -1;           // the trace's connection id, -1 when unknown
+    HostPort src, dst;
+    std::uint8_t flags = 0;  // TcpFlag bits
+    std::uint32_t seq = 0;
+    std::uint32_t ack = 0;
+    std::uint16_t window = 65535;
+    std::string payload;
+
+    bool has(std::uint8_t f) const { return (flags & f) == f; }
+    bool is_syn_only() const { return has(kSyn) && !has(kAck); }
+    // Sequence space the segment occupies: payload plus one for SYN and one for FIN.
+    std::uint32_t seq_len() const;
+};
+
+// A packet with the fields most callers set.
+Packet make_packet(const HostPort& src, const HostPort& dst, std::uint8_t flags, std::uint32_t seq = 0,
+                   std::uint32_t ack = 0, std::string payload = {});
+
+// "192.168.1.10:50069" or "[2001:db8::1]:21".
+std::optional<HostPort> parse_endpoint(std::string_view text);
+
+// "S", "SA", "A", "PA", "FA", "R", "RA": the trace's spelling (flags first, then A).
+std::string flags_string(std::uint8_t flags);
+// "SYN", "SYN-ACK", "RST", "FIN", "data", "ACK": how a packet is named in a middlebox's note.
+std::string describe(const Packet& p);
+
+// True when the payload starts with a TLS record header (content type 20..23, version major 3).
+// Only used to explain to the learner why the ALG saw nothing; the ALG itself just fails to parse.
+bool looks_like_tls_record(std::string_view payload);
+
+// An address prefix such as 192.168.1.0/24 (or an IPv6 one), for routes and firewall rules.
+struct Prefix {
+    IpAddress addr;
+    int len = 32;
+    bool contains(const IpAddress& a) const;
+    std::string to_string() const;
+    static Prefix host(const IpAddress& a) { return {a, a.is_v4() ? 32 : 128}; }
+};
+
+// Modular comparisons of TCP sequence numbers (RFC 1982 style), as the kernel's before()/after().
+inline bool seq_before(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) < 0; }
+inline bool seq_after(std::uint32_t a, std::uint32_t b) { return seq_before(b, a); }
+
+}  // namespace ftpsim::mbox

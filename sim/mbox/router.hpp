@@ -1,0 +1,128 @@
+// A router's middlebox pipeline: per packet, in Linux's netfilter order
+//   PREROUTING  conntrack lookup, ALG expectations, port forwarding (DNAT), inbound NAT mappings
+//   FORWARD     the firewall, with the conntrack state
+//   helper      the FTP ALG on control connections (may rewrite the payload)
+//   POSTROUTING source NAT (masquerade) of new connections from the inside, sequence adjustment
+// The network layer (sim/net) calls process() for each packet that reaches the router.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/mbox/alg.hpp"
+#include "sim/mbox/conntrack.hpp"
+#include "sim/mbox/firewall.hpp"
+#include "sim/mbox/nat.hpp"
+#include "sim/mbox/note.hpp"
+#include "sim/mbox/packet.hpp"
+#include "sim/mbox/port_forward.hpp"
+
+namespace ftpsim::mbox {
+
+enum class Realm : std::uint8_t { Inside, Outside };
+
+struct RouterInterface {
+    std::string name;  // "lan", "wan"
+    IpAddress address;
+    int prefix_len = 24;
+    Realm realm = Realm::Inside;
+};
+
+struct RouterConfig {
+    std::string name = "router";            // prefixes its notes: "home-router: NAT mapped ..."
+    std::vector<RouterInterface> interfaces;  // indices are the iface numbers of process()
+    std::optional<NatConfig> nat;           // masquerade inside -> outside on the first outside address
+    std::vector<PortForward> forwards;      // DNAT of the router's outside address
+    std::optional<Firewall> firewall;       // FORWARD filter; none = accept all
+    std::optional<FtpAlgConfig> alg;        // FTP helper; none = off
+    ConntrackTimeouts conntrack;
+    // A packet for the router's own address that nothing forwards or maps reaches the router's
+    // own TCP, which answers with RST (Linux with no INPUT filter; the snat21-off-pasv capture).
+    // false: dropped silently, like a home router whose input firewall drops.
+    bool closed_port_rst = true;
+};
+
+enum class Verdict : std::uint8_t {
+    Forward,  // send `pkt` (translated) out of out_iface
+    Drop,     // discard it
+    Reject,   // `pkt` now holds the RST to send back out of out_iface (the arrival interface)
+};
+
+struct RouterSnapshot {
+    TimeNs at = 0;
+    std::vector<NatMapping> nat;
+    std::vector<AlgExpectation> expectations;
+    std::vector<ConntrackEntry> conntrack;
+    struct RuleHits {
+        int number = 0;
+        std::string text;
+        std::uint64_t hits = 0;
+    };
+    std::vector<RuleHits> firewall;  // the rules in order, then the default policy
+    std::vector<PortForward> forwards;
+};
+
+class Router {
+public:
+    explicit Router(RouterConfig config);
+
+    // Runs the pipeline on `pkt`, which arrived on `in_iface` at `now`. On Forward, `pkt` holds
+    // the translated packet and `out_iface` where it goes. Every decision is appended to `notes`.
+    Verdict process(Packet& pkt, int in_iface, int& out_iface, TimeNs now,
+                    std::vector<MiddleboxNote>& notes);
+
+    // Drops state idle past its timeout; process() calls it first, the GUI may call it too.
+    void expire(TimeNs now, std::vector<MiddleboxNote>& notes);
+
+    // The tables as the GUI shows them at `now` (entries that would have expired by then omitted).
+    RouterSnapshot snapshot(TimeNs now) const;
+
+    const std::string& name() const { return config_.name; }
+    const RouterConfig& config() const { return config_; }
+    const Nat* nat() const { return nat_.get(); }
+    const Firewall* firewall() const { return firewall_ ? &*firewall_ : nullptr; }
+    const FtpAlg* alg() const { return alg_.get(); }
+
+    // The interface a packet to `addr` leaves by: the longest matching connected prefix, else
+    // the first outside interface (the default route). -1 when there is none.
+    int route(const IpAddress& addr) const;
+    bool is_own_address(const IpAddress& addr) const;
+
+private:
+    struct NewFlow;  // the decisions taken for a connection's first packet
+    Verdict process_new(Packet& pkt, int in_iface, int& out_iface, TimeNs now,
+                        std::vector<MiddleboxNote>& notes);
+    Verdict forward(ConntrackEntry& ct, CtDirection dir, Packet& pkt, int in_iface, int& out_iface,
+                    TimeNs now, std::vector<MiddleboxNote>& notes, bool already_filtered);
+    void forget(int conntrack_id);
+    bool is_outside_address(const IpAddress& addr) const;
+    std::optional<Verdict> destination_nat(NewFlow& f, Packet& pkt, int in_iface, int& out_iface,
+                                           TimeNs now, std::vector<MiddleboxNote>& notes);
+    Verdict closed_port(Packet& pkt, int in_iface, int& out_iface, std::vector<MiddleboxNote>& notes,
+                        const std::string& why) const;
+    bool source_nat(NewFlow& f, const Packet& pkt, TimeNs now, std::vector<MiddleboxNote>& notes);
+    std::optional<Verdict> filter(const FilterInput& in, Packet& pkt, int in_iface, int& out_iface,
+                                  std::vector<MiddleboxNote>& notes);
+    FtpAlg::PortChooser port_chooser(const ConntrackEntry& ct, TimeNs now,
+                                     std::vector<MiddleboxNote>& notes);
+    void touch_mapping(const ConntrackEntry& ct, CtDirection dir, const Packet& translated, TimeNs now);
+    FwDirection direction(int in_iface, int out_iface) const;
+    Realm realm(int iface) const;
+    MiddleboxNote note(NoteKind kind, std::string text) const;
+    Verdict drop(std::vector<MiddleboxNote>& notes, NoteKind kind, std::string text, std::string reason) const;
+
+    RouterConfig config_;
+    Conntrack conntrack_;
+    std::unique_ptr<Nat> nat_;
+    PortForwarder forwarder_;
+    std::optional<Firewall> firewall_;
+    std::unique_ptr<FtpAlg> alg_;
+};
+
+// "4 min", "2 h 4 min", "30 s": durations in notes.
+std::string format_duration(TimeNs ns);
+
+}  // namespace ftpsim::mbox

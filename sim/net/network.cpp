@@ -1,0 +1,548 @@
+// The SimGrid side of the network: platform, actors, link model, forwarding and timers.
+// The TCP model is in tcp.cpp.
+#include "sim/net/network.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <xbt/log.h>
+
+#include "sim/net/runtime.hpp"
+
+namespace ftpsim::net {
+
+namespace {
+
+// network/model (and the context stack size) can be set once per process (STACK.md).
+bool g_configured = false;
+
+const char* kModelNotes[] = {
+    "TCP: no congestion control; the send window is unlimited unless tcp.send_window is set",
+    "TCP: every data segment is acknowledged at once (no delayed ACK); an ACK rides on data the "
+    "application writes in response to the same segment",
+    "TCP: no TIME_WAIT, no window scaling or SACK; retransmission timeout per RFC 6298 (min 200 ms)",
+    "links: store-and-forward, each segment costs (payload + 40 header bytes) * 8 / bandwidth, then "
+    "the latency",
+};
+
+}  // namespace
+
+std::size_t ConnKeyHash::operator()(const ConnKey& k) const noexcept {
+    std::uint64_t h = 1469598103934665603ULL;
+    auto mixin = [&](const IpAddress& a) {
+        for (std::size_t i = 0; i < (a.is_v4() ? 4u : 16u); ++i) h = (h ^ a.bytes[i]) * 1099511628211ULL;
+    };
+    mixin(k.laddr);
+    mixin(k.raddr);
+    h = (h ^ k.lport) * 1099511628211ULL;
+    h = (h ^ k.rport) * 1099511628211ULL;
+    return static_cast<std::size_t>(h ^ (h >> 29));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time
+
+TimeNs Runtime::now_ns() const {
+    return static_cast<TimeNs>(std::llround((sg4::Engine::get_clock() - start_clock) * 1e9));
+}
+
+double Runtime::to_sim_time(TimeNs t) const { return start_clock + static_cast<double>(t) * 1e-9; }
+
+// ---------------------------------------------------------------------------------------------
+// Setup
+
+Runtime::Runtime(Topology t, NetConfig c)
+    : topo(std::move(t)), cfg(std::move(c)), rec(topo, cfg.scenario, cfg.title, cfg.seed),
+      isn_rng(mix_seed(cfg.seed, 0x15e)) {
+    topo.validate();
+    nodes.resize(topo.nodes().size());
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        nodes[i].index = static_cast<int>(i);
+        nodes[i].spec = &topo.nodes()[i];
+        nodes[i].stack.reset(new Stack(this, static_cast<int>(i)));
+        nodes[i].iface_dir.assign(nodes[i].spec->interfaces.size(), -1);
+        nodes[i].next_ephemeral = cfg.tcp.ephemeral_first;
+    }
+    for (std::size_t l = 0; l < topo.links().size(); ++l) {
+        const LinkSpec& ls = topo.links()[l];
+        for (int d = 0; d < 2; ++d) {
+            LinkDir dir;
+            dir.link = static_cast<int>(l);
+            const LinkEnd& from = d == 0 ? ls.a : ls.b;
+            const LinkEnd& to = d == 0 ? ls.b : ls.a;
+            dir.from = from.node;
+            dir.to = to.node;
+            dir.to_iface = to.iface;
+            dir.bandwidth_bps = ls.bandwidth_bps;
+            dir.latency_ns = ls.latency_ns;
+            dir.loss = ls.loss;
+            dir.rng = SplitMix64(mix_seed(cfg.seed, 0x1000 + 2 * l + static_cast<std::uint64_t>(d)));
+            nodes[static_cast<std::size_t>(from.node)].iface_dir[static_cast<std::size_t>(from.iface)] =
+                static_cast<int>(dirs.size());
+            dirs.push_back(std::move(dir));
+        }
+    }
+    build_routes();
+    for (const char* n : kModelNotes) rec.model_note(n);
+}
+
+void Runtime::build_routes() {
+    for (auto& n : nodes) {
+        const auto& ifs = n.spec->interfaces;
+        for (std::size_t i = 0; i < ifs.size(); ++i)
+            if (ifs[i].link >= 0)
+                n.routes.push_back(RouteEntry{network_of(ifs[i].addr, ifs[i].prefix), static_cast<int>(i),
+                                              n.iface_dir[i], true});
+        for (const auto& r : n.spec->routes) {
+            // validate() guaranteed that `via` is a neighbour's address: find the interface.
+            for (std::size_t i = 0; i < ifs.size(); ++i) {
+                int d = n.iface_dir[i];
+                if (d < 0) continue;
+                const LinkDir& ld = dirs[static_cast<std::size_t>(d)];
+                const auto& peer = topo.nodes()[static_cast<std::size_t>(ld.to)].interfaces[static_cast<std::size_t>(ld.to_iface)];
+                if (peer.addr == r.via) {
+                    n.routes.push_back(RouteEntry{network_of(r.dest.addr, r.dest.len), static_cast<int>(i), d, false});
+                    break;
+                }
+            }
+        }
+        std::stable_sort(n.routes.begin(), n.routes.end(),
+                         [](const RouteEntry& a, const RouteEntry& b) { return a.dest.len > b.dest.len; });
+    }
+}
+
+Network::Network(Topology topo, NetConfig cfg) : rt_(std::make_unique<Runtime>(std::move(topo), std::move(cfg))) {}
+Network::~Network() = default;
+
+void Network::set_processor(const std::string& node, PacketProcessor* processor) {
+    int i = rt_->topo.node_index(node);
+    if (i < 0) throw TopologyError("set_processor: unknown node '" + node + "'");
+    rt_->nodes[static_cast<std::size_t>(i)].processor = processor;
+}
+
+void Network::on_start(const std::string& node, std::function<void(Stack&)> fn) {
+    int i = rt_->topo.node_index(node);
+    if (i < 0) throw TopologyError("on_start: unknown node '" + node + "'");
+    rt_->nodes[static_cast<std::size_t>(i)].starts.push_back(std::move(fn));
+}
+
+void Network::label_connection(ConnId c, const std::string& purpose, int control_conn) {
+    rt_->rec.relabel_connection(c, purpose, control_conn);
+}
+
+const RunStats& Network::stats() const { return rt_->stats; }
+const Topology& Network::topology() const { return rt_->topo; }
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+trace::Trace Network::run(TimeNs limit_time, std::uint64_t limit_events) {
+    Runtime& rt = *rt_;
+    if (rt.ran) throw std::logic_error("Network::run: a Network runs once");
+    rt.ran = true;
+    rt.limit_ns = limit_time;
+    rt.limit_events = limit_events;
+    auto wall0 = std::chrono::steady_clock::now();
+
+    int argc = 1;
+    char arg0[] = "ftpsim";
+    char* argv[] = {arg0, nullptr};
+    sg4::Engine engine(&argc, argv);
+    xbt_log_control_set("root.thresh:critical");
+    if (!g_configured) {
+        sg4::Engine::set_config("network/model:CM02");
+        sg4::Engine::set_config("network/crosstraffic:0");
+        sg4::Engine::set_config("contexts/stack-size:256");  // KiB; thousands of receiver actors
+        g_configured = true;
+    }
+    rt.start_clock = sg4::Engine::get_clock();
+
+    // One SimGrid host per node, one SimGrid link per topology link, routes between neighbours
+    // only: packets travel hop by hop, forwarded by the nodes.
+    auto* zone = sg4::create_full_zone("ftpsim");
+    for (auto& n : rt.nodes) n.host = zone->create_host(n.spec->name, 1e9)->seal();
+    for (const auto& l : rt.topo.links()) {
+        auto* link = zone->create_link(l.name, l.bandwidth_bps)
+                         ->set_latency(static_cast<double>(l.latency_ns) * 1e-9)
+                         ->seal();
+        zone->add_route(rt.nodes[static_cast<std::size_t>(l.a.node)].host->get_netpoint(),
+                        rt.nodes[static_cast<std::size_t>(l.b.node)].host->get_netpoint(), nullptr, nullptr,
+                        {sg4::LinkInRoute(link)}, true);
+    }
+    zone->seal();
+
+    for (auto& n : rt.nodes) n.mailbox = sg4::Mailbox::by_name("rx:" + n.spec->name);
+    for (std::size_t d = 0; d < rt.dirs.size(); ++d) {
+        rt.dirs[d].wake = sg4::Semaphore::create(0);
+        sg4::Actor::create("tx:" + rt.topo.links()[static_cast<std::size_t>(rt.dirs[d].link)].name + (d % 2 ? ":ba" : ":ab"),
+                           rt.nodes[static_cast<std::size_t>(rt.dirs[d].from)].host,
+                           [&rt, d] { rt.egress_loop(static_cast<int>(d)); });
+    }
+    rt.sched_wake = sg4::Semaphore::create(0);
+    sg4::Actor::create("scheduler", rt.nodes.front().host, [&rt] { rt.scheduler_loop(); });
+
+    engine.run();
+
+    rt.stats.end_ns = rt.now_ns();
+    rt.stats.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    if (!rt.error.empty()) throw std::runtime_error(rt.error);
+    trace::Outcome outcome;
+    outcome.limit_reached = rt.limit_reached;
+    return rt.rec.finish(std::move(outcome));
+}
+
+void Runtime::fail(const std::string& what) {
+    if (error.empty()) error = what;
+    stopping = true;
+    maybe_wake_scheduler();
+}
+
+// The only non-daemon actor: it fires timers and ends the run when nothing is left to happen
+// (no packet in flight, no timer armed) or a limit is reached.
+void Runtime::scheduler_loop() {
+    try {
+        for (auto& n : nodes)
+            for (auto& fn : n.starts) fn(*n.stack);
+    } catch (const std::exception& e) {
+        fail(std::string("application start: ") + e.what());
+    }
+    while (!stopping) {
+        if (quiescent()) break;
+        TimeNs now = now_ns();
+        if (now >= limit_ns) {
+            limit_reached = "time limit " + std::to_string(limit_ns) + " ns";
+            break;
+        }
+        if (!timers.empty() && timers.top().at <= now) {
+            TimerEntry e = timers.top();
+            timers.pop();
+            try {
+                fire(e);
+            } catch (const std::exception& ex) {
+                fail(std::string("timer: ") + ex.what());
+            }
+            continue;
+        }
+        sched_until = timers.empty() ? limit_ns : std::min(timers.top().at, limit_ns);
+        sched_waiting = true;
+        sched_wake_posted = false;
+        sched_wake->acquire_timeout(std::max(0.0, to_sim_time(sched_until) - sg4::Engine::get_clock()));
+        sched_waiting = false;
+    }
+    stopping = true;
+}
+
+void Runtime::maybe_wake_scheduler() {
+    if (sched_waiting && !sched_wake_posted) {
+        sched_wake_posted = true;
+        sched_wake->release();
+    }
+}
+
+void Runtime::push_timer(TimeNs at, TimerKind kind, std::uint64_t ref) {
+    timers.push(TimerEntry{at, timer_order++, kind, ref});
+    if (at < sched_until) maybe_wake_scheduler();
+}
+
+void Runtime::fire(const TimerEntry& e) {
+    switch (e.kind) {
+    case TimerKind::App: {
+        auto it = app_timers.find(e.ref);
+        if (it == app_timers.end()) return;  // cancelled
+        auto fn = std::move(it->second);
+        app_timers.erase(it);
+        app_timer_node.erase(e.ref);
+        --live_timers;
+        ++stats.events;
+        fn();
+        break;
+    }
+    case TimerKind::Conn: {
+        TcpConn* c = conn(static_cast<ConnId>(e.ref));
+        if (!c || c->heap_at != e.at) return;  // superseded entry
+        c->heap_at = -1;
+        if (c->rto_deadline < 0) return;
+        if (c->rto_deadline > e.at) {  // the deadline moved later: re-queue lazily
+            c->heap_at = c->rto_deadline;
+            push_timer(c->rto_deadline, TimerKind::Conn, e.ref);
+            return;
+        }
+        c->rto_deadline = -1;
+        --live_timers;
+        ++stats.events;
+        conn_timer(c->id);
+        break;
+    }
+    case TimerKind::Local: {
+        auto* p = reinterpret_cast<InFlight*>(e.ref);
+        --live_timers;
+        ++in_flight;  // arrive() accounts for it as a packet
+        p->dir = -1;
+        arrive(p->hop_from, p);
+        break;
+    }
+    }
+    if (limit_events && stats.events >= limit_events && limit_reached.empty()) {
+        limit_reached = "event limit " + std::to_string(limit_events);
+        stopping = true;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packets
+
+InFlight* Runtime::alloc_packet() {
+    InFlight* p;
+    if (!free_packets.empty()) {
+        p = free_packets.back();
+        free_packets.pop_back();
+        p->pkt.payload.clear();
+    } else {
+        p = &packet_store.emplace_back();
+    }
+    p->pkt.id = next_packet_id++;
+    p->hops = 0;
+    p->record_payload = true;
+    return p;
+}
+
+void Runtime::free_packet(InFlight* p) { free_packets.push_back(p); }
+
+bool Runtime::is_local(int node, const IpAddress& a) const {
+    for (const auto& i : nodes[static_cast<std::size_t>(node)].spec->interfaces)
+        if (i.addr == a) return true;
+    return false;
+}
+
+void Runtime::record_hop(InFlight* p, int to, trace::Verdict v, std::string reason) {
+    if (!cfg.record_segments) return;
+    HopRecord h;
+    h.from = p->hop_from;
+    h.to = to;
+    h.sent_ns = p->sent_ns;
+    h.arrive_ns = now_ns();
+    h.packet = &p->pkt;
+    h.src = p->wire_src;
+    h.dst = p->wire_dst;
+    h.record_payload = p->record_payload;
+    h.verdict = v;
+    h.reason = std::move(reason);
+    rec.segment(h);
+}
+
+void Runtime::transmit(int node, InFlight* p) {
+    ++stats.segments;
+    p->hop_from = node;
+    p->sent_ns = now_ns();
+    p->wire_src = p->pkt.src;
+    p->wire_dst = p->pkt.dst;
+    if (is_local(node, p->pkt.dst.addr)) {  // to itself: delivered at once, without a link
+        ++live_timers;
+        push_timer(now_ns(), TimerKind::Local, reinterpret_cast<std::uint64_t>(p));
+        return;
+    }
+    ++in_flight;
+    forward(node, p, -1, true);
+}
+
+// Routing, postrouting and the hand-over to the link. `in_flight` counts p on entry.
+void Runtime::forward(int node, InFlight* p, int in_iface, bool originated) {
+    NodeRt& n = nodes[static_cast<std::size_t>(node)];
+    auto drop = [&](trace::Verdict v, std::string reason) {
+        if (originated) {  // it never left: a segment event on the sender's lane only
+            p->sent_ns = now_ns();
+            record_hop(p, -1, v, std::move(reason));
+        } else {
+            record_hop(p, node, v, std::move(reason));
+        }
+        free_packet(p);
+        --in_flight;
+    };
+    if (!originated && n.spec->kind == NodeKind::Host)
+        return drop(trace::Verdict::Dropped, n.spec->name + " is a host and does not forward packets for " +
+                                                 p->pkt.dst.addr.to_string());
+    if (++p->hops > 64) return drop(trace::Verdict::Dropped, "TTL exceeded (routing loop?)");
+    const RouteEntry* route = nullptr;
+    for (const auto& r : n.routes)
+        if (r.dest.contains(p->pkt.dst.addr)) {
+            route = &r;
+            break;
+        }
+    if (!route) return drop(trace::Verdict::Dropped, "no route to " + p->pkt.dst.addr.to_string() + " on " + n.spec->name);
+    LinkDir& dir = dirs[static_cast<std::size_t>(route->dir)];
+    if (route->connected &&
+        topo.nodes()[static_cast<std::size_t>(dir.to)].interfaces[static_cast<std::size_t>(dir.to_iface)].addr != p->pkt.dst.addr)
+        return drop(trace::Verdict::Dropped, "no route: no host has " + p->pkt.dst.addr.to_string() + " on link " +
+                                                 topo.links()[static_cast<std::size_t>(dir.link)].name);
+    if (n.processor) {
+        notes.clear();
+        HookContext ctx{node, in_iface, route->iface, now_ns()};
+        Decision d = n.processor->postrouting(p->pkt, ctx, notes);
+        for (const auto& note : notes) rec.middlebox(ctx.now, node, p->pkt.conn, p->pkt.id, note);
+        if (d.fate != Fate::Accept) {
+            if (d.fate == Fate::Reject) send_reject(node, p->pkt, in_iface);
+            return drop(d.fate == Fate::Reject ? trace::Verdict::Rejected : trace::Verdict::Dropped, d.reason);
+        }
+    }
+    if (!originated) {
+        record_hop(p, node, trace::Verdict::Delivered, {});
+        p->hop_from = node;
+        p->wire_src = p->pkt.src;
+        p->wire_dst = p->pkt.dst;
+    }
+    enqueue(route->dir, p);
+}
+
+void Runtime::enqueue(int d, InFlight* p) {
+    LinkDir& dir = dirs[static_cast<std::size_t>(d)];
+    p->dir = d;
+    dir.queue.push_back(p);
+    if (dir.idle) {
+        dir.idle = false;
+        dir.wake->release();
+    }
+}
+
+// One actor per link direction: FIFO store-and-forward. A packet occupies the transmitter for
+// its serialisation time; then it propagates as a zero-size SimGrid communication over the
+// link, which under CM02 without cross-traffic takes exactly the link's latency. The next packet
+// starts serialising as soon as this one has, so packets pipeline on the link.
+void Runtime::egress_loop(int d) {
+    sg4::Actor::self()->daemonize();
+    LinkDir& dir = dirs[static_cast<std::size_t>(d)];
+    NodeRt& to = nodes[static_cast<std::size_t>(dir.to)];
+    const std::uint32_t header = cfg.tcp.header_bytes;
+    while (true) {
+        if (dir.queue.empty()) {
+            dir.idle = true;
+            dir.wake->acquire();
+            continue;
+        }
+        InFlight* p = dir.queue.front();
+        dir.queue.pop_front();
+        p->sent_ns = now_ns();
+        double wire_bits = 8.0 * static_cast<double>(header + p->pkt.payload.size());
+        sg4::this_actor::sleep_for(wire_bits / dir.bandwidth_bps);
+        if (dir.loss > 0 && dir.rng.uniform() < dir.loss) {
+            if (cfg.record_segments) {
+                HopRecord h;
+                h.from = p->hop_from;
+                h.to = dir.to;
+                h.sent_ns = p->sent_ns;
+                h.arrive_ns = now_ns() + dir.latency_ns;
+                h.packet = &p->pkt;
+                h.src = p->wire_src;
+                h.dst = p->wire_dst;
+                h.record_payload = p->record_payload;
+                h.verdict = trace::Verdict::Dropped;
+                h.reason = "loss on link " + topo.links()[static_cast<std::size_t>(dir.link)].name;
+                rec.segment(h);
+            }
+            free_packet(p);
+            --in_flight;
+            if (quiescent()) maybe_wake_scheduler();
+            continue;
+        }
+        // A comm starts when a receiver is waiting on the mailbox; keep one idle per packet.
+        if (to.idle_receivers == 0) spawn_receiver(dir.to);
+        --to.idle_receivers;
+        to.mailbox->put_init(p, 0)->detach();
+    }
+}
+
+void Runtime::spawn_receiver(int node) {
+    NodeRt& n = nodes[static_cast<std::size_t>(node)];
+    ++n.idle_receivers;
+    ++stats.receiver_actors;
+    sg4::Actor::create("rx:" + n.spec->name, n.host, [this, node] { receiver_loop(node); });
+}
+
+void Runtime::receiver_loop(int node) {
+    sg4::Actor::self()->daemonize();
+    NodeRt& n = nodes[static_cast<std::size_t>(node)];
+    while (true) {
+        auto* p = n.mailbox->get<InFlight>();
+        try {
+            arrive(node, p);
+        } catch (const std::exception& e) {
+            fail(std::string("on ") + n.spec->name + ": " + e.what());
+        }
+        ++n.idle_receivers;
+    }
+}
+
+// A packet reached `node`: prerouting hooks, then local delivery or forwarding.
+void Runtime::arrive(int node, InFlight* p) {
+    if (stopping) {
+        free_packet(p);
+        --in_flight;
+        return;
+    }
+    ++stats.hops;
+    ++stats.events;
+    NodeRt& n = nodes[static_cast<std::size_t>(node)];
+    int in_iface = p->dir >= 0 ? dirs[static_cast<std::size_t>(p->dir)].to_iface : -1;
+    bool from_link = p->dir >= 0;
+    if (from_link && n.processor) {
+        notes.clear();
+        HookContext ctx{node, in_iface, -1, now_ns()};
+        Decision d = n.processor->prerouting(p->pkt, ctx, notes);
+        for (const auto& note : notes) rec.middlebox(ctx.now, node, p->pkt.conn, p->pkt.id, note);
+        if (d.fate != Fate::Accept) {
+            record_hop(p, node, d.fate == Fate::Reject ? trace::Verdict::Rejected : trace::Verdict::Dropped, d.reason);
+            if (d.fate == Fate::Reject) send_reject(node, p->pkt, in_iface);
+            free_packet(p);
+            --in_flight;
+            if (quiescent()) maybe_wake_scheduler();
+            return;
+        }
+    }
+    if (is_local(node, p->pkt.dst.addr)) {
+        std::string reason;
+        trace::Verdict v = tcp_input(node, p, reason);
+        record_hop(p, node, v, std::move(reason));
+        free_packet(p);
+        --in_flight;
+    } else {
+        forward(node, p, in_iface, false);
+    }
+    if (limit_events && stats.events >= limit_events && limit_reached.empty()) {
+        limit_reached = "event limit " + std::to_string(limit_events);
+        stopping = true;
+        maybe_wake_scheduler();
+    }
+    if (quiescent()) maybe_wake_scheduler();
+}
+
+// A REJECT: the node answers in the name of the original destination with a RST.
+void Runtime::send_reject(int node, const Packet& offending, int /*in_iface*/) {
+    if (offending.has(mbox::kRst)) return;
+    send_rst_for(node, offending, offending.conn);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stack: timers and notes (the socket calls are in tcp.cpp)
+
+const std::string& Stack::node_name() const { return rt_->nodes[static_cast<std::size_t>(node_)].spec->name; }
+
+TimeNs Stack::now() const { return rt_->now_ns(); }
+
+TimerId Stack::schedule(TimeNs at, std::function<void()> fn) {
+    TimerId id = rt_->next_timer_id++;
+    rt_->app_timers.emplace(id, std::move(fn));
+    rt_->app_timer_node.emplace(id, node_);
+    ++rt_->live_timers;
+    rt_->push_timer(std::max(at, rt_->now_ns()), TimerKind::App, id);
+    return id;
+}
+
+void Stack::cancel(TimerId id) {
+    if (rt_->app_timers.erase(id)) {
+        rt_->app_timer_node.erase(id);
+        --rt_->live_timers;
+    }
+}
+
+void Stack::note(const std::string& text) { rt_->rec.note(rt_->now_ns(), node_, text); }
+
+}  // namespace ftpsim::net

@@ -1,0 +1,157 @@
+// The packet-level network on SimGrid: a Topology, a TCP model on every node, a socket-like
+// event-driven API for the applications, and a trace of everything that happened.
+//
+//   Network net(topo, {.seed = 7});
+//   net.on_start("client", [&](Stack& s) { s.connect(client_addr, 0, {server_addr, 21}, &app); });
+//   trace::Trace t = net.run(60 * trace::kNsPerSec, 1'000'000);
+//
+// Everything an application does runs inside a SimGrid actor of the simulation; the calls below
+// never block (a run is single-threaded and cooperative). See docs/network-model.md for the
+// model, its timing formulas and its simplifications.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sim/net/processor.hpp"
+#include "sim/net/topology.hpp"
+#include "sim/trace/trace.hpp"
+
+namespace ftpsim::net {
+
+using ConnId = int;        // unique within a run; also the trace's connection id on the initiator side
+using ListenerId = int;
+using TimerId = std::uint64_t;
+
+struct TcpConfig {
+    std::uint32_t mss = 1460;             // payload bytes per segment
+    std::uint32_t header_bytes = 40;      // IPv4 (20) + TCP (20) header counted on the wire
+    TimeNs initial_rto_ns = trace::kNsPerSec;        // SYN and data RTO before any RTT sample (Linux: 1 s)
+    int syn_retries = 6;                  // Linux tcp_syn_retries: 1+2+4+...+64 = 127 s
+    int synack_retries = 5;               // Linux tcp_synack_retries
+    TimeNs connect_timeout_ns = 0;        // > 0: give up connecting after this long, whatever syn_retries says
+    TimeNs min_rto_ns = 200 * trace::kNsPerMs;       // Linux TCP_RTO_MIN
+    TimeNs max_rto_ns = 120 * trace::kNsPerSec;      // Linux TCP_RTO_MAX
+    int data_retries = 15;                // Linux tcp_retries2: then the connection times out
+    std::uint64_t send_window = 0;        // bytes in flight per connection; 0 = unlimited (the default model)
+    std::uint16_t ephemeral_first = 32768;  // Linux ip_local_port_range
+    std::uint16_t ephemeral_last = 60999;
+};
+
+struct NetConfig {
+    std::uint64_t seed = 1;
+    TcpConfig tcp;
+    bool record_segments = true;          // one trace event per segment per hop (off: benchmarks)
+    std::string scenario;                 // copied into the trace
+    std::string title;
+};
+
+class Stack;
+
+// Callbacks of one socket. Every callback receives the node's Stack so it can act at once.
+// Defaults do nothing. A handler must outlive the run.
+class SocketHandler {
+public:
+    virtual ~SocketHandler() = default;
+    // A connection to a listener completed its handshake (the final ACK arrived).
+    virtual void on_accept(Stack&, ListenerId, ConnId, const HostPort& /*local*/, const HostPort& /*remote*/) {}
+    virtual void on_connected(Stack&, ConnId) {}      // our SYN was answered by a SYN-ACK
+    virtual void on_refused(Stack&, ConnId) {}        // our SYN was answered by a RST
+    virtual void on_timeout(Stack&, ConnId) {}        // connect (or retransmission) gave up
+    virtual void on_data(Stack&, ConnId, std::string_view /*bytes*/) {}
+    virtual void on_peer_closed(Stack&, ConnId) {}    // the peer's FIN arrived (in order)
+    virtual void on_reset(Stack&, ConnId) {}          // a RST ended an open connection
+    virtual void on_closed(Stack&, ConnId) {}         // both FINs sent and acknowledged
+};
+
+struct SocketOptions {
+    std::string purpose = "control";      // the trace's connection purpose: "control" or "data"
+    int control_conn = -1;                // for a data connection, the control connection it serves
+    bool record_payload = true;           // put the payload bytes in the trace (false for file data)
+};
+
+struct ListenResult {
+    ListenerId id = -1;
+    std::uint16_t port = 0;               // the bound port (the first free one of the range)
+    std::string error;                    // "port 21 in use on 10.0.0.2"
+    explicit operator bool() const { return id >= 0; }
+};
+
+struct ConnInfo {
+    HostPort local, remote;
+    bool open = false;                    // handshake done and not yet closed or reset
+    std::uint64_t bytes_sent = 0;         // written by the application
+    std::uint64_t bytes_received = 0;     // delivered to the application
+};
+
+// A node's TCP/IP stack, as the applications on it see it.
+class Stack {
+public:
+    const std::string& node_name() const;
+    TimeNs now() const;  // simulated time since the start of the run
+
+    // Listens on addr (unspecified = every address of the node) and the first free port of
+    // [port_lo, port_hi]; fails when none is free.
+    ListenResult listen(const IpAddress& addr, std::uint16_t port_lo, std::uint16_t port_hi,
+                        SocketHandler* handler, const SocketOptions& opts = {});
+    void stop_listening(ListenerId id);
+
+    // Sends a SYN to `remote` from local:local_port (port 0 = an ephemeral port). The outcome
+    // arrives as on_connected, on_refused or on_timeout.
+    ConnId connect(const IpAddress& local, std::uint16_t local_port, const HostPort& remote,
+                   SocketHandler* handler, const SocketOptions& opts = {});
+    void send(ConnId c, std::string_view bytes);
+    void close(ConnId c);   // FIN after the queued bytes (half-close: data may still arrive)
+    void abort(ConnId c);   // RST now; no further callbacks for c
+    ConnInfo info(ConnId c) const;
+
+    // Calls fn at simulated time `at` (>= now) on this node. Returns an id for cancel().
+    TimerId schedule(TimeNs at, std::function<void()> fn);
+    void cancel(TimerId id);
+    void note(const std::string& text);  // a Note event on this node's lane
+
+private:
+    friend struct Runtime;
+    Stack(struct Runtime* rt, int node) : rt_(rt), node_(node) {}
+    struct Runtime* rt_;
+    int node_;
+};
+
+struct RunStats {
+    std::uint64_t hops = 0;          // packet arrivals at a node (one per segment per hop)
+    std::uint64_t segments = 0;      // segments sent by the TCP stacks
+    std::uint64_t events = 0;        // hops + timers fired
+    std::uint64_t receiver_actors = 0;
+    double wall_seconds = 0;
+    TimeNs end_ns = 0;               // simulated time at the end of the run
+};
+
+class Network {
+public:
+    explicit Network(Topology topo, NetConfig cfg = {});  // throws TopologyError
+    ~Network();
+    Network(const Network&) = delete;
+    Network& operator=(const Network&) = delete;
+
+    // Routers without a processor only route. Not owned; must outlive the run.
+    void set_processor(const std::string& node, PacketProcessor* processor);
+    // Runs fn on `node` at time 0 of the run (start listening, connect, schedule timers).
+    void on_start(const std::string& node, std::function<void(Stack&)> fn);
+    void label_connection(ConnId c, const std::string& purpose, int control_conn);
+
+    // One SimGrid engine per call; a Network runs once. Stops when nothing is left to happen,
+    // at limit_time of simulated time, or after limit_events events (then the outcome's
+    // limit_reached says which). Throws std::runtime_error when an application threw.
+    trace::Trace run(TimeNs limit_time, std::uint64_t limit_events);
+
+    const RunStats& stats() const;
+    const Topology& topology() const;
+
+private:
+    std::unique_ptr<struct Runtime> rt_;
+};
+
+}  // namespace ftpsim::net

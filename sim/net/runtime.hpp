@@ -1,0 +1,239 @@
+// Internal to sim/net: the state of one run (nodes, link directions, TCP connections, timers)
+// shared by network.cpp (SimGrid, forwarding, timers) and tcp.cpp (the TCP model).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <simgrid/s4u.hpp>
+
+#include "sim/net/network.hpp"
+#include "sim/net/rng.hpp"
+#include "sim/net/trace_recorder.hpp"
+
+namespace ftpsim::net {
+
+namespace sg4 = simgrid::s4u;
+
+// A packet on its way, with the bookkeeping of its current hop.
+struct InFlight {
+    Packet pkt;
+    int hop_from = -1;        // node that put it on the link
+    int dir = -1;             // link direction it travels
+    TimeNs sent_ns = 0;       // when its serialisation started
+    HostPort wire_src, wire_dst;  // addresses as it left hop_from
+    int hops = 0;             // routing-loop guard (a TTL)
+    bool record_payload = true;
+};
+
+// One direction of a link: a FIFO egress queue drained by one actor.
+struct LinkDir {
+    int link = -1;
+    int from = -1, to = -1;   // nodes
+    int to_iface = -1;
+    double bandwidth_bps = 0;
+    TimeNs latency_ns = 0;
+    double loss = 0;
+    SplitMix64 rng;
+    std::deque<InFlight*> queue;
+    bool idle = false;        // its actor waits on `wake`
+    sg4::SemaphorePtr wake;
+};
+
+struct RouteEntry {
+    mbox::Prefix dest;
+    int iface = -1;
+    int dir = -1;
+    bool connected = false;   // the destination itself is the next hop
+};
+
+struct ConnKey {
+    IpAddress laddr, raddr;
+    std::uint16_t lport = 0, rport = 0;
+    bool operator==(const ConnKey&) const = default;
+};
+struct ConnKeyHash {
+    std::size_t operator()(const ConnKey& k) const noexcept;
+};
+
+struct Listener {
+    IpAddress addr;           // unspecified = any address of the node
+    std::uint16_t port = 0;
+    SocketHandler* handler = nullptr;
+    SocketOptions opts;
+    bool open = false;
+};
+
+enum class TcpState { SynSent, SynRcvd, Open, Closed };
+
+// Sequence numbers are kept as 64-bit offsets from the ISN (offset 0 is the SYN, data byte i
+// is at offset 1+i, the FIN follows the last byte); the wire carries isn + offset mod 2^32.
+struct TcpConn {
+    ConnId id = -1;
+    int node = -1;
+    int trace_id = -1;
+    ListenerId listener = -1;
+    SocketHandler* handler = nullptr;
+    SocketOptions opts;
+    TcpState state = TcpState::Closed;
+    HostPort local, remote;
+    TimeNs connect_started = 0;
+
+    // Sender.
+    std::uint32_t iss = 0;
+    std::uint64_t snd_una = 0, snd_nxt = 0;
+    std::string buf;          // unacknowledged and unsent bytes, starting at data offset buf_base
+    std::uint64_t buf_base = 0;
+    std::uint64_t app_len = 0;    // bytes written by the application
+    bool close_requested = false, fin_sent = false, fin_acked = false;
+    int dupacks = 0;
+    bool in_recovery = false;
+    std::uint64_t recover = 0;
+
+    // Retransmission timer (RFC 6298) and the one segment being timed (Karn).
+    TimeNs rto = 0, srtt = 0, rttvar = 0;
+    bool have_rtt = false;
+    int retries = 0;
+    TimeNs rto_deadline = -1;   // armed when >= 0
+    TimeNs heap_at = -1;        // time of this connection's live entry in the timer heap
+    bool timing = false;
+    std::uint64_t timed_off = 0;
+    TimeNs timed_at = 0;
+
+    // Receiver.
+    std::uint32_t irs = 0;
+    std::uint64_t rcv_nxt = 0;
+    std::map<std::uint64_t, std::string> out_of_order;
+    std::uint64_t peer_fin_off = UINT64_MAX;
+    bool fin_rcvd = false;
+    bool ack_pending = false;
+
+    std::uint64_t bytes_received = 0;
+};
+
+struct NodeRt {
+    int index = -1;
+    const NodeSpec* spec = nullptr;
+    sg4::Host* host = nullptr;
+    sg4::Mailbox* mailbox = nullptr;
+    int idle_receivers = 0;
+    PacketProcessor* processor = nullptr;
+    std::vector<RouteEntry> routes;       // longest prefix first
+    std::vector<int> iface_dir;           // outgoing link direction of each interface (-1: none)
+    std::vector<std::function<void(Stack&)>> starts;
+    std::unique_ptr<Stack> stack;
+
+    std::unordered_map<ConnKey, ConnId, ConnKeyHash> conns;
+    std::vector<ListenerId> listeners;
+    std::unordered_map<std::uint64_t, int> port_users;  // (address, port) -> sockets bound
+    std::uint32_t next_ephemeral = 0;
+};
+
+enum class TimerKind : std::uint8_t { App, Conn, Local };
+
+struct TimerEntry {
+    TimeNs at = 0;
+    std::uint64_t order = 0;  // FIFO among equal times
+    TimerKind kind = TimerKind::App;
+    std::uint64_t ref = 0;    // app timer id, connection id or InFlight*
+    bool operator>(const TimerEntry& o) const { return at != o.at ? at > o.at : order > o.order; }
+};
+
+struct Runtime {
+    Runtime(Topology t, NetConfig c);
+
+    // --- configuration
+    Topology topo;
+    NetConfig cfg;
+    TraceRecorder rec;
+    RunStats stats;
+    bool ran = false;
+
+    // --- run state
+    double start_clock = 0;  // SimGrid clock when the run started (it is not reset per Engine)
+    std::vector<NodeRt> nodes;
+    std::vector<LinkDir> dirs;   // 2*link: a->b, 2*link+1: b->a
+    std::vector<std::unique_ptr<TcpConn>> conns;
+    std::vector<Listener> listeners;
+    std::deque<InFlight> packet_store;
+    std::vector<InFlight*> free_packets;
+    std::uint64_t next_packet_id = 1;
+    std::uint64_t in_flight = 0;
+    SplitMix64 isn_rng;
+
+    std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers;
+    std::uint64_t timer_order = 0;
+    std::unordered_map<TimerId, std::function<void()>> app_timers;
+    std::unordered_map<TimerId, int> app_timer_node;
+    TimerId next_timer_id = 1;
+    std::uint64_t live_timers = 0;   // app timers + armed connection timers + local deliveries
+
+    sg4::SemaphorePtr sched_wake;
+    bool sched_waiting = false;
+    bool sched_wake_posted = false;
+    TimeNs sched_until = -1;
+    TimeNs limit_ns = 0;
+    std::uint64_t limit_events = 0;
+    std::string limit_reached;
+    std::string error;
+    bool stopping = false;
+    std::vector<mbox::MiddleboxNote> notes;  // scratch for the processors
+
+    // --- time: the only conversions between SimGrid's double seconds and trace nanoseconds
+    TimeNs now_ns() const;
+    double to_sim_time(TimeNs t) const;   // absolute SimGrid time of run-relative t
+
+    // --- network.cpp
+    void build_routes();
+    InFlight* alloc_packet();
+    void free_packet(InFlight* p);
+    void transmit(int node, InFlight* p);        // a packet this node's stack originates
+    void arrive(int node, InFlight* p);           // a packet reached `node` over a link
+    void forward(int node, InFlight* p, int in_iface, bool originated);
+    void enqueue(int dir, InFlight* p);
+    void egress_loop(int dir);
+    void receiver_loop(int node);
+    void spawn_receiver(int node);
+    void scheduler_loop();
+    void fire(const TimerEntry& e);
+    void push_timer(TimeNs at, TimerKind kind, std::uint64_t ref);
+    void maybe_wake_scheduler();
+    bool quiescent() const { return in_flight == 0 && live_timers == 0; }
+    void fail(const std::string& what);
+    bool is_local(int node, const IpAddress& a) const;
+    void record_hop(InFlight* p, int to, trace::Verdict v, std::string reason);
+    void send_reject(int node, const Packet& offending, int in_iface);
+
+    // --- tcp.cpp
+    Stack& stack_of(int node) { return *nodes[static_cast<std::size_t>(node)].stack; }
+    trace::Verdict tcp_input(int node, InFlight* p, std::string& reason);
+    void conn_timer(ConnId id);
+    void arm_rto(TcpConn& c, TimeNs deadline);
+    void disarm_rto(TcpConn& c);
+    void send_segment(TcpConn& c, std::uint8_t flags, std::uint64_t off, std::uint64_t data_off, std::uint32_t len);
+    void send_rst_for(int node, const Packet& in, int conn_trace_id);
+    void flush(TcpConn& c);
+    void retransmit(TcpConn& c);
+    void handle_ack(TcpConn& c, const Packet& p);
+    void accept_payload(TcpConn& c, std::uint64_t off, std::string_view data, bool fin);
+    void finish_conn(TcpConn& c);
+    void maybe_closed(TcpConn& c);
+    std::uint16_t ephemeral_port(NodeRt& n, const IpAddress& local);
+    static std::uint64_t port_key(const IpAddress& a, std::uint16_t port);
+    void bind_port(NodeRt& n, const IpAddress& a, std::uint16_t port);
+    void unbind_port(NodeRt& n, const IpAddress& a, std::uint16_t port);
+    TcpConn* conn(ConnId id);
+    const TcpConn* conn(ConnId id) const;
+    std::string conn_label(const TcpConn& c) const;
+};
+
+}  // namespace ftpsim::net

@@ -1,0 +1,114 @@
+#include "sim/net/trace_recorder.hpp"
+
+#include <algorithm>
+
+namespace ftpsim::net {
+
+TraceRecorder::TraceRecorder(const Topology& topo, std::string scenario, std::string title, std::uint64_t seed)
+    : topo_(topo) {
+    trace_.scenario = std::move(scenario);
+    trace_.title = std::move(title);
+    trace_.seed = seed;
+    trace_.nodes = topo.trace_nodes();
+    trace_.links = topo.trace_links();
+}
+
+const std::string& TraceRecorder::addr_text(const IpAddress& a) {
+    if (!a.is_v4()) {
+        scratch_ = a.to_string();
+        return scratch_;
+    }
+    auto [it, fresh] = v4_text_.try_emplace(a.v4_host_order());
+    if (fresh) it->second = a.to_string();
+    return it->second;
+}
+
+trace::Endpoint TraceRecorder::endpoint(const HostPort& hp) { return {addr_text(hp.addr), hp.port}; }
+
+trace::Event& TraceRecorder::add(TimeNs t, trace::EventKind kind, int node, int conn) {
+    trace::Event& e = trace_.events.emplace_back();
+    e.time_ns = t;
+    e.kind = kind;
+    if (node >= 0) e.from = topo_.nodes()[static_cast<std::size_t>(node)].name;
+    e.conn = conn;
+    return e;
+}
+
+void TraceRecorder::segment(const HopRecord& hop) {
+    const mbox::Packet& p = *hop.packet;
+    trace::Event& e = add(hop.sent_ns, trace::EventKind::Segment, hop.from, p.conn);
+    e.arrive_ns = hop.arrive_ns;
+    if (hop.to >= 0) e.to = topo_.nodes()[static_cast<std::size_t>(hop.to)].name;
+    e.packet = p.id;
+    e.src = endpoint(hop.src);
+    e.dst = endpoint(hop.dst);
+    e.src_after = endpoint(p.src);
+    e.dst_after = endpoint(p.dst);
+    e.flags = mbox::flags_string(p.flags);
+    e.tcp_seq = p.seq;
+    e.tcp_ack = p.ack;
+    e.payload_len = static_cast<std::uint32_t>(p.payload.size());
+    if (hop.record_payload) e.payload = p.payload;
+    e.verdict = hop.verdict;
+    e.reason = hop.reason;
+}
+
+void TraceRecorder::socket(TimeNs t, int node, int conn, std::string text) {
+    add(t, trace::EventKind::Socket, node, conn).text = std::move(text);
+}
+
+void TraceRecorder::timer(TimeNs t, int node, int conn, std::string text) {
+    add(t, trace::EventKind::Timer, node, conn).text = std::move(text);
+}
+
+void TraceRecorder::note(TimeNs t, int node, std::string text) {
+    add(t, trace::EventKind::Note, node, -1).text = std::move(text);
+}
+
+void TraceRecorder::middlebox(TimeNs t, int node, int conn, std::uint64_t packet, const mbox::MiddleboxNote& n) {
+    trace::Event& e = add(t, trace::EventKind::Middlebox, node, conn);
+    e.packet = packet;
+    e.text = n.text;
+    e.verdict = n.verdict;
+    e.reason = n.reason;
+}
+
+void TraceRecorder::model_note(std::string text) { trace_.model_notes.push_back(std::move(text)); }
+
+void TraceRecorder::open_connection(int id, const std::string& purpose, int control_id, int initiator,
+                                    const HostPort& local, const HostPort& remote) {
+    conn_index_[id] = trace_.connections.size();
+    trace::Connection& c = trace_.connections.emplace_back();
+    c.id = id;
+    c.purpose = purpose;
+    c.control_id = control_id;
+    c.initiator = topo_.nodes()[static_cast<std::size_t>(initiator)].name;
+    c.initiator_local = endpoint(local);
+    c.initiator_remote = endpoint(remote);
+}
+
+void TraceRecorder::responder_view(int id, int responder, const HostPort& local, const HostPort& remote) {
+    auto it = conn_index_.find(id);
+    if (it == conn_index_.end()) return;
+    trace::Connection& c = trace_.connections[it->second];
+    c.responder = topo_.nodes()[static_cast<std::size_t>(responder)].name;
+    c.responder_local = endpoint(local);
+    c.responder_remote = endpoint(remote);
+}
+
+void TraceRecorder::relabel_connection(int id, const std::string& purpose, int control_id) {
+    auto it = conn_index_.find(id);
+    if (it == conn_index_.end()) return;
+    trace_.connections[it->second].purpose = purpose;
+    trace_.connections[it->second].control_id = control_id;
+}
+
+trace::Trace TraceRecorder::finish(trace::Outcome outcome) {
+    std::stable_sort(trace_.events.begin(), trace_.events.end(),
+                     [](const trace::Event& a, const trace::Event& b) { return a.time_ns < b.time_ns; });
+    for (std::size_t i = 0; i < trace_.events.size(); ++i) trace_.events[i].seq = i;
+    trace_.outcome = std::move(outcome);
+    return std::move(trace_);
+}
+
+}  // namespace ftpsim::net

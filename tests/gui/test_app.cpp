@@ -1,0 +1,357 @@
+// The app's model, scripted input and panels with ImGui's core and no window, and the real
+// window in screenshot mode under X (or Xvfb) when one is available.
+#include "tests/gui/headless.hpp"
+#include "viz/gui/app.hpp"
+#include "viz/gui/script.hpp"
+#include "viz/gui/state.hpp"
+#include "viz/gui/tables.hpp"
+#include "viz/gui/ui.hpp"
+
+#include <doctest/doctest.h>
+#include <stb_image.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <string>
+
+using namespace ftpsim;
+using ftpsim::gui::testing::HeadlessImGui;
+
+namespace {
+
+gui::GuiState demo_state() { return gui::GuiState(std::shared_ptr<gui::GuiBackend>(gui::make_demo_backend())); }
+
+bool run_script(gui::GuiState& s, const std::string& text, std::string& error) {
+    std::vector<gui::ScriptCommand> cmds;
+    if (!gui::parse_script(text, cmds, error)) return false;
+    for (const auto& c : cmds)
+        if (!s.run_command(c, error)) return false;
+    return true;
+}
+
+std::string temp_png(const char* name) {
+    return (std::filesystem::temp_directory_path() / (std::string("ftpsim-gui-") + std::to_string(getpid()) + "-" + name))
+        .string();
+}
+
+}  // namespace
+
+TEST_CASE("scripts parse into commands and bad ones name the command and the problem") {
+    std::vector<gui::ScriptCommand> cmds;
+    std::string error;
+    REQUIRE(gui::parse_script("step 5; set knob routers.home.alg=on;\n screenshot x.png ;; quit", cmds, error));
+    REQUIRE(cmds.size() == 4);
+    CHECK(cmds[0].verb == "step");
+    CHECK(cmds[0].args == std::vector<std::string>{"5"});
+    CHECK(cmds[1].args == std::vector<std::string>{"knob", "routers.home.alg=on"});
+    CHECK(cmds[2].verb == "screenshot");
+    CHECK(cmds[3].verb == "quit");
+
+    cmds.clear();
+    CHECK_FALSE(gui::parse_script("step 2; jump 3", cmds, error));
+    CHECK(error.find("command 2") != std::string::npos);
+    CHECK(error.find("unknown command \"jump\"") != std::string::npos);
+    CHECK_FALSE(gui::parse_script("step five", cmds, error));
+    CHECK(error.find("expected a number, found \"five\"") != std::string::npos);
+    CHECK_FALSE(gui::parse_script("set alg on", cmds, error));
+    CHECK(error.find("set knob NAME=VALUE") != std::string::npos);
+    CHECK_FALSE(gui::parse_script("hover 10", cmds, error));
+    CHECK(error.find("expected 2 argument(s), found 1") != std::string::npos);
+}
+
+TEST_CASE("knobs take only their choices, and a fix's change applies as name=value") {
+    auto backend = gui::make_demo_backend();
+    auto k = backend->knobs("demo-active-nat");
+    CHECK(k.get("routers.home.alg") == "off");
+    CHECK_FALSE(k.set("routers.home.alg", "maybe"));
+    CHECK_FALSE(k.set("no.such.knob", "on"));
+    CHECK(k.apply(" routers.home.alg = on "));
+    CHECK(k.get("routers.home.alg") == "on");
+    CHECK_FALSE(k.apply("routers.home.alg"));
+}
+
+TEST_CASE("the demo failure is diagnosed, and applying a fix re-simulates into a success") {
+    auto s = demo_state();
+    REQUIRE(s.scenario() == "demo-active-nat");
+    CHECK_FALSE(s.trace().outcome.ok);
+    const auto fixes = s.fixes();
+    REQUIRE(fixes.size() == 2);
+    const auto before = s.revision();
+    CHECK(s.apply_fix(0));
+    CHECK(s.revision() > before);
+    CHECK(s.knobs().get("routers.home.alg") == "on");
+    CHECK(s.trace().outcome.ok);
+    CHECK(s.status.find("Applied") != std::string::npos);
+    CHECK_FALSE(s.apply_fix(7));
+}
+
+TEST_CASE("scripted commands drive the state: knobs, steps, views, theme and scale") {
+    auto s = demo_state();
+    std::string error;
+    REQUIRE(run_script(s, "set knob client.mode=passive; step 12", error));
+    CHECK(s.knobs().get("client.mode") == "passive");
+    CHECK(s.trace().outcome.ok);
+    CHECK(s.step() == 11);
+    const std::size_t event = s.current_event();
+    // switching the view keeps the playback on the same trace event (or the one before it)
+    REQUIRE(run_script(s, "view end-to-end; time to-scale", error));
+    CHECK(s.layout_options().view == viz::View::EndToEnd);
+    CHECK(s.layout_options().time == viz::TimeScale::ToScale);
+    CHECK(s.current_event() <= event);
+    CHECK(s.diagram().lanes.size() == 2);
+    REQUIRE(run_script(s, "theme dark; scale 2; zoom 0.5; last", error));
+    CHECK(s.view.theme == gui::ThemeKind::Dark);
+    CHECK(s.ui_scale == 2.0f);
+    CHECK(s.fonts_dirty);
+    CHECK(s.view.zoom == 0.5f);
+    CHECK(s.step() + 1 == s.steps().size());
+
+    CHECK_FALSE(run_script(s, "set knob routers.home.nat=full-cone", error));
+    CHECK(error.find("no knob \"routers.home.nat\"") != std::string::npos);
+    CHECK_FALSE(run_script(s, "set knob client.mode=sideways", error));
+    CHECK(error.find("not a value") != std::string::npos);
+    CHECK_FALSE(run_script(s, "scenario nowhere", error));
+    CHECK_FALSE(run_script(s, "view sideways", error));
+}
+
+TEST_CASE("playback advances at its speed and stops at the last step") {
+    auto s = demo_state();
+    REQUIRE(s.steps().size() > 10);
+    s.go_to_step(0);
+    s.speed = 4;
+    s.playing = true;
+    s.advance(1.0f);  // four steps a second
+    CHECK(s.step() == 4);
+    s.advance(1000.0f);
+    CHECK(s.step() + 1 == s.steps().size());
+    CHECK_FALSE(s.playing);
+    s.prev();
+    CHECK(s.step() + 2 == s.steps().size());
+    CHECK_FALSE(s.explanation().empty());
+    CHECK(s.step_title().find("Step ") == 0);
+}
+
+TEST_CASE("the explanation of a dropped SYN says where it went and why it died") {
+    auto s = demo_state();  // active, no ALG: the server's SYN to the private address dies
+    bool found = false;
+    for (std::size_t i = 0; i < s.steps().size() && !found; ++i) {
+        s.go_to_step(i);
+        const auto& e = s.trace().events[s.current_event()];
+        if (e.verdict != trace::Verdict::Dropped) continue;
+        found = true;
+        const std::string x = s.explanation();
+        CHECK(x.find("SYN") != std::string::npos);
+        CHECK(x.find("192.168.1.10:50069") != std::string::npos);
+        CHECK(x.find("DROPPED: no route") != std::string::npos);
+        CHECK(x.find("Why: ") != std::string::npos);
+    }
+    CHECK(found);
+}
+
+TEST_CASE("the tables follow the playback position: NAT mappings, conntrack states, expectations") {
+    auto backend = gui::make_demo_backend();
+    auto k = backend->knobs("demo-active-nat");
+    k.set("routers.home.alg", "on");
+    const auto t = backend->simulate(k);
+    const auto start = gui::tables_at(t, 0);
+    CHECK(start.nat.empty());
+    CHECK(start.conntrack.empty());
+    const auto end = gui::tables_at(t, SIZE_MAX);
+    REQUIRE(!end.nat.empty());
+    CHECK(end.nat[0].inside == "192.168.1.10:50000");
+    CHECK(end.nat[0].outside == "203.0.113.1:50000");
+    CHECK(end.nat[0].kind == "SNAT");
+    CHECK(end.nat[0].node == "home-router");
+    bool dnat = false;
+    for (const auto& r : end.nat) dnat |= r.kind == "DNAT" && r.inside == "192.168.1.10:50069";
+    CHECK(dnat);  // the ALG's expectation let the server's data connection in
+    CHECK(end.expectations.size() == 1);
+    REQUIRE(end.conntrack.size() == 2);
+    // after the 3-way handshake the control connection is established
+    std::size_t after_handshake = 0;
+    int acks = 0;
+    for (std::size_t i = 0; i < t.events.size(); ++i)
+        if (t.events[i].kind == trace::EventKind::Segment && t.events[i].flags == "A" && ++acks == 2) {
+            after_handshake = i;
+            break;
+        }
+    CHECK(gui::tables_at(t, after_handshake).conntrack.at(0).state == "ESTABLISHED");
+    // the failing variant lists the dropped SYNs as hits
+    k.set("routers.home.alg", "off");
+    const auto failing = gui::tables_at(backend->simulate(k), SIZE_MAX);
+    CHECK(failing.hits.size() == 3);
+    CHECK(failing.hits[0].reason.find("no route") != std::string::npos);
+}
+
+TEST_CASE("the tooltip details show each hop before and after translation") {
+    auto s = demo_state();
+    const auto& d = s.diagram();
+    bool found = false;
+    for (std::size_t i = 0; i < d.items.size() && !found; ++i) {
+        const auto& it = d.items[i];
+        if (it.kind != viz::ItemKind::Arrow || it.label != "SYN" || it.from_lane != 0) continue;
+        found = true;
+        const std::string x = gui::item_details(s.trace(), d, i);
+        CHECK(x.find("hop 1: client -> home-router") != std::string::npos);
+        CHECK(x.find("hop 2: home-router -> server") != std::string::npos);
+        CHECK(x.find("sent:  192.168.1.10:50000 -> 203.0.113.20:21") != std::string::npos);
+        CHECK(x.find("after: 203.0.113.1:50000 -> 203.0.113.20:21  (changed)") != std::string::npos);
+    }
+    CHECK(found);
+}
+
+TEST_CASE("the whole UI draws a frame headless, with the ladder culled to its canvas") {
+    HeadlessImGui im(1280, 800, 22);
+    auto s = demo_state();
+    s.fonts_dirty = false;
+    gui::UiContext ctx;
+    for (int frame = 0; frame < 3; ++frame) {
+        ImGui::NewFrame();
+        gui::handle_shortcuts(s, ctx);
+        gui::draw_ui(s, ctx);
+        ImGui::Render();
+    }
+    const ImDrawData* dd = ImGui::GetDrawData();
+    REQUIRE(dd);
+    CHECK(dd->TotalVtxCount > 1000);
+    CHECK(ctx.last_stats.drawn > 5);
+    CHECK(ctx.last_stats.culled > 0);  // the demo is taller than the canvas at a legible zoom
+    CHECK(s.view.canvas_max.x - s.view.canvas_min.x > 600);
+    CHECK(s.view.canvas_max.y - s.view.canvas_min.y > 300);
+    // hovering an arrow's middle finds it
+    const auto g = gui::canvas_geometry(s.diagram(), s.view);
+    std::size_t target = SIZE_MAX;
+    for (std::size_t i = 0; i < s.diagram().items.size(); ++i) {
+        const auto& it = s.diagram().items[i];
+        if (it.kind == viz::ItemKind::Arrow && g.y(it.top()) > s.view.canvas_min.y + g.header_h + 30 &&
+            g.y(it.bottom()) < s.view.canvas_max.y - 30) {
+            target = i;
+            break;
+        }
+    }
+    REQUIRE(target != SIZE_MAX);
+    const auto& it = s.diagram().items[target];
+    ImGui::GetIO().MousePos = {(g.lane_x(it.from_pos) + g.lane_x(it.to_pos)) / 2, static_cast<float>(g.y((it.y0 + it.y1) / 2))};
+    ImGui::NewFrame();
+    gui::draw_ui(s, ctx);
+    ImGui::Render();
+    CHECK(ctx.last_hit.item == target);
+}
+
+TEST_CASE("bad options and scripts are refused before any window opens") {
+    gui::GuiOptions o;
+    std::string error;
+    bool help = false;
+    CHECK(gui::parse_gui_args({"gui", "--screenshot", "a.png", "--frames", "5", "--scale", "2", "--size", "1024x768"}, o, error, help));
+    CHECK(o.frames == 5);
+    CHECK(o.scale == 2.0f);
+    CHECK(o.width == 1024);
+    CHECK_FALSE(gui::parse_gui_args({"gui", "--scale", "9"}, o, error, help));
+    CHECK(error.find("--scale") != std::string::npos);
+    CHECK_FALSE(gui::parse_gui_args({"gui", "--size", "big"}, o, error, help));
+    CHECK_FALSE(gui::parse_gui_args({"gui", "--bogus"}, o, error, help));
+    CHECK(error == "unknown option \"--bogus\"");
+    CHECK(gui::parse_gui_args({"gui", "--help"}, o, error, help));
+    CHECK(help);
+
+    gui::GuiOptions bad;
+    bad.script = "step 1; fly";
+    CHECK(gui::run_gui(bad) == 2);
+    bad.script.clear();
+    bad.scenario = "nowhere";
+    CHECK(gui::run_gui(bad) == 2);
+    bad.scenario.clear();
+    bad.trace_files = {"/nonexistent/trace.json"};
+    CHECK(gui::run_gui(bad) == 2);
+}
+
+// ---- the real window ------------------------------------------------------------------------
+
+namespace {
+
+// With no X display, runs this test binary's own test case again under xvfb-run (the child finds
+// a display and writes the PNG; the parent checks it). None: neither is available.
+enum class Display { Here, Spawned, None };
+
+Display with_display(const char* test_case, const std::string& png, int& child_status) {
+    const char* d = std::getenv("DISPLAY");
+    if (d && *d) return Display::Here;
+    const std::string xvfb = FTPSIM_XVFB_RUN;
+    if (xvfb.empty() || access(xvfb.c_str(), X_OK) != 0) return Display::None;
+    const std::string cmd = "FTPSIM_GUI_TEST_PNG='" + png + "' " + xvfb +
+                            " -a -s '-screen 0 1280x800x24' /proc/" + std::to_string(getpid()) +
+                            "/exe --no-version --test-case='" + test_case + "' >/dev/null 2>&1";
+    child_status = std::system(cmd.c_str());
+    return Display::Spawned;
+}
+
+void check_png(const std::string& png, int w, int h) {
+    int pw = 0, ph = 0, comp = 0;
+    unsigned char* px = stbi_load(png.c_str(), &pw, &ph, &comp, 3);
+    REQUIRE_MESSAGE(px, "no PNG at ", png);
+    CHECK(pw == w);
+    CHECK(ph == h);
+    std::set<unsigned> colours;
+    std::size_t blue = 0;  // the control connection's arrows (light theme: 20,80,200)
+    for (int i = 0; i < pw * ph; ++i) {
+        const unsigned char* p = px + i * 3;
+        colours.insert(static_cast<unsigned>(p[0]) << 16 | static_cast<unsigned>(p[1]) << 8 | p[2]);
+        blue += p[2] > 150 && p[0] < 80 && p[1] < 130;
+    }
+    stbi_image_free(px);
+    CHECK(colours.size() > 50);  // not blank: text, arrows and panels
+    CHECK(blue > 200);
+}
+
+}  // namespace
+
+TEST_CASE("gui window: screenshot mode writes the last frame as a PNG") {
+    const std::string png = std::getenv("FTPSIM_GUI_TEST_PNG") ? std::getenv("FTPSIM_GUI_TEST_PNG") : temp_png("shot.png");
+    int child = 0;
+    switch (with_display("gui window: screenshot mode*", png, child)) {
+    case Display::None:
+        MESSAGE("skipped: no DISPLAY and no xvfb-run (install xvfb to run this test)");
+        return;
+    case Display::Spawned:
+        CHECK(child == 0);
+        break;
+    case Display::Here: {
+        gui::GuiOptions o;
+        o.screenshot = png;
+        o.frames = 3;
+        o.step = 30;
+        REQUIRE(gui::run_gui(o) == 0);
+        if (std::getenv("FTPSIM_GUI_TEST_PNG")) return;  // the parent checks
+        break;
+    }
+    }
+    check_png(png, 1280, 800);
+    std::filesystem::remove(png);
+}
+
+TEST_CASE("gui window: a script changes a knob, steps and takes screenshots") {
+    const std::string png = std::getenv("FTPSIM_GUI_TEST_PNG") ? std::getenv("FTPSIM_GUI_TEST_PNG") : temp_png("script.png");
+    int child = 0;
+    switch (with_display("gui window: a script*", png, child)) {
+    case Display::None:
+        MESSAGE("skipped: no DISPLAY and no xvfb-run (install xvfb to run this test)");
+        return;
+    case Display::Spawned:
+        CHECK(child == 0);
+        break;
+    case Display::Here: {
+        gui::GuiOptions o;
+        o.width = 1024;
+        o.height = 700;
+        o.script = "set knob routers.home.alg=on; view end-to-end; step 20; hover 600 400; wait 2; screenshot " + png +
+                   "; quit";
+        REQUIRE(gui::run_gui(o) == 0);
+        if (std::getenv("FTPSIM_GUI_TEST_PNG")) return;
+        break;
+    }
+    }
+    check_png(png, 1024, 700);
+    std::filesystem::remove(png);
+}

@@ -1,0 +1,561 @@
+// The client session alone: canned replies in, command bytes and actions out.
+// Every exchange here is from a real capture (../shared/captures, curl 7.88 + vsftpd 3.0.3) or a
+// seed document (../shared/seeds); the comment above each test names it.
+#include <doctest/doctest.h>
+
+#include "protocol/client.hpp"
+#include "tests/protocol/test_client_support.hpp"
+
+using namespace ftpsim::proto;
+using namespace ftpsim::proto::testing;
+
+namespace {
+
+const HostPort kClientLan{IpAddress::v4(192, 168, 1, 10), 36932};
+const HostPort kServerPublic{IpAddress::v4(203, 0, 113, 10), 21};
+const HostPort kRouterPublic{IpAddress::v4(203, 0, 113, 1), 21};
+const HostPort kCurlHost{IpAddress::v4(203, 0, 113, 10), 46296};
+
+ClientSession make_client(const char* profile, DataMode mode, ClientScript script,
+                          HostPort local, HostPort remote) {
+    ClientConfig config{*find_client_profile(profile), mode, std::move(script), std::nullopt};
+    ClientSession client(std::move(config));
+    client.on_connected(local, remote, 0);
+    return client;
+}
+
+// vsftpd 3.0.3's replies in the captures (anonymous login needs no password there).
+CannedServer vsftpd() {
+    CannedServer s;
+    s.answers = {
+        {"USER", {"230 Login successful."}},
+        {"PWD", {"257 \"/\" is the current directory"}},
+        {"EPSV", {"229 Entering Extended Passive Mode (|||30007|)"}},
+        {"TYPE I", {"200 Switching to Binary mode."}},
+        {"TYPE A", {"200 Switching to ASCII mode."}},
+        {"SIZE", {"213 65536"}},
+        {"RETR", {"150 Opening BINARY mode data connection for file.bin (65536 bytes).",
+                  "226 Transfer complete."}},
+        {"PORT", {"200 PORT command successful. Consider using PASV."}},
+        {"SYST", {"215 UNIX Type: L8"}},
+        {"QUIT", {"221 Goodbye."}},
+    };
+    return s;
+}
+
+const ClientScript kCurlGet{login("anonymous"), get("file.bin"), quit()};
+
+}  // namespace
+
+TEST_CASE("curl EPSV download: the command sequence of curl-vsftpd-cnat-off-epsv") {
+    auto client = make_client("curl", DataMode::Auto, kCurlGet, kClientLan, kServerPublic);
+    const Run run = run_canned(client, vsftpd());
+    const std::vector<std::string> capture{
+        "S: 220 (vsFTPd 3.0.3)",
+        "C: USER anonymous",
+        "S: 230 Login successful.",
+        "C: PWD",
+        "S: 257 \"/\" is the current directory",
+        "C: EPSV",
+        "S: 229 Entering Extended Passive Mode (|||30007|)",
+        "C: TYPE I",
+        "S: 200 Switching to Binary mode.",
+        "C: SIZE file.bin",
+        "S: 213 65536",
+        "C: RETR file.bin",
+        "S: 150 Opening BINARY mode data connection for file.bin (65536 bytes).",
+        "S: 226 Transfer complete.",
+        "C: QUIT",
+        "S: 221 Goodbye.",
+    };
+    CHECK(run.transcript == capture);
+    // curl connects to the control peer's address with the 229 port, before TYPE I.
+    const auto connects = actions_of<Connect>(run);
+    REQUIRE(connects.size() == 1);
+    CHECK(connects[0].remote == HostPort{kServerPublic.addr, 30007});
+    CHECK(client.control_state() == ControlState::Closed);
+    REQUIRE(client.results().size() == 3);
+    CHECK(client.results()[1].ok);
+    CHECK(client.results()[1].received.size() == 65536);
+    CHECK(client.results()[1].reply_code == 226);
+    CHECK(actions_of<CloseControl>(run).size() == 1);
+    CHECK(client.protocol_errors().empty());
+}
+
+TEST_CASE("curl active download: PORT announces the control connection's local address "
+          "(curl-vsftpd-cnat-on-active, client side)") {
+    auto client = make_client("curl", DataMode::Port, kCurlGet,
+                              {kClientLan.addr, 36942}, kServerPublic);
+    const Run run = run_canned(client, vsftpd());
+    const std::vector<std::string> capture{
+        "S: 220 (vsFTPd 3.0.3)",
+        "C: USER anonymous",
+        "S: 230 Login successful.",
+        "C: PWD",
+        "S: 257 \"/\" is the current directory",
+        "C: PORT 192,168,1,10,234,245",
+        "S: 200 PORT command successful. Consider using PASV.",
+        "C: TYPE I",
+        "S: 200 Switching to Binary mode.",
+        "C: SIZE file.bin",
+        "S: 213 65536",
+        "C: RETR file.bin",
+        "S: 150 Opening BINARY mode data connection for file.bin (65536 bytes).",
+        "S: 226 Transfer complete.",
+        "C: QUIT",
+        "S: 221 Goodbye.",
+    };
+    CHECK(run.transcript == capture);
+    const auto listens = actions_of<Listen>(run);
+    REQUIRE(listens.size() == 1);
+    CHECK(listens[0].addr == kClientLan.addr);
+    CHECK(listens[0].port_lo == 0);  // any ephemeral port: the caller picked 60149
+    CHECK(actions_of<StopListening>(run).size() == 1);  // closed after accept()
+    CHECK(client.results()[1].ok);
+}
+
+TEST_CASE("curl: 500 Illegal PORT command ends in QUIT (curl-vsftpd-cnat-off-active)") {
+    auto client = make_client("curl", DataMode::Port, kCurlGet,
+                              {kClientLan.addr, 35656}, kServerPublic);
+    CannedServer server = vsftpd();
+    server.answers["PORT"] = {"500 Illegal PORT command."};
+    server.listen_port = 57803;
+    const Run run = run_canned(client, server);
+    const std::vector<std::string> capture{
+        "S: 220 (vsFTPd 3.0.3)",
+        "C: USER anonymous",
+        "S: 230 Login successful.",
+        "C: PWD",
+        "S: 257 \"/\" is the current directory",
+        "C: PORT 192,168,1,10,225,203",
+        "S: 500 Illegal PORT command.",
+        "C: QUIT",
+        "S: 221 Goodbye.",
+    };
+    CHECK(run.transcript == capture);
+    CHECK(actions_of<StopListening>(run).size() == 1);
+    REQUIRE(client.results().size() == 2);
+    CHECK_FALSE(client.results()[1].ok);
+    CHECK(client.results()[1].reply_code == 500);
+}
+
+TEST_CASE("curl PASV ignores the 227 address and connects to the control peer "
+          "(curl-vsftpd-snatfwd-off-pasv)") {
+    auto client = make_client("curl", DataMode::Pasv, kCurlGet, kCurlHost, kRouterPublic);
+    CannedServer server = vsftpd();
+    server.answers["PASV"] = {"227 Entering Passive Mode (192,168,2,10,117,52)."};
+    const Run run = run_canned(client, server);
+    CHECK(run.transcript[5] == "C: PASV");
+    CHECK(run.transcript[7] == "C: TYPE I");
+    const auto connects = actions_of<Connect>(run);
+    REQUIRE(connects.size() == 1);
+    CHECK(connects[0].remote == HostPort{kRouterPublic.addr, 30004});
+    CHECK(client.results()[1].ok);
+}
+
+TEST_CASE("curl gives up without QUIT when the PASV data connection is refused "
+          "(curl-vsftpd-snat21-off-pasv)") {
+    auto client = make_client("curl", DataMode::Pasv, kCurlGet, kCurlHost, kRouterPublic);
+    CannedServer server = vsftpd();
+    server.answers["PASV"] = {"227 Entering Passive Mode (192,168,2,10,117,55)."};
+    server.data = DataOutcome::Refuse;
+    const Run run = run_canned(client, server);
+    const std::vector<std::string> capture{
+        "S: 220 (vsFTPd 3.0.3)",
+        "C: USER anonymous",
+        "S: 230 Login successful.",
+        "C: PWD",
+        "S: 257 \"/\" is the current directory",
+        "C: PASV",
+        "S: 227 Entering Passive Mode (192,168,2,10,117,55).",
+    };
+    CHECK(run.transcript == capture);
+    CHECK(actions_of<Connect>(run)[0].remote == HostPort{kRouterPublic.addr, 30007});
+    CHECK(actions_of<CloseControl>(run).size() == 1);
+    CHECK(client.control_state() == ControlState::Closed);
+    CHECK_FALSE(client.results()[1].ok);
+    CHECK(client.results()[1].failure.find("refused") != std::string::npos);
+}
+
+TEST_CASE("curl falls back from EPSV to PASV on a negative reply and on a failed connect") {
+    SUBCASE("500 to EPSV") {
+        auto client = make_client("curl", DataMode::Epsv, kCurlGet, kClientLan, kServerPublic);
+        CannedServer server = vsftpd();
+        server.answers["EPSV"] = {"500 'EPSV': command not understood."};
+        server.answers["PASV"] = {"227 Entering Passive Mode (203,0,113,10,117,50)."};
+        const Run run = run_canned(client, server);
+        CHECK(run.transcript[5] == "C: EPSV");
+        CHECK(run.transcript[7] == "C: PASV");
+        CHECK(client.results()[1].ok);
+    }
+    SUBCASE("the EPSV connection times out") {
+        auto client = make_client("curl", DataMode::Epsv, kCurlGet, kClientLan, kServerPublic);
+        CannedServer server = vsftpd();
+        server.answers["PASV"] = {"227 Entering Passive Mode (203,0,113,10,117,50)."};
+        server.data = DataOutcome::TimeOut;
+        const Run run = run_canned(client, server);
+        REQUIRE(run.transcript.size() >= 9);
+        CHECK(run.transcript[7] == "C: PASV");
+        // The PASV connection times out too: curl hangs up.
+        CHECK(actions_of<Connect>(run).size() == 2);
+        CHECK(client.control_state() == ControlState::Closed);
+    }
+    SUBCASE("no fallback after EPSV ALL (RFC 2428 section 4)") {
+        auto client = make_client("curl", DataMode::EpsvAll, kCurlGet, kClientLan, kServerPublic);
+        CannedServer server = vsftpd();
+        server.answers["EPSV ALL"] = {"200 EPSV ALL ok."};
+        server.answers["EPSV"] = {"500 no."};
+        const Run run = run_canned(client, server);
+        CHECK(run.transcript[5] == "C: EPSV ALL");
+        CHECK(run.transcript[7] == "C: EPSV");
+        CHECK(run.transcript[9] == "C: QUIT");
+    }
+}
+
+TEST_CASE("curl EPRT falls back to PORT on the same listener") {
+    auto client = make_client("curl", DataMode::Eprt, kCurlGet, kClientLan, kServerPublic);
+    CannedServer server = vsftpd();
+    server.answers["EPRT"] = {"500 Unknown command."};
+    const Run run = run_canned(client, server);
+    CHECK(run.transcript[5] == "C: EPRT |1|192.168.1.10|60149|");
+    CHECK(run.transcript[7] == "C: PORT 192,168,1,10,234,245");
+    CHECK(actions_of<Listen>(run).size() == 1);
+    CHECK(client.results()[1].ok);
+}
+
+TEST_CASE("ftplib: USER/PASS, TYPE I before PASV, the control peer's address") {
+    auto client = make_client("ftplib", DataMode::Auto,
+                              {login("anonymous"), get("file.bin"), ls(), quit()}, kCurlHost,
+                              kRouterPublic);
+    CannedServer server = vsftpd();
+    server.answers["USER"] = {"331 Please specify the password."};
+    server.answers["PASS"] = {"230 Login successful."};
+    server.answers["PASV"] = {"227 Entering Passive Mode (192,168,2,10,117,52)."};
+    server.answers["LIST"] = {"150 Here comes the directory listing.", "226 Directory send OK."};
+    const Run run = run_canned(client, server);
+    const std::vector<std::string> expected{
+        "S: 220 (vsFTPd 3.0.3)",
+        "C: USER anonymous",
+        "S: 331 Please specify the password.",
+        "C: PASS anonymous@",
+        "S: 230 Login successful.",
+        "C: TYPE I",
+        "S: 200 Switching to Binary mode.",
+        "C: PASV",
+        "S: 227 Entering Passive Mode (192,168,2,10,117,52).",
+        "C: RETR file.bin",
+        "S: 150 Opening BINARY mode data connection for file.bin (65536 bytes).",
+        "S: 226 Transfer complete.",
+        "C: TYPE A",
+        "S: 200 Switching to ASCII mode.",
+        "C: PASV",
+        "S: 227 Entering Passive Mode (192,168,2,10,117,52).",
+        "C: LIST",
+        "S: 150 Here comes the directory listing.",
+        "S: 226 Directory send OK.",
+        "C: QUIT",
+        "S: 221 Goodbye.",
+    };
+    CHECK(run.transcript == expected);
+    for (const auto& c : actions_of<Connect>(run)) CHECK(c.remote.addr == kRouterPublic.addr);
+}
+
+TEST_CASE("the 227 address as each profile uses it") {
+    // The server behind a NAT announces its private address; the control peer is public.
+    struct Case {
+        const char* profile;
+        IpAddress control_peer;
+        IpAddress expected;
+    };
+    const IpAddress announced = IpAddress::v4(192, 168, 2, 10);
+    const IpAddress pub = kRouterPublic.addr;
+    const IpAddress lan = IpAddress::v4(192, 168, 2, 1);
+    const Case cases[] = {
+        {"curl", pub, pub},          {"ftplib", pub, pub},
+        {"lftp", pub, pub},          {"lftp", lan, announced},  // both private: trusted
+        {"filezilla", pub, pub},     {"filezilla", lan, announced},
+        {"classic", pub, announced}, {"curl", lan, lan},
+    };
+    for (const auto& c : cases) {
+        const std::string profile = c.profile, peer = c.control_peer.to_string();
+        CAPTURE(profile);
+        CAPTURE(peer);
+        auto client = make_client(c.profile, DataMode::Pasv, {login("u", "p"), get("f")},
+                                  kCurlHost, {c.control_peer, 21});
+        CannedServer server = vsftpd();
+        server.answers["USER"] = {"230 ok"};
+        server.answers["PASV"] = {"227 Entering Passive Mode (192,168,2,10,117,52)."};
+        const Run run = run_canned(client, server);
+        const auto connects = actions_of<Connect>(run);
+        REQUIRE(connects.size() == 1);
+        CHECK(connects[0].remote == HostPort{c.expected, 30004});
+    }
+}
+
+TEST_CASE("filezilla falls back to active mode when the passive connection fails") {
+    auto client = make_client("filezilla", DataMode::Auto, {login("u", "p"), get("f"), quit()},
+                              kClientLan, kServerPublic);
+    CannedServer server = vsftpd();
+    server.answers["USER"] = {"331 pw"};
+    server.answers["PASS"] = {"230 ok"};
+    server.answers["PASV"] = {"227 Entering Passive Mode (203,0,113,10,117,52)."};
+    server.data = DataOutcome::Refuse;
+    const Run run = run_canned(client, server);
+    const std::vector<std::string> tail{
+        "C: TYPE I", "S: 200 Switching to Binary mode.",
+        "C: PASV", "S: 227 Entering Passive Mode (203,0,113,10,117,52).",
+        "C: PORT 192,168,1,10,234,245", "S: 200 PORT command successful. Consider using PASV.",
+        "C: RETR f",
+    };
+    REQUIRE(run.transcript.size() > 8 + tail.size());
+    CHECK(std::vector<std::string>(run.transcript.begin() + 7,
+                                   run.transcript.begin() + 7 + tail.size()) == tail);
+}
+
+TEST_CASE("classic: PORT by default, SYST after login; the article's PORT and 227") {
+    SUBCASE("PORT 12,34,56,78,65,43 announces port 16683") {
+        auto client = make_client("classic", DataMode::Auto, {login("u", "p"), get("f")},
+                                  {IpAddress::v4(12, 34, 56, 78), 1025}, kServerPublic);
+        CannedServer server = vsftpd();
+        server.answers["USER"] = {"331 pw"};
+        server.answers["PASS"] = {"230 ok"};
+        server.answers["SYST"] = {"215 UNIX Type: L8"};
+        server.answers["PORT"] = {"200 PORT command successful."};
+        server.listen_port = 16683;
+        const Run run = run_canned(client, server);
+        CHECK(run.transcript[5] == "C: SYST");
+        CHECK(run.transcript[7] == "C: TYPE I");
+        CHECK(run.transcript[9] == "C: PORT 12,34,56,78,65,43");
+        CHECK(run.transcript[10] == "S: 200 PORT command successful.");
+    }
+    SUBCASE("227 Entering Passive Mode (123,45,67,89,158,26) is port 40474") {
+        auto client = make_client("classic", DataMode::Pasv, {login("u", "p"), get("f")},
+                                  kClientLan, kServerPublic);
+        CannedServer server = vsftpd();
+        server.answers["USER"] = {"230 ok"};
+        server.answers["SYST"] = {"215 UNIX Type: L8"};
+        server.answers["PASV"] = {"227 Entering Passive Mode (123,45,67,89,158,26)"};
+        const Run run = run_canned(client, server);
+        const auto connects = actions_of<Connect>(run);
+        REQUIRE(connects.size() == 1);
+        CHECK(connects[0].remote == HostPort{IpAddress::v4(123, 45, 67, 89), 40474});
+    }
+}
+
+TEST_CASE("the lecture deck's passive LIST session") {
+    // seeds/002: client port 1120/1121, server 21; 227 (192,168,150,90,195,149) = port 50069.
+    const HostPort server_addr{IpAddress::v4(192, 168, 150, 90), 21};
+    auto client = make_client("classic", DataMode::Pasv, {login("username", "password"), ls(), quit()},
+                              {IpAddress::v4(192, 168, 150, 20), 1120}, server_addr);
+    CannedServer server;
+    server.greeting = "220 FTP server ready";
+    server.answers = {
+        {"USER", {"331 password required"}},
+        {"PASS", {"220 user username logged in"}},  // sic: the deck's slide says 220
+        {"SYST", {"215 UNIX Type: L8"}},
+        {"TYPE", {"200 Type set to A"}},
+        {"PASV", {"227 Entering PASV mode (192,168,150,90,195,149)"}},
+        {"LIST", {"150 Opening ASCII mode data connection for file list",
+                  "226 File transfer complete"}},
+        {"QUIT", {"221 Goodbye"}},
+    };
+    server.download = "dir\r\n";
+    const Run run = run_canned(client, server);
+    const auto connects = actions_of<Connect>(run);
+    REQUIRE(connects.size() == 1);
+    CHECK(connects[0].remote == HostPort{server_addr.addr, 50069});
+    CHECK(run.transcript.back() == "S: 221 Goodbye");
+    CHECK(client.results()[1].received == "dir\r\n");
+    CHECK(client.control_state() == ControlState::Closed);
+}
+
+TEST_CASE("SPSV: draft-rosenau section 4's example transmission") {
+    auto client = make_client("curl", DataMode::Spsv,
+                              {login("u001", "xyz"), get("example.file")}, kClientLan,
+                              kServerPublic);
+    CannedServer server;
+    server.greeting = "220 FTP server ready";
+    server.answers = {
+        {"USER", {"331 Enter password"}},
+        {"PASS", {"230 You are logged in"}},
+        {"PWD", {"257 \"/\""}},
+        {"SPSV", {"227 Entering single-port mode (xYab1234)"}},
+        {"TYPE", {"200 ok"}},
+        {"SIZE", {"213 5"}},
+        {"RETR", {"150 Transmitting data", "226 Data transferred"}},
+    };
+    server.data_lines = {"220 FTP server ready", "200 DATA"};
+    server.download = "bytes";
+    const Run run = run_canned(client, server);
+    const auto connects = actions_of<Connect>(run);
+    REQUIRE(connects.size() == 1);
+    CHECK(connects[0].remote == kServerPublic);  // the control port itself
+    CHECK(run.data_transcript == std::vector<std::string>{"S: 220 FTP server ready",
+                                                          "C: SPDT xYab1234", "S: 200 DATA"});
+    CHECK(client.results()[1].ok);
+    CHECK(client.results()[1].received == "bytes");
+}
+
+TEST_CASE("SPSV: draft-rosenau section 5, only SPSV connections allowed") {
+    SUBCASE("the data connection is served") {
+        auto client = make_client("curl", DataMode::Spsv, {login("u001", "xyz"), get("f")},
+                                  kClientLan, kServerPublic);
+        CannedServer server = vsftpd();
+        server.answers["SPSV"] = {"227 Entering single-port mode (xYz1234)"};
+        server.data_lines = {"220 Too many users; only SPSV connections allowed", "200 DATA"};
+        const Run run = run_canned(client, server);
+        CHECK(run.data_transcript[1] == "C: SPDT xYz1234");
+        CHECK(client.results()[1].ok);
+    }
+    SUBCASE("a new user is refused with 421") {
+        auto client = make_client("curl", DataMode::Spsv, {login("u001", "xyz"), get("f")},
+                                  kClientLan, kServerPublic);
+        CannedServer server;
+        server.greeting = "220 Too many users; only SPSV connections allowed";
+        server.answers = {{"USER", {"421 Too many users connected. Try later."}}};
+        const Run run = run_canned(client, server);
+        CHECK(run.transcript.back() == "S: 421 Too many users connected. Try later.");
+        CHECK(client.control_state() == ControlState::Closed);
+        CHECK_FALSE(client.results()[0].ok);
+    }
+    SUBCASE("504 to a bad identifier") {
+        auto client = make_client("classic", DataMode::Spsv, {login("u", "p"), get("f"), pwd()},
+                                  kClientLan, kServerPublic);
+        CannedServer server = vsftpd();
+        server.answers["SYST"] = {"215 UNIX"};
+        server.answers["SPSV"] = {"227 Entering single-port mode (abc)"};
+        server.data_lines = {"220 FTP server ready", "504 Bad identifier"};
+        const Run run = run_canned(client, server);
+        CHECK_FALSE(client.results()[1].ok);
+        CHECK(run.transcript.back() == "S: 257 \"/\" is the current directory");  // continues
+    }
+}
+
+TEST_CASE("RFC 959 3.2's default data connection: no PORT, the client listens on its port U") {
+    auto client = make_client("classic", DataMode::Default, {login("u", "p"), get("f"), quit()},
+                              {kClientLan.addr, 1121}, kServerPublic);
+    CannedServer server = vsftpd();
+    server.answers["SYST"] = {"215 UNIX"};
+    const Run run = run_canned(client, server);
+    const auto listens = actions_of<Listen>(run);
+    REQUIRE(listens.size() == 1);
+    CHECK(listens[0].port_lo == 1121);
+    CHECK(listens[0].port_hi == 1121);
+    for (const auto& line : run.transcript) CHECK(line.find("PORT") == std::string::npos);
+    CHECK(client.results()[1].ok);
+}
+
+TEST_CASE("the 1973 dialect on one server: LSTN (RFC 438) and SOCK") {
+    SUBCASE("LSTN S: the 255 reply names the socket to connect to") {
+        auto client = make_client("classic", DataMode::Lstn, {login("u", "p"), get("f")},
+                                  kClientLan, kServerPublic);
+        CannedServer server = vsftpd();
+        server.answers["SYST"] = {"215 UNIX"};
+        server.answers["LSTN S"] = {"255 SOCK 1234"};
+        const Run run = run_canned(client, server);
+        CHECK(std::find(run.transcript.begin(), run.transcript.end(), "C: LSTN S") != run.transcript.end());
+        CHECK(actions_of<Connect>(run)[0].remote == HostPort{kServerPublic.addr, 1234});
+        CHECK(client.results()[1].ok);
+    }
+    SUBCASE("SOCK host,socket announces the client's listener; LSTN R for an upload") {
+        auto client = make_client("classic", DataMode::Sock, {login("u", "p"), get("f")},
+                                  kClientLan, kServerPublic);
+        CannedServer server = vsftpd();
+        server.answers["SYST"] = {"215 UNIX"};
+        server.answers["SOCK"] = {"255 SOCK 20"};
+        const Run run = run_canned(client, server);
+        CHECK(std::find(run.transcript.begin(), run.transcript.end(),
+                        "C: SOCK 192.168.1.10,60149") != run.transcript.end());
+        CHECK(client.results()[1].ok);
+    }
+}
+
+TEST_CASE("put and append send the file on the data connection and close it") {
+    auto client = make_client("ftplib", DataMode::Auto,
+                              {login("u", "p"), put("up.bin", 1000), append("log", 10), quit()},
+                              kClientLan, kServerPublic);
+    CannedServer server = vsftpd();
+    server.answers["PASV"] = {"227 Entering Passive Mode (203,0,113,10,117,52)."};
+    server.answers["STOR"] = {"150 Ok to send data.", "226 Transfer complete."};
+    server.answers["APPE"] = {"150 Ok to send data.", "226 Transfer complete."};
+    const Run run = run_canned(client, server);
+    CHECK(run.uploaded.size() == 1010);
+    CHECK(client.results()[1].bytes_sent == 1000);
+    CHECK(client.results()[2].ok);
+    CHECK(actions_of<CloseData>(run).size() == 2);
+}
+
+TEST_CASE("replies split at every byte, multi-line replies") {
+    const std::string bytes =
+        "220-Welcome\r\n220-to the server\r\n220 ready\r\n331 pw\r\n230-Motd\r\n 230 not the end\r\n230 ok\r\n";
+    for (std::size_t split = 1; split < bytes.size(); ++split) {
+        CAPTURE(split);
+        auto client = make_client("ftplib", DataMode::Auto, {login("u", "p")}, kClientLan,
+                                  kServerPublic);
+        client.receive_control(bytes.substr(0, split), 0);
+        client.receive_control(bytes.substr(split), 0);
+        std::string sent;
+        while (auto a = client.poll_action())
+            if (auto* s = std::get_if<SendControl>(&*a)) sent += s->bytes;
+        CHECK(sent == "USER u\r\nPASS p\r\n");
+        CHECK(client.finished());
+        CHECK(client.results().at(0).ok);
+    }
+}
+
+TEST_CASE("an event the tables do not allow changes nothing and is recorded") {
+    auto client = make_client("curl", DataMode::Auto, {login("u")}, kClientLan, kServerPublic);
+    client.receive_control("220 hi\r\n", 0);
+    REQUIRE(client.control_state() == ControlState::AwaitReply);
+    client.on_data_event(DataConnected{77, {}, {}}, 0);  // no such data connection
+    CHECK(client.protocol_errors().size() == 1);
+    CHECK(client.data_state() == DataState::NoData);
+    CHECK(next_control_state(ControlState::Ready, ClientEvent::Reply1yz) == std::nullopt);
+    CHECK(next_data_state(DataState::NoData, ClientEvent::PeerClosed) == std::nullopt);
+}
+
+TEST_CASE("curl's accept timeout: the server never connects to the PORT listener") {
+    auto client = make_client("curl", DataMode::Port, kCurlGet, kClientLan, kServerPublic);
+    CannedServer server = vsftpd();
+    server.answers["RETR"] = {};  // the server neither connects nor replies
+    server.data = DataOutcome::Refuse;
+    const Run run = run_canned(client, server, 5);
+    CHECK(client.next_expiry() == 5 + 60'000'000'000LL);
+    client.on_timer(client.next_expiry() - 1);
+    CHECK(client.control_state() == ControlState::AwaitPreliminary);
+    client.on_timer(client.next_expiry());
+    CHECK(client.control_state() == ControlState::Closed);
+    CHECK(client.next_expiry() == kNever);
+}
+
+TEST_CASE("client script: text form and errors with line and column") {
+    const auto parsed = parse_client_script(
+        "# a session\nlogin anonymous ftp@example.com\nls /pub\nget file.bin\n"
+        "put up.bin 65536\nraw SITE CHMOD 644 x\nquit\n");
+    REQUIRE(std::holds_alternative<ClientScript>(parsed));
+    const auto& script = std::get<ClientScript>(parsed);
+    REQUIRE(script.size() == 6);
+    CHECK(script[0] == login("anonymous", "ftp@example.com"));
+    CHECK(script[3] == put("up.bin", 65536));
+    CHECK(script[4] == raw("SITE CHMOD 644 x"));
+    CHECK(to_string(script[3]) == "put up.bin 65536");
+
+    const auto bad = parse_client_script("login u\nput f abc\n");
+    REQUIRE(std::holds_alternative<ScriptError>(bad));
+    CHECK(std::get<ScriptError>(bad).line == 2);
+    CHECK(std::get<ScriptError>(bad).column == 7);
+    const auto unknown = parse_client_script("  fetch x\n");
+    CHECK(std::get<ScriptError>(unknown).column == 3);
+}
+
+TEST_CASE("profiles and modes by name") {
+    for (const char* name : {"curl", "ftplib", "lftp", "filezilla", "classic"})
+        CHECK(find_client_profile(name) != nullptr);
+    CHECK(find_client_profile("wget") == nullptr);
+    for (const char* name : {"auto", "default", "port", "eprt", "pasv", "epsv", "epsv-all",
+                             "spsv", "lstn", "sock"}) {
+        const auto mode = parse_data_mode(name);
+        REQUIRE(mode);
+        CHECK(std::string(to_string(*mode)) == name);
+    }
+}

@@ -1,0 +1,550 @@
+// The packet-level network: exact timings, TCP behaviour, loss, determinism, scale.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "sim/net/network.hpp"
+
+using namespace ftpsim;
+using namespace ftpsim::net;
+using trace::kNsPerMs;
+using trace::kNsPerSec;
+
+namespace {
+
+IpAddress ip(const char* s) { return *proto::parse_ip(s); }
+
+// client 10.0.1.2 --l1-- router --l2-- server 10.0.2.2
+Topology two_hop(TimeNs lat1, double bw1, TimeNs lat2, double bw2, double loss2 = 0) {
+    Topology t;
+    t.add_host("client", "client");
+    t.add_router("router");
+    t.add_host("server", "server");
+    t.add_interface("client", "eth0", "10.0.1.2/24");
+    t.add_interface("router", "eth0", "10.0.1.1/24");
+    t.add_interface("router", "eth1", "10.0.2.1/24");
+    t.add_interface("server", "eth0", "10.0.2.2/24");
+    t.add_link("l1", "client", "eth0", "router", "eth0", lat1, bw1);
+    t.add_link("l2", "router", "eth1", "server", "eth0", lat2, bw2, loss2);
+    t.add_route("client", "0.0.0.0/0", "10.0.1.1");
+    t.add_route("server", "0.0.0.0/0", "10.0.2.1");
+    return t;
+}
+
+// Serialisation of a segment with `payload` bytes, in ns, when it is a whole number.
+TimeNs ser(std::uint64_t payload, double bw) { return static_cast<TimeNs>((40 + payload) * 8 * 1e9 / bw); }
+
+// Records every callback with its time.
+struct Recorder : SocketHandler {
+    struct Ev {
+        std::string what;
+        TimeNs t;
+        ConnId c;
+    };
+    std::vector<Ev> evs;
+    std::string data;
+    std::string reply_on_connect;       // written as soon as connected
+    std::string reply_on_accept;        // written by the acceptor
+    std::uint64_t bytes = 0;
+    TimeNs last_data = -1;
+    bool close_on_peer_close = false;
+    bool close_after_accept_write = false;
+
+    TimeNs at(const std::string& w) const {
+        for (const auto& e : evs)
+            if (e.what == w) return e.t;
+        return -1;
+    }
+    int count(const std::string& w) const {
+        return static_cast<int>(std::count_if(evs.begin(), evs.end(), [&](const Ev& e) { return e.what == w; }));
+    }
+    void on_accept(Stack& s, ListenerId, ConnId c, const HostPort&, const HostPort&) override {
+        evs.push_back({"accept", s.now(), c});
+        if (!reply_on_accept.empty()) s.send(c, reply_on_accept);
+        if (close_after_accept_write) s.close(c);
+    }
+    void on_connected(Stack& s, ConnId c) override {
+        evs.push_back({"connected", s.now(), c});
+        if (!reply_on_connect.empty()) s.send(c, reply_on_connect);
+    }
+    void on_refused(Stack& s, ConnId c) override { evs.push_back({"refused", s.now(), c}); }
+    void on_timeout(Stack& s, ConnId c) override { evs.push_back({"timeout", s.now(), c}); }
+    void on_data(Stack& s, ConnId c, std::string_view b) override {
+        if (bytes == 0) evs.push_back({"data", s.now(), c});
+        data.append(b);
+        bytes += b.size();
+        last_data = s.now();
+    }
+    void on_peer_closed(Stack& s, ConnId c) override {
+        evs.push_back({"peer_closed", s.now(), c});
+        if (close_on_peer_close) s.close(c);
+    }
+    void on_reset(Stack& s, ConnId c) override { evs.push_back({"reset", s.now(), c}); }
+    void on_closed(Stack& s, ConnId c) override { evs.push_back({"closed", s.now(), c}); }
+};
+
+const trace::Event* find_segment(const trace::Trace& t, const std::string& from, const std::string& to,
+                                 const std::string& flags) {
+    for (const auto& e : t.events)
+        if (e.kind == trace::EventKind::Segment && e.from == from && e.to == to && e.flags == flags) return &e;
+    return nullptr;
+}
+
+std::string pattern(std::size_t n) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 1000) % 26);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("topology: validation names the problem") {
+    SUBCASE("an address outside its link's network") {
+        Topology t = two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9);
+        Topology bad;
+        bad.add_host("a");
+        bad.add_host("b");
+        bad.add_interface("a", "eth0", "10.0.0.1/24");
+        bad.add_interface("b", "eth0", "10.0.1.2/24");
+        bad.add_link("ab", "a", "eth0", "b", "eth0", kNsPerMs, 1e9);
+        CHECK_THROWS_WITH_AS(bad.validate(), doctest::Contains("outside the network"), TopologyError);
+        CHECK_NOTHROW(t.validate());
+    }
+    SUBCASE("a route to a non-adjacent next hop") {
+        Topology t = two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9);
+        t.add_route("client", "10.9.0.0/16", "10.0.2.1");
+        CHECK_THROWS_WITH_AS(t.validate(), doctest::Contains("not the address of a directly linked neighbour"),
+                             TopologyError);
+    }
+    SUBCASE("duplicate addresses") {
+        Topology t = two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9);
+        t.add_host("twin");
+        t.add_interface("twin", "eth0", "10.0.2.2/24");
+        CHECK_THROWS_WITH_AS(t.validate(), doctest::Contains("duplicate address 10.0.2.2"), TopologyError);
+        CHECK_THROWS_AS(Network{t}, TopologyError);
+    }
+    SUBCASE("bad names and values") {
+        Topology t;
+        t.add_host("a");
+        CHECK_THROWS_AS(t.add_host("a"), TopologyError);
+        CHECK_THROWS_AS(t.add_interface("a", "eth0", "10.0.0.1"), TopologyError);
+        CHECK_THROWS_AS(t.add_interface("nope", "eth0", "10.0.0.1/24"), TopologyError);
+        t.add_interface("a", "eth0", "10.0.0.1/24");
+        CHECK_THROWS_AS(t.add_link("x", "a", "eth0", "a", "eth1", 0, 1e9), TopologyError);
+    }
+}
+
+TEST_CASE("tcp: handshake and first data are exact to the nanosecond on a 2-hop path") {
+    const double bw = 1e9;          // 40 B = 320 ns
+    const TimeNs lat = 5 * kNsPerMs;
+    Network net(two_hop(lat, bw, lat, bw));
+    Recorder client, server;
+    client.reply_on_connect = std::string(100, 'x');
+    ConnId cid = -1;
+    net.on_start("server", [&](Stack& s) { REQUIRE(s.listen(ip("10.0.2.2"), 21, 21, &server)); });
+    net.on_start("client", [&](Stack& s) { cid = s.connect(ip("10.0.1.2"), 0, {ip("10.0.2.2"), 21}, &client); });
+    trace::Trace t = net.run(10 * kNsPerSec, 100000);
+
+    const TimeNs hop40 = lat + ser(0, bw);
+    const TimeNs r = 4 * hop40;  // SYN out and SYN-ACK back, two hops each
+    CHECK(r == 20 * kNsPerMs + 1280);
+    CHECK(client.at("connected") == r);                    // SYN-ACK back at t0 + r
+    CHECK(server.at("accept") == r + 2 * hop40);           // the final ACK: t0 + 1.5r
+    CHECK(server.at("accept") == r + r / 2);
+    // The data segment leaves right behind the ACK: it waits for the ACK's serialisation on the
+    // first link, then each hop costs its own serialisation plus the latency.
+    CHECK(server.at("data") == r + ser(0, bw) + 2 * (ser(100, bw) + lat));
+    CHECK(server.data == client.reply_on_connect);
+    CHECK(t.outcome.limit_reached.empty());
+
+    // The trace: the SYN's first hop, times relative to the run's start, packet ids shared.
+    const trace::Event* syn1 = find_segment(t, "client", "router", "S");
+    const trace::Event* syn2 = find_segment(t, "router", "server", "S");
+    REQUIRE(syn1);
+    REQUIRE(syn2);
+    CHECK(syn1->time_ns == 0);
+    CHECK(syn1->arrive_ns == hop40);
+    CHECK(syn2->time_ns == hop40);
+    CHECK(syn2->arrive_ns == 2 * hop40);
+    CHECK(syn1->packet == syn2->packet);
+    CHECK(syn1->verdict == trace::Verdict::Delivered);
+    CHECK(syn1->src.addr == "10.0.1.2");
+    CHECK(syn1->src.port == 32768);
+    CHECK(syn1->dst == trace::Endpoint{"10.0.2.2", 21});
+    CHECK(syn1->conn == cid);
+    REQUIRE(t.connections.size() == 1);
+    CHECK(t.connections[0].initiator == "client");
+    CHECK(t.connections[0].responder == "server");
+    CHECK(t.connections[0].responder_local == trace::Endpoint{"10.0.2.2", 21});
+    CHECK(t.nodes.size() == 3);
+    CHECK(t.links.size() == 2);
+    CHECK(t.links[0].latency_ns == lat);
+    for (std::size_t i = 1; i < t.events.size(); ++i) CHECK(t.events[i - 1].time_ns <= t.events[i].time_ns);
+}
+
+TEST_CASE("tcp: a SYN to a closed port is answered by a RST (connection refused)") {
+    const TimeNs lat = 3 * kNsPerMs;
+    Network net(two_hop(lat, 1e9, lat, 1e9));
+    Recorder client;
+    net.on_start("client", [&](Stack& s) { s.connect(ip("10.0.1.2"), 0, {ip("10.0.2.2"), 2121}, &client); });
+    trace::Trace t = net.run(10 * kNsPerSec, 100000);
+    CHECK(client.at("refused") == 4 * (lat + ser(0, 1e9)));
+    CHECK(client.count("connected") == 0);
+    const trace::Event* syn = find_segment(t, "router", "server", "S");
+    REQUIRE(syn);
+    CHECK(syn->verdict == trace::Verdict::Rejected);
+    CHECK(syn->reason.find("RST: port closed") != std::string::npos);
+    const trace::Event* rst = find_segment(t, "server", "router", "RA");
+    REQUIRE(rst);
+    CHECK(rst->verdict == trace::Verdict::Delivered);
+}
+
+namespace {
+// A firewall that silently drops everything to one port: SYNs go unanswered.
+struct DropPort : PacketProcessor {
+    std::uint16_t port;
+    explicit DropPort(std::uint16_t p) : port(p) {}
+    Decision prerouting(Packet& p, const HookContext&, std::vector<mbox::MiddleboxNote>& notes) override {
+        if (p.dst.port != port) return {};
+        notes.push_back({mbox::NoteKind::Firewall, "router: dropped SYN", trace::Verdict::Dropped, "test rule"});
+        return {Fate::Drop, "router: test rule (drop)"};
+    }
+};
+}  // namespace
+
+TEST_CASE("tcp: SYN retransmission backs off 1, 2, 4... s and the connect times out") {
+    SUBCASE("Linux defaults: 6 retries, 127 s") {
+        Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
+        DropPort fw(21);
+        net.set_processor("router", &fw);
+        Recorder client;
+        net.on_start("client", [&](Stack& s) { s.connect(ip("10.0.1.2"), 0, {ip("10.0.2.2"), 21}, &client); });
+        trace::Trace t = net.run(300 * kNsPerSec, 100000);
+        std::vector<TimeNs> syns;
+        for (const auto& e : t.events)
+            if (e.kind == trace::EventKind::Segment && e.from == "client" && e.flags == "S") syns.push_back(e.time_ns);
+        CHECK(syns == std::vector<TimeNs>{0, 1 * kNsPerSec, 3 * kNsPerSec, 7 * kNsPerSec, 15 * kNsPerSec,
+                                          31 * kNsPerSec, 63 * kNsPerSec});
+        CHECK(client.at("timeout") == 127 * kNsPerSec);
+        int timers = 0, drops = 0;
+        for (const auto& e : t.events) {
+            if (e.kind == trace::EventKind::Timer && e.text.find("SYN retransmission") != std::string::npos) ++timers;
+            if (e.kind == trace::EventKind::Segment && e.verdict == trace::Verdict::Dropped &&
+                e.reason == "router: test rule (drop)")
+                ++drops;
+        }
+        CHECK(timers == 6);
+        CHECK(drops == 7);
+        CHECK(t.outcome.limit_reached.empty());
+    }
+    SUBCASE("a scenario's shorter connect timeout") {
+        NetConfig cfg;
+        cfg.tcp.connect_timeout_ns = 10 * kNsPerSec;
+        Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9), cfg);
+        DropPort fw(21);
+        net.set_processor("router", &fw);
+        Recorder client;
+        net.on_start("client", [&](Stack& s) { s.connect(ip("10.0.1.2"), 0, {ip("10.0.2.2"), 21}, &client); });
+        trace::Trace t = net.run(300 * kNsPerSec, 100000);
+        CHECK(client.at("timeout") == 10 * kNsPerSec);
+        int syns = 0;
+        for (const auto& e : t.events)
+            if (e.kind == trace::EventKind::Segment && e.from == "client" && e.flags == "S") ++syns;
+        CHECK(syns == 4);  // 0, 1, 3, 7 s
+    }
+}
+
+TEST_CASE("link: a 10 MiB transfer over a 10 Mbit/s bottleneck takes size*8/bw plus headers") {
+    const double fast = 1e9, slow = 10e6;
+    const TimeNs lat1 = 1 * kNsPerMs, lat2 = 10 * kNsPerMs;
+    const std::size_t size = 10 * 1024 * 1024;
+    Network net(two_hop(lat1, fast, lat2, slow));
+    Recorder client, server;
+    std::string file(size, 'F');
+    server.reply_on_accept = file;
+    server.close_after_accept_write = true;
+    client.close_on_peer_close = true;
+    net.on_start("server", [&](Stack& s) { s.listen(ip("10.0.2.2"), 20, 20, &server, {"data", -1, false}); });
+    net.on_start("client", [&](Stack& s) { s.connect(ip("10.0.1.2"), 0, {ip("10.0.2.2"), 20}, &client); });
+    trace::Trace t = net.run(100 * kNsPerSec, 10'000'000);
+    REQUIRE(client.bytes == size);
+    CHECK(client.data == file);
+
+    // The server writes everything at accept: its 10 Mbit/s link is busy for the sum of the
+    // segments' wire sizes, then the last segment crosses both latencies and the fast link.
+    const std::uint64_t segments = (size + 1459) / 1460;
+    const std::uint64_t last = size - (segments - 1) * 1460;
+    const double wire_bits = 8.0 * static_cast<double>(size + 40 * segments);
+    const TimeNs expected = server.at("accept") + static_cast<TimeNs>(wire_bits / slow * 1e9 + 0.5) + lat2 +
+                            ser(last, fast) + lat1;
+    MESSAGE("10 MiB: " << segments << " segments, last byte at " << client.last_data << " ns (expected " << expected
+                       << "), wall " << net.stats().wall_seconds << " s, " << net.stats().hops << " hops");
+    CHECK(client.last_data == expected);
+    const double pure = static_cast<double>(size) * 8 / slow * 1e9;
+    CHECK(static_cast<double>(client.last_data - server.at("accept")) == doctest::Approx(pure).epsilon(0.01 + 40.0 / 1460));
+    CHECK(client.count("closed") == 1);
+    CHECK(server.count("closed") == 1);
+    // File data is not copied into the trace, but its length is.
+    const trace::Event* data = find_segment(t, "server", "router", "A");
+    REQUIRE(data);
+    CHECK(data->payload_len == 1460);
+    CHECK(data->payload.empty());
+}
+
+namespace {
+// client --(fast)-- r1 --(slow)-- r2 --(fast)-- s1, s2
+Topology shared_bottleneck(double slow) {
+    Topology t;
+    t.add_host("client");
+    t.add_router("r1");
+    t.add_router("r2");
+    t.add_host("s1");
+    t.add_host("s2");
+    t.add_interface("client", "eth0", "10.0.1.2/24");
+    t.add_interface("r1", "eth0", "10.0.1.1/24");
+    t.add_interface("r1", "eth1", "10.0.9.1/30");
+    t.add_interface("r2", "eth0", "10.0.9.2/30");
+    t.add_interface("r2", "eth1", "10.0.2.1/24");
+    t.add_interface("r2", "eth2", "10.0.3.1/24");
+    t.add_interface("s1", "eth0", "10.0.2.2/24");
+    t.add_interface("s2", "eth0", "10.0.3.2/24");
+    t.add_link("c-r1", "client", "eth0", "r1", "eth0", kNsPerMs, 1e9);
+    t.add_link("r1-r2", "r1", "eth1", "r2", "eth0", 10 * kNsPerMs, slow);
+    t.add_link("r2-s1", "r2", "eth1", "s1", "eth0", kNsPerMs, 1e9);
+    t.add_link("r2-s2", "r2", "eth2", "s2", "eth0", kNsPerMs, 1e9);
+    t.add_route("client", "0.0.0.0/0", "10.0.1.1");
+    t.add_route("r1", "0.0.0.0/0", "10.0.9.2");
+    t.add_route("r2", "10.0.1.0/24", "10.0.9.1");
+    t.add_route("s1", "0.0.0.0/0", "10.0.2.1");
+    t.add_route("s2", "0.0.0.0/0", "10.0.3.1");
+    return t;
+}
+}  // namespace
+
+TEST_CASE("link: two concurrent transfers share the bottleneck (each takes about twice as long)") {
+    const double slow = 10e6;
+    const std::size_t size = 2 * 1024 * 1024;
+    Network net(shared_bottleneck(slow));
+    Recorder client1, client2, s1, s2;
+    s1.reply_on_accept = std::string(size, '1');
+    s2.reply_on_accept = std::string(size, '2');
+    net.on_start("s1", [&](Stack& s) { s.listen(IpAddress{}, 20, 20, &s1, {"data", -1, false}); });
+    net.on_start("s2", [&](Stack& s) { s.listen(IpAddress{}, 20, 20, &s2, {"data", -1, false}); });
+    net.on_start("client", [&](Stack& s) {
+        s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 20}, &client1);
+        s.connect(IpAddress{}, 0, {ip("10.0.3.2"), 20}, &client2);
+    });
+    net.run(100 * kNsPerSec, 10'000'000);
+    REQUIRE(client1.bytes == size);
+    REQUIRE(client2.bytes == size);
+    const double alone = static_cast<double>(size) * 8 / slow * 1e9 * 1500 / 1460;
+    const double d1 = static_cast<double>(client1.last_data - s1.at("accept"));
+    const double d2 = static_cast<double>(client2.last_data - s2.at("accept"));
+    MESSAGE("alone " << alone / 1e9 << " s, shared " << d1 / 1e9 << " s and " << d2 / 1e9 << " s");
+    CHECK(d1 / alone == doctest::Approx(2.0).epsilon(0.03));
+    CHECK(d2 / alone == doctest::Approx(2.0).epsilon(0.03));
+}
+
+TEST_CASE("tcp: a send window makes two transfers from one host interleave") {
+    NetConfig cfg;
+    cfg.tcp.send_window = 64 * 1024;
+    const std::size_t size = 1024 * 1024;
+    Network net(shared_bottleneck(10e6), cfg);
+    Recorder c1, c2, server;
+    net.on_start("s1", [&](Stack& s) {
+        s.connect(IpAddress{}, 0, {ip("10.0.1.2"), 20}, &c1);
+        s.connect(IpAddress{}, 0, {ip("10.0.1.2"), 21}, &c2);
+    });
+    c1.reply_on_connect = std::string(size, 'a');
+    c2.reply_on_connect = std::string(size, 'b');
+    Recorder r1, r2;
+    net.on_start("client", [&](Stack& s) {
+        s.listen(IpAddress{}, 20, 20, &r1);
+        s.listen(IpAddress{}, 21, 21, &r2);
+    });
+    net.run(100 * kNsPerSec, 10'000'000);
+    REQUIRE(r1.bytes == size);
+    REQUIRE(r2.bytes == size);
+    CHECK(r1.data == c1.reply_on_connect);
+    const double ratio = static_cast<double>(r1.last_data) / static_cast<double>(r2.last_data);
+    CHECK(ratio == doctest::Approx(1.0).epsilon(0.05));
+}
+
+namespace {
+trace::Trace lossy_run(std::uint64_t seed, Recorder& client, Recorder& server, const std::string& file) {
+    NetConfig cfg;
+    cfg.seed = seed;
+    Network net(two_hop(kNsPerMs, 1e9, 5 * kNsPerMs, 10e6, 0.02), cfg);
+    server.reply_on_accept = file;
+    server.close_after_accept_write = true;
+    client.close_on_peer_close = true;
+    net.on_start("server", [&](Stack& s) { s.listen(ip("10.0.2.2"), 21, 21, &server); });
+    net.on_start("client", [&](Stack& s) { s.connect(ip("10.0.1.2"), 0, {ip("10.0.2.2"), 21}, &client); });
+    return net.run(600 * kNsPerSec, 10'000'000);
+}
+}  // namespace
+
+TEST_CASE("tcp: loss is repaired by retransmission and runs are deterministic") {
+    const std::string file = pattern(512 * 1024);
+    Recorder c1, s1, c2, s2;
+    trace::Trace t1 = lossy_run(42, c1, s1, file);
+    trace::Trace t2 = lossy_run(42, c2, s2, file);
+    CHECK(c1.data == file);  // every byte, in order, despite the losses
+    CHECK(c1.count("closed") == 1);
+    CHECK(s1.count("closed") == 1);
+    int lost = 0;
+    for (const auto& e : t1.events)
+        if (e.kind == trace::EventKind::Segment && e.verdict == trace::Verdict::Dropped && e.reason == "loss on link l2")
+            ++lost;
+    MESSAGE(lost << " segments lost, " << t1.events.size() << " events");
+    CHECK(lost > 5);
+    CHECK(t1 == t2);  // same scenario and seed: the same trace, event for event
+
+    Recorder c3, s3;
+    trace::Trace t3 = lossy_run(43, c3, s3, file);
+    CHECK(c3.data == file);
+    CHECK_FALSE(t1 == t3);
+}
+
+TEST_CASE("tcp: FINs in the order the endpoints close (half-close), then both see closed") {
+    const TimeNs lat = 2 * kNsPerMs;
+    Network net(two_hop(lat, 1e9, lat, 1e9));
+    struct Server : Recorder {
+        void on_peer_closed(Stack& s, ConnId c) override {
+            Recorder::on_peer_closed(s, c);
+            s.send(c, "after your FIN: " + data);  // still allowed: only the client's half is closed
+            s.close(c);
+        }
+    } server;
+    struct Client : Recorder {
+        void on_connected(Stack& s, ConnId c) override {
+            Recorder::on_connected(s, c);
+            s.send(c, "hello");
+            s.close(c);
+        }
+    } client;
+    net.on_start("server", [&](Stack& s) { s.listen(IpAddress{}, 21, 21, &server); });
+    net.on_start("client", [&](Stack& s) { s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &client); });
+    trace::Trace t = net.run(10 * kNsPerSec, 100000);
+    CHECK(server.data == "hello");
+    CHECK(client.data == "after your FIN: hello");
+    CHECK(client.count("closed") == 1);
+    CHECK(server.count("closed") == 1);
+    const trace::Event* fin1 = find_segment(t, "client", "router", "FA");
+    const trace::Event* fin2 = find_segment(t, "server", "router", "FA");
+    REQUIRE(fin1);
+    REQUIRE(fin2);
+    CHECK(fin1->time_ns < fin2->time_ns);
+}
+
+TEST_CASE("tcp: abort sends a RST and the peer sees a reset") {
+    Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
+    struct Client : Recorder {
+        void on_connected(Stack& s, ConnId c) override {
+            Recorder::on_connected(s, c);
+            s.abort(c);
+        }
+    } client;
+    Recorder server;
+    net.on_start("server", [&](Stack& s) { s.listen(IpAddress{}, 21, 21, &server); });
+    net.on_start("client", [&](Stack& s) { s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &client); });
+    trace::Trace t = net.run(10 * kNsPerSec, 100000);
+    CHECK(server.count("accept") == 1);
+    CHECK(server.count("reset") == 1);
+    CHECK(client.count("reset") == 0);
+}
+
+TEST_CASE("socket: listen reports a port in use and picks the first free port of a range") {
+    Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
+    Recorder h;
+    ListenResult a, b, c, d;
+    net.on_start("server", [&](Stack& s) {
+        a = s.listen(IpAddress{}, 21, 21, &h);
+        b = s.listen(ip("10.0.2.2"), 21, 21, &h);
+        c = s.listen(IpAddress{}, 30000, 30009, &h);
+        d = s.listen(IpAddress{}, 30000, 30009, &h);
+    });
+    net.run(kNsPerSec, 1000);
+    CHECK(a);
+    CHECK_FALSE(b);
+    CHECK(b.error.find("in use") != std::string::npos);
+    CHECK(c.port == 30000);
+    CHECK(d.port == 30001);
+}
+
+TEST_CASE("network: no route, timers and the limits") {
+    SUBCASE("no route is a dropped segment with its reason") {
+        Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
+        Recorder client;
+        net.on_start("client", [&](Stack& s) { s.connect(IpAddress{}, 0, {ip("192.0.2.1"), 21}, &client); });
+        trace::Trace t = net.run(2 * kNsPerSec, 100000);
+        const trace::Event* syn = find_segment(t, "client", "router", "S");  // reached the router, died there
+        REQUIRE(syn);
+        CHECK(syn->verdict == trace::Verdict::Dropped);
+        CHECK(syn->reason.find("no route to 192.0.2.1") == 0);
+        CHECK(t.outcome.limit_reached.find("time limit") == 0);
+    }
+    SUBCASE("application timers fire at their time") {
+        Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
+        std::vector<TimeNs> fired;
+        net.on_start("client", [&](Stack& s) {
+            s.schedule(5 * kNsPerMs, [&] { fired.push_back(s.now()); });
+            TimerId x = s.schedule(6 * kNsPerMs, [&] { fired.push_back(-1); });
+            s.schedule(3 * kNsPerMs, [&, x] {
+                fired.push_back(s.now());
+                s.cancel(x);
+            });
+        });
+        trace::Trace t = net.run(kNsPerSec, 1000);
+        CHECK(fired == std::vector<TimeNs>{3 * kNsPerMs, 5 * kNsPerMs});
+        CHECK(t.outcome.limit_reached.empty());
+    }
+    SUBCASE("an event limit stops a run that would go on") {
+        Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
+        Recorder client, server;
+        server.reply_on_accept = std::string(1000000, 'x');
+        net.on_start("server", [&](Stack& s) { s.listen(IpAddress{}, 21, 21, &server); });
+        net.on_start("client", [&](Stack& s) { s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &client); });
+        trace::Trace t = net.run(100 * kNsPerSec, 500);
+        CHECK(t.outcome.limit_reached == "event limit 500");
+        CHECK(client.bytes < 1000000);
+    }
+}
+
+TEST_CASE("network: 1000 concurrent connections through one router complete") {
+    Network net(two_hop(2 * kNsPerMs, 1e9, 2 * kNsPerMs, 100e6));
+    struct Server : SocketHandler {
+        int accepted = 0, closed = 0;
+        std::uint64_t bytes = 0;
+        void on_accept(Stack&, ListenerId, ConnId, const HostPort&, const HostPort&) override { ++accepted; }
+        void on_data(Stack&, ConnId, std::string_view b) override { bytes += b.size(); }
+        void on_peer_closed(Stack& s, ConnId c) override { s.close(c); }
+        void on_closed(Stack&, ConnId) override { ++closed; }
+    } server;
+    struct Client : SocketHandler {
+        int connected = 0, closed = 0;
+        void on_connected(Stack& s, ConnId c) override {
+            ++connected;
+            s.send(c, std::string(4000, 'q'));
+            s.close(c);
+        }
+        void on_closed(Stack&, ConnId) override { ++closed; }
+    } client;
+    net.on_start("server", [&](Stack& s) { s.listen(IpAddress{}, 21, 21, &server); });
+    net.on_start("client", [&](Stack& s) {
+        for (int i = 0; i < 1000; ++i) s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &client);
+    });
+    trace::Trace t = net.run(100 * kNsPerSec, 10'000'000);
+    MESSAGE("1000 connections: " << net.stats().hops << " hops in " << net.stats().wall_seconds << " s wall ("
+                                 << static_cast<double>(net.stats().hops) / net.stats().wall_seconds
+                                 << " hops/s), " << net.stats().receiver_actors << " receiver actors, "
+                                 << t.events.size() << " events, end " << net.stats().end_ns << " ns");
+    CHECK(client.connected == 1000);
+    CHECK(server.accepted == 1000);
+    CHECK(server.bytes == 4000u * 1000u);
+    CHECK(client.closed == 1000);
+    CHECK(server.closed == 1000);
+    CHECK(t.outcome.limit_reached.empty());
+}

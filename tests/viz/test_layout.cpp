@@ -1,0 +1,249 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+#include "seed_traces.hpp"
+#include "viz/diagram.hpp"
+
+using namespace ftpsim;
+using namespace ftpsim::viz;
+
+namespace {
+std::size_t count_segments(const trace::Trace& t) {
+    return static_cast<std::size_t>(std::count_if(t.events.begin(), t.events.end(),
+                                                  [](const trace::Event& e) { return e.kind == trace::EventKind::Segment; }));
+}
+std::size_t count_packets(const trace::Trace& t) {
+    std::set<std::uint64_t> p;
+    for (const auto& e : t.events)
+        if (e.kind == trace::EventKind::Segment) p.insert(e.packet);
+    return p.size();
+}
+std::vector<const Item*> arrows(const Diagram& d) {
+    std::vector<const Item*> out;
+    for (const auto& it : d.items)
+        if (it.kind == ItemKind::Arrow) out.push_back(&it);
+    return out;
+}
+const Item* find_label(const Diagram& d, const std::string& label) {
+    for (const auto& it : d.items)
+        if (it.kind == ItemKind::Arrow && it.label == label) return &it;
+    return nullptr;
+}
+}  // namespace
+
+TEST_CASE("layout: lanes are client, middleboxes, server with their addresses") {
+    const Diagram d = layout(testing::active_nat_fail());
+    REQUIRE(d.lanes.size() == 3);
+    CHECK(d.lanes[0].name == "client");
+    CHECK(d.lanes[1].name == "home-router");
+    CHECK(d.lanes[1].middlebox);
+    CHECK(d.lanes[1].addresses == std::vector<std::string>{"192.168.1.1", "203.0.113.1"});
+    CHECK(d.lanes[2].name == "server");
+    LayoutOptions e2e;
+    e2e.view = View::EndToEnd;
+    const Diagram d2 = layout(testing::active_nat_fail(), e2e);
+    REQUIRE(d2.lanes.size() == 2);
+    CHECK(d2.lanes[0].name == "client");
+    CHECK(d2.lanes[1].name == "server");
+}
+
+TEST_CASE("layout: per hop draws one arrow per segment hop, end to end one per packet") {
+    for (const auto& t : {testing::lecture_passive_list(), testing::active_nat_fail(), testing::active_nat_alg_ok()}) {
+        CAPTURE(t.scenario);
+        CHECK(arrows(layout(t)).size() == count_segments(t));
+        LayoutOptions o;
+        o.view = View::EndToEnd;
+        CHECK(arrows(layout(t, o)).size() == count_packets(t));
+    }
+}
+
+TEST_CASE("layout: the lecture's PASV ladder has its ports at both ends and control/data styles") {
+    LayoutOptions o;
+    o.view = View::EndToEnd;
+    const Diagram d = layout(testing::lecture_passive_list(), o);
+    const Item* user = find_label(d, "USER student");
+    REQUIRE(user);
+    CHECK(user->from_lane == 0);
+    CHECK(user->to_lane == 1);
+    CHECK(user->from_port == 1120);
+    CHECK(user->to_port == 21);
+    CHECK(user->style == Style::Control);
+    const Item* pasv = find_label(d, "227 Entering PASV mode (192,168,150,90,195,149)");
+    REQUIRE(pasv);
+    CHECK(pasv->from_lane == 1);
+    CHECK(pasv->to_lane == 0);
+    const Item* data = find_label(d, "DATA 117 B");
+    REQUIRE(data);
+    CHECK(data->style == Style::Data);
+    CHECK(data->from_port == 50069);
+    CHECK(data->to_port == 1121);
+    CHECK(d.has_data);
+    CHECK(d.has_control);
+    CHECK_FALSE(d.has_drops);
+}
+
+TEST_CASE("layout: a packet dropped at the client ends in a cross; end to end it merges its hops") {
+    LayoutOptions o;
+    o.view = View::EndToEnd;
+    const Diagram d = layout(testing::active_nat_fail(), o);
+    int crosses = 0;
+    for (const Item* a : arrows(d))
+        if (a->end == End::Cross) {
+            ++crosses;
+            CHECK(a->label == "SYN");
+            CHECK(a->from_lane == 1);
+            CHECK(a->to_lane == 0);
+            CHECK(a->to_pos == 0.0);
+            CHECK(a->from_port == 20);
+            CHECK(a->to_port == 50069);
+            CHECK(a->t1 - a->t0 == 21 * trace::kNsPerMs + 20'000);  // both hops and the forwarding delay
+            CHECK(a->text.find("client firewall") != std::string::npos);
+        }
+    CHECK(crosses == 2);
+    CHECK(d.has_drops);
+    // The ALG changed the PORT line on the way: the merged arrow says what the server received.
+    const Item* port = find_label(d, "PORT 192,168,1,10,195,149");
+    REQUIRE(port);
+    CHECK(port->label_after == "PORT 203,0,113,1,195,149");
+}
+
+TEST_CASE("layout: middlebox decisions are notes on the middlebox lane, or between the hosts end to end") {
+    const Diagram d = layout(testing::active_nat_fail());
+    int alg = 0;
+    for (const auto& it : d.items)
+        if (it.kind == ItemKind::Note && it.note_kind == NoteKind::Middlebox) {
+            CHECK(it.lane_lo == 1);
+            CHECK(it.lane_hi == 1);
+            alg += it.text.rfind("ALG: rewrote PORT", 0) == 0;
+        }
+    CHECK(alg == 1);
+    LayoutOptions o;
+    o.view = View::EndToEnd;
+    for (const auto& it : layout(testing::active_nat_fail(), o).items)
+        if (it.kind == ItemKind::Note && it.note_kind == NoteKind::Middlebox) {
+            CHECK(it.lane_lo == 0);
+            CHECK(it.lane_hi == 1);
+        }
+}
+
+TEST_CASE("layout: folded handshakes show one TCP connect and hide SYN-ACK and pure ACKs") {
+    LayoutOptions o;
+    o.view = View::EndToEnd;
+    o.fold_handshakes = true;
+    const Diagram d = layout(testing::lecture_passive_list(), o);
+    int connects = 0;
+    for (const Item* a : arrows(d)) {
+        CHECK(a->label != "SYN, ACK");
+        CHECK(a->label != "ACK");
+        connects += a->label == "TCP connect";
+    }
+    CHECK(connects == 2);  // control and data
+    // A dropped SYN stays visible when folded.
+    const Diagram f = layout(testing::active_nat_fail(), o);
+    int dropped = 0;
+    for (const Item* a : arrows(f)) dropped += a->end == End::Cross && a->label == "TCP connect";
+    CHECK(dropped == 2);
+}
+
+TEST_CASE("layout: a rejected SYN shows the RST coming back") {
+    const Diagram d = layout(testing::rejected_syn());
+    const Item* syn = nullptr;
+    const Item* rst = nullptr;
+    for (const Item* a : arrows(d)) {
+        if (a->end == End::Rejected) syn = a;
+        if (a->label == "RST") rst = a;
+    }
+    REQUIRE(syn);
+    REQUIRE(rst);
+    CHECK(d.has_rejects);
+    CHECK(syn->from_lane == 0);
+    CHECK(syn->to_lane == 1);
+    CHECK(rst->synthesized);
+    CHECK(rst->from_lane == 1);
+    CHECK(rst->to_lane == 0);
+    CHECK(rst->t0 == syn->t1);
+    CHECK(rst->top() >= syn->top());
+}
+
+TEST_CASE("layout: compressed gives one row per item, to scale gives y = time") {
+    LayoutOptions c;
+    c.time = TimeScale::Compressed;
+    const Diagram d = layout(testing::lecture_passive_list(), c);
+    for (std::size_t i = 1; i < d.items.size(); ++i) CHECK(d.items[i].y0 >= d.items[i - 1].y0 + c.row_height - 1e-9);
+
+    LayoutOptions s;
+    s.time = TimeScale::ToScale;
+    s.view = View::EndToEnd;
+    const Diagram ds = layout(testing::lecture_passive_list(), s);
+    const Item* user = find_label(ds, "USER student");
+    REQUIRE(user);
+    CHECK(user->y1 - user->y0 == doctest::Approx(10 * s.units_per_ms));  // the 10 ms link
+    CHECK_FALSE(ds.ticks.empty());
+}
+
+TEST_CASE("layout: to scale cuts idle gaps with a break and keeps latencies exact") {
+    LayoutOptions s;
+    s.time = TimeScale::ToScale;
+    const Diagram d = layout(testing::active_nat_fail(), s);
+    int breaks = 0;
+    for (const auto& it : d.items) breaks += it.kind == ItemKind::Break;
+    CHECK(breaks >= 1);
+    CHECK(d.height < 3000);  // 3.3 s uncut would be about 20000 units
+    for (const auto& it : d.items)
+        if (it.kind == ItemKind::Arrow)
+            CHECK(it.y1 - it.y0 == doctest::Approx(static_cast<double>(it.t1 - it.t0) / 1e6 * s.units_per_ms));
+    s.max_gap_ns = 0;
+    const Diagram uncut = layout(testing::active_nat_fail(), s);
+    CHECK(uncut.height > 19000);
+}
+
+TEST_CASE("layout: visible() returns exactly the items that intersect the range") {
+    for (auto time : {TimeScale::Compressed, TimeScale::ToScale}) {
+        LayoutOptions o;
+        o.time = time;
+        const Diagram d = layout(testing::active_nat_alg_ok(), o);
+        std::mt19937 rng(7);
+        std::uniform_real_distribution<double> y(-50, d.height + 50);
+        for (int k = 0; k < 300; ++k) {
+            double a = y(rng), b = y(rng);
+            if (a > b) std::swap(a, b);
+            std::vector<std::uint32_t> expect;
+            for (std::uint32_t i = 0; i < d.items.size(); ++i)
+                if (d.items[i].bottom() >= a && d.items[i].top() <= b) expect.push_back(i);
+            CHECK(d.visible(a, b) == expect);
+        }
+        for (std::size_t i = 1; i < d.items.size(); ++i) CHECK(d.items[i - 1].top() <= d.items[i].top());
+    }
+}
+
+TEST_CASE("layout: a command-level trace (no segments) draws its FTP lines") {
+    trace::Trace t;
+    t.nodes = {{"client", "host", "client", {"10.0.0.1"}}, {"server", "host", "server", {"10.0.0.2"}}};
+    trace::Event e;
+    e.kind = trace::EventKind::FtpCommand;
+    e.from = "client";
+    e.to = "server";
+    e.text = "NOOP";
+    e.time_ns = 0;
+    e.arrive_ns = 5;
+    e.verdict = trace::Verdict::Delivered;
+    t.events.push_back(e);
+    const Diagram d = layout(t);
+    REQUIRE(arrows(d).size() == 1);
+    CHECK(arrows(d)[0]->label == "NOOP");
+}
+
+TEST_CASE("layout: time formats") {
+    CHECK(format_time(0) == "0.000 ms");
+    CHECK(format_time(12'345'678) == "12.345 ms");
+    CHECK(format_time(3'000'000'000) == "3.000 s");
+    CHECK(format_time_short(20 * trace::kNsPerMs) == "20 ms");
+    CHECK(format_time_short(1'500'000'000) == "1.5 s");
+    CHECK(format_time_short(250'000) == "250 us");
+    CHECK(flags_words("SA") == "SYN, ACK");
+    CHECK(flags_words("FA") == "FIN, ACK");
+    CHECK(flags_words("R") == "RST");
+}

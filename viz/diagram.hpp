@@ -1,0 +1,144 @@
+// The ladder diagram: a trace laid out as lanes and rows, independent of any renderer.
+//
+// layout() is a pure function of (trace, options). Every exporter (SVG, PlantUML, Mermaid,
+// mscgen, text) and the GUI draw the same Diagram, so they agree on what is shown.
+//
+// Coordinates: x is a lane position (lane i is at i; a drop between lanes 0 and 1 may end at
+// 0.5); y grows downward in abstract units (a renderer may use them as pixels: a compressed row
+// is LayoutOptions::row_height high).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/trace/trace.hpp"
+
+namespace ftpsim::viz {
+
+enum class View {
+    PerHop,    // every node is a lane; one arrow per hop; translations shown where they happen
+    EndToEnd,  // client and server lanes only; one arrow per packet, merged across its hops
+};
+
+enum class TimeScale {
+    ToScale,     // y = time: arrows slant with latency (long idle gaps can be cut, see max_gap_ns)
+    Compressed,  // one row per item, in time order
+};
+
+struct LayoutOptions {
+    View view = View::PerHop;
+    TimeScale time = TimeScale::Compressed;
+    bool fold_handshakes = false;  // one "TCP connect" arrow per SYN; SYN-ACK and pure ACKs hidden
+    bool show_socket_events = true;
+    bool show_timers = true;
+    bool show_notes = true;          // Note events (the learner's explanations)
+    bool show_middlebox = true;      // Middlebox events (NAT, firewall, ALG decisions)
+
+    // Compressed: the height of a row, and how far an arrow drops within its row (0: horizontal).
+    double row_height = 50;
+    double slant = 0.45;
+    // ToScale: units per millisecond, and idle gaps (nothing in flight) longer than max_gap_ns
+    // are cut to gap_height units with a break mark. max_gap_ns <= 0 keeps every gap.
+    double units_per_ms = 6;
+    trace::TimeNs max_gap_ns = 200 * trace::kNsPerMs;
+    double gap_height = 40;
+    double note_line_height = 22;    // a note's height per text line (ToScale stacks notes)
+};
+
+enum class Purpose : std::uint8_t { None, Control, Data };
+
+// The colour class of an arrow.
+enum class Style : std::uint8_t {
+    Control,    // an FTP command or reply on the control connection
+    Data,       // file or listing bytes on the data connection
+    Handshake,  // TCP signalling: SYN, SYN-ACK, pure ACK, FIN, RST (tinted by its connection)
+};
+
+enum class End : std::uint8_t {
+    Arrow,     // delivered
+    Cross,     // dropped: the arrow ends in a cross where the packet died
+    Rejected,  // refused: a bar at the end; the RST that came back is its own arrow
+};
+
+enum class NoteKind : std::uint8_t { Middlebox, Socket, Timer, Note };
+
+enum class ItemKind : std::uint8_t { Arrow, Note, Break };
+
+struct Lane {
+    std::string name;                    // node name
+    std::string role;                    // "client", "server", "nat", ...
+    std::string kind;                    // "host" or "router"
+    std::vector<std::string> addresses;  // every interface address
+    bool middlebox = false;
+};
+
+// One drawable thing. Arrows use from_*/to_*; notes span lanes [lane_lo, lane_hi]; a break is a
+// cut idle gap (label "3.0 s later").
+struct Item {
+    ItemKind kind = ItemKind::Arrow;
+    double y0 = 0, y1 = 0;               // arrow: start and end y; note/break: top and bottom
+    double top() const { return y0 < y1 ? y0 : y1; }
+    double bottom() const { return y0 < y1 ? y1 : y0; }
+
+    // Arrows.
+    int from_lane = -1, to_lane = -1;    // the lanes the packet goes from and towards
+    double from_pos = 0, to_pos = 0;     // where it is drawn (to_pos != to_lane when it died early)
+    Style style = Style::Control;
+    Purpose purpose = Purpose::None;
+    End end = End::Arrow;
+    std::uint16_t from_port = 0, to_port = 0;  // at the two ends, as each end sees them
+    std::string label;                   // the FTP line, "DATA 1460 B", "SYN", "TCP connect"
+    std::string label_after;             // end to end: the line as received, when a middlebox changed it
+    bool synthesized = false;            // not in the trace (a RST drawn for a bare Rejected verdict)
+
+    // Notes.
+    int lane_lo = -1, lane_hi = -1;
+    NoteKind note_kind = NoteKind::Note;
+    std::string text;                    // note text (may hold '\n'); reason of a drop/reject for arrows
+
+    // Provenance.
+    trace::TimeNs t0 = 0, t1 = 0;        // when it left / arrived (notes: t1 == t0)
+    std::size_t event = SIZE_MAX;        // index in trace.events of the (first) event drawn
+    int conn = -1;
+    std::uint64_t packet = 0;
+};
+
+struct Tick {
+    double y = 0;
+    trace::TimeNs t = 0;
+};
+
+struct Diagram {
+    std::string title;
+    LayoutOptions options;
+    std::vector<Lane> lanes;
+    std::vector<Item> items;             // sorted by top()
+    std::vector<Tick> ticks;             // time axis marks (ToScale) or one per row (Compressed)
+    bool round_ticks = false;            // ticks are at round times (ToScale): print them short
+    double height = 0;                   // bottom of the last item
+    bool has_control = false, has_data = false, has_drops = false, has_rejects = false;
+
+    // Indices of the items that intersect [y0, y1], in order: O(log n + k) with a binary search
+    // over max_bottom (the running maximum of bottom(), which is sorted).
+    std::vector<std::uint32_t> visible(double y0, double y1) const;
+    // The first index that can intersect [y0, ...) and the end of the candidates up to y1; items in
+    // between still need the bottom() >= y0 test. For renderers that iterate without allocating.
+    std::pair<std::size_t, std::size_t> visible_range(double y0, double y1) const;
+
+    std::vector<double> max_bottom;      // running max of items[i].bottom()
+};
+
+Diagram layout(const trace::Trace& trace, const LayoutOptions& options = {});
+
+// "12.345 ms", "3.000 s": times as the exporters print them.
+std::string format_time(trace::TimeNs t);
+// The shortest exact form: "20 ms", "1.5 s", "250 us" (for axis marks at round times).
+std::string format_time_short(trace::TimeNs t);
+
+// The label a segment gets in the diagram: the FTP line (without CRLF), "DATA 1460 B", or the
+// flags spelled out ("SYN", "SYN, ACK", "FIN, ACK", "RST").
+std::string segment_label(const trace::Event& e, Purpose purpose);
+std::string flags_words(const std::string& flags);
+
+}  // namespace ftpsim::viz

@@ -1,0 +1,401 @@
+#include "viz/gui/app.hpp"
+
+#include "sim/trace/json.hpp"
+#include "viz/gui/script.hpp"
+#include "viz/gui/state.hpp"
+#include "viz/gui/theme.hpp"
+#include "viz/gui/ui.hpp"
+
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
+
+#define GLFW_INCLUDE_NONE
+#include <GL/gl.h>
+#include <GLFW/glfw3.h>
+#include <stb_image_write.h>
+
+#include <cfloat>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+namespace ftpsim::gui {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitBadInput = 2;
+
+#ifndef FTPSIM_GUI_DEFAULT_FONT
+#define FTPSIM_GUI_DEFAULT_FONT "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+#endif
+#ifndef FTPSIM_GUI_DEFAULT_MONO_FONT
+#define FTPSIM_GUI_DEFAULT_MONO_FONT "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+#endif
+
+bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
+
+// Rebuilds the font atlas at the current scale (outside NewFrame/Render) and restyles.
+ImFont* rebuild_fonts(const GuiOptions& o, GuiState& s, bool have_gl) {
+    ImGuiIO& io = ImGui::GetIO();
+    io.Fonts->Clear();
+    const float px = std::round(s.base_font_px * s.ui_scale);
+    const std::string font = o.font.empty() ? FTPSIM_GUI_DEFAULT_FONT : o.font;
+    ImFont* main = file_exists(font) ? io.Fonts->AddFontFromFileTTF(font.c_str(), px) : nullptr;
+    if (!main) {
+        std::fprintf(stderr, "ftpsim gui: cannot load the font %s; using ImGui's built-in font\n", font.c_str());
+        ImFontConfig cfg;
+        cfg.SizePixels = px;
+        main = io.Fonts->AddFontDefault(&cfg);
+    }
+    ImFont* mono = file_exists(FTPSIM_GUI_DEFAULT_MONO_FONT)
+                       ? io.Fonts->AddFontFromFileTTF(FTPSIM_GUI_DEFAULT_MONO_FONT, std::round(px * 0.9f))
+                       : nullptr;
+    io.Fonts->Build();
+    if (have_gl) {
+        ImGui_ImplOpenGL3_DestroyFontsTexture();
+        ImGui_ImplOpenGL3_CreateFontsTexture();
+    }
+    apply_imgui_style(s.view.theme, s.ui_scale);
+    s.fonts_dirty = false;
+    return mono;
+}
+
+bool write_png(const std::string& path, int w, int h) {
+    std::vector<unsigned char> px(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 3);
+    glPixelStorei(GL_PACK_ALIGNMENT, 1);
+    glReadBuffer(GL_BACK);
+    glReadPixels(0, 0, w, h, GL_RGB, GL_UNSIGNED_BYTE, px.data());
+    // OpenGL's rows go bottom-up, PNG's top-down
+    const std::size_t row = static_cast<std::size_t>(w) * 3;
+    for (int y = 0; y < h / 2; ++y)
+        std::swap_ranges(px.begin() + static_cast<std::ptrdiff_t>(y * row),
+                         px.begin() + static_cast<std::ptrdiff_t>((y + 1) * row),
+                         px.begin() + static_cast<std::ptrdiff_t>((h - 1 - y) * row));
+    return stbi_write_png(path.c_str(), w, h, 3, px.data(), static_cast<int>(row)) != 0;
+}
+
+void glfw_error(int code, const char* text) { std::fprintf(stderr, "ftpsim gui: GLFW error %d: %s\n", code, text); }
+
+std::shared_ptr<GuiBackend> make_backend(const GuiOptions& o, std::string& error) {
+    if (o.backend) return o.backend;
+    if (o.trace_files.empty()) return std::shared_ptr<GuiBackend>(make_demo_backend());
+    auto b = std::make_shared<FixedTraceBackend>();
+    for (const auto& path : o.trace_files) {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) {
+            error = path + ": cannot open the trace file";
+            return nullptr;
+        }
+        std::stringstream text;
+        text << in.rdbuf();
+        try {
+            auto t = trace::from_json(text.str());
+            if (t.scenario.empty()) t.scenario = path;
+            b->add(std::move(t));
+        } catch (const std::exception& e) {
+            error = path + ": " + e.what();
+            return nullptr;
+        }
+    }
+    return b;
+}
+
+// Applies the options that describe the starting state; false with `error` on a bad one.
+bool configure(const GuiOptions& o, GuiState& s, std::string& error) {
+    if (!o.scenario.empty() && !s.select_scenario(o.scenario)) {
+        error = "no scenario \"" + o.scenario + "\" in the library";
+        return false;
+    }
+    for (const auto& set : o.sets) {
+        const auto eq = set.find('=');
+        if (eq == std::string::npos || !s.knobs().find(set.substr(0, eq))) {
+            error = "--set " + set + ": no such knob in scenario " + s.scenario();
+            return false;
+        }
+        if (!s.set_knob(set.substr(0, eq), set.substr(eq + 1))) {
+            error = "--set " + set + ": not a value of this knob";
+            return false;
+        }
+    }
+    viz::LayoutOptions lo = s.layout_options();
+    if (o.view == "per-hop") lo.view = viz::View::PerHop;
+    else if (o.view == "end-to-end") lo.view = viz::View::EndToEnd;
+    else return error = "--view: expected per-hop or end-to-end, found \"" + o.view + "\"", false;
+    if (o.time == "compressed") lo.time = viz::TimeScale::Compressed;
+    else if (o.time == "to-scale" || o.time == "scale") lo.time = viz::TimeScale::ToScale;
+    else return error = "--time: expected compressed or to-scale, found \"" + o.time + "\"", false;
+    lo.fold_handshakes = o.fold_handshakes;
+    s.set_layout(lo);
+    if (o.theme == "light") s.view.theme = ThemeKind::Light;
+    else if (o.theme == "dark") s.view.theme = ThemeKind::Dark;
+    else return error = "--theme: expected light or dark, found \"" + o.theme + "\"", false;
+    s.ui_scale = o.scale;
+    s.base_font_px = o.font_px;
+    if (o.zoom > 0) {
+        s.view.zoom = o.zoom;
+        s.fit_pending = false;
+    }
+    if (o.step > 0) s.go_to_step(static_cast<std::size_t>(o.step - 1));
+    s.sidebar = o.sidebar;
+    return true;
+}
+
+}  // namespace
+
+std::string gui_usage() {
+    return "usage: ftpsim gui [options]\n"
+           "  --scenario ID          open this scenario of the library\n"
+           "  --set NAME=VALUE       start with this knob value (repeatable)\n"
+           "  --trace FILE.json      show a recorded trace instead (repeatable)\n"
+           "  --view per-hop|end-to-end      --time compressed|to-scale      --fold-handshakes\n"
+           "  --step N               the playback position (1-based)\n"
+           "  --zoom F               vertical zoom (default: fit the diagram, kept legible)\n"
+           "  --theme light|dark     --scale F (UI scale, default 1.25)     --font-size PX (at scale 1, default 18)\n"
+           "  --font FILE.ttf        --size WxH (window, default 1280x800)  --no-sidebar\n"
+           "  --screenshot FILE.png  render --frames N frames (default 3), write the last one, exit\n"
+           "  --script \"CMD; CMD\"    scripted input, one command per frame: scenario ID, set knob NAME=VALUE,\n"
+           "                         fix N, step N, next, prev, first, last, play, pause, speed S, zoom F,\n"
+           "                         pan DX DY, fit, view V, time T, theme T, scale F, hover X Y, wait N,\n"
+           "                         screenshot FILE.png, quit\n";
+}
+
+bool parse_gui_args(const std::vector<std::string>& args, GuiOptions& o, std::string& error, bool& help) {
+    help = false;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto value = [&](std::string& out) {
+            if (i + 1 >= args.size()) {
+                error = a + ": expected a value";
+                return false;
+            }
+            out = args[++i];
+            return true;
+        };
+        auto number = [&](auto& out, double lo, double hi) {
+            std::string v;
+            if (!value(v)) return false;
+            char* end = nullptr;
+            const double d = std::strtod(v.c_str(), &end);
+            if (v.empty() || *end || d < lo || d > hi) {
+                error = a + ": expected a number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                        ", found \"" + v + "\"";
+                return false;
+            }
+            out = static_cast<std::remove_reference_t<decltype(out)>>(d);
+            return true;
+        };
+        std::string v;
+        if (a == "-h" || a == "--help") {
+            help = true;
+            return true;
+        } else if (a == "--scenario") {
+            if (!value(o.scenario)) return false;
+        } else if (a == "--set") {
+            if (!value(v)) return false;
+            o.sets.push_back(v);
+        } else if (a == "--trace") {
+            if (!value(v)) return false;
+            o.trace_files.push_back(v);
+        } else if (a == "--view") {
+            if (!value(o.view)) return false;
+        } else if (a == "--time") {
+            if (!value(o.time)) return false;
+        } else if (a == "--fold-handshakes") {
+            o.fold_handshakes = true;
+        } else if (a == "--step") {
+            if (!number(o.step, 0, 1e12)) return false;
+        } else if (a == "--zoom") {
+            if (!number(o.zoom, 1e-6, 100)) return false;
+        } else if (a == "--theme") {
+            if (!value(o.theme)) return false;
+        } else if (a == "--scale") {
+            if (!number(o.scale, 0.5, 4)) return false;
+        } else if (a == "--font-size") {
+            if (!number(o.font_px, 6, 96)) return false;
+        } else if (a == "--font") {
+            if (!value(o.font)) return false;
+        } else if (a == "--size") {
+            if (!value(v)) return false;
+            int w = 0, h = 0;
+            char x = 0;
+            std::istringstream in(v);
+            if (!(in >> w >> x >> h) || x != 'x' || w < 320 || h < 240 || w > 16384 || h > 16384) {
+                error = "--size: expected WIDTHxHEIGHT such as 1280x800, found \"" + v + "\"";
+                return false;
+            }
+            o.width = w;
+            o.height = h;
+        } else if (a == "--no-sidebar") {
+            o.sidebar = false;
+        } else if (a == "--screenshot") {
+            if (!value(o.screenshot)) return false;
+        } else if (a == "--frames") {
+            if (!number(o.frames, 1, 100000)) return false;
+        } else if (a == "--script") {
+            if (!value(o.script)) return false;
+        } else {
+            error = "unknown option \"" + a + "\"";
+            return false;
+        }
+    }
+    return true;
+}
+
+int main_from_args(int argc, char** argv, std::shared_ptr<GuiBackend> backend) {
+    std::vector<std::string> args(argv, argv + argc);
+    if (args.empty()) args.push_back("gui");
+    GuiOptions o;
+    std::string error;
+    bool help = false;
+    if (!parse_gui_args(args, o, error, help)) {
+        std::fprintf(stderr, "ftpsim gui: %s\n%s", error.c_str(), gui_usage().c_str());
+        return kExitBadInput;
+    }
+    if (help) {
+        std::fputs(gui_usage().c_str(), stdout);
+        return kExitOk;
+    }
+    o.backend = std::move(backend);
+    return run_gui(o);
+}
+
+int run_gui(const GuiOptions& o) {
+    std::string error;
+    auto backend = make_backend(o, error);
+    if (!backend) {
+        std::fprintf(stderr, "ftpsim gui: %s\n", error.c_str());
+        return kExitBadInput;
+    }
+    GuiState state(backend);
+    if (!configure(o, state, error)) {
+        std::fprintf(stderr, "ftpsim gui: %s\n", error.c_str());
+        return kExitBadInput;
+    }
+    std::vector<ScriptCommand> script_cmds;
+    if (!o.script.empty() && !parse_script(o.script, script_cmds, error)) {
+        std::fprintf(stderr, "ftpsim gui: %s\n", error.c_str());
+        return kExitBadInput;
+    }
+    std::deque<ScriptCommand> script(script_cmds.begin(), script_cmds.end());
+    const bool unattended = !o.screenshot.empty() || !script.empty();
+
+    glfwSetErrorCallback(glfw_error);
+    if (!glfwInit()) {
+        std::fprintf(stderr,
+                     "ftpsim gui: cannot open a window (no display?). Set DISPLAY, or run headless with\n"
+                     "  xvfb-run -a -s \"-screen 0 1280x800x24\" ftpsim gui --screenshot out.png\n");
+        return kExitRuntime;
+    }
+    // GL 3.0 + GLSL 130 runs almost everywhere; fall back to a 3.3 core profile (macOS-style drivers).
+    const char* glsl = "#version 130";
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+    GLFWwindow* window = glfwCreateWindow(o.width, o.height, "ftpsim", nullptr, nullptr);
+    if (!window) {
+        glsl = "#version 330 core";
+        glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
+        glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
+        glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
+        window = glfwCreateWindow(o.width, o.height, "ftpsim", nullptr, nullptr);
+    }
+    if (!window) {
+        std::fprintf(stderr, "ftpsim gui: cannot create an OpenGL 3 window\n");
+        glfwTerminate();
+        return kExitRuntime;
+    }
+    glfwMakeContextCurrent(window);
+    glfwSwapInterval(unattended ? 0 : 1);
+
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    ImGuiIO& io = ImGui::GetIO();
+    io.IniFilename = nullptr;  // the layout is fixed; nothing to remember
+    ImGui_ImplGlfw_InitForOpenGL(window, true);
+    ImGui_ImplOpenGL3_Init(glsl);
+
+    UiContext ctx;
+    std::string capture_path;  // write the frame being rendered to this file
+    ctx.screenshot = [&](const std::string& path) { capture_path = path; };
+    int status = kExitOk;
+    int wait_frames = 0;
+    int frames_after_script = 0;
+    bool have_hover = false;
+    ImVec2 hover{0, 0};
+    bool quit = false;
+    long rendered_frames = 0;
+
+    while (!quit && !glfwWindowShouldClose(window)) {
+        glfwPollEvents();
+        // the script: run commands until one asks for a frame of its own
+        if (wait_frames > 0) {
+            --wait_frames;
+        } else if (!script.empty()) {
+            const ScriptCommand cmd = script.front();
+            script.pop_front();
+            if (cmd.verb == "screenshot") capture_path = cmd.args[0];
+            else if (cmd.verb == "quit") quit = true;
+            else if (cmd.verb == "wait") wait_frames = std::max(0, std::atoi(cmd.args[0].c_str()) - 1);
+            else if (cmd.verb == "hover") {
+                have_hover = true;
+                hover = ImVec2(std::strtof(cmd.args[0].c_str(), nullptr), std::strtof(cmd.args[1].c_str(), nullptr));
+            } else if (!state.run_command(cmd, error)) {
+                std::fprintf(stderr, "ftpsim gui: script: %s\n", error.c_str());
+                status = kExitBadInput;
+                quit = true;
+            }
+            if (quit) break;
+        } else if (!o.screenshot.empty()) {
+            if (++frames_after_script == o.frames) capture_path = o.screenshot;
+            else if (frames_after_script > o.frames) break;
+        } else if (unattended && capture_path.empty()) {
+            // a script with no --screenshot and no quit: hand over to the user
+        }
+
+        // the first time, ImGui_ImplOpenGL3_NewFrame creates the font texture itself
+        if (state.fonts_dirty) ctx.mono = rebuild_fonts(o, state, rendered_frames > 0);
+        ImGui_ImplOpenGL3_NewFrame();
+        ImGui_ImplGlfw_NewFrame();
+        if (unattended) {
+            io.DeltaTime = 1.0f / 60.0f;  // scripted playback is the same on any machine
+            io.MousePos = have_hover ? hover : ImVec2(-FLT_MAX, -FLT_MAX);
+        }
+        ImGui::NewFrame();
+        handle_shortcuts(state, ctx);
+        draw_ui(state, ctx);
+        ImGui::Render();
+        int fw = 0, fh = 0;
+        glfwGetFramebufferSize(window, &fw, &fh);
+        glViewport(0, 0, fw, fh);
+        const ImVec4 bg = ImGui::GetStyle().Colors[ImGuiCol_WindowBg];
+        glClearColor(bg.x, bg.y, bg.z, 1.0f);
+        glClear(GL_COLOR_BUFFER_BIT);
+        ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+        if (!capture_path.empty()) {
+            if (!write_png(capture_path, fw, fh)) {
+                std::fprintf(stderr, "ftpsim gui: cannot write %s\n", capture_path.c_str());
+                status = kExitRuntime;
+                quit = true;
+            } else if (unattended) {
+                std::fprintf(stderr, "ftpsim gui: wrote %s (%dx%d)\n", capture_path.c_str(), fw, fh);
+            }
+            capture_path.clear();
+        }
+        glfwSwapBuffers(window);
+        ++rendered_frames;
+    }
+
+    ImGui_ImplOpenGL3_Shutdown();
+    ImGui_ImplGlfw_Shutdown();
+    ImGui::DestroyContext();
+    glfwDestroyWindow(window);
+    glfwTerminate();
+    return status;
+}
+
+}  // namespace ftpsim::gui

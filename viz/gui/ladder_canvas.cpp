@@ -1,0 +1,504 @@
+#include "viz/gui/ladder_canvas.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <tuple>
+
+namespace ftpsim::gui {
+
+using viz::Diagram;
+using viz::Item;
+using viz::ItemKind;
+
+namespace {
+
+ImFont* font_of(const View& v) { return v.font ? v.font : ImGui::GetFont(); }
+
+float font_size_of(const View& v) {
+    if (v.font_size > 0) return v.font_size;
+    return font_of(v)->FontSize;
+}
+
+ImVec2 text_size(const View& v, float size, const char* b, const char* e = nullptr) {
+    return font_of(v)->CalcTextSizeA(size, FLT_MAX, 0.0f, b, e);
+}
+
+ImU32 with_alpha(ImU32 c, unsigned a) { return (c & ~IM_COL32_A_MASK) | (static_cast<ImU32>(a) << IM_COL32_A_SHIFT); }
+
+std::size_t max_address_lines(const Diagram& d) {
+    std::size_t n = 1;
+    for (const auto& l : d.lanes) n = std::max(n, l.addresses.size());
+    return n;
+}
+
+// Walks the items that can be on screen between diagram ys [y0, y1], folding runs of items
+// whose tops are closer than `fold` units (at least three in the first `fold`), Tracy-style:
+// every step either draws one item or jumps past a run with a binary search, so the work is
+// bounded by the pixels on screen, whatever the number of items.
+template <class OnItem, class OnFold>
+void walk_visible(const Diagram& d, double y0, double y1, double fold, OnItem on_item, OnFold on_fold) {
+    if (d.items.empty()) return;
+    std::size_t first = 0, end = d.items.size();
+    if (d.max_bottom.size() == d.items.size()) std::tie(first, end) = d.visible_range(y0, y1);
+    const auto& items = d.items;
+    auto first_top_at_least = [&](std::size_t from, double y) {
+        return static_cast<std::size_t>(
+            std::partition_point(items.begin() + static_cast<std::ptrdiff_t>(from),
+                                 items.begin() + static_cast<std::ptrdiff_t>(end),
+                                 [y](const Item& it) { return it.top() < y; }) -
+            items.begin());
+    };
+    std::size_t i = first;
+    while (i < end) {
+        const Item& it = items[i];
+        if (it.top() > y1) break;
+        const double top = it.top();
+        std::size_t j = first_top_at_least(i, top + fold);
+        if (j - i >= 3) {
+            double run_end = top + fold;
+            while (j < end && items[j].top() < run_end + fold && items[j].top() <= y1) {
+                run_end = items[j].top() + fold;
+                j = first_top_at_least(j, run_end);
+            }
+            on_fold(i, j, top, run_end);
+            i = j;
+            continue;
+        }
+        if (it.bottom() >= y0) on_item(i);
+        ++i;
+    }
+}
+
+struct NoteBox {
+    ImVec2 min, max;
+    float text_size;  // 0: too small to write
+};
+
+std::size_t count_lines(const std::string& s) { return 1 + static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+NoteBox note_box(const Item& it, const CanvasGeometry& g, const View& v) {
+    const float pad = 6.0f * v.scale;
+    const float top = g.y(it.top()), bottom = std::max(g.y(it.bottom()), top + 2.0f);
+    const std::size_t lines = count_lines(it.text);
+    const float fits = (bottom - top - 2.0f) / static_cast<float>(lines);
+    float size = std::min(g.font_size, fits / 1.15f);
+    if (size < 7.0f) size = 0;
+    const int lo = std::max(0, it.lane_lo), hi = std::max(lo, it.lane_hi);
+    const float cx = (g.lane_x(lo) + g.lane_x(hi)) * 0.5f;
+    // as wide as its text needs, up to the canvas: notes have their rows to themselves
+    const float max_w = std::max(static_cast<float>(hi - lo) * g.lane_spacing + g.lane_spacing * 0.9f,
+                                 v.canvas_max.x - v.canvas_min.x - g.ruler_w - 6.0f);
+    float w = size > 0 ? text_size(v, size, it.text.c_str()).x + 2 * pad : 40.0f * v.scale;
+    w = std::clamp(w, 30.0f * v.scale, std::max(30.0f * v.scale, max_w));
+    float x0 = cx - w * 0.5f;
+    // keep the box on the canvas (right of the ruler) when it fits
+    x0 = std::max(x0, v.canvas_min.x + g.ruler_w + 2.0f);
+    x0 = std::min(x0, v.canvas_max.x - w - 2.0f);
+    return {{x0, top}, {x0 + w, bottom}, size};
+}
+
+float dist_to_segment(ImVec2 p, ImVec2 a, ImVec2 b) {
+    const float dx = b.x - a.x, dy = b.y - a.y;
+    const float len2 = dx * dx + dy * dy;
+    float t = len2 > 0 ? ((p.x - a.x) * dx + (p.y - a.y) * dy) / len2 : 0.0f;
+    t = std::clamp(t, 0.0f, 1.0f);
+    const float qx = a.x + t * dx - p.x, qy = a.y + t * dy - p.y;
+    return std::sqrt(qx * qx + qy * qy);
+}
+
+ImU32 arrow_colour(const Item& it, const Theme& th) {
+    switch (it.purpose) {
+    case viz::Purpose::Control: return th.control;
+    case viz::Purpose::Data: return th.data;
+    default: return th.other;
+    }
+}
+
+class Painter {
+public:
+    Painter(ImDrawList* dl, const Diagram& d, const View& v)
+        : dl_(dl), d_(d), v_(v), g_(canvas_geometry(d, v)), th_(theme(v.theme)) {
+        label_bottom_.assign(std::max<std::size_t>(1, d.lanes.size() * d.lanes.size()), -1e30f);
+    }
+
+    LadderStats run() {
+        dl_->PushClipRect(v_.canvas_min, v_.canvas_max, true);
+        dl_->AddRectFilled(v_.canvas_min, v_.canvas_max, th_.background);
+        const double y0 = g_.units(v_.canvas_min.y + g_.header_h), y1 = g_.units(v_.canvas_max.y);
+        draw_ruler(y0, y1);
+        draw_lifelines();
+        const double fold = v_.fold_px * v_.scale / g_.px_per_unit;
+        walk_visible(
+            d_, y0, y1, fold, [&](std::size_t i) { draw_item(i); },
+            [&](std::size_t b, std::size_t e, double top, double bottom) { draw_fold(b, e, top, bottom); });
+        draw_headers();
+        dl_->PopClipRect();
+        stats_.culled = d_.items.size() - stats_.drawn - stats_.folded;
+        return stats_;
+    }
+
+private:
+    ImDrawList* dl_;
+    const Diagram& d_;
+    const View& v_;
+    CanvasGeometry g_;
+    const Theme& th_;
+    LadderStats stats_;
+    std::vector<float> label_bottom_;  // per (lo lane, hi lane) pair: bottom of the last label
+
+    void text(ImVec2 pos, ImU32 col, float size, const std::string& s) {
+        dl_->AddText(font_of(v_), size, pos, col, s.c_str(), s.c_str() + s.size());
+    }
+
+    void text_with_bg(ImVec2 pos, ImU32 col, float size, const std::string& s) {
+        const ImVec2 ts = text_size(v_, size, s.c_str(), s.c_str() + s.size());
+        const float p = 2.0f * v_.scale;
+        dl_->AddRectFilled({pos.x - p, pos.y}, {pos.x + ts.x + p, pos.y + ts.y}, th_.label_bg, 2.0f * v_.scale);
+        text(pos, col, size, s);
+    }
+
+    void band(float top, float bottom, ImU32 col) {
+        dl_->AddRectFilled({v_.canvas_min.x + g_.ruler_w, top}, {v_.canvas_max.x, bottom}, col);
+    }
+
+    void draw_ruler(double y0, double y1) {
+        if (!v_.time_ruler || d_.ticks.empty()) return;
+        const float size = g_.font_size * 0.8f;
+        auto lo = std::partition_point(d_.ticks.begin(), d_.ticks.end(), [&](const viz::Tick& t) { return t.y < y0; });
+        float last = -1e30f;
+        std::string last_label;
+        // skip ahead by binary search when ticks are denser than the text, so a million rows
+        // cost as much as the labels that fit
+        for (auto it = lo; it != d_.ticks.end() && it->y <= y1;) {
+            const float sy = g_.y(it->y);
+            if (sy - last >= size * 1.6f) {
+                std::string label = viz::format_time(it->t);
+                if (label == last_label) label = "";  // rows at the same time: say it once
+                else last_label = label;
+                text({v_.canvas_min.x + 4.0f * v_.scale, sy - size * 0.5f}, th_.time_text, size, label);
+                dl_->AddLine({v_.canvas_min.x + g_.ruler_w - 6.0f * v_.scale, sy}, {v_.canvas_max.x, sy}, th_.grid,
+                             1.0f);
+                last = sy;
+                ++it;
+            } else {
+                const double next_y = g_.units(last + size * 1.6f);
+                it = std::partition_point(it, d_.ticks.end(), [&](const viz::Tick& t) { return t.y < next_y; });
+            }
+        }
+    }
+
+    void draw_lifelines() {
+        const float top = v_.canvas_min.y + g_.header_h;
+        const float bottom = std::min(v_.canvas_max.y, std::max(top, g_.y(d_.height) + 20.0f * v_.scale));
+        for (std::size_t i = 0; i < d_.lanes.size(); ++i) {
+            const auto& lane = d_.lanes[i];
+            const float x = g_.lane_x(static_cast<double>(i));
+            dl_->AddLine({x, top}, {x, bottom}, lane.middlebox ? th_.middlebox_lifeline : th_.lifeline,
+                         (lane.middlebox ? 3.0f : 2.0f) * v_.scale);
+        }
+    }
+
+    void draw_headers() {
+        const float pad = 6.0f * v_.scale;
+        dl_->AddRectFilled(v_.canvas_min, {v_.canvas_max.x, v_.canvas_min.y + g_.header_h}, th_.background);
+        dl_->AddLine({v_.canvas_min.x, v_.canvas_min.y + g_.header_h}, {v_.canvas_max.x, v_.canvas_min.y + g_.header_h},
+                     th_.grid, 1.0f * v_.scale);
+        const float title = g_.font_size * 1.1f, sub = g_.font_size * 0.85f;
+        for (std::size_t i = 0; i < d_.lanes.size(); ++i) {
+            const auto& lane = d_.lanes[i];
+            const float x = g_.lane_x(static_cast<double>(i));
+            float w = text_size(v_, title, lane.name.c_str()).x;
+            for (const auto& a : lane.addresses) w = std::max(w, text_size(v_, sub, a.c_str()).x);
+            w = std::min(w + 2 * pad, std::max(g_.lane_spacing * 0.95f, 60.0f * v_.scale));
+            const ImVec2 a{x - w * 0.5f, v_.canvas_min.y + pad * 0.5f};
+            const ImVec2 b{x + w * 0.5f, v_.canvas_min.y + g_.header_h - pad * 0.5f};
+            dl_->AddRectFilled(a, b, lane.middlebox ? th_.note_fill : th_.lane_header_fill, 4.0f * v_.scale);
+            dl_->AddRect(a, b, lane.middlebox ? th_.note_border : th_.lane_header_border, 4.0f * v_.scale, 0,
+                         1.5f * v_.scale);
+            const ImVec4 clip{a.x, a.y, b.x, b.y};
+            float y = a.y + pad * 0.5f;
+            auto centred = [&](const std::string& s, float size, ImU32 col) {
+                const float tw = text_size(v_, size, s.c_str()).x;
+                dl_->AddText(font_of(v_), size, {x - std::min(tw, w - pad) * 0.5f, y}, col, s.c_str(),
+                             s.c_str() + s.size(), 0.0f, &clip);
+                y += size * 1.15f;
+            };
+            centred(lane.name, title, th_.lane_title);
+            for (const auto& addr : lane.addresses) centred(addr, sub, th_.lane_subtitle);
+        }
+    }
+
+    bool claim_label(const Item& it, float top, float bottom) {
+        const std::size_t n = std::max<std::size_t>(1, d_.lanes.size());
+        const int lo = std::clamp(std::min(it.from_lane, it.to_lane), 0, static_cast<int>(n) - 1);
+        const int hi = std::clamp(std::max(it.from_lane, it.to_lane), 0, static_cast<int>(n) - 1);
+        float& last = label_bottom_[static_cast<std::size_t>(lo) * n + static_cast<std::size_t>(hi)];
+        if (top < last) {
+            ++stats_.labels_skipped;
+            return false;
+        }
+        last = bottom;
+        return true;
+    }
+
+    void draw_item(std::size_t index) {
+        const Item& it = d_.items[index];
+        ++stats_.drawn;
+        const bool current = v_.current_event != SIZE_MAX && it.event == v_.current_event;
+        const float pad = 5.0f * v_.scale;
+        if (current) band(g_.y(it.top()) - pad, g_.y(it.bottom()) + pad, th_.highlight);
+        if (index == v_.hovered_item) band(g_.y(it.top()) - pad, g_.y(it.bottom()) + pad, th_.hover);
+        switch (it.kind) {
+        case ItemKind::Arrow: draw_arrow(it); break;
+        case ItemKind::Note: draw_note(it); break;
+        case ItemKind::Break: draw_break(it); break;
+        }
+    }
+
+    void draw_arrow(const Item& it) {
+        const ImVec2 a{g_.lane_x(it.from_pos), g_.y(it.y0)};
+        const ImVec2 b{g_.lane_x(it.to_pos), g_.y(it.y1)};
+        const bool handshake = it.style == viz::Style::Handshake;
+        ImU32 col = arrow_colour(it, th_);
+        if (handshake) col = with_alpha(col, 190);
+        const float thick = (handshake ? 1.5f : it.style == viz::Style::Data ? 3.0f : 2.5f) * v_.scale;
+        const float dx = b.x - a.x, dy = b.y - a.y;
+        const float len = std::max(1.0f, std::sqrt(dx * dx + dy * dy));
+        const float ux = dx / len, uy = dy / len;
+        const float head = 11.0f * v_.scale;
+        if (it.end == viz::End::Arrow) {
+            const ImVec2 base{b.x - ux * head, b.y - uy * head};
+            dl_->AddLine(a, base, col, thick);
+            const float hw = head * 0.45f;
+            dl_->AddTriangleFilled(b, {base.x - uy * hw, base.y + ux * hw}, {base.x + uy * hw, base.y - ux * hw}, col);
+        } else {
+            dl_->AddLine(a, b, col, thick);
+        }
+        if (it.end == viz::End::Cross) {
+            const float s = 8.0f * v_.scale;
+            dl_->AddLine({b.x - s, b.y - s}, {b.x + s, b.y + s}, th_.drop, 3.5f * v_.scale);
+            dl_->AddLine({b.x - s, b.y + s}, {b.x + s, b.y - s}, th_.drop, 3.5f * v_.scale);
+        } else if (it.end == viz::End::Rejected) {
+            const float s = 9.0f * v_.scale;
+            dl_->AddLine({b.x - uy * s, b.y + ux * s}, {b.x + uy * s, b.y - ux * s}, th_.reject, 4.0f * v_.scale);
+        }
+        draw_arrow_labels(it, a, b);
+    }
+
+    void draw_arrow_labels(const Item& it, ImVec2 a, ImVec2 b) {
+        const float size = g_.font_size, small = g_.font_size * 0.8f;
+        if (it.label.empty() && it.label_after.empty() && !it.from_port && !it.to_port) return;
+        const float mid_y = (a.y + b.y) * 0.5f;
+        const float label_top = mid_y - size * 1.15f;
+        const float label_bottom = it.label_after.empty() ? mid_y : mid_y + small * 1.1f;
+        if (!claim_label(it, label_top, label_bottom)) return;
+
+        // the label sits above the arrow's middle; a long one is set smaller, then shortened
+        const float span = std::fabs(b.x - a.x);
+        const float max_w = std::max(span - 4.0f * v_.scale, 80.0f * v_.scale);
+        auto fit = [&](const std::string& s, float& sz) {
+            const float w = text_size(v_, sz, s.c_str()).x;
+            if (w > max_w) sz = std::max(sz * 0.8f, sz * max_w / w);
+            if (text_size(v_, sz, s.c_str()).x <= max_w) return s;
+            std::string t = s;
+            while (t.size() > 4 && text_size(v_, sz, (t + "...").c_str()).x > max_w) t.pop_back();
+            return t + "...";
+        };
+        const float cx = (a.x + b.x) * 0.5f;
+        if (!it.label.empty()) {
+            float sz = size;
+            const std::string s = fit(it.label, sz);
+            const float w = text_size(v_, sz, s.c_str()).x;
+            text_with_bg({cx - w * 0.5f, mid_y - sz * 1.15f}, th_.label, sz, s);
+            ++stats_.labels;
+        }
+        if (!it.label_after.empty()) {
+            float sz = small;
+            const std::string s = fit("received as: " + it.label_after, sz);
+            const float w = text_size(v_, sz, s.c_str()).x;
+            text_with_bg({cx - w * 0.5f, mid_y + 2.0f * v_.scale}, th_.note_text, sz, s);
+            ++stats_.labels;
+        }
+        if (v_.ports) {
+            // outside the span at both ends (behind the tail, beyond the head), so they never
+            // collide with the label, which stays between the lifelines
+            const float dir = b.x >= a.x ? 1.0f : -1.0f;
+            const float gap = 4.0f * v_.scale;
+            auto port = [&](std::uint16_t p, ImVec2 at, float outward, float clearance) {
+                if (!p) return;
+                const std::string s = std::to_string(p);
+                const float w = text_size(v_, small, s.c_str()).x;
+                const float x = outward > 0 ? at.x + gap + clearance : at.x - gap - clearance - w;
+                text_with_bg({x, at.y - small * 0.55f}, th_.port, small, s);
+                ++stats_.labels;
+            };
+            port(it.from_port, a, -dir, 0.0f);
+            port(it.to_port, b, dir, it.end == viz::End::Arrow ? 0.0f : 9.0f * v_.scale);  // clear of the cross
+        }
+    }
+
+    void draw_note(const Item& it) {
+        const NoteBox box = note_box(it, g_, v_);
+        ImU32 fill = th_.note_fill, border = th_.note_border, tc = th_.note_text;
+        switch (it.note_kind) {
+        case viz::NoteKind::Middlebox: break;
+        case viz::NoteKind::Note: fill = th_.explain_fill; border = th_.explain_border; tc = th_.label; break;
+        case viz::NoteKind::Socket:
+        case viz::NoteKind::Timer: fill = th_.socket_fill; border = th_.socket_border; tc = th_.label; break;
+        }
+        const float r = 4.0f * v_.scale;
+        dl_->AddRectFilled(box.min, box.max, fill, r);
+        dl_->AddRect(box.min, box.max, border, r, 0, 1.5f * v_.scale);
+        if (box.text_size > 0) {
+            const float pad = 6.0f * v_.scale;
+            const ImVec4 clip{box.min.x, box.min.y, box.max.x - pad * 0.5f, box.max.y};
+            const std::size_t lines = count_lines(it.text);
+            const float th = box.text_size * 1.0f * static_cast<float>(lines);
+            const float y = box.min.y + std::max(0.0f, (box.max.y - box.min.y - th) * 0.5f);
+            dl_->AddText(font_of(v_), box.text_size, {box.min.x + pad, y}, tc, it.text.c_str(),
+                         it.text.c_str() + it.text.size(), 0.0f, &clip);
+            ++stats_.labels;
+        }
+    }
+
+    void draw_break(const Item& it) {
+        const float top = g_.y(it.top()), bottom = g_.y(it.bottom());
+        const float mid = (top + bottom) * 0.5f;
+        const float x0 = v_.canvas_min.x + g_.ruler_w, x1 = v_.canvas_max.x;
+        const float step = 10.0f * v_.scale, amp = std::min(4.0f * v_.scale, (bottom - top) * 0.3f);
+        for (float x = x0; x < x1; x += step * 2) {
+            dl_->AddLine({x, mid - amp}, {x + step, mid + amp}, th_.lifeline, 1.5f * v_.scale);
+            dl_->AddLine({x + step, mid + amp}, {x + 2 * step, mid - amp}, th_.lifeline, 1.5f * v_.scale);
+        }
+        const std::string& s = it.label.empty() ? it.text : it.label;
+        if (!s.empty() && bottom - top >= g_.font_size * 0.8f) {
+            const float size = g_.font_size * 0.85f;
+            const float w = text_size(v_, size, s.c_str()).x;
+            text_with_bg({(g_.lane_x(0) + g_.lane_x(static_cast<double>(std::max<std::size_t>(1, d_.lanes.size()) - 1))) * 0.5f - w * 0.5f,
+                          mid - size * 0.5f},
+                         th_.time_text, size, s);
+            ++stats_.labels;
+        }
+    }
+
+    void draw_fold(std::size_t b, std::size_t e, double top, double bottom) {
+        stats_.folded += e - b;
+        ++stats_.fold_marks;
+        const float y0 = g_.y(top), y1 = std::max(g_.y(bottom), y0 + 3.0f * v_.scale);
+        const float x0 = g_.lane_x(0) - 8.0f * v_.scale;
+        const float x1 = g_.lane_x(static_cast<double>(std::max<std::size_t>(1, d_.lanes.size()) - 1)) + 8.0f * v_.scale;
+        bool current = false;
+        if (v_.current_event != SIZE_MAX) {
+            // a folded current step still shows where it is
+            const auto& first = d_.items[b];
+            const auto& last = d_.items[e - 1];
+            current = first.event <= v_.current_event && v_.current_event <= last.event;
+        }
+        if (current) band(y0 - 3.0f * v_.scale, y1 + 3.0f * v_.scale, th_.highlight);
+        dl_->AddRectFilled({x0, y0}, {x1, y1}, th_.fold_fill, 2.0f * v_.scale);
+        const float size = g_.font_size * 0.85f;
+        if (y1 - y0 >= size) {
+            char buf[48];
+            std::snprintf(buf, sizeof buf, "%zu items", e - b);
+            const float w = text_size(v_, size, buf).x;
+            dl_->AddText(font_of(v_), size, {(x0 + x1) * 0.5f - w * 0.5f, (y0 + y1) * 0.5f - size * 0.5f}, th_.fold_text,
+                         buf);
+            ++stats_.labels;
+        }
+    }
+};
+
+}  // namespace
+
+CanvasGeometry canvas_geometry(const Diagram& d, const View& v) {
+    CanvasGeometry g;
+    g.font_size = font_size_of(v);
+    const float pad = 6.0f * v.scale;
+    g.header_h = g.font_size * 1.1f * 1.15f + g.font_size * 0.85f * 1.15f * static_cast<float>(max_address_lines(d)) +
+                 pad * 1.5f;
+    g.ruler_w = v.time_ruler ? text_size(v, g.font_size * 0.8f, "000.000 ms").x + 14.0f * v.scale : 0.0f;
+    const float width = v.canvas_max.x - v.canvas_min.x - g.ruler_w;
+    const std::size_t n = std::max<std::size_t>(1, d.lanes.size());
+    // the outer lanes keep half a spacing (at most 160 px) for their headers and notes
+    const float margin = std::min(width / static_cast<float>(2 * n), 160.0f * v.scale);
+    g.lane_spacing = v.lane_spacing > 0 ? v.lane_spacing
+                     : n > 1          ? std::max(40.0f * v.scale, (width - 2 * margin) / static_cast<float>(n - 1))
+                                      : 0.0f;
+    g.first_lane_x = v.canvas_min.x + g.ruler_w + margin + v.pan.x;
+    g.px_per_unit = std::max(1e-6f, v.zoom * v.scale);
+    g.origin_y = v.canvas_min.y + g.header_h + g.font_size * 1.6f + v.pan.y;
+    return g;
+}
+
+LadderStats draw_ladder(ImDrawList* dl, const Diagram& d, const View& v) {
+    Painter p(dl, d, v);
+    return p.run();
+}
+
+LadderHit hit_test(const Diagram& d, const View& v, ImVec2 point) {
+    LadderHit hit;
+    if (point.x < v.canvas_min.x || point.y < v.canvas_min.y || point.x > v.canvas_max.x || point.y > v.canvas_max.y)
+        return hit;
+    const CanvasGeometry g = canvas_geometry(d, v);
+    if (point.y < v.canvas_min.y + g.header_h) {
+        for (std::size_t i = 0; i < d.lanes.size(); ++i)
+            if (std::fabs(point.x - g.lane_x(static_cast<double>(i))) < g.lane_spacing * 0.45f)
+                hit.lane = static_cast<int>(i);
+        return hit;
+    }
+    const float tol = 7.0f * v.scale;
+    // arrows' labels sit above them, so look a label's height below the point too
+    const double y0 = g.units(point.y - tol), y1 = g.units(point.y + tol + g.font_size * 1.3f);
+    const double fold = v.fold_px * v.scale / g.px_per_unit;
+    float best = 1e30f;
+    walk_visible(
+        d, y0, y1, fold,
+        [&](std::size_t i) {
+            const Item& it = d.items[i];
+            float dist = 1e30f;
+            if (it.kind == ItemKind::Arrow) {
+                const ImVec2 a{g.lane_x(it.from_pos), g.y(it.y0)}, b{g.lane_x(it.to_pos), g.y(it.y1)};
+                dist = dist_to_segment(point, a, b);
+                // on the label above the middle counts too
+                const float mx = (a.x + b.x) * 0.5f, my = (a.y + b.y) * 0.5f;
+                if (point.y <= my && point.y >= my - g.font_size * 1.2f && std::fabs(point.x - mx) < std::fabs(b.x - a.x) * 0.5f)
+                    dist = std::min(dist, tol * 0.5f);
+            } else if (it.kind == ItemKind::Note) {
+                const NoteBox box = note_box(it, g, v);
+                if (point.x >= box.min.x && point.x <= box.max.x && point.y >= box.min.y && point.y <= box.max.y)
+                    dist = 0;
+            }
+            if (dist <= tol && dist < best) {
+                best = dist;
+                hit.item = i;
+            }
+        },
+        [&](std::size_t b, std::size_t e, double top, double bottom) {
+            const float sy0 = g.y(top), sy1 = std::max(g.y(bottom), sy0 + 3.0f * v.scale);
+            if (point.y >= sy0 - 2 && point.y <= sy1 + 2 && hit.item == SIZE_MAX) hit.fold_count = e - b;
+        });
+    if (hit.item != SIZE_MAX) hit.fold_count = 0;
+    return hit;
+}
+
+void scroll_to(const Diagram& d, View& v, double units, float fraction) {
+    View probe = v;
+    probe.pan.y = 0;
+    const CanvasGeometry g = canvas_geometry(d, probe);
+    const float top = v.canvas_min.y + g.header_h;
+    const float target = top + (v.canvas_max.y - top) * fraction;
+    v.pan.y = target - g.y(units);
+}
+
+float fit_zoom(const Diagram& d, const View& v, float min_zoom) {
+    View probe = v;
+    probe.pan = {0, 0};
+    probe.zoom = 1;
+    const CanvasGeometry g = canvas_geometry(d, probe);
+    const float avail = v.canvas_max.y - g.origin_y - 10.0f * v.scale;
+    if (d.height <= 0 || avail <= 0) return 1.0f;
+    return std::clamp(avail / (static_cast<float>(d.height) * v.scale), min_zoom, 1.0f);
+}
+
+}  // namespace ftpsim::gui

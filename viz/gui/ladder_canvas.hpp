@@ -1,0 +1,83 @@
+// The ladder canvas: draws a viz::Diagram into an ImDrawList, separated from any window so it
+// can be unit-tested with ImGui's core alone.
+//
+// Only what is visible is drawn (after Tracy's timeline): a binary search over the diagram's
+// y order finds the first candidate, items outside the canvas are culled, and runs of items
+// whose tops fall within a few pixels of each other are folded into one "N items" mark. The cost
+// follows the pixels on screen, not the length of the trace.
+//
+// Screen mapping: diagram y (abstract units) times zoom times the UI scale gives pixels below
+// the sticky lane headers; lane positions are spread `lane_spacing` pixels apart.
+#pragma once
+
+#include "viz/diagram.hpp"
+#include "viz/gui/theme.hpp"
+
+#include <imgui.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace ftpsim::gui {
+
+struct View {
+    ImVec2 canvas_min{0, 0}, canvas_max{800, 600};  // screen rectangle of the canvas
+    float zoom = 1.0f;        // vertical zoom (diagram units -> pixels, before the UI scale)
+    ImVec2 pan{0, 0};         // content offset in pixels (negative y scrolls down)
+    float scale = 1.0f;       // UI scale: line widths, margins and the font grow with it
+    ThemeKind theme = ThemeKind::Light;
+    ImFont* font = nullptr;   // nullptr: ImGui's current font
+    float font_size = 0;      // 0: the font's size
+    float lane_spacing = 0;   // pixels between lanes; 0: spread the lanes over the canvas width
+    float fold_px = 3.0f;     // items starting closer than this (times scale) are folded
+    std::size_t current_event = SIZE_MAX;  // trace event of the playback step to highlight
+    std::size_t hovered_item = SIZE_MAX;   // item index to tint (from hit_test)
+    bool ports = true;        // port numbers at the arrow ends
+    bool time_ruler = true;   // times at the left edge
+};
+
+struct LadderStats {
+    std::size_t drawn = 0;         // items drawn individually
+    std::size_t folded = 0;        // items represented by fold marks
+    std::size_t fold_marks = 0;    // "N items" marks drawn
+    std::size_t culled = 0;        // items not drawn at all (outside the canvas)
+    std::size_t labels = 0;        // text labels drawn (arrow labels, ports, notes)
+    std::size_t labels_skipped = 0;  // labels left out because they would overlap
+};
+
+// The canvas geometry derived from a View and a Diagram (also what hit_test uses).
+struct CanvasGeometry {
+    float font_size = 13;
+    float header_h = 0;     // height of the sticky lane headers
+    float ruler_w = 0;      // width of the time ruler on the left
+    float lane_spacing = 0;
+    float px_per_unit = 1;  // zoom * scale
+    float first_lane_x = 0; // screen x of lane 0
+    float origin_y = 0;     // screen y of diagram y = 0
+
+    float lane_x(double pos) const { return first_lane_x + static_cast<float>(pos) * lane_spacing; }
+    float y(double units) const { return origin_y + static_cast<float>(units) * px_per_unit; }
+    double units(float screen_y) const { return (screen_y - origin_y) / px_per_unit; }
+};
+
+CanvasGeometry canvas_geometry(const viz::Diagram& d, const View& v);
+
+LadderStats draw_ladder(ImDrawList* dl, const viz::Diagram& d, const View& v);
+
+struct LadderHit {
+    std::size_t item = SIZE_MAX;   // the item under the point, or SIZE_MAX
+    std::size_t fold_count = 0;    // > 0: the point is on a fold mark of this many items
+    int lane = -1;                 // >= 0: the point is on this lane's header
+    explicit operator bool() const { return item != SIZE_MAX || fold_count > 0 || lane >= 0; }
+};
+
+// What is under a screen point, with the same culling and folding as draw_ladder.
+LadderHit hit_test(const viz::Diagram& d, const View& v, ImVec2 point);
+
+// Pan so that diagram y `units` is at `fraction` of the visible canvas height (0 top, 1 bottom).
+void scroll_to(const viz::Diagram& d, View& v, double units, float fraction = 0.35f);
+// The zoom that shows the whole diagram in the canvas height (clamped to [min_zoom, 1]).
+float fit_zoom(const viz::Diagram& d, const View& v, float min_zoom = 0.001f);
+
+}  // namespace ftpsim::gui

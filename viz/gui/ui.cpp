@@ -1,0 +1,607 @@
+#include "viz/gui/ui.hpp"
+
+#include "viz/export.hpp"
+#include "viz/gui/tables.hpp"
+#include "viz/gui/theme.hpp"
+
+#include <GLFW/glfw3.h>  // key codes only: the GLFW backend indexes io.KeysDown by them
+#include <imgui_stdlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace ftpsim::gui {
+
+namespace {
+
+constexpr float kZoomStep = 1.2f;
+
+std::string connection_purpose(const trace::Trace& t, int conn) {
+    for (const auto& c : t.connections)
+        if (c.id == conn) return c.purpose;
+    return {};
+}
+
+bool changed(const trace::Endpoint& before, const trace::Endpoint& after) {
+    return !after.addr.empty() && !(after == before);
+}
+
+void zoom_at(GuiState& s, float factor, float screen_y) {
+    const auto& d = s.diagram();
+    const auto g = canvas_geometry(d, s.view);
+    const double units = g.units(screen_y);
+    s.view.zoom = std::clamp(s.view.zoom * factor, 1e-5f, 20.0f);
+    const auto g2 = canvas_geometry(d, s.view);
+    s.view.pan.y += screen_y - g2.y(units);
+    s.fit_pending = false;
+}
+
+void zoom_centre(GuiState& s, float factor) {
+    zoom_at(s, factor, (s.view.canvas_min.y + s.view.canvas_max.y) * 0.5f);
+}
+
+// Keeps some of the diagram on screen whatever the pan.
+void clamp_pan(GuiState& s) {
+    const auto& d = s.diagram();
+    View probe = s.view;
+    probe.pan = {0, 0};
+    const auto g = canvas_geometry(d, probe);
+    const float content = static_cast<float>(d.height) * g.px_per_unit;
+    const float visible = s.view.canvas_max.y - g.origin_y;
+    const float min_y = std::min(0.0f, visible * 0.5f - content);
+    s.view.pan.y = std::clamp(s.view.pan.y, min_y, visible * 0.5f);
+    const float w = s.view.canvas_max.x - s.view.canvas_min.x;
+    s.view.pan.x = std::clamp(s.view.pan.x, -w * 0.8f, w * 0.8f);
+}
+
+void ensure_step_visible(GuiState& s) {
+    const std::size_t ev = s.current_event();
+    if (ev == SIZE_MAX) return;
+    const auto& d = s.diagram();
+    for (const auto& it : d.items) {
+        if (it.event != ev) continue;
+        const auto g = canvas_geometry(d, s.view);
+        const float top = s.view.canvas_min.y + g.header_h, bottom = s.view.canvas_max.y;
+        const float y0 = g.y(it.top()), y1 = g.y(it.bottom());
+        if (y0 < top + (bottom - top) * 0.1f || y1 > bottom - (bottom - top) * 0.15f) scroll_to(d, s.view, it.top(), 0.4f);
+        return;
+    }
+}
+
+void write_file(GuiState& s, const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    s.status = out ? "Wrote " + path : "Could not write " + path;
+}
+
+void help_marker(const std::string& text) {
+    if (text.empty()) return;
+    ImGui::SameLine();
+    ImGui::TextDisabled("(?)");
+    if (ImGui::IsItemHovered()) {
+        ImGui::BeginTooltip();
+        ImGui::PushTextWrapPos(ImGui::GetFontSize() * 30);
+        ImGui::TextUnformatted(text.c_str());
+        ImGui::PopTextWrapPos();
+        ImGui::EndTooltip();
+    }
+}
+
+// ---- sidebar panels ------------------------------------------------------------------------
+
+void scenario_panel(GuiState& s) {
+    const float rows = static_cast<float>(s.library().size()) + 2.0f;
+    const float list_h = std::min(ImGui::GetTextLineHeightWithSpacing() * std::min(rows, 9.0f) + 4.0f,
+                                  ImGui::GetContentRegionAvail().y * 0.45f);
+    if (ImGui::BeginListBox("##library", ImVec2(-FLT_MIN, list_h))) {
+        std::string category;
+        for (const auto& sc : s.library()) {
+            if (sc.category != category) {
+                category = sc.category;
+                ImGui::TextDisabled("%s", category.c_str());
+            }
+            const bool selected = sc.id == s.scenario();
+            if (ImGui::Selectable(sc.title.c_str(), selected)) s.select_scenario(sc.id);
+            if (ImGui::IsItemHovered() && !sc.description.empty()) {
+                ImGui::BeginTooltip();
+                ImGui::PushTextWrapPos(ImGui::GetFontSize() * 28);
+                ImGui::TextUnformatted(sc.description.c_str());
+                ImGui::PopTextWrapPos();
+                ImGui::EndTooltip();
+            }
+        }
+        ImGui::EndListBox();
+    }
+    ImGui::Spacing();
+    ImGui::TextUnformatted("Knobs");
+    ImGui::Separator();
+    const Knobs& knobs = s.knobs();
+    if (knobs.knobs.empty()) ImGui::TextDisabled("This scenario has no knobs.");
+    for (const auto& k : knobs.knobs) {
+        ImGui::PushID(k.name.c_str());
+        ImGui::TextUnformatted(k.label.empty() ? k.name.c_str() : k.label.c_str());
+        help_marker(k.help.empty() ? k.name : k.help + "\n(" + k.name + ")");
+        ImGui::SetNextItemWidth(-FLT_MIN);
+        if (!k.choices.empty()) {
+            if (k.choices.size() <= 3) {
+                // radio buttons: one click, and every choice is visible on the projector
+                for (std::size_t i = 0; i < k.choices.size(); ++i) {
+                    if (i) ImGui::SameLine();
+                    if (ImGui::RadioButton(k.choices[i].c_str(), k.value == k.choices[i])) {
+                        const std::string name = k.name, value = k.choices[i];
+                        s.set_knob(name, value);
+                        ImGui::PopID();
+                        return;  // the knobs were replaced
+                    }
+                }
+            } else if (ImGui::BeginCombo("##v", k.value.c_str())) {
+                for (const auto& c : k.choices)
+                    if (ImGui::Selectable(c.c_str(), c == k.value)) {
+                        const std::string name = k.name, value = c;
+                        ImGui::EndCombo();
+                        ImGui::PopID();
+                        s.set_knob(name, value);
+                        return;
+                    }
+                ImGui::EndCombo();
+            }
+        } else {
+            std::string value = k.value;
+            if (ImGui::InputText("##v", &value, ImGuiInputTextFlags_EnterReturnsTrue)) {
+                const std::string name = k.name;
+                ImGui::PopID();
+                if (!s.set_knob(name, value)) s.status = "Bad value for " + name;
+                return;
+            }
+        }
+        ImGui::PopID();
+    }
+}
+
+void diagnosis_panel(GuiState& s) {
+    const auto& o = s.trace().outcome;
+    const auto& th = theme(s.view.theme);
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(o.ok ? IM_COL32(20, 140, 60, 255) : th.drop));
+    ImGui::TextUnformatted(o.ok ? "Outcome: every transfer succeeded" : "Outcome: FAILED");
+    ImGui::PopStyleColor();
+    for (const auto& t : o.transfers)
+        ImGui::BulletText("%s %s: %s, reply %d, %llu bytes", t.command.c_str(), t.path.c_str(), t.ok ? "ok" : "failed",
+                          t.reply, static_cast<unsigned long long>(t.bytes));
+    if (!o.limit_reached.empty()) ImGui::TextWrapped("Stopped early: %s", o.limit_reached.c_str());
+    std::size_t fix_index = 0;
+    for (const auto& d : o.diagnosis) {
+        ImGui::Separator();
+        ImGui::TextWrapped("What happened: %s", d.what.c_str());
+        ImGui::Spacing();
+        ImGui::TextWrapped("Why: %s", d.cause.c_str());
+        if (!d.fixes.empty()) ImGui::TextUnformatted("Fixes:");
+        for (const auto& f : d.fixes) {
+            ImGui::PushID(static_cast<int>(fix_index));
+            if (ImGui::Button("Apply")) {
+                const std::size_t i = fix_index;
+                ImGui::PopID();
+                s.apply_fix(i);
+                return;
+            }
+            ImGui::SameLine();
+            ImGui::TextWrapped("%s%s", f.description.c_str(), f.verified ? "  (verified)" : "");
+            if (ImGui::IsItemHovered() && !f.change.empty()) ImGui::SetTooltip("%s", f.change.c_str());
+            ImGui::PopID();
+            ++fix_index;
+        }
+    }
+    if (o.diagnosis.empty() && !o.ok) ImGui::TextDisabled("No diagnosis in this trace.");
+    if (!s.trace().model_notes.empty()) {
+        ImGui::Separator();
+        ImGui::TextDisabled("Model notes:");
+        for (const auto& n : s.trace().model_notes) ImGui::BulletText("%s", n.c_str());
+    }
+}
+
+void tables_panel(GuiState& s) {
+    const std::size_t ev = s.current_event();
+    const TablesAt tables = tables_at(s.trace(), ev == SIZE_MAX ? s.trace().events.size() : ev);
+    ImGui::TextDisabled("At the current step (%s)", s.step_title().c_str());
+    const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingFixedFit;
+    auto section = [](const char* title, std::size_t n) {
+        ImGui::Spacing();
+        ImGui::Text("%s (%zu)", title, n);
+    };
+    section("NAT mappings", tables.nat.size());
+    if (!tables.nat.empty() && ImGui::BeginTable("nat", 4, flags)) {
+        ImGui::TableSetupColumn("Node");
+        ImGui::TableSetupColumn("Type");
+        ImGui::TableSetupColumn("Inside");
+        ImGui::TableSetupColumn("Outside");
+        ImGui::TableHeadersRow();
+        for (const auto& r : tables.nat) {
+            ImGui::TableNextRow();
+            ImGui::TableSetColumnIndex(0);
+            ImGui::TextUnformatted(r.node.c_str());
+            ImGui::TableSetColumnIndex(1);
+            ImGui::TextUnformatted(r.kind.c_str());
+            ImGui::TableSetColumnIndex(2);
+            ImGui::TextUnformatted(r.inside.c_str());
+            ImGui::TableSetColumnIndex(3);
+            ImGui::TextUnformatted(r.outside.c_str());
+        }
+        ImGui::EndTable();
+    }
+    section("Connection tracking", tables.conntrack.size());
+    if (!tables.conntrack.empty() && ImGui::BeginTable("ct", 3, flags)) {
+        ImGui::TableSetupColumn("Conn");
+        ImGui::TableSetupColumn("Tuple (original)");
+        ImGui::TableSetupColumn("State");
+        ImGui::TableHeadersRow();
+        for (const auto& r : tables.conntrack) {
+            ImGui::TableNextRow();
+            ImGui::TableSetColumnIndex(0);
+            ImGui::Text("%d %s", r.conn, r.purpose.c_str());
+            ImGui::TableSetColumnIndex(1);
+            ImGui::TextUnformatted(r.tuple.c_str());
+            ImGui::TableSetColumnIndex(2);
+            ImGui::TextUnformatted(r.state.c_str());
+        }
+        ImGui::EndTable();
+    }
+    section("ALG expectations", tables.expectations.size());
+    for (const auto& r : tables.expectations) ImGui::BulletText("%s: %s", r.node.c_str(), r.text.c_str());
+    section("Drops, rejects and rule hits", tables.hits.size());
+    for (const auto& r : tables.hits) {
+        ImGui::BulletText("%s  %s: %s", viz::format_time(r.time_ns).c_str(), r.node.c_str(), r.text.c_str());
+        if (!r.reason.empty()) ImGui::TextDisabled("      %s", r.reason.c_str());
+    }
+}
+
+struct ExportState {
+    std::string dir = ".";
+};
+
+void export_panel(GuiState& s, UiContext& ctx) {
+    static ExportState ex;
+    ImGui::TextUnformatted("Folder");
+    ImGui::SetNextItemWidth(-FLT_MIN);
+    ImGui::InputText("##dir", &ex.dir);
+    const std::string base = (ex.dir.empty() ? std::string(".") : ex.dir) + "/" +
+                             (s.scenario().empty() ? std::string("trace") : s.scenario());
+    struct Entry {
+        const char* label;
+        const char* ext;
+    };
+    static const Entry entries[] = {{"SVG", ".svg"},   {"PlantUML", ".puml"}, {"Mermaid", ".mmd"}, {"mscgen", ".msc"},
+                                    {"Text", ".txt"},  {"JSON trace", ".json"}, {"pcap (Wireshark)", ".pcap"}};
+    viz::ExportOptions opts;
+    opts.layout = s.layout_options();
+    const float w = (ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
+    int n = 0;
+    for (const auto& e : entries) {
+        if (n++ % 2) ImGui::SameLine();
+        if (ImGui::Button(e.label, ImVec2(w, 0))) {
+            const std::string path = base + e.ext;
+            try {
+                write_file(s, path, viz::export_for_path(s.trace(), path, opts));
+            } catch (const std::exception& err) {
+                s.status = std::string("Export failed: ") + err.what();
+            }
+        }
+    }
+    if (ImGui::Button("PNG of this window", ImVec2(-FLT_MIN, 0)) && ctx.screenshot) {
+        ctx.screenshot(base + ".png");
+        s.status = "Wrote " + base + ".png";
+    }
+    ImGui::TextDisabled("Files are named %s.<ext>", base.c_str());
+}
+
+// ---- the ladder ----------------------------------------------------------------------------
+
+void tooltip(GuiState& s, UiContext& ctx, const LadderHit& hit) {
+    ImGui::BeginTooltip();
+    if (hit.item != SIZE_MAX) {
+        const auto& th = theme(s.view.theme);
+        if (ctx.mono) ImGui::PushFont(ctx.mono);
+        std::istringstream lines(item_details(s.trace(), s.diagram(), hit.item));
+        for (std::string line; std::getline(lines, line);) {
+            const bool mark = line.find("(changed)") != std::string::npos;
+            const bool bad = line.find("DROPPED") != std::string::npos || line.find("REJECTED") != std::string::npos;
+            if (mark || bad) ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(bad ? th.drop : th.data));
+            ImGui::TextUnformatted(line.c_str());
+            if (mark || bad) ImGui::PopStyleColor();
+        }
+        if (ctx.mono) ImGui::PopFont();
+        ImGui::TextDisabled("Click: make this the current step");
+    } else if (hit.fold_count) {
+        ImGui::Text("%zu items folded here: zoom in (mouse wheel or +) to see them", hit.fold_count);
+    } else if (hit.lane >= 0) {
+        const auto& l = s.diagram().lanes[static_cast<std::size_t>(hit.lane)];
+        ImGui::Text("%s  (%s, %s)", l.name.c_str(), l.kind.c_str(), l.role.c_str());
+        for (const auto& a : l.addresses) ImGui::BulletText("%s", a.c_str());
+    }
+    ImGui::EndTooltip();
+}
+
+void ladder_canvas(GuiState& s, UiContext& ctx, ImVec2 size) {
+    ImGuiIO& io = ImGui::GetIO();
+    const ImVec2 p0 = ImGui::GetCursorScreenPos();
+    size.x = std::max(size.x, 50.0f);
+    size.y = std::max(size.y, 50.0f);
+    s.view.canvas_min = p0;
+    s.view.canvas_max = {p0.x + size.x, p0.y + size.y};
+    s.view.scale = s.ui_scale;
+    s.view.font = ImGui::GetFont();
+    s.view.font_size = ImGui::GetFontSize();
+    if (s.fit_pending) {
+        // a readable start: the whole diagram if it fits at a legible zoom, else its top
+        s.view.zoom = std::clamp(fit_zoom(s.diagram(), s.view), 0.6f, 1.0f);
+        s.view.pan = {0, 0};
+        s.fit_pending = false;
+    }
+    ImGui::InvisibleButton("ladder", size, ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonRight);
+    const bool hovered = ImGui::IsItemHovered();
+    const bool active = ImGui::IsItemActive();
+    if (active && (ImGui::IsMouseDragging(ImGuiMouseButton_Left, 2.0f) || ImGui::IsMouseDragging(ImGuiMouseButton_Right, 2.0f))) {
+        s.view.pan.x += io.MouseDelta.x;
+        s.view.pan.y += io.MouseDelta.y;
+    }
+    if (hovered && io.MouseWheel != 0) {
+        if (io.KeyShift) s.view.pan.y += io.MouseWheel * ImGui::GetFontSize() * 4;  // Shift+wheel scrolls
+        else zoom_at(s, std::pow(kZoomStep, io.MouseWheel), io.MousePos.y);
+    }
+    if (s.step_changed_since_last_frame) {
+        ensure_step_visible(s);
+        s.step_changed_since_last_frame = false;
+    }
+    clamp_pan(s);
+    ctx.last_hit = hovered ? hit_test(s.diagram(), s.view, io.MousePos) : LadderHit{};
+    s.view.hovered_item = ctx.last_hit.item;
+    s.view.current_event = s.current_event();
+    ctx.last_stats = draw_ladder(ImGui::GetWindowDrawList(), s.diagram(), s.view);
+    if (hovered && ctx.last_hit && !ImGui::IsMouseDragging(ImGuiMouseButton_Left, 2.0f)) tooltip(s, ctx, ctx.last_hit);
+    // a click (not a drag) on an item makes it the current step
+    if (hovered && ImGui::IsMouseReleased(ImGuiMouseButton_Left) && ctx.last_hit.item != SIZE_MAX &&
+        io.MouseDragMaxDistanceSqr[0] < 16.0f) {
+        const std::size_t ev = s.diagram().items[ctx.last_hit.item].event;
+        const auto& steps = s.steps();
+        const auto it = std::find(steps.begin(), steps.end(), ev);
+        if (it != steps.end()) s.go_to_step(static_cast<std::size_t>(it - steps.begin()));
+        s.step_changed_since_last_frame = false;  // it is on screen: do not scroll
+    }
+}
+
+void toolbar(GuiState& s) {
+    auto opts = s.layout_options();
+    bool relayout = false;
+    int view = opts.view == viz::View::PerHop ? 0 : 1;
+    relayout |= ImGui::RadioButton("Per hop", &view, 0);
+    ImGui::SameLine();
+    relayout |= ImGui::RadioButton("End to end", &view, 1);
+    ImGui::SameLine(0, ImGui::GetFontSize() * 1.2f);
+    int time = opts.time == viz::TimeScale::Compressed ? 0 : 1;
+    relayout |= ImGui::RadioButton("Compressed", &time, 0);
+    ImGui::SameLine();
+    relayout |= ImGui::RadioButton("To scale", &time, 1);
+    ImGui::SameLine(0, ImGui::GetFontSize() * 1.2f);
+    relayout |= ImGui::Checkbox("Fold handshakes", &opts.fold_handshakes);
+    if (relayout) {
+        opts.view = view == 0 ? viz::View::PerHop : viz::View::EndToEnd;
+        opts.time = time == 0 ? viz::TimeScale::Compressed : viz::TimeScale::ToScale;
+        s.set_layout(opts);
+    }
+    ImGui::SameLine(0, ImGui::GetFontSize() * 1.2f);
+    if (ImGui::Button(" - ")) zoom_centre(s, 1 / kZoomStep);
+    ImGui::SameLine();
+    ImGui::Text("%3.0f%%", s.view.zoom * 100);
+    ImGui::SameLine();
+    if (ImGui::Button(" + ")) zoom_centre(s, kZoomStep);
+    ImGui::SameLine();
+    if (ImGui::Button("Fit")) {
+        s.view.zoom = fit_zoom(s.diagram(), s.view, 1e-5f);
+        s.view.pan = {0, 0};
+    }
+    ImGui::SameLine(0, ImGui::GetFontSize() * 1.2f);
+    if (ImGui::Button(s.view.theme == ThemeKind::Light ? "Dark" : "Light")) {
+        s.view.theme = s.view.theme == ThemeKind::Light ? ThemeKind::Dark : ThemeKind::Light;
+        s.fonts_dirty = true;
+    }
+    ImGui::SameLine();
+    if (ImGui::Button("A-")) {
+        s.ui_scale = std::max(0.5f, s.ui_scale - 0.25f);
+        s.fonts_dirty = true;
+    }
+    ImGui::SameLine();
+    if (ImGui::Button("A+")) {
+        s.ui_scale = std::min(4.0f, s.ui_scale + 0.25f);
+        s.fonts_dirty = true;
+    }
+    ImGui::SameLine();
+    if (ImGui::Button(s.sidebar ? "<<" : ">>")) s.sidebar = !s.sidebar;
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Show or hide the side panel (Tab)");
+}
+
+void playback_bar(GuiState& s) {
+    const float bw = ImGui::GetFontSize() * 2.2f;
+    if (ImGui::Button("|<", ImVec2(bw, 0))) s.go_to_step(0);
+    ImGui::SameLine();
+    if (ImGui::Button("<", ImVec2(bw, 0))) s.prev();
+    ImGui::SameLine();
+    if (ImGui::Button(s.playing ? "Pause" : "Play", ImVec2(bw * 2, 0))) s.playing = !s.playing;
+    ImGui::SameLine();
+    if (ImGui::Button(">", ImVec2(bw, 0))) s.next();
+    ImGui::SameLine();
+    if (ImGui::Button(">|", ImVec2(bw, 0))) s.go_to_step(s.steps().empty() ? 0 : s.steps().size() - 1);
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);
+    ImGui::SliderFloat("##speed", &s.speed, 0.25f, 20.0f, "%.2g steps/s", ImGuiSliderFlags_Logarithmic);
+    ImGui::SameLine();
+    int step = static_cast<int>(s.step()) + 1;
+    const int n = std::max<int>(1, static_cast<int>(s.steps().size()));
+    ImGui::SetNextItemWidth(-FLT_MIN);
+    if (ImGui::SliderInt("##scrub", &step, 1, n, "step %d")) s.go_to_step(static_cast<std::size_t>(std::max(1, step) - 1));
+    ImGui::TextUnformatted(s.step_title().c_str());
+    ImGui::PushTextWrapPos(0.0f);
+    ImGui::TextUnformatted(s.explanation().c_str());
+    ImGui::PopTextWrapPos();
+}
+
+}  // namespace
+
+std::string item_details(const trace::Trace& t, const viz::Diagram& d, std::size_t index) {
+    if (index >= d.items.size()) return {};
+    const auto& it = d.items[index];
+    std::ostringstream out;
+    if (it.kind != viz::ItemKind::Arrow) {
+        out << (it.kind == viz::ItemKind::Break ? it.label : it.text) << "\n";
+        if (it.event < t.events.size()) {
+            const auto& e = t.events[it.event];
+            out << "at " << viz::format_time(e.time_ns) << " on " << e.from << "  (" << trace::to_string(e.kind) << ")\n";
+            if (!e.reason.empty()) out << "reason: " << e.reason << "\n";
+        }
+        return out.str();
+    }
+    const std::string purpose = connection_purpose(t, it.conn);
+    out << it.label;
+    if (!purpose.empty()) out << "   [" << purpose << " connection " << it.conn << "]";
+    out << "\n";
+    // every hop of this packet, in order: the addresses as sent and after each translation
+    std::vector<const trace::Event*> hops;
+    if (it.packet != 0) {
+        for (const auto& e : t.events)
+            if (e.packet == it.packet && e.kind == trace::EventKind::Segment) hops.push_back(&e);
+    } else if (it.event < t.events.size()) {
+        hops.push_back(&t.events[it.event]);
+    }
+    int n = 0;
+    for (const auto* e : hops) {
+        out << "hop " << ++n << ": " << e->from << " -> " << e->to << "   " << viz::format_time(e->time_ns);
+        if (e->arrive_ns) out << " -> " << viz::format_time(e->arrive_ns);
+        out << "\n";
+        out << "  sent:  " << endpoint_text(e->src) << " -> " << endpoint_text(e->dst) << "\n";
+        if (changed(e->src, e->src_after) || changed(e->dst, e->dst_after))
+            out << "  after: " << endpoint_text(e->src_after) << " -> " << endpoint_text(e->dst_after) << "  (changed)\n";
+        if (!e->flags.empty() || e->payload_len)
+            out << "  TCP " << viz::flags_words(e->flags) << "  seq " << e->tcp_seq << "  ack " << e->tcp_ack << "  len "
+                << e->payload_len << "\n";
+        if (!e->payload.empty()) {
+            std::string line = e->payload.substr(0, e->payload.find('\r'));
+            if (line.size() > 80) line = line.substr(0, 77) + "...";
+            out << "  payload: \"" << line << "\"\n";
+        }
+        if (e->verdict == trace::Verdict::Dropped) out << "  DROPPED: " << e->reason << "\n";
+        else if (e->verdict == trace::Verdict::Rejected) out << "  REJECTED: " << e->reason << "\n";
+        else if (!e->reason.empty()) out << "  (" << e->reason << ")\n";
+    }
+    if (!it.label_after.empty()) out << "received as: " << it.label_after << "  (changed)\n";
+    if (hops.empty() && !it.text.empty()) out << it.text << "\n";
+    return out.str();
+}
+
+void handle_shortcuts(GuiState& s, UiContext& ctx) {
+    (void)ctx;
+    ImGuiIO& io = ImGui::GetIO();
+    if (io.WantTextInput) return;
+    const bool ctrl = io.KeyCtrl;
+    auto pressed = [](int key) { return ImGui::IsKeyPressed(key, true); };
+    if (ctrl) {
+        if (pressed(GLFW_KEY_EQUAL) || pressed(GLFW_KEY_KP_ADD)) {
+            s.ui_scale = std::min(4.0f, s.ui_scale + 0.25f);
+            s.fonts_dirty = true;
+        }
+        if (pressed(GLFW_KEY_MINUS) || pressed(GLFW_KEY_KP_SUBTRACT)) {
+            s.ui_scale = std::max(0.5f, s.ui_scale - 0.25f);
+            s.fonts_dirty = true;
+        }
+        if (pressed(GLFW_KEY_0)) {
+            s.ui_scale = 1.25f;
+            s.fonts_dirty = true;
+        }
+        return;
+    }
+    const float pan = ImGui::GetFontSize() * 3;
+    if (pressed(GLFW_KEY_EQUAL) || pressed(GLFW_KEY_KP_ADD)) zoom_centre(s, kZoomStep);
+    if (pressed(GLFW_KEY_MINUS) || pressed(GLFW_KEY_KP_SUBTRACT)) zoom_centre(s, 1 / kZoomStep);
+    if (pressed(GLFW_KEY_UP)) s.view.pan.y += pan;
+    if (pressed(GLFW_KEY_DOWN)) s.view.pan.y -= pan;
+    if (pressed(GLFW_KEY_LEFT)) s.view.pan.x += pan;
+    if (pressed(GLFW_KEY_RIGHT)) s.view.pan.x -= pan;
+    if (pressed(GLFW_KEY_PAGE_UP)) s.view.pan.y += (s.view.canvas_max.y - s.view.canvas_min.y) * 0.8f;
+    if (pressed(GLFW_KEY_PAGE_DOWN)) s.view.pan.y -= (s.view.canvas_max.y - s.view.canvas_min.y) * 0.8f;
+    if (pressed(GLFW_KEY_SPACE)) s.playing = !s.playing;
+    if (pressed(GLFW_KEY_PERIOD) || pressed(GLFW_KEY_N)) s.next();
+    if (pressed(GLFW_KEY_COMMA) || pressed(GLFW_KEY_B)) s.prev();
+    if (pressed(GLFW_KEY_HOME)) s.go_to_step(0);
+    if (pressed(GLFW_KEY_END)) s.go_to_step(s.steps().empty() ? 0 : s.steps().size() - 1);
+    if (pressed(GLFW_KEY_F)) {
+        s.view.zoom = fit_zoom(s.diagram(), s.view, 1e-5f);
+        s.view.pan = {0, 0};
+    }
+    if (pressed(GLFW_KEY_T)) {
+        s.view.theme = s.view.theme == ThemeKind::Light ? ThemeKind::Dark : ThemeKind::Light;
+        s.fonts_dirty = true;
+    }
+    if (pressed(GLFW_KEY_V) || pressed(GLFW_KEY_C)) {
+        auto o = s.layout_options();
+        if (pressed(GLFW_KEY_V)) o.view = o.view == viz::View::PerHop ? viz::View::EndToEnd : viz::View::PerHop;
+        else o.time = o.time == viz::TimeScale::Compressed ? viz::TimeScale::ToScale : viz::TimeScale::Compressed;
+        s.set_layout(o);
+    }
+    if (pressed(GLFW_KEY_TAB)) s.sidebar = !s.sidebar;
+}
+
+void draw_ui(GuiState& s, UiContext& ctx) {
+    ImGuiIO& io = ImGui::GetIO();
+    s.advance(io.DeltaTime);
+    ImGui::SetNextWindowPos(ImVec2(0, 0));
+    ImGui::SetNextWindowSize(io.DisplaySize);
+    const ImGuiWindowFlags root = ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoMove |
+                                  ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoBringToFrontOnFocus |
+                                  ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse |
+                                  ImGuiWindowFlags_NoSavedSettings;
+    ImGui::Begin("ftpsim", nullptr, root);
+
+    // title line
+    const std::string title = s.trace().title.empty() ? s.scenario() : s.trace().title;
+    ImGui::TextUnformatted(title.c_str());
+    if (!s.status.empty()) {
+        ImGui::SameLine(0, ImGui::GetFontSize() * 2);
+        ImGui::TextDisabled("%s", s.status.c_str());
+    }
+    toolbar(s);
+
+    const float avail_w = ImGui::GetContentRegionAvail().x;
+    const float side_w = s.sidebar ? std::clamp(avail_w * 0.27f, 200.0f, 360.0f * s.ui_scale) : 0.0f;
+    if (s.sidebar) {
+        ImGui::BeginChild("sidebar", ImVec2(side_w, 0), true);
+        // sections rather than tabs: their titles stay whole at a projector scale
+        if (ImGui::CollapsingHeader("Scenario and knobs", ImGuiTreeNodeFlags_DefaultOpen)) scenario_panel(s);
+        const bool failed = !s.trace().outcome.ok;
+        if (failed) ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(theme(s.view.theme).drop));
+        const bool open = ImGui::CollapsingHeader(failed ? "Diagnosis: failed###diag" : "Diagnosis: ok###diag",
+                                                  ImGuiTreeNodeFlags_DefaultOpen);
+        if (failed) ImGui::PopStyleColor();
+        if (open) diagnosis_panel(s);
+        if (ImGui::CollapsingHeader("NAT, conntrack, firewall")) tables_panel(s);
+        if (ImGui::CollapsingHeader("Export")) export_panel(s, ctx);
+        ImGui::EndChild();
+        ImGui::SameLine();
+    }
+
+    ImGui::BeginGroup();
+    const float line = ImGui::GetFrameHeightWithSpacing();
+    const float play_h = line + ImGui::GetTextLineHeightWithSpacing() * 5.6f + ImGui::GetStyle().WindowPadding.y * 2;
+    const ImVec2 avail = ImGui::GetContentRegionAvail();
+    ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(0, 0));
+    ImGui::BeginChild("ladder", ImVec2(avail.x, std::max(100.0f, avail.y - play_h)), true,
+                      ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse | ImGuiWindowFlags_NoMove);
+    ImGui::PopStyleVar();
+    ladder_canvas(s, ctx, ImGui::GetContentRegionAvail());
+    ImGui::EndChild();
+    ImGui::BeginChild("playback", ImVec2(avail.x, 0), true, ImGuiWindowFlags_NoScrollbar);
+    playback_bar(s);
+    ImGui::EndChild();
+    ImGui::EndGroup();
+    ImGui::End();
+}
+
+}  // namespace ftpsim::gui

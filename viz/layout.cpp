@@ -1,0 +1,496 @@
+// trace -> Diagram. One pass over the events builds the items in time order; a second pass gives
+// them their y (to scale, or one row each). Linear in the trace apart from one sort.
+#include <algorithm>
+#include <cmath>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "viz/diagram.hpp"
+
+namespace ftpsim::viz {
+namespace {
+
+using trace::Event;
+using trace::EventKind;
+using trace::Verdict;
+
+bool has_flag(const std::string& flags, char f) { return flags.find(f) != std::string::npos; }
+
+bool is_pure_ack(const Event& e) { return e.flags == "A" && e.payload_len == 0; }
+
+// The nodes in drawing order: clients on the left, middleboxes in the middle in the trace's order,
+// servers (and other hosts) on the right, as in the lecture's figures.
+std::vector<Lane> all_lanes(const trace::Trace& t) {
+    std::vector<Lane> lanes;
+    std::vector<Lane> mid, right;
+    std::unordered_set<std::string> seen;
+    auto add = [&](const trace::Node& n) {
+        Lane l{n.name, n.role, n.kind, n.addresses, n.kind != "host"};
+        seen.insert(n.name);
+        if (n.role == "client") lanes.push_back(std::move(l));
+        else if (l.middlebox) mid.push_back(std::move(l));
+        else right.push_back(std::move(l));
+    };
+    for (const auto& n : t.nodes) add(n);
+    // Nodes an event names but the node list lacks still get a lane, so nothing is lost.
+    for (const auto& e : t.events)
+        for (const std::string* name : {&e.from, &e.to})
+            if (!name->empty() && !seen.count(*name)) add(trace::Node{*name, "host", "", {}});
+    lanes.insert(lanes.end(), mid.begin(), mid.end());
+    lanes.insert(lanes.end(), right.begin(), right.end());
+    return lanes;
+}
+
+struct LaneMap {
+    std::vector<Lane> lanes;                         // the lanes drawn
+    std::unordered_map<std::string, double> pos;     // every node -> its x (a middlebox in the
+                                                     // end-to-end view sits between its hosts)
+    std::vector<int> endpoint_lanes;                 // lanes an arrow may start or end on
+
+    double x(const std::string& node) const {
+        auto it = pos.find(node);
+        return it == pos.end() ? 0.0 : it->second;
+    }
+    // The lane an arrow at x travelling in direction dir (+1 right, -1 left) is heading for.
+    int lane_towards(double x, int dir) const {
+        const int n = static_cast<int>(lanes.size());
+        if (n == 0) return -1;
+        int i = dir > 0 ? static_cast<int>(std::ceil(x - 1e-9)) : static_cast<int>(std::floor(x + 1e-9));
+        return std::clamp(i, 0, n - 1);
+    }
+    int lane_behind(double x, int dir) const { return lane_towards(x, -dir); }
+};
+
+LaneMap make_lanes(const trace::Trace& t, View view) {
+    LaneMap m;
+    std::vector<Lane> full = all_lanes(t);
+    if (view == View::PerHop) {
+        for (std::size_t i = 0; i < full.size(); ++i) m.pos[full[i].name] = static_cast<double>(i);
+        m.lanes = std::move(full);
+        return m;
+    }
+    // End to end: hosts keep a lane; a middlebox sits at the fraction of the way between the hosts
+    // around it, so a packet it drops ends in a cross between them.
+    std::vector<int> host_index(full.size(), -1);
+    for (std::size_t i = 0; i < full.size(); ++i)
+        if (!full[i].middlebox) {
+            host_index[i] = static_cast<int>(m.lanes.size());
+            m.lanes.push_back(full[i]);
+        }
+    const int n = static_cast<int>(full.size());
+    for (int i = 0; i < n; ++i) {
+        if (host_index[i] >= 0) { m.pos[full[i].name] = host_index[i]; continue; }
+        int p = i - 1, q = i + 1;
+        while (p >= 0 && host_index[p] < 0) --p;
+        while (q < n && host_index[q] < 0) ++q;
+        double x;
+        if (p >= 0 && q < n) x = host_index[p] + double(i - p) / double(q - p);
+        else if (p >= 0) x = host_index[p] + 0.5;
+        else if (q < n) x = host_index[q] - 0.5;
+        else x = 0;
+        m.pos[full[i].name] = x;
+    }
+    return m;
+}
+
+Purpose purpose_of(const std::string& p) {
+    if (p == "control") return Purpose::Control;
+    if (p == "data") return Purpose::Data;
+    return Purpose::None;
+}
+
+std::string_view first_line(std::string_view s, std::size_t& more_lines) {
+    more_lines = 0;
+    std::size_t eol = s.find('\n');
+    std::string_view line = s.substr(0, eol);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    while (eol != std::string_view::npos && eol + 1 < s.size()) {
+        ++more_lines;
+        eol = s.find('\n', eol + 1);
+    }
+    return line;
+}
+
+}  // namespace
+
+std::string format_time(trace::TimeNs t) {
+    const bool neg = t < 0;
+    const auto a = static_cast<std::uint64_t>(neg ? -t : t);
+    if (a < static_cast<std::uint64_t>(trace::kNsPerSec))
+        return fmt::format("{}{}.{:03} ms", neg ? "-" : "", a / 1'000'000, (a / 1000) % 1000);
+    return fmt::format("{}{}.{:03} s", neg ? "-" : "", a / 1'000'000'000, (a / 1'000'000) % 1000);
+}
+
+std::string flags_words(const std::string& flags) {
+    static constexpr std::pair<char, const char*> kWords[] = {
+        {'S', "SYN"}, {'F', "FIN"}, {'R', "RST"}, {'P', "PSH"}, {'A', "ACK"}, {'U', "URG"}};
+    std::string out;
+    for (auto [c, w] : kWords)
+        if (has_flag(flags, c)) {
+            if (!out.empty()) out += ", ";
+            out += w;
+        }
+    return out;
+}
+
+std::string segment_label(const Event& e, Purpose purpose) {
+    if (e.payload_len == 0) return flags_words(e.flags);
+    std::string label;
+    if (purpose == Purpose::Data) {
+        label = fmt::format("DATA {} B", e.payload_len);
+    } else if (!e.payload.empty()) {
+        std::size_t more = 0;
+        label = std::string(first_line(e.payload, more));
+        if (more) label += fmt::format(" (+{} lines)", more);
+    } else if (!e.text.empty()) {
+        std::size_t more = 0;
+        label = std::string(first_line(e.text, more));
+    } else {
+        label = fmt::format("{} B", e.payload_len);
+    }
+    if (has_flag(e.flags, 'F')) label += ", FIN";
+    return label;
+}
+
+std::pair<std::size_t, std::size_t> Diagram::visible_range(double y0, double y1) const {
+    const auto first = static_cast<std::size_t>(
+        std::lower_bound(max_bottom.begin(), max_bottom.end(), y0) - max_bottom.begin());
+    const auto last = static_cast<std::size_t>(
+        std::partition_point(items.begin(), items.end(), [&](const Item& it) { return it.top() <= y1; }) -
+        items.begin());
+    return {first, std::max(first, last)};
+}
+
+std::vector<std::uint32_t> Diagram::visible(double y0, double y1) const {
+    std::vector<std::uint32_t> out;
+    const auto [first, last] = visible_range(y0, y1);
+    for (std::size_t i = first; i < last; ++i)
+        if (items[i].bottom() >= y0) out.push_back(static_cast<std::uint32_t>(i));
+    return out;
+}
+
+Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
+    Diagram d;
+    d.title = t.title.empty() ? t.scenario : t.title;
+    d.options = opt;
+    LaneMap lm = make_lanes(t, opt.view);
+
+    std::unordered_map<int, const trace::Connection*> conns;
+    for (const auto& c : t.connections) conns[c.id] = &c;
+    auto purpose = [&](int id) {
+        auto it = conns.find(id);
+        return it == conns.end() ? Purpose::None : purpose_of(it->second->purpose);
+    };
+
+    // Events in (time, seq) order; the simulator already writes them so, this keeps layout total.
+    std::vector<std::size_t> order(t.events.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    if (!std::is_sorted(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            const auto& x = t.events[a]; const auto& y = t.events[b];
+            return x.time_ns != y.time_ns ? x.time_ns < y.time_ns : x.seq < y.seq;
+        }))
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            const auto& x = t.events[a]; const auto& y = t.events[b];
+            return x.time_ns != y.time_ns ? x.time_ns < y.time_ns : x.seq < y.seq;
+        });
+
+    bool any_segment = false;
+    // RSTs the trace already holds, so a Rejected verdict does not get a second, synthesized one.
+    std::unordered_set<std::string> rst_seen;
+    auto rst_key = [](int conn, const std::string& to) { return std::to_string(conn) + '\n' + to; };
+    for (const auto& e : t.events)
+        if (e.kind == EventKind::Segment) {
+            any_segment = true;
+            if (has_flag(e.flags, 'R')) rst_seen.insert(rst_key(e.conn, e.to));
+        }
+
+    std::vector<Item> items;
+    items.reserve(t.events.size());
+    std::unordered_map<std::uint64_t, std::size_t> packet_item;  // end to end: packet -> its arrow
+    std::unordered_map<std::size_t, std::string> first_from;     // arrow -> node that sent it
+
+    auto arrow_from_event = [&](const Event& e, std::size_t idx, Purpose p) {
+        Item it;
+        it.kind = ItemKind::Arrow;
+        it.t0 = e.time_ns;
+        it.t1 = std::max(e.arrive_ns, e.time_ns);
+        it.event = idx;
+        it.conn = e.conn;
+        it.packet = e.packet;
+        it.purpose = p;
+        it.from_pos = lm.x(e.from);
+        it.to_pos = lm.x(e.to);
+        it.from_port = e.src.port;
+        it.to_port = e.dst.port;
+        return it;
+    };
+    // Where a hop's packet ends: at `to`, or half-way when the link lost it.
+    auto finish = [&](Item& it, const Event& e, double to_x) {
+        it.to_pos = to_x;
+        it.end = e.verdict == Verdict::Dropped ? End::Cross
+                 : e.verdict == Verdict::Rejected ? End::Rejected : End::Arrow;
+        if (e.verdict == Verdict::Dropped && e.reason.find("loss") != std::string::npos) {
+            const double from_x = opt.view == View::PerHop ? it.from_pos : lm.x(e.from);
+            it.to_pos = (from_x + to_x) / 2;
+        }
+        if (e.verdict == Verdict::Dropped || e.verdict == Verdict::Rejected) it.text = e.reason;
+    };
+
+    auto add_note = [&](const Event& e, std::size_t idx, NoteKind k) {
+        Item it;
+        it.kind = ItemKind::Note;
+        it.note_kind = k;
+        it.t0 = it.t1 = e.time_ns;
+        it.event = idx;
+        it.conn = e.conn;
+        it.text = e.text;
+        if (e.from.empty() || lm.lanes.empty()) {
+            it.lane_lo = 0;
+            it.lane_hi = static_cast<int>(lm.lanes.size()) - 1;
+        } else {
+            const double x = lm.x(e.from);
+            it.lane_lo = static_cast<int>(std::floor(x + 1e-9));
+            it.lane_hi = static_cast<int>(std::ceil(x - 1e-9));
+        }
+        items.push_back(std::move(it));
+    };
+
+    for (std::size_t idx : order) {
+        const Event& e = t.events[idx];
+        switch (e.kind) {
+        case EventKind::Segment: {
+            const Purpose p = purpose(e.conn);
+            const bool syn_only = has_flag(e.flags, 'S') && !has_flag(e.flags, 'A');
+            if (opt.fold_handshakes && e.verdict == Verdict::Delivered &&
+                ((has_flag(e.flags, 'S') && has_flag(e.flags, 'A')) || is_pure_ack(e)))
+                break;
+            std::string label = segment_label(e, p);
+            if (opt.fold_handshakes && syn_only) label = "TCP connect";
+            const Style style = e.payload_len == 0 ? Style::Handshake
+                                : p == Purpose::Data ? Style::Data : Style::Control;
+
+            if (opt.view == View::EndToEnd && e.packet != 0) {
+                auto found = packet_item.find(e.packet);
+                if (found != packet_item.end()) {
+                    // A later hop of a packet already drawn: extend its arrow.
+                    Item& it = items[found->second];
+                    it.t1 = std::max(e.arrive_ns, it.t1);
+                    it.to_port = e.dst.port;
+                    finish(it, e, lm.x(e.to));
+                    if (label != it.label) it.label_after = label;
+                    else it.label_after.clear();
+                    break;
+                }
+            }
+            Item it = arrow_from_event(e, idx, p);
+            it.style = style;
+            it.label = std::move(label);
+            finish(it, e, lm.x(e.to));
+            first_from[items.size()] = e.from;
+            if (opt.view == View::EndToEnd && e.packet != 0) packet_item[e.packet] = items.size();
+            items.push_back(std::move(it));
+            break;
+        }
+        case EventKind::FtpCommand:
+        case EventKind::FtpReply:
+        case EventKind::DataBytes: {
+            // Drawn only for traces recorded without segments (a command-level trace); otherwise
+            // the segments carry these lines already.
+            if (any_segment) break;
+            const Purpose p = e.kind == EventKind::DataBytes ? Purpose::Data : Purpose::Control;
+            Item it = arrow_from_event(e, idx, p);
+            it.style = p == Purpose::Data ? Style::Data : Style::Control;
+            std::size_t more = 0;
+            it.label = e.kind == EventKind::DataBytes && e.text.empty()
+                           ? fmt::format("DATA {} B", e.payload_len)
+                           : std::string(first_line(e.text, more));
+            finish(it, e, lm.x(e.to));
+            items.push_back(std::move(it));
+            break;
+        }
+        case EventKind::Middlebox:
+            if (opt.show_middlebox) add_note(e, idx, NoteKind::Middlebox);
+            break;
+        case EventKind::Socket:
+            if (opt.show_socket_events) add_note(e, idx, NoteKind::Socket);
+            break;
+        case EventKind::Timer:
+            if (opt.show_timers) add_note(e, idx, NoteKind::Timer);
+            break;
+        case EventKind::Note:
+            if (opt.show_notes) add_note(e, idx, NoteKind::Note);
+            break;
+        }
+    }
+
+    // Resolve the lanes each arrow names, and draw the RST of a bare Rejected verdict.
+    const std::size_t n_raw = items.size();
+    for (std::size_t i = 0; i < n_raw; ++i) {
+        Item& it = items[i];
+        if (it.kind != ItemKind::Arrow) continue;
+        const int dir = it.to_pos >= it.from_pos ? 1 : -1;
+        it.from_lane = lm.lane_behind(it.from_pos, dir);
+        it.to_lane = lm.lane_towards(it.to_pos, dir);
+        if (it.end == End::Rejected) {
+            auto ff = first_from.find(i);
+            if (ff != first_from.end() && !rst_seen.count(rst_key(it.conn, ff->second))) {
+                Item rst;
+                rst.kind = ItemKind::Arrow;
+                rst.synthesized = true;
+                rst.style = Style::Handshake;
+                rst.purpose = it.purpose;
+                rst.conn = it.conn;
+                rst.label = "RST";
+                rst.from_pos = it.to_pos;
+                rst.to_pos = it.from_pos;
+                rst.from_lane = it.to_lane;
+                rst.to_lane = it.from_lane;
+                rst.from_port = it.to_port;
+                rst.to_port = it.from_port;
+                rst.t0 = it.t1;
+                rst.t1 = it.t1 + (it.t1 - it.t0);
+                rst.event = it.event;
+                items.push_back(std::move(rst));
+            }
+        }
+    }
+    // Synthesized RSTs go after their cause in time order.
+    if (items.size() != n_raw)
+        std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.t0 < b.t0; });
+
+    auto note_lines = [](const std::string& s) {
+        return 1 + static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+    };
+    const double top = opt.row_height * 0.5;
+
+    if (opt.time == TimeScale::Compressed) {
+        double y = top;
+        for (Item& it : items) {
+            d.ticks.push_back({y, it.t0});
+            it.y0 = y;
+            if (it.kind == ItemKind::Arrow) {
+                it.y1 = y + opt.slant * opt.row_height;
+                y += opt.row_height;
+            } else {
+                const double h = note_lines(it.text) * opt.note_line_height + 8;
+                it.y1 = y + h;
+                y += std::max(opt.row_height, h + 24);
+            }
+        }
+    } else {
+        // Idle gaps (nothing in flight for longer than max_gap_ns) are cut to gap_height.
+        struct Cut { trace::TimeNs at; trace::TimeNs removed_before_and_here; };
+        std::vector<Cut> cuts;
+        std::vector<Item> breaks;
+        const double ns_per_unit = 1e6 / opt.units_per_ms;
+        const auto gap_ns = static_cast<trace::TimeNs>(opt.gap_height * ns_per_unit);
+        const trace::TimeNs t_start = items.empty() ? 0 : items.front().t0;
+        trace::TimeNs busy_until = t_start, removed = 0;
+        for (const Item& it : items) {
+            if (opt.max_gap_ns > 0 && it.t0 - busy_until > opt.max_gap_ns) {
+                Item br;
+                br.kind = ItemKind::Break;
+                br.t0 = busy_until;
+                br.t1 = it.t0;
+                br.text = format_time(it.t0 - busy_until) + " later";
+                removed += (it.t0 - busy_until) - gap_ns;
+                cuts.push_back({it.t0, removed});
+                breaks.push_back(std::move(br));
+            }
+            busy_until = std::max(busy_until, it.t1);
+        }
+        auto y_of = [&](trace::TimeNs tt) {
+            // The total cut before tt: cuts are sorted by `at`.
+            auto c = std::upper_bound(cuts.begin(), cuts.end(), tt,
+                                      [](trace::TimeNs v, const Cut& cut) { return v < cut.at; });
+            const trace::TimeNs rem = c == cuts.begin() ? 0 : std::prev(c)->removed_before_and_here;
+            return top + static_cast<double>(tt - t_start - rem) / ns_per_unit;
+        };
+        std::unordered_map<int, double> note_free;  // lane -> first y a new note may use
+        for (Item& it : items) {
+            it.y0 = y_of(it.t0);
+            if (it.kind == ItemKind::Arrow) {
+                it.y1 = y_of(it.t1);
+            } else {
+                double& free = note_free[it.lane_lo];
+                it.y0 = std::max(it.y0, free);
+                it.y1 = it.y0 + note_lines(it.text) * opt.note_line_height + 8;
+                free = it.y1 + 4;
+            }
+        }
+        for (Item& br : breaks) {
+            br.y1 = y_of(br.t1);
+            br.y0 = br.y1 - opt.gap_height;
+            items.push_back(std::move(br));
+        }
+        // Axis marks at a round step that leaves about 80 units between marks.
+        if (!items.empty()) {
+            static constexpr trace::TimeNs kSteps[] = {
+                100'000, 200'000, 500'000, 1'000'000, 2'000'000, 5'000'000, 10'000'000, 20'000'000,
+                50'000'000, 100'000'000, 200'000'000, 500'000'000, 1'000'000'000, 2'000'000'000,
+                5'000'000'000, 10'000'000'000, 30'000'000'000, 60'000'000'000};
+            trace::TimeNs step = kSteps[std::size(kSteps) - 1];
+            for (auto s : kSteps)
+                if (static_cast<double>(s) / ns_per_unit >= 80) { step = s; break; }
+            trace::TimeNs t_end = t_start;
+            for (const Item& it : items) t_end = std::max(t_end, it.t1);
+            std::size_t ci = 0;
+            for (trace::TimeNs tt = t_start; tt <= t_end;) {
+                // Skip the marks inside a cut gap.
+                while (ci < breaks.size() && breaks[ci].t1 <= tt) ++ci;
+                if (ci < breaks.size() && tt > breaks[ci].t0 && tt < breaks[ci].t1) {
+                    tt = t_start + ((breaks[ci].t1 - t_start) / step + 1) * step;
+                    continue;
+                }
+                d.ticks.push_back({y_of(tt), tt});
+                d.round_ticks = true;
+                tt += step;
+            }
+        }
+    }
+
+    std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.top() < b.top(); });
+    d.items = std::move(items);
+    d.max_bottom.reserve(d.items.size());
+    double mb = 0;
+    for (const Item& it : d.items) {
+        mb = std::max(mb, it.bottom());
+        d.max_bottom.push_back(mb);
+        if (it.kind == ItemKind::Arrow) {
+            if (it.purpose == Purpose::Data || it.style == Style::Data) d.has_data = true;
+            else d.has_control = true;
+            if (it.end == End::Cross) d.has_drops = true;
+            if (it.end == End::Rejected) d.has_rejects = true;
+        }
+    }
+    d.height = mb + top;
+    d.lanes = std::move(lm.lanes);
+    return d;
+}
+
+}  // namespace ftpsim::viz
+
+namespace ftpsim::viz {
+
+std::string format_time_short(trace::TimeNs t) {
+    const bool neg = t < 0;
+    auto a = static_cast<std::uint64_t>(neg ? -t : t);
+    if (a == 0) return "0";
+    const char* unit = "ns";
+    std::uint64_t scale = 1;
+    if (a >= 1'000'000'000) { unit = "s"; scale = 1'000'000'000; }
+    else if (a >= 1'000'000) { unit = "ms"; scale = 1'000'000; }
+    else if (a >= 1'000) { unit = "us"; scale = 1'000; }
+    std::string frac;
+    std::uint64_t rest = a % scale;
+    for (std::uint64_t digit = scale / 10; rest && digit; digit /= 10) {
+        frac += static_cast<char>('0' + rest / digit);
+        rest %= digit;
+    }
+    return fmt::format("{}{}{}{} {}", neg ? "-" : "", a / scale, frac.empty() ? "" : ".", frac, unit);
+}
+
+}  // namespace ftpsim::viz

@@ -1,0 +1,363 @@
+// The ladder as a self-contained SVG: no external fonts, images or stylesheets; sized for a
+// projector (large text), in the style of the lecture's figures.
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "viz/export.hpp"
+
+namespace ftpsim::viz {
+namespace {
+
+constexpr const char* kFont = "DejaVu Sans, Verdana, Arial, sans-serif";
+constexpr const char* kControl = "#1c5bbf";
+constexpr const char* kData = "#d9480f";
+constexpr const char* kOther = "#495057";
+constexpr const char* kRed = "#d62828";
+// A white outline under label text keeps it readable where it crosses a line.
+constexpr const char* kHalo = " stroke=\"#ffffff\" stroke-width=\"5\" stroke-linejoin=\"round\" paint-order=\"stroke\"";
+
+using Buf = fmt::memory_buffer;
+
+// Text as XML character data or an attribute value.
+void esc(Buf& b, std::string_view s) {
+    for (char c : s) switch (c) {
+        case '&': b.append(std::string_view("&amp;")); break;
+        case '<': b.append(std::string_view("&lt;")); break;
+        case '>': b.append(std::string_view("&gt;")); break;
+        case '"': b.append(std::string_view("&quot;")); break;
+        default:
+            // Control characters are not allowed in XML 1.0.
+            if (static_cast<unsigned char>(c) < 0x20 && c != '\t') b.push_back(' ');
+            else b.push_back(c);
+        }
+}
+
+// DejaVu Sans averages about 0.6 em per character in these labels.
+double text_width(std::string_view s, double size) {
+    std::size_t chars = 0;
+    for (unsigned char c : s) chars += (c & 0xC0) != 0x80;  // count UTF-8 code points
+    return static_cast<double>(chars) * size * 0.6;
+}
+
+const char* colour(const Item& it) {
+    if (it.purpose == Purpose::Data || it.style == Style::Data) return kData;
+    if (it.purpose == Purpose::Control || it.style == Style::Control) return kControl;
+    return kOther;
+}
+
+struct NoteLook { const char* fill; const char* stroke; const char* style; };
+NoteLook note_look(NoteKind k) {
+    switch (k) {
+    case NoteKind::Middlebox: return {"#fff3bf", "#d4a106", "normal"};
+    case NoteKind::Socket: return {"#e7f0fb", "#7a9cc6", "normal"};
+    case NoteKind::Timer: return {"#f3e8fd", "#9b6fc9", "normal"};
+    case NoteKind::Note: return {"#f1f3f5", "#868e96", "italic"};
+    }
+    return {"#ffffff", "#000000", "normal"};
+}
+
+std::vector<std::string_view> lines_of(std::string_view s) {
+    std::vector<std::string_view> out;
+    std::size_t start = 0;
+    while (true) {
+        const auto eol = s.find('\n', start);
+        out.push_back(s.substr(start, eol == std::string_view::npos ? std::string_view::npos : eol - start));
+        if (eol == std::string_view::npos) break;
+        start = eol + 1;
+    }
+    return out;
+}
+
+// Remembers the text boxes drawn lately so a new label can move to a free spot. Items come in y
+// order, so only boxes near the current y are kept: the cost stays linear in the trace.
+struct Rect { double x0, y0, x1, y1; std::uint64_t tag = 0; };
+class Placer {
+public:
+    void forget_above(double y) {
+        std::erase_if(boxes_, [y](const Rect& r) { return r.y1 < y; });
+    }
+    bool free(const Rect& r) const {
+        for (const Rect& o : boxes_)
+            if (r.x0 < o.x1 && o.x0 < r.x1 && r.y0 < o.y1 && o.y0 < r.y1) return false;
+        return true;
+    }
+    // Whether the same port number (tag) is already written at this spot.
+    bool repeats(const Rect& r) const {
+        for (const Rect& o : boxes_)
+            if (o.tag == r.tag && r.tag && r.x0 < o.x1 && o.x0 < r.x1 && r.y0 < o.y1 && o.y0 < r.y1) return true;
+        return false;
+    }
+    void add(const Rect& r) { boxes_.push_back(r); }
+private:
+    std::vector<Rect> boxes_;
+};
+
+}  // namespace
+
+std::string to_svg(const Diagram& d, const SvgOptions& o) {
+    const double fs = o.font_size;
+    const double port_fs = std::round(fs * 0.78);
+    const double head_fs = std::round(fs * 1.2);
+    const double note_fs = std::round(fs * 0.88);
+    const double line_h = d.options.note_line_height;
+    const int lanes = static_cast<int>(d.lanes.size());
+
+    // Lane spacing: the widest label between two adjacent lanes plus room for the port numbers.
+    double need = 0;
+    for (const Item& it : d.items)
+        if (it.kind == ItemKind::Arrow) {
+            const double span = std::max(1.0, std::abs(it.to_pos - it.from_pos));
+            double w = text_width(it.label, fs);
+            if (!it.label_after.empty()) w = std::max(w, text_width(it.label_after, fs * 0.85) + 40);
+            need = std::max(need, (w + 2 * port_fs * 3.6 + 30) / span);
+        }
+    double header_w = 0;
+    for (const Lane& l : d.lanes)
+        header_w = std::max({header_w, text_width(l.name, head_fs) + 30, text_width(lane_address(l), fs * 0.9) + 30});
+    const double gap = std::clamp(std::max(need, header_w + 24), o.lane_gap_min, o.lane_gap_max);
+    const double axis_w = o.time_axis ? 118 : 20;
+    const double x0 = axis_w + std::max(header_w / 2, 60.0);
+    auto X = [&](double pos) { return x0 + pos * gap; };
+
+    // A note's left edge. Drawn to scale, a note on an outer lane goes outside it, away from the
+    // arrows in flight at the same time; otherwise it is centred on its lane(s).
+    const bool to_scale = d.options.time == TimeScale::ToScale;
+    auto note_x = [&](const Item& it, double w) {
+        if (to_scale && it.lane_lo == it.lane_hi && lanes > 1) {
+            if (it.lane_lo == 0) return X(0) - 14 - w;
+            if (it.lane_lo == lanes - 1) return X(lanes - 1) + 14;
+        }
+        return (X(it.lane_lo) + X(it.lane_hi)) / 2 - w / 2;
+    };
+    auto note_w = [&](const Item& it) {
+        double w = 0;
+        for (auto l : lines_of(it.text)) w = std::max(w, text_width(l, note_fs));
+        return w + 24;
+    };
+    // Notes may reach beyond the outer lanes: make room for them.
+    double right = X(std::max(0, lanes - 1)) + header_w / 2;
+    double left_extra = 0;
+    for (const Item& it : d.items)
+        if (it.kind == ItemKind::Note) {
+            const double w = note_w(it), x = note_x(it, w);
+            right = std::max(right, x + w + 8);
+            left_extra = std::max(left_extra, axis_w - (x - 8));
+        }
+    const double shift = std::max(0.0, left_extra);
+    const double width = std::ceil(right + shift + 24);
+
+    const double title_h = d.title.empty() ? 16 : 46;
+    const double legend_h = o.legend ? 36 : 0;
+    const double head_top = title_h + legend_h + 8;
+    const double head_h = 64;
+    const double Y0 = head_top + head_h + 24;  // diagram y = 0
+    const double height = std::ceil(Y0 + d.height + 30);
+    auto Y = [&](double y) { return Y0 + y; };
+
+    Buf b;
+    b.reserve(4096 + d.items.size() * 420);
+    auto out = std::back_inserter(b);
+    fmt::format_to(out,
+                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+                   "font-family=\"{2}\" font-size=\"{3}\">\n",
+                   width, height, kFont, fs);
+    b.append(std::string_view("<title>"));
+    esc(b, d.title.empty() ? std::string_view("ftpsim ladder") : std::string_view(d.title));
+    b.append(std::string_view("</title>\n"));
+    fmt::format_to(out, "<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n", width, height);
+    fmt::format_to(out, "<g transform=\"translate({:.1f},0)\">\n", shift);
+
+    if (!d.title.empty()) {
+        fmt::format_to(out, "<text x=\"{:.1f}\" y=\"32\" font-size=\"{}\" font-weight=\"bold\" fill=\"#212529\">", 20.0 - shift, head_fs + 2);
+        esc(b, d.title);
+        b.append(std::string_view("</text>\n"));
+    }
+    if (o.legend) {
+        double lx = 20 - shift;
+        const double ly = title_h + 20;
+        auto sample = [&](const char* stroke, const char* dash, std::string_view text) {
+            fmt::format_to(out, "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"3\"{}/>",
+                           lx, ly - 5, lx + 36, ly - 5, stroke, dash);
+            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" fill=\"#343a40\">", lx + 44, ly, port_fs + 1);
+            esc(b, text);
+            b.append(std::string_view("</text>\n"));
+            lx += 44 + text_width(text, port_fs + 1) + 30;
+        };
+        sample(kControl, "", "control connection");
+        if (d.has_data) sample(kData, "", "data connection");
+        sample(kOther, " stroke-dasharray=\"8 5\"", "TCP signalling (SYN, ACK, FIN, RST)");
+        if (d.has_drops) {
+            fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}l12 12m0 -12l-12 12\" stroke=\"{}\" stroke-width=\"3.5\"/>", lx + 10, ly - 11, kRed);
+            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" fill=\"#343a40\">dropped</text>\n", lx + 30, ly, port_fs + 1);
+            lx += 30 + text_width("dropped", port_fs + 1) + 30;
+        }
+        if (d.has_rejects) {
+            fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}v14\" stroke=\"{}\" stroke-width=\"4\"/>", lx + 14, ly - 12, kRed);
+            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" fill=\"#343a40\">rejected (RST back)</text>\n", lx + 30, ly, port_fs + 1);
+        }
+    }
+
+    // Lane headers and lifelines.
+    const double life_end = Y(d.height) + 10;
+    for (int i = 0; i < lanes; ++i) {
+        const Lane& l = d.lanes[i];
+        const double x = X(i);
+        const double w = header_w;
+        fmt::format_to(out, "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#adb5bd\" stroke-width=\"2.5\"{3}/>\n",
+                       x, head_top + head_h, life_end, l.middlebox ? " stroke-dasharray=\"10 6\"" : "");
+        fmt::format_to(out, "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" rx=\"8\" fill=\"{}\" stroke=\"#343a40\" stroke-width=\"2\"/>\n",
+                       x - w / 2, head_top, w, head_h, l.middlebox ? "#fff9db" : "#e9ecef");
+        fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"{}\" font-weight=\"bold\" fill=\"#212529\">",
+                       x, head_top + 27, head_fs);
+        esc(b, l.name);
+        b.append(std::string_view("</text>\n"));
+        fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"{:.0f}\" fill=\"#495057\">",
+                       x, head_top + 50, fs * 0.9);
+        esc(b, lane_address(l));
+        b.append(std::string_view("</text>\n"));
+    }
+
+    // The time axis: "time" with a downward arrow, and its marks.
+    if (o.time_axis) {
+        const double ax = 24 - shift + 8;
+        fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" fill=\"#495057\">time</text>\n", ax - 8, head_top + head_h - 4, port_fs + 1);
+        fmt::format_to(out, "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#868e96\" stroke-width=\"2\"/>\n",
+                       ax + 8, head_top + head_h + 4, life_end);
+        fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}l-6 -12h12z\" fill=\"#868e96\"/>\n", ax + 8, life_end + 4);
+        double last_y = -1e9;
+        for (const Tick& t : d.ticks) {
+            if (Y(t.y) - last_y < port_fs + 2) continue;  // never print two marks on top of each other
+            last_y = Y(t.y);
+            fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}h8\" stroke=\"#868e96\" stroke-width=\"2\"/>", ax + 4, Y(t.y));
+            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" fill=\"#868e96\">{}</text>\n",
+                           ax + 16, Y(t.y) + 4, port_fs - 1, d.round_ticks ? format_time_short(t.t) : format_time(t.t));
+        }
+    }
+
+    // Items in y order.
+    Placer placer;
+    for (const Item& it : d.items) {
+        placer.forget_above(Y(it.top()) - 160);
+        if (it.kind == ItemKind::Break) {
+            const double y0 = Y(it.y0), y1 = Y(it.y1);
+            fmt::format_to(out, "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#ffffff\"/>\n",
+                           X(0) - 20, y0 + 6, X(lanes - 1) - X(0) + 40, y1 - y0 - 12);
+            for (int i = 0; i < lanes; ++i)
+                fmt::format_to(out, "<path d=\"M{0:.1f} {1:.1f}l12 -6M{0:.1f} {2:.1f}l12 -6\" transform=\"translate(-6,3)\" stroke=\"#868e96\" stroke-width=\"2\"/>\n",
+                               X(i), y0 + 9, y1 - 6);
+            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"{}\" font-style=\"italic\" fill=\"#868e96\">",
+                           (X(0) + X(lanes - 1)) / 2, (y0 + y1) / 2 + 5, port_fs + 1);
+            esc(b, it.text);
+            b.append(std::string_view("</text>\n"));
+            continue;
+        }
+        if (it.kind == ItemKind::Note) {
+            const auto ls = lines_of(it.text);
+            const double w = note_w(it);
+            const double h = static_cast<double>(ls.size()) * line_h + 10;
+            const double x = note_x(it, w), y = Y(it.y0);
+            placer.add({x, y, x + w, y + h});
+            const NoteLook look = note_look(it.note_kind);
+            fmt::format_to(out, "<path d=\"M{0:.1f} {1:.1f}h{2:.1f}l10 10v{3:.1f}h{4:.1f}z\" fill=\"{5}\" stroke=\"{6}\" stroke-width=\"1.5\"/>\n",
+                           x, y, w - 10, h - 10, -w, look.fill, look.stroke);
+            for (std::size_t i = 0; i < ls.size(); ++i) {
+                fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" font-style=\"{}\" fill=\"#212529\">",
+                               x + 12, y + line_h * static_cast<double>(i + 1) - 1, note_fs, look.style);
+                esc(b, ls[i]);
+                b.append(std::string_view("</text>\n"));
+            }
+            continue;
+        }
+        // An arrow.
+        const double ax = X(it.from_pos), bx = X(it.to_pos);
+        const double ay = Y(it.y0), by = Y(it.y1);
+        const double dir = bx >= ax ? 1.0 : -1.0;
+        const double len = std::hypot(bx - ax, by - ay);
+        const double ux = len > 0 ? (bx - ax) / len : dir, uy = len > 0 ? (by - ay) / len : 0;
+        const char* c = colour(it);
+        const bool dashed = it.style == Style::Handshake;
+        const bool alive = it.end == End::Arrow;
+        // Stop the shaft where the head starts so the tip stays sharp.
+        const double head = alive ? 15 : 0;
+        fmt::format_to(out, "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"{}\"{}/>\n",
+                       ax, ay, bx - ux * head, by - uy * head, c, dashed ? 2.2 : 3, dashed ? " stroke-dasharray=\"9 6\"" : "");
+        if (alive) {
+            fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}L{:.1f} {:.1f}L{:.1f} {:.1f}z\" fill=\"{}\"/>\n", bx, by,
+                           bx - ux * 17 - uy * 6.5, by - uy * 17 + ux * 6.5, bx - ux * 17 + uy * 6.5, by - uy * 17 - ux * 6.5, c);
+        } else if (it.end == End::Cross) {
+            fmt::format_to(out, "<path d=\"M{0:.1f} {1:.1f}l18 18m0 -18l-18 18\" stroke=\"{2}\" stroke-width=\"4\" stroke-linecap=\"round\"/>\n",
+                           bx - 9, by - 9, kRed);
+        } else {
+            fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}v24\" stroke=\"{}\" stroke-width=\"5\"/>\n", bx, by - 12, kRed);
+        }
+        // The label above the arrow, clear of the slanted shaft: at the middle, or slid along the
+        // arrow when another label or a note is already there.
+        const double lw = text_width(it.label, fs);
+        const double slope = std::abs(bx - ax) > 1 ? std::abs((by - ay) / (bx - ax)) : 0;
+        const double rise = std::min(slope * lw / 2, 40.0);
+        double mx = (ax + bx) / 2, my = (ay + by) / 2;
+        double base = my - 7 - rise;
+        // Above the shaft first; below it (for labels of arrows that run in parallel) last.
+        static constexpr std::pair<double, bool> kSpots[] = {
+            {0.5, false}, {0.36, false}, {0.64, false}, {0.24, false}, {0.76, false}, {0.5, true}, {0.3, true}, {0.7, true}};
+        for (auto [f, under] : kSpots) {
+            const double px = ax + f * (bx - ax), py = ay + f * (by - ay);
+            const double bl = under ? py + 7 + rise + fs * 0.8 : py - 7 - rise;
+            const Rect r{px - lw / 2, bl - fs * 0.8, px + lw / 2, bl + fs * 0.25};
+            if (placer.free(r)) { mx = px; my = py; base = bl; break; }
+        }
+        placer.add({mx - lw / 2, base - fs * 0.8, mx + lw / 2, base + fs * 0.25});
+        fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"{}\"{}{}>", mx, base,
+                       dashed ? "#343a40" : c, dashed ? "" : " font-weight=\"bold\"", kHalo);
+        esc(b, it.label);
+        b.append(std::string_view("</text>\n"));
+        double below = std::max(my + 8 + rise + fs * 0.85, base + fs * 1.1);
+        if (!it.label_after.empty()) {
+            const double w2 = text_width("received as: " + it.label_after, fs * 0.85);
+            placer.add({mx - w2 / 2, below - fs * 0.7, mx + w2 / 2, below + 3});
+            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"{:.0f}\" font-style=\"italic\" fill=\"{}\"{}>",
+                           mx, below, fs * 0.85, c, kHalo);
+            b.append(std::string_view("received as: "));
+            esc(b, it.label_after);
+            b.append(std::string_view("</text>\n"));
+            below += fs;
+        }
+        if (!alive && !it.text.empty()) {
+            // Keep the reason clear of the cross at the end it died.
+            const double rw = text_width(it.text, port_fs);
+            const double rx = dir > 0 ? std::min(mx, bx - 16 - rw / 2) : std::max(mx, bx + 16 + rw / 2);
+            placer.add({rx - rw / 2, below - port_fs, rx + rw / 2, below + 3});
+            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"{}\" font-style=\"italic\" fill=\"{}\"{}>",
+                           rx, below, port_fs, kRed, kHalo);
+            esc(b, it.text);
+            b.append(std::string_view("</text>\n"));
+        }
+        // Port numbers at the two ends, on the far side of the lifeline from the arrow (where the
+        // lecture's figures write "Port 1120"); nudged down or up when another port sits there.
+        auto port = [&](std::uint16_t p, double x, double y, bool anchor_end) {
+            const double w = text_width(std::to_string(p), port_fs) + 2;
+            const double x0 = anchor_end ? x - w : x;
+            const std::uint64_t tag = (static_cast<std::uint64_t>(p) << 8) + static_cast<std::uint64_t>(c[1]) + 1;
+            if (placer.repeats({x0, y - port_fs * 0.75, x0 + w, y + port_fs * 0.25, tag})) return;
+            for (double dy : {0.0, port_fs + 2, -(port_fs + 2), 2 * (port_fs + 2)}) {
+                const Rect r{x0, y + dy - port_fs * 0.75, x0 + w, y + dy + port_fs * 0.25, tag};
+                if (placer.free(r) || dy == 2 * (port_fs + 2)) {
+                    placer.add(r);
+                    fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\" font-size=\"{}\" font-weight=\"bold\" fill=\"{}\">{}</text>\n",
+                                   x, y + dy, anchor_end ? "end" : "start", port_fs, c, p);
+                    return;
+                }
+            }
+        };
+        if (it.from_port) port(it.from_port, ax - dir * 8, ay + port_fs * 0.36, dir > 0);
+        if (it.to_port && alive) port(it.to_port, bx + dir * 8, by + port_fs * 0.36, dir < 0);
+    }
+    b.append(std::string_view("</g>\n</svg>\n"));
+    return fmt::to_string(b);
+}
+
+}  // namespace ftpsim::viz
