@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     add_view_flags(run, run_flags.view);
     run->footer("Examples:\n"
                 "  ftpsim run\n"
-                "  ftpsim run scenarios/lecture-passive-list.yaml --view end-to-end --fold-handshakes\n"
+                "  ftpsim run scenarios/lecture-deck-passive-list.yaml --view end-to-end --fold-handshakes\n"
                 "  ftpsim run FILE --set clients.client.mode=pasv --export out.svg --export out.pcap --capture server");
 
     CheckFlags check_flags;

@@ -903,9 +903,12 @@ void ThirdPartyClient::plan() {
             steps_.push_back({kSender, K::Transfer, "RETR " + config_.source_path});
             break;
         case ThirdPartyDialect::Rfc478:  // "SOCK HOST-C SKT-Sc", "PASV", "STOR" | "RTRV"
+            // The receiver's PASV comes before the sender's SOCK: when the ACK names the
+            // listening socket (a 227), the sender is told that one instead of the protocol's
+            // default data socket. RFC 478 fixes no order between the two servers' columns.
             steps_.push_back({kReceiver, K::Command, sock_s + std::to_string(s.data_socket)});
-            steps_.push_back({kSender, K::Command, sock_r + std::to_string(r.data_socket)});
-            steps_.push_back({kReceiver, K::Command, "PASV"});
+            steps_.push_back({kReceiver, K::Command, "PASV", Capture::OptionalAddress227});
+            steps_.push_back({kSender, K::Command, sock_r + "{pasvport}"});
             steps_.push_back({kReceiver, K::Transfer, stor});
             steps_.push_back({kSender, K::Transfer, "RTRV " + config_.source_path});
             break;
@@ -993,6 +996,8 @@ std::string ThirdPartyClient::expand(std::string command) const {
     replace("{receiver}", channels_[kReceiver].server.control.remote.addr.to_string());
     replace("{sender}", channels_[kSender].server.control.remote.addr.to_string());
     if (pasv_address_) replace("{pasv}", format_port_arg(*pasv_address_));
+    replace("{pasvport}", pasv_address_ ? std::to_string(pasv_address_->port)
+                                        : std::to_string(config_.receiver.data_socket));
     for (std::size_t i = 0; i < sockets_.size(); ++i)
         replace("{socket" + std::to_string(i) + "}", std::to_string(sockets_[i]));
     return command;
@@ -1038,6 +1043,8 @@ void ThirdPartyClient::on_reply(ControlId control, const ServerReply& reply) {
                     emit(control, Explain{"the user passes the receiver's data address " +
                                           pasv_address_->to_string() +
                                           " to the sender with PORT: the sender will connect there"});
+            } else if (step.capture == Capture::OptionalAddress227) {
+                pasv_address_ = parse_227_text(reply.text);
             } else if (step.capture == Capture::Socket255) {
                 const auto socket = parse_255_text(reply.text);
                 if (!socket) fail("cannot read the socket in " + reply.text);

@@ -322,11 +322,11 @@ public:
     const std::vector<std::string>& protocol_errors() const { return protocol_errors_; }
 
 private:
-    enum class Capture : std::uint8_t { None, Address227, Socket255 };
+    enum class Capture : std::uint8_t { None, Address227, OptionalAddress227, Socket255 };
     struct Step {
         ControlId control = 0;
         enum class Kind : std::uint8_t { Login, Command, Transfer, Quit } kind = Kind::Command;
-        std::string command;  // may hold {pasv} (the 227 address), {socket0}, {socket1},
+        std::string command;  // may hold {pasv}, {pasvport} (the 227 address), {socket0}, {socket1},
                               // {receiver}, {sender} (the servers' addresses)
         Capture capture = Capture::None;
     };

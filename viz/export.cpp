@@ -93,6 +93,10 @@ std::string arrow_caption(const Item& it, bool ascii) {
     return s;
 }
 
-std::string lane_id(int i) { return "L" + std::to_string(i); }
+std::string lane_id(int i) {
+    std::string id(1, 'L');  // not "L" + to_string(i): GCC 12 warns falsely (-Wrestrict) on that
+    id += std::to_string(i);
+    return id;
+}
 
 }  // namespace ftpsim::viz::detail

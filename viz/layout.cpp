@@ -210,7 +210,6 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
     std::vector<Item> items;
     items.reserve(t.events.size());
     std::unordered_map<std::uint64_t, std::size_t> packet_item;  // end to end: packet -> its arrow
-    std::unordered_map<std::size_t, std::string> first_from;     // arrow -> node that sent it
 
     auto arrow_from_event = [&](const Event& e, std::size_t idx, Purpose p) {
         Item it;
@@ -289,7 +288,6 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
             it.style = style;
             it.label = std::move(label);
             finish(it, e, lm.x(e.to));
-            first_from[items.size()] = e.from;
             if (opt.view == View::EndToEnd && e.packet != 0) packet_item[e.packet] = items.size();
             items.push_back(std::move(it));
             break;
@@ -335,8 +333,8 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
         it.from_lane = lm.lane_behind(it.from_pos, dir);
         it.to_lane = lm.lane_towards(it.to_pos, dir);
         if (it.end == End::Rejected) {
-            auto ff = first_from.find(i);
-            if (ff != first_from.end() && !rst_seen.count(rst_key(it.conn, ff->second))) {
+            // it.event is the arrow's first hop: its sender is who the RST goes back to.
+            if (it.event < t.events.size() && !rst_seen.count(rst_key(it.conn, t.events[it.event].from))) {
                 Item rst;
                 rst.kind = ItemKind::Arrow;
                 rst.synthesized = true;

@@ -31,7 +31,7 @@ std::string mmd_text(std::string_view s) {
 std::string to_mermaid(const Diagram& d) {
     fmt::memory_buffer b;
     b.reserve(1024 + d.items.size() * 80);
-    auto out = std::back_inserter(b);
+    auto out = fmt::appender(b);  // writes straight into the buffer (a back_inserter copies via a temporary)
     fmt::format_to(out, "sequenceDiagram\n");
     if (!d.title.empty()) fmt::format_to(out, "    title {}\n", mmd_text(d.title));
     for (std::size_t i = 0; i < d.lanes.size(); ++i) {

@@ -35,7 +35,7 @@ const char* msc_colour(const Item& it) {
 std::string to_mscgen(const Diagram& d) {
     fmt::memory_buffer b;
     b.reserve(1024 + d.items.size() * 110);
-    auto out = std::back_inserter(b);
+    auto out = fmt::appender(b);  // writes straight into the buffer (a back_inserter copies via a temporary)
     fmt::format_to(out, "# {}\nmsc {{\n  hscale=\"{}\", arcgradient=\"{}\";\n", msc_text(d.title),
                    d.lanes.size() > 2 ? "1.6" : "2",
                    d.options.time == TimeScale::ToScale || d.options.slant > 0 ? 8 : 0);

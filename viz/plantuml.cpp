@@ -36,7 +36,7 @@ const char* puml_colour(const Item& it) {
 std::string to_plantuml(const Diagram& d) {
     fmt::memory_buffer b;
     b.reserve(1024 + d.items.size() * 96);
-    auto out = std::back_inserter(b);
+    auto out = fmt::appender(b);  // writes straight into the buffer (a back_inserter copies via a temporary)
     fmt::format_to(out, "@startuml\n!pragma teoz true\n");
     fmt::format_to(out, "skinparam defaultFontSize 16\nskinparam defaultFontName \"DejaVu Sans\"\n"
                         "skinparam sequenceMessageAlign center\nskinparam responseMessageBelowArrow false\n"

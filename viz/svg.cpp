@@ -16,10 +16,14 @@ constexpr const char* kControl = "#1c5bbf";
 constexpr const char* kData = "#d9480f";
 constexpr const char* kOther = "#495057";
 constexpr const char* kRed = "#d62828";
-// A white outline under label text keeps it readable where it crosses a line.
-constexpr const char* kHalo = " stroke=\"#ffffff\" stroke-width=\"5\" stroke-linejoin=\"round\" paint-order=\"stroke\"";
 
 using Buf = fmt::memory_buffer;
+
+// A coordinate with one decimal, written with integer arithmetic: fmt's "{:.1f}" takes the slow
+// exact path for every value, which dominated the export of large traces.
+struct D1 {
+    double v;
+};
 
 // Text as XML character data or an attribute value.
 void esc(Buf& b, std::string_view s) {
@@ -42,10 +46,11 @@ double text_width(std::string_view s, double size) {
     return static_cast<double>(chars) * size * 0.6;
 }
 
-const char* colour(const Item& it) {
-    if (it.purpose == Purpose::Data || it.style == Style::Data) return kData;
-    if (it.purpose == Purpose::Control || it.style == Style::Control) return kControl;
-    return kOther;
+// 0 control, 1 data, 2 neither (the classes a0/f0 ... in the SVG's style sheet).
+int colour_index(const Item& it) {
+    if (it.purpose == Purpose::Data || it.style == Style::Data) return 1;
+    if (it.purpose == Purpose::Control || it.style == Style::Control) return 0;
+    return 2;
 }
 
 struct NoteLook { const char* fill; const char* stroke; const char* style; };
@@ -96,6 +101,28 @@ private:
 };
 
 }  // namespace
+}  // namespace ftpsim::viz
+
+template <>
+struct fmt::formatter<ftpsim::viz::D1> {
+    constexpr auto parse(format_parse_context& ctx) { return ctx.begin(); }
+    template <class Ctx>
+    auto format(ftpsim::viz::D1 d, Ctx& ctx) const {
+        const long long tenths = std::llround(d.v * 10);
+        const unsigned long long a = static_cast<unsigned long long>(tenths < 0 ? -tenths : tenths);
+        auto it = ctx.out();
+        if (tenths < 0) *it++ = '-';
+        const fmt::format_int whole(a / 10);
+        it = std::copy(whole.data(), whole.data() + whole.size(), it);
+        if (a % 10) {
+            *it++ = '.';
+            *it++ = static_cast<char>('0' + a % 10);
+        }
+        return it;
+    }
+};
+
+namespace ftpsim::viz {
 
 std::string to_svg(const Diagram& d, const SvgOptions& o) {
     const double fs = o.font_size;
@@ -158,8 +185,8 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
     auto Y = [&](double y) { return Y0 + y; };
 
     Buf b;
-    b.reserve(4096 + d.items.size() * 420);
-    auto out = std::back_inserter(b);
+    b.reserve(4096 + d.items.size() * 760);
+    auto out = fmt::appender(b);  // writes straight into the buffer (a back_inserter copies via a temporary)
     fmt::format_to(out,
                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
@@ -168,11 +195,24 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
     b.append(std::string_view("<title>"));
     esc(b, d.title.empty() ? std::string_view("ftpsim ladder") : std::string_view(d.title));
     b.append(std::string_view("</title>\n"));
+    // Classes for what repeats per item keep a long trace's file small. Colour index: 0 control,
+    // 1 data, 2 other.
+    fmt::format_to(out,
+                   "<style>\n"
+                   ".a0{{stroke:{0}}}.a1{{stroke:{1}}}.a2{{stroke:{2}}}.f0{{fill:{0}}}.f1{{fill:{1}}}.f2{{fill:{2}}}\n"
+                   ".s{{stroke-width:3px}}.h{{stroke-width:2.2px;stroke-dasharray:9 6}}\n"
+                   ".l{{text-anchor:middle;stroke:#ffffff;stroke-width:5px;stroke-linejoin:round;paint-order:stroke}}\n"
+                   ".b{{font-weight:bold}}.g{{fill:#343a40}}.e{{text-anchor:end}}\n"
+                   ".p{{font-size:{4}px;font-weight:bold}}.r{{font-size:{4}px;font-style:italic;fill:{3}}}\n"
+                   ".v{{font-size:{5}px;font-style:italic}}.x{{stroke:{3};stroke-width:4px;stroke-linecap:round}}\n"
+                   ".k{{stroke:#868e96;stroke-width:2px}}.t{{font-size:{6}px;fill:#868e96}}\n"
+                   "</style>\n",
+                   kControl, kData, kOther, kRed, port_fs, std::round(fs * 0.85), port_fs - 1);
     fmt::format_to(out, "<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n", width, height);
-    fmt::format_to(out, "<g transform=\"translate({:.1f},0)\">\n", shift);
+    fmt::format_to(out, "<g transform=\"translate({},0)\">\n", D1{shift});
 
     if (!d.title.empty()) {
-        fmt::format_to(out, "<text x=\"{:.1f}\" y=\"32\" font-size=\"{}\" font-weight=\"bold\" fill=\"#212529\">", 20.0 - shift, head_fs + 2);
+        fmt::format_to(out, "<text x=\"{}\" y=\"32\" font-size=\"{}\" font-weight=\"bold\" fill=\"#212529\">", D1{20.0 - shift}, head_fs + 2);
         esc(b, d.title);
         b.append(std::string_view("</text>\n"));
     }
@@ -180,9 +220,9 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
         double lx = 20 - shift;
         const double ly = title_h + 20;
         auto sample = [&](const char* stroke, const char* dash, std::string_view text) {
-            fmt::format_to(out, "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"3\"{}/>",
-                           lx, ly - 5, lx + 36, ly - 5, stroke, dash);
-            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" fill=\"#343a40\">", lx + 44, ly, port_fs + 1);
+            fmt::format_to(out, "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"3\"{}/>",
+                           D1{lx}, D1{ly - 5}, D1{lx + 36}, D1{ly - 5}, stroke, dash);
+            fmt::format_to(out, "<text x=\"{}\" y=\"{}\" font-size=\"{}\" fill=\"#343a40\">", D1{lx + 44}, D1{ly}, port_fs + 1);
             esc(b, text);
             b.append(std::string_view("</text>\n"));
             lx += 44 + text_width(text, port_fs + 1) + 30;
@@ -191,13 +231,13 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
         if (d.has_data) sample(kData, "", "data connection");
         sample(kOther, " stroke-dasharray=\"8 5\"", "TCP signalling (SYN, ACK, FIN, RST)");
         if (d.has_drops) {
-            fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}l12 12m0 -12l-12 12\" stroke=\"{}\" stroke-width=\"3.5\"/>", lx + 10, ly - 11, kRed);
-            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" fill=\"#343a40\">dropped</text>\n", lx + 30, ly, port_fs + 1);
+            fmt::format_to(out, "<path d=\"M{} {}l12 12m0 -12l-12 12\" stroke=\"{}\" stroke-width=\"3.5\"/>", D1{lx + 10}, D1{ly - 11}, kRed);
+            fmt::format_to(out, "<text x=\"{}\" y=\"{}\" font-size=\"{}\" fill=\"#343a40\">dropped</text>\n", D1{lx + 30}, D1{ly}, port_fs + 1);
             lx += 30 + text_width("dropped", port_fs + 1) + 30;
         }
         if (d.has_rejects) {
-            fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}v14\" stroke=\"{}\" stroke-width=\"4\"/>", lx + 14, ly - 12, kRed);
-            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" fill=\"#343a40\">rejected (RST back)</text>\n", lx + 30, ly, port_fs + 1);
+            fmt::format_to(out, "<path d=\"M{} {}v14\" stroke=\"{}\" stroke-width=\"4\"/>", D1{lx + 14}, D1{ly - 12}, kRed);
+            fmt::format_to(out, "<text x=\"{}\" y=\"{}\" font-size=\"{}\" fill=\"#343a40\">rejected (RST back)</text>\n", D1{lx + 30}, D1{ly}, port_fs + 1);
         }
     }
 
@@ -207,16 +247,16 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
         const Lane& l = d.lanes[i];
         const double x = X(i);
         const double w = header_w;
-        fmt::format_to(out, "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#adb5bd\" stroke-width=\"2.5\"{3}/>\n",
-                       x, head_top + head_h, life_end, l.middlebox ? " stroke-dasharray=\"10 6\"" : "");
-        fmt::format_to(out, "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" rx=\"8\" fill=\"{}\" stroke=\"#343a40\" stroke-width=\"2\"/>\n",
-                       x - w / 2, head_top, w, head_h, l.middlebox ? "#fff9db" : "#e9ecef");
-        fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"{}\" font-weight=\"bold\" fill=\"#212529\">",
-                       x, head_top + 27, head_fs);
+        fmt::format_to(out, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#adb5bd\" stroke-width=\"2.5\"{3}/>\n",
+                       D1{x}, D1{head_top + head_h}, D1{life_end}, l.middlebox ? " stroke-dasharray=\"10 6\"" : "");
+        fmt::format_to(out, "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\" fill=\"{}\" stroke=\"#343a40\" stroke-width=\"2\"/>\n",
+                       D1{x - w / 2}, D1{head_top}, D1{w}, D1{head_h}, l.middlebox ? "#fff9db" : "#e9ecef");
+        fmt::format_to(out, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"{}\" font-weight=\"bold\" fill=\"#212529\">",
+                       D1{x}, D1{head_top + 27}, head_fs);
         esc(b, l.name);
         b.append(std::string_view("</text>\n"));
-        fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"{:.0f}\" fill=\"#495057\">",
-                       x, head_top + 50, fs * 0.9);
+        fmt::format_to(out, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"{:.0f}\" fill=\"#495057\">",
+                       D1{x}, D1{head_top + 50}, fs * 0.9);
         esc(b, lane_address(l));
         b.append(std::string_view("</text>\n"));
     }
@@ -224,17 +264,16 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
     // The time axis: "time" with a downward arrow, and its marks.
     if (o.time_axis) {
         const double ax = 24 - shift + 8;
-        fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" fill=\"#495057\">time</text>\n", ax - 8, head_top + head_h - 4, port_fs + 1);
-        fmt::format_to(out, "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#868e96\" stroke-width=\"2\"/>\n",
-                       ax + 8, head_top + head_h + 4, life_end);
-        fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}l-6 -12h12z\" fill=\"#868e96\"/>\n", ax + 8, life_end + 4);
+        fmt::format_to(out, "<text x=\"{}\" y=\"{}\" font-size=\"{}\" fill=\"#495057\">time</text>\n", D1{ax - 8}, D1{head_top + head_h - 4}, port_fs + 1);
+        fmt::format_to(out, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#868e96\" stroke-width=\"2\"/>\n",
+                       D1{ax + 8}, D1{head_top + head_h + 4}, D1{life_end});
+        fmt::format_to(out, "<path d=\"M{} {}l-6 -12h12z\" fill=\"#868e96\"/>\n", D1{ax + 8}, D1{life_end + 4});
         double last_y = -1e9;
         for (const Tick& t : d.ticks) {
             if (Y(t.y) - last_y < port_fs + 2) continue;  // never print two marks on top of each other
             last_y = Y(t.y);
-            fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}h8\" stroke=\"#868e96\" stroke-width=\"2\"/>", ax + 4, Y(t.y));
-            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" fill=\"#868e96\">{}</text>\n",
-                           ax + 16, Y(t.y) + 4, port_fs - 1, d.round_ticks ? format_time_short(t.t) : format_time(t.t));
+            fmt::format_to(out, "<path class=\"k\" d=\"M{} {}h8\"/><text class=\"t\" x=\"{}\" y=\"{}\">{}</text>\n", D1{ax + 4},
+                           D1{Y(t.y)}, D1{ax + 16}, D1{Y(t.y) + 4}, d.round_ticks ? format_time_short(t.t) : format_time(t.t));
         }
     }
 
@@ -244,13 +283,15 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
         placer.forget_above(Y(it.top()) - 160);
         if (it.kind == ItemKind::Break) {
             const double y0 = Y(it.y0), y1 = Y(it.y1);
-            fmt::format_to(out, "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#ffffff\"/>\n",
-                           X(0) - 20, y0 + 6, X(lanes - 1) - X(0) + 40, y1 - y0 - 12);
-            for (int i = 0; i < lanes; ++i)
-                fmt::format_to(out, "<path d=\"M{0:.1f} {1:.1f}l12 -6M{0:.1f} {2:.1f}l12 -6\" transform=\"translate(-6,3)\" stroke=\"#868e96\" stroke-width=\"2\"/>\n",
-                               X(i), y0 + 9, y1 - 6);
-            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"{}\" font-style=\"italic\" fill=\"#868e96\">",
-                           (X(0) + X(lanes - 1)) / 2, (y0 + y1) / 2 + 5, port_fs + 1);
+            // Each lifeline is cut, with a slash at both ends of the cut.
+            for (int i = 0; i < lanes; ++i) {
+                fmt::format_to(out, "<rect x=\"{}\" y=\"{}\" width=\"8\" height=\"{}\" fill=\"#ffffff\"/>\n", D1{X(i) - 4},
+                               D1{y0 + 6}, D1{y1 - y0 - 12});
+                fmt::format_to(out, "<path d=\"M{0} {1}l12 -6M{0} {2}l12 -6\" transform=\"translate(-6,3)\" stroke=\"#868e96\" stroke-width=\"2\"/>\n",
+                               D1{X(i)}, D1{y0 + 9}, D1{y1 - 6});
+            }
+            fmt::format_to(out, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"{}\" font-style=\"italic\" fill=\"#868e96\">",
+                           D1{(X(0) + X(lanes - 1)) / 2}, D1{(y0 + y1) / 2 + 5}, port_fs + 1);
             esc(b, it.text);
             b.append(std::string_view("</text>\n"));
             continue;
@@ -262,11 +303,11 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
             const double x = note_x(it, w), y = Y(it.y0);
             placer.add({x, y, x + w, y + h});
             const NoteLook look = note_look(it.note_kind);
-            fmt::format_to(out, "<path d=\"M{0:.1f} {1:.1f}h{2:.1f}l10 10v{3:.1f}h{4:.1f}z\" fill=\"{5}\" stroke=\"{6}\" stroke-width=\"1.5\"/>\n",
-                           x, y, w - 10, h - 10, -w, look.fill, look.stroke);
+            fmt::format_to(out, "<path d=\"M{0} {1}h{2}l10 10v{3}h{4}z\" fill=\"{5}\" stroke=\"{6}\" stroke-width=\"1.5\"/>\n",
+                           D1{x}, D1{y}, D1{w - 10}, D1{h - 10}, D1{-w}, look.fill, look.stroke);
             for (std::size_t i = 0; i < ls.size(); ++i) {
-                fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" font-style=\"{}\" fill=\"#212529\">",
-                               x + 12, y + line_h * static_cast<double>(i + 1) - 1, note_fs, look.style);
+                fmt::format_to(out, "<text x=\"{}\" y=\"{}\" font-size=\"{}\" font-style=\"{}\" fill=\"#212529\">",
+                               D1{x + 12}, D1{y + line_h * static_cast<double>(i + 1) - 1}, note_fs, look.style);
                 esc(b, ls[i]);
                 b.append(std::string_view("</text>\n"));
             }
@@ -278,21 +319,20 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
         const double dir = bx >= ax ? 1.0 : -1.0;
         const double len = std::hypot(bx - ax, by - ay);
         const double ux = len > 0 ? (bx - ax) / len : dir, uy = len > 0 ? (by - ay) / len : 0;
-        const char* c = colour(it);
+        const int ci = colour_index(it);
         const bool dashed = it.style == Style::Handshake;
         const bool alive = it.end == End::Arrow;
         // Stop the shaft where the head starts so the tip stays sharp.
         const double head = alive ? 15 : 0;
-        fmt::format_to(out, "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"{}\"{}/>\n",
-                       ax, ay, bx - ux * head, by - uy * head, c, dashed ? 2.2 : 3, dashed ? " stroke-dasharray=\"9 6\"" : "");
+        fmt::format_to(out, "<line class=\"a{} {}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>\n", ci, dashed ? 'h' : 's', D1{ax},
+                       D1{ay}, D1{bx - ux * head}, D1{by - uy * head});
         if (alive) {
-            fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}L{:.1f} {:.1f}L{:.1f} {:.1f}z\" fill=\"{}\"/>\n", bx, by,
-                           bx - ux * 17 - uy * 6.5, by - uy * 17 + ux * 6.5, bx - ux * 17 + uy * 6.5, by - uy * 17 - ux * 6.5, c);
+            fmt::format_to(out, "<path class=\"f{}\" d=\"M{} {}L{} {}L{} {}z\"/>\n", ci, D1{bx}, D1{by},
+                           D1{bx - ux * 17 - uy * 6.5}, D1{by - uy * 17 + ux * 6.5}, D1{bx - ux * 17 + uy * 6.5}, D1{by - uy * 17 - ux * 6.5});
         } else if (it.end == End::Cross) {
-            fmt::format_to(out, "<path d=\"M{0:.1f} {1:.1f}l18 18m0 -18l-18 18\" stroke=\"{2}\" stroke-width=\"4\" stroke-linecap=\"round\"/>\n",
-                           bx - 9, by - 9, kRed);
+            fmt::format_to(out, "<path class=\"x\" d=\"M{} {}l18 18m0 -18l-18 18\"/>\n", D1{bx - 9}, D1{by - 9});
         } else {
-            fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}v24\" stroke=\"{}\" stroke-width=\"5\"/>\n", bx, by - 12, kRed);
+            fmt::format_to(out, "<path d=\"M{} {}v24\" stroke=\"{}\" stroke-width=\"5\"/>\n", D1{bx}, D1{by - 12}, kRed);
         }
         // The label above the arrow, clear of the slanted shaft: at the middle, or slid along the
         // arrow when another label or a note is already there.
@@ -311,16 +351,15 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
             if (placer.free(r)) { mx = px; my = py; base = bl; break; }
         }
         placer.add({mx - lw / 2, base - fs * 0.8, mx + lw / 2, base + fs * 0.25});
-        fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"{}\"{}{}>", mx, base,
-                       dashed ? "#343a40" : c, dashed ? "" : " font-weight=\"bold\"", kHalo);
+        if (dashed) fmt::format_to(out, "<text class=\"l g\" x=\"{}\" y=\"{}\">", D1{mx}, D1{base});
+        else fmt::format_to(out, "<text class=\"l b f{}\" x=\"{}\" y=\"{}\">", ci, D1{mx}, D1{base});
         esc(b, it.label);
         b.append(std::string_view("</text>\n"));
         double below = std::max(my + 8 + rise + fs * 0.85, base + fs * 1.1);
         if (!it.label_after.empty()) {
             const double w2 = text_width("received as: " + it.label_after, fs * 0.85);
             placer.add({mx - w2 / 2, below - fs * 0.7, mx + w2 / 2, below + 3});
-            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"{:.0f}\" font-style=\"italic\" fill=\"{}\"{}>",
-                           mx, below, fs * 0.85, c, kHalo);
+            fmt::format_to(out, "<text class=\"l v f{}\" x=\"{}\" y=\"{}\">", ci, D1{mx}, D1{below});
             b.append(std::string_view("received as: "));
             esc(b, it.label_after);
             b.append(std::string_view("</text>\n"));
@@ -331,8 +370,7 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
             const double rw = text_width(it.text, port_fs);
             const double rx = dir > 0 ? std::min(mx, bx - 16 - rw / 2) : std::max(mx, bx + 16 + rw / 2);
             placer.add({rx - rw / 2, below - port_fs, rx + rw / 2, below + 3});
-            fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"{}\" font-style=\"italic\" fill=\"{}\"{}>",
-                           rx, below, port_fs, kRed, kHalo);
+            fmt::format_to(out, "<text class=\"l r\" x=\"{}\" y=\"{}\">", D1{rx}, D1{below});
             esc(b, it.text);
             b.append(std::string_view("</text>\n"));
         }
@@ -341,14 +379,14 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
         auto port = [&](std::uint16_t p, double x, double y, bool anchor_end) {
             const double w = text_width(std::to_string(p), port_fs) + 2;
             const double x0 = anchor_end ? x - w : x;
-            const std::uint64_t tag = (static_cast<std::uint64_t>(p) << 8) + static_cast<std::uint64_t>(c[1]) + 1;
+            const std::uint64_t tag = (static_cast<std::uint64_t>(p) << 8) + static_cast<std::uint64_t>(ci) + 1;
             if (placer.repeats({x0, y - port_fs * 0.75, x0 + w, y + port_fs * 0.25, tag})) return;
             for (double dy : {0.0, port_fs + 2, -(port_fs + 2), 2 * (port_fs + 2)}) {
                 const Rect r{x0, y + dy - port_fs * 0.75, x0 + w, y + dy + port_fs * 0.25, tag};
                 if (placer.free(r) || dy == 2 * (port_fs + 2)) {
                     placer.add(r);
-                    fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\" font-size=\"{}\" font-weight=\"bold\" fill=\"{}\">{}</text>\n",
-                                   x, y + dy, anchor_end ? "end" : "start", port_fs, c, p);
+                    fmt::format_to(out, "<text class=\"p f{}{}\" x=\"{}\" y=\"{}\">{}</text>\n", ci, anchor_end ? " e" : "", D1{x},
+                                   D1{y + dy}, p);
                     return;
                 }
             }

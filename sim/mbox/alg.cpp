@@ -248,6 +248,10 @@ std::string printable(std::string_view s) {
 
 MiddleboxNote alg_note(std::string text) { return {NoteKind::Alg, "ALG: " + std::move(text), {}, {}}; }
 
+MiddleboxNote tls_note() {
+    return alg_note("cannot read the control connection (TLS record): nothing inspected");
+}
+
 }  // namespace
 
 AlgVerdict FtpAlg::help(ConntrackEntry& ct, CtDirection dir, Packet& p, TimeNs now,
@@ -263,89 +267,94 @@ AlgVerdict FtpAlg::help(ConntrackEntry& ct, CtDirection dir, Packet& p, TimeNs n
         return v;
     };
 
-    const FlowTuple& sender_tuple = from_client ? ct.original : ct.reply;
-    const FlowTuple& other_tuple = from_client ? ct.reply : ct.original;
-    const IpAddress sender = sender_tuple.src.addr;
     AlgMatch m;
+    const IpAddress sender = (from_client ? ct.original : ct.reply).src.addr;
     const auto status = match_ftp_line(p.payload, from_client, sender, m);
-
     if (!at_line_start(lines, p.seq)) {
         // No reassembly: a packet that does not begin right after a newline seen in this
         // direction (the first one, the rest of a split line, after TLS) is not read at all.
-        if (looks_like_tls_record(p.payload))
-            notes.push_back(alg_note("cannot read the control connection (TLS record): nothing inspected"));
+        if (looks_like_tls_record(p.payload)) notes.push_back(tls_note());
         else if (status != AlgMatchStatus::None)
             notes.push_back(alg_note("did not inspect \"" + printable(p.payload) +
                                      "\": the packet does not start right after a line end it saw"));
         return finish(AlgVerdict::Accept);
     }
-    if (status == AlgMatchStatus::None) {
-        if (looks_like_tls_record(p.payload))
-            notes.push_back(alg_note("cannot read the control connection (TLS record): nothing inspected"));
+    switch (status) {
+    case AlgMatchStatus::None:
+        if (looks_like_tls_record(p.payload)) notes.push_back(tls_note());
         return finish(AlgVerdict::Accept);
-    }
-    if (status == AlgMatchStatus::Partial) {
-        // nf_conntrack_ftp drops it ("partial matching"): the sender retransmits, and a
-        // retransmission that carries the whole line is then read.
+    case AlgMatchStatus::Partial:
+        // nf_conntrack_ftp drops it ("partial matching") so that TCP sends it again; as in the
+        // kernel the line start is not remembered.
         notes.push_back({NoteKind::Alg, "ALG: dropped a packet with a partial " + std::string(to_string(m.form)) +
                                             " line \"" + printable(p.payload) + "\"",
                          trace::Verdict::Dropped, "ALG: partial " + std::string(to_string(m.form)) + " line"});
-        return AlgVerdict::Drop;  // and, as in the kernel, the line start is not remembered
+        return AlgVerdict::Drop;
+    case AlgMatchStatus::Found: break;
     }
+    if (announce(ct, dir, p, m, now, choose, notes) == AlgVerdict::Drop) return AlgVerdict::Drop;
+    return finish(AlgVerdict::Accept);
+}
 
-    const std::string form = to_string(m.form);
-    const std::string old_text = p.payload.substr(m.offset, m.length);
-    IpAddress expect_addr = other_tuple.dst.addr;  // where the peer will connect: "!dir" tuple
+// From a found announcement to the expectation, through nf_nat_ftp when the connection is NATed.
+AlgVerdict FtpAlg::announce(ConntrackEntry& ct, CtDirection dir, Packet& p, const AlgMatch& m, TimeNs now,
+                            const PortChooser& choose, std::vector<MiddleboxNote>& notes) {
+    const bool from_client = dir == CtDirection::Original;
+    const IpAddress sender = (from_client ? ct.original : ct.reply).src.addr;
+    const FlowTuple& other = from_client ? ct.reply : ct.original;  // the kernel's "!dir" tuple
+    IpAddress expect_addr = other.dst.addr;  // where the peer will connect to
     if (m.announced.addr.family == sender.family && !(m.announced.addr == sender)) {
+        // Lets no one open holes towards third parties (DMZ hosts, the firewall itself).
         if (!config_.loose) {
-            notes.push_back(alg_note(form + " announces " + m.announced.addr.to_string() +
+            notes.push_back(alg_note(std::string(to_string(m.form)) + " announces " + m.announced.addr.to_string() +
                                      ", not the sender's own " + sender.to_string() +
                                      ": no expectation, nothing rewritten (loose=0)"));
-            return finish(AlgVerdict::Accept);
+            return AlgVerdict::Accept;
         }
         expect_addr = m.announced.addr;
     }
-
     AlgExpectation e;
     e.master = ct.id;
     e.form = m.form;
-    e.src = other_tuple.src.addr;
+    e.src = other.src.addr;
     e.dst = {expect_addr, m.announced.port};
     e.forward_to = e.dst;
     e.created = now;
     e.expires = now + config_.expectation_timeout;
-
     if (ct.nat()) {
-        // nf_nat_ftp: announce the address the peer reaches this side by, and send the data
-        // connection on to where the sender really listens (nf_nat_follow_master).
-        const IpAddress new_addr = other_tuple.dst.addr;
-        e.forward_to = {expect_addr == other_tuple.dst.addr ? sender : expect_addr, m.announced.port};
-        auto chosen = choose(e.forward_to, new_addr, m.announced.port);
+        // nf_nat_follow_master sends the data connection on to where the sender really listens.
+        e.forward_to = {expect_addr == other.dst.addr ? sender : expect_addr, m.announced.port};
+        auto chosen = choose(e.forward_to, other.dst.addr, m.announced.port);
         if (!chosen) {
-            notes.push_back({NoteKind::Alg, "ALG: no free port to announce for " + form + " " + old_text,
+            notes.push_back({NoteKind::Alg, "ALG: no free port to announce for " + std::string(to_string(m.form)),
                              trace::Verdict::Dropped, "ALG: all ports in use"});
             return AlgVerdict::Drop;
         }
-        e.dst = {new_addr, chosen->first};
+        e.dst = {other.dst.addr, chosen->first};
         e.nat_mapping = chosen->second;
-        const std::string new_text = format_ftp_address(m.form, e.dst);
-        if (new_text != old_text) {
-            p.payload.replace(m.offset, m.length, new_text);
-            notes.push_back(alg_note("rewrote " + form + " " + old_text + " -> " + form + " " + new_text));
-            const auto delta = static_cast<std::int32_t>(new_text.size()) - static_cast<std::int32_t>(old_text.size());
-            if (delta != 0) {
-                record_seqadj(ct, dir, p.seq, delta);
-                const int size = delta > 0 ? delta : -delta;
-                notes.push_back(alg_note("the line is " + std::to_string(size) + (size == 1 ? " byte " : " bytes ") +
-                                         (delta > 0 ? "longer" : "shorter") +
-                                         ": later sequence numbers of this direction move by " +
-                                         (delta > 0 ? "+" : "") + std::to_string(delta) +
-                                         ", the peer's acknowledgements back"));
-            }
-        }
+        rewrite(ct, dir, p, m, e.dst, notes);
     }
     expect(e, notes);
-    return finish(AlgVerdict::Accept);
+    return AlgVerdict::Accept;
+}
+
+// nf_nat_mangle_tcp_packet: replace the address text, and record the length change for seqadj.
+void FtpAlg::rewrite(ConntrackEntry& ct, CtDirection dir, Packet& p, const AlgMatch& m, const HostPort& announced,
+                     std::vector<MiddleboxNote>& notes) {
+    const std::string form = to_string(m.form);
+    const std::string old_text = p.payload.substr(m.offset, m.length);
+    const std::string new_text = format_ftp_address(m.form, announced);
+    if (new_text == old_text) return;
+    p.payload.replace(m.offset, m.length, new_text);
+    notes.push_back(alg_note("rewrote " + form + " " + old_text + " -> " + form + " " + new_text));
+    const auto delta = static_cast<std::int32_t>(new_text.size()) - static_cast<std::int32_t>(old_text.size());
+    if (delta == 0) return;
+    record_seqadj(ct, dir, p.seq, delta);
+    const int size = delta > 0 ? delta : -delta;
+    notes.push_back(alg_note("the line is " + std::to_string(size) + (size == 1 ? " byte " : " bytes ") +
+                             (delta > 0 ? "longer" : "shorter") +
+                             ": later sequence numbers of this direction move by " + (delta > 0 ? "+" : "") +
+                             std::to_string(delta) + ", the peer's acknowledgements back"));
 }
 
 bool FtpAlg::expect(AlgExpectation e, std::vector<MiddleboxNote>& notes) {

@@ -99,6 +99,10 @@ public:
     std::vector<AlgExpectation> expectations(TimeNs now) const;
 
 private:
+    AlgVerdict announce(ConntrackEntry& ct, CtDirection dir, Packet& p, const AlgMatch& m, TimeNs now,
+                        const PortChooser& choose, std::vector<MiddleboxNote>& notes);
+    void rewrite(ConntrackEntry& ct, CtDirection dir, Packet& p, const AlgMatch& m, const HostPort& announced,
+                 std::vector<MiddleboxNote>& notes);
     bool expect(AlgExpectation e, std::vector<MiddleboxNote>& notes);
 
     FtpAlgConfig config_;

@@ -125,6 +125,19 @@ void Router::expire(TimeNs now, std::vector<MiddleboxNote>& notes) {
 
 // ---- the pipeline ------------------------------------------------------------------------------
 
+bool RouterResult::has_note(std::string_view fragment) const {
+    for (const auto& n : notes)
+        if (n.text.find(fragment) != std::string::npos) return true;
+    return false;
+}
+
+RouterResult Router::process(Packet pkt, int in_iface, TimeNs now) {
+    RouterResult r;
+    r.verdict = process(pkt, in_iface, r.out_iface, now, r.notes);
+    r.packet = std::move(pkt);
+    return r;
+}
+
 Verdict Router::process(Packet& pkt, int in_iface, int& out_iface, TimeNs now,
                         std::vector<MiddleboxNote>& notes) {
     out_iface = -1;
@@ -177,30 +190,11 @@ Verdict Router::process_new(Packet& pkt, int in_iface, int& out_iface, TimeNs no
 }
 
 // PREROUTING for a new connection: an ALG expectation, a port forward, or an inbound NAT mapping
-// decides where a packet addressed to the router really goes. False when it is dropped.
+// decides where a packet addressed to the router really goes. A verdict when it goes no further.
 std::optional<Verdict> Router::destination_nat(NewFlow& f, Packet& pkt, int in_iface, int& out_iface,
                                                TimeNs now, std::vector<MiddleboxNote>& notes) {
-    if (alg_) {
-        if (auto e = alg_->take_expectation(pkt, now)) {
-            f.related = true;
-            f.master = e->master;
-            f.dst = e->forward_to;
-            if (e->nat_mapping >= 0) {
-                f.mapping = e->nat_mapping;
-                f.inside_is_reply = true;
-            }
-            notes.push_back({NoteKind::Alg, "ALG: " + describe(pkt) + " " + FlowTuple{pkt.src, pkt.dst}.to_string() +
-                                                " is the expected " + to_string(e->form) +
-                                                " data connection (related)" +
-                                                (f.dst == pkt.dst ? "" : ", forwarded to " + f.dst.to_string()),
-                             {}, {}});
-            return std::nullopt;
-        }
-    }
-    if (!is_own_address(pkt.dst.addr)) return std::nullopt;
-
-    const bool from_inside = realm(in_iface) == Realm::Inside;
-    if (from_inside && nat_ && !nat_->config().hairpinning)
+    if (expected(f, pkt, now, notes) || !is_own_address(pkt.dst.addr)) return std::nullopt;
+    if (realm(in_iface) == Realm::Inside && nat_ && !nat_->config().hairpinning)
         return drop(notes, NoteKind::Nat, "dropped " + describe(pkt) + " to its own public address " +
                                               pkt.dst.to_string() + ": hairpinning is off",
                     "NAT hairpinning off");
@@ -212,10 +206,34 @@ std::optional<Verdict> Router::destination_nat(NewFlow& f, Packet& pkt, int in_i
         return std::nullopt;
     }
     if (!nat_) return closed_port(pkt, in_iface, out_iface, notes, "no port forward");
+    return inbound_mapping(f, pkt, in_iface, out_iface, now, notes);
+}
 
+// The ALG expected this connection: it is related, and goes where the announcement meant.
+bool Router::expected(NewFlow& f, const Packet& pkt, TimeNs now, std::vector<MiddleboxNote>& notes) {
+    auto e = alg_ ? alg_->take_expectation(pkt, now) : std::nullopt;
+    if (!e) return false;
+    f.related = true;
+    f.master = e->master;
+    f.dst = e->forward_to;
+    if (e->nat_mapping >= 0) {
+        f.mapping = e->nat_mapping;
+        f.inside_is_reply = true;
+    }
+    notes.push_back({NoteKind::Alg, "ALG: " + describe(pkt) + " " + FlowTuple{pkt.src, pkt.dst}.to_string() +
+                                        " is the expected " + to_string(e->form) + " data connection (related)" +
+                                        (f.dst == pkt.dst ? "" : ", forwarded to " + f.dst.to_string()),
+                     {}, {}});
+    return true;
+}
+
+// An unsolicited packet to the public address: the mapping that owns the port, if its filtering
+// lets this sender in.
+std::optional<Verdict> Router::inbound_mapping(NewFlow& f, Packet& pkt, int in_iface, int& out_iface,
+                                               TimeNs now, std::vector<MiddleboxNote>& notes) {
     // Hairpinning: the filter judges the sender by its own public endpoint (RFC 4787 REQ-9).
     HostPort remote = pkt.src;
-    if (from_inside) {
+    if (realm(in_iface) == Realm::Inside) {
         bool created = false;
         if (NatMapping* own = nat_->map_outbound(pkt.src, pkt.dst, now, created)) remote = own->external;
     }

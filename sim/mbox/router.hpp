@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/mbox/alg.hpp"
@@ -51,6 +52,15 @@ enum class Verdict : std::uint8_t {
     Reject,   // `pkt` now holds the RST to send back out of out_iface (the arrival interface)
 };
 
+// The whole outcome of one packet, for callers that prefer a value to out-parameters.
+struct RouterResult {
+    Verdict verdict = Verdict::Drop;
+    Packet packet;       // translated (Forward) or the RST (Reject)
+    int out_iface = -1;
+    std::vector<MiddleboxNote> notes;
+    bool has_note(std::string_view fragment) const;  // some note's text contains `fragment`
+};
+
 struct RouterSnapshot {
     TimeNs at = 0;
     std::vector<NatMapping> nat;
@@ -73,6 +83,8 @@ public:
     // the translated packet and `out_iface` where it goes. Every decision is appended to `notes`.
     Verdict process(Packet& pkt, int in_iface, int& out_iface, TimeNs now,
                     std::vector<MiddleboxNote>& notes);
+
+    RouterResult process(Packet pkt, int in_iface, TimeNs now = 0);
 
     // Drops state idle past its timeout; process() calls it first, the GUI may call it too.
     void expire(TimeNs now, std::vector<MiddleboxNote>& notes);
@@ -101,6 +113,9 @@ private:
     bool is_outside_address(const IpAddress& addr) const;
     std::optional<Verdict> destination_nat(NewFlow& f, Packet& pkt, int in_iface, int& out_iface,
                                            TimeNs now, std::vector<MiddleboxNote>& notes);
+    bool expected(NewFlow& f, const Packet& pkt, TimeNs now, std::vector<MiddleboxNote>& notes);
+    std::optional<Verdict> inbound_mapping(NewFlow& f, Packet& pkt, int in_iface, int& out_iface, TimeNs now,
+                                           std::vector<MiddleboxNote>& notes);
     Verdict closed_port(Packet& pkt, int in_iface, int& out_iface, std::vector<MiddleboxNote>& notes,
                         const std::string& why) const;
     bool source_nat(NewFlow& f, const Packet& pkt, TimeNs now, std::vector<MiddleboxNote>& notes);

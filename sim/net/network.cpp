@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 
+#include <xbt/config.hpp>
 #include <xbt/log.h>
 
 #include "sim/net/runtime.hpp"
@@ -12,9 +14,6 @@
 namespace ftpsim::net {
 
 namespace {
-
-// network/model (and the context stack size) can be set once per process (STACK.md).
-bool g_configured = false;
 
 const char* kModelNotes[] = {
     "TCP: no congestion control; the send window is unlimited unless tcp.send_window is set",
@@ -24,6 +23,12 @@ const char* kModelNotes[] = {
     "links: store-and-forward, each segment costs (payload + 40 header bytes) * 8 / bandwidth, then "
     "the latency",
 };
+
+double cpu_now() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 }  // namespace
 
@@ -130,6 +135,14 @@ void Network::label_connection(ConnId c, const std::string& purpose, int control
     rt_->rec.relabel_connection(c, purpose, control_conn);
 }
 
+void use_exact_network_model() {
+    namespace cfg = simgrid::config;
+    if (cfg::get_value<std::string>("network/model") != "CM02") sg4::Engine::set_config("network/model:CM02");
+    if (cfg::get_value<bool>("network/crosstraffic")) sg4::Engine::set_config("network/crosstraffic:0");
+    // KiB per actor: SimGridComm mode may run thousands of receiver actors.
+    if (cfg::get_value<int>("contexts/stack-size") != 256) sg4::Engine::set_config("contexts/stack-size:256");
+}
+
 const RunStats& Network::stats() const { return rt_->stats; }
 const Topology& Network::topology() const { return rt_->topo; }
 
@@ -143,18 +156,14 @@ trace::Trace Network::run(TimeNs limit_time, std::uint64_t limit_events) {
     rt.limit_ns = limit_time;
     rt.limit_events = limit_events;
     auto wall0 = std::chrono::steady_clock::now();
+    double cpu0 = cpu_now();
 
     int argc = 1;
     char arg0[] = "ftpsim";
     char* argv[] = {arg0, nullptr};
     sg4::Engine engine(&argc, argv);
     xbt_log_control_set("root.thresh:critical");
-    if (!g_configured) {
-        sg4::Engine::set_config("network/model:CM02");
-        sg4::Engine::set_config("network/crosstraffic:0");
-        sg4::Engine::set_config("contexts/stack-size:256");  // KiB; thousands of receiver actors
-        g_configured = true;
-    }
+    use_exact_network_model();
     rt.start_clock = sg4::Engine::get_clock();
 
     // One SimGrid host per node, one SimGrid link per topology link, routes between neighbours
@@ -171,9 +180,14 @@ trace::Trace Network::run(TimeNs limit_time, std::uint64_t limit_events) {
     }
     zone->seal();
 
-    for (auto& n : rt.nodes) n.mailbox = sg4::Mailbox::by_name("rx:" + n.spec->name);
     for (std::size_t d = 0; d < rt.dirs.size(); ++d) {
         rt.dirs[d].wake = sg4::Semaphore::create(0);
+        if (rt.cfg.link_model == LinkModel::Scheduled) {
+            sg4::Actor::create("wire:" + rt.topo.links()[static_cast<std::size_t>(rt.dirs[d].link)].name + (d % 2 ? ":ba" : ":ab"),
+                               rt.nodes[static_cast<std::size_t>(rt.dirs[d].to)].host,
+                               [&rt, d] { rt.delivery_loop(static_cast<int>(d)); });
+            continue;
+        }
         sg4::Actor::create("tx:" + rt.topo.links()[static_cast<std::size_t>(rt.dirs[d].link)].name + (d % 2 ? ":ba" : ":ab"),
                            rt.nodes[static_cast<std::size_t>(rt.dirs[d].from)].host,
                            [&rt, d] { rt.egress_loop(static_cast<int>(d)); });
@@ -185,6 +199,7 @@ trace::Trace Network::run(TimeNs limit_time, std::uint64_t limit_events) {
 
     rt.stats.end_ns = rt.now_ns();
     rt.stats.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    rt.stats.cpu_seconds = cpu_now() - cpu0;
     if (!rt.error.empty()) throw std::runtime_error(rt.error);
     trace::Outcome outcome;
     outcome.limit_reached = rt.limit_reached;
@@ -302,6 +317,7 @@ InFlight* Runtime::alloc_packet() {
     }
     p->pkt.id = next_packet_id++;
     p->hops = 0;
+    p->lost = false;
     p->record_payload = true;
     return p;
 }
@@ -396,6 +412,15 @@ void Runtime::forward(int node, InFlight* p, int in_iface, bool originated) {
 void Runtime::enqueue(int d, InFlight* p) {
     LinkDir& dir = dirs[static_cast<std::size_t>(d)];
     p->dir = d;
+    if (cfg.link_model == LinkModel::Scheduled) {
+        // Store-and-forward FIFO: serialisation starts when the transmitter is free.
+        const double bits = 8.0 * static_cast<double>(cfg.tcp.header_bytes + p->pkt.payload.size());
+        const auto ser = static_cast<TimeNs>(std::llround(bits * 1e9 / dir.bandwidth_bps));
+        p->sent_ns = std::max(now_ns(), dir.free_at);
+        dir.free_at = p->sent_ns + ser;
+        p->arrive_at = dir.free_at + dir.latency_ns;
+        p->lost = dir.loss > 0 && dir.rng.uniform() < dir.loss;
+    }
     dir.queue.push_back(p);
     if (dir.idle) {
         dir.idle = false;
@@ -403,10 +428,36 @@ void Runtime::enqueue(int d, InFlight* p) {
     }
 }
 
-// One actor per link direction: FIFO store-and-forward. A packet occupies the transmitter for
-// its serialisation time; then it propagates as a zero-size SimGrid communication over the
-// link, which under CM02 without cross-traffic takes exactly the link's latency. The next packet
-// starts serialising as soon as this one has, so packets pipeline on the link.
+// LinkModel::Scheduled: packets reach the far end in the order they left (constant latency),
+// so one actor sleeping until the head's arrival serves the whole link direction.
+void Runtime::delivery_loop(int d) {
+    sg4::Actor::self()->daemonize();
+    LinkDir& dir = dirs[static_cast<std::size_t>(d)];
+    while (true) {
+        if (dir.queue.empty()) {
+            dir.idle = true;
+            dir.wake->acquire();
+            continue;
+        }
+        InFlight* p = dir.queue.front();
+        if (now_ns() < p->arrive_at) {
+            sg4::this_actor::sleep_until(to_sim_time(p->arrive_at));
+            continue;
+        }
+        dir.queue.pop_front();
+        try {
+            reach_far_end(d, p);
+        } catch (const std::exception& e) {
+            fail(std::string("on ") + nodes[static_cast<std::size_t>(dir.to)].spec->name + ": " + e.what());
+        }
+    }
+}
+
+// LinkModel::SimGridComm: one actor per link direction, FIFO store-and-forward. A packet
+// occupies the transmitter for its serialisation time; then it propagates as a zero-size
+// SimGrid communication over the link, which under CM02 without cross-traffic takes exactly the
+// link's latency. The next packet starts serialising as soon as this one has, so packets
+// pipeline on the link.
 void Runtime::egress_loop(int d) {
     sg4::Actor::self()->daemonize();
     LinkDir& dir = dirs[static_cast<std::size_t>(d)];
@@ -423,51 +474,46 @@ void Runtime::egress_loop(int d) {
         p->sent_ns = now_ns();
         double wire_bits = 8.0 * static_cast<double>(header + p->pkt.payload.size());
         sg4::this_actor::sleep_for(wire_bits / dir.bandwidth_bps);
-        if (dir.loss > 0 && dir.rng.uniform() < dir.loss) {
-            if (cfg.record_segments) {
-                HopRecord h;
-                h.from = p->hop_from;
-                h.to = dir.to;
-                h.sent_ns = p->sent_ns;
-                h.arrive_ns = now_ns() + dir.latency_ns;
-                h.packet = &p->pkt;
-                h.src = p->wire_src;
-                h.dst = p->wire_dst;
-                h.record_payload = p->record_payload;
-                h.verdict = trace::Verdict::Dropped;
-                h.reason = "loss on link " + topo.links()[static_cast<std::size_t>(dir.link)].name;
-                rec.segment(h);
-            }
-            free_packet(p);
-            --in_flight;
-            if (quiescent()) maybe_wake_scheduler();
-            continue;
-        }
-        // A comm starts when a receiver is waiting on the mailbox; keep one idle per packet.
-        if (to.idle_receivers == 0) spawn_receiver(dir.to);
-        --to.idle_receivers;
-        to.mailbox->put_init(p, 0)->detach();
+        p->lost = dir.loss > 0 && dir.rng.uniform() < dir.loss;
+        if (to.idle_receivers.empty()) spawn_receiver(dir.to);
+        int k = to.idle_receivers.back();
+        to.idle_receivers.pop_back();
+        to.receivers[static_cast<std::size_t>(k)]->put_init(p, 0)->detach();
     }
+}
+
+// The packet has crossed link direction d: lost on the way, or handed to the next node.
+void Runtime::reach_far_end(int d, InFlight* p) {
+    if (!p->lost) return arrive(dirs[static_cast<std::size_t>(d)].to, p);
+    const LinkDir& dir = dirs[static_cast<std::size_t>(d)];
+    record_hop(p, dir.to, trace::Verdict::Dropped, "loss on link " + topo.links()[static_cast<std::size_t>(dir.link)].name);
+    free_packet(p);
+    --in_flight;
+    if (quiescent()) maybe_wake_scheduler();
 }
 
 void Runtime::spawn_receiver(int node) {
     NodeRt& n = nodes[static_cast<std::size_t>(node)];
-    ++n.idle_receivers;
+    int k = static_cast<int>(n.receivers.size());
+    std::string name = "rx:" + n.spec->name + ":" + std::to_string(k);
+    n.receivers.push_back(sg4::Mailbox::by_name(name));
+    n.idle_receivers.push_back(k);
     ++stats.receiver_actors;
-    sg4::Actor::create("rx:" + n.spec->name, n.host, [this, node] { receiver_loop(node); });
+    sg4::Actor::create(name, n.host, [this, node, k] { receiver_loop(node, k); });
 }
 
-void Runtime::receiver_loop(int node) {
+void Runtime::receiver_loop(int node, int k) {
     sg4::Actor::self()->daemonize();
     NodeRt& n = nodes[static_cast<std::size_t>(node)];
+    sg4::Mailbox* mailbox = n.receivers[static_cast<std::size_t>(k)];
     while (true) {
-        auto* p = n.mailbox->get<InFlight>();
+        auto* p = mailbox->get<InFlight>();
         try {
-            arrive(node, p);
+            reach_far_end(p->dir, p);
         } catch (const std::exception& e) {
             fail(std::string("on ") + n.spec->name + ": " + e.what());
         }
-        ++n.idle_receivers;
+        n.idle_receivers.push_back(k);
     }
 }
 

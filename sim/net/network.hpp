@@ -41,8 +41,21 @@ struct TcpConfig {
     std::uint16_t ephemeral_last = 60999;
 };
 
+// How a link direction delays packets; both give the same trace (tests/sim checks it).
+enum class LinkModel {
+    // The link's FIFO transmitter is computed in integer nanoseconds (a segment starts
+    // serialising when the previous one has finished); one actor per link direction sleeps until
+    // each packet's arrival. One SimGrid activity per hop: the fast default.
+    Scheduled,
+    // An egress actor per link direction sleeps the serialisation time, then the packet crosses
+    // the SimGrid link as a zero-size communication that takes exactly the link's latency under
+    // CM02 without cross-traffic, to a receiver actor of the next node. Two activities per hop.
+    SimGridComm,
+};
+
 struct NetConfig {
     std::uint64_t seed = 1;
+    LinkModel link_model = LinkModel::Scheduled;
     TcpConfig tcp;
     bool record_segments = true;          // one trace event per segment per hop (off: benchmarks)
     std::string scenario;                 // copied into the trace
@@ -126,6 +139,7 @@ struct RunStats {
     std::uint64_t events = 0;        // hops + timers fired
     std::uint64_t receiver_actors = 0;
     double wall_seconds = 0;
+    double cpu_seconds = 0;          // process CPU time of the run (the machine may be shared)
     TimeNs end_ns = 0;               // simulated time at the end of the run
 };
 
@@ -153,5 +167,11 @@ public:
 private:
     std::unique_ptr<struct Runtime> rt_;
 };
+
+// Sets SimGrid's network model to CM02 without cross-traffic, so that a zero-size message over a
+// link takes exactly its latency (STACK.md). Call it after creating an Engine and before building
+// its platform; Network::run does. SimGrid accepts the model only from the first Engine of a
+// process: any other Engine created earlier in the same process must call this too.
+void use_exact_network_model();
 
 }  // namespace ftpsim::net

@@ -31,6 +31,8 @@ struct InFlight {
     int dir = -1;             // link direction it travels
     TimeNs sent_ns = 0;       // when its serialisation started
     HostPort wire_src, wire_dst;  // addresses as it left hop_from
+    TimeNs arrive_at = 0;     // LinkModel::Scheduled: when it reaches the far end
+    bool lost = false;        // the link loses it: it is recorded, not delivered, at the far end
     int hops = 0;             // routing-loop guard (a TTL)
     bool record_payload = true;
 };
@@ -44,8 +46,9 @@ struct LinkDir {
     TimeNs latency_ns = 0;
     double loss = 0;
     SplitMix64 rng;
-    std::deque<InFlight*> queue;
-    bool idle = false;        // its actor waits on `wake`
+    std::deque<InFlight*> queue;  // SimGridComm: waiting to be serialised; Scheduled: on the wire
+    TimeNs free_at = 0;           // Scheduled: when the transmitter finishes its last packet
+    bool idle = false;            // its actor waits on `wake`
     sg4::SemaphorePtr wake;
 };
 
@@ -124,8 +127,10 @@ struct NodeRt {
     int index = -1;
     const NodeSpec* spec = nullptr;
     sg4::Host* host = nullptr;
-    sg4::Mailbox* mailbox = nullptr;
-    int idle_receivers = 0;
+    // Receiver actors, each with its own mailbox: a comm starts only when its receiver waits,
+    // so every packet on the wire needs a waiting receiver; a private mailbox keeps the match O(1).
+    std::vector<sg4::Mailbox*> receivers;
+    std::vector<int> idle_receivers;
     PacketProcessor* processor = nullptr;
     std::vector<RouteEntry> routes;       // longest prefix first
     std::vector<int> iface_dir;           // outgoing link direction of each interface (-1: none)
@@ -200,8 +205,10 @@ struct Runtime {
     void arrive(int node, InFlight* p);           // a packet reached `node` over a link
     void forward(int node, InFlight* p, int in_iface, bool originated);
     void enqueue(int dir, InFlight* p);
-    void egress_loop(int dir);
-    void receiver_loop(int node);
+    void egress_loop(int dir);    // LinkModel::SimGridComm
+    void delivery_loop(int dir);  // LinkModel::Scheduled
+    void reach_far_end(int dir, InFlight* p);
+    void receiver_loop(int node, int k);
     void spawn_receiver(int node);
     void scheduler_loop();
     void fire(const TimerEntry& e);

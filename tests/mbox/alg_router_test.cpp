@@ -15,25 +15,6 @@ namespace {
 HostPort ep(const char* text) { return *parse_endpoint(text); }
 IpAddress ip(const char* text) { return *proto::parse_ip(text); }
 
-struct Hop {
-    Verdict verdict;
-    Packet out;
-    int out_iface = -1;
-    std::vector<MiddleboxNote> notes;
-    bool has_note(const std::string& text) const {
-        for (const auto& n : notes)
-            if (n.text.find(text) != std::string::npos) return true;
-        return false;
-    }
-};
-
-Hop send(Router& r, Packet p, int in_iface, TimeNs now = 0) {
-    Hop h;
-    h.verdict = r.process(p, in_iface, h.out_iface, now, h.notes);
-    h.out = p;
-    return h;
-}
-
 // A control connection through one router, with each end's own view of the sequence numbers,
 // so that a test can check that both ends stay consistent across a rewrite.
 struct FtpControl {
@@ -47,32 +28,32 @@ struct FtpControl {
     std::uint32_t client_rcv = 0, server_rcv = 0;          // next byte each expects
 
     void handshake() {
-        Hop s = send(router, make_packet(client, server_target, kSyn, client_next - 1), client_iface);
+        RouterResult s = router.process(make_packet(client, server_target, kSyn, client_next - 1), client_iface);
         REQUIRE(s.verdict == Verdict::Forward);
-        server_self = s.out.dst;
-        client_seen = s.out.src;
+        server_self = s.packet.dst;
+        client_seen = s.packet.src;
         server_rcv = client_next;
-        Hop sa = send(router, make_packet(server_self, client_seen, kSyn | kAck, server_next - 1, server_rcv),
-                      server_iface);
+        const Packet syn_ack = make_packet(server_self, client_seen, kSyn | kAck, server_next - 1, server_rcv);
+        RouterResult sa = router.process(syn_ack, server_iface);
         REQUIRE(sa.verdict == Verdict::Forward);
         client_rcv = server_next;
-        REQUIRE(send(router, make_packet(client, server_target, kAck, client_next, client_rcv), client_iface)
+        REQUIRE(router.process(make_packet(client, server_target, kAck, client_next, client_rcv), client_iface)
                     .verdict == Verdict::Forward);
     }
-    Hop from_client(const std::string& bytes) {
-        Hop h = send(router, make_packet(client, server_target, kAck | kPsh, client_next, client_rcv, bytes),
-                     client_iface);
+    RouterResult from_client(const std::string& bytes) {
+        const Packet p = make_packet(client, server_target, kAck | kPsh, client_next, client_rcv, bytes);
+        RouterResult h = router.process(p, client_iface);
         if (h.verdict != Verdict::Forward) return h;
         client_next += static_cast<std::uint32_t>(bytes.size());
-        server_rcv = h.out.seq + static_cast<std::uint32_t>(h.out.payload.size());
+        server_rcv = h.packet.seq + static_cast<std::uint32_t>(h.packet.payload.size());
         return h;
     }
-    Hop from_server(const std::string& bytes) {
-        Hop h = send(router, make_packet(server_self, client_seen, kAck | kPsh, server_next, server_rcv, bytes),
-                     server_iface);
+    RouterResult from_server(const std::string& bytes) {
+        const Packet p = make_packet(server_self, client_seen, kAck | kPsh, server_next, server_rcv, bytes);
+        RouterResult h = router.process(p, server_iface);
         if (h.verdict != Verdict::Forward) return h;
         server_next += static_cast<std::uint32_t>(bytes.size());
-        client_rcv = h.out.seq + static_cast<std::uint32_t>(h.out.payload.size());
+        client_rcv = h.packet.seq + static_cast<std::uint32_t>(h.packet.payload.size());
         return h;
     }
     // The greeting and the login: the first packet each way is never inspected by the kernel.
@@ -129,9 +110,9 @@ TEST_CASE("ALG: PORT from behind NAT is rewritten, mapped and expected; later se
     FtpControl c = client_behind_nat(r);
     c.login();
 
-    Hop port = c.from_client("PORT 192,168,1,10,195,149\r\n");
+    RouterResult port = c.from_client("PORT 192,168,1,10,195,149\r\n");
     REQUIRE(port.verdict == Verdict::Forward);
-    CHECK(port.out.payload == "PORT 203,0,113,1,195,149\r\n");
+    CHECK(port.packet.payload == "PORT 203,0,113,1,195,149\r\n");
     CHECK(port.has_note("ALG: rewrote PORT 192,168,1,10,195,149 -> PORT 203,0,113,1,195,149"));
     CHECK(port.has_note("home-router: NAT mapped 192.168.1.10:50069 -> 203.0.113.1:50069"));
     CHECK(port.has_note("ALG: the line is 1 byte shorter"));
@@ -145,26 +126,26 @@ TEST_CASE("ALG: PORT from behind NAT is rewritten, mapped and expected; later se
 
     // RFC 2663 7.1: the client's stream is one byte shorter from here on at the server...
     const std::uint32_t client_seq = c.client_next;
-    Hop retr = c.from_client("RETR file.bin\r\n");
-    CHECK(retr.out.seq == client_seq - 1);
+    RouterResult retr = c.from_client("RETR file.bin\r\n");
+    CHECK(retr.packet.seq == client_seq - 1);
     // ...and the server's acknowledgements are moved back into the client's numbering.
-    Hop reply = c.from_server("200 PORT command successful. Consider using PASV.\r\n");
-    CHECK(reply.out.ack == c.client_next);
-    CHECK(reply.out.seq == c.client_rcv - static_cast<std::uint32_t>(reply.out.payload.size()));
+    RouterResult reply = c.from_server("200 PORT command successful. Consider using PASV.\r\n");
+    CHECK(reply.packet.ack == c.client_next);
+    CHECK(reply.packet.seq == c.client_rcv - static_cast<std::uint32_t>(reply.packet.payload.size()));
     // A retransmission of a byte before the rewrite keeps its old offset (offset_before).
-    Hop old = send(r, make_packet(c.client, c.server_target, kAck, 1000, c.client_rcv), kLan);
-    CHECK(old.out.seq == 1000);
+    RouterResult old = r.process(make_packet(c.client, c.server_target, kAck, 1000, c.client_rcv), kLan);
+    CHECK(old.packet.seq == 1000);
 
     // The server's active data connection is the related, expected one.
-    Hop data = send(r, make_packet(ep("203.0.113.10:20"), ep("203.0.113.1:50069"), kSyn, 7000), kWan);
+    RouterResult data = r.process(make_packet(ep("203.0.113.10:20"), ep("203.0.113.1:50069"), kSyn, 7000), kWan);
     REQUIRE(data.verdict == Verdict::Forward);
     CHECK(data.out_iface == kLan);
-    CHECK(data.out.dst == ep("192.168.1.10:50069"));
+    CHECK(data.packet.dst == ep("192.168.1.10:50069"));
     CHECK(data.has_note("is the expected PORT data connection (related)"));
     CHECK(r.snapshot(0).expectations.empty());  // used once
-    Hop data_back = send(r, make_packet(ep("192.168.1.10:50069"), ep("203.0.113.10:20"), kSyn | kAck, 1, 7001), kLan);
+    RouterResult data_back = r.process(make_packet(ep("192.168.1.10:50069"), ep("203.0.113.10:20"), kSyn | kAck, 1, 7001), kLan);
     REQUIRE(data_back.verdict == Verdict::Forward);
-    CHECK(data_back.out.src == ep("203.0.113.1:50069"));
+    CHECK(data_back.packet.src == ep("203.0.113.1:50069"));
 }
 
 TEST_CASE("ALG: a rewrite that lengthens the line shifts later sequence numbers forward (RFC 2663 7.1)") {
@@ -173,27 +154,27 @@ TEST_CASE("ALG: a rewrite that lengthens the line shifts later sequence numbers 
     Router r(cfg);
     FtpControl c{r, ep("10.0.0.2:50000"), ep("203.0.113.10:21"), kLan, kWan, {}, {}};
     c.login();
-    Hop port = c.from_client("PORT 10,0,0,2,195,149\r\n");
-    CHECK(port.out.payload == "PORT 203,0,113,1,195,149\r\n");  // 3 bytes longer
+    RouterResult port = c.from_client("PORT 10,0,0,2,195,149\r\n");
+    CHECK(port.packet.payload == "PORT 203,0,113,1,195,149\r\n");  // 3 bytes longer
     const std::uint32_t next = c.client_next;
-    Hop type = c.from_client("TYPE I\r\n");
-    CHECK(type.out.seq == next + 3);
-    Hop reply = c.from_server("200 Switching to Binary mode.\r\n");
-    CHECK(reply.out.ack == c.client_next);
+    RouterResult type = c.from_client("TYPE I\r\n");
+    CHECK(type.packet.seq == next + 3);
+    RouterResult reply = c.from_server("200 Switching to Binary mode.\r\n");
+    CHECK(reply.packet.ack == c.client_next);
     // A second rewrite accumulates.
-    Hop port2 = c.from_client("PORT 10,0,0,2,195,150\r\n");
-    CHECK(port2.out.seq == c.client_next - 23 + 3);
-    Hop type2 = c.from_client("TYPE A\r\n");
-    CHECK(type2.out.seq == c.client_next - 8 + 6);
-    CHECK(c.from_server("200 Switching to ASCII mode.\r\n").out.ack == c.client_next);
+    RouterResult port2 = c.from_client("PORT 10,0,0,2,195,150\r\n");
+    CHECK(port2.packet.seq == c.client_next - 23 + 3);
+    RouterResult type2 = c.from_client("TYPE A\r\n");
+    CHECK(type2.packet.seq == c.client_next - 8 + 6);
+    CHECK(c.from_server("200 Switching to ASCII mode.\r\n").packet.ack == c.client_next);
 }
 
 TEST_CASE("ALG: EPRT from behind NAT is rewritten") {
     Router r(home_router());
     FtpControl c = client_behind_nat(r);
     c.login();
-    Hop eprt = c.from_client("EPRT |1|192.168.1.10|50069|\r\n");
-    CHECK(eprt.out.payload == "EPRT |1|203.0.113.1|50069|\r\n");
+    RouterResult eprt = c.from_client("EPRT |1|192.168.1.10|50069|\r\n");
+    CHECK(eprt.packet.payload == "EPRT |1|203.0.113.1|50069|\r\n");
     CHECK(eprt.has_note("ALG: rewrote EPRT |1|192.168.1.10|50069| -> EPRT |1|203.0.113.1|50069|"));
     REQUIRE(r.snapshot(0).expectations.size() == 1);
     CHECK(r.snapshot(0).expectations[0].dst == ep("203.0.113.1:50069"));
@@ -205,18 +186,18 @@ TEST_CASE("ALG: 227 from a server behind NAT is rewritten and the data connectio
     c.login();
     CHECK(c.server_self == ep("192.168.2.10:21"));
     c.from_client("PASV\r\n");
-    Hop pasv = c.from_server("227 Entering Passive Mode (192,168,2,10,117,48).\r\n");
-    CHECK(pasv.out.payload == "227 Entering Passive Mode (203,0,113,1,117,48).\r\n");
+    RouterResult pasv = c.from_server("227 Entering Passive Mode (192,168,2,10,117,48).\r\n");
+    CHECK(pasv.packet.payload == "227 Entering Passive Mode (203,0,113,1,117,48).\r\n");
     CHECK(pasv.has_note("ALG: rewrote 227 192,168,2,10,117,48 -> 227 203,0,113,1,117,48"));
     CHECK(pasv.has_note("server-router: NAT mapped 192.168.2.10:30000 -> 203.0.113.1:30000"));
 
     // The server's stream shrank by one byte: the client's acknowledgement is moved forward.
-    Hop retr = c.from_client("RETR file.bin\r\n");
-    CHECK(retr.out.ack == c.server_next);
+    RouterResult retr = c.from_client("RETR file.bin\r\n");
+    CHECK(retr.packet.ack == c.server_next);
 
-    Hop data = send(r, make_packet(ep("203.0.113.10:40001"), ep("203.0.113.1:30000"), kSyn, 1), kWan);
+    RouterResult data = r.process(make_packet(ep("203.0.113.10:40001"), ep("203.0.113.1:30000"), kSyn, 1), kWan);
     REQUIRE(data.verdict == Verdict::Forward);
-    CHECK(data.out.dst == ep("192.168.2.10:30000"));
+    CHECK(data.packet.dst == ep("192.168.2.10:30000"));
     CHECK(data.out_iface == kLan);
 }
 
@@ -225,12 +206,12 @@ TEST_CASE("ALG: without the helper the 227 leaks the private address and the dat
     FtpControl c = client_to_forwarded_server(r);
     c.login();
     c.from_client("PASV\r\n");
-    Hop pasv = c.from_server("227 Entering Passive Mode (192,168,2,10,117,48).\r\n");
-    CHECK(pasv.out.payload == "227 Entering Passive Mode (192,168,2,10,117,48).\r\n");
+    RouterResult pasv = c.from_server("227 Entering Passive Mode (192,168,2,10,117,48).\r\n");
+    CHECK(pasv.packet.payload == "227 Entering Passive Mode (192,168,2,10,117,48).\r\n");
     // curl ignores the address and connects to the control connection's peer.
-    Hop data = send(r, make_packet(ep("203.0.113.10:40001"), ep("203.0.113.1:30000"), kSyn, 1), kWan);
+    RouterResult data = r.process(make_packet(ep("203.0.113.10:40001"), ep("203.0.113.1:30000"), kSyn, 1), kWan);
     CHECK(data.verdict == Verdict::Reject);
-    CHECK(data.out.has(kRst));
+    CHECK(data.packet.has(kRst));
 }
 
 TEST_CASE("ALG: 229 carries no address; the expectation uses the server's, and a taken port is changed") {
@@ -239,24 +220,24 @@ TEST_CASE("ALG: 229 carries no address; the expectation uses the server's, and a
         FtpControl c = client_to_forwarded_server(r);
         c.login();
         c.from_client("EPSV\r\n");
-        Hop epsv = c.from_server("229 Entering Extended Passive Mode (|||30000|)\r\n");
-        CHECK(epsv.out.payload == "229 Entering Extended Passive Mode (|||30000|)\r\n");
+        RouterResult epsv = c.from_server("229 Entering Extended Passive Mode (|||30000|)\r\n");
+        CHECK(epsv.packet.payload == "229 Entering Extended Passive Mode (|||30000|)\r\n");
         REQUIRE(r.snapshot(0).expectations.size() == 1);
         CHECK(r.snapshot(0).expectations[0].forward_to == ep("192.168.2.10:30000"));
-        CHECK(send(r, make_packet(ep("203.0.113.10:40001"), ep("203.0.113.1:30000"), kSyn, 1), kWan).out.dst ==
+        CHECK(r.process(make_packet(ep("203.0.113.10:40001"), ep("203.0.113.1:30000"), kSyn, 1), kWan).packet.dst ==
               ep("192.168.2.10:30000"));
     }
     SUBCASE("port taken on the public address: the next one is announced") {
         Router r(server_router());
         // Another inside host already holds 203.0.113.1:30000.
-        send(r, make_packet(ep("192.168.2.20:30000"), ep("203.0.113.10:80"), kSyn, 1), kLan);
+        r.process(make_packet(ep("192.168.2.20:30000"), ep("203.0.113.10:80"), kSyn, 1), kLan);
         FtpControl c = client_to_forwarded_server(r);
         c.login();
         c.from_client("EPSV\r\n");
-        Hop epsv = c.from_server("229 Entering Extended Passive Mode (|||30000|)\r\n");
-        CHECK(epsv.out.payload == "229 Entering Extended Passive Mode (|||30001|)\r\n");
+        RouterResult epsv = c.from_server("229 Entering Extended Passive Mode (|||30000|)\r\n");
+        CHECK(epsv.packet.payload == "229 Entering Extended Passive Mode (|||30001|)\r\n");
         CHECK(epsv.has_note("ALG: rewrote 229 |||30000| -> 229 |||30001|"));
-        CHECK(send(r, make_packet(ep("203.0.113.10:40001"), ep("203.0.113.1:30001"), kSyn, 1), kWan).out.dst ==
+        CHECK(r.process(make_packet(ep("203.0.113.10:40001"), ep("203.0.113.1:30001"), kSyn, 1), kWan).packet.dst ==
               ep("192.168.2.10:30000"));
     }
 }
@@ -280,9 +261,9 @@ TEST_CASE("ALG: a related data connection passes a stateful firewall; without th
         FtpControl c{r, ep("198.51.100.7:40000"), ep("10.0.0.5:21"), 0, 1, {}, {}};
         c.login();
         c.from_client("PASV\r\n");
-        Hop pasv = c.from_server("227 Entering Passive Mode (10,0,0,5,117,49).\r\n");
-        CHECK(pasv.out.payload == "227 Entering Passive Mode (10,0,0,5,117,49).\r\n");  // no NAT: no rewrite
-        Hop data = send(r, make_packet(ep("198.51.100.7:40001"), ep("10.0.0.5:30001"), kSyn, 1), 0);
+        RouterResult pasv = c.from_server("227 Entering Passive Mode (10,0,0,5,117,49).\r\n");
+        CHECK(pasv.packet.payload == "227 Entering Passive Mode (10,0,0,5,117,49).\r\n");  // no NAT: no rewrite
+        RouterResult data = r.process(make_packet(ep("198.51.100.7:40001"), ep("10.0.0.5:30001"), kSyn, 1), 0);
         if (with_alg) {
             CHECK(data.verdict == Verdict::Forward);
             CHECK(data.has_note("server-fw: accepted SYN to 10.0.0.5:30001 (related), rule 1"));
@@ -298,17 +279,17 @@ TEST_CASE("ALG: only control connections to its listed ports are inspected") {
         Router r(home_router());
         FtpControl c = client_behind_nat(r, "203.0.113.10:2121");
         c.login();
-        Hop port = c.from_client("PORT 192,168,1,10,195,149\r\n");
-        CHECK(port.out.payload == "PORT 192,168,1,10,195,149\r\n");
+        RouterResult port = c.from_client("PORT 192,168,1,10,195,149\r\n");
+        CHECK(port.packet.payload == "PORT 192,168,1,10,195,149\r\n");
         CHECK(r.snapshot(0).expectations.empty());
-        CHECK(send(r, make_packet(ep("203.0.113.10:20"), ep("203.0.113.1:50069"), kSyn, 1), kWan).verdict !=
+        CHECK(r.process(make_packet(ep("203.0.113.10:20"), ep("203.0.113.1:50069"), kSyn, 1), kWan).verdict !=
               Verdict::Forward);
     }
     SUBCASE("ALG on 21 and 2121: rewritten") {
         Router r(home_router(FtpAlgConfig{{21, 2121}}));
         FtpControl c = client_behind_nat(r, "203.0.113.10:2121");
         c.login();
-        CHECK(c.from_client("PORT 192,168,1,10,195,149\r\n").out.payload == "PORT 203,0,113,1,195,149\r\n");
+        CHECK(c.from_client("PORT 192,168,1,10,195,149\r\n").packet.payload == "PORT 203,0,113,1,195,149\r\n");
     }
 }
 
@@ -317,8 +298,8 @@ TEST_CASE("ALG: an announced address that is not the sender's own is ignored unl
         Router r(home_router());
         FtpControl c = client_behind_nat(r);
         c.login();
-        Hop port = c.from_client("PORT 10,9,9,9,195,149\r\n");
-        CHECK(port.out.payload == "PORT 10,9,9,9,195,149\r\n");
+        RouterResult port = c.from_client("PORT 10,9,9,9,195,149\r\n");
+        CHECK(port.packet.payload == "PORT 10,9,9,9,195,149\r\n");
         CHECK(port.has_note("PORT announces 10.9.9.9, not the sender's own 192.168.1.10"));
         CHECK(r.snapshot(0).expectations.empty());
     }
@@ -352,8 +333,8 @@ TEST_CASE("ALG: blind to a TLS-protected control connection; after CCC it reads 
 
     // PORT inside a TLS record: nothing to read, nothing rewritten, nothing expected.
     const std::string hidden_port = tls_record(40);
-    Hop port = c.from_client(hidden_port);
-    CHECK(port.out.payload == hidden_port);
+    RouterResult port = c.from_client(hidden_port);
+    CHECK(port.packet.payload == hidden_port);
     CHECK(port.has_note("ALG: cannot read the control connection (TLS record)"));
     CHECK(r.snapshot(0).expectations.empty());
     c.from_server(tls_record(30));  // 200 PORT command successful, encrypted
@@ -361,18 +342,18 @@ TEST_CASE("ALG: blind to a TLS-protected control connection; after CCC it reads 
     c.from_server(tls_record(20));  // 200 CCC ok
 
     SUBCASE("the first clear line after TLS is not read: no newline was seen before it") {
-        Hop first = c.from_client("PORT 192,168,1,10,195,149\r\n");
-        CHECK(first.out.payload == "PORT 192,168,1,10,195,149\r\n");
+        RouterResult first = c.from_client("PORT 192,168,1,10,195,149\r\n");
+        CHECK(first.packet.payload == "PORT 192,168,1,10,195,149\r\n");
         CHECK(first.has_note("did not inspect \"PORT 192,168,1,10,195,149\""));
         c.from_server("200 PORT command successful.\r\n");
-        Hop second = c.from_client("PORT 192,168,1,10,195,150\r\n");
-        CHECK(second.out.payload == "PORT 203,0,113,1,195,150\r\n");
+        RouterResult second = c.from_client("PORT 192,168,1,10,195,150\r\n");
+        CHECK(second.packet.payload == "PORT 203,0,113,1,195,150\r\n");
     }
     SUBCASE("after one clear line the ALG is back") {
         c.from_client("TYPE I\r\n");
         c.from_server("200 Switching to Binary mode.\r\n");
-        Hop p = c.from_client("PORT 192,168,1,10,195,149\r\n");
-        CHECK(p.out.payload == "PORT 203,0,113,1,195,149\r\n");
+        RouterResult p = c.from_client("PORT 192,168,1,10,195,149\r\n");
+        CHECK(p.packet.payload == "PORT 203,0,113,1,195,149\r\n");
         CHECK(r.snapshot(0).expectations.size() == 1);
     }
 }
@@ -384,25 +365,25 @@ TEST_CASE("ALG: a command split across packets is not reassembled") {
 
     SUBCASE("a partial PORT is dropped; the retransmitted whole line is rewritten") {
         const std::uint32_t seq = c.client_next;
-        Hop part = c.from_client("PORT 192,168,1,");
+        RouterResult part = c.from_client("PORT 192,168,1,");
         CHECK(part.verdict == Verdict::Drop);
         REQUIRE(!part.notes.empty());
         CHECK(part.notes.back().reason == "ALG: partial PORT line");
         CHECK(part.notes.back().verdict == trace::Verdict::Dropped);
         CHECK(c.client_next == seq);  // not delivered: TCP sends it again
-        Hop whole = c.from_client("PORT 192,168,1,10,195,149\r\n");
-        CHECK(whole.out.payload == "PORT 203,0,113,1,195,149\r\n");
+        RouterResult whole = c.from_client("PORT 192,168,1,10,195,149\r\n");
+        CHECK(whole.packet.payload == "PORT 203,0,113,1,195,149\r\n");
     }
     SUBCASE("the rest of a split line is not read, the next line is") {
         c.from_client("NO");
-        Hop rest = c.from_client("OP\r\n");
+        RouterResult rest = c.from_client("OP\r\n");
         CHECK(rest.verdict == Verdict::Forward);
         c.from_server("200 NOOP ok.\r\n");
-        CHECK(c.from_client("PORT 192,168,1,10,195,149\r\n").out.payload == "PORT 203,0,113,1,195,149\r\n");
+        CHECK(c.from_client("PORT 192,168,1,10,195,149\r\n").packet.payload == "PORT 203,0,113,1,195,149\r\n");
     }
     SUBCASE("a PORT after another line in the same packet is missed") {
-        Hop two = c.from_client("NOOP\r\nPORT 192,168,1,10,195,149\r\n");
-        CHECK(two.out.payload == "NOOP\r\nPORT 192,168,1,10,195,149\r\n");
+        RouterResult two = c.from_client("NOOP\r\nPORT 192,168,1,10,195,149\r\n");
+        CHECK(two.packet.payload == "NOOP\r\nPORT 192,168,1,10,195,149\r\n");
         CHECK(r.snapshot(0).expectations.empty());
     }
 }
@@ -448,15 +429,15 @@ TEST_CASE("ALG: 227 from a public server to a client behind NAT: expected, not r
     FtpControl c = client_behind_nat(r);
     c.login();
     c.from_client("PASV\r\n");
-    Hop pasv = c.from_server("227 Entering Passive Mode (203,0,113,10,117,48).\r\n");
-    CHECK(pasv.out.payload == "227 Entering Passive Mode (203,0,113,10,117,48).\r\n");
+    RouterResult pasv = c.from_server("227 Entering Passive Mode (203,0,113,10,117,48).\r\n");
+    CHECK(pasv.packet.payload == "227 Entering Passive Mode (203,0,113,10,117,48).\r\n");
     auto exp = r.snapshot(0).expectations;
     REQUIRE(exp.size() == 1);
     CHECK(exp[0].src == ip("192.168.1.10"));
     CHECK(exp[0].dst == ep("203.0.113.10:30000"));
-    Hop data = send(r, make_packet(ep("192.168.1.10:50001"), ep("203.0.113.10:30000"), kSyn, 1), kLan);
+    RouterResult data = r.process(make_packet(ep("192.168.1.10:50001"), ep("203.0.113.10:30000"), kSyn, 1), kLan);
     REQUIRE(data.verdict == Verdict::Forward);
     CHECK(data.has_note("(related)"));
-    CHECK(data.out.src == ep("203.0.113.1:50001"));
-    CHECK(data.out.dst == ep("203.0.113.10:30000"));
+    CHECK(data.packet.src == ep("203.0.113.1:50001"));
+    CHECK(data.packet.dst == ep("203.0.113.10:30000"));
 }

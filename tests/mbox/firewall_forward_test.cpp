@@ -14,20 +14,6 @@ namespace {
 HostPort ep(const char* text) { return *parse_endpoint(text); }
 IpAddress ip(const char* text) { return *proto::parse_ip(text); }
 
-struct Hop {
-    Verdict verdict;
-    Packet out;
-    int out_iface = -1;
-    std::vector<MiddleboxNote> notes;
-};
-
-Hop send(Router& r, Packet p, int in_iface, TimeNs now = 0) {
-    Hop h;
-    h.verdict = r.process(p, in_iface, h.out_iface, now, h.notes);
-    h.out = p;
-    return h;
-}
-
 Packet syn(const char* src, const char* dst) { return make_packet(ep(src), ep(dst), kSyn, 100); }
 
 // The server side of the captures: 192.168.2.0/24 behind 203.0.113.1.
@@ -69,17 +55,17 @@ TEST_CASE("port forward: one port to another, with replies translated back") {
     RouterConfig c = server_router();
     c.forwards.push_back({2121, 2121, ip("192.168.2.10"), 21});
     Router r(c);
-    Hop in = send(r, syn("203.0.113.10:40000", "203.0.113.1:2121"), kWan);
+    RouterResult in = r.process(syn("203.0.113.10:40000", "203.0.113.1:2121"), kWan);
     REQUIRE(in.verdict == Verdict::Forward);
     CHECK(in.out_iface == kLan);
-    CHECK(in.out.dst == ep("192.168.2.10:21"));
-    CHECK(in.out.src == ep("203.0.113.10:40000"));
+    CHECK(in.packet.dst == ep("192.168.2.10:21"));
+    CHECK(in.packet.src == ep("203.0.113.10:40000"));
     CHECK(in.notes.front().text == "server-router: port forward 203.0.113.1:2121 -> 192.168.2.10:21 (tcp 2121 -> 192.168.2.10:21)");
 
-    Hop back = send(r, make_packet(ep("192.168.2.10:21"), ep("203.0.113.10:40000"), kSyn | kAck, 5, 101), kLan);
+    RouterResult back = r.process(make_packet(ep("192.168.2.10:21"), ep("203.0.113.10:40000"), kSyn | kAck, 5, 101), kLan);
     REQUIRE(back.verdict == Verdict::Forward);
     CHECK(back.out_iface == kWan);
-    CHECK(back.out.src == ep("203.0.113.1:2121"));
+    CHECK(back.packet.src == ep("203.0.113.1:2121"));
     CHECK(r.snapshot(0).forwards.front().hits == 1);
 }
 
@@ -88,20 +74,20 @@ TEST_CASE("port forward: a range maps onto a range keeping the offset") {
     c.forwards.push_back({2100, 2109, ip("192.168.2.10"), 21000});
     c.forwards.push_back({30000, 30009, ip("192.168.2.10"), 30000});
     Router r(c);
-    CHECK(send(r, syn("203.0.113.10:40000", "203.0.113.1:2100"), kWan).out.dst == ep("192.168.2.10:21000"));
-    CHECK(send(r, syn("203.0.113.10:40001", "203.0.113.1:2105"), kWan).out.dst == ep("192.168.2.10:21005"));
-    CHECK(send(r, syn("203.0.113.10:40002", "203.0.113.1:2109"), kWan).out.dst == ep("192.168.2.10:21009"));
-    CHECK(send(r, syn("203.0.113.10:40003", "203.0.113.1:30007"), kWan).out.dst == ep("192.168.2.10:30007"));
-    CHECK(send(r, syn("203.0.113.10:40004", "203.0.113.1:2110"), kWan).verdict == Verdict::Reject);  // not forwarded
-    Hop back = send(r, make_packet(ep("192.168.2.10:21005"), ep("203.0.113.10:40001"), kSyn | kAck, 5, 101), kLan);
-    CHECK(back.out.src == ep("203.0.113.1:2105"));
+    CHECK(r.process(syn("203.0.113.10:40000", "203.0.113.1:2100"), kWan).packet.dst == ep("192.168.2.10:21000"));
+    CHECK(r.process(syn("203.0.113.10:40001", "203.0.113.1:2105"), kWan).packet.dst == ep("192.168.2.10:21005"));
+    CHECK(r.process(syn("203.0.113.10:40002", "203.0.113.1:2109"), kWan).packet.dst == ep("192.168.2.10:21009"));
+    CHECK(r.process(syn("203.0.113.10:40003", "203.0.113.1:30007"), kWan).packet.dst == ep("192.168.2.10:30007"));
+    CHECK(r.process(syn("203.0.113.10:40004", "203.0.113.1:2110"), kWan).verdict == Verdict::Reject);  // not forwarded
+    RouterResult back = r.process(make_packet(ep("192.168.2.10:21005"), ep("203.0.113.10:40001"), kSyn | kAck, 5, 101), kLan);
+    CHECK(back.packet.src == ep("203.0.113.1:2105"));
 }
 
 TEST_CASE("port forward: forwarded ports are kept out of the NAT pool") {
     RouterConfig c = server_router();
     c.forwards.push_back({5000, 5000, ip("192.168.2.10"), 21});
     Router r(c);
-    CHECK(send(r, syn("192.168.2.20:5000", "203.0.113.10:80"), kLan).out.src == ep("203.0.113.1:5001"));
+    CHECK(r.process(syn("192.168.2.20:5000", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:5001"));
 }
 
 TEST_CASE("port forward: applied before the firewall, which sees the internal address") {
@@ -114,7 +100,7 @@ TEST_CASE("port forward: applied before the firewall, which sees the internal ad
     fw.add(r);
     c.firewall = fw;
     Router router(c);
-    CHECK(send(router, syn("203.0.113.10:40000", "203.0.113.1:21"), kWan).verdict == Verdict::Forward);
+    CHECK(router.process(syn("203.0.113.10:40000", "203.0.113.1:21"), kWan).verdict == Verdict::Forward);
 }
 
 TEST_CASE("firewall: the default policy drops, and the note names the rule") {
@@ -122,7 +108,7 @@ TEST_CASE("firewall: the default policy drops, and the note names the rule") {
     fw.add(accept_established_related());
     fw.add(to_port(21, FwAction::Accept));
     Router r(server_fw(fw));
-    Hop h = send(r, syn("198.51.100.7:40000", "10.0.0.5:30001"), kOut);
+    RouterResult h = r.process(syn("198.51.100.7:40000", "10.0.0.5:30001"), kOut);
     CHECK(h.verdict == Verdict::Drop);
     REQUIRE(h.notes.size() == 1);
     CHECK(h.notes[0].text == "server-fw: dropped SYN to 10.0.0.5:30001, rule 3 (default drop)");
@@ -136,17 +122,17 @@ TEST_CASE("firewall: stateful, new then established, with hit counters") {
     fw.add(accept_established_related());
     fw.add(to_port(21, FwAction::Accept));
     Router r(server_fw(fw));
-    Hop s = send(r, syn("198.51.100.7:40000", "10.0.0.5:21"), kOut);
+    RouterResult s = r.process(syn("198.51.100.7:40000", "10.0.0.5:21"), kOut);
     REQUIRE(s.verdict == Verdict::Forward);
     CHECK(s.out_iface == kDmz);
     CHECK(s.notes[0].text == "server-fw: accepted SYN to 10.0.0.5:21 (new), rule 2 (accept tcp dport 21)");
-    Hop sa = send(r, make_packet(ep("10.0.0.5:21"), ep("198.51.100.7:40000"), kSyn | kAck, 5, 101), kDmz);
+    RouterResult sa = r.process(make_packet(ep("10.0.0.5:21"), ep("198.51.100.7:40000"), kSyn | kAck, 5, 101), kDmz);
     CHECK(sa.verdict == Verdict::Forward);
     CHECK(sa.out_iface == kOut);
-    CHECK(send(r, make_packet(ep("198.51.100.7:40000"), ep("10.0.0.5:21"), kAck, 101, 6), kOut).verdict ==
+    CHECK(r.process(make_packet(ep("198.51.100.7:40000"), ep("10.0.0.5:21"), kAck, 101, 6), kOut).verdict ==
           Verdict::Forward);
     // The server cannot open a new connection out: nothing allows it.
-    CHECK(send(r, syn("10.0.0.5:20", "198.51.100.7:50000"), kDmz).verdict == Verdict::Drop);
+    CHECK(r.process(syn("10.0.0.5:20", "198.51.100.7:50000"), kDmz).verdict == Verdict::Drop);
 
     auto snap = r.snapshot(0);
     REQUIRE(snap.firewall.size() == 3);
@@ -166,19 +152,19 @@ TEST_CASE("firewall: rule order decides, and reject answers with a TCP reset") {
     fw.add(to_port(21, FwAction::Accept));
     Router r(server_fw(fw));
 
-    Hop h = send(r, syn("198.51.100.7:40000", "10.0.0.5:21"), kOut);
+    RouterResult h = r.process(syn("198.51.100.7:40000", "10.0.0.5:21"), kOut);
     CHECK(h.verdict == Verdict::Reject);
     CHECK(h.out_iface == kOut);  // back where it came from
-    CHECK(h.out.flags == (kRst | kAck));
-    CHECK(h.out.src == ep("10.0.0.5:21"));
-    CHECK(h.out.dst == ep("198.51.100.7:40000"));
-    CHECK(h.out.seq == 0);
-    CHECK(h.out.ack == 101);  // the SYN's sequence number + 1
+    CHECK(h.packet.flags == (kRst | kAck));
+    CHECK(h.packet.src == ep("10.0.0.5:21"));
+    CHECK(h.packet.dst == ep("198.51.100.7:40000"));
+    CHECK(h.packet.seq == 0);
+    CHECK(h.packet.ack == 101);  // the SYN's sequence number + 1
     CHECK(h.notes[0].verdict == trace::Verdict::Rejected);
     CHECK(h.notes[0].text == "server-fw: rejected SYN to 10.0.0.5:21 with a TCP reset, rule 1 (reject tcp from 198.51.100.0/24 dport 21)");
 
     // From elsewhere the first rule does not match and the second accepts.
-    CHECK(send(r, syn("192.0.2.9:40000", "10.0.0.5:21"), kOut).verdict == Verdict::Forward);
+    CHECK(r.process(syn("192.0.2.9:40000", "10.0.0.5:21"), kOut).verdict == Verdict::Forward);
     auto snap = r.snapshot(0);
     CHECK(snap.firewall[0].hits == 1);
     CHECK(snap.firewall[1].hits == 1);
@@ -188,9 +174,9 @@ TEST_CASE("firewall: drop versus reject of the same packet") {
     for (FwAction action : {FwAction::Drop, FwAction::Reject}) {
         Firewall fw(action);
         Router r(server_fw(fw));
-        Hop h = send(r, syn("198.51.100.7:40000", "10.0.0.5:30001"), kOut);
+        RouterResult h = r.process(syn("198.51.100.7:40000", "10.0.0.5:30001"), kOut);
         CHECK(h.verdict == (action == FwAction::Drop ? Verdict::Drop : Verdict::Reject));
-        CHECK(h.out.has(kRst) == (action == FwAction::Reject));
+        CHECK(h.packet.has(kRst) == (action == FwAction::Reject));
     }
 }
 

@@ -25,44 +25,24 @@ RouterConfig home_config(NatConfig nat) {
     return c;
 }
 
-struct Hop {
-    Verdict verdict;
-    Packet out;
-    int out_iface = -1;
-    std::vector<MiddleboxNote> notes;
-};
-
-Hop send(Router& r, Packet p, int in_iface, TimeNs now = 0) {
-    Hop h;
-    h.verdict = r.process(p, in_iface, h.out_iface, now, h.notes);
-    h.out = p;
-    return h;
-}
-
 Packet syn(const char* src, const char* dst) { return make_packet(ep(src), ep(dst), kSyn, 100); }
-
-bool has_note(const Hop& h, const std::string& text) {
-    for (const auto& n : h.notes)
-        if (n.text.find(text) != std::string::npos) return true;
-    return false;
-}
 
 }  // namespace
 
 TEST_CASE("NAT: outbound SYN is masqueraded with port preservation and the reply translated back") {
     Router r(home_config(NatConfig::port_restricted()));
-    Hop out = send(r, syn("192.168.1.10:50069", "203.0.113.10:21"), kLan);
+    RouterResult out = r.process(syn("192.168.1.10:50069", "203.0.113.10:21"), kLan);
     REQUIRE(out.verdict == Verdict::Forward);
     CHECK(out.out_iface == kWan);
-    CHECK(out.out.src == ep("203.0.113.1:50069"));
-    CHECK(out.out.dst == ep("203.0.113.10:21"));
-    CHECK(has_note(out, "home-router: NAT mapped 192.168.1.10:50069 -> 203.0.113.1:50069"));
+    CHECK(out.packet.src == ep("203.0.113.1:50069"));
+    CHECK(out.packet.dst == ep("203.0.113.10:21"));
+    CHECK(out.has_note("home-router: NAT mapped 192.168.1.10:50069 -> 203.0.113.1:50069"));
 
-    Hop back = send(r, make_packet(ep("203.0.113.10:21"), ep("203.0.113.1:50069"), kSyn | kAck, 900, 101), kWan);
+    RouterResult back = r.process(make_packet(ep("203.0.113.10:21"), ep("203.0.113.1:50069"), kSyn | kAck, 900, 101), kWan);
     REQUIRE(back.verdict == Verdict::Forward);
     CHECK(back.out_iface == kLan);
-    CHECK(back.out.dst == ep("192.168.1.10:50069"));
-    CHECK(back.out.src == ep("203.0.113.10:21"));
+    CHECK(back.packet.dst == ep("192.168.1.10:50069"));
+    CHECK(back.packet.src == ep("203.0.113.10:21"));
 }
 
 TEST_CASE("NAT: the nine RFC 4787 mapping x filtering combinations") {
@@ -78,9 +58,9 @@ TEST_CASE("NAT: the nine RFC 4787 mapping x filtering combinations") {
 
             // Mapping: which external endpoint later flows from the same internal endpoint get.
             Router m(home_config(cfg));
-            HostPort e1 = send(m, syn("192.168.1.10:5000", "203.0.113.10:80"), kLan).out.src;
-            HostPort e2 = send(m, syn("192.168.1.10:5000", "203.0.113.10:81"), kLan).out.src;
-            HostPort e3 = send(m, syn("192.168.1.10:5000", "203.0.113.20:80"), kLan).out.src;
+            HostPort e1 = m.process(syn("192.168.1.10:5000", "203.0.113.10:80"), kLan).packet.src;
+            HostPort e2 = m.process(syn("192.168.1.10:5000", "203.0.113.10:81"), kLan).packet.src;
+            HostPort e3 = m.process(syn("192.168.1.10:5000", "203.0.113.20:80"), kLan).packet.src;
             CHECK(e1 == ep("203.0.113.1:5000"));
             CHECK((e2 == e1) == (mapping != NatBehaviour::AddressAndPortDependent));
             CHECK((e3 == e1) == (mapping == NatBehaviour::EndpointIndependent));
@@ -88,17 +68,17 @@ TEST_CASE("NAT: the nine RFC 4787 mapping x filtering combinations") {
 
             // Filtering: after one outbound flow, which unsolicited inbound SYNs get in.
             Router f(home_config(cfg));
-            REQUIRE(send(f, syn("192.168.1.10:5000", "203.0.113.10:80"), kLan).verdict == Verdict::Forward);
-            Hop same_host_other_port = send(f, syn("203.0.113.10:8080", "203.0.113.1:5000"), kWan);
-            Hop other_host = send(f, syn("203.0.113.20:80", "203.0.113.1:5000"), kWan);
-            Hop the_reply = send(f, make_packet(ep("203.0.113.10:80"), ep("203.0.113.1:5000"), kSyn | kAck, 7, 101), kWan);
+            REQUIRE(f.process(syn("192.168.1.10:5000", "203.0.113.10:80"), kLan).verdict == Verdict::Forward);
+            RouterResult same_host_other_port = f.process(syn("203.0.113.10:8080", "203.0.113.1:5000"), kWan);
+            RouterResult other_host = f.process(syn("203.0.113.20:80", "203.0.113.1:5000"), kWan);
+            RouterResult the_reply = f.process(make_packet(ep("203.0.113.10:80"), ep("203.0.113.1:5000"), kSyn | kAck, 7, 101), kWan);
 
             CHECK(the_reply.verdict == Verdict::Forward);  // the flow itself always comes back
             CHECK((same_host_other_port.verdict == Verdict::Forward) ==
                   (filtering != NatBehaviour::AddressAndPortDependent));
             CHECK((other_host.verdict == Verdict::Forward) == (filtering == NatBehaviour::EndpointIndependent));
             if (other_host.verdict == Verdict::Forward) {
-                CHECK(other_host.out.dst == ep("192.168.1.10:5000"));
+                CHECK(other_host.packet.dst == ep("192.168.1.10:5000"));
                 CHECK(other_host.out_iface == kLan);
             } else {
                 CHECK(other_host.notes.back().verdict == trace::Verdict::Dropped);
@@ -119,9 +99,9 @@ TEST_CASE("NAT: presets carry the old cone names") {
 
 TEST_CASE("NAT: port preservation takes the next free port when the port is taken") {
     Router r(home_config(NatConfig::port_restricted()));
-    CHECK(send(r, syn("192.168.1.10:5000", "203.0.113.10:80"), kLan).out.src == ep("203.0.113.1:5000"));
-    CHECK(send(r, syn("192.168.1.11:5000", "203.0.113.10:80"), kLan).out.src == ep("203.0.113.1:5001"));
-    CHECK(send(r, syn("192.168.1.12:5000", "203.0.113.10:80"), kLan).out.src == ep("203.0.113.1:5002"));
+    CHECK(r.process(syn("192.168.1.10:5000", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:5000"));
+    CHECK(r.process(syn("192.168.1.11:5000", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:5001"));
+    CHECK(r.process(syn("192.168.1.12:5000", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:5002"));
 }
 
 TEST_CASE("NAT: without port preservation ports are handed out in order from the pool") {
@@ -130,8 +110,8 @@ TEST_CASE("NAT: without port preservation ports are handed out in order from the
     cfg.port_min = 40000;
     cfg.port_max = 40009;
     Router r(home_config(cfg));
-    CHECK(send(r, syn("192.168.1.10:5000", "203.0.113.10:80"), kLan).out.src == ep("203.0.113.1:40000"));
-    CHECK(send(r, syn("192.168.1.10:5001", "203.0.113.10:80"), kLan).out.src == ep("203.0.113.1:40001"));
+    CHECK(r.process(syn("192.168.1.10:5000", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:40000"));
+    CHECK(r.process(syn("192.168.1.10:5001", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:40001"));
 }
 
 TEST_CASE("NAT: an exhausted port pool drops the packet") {
@@ -139,15 +119,15 @@ TEST_CASE("NAT: an exhausted port pool drops the packet") {
     cfg.port_min = 40000;
     cfg.port_max = 40001;
     Router r(home_config(cfg));
-    CHECK(send(r, syn("192.168.1.10:5000", "203.0.113.10:80"), kLan).verdict == Verdict::Forward);
-    CHECK(send(r, syn("192.168.1.10:5001", "203.0.113.10:80"), kLan).verdict == Verdict::Forward);
-    Hop third = send(r, syn("192.168.1.10:5002", "203.0.113.10:80"), kLan);
+    CHECK(r.process(syn("192.168.1.10:5000", "203.0.113.10:80"), kLan).verdict == Verdict::Forward);
+    CHECK(r.process(syn("192.168.1.10:5001", "203.0.113.10:80"), kLan).verdict == Verdict::Forward);
+    RouterResult third = r.process(syn("192.168.1.10:5002", "203.0.113.10:80"), kLan);
     CHECK(third.verdict == Verdict::Drop);
     REQUIRE(!third.notes.empty());
     CHECK(third.notes.back().reason == "NAT port pool exhausted");
     CHECK(third.notes.back().verdict == trace::Verdict::Dropped);
     // The same endpoint reuses its mapping (endpoint-independent): no new port needed.
-    CHECK(send(r, syn("192.168.1.10:5000", "203.0.113.20:80"), kLan).verdict == Verdict::Forward);
+    CHECK(r.process(syn("192.168.1.10:5000", "203.0.113.20:80"), kLan).verdict == Verdict::Forward);
 }
 
 TEST_CASE("NAT: an idle mapping expires after the transitory or established timeout") {
@@ -155,33 +135,33 @@ TEST_CASE("NAT: an idle mapping expires after the transitory or established time
     Router r(home_config(cfg));
 
     SUBCASE("transitory: a SYN never answered is forgotten after 4 minutes") {
-        send(r, syn("192.168.1.10:5000", "203.0.113.10:80"), kLan, 0);
+        r.process(syn("192.168.1.10:5000", "203.0.113.10:80"), kLan, 0);
         CHECK(r.snapshot(4 * 60 * kSec - 1).nat.size() == 1);
         CHECK(r.snapshot(4 * 60 * kSec).nat.empty());
-        Hop late = send(r, syn("203.0.113.20:80", "203.0.113.1:5000"), kWan, 4 * 60 * kSec);
+        RouterResult late = r.process(syn("203.0.113.20:80", "203.0.113.1:5000"), kWan, 4 * 60 * kSec);
         CHECK(late.verdict != Verdict::Forward);
-        CHECK(has_note(late, "NAT mapping 192.168.1.10:5000 -> 203.0.113.1:5000 expired after 4 min idle (transitory)"));
+        CHECK(late.has_note("NAT mapping 192.168.1.10:5000 -> 203.0.113.1:5000 expired after 4 min idle (transitory)"));
     }
     SUBCASE("established: 2 h 4 min idle, refreshed by traffic") {
-        send(r, syn("192.168.1.10:5000", "203.0.113.10:80"), kLan, 0);
-        send(r, make_packet(ep("203.0.113.10:80"), ep("203.0.113.1:5000"), kSyn | kAck, 7, 101), kWan, 1 * kSec);
-        send(r, make_packet(ep("192.168.1.10:5000"), ep("203.0.113.10:80"), kAck, 101, 8), kLan, 2 * kSec);
+        r.process(syn("192.168.1.10:5000", "203.0.113.10:80"), kLan, 0);
+        r.process(make_packet(ep("203.0.113.10:80"), ep("203.0.113.1:5000"), kSyn | kAck, 7, 101), kWan, 1 * kSec);
+        r.process(make_packet(ep("192.168.1.10:5000"), ep("203.0.113.10:80"), kAck, 101, 8), kLan, 2 * kSec);
         const TimeNs two_h_four = (2 * 3600 + 4 * 60) * kSec;
-        Hop in_time = send(r, make_packet(ep("203.0.113.10:80"), ep("203.0.113.1:5000"), kAck | kPsh, 8, 101, "x"),
-                           kWan, 2 * kSec + two_h_four - 1);
+        const Packet data = make_packet(ep("203.0.113.10:80"), ep("203.0.113.1:5000"), kAck | kPsh, 8, 101, "x");
+        RouterResult in_time = r.process(data, kWan, 2 * kSec + two_h_four - 1);
         CHECK(in_time.verdict == Verdict::Forward);
         const TimeNs last = 2 * kSec + two_h_four - 1;
         CHECK(r.snapshot(last + two_h_four - 1).nat.size() == 1);
-        Hop too_late = send(r, make_packet(ep("203.0.113.10:80"), ep("203.0.113.1:5000"), kAck | kPsh, 9, 101, "y"),
-                            kWan, last + two_h_four);
+        const Packet more = make_packet(ep("203.0.113.10:80"), ep("203.0.113.1:5000"), kAck | kPsh, 9, 101, "y");
+        RouterResult too_late = r.process(more, kWan, last + two_h_four);
         CHECK(too_late.verdict != Verdict::Forward);
-        CHECK(has_note(too_late, "expired after 2 h 4 min idle (established)"));
+        CHECK(too_late.has_note("expired after 2 h 4 min idle (established)"));
     }
     SUBCASE("timeouts are configurable") {
         NatConfig quick = NatConfig::full_cone();
         quick.timeouts.transitory = 30 * kSec;
         Router q(home_config(quick));
-        send(q, syn("192.168.1.10:5000", "203.0.113.10:80"), kLan, 0);
+        q.process(syn("192.168.1.10:5000", "203.0.113.10:80"), kLan, 0);
         CHECK(q.snapshot(29 * kSec).nat.size() == 1);
         CHECK(q.snapshot(30 * kSec).nat.empty());
     }
@@ -191,19 +171,19 @@ TEST_CASE("NAT: an inbound SYN with no mapping reaches the router's closed port,
     RouterConfig cfg = home_config(NatConfig::port_restricted());
     SUBCASE("Linux answers with RST") {
         Router r(cfg);
-        Hop h = send(r, syn("203.0.113.10:40000", "203.0.113.1:30000"), kWan);
+        RouterResult h = r.process(syn("203.0.113.10:40000", "203.0.113.1:30000"), kWan);
         CHECK(h.verdict == Verdict::Reject);
         CHECK(h.out_iface == kWan);
-        CHECK(h.out.has(kRst));
-        CHECK(h.out.src == ep("203.0.113.1:30000"));
-        CHECK(h.out.dst == ep("203.0.113.10:40000"));
-        CHECK(h.out.ack == 101);
+        CHECK(h.packet.has(kRst));
+        CHECK(h.packet.src == ep("203.0.113.1:30000"));
+        CHECK(h.packet.dst == ep("203.0.113.10:40000"));
+        CHECK(h.packet.ack == 101);
         CHECK(h.notes.back().verdict == trace::Verdict::Rejected);
     }
     SUBCASE("a router that drops") {
         cfg.closed_port_rst = false;
         Router r(cfg);
-        Hop h = send(r, syn("203.0.113.10:40000", "203.0.113.1:30000"), kWan);
+        RouterResult h = r.process(syn("203.0.113.10:40000", "203.0.113.1:30000"), kWan);
         CHECK(h.verdict == Verdict::Drop);
         CHECK(h.notes.back().reason == "no NAT mapping or port forward for 203.0.113.1:30000");
     }
@@ -213,23 +193,23 @@ TEST_CASE("NAT: hairpinning") {
     NatConfig cfg = NatConfig::full_cone();
     SUBCASE("on: an inside host reaches another through the public address, seen from its own public address") {
         Router r(home_config(cfg));
-        send(r, syn("192.168.1.11:6000", "203.0.113.10:80"), kLan);  // B gets 203.0.113.1:6000
-        Hop h = send(r, syn("192.168.1.10:5000", "203.0.113.1:6000"), kLan);
+        r.process(syn("192.168.1.11:6000", "203.0.113.10:80"), kLan);  // B gets 203.0.113.1:6000
+        RouterResult h = r.process(syn("192.168.1.10:5000", "203.0.113.1:6000"), kLan);
         REQUIRE(h.verdict == Verdict::Forward);
         CHECK(h.out_iface == kLan);
-        CHECK(h.out.dst == ep("192.168.1.11:6000"));
-        CHECK(h.out.src == ep("203.0.113.1:5000"));
+        CHECK(h.packet.dst == ep("192.168.1.11:6000"));
+        CHECK(h.packet.src == ep("203.0.113.1:5000"));
         // B's answer goes back the same way.
-        Hop back = send(r, make_packet(ep("192.168.1.11:6000"), ep("203.0.113.1:5000"), kSyn | kAck, 1, 101), kLan);
+        RouterResult back = r.process(make_packet(ep("192.168.1.11:6000"), ep("203.0.113.1:5000"), kSyn | kAck, 1, 101), kLan);
         REQUIRE(back.verdict == Verdict::Forward);
-        CHECK(back.out.src == ep("203.0.113.1:6000"));
-        CHECK(back.out.dst == ep("192.168.1.10:5000"));
+        CHECK(back.packet.src == ep("203.0.113.1:6000"));
+        CHECK(back.packet.dst == ep("192.168.1.10:5000"));
     }
     SUBCASE("off: dropped") {
         cfg.hairpinning = false;
         Router r(home_config(cfg));
-        send(r, syn("192.168.1.11:6000", "203.0.113.10:80"), kLan);
-        Hop h = send(r, syn("192.168.1.10:5000", "203.0.113.1:6000"), kLan);
+        r.process(syn("192.168.1.11:6000", "203.0.113.10:80"), kLan);
+        RouterResult h = r.process(syn("192.168.1.10:5000", "203.0.113.1:6000"), kLan);
         CHECK(h.verdict == Verdict::Drop);
         CHECK(h.notes.back().reason == "NAT hairpinning off");
     }

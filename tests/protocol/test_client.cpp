@@ -3,6 +3,10 @@
 // seed document (../shared/seeds); the comment above each test names it.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
 #include "protocol/client.hpp"
 #include "tests/protocol/test_client_support.hpp"
 
@@ -558,4 +562,17 @@ TEST_CASE("profiles and modes by name") {
         REQUIRE(mode);
         CHECK(std::string(to_string(*mode)) == name);
     }
+}
+
+TEST_CASE("docs/client.md holds the state diagram rendered from the tables") {
+    std::ifstream in(std::string(FTPSIM_SOURCE_DIR) + "/docs/client.md");
+    REQUIRE(in);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string block = "```mermaid\n" + render_client_state_diagram() + "```\n";
+    CHECK(text.str().find(block) != std::string::npos);
+    // Every state appears in the diagram: the tables reach all of them.
+    const std::string diagram = render_client_state_diagram();
+    for (const auto& t : client_control_transitions())
+        CHECK(diagram.find(to_string(t.to)) != std::string::npos);
 }

@@ -139,7 +139,10 @@ TEST_CASE("topology: validation names the problem") {
 TEST_CASE("tcp: handshake and first data are exact to the nanosecond on a 2-hop path") {
     const double bw = 1e9;          // 40 B = 320 ns
     const TimeNs lat = 5 * kNsPerMs;
-    Network net(two_hop(lat, bw, lat, bw));
+    NetConfig cfg;
+    SUBCASE("scheduled links") { cfg.link_model = LinkModel::Scheduled; }
+    SUBCASE("SimGrid communications") { cfg.link_model = LinkModel::SimGridComm; }
+    Network net(two_hop(lat, bw, lat, bw), cfg);
     Recorder client, server;
     client.reply_on_connect = std::string(100, 'x');
     ConnId cid = -1;
@@ -260,7 +263,10 @@ TEST_CASE("link: a 10 MiB transfer over a 10 Mbit/s bottleneck takes size*8/bw p
     const double fast = 1e9, slow = 10e6;
     const TimeNs lat1 = 1 * kNsPerMs, lat2 = 10 * kNsPerMs;
     const std::size_t size = 10 * 1024 * 1024;
-    Network net(two_hop(lat1, fast, lat2, slow));
+    NetConfig cfg;
+    SUBCASE("scheduled links") { cfg.link_model = LinkModel::Scheduled; }
+    SUBCASE("SimGrid communications") { cfg.link_model = LinkModel::SimGridComm; }
+    Network net(two_hop(lat1, fast, lat2, slow), cfg);
     Recorder client, server;
     std::string file(size, 'F');
     server.reply_on_accept = file;
@@ -280,7 +286,8 @@ TEST_CASE("link: a 10 MiB transfer over a 10 Mbit/s bottleneck takes size*8/bw p
     const TimeNs expected = server.at("accept") + static_cast<TimeNs>(wire_bits / slow * 1e9 + 0.5) + lat2 +
                             ser(last, fast) + lat1;
     MESSAGE("10 MiB: " << segments << " segments, last byte at " << client.last_data << " ns (expected " << expected
-                       << "), wall " << net.stats().wall_seconds << " s, " << net.stats().hops << " hops");
+                       << "), " << net.stats().hops << " hops in " << net.stats().cpu_seconds << " s CPU ("
+                       << static_cast<double>(net.stats().hops) / net.stats().cpu_seconds << " hops per CPU second)");
     CHECK(client.last_data == expected);
     const double pure = static_cast<double>(size) * 8 / slow * 1e9;
     CHECK(static_cast<double>(client.last_data - server.at("accept")) == doctest::Approx(pure).epsilon(0.01 + 40.0 / 1460));
@@ -373,9 +380,11 @@ TEST_CASE("tcp: a send window makes two transfers from one host interleave") {
 }
 
 namespace {
-trace::Trace lossy_run(std::uint64_t seed, Recorder& client, Recorder& server, const std::string& file) {
+trace::Trace lossy_run(std::uint64_t seed, Recorder& client, Recorder& server, const std::string& file,
+                       LinkModel model = LinkModel::Scheduled) {
     NetConfig cfg;
     cfg.seed = seed;
+    cfg.link_model = model;
     Network net(two_hop(kNsPerMs, 1e9, 5 * kNsPerMs, 10e6, 0.02), cfg);
     server.reply_on_accept = file;
     server.close_after_accept_write = true;
@@ -406,6 +415,21 @@ TEST_CASE("tcp: loss is repaired by retransmission and runs are deterministic") 
     trace::Trace t3 = lossy_run(43, c3, s3, file);
     CHECK(c3.data == file);
     CHECK_FALSE(t1 == t3);
+}
+
+TEST_CASE("link: the SimGrid-communication link model gives the same trace as the scheduled one") {
+    const std::string file = pattern(256 * 1024);
+    Recorder c1, s1, c2, s2;
+    trace::Trace scheduled = lossy_run(7, c1, s1, file, LinkModel::Scheduled);
+    trace::Trace comm = lossy_run(7, c2, s2, file, LinkModel::SimGridComm);
+    CHECK(c2.data == file);
+    REQUIRE(scheduled.events.size() == comm.events.size());
+    for (std::size_t i = 0; i < comm.events.size(); ++i) {
+        INFO("event " << i);
+        CHECK(scheduled.events[i] == comm.events[i]);
+        if (!(scheduled.events[i] == comm.events[i])) break;
+    }
+    CHECK(scheduled == comm);
 }
 
 TEST_CASE("tcp: FINs in the order the endpoints close (half-close), then both see closed") {
@@ -537,8 +561,8 @@ TEST_CASE("network: 1000 concurrent connections through one router complete") {
         for (int i = 0; i < 1000; ++i) s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &client);
     });
     trace::Trace t = net.run(100 * kNsPerSec, 10'000'000);
-    MESSAGE("1000 connections: " << net.stats().hops << " hops in " << net.stats().wall_seconds << " s wall ("
-                                 << static_cast<double>(net.stats().hops) / net.stats().wall_seconds
+    MESSAGE("1000 connections: " << net.stats().hops << " hops in " << net.stats().cpu_seconds << " s CPU ("
+                                 << static_cast<double>(net.stats().hops) / net.stats().cpu_seconds
                                  << " hops/s), " << net.stats().receiver_actors << " receiver actors, "
                                  << t.events.size() << " events, end " << net.stats().end_ns << " ns");
     CHECK(client.connected == 1000);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -144,7 +145,7 @@ TEST_CASE("exports: PlantUML renders without errors (one plantuml run for all di
         REQUIRE(std::filesystem::exists(svg));
         const std::string text = testing::read_file(svg);
         CHECK(text.find("Syntax Error") == std::string::npos);
-        CHECK(text.find("USER") != std::string::npos);  // it drew our messages, not an error page
+        CHECK(text.find("client") != std::string::npos);  // it drew our lanes, not an error page
     }
 }
 
@@ -180,7 +181,7 @@ TEST_CASE("exports: Mermaid is a sequenceDiagram the real Mermaid parser accepts
         }
     const std::string fail = to_mermaid(layout(testing::active_nat_fail()));
     CHECK(fail.find("    participant L1 as home-router<br/>192.168.1.1 / 203.0.113.1\n") != std::string::npos);
-    CHECK(fail.find("    L1-xL0: SYN (dropped)") != std::string::npos);
+    CHECK(fail.find("    L1--xL0: SYN (dropped)") != std::string::npos);
     CHECK(fail.find("    Note over L1: ALG: rewrote PORT") != std::string::npos);
     // Mermaid's own statement separators and entities never leak from labels.
     trace::Trace t = testing::rejected_syn();
@@ -307,9 +308,9 @@ TEST_CASE("exports: pcap frames decode in tshark as the trace's FTP conversation
         CHECK_MESSAGE(lines(bad.output).empty(), bad.output);
     }
     // The NAT rewrote the control connection: the client sees itself, the server sees the router.
-    CHECK(expected_ftp(testing::active_nat_alg_ok(), CapturePoint::client_side())[4] ==
+    CHECK(expected_ftp(testing::active_nat_alg_ok(), CapturePoint::client_side())[5] ==
           "192.168.1.10 198.51.100.21 PORT 192,168,1,10,195,149");
-    CHECK(expected_ftp(testing::active_nat_alg_ok(), CapturePoint::server_side())[4] ==
+    CHECK(expected_ftp(testing::active_nat_alg_ok(), CapturePoint::server_side())[5] ==
           "203.0.113.1 198.51.100.21 PORT 203,0,113,1,195,149");
 }
 
@@ -391,23 +392,28 @@ TEST_CASE("exports: a 100,000-event trace exports to SVG and pcap in well under 
     }
     const trace::Trace tr = b.finish();
     REQUIRE(tr.events.size() == 100'000);
+    // CPU time, not wall time: the build machine is shared, and a busy neighbour would make a
+    // wall-clock limit fail for reasons that have nothing to do with this code.
     using clock = std::chrono::steady_clock;
     auto secs = [](clock::duration d) { return std::chrono::duration<double>(d).count(); };
+    auto cpu = [](std::clock_t c) { return static_cast<double>(std::clock() - c) / CLOCKS_PER_SEC; };
 
-    auto t0 = clock::now();
+    auto w0 = clock::now();
+    auto c0 = std::clock();
     const std::string svg = to_svg(layout(tr));
-    const double svg_s = secs(clock::now() - t0);
-    t0 = clock::now();
+    const double svg_s = cpu(c0), svg_w = secs(clock::now() - w0);
+    w0 = clock::now();
+    c0 = std::clock();
     const std::string pcap = to_pcap(tr);
-    const double pcap_s = secs(clock::now() - t0);
+    const double pcap_s = cpu(c0), pcap_w = secs(clock::now() - w0);
     LayoutOptions scaled;
     scaled.time = TimeScale::ToScale;
     scaled.view = View::EndToEnd;
-    t0 = clock::now();
+    c0 = std::clock();
     const std::string svg2 = to_svg(layout(tr, scaled));
-    const double svg2_s = secs(clock::now() - t0);
-    MESSAGE("SVG " << svg_s << " s (" << svg.size() / 1e6 << " MB), to scale end to end " << svg2_s
-                   << " s, pcap " << pcap_s << " s (" << pcap.size() / 1e6 << " MB)");
+    const double svg2_s = cpu(c0);
+    MESSAGE("CPU: SVG " << svg_s << " s (wall " << svg_w << " s, " << svg.size() / 1e6 << " MB), to scale end to end "
+                        << svg2_s << " s, pcap " << pcap_s << " s (wall " << pcap_w << " s, " << pcap.size() / 1e6 << " MB)");
     CHECK(pcap.size() > 100'000 * 1460u / 2);
 #ifdef NDEBUG
     CHECK(svg_s < 1.0);

@@ -33,12 +33,16 @@ std::size_t max_address_lines(const Diagram& d) {
 }
 
 // Walks the items that can be on screen between diagram ys [y0, y1], folding runs of items
-// whose tops are closer than `fold` units (at least three in the first `fold`), Tracy-style:
+// whose tops are closer than `fold` units, Tracy-style:
 // every step either draws one item or jumps past a run with a binary search, so the work is
 // bounded by the pixels on screen, whatever the number of items.
 template <class OnItem, class OnFold>
 void walk_visible(const Diagram& d, double y0, double y1, double fold, OnItem on_item, OnFold on_fold) {
     if (d.items.empty()) return;
+    // A cluster of items that start together on different lanes (a note beside an arrow) can
+    // still be told apart, so a run folds only when it is a stream: more items than a row of
+    // lanes shows, or dense over more than a couple of fold widths.
+    const std::size_t fold_min = std::max<std::size_t>(3, 2 * d.lanes.size() + 2);
     std::size_t first = 0, end = d.items.size();
     if (d.max_bottom.size() == d.items.size()) std::tie(first, end) = d.visible_range(y0, y1);
     const auto& items = d.items;
@@ -56,14 +60,18 @@ void walk_visible(const Diagram& d, double y0, double y1, double fold, OnItem on
         const double top = it.top();
         std::size_t j = first_top_at_least(i, top + fold);
         if (j - i >= 3) {
+            // extend while the next item starts within a fold width of the run's end; every
+            // step moves at least one fold width, so this costs pixels, not items
             double run_end = top + fold;
             while (j < end && items[j].top() < run_end + fold && items[j].top() <= y1) {
                 run_end = items[j].top() + fold;
                 j = first_top_at_least(j, run_end);
             }
-            on_fold(i, j, top, run_end);
-            i = j;
-            continue;
+            if (j - i > fold_min || run_end - top > 2.5 * fold) {
+                on_fold(i, j, top, run_end);
+                i = j;
+                continue;
+            }
         }
         if (it.bottom() >= y0) on_item(i);
         ++i;
@@ -306,18 +314,22 @@ private:
             return t + "...";
         };
         const float cx = (a.x + b.x) * 0.5f;
+        // a steep arrow would cut through its label's box: lift the label clear of the line
+        const float slope = std::fabs(b.y - a.y) / std::max(1.0f, span);
         if (!it.label.empty()) {
             float sz = size;
             const std::string s = fit(it.label, sz);
             const float w = text_size(v_, sz, s.c_str()).x;
-            text_with_bg({cx - w * 0.5f, mid_y - sz * 1.15f}, th_.label, sz, s);
+            const float lift = std::min(slope * w * 0.5f, size * 1.5f);
+            text_with_bg({cx - w * 0.5f, mid_y - sz * 1.15f - lift}, th_.label, sz, s);
             ++stats_.labels;
         }
         if (!it.label_after.empty()) {
             float sz = small;
             const std::string s = fit("received as: " + it.label_after, sz);
             const float w = text_size(v_, sz, s.c_str()).x;
-            text_with_bg({cx - w * 0.5f, mid_y + 2.0f * v_.scale}, th_.note_text, sz, s);
+            text_with_bg({cx - w * 0.5f, mid_y + 2.0f * v_.scale + std::min(slope * w * 0.5f, size * 1.5f)}, th_.note_text,
+                         sz, s);
             ++stats_.labels;
         }
         if (v_.ports) {
@@ -388,22 +400,23 @@ private:
         const float y0 = g_.y(top), y1 = std::max(g_.y(bottom), y0 + 3.0f * v_.scale);
         const float x0 = g_.lane_x(0) - 8.0f * v_.scale;
         const float x1 = g_.lane_x(static_cast<double>(std::max<std::size_t>(1, d_.lanes.size()) - 1)) + 8.0f * v_.scale;
-        bool current = false;
-        if (v_.current_event != SIZE_MAX) {
-            // a folded current step still shows where it is
-            const auto& first = d_.items[b];
-            const auto& last = d_.items[e - 1];
-            current = first.event <= v_.current_event && v_.current_event <= last.event;
+        // a folded current step is marked by a line at its place
+        if (v_.current_item >= b && v_.current_item < e) {
+            const float y = g_.y(d_.items[v_.current_item].top());
+            band(y - 2.0f * v_.scale, y + 2.0f * v_.scale, with_alpha(th_.highlight, 255));
         }
-        if (current) band(y0 - 3.0f * v_.scale, y1 + 3.0f * v_.scale, th_.highlight);
+        // translucent, so the lifelines show through a long fold
         dl_->AddRectFilled({x0, y0}, {x1, y1}, th_.fold_fill, 2.0f * v_.scale);
+        dl_->AddRect({x0, y0}, {x1, y1}, th_.lifeline, 2.0f * v_.scale, 0, 1.0f * v_.scale);
         const float size = g_.font_size * 0.85f;
         if (y1 - y0 >= size) {
-            char buf[48];
-            std::snprintf(buf, sizeof buf, "%zu items", e - b);
+            char buf[64];
+            std::snprintf(buf, sizeof buf, y1 - y0 >= size * 3 ? "%zu items (zoom in to see them)" : "%zu items", e - b);
             const float w = text_size(v_, size, buf).x;
-            dl_->AddText(font_of(v_), size, {(x0 + x1) * 0.5f - w * 0.5f, (y0 + y1) * 0.5f - size * 0.5f}, th_.fold_text,
-                         buf);
+            // centred in the visible part of the mark, so a tall fold still shows its count
+            const float top = std::max(y0, v_.canvas_min.y + g_.header_h), bottom = std::min(y1, v_.canvas_max.y);
+            const float ty = std::clamp((top + bottom) * 0.5f - size * 0.5f, y0, y1 - size);
+            text_with_bg({(x0 + x1) * 0.5f - w * 0.5f, ty}, th_.fold_text, size, buf);
             ++stats_.labels;
         }
     }

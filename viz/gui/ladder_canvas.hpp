@@ -32,6 +32,7 @@ struct View {
     float lane_spacing = 0;   // pixels between lanes; 0: spread the lanes over the canvas width
     float fold_px = 3.0f;     // items starting closer than this (times scale) are folded
     std::size_t current_event = SIZE_MAX;  // trace event of the playback step to highlight
+    std::size_t current_item = SIZE_MAX;   // its item, marked by a line when folded away
     std::size_t hovered_item = SIZE_MAX;   // item index to tint (from hit_test)
     bool ports = true;        // port numbers at the arrow ends
     bool time_ruler = true;   // times at the left edge

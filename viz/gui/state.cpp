@@ -77,10 +77,15 @@ void GuiState::relayout() {
     const std::size_t old_event = current_event();
     diagram_ = viz::layout(trace_, layout_);
     steps_.clear();
+    step_items_.clear();
     std::unordered_set<std::size_t> seen;
-    for (const auto& it : diagram_.items)
-        if (it.kind != viz::ItemKind::Break && it.event != SIZE_MAX && seen.insert(it.event).second)
+    for (std::size_t i = 0; i < diagram_.items.size(); ++i) {
+        const auto& it = diagram_.items[i];
+        if (it.kind != viz::ItemKind::Break && it.event != SIZE_MAX && seen.insert(it.event).second) {
             steps_.push_back(it.event);
+            step_items_.push_back(i);
+        }
+    }
     step_ = 0;
     if (old_event != SIZE_MAX)
         for (std::size_t i = 0; i < steps_.size(); ++i)
@@ -90,6 +95,7 @@ void GuiState::relayout() {
 }
 
 std::size_t GuiState::current_event() const { return step_ < steps_.size() ? steps_[step_] : SIZE_MAX; }
+std::size_t GuiState::current_item() const { return step_ < step_items_.size() ? step_items_[step_] : SIZE_MAX; }
 
 void GuiState::go_to_step(std::size_t index) {
     if (steps_.empty()) return;
@@ -200,6 +206,7 @@ bool GuiState::run_command(const ScriptCommand& c, std::string& error) {
     } else if (c.verb == "zoom") {
         const float z = number(a[0]);
         if (z <= 0) return fail("the zoom must be positive");
+        if (zoom_from <= 0) zoom_from = view.zoom;
         view.zoom = z;
         fit_pending = false;
     } else if (c.verb == "pan") {

@@ -41,6 +41,7 @@ public:
     const std::vector<std::size_t>& steps() const { return steps_; }
     std::size_t step() const { return step_; }  // index into steps()
     std::size_t current_event() const;          // SIZE_MAX when there are no steps
+    std::size_t current_item() const;           // the diagram item of the current step
     void go_to_step(std::size_t index);         // clamped to the last step
     void next() { go_to_step(step_ + 1); }
     void prev() { go_to_step(step_ > 0 ? step_ - 1 : 0); }
@@ -59,6 +60,7 @@ public:
     float base_font_px = 18;  // font size at scale 1
     bool fonts_dirty = true;  // the app must rebuild the font atlas before the next frame
     bool fit_pending = true;  // fit the zoom to the canvas on the next frame
+    float zoom_from = 0;      // > 0: the zoom changed from this; the UI keeps the canvas centre in place
     bool sidebar = true;
     std::string status;       // last message for the status line (export done, bad knob, ...)
 
@@ -75,6 +77,7 @@ private:
     viz::LayoutOptions layout_;
     viz::Diagram diagram_;
     std::vector<std::size_t> steps_;
+    std::vector<std::size_t> step_items_;  // the first diagram item of each step
     std::size_t step_ = 0;
     float play_accum_ = 0;
     std::uint64_t revision_ = 0;

@@ -32,7 +32,7 @@ Theme make_light() {
     t.socket_border = rgba(150, 150, 160);
     t.highlight = rgba(255, 214, 0, 110);
     t.hover = rgba(0, 150, 255, 60);
-    t.fold_fill = rgba(200, 205, 215);
+    t.fold_fill = rgba(150, 160, 180, 90);
     t.fold_text = rgba(20, 20, 20);
     t.time_text = rgba(110, 110, 120);
     t.grid = rgba(235, 237, 240);
@@ -66,7 +66,7 @@ Theme make_dark() {
     t.socket_border = rgba(110, 115, 130);
     t.highlight = rgba(255, 214, 0, 70);
     t.hover = rgba(80, 170, 255, 70);
-    t.fold_fill = rgba(75, 80, 92);
+    t.fold_fill = rgba(130, 140, 160, 80);
     t.fold_text = rgba(235, 235, 235);
     t.time_text = rgba(150, 150, 160);
     t.grid = rgba(36, 39, 46);

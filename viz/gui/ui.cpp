@@ -58,17 +58,14 @@ void clamp_pan(GuiState& s) {
 }
 
 void ensure_step_visible(GuiState& s) {
-    const std::size_t ev = s.current_event();
-    if (ev == SIZE_MAX) return;
+    const std::size_t index = s.current_item();
     const auto& d = s.diagram();
-    for (const auto& it : d.items) {
-        if (it.event != ev) continue;
-        const auto g = canvas_geometry(d, s.view);
-        const float top = s.view.canvas_min.y + g.header_h, bottom = s.view.canvas_max.y;
-        const float y0 = g.y(it.top()), y1 = g.y(it.bottom());
-        if (y0 < top + (bottom - top) * 0.1f || y1 > bottom - (bottom - top) * 0.15f) scroll_to(d, s.view, it.top(), 0.4f);
-        return;
-    }
+    if (index >= d.items.size()) return;
+    const auto& it = d.items[index];
+    const auto g = canvas_geometry(d, s.view);
+    const float top = s.view.canvas_min.y + g.header_h, bottom = s.view.canvas_max.y;
+    const float y0 = g.y(it.top()), y1 = g.y(it.bottom());
+    if (y0 < top + (bottom - top) * 0.1f || y1 > bottom - (bottom - top) * 0.15f) scroll_to(d, s.view, it.top(), 0.4f);
 }
 
 void write_file(GuiState& s, const std::string& path, const std::string& bytes) {
@@ -205,54 +202,32 @@ void tables_panel(GuiState& s) {
     const std::size_t ev = s.current_event();
     const TablesAt tables = tables_at(s.trace(), ev == SIZE_MAX ? s.trace().events.size() : ev);
     ImGui::TextDisabled("At the current step (%s)", s.step_title().c_str());
-    const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingFixedFit;
     auto section = [](const char* title, std::size_t n) {
         ImGui::Spacing();
         ImGui::Text("%s (%zu)", title, n);
     };
+    // wrapped lines rather than tables: addresses stay whole in a narrow side panel
     section("NAT mappings", tables.nat.size());
-    if (!tables.nat.empty() && ImGui::BeginTable("nat", 4, flags)) {
-        ImGui::TableSetupColumn("Node");
-        ImGui::TableSetupColumn("Type");
-        ImGui::TableSetupColumn("Inside");
-        ImGui::TableSetupColumn("Outside");
-        ImGui::TableHeadersRow();
-        for (const auto& r : tables.nat) {
-            ImGui::TableNextRow();
-            ImGui::TableSetColumnIndex(0);
-            ImGui::TextUnformatted(r.node.c_str());
-            ImGui::TableSetColumnIndex(1);
-            ImGui::TextUnformatted(r.kind.c_str());
-            ImGui::TableSetColumnIndex(2);
-            ImGui::TextUnformatted(r.inside.c_str());
-            ImGui::TableSetColumnIndex(3);
-            ImGui::TextUnformatted(r.outside.c_str());
-        }
-        ImGui::EndTable();
+    for (const auto& r : tables.nat)
+    {
+        ImGui::Bullet();
+        ImGui::TextWrapped("%s %s: %s <-> %s", r.node.c_str(), r.kind.c_str(), r.inside.c_str(), r.outside.c_str());
     }
     section("Connection tracking", tables.conntrack.size());
-    if (!tables.conntrack.empty() && ImGui::BeginTable("ct", 3, flags)) {
-        ImGui::TableSetupColumn("Conn");
-        ImGui::TableSetupColumn("Tuple (original)");
-        ImGui::TableSetupColumn("State");
-        ImGui::TableHeadersRow();
-        for (const auto& r : tables.conntrack) {
-            ImGui::TableNextRow();
-            ImGui::TableSetColumnIndex(0);
-            ImGui::Text("%d %s", r.conn, r.purpose.c_str());
-            ImGui::TableSetColumnIndex(1);
-            ImGui::TextUnformatted(r.tuple.c_str());
-            ImGui::TableSetColumnIndex(2);
-            ImGui::TextUnformatted(r.state.c_str());
-        }
-        ImGui::EndTable();
+    for (const auto& r : tables.conntrack) {
+        ImGui::Bullet();
+        ImGui::TextWrapped("%d %s: %s  %s", r.conn, r.purpose.c_str(), r.tuple.c_str(), r.state.c_str());
     }
     section("ALG expectations", tables.expectations.size());
-    for (const auto& r : tables.expectations) ImGui::BulletText("%s: %s", r.node.c_str(), r.text.c_str());
+    for (const auto& r : tables.expectations) {
+        ImGui::Bullet();
+        ImGui::TextWrapped("%s: %s", r.node.c_str(), r.text.c_str());
+    }
     section("Drops, rejects and rule hits", tables.hits.size());
     for (const auto& r : tables.hits) {
-        ImGui::BulletText("%s  %s: %s", viz::format_time(r.time_ns).c_str(), r.node.c_str(), r.text.c_str());
-        if (!r.reason.empty()) ImGui::TextDisabled("      %s", r.reason.c_str());
+        ImGui::Bullet();
+        ImGui::TextWrapped("%s  %s: %s%s%s", viz::format_time(r.time_ns).c_str(), r.node.c_str(), r.text.c_str(),
+                           r.reason.empty() ? "" : " - ", r.reason.c_str());
     }
 }
 
@@ -338,6 +313,15 @@ void ladder_canvas(GuiState& s, UiContext& ctx, ImVec2 size) {
         s.view.pan = {0, 0};
         s.fit_pending = false;
     }
+    if (s.zoom_from > 0) {
+        // a zoom set from outside (a script): keep what is at the canvas centre there
+        View before = s.view;
+        before.zoom = s.zoom_from;
+        const float centre = (s.view.canvas_min.y + s.view.canvas_max.y) * 0.5f;
+        const double units = canvas_geometry(s.diagram(), before).units(centre);
+        s.view.pan.y += centre - canvas_geometry(s.diagram(), s.view).y(units);
+        s.zoom_from = 0;
+    }
     ImGui::InvisibleButton("ladder", size, ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonRight);
     const bool hovered = ImGui::IsItemHovered();
     const bool active = ImGui::IsItemActive();
@@ -357,6 +341,7 @@ void ladder_canvas(GuiState& s, UiContext& ctx, ImVec2 size) {
     ctx.last_hit = hovered ? hit_test(s.diagram(), s.view, io.MousePos) : LadderHit{};
     s.view.hovered_item = ctx.last_hit.item;
     s.view.current_event = s.current_event();
+    s.view.current_item = s.current_item();
     ctx.last_stats = draw_ladder(ImGui::GetWindowDrawList(), s.diagram(), s.view);
     if (hovered && ctx.last_hit && !ImGui::IsMouseDragging(ImGuiMouseButton_Left, 2.0f)) tooltip(s, ctx, ctx.last_hit);
     // a click (not a drag) on an item makes it the current step
@@ -370,51 +355,71 @@ void ladder_canvas(GuiState& s, UiContext& ctx, ImVec2 size) {
     }
 }
 
+// Widths of widgets before they are drawn, so the toolbar can wrap instead of running off.
+float radio_w(const char* label) {
+    return ImGui::GetFrameHeight() + ImGui::GetStyle().ItemInnerSpacing.x + ImGui::CalcTextSize(label).x;
+}
+float button_w(const char* label) { return ImGui::CalcTextSize(label).x + ImGui::GetStyle().FramePadding.x * 2; }
+
+// Continues the line when `w` more pixels fit (after a gap), else starts a new one.
+void flow(float w, float gap = -1.0f) {
+    const float spacing = gap >= 0 ? gap : ImGui::GetStyle().ItemSpacing.x;
+    const float right = ImGui::GetItemRectMax().x + spacing + w;
+    if (right <= ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine(0, spacing);
+}
+
 void toolbar(GuiState& s) {
+    const float sp = ImGui::GetStyle().ItemSpacing.x, group_gap = ImGui::GetFontSize() * 1.2f;
     auto opts = s.layout_options();
     bool relayout = false;
     int view = opts.view == viz::View::PerHop ? 0 : 1;
     relayout |= ImGui::RadioButton("Per hop", &view, 0);
     ImGui::SameLine();
     relayout |= ImGui::RadioButton("End to end", &view, 1);
-    ImGui::SameLine(0, ImGui::GetFontSize() * 1.2f);
+    flow(radio_w("Compressed") + sp + radio_w("To scale"), group_gap);
     int time = opts.time == viz::TimeScale::Compressed ? 0 : 1;
     relayout |= ImGui::RadioButton("Compressed", &time, 0);
     ImGui::SameLine();
     relayout |= ImGui::RadioButton("To scale", &time, 1);
-    ImGui::SameLine(0, ImGui::GetFontSize() * 1.2f);
+    flow(radio_w("Fold handshakes"), group_gap);
     relayout |= ImGui::Checkbox("Fold handshakes", &opts.fold_handshakes);
     if (relayout) {
         opts.view = view == 0 ? viz::View::PerHop : viz::View::EndToEnd;
         opts.time = time == 0 ? viz::TimeScale::Compressed : viz::TimeScale::ToScale;
         s.set_layout(opts);
     }
-    ImGui::SameLine(0, ImGui::GetFontSize() * 1.2f);
+    flow(button_w(" - ") + button_w(" + ") + button_w("Fit") + ImGui::CalcTextSize("100%").x + 3 * sp, group_gap);
     if (ImGui::Button(" - ")) zoom_centre(s, 1 / kZoomStep);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Zoom out (-, mouse wheel)");
     ImGui::SameLine();
     ImGui::Text("%3.0f%%", s.view.zoom * 100);
     ImGui::SameLine();
     if (ImGui::Button(" + ")) zoom_centre(s, kZoomStep);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Zoom in (+, mouse wheel)");
     ImGui::SameLine();
     if (ImGui::Button("Fit")) {
         s.view.zoom = fit_zoom(s.diagram(), s.view, 1e-5f);
         s.view.pan = {0, 0};
     }
-    ImGui::SameLine(0, ImGui::GetFontSize() * 1.2f);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("The whole diagram (F)");
+    flow(button_w("Light") + button_w("A-") + button_w("A+") + button_w(">>") + 3 * sp, group_gap);
     if (ImGui::Button(s.view.theme == ThemeKind::Light ? "Dark" : "Light")) {
         s.view.theme = s.view.theme == ThemeKind::Light ? ThemeKind::Dark : ThemeKind::Light;
         s.fonts_dirty = true;
     }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Switch the theme (T)");
     ImGui::SameLine();
     if (ImGui::Button("A-")) {
         s.ui_scale = std::max(0.5f, s.ui_scale - 0.25f);
         s.fonts_dirty = true;
     }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Smaller text (Ctrl+-)");
     ImGui::SameLine();
     if (ImGui::Button("A+")) {
         s.ui_scale = std::min(4.0f, s.ui_scale + 0.25f);
         s.fonts_dirty = true;
     }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Larger text for a projector (Ctrl+=)");
     ImGui::SameLine();
     if (ImGui::Button(s.sidebar ? "<<" : ">>")) s.sidebar = !s.sidebar;
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Show or hide the side panel (Tab)");
@@ -431,12 +436,12 @@ void playback_bar(GuiState& s) {
     if (ImGui::Button(">", ImVec2(bw, 0))) s.next();
     ImGui::SameLine();
     if (ImGui::Button(">|", ImVec2(bw, 0))) s.go_to_step(s.steps().empty() ? 0 : s.steps().size() - 1);
-    ImGui::SameLine();
+    flow(ImGui::GetFontSize() * 7);
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);
     ImGui::SliderFloat("##speed", &s.speed, 0.25f, 20.0f, "%.2g steps/s", ImGuiSliderFlags_Logarithmic);
-    ImGui::SameLine();
     int step = static_cast<int>(s.step()) + 1;
     const int n = std::max<int>(1, static_cast<int>(s.steps().size()));
+    flow(ImGui::GetFontSize() * 10);
     ImGui::SetNextItemWidth(-FLT_MIN);
     if (ImGui::SliderInt("##scrub", &step, 1, n, "step %d")) s.go_to_step(static_cast<std::size_t>(std::max(1, step) - 1));
     ImGui::TextUnformatted(s.step_title().c_str());
@@ -581,7 +586,7 @@ void draw_ui(GuiState& s, UiContext& ctx) {
                                                   ImGuiTreeNodeFlags_DefaultOpen);
         if (failed) ImGui::PopStyleColor();
         if (open) diagnosis_panel(s);
-        if (ImGui::CollapsingHeader("NAT, conntrack, firewall")) tables_panel(s);
+        if (ImGui::CollapsingHeader("NAT, conntrack, firewall", ImGuiTreeNodeFlags_DefaultOpen)) tables_panel(s);
         if (ImGui::CollapsingHeader("Export")) export_panel(s, ctx);
         ImGui::EndChild();
         ImGui::SameLine();
@@ -589,7 +594,8 @@ void draw_ui(GuiState& s, UiContext& ctx) {
 
     ImGui::BeginGroup();
     const float line = ImGui::GetFrameHeightWithSpacing();
-    const float play_h = line + ImGui::GetTextLineHeightWithSpacing() * 5.6f + ImGui::GetStyle().WindowPadding.y * 2;
+    const float play_h = std::min(line + ImGui::GetTextLineHeightWithSpacing() * 5.6f + ImGui::GetStyle().WindowPadding.y * 2,
+                                  ImGui::GetContentRegionAvail().y * 0.3f);
     const ImVec2 avail = ImGui::GetContentRegionAvail();
     ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(0, 0));
     ImGui::BeginChild("ladder", ImVec2(avail.x, std::max(100.0f, avail.y - play_h)), true,
@@ -597,7 +603,7 @@ void draw_ui(GuiState& s, UiContext& ctx) {
     ImGui::PopStyleVar();
     ladder_canvas(s, ctx, ImGui::GetContentRegionAvail());
     ImGui::EndChild();
-    ImGui::BeginChild("playback", ImVec2(avail.x, 0), true, ImGuiWindowFlags_NoScrollbar);
+    ImGui::BeginChild("playback", ImVec2(avail.x, 0), true);
     playback_bar(s);
     ImGui::EndChild();
     ImGui::EndGroup();

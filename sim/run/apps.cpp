@@ -1,0 +1,460 @@
+#include "sim/run/apps.hpp"
+
+#include <variant>
+
+namespace ftpsim::sim {
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+net::SocketOptions data_socket(net::ConnId control) {
+    net::SocketOptions o;
+    o.purpose = "data";
+    o.control_conn = control;
+    o.record_payload = false;  // file bytes stay out of the trace; exporters synthesise them
+    return o;
+}
+
+const char* command_of(proto::UserAction::Kind k) {
+    switch (k) {
+        case proto::UserAction::Kind::List: return "LIST";
+        case proto::UserAction::Kind::Get: return "RETR";
+        case proto::UserAction::Kind::Put: return "STOR";
+        case proto::UserAction::Kind::Append: return "APPE";
+        default: return "";
+    }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Server
+// ---------------------------------------------------------------------------------------------
+
+ServerApp::ServerApp(net::Network& net, std::string node, proto::ServerConfig config, proto::Vfs vfs,
+                     std::uint64_t seed, proto::IpAddress listen_addr, std::uint16_t port)
+    : net_(net),
+      node_(std::move(node)),
+      rng_(seed),
+      server_(std::move(config), std::move(vfs), [this] { return rng_.next(); }),
+      listen_addr_(listen_addr),
+      port_(port) {}
+
+void ServerApp::start(net::Stack& s) {
+    net::SocketOptions o;
+    o.purpose = "control";
+    auto r = s.listen(listen_addr_, port_, port_, this, o);
+    if (!r) start_error = r.error;
+    control_listener_ = r.id;
+    s.note("FTP server listening on " + proto::HostPort{listen_addr_, port_}.to_string());
+}
+
+void ServerApp::on_accept(net::Stack& s, net::ListenerId l, net::ConnId c, const net::HostPort& local,
+                          const net::HostPort& remote) {
+    if (l == control_listener_) {
+        proto::SessionId sid = server_.accept(s.now(), local, remote);
+        session_of_conn_[c] = sid;
+        conn_of_session_[sid] = c;
+    } else if (auto it = data_of_listener_.find(l); it != data_of_listener_.end()) {
+        DataKey key = it->second;
+        data_conn_[key] = c;
+        data_of_conn_[c] = key;
+        server_.receive_data(s.now(), key.first, proto::DataConnected{key.second, local, remote});
+    }
+    pump(s);
+}
+
+void ServerApp::data_event(net::Stack& s, net::ConnId c, const proto::DataEvent& e) {
+    auto it = data_of_conn_.find(c);
+    if (it == data_of_conn_.end()) return;
+    server_.receive_data(s.now(), it->second.first, e);
+    pump(s);
+}
+
+void ServerApp::on_connected(net::Stack& s, net::ConnId c) {
+    auto it = data_of_conn_.find(c);
+    if (it == data_of_conn_.end()) return;
+    auto info = s.info(c);
+    data_event(s, c, proto::DataConnected{it->second.second, info.local, info.remote});
+}
+
+void ServerApp::on_refused(net::Stack& s, net::ConnId c) {
+    if (auto it = data_of_conn_.find(c); it != data_of_conn_.end())
+        data_event(s, c, proto::DataRefused{it->second.second});
+}
+
+void ServerApp::on_timeout(net::Stack& s, net::ConnId c) {
+    if (auto it = data_of_conn_.find(c); it != data_of_conn_.end())
+        data_event(s, c, proto::DataTimedOut{it->second.second});
+    else if (auto sc = session_of_conn_.find(c); sc != session_of_conn_.end()) {
+        server_.control_closed(s.now(), sc->second);
+        pump(s);
+    }
+}
+
+void ServerApp::on_data(net::Stack& s, net::ConnId c, std::string_view bytes) {
+    if (auto sc = session_of_conn_.find(c); sc != session_of_conn_.end()) {
+        server_.receive_control(s.now(), sc->second, bytes);
+        pump(s);
+    } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        data_event(s, c, proto::DataBytes{it->second.second, std::string(bytes)});
+    }
+}
+
+void ServerApp::on_peer_closed(net::Stack& s, net::ConnId c) {
+    if (auto sc = session_of_conn_.find(c); sc != session_of_conn_.end()) {
+        server_.control_closed(s.now(), sc->second);
+        pump(s);
+    } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        data_event(s, c, proto::DataClosed{it->second.second});
+    }
+}
+
+void ServerApp::on_reset(net::Stack& s, net::ConnId c) {
+    if (auto sc = session_of_conn_.find(c); sc != session_of_conn_.end()) {
+        server_.control_closed(s.now(), sc->second);
+        pump(s);
+    } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        data_event(s, c, proto::DataReset{it->second.second});
+    }
+}
+
+void ServerApp::apply(net::Stack& s, proto::SessionId sid, const proto::Action& action) {
+    auto control = [&]() -> net::ConnId {
+        auto it = conn_of_session_.find(sid);
+        return it == conn_of_session_.end() ? -1 : it->second;
+    };
+    auto data = [&](proto::DataId id) -> net::ConnId {
+        auto it = data_conn_.find({sid, id});
+        return it == data_conn_.end() ? -1 : it->second;
+    };
+    std::visit(
+        Overloaded{
+            [&](const proto::SendControl& a) {
+                if (control() >= 0) s.send(control(), a.bytes);
+            },
+            [&](const proto::Listen& a) {
+                auto* session = server_.session(sid);
+                proto::IpAddress addr = a.addr.is_unspecified() && session ? session->control_local().addr : a.addr;
+                std::uint16_t lo = a.port_lo, hi = a.port_hi;
+                if (lo == 0 && hi == 0) lo = 1024, hi = 65535;
+                auto r = s.listen(addr, lo, hi, this, data_socket(control()));
+                if (!r) {
+                    server_.receive_data(s.now(), sid, proto::DataListenFailed{a.id});
+                    return;
+                }
+                listener_of_[{sid, a.id}] = r.id;
+                data_of_listener_[r.id] = {sid, a.id};
+                server_.receive_data(s.now(), sid, proto::DataListening{a.id, {addr, r.port}});
+            },
+            [&](const proto::StopListening& a) {
+                if (auto it = listener_of_.find({sid, a.id}); it != listener_of_.end()) {
+                    s.stop_listening(it->second);
+                    data_of_listener_.erase(it->second);
+                    listener_of_.erase(it);
+                }
+            },
+            [&](const proto::Connect& a) {
+                auto* session = server_.session(sid);
+                proto::IpAddress local = session ? session->control_local().addr : listen_addr_;
+                net::ConnId c = s.connect(local, a.local_port.value_or(0), a.remote, this, data_socket(control()));
+                data_conn_[{sid, a.id}] = c;
+                data_of_conn_[c] = {sid, a.id};
+            },
+            [&](const proto::SendData& a) {
+                if (data(a.id) >= 0) s.send(data(a.id), a.bytes);
+            },
+            [&](const proto::CloseData& a) {
+                net::ConnId c = data(a.id);
+                if (c < 0) return;
+                a.abort ? s.abort(c) : s.close(c);
+            },
+            [&](const proto::CloseControl& a) {
+                if (control() < 0) return;
+                a.abort ? s.abort(control()) : s.close(control());
+            },
+            [&](const proto::Explain& a) { s.note(a.text); },
+        },
+        action);
+}
+
+void ServerApp::pump(net::Stack& s) {
+    for (;;) {
+        auto actions = server_.take_actions();
+        if (actions.empty()) break;
+        for (const auto& sa : actions) {
+            if (auto* hand = std::get_if<proto::BecomeDataConnection>(&sa.what)) {
+                // SPSV: this control connection now carries the owner's data (draft-rosenau 3.2).
+                net::ConnId c = conn_of_session_[sa.session];
+                session_of_conn_.erase(c);
+                conn_of_session_.erase(sa.session);
+                data_conn_[{hand->owner, hand->id}] = c;
+                data_of_conn_[c] = {hand->owner, hand->id};
+                net_.label_connection(c, "data", conn_of_session_.count(hand->owner) ? conn_of_session_[hand->owner] : -1);
+                continue;
+            }
+            apply(s, sa.session, std::get<proto::Action>(sa.what));
+        }
+    }
+    timer_.arm(s, server_.next_expiry(), [this, &s] {
+        server_.on_timer(s.now());
+        pump(s);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client
+// ---------------------------------------------------------------------------------------------
+
+ClientApp::ClientApp(net::Network& net, std::string node, proto::ClientConfig config,
+                     proto::IpAddress local, proto::HostPort server, std::uint16_t local_port)
+    : net_(net), node_(std::move(node)), session_(std::move(config)), local_(local), server_(server),
+      local_port_(local_port) {}
+
+void ClientApp::start(net::Stack& s) {
+    net::SocketOptions o;
+    o.purpose = "control";
+    control_ = s.connect(local_, local_port_, server_, this, o);
+}
+
+void ClientApp::on_accept(net::Stack& s, net::ListenerId l, net::ConnId c, const net::HostPort& local,
+                          const net::HostPort& remote) {
+    auto it = data_of_listener_.find(l);
+    if (it == data_of_listener_.end()) return;
+    data_conn_[it->second] = c;
+    data_of_conn_[c] = it->second;
+    session_.on_data_event(proto::DataConnected{it->second, local, remote}, s.now());
+    pump(s);
+}
+
+void ClientApp::data_event(net::Stack& s, net::ConnId c, const proto::DataEvent& e) {
+    if (!data_of_conn_.count(c)) return;
+    session_.on_data_event(e, s.now());
+    pump(s);
+}
+
+void ClientApp::on_connected(net::Stack& s, net::ConnId c) {
+    auto info = s.info(c);
+    if (c == control_) {
+        control_open_ = true;
+        session_.on_connected(info.local, info.remote, s.now());
+        pump(s);
+    } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        data_event(s, c, proto::DataConnected{it->second, info.local, info.remote});
+    }
+}
+
+void ClientApp::on_refused(net::Stack& s, net::ConnId c) {
+    if (c == control_) {
+        control_failure_ = "the control connection to " + server_.to_string() + " was refused";
+        session_.on_control_closed(s.now());
+        pump(s);
+    } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        data_event(s, c, proto::DataRefused{it->second});
+    }
+}
+
+void ClientApp::on_timeout(net::Stack& s, net::ConnId c) {
+    if (c == control_) {
+        control_failure_ = "the control connection to " + server_.to_string() + " timed out";
+        session_.on_control_closed(s.now());
+        pump(s);
+    } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        data_event(s, c, proto::DataTimedOut{it->second});
+    }
+}
+
+void ClientApp::on_data(net::Stack& s, net::ConnId c, std::string_view bytes) {
+    if (c == control_) {
+        session_.receive_control(bytes, s.now());
+        pump(s);
+    } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        data_event(s, c, proto::DataBytes{it->second, std::string(bytes)});
+    }
+}
+
+void ClientApp::on_peer_closed(net::Stack& s, net::ConnId c) {
+    if (c == control_) {
+        session_.on_control_closed(s.now());
+        pump(s);
+    } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        data_event(s, c, proto::DataClosed{it->second});
+    }
+}
+
+void ClientApp::on_reset(net::Stack& s, net::ConnId c) {
+    if (c == control_) {
+        control_failure_ = "the control connection was reset";
+        session_.on_control_closed(s.now());
+        pump(s);
+    } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        data_event(s, c, proto::DataReset{it->second});
+    }
+}
+
+void ClientApp::pump(net::Stack& s) {
+    while (auto action = session_.poll_action()) {
+        std::visit(
+            Overloaded{
+                [&](const proto::SendControl& a) {
+                    if (control_open_) s.send(control_, a.bytes);
+                },
+                [&](const proto::Listen& a) {
+                    proto::IpAddress addr = a.addr.is_unspecified() ? s.info(control_).local.addr : a.addr;
+                    std::uint16_t lo = a.port_lo, hi = a.port_hi;
+                    if (lo == 0 && hi == 0) lo = 1024, hi = 65535;
+                    auto r = s.listen(addr, lo, hi, this, data_socket(control_));
+                    if (!r) {
+                        session_.on_data_event(proto::DataListenFailed{a.id}, s.now());
+                        return;
+                    }
+                    listener_of_[a.id] = r.id;
+                    data_of_listener_[r.id] = a.id;
+                    session_.on_data_event(proto::DataListening{a.id, {addr, r.port}}, s.now());
+                },
+                [&](const proto::StopListening& a) {
+                    if (auto it = listener_of_.find(a.id); it != listener_of_.end()) {
+                        s.stop_listening(it->second);
+                        data_of_listener_.erase(it->second);
+                        listener_of_.erase(it);
+                    }
+                },
+                [&](const proto::Connect& a) {
+                    net::ConnId c = s.connect(s.info(control_).local.addr, a.local_port.value_or(0), a.remote,
+                                              this, data_socket(control_));
+                    data_conn_[a.id] = c;
+                    data_of_conn_[c] = a.id;
+                },
+                [&](const proto::SendData& a) {
+                    if (auto it = data_conn_.find(a.id); it != data_conn_.end()) s.send(it->second, a.bytes);
+                },
+                [&](const proto::CloseData& a) {
+                    if (auto it = data_conn_.find(a.id); it != data_conn_.end())
+                        a.abort ? s.abort(it->second) : s.close(it->second);
+                },
+                [&](const proto::CloseControl& a) {
+                    if (!control_open_) return;
+                    control_open_ = false;
+                    a.abort ? s.abort(control_) : s.close(control_);
+                },
+                [&](const proto::Explain& a) { s.note(a.text); },
+            },
+            *action);
+    }
+    timer_.arm(s, session_.next_expiry(), [this, &s] {
+        session_.on_timer(s.now());
+        pump(s);
+    });
+}
+
+ClientReport ClientApp::report() const {
+    ClientReport r;
+    r.node = node_;
+    const auto& results = session_.results();
+    for (const auto& res : results) {
+        if (!res.ok) {
+            r.all_ok = false;
+            r.failures.push_back(res.failure.empty() ? to_string(res.action) + " failed" : res.failure);
+        }
+        const char* cmd = command_of(res.action.kind);
+        if (!*cmd) continue;
+        trace::Transfer t;
+        t.client = node_;
+        t.command = cmd;
+        t.path = res.action.path;
+        t.ok = res.ok;
+        t.reply = res.reply_code;
+        t.bytes = res.received.empty() ? res.bytes_sent : res.received.size();
+        r.transfers.push_back(t);
+    }
+    if (!control_failure_.empty() && results.empty()) {
+        r.all_ok = false;
+        r.failures.push_back(control_failure_);
+    }
+    return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server-to-server
+// ---------------------------------------------------------------------------------------------
+
+ThirdPartyApp::ThirdPartyApp(net::Network& net, std::string node, proto::ThirdPartyConfig config,
+                             proto::IpAddress local, proto::HostPort receiver, proto::HostPort sender)
+    : net_(net), node_(std::move(node)), client_(std::move(config)), local_(local), servers_{receiver, sender} {}
+
+void ThirdPartyApp::start(net::Stack& s) {
+    net::SocketOptions o;
+    o.purpose = "control";
+    for (int i = 0; i < 2; ++i) conns_[i] = s.connect(local_, 0, servers_[i], this, o);
+}
+
+int ThirdPartyApp::control_of(net::ConnId c) const { return c == conns_[0] ? 0 : c == conns_[1] ? 1 : -1; }
+
+void ThirdPartyApp::on_connected(net::Stack& s, net::ConnId c) {
+    int k = control_of(c);
+    if (k < 0) return;
+    auto info = s.info(c);
+    client_.on_connected(static_cast<proto::ControlId>(k), info.local, info.remote, s.now());
+    pump(s);
+}
+
+void ThirdPartyApp::on_refused(net::Stack& s, net::ConnId c) {
+    int k = control_of(c);
+    if (k < 0) return;
+    failure_ = "the control connection to " + servers_[k].to_string() + " was refused";
+    client_.on_control_closed(static_cast<proto::ControlId>(k), s.now());
+    pump(s);
+}
+
+void ThirdPartyApp::on_timeout(net::Stack& s, net::ConnId c) {
+    int k = control_of(c);
+    if (k < 0) return;
+    failure_ = "the control connection to " + servers_[k].to_string() + " timed out";
+    client_.on_control_closed(static_cast<proto::ControlId>(k), s.now());
+    pump(s);
+}
+
+void ThirdPartyApp::on_data(net::Stack& s, net::ConnId c, std::string_view bytes) {
+    int k = control_of(c);
+    if (k < 0) return;
+    client_.receive_control(static_cast<proto::ControlId>(k), bytes, s.now());
+    pump(s);
+}
+
+void ThirdPartyApp::on_peer_closed(net::Stack& s, net::ConnId c) {
+    int k = control_of(c);
+    if (k < 0) return;
+    client_.on_control_closed(static_cast<proto::ControlId>(k), s.now());
+    pump(s);
+}
+
+void ThirdPartyApp::on_reset(net::Stack& s, net::ConnId c) { on_peer_closed(s, c); }
+
+void ThirdPartyApp::pump(net::Stack& s) {
+    while (auto ra = client_.poll_action()) {
+        net::ConnId c = conns_[ra->control];
+        std::visit(Overloaded{
+                       [&](const proto::SendControl& a) { s.send(c, a.bytes); },
+                       [&](const proto::CloseControl& a) { a.abort ? s.abort(c) : s.close(c); },
+                       [&](const proto::Explain& a) { s.note(a.text); },
+                       [&](const auto&) {},  // a third-party client has no data connection
+                   },
+                   ra->action);
+    }
+}
+
+ClientReport ThirdPartyApp::report() const {
+    ClientReport r;
+    r.node = node_;
+    r.all_ok = client_.succeeded();
+    if (!r.all_ok) r.failures.push_back(!client_.failure().empty() ? client_.failure() : failure_);
+    return r;
+}
+
+}  // namespace ftpsim::sim

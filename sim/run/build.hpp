@@ -1,0 +1,48 @@
+// Turning a scenario into the models it describes (ns-3's "helper" role): the topology, each
+// router's middlebox pipeline, the FTP server and client configurations. Plain functions; the
+// simulation itself is in run.cpp.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/client.hpp"
+#include "protocol/server.hpp"
+#include "sim/mbox/router.hpp"
+#include "sim/net/topology.hpp"
+#include "sim/scenario/scenario.hpp"
+
+namespace ftpsim::sim {
+
+// Throws scenario::ScenarioError (with the scenario's marks) for what the loader could not see:
+// a topology the network layer refuses.
+net::Topology build_topology(const scenario::Scenario& s);
+
+// The middlebox pipeline of a node with NAT, port forwards, an ALG or a firewall; null when the
+// node only routes (or, for a host, has no firewall).
+std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n);
+
+proto::ServerConfig build_server_config(const scenario::ServerSpec& s);
+proto::Vfs build_vfs(const scenario::ServerSpec& s);
+
+// The client's script as user actions; the scenario's login step uses its user and password.
+proto::ClientScript build_script(const scenario::ClientSpec& c);
+proto::DataMode build_mode(const std::string& mode);
+
+// The address a host uses to reach `dest`: the interface on the same network, else the one
+// facing its gateway, else its first.
+proto::IpAddress source_address(const scenario::NodeSpec& n, const proto::IpAddress& dest);
+
+// A deterministic 64-bit generator (splitmix64), for server randomness seeded per run.
+class SplitMix {
+public:
+    explicit SplitMix(std::uint64_t seed) : state_(seed) {}
+    std::uint64_t next();
+
+private:
+    std::uint64_t state_;
+};
+std::uint64_t hash_name(const std::string& s);
+
+}  // namespace ftpsim::sim

@@ -1,0 +1,360 @@
+#include "sim/run/diagnose.hpp"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "protocol/codec.hpp"
+#include "sim/run/run.hpp"
+#include "sim/scenario/loader.hpp"
+
+namespace ftpsim::sim {
+
+std::vector<ControlLine> control_lines(const trace::Trace& t) {
+    std::map<int, const trace::Connection*> conns;
+    for (const auto& c : t.connections) conns[c.id] = &c;
+    std::set<std::uint64_t> seen_packets;
+    std::map<int, std::string> partial[2];  // per connection and direction: bytes without CRLF yet
+    std::vector<ControlLine> out;
+    for (const auto& e : t.events) {
+        if (e.kind != trace::EventKind::Segment || e.payload.empty()) continue;
+        auto it = conns.find(e.conn);
+        if (it == conns.end() || it->second->purpose != "control") continue;
+        if (!seen_packets.insert(e.packet).second) continue;  // first hop only: as the sender wrote it
+        const auto& c = *it->second;
+        bool from_client = e.from == c.initiator;
+        std::string& buf = partial[from_client ? 0 : 1][e.conn];
+        buf += e.payload;
+        for (auto nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n')) {
+            std::string line = buf.substr(0, nl);
+            buf.erase(0, nl + 1);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            out.push_back({e.time_ns, e.conn, e.from, from_client ? c.responder : c.initiator, line, from_client});
+        }
+    }
+    return out;
+}
+
+namespace {
+
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
+
+struct Evidence {
+    std::optional<ControlLine> refused_announce;   // 500 Illegal PORT / 501 foreign address
+    std::optional<ControlLine> announce;           // the PORT/EPRT/227/229 before the failure
+    std::optional<ControlLine> bad_ip;             // 425 Security: Bad IP connecting
+    std::optional<ControlLine> failed_reply;       // the first 4yz/5yz final reply of a transfer
+    const trace::Event* data_drop = nullptr;       // a data connection's SYN dropped
+    const trace::Event* data_reject = nullptr;     // a data connection's SYN answered by RST
+    const trace::Event* control_drop = nullptr;    // a control-connection segment dropped
+    std::string expired;                           // a middlebox note about an expired mapping
+    std::string client_note;                       // a client's explanation of its failure
+};
+
+Evidence gather(const trace::Trace& t) {
+    Evidence ev;
+    std::map<int, const trace::Connection*> conns;
+    for (const auto& c : t.connections) conns[c.id] = &c;
+    for (const auto& l : control_lines(t)) {
+        std::string verb = l.text.substr(0, l.text.find(' '));
+        for (auto& ch : verb) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        if (l.from_client && (verb == "PORT" || verb == "EPRT" || verb == "SOCK")) ev.announce = l;
+        if (!l.from_client && (starts_with(l.text, "227 ") || starts_with(l.text, "229 ") ||
+                               starts_with(l.text, "255 ")))
+            ev.announce = l;
+        if (!l.from_client && !ev.refused_announce &&
+            (contains(l.text, "Illegal PORT") || contains(l.text, "Illegal EPRT") ||
+             contains(l.text, "foreign address") || contains(l.text, "Rejected data connection to")))
+            ev.refused_announce = l;
+        if (!l.from_client && !ev.bad_ip && (contains(l.text, "Bad IP") || contains(l.text, "from foreign")))
+            ev.bad_ip = l;
+        if (!l.from_client && !ev.failed_reply && l.text.size() >= 3 &&
+            (starts_with(l.text, "425") || starts_with(l.text, "426") || starts_with(l.text, "451") ||
+             starts_with(l.text, "452") || starts_with(l.text, "421") || starts_with(l.text, "550") ||
+             starts_with(l.text, "552") || starts_with(l.text, "553")))
+            ev.failed_reply = l;
+    }
+    for (const auto& e : t.events) {
+        if (e.kind == trace::EventKind::Middlebox && !ev.expired.size() && contains(e.text, "expired"))
+            ev.expired = e.text;
+        if (e.kind != trace::EventKind::Segment) continue;
+        auto it = conns.find(e.conn);
+        bool data = it != conns.end() && it->second->purpose == "data";
+        bool syn = e.flags == "S";
+        if (data && syn && e.verdict == trace::Verdict::Dropped && !ev.data_drop) ev.data_drop = &e;
+        if (data && syn && e.verdict == trace::Verdict::Rejected && !ev.data_reject) ev.data_reject = &e;
+        if (!data && it != conns.end() && e.verdict == trace::Verdict::Dropped && !ev.control_drop)
+            ev.control_drop = &e;
+    }
+    return ev;
+}
+
+std::string quote(const std::string& s) { return "\"" + s + "\""; }
+
+const scenario::NodeSpec* router_with_nat(const scenario::Scenario& s) {
+    for (const auto& n : s.nodes)
+        if (n.kind == "router" && n.nat.enabled) return &n;
+    return nullptr;
+}
+
+std::vector<std::string> nat_routers(const scenario::Scenario& s) {
+    std::vector<std::string> out;
+    for (const auto& n : s.nodes)
+        if (n.kind == "router" && (n.nat.enabled || !n.forwards.empty())) out.push_back(n.name);
+    return out;
+}
+
+trace::Diagnosis explain(const scenario::Scenario& s, const trace::Trace& t, const Evidence& ev) {
+    trace::Diagnosis d;
+    std::string nats;
+    for (const auto& r : nat_routers(s)) nats += (nats.empty() ? "" : ", ") + r;
+    if (ev.refused_announce) {
+        d.what = "The server refused the data-connection address: it answered " + quote(ev.refused_announce->text) +
+                 (ev.announce && ev.announce->from_client ? " to " + quote(ev.announce->text) : "") + ".";
+        bool fxp = false;
+        for (const auto& c : s.clients) fxp = fxp || c.mode == "fxp";
+        if (fxp)
+            d.cause = "In a server-to-server transfer the client's PORT names the other server, not the client. "
+                      "vsftpd and pyftpdlib refuse a PORT to any address other than the control connection's peer "
+                      "(vsftpd port_promiscuous=NO), because a server that obeys it can be used to attack third hosts "
+                      "(the FTP bounce attack, RFC 2577).";
+        else if (!nats.empty())
+            d.cause = "The client wrote its own private address into the command, but the server sees the control "
+                      "connection coming from the NAT's public address (" + nats +
+                      " translated the packets' source address, not the address written inside the FTP command). "
+                      "The server refuses a data address that differs from the control connection's peer, which "
+                      "also protects against the FTP bounce attack (RFC 2577).";
+        else
+            d.cause = "The announced address is not the address the control connection comes from. The server "
+                      "refuses to connect anywhere else, because that would let anyone use it to attack a third "
+                      "host (the FTP bounce attack, RFC 2577).";
+        return d;
+    }
+    if (ev.bad_ip) {
+        d.what = "A data connection arrived from an unexpected address and the server refused it: " +
+                 quote(ev.bad_ip->text) + ".";
+        d.cause = "The server accepts a data connection only from the control connection's peer (vsftpd "
+                  "pasv_promiscuous=NO). The connection came from another address: another server (server-to-server "
+                  "transfer), a NAT that translated it differently, or a third host trying to steal the data.";
+        return d;
+    }
+    if (ev.data_drop || ev.data_reject) {
+        const trace::Event& e = ev.data_drop ? *ev.data_drop : *ev.data_reject;
+        std::string dst = e.dst.addr + ":" + std::to_string(e.dst.port);
+        d.what = "The data connection never opened: its SYN from " + e.src.addr + ":" + std::to_string(e.src.port) +
+                 " to " + dst + (ev.data_drop ? " was dropped at " + e.to : " was refused with a RST by " + e.to) +
+                 (e.reason.empty() ? "" : " (" + e.reason + ")") + ".";
+        bool private_dst = false;
+        if (auto a = proto::parse_ip(e.dst.addr)) private_dst = a->is_private();
+        bool from_client_side = false;
+        for (const auto& c : s.clients) from_client_side = from_client_side || c.node == e.from;
+        if (contains(e.reason, "rule") || contains(e.reason, "firewall") || contains(e.reason, "-fw"))
+            d.cause = "A firewall on the way filters new incoming connections. FTP's data connection is a second, "
+                      "separate TCP connection, so a filter that only lets in the control connection (and "
+                      "connections it has been told to expect) stops it.";
+        else if (ev.data_reject)
+            d.cause = "Nothing accepts connections on " + dst + ": the router forwards only some ports to the "
+                      "server (typically 21), so the server's passive data port is closed from the outside. The "
+                      "server announced " + (ev.announce ? quote(ev.announce->text) : std::string("its port")) +
+                      ", a port the router does not forward.";
+        else if (private_dst && !from_client_side)
+            d.cause = "The server connects to the private address the client announced in " +
+                      (ev.announce ? quote(ev.announce->text) : std::string("PORT")) +
+                      ". That address exists only inside the client's network: from the server's side it is "
+                      "unreachable, and the NAT in front of the client has no mapping for it.";
+        else if (private_dst)
+            d.cause = "The client connects to the private address the server announced in " +
+                      (ev.announce ? quote(ev.announce->text) : std::string("its 227 reply")) +
+                      ". That address exists only inside the server's network, so from the client's side there "
+                      "is no route to it.";
+        else
+            d.cause = "The connection was addressed to the NAT's public address, but the NAT has no mapping that "
+                      "admits it: nothing inside opened that port towards this peer, and no FTP ALG read the "
+                      "announcement to create one. A NAT lets in only what matches a mapping its filtering allows.";
+        return d;
+    }
+    if (!ev.expired.empty()) {
+        d.what = "A middlebox forgot the control connection while the data connection was busy: " + ev.expired + ".";
+        d.cause = "During a long transfer the control connection carries nothing, so a NAT or firewall with a "
+                  "short idle timeout drops its mapping. When the server finally sends 226, there is no mapping "
+                  "left for it: the client never hears that the transfer completed.";
+        return d;
+    }
+    if (ev.failed_reply) {
+        d.what = "The server answered " + quote(ev.failed_reply->text) + ".";
+        const std::string& x = ev.failed_reply->text;
+        if (starts_with(x, "452") || starts_with(x, "552"))
+            d.cause = "The server has no room left for the file (its disk quota is reached).";
+        else if (starts_with(x, "426"))
+            d.cause = "The data connection was closed or reset in the middle of the transfer, so the server reports "
+                      "the transfer as aborted.";
+        else if (starts_with(x, "425"))
+            d.cause = "The server could not open the data connection.";
+        else if (starts_with(x, "421"))
+            d.cause = "The server refuses more users (too many connections).";
+        else
+            d.cause = "The server refused the request.";
+        return d;
+    }
+    if (ev.control_drop) {
+        d.what = "The control connection's packets were dropped at " + ev.control_drop->to + " (" +
+                 ev.control_drop->reason + ").";
+        d.cause = "Without a working control connection no command reaches the server.";
+        return d;
+    }
+    if (!t.outcome.limit_reached.empty()) {
+        d.what = "The run stopped before the clients finished: " + t.outcome.limit_reached + ".";
+        d.cause = "The session was still waiting when the simulation's limit was reached.";
+        return d;
+    }
+    d.what = "A transfer did not complete.";
+    d.cause = "The clients' sessions ended without the replies they expected.";
+    return d;
+}
+
+struct Candidate {
+    std::string description;
+    std::vector<std::string> sets;
+};
+
+std::string forwards_yaml(const scenario::NodeSpec& r, const std::string& extra) {
+    std::string out = "[";
+    for (const auto& f : r.forwards) {
+        out += "{port: " + std::to_string(f.external.lo) +
+               (f.external.hi != f.external.lo ? "-" + std::to_string(f.external.hi) : "") + ", to: " +
+               f.to.to_string() + (f.to_port ? ":" + std::to_string(f.to_port) : "") + "}, ";
+    }
+    return out + extra + "]";
+}
+
+const scenario::Interface* outside_interface(const scenario::NodeSpec& r) {
+    for (const auto& i : r.interfaces)
+        if (i.side == "outside") return &i;
+    return nullptr;
+}
+
+// The router whose port forwards lead to `server` (the server sits behind it).
+const scenario::NodeSpec* router_forwarding_to(const scenario::Scenario& s, const scenario::NodeSpec& server) {
+    for (const auto& n : s.nodes)
+        for (const auto& f : n.forwards)
+            for (const auto& i : server.interfaces)
+                if (f.to == i.address.addr) return &n;
+    return nullptr;
+}
+
+std::vector<Candidate> candidates(const scenario::Scenario& s) {
+    std::vector<Candidate> out;
+    std::set<std::uint16_t> server_ports;
+    for (const auto& sv : s.servers) server_ports.insert(sv.port);
+    for (const auto& n : s.nodes) {
+        if (n.kind != "router" || !(n.nat.enabled || !n.forwards.empty())) continue;
+        if (!n.alg.enabled) {
+            out.push_back({"Turn on " + n.name + "'s FTP ALG, so it reads PORT/227 and opens the data connection's way",
+                           {"nodes." + n.name + ".alg.enabled=true"}});
+        }
+        std::string ports;
+        bool missing = false;
+        for (auto p : server_ports) {
+            ports += (ports.empty() ? "" : ", ") + std::to_string(p);
+            if (std::find(n.alg.ports.begin(), n.alg.ports.end(), p) == n.alg.ports.end()) missing = true;
+        }
+        if (missing)
+            out.push_back({"Make " + n.name + "'s FTP ALG inspect the server's control port (" + ports + ")",
+                           {"nodes." + n.name + ".alg.enabled=true", "nodes." + n.name + ".alg.ports=[" + ports + "]"}});
+        if (n.nat.enabled && n.nat.timeout_established_ns < 7440LL * 1'000'000'000)
+            out.push_back({"Give " + n.name + "'s NAT the RFC 5382 idle timeout for established connections (2 h 4 min)",
+                           {"nodes." + n.name + ".nat.timeout_established=7440s"}});
+    }
+    for (const auto& c : s.clients) {
+        bool third = c.mode == "fxp" || c.mode == "rfc438" || c.mode == "rfc478";
+        if (third) continue;
+        static const std::vector<std::pair<std::string, std::string>> modes = {
+            {"pasv", "passive mode (PASV): the client opens the data connection"},
+            {"epsv", "extended passive mode (EPSV): the client opens the data connection to the control connection's address"},
+            {"port", "active mode (PORT): the server opens the data connection"},
+            {"eprt", "extended active mode (EPRT)"},
+            {"spsv", "single-port mode (SPSV): the data connection goes to the control port"},
+        };
+        for (const auto& [m, words] : modes)
+            if (m != c.mode) out.push_back({"Use " + words, {"clients." + c.node + ".mode=" + m}});
+        if (c.profile == "classic")
+            out.push_back({"Use a client that ignores the address in 227 and connects to the control connection's "
+                           "peer (curl)",
+                           {"clients." + c.node + ".profile=curl"}});
+    }
+    for (const auto& sv : s.servers) {
+        const auto* node = s.node(sv.node);
+        const auto* r = router_forwarding_to(s, *node);
+        if (r) {
+            const auto* out_if = outside_interface(*r);
+            scenario::PortRange range = sv.passive_ports.value_or(scenario::PortRange{30000, 30009});
+            std::string rs = std::to_string(range.lo) + "-" + std::to_string(range.hi);
+            if (out_if)
+                out.push_back({"Forward the passive range " + rs + " on " + r->name + " to the server and announce " +
+                                   r->name + "'s public address (vsftpd pasv_address)",
+                               {"servers." + sv.node + ".passive_ports=" + rs,
+                                "servers." + sv.node + ".pasv_address=" + out_if->address.addr.to_string(),
+                                "nodes." + r->name + ".forwards=" +
+                                    forwards_yaml(*r, "{port: " + rs + ", to: " + node->interfaces.front().address.addr.to_string() + "}")}});
+        }
+        if (sv.profile != "rfc959") {
+            out.push_back({"Let " + sv.node + " accept data addresses other than the control peer's "
+                           "(port_promiscuous and pasv_promiscuous; this also permits the bounce attack)",
+                           {"servers." + sv.node + ".options={port_promiscuous: true, pasv_promiscuous: true}"}});
+        }
+        if (sv.passive_ports && sv.passive_ports->hi - sv.passive_ports->lo < 100) {
+            std::string wide = std::to_string(sv.passive_ports->lo) + "-" +
+                               std::to_string(std::min<int>(65535, sv.passive_ports->lo + 999));
+            out.push_back({"Give " + sv.node + " a wider passive port range (" + wide + ")",
+                           {"servers." + sv.node + ".passive_ports=" + wide}});
+        }
+        if (sv.max_clients)
+            out.push_back({"Raise " + sv.node + "'s user limit", {"servers." + sv.node + ".max_clients=1000"}});
+        if (sv.disk_quota)
+            out.push_back({"Give " + sv.node + " more disk space", {"servers." + sv.node + ".disk_quota=1GiB"}});
+    }
+    for (const auto& n : s.nodes)
+        if (n.firewall.enabled)
+            out.push_back({"Turn off " + n.name + "'s firewall (or add a rule that admits the data connection)",
+                           {"nodes." + n.name + ".firewall.enabled=false"}});
+    return out;
+}
+
+std::string join_sets(const std::vector<std::string>& sets) {
+    std::string out;
+    for (const auto& x : sets) out += (out.empty() ? "" : " --set ") + x;
+    return out;
+}
+
+bool works_with(const scenario::Scenario& s, const std::vector<std::string>& extra) {
+    auto sets = s.sets;
+    sets.insert(sets.end(), extra.begin(), extra.end());
+    try {
+        scenario::Scenario changed = scenario::load_string(s.source, s.file, sets);
+        RunOptions o;
+        o.diagnose = false;
+        o.verify_fixes = false;
+        o.record_segments = false;
+        return run(changed, o).outcome.ok;
+    } catch (const std::exception&) {
+        return false;  // a candidate the scenario cannot take is simply not a fix
+    }
+}
+
+}  // namespace
+
+void diagnose(const scenario::Scenario& s, trace::Trace& t, bool verify) {
+    Evidence ev = gather(t);
+    trace::Diagnosis d = explain(s, t, ev);
+    constexpr std::size_t kMaxFixes = 4;
+    for (const auto& c : candidates(s)) {
+        if (d.fixes.size() >= kMaxFixes) break;
+        if (verify && (s.source.empty() || !works_with(s, c.sets))) continue;
+        d.fixes.push_back({c.description, join_sets(c.sets), verify});
+    }
+    t.outcome.diagnosis.push_back(d);
+}
+
+}  // namespace ftpsim::sim

@@ -1,0 +1,29 @@
+// Diagnosis: reads a failed run's trace and says, in a learner's words, what happened, why, and
+// which changes fix it. Every fix is a set of scenario overrides (--set); with verification on,
+// the scenario is re-run with each candidate and only the ones that make it work are offered.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sim/scenario/scenario.hpp"
+#include "sim/trace/trace.hpp"
+
+namespace ftpsim::sim {
+
+// One control-connection line, as its sender wrote it (from the trace's segments).
+struct ControlLine {
+    trace::TimeNs time_ns = 0;
+    int conn = -1;
+    std::string from;  // sending node
+    std::string to;    // receiving node (the far end)
+    std::string text;  // without CRLF
+    bool from_client = false;
+};
+
+// The control conversation of a trace, each line once, in time order.
+std::vector<ControlLine> control_lines(const trace::Trace& t);
+
+void diagnose(const scenario::Scenario& s, trace::Trace& t, bool verify);
+
+}  // namespace ftpsim::sim

@@ -1,0 +1,211 @@
+#include "sim/run/run.hpp"
+
+#include <memory>
+#include <set>
+
+#include "sim/mbox/firewall.hpp"
+#include "sim/net/network.hpp"
+#include "sim/run/apps.hpp"
+#include "sim/run/build.hpp"
+#include "sim/run/diagnose.hpp"
+#include "sim/scenario/loader.hpp"
+
+namespace ftpsim::sim {
+
+mbox::Firewall build_firewall(const scenario::FirewallSpec& spec);  // build.cpp
+
+namespace {
+
+// A router's middlebox pipeline as the network's packet hook. mbox::Router does PREROUTING,
+// FORWARD and POSTROUTING in one call, so all of it runs at the prerouting hook; the network then
+// routes the translated packet.
+class RouterHook final : public net::PacketProcessor {
+public:
+    explicit RouterHook(std::unique_ptr<mbox::Router> r) : router_(std::move(r)) {}
+    net::Decision prerouting(net::Packet& p, const net::HookContext& ctx,
+                             std::vector<mbox::MiddleboxNote>& notes) override {
+        net::Packet original = p;
+        int out = -1;
+        mbox::Verdict v = router_->process(p, ctx.in_iface, out, ctx.now, notes);
+        if (v == mbox::Verdict::Forward) return {};
+        std::string reason;
+        for (const auto& n : notes)
+            if (n.verdict != trace::Verdict::None) reason = n.reason;
+        if (v == mbox::Verdict::Reject) {
+            p = original;  // the network answers with a RST from the original destination
+            return {net::Fate::Reject, reason};
+        }
+        return {net::Fate::Drop, reason};
+    }
+
+private:
+    std::unique_ptr<mbox::Router> router_;
+};
+
+// A host's own packet filter (iptables INPUT/OUTPUT): ordered rules with connection state.
+// Simplification: a host firewall has no FTP helper, so no connection is ever "related".
+class HostFirewall final : public net::PacketProcessor {
+public:
+    HostFirewall(std::string node, mbox::Firewall fw) : node_(std::move(node)), fw_(std::move(fw)) {}
+    net::Decision prerouting(net::Packet& p, const net::HookContext& ctx,
+                             std::vector<mbox::MiddleboxNote>& notes) override {
+        return filter(p, ctx, mbox::FwDirection::Inbound, notes);
+    }
+    net::Decision postrouting(net::Packet& p, const net::HookContext& ctx,
+                              std::vector<mbox::MiddleboxNote>& notes) override {
+        if (ctx.in_iface >= 0) return {};  // forwarded, not ours
+        return filter(p, ctx, mbox::FwDirection::Outbound, notes);
+    }
+
+private:
+    using Flow = std::pair<proto::HostPort, proto::HostPort>;
+    net::Decision filter(net::Packet& p, const net::HookContext& ctx, mbox::FwDirection dir,
+                         std::vector<mbox::MiddleboxNote>& notes) {
+        Flow flow{p.src, p.dst}, back{p.dst, p.src};
+        bool known = flows_.count(flow) || flows_.count(back);
+        mbox::FilterInput in{&p, p.src, p.dst, ctx.in_iface, ctx.out_iface, dir,
+                             known ? mbox::kCtEstablished : mbox::kCtNew};
+        auto d = fw_.evaluate(in);
+        if (d.action == mbox::FwAction::Accept) {
+            flows_.insert(flow);
+            return {};
+        }
+        bool drop = d.action == mbox::FwAction::Drop;
+        mbox::MiddleboxNote n;
+        n.kind = mbox::NoteKind::Firewall;
+        n.text = node_ + ": " + (drop ? "dropped " : "rejected ") + mbox::describe(p) +
+                 (dir == mbox::FwDirection::Inbound ? " from " + p.src.to_string() : " to " + p.dst.to_string()) +
+                 ", " + d.reason;
+        n.verdict = drop ? trace::Verdict::Dropped : trace::Verdict::Rejected;
+        n.reason = node_ + ": " + d.reason;
+        notes.push_back(n);
+        return {drop ? net::Fate::Drop : net::Fate::Reject, n.reason};
+    }
+
+    std::string node_;
+    mbox::Firewall fw_;
+    std::set<Flow> flows_;
+};
+
+proto::ThirdPartyConfig third_party_config(const scenario::ClientSpec& c) {
+    proto::ThirdPartyConfig tp;
+    tp.dialect = c.mode == "rfc438"   ? proto::ThirdPartyDialect::Rfc438
+                 : c.mode == "rfc478" ? proto::ThirdPartyDialect::Rfc478
+                                      : proto::ThirdPartyDialect::Rfc959;
+    tp.receiver.user = tp.sender.user = c.user;
+    tp.receiver.password = tp.sender.password = c.password;
+    // The script's first get/append names the file: "get /src" copies /src to the same path.
+    for (const auto& step : c.script) {
+        if (step.rfind("get ", 0) == 0 || step.rfind("append ", 0) == 0) {
+            std::string path = step.substr(step.find(' ') + 1);
+            path = path.substr(0, path.find(' '));
+            tp.source_path = tp.destination_path = path;
+            break;
+        }
+    }
+    return tp;
+}
+
+struct Apps {
+    std::vector<std::unique_ptr<ServerApp>> servers;
+    std::vector<std::unique_ptr<ClientApp>> clients;
+    std::vector<std::unique_ptr<ThirdPartyApp>> third_party;
+};
+
+void add_server(net::Network& net, const scenario::Scenario& s, const scenario::ServerSpec& sv, Apps& apps) {
+    const auto* node = s.node(sv.node);
+    auto app = std::make_unique<ServerApp>(net, sv.node, build_server_config(sv), build_vfs(sv),
+                                           s.seed ^ hash_name(sv.node), proto::IpAddress{}, sv.port);
+    (void)node;
+    ServerApp* raw = app.get();
+    net.on_start(sv.node, [raw](net::Stack& st) { raw->start(st); });
+    apps.servers.push_back(std::move(app));
+}
+
+void add_client(net::Network& net, const scenario::Scenario& s, const scenario::ClientSpec& c, Apps& apps) {
+    const auto* node = s.node(c.node);
+    proto::IpAddress local = source_address(*node, c.server.addr);
+    bool third_party = c.mode == "fxp" || c.mode == "rfc438" || c.mode == "rfc478";
+    for (int k = 0; k < c.count; ++k) {
+        std::function<void(net::Stack&)> starter;
+        if (third_party) {
+            auto app = std::make_unique<ThirdPartyApp>(net, c.node, third_party_config(c), local,
+                                                       *c.second_server, c.server);
+            ThirdPartyApp* raw = app.get();
+            starter = [raw](net::Stack& st) { raw->start(st); };
+            apps.third_party.push_back(std::move(app));
+        } else {
+            proto::ClientConfig cc;
+            cc.profile = *proto::find_client_profile(c.profile);
+            cc.mode = build_mode(c.mode);
+            cc.script = build_script(c);
+            auto app = std::make_unique<ClientApp>(net, c.node, std::move(cc), local, c.server);
+            ClientApp* raw = app.get();
+            starter = [raw](net::Stack& st) { raw->start(st); };
+            apps.clients.push_back(std::move(app));
+        }
+        std::int64_t at = c.start_ns;
+        net.on_start(c.node, [starter, at](net::Stack& st) {
+            if (at <= st.now()) starter(st);
+            else st.schedule(at, [starter, &st] { starter(st); });
+        });
+    }
+}
+
+void fill_outcome(const Apps& apps, trace::Trace& t) {
+    bool ok = true;
+    for (const auto& c : apps.clients) {
+        ClientReport r = c->report();
+        ok = ok && r.all_ok;
+        for (auto& tr : r.transfers) t.outcome.transfers.push_back(tr);
+    }
+    for (const auto& c : apps.third_party) {
+        ClientReport r = c->report();
+        ok = ok && r.all_ok;
+        for (auto& tr : r.transfers) t.outcome.transfers.push_back(tr);
+    }
+    for (const auto& tr : t.outcome.transfers) ok = ok && tr.ok;
+    t.outcome.ok = ok && t.outcome.limit_reached.empty();
+}
+
+// The simulation proper; the Network (and its SimGrid engine) is gone when it returns, so the
+// diagnosis can run the scenario again.
+trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o) {
+    net::NetConfig cfg;
+    cfg.seed = s.seed;
+    cfg.scenario = s.name;
+    cfg.title = s.title;
+    cfg.record_segments = o.record_segments;
+    net::Network net(build_topology(s), cfg);
+
+    std::vector<std::unique_ptr<net::PacketProcessor>> hooks;
+    for (const auto& n : s.nodes) {
+        if (auto r = build_router(n)) {
+            hooks.push_back(std::make_unique<RouterHook>(std::move(r)));
+            net.set_processor(n.name, hooks.back().get());
+        } else if (n.kind == "host" && n.firewall.enabled) {
+            hooks.push_back(std::make_unique<HostFirewall>(n.name, build_firewall(n.firewall)));
+            net.set_processor(n.name, hooks.back().get());
+        }
+    }
+    Apps apps;
+    for (const auto& sv : s.servers) add_server(net, s, sv, apps);
+    for (const auto& c : s.clients) add_client(net, s, c, apps);
+
+    trace::Trace t = net.run(s.limits.time_ns, s.limits.events);
+    t.scenario = s.name;
+    t.title = s.title;
+    t.seed = s.seed;
+    fill_outcome(apps, t);
+    return t;
+}
+
+}  // namespace
+
+trace::Trace run(const scenario::Scenario& s, const RunOptions& o) {
+    trace::Trace t = simulate(s, o);
+    if (o.diagnose && !t.outcome.ok) diagnose(s, t, o.verify_fixes);
+    return t;
+}
+
+}  // namespace ftpsim::sim
