@@ -201,20 +201,22 @@ std::string render_client_state_diagram() {
 // ---- ReplyReader ------------------------------------------------------------------------------
 
 std::optional<ServerReply> ReplyReader::next(std::string* error) {
-    ReplyView view;
-    const ParseResult r = parse_reply(buffer_, view);
-    if (r.status == ParseStatus::NeedMore) return std::nullopt;
-    if (r.status == ParseStatus::Error) {
+    for (;;) {
+        ReplyView view;
+        const ParseResult r = parse_reply(buffer_, view);
+        if (r.status == ParseStatus::NeedMore) return std::nullopt;
+        if (r.status == ParseStatus::Ok) {
+            ServerReply reply{view.code,
+                              std::string(view.multiline ? view.last_text : view.first_text),
+                              std::string(view.raw)};
+            buffer_.erase(0, r.consumed);
+            return reply;
+        }
         // Drop the offending line so one bad line does not wedge the session.
         if (error != nullptr) *error = std::string("unparsable reply: ") + to_string(r.error);
         const auto nl = buffer_.find('\n');
         buffer_.erase(0, nl == std::string::npos ? buffer_.size() : nl + 1);
-        return next(error);
     }
-    ServerReply reply{view.code, std::string(view.multiline ? view.last_text : view.first_text),
-                std::string(view.raw)};
-    buffer_.erase(0, r.consumed);
-    return reply;
 }
 
 // ---- ClientSession: construction, inputs, outputs ---------------------------------------------
@@ -454,10 +456,11 @@ void ClientSession::execute(Step step) {
     }
 }
 
-void ClientSession::send_command(const Step& step, ClientEvent event) {
+// `line` is what goes on the wire when it is more than the step's verb (PORT h1,...,p2).
+void ClientSession::send_command(const Step& step, ClientEvent event, const std::string& line) {
     if (!fire(event)) return;
     in_flight_ = step;
-    emit(SendControl{step.command + "\r\n"});
+    emit(SendControl{(line.empty() ? step.command : line) + "\r\n"});
 }
 
 void ClientSession::finish_action() {
@@ -612,14 +615,21 @@ void ClientSession::on_data_setup_reply(const Step& step, const ServerReply& rep
 }
 
 void ClientSession::on_transfer_reply(const ServerReply& reply) {
-    accept_deadline_ = reply.code / 100 == 1 ? accept_deadline_ : kNever;
+    // A 1yz may come before the server connects (RFC 959's order): keep waiting then.
+    if (reply.code / 100 != 1) accept_deadline_ = kNever;
     if (reply.code / 100 == 1) {
         preliminary_seen_ = true;
         maybe_upload();
         return;
     }
     final_seen_ = true;
-    if (reply.code / 100 == 2) return;  // advance() waits for the data connection to close
+    if (reply.code / 100 == 2) {
+        // Normally advance() now waits for the server to close the data connection. A
+        // connection the transfer never used (no 1yz, or the server never connected) would
+        // never close: the client closes it.
+        if (!preliminary_seen_ || data_.state != D::Open) release_data();
+        return;
+    }
     // 425 "Can't open data connection": the server could not reach the client's listener.
     if (reply.code == 425 && config_.profile.switch_mode_on_data_failure && !switched_mode_) {
         release_data();
@@ -683,8 +693,7 @@ void ClientSession::announce_listener(const Step& step) {
     else line += announced.addr.to_string() + "," + std::to_string(announced.port);  // SOCK
     explain("the client listens on " + announced.to_string() + " and announces it with " +
             step.command);
-    send_command(Step{step.kind, line, true}, E::SendCommand);
-    if (in_flight_) in_flight_->command = step.command;  // replies are matched on the verb
+    send_command(step, E::SendCommand, line);
 }
 
 HostPort ClientSession::pasv_target(const HostPort& announced) {
@@ -728,6 +737,9 @@ void ClientSession::connect_to(HostPort target, bool single_port) {
     if (single_port)
         explain("the client opens a second connection to the control port " +
                 target.to_string() + " and will send SPDT " + data_.spdt_id);
+    else
+        explain("the client opens the data connection to " + target.to_string() + " (" +
+                data_.setup_verb + ")");
     emit(Connect{data_.id, target, std::nullopt});
 }
 

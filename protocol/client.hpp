@@ -209,7 +209,7 @@ private:
     void plan_login(const UserAction& action);
     void plan_transfer(const UserAction& action, DataMode mode);
     void execute(Step step);
-    void send_command(const Step& step, ClientEvent event);
+    void send_command(const Step& step, ClientEvent event, const std::string& line = {});
     void finish_action();
     void fail_action(std::string why, FailurePolicy policy);
 

@@ -587,7 +587,10 @@ void ServerSession::cmd_pasv(bool extended, std::string_view arg) {
             std::to_string(announced.port) + " and announces " +
             (extended ? "the port in the 229 reply" : announced.to_string() + " in the 227 reply"));
     if (extended) return send_reply(Reply::Epsv, {std::to_string(announced.port)});
-    send_reply(Reply::Pasv, {format_port_arg(announced)});
+    // PASV cannot carry an IPv6 address; vsftpd announces 0,0,0,0 then (RFC 2428 wants EPSV).
+    const HostPort v4{announced.addr.is_v4() ? announced.addr : IpAddress::v4(0, 0, 0, 0),
+                      announced.port};
+    send_reply(Reply::Pasv, {format_port_arg(v4)});
 }
 
 void ServerSession::cmd_spsv() {

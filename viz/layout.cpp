@@ -207,6 +207,20 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
             if (has_flag(e.flags, 'R')) rst_seen.insert(rst_key(e.conn, e.to));
         }
 
+    // Which node owns an address: a segment that never left its sender (no route; `to` empty)
+    // is drawn as a stub pointing at the node it was meant for.
+    std::unordered_map<std::string, std::string> owner;
+    for (const auto& n : t.nodes)
+        for (const auto& a : n.addresses) owner.emplace(a, n.name);
+    auto to_x = [&](const Event& e) {
+        if (!e.to.empty()) return lm.x(e.to);
+        const double from = lm.x(e.from);
+        double dir = from < 0.5 ? 1.0 : -1.0;
+        if (auto o = owner.find(e.dst.addr); o != owner.end() && o->second != e.from)
+            dir = lm.x(o->second) >= from ? 1.0 : -1.0;
+        return from + 0.3 * dir;
+    };
+
     std::vector<Item> items;
     items.reserve(t.events.size());
     std::unordered_map<std::uint64_t, std::size_t> packet_item;  // end to end: packet -> its arrow
@@ -221,7 +235,7 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
         it.packet = e.packet;
         it.purpose = p;
         it.from_pos = lm.x(e.from);
-        it.to_pos = lm.x(e.to);
+        it.to_pos = to_x(e);
         it.from_port = e.src.port;
         it.to_port = e.dst.port;
         return it;
@@ -278,7 +292,7 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
                     Item& it = items[found->second];
                     it.t1 = std::max(e.arrive_ns, it.t1);
                     it.to_port = e.dst.port;
-                    finish(it, e, lm.x(e.to));
+                    finish(it, e, to_x(e));
                     if (label != it.label) it.label_after = label;
                     else it.label_after.clear();
                     break;
@@ -287,7 +301,7 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
             Item it = arrow_from_event(e, idx, p);
             it.style = style;
             it.label = std::move(label);
-            finish(it, e, lm.x(e.to));
+            finish(it, e, to_x(e));
             if (opt.view == View::EndToEnd && e.packet != 0) packet_item[e.packet] = items.size();
             items.push_back(std::move(it));
             break;
@@ -305,7 +319,7 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
             it.label = e.kind == EventKind::DataBytes && e.text.empty()
                            ? fmt::format("DATA {} B", e.payload_len)
                            : std::string(first_line(e.text, more));
-            finish(it, e, lm.x(e.to));
+            finish(it, e, to_x(e));
             items.push_back(std::move(it));
             break;
         }

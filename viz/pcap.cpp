@@ -216,7 +216,8 @@ std::string to_pcap(const trace::Trace& t, const PcapOptions& o) {
     }
     for (std::size_t i = 0; i < t.events.size(); ++i) {
         const Event& e = t.events[i];
-        if (e.kind != trace::EventKind::Segment) continue;
+        // A segment that never left its sender (no route: `to` empty) was on no wire.
+        if (e.kind != trace::EventKind::Segment || e.to.empty()) continue;
         const auto idx = static_cast<std::uint32_t>(i);
         if (at.kind == CapturePoint::Kind::Link) {
             if ((e.from == at.a && e.to == at.b) || (e.from == at.b && e.to == at.a)) frames.push_back({e.time_ns, idx});

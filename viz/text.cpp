@@ -138,11 +138,13 @@ std::string to_text(const Diagram& d, const TextOptions& o) {
         }
         put(line, lo + 1, body);
         emit(line, lo + 1, lo + 1 + static_cast<int>(body.size()), colour_of(it));
-        if (!it.label_after.empty()) {
-            std::string after = blank();
-            const std::string s = "  (received as: " + it.label_after + ")";
-            put(after, lo + 1, s);
-            emit(after, lo + 1, lo + 1 + static_cast<int>(s.size()), colour_of(it));
+        // What a middlebox made of the line, and why a packet died, on lines of their own.
+        for (const std::string* extra : {&it.label_after, dead ? &it.text : nullptr}) {
+            if (!extra || extra->empty()) continue;
+            std::string l = blank();
+            const std::string s = (extra == &it.label_after ? "  (received as: " : "  (") + *extra + ")";
+            put(l, lo + 1, s);
+            emit(l, lo + 1, lo + 1 + static_cast<int>(s.size()), colour_of(it));
         }
     }
     emit(blank());

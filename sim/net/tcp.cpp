@@ -370,14 +370,14 @@ trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
         rec.socket(now_ns(), node, c.trace_id, "accept " + c.local.to_string() + " <- " + c.remote.to_string());
         if (c.handler) c.handler->on_accept(s, c.listener, c.id, c.local, c.remote);
         if (c.state != TcpState::Open) return trace::Verdict::Delivered;
-        // The same segment may carry data or a FIN: fall through.
+        // The same segment may carry data or a FIN: fall through (its ACK is handled).
     } else if (k.has(kSyn)) {  // a retransmitted SYN-ACK: our ACK was lost
         c.ack_pending = true;
         flush(c);
         return trace::Verdict::Delivered;
+    } else {
+        handle_ack(c, k);
     }
-
-    handle_ack(c, k);
     if (c.state != TcpState::Open) return trace::Verdict::Delivered;
     if (!k.payload.empty() || k.has(kFin)) {
         std::uint64_t off = unwrap(c.irs, c.rcv_nxt, k.seq);

@@ -142,9 +142,7 @@ void ServerApp::apply(net::Stack& s, proto::SessionId sid, const proto::Action& 
             [&](const proto::Listen& a) {
                 auto* session = server_.session(sid);
                 proto::IpAddress addr = a.addr.is_unspecified() && session ? session->control_local().addr : a.addr;
-                std::uint16_t lo = a.port_lo, hi = a.port_hi;
-                if (lo == 0 && hi == 0) lo = 1024, hi = 65535;
-                auto r = s.listen(addr, lo, hi, this, data_socket(control()));
+                auto r = s.listen(addr, a.port_lo, a.port_hi, this, data_socket(control()));
                 if (!r) {
                     server_.receive_data(s.now(), sid, proto::DataListenFailed{a.id});
                     return;
@@ -213,9 +211,10 @@ void ServerApp::pump(net::Stack& s) {
 // ---------------------------------------------------------------------------------------------
 
 ClientApp::ClientApp(net::Network& net, std::string node, proto::ClientConfig config,
-                     proto::IpAddress local, proto::HostPort server, std::uint16_t local_port)
+                     proto::IpAddress local, proto::HostPort server, std::uint16_t local_port,
+                     std::pair<std::uint16_t, std::uint16_t> data_ports)
     : net_(net), node_(std::move(node)), session_(std::move(config)), local_(local), server_(server),
-      local_port_(local_port) {}
+      local_port_(local_port), data_ports_(data_ports) {}
 
 void ClientApp::start(net::Stack& s) {
     net::SocketOptions o;
@@ -308,7 +307,7 @@ void ClientApp::pump(net::Stack& s) {
                 [&](const proto::Listen& a) {
                     proto::IpAddress addr = a.addr.is_unspecified() ? s.info(control_).local.addr : a.addr;
                     std::uint16_t lo = a.port_lo, hi = a.port_hi;
-                    if (lo == 0 && hi == 0) lo = 1024, hi = 65535;
+                    if (lo == 0 && hi == 0 && data_ports_.first) lo = data_ports_.first, hi = data_ports_.second;
                     auto r = s.listen(addr, lo, hi, this, data_socket(control_));
                     if (!r) {
                         session_.on_data_event(proto::DataListenFailed{a.id}, s.now());

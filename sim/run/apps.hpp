@@ -89,7 +89,8 @@ struct ClientReport {
 class ClientApp final : public net::SocketHandler {
 public:
     ClientApp(net::Network& net, std::string node, proto::ClientConfig config,
-              proto::IpAddress local, proto::HostPort server, std::uint16_t local_port = 0);
+              proto::IpAddress local, proto::HostPort server, std::uint16_t local_port = 0,
+              std::pair<std::uint16_t, std::uint16_t> data_ports = {0, 0});
     void start(net::Stack& stack);
     ClientReport report() const;
 
@@ -111,6 +112,7 @@ private:
     proto::IpAddress local_;
     proto::HostPort server_;
     std::uint16_t local_port_;
+    std::pair<std::uint16_t, std::uint16_t> data_ports_;  // active mode: where to listen (0,0: ephemeral)
     net::ConnId control_ = -1;
     bool control_open_ = false;
     std::string control_failure_;

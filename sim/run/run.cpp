@@ -139,7 +139,10 @@ void add_client(net::Network& net, const scenario::Scenario& s, const scenario::
             cc.profile = *proto::find_client_profile(c.profile);
             cc.mode = build_mode(c.mode);
             cc.script = build_script(c);
-            auto app = std::make_unique<ClientApp>(net, c.node, std::move(cc), local, c.server);
+            std::pair<std::uint16_t, std::uint16_t> data_ports{0, 0};
+            if (c.data_ports) data_ports = {c.data_ports->lo, c.data_ports->hi};
+            auto app = std::make_unique<ClientApp>(net, c.node, std::move(cc), local, c.server,
+                                                   k == 0 ? c.control_port : 0, data_ports);
             ClientApp* raw = app.get();
             starter = [raw](net::Stack& st) { raw->start(st); };
             apps.clients.push_back(std::move(app));

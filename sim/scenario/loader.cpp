@@ -606,6 +606,8 @@ ServerSpec read_server(const std::string& node, const Value& v) {
     if (auto x = m.get("max_clients")) s.max_clients = static_cast<int>(x->integer(1, 100000));
     if (auto x = m.get("options"))
         for (auto& [k, val] : Map(*x).entries()) s.options[k] = val.scalar("a value");
+    if (auto x = m.get("replies"))
+        for (auto& [k, val] : Map(*x).entries()) s.replies[k] = val.scalar("a reply text");
     if (auto x = m.get("files"))
         for (auto& [path, size] : Map(*x).entries()) {
             if (path.empty() || path.front() != '/')
@@ -646,6 +648,8 @@ ClientSpec read_client(const std::string& node, const Value& v) {
             c.script.push_back(step.str());
         }
     if (c.script.empty()) c.script = {"login", "quit"};
+    if (auto x = m.get("control_port")) c.control_port = x->port();
+    if (auto x = m.get("data_ports")) c.data_ports = x->port_range();
     if (auto x = m.get("start")) c.start_ns = x->duration();
     if (auto x = m.get("count")) c.count = static_cast<int>(x->integer(1, 100000));
     m.done();
@@ -858,6 +862,7 @@ void validate(const Scenario& s) {
                                     " is already used by node '" + it->second + "'");
         }
     }
+    std::map<std::pair<std::string, std::string>, const LinkSpec*> iface_link;  // (node, iface) -> link
     for (const auto& l : s.links) {
         for (const auto* end : {&l.a, &l.b})
             if (!names.count(*end)) {
@@ -875,6 +880,18 @@ void validate(const Scenario& s) {
         if (!shared)
             fail_at(l.mark, "link between " + l.a + " and " + l.b + ": their addresses are on no common network (" +
                                 l.a + " has " + addresses_of(a) + "; " + l.b + " has " + addresses_of(b) + ")");
+        for (const auto& [self, peer] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+            const Interface* i = nullptr;
+            for (const auto& x : self->interfaces)
+                if (interface_on(*peer, Cidr{x.address.addr, x.address.prefix})) i = &x;
+            auto [it, fresh] = iface_link.emplace(std::pair{self->name, i->name}, &l);
+            if (!fresh)
+                fail_at(l.mark, "link between " + l.a + " and " + l.b + ": " + self->name + "'s interface " + i->name +
+                                    " (" + i->address.to_string() + ") is already on the link between " +
+                                    it->second->a + " and " + it->second->b +
+                                    "; links are point-to-point: give " + self->name +
+                                    " one interface per link, or put a router between the hosts");
+        }
     }
     for (const auto& n : s.nodes) {
         auto directly_reachable = [&](const proto::IpAddress& gw) {

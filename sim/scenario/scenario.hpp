@@ -125,6 +125,7 @@ struct ServerSpec {
     std::optional<PortRange> passive_ports;
     std::optional<proto::IpAddress> pasv_address;  // vsftpd pasv_address / pyftpdlib masquerade_address
     std::map<std::string, std::string> options;    // profile knobs by name, validated by the builder
+    std::map<std::string, std::string> replies;    // reply texts by name (e.g. pasv), validated by the builder
     std::vector<FileSpec> files;
     std::optional<std::uint64_t> disk_quota;       // bytes; STOR beyond it gets 452
     std::optional<int> max_clients;
@@ -140,6 +141,8 @@ struct ClientSpec {
     std::string user = "anonymous";
     std::string password = "ftp@example.com";
     std::vector<std::string> script;  // "login", "ls /pub", "get /pub/f", "put /up/f 1000", ...
+    std::uint16_t control_port = 0;   // the control connection's local port (0: ephemeral)
+    std::optional<PortRange> data_ports;  // active mode: the ports the client listens on
     std::int64_t start_ns = 0;
     int count = 1;                    // how many identical clients to start (load scenarios)
     Mark mark;

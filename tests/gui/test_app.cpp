@@ -1,6 +1,7 @@
 // The app's model, scripted input and panels with ImGui's core and no window, and the real
 // window in screenshot mode under X (or Xvfb) when one is available.
 #include "tests/gui/headless.hpp"
+#include "sim/trace/json.hpp"
 #include "viz/gui/app.hpp"
 #include "viz/gui/script.hpp"
 #include "viz/gui/state.hpp"
@@ -13,6 +14,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <string>
 
@@ -41,11 +44,11 @@ std::string temp_png(const char* name) {
 TEST_CASE("scripts parse into commands and bad ones name the command and the problem") {
     std::vector<gui::ScriptCommand> cmds;
     std::string error;
-    REQUIRE(gui::parse_script("step 5; set knob routers.home.alg=on;\n screenshot x.png ;; quit", cmds, error));
+    REQUIRE(gui::parse_script("step 5; set knob nodes.home-router.alg.enabled=true;\n screenshot x.png ;; quit", cmds, error));
     REQUIRE(cmds.size() == 4);
     CHECK(cmds[0].verb == "step");
     CHECK(cmds[0].args == std::vector<std::string>{"5"});
-    CHECK(cmds[1].args == std::vector<std::string>{"knob", "routers.home.alg=on"});
+    CHECK(cmds[1].args == std::vector<std::string>{"knob", "nodes.home-router.alg.enabled=true"});
     CHECK(cmds[2].verb == "screenshot");
     CHECK(cmds[3].verb == "quit");
 
@@ -64,12 +67,12 @@ TEST_CASE("scripts parse into commands and bad ones name the command and the pro
 TEST_CASE("knobs take only their choices, and a fix's change applies as name=value") {
     auto backend = gui::make_demo_backend();
     auto k = backend->knobs("demo-active-nat");
-    CHECK(k.get("routers.home.alg") == "off");
-    CHECK_FALSE(k.set("routers.home.alg", "maybe"));
+    CHECK(k.get("nodes.home-router.alg.enabled") == "false");
+    CHECK_FALSE(k.set("nodes.home-router.alg.enabled", "maybe"));
     CHECK_FALSE(k.set("no.such.knob", "on"));
-    CHECK(k.apply(" routers.home.alg = on "));
-    CHECK(k.get("routers.home.alg") == "on");
-    CHECK_FALSE(k.apply("routers.home.alg"));
+    CHECK(k.apply(" nodes.home-router.alg.enabled = true "));
+    CHECK(k.get("nodes.home-router.alg.enabled") == "true");
+    CHECK_FALSE(k.apply("nodes.home-router.alg.enabled"));
 }
 
 TEST_CASE("the demo failure is diagnosed, and applying a fix re-simulates into a success") {
@@ -81,7 +84,7 @@ TEST_CASE("the demo failure is diagnosed, and applying a fix re-simulates into a
     const auto before = s.revision();
     CHECK(s.apply_fix(0));
     CHECK(s.revision() > before);
-    CHECK(s.knobs().get("routers.home.alg") == "on");
+    CHECK(s.knobs().get("nodes.home-router.alg.enabled") == "true");
     CHECK(s.trace().outcome.ok);
     CHECK(s.status.find("Applied") != std::string::npos);
     CHECK_FALSE(s.apply_fix(7));
@@ -90,8 +93,8 @@ TEST_CASE("the demo failure is diagnosed, and applying a fix re-simulates into a
 TEST_CASE("scripted commands drive the state: knobs, steps, views, theme and scale") {
     auto s = demo_state();
     std::string error;
-    REQUIRE(run_script(s, "set knob client.mode=passive; step 12", error));
-    CHECK(s.knobs().get("client.mode") == "passive");
+    REQUIRE(run_script(s, "set knob clients.client.mode=pasv; step 12", error));
+    CHECK(s.knobs().get("clients.client.mode") == "pasv");
     CHECK(s.trace().outcome.ok);
     CHECK(s.step() == 11);
     const std::size_t event = s.current_event();
@@ -108,12 +111,30 @@ TEST_CASE("scripted commands drive the state: knobs, steps, views, theme and sca
     CHECK(s.view.zoom == 0.5f);
     CHECK(s.step() + 1 == s.steps().size());
 
-    CHECK_FALSE(run_script(s, "set knob routers.home.nat=full-cone", error));
-    CHECK(error.find("no knob \"routers.home.nat\"") != std::string::npos);
-    CHECK_FALSE(run_script(s, "set knob client.mode=sideways", error));
+    CHECK_FALSE(run_script(s, "set knob nodes.home-router.nat=full-cone", error));
+    CHECK(error.find("no knob \"nodes.home-router.nat\"") != std::string::npos);
+    CHECK_FALSE(run_script(s, "set knob clients.client.mode=sideways", error));
     CHECK(error.find("not a value") != std::string::npos);
     CHECK_FALSE(run_script(s, "scenario nowhere", error));
     CHECK_FALSE(run_script(s, "view sideways", error));
+}
+
+TEST_CASE("export writes the current trace in the format its extension names") {
+    auto s = demo_state();
+    std::string error;
+    const std::string svg = temp_png("export.svg"), json = temp_png("export.json");
+    REQUIRE(run_script(s, "view end-to-end; export " + svg + "; export " + json, error));
+    CHECK(s.status == "Wrote " + json);
+    std::ifstream in_svg(svg), in_json(json);
+    std::stringstream svg_text, json_text;
+    svg_text << in_svg.rdbuf();
+    json_text << in_json.rdbuf();
+    CHECK(svg_text.str().find("<svg") != std::string::npos);
+    CHECK(trace::from_json(json_text.str()) == s.trace());  // lossless
+    std::filesystem::remove(svg);
+    std::filesystem::remove(json);
+    CHECK_FALSE(run_script(s, "export notes.docx", error));
+    CHECK(error.find("unknown format") != std::string::npos);
 }
 
 TEST_CASE("playback advances at its speed and stops at the last step") {
@@ -153,7 +174,7 @@ TEST_CASE("the explanation of a dropped SYN says where it went and why it died")
 TEST_CASE("the tables follow the playback position: NAT mappings, conntrack states, expectations") {
     auto backend = gui::make_demo_backend();
     auto k = backend->knobs("demo-active-nat");
-    k.set("routers.home.alg", "on");
+    k.set("nodes.home-router.alg.enabled", "true");
     const auto t = backend->simulate(k);
     const auto start = gui::tables_at(t, 0);
     CHECK(start.nat.empty());
@@ -179,7 +200,7 @@ TEST_CASE("the tables follow the playback position: NAT mappings, conntrack stat
         }
     CHECK(gui::tables_at(t, after_handshake).conntrack.at(0).state == "ESTABLISHED");
     // the failing variant lists the dropped SYNs as hits
-    k.set("routers.home.alg", "off");
+    k.set("nodes.home-router.alg.enabled", "false");
     const auto failing = gui::tables_at(backend->simulate(k), SIZE_MAX);
     CHECK(failing.hits.size() == 3);
     CHECK(failing.hits[0].reason.find("no route") != std::string::npos);
@@ -345,7 +366,7 @@ TEST_CASE("gui window: a script changes a knob, steps and takes screenshots") {
         gui::GuiOptions o;
         o.width = 1024;
         o.height = 700;
-        o.script = "set knob routers.home.alg=on; view end-to-end; step 20; hover 600 400; wait 2; screenshot " + png +
+        o.script = "set knob nodes.home-router.alg.enabled=true; view end-to-end; step 20; hover 600 400; wait 2; screenshot " + png +
                    "; quit";
         REQUIRE(gui::run_gui(o) == 0);
         if (std::getenv("FTPSIM_GUI_TEST_PNG")) return;

@@ -18,8 +18,8 @@ namespace {
 trace::Trace demo(const std::string& mode, const std::string& alg) {
     auto backend = gui::make_demo_backend();
     auto knobs = backend->knobs("demo-active-nat");
-    REQUIRE(knobs.set("client.mode", mode));
-    REQUIRE(knobs.set("routers.home.alg", alg));
+    REQUIRE(knobs.set("clients.client.mode", mode));
+    REQUIRE(knobs.set("nodes.home-router.alg.enabled", alg));
     return backend->simulate(knobs);
 }
 
@@ -39,7 +39,7 @@ bool fully_on_canvas(const gui::CanvasGeometry& g, const gui::View& v, const viz
 
 TEST_CASE("the lane headers and lifelines are drawn where the layout puts the lanes") {
     HeadlessImGui im;
-    const auto d = viz::layout(demo("active", "off"));
+    const auto d = viz::layout(demo("port", "false"));
     REQUIRE(d.lanes.size() == 3);
     const gui::View v = view_for(im);
     const auto g = gui::canvas_geometry(d, v);
@@ -60,7 +60,7 @@ TEST_CASE("the lane headers and lifelines are drawn where the layout puts the la
 
 TEST_CASE("arrows end in heads or crosses at the layout's coordinates, with labels above them") {
     HeadlessImGui im(1280, 100000);  // text outside the display is clipped on the CPU
-    const auto d = viz::layout(demo("active", "off"));
+    const auto d = viz::layout(demo("port", "false"));
     gui::View v = view_for(im);
     v.canvas_max = {1280, 100000};  // tall enough to show every item
     const auto g = gui::canvas_geometry(d, v);
@@ -99,7 +99,7 @@ TEST_CASE("arrows end in heads or crosses at the layout's coordinates, with labe
 
 TEST_CASE("only the items inside the canvas are drawn") {
     HeadlessImGui im;
-    const auto d = viz::layout(demo("active", "on"));
+    const auto d = viz::layout(demo("port", "true"));
     gui::View v = view_for(im);
     v.canvas_max = {1280, 400};
     const auto g = gui::canvas_geometry(d, v);
@@ -172,7 +172,7 @@ TEST_CASE("zoomed far out, dense items fold into 'N items' marks") {
 
 TEST_CASE("hit_test finds the arrow under the mouse and the lane under a header") {
     HeadlessImGui im;
-    const auto d = viz::layout(demo("passive", "off"));
+    const auto d = viz::layout(demo("pasv", "false"));
     gui::View v = view_for(im);
     v.canvas_max = {1280, 100000};
     im.frame([&](ImDrawList*) {});  // the font is ready after a frame
@@ -195,7 +195,7 @@ TEST_CASE("hit_test finds the arrow under the mouse and the lane under a header"
 
 TEST_CASE("the current playback step is highlighted") {
     HeadlessImGui im;
-    const auto d = viz::layout(demo("passive", "off"));
+    const auto d = viz::layout(demo("pasv", "false"));
     gui::View v = view_for(im);
     v.canvas_max = {1280, 100000};
     const viz::Item* arrow = nullptr;
@@ -218,7 +218,7 @@ TEST_CASE("the current playback step is highlighted") {
 
 TEST_CASE("the UI scale makes text and lines bigger") {
     HeadlessImGui im;
-    const auto d = viz::layout(demo("active", "on"));
+    const auto d = viz::layout(demo("port", "true"));
     gui::View v = view_for(im);
     const auto g1 = gui::canvas_geometry(d, v);
     v.scale = 2;

@@ -576,3 +576,140 @@ TEST_CASE("docs/client.md holds the state diagram rendered from the tables") {
     for (const auto& t : client_control_transitions())
         CHECK(diagram.find(to_string(t.to)) != std::string::npos);
 }
+
+TEST_CASE("every profile in every mode: the mode's command, who listens, who connects") {
+    struct ModeCase {
+        DataMode mode;
+        const char* first_setup_line;  // nullptr: no command (RFC 959's default)
+        bool client_connects;
+    };
+    const ModeCase modes[] = {
+        {DataMode::Default, nullptr, false},
+        {DataMode::Port, "C: PORT 192,168,1,10,234,245", false},
+        {DataMode::Eprt, "C: EPRT |1|192.168.1.10|60149|", false},
+        {DataMode::Pasv, "C: PASV", true},
+        {DataMode::Epsv, "C: EPSV", true},
+        {DataMode::EpsvAll, "C: EPSV", true},
+        {DataMode::Spsv, "C: SPSV", true},
+        {DataMode::Lstn, "C: LSTN S", true},
+        {DataMode::Sock, "C: SOCK 192.168.1.10,60149", false},
+    };
+    for (const auto& profile : client_profiles()) {
+        for (const auto& m : modes) {
+            const std::string name = std::string(profile.name) + " x " + to_string(m.mode);
+            CAPTURE(name);
+            CannedServer server = vsftpd();
+            server.answers["USER"] = {"331 Please specify the password."};
+            server.answers["PASS"] = {"230 Login successful."};
+            server.answers["EPSV ALL"] = {"200 EPSV ALL ok."};
+            server.answers["EPRT"] = {"200 EPRT command successful."};
+            server.answers["PASV"] = {"227 Entering Passive Mode (203,0,113,10,117,55)."};
+            server.answers["SPSV"] = {"227 Entering single-port mode (abc123)"};
+            server.answers["LSTN S"] = {"255 SOCK 30007"};
+            server.answers["SOCK"] = {"255 SOCK 20"};
+            if (m.mode == DataMode::Spsv) server.data_lines = {"220 ready", "200 DATA"};
+            ClientSession client(ClientConfig{profile, m.mode, {login("anonymous"), get("file.bin"), quit()},
+                                              ControlEndpoints{kClientLan, kServerPublic}});
+            const Run run = run_canned(client, server);
+            if (m.first_setup_line != nullptr)
+                CHECK(std::find(run.transcript.begin(), run.transcript.end(),
+                                std::string(m.first_setup_line)) != run.transcript.end());
+            CHECK(actions_of<Connect>(run).size() == (m.client_connects ? 1u : 0u));
+            CHECK(actions_of<Listen>(run).size() == (m.client_connects ? 0u : 1u));
+            if (m.mode == DataMode::Default) CHECK(actions_of<Listen>(run)[0].port_lo == kClientLan.port);
+            if (m.mode == DataMode::EpsvAll)
+                CHECK(std::find(run.transcript.begin(), run.transcript.end(), "C: EPSV ALL") !=
+                      run.transcript.end());
+            CHECK(run.transcript.back() == "S: 221 Goodbye.");
+            REQUIRE(client.results().size() == 3);
+            CHECK(client.results()[1].ok);
+            CHECK(client.results()[1].received == server.download);
+            CHECK(client.protocol_errors().empty());
+        }
+    }
+}
+
+namespace {
+
+// Drains a ThirdPartyClient: the lines it sent, as "0: LSTN R" / "1: RETR PROG1.PL1".
+std::vector<std::string> drain_lines(ThirdPartyClient& client) {
+    std::vector<std::string> out;
+    while (auto a = client.poll_action())
+        if (auto* s = std::get_if<SendControl>(&a->action))
+            out.push_back(std::to_string(a->control) + ": " + s->bytes.substr(0, s->bytes.size() - 2));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("ThirdPartyClient alone: RFC 438's example, SITE2 listens, SITE1 sends") {
+    ThirdPartyConfig config;
+    config.dialect = ThirdPartyDialect::Rfc438;
+    config.source_path = "PROG1.PL1";
+    config.destination_path = "PROG2.PL1";
+    ThirdPartyClient client(config);
+    const HostPort site2{IpAddress::v4(10, 0, 0, 2), 21}, site1{IpAddress::v4(10, 0, 0, 1), 21};
+    client.on_connected(ThirdPartyClient::kReceiver, {kClientLan.addr, 4000}, site2, 0);
+    client.on_connected(ThirdPartyClient::kSender, {kClientLan.addr, 4001}, site1, 0);
+    auto reply = [&](ControlId c, const char* line) {
+        client.receive_control(c, std::string(line) + "\r\n", 0);
+        return drain_lines(client);
+    };
+    using V = std::vector<std::string>;
+    CHECK(reply(0, "220 SITE2") == V{"0: USER anonymous"});
+    CHECK(reply(1, "220 SITE1").empty());  // one setup command at a time
+    CHECK(reply(0, "230 ok") == V{"1: USER anonymous"});
+    CHECK(reply(1, "230 ok") == V{"0: LSTN R"});
+    CHECK(reply(0, "255 SOCK 1234") == V{"1: SOCK 10.0.0.2,1234"});  // 1. and 2. of the RFC
+    CHECK(reply(1, "255 SOCK 5678") == V{"0: SOCK 10.0.0.1,5678"});  // 3.
+    CHECK(reply(0, "255 SOCK 1234") == V{"0: APPE PROG2.PL1", "1: RETR PROG1.PL1"});  // 4.
+    CHECK(reply(1, "150 sending").empty());
+    CHECK(reply(0, "150 receiving").empty());
+    CHECK(reply(1, "226 sent") == V{});  // the receiver's transfer is still running
+    CHECK(reply(0, "226 stored") == V{"0: QUIT", "1: QUIT"});
+    reply(0, "221 bye");
+    reply(1, "221 bye");
+    CHECK(client.finished());
+    CHECK(client.succeeded());
+    CHECK(client.protocol_errors().empty());
+}
+
+TEST_CASE("ThirdPartyClient alone: a refused PORT ends both sessions with QUIT") {
+    ThirdPartyClient client(ThirdPartyConfig{});
+    client.on_connected(0, {kClientLan.addr, 4000}, {IpAddress::v4(198, 51, 100, 1), 21}, 0);
+    client.on_connected(1, {kClientLan.addr, 4001}, kServerPublic, 0);
+    client.receive_control(0, "220 a\r\n", 0);
+    client.receive_control(1, "220 b\r\n", 0);
+    client.receive_control(0, "230 ok\r\n", 0);
+    client.receive_control(1, "230 ok\r\n", 0);
+    client.receive_control(0, "200 ok\r\n", 0);
+    client.receive_control(1, "200 ok\r\n", 0);
+    client.receive_control(0, "227 Entering Passive Mode (198,51,100,1,117,48).\r\n", 0);
+    auto lines = drain_lines(client);
+    CHECK(lines.back() == "1: PORT 198,51,100,1,117,48");
+    client.receive_control(1, "500 Illegal PORT command.\r\n", 0);
+    CHECK(drain_lines(client) == std::vector<std::string>{"0: QUIT", "1: QUIT"});
+    CHECK(client.failure() == "PORT 198,51,100,1,117,48 refused: 500 Illegal PORT command.");
+}
+
+TEST_CASE("120 then 220, and a garbage line, before the login") {
+    auto client = make_client("ftplib", DataMode::Auto, {login("u", "p")}, kClientLan, kServerPublic);
+    client.receive_control("120 Service ready in 1 minute.\r\n", 0);
+    CHECK(client.control_state() == ControlState::AwaitGreeting);
+    client.receive_control("hello?\r\n220 ready\r\n", 0);
+    CHECK(client.control_state() == ControlState::AwaitReply);
+    CHECK(client.protocol_errors().size() == 1);
+}
+
+TEST_CASE("a transfer answered 226 without 1yz closes the unused data connection") {
+    auto client = make_client("ftplib", DataMode::Pasv, {login("u", "p"), ls("/empty"), pwd()},
+                              kClientLan, kServerPublic);
+    CannedServer server = vsftpd();
+    server.answers["PASV"] = {"227 Entering Passive Mode (203,0,113,10,117,55)."};
+    server.answers["LIST"] = {"226 No files."};
+    const Run run = run_canned(client, server);
+    CHECK(actions_of<CloseData>(run).size() == 1);
+    CHECK(run.transcript.back() == "S: 257 \"/\" is the current directory");
+    CHECK(client.results()[1].ok);
+    CHECK(client.finished());
+}

@@ -205,7 +205,8 @@ TEST_CASE("default SPSV identifiers come from the random source and are valid") 
     const SessionId one = server.accept(0, kServer, kClient1);
     server.receive_control(0, one, "USER alice\r\nPASS secret\r\nSPSV\r\n");
     const std::string text = control_text(of_session(server.take_actions(), one));
-    const auto id = parse_spsv_227_text(text.substr(text.find("227 ") + 4));
+    const std::string reply_text = text.substr(text.find("227 ") + 4);
+    const auto id = parse_spsv_227_text(reply_text);
     REQUIRE(id);
     CHECK(*id == default_spsv_id(scripted_random({123456789})));
     CHECK(is_valid_spsv_id(*id));

@@ -572,3 +572,142 @@ TEST_CASE("network: 1000 concurrent connections through one router complete") {
     CHECK(server.closed == 1000);
     CHECK(t.outcome.limit_reached.empty());
 }
+
+namespace {
+// A firewall rule with REJECT: the router answers the SYN with a RST in the server's name.
+struct RejectPort : PacketProcessor {
+    Decision prerouting(Packet& p, const HookContext&, std::vector<mbox::MiddleboxNote>&) override {
+        if (p.dst.port == 21) return {Fate::Reject, "router: rule 1 (reject)"};
+        return {};
+    }
+};
+}  // namespace
+
+TEST_CASE("network: a processor's REJECT answers with a RST from the router") {
+    const TimeNs lat = 4 * kNsPerMs;
+    Network net(two_hop(lat, 1e9, lat, 1e9));
+    RejectPort fw;
+    net.set_processor("router", &fw);
+    Recorder client, server;
+    net.on_start("server", [&](Stack& s) { s.listen(IpAddress{}, 21, 21, &server); });
+    net.on_start("client", [&](Stack& s) { s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &client); });
+    trace::Trace t = net.run(10 * kNsPerSec, 1000);
+    CHECK(client.at("refused") == 2 * (lat + ser(0, 1e9)));  // one hop there, one back
+    CHECK(server.count("accept") == 0);
+    const trace::Event* syn = find_segment(t, "client", "router", "S");
+    REQUIRE(syn);
+    CHECK(syn->verdict == trace::Verdict::Rejected);
+    CHECK(syn->reason == "router: rule 1 (reject)");
+    const trace::Event* rst = find_segment(t, "router", "client", "RA");
+    REQUIRE(rst);
+    CHECK(rst->src.addr == "10.0.2.2");  // in the name of the original destination
+}
+
+TEST_CASE("network: a host can connect to itself without a link") {
+    Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
+    Recorder client, server;
+    client.reply_on_connect = "ping";
+    net.on_start("server", [&](Stack& s) {
+        s.listen(IpAddress{}, 21, 21, &server);
+        s.connect(ip("10.0.2.2"), 0, {ip("10.0.2.2"), 21}, &client);
+    });
+    net.run(kNsPerSec, 1000);
+    CHECK(client.at("connected") == 0);
+    CHECK(server.at("accept") == 0);
+    CHECK(server.data == "ping");
+}
+
+TEST_CASE("network: cost per hop without trace recording (informative)") {
+    for (LinkModel model : {LinkModel::Scheduled, LinkModel::SimGridComm}) {
+        NetConfig cfg;
+        cfg.record_segments = false;
+        cfg.link_model = model;
+        Network net(two_hop(kNsPerMs, 1e9, 5 * kNsPerMs, 100e6), cfg);
+        Recorder client, server;
+        server.reply_on_accept = std::string(20 * 1024 * 1024, 'z');
+        net.on_start("server", [&](Stack& s) { s.listen(IpAddress{}, 20, 20, &server, {"data", -1, false}); });
+        net.on_start("client", [&](Stack& s) { s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 20}, &client); });
+        net.run(100 * kNsPerSec, 100'000'000);
+        CHECK(client.bytes == 20u * 1024 * 1024);
+        MESSAGE(std::string(model == LinkModel::Scheduled ? "scheduled" : "simgrid-comm")
+                << ": " << net.stats().hops << " hops in " << net.stats().cpu_seconds << " s CPU = "
+                << static_cast<double>(net.stats().hops) / net.stats().cpu_seconds << " hops per CPU second");
+    }
+}
+
+namespace {
+// A scripted FTP-like exchange, to check the timing contract the FTP layer relies on: a passive
+// RETR's first data byte arrives 7 r after the control connect starts (8 r with TYPE).
+struct MiniFtp : SocketHandler {
+    Stack* server = nullptr;
+    std::vector<std::string> commands;  // what the client sends, one per reply
+    std::size_t next = 0;
+    ConnId control = -1, data_conn = -1, server_control = -1;
+    bool retr_seen = false, data_accepted = false;
+    TimeNs first_data = -1;
+    ListenerId data_listener = -1;
+
+    void maybe_send_file(Stack& s) {
+        if (retr_seen && data_accepted) s.send(data_conn, "file contents");
+    }
+    void on_accept(Stack& s, ListenerId l, ConnId c, const HostPort&, const HostPort&) override {
+        if (l == data_listener) {
+            data_conn = c;
+            data_accepted = true;
+            maybe_send_file(s);
+        } else {
+            server_control = c;
+            s.send(c, "220 hello\r\n");
+        }
+    }
+    void on_connected(Stack& s, ConnId c) override {
+        if (c == data_conn) s.send(control, "RETR f\r\n");
+    }
+    void on_data(Stack& s, ConnId c, std::string_view bytes) override {
+        if (c == control) {  // a reply: send the next command
+            if (next < commands.size()) {
+                s.send(control, commands[next++]);
+            } else if (data_conn < 0 && bytes.substr(0, 3) == "227") {
+                data_conn = s.connect(IpAddress{}, 0, {*proto::parse_ip("10.0.2.2"), 2000}, this);
+            }
+        } else if (c == server_control) {  // a command
+            if (bytes.substr(0, 4) == "RETR") {
+                retr_seen = true;
+                maybe_send_file(s);
+            } else if (bytes.substr(0, 4) == "PASV") {
+                s.send(c, "227 Entering Passive Mode (10,0,2,2,7,208)\r\n");
+            } else {
+                s.send(c, "200 ok\r\n");
+            }
+        } else if (first_data < 0) {
+            first_data = s.now();
+        }
+    }
+};
+
+TimeNs passive_retr_first_byte(bool with_type, TimeNs& r) {
+    const TimeNs lat = 7 * kNsPerMs;
+    const double ideal = 1e13;  // 40-140 B in < 0.5 ns: serialisation rounds to 0
+    Network net(two_hop(lat, ideal, lat, ideal));
+    r = 4 * lat;
+    MiniFtp ftp;
+    ftp.commands = {"USER a\r\n", "PASS b\r\n"};
+    if (with_type) ftp.commands.push_back("TYPE I\r\n");
+    ftp.commands.push_back("PASV\r\n");
+    net.on_start("server", [&](Stack& s) {
+        s.listen(IpAddress{}, 21, 21, &ftp);
+        ftp.data_listener = s.listen(IpAddress{}, 2000, 2000, &ftp).id;
+    });
+    net.on_start("client", [&](Stack& s) { ftp.control = s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &ftp); });
+    net.run(10 * kNsPerSec, 100000);
+    return ftp.first_data;
+}
+}  // namespace
+
+TEST_CASE("tcp: the FTP timing contract: first byte of a passive RETR at 7 r, 8 r with TYPE") {
+    TimeNs r = 0;
+    const TimeNs plain = passive_retr_first_byte(false, r);
+    CHECK(plain == 7 * r);
+    const TimeNs with_type = passive_retr_first_byte(true, r);
+    CHECK(with_type == 8 * r);
+}

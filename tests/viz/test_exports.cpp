@@ -177,7 +177,8 @@ TEST_CASE("exports: Mermaid is a sequenceDiagram the real Mermaid parser accepts
             CHECK(mmd.rfind("sequenceDiagram\n", 0) == 0);
             const auto file = dir / (t.scenario + "-" + v.name + ".mmd");
             write_file(file, mmd);
-            args += " " + shell_quote(file.string());
+            args += ' ';
+            args += shell_quote(file.string());
         }
     const std::string fail = to_mermaid(layout(testing::active_nat_fail()));
     CHECK(fail.find("    participant L1 as home-router<br/>192.168.1.1 / 203.0.113.1\n") != std::string::npos);
@@ -420,4 +421,37 @@ TEST_CASE("exports: a 100,000-event trace exports to SVG and pcap in well under 
     CHECK(svg2_s < 1.0);
     CHECK(pcap_s < 1.0);
 #endif
+}
+
+TEST_CASE("exports: pcap writes IPv6 frames that tshark decodes (EPSV)") {
+    testing::TraceBuilder b("ipv6-epsv", "EPSV over IPv6");
+    b.node("client", "host", "client", {"2001:db8:1::10"});
+    b.node("server", "host", "server", {"2001:db8:2::21"});
+    b.link("client", "server", 5);
+    const int ctl = b.connection("control", {"client", "server"}, {{{"2001:db8:1::10", 40000}, {"2001:db8:2::21", 21}}});
+    trace::TimeNs t = b.handshake(ctl, 0);
+    t = b.line(ctl, false, "220 ready", t + 100'000);
+    t = b.line(ctl, true, "EPSV", t + 100'000);
+    t = b.line(ctl, false, "229 Entering Extended Passive Mode (|||50000|)", t + 100'000);
+    const int data = b.connection("data", {"client", "server"}, {{{"2001:db8:1::10", 40001}, {"2001:db8:2::21", 50000}}}, ctl);
+    t = b.handshake(data, t + 100'000);
+    b.line(ctl, true, "RETR f", t);
+    testing::TraceBuilder::Seg s("PA");
+    s.file_len = 500;
+    b.send(data, false, s, t + 5'200'000);
+    const trace::Trace tr = b.finish();
+    REQUIRE_TOOL("tshark");
+    TempDir dir;
+    const auto file = (dir / "v6.pcap").string();
+    write_file(file, to_pcap(tr));
+    const auto r = run("tshark -r " + shell_quote(file) +
+                       " -o tcp.check_checksum:TRUE -Y 'ftp || ftp-data' -T fields -E separator=, -e ipv6.src"
+                       " -e tcp.checksum.status -e ftp.request.command -e ftp.response.code -e ftp-data.setup-method");
+    const auto got = lines(r.output);
+    REQUIRE(got.size() == 5);
+    CHECK(got[0] == "2001:db8:2::21,1,,220,");
+    CHECK(got[1] == "2001:db8:1::10,1,EPSV,,");
+    CHECK(got[2] == "2001:db8:2::21,1,,229,");
+    CHECK(got[3] == "2001:db8:1::10,1,RETR,,");
+    CHECK(got[4] == "2001:db8:2::21,1,,,EPSV");
 }

@@ -33,7 +33,7 @@ TEST_CASE("json: every seed trace round-trips losslessly and byte-identically") 
     }
 }
 
-TEST_CASE("json: equal traces give identical text; one changed field changes it") {
+TEST_CASE("json: equal traces give identical text and one changed field changes it") {
     auto t = testing::active_nat_fail();
     const std::string a = to_json(t);
     CHECK(a == to_json(testing::active_nat_fail()));

@@ -85,7 +85,7 @@ TEST_CASE("layout: the lecture's PASV ladder has its ports at both ends and cont
     CHECK_FALSE(d.has_drops);
 }
 
-TEST_CASE("layout: a packet dropped at the client ends in a cross; end to end it merges its hops") {
+TEST_CASE("layout: a packet dropped at the client ends in a cross and end to end it merges its hops") {
     LayoutOptions o;
     o.view = View::EndToEnd;
     const Diagram d = layout(testing::active_nat_fail(), o);
@@ -246,4 +246,30 @@ TEST_CASE("layout: time formats") {
     CHECK(flags_words("SA") == "SYN, ACK");
     CHECK(flags_words("FA") == "FIN, ACK");
     CHECK(flags_words("R") == "RST");
+}
+
+TEST_CASE("layout: a segment that never left its sender is a short stub ending in a cross") {
+    trace::Trace t;
+    t.nodes = {{"client", "host", "client", {"10.0.0.1"}}, {"server", "host", "server", {"10.0.0.2"}}};
+    trace::Event e;
+    e.kind = trace::EventKind::Segment;
+    e.from = "server";
+    e.flags = "S";
+    e.src = {"10.0.0.2", 20};
+    e.dst = {"10.0.0.1", 50069};
+    e.verdict = trace::Verdict::Dropped;
+    e.reason = "no route to 10.0.0.1 on server";
+    e.packet = 1;
+    t.events.push_back(e);
+    for (auto view : {View::PerHop, View::EndToEnd}) {
+        LayoutOptions o;
+        o.view = view;
+        const Diagram d = layout(t, o);
+        REQUIRE(arrows(d).size() == 1);
+        const Item& a = *arrows(d)[0];
+        CHECK(a.end == End::Cross);
+        CHECK(a.from_pos == 1.0);
+        CHECK(a.to_pos == doctest::Approx(0.7));
+        CHECK(a.to_lane == 0);
+    }
 }

@@ -245,8 +245,8 @@ struct ControlPath {
 };
 
 trace::Trace build_demo(const Knobs& k) {
-    const bool active = k.get("client.mode", "active") == "active";
-    const bool alg = k.get("routers.home.alg", "off") == "on";
+    const bool active = k.get("clients.client.mode", "port") == "port";
+    const bool alg = k.get("nodes.home-router.alg.enabled", "false") == "true";
     DemoBuilder b(k.scenario, active ? "Active FTP from behind a home NAT" : "Passive FTP from behind a home NAT");
     const Endpoint cli = ep(b.client_ip, 50000), nat = ep(b.router_wan, 50000), srv = ep(b.server_ip, 21);
 
@@ -383,8 +383,8 @@ trace::Trace build_demo(const Knobs& k) {
         d.cause = "In active mode the server connects back to the address in PORT, 192.168.1.10, "
                   "a private address behind the home router. Without an FTP ALG nothing rewrites it, "
                   "so the server's SYN has nowhere to go.";
-        d.fixes = {{"Turn on the home router's FTP ALG", "routers.home.alg=on", true},
-                   {"Use passive mode (the client connects out, which the NAT allows)", "client.mode=passive", true}};
+        d.fixes = {{"Turn on the home router's FTP ALG", "nodes.home-router.alg.enabled=true", true},
+                   {"Use passive mode (the client connects out, which the NAT allows)", "clients.client.mode=pasv", true}};
         b.t.outcome.diagnosis.push_back(d);
     }
     // events sorted by (time, seq), as the contract says
@@ -407,10 +407,11 @@ public:
     Knobs knobs(const std::string& scenario) override {
         Knobs k;
         k.scenario = scenario;
-        k.knobs = {{"client.mode", "Client mode", {"active", "passive"},
-                    scenario == "demo-passive-nat" ? "passive" : "active",
-                    "Active: the server connects to the client. Passive: the client connects to the server."},
-                   {"routers.home.alg", "Home router FTP ALG", {"on", "off"}, "off",
+        k.knobs = {{"clients.client.mode", "Client mode", {"port", "pasv"},
+                    scenario == "demo-passive-nat" ? "pasv" : "port",
+                    "port (active): the server connects to the client. pasv (passive): the client connects to "
+                    "the server."},
+                   {"nodes.home-router.alg.enabled", "Home router FTP ALG", {"true", "false"}, "false",
                     "The ALG rewrites the address in PORT and admits the server's data connection."}};
         return k;
     }

@@ -13,7 +13,7 @@ const std::map<std::string, std::pair<int, int>>& verbs() {
         {"prev", {0, 0}},     {"first", {0, 0}}, {"last", {0, 0}},  {"play", {0, 0}},   {"pause", {0, 0}},
         {"speed", {1, 1}},    {"zoom", {1, 1}},  {"pan", {2, 2}},   {"fit", {0, 0}},    {"view", {1, 1}},
         {"time", {1, 1}},     {"theme", {1, 1}}, {"scale", {1, 1}}, {"hover", {2, 2}},  {"wait", {1, 1}},
-        {"screenshot", {1, 1}}, {"quit", {0, 0}},
+        {"screenshot", {1, 1}}, {"export", {1, 1}}, {"quit", {0, 0}},
     };
     return v;
 }

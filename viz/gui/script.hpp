@@ -28,6 +28,7 @@ struct ScriptCommand {
 //   hover X Y              put the mouse at window pixel (X, Y) (shows the tooltip)
 //   wait N                 render N frames
 //   screenshot FILE.png    write the next frame to a PNG
+//   export FILE.EXT        export the trace (.svg .puml .mmd .msc .txt .json .pcap)
 //   quit
 bool parse_script(const std::string& text, std::vector<ScriptCommand>& out, std::string& error);
 

@@ -1,9 +1,11 @@
 #include "viz/gui/state.hpp"
 
+#include "viz/export.hpp"
 #include "viz/gui/tables.hpp"
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <unordered_set>
 
 namespace ftpsim::gui {
@@ -166,6 +168,30 @@ std::string GuiState::explanation() const {
     return out;
 }
 
+bool GuiState::export_file(const std::string& path) {
+    if (!viz::format_from_path(path)) {
+        status = path + ": unknown format (use .svg .puml .mmd .msc .txt .json or .pcap)";
+        return false;
+    }
+    viz::ExportOptions opts;
+    opts.layout = layout_;
+    std::string bytes;
+    try {
+        bytes = viz::export_for_path(trace_, path, opts);
+    } catch (const std::exception& e) {
+        status = path + ": export failed: " + e.what();
+        return false;
+    }
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) {
+        status = path + ": cannot write the file";
+        return false;
+    }
+    status = "Wrote " + path;
+    return true;
+}
+
 namespace {
 float number(const std::string& s) { return std::strtof(s.c_str(), nullptr); }
 }  // namespace
@@ -238,6 +264,8 @@ bool GuiState::run_command(const ScriptCommand& c, std::string& error) {
         if (s < 0.5f || s > 4.0f) return fail("the scale must be between 0.5 and 4");
         ui_scale = s;
         fonts_dirty = true;
+    } else if (c.verb == "export") {
+        if (!export_file(a[0])) return fail(status);
     }
     // hover, wait, screenshot, quit: the window's business
     return true;

@@ -54,6 +54,10 @@ public:
     std::string explanation() const;
     std::string step_title() const;
 
+    // Writes the current trace in the format its extension names (.svg .puml .mmd .msc .txt
+    // .json .pcap) with the current view's layout; false with `status` saying why.
+    bool export_file(const std::string& path);
+
     // ---- view --------------------------------------------------------------------------
     View view;                // canvas rect, zoom, pan, theme, scale (the UI fills the rect)
     float ui_scale = 1.25f;   // the projector scale; the app rebuilds the font when it changes

@@ -1,6 +1,5 @@
 #include "viz/gui/ui.hpp"
 
-#include "viz/export.hpp"
 #include "viz/gui/tables.hpp"
 #include "viz/gui/theme.hpp"
 
@@ -66,12 +65,6 @@ void ensure_step_visible(GuiState& s) {
     const float top = s.view.canvas_min.y + g.header_h, bottom = s.view.canvas_max.y;
     const float y0 = g.y(it.top()), y1 = g.y(it.bottom());
     if (y0 < top + (bottom - top) * 0.1f || y1 > bottom - (bottom - top) * 0.15f) scroll_to(d, s.view, it.top(), 0.4f);
-}
-
-void write_file(GuiState& s, const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    s.status = out ? "Wrote " + path : "Could not write " + path;
 }
 
 void help_marker(const std::string& text) {
@@ -248,20 +241,11 @@ void export_panel(GuiState& s, UiContext& ctx) {
     };
     static const Entry entries[] = {{"SVG", ".svg"},   {"PlantUML", ".puml"}, {"Mermaid", ".mmd"}, {"mscgen", ".msc"},
                                     {"Text", ".txt"},  {"JSON trace", ".json"}, {"pcap (Wireshark)", ".pcap"}};
-    viz::ExportOptions opts;
-    opts.layout = s.layout_options();
     const float w = (ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
     int n = 0;
     for (const auto& e : entries) {
         if (n++ % 2) ImGui::SameLine();
-        if (ImGui::Button(e.label, ImVec2(w, 0))) {
-            const std::string path = base + e.ext;
-            try {
-                write_file(s, path, viz::export_for_path(s.trace(), path, opts));
-            } catch (const std::exception& err) {
-                s.status = std::string("Export failed: ") + err.what();
-            }
-        }
+        if (ImGui::Button(e.label, ImVec2(w, 0))) s.export_file(base + e.ext);
     }
     if (ImGui::Button("PNG of this window", ImVec2(-FLT_MIN, 0)) && ctx.screenshot) {
         ctx.screenshot(base + ".png");
@@ -503,7 +487,6 @@ std::string item_details(const trace::Trace& t, const viz::Diagram& d, std::size
 }
 
 void handle_shortcuts(GuiState& s, UiContext& ctx) {
-    (void)ctx;
     ImGuiIO& io = ImGui::GetIO();
     if (io.WantTextInput) return;
     const bool ctrl = io.KeyCtrl;
@@ -520,6 +503,12 @@ void handle_shortcuts(GuiState& s, UiContext& ctx) {
         if (pressed(GLFW_KEY_0)) {
             s.ui_scale = 1.25f;
             s.fonts_dirty = true;
+        }
+        if (pressed(GLFW_KEY_S) && ctx.screenshot) {
+            const std::string path = "ftpsim-" + (s.scenario().empty() ? std::string("trace") : s.scenario()) + "-step" +
+                                     std::to_string(s.step() + 1) + ".png";
+            ctx.screenshot(path);
+            s.status = "Wrote " + path;
         }
         return;
     }

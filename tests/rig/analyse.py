@@ -1,0 +1,585 @@
+#!/usr/bin/python3
+"""The rig's analysis (called by run-rig.sh; Debian's /usr/bin/python3, standard library only).
+
+  analyse.py scenarios --work DIR --out scenarios/rig   one ftpsim scenario per real cell
+  analyse.py report --work DIR [--report docs/fidelity.md] [--no-sim]
+
+The real side is read from the router's captures (DIR/pcap/{lan1,wan,lan2}.pcap, cut into cells by
+the time windows in DIR/cells.tsv), the simulated side from ftpsim's JSON traces (DIR/sim/*.json).
+Both are reduced by the same code to the same fields, seen on the same two links: the client's
+link (what the client sent and received) and the server's link (what the server received).
+"""
+import argparse
+import json
+import os
+import re
+import struct
+import sys
+
+FILE_SIZE = 65536
+PASV_LO, PASV_HI = 30000, 30009
+DATA_VERBS = {"PORT", "EPRT", "PASV", "EPSV", "RETR", "LIST", "NLST"}
+TOPO = {  # client address, server address, interface on the client's side, on the server's side
+    "cnat": ("192.168.1.10", "203.0.113.10", "lan1", "wan"),
+    "snat21": ("203.0.113.10", "192.168.2.10", "wan", "lan2"),
+    "snatfwd": ("203.0.113.10", "192.168.2.10", "wan", "lan2"),
+}
+TOPO_TEXT = {
+    "cnat": "client 192.168.1.10 behind the router's masquerade (203.0.113.1), server 203.0.113.10",
+    "snat21": "server 192.168.2.10 behind the router, only 21 forwarded from 203.0.113.1; client 203.0.113.10",
+    "snatfwd": "server 192.168.2.10 behind the router, 21 and 30000-30009 forwarded from 203.0.113.1; "
+               "client 203.0.113.10",
+}
+CELL_FIELDS = ["id", "phase", "server", "client", "topo", "helper", "mode", "variant", "t0", "t1", "rc", "size"]
+
+# Disagreements that are model bugs, reported to the lead (they are NOT accepted: the test fails
+# while they exist). Cell regex -> what is wrong. Filled in from the runs; see docs/fidelity.md.
+MODEL_BUGS = [
+]
+
+
+def read_cells(work):
+    cells = []
+    with open(os.path.join(work, "cells.tsv")) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != len(CELL_FIELDS):
+                continue
+            c = dict(zip(CELL_FIELDS, parts))
+            c["t0"], c["t1"] = float(c["t0"]), float(c["t1"])
+            c["rc"], c["size"] = int(c["rc"]), int(c["size"])
+            cells.append(c)
+    return cells
+
+
+def read_accepted(work):
+    out = []
+    p = os.path.join(work, "accepted.tsv")
+    if os.path.exists(p):
+        for line in open(p):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 3 and parts[0].strip() and not parts[0].startswith("#"):
+                out.append((re.compile(parts[0]), parts[1], parts[2]))
+    return out
+
+
+# ---- pcap ---------------------------------------------------------------------------------------
+class Seg:
+    __slots__ = ("ts", "src", "sport", "dst", "dport", "seq", "flags", "payload")
+
+    def __init__(self, ts, src, sport, dst, dport, seq, flags, payload):
+        self.ts, self.src, self.sport, self.dst, self.dport = ts, src, sport, dst, dport
+        self.seq, self.flags, self.payload = seq, flags, payload
+
+
+def read_pcap(path):
+    if not os.path.exists(path):
+        return []
+    data = open(path, "rb").read()
+    if len(data) < 24:
+        return []
+    magic = data[:4]
+    if magic == b"\xd4\xc3\xb2\xa1":
+        end, div = "<", 1e6
+    elif magic == b"\x4d\x3c\xb2\xa1":
+        end, div = "<", 1e9
+    elif magic == b"\xa1\xb2\xc3\xd4":
+        end, div = ">", 1e6
+    elif magic == b"\xa1\xb2\x3c\x4d":
+        end, div = ">", 1e9
+    else:
+        return []
+    linktype = struct.unpack(end + "I", data[20:24])[0]
+    off, segs = 24, []
+    while off + 16 <= len(data):
+        ts_s, ts_f, incl, _ = struct.unpack(end + "IIII", data[off:off + 16])
+        off += 16
+        frame = data[off:off + incl]
+        off += incl
+        if linktype == 1:
+            if len(frame) < 34 or frame[12:14] != b"\x08\x00":
+                continue
+            ip = frame[14:]
+        elif linktype == 101:
+            ip = frame
+        else:
+            continue
+        if ip[0] >> 4 != 4 or ip[9] != 6:
+            continue
+        ihl = (ip[0] & 15) * 4
+        tot = struct.unpack("!H", ip[2:4])[0]
+        tcp = ip[ihl:tot]
+        if len(tcp) < 20:
+            continue
+        sport, dport, seq = struct.unpack("!HHI", tcp[:8])
+        doff = (tcp[12] >> 4) * 4
+        fl = tcp[13]
+        flags = "".join(ch for bit, ch in ((2, "S"), (16, "A"), (4, "R"), (1, "F"), (8, "P")) if fl & bit)
+        segs.append(Seg(ts_s + ts_f / div, ".".join(map(str, ip[12:16])), sport,
+                        ".".join(map(str, ip[16:20])), dport, seq, flags, bytes(tcp[doff:])))
+    return segs
+
+
+# ---- one link's view, from packets (real or simulated) ------------------------------------------
+def view(segs, client_ip, is_control):
+    """segs in order -> events: ('cmd', line) ('rep', line) ('syn', key) ('synack', key) ('rst', key)."""
+    events, buf, seen = [], {}, set()
+    for s in segs:
+        key = (s.src, s.sport, s.dst, s.dport)
+        if is_control(s):
+            if s.payload:
+                if (key, s.seq) in seen:
+                    continue
+                seen.add((key, s.seq))
+                b = buf.get(key, b"") + s.payload
+                *lines, rest = b.split(b"\r\n")
+                buf[key] = rest
+                if s.dport == 21:
+                    kind = "cmd"
+                elif s.sport == 21:
+                    kind = "rep"
+                else:
+                    kind = "cmd" if s.src == client_ip else "rep"
+                for ln in lines:
+                    events.append((kind, ln.decode("latin-1")))
+        else:
+            if "S" in s.flags and "A" not in s.flags:
+                events.append(("syn", key))
+            elif "S" in s.flags:
+                events.append(("synack", key))
+            elif "R" in s.flags:
+                events.append(("rst", key))
+    return events
+
+
+def parse_port_arg(verb, arg):
+    try:
+        if verb == "PORT":
+            n = [int(x) for x in arg.strip().split(",")]
+            return "%d.%d.%d.%d:%d" % (n[0], n[1], n[2], n[3], n[4] * 256 + n[5])
+        if verb == "EPRT":
+            d = arg.strip()[0]
+            _, af, addr, port, _ = arg.strip().split(d)
+            return "%s:%s" % (addr, port)
+    except (ValueError, IndexError):
+        pass
+    return "?" + arg
+
+
+def parse_pasv_reply(code, text):
+    if code == 227:
+        m = re.search(r"(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)", text)
+        if m:
+            n = [int(x) for x in m.groups()]
+            return "%d.%d.%d.%d:%d" % (n[0], n[1], n[2], n[3], n[4] * 256 + n[5])
+    if code == 229:
+        m = re.search(r"\((.)\1\1(\d+)\1\)", text)
+        if m:
+            return ":" + m.group(2)
+    return "?"
+
+
+def norm_addr(a):
+    """Ports are chosen at random: keep the address and whether the port is in the passive range."""
+    if ":" not in a:
+        return a
+    host, port = a.rsplit(":", 1)
+    try:
+        p = int(port)
+    except ValueError:
+        return a
+    return host + (":pasv-range" if PASV_LO <= p <= PASV_HI else ":other")
+
+
+def analyse(events, client_ip):
+    """-> dict(codes, port_cmds, pasv_replies, first_fail)"""
+    codes, port_cmds, pasv, pending, fails = [], [], [], [], []
+    syns = {}
+    for i, ev in enumerate(events):
+        if ev[0] == "cmd":
+            verb, _, arg = ev[1].partition(" ")
+            verb = verb.upper()
+            pending.append(verb)
+            if verb in ("PORT", "EPRT"):
+                port_cmds.append(verb + " " + parse_port_arg(verb, arg))
+        elif ev[0] == "rep":
+            m = re.match(r"^(\d{3}) ", ev[1])
+            if not m:
+                continue
+            code = int(m.group(1))
+            codes.append(code)
+            verb = pending[0] if pending else None
+            if code >= 200 and pending:
+                pending.pop(0)
+            if code in (227, 229):
+                pasv.append(str(code) + " " + parse_pasv_reply(code, ev[1]))
+            if code >= 400 and verb in DATA_VERBS:
+                fails.append((i, "reply %d" % code))
+        elif ev[0] == "syn":
+            key = ev[1]
+            if key[0] == client_ip and key[3] != 21 and key not in syns:
+                syns[key] = i
+        elif ev[0] in ("synack", "rst"):
+            k = ev[1]
+            rev = (k[2], k[3], k[0], k[1])
+            if rev in syns:
+                if ev[0] == "rst":
+                    fails.append((i, "refused"))
+                syns[rev] = None
+    for key, i in syns.items():
+        if i is not None:
+            fails.append((i, "timeout"))
+    fails.sort()
+    return {"codes": codes, "port_cmds": port_cmds, "pasv": pasv,
+            "first_fail": fails[0][1] if fails else None}
+
+
+# ---- the real side ------------------------------------------------------------------------------
+def real_views(cell, pcaps):
+    cip, sip, cif, sif = TOPO[cell["topo"]]
+    lo, hi = cell["t0"] - 0.01, cell["t1"] + 0.01
+
+    def window(iface):
+        return [s for s in pcaps[iface] if lo <= s.ts <= hi]
+
+    def ctl(s):
+        return s.sport == 21 or s.dport == 21
+    return (analyse(view(window(cif), cip, ctl), cip), analyse(view(window(sif), cip, ctl), cip))
+
+
+def real_kind(cell, cv, work):
+    if cell["rc"] == 0 and cell["size"] == FILE_SIZE:
+        return True, "ok"
+    if cv["first_fail"]:
+        return False, cv["first_fail"]
+    log = ""
+    try:
+        log = open(os.path.join(work, "cells", cell["id"] + ".log"), errors="replace").read()
+    except OSError:
+        pass
+    if re.search(r"[Tt]imed? ?out|timeout", log) or cell["rc"] in (28, 124):
+        return False, "timeout"
+    if re.search(r"[Cc]onnection refused", log):
+        return False, "refused"
+    if re.search(r"[Nn]etwork is unreachable|No route to host", log):
+        return False, "unreachable"
+    return False, "failed (exit %d)" % cell["rc"]
+
+
+# ---- the simulated side -------------------------------------------------------------------------
+def sim_views(cell, trace):
+    cip, _, _, _ = TOPO[cell["topo"]]
+    control = {c["id"] for c in trace.get("connections", []) if c.get("purpose") == "control"}
+
+    def segs(node):
+        out = []
+        for e in trace.get("events", []):
+            if e.get("kind") != "segment" or node not in (e.get("from"), e.get("to")):
+                continue
+            pl = e.get("payload") or ""
+            if e.get("conn") not in control:
+                pl = ""
+            out.append(Seg(e.get("time_ns", 0), e["src"]["addr"], e["src"]["port"], e["dst"]["addr"],
+                           e["dst"]["port"], e.get("tcp_seq", 0), e.get("flags", ""),
+                           pl.encode("latin-1", "replace")))
+        return out
+
+    conn_of = {}
+    for e in trace.get("events", []):
+        if e.get("kind") == "segment":
+            conn_of[(e["src"]["addr"], e["src"]["port"], e["dst"]["addr"], e["dst"]["port"])] = e.get("conn")
+
+    def ctl(s):
+        return conn_of.get((s.src, s.sport, s.dst, s.dport)) in control
+    return (analyse(view(segs("client"), cip, ctl), cip), analyse(view(segs("server"), cip, ctl), cip))
+
+
+def sim_kind(trace, cv):
+    out = trace.get("outcome", {})
+    if out.get("ok"):
+        return True, "ok"
+    if cv["first_fail"]:
+        return False, cv["first_fail"]
+    for e in trace.get("events", []):
+        if e.get("kind") == "socket" and e.get("from") == "client":
+            t = e.get("text", "")
+            if "refused" in t:
+                return False, "refused"
+            if "timed out" in t or "timeout" in t:
+                return False, "timeout"
+            if "unreachable" in t:
+                return False, "unreachable"
+    if out.get("limit_reached"):
+        return False, "limit " + out["limit_reached"]
+    return False, "failed"
+
+
+# ---- scenarios ----------------------------------------------------------------------------------
+def scenario_yaml(cell, real=None):
+    topo, helper, mode = cell["topo"], cell["helper"] == "on", cell["mode"]
+    variant = cell["variant"]
+    lines = []
+    title = "Rig %s: %s %s, %s, helper %s, %s%s" % (
+        cell["id"], cell["client"], mode.upper(), topo, cell["helper"], cell["server"],
+        {"pasvaddr": ", pasv_address=203.0.113.1", "promisc": ", port_promiscuous=YES connect_from_port_20=NO",
+         "promisc20": ", port_promiscuous=YES connect_from_port_20=YES", "": ""}[variant])
+    lines.append("title: %s" % json.dumps(title))
+    desc = ("Generated by tests/rig/run-rig.sh for the real-stack comparison (docs/fidelity.md): %s. "
+            "Router: nftables masquerade of 192.168.1.0/24 and 192.168.2.0/24 to 203.0.113.1%s, "
+            "Linux's FTP conntrack helper %s (nft ct helper on tcp dport 21). Real result: %s.") % (
+        TOPO_TEXT[topo],
+        {"cnat": "", "snat21": ", DNAT of 21", "snatfwd": ", DNAT of 21 and 30000-30009"}[topo],
+        "on" if helper else "off", real or "(not run)")
+    lines.append("description: %s" % json.dumps(desc))
+    lines.append("seed: 1")
+    lines.append("nodes:")
+    if topo == "cnat":
+        lines += ["  client:", "    interfaces: [192.168.1.10/24]", "    gateway: 192.168.1.1",
+                  "  router:", "    kind: router", "    interfaces:",
+                  "      - {name: lan1, address: 192.168.1.1/24, side: inside}",
+                  "      - {name: wan, address: 203.0.113.1/24, side: outside}",
+                  "    nat: port-restricted",
+                  "    alg: {enabled: %s, ports: [21]}" % ("true" if helper else "false"),
+                  "  server:", "    interfaces: [203.0.113.10/24]"]
+        server_addr = "203.0.113.10:21"
+    else:
+        lines += ["  client:", "    interfaces: [203.0.113.10/24]",
+                  "  router:", "    kind: router", "    interfaces:",
+                  "      - {name: wan, address: 203.0.113.1/24, side: outside}",
+                  "      - {name: lan2, address: 192.168.2.1/24, side: inside}",
+                  "    nat: port-restricted",
+                  "    alg: {enabled: %s, ports: [21]}" % ("true" if helper else "false"),
+                  "    forwards:", '      - {port: 21, to: "192.168.2.10:21"}']
+        if topo == "snatfwd":
+            lines.append("      - {port: 30000-30009, to: 192.168.2.10}")
+        lines += ["  server:", "    interfaces: [192.168.2.10/24]", "    gateway: 192.168.2.1"]
+        server_addr = "203.0.113.1:21"
+    lines += ["links:", "  - {between: [client, router], latency: 1ms, bandwidth: 1Gbit/s}",
+              "  - {between: [router, server], latency: 1ms, bandwidth: 1Gbit/s}",
+              "servers:", "  server:", "    profile: %s" % cell["server"], "    passive_ports: 30000-30009"]
+    if variant == "pasvaddr":
+        lines.append("    pasv_address: 203.0.113.1")
+    if variant == "promisc":
+        lines.append("    options: {port_promiscuous: true, connect_from_port_20: false}")
+    if variant == "promisc20":
+        lines.append("    options: {port_promiscuous: true, connect_from_port_20: true}")
+    lines += ["    files:", "      /file.bin: %d" % FILE_SIZE,
+              "clients:", "  client:", "    profile: %s" % cell["client"], "    mode: %s" % mode,
+              "    server: %s" % server_addr, "    script: [login, get /file.bin, quit]"]
+    return "\n".join(lines) + "\n"
+
+
+def expect_yaml(ok, kind):
+    s = "expect:\n  ok: %s\n" % ("true" if ok else "false")
+    if ok:
+        s += "  transfers: [{command: RETR, ok: true, reply: 226}]\n"
+    elif kind.startswith("reply "):
+        s += "  transfers: [{command: RETR, ok: false, reply: %s}]\n" % kind.split()[1]
+    return s
+
+
+def cmd_scenarios(args):
+    cells = read_cells(args.work)
+    pcaps = {i: read_pcap(os.path.join(args.work, "pcap", i + ".pcap")) for i in ("lan1", "wan", "lan2")}
+    os.makedirs(args.out, exist_ok=True)
+    for c in cells:
+        cv, _ = real_views(c, pcaps)
+        ok, kind = real_kind(c, cv, args.work)
+        text = scenario_yaml(c, "works" if ok else "fails (%s)" % kind) + expect_yaml(ok, kind)
+        with open(os.path.join(args.out, c["id"] + ".yaml"), "w") as f:
+            f.write(text)
+    return 0
+
+
+# ---- report -------------------------------------------------------------------------------------
+def fmt_list(xs):
+    return ", ".join(xs) if xs else "-"
+
+
+def compare(r, s):
+    """-> list of fields that differ"""
+    diffs = []
+    if r["ok"] != s["ok"]:
+        diffs.append("result")
+    if r["kind"] != s["kind"]:
+        diffs.append("failure")
+    if [p.split()[0] + " " + norm_addr(p.split()[1]) for p in r["srv"]["port_cmds"]] != \
+       [p.split()[0] + " " + norm_addr(p.split()[1]) for p in s["srv"]["port_cmds"]]:
+        diffs.append("server-saw-PORT")
+    if [norm_addr(p) for p in r["cli"]["pasv"]] != [norm_addr(p) for p in s["cli"]["pasv"]]:
+        diffs.append("client-saw-227/229")
+    if r["cli"]["codes"] != s["cli"]["codes"]:
+        diffs.append("reply-codes")
+    return diffs
+
+
+def cmd_report(args):
+    cells = read_cells(args.work)
+    accepted = read_accepted(args.work)
+    pcaps = {i: read_pcap(os.path.join(args.work, "pcap", i + ".pcap")) for i in ("lan1", "wan", "lan2")}
+    rows = []
+    for c in cells:
+        cv, sv = real_views(c, pcaps)
+        ok, kind = real_kind(c, cv, args.work)
+        real = {"ok": ok, "kind": kind, "cli": cv, "srv": sv}
+        sim = None
+        if not args.no_sim:
+            p = os.path.join(args.work, "sim", c["id"] + ".json")
+            try:
+                trace = json.load(open(p))
+                scv, ssv = sim_views(c, trace)
+                sok, skind = sim_kind(trace, scv)
+                sim = {"ok": sok, "kind": skind, "cli": scv, "srv": ssv}
+            except (OSError, ValueError, KeyError) as e:
+                err = ""
+                try:
+                    err = open(os.path.join(args.work, "sim", c["id"] + ".txt")).read().strip()[:200]
+                except OSError:
+                    pass
+                sim = {"ok": None, "kind": "sim error: %s %s" % (type(e).__name__, err),
+                       "cli": {"codes": [], "port_cmds": [], "pasv": [], "first_fail": None},
+                       "srv": {"codes": [], "port_cmds": [], "pasv": [], "first_fail": None}}
+        diffs = compare(real, sim) if sim else []
+        status, note = "agree", ""
+        if diffs:
+            status = "DISAGREE"
+            acc = [(f, why) for rx, f, why in accepted if rx.search(c["id"])]
+            left = [d for d in diffs if not any(f == d or f == "*" for f, _ in acc)]
+            if not left:
+                status, note = "accepted", "; ".join(sorted({why for _, why in acc}))
+            else:
+                for rx, why in MODEL_BUGS:
+                    if re.search(rx, c["id"]):
+                        note = why
+                        break
+        rows.append((c, real, sim, diffs, status, note))
+
+    # timings
+    tim = {}
+    try:
+        for line in open(os.path.join(args.work, "timings.tsv")):
+            k, a, b = line.split()
+            tim[k] = float(b) - float(a)
+    except (OSError, ValueError):
+        pass
+
+    n = len(rows)
+    n_agree = sum(1 for r in rows if r[4] == "agree")
+    n_acc = sum(1 for r in rows if r[4] == "accepted")
+    n_dis = n - n_agree - n_acc
+    out = []
+    w = out.append
+    w("# Fidelity: ftpsim against real stacks")
+    w("")
+    w("Generated by `tests/rig/run-rig.sh` (ctest: `ctest -L rig`, needs root and `ip netns`); do not edit "
+      "by hand, rerun the rig. Each cell runs a real client against a real server in network namespaces "
+      "through a Linux router (nftables masquerade of the two LANs to 203.0.113.1, DNAT port forwards, the "
+      "kernel's FTP conntrack helper attached by `tcp dport 21 ct helper set \"ftp-std\"` or not), captures "
+      "both sides of the router with tcpdump, and runs the matching scenario `scenarios/rig/<cell>.yaml` "
+      "in ftpsim. Both sides are reduced by the same code (`tests/rig/analyse.py`) to the same fields on "
+      "the same two links.")
+    w("")
+    w("Situations (addresses as in `shared/captures`):")
+    w("")
+    for t in ("cnat", "snat21", "snatfwd"):
+        w("- **%s**: %s." % (t, TOPO_TEXT[t]))
+    w("")
+    w("Real peers: vsftpd 3.0.3 (listen=YES, anonymous, pasv 30000-30009, connect_from_port_20=YES; "
+      "variants `pasvaddr` = `pasv_address=203.0.113.1` on the server behind the router, `promisc` = "
+      "`port_promiscuous=YES` with `connect_from_port_20=NO`, `promisc20` = `port_promiscuous=YES` with "
+      "`connect_from_port_20=YES`), pyftpdlib (`python3 -m pyftpdlib -r 30000-30009`); curl 7.88 "
+      "(PORT `-P - --disable-eprt`, EPRT `-P -`, PASV `--disable-epsv`, EPSV default; `--max-time 5`), "
+      "lftp 4.9.2 (`ftp:passive-mode`, `ftp:prefer-epsv`, `net:timeout 3`, `net:max-retries 1`; it sends "
+      "EPRT only on IPv6, so it has no EPRT cells), Python 3 ftplib (PORT/PASV; EPSV/EPRT only on IPv6). "
+      "A 64 KiB file.")
+    w("")
+    w("Fields compared (all must match for a cell to agree):")
+    w("")
+    w("- **result**: the file arrived whole (real: client exit 0 and 65536 bytes; sim: `outcome.ok`).")
+    w("- **failure**: the first thing that went wrong, seen on the client's link: `reply NNN` (a 4xx/5xx "
+      "answer to PORT/EPRT/PASV/EPSV/RETR), `refused` (the client's data SYN answered by a RST), "
+      "`timeout` (never answered).")
+    w("- **server saw**: PORT/EPRT as they arrived on the server's link; **client saw**: 227/229 as they "
+      "arrived on the client's link. Compared by address and by whether the port is in 30000-30009 "
+      "(ports are random).")
+    w("- **codes**: every reply code the client received, in order.")
+    w("")
+    if tim:
+        w("Last run: %d cells; real stacks %.1f s, simulator %.1f s, whole rig %.1f s." % (
+            n, tim.get("real", 0), tim.get("sim", 0), tim.get("start", 0)))
+        w("")
+    w("**%d cells: %d agree, %d differ in an accepted, explained way, %d disagree.**" % (n, n_agree, n_acc, n_dis))
+    w("")
+    w("| cell | real | sim | server saw (real / sim) | client saw (real / sim) | client reply codes (real / sim) | verdict |")
+    w("|---|---|---|---|---|---|---|")
+    for c, real, sim, diffs, status, note in rows:
+        def side(x):
+            return "works" if x["ok"] else x["kind"]
+        if sim is None:
+            w("| %s | %s | - | %s | %s | %s | not simulated |" % (
+                c["id"], side(real), fmt_list(real["srv"]["port_cmds"]), fmt_list(real["cli"]["pasv"]),
+                " ".join(map(str, real["cli"]["codes"]))))
+            continue
+        verdict = status if not diffs else "%s: %s" % (status, ", ".join(diffs))
+        srv = fmt_list(real["srv"]["port_cmds"])
+        if sim["srv"]["port_cmds"] != real["srv"]["port_cmds"]:
+            srv += " / " + fmt_list(sim["srv"]["port_cmds"])
+        cli = fmt_list(real["cli"]["pasv"])
+        if sim["cli"]["pasv"] != real["cli"]["pasv"]:
+            cli += " / " + fmt_list(sim["cli"]["pasv"])
+        codes = " ".join(map(str, real["cli"]["codes"]))
+        if sim["cli"]["codes"] != real["cli"]["codes"]:
+            codes += " / " + " ".join(map(str, sim["cli"]["codes"]))
+        w("| %s | %s | %s | %s | %s | %s | %s |" % (c["id"], side(real), side(sim), srv, cli, codes, verdict))
+    w("")
+    dis = [r for r in rows if r[4] != "agree" and r[2] is not None]
+    w("## Disagreements")
+    w("")
+    if not dis:
+        w("None.")
+    for c, real, sim, diffs, status, note in dis:
+        w("- **%s** (%s: %s): %s" % (c["id"], status, ", ".join(diffs), note or "not yet explained"))
+    w("")
+    if MODEL_BUGS:
+        w("## Model bugs found by the rig (reported; the simulator is owned elsewhere)")
+        w("")
+        for rx, why in MODEL_BUGS:
+            w("- `%s`: %s" % (rx, why))
+        w("")
+    if accepted:
+        w("## Accepted differences (the table in `tests/rig/run-rig.sh`)")
+        w("")
+        for rx, f, why in accepted:
+            w("- `%s` (%s): %s" % (rx.pattern, f, why))
+        w("")
+    text = "\n".join(out)
+    if args.report:
+        with open(args.report, "w") as f:
+            f.write(text)
+    # a short summary on stdout
+    for c, real, sim, diffs, status, note in rows:
+        if status != "agree":
+            print("%-48s %s %s" % (c["id"], status, ",".join(diffs)))
+    print("rig: %d cells: %d agree, %d accepted, %d disagree" % (n, n_agree, n_acc, n_dis))
+    if args.no_sim:
+        return 0
+    return 0 if n_dis == 0 else 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("scenarios")
+    a.add_argument("--work", required=True)
+    a.add_argument("--out", required=True)
+    b = sub.add_parser("report")
+    b.add_argument("--work", required=True)
+    b.add_argument("--report")
+    b.add_argument("--no-sim", action="store_true")
+    b.add_argument("--cmdline", default="")
+    args = ap.parse_args()
+    return cmd_scenarios(args) if args.cmd == "scenarios" else cmd_report(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

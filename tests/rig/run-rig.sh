@@ -1,0 +1,355 @@
+#!/bin/bash
+# The real-stack rig: real FTP servers and clients in network namespaces behind a Linux router
+# (nftables masquerade / DNAT, the kernel's FTP conntrack helper on or off), each cell compared
+# with the matching ftpsim scenario (scenarios/rig/<cell>.yaml). See docs/fidelity.md.
+#
+#   tests/rig/run-rig.sh --ftpsim build/app/ftpsim [--report docs/fidelity.md] [--work DIR]
+#                        [--only REGEX] [--scenarios DIR] [--no-sim]
+#
+# Exit: 0 every cell agrees (or differs in a way listed in ACCEPTED below), 1 a disagreement,
+# 2 bad usage or a broken rig, 77 skipped (not root, no netns, a tool missing).
+#
+# Topology (addresses as in shared/captures):
+#   cli  192.168.1.10/24 --- lan1 192.168.1.1  [rtr]  wan 203.0.113.1/24 --- pub 203.0.113.10/24
+#   srv  192.168.2.10/24 --- lan2 192.168.2.1  [rtr]        (pub has no default route)
+# Situations: cnat    client cli -> server pub 203.0.113.10 (client behind masquerade)
+#             snat21  client pub -> 203.0.113.1:21, DNAT to srv (only 21 forwarded)
+#             snatfwd the same, 21 and 30000-30009 forwarded
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+PY=/usr/bin/python3
+
+FTPSIM=""; REPORT=""; WORK=""; ONLY=""; SCEN_DIR="$SRC/scenarios/rig"; NO_SIM=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ftpsim) FTPSIM=$2; shift 2 ;;
+    --report) REPORT=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --scenarios) SCEN_DIR=$2; shift 2 ;;
+    --no-sim) NO_SIM=1; shift ;;
+    -h|--help) sed -n 2,20p "$0"; exit 0 ;;
+    *) echo "run-rig.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+# Accepted, explained differences: cell regex <TAB> field <TAB> reason. Keep it short and honest;
+# every line must name the real behaviour the model leaves out. (Read by analyse.py.)
+ACCEPTED=$(cat <<'EOF'
+EOF
+)
+
+skip() { echo "rig: SKIP: $*" >&2; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+for t in ip vsftpd curl lftp nft tcpdump conntrack ss timeout; do
+  command -v $t >/dev/null 2>&1 || skip "$t is not installed"
+done
+[ -x $PY ] || skip "$PY missing"
+$PY -c 'import pyftpdlib' 2>/dev/null || skip "python3-pyftpdlib missing"
+if [ $NO_SIM = 0 ]; then
+  [ -n "$FTPSIM" ] && [ -x "$FTPSIM" ] || { echo "rig: --ftpsim PATH (an executable) is required" >&2; exit 2; }
+  FTPSIM=$(readlink -f "$FTPSIM")
+fi
+
+# Namespace names are unique per run, so concurrent runs (other engineers) do not collide.
+TAG="rg$$"
+NS_CLI=$TAG-cli; NS_RTR=$TAG-rtr; NS_SRV=$TAG-srv; NS_PUB=$TAG-pub
+ip netns add $TAG-probe 2>/dev/null || skip "ip netns add failed (no netns support)"
+ip netns del $TAG-probe
+
+[ -n "$WORK" ] || WORK=$(mktemp -d /tmp/ftpsim-rig.XXXXXX)
+mkdir -p "$WORK" && WORK=$(readlink -f "$WORK")
+rm -rf "$WORK/cells" "$WORK/sim" "$WORK/pcap"; mkdir -p "$WORK/cells" "$WORK/sim" "$WORK/pcap" "$WORK/root"
+: > "$WORK/cells.tsv"
+echo "$ACCEPTED" > "$WORK/accepted.tsv"
+START=$(date +%s.%N)
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for ns in $NS_CLI $NS_PUB $NS_SRV $NS_RTR; do
+    if ip netns list | grep -qw "$ns"; then
+      ip netns pids $ns 2>/dev/null | xargs -r kill 2>/dev/null
+    fi
+  done
+  sleep 0.3
+  for ns in $NS_CLI $NS_PUB $NS_SRV $NS_RTR; do
+    if ip netns list | grep -qw "$ns"; then
+      ip netns pids $ns 2>/dev/null | xargs -r kill -9 2>/dev/null
+      ip netns del $ns 2>/dev/null
+    fi
+  done
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+die() { echo "rig: $*" >&2; exit 2; }
+
+# ---- namespaces and links ------------------------------------------------------------------
+for ns in $NS_CLI $NS_RTR $NS_SRV $NS_PUB; do ip netns add $ns || die "netns $ns"; done
+ip link add lan1 netns $NS_RTR type veth peer name eth0 netns $NS_CLI || die "veth lan1"
+ip link add lan2 netns $NS_RTR type veth peer name eth0 netns $NS_SRV || die "veth lan2"
+ip link add wan netns $NS_RTR type veth peer name eth0 netns $NS_PUB || die "veth wan"
+for ns in $NS_CLI $NS_RTR $NS_SRV $NS_PUB; do in_ns $ns ip link set lo up; done
+in_ns $NS_RTR ip addr add 192.168.1.1/24 dev lan1
+in_ns $NS_RTR ip addr add 192.168.2.1/24 dev lan2
+in_ns $NS_RTR ip addr add 203.0.113.1/24 dev wan
+for i in lan1 lan2 wan; do in_ns $NS_RTR ip link set $i up; in_ns $NS_RTR ethtool -K $i tso off gso off gro off >/dev/null 2>&1; done
+in_ns $NS_CLI ip addr add 192.168.1.10/24 dev eth0
+in_ns $NS_SRV ip addr add 192.168.2.10/24 dev eth0
+in_ns $NS_PUB ip addr add 203.0.113.10/24 dev eth0
+for ns in $NS_CLI $NS_SRV $NS_PUB; do
+  in_ns $ns ip link set eth0 up
+  in_ns $ns ethtool -K eth0 tso off gso off gro off >/dev/null 2>&1
+done
+in_ns $NS_CLI ip route add default via 192.168.1.1
+in_ns $NS_SRV ip route add default via 192.168.2.1
+# the public host: no default route, so it cannot reach 192.168.0.0/16 at all
+in_ns $NS_RTR sysctl -qw net.ipv4.ip_forward=1
+
+# ---- router configuration: nftables NAT, DNAT, the FTP helper ------------------------------
+router() {  # router TOPO HELPER(on|off)
+  local topo=$1 helper=$2 dnat="" hrule=""
+  case $topo in
+    snat21) dnat='iifname "wan" ip daddr 203.0.113.1 tcp dport 21 dnat to 192.168.2.10:21' ;;
+    snatfwd) dnat='iifname "wan" ip daddr 203.0.113.1 tcp dport 21 dnat to 192.168.2.10:21
+    iifname "wan" ip daddr 203.0.113.1 tcp dport 30000-30009 dnat to 192.168.2.10' ;;
+  esac
+  [ "$helper" = on ] && hrule='tcp dport 21 ct helper set "ftp-std"'
+  in_ns $NS_RTR nft -f - <<EOF || die "nft"
+flush ruleset
+table ip rig {
+  ct helper ftp-std { type "ftp" protocol tcp; }
+  chain helpers {
+    type filter hook prerouting priority filter; policy accept;
+    $hrule
+  }
+  chain prenat {
+    type nat hook prerouting priority dstnat; policy accept;
+    $dnat
+  }
+  chain postnat {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "wan" ip saddr { 192.168.1.0/24, 192.168.2.0/24 } masquerade
+  }
+}
+EOF
+  in_ns $NS_RTR conntrack -F >/dev/null 2>&1
+  in_ns $NS_RTR conntrack -F expect >/dev/null 2>&1
+  return 0
+}
+
+# ---- captures on the router's three sides, for the whole run --------------------------------
+for i in lan1 lan2 wan; do
+  in_ns $NS_RTR tcpdump -i $i -n -U -s 0 -Z root -w "$WORK/pcap/$i.pcap" tcp 2>"$WORK/pcap/$i.log" &
+done
+for _ in $(seq 50); do
+  [ "$(grep -l 'listening on' "$WORK"/pcap/*.log 2>/dev/null | wc -l)" = 3 ] && break; sleep 0.1
+done
+[ "$(grep -l 'listening on' "$WORK"/pcap/*.log 2>/dev/null | wc -l)" = 3 ] || die "tcpdump did not start"
+
+# ---- servers -------------------------------------------------------------------------------
+FILE_SIZE=65536
+install -d -m 755 "$WORK/root/ftp"
+head -c $FILE_SIZE /dev/urandom > "$WORK/root/ftp/file.bin"; chmod 644 "$WORK/root/ftp/file.bin"
+chmod 755 "$WORK" "$WORK/root"
+
+vsftpd_conf() {  # vsftpd_conf ADDR EXTRA... -> path
+  local addr=$1; shift
+  local f="$WORK/root/vsftpd-$addr.conf"
+  cat > "$f" <<EOF
+listen=YES
+listen_ipv6=NO
+listen_address=$addr
+background=NO
+seccomp_sandbox=NO
+anonymous_enable=YES
+local_enable=NO
+write_enable=NO
+no_anon_password=YES
+anon_root=$WORK/root/ftp
+pasv_enable=YES
+pasv_min_port=30000
+pasv_max_port=30009
+connect_from_port_20=YES
+dirmessage_enable=NO
+xferlog_enable=NO
+secure_chroot_dir=/var/run/vsftpd/empty
+pam_service_name=vsftpd
+ssl_enable=NO
+EOF
+  for x in "$@"; do echo "$x" >> "$f"; done
+  echo "$f"
+}
+
+wait_listen() {  # wait_listen NS ADDR
+  for _ in $(seq 60); do
+    in_ns $1 ss -Hltn "src $2:21" 2>/dev/null | grep -q . && return 0; sleep 0.1
+  done
+  die "no server listening on $2:21 in $1"
+}
+stop_servers() {
+  for ns in $NS_PUB $NS_SRV; do ip netns pids $ns | xargs -r kill 2>/dev/null; done
+  for _ in $(seq 30); do
+    [ -z "$(ip netns pids $NS_PUB)$(ip netns pids $NS_SRV)" ] && return 0; sleep 0.1
+  done
+  for ns in $NS_PUB $NS_SRV; do ip netns pids $ns | xargs -r kill -9 2>/dev/null; done
+}
+start_servers() {  # start_servers PHASE
+  stop_servers
+  local pub_extra=() srv_extra=()
+  case $1 in
+    vsftpd) ;;
+    vsftpd-pasvaddr) srv_extra=(pasv_address=203.0.113.1) ;;
+    vsftpd-promisc) pub_extra=(port_promiscuous=YES connect_from_port_20=NO); srv_extra=("${pub_extra[@]}") ;;
+    vsftpd-promisc20) pub_extra=(port_promiscuous=YES); srv_extra=(port_promiscuous=YES) ;;
+    pyftpdlib) ;;
+  esac
+  if [ "$1" = pyftpdlib ]; then
+    for pair in "$NS_PUB 203.0.113.10" "$NS_SRV 192.168.2.10"; do
+      set -- $pair
+      (cd "$WORK/root/ftp" && exec ip netns exec $1 $PY -m pyftpdlib -i $2 -p 21 -d "$WORK/root/ftp" -r 30000-30009 \
+        >"$WORK/root/pyftpdlib-$2.log" 2>&1) &
+    done
+  else
+    ip netns exec $NS_PUB vsftpd "$(vsftpd_conf 203.0.113.10 "${pub_extra[@]}")" >"$WORK/root/vsftpd-pub.log" 2>&1 &
+    ip netns exec $NS_SRV vsftpd "$(vsftpd_conf 192.168.2.10 "${srv_extra[@]}")" >"$WORK/root/vsftpd-srv.log" 2>&1 &
+  fi
+  wait_listen $NS_PUB 203.0.113.10
+  wait_listen $NS_SRV 192.168.2.10
+}
+
+# ---- clients -------------------------------------------------------------------------------
+run_client() {  # run_client NS CLIENT MODE HOST OUT LOG -> exit status
+  local ns=$1 client=$2 mode=$3 host=$4 out=$5 log=$6
+  case $client in
+    curl)
+      local m=()
+      case $mode in
+        port) m=(--ftp-port - --disable-eprt) ;; eprt) m=(--ftp-port -) ;;
+        pasv) m=(--ftp-pasv --disable-epsv) ;; epsv) m=(--ftp-pasv) ;;
+      esac
+      timeout -k 1 8 ip netns exec $ns curl -sS -v --max-time 5 --connect-timeout 3 "${m[@]}" \
+        -o "$out" "ftp://$host/file.bin" >"$log" 2>&1 ;;
+    lftp)
+      local pm=on epsv=no
+      case $mode in port) pm=off ;; epsv) epsv=yes ;; esac
+      timeout -k 1 8 ip netns exec $ns lftp -d -c "set net:timeout 3; set net:max-retries 1; \
+set net:reconnect-interval-base 1; set ftp:passive-mode $pm; set ftp:prefer-epsv $epsv; \
+set ftp:ssl-allow no; set cmd:fail-exit yes; set xfer:clobber on; \
+open ftp://$host; get file.bin -o $out" >"$log" 2>&1 ;;
+    ftplib)
+      timeout -k 1 8 ip netns exec $ns $PY - "$host" "$mode" "$out" >"$log" 2>&1 <<'EOF' ;;
+import ftplib, sys
+host, mode, out = sys.argv[1:4]
+with ftplib.FTP(timeout=3) as ftp:
+    ftp.set_debuglevel(2)
+    ftp.connect(host, 21)
+    ftp.login()
+    ftp.set_pasv(mode != "port")
+    with open(out, "wb") as f:
+        ftp.retrbinary("RETR file.bin", f.write)
+EOF
+  esac
+}
+
+NCELLS=0
+cell() {  # cell PHASE SERVER CLIENT TOPO HELPER MODE [VARIANT]
+  local phase=$1 server=$2 client=$3 topo=$4 helper=$5 mode=$6 variant=${7:-}
+  local id; id=$(cell_id "$@")
+  local ns host
+  if [ $topo = cnat ]; then ns=$NS_CLI; host=203.0.113.10; else ns=$NS_PUB; host=203.0.113.1; fi
+  router $topo $helper
+  local out="$WORK/cells/$id.out" log="$WORK/cells/$id.log"
+  rm -f "$out"
+  local t0 t1 c0 rc size
+  sleep 0.05
+  t0=$(date +%s.%N)
+  run_client $ns $client $mode $host "$out" "$log"; rc=$?
+  sleep 0.15
+  t1=$(date +%s.%N)
+  size=$(stat -c %s "$out" 2>/dev/null || echo -1)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$phase" "$server" "$client" "$topo" \
+    "$helper" "$mode" "$variant" "$t0" "$t1" "$rc" "$size" >> "$WORK/cells.tsv"
+  NCELLS=$((NCELLS + 1))
+  printf 'rig: %-44s exit %-3s %6s bytes %5.2fs\n' "$id" "$rc" "$size" "$(awk "BEGIN{print $t1 - $t0}")" >&2
+}
+
+# Variants: pasvaddr = pasv_address=203.0.113.1 on the server behind the router; promisc =
+# port_promiscuous=YES with connect_from_port_20=NO; promisc20 = port_promiscuous=YES with
+# connect_from_port_20=YES.
+# ---- the matrix ----------------------------------------------------------------------------
+# One line per cell: PHASE SERVER CLIENT TOPO HELPER MODE [VARIANT]. A phase is one server
+# configuration, started once for all its cells.
+plan() {
+  local topo helper mode
+  for topo in cnat snat21 snatfwd; do for helper in off on; do
+    for mode in port eprt pasv epsv; do echo "vsftpd vsftpd curl $topo $helper $mode"; done
+    for mode in port pasv epsv; do echo "vsftpd vsftpd lftp $topo $helper $mode"; done    # lftp: EPRT only on IPv6
+    for mode in port pasv; do echo "vsftpd vsftpd ftplib $topo $helper $mode"; done      # ftplib: EPSV/EPRT only on IPv6
+  done; done
+  for topo in snat21 snatfwd; do for helper in off on; do
+    for mode in pasv epsv; do echo "vsftpd-pasvaddr vsftpd curl $topo $helper $mode pasvaddr"; done
+    for mode in pasv epsv; do echo "vsftpd-pasvaddr vsftpd lftp $topo $helper $mode pasvaddr"; done
+  done; done
+  for helper in off on; do
+    for mode in port eprt; do echo "vsftpd-promisc vsftpd curl cnat $helper $mode promisc"; done
+    echo "vsftpd-promisc vsftpd lftp cnat $helper port promisc"
+  done
+  # port_promiscuous=YES together with connect_from_port_20=YES (Debian's default)
+  echo "vsftpd-promisc20 vsftpd curl cnat on port promisc20"
+  for topo in cnat snat21 snatfwd; do for helper in off on; do
+    for mode in port eprt pasv epsv; do echo "pyftpdlib pyftpdlib curl $topo $helper $mode"; done
+  done; done
+}
+cell_id() { echo "$3-$2-$4-$5-$6${7:+-$7}"; }
+PLAN=()
+while read -r line; do
+  # shellcheck disable=SC2086
+  id=$(cell_id $line)
+  if [ -z "$ONLY" ] || [[ $id =~ $ONLY ]]; then PLAN+=("$line"); fi
+done < <(plan)
+[ ${#PLAN[@]} -gt 0 ] || die "no cell matched --only '$ONLY'"
+
+T_REAL0=$(date +%s.%N)
+for phase in vsftpd vsftpd-pasvaddr vsftpd-promisc vsftpd-promisc20 pyftpdlib; do
+  started=0
+  for line in "${PLAN[@]}"; do
+    set -- $line
+    [ "$1" = "$phase" ] || continue
+    [ $started = 1 ] || { start_servers $phase; started=1; }
+    cell "$@"
+  done
+done
+stop_servers
+T_REAL1=$(date +%s.%N)
+
+# stop the captures (SIGINT flushes) before reading them; give the last packets time to arrive
+sleep 1
+ip netns pids $NS_RTR | xargs -r kill -INT 2>/dev/null
+sleep 0.5
+
+
+# ---- the simulator: one scenario per cell --------------------------------------------------
+T_SIM0=$(date +%s.%N)
+if [ $NO_SIM = 0 ]; then
+  mkdir -p "$SCEN_DIR"
+  $PY "$HERE/analyse.py" scenarios --work "$WORK" --out "$SCEN_DIR" || die "scenario generation failed"
+  cut -f1 "$WORK/cells.tsv" | xargs -P 2 -I{} sh -c \
+    '"$0" run "$1/{}.yaml" --export "$2/sim/{}.json" -q >"$2/sim/{}.txt" 2>&1; echo $? > "$2/sim/{}.rc"' \
+    "$FTPSIM" "$SCEN_DIR" "$WORK"
+fi
+T_SIM1=$(date +%s.%N)
+
+printf 'real\t%s\t%s\nsim\t%s\t%s\nstart\t%s\t%s\n' "$T_REAL0" "$T_REAL1" "$T_SIM0" "$T_SIM1" "$START" "$(date +%s.%N)" \
+  > "$WORK/timings.tsv"
+ARGS=(report --work "$WORK" --cmdline "tests/rig/run-rig.sh ${ONLY:+--only '$ONLY'}")
+[ -n "$REPORT" ] && ARGS+=(--report "$REPORT")
+[ $NO_SIM = 1 ] && ARGS+=(--no-sim)
+$PY "$HERE/analyse.py" "${ARGS[@]}"
+rc=$?
+echo "rig: work files in $WORK" >&2
+exit $rc
