@@ -1,5 +1,6 @@
 #include "protocol/client.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -87,6 +88,12 @@ ClientEvent reply_event(int code) {
 }
 
 bool positive(int code) { return code >= 100 && code < 400; }
+
+// A command line may not carry CR, LF or NUL: they would end it early or be refused
+// (RFC 959 4.1.3's <string> excludes them). Paths come from the user, so this is checked.
+bool is_sendable(std::string_view line) {
+    return !line.empty() && line.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
 
 }  // namespace
 
@@ -251,8 +258,10 @@ void ClientSession::receive_control(std::string_view bytes, Time now) {
 void ClientSession::on_control_closed(Time now) {
     now_ = now;
     if (control_ == C::Closed) return;
-    if (control_ != C::AwaitQuitReply && action_)
-        result_.failure = "the server closed the control connection";
+    if (control_ != C::AwaitQuitReply && action_) {
+        result_.ok = false;
+        if (result_.failure.empty()) result_.failure = "the server closed the control connection";
+    }
     fire(E::ConnectionLost);
     release_data();
     if (action_) finish_action();
@@ -273,15 +282,22 @@ bool ClientSession::finished() const {
            (stop_script_ || next_action_ >= config_.script.size());
 }
 
-Time ClientSession::next_expiry() const { return accept_deadline_; }
+Time ClientSession::next_expiry() const { return std::min(accept_deadline_, wait_deadline_); }
 
 void ClientSession::on_timer(Time now) {
     now_ = now;
-    if (now < accept_deadline_) return;
-    accept_deadline_ = kNever;
-    if (data_.state == D::Listening)
-        on_data_failure("the server did not connect to " + data_.listening.to_string() +
-                        " within the accept timeout");
+    if (now >= wait_deadline_) {
+        // The "wait" action is over: advance() finishes it and starts the next one.
+        wait_deadline_ = kNever;
+        explain("the wait is over");
+    }
+    if (now >= accept_deadline_) {
+        accept_deadline_ = kNever;
+        if (data_.state == D::Listening)
+            on_data_failure("the server did not connect to " + data_.listening.to_string() +
+                            " within the accept timeout");
+    }
+    advance();
 }
 
 void ClientSession::protocol_error(std::string text) {
@@ -311,7 +327,7 @@ bool ClientSession::fire(ClientEvent event) {
 // ---- The script, one user action at a time ------------------------------------------------------
 
 void ClientSession::advance() {
-    while (control_ == C::Ready && !waiting_for_data()) {
+    while (control_ == C::Ready && !waiting_for_data() && wait_deadline_ == kNever) {
         if (steps_.empty()) {
             if (action_) finish_action();
             if (!start_next_action()) return;
@@ -339,7 +355,9 @@ bool ClientSession::start_next_action() {
     if (stop_script_ || next_action_ >= config_.script.size()) return false;
     const UserAction& action = config_.script[next_action_++];
     action_ = action;
-    result_ = ActionResult{action, true, 0, {}, {}, 0, {}};
+    result_ = ActionResult{};
+    result_.action = action;
+    result_.ok = true;
     switched_mode_ = false;
     using K = UserAction::Kind;
     switch (action.kind) {
@@ -350,13 +368,32 @@ bool ClientSession::start_next_action() {
         case K::Append: plan_transfer(action, mode_); break;
         case K::Cwd: steps_.push_back({Step::Kind::Command, "CWD " + action.path, true}); break;
         case K::Pwd: steps_.push_back({Step::Kind::Command, "PWD", true}); break;
-        case K::Raw: steps_.push_back({Step::Kind::Command, action.path, false}); break;
+        case K::Raw:
+            if (!raw_transfer_verb(action.path).empty()) {
+                // A transfer verb typed by hand: sent as-is, awaited as a transfer (1yz, then
+                // the final reply), with no PORT/PASV and no data connection of the client's.
+                upload_ = upload_sent_ = false;
+                preliminary_seen_ = final_seen_ = false;
+                raw_transfer_ = true;
+                steps_.push_back({Step::Kind::Transfer, action.path, false, true});
+                break;
+            }
+            steps_.push_back({Step::Kind::Command, action.path, false});
+            break;
+        case K::Wait:
+            if (action.duration > 0) {
+                wait_deadline_ = action.duration > kNever - now_ ? kNever - 1 : now_ + action.duration;
+                explain("the client waits " + format_wait_duration(action.duration));
+            }
+            break;
         case K::Quit: steps_.push_back({Step::Kind::Quit, "QUIT", true}); break;
     }
     return true;
 }
 
 void ClientSession::plan_login(const UserAction& action) {
+    // lftp asks for the server's features before it logs in (211, or 500 where unknown).
+    if (config_.profile.feat_before_login) steps_.push_back({Step::Kind::Command, "FEAT", false});
     steps_.push_back({Step::Kind::Login, "USER " + action.path, true});
     if (config_.profile.syst_after_login) steps_.push_back({Step::Kind::Command, "SYST", false});
     if (config_.profile.pwd_after_login) steps_.push_back({Step::Kind::Command, "PWD", false});
@@ -417,6 +454,8 @@ void ClientSession::plan_transfer(const UserAction& action, DataMode mode) {
     }
     if (action.kind == K::Get && config_.profile.size_before_retr)
         type_and_size.push_back({Step::Kind::Command, "SIZE " + action.path, false});
+    if (action.kind == K::Get && config_.profile.mdtm_before_retr)
+        type_and_size.push_back({Step::Kind::Command, "MDTM " + action.path, false});
     const Step setup{Step::Kind::DataSetup, data_setup_verb(mode, upload), true};
     if (config_.profile.data_setup_before_type) steps_.push_back(setup);
     for (auto& s : type_and_size) steps_.push_back(std::move(s));
@@ -424,6 +463,7 @@ void ClientSession::plan_transfer(const UserAction& action, DataMode mode) {
     steps_.push_back({Step::Kind::Transfer, transfer_command(action), true});
     upload_ = upload;
     upload_sent_ = false;
+    raw_transfer_ = false;
     preliminary_seen_ = final_seen_ = false;
 }
 
@@ -458,9 +498,18 @@ void ClientSession::execute(Step step) {
 
 // `line` is what goes on the wire when it is more than the step's verb (PORT h1,...,p2).
 void ClientSession::send_command(const Step& step, ClientEvent event, const std::string& line) {
+    const std::string& text = line.empty() ? step.command : line;
+    if (!is_sendable(text)) {
+        // The caller's mistake (h11's LocalProtocolError): nothing goes on the wire.
+        protocol_errors_.push_back("refused to send a command holding CR, LF or NUL");
+        fail_action("the command holds CR, LF or NUL and cannot be sent", FailurePolicy::Continue);
+        return;
+    }
     if (!fire(event)) return;
     in_flight_ = step;
-    emit(SendControl{(line.empty() ? step.command : line) + "\r\n"});
+    in_flight_->sent = text;
+    last_sent_ = text;
+    emit(SendControl{text + "\r\n"});
 }
 
 void ClientSession::finish_action() {
@@ -468,7 +517,20 @@ void ClientSession::finish_action() {
     result_ = {};
     action_.reset();
     transfer_sent_ = false;
+    raw_transfer_ = false;
     accept_deadline_ = kNever;
+    wait_deadline_ = kNever;
+}
+
+// A failure caused by a reply: that reply is kept as the one that ended the action.
+void ClientSession::fail_on_reply(const Step& step, const ServerReply& reply, std::string why,
+                                  FailurePolicy policy) {
+    if (action_) {
+        result_.failed_reply = reply.code;
+        result_.failed_reply_text = reply.text;
+        result_.failed_command = step.sent.empty() ? step.command : step.sent;
+    }
+    fail_action(std::move(why), policy);
 }
 
 void ClientSession::fail_action(std::string why, FailurePolicy policy) {
@@ -524,6 +586,11 @@ void ClientSession::on_service_closing(const ServerReply& reply) {
         result_.ok = false;
         if (result_.failure.empty())
             result_.failure = "the server is closing the session: 421 " + reply.text;
+        if (result_.failed_reply == 0) {
+            result_.failed_reply = reply.code;
+            result_.failed_reply_text = reply.text;
+            result_.failed_command = last_sent_;
+        }
         finish_action();
     }
     steps_.clear();
@@ -543,26 +610,53 @@ void ClientSession::on_greeting(const ServerReply& reply) {
 }
 
 void ClientSession::on_step_reply(const Step& step, const ServerReply& reply) {
-    if (reply.code / 100 != 1) {
+    // A transfer's reply_code is its transfer command's final reply, never PORT's or SIZE's.
+    const bool transfer_action = action_ && !transfer_verb(*action_).empty();
+    if (reply.code / 100 != 1 && (!transfer_action || step.kind == Step::Kind::Transfer)) {
         result_.reply_code = reply.code;
         result_.reply_text = reply.text;
     }
+    track_security(step, reply);
     switch (step.kind) {
-        case Step::Kind::Login: on_login_reply(reply); return;
+        case Step::Kind::Login: on_login_reply(step, reply); return;
         case Step::Kind::DataSetup: on_data_setup_reply(step, reply); return;
-        case Step::Kind::Transfer: on_transfer_reply(reply); return;
+        case Step::Kind::Transfer: on_transfer_reply(step, reply); return;
         case Step::Kind::Command:
             if (reply.code / 100 == 1) return;
             if (step.must_succeed && !positive(reply.code))
-                fail_action(step.command + " refused: " + std::to_string(reply.code) + " " +
-                                reply.text,
-                            config_.profile.on_negative_reply);
+                fail_on_reply(step, reply,
+                              step.command + " refused: " + std::to_string(reply.code) + " " +
+                                  reply.text,
+                              config_.profile.on_negative_reply);
             return;
         case Step::Kind::Quit: return;
     }
 }
 
-void ClientSession::on_login_reply(const ServerReply& reply) {
+// RFC 4217: the control channel is TLS from the 234 to AUTH until the 200 to CCC; PROT P
+// protects the data connections, PROT C clears them. The server flips at the same replies.
+void ClientSession::track_security(const Step& step, const ServerReply& reply) {
+    std::string line = step.command;
+    for (char& c : line)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    const auto space = line.find(' ');
+    const std::string verb = line.substr(0, space);
+    const std::string arg = space == std::string::npos ? std::string{} : line.substr(space + 1);
+    if (verb == "AUTH" && reply.code == 234 && !control_encrypted_) {
+        control_encrypted_ = true;
+        explain("234: from here on the control connection carries TLS records (RFC 4217); "
+                "a middlebox can no longer read PORT, 227 or 229");
+    } else if (verb == "CCC" && reply.code == 200 && control_encrypted_) {
+        control_encrypted_ = false;
+        explain("200 to CCC: the control connection is clear text again (RFC 4217 12.3)");
+    } else if (verb == "PROT" && reply.code / 100 == 2) {
+        data_protected_ = arg != "C";
+        explain(data_protected_ ? "PROT " + arg + " accepted: data connections are TLS-protected"
+                                : std::string("PROT C accepted: data connections are clear"));
+    }
+}
+
+void ClientSession::on_login_reply(const Step& step, const ServerReply& reply) {
     if (reply.code == 331) {
         // RFC 959 5.4: USER -> 331 -> PASS.
         std::string password = action_ ? action_->password : std::string{};
@@ -571,8 +665,9 @@ void ClientSession::on_login_reply(const ServerReply& reply) {
         return;
     }
     if (reply.code / 100 != 2)
-        fail_action("login refused: " + std::to_string(reply.code) + " " + reply.text,
-                    config_.profile.on_negative_reply);
+        fail_on_reply(step, reply,
+                      "login refused: " + std::to_string(reply.code) + " " + reply.text,
+                      config_.profile.on_negative_reply);
 }
 
 void ClientSession::on_data_setup_reply(const Step& step, const ServerReply& reply) {
@@ -580,8 +675,9 @@ void ClientSession::on_data_setup_reply(const Step& step, const ServerReply& rep
     if (!positive(reply.code) || reply.code / 100 == 3) {
         if (fall_back(verb, true)) return;
         release_data();
-        fail_action(verb + " refused: " + std::to_string(reply.code) + " " + reply.text,
-                    config_.profile.on_negative_reply);
+        fail_on_reply(step, reply,
+                      verb + " refused: " + std::to_string(reply.code) + " " + reply.text,
+                      config_.profile.on_data_command_refused);
         return;
     }
     if (reply.code / 100 == 1) return;
@@ -606,15 +702,16 @@ void ClientSession::on_data_setup_reply(const Step& step, const ServerReply& rep
     }
     if (!target) {
         release_data();
-        fail_action("cannot read the address in \"" + std::to_string(reply.code) + " " +
-                        reply.text + "\"",
-                    config_.profile.on_negative_reply);
+        fail_on_reply(step, reply,
+                      "cannot read the address in \"" + std::to_string(reply.code) + " " +
+                          reply.text + "\"",
+                      config_.profile.on_negative_reply);
         return;
     }
     connect_to(*target, false);
 }
 
-void ClientSession::on_transfer_reply(const ServerReply& reply) {
+void ClientSession::on_transfer_reply(const Step& step, const ServerReply& reply) {
     // A 1yz may come before the server connects (RFC 959's order): keep waiting then.
     if (reply.code / 100 != 1) accept_deadline_ = kNever;
     if (reply.code / 100 == 1) {
@@ -630,6 +727,13 @@ void ClientSession::on_transfer_reply(const ServerReply& reply) {
         if (!preliminary_seen_ || data_.state != D::Open) release_data();
         return;
     }
+    // A raw transfer line only reports: the user typed it, the profile's policy is not asked.
+    if (step.raw) {
+        fail_on_reply(step, reply,
+                      step.command + " failed: " + std::to_string(reply.code) + " " + reply.text,
+                      FailurePolicy::Continue);
+        return;
+    }
     // 425 "Can't open data connection": the server could not reach the client's listener.
     if (reply.code == 425 && config_.profile.switch_mode_on_data_failure && !switched_mode_) {
         release_data();
@@ -637,9 +741,9 @@ void ClientSession::on_transfer_reply(const ServerReply& reply) {
         fall_back(data_.setup_verb, false);
         return;
     }
-    fail_action(transfer_command(*action_) + " failed: " + std::to_string(reply.code) + " " +
-                    reply.text,
-                config_.profile.on_negative_reply);
+    fail_on_reply(step, reply,
+                  step.command + " failed: " + std::to_string(reply.code) + " " + reply.text,
+                  config_.profile.on_negative_reply);
 }
 
 // The profile's fallbacks. True when a new plan replaced the failed one.
@@ -936,6 +1040,17 @@ void ThirdPartyClient::plan() {
     }
     steps_.push_back({kReceiver, K::Quit, "QUIT"});
     steps_.push_back({kSender, K::Quit, "QUIT"});
+    // The outcome's two transfers: the receiver's first, then the sender's.
+    for (ControlId c : {kReceiver, kSender})
+        for (const Step& step : steps_)
+            if (step.kind == K::Transfer && step.control == c) {
+                const auto space = step.command.find(' ');
+                ThirdPartyTransfer t;
+                t.control = c;
+                t.command = step.command.substr(0, space);
+                if (space != std::string::npos) t.path = step.command.substr(space + 1);
+                transfers_.push_back(std::move(t));
+            }
 }
 
 void ThirdPartyClient::on_connected(ControlId control, HostPort local, HostPort remote, Time) {
@@ -1020,8 +1135,12 @@ void ThirdPartyClient::execute(Step step) {
     const ClientEvent event = step.kind == K::Transfer ? E::SendTransferCommand
                               : step.kind == K::Quit   ? E::SendQuit
                                                        : E::SendCommand;
-    if (!fire(step.control, event)) return;
     step.command = expand(std::move(step.command));
+    if (!is_sendable(step.command)) {
+        fail("the command holds CR, LF or NUL and cannot be sent");
+        return;
+    }
+    if (!fire(step.control, event)) return;
     emit(step.control, SendControl{step.command + "\r\n"});
     channels_[step.control].in_flight = std::move(step);
 }
@@ -1043,11 +1162,13 @@ void ThirdPartyClient::on_reply(ControlId control, const ServerReply& reply) {
             const bool ok = step.kind == K::Login ? reply.code / 100 == 2 || reply.code == 331
                                                   : reply.code / 100 == 2;
             if (!ok) {
+                if (step.kind == K::Transfer) record_transfer(control, reply);
                 fail(step.command + " refused: " + std::to_string(reply.code) + " " + reply.text);
             } else if (step.kind == K::Login && reply.code == 331) {
                 steps_.push_front({control, K::Command, "PASS " + ch.server.password});
             } else if (step.kind == K::Transfer) {
                 ++transfers_ok_;
+                record_transfer(control, reply);
             } else if (step.capture == Capture::Address227) {
                 pasv_address_ = parse_227_text(reply.text);
                 if (!pasv_address_) fail("cannot read the address in " + reply.text);
@@ -1065,6 +1186,15 @@ void ThirdPartyClient::on_reply(ControlId control, const ServerReply& reply) {
         }
     }
     advance();
+}
+
+void ThirdPartyClient::record_transfer(ControlId control, const ServerReply& reply) {
+    for (auto& t : transfers_)
+        if (t.control == control) {
+            t.ok = reply.code / 100 == 2;
+            t.reply_code = reply.code;
+            t.reply_text = reply.text;
+        }
 }
 
 void ThirdPartyClient::fail(std::string why) {

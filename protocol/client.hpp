@@ -150,11 +150,20 @@ struct ClientConfig {
 struct ActionResult {
     UserAction action;
     bool ok = false;
-    int reply_code = 0;          // the reply that ended the action (0: it ended without one)
+    // A transfer (ls, get, put, append, a raw transfer line): the final reply to the transfer
+    // command itself (RETR, STOR, LIST, APPE, ...), 0 when that command was never sent or its
+    // final reply never came (PORT refused: the 500 belongs to PORT, see failed_reply).
+    // Any other action: the last final reply it got (0: it ended without one).
+    int reply_code = 0;
     std::string reply_text;
     std::string received;        // get / ls: what came over the data connection
     std::uint64_t bytes_sent = 0;  // put / append
     std::string failure;         // why it failed, in the learner's words
+    // The reply that ended a failed action, whichever command it answered ("PORT ...", 500);
+    // 0 when it succeeded or failed without a reply (a refused data connection, a local error).
+    int failed_reply = 0;
+    std::string failed_reply_text;
+    std::string failed_command;  // the command line that reply answered
 };
 
 class ClientSession {
@@ -177,6 +186,12 @@ public:
     ControlState control_state() const { return control_; }
     DataState data_state() const { return data_.state; }
     DataMode mode() const { return mode_; }  // Auto resolved to the profile's default
+    // RFC 4217: true from the 234 reply to "AUTH TLS" (or TLS-C, SSL, TLS-P) until the 200
+    // reply to "CCC": the client's next bytes on the control connection are TLS records.
+    // Mirrors ServerSession::control_encrypted(), which flips at the same two replies.
+    bool control_encrypted() const { return control_encrypted_; }
+    // RFC 4217: true after "PROT P" got 200 (until "PROT C" gets 200): data connections are TLS.
+    bool data_protected() const { return data_protected_; }
     const ClientProfile& profile() const { return config_.profile; }
     bool finished() const;  // closed, or the script is done and nothing is outstanding
     const std::vector<ActionResult>& results() const { return results_; }
@@ -188,6 +203,8 @@ private:
         Kind kind = Kind::Command;
         std::string command;        // the line without CRLF; DataSetup: the verb ("" = default)
         bool must_succeed = true;   // SIZE, SYST, PWD after login, raw lines may fail harmlessly
+        bool raw = false;           // Transfer: a raw line, no data connection of the client's
+        std::string sent;           // the line as it went on the wire (PORT h1,...,p2)
     };
     struct DataChannel {
         DataId id = 0;
@@ -212,15 +229,18 @@ private:
     void send_command(const Step& step, ClientEvent event, const std::string& line = {});
     void finish_action();
     void fail_action(std::string why, FailurePolicy policy);
+    void fail_on_reply(const Step& step, const ServerReply& reply, std::string why,
+                       FailurePolicy policy);
 
     // replies
     void on_reply(const ServerReply& reply);
     void on_greeting(const ServerReply& reply);
     void on_service_closing(const ServerReply& reply);
     void on_step_reply(const Step& step, const ServerReply& reply);
-    void on_login_reply(const ServerReply& reply);
+    void on_login_reply(const Step& step, const ServerReply& reply);
     void on_data_setup_reply(const Step& step, const ServerReply& reply);
-    void on_transfer_reply(const ServerReply& reply);
+    void on_transfer_reply(const Step& step, const ServerReply& reply);
+    void track_security(const Step& step, const ServerReply& reply);
     bool fall_back(const std::string& failed_verb, bool reply_refused);
 
     // data connection
@@ -254,6 +274,7 @@ private:
     ActionResult result_;
     std::deque<Step> steps_;
     std::optional<Step> in_flight_;      // the command whose reply is pending
+    std::string last_sent_;              // the last command line sent
     bool stop_script_ = false;
     bool switched_mode_ = false;         // FileZilla's one fallback per transfer happened
     std::optional<char> current_type_;   // last TYPE sent ('A' or 'I')
@@ -263,8 +284,12 @@ private:
     bool final_seen_ = false;
     bool upload_ = false;
     bool upload_sent_ = false;
+    bool raw_transfer_ = false;          // the current transfer is a raw line
     Time now_ = 0;
     Time accept_deadline_ = kNever;
+    Time wait_deadline_ = kNever;        // a "wait" action runs until then
+    bool control_encrypted_ = false;
+    bool data_protected_ = false;
 
     std::vector<ActionResult> results_;
     std::vector<std::string> protocol_errors_;
@@ -294,6 +319,16 @@ struct ThirdPartyServer {
     std::uint32_t data_socket = 20;      // RFC 478: the data socket "as specified by the protocol"
 };
 
+// One of the two transfer commands, for the outcome.
+struct ThirdPartyTransfer {
+    ControlId control = 0;       // ThirdPartyClient::kReceiver or kSender
+    std::string command;         // the verb: STOR or APPE (receiver), RETR or RTRV (sender)
+    std::string path;
+    bool ok = false;             // its final reply was 2yz
+    int reply_code = 0;          // its final reply, 0 if it was never sent or got none
+    std::string reply_text;
+};
+
 struct ThirdPartyConfig {
     ThirdPartyDialect dialect = ThirdPartyDialect::Rfc959;
     ThirdPartyServer receiver;           // control 0 ("A" in RFC 959 5.2): listens and stores
@@ -320,6 +355,8 @@ public:
     bool succeeded() const { return finished() && failure_.empty() && transfers_ok_ == 2; }
     const std::string& failure() const { return failure_; }
     const std::vector<std::string>& protocol_errors() const { return protocol_errors_; }
+    // The two transfer commands, the receiver's first, then the sender's.
+    const std::vector<ThirdPartyTransfer>& transfers() const { return transfers_; }
 
 private:
     enum class Capture : std::uint8_t { None, Address227, OptionalAddress227, Socket255 };
@@ -343,6 +380,7 @@ private:
     void on_reply(ControlId control, const ServerReply& reply);
     bool fire(ControlId control, ClientEvent event);
     void fail(std::string why);
+    void record_transfer(ControlId control, const ServerReply& reply);
     std::string expand(std::string command) const;
     void emit(ControlId control, Action action) { actions_.push_back({control, std::move(action)}); }
 
@@ -353,6 +391,7 @@ private:
     std::optional<HostPort> pasv_address_;
     std::vector<std::uint32_t> sockets_;  // 255 replies, in order
     int transfers_ok_ = 0;
+    std::vector<ThirdPartyTransfer> transfers_;
     std::string failure_;
     std::vector<std::string> protocol_errors_;
 };

@@ -68,11 +68,13 @@ struct ClientProfile {
 
     // Login and per-transfer command sequence.
     std::string_view anonymous_password;  // sent when the script's login has no password
+    bool feat_before_login = false;       // lftp: "FEAT" (211) before "USER"
     bool syst_after_login = false;        // BSD ftp: "Remote system type is UNIX."
     bool pwd_after_login = false;         // curl, lftp, FileZilla learn the home directory
     TypePolicy type_policy = TypePolicy::WhenChanged;
     bool data_setup_before_type = false;  // curl: EPSV/PORT first, then TYPE, SIZE, RETR
     bool size_before_retr = false;        // curl, lftp: "SIZE file" before "RETR file"
+    bool mdtm_before_retr = false;        // lftp: "MDTM file" after SIZE, before the data setup
 
     // Data connection.
     PasvAddressPolicy pasv_address = PasvAddressPolicy::Trust;
@@ -85,6 +87,9 @@ struct ClientProfile {
 
     // Failures.
     FailurePolicy on_negative_reply = FailurePolicy::Continue;
+    // A negative reply to the data setup (PORT, EPRT, PASV, EPSV, SPSV, LSTN, SOCK) once every
+    // fallback is used up: lftp disconnects without QUIT, the others as on_negative_reply.
+    FailurePolicy on_data_command_refused = FailurePolicy::Continue;
     FailurePolicy on_data_failure = FailurePolicy::Continue;
 };
 

@@ -2,31 +2,116 @@
 
 #include <array>
 #include <charconv>
+#include <climits>
+#include <cstdint>
 #include <utility>
 
 namespace ftpsim::proto {
 
 UserAction login(std::string user, std::string password) {
-    return {UserAction::Kind::Login, std::move(user), std::move(password), 0};
+    return {UserAction::Kind::Login, std::move(user), std::move(password), 0, 0};
 }
-UserAction ls(std::string path) { return {UserAction::Kind::List, std::move(path), {}, 0}; }
-UserAction get(std::string path) { return {UserAction::Kind::Get, std::move(path), {}, 0}; }
+UserAction ls(std::string path) { return {UserAction::Kind::List, std::move(path), {}, 0, 0}; }
+UserAction get(std::string path) { return {UserAction::Kind::Get, std::move(path), {}, 0, 0}; }
 UserAction put(std::string path, std::uint64_t size) {
-    return {UserAction::Kind::Put, std::move(path), {}, size};
+    return {UserAction::Kind::Put, std::move(path), {}, size, 0};
 }
 UserAction append(std::string path, std::uint64_t size) {
-    return {UserAction::Kind::Append, std::move(path), {}, size};
+    return {UserAction::Kind::Append, std::move(path), {}, size, 0};
 }
-UserAction cwd(std::string path) { return {UserAction::Kind::Cwd, std::move(path), {}, 0}; }
-UserAction pwd() { return {UserAction::Kind::Pwd, {}, {}, 0}; }
+UserAction cwd(std::string path) { return {UserAction::Kind::Cwd, std::move(path), {}, 0, 0}; }
+UserAction pwd() { return {UserAction::Kind::Pwd, {}, {}, 0, 0}; }
 UserAction raw(std::string command_line) {
-    return {UserAction::Kind::Raw, std::move(command_line), {}, 0};
+    return {UserAction::Kind::Raw, std::move(command_line), {}, 0, 0};
 }
-UserAction quit() { return {UserAction::Kind::Quit, {}, {}, 0}; }
+UserAction wait(std::int64_t nanoseconds) {
+    return {UserAction::Kind::Wait, {}, {}, 0, nanoseconds};
+}
+UserAction quit() { return {UserAction::Kind::Quit, {}, {}, 0, 0}; }
 
 bool needs_data_connection(UserAction::Kind kind) {
     using K = UserAction::Kind;
     return kind == K::List || kind == K::Get || kind == K::Put || kind == K::Append;
+}
+
+std::string raw_transfer_verb(std::string_view line) {
+    std::size_t i = 0;
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    std::string verb;
+    for (; i < line.size() && line[i] != ' ' && line[i] != '\t'; ++i) {
+        char c = line[i];
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+        verb += c;
+    }
+    for (const char* v : {"RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD", "RTRV"})
+        if (verb == v) return verb;
+    return {};
+}
+
+std::string transfer_verb(const UserAction& action) {
+    using K = UserAction::Kind;
+    switch (action.kind) {
+        case K::List: return "LIST";
+        case K::Get: return "RETR";
+        case K::Put: return "STOR";
+        case K::Append: return "APPE";
+        case K::Raw: return raw_transfer_verb(action.path);
+        default: return {};
+    }
+}
+
+std::string transfer_path(const UserAction& action) {
+    if (action.kind != UserAction::Kind::Raw)
+        return needs_data_connection(action.kind) ? action.path : std::string{};
+    if (raw_transfer_verb(action.path).empty()) return {};
+    // Everything after the verb and the spaces that follow it.
+    std::string_view line = action.path;
+    std::size_t i = 0;
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    return std::string(line.substr(i));
+}
+
+namespace {
+
+struct DurationUnit {
+    const char* suffix;
+    std::int64_t nanoseconds;
+};
+// Longest suffixes first where one ends another ("ms" before "s").
+constexpr std::array kDurationUnits{
+    DurationUnit{"ns", 1},
+    DurationUnit{"us", 1'000},
+    DurationUnit{"ms", 1'000'000},
+    DurationUnit{"s", 1'000'000'000},
+    DurationUnit{"m", 60'000'000'000},
+    DurationUnit{"h", 3'600'000'000'000},
+};
+
+}  // namespace
+
+std::optional<std::int64_t> parse_wait_duration(std::string_view text) {
+    for (const auto& unit : kDurationUnits) {
+        const std::string_view suffix = unit.suffix;
+        if (!text.ends_with(suffix)) continue;
+        const std::string_view digits = text.substr(0, text.size() - suffix.size());
+        if (digits.empty()) return std::nullopt;
+        std::int64_t value = 0;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+        if (ec != std::errc{} || end != digits.data() + digits.size() || value < 0)
+            return std::nullopt;
+        if (value > INT64_MAX / unit.nanoseconds) return std::nullopt;
+        return value * unit.nanoseconds;
+    }
+    return std::nullopt;
+}
+
+std::string format_wait_duration(std::int64_t ns) {
+    for (auto it = kDurationUnits.rbegin(); it != kDurationUnits.rend(); ++it)
+        if (ns != 0 && ns % it->nanoseconds == 0)
+            return std::to_string(ns / it->nanoseconds) + it->suffix;
+    return std::to_string(ns / 1'000'000'000) + "s";  // 0 -> "0s"
 }
 
 namespace {
@@ -41,7 +126,7 @@ constexpr std::array kVerbs{
     VerbInfo{UserAction::Kind::Get, "get"},     VerbInfo{UserAction::Kind::Put, "put"},
     VerbInfo{UserAction::Kind::Append, "append"}, VerbInfo{UserAction::Kind::Cwd, "cwd"},
     VerbInfo{UserAction::Kind::Pwd, "pwd"},     VerbInfo{UserAction::Kind::Raw, "raw"},
-    VerbInfo{UserAction::Kind::Quit, "quit"},
+    VerbInfo{UserAction::Kind::Wait, "wait"},   VerbInfo{UserAction::Kind::Quit, "quit"},
 };
 
 // One whitespace-separated word of a line, with where it starts (for error columns).
@@ -78,7 +163,7 @@ ArgCount arg_count(UserAction::Kind kind) {
     switch (kind) {
         case K::Login: return {1, 2};
         case K::List: return {0, 1};
-        case K::Get: case K::Cwd: return {1, 1};
+        case K::Get: case K::Cwd: case K::Wait: return {1, 1};
         case K::Put: case K::Append: return {2, 2};
         case K::Raw: return {1, 1000};
         case K::Pwd: case K::Quit: return {0, 0};
@@ -87,6 +172,14 @@ ArgCount arg_count(UserAction::Kind kind) {
 }
 
 std::variant<UserAction, ScriptError> parse_line(std::string_view line, std::size_t line_no) {
+    // Control characters would end up inside an FTP command line.
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        const auto c = static_cast<unsigned char>(line[i]);
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return ScriptError{line_no, i + 1,
+                               "expected printable text, found control character " +
+                                   std::to_string(c)};
+    }
     const auto words = split_words(line);
     const Word& verb = words.front();
     const VerbInfo* info = nullptr;
@@ -94,7 +187,7 @@ std::variant<UserAction, ScriptError> parse_line(std::string_view line, std::siz
         if (verb.text == v.word) info = &v;
     if (info == nullptr)
         return ScriptError{line_no, verb.column,
-                           "expected one of login, ls, get, put, append, cwd, pwd, raw, quit; "
+                           "expected one of login, ls, get, put, append, cwd, pwd, raw, wait, quit; "
                            "found '" + std::string(verb.text) + "'"};
     const auto [min, max] = arg_count(info->kind);
     const std::size_t args = words.size() - 1;
@@ -105,9 +198,19 @@ std::variant<UserAction, ScriptError> parse_line(std::string_view line, std::siz
                                (min == max ? "" : " to " + std::to_string(max)) +
                                " argument(s), found " + std::to_string(args)};
     }
-    UserAction action{info->kind, {}, {}, 0};
+    UserAction action{info->kind, {}, {}, 0, 0};
     if (info->kind == UserAction::Kind::Raw) {
         action.path = std::string(rest_after(line, verb));
+        return action;
+    }
+    if (info->kind == UserAction::Kind::Wait) {
+        const auto& w = words[1];
+        const auto duration = parse_wait_duration(w.text);
+        if (!duration)
+            return ScriptError{line_no, w.column,
+                               "expected a duration such as 10s or 250ms, found '" +
+                                   std::string(w.text) + "'"};
+        action.duration = *duration;
         return action;
     }
     if (args >= 1) action.path = std::string(words[1].text);
@@ -136,6 +239,8 @@ std::string to_string(const UserAction& action) {
         if (!word->empty()) out.append(" ").append(*word);
     if (action.kind == UserAction::Kind::Put || action.kind == UserAction::Kind::Append)
         out.append(" ").append(std::to_string(action.size));
+    if (action.kind == UserAction::Kind::Wait)
+        out.append(" ").append(format_wait_duration(action.duration));
     return out;
 }
 

@@ -87,6 +87,41 @@ void ServerSession::refuse(Time) {
     step(ServerEvent::Refused);
 }
 
+void ServerSession::shutdown(Time now) {
+    if (state_ == ServerState::Closed) return;
+    if (state_ == ServerState::DataChannel) {  // the owner closes this connection as its data
+        step(ServerEvent::ConnectionLost);
+        return;
+    }
+    if (profile_.announce_shutdown) send_reply(Reply::ShuttingDown);
+    explain(profile_.announce_shutdown
+                ? "the server shuts down: it says 421 and closes the control and data connections"
+                : "the server shuts down: it closes the control and data connections without a "
+                  "reply (" + profile_.name + " sends no 421)");
+    if (transfer_ && data_.phase == Phase::Open) {  // the transfer is cut off
+        actions_.push_back(CloseData{data_.id, true});
+        data_.phase = Phase::Idle;
+    }
+    die(now, {});
+}
+
+void ServerSession::reject_while_down(Time) {
+    explain("the FTP server is down (shut down, not restarted): the connection is reset");
+    actions_.push_back(CloseControl{true});
+    step(ServerEvent::ConnectionLost);
+}
+
+void ServerSession::die(Time, std::initializer_list<Reply> last_words) {
+    for (Reply r : last_words) send_reply(r);
+    drop_data_plan();
+    transfer_.reset();
+    early_bytes_.clear();
+    accept_deadline_ = kNever;
+    actions_.push_back(CloseControl{});
+    step(ServerEvent::ConnectionLost);
+    if (context_) context_->forget_spsv_ids(id_);
+}
+
 bool ServerSession::is_user_session() const {
     return state_ != ServerState::DataChannel && state_ != ServerState::Closed &&
            state_ != ServerState::SpsvOnly;
@@ -118,7 +153,8 @@ void ServerSession::process_buffer(Time now) {
         if (r.status == ParseStatus::Error) {
             const auto eol = inbuf_.find('\n');
             const bool empty_line = r.error == ParseError::EmptyLine;
-            inbuf_.erase(0, r.consumed ? r.consumed : (eol == std::string::npos ? inbuf_.size() : eol + 1));
+            const std::size_t bad = eol == std::string::npos ? inbuf_.size() : eol + 1;
+            inbuf_.erase(0, r.consumed ? r.consumed : bad);
             if (!empty_line) send_reply(Reply::Unknown, {""});  // vsftpd ignores empty lines only
             continue;
         }
@@ -488,7 +524,8 @@ void ServerSession::cmd_mdtm(std::string_view arg) {
 void ServerSession::cmd_rest(std::string_view arg) {
     std::uint64_t offset = 0;
     const auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), offset);
-    if (ec != std::errc{} || end != arg.data() + arg.size()) return send_reply(Reply::RestBad, {arg});
+    if (ec != std::errc{} || end != arg.data() + arg.size())
+        return send_reply(Reply::RestBad, {arg});
     restart_ = offset;
     send_reply(Reply::RestOk, {std::to_string(offset)});
 }
@@ -548,12 +585,39 @@ void ServerSession::set_active(HostPort target, std::optional<std::uint16_t> fro
     data_.from_port = from_port;
 }
 
-std::uint16_t ServerSession::choose_passive_port() {
+std::pair<std::uint32_t, std::uint32_t> ServerSession::passive_range() const {
     std::uint32_t lo = profile_.pasv_min_port ? profile_.pasv_min_port : 1024;
     std::uint32_t hi = profile_.pasv_max_port ? profile_.pasv_max_port : 65535;
     if (lo > hi) std::swap(lo, hi);
+    return {lo, hi};
+}
+
+std::uint16_t ServerSession::choose_passive_port() {
+    const auto [lo, hi] = passive_range();
     const std::uint64_t r = random_ ? random_() : 0;
     return static_cast<std::uint16_t>(lo + r % (hi - lo + 1));
+}
+
+// After a failed listen: the next port to try, or nullopt when the profile gives up.
+std::optional<std::uint16_t> ServerSession::next_passive_port() {
+    if (profile_.pasv_bind_attempts != 0) {  // vsftpd: random ports, repeats possible
+        if (data_.tried.size() >= profile_.pasv_bind_attempts) return std::nullopt;
+        return choose_passive_port();
+    }
+    const auto [lo, hi] = passive_range();  // every port once, in random order (pyftpdlib)
+    std::vector<std::uint16_t> tried = data_.tried;
+    std::sort(tried.begin(), tried.end());
+    tried.erase(std::unique(tried.begin(), tried.end()), tried.end());
+    const auto in_range = static_cast<std::uint32_t>(std::count_if(
+        tried.begin(), tried.end(), [lo, hi](std::uint16_t p) { return p >= lo && p <= hi; }));
+    const std::uint32_t free = hi - lo + 1 - in_range;
+    if (free == 0) return std::nullopt;
+    std::uint64_t k = (random_ ? random_() : 0) % free;
+    for (std::uint32_t p = lo; p <= hi; ++p) {
+        if (std::binary_search(tried.begin(), tried.end(), static_cast<std::uint16_t>(p))) continue;
+        if (k-- == 0) return static_cast<std::uint16_t>(p);
+    }
+    return std::nullopt;
 }
 
 HostPort ServerSession::open_listener() {
@@ -574,15 +638,33 @@ void ServerSession::cmd_pasv(bool extended, std::string_view arg) {
             explain("EPSV ALL: from now on the server refuses PORT, PASV and EPRT (RFC 2428)");
             return send_reply(Reply::EpsvAllOk);
         }
+        // "EPSV 2" needs an IPv6 control connection; "EPSV 1" works on both (vsftpd's rule).
         const bool v6 = !control_local_.addr.is_v4();
-        if (a == EpsvArg::Invalid || a == EpsvArg::UnknownFamily || (a == EpsvArg::V6) != v6) {
-            if (a != EpsvArg::None) return send_reply(Reply::EpsvBadProtocol);
-        }
+        if (a == EpsvArg::Invalid || a == EpsvArg::UnknownFamily || (a == EpsvArg::V6 && !v6))
+            return send_reply(Reply::EpsvBadProtocol);
     } else if (epsv_all_refuses("PASV")) {
         return;
     }
-    const HostPort announced = open_listener();
+    open_listener();
     if (sock_peer_) data_.only_from = std::exchange(sock_peer_, std::nullopt);  // RFC 478
+    const Announce what = extended ? Announce::Epsv : Announce::Pasv;
+    if (config_.await_listen) {
+        data_.announce = what;  // on DataListening
+        return;
+    }
+    announce_listener(what);
+}
+
+void ServerSession::announce_listener(Announce what) {
+    data_.announce = Announce::None;
+    const HostPort announced{profile_.pasv_address.value_or(control_local_.addr), data_.local_port};
+    if (what == Announce::Lstn) {
+        explain("LSTN " + std::string(1, data_.lstn) + ": the server listens on socket " +
+                std::to_string(announced.port) +
+                " and will wait for the connection at the transfer command (RFC 438)");
+        return send_reply(Reply::Lstn, {format_255(announced.port)});
+    }
+    const bool extended = what == Announce::Epsv;
     explain("the server listens on " + control_local_.addr.to_string() + ":" +
             std::to_string(announced.port) + " and announces " +
             (extended ? "the port in the 229 reply" : announced.to_string() + " in the 227 reply"));
@@ -591,6 +673,62 @@ void ServerSession::cmd_pasv(bool extended, std::string_view arg) {
     const HostPort v4{announced.addr.is_v4() ? announced.addr : IpAddress::v4(0, 0, 0, 0),
                       announced.port};
     send_reply(Reply::Pasv, {format_port_arg(v4)});
+}
+
+void ServerSession::on_listening(Time, DataId id, HostPort local) {
+    if (id != data_.id || data_.mode != DataMode::Passive || data_.announce == Announce::None)
+        return;
+    if (local.port != 0) data_.local_port = local.port;
+    announce_listener(data_.announce);
+}
+
+void ServerSession::on_listen_failed(Time now, DataId id) {
+    if (id != data_.id || data_.mode != DataMode::Passive) return on_connect_failed(now, id);
+    const auto [lo, hi] = passive_range();
+    const std::string range = std::to_string(lo) + "-" + std::to_string(hi);
+    const std::string exhausted = "the passive port range " + range + " is exhausted";
+    if (data_.announce == Announce::None) {  // the reply (with the port) went out already
+        if (profile_.bind_failure_closes_session) {
+            explain(exhausted + ": the server cannot listen on port " +
+                    std::to_string(data_.local_port) + " and its session dies (" +
+                    profile_.name + " would say this instead of the passive reply)");
+            data_ = DataPlan{};
+            return die(now, {Reply::BindFailed});
+        }
+        explain(exhausted + ": the server cannot listen on the announced port " +
+                std::to_string(data_.local_port) + "; the next transfer fails");
+        return on_connect_failed(now, id);
+    }
+    if (!data_.any_port) {
+        const std::uint16_t failed = data_.local_port;
+        data_.tried.push_back(failed);
+        if (const auto port = next_passive_port()) {
+            data_.local_port = *port;
+            explain("port " + std::to_string(failed) + " is in use: the server tries port " +
+                    std::to_string(*port));
+            actions_.push_back(Listen{data_.id, control_local_.addr, *port, *port});
+            return;
+        }
+        if (profile_.pasv_fallback_to_any_port) {
+            data_.any_port = true;
+            explain(exhausted + " (every port is in use): the server listens on a port the "
+                    "kernel picks, outside the range (\"Can't find a valid passive port in the "
+                    "configured range. A random kernel-assigned port will be used.\"); a firewall "
+                    "that opens only the range will block it");
+            actions_.push_back(Listen{data_.id, control_local_.addr, 0, 0});
+            return;
+        }
+    }
+    data_ = DataPlan{};
+    if (profile_.bind_failure_closes_session) {
+        explain(exhausted + ": no free port after " +
+                std::to_string(profile_.pasv_bind_attempts) +
+                " random tries, the server gives up and its session dies");
+        return die(now, {Reply::BindFailed});
+    }
+    explain(exhausted + ": every port is in use, the server cannot open a passive data "
+            "connection");
+    send_reply(Reply::BindFailed);
 }
 
 void ServerSession::cmd_spsv() {
@@ -624,10 +762,13 @@ void ServerSession::cmd_spdt(std::string_view arg) {
 void ServerSession::cmd_lstn(std::string_view arg) {
     const std::string a = upper(arg);
     if (a != "S" && a != "R") return send_reply(Reply::LstnBad, {arg});
-    const HostPort local = open_listener();
-    explain("LSTN " + a + ": the server listens on socket " + std::to_string(local.port) +
-            " and will wait for the connection at the transfer command (RFC 438)");
-    send_reply(Reply::Lstn, {format_255(local.port)});
+    open_listener();
+    data_.lstn = a[0];
+    if (config_.await_listen) {
+        data_.announce = Announce::Lstn;
+        return;
+    }
+    announce_listener(Announce::Lstn);
 }
 
 void ServerSession::cmd_sock(std::string_view arg) {
@@ -773,6 +914,16 @@ void ServerSession::open_data(Time now) {
     switch (data_.phase) {
         case Phase::Idle:
             if (data_.mode != DataMode::Active) return finish_transfer(now, Reply::DataFailed);
+            if (profile_.promiscuous_port_binds_unprivileged && profile_.port_promiscuous &&
+                data_.from_port && *data_.from_port < 1024) {
+                explain("with port_promiscuous=YES vsftpd makes the active data connection in "
+                        "the unprivileged session process, which may not bind port " +
+                        std::to_string(*data_.from_port) +
+                        " (connect_from_port_20=YES): bind() fails with EACCES, the session "
+                        "dies and its privileged helper follows; the control connection closes");
+                data_ = DataPlan{};
+                return die(now, {Reply::BindFailed, Reply::HelperGone});
+            }
             data_.phase = Phase::Connecting;
             actions_.push_back(Connect{data_.id, data_.target, data_.from_port});
             return;
@@ -829,8 +980,9 @@ void ServerSession::receive_data(Time now, const DataEvent& event) {
             else if constexpr (std::is_same_v<T, DataBytes>) on_bytes(now, e.id, e.bytes);
             else if constexpr (std::is_same_v<T, DataClosed>) on_closed(now, e.id, false);
             else if constexpr (std::is_same_v<T, DataReset>) on_closed(now, e.id, true);
-            else if constexpr (std::is_same_v<T, DataListening>) return;
-            else on_connect_failed(now, e.id);  // refused, timed out, listen failed
+            else if constexpr (std::is_same_v<T, DataListening>) on_listening(now, e.id, e.local);
+            else if constexpr (std::is_same_v<T, DataListenFailed>) on_listen_failed(now, e.id);
+            else on_connect_failed(now, e.id);  // refused, timed out
         },
         event);
 }
@@ -915,7 +1067,8 @@ void ServerSession::store_received(Time now) {
     finish_transfer(now, transfer_->final_reply, {Vfs::base_name(transfer_->path)});
 }
 
-void ServerSession::finish_transfer(Time now, Reply reply, std::initializer_list<std::string_view> args) {
+void ServerSession::finish_transfer(Time now, Reply reply,
+                                    std::initializer_list<std::string_view> args) {
     send_reply(reply, args);
     transfer_.reset();
     early_bytes_.clear();
@@ -990,12 +1143,30 @@ SessionId FtpServer::accept(Time now, HostPort control_local, HostPort control_r
     auto s = std::make_unique<ServerSession>(config_, vfs_, std::move(shared), sid, control_local,
                                              control_remote, this);
     const bool full = config_.max_users != 0 && user_sessions() >= config_.max_users;
-    if (!full) s->start(now);
+    if (!running_) s->reject_while_down(now);
+    else if (!full) s->start(now);
     else if (!spsv_.empty()) s->start(now, true);
     else s->refuse(now);
     sessions_[sid] = std::move(s);
     collect(sid);
     return sid;
+}
+
+void FtpServer::shutdown(Time now) {
+    if (!running_) return;
+    running_ = false;
+    spsv_.clear();
+    hand_overs_.clear();
+    for (auto& [sid, s] : sessions_) {
+        s->shutdown(now);
+        collect(sid);
+    }
+}
+
+void FtpServer::restart(Time) {
+    running_ = true;
+    std::erase_if(sessions_,
+                  [](const auto& kv) { return kv.second->state() == ServerState::Closed; });
 }
 
 ServerSession* FtpServer::session(SessionId s) {
@@ -1004,8 +1175,9 @@ ServerSession* FtpServer::session(SessionId s) {
 }
 
 std::size_t FtpServer::user_sessions() const {
-    return static_cast<std::size_t>(std::count_if(
-        sessions_.begin(), sessions_.end(), [](const auto& kv) { return kv.second->is_user_session(); }));
+    return static_cast<std::size_t>(
+        std::count_if(sessions_.begin(), sessions_.end(),
+                      [](const auto& kv) { return kv.second->is_user_session(); }));
 }
 
 void FtpServer::receive_control(Time now, SessionId sid, std::string_view bytes) {

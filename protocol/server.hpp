@@ -30,6 +30,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -52,6 +53,12 @@ struct ServerConfig {
     std::map<std::string, IpAddress> host_names;       // for SOCK HOST-C,... (RFC 438/478)
     // SPSV identifiers; the default draws 8 letters and digits from the RandomSource.
     std::function<std::string(const RandomSource&)> spsv_id_generator;
+    // The caller answers every Listen with DataListening or DataListenFailed (the simulator does,
+    // at once). Then PASV/EPSV/LSTN reply only once the listen succeeded, a failed port is
+    // retried as the profile does (pasv_bind_attempts), and an exhausted passive range gets the
+    // profile's answer instead of the 227. Off: the reply goes out with the Listen (the port is
+    // assumed free) and a later DataListenFailed fails the next transfer.
+    bool await_listen = false;
 };
 
 // What a session needs from the FtpServer that owns it (null for a stand-alone session:
@@ -78,6 +85,10 @@ public:
     void start(Time now, bool spsv_only = false);
     // Over the limit with nothing pending: the 421 refusal and the close.
     void refuse(Time now);
+    // The server goes down: the profile's 421 (unless it has none), data and control closed.
+    void shutdown(Time now);
+    // The server is down: the new connection is reset without a greeting.
+    void reject_while_down(Time now);
 
     void receive_control(Time now, std::string_view bytes);
     void receive_data(Time now, const DataEvent& event);
@@ -112,6 +123,8 @@ private:
     enum class Phase : std::uint8_t { Idle, Listening, Connecting, Open, Failed };
     enum class TransferKind : std::uint8_t { Retr, Stor, Appe, Stou, List, Nlst, Mlsd };
 
+    enum class Announce : std::uint8_t { None, Pasv, Epsv, Lstn };
+
     struct DataPlan {                       // what PORT/PASV/EPRT/EPSV/SPSV/LSTN/SOCK set up
         DataMode mode = DataMode::None;
         DataId id = 0;
@@ -122,6 +135,10 @@ private:
         Phase phase = Phase::Idle;
         HostPort remote;                    // the peer once open
         bool announce_on_connect = false;   // pyftpdlib: PORT's 200 waits for the connection
+        Announce announce = Announce::None; // await_listen: the reply waits for DataListening
+        std::vector<std::uint16_t> tried;   // passive ports the caller could not listen on
+        bool any_port = false;              // pyftpdlib's fallback: a kernel-assigned port
+        char lstn = 'S';                    // LSTN S|R
     };
 
     struct Transfer {
@@ -183,7 +200,13 @@ private:
     bool epsv_all_refuses(std::string_view verb);
     void set_active(HostPort target, std::optional<std::uint16_t> from_port);
     HostPort open_listener();
+    void announce_listener(Announce what);
     std::uint16_t choose_passive_port();
+    std::pair<std::uint32_t, std::uint32_t> passive_range() const;
+    std::optional<std::uint16_t> next_passive_port();
+    void on_listening(Time now, DataId id, HostPort local);
+    void on_listen_failed(Time now, DataId id);
+    void die(Time now, std::initializer_list<Reply> last_words);
     void drop_data_plan();
     bool peer_allowed(const HostPort& remote) const;
     void reject_peer(Time now);
@@ -256,8 +279,16 @@ public:
     FtpServer(const FtpServer&) = delete;
     FtpServer& operator=(const FtpServer&) = delete;
 
-    // A new control connection; the session's greeting is queued.
+    // A new control connection; the session's greeting is queued. While the server is down
+    // (after shutdown(), before restart()) the connection is reset at once (CloseControl{abort}).
     SessionId accept(Time now, HostPort control_local, HostPort control_remote);
+    // The server goes down (a restart, a crash): every session sends the profile's 421
+    // ("421 Service not available, closing control connection."; vsftpd sends nothing) and
+    // closes its data and control connections; pending SPSV identifiers are forgotten.
+    void shutdown(Time now);
+    // The server is back: accept() greets again. Closed sessions are forgotten.
+    void restart(Time now);
+    bool running() const { return running_; }
     void receive_control(Time now, SessionId s, std::string_view bytes);
     void receive_data(Time now, SessionId s, const DataEvent& event);
     void control_closed(Time now, SessionId s);
@@ -294,6 +325,7 @@ private:
     std::vector<PendingHandOver> hand_overs_;
     std::vector<ServerAction> out_;
     SessionId next_session_ = 1;
+    bool running_ = true;
 };
 
 // The default SPSV identifier: 8 characters [A-Za-z0-9] from the random source.

@@ -75,6 +75,125 @@ std::string_view strip_x_variant(std::string_view name) {
 
 using R = Reply;
 
+struct ReplyName {
+    Reply reply;
+    std::string_view name;
+};
+
+// The enum names in kebab-case, in enum order (a static_assert keeps the two in step).
+constexpr std::array kReplyNames{
+    ReplyName{R::Greeting, "greeting"},
+    ReplyName{R::TooManyUsers, "too-many-users"},
+    ReplyName{R::SpsvOnlyGreeting, "spsv-only-greeting"},
+    ReplyName{R::SpsvOnlyUser, "spsv-only-user"},
+    ReplyName{R::UserOk, "user-ok"},
+    ReplyName{R::LoginOk, "login-ok"},
+    ReplyName{R::LoginIncorrect, "login-incorrect"},
+    ReplyName{R::NeedUserFirst, "need-user-first"},
+    ReplyName{R::NeedAccount, "need-account"},
+    ReplyName{R::AlreadyLoggedIn, "already-logged-in"},
+    ReplyName{R::CantChangeUser, "cant-change-user"},
+    ReplyName{R::NotLoggedIn, "not-logged-in"},
+    ReplyName{R::Unknown, "unknown"},
+    ReplyName{R::NotImplemented, "not-implemented"},
+    ReplyName{R::ArgMissing, "arg-missing"},
+    ReplyName{R::ArgUnexpected, "arg-unexpected"},
+    ReplyName{R::AcctOk, "acct-ok"},
+    ReplyName{R::Syst, "syst"},
+    ReplyName{R::OptsUtf8, "opts-utf8"},
+    ReplyName{R::OptsBad, "opts-bad"},
+    ReplyName{R::TypeBinary, "type-binary"},
+    ReplyName{R::TypeAscii, "type-ascii"},
+    ReplyName{R::TypeBad, "type-bad"},
+    ReplyName{R::ModeOk, "mode-ok"},
+    ReplyName{R::ModeBad, "mode-bad"},
+    ReplyName{R::StruOk, "stru-ok"},
+    ReplyName{R::StruBad, "stru-bad"},
+    ReplyName{R::Pwd, "pwd"},
+    ReplyName{R::CwdOk, "cwd-ok"},
+    ReplyName{R::CwdFail, "cwd-fail"},
+    ReplyName{R::MkdOk, "mkd-ok"},
+    ReplyName{R::MkdFail, "mkd-fail"},
+    ReplyName{R::RmdOk, "rmd-ok"},
+    ReplyName{R::RmdFail, "rmd-fail"},
+    ReplyName{R::DeleOk, "dele-ok"},
+    ReplyName{R::DeleFail, "dele-fail"},
+    ReplyName{R::RnfrOk, "rnfr-ok"},
+    ReplyName{R::RnfrFail, "rnfr-fail"},
+    ReplyName{R::RntoNeedRnfr, "rnto-need-rnfr"},
+    ReplyName{R::RntoOk, "rnto-ok"},
+    ReplyName{R::RntoFail, "rnto-fail"},
+    ReplyName{R::SizeOk, "size-ok"},
+    ReplyName{R::SizeFail, "size-fail"},
+    ReplyName{R::MdtmOk, "mdtm-ok"},
+    ReplyName{R::MdtmFail, "mdtm-fail"},
+    ReplyName{R::Allo, "allo"},
+    ReplyName{R::Pasv, "pasv"},
+    ReplyName{R::Epsv, "epsv"},
+    ReplyName{R::EpsvAllOk, "epsv-all-ok"},
+    ReplyName{R::EpsvBadProtocol, "epsv-bad-protocol"},
+    ReplyName{R::AfterEpsvAll, "after-epsv-all"},
+    ReplyName{R::PortOk, "port-ok"},
+    ReplyName{R::PortBad, "port-bad"},
+    ReplyName{R::PortForeign, "port-foreign"},
+    ReplyName{R::PortPrivileged, "port-privileged"},
+    ReplyName{R::EprtOk, "eprt-ok"},
+    ReplyName{R::EprtBad, "eprt-bad"},
+    ReplyName{R::EprtBadProtocol, "eprt-bad-protocol"},
+    ReplyName{R::ActiveEstablished, "active-established"},
+    ReplyName{R::ActiveFailed, "active-failed"},
+    ReplyName{R::Spsv, "spsv"},
+    ReplyName{R::SpdtOk, "spdt-ok"},
+    ReplyName{R::SpdtBad, "spdt-bad"},
+    ReplyName{R::Lstn, "lstn"},
+    ReplyName{R::LstnBad, "lstn-bad"},
+    ReplyName{R::Sock, "sock"},
+    ReplyName{R::SockBad, "sock-bad"},
+    ReplyName{R::NoDataSetup, "no-data-setup"},
+    ReplyName{R::DataFailed, "data-failed"},
+    ReplyName{R::BadIpConnecting, "bad-ip-connecting"},
+    ReplyName{R::AcceptTimeout, "accept-timeout"},
+    ReplyName{R::RetrMark, "retr-mark"},
+    ReplyName{R::ListMark, "list-mark"},
+    ReplyName{R::StorMark, "stor-mark"},
+    ReplyName{R::StouMark, "stou-mark"},
+    ReplyName{R::AlreadyOpen, "already-open"},
+    ReplyName{R::TransferOk, "transfer-ok"},
+    ReplyName{R::ListOk, "list-ok"},
+    ReplyName{R::StouOk, "stou-ok"},
+    ReplyName{R::RetrFail, "retr-fail"},
+    ReplyName{R::ListFail, "list-fail"},
+    ReplyName{R::StorFail, "stor-fail"},
+    ReplyName{R::SendNetFail, "send-net-fail"},
+    ReplyName{R::RecvNetFail, "recv-net-fail"},
+    ReplyName{R::DiskFull, "disk-full"},
+    ReplyName{R::RestOk, "rest-ok"},
+    ReplyName{R::RestBad, "rest-bad"},
+    ReplyName{R::AborNone, "abor-none"},
+    ReplyName{R::AborAborted, "abor-aborted"},
+    ReplyName{R::AborOk, "abor-ok"},
+    ReplyName{R::Noop, "noop"},
+    ReplyName{R::Help, "help"},
+    ReplyName{R::StatHead, "stat-head"},
+    ReplyName{R::StatTail, "stat-tail"},
+    ReplyName{R::Quit, "quit"},
+    ReplyName{R::AuthOk, "auth-ok"},
+    ReplyName{R::AuthBad, "auth-bad"},
+    ReplyName{R::AuthAgain, "auth-again"},
+    ReplyName{R::PbszOk, "pbsz-ok"},
+    ReplyName{R::PbszNeedAuth, "pbsz-need-auth"},
+    ReplyName{R::ProtOk, "prot-ok"},
+    ReplyName{R::ProtNeedAuth, "prot-need-auth"},
+    ReplyName{R::ProtNeedPbsz, "prot-need-pbsz"},
+    ReplyName{R::ProtBad, "prot-bad"},
+    ReplyName{R::CccOk, "ccc-ok"},
+    ReplyName{R::CccBad, "ccc-bad"},
+    ReplyName{R::BindFailed, "bind-failed"},
+    ReplyName{R::HelperGone, "helper-gone"},
+    ReplyName{R::ShuttingDown, "shutting-down"},
+};
+static_assert(kReplyNames.size() == kReplyCount, "every Reply needs a name");
+
 void set(ReplyTexts& t, R r, std::string text) { t[static_cast<std::size_t>(r)] = std::move(text); }
 
 // RFC 959 section 4.2.2's own texts (and RFC 2228/2428/4217/1123 and the seeds for extensions).
@@ -193,6 +312,9 @@ ReplyTexts rfc959_texts() {
     set(t, R::ProtBad, "504 Protection level not supported.");
     set(t, R::CccOk, "200 CCC command successful; the control channel is in clear text again.");
     set(t, R::CccBad, "533 The control channel is not protected.");
+    set(t, R::BindFailed, cant_open);
+    set(t, R::HelperGone, "421 Service not available, closing control connection.");
+    set(t, R::ShuttingDown, "421 Service not available, closing control connection.");
     return t;
 }
 
@@ -284,6 +406,9 @@ void apply_vsftpd_texts(ReplyTexts& t) {
     set(t, R::ProtNeedAuth, "503 PROT needs a secure connection.");
     set(t, R::ProtNeedPbsz, "503 PBSZ needs a secure connection.");
     set(t, R::ProtBad, "504 PROT not recognized.");
+    // utility.c die() -> bug(): "500 OOPS: " + the reason, then the process exits.
+    set(t, R::BindFailed, "500 OOPS: vsf_sysutil_bind");
+    set(t, R::HelperGone, "500 OOPS: priv_sock_get_cmd");  // privsock.c priv_sock_get_cmd
 }
 
 // pyftpdlib 2.x: handlers/ftp/control.py, dispatchers.py, data.py, handlers/ftps/control.py.
@@ -361,7 +486,8 @@ void apply_pyftpdlib_texts(ReplyTexts& t) {
     set(t, R::AborAborted, "426 Transfer aborted via ABOR.");
     set(t, R::AborOk, "226 ABOR command successful.");
     set(t, R::Noop, "200 I successfully did nothing'.");
-    set(t, R::Help, "214-The following commands are recognized:\r\n{0}214 Help command successful.");
+    set(t, R::Help,
+        "214-The following commands are recognized:\r\n{0}214 Help command successful.");
     set(t, R::StatHead, "211-FTP server status:");
     set(t, R::StatTail, "211 End of status.");
     set(t, R::Quit, "221 Goodbye.");
@@ -416,6 +542,138 @@ std::string ServerProfile::reply(Reply r, std::initializer_list<std::string_view
     return fill_reply(replies[static_cast<std::size_t>(r)], args);
 }
 
+const char* reply_name(Reply r) {
+    const auto i = static_cast<std::size_t>(r);
+    return i < kReplyNames.size() ? kReplyNames[i].name.data() : "";
+}
+
+std::optional<Reply> reply_by_name(std::string_view name) {
+    for (const auto& n : kReplyNames)
+        if (n.name == name) return n.reply;
+    return std::nullopt;
+}
+
+std::span<const Reply> all_replies() {
+    static const auto kAll = [] {
+        std::array<Reply, kReplyCount> a{};
+        for (std::size_t i = 0; i < kReplyCount; ++i) a[i] = kReplyNames[i].reply;
+        return a;
+    }();
+    return kAll;
+}
+
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+std::string_view reply_code(std::string_view text) {
+    if (text.size() < 3 || !is_digit(text[0]) || !is_digit(text[1]) || !is_digit(text[2]))
+        return {};
+    return text.substr(0, 3);
+}
+
+}  // namespace
+
+std::optional<std::string> check_reply_override(const ServerProfile& profile, Reply r,
+                                                std::string_view text) {
+    const std::string& fallback = profile.replies[static_cast<std::size_t>(r)];
+    const std::string want(reply_code(fallback));
+    auto error = [&](std::string_view why) {
+        std::string e = "reply '";
+        e.append(reply_name(r)).append("': ").append(why);
+        e.append(" (the ").append(profile.name).append(" default is '").append(fallback);
+        e.append("')");
+        return std::optional<std::string>(std::move(e));
+    };
+    const std::string_view code = reply_code(text);
+    std::string must = "the text must start with the reply code ";
+    must.append(want);
+    if (code.empty()) return error(must);
+    if (code != want) {
+        must.append(", the default's code, not ").append(code);
+        return error(must);
+    }
+    const bool multi = fallback.find("\r\n") != std::string::npos;
+    if (text.size() > 3 && text[3] != ' ' && !(multi && text[3] == '-'))
+        return error("the code must be followed by a space");
+    if (!multi || text.size() <= 3 || text[3] != '-') {
+        if (text.find_first_of("\r\n") != std::string_view::npos)
+            return error("a one-line reply cannot hold CR or LF");
+        return std::nullopt;
+    }
+    // A multi-line reply (RFC 959 4.2): "<code>-first\r\n...\r\n<code> last".
+    std::size_t pos = 0;
+    std::string_view last;
+    for (;;) {
+        const auto eol = text.find("\r\n", pos);
+        const std::string_view line =
+            text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+        if (line.find_first_of("\r\n") != std::string_view::npos)
+            return error("the lines must be separated by CR LF");
+        last = line;
+        if (eol == std::string_view::npos) break;
+        pos = eol + 2;
+    }
+    while (!last.empty() && last.front() == '{') {  // "{0}214 ...": the body's lines come first
+        const auto close = last.find('}');
+        if (close == std::string_view::npos) break;
+        last.remove_prefix(close + 1);
+    }
+    if (last.size() < 4 || last.substr(0, 3) != want || last[3] != ' ') {
+        std::string why = "a multi-line reply must end with a line that starts with '";
+        why.append(want).append(" '");
+        return error(why);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> override_reply(ServerProfile& profile, std::string_view name,
+                                          std::string_view text) {
+    const auto r = reply_by_name(name);
+    if (!r) {
+        std::string known;
+        for (const auto& n : kReplyNames) known.append(known.empty() ? "" : ", ").append(n.name);
+        std::string e = "unknown reply name '";
+        e.append(name).append("'; the names are: ").append(known);
+        return e;
+    }
+    if (auto err = check_reply_override(profile, *r, text)) return err;
+    profile.replies[static_cast<std::size_t>(*r)] = std::string(text);
+    return std::nullopt;
+}
+
+namespace {
+
+std::string table_cell(std::string_view text) {  // a Markdown code span in a table cell
+    std::string out = "`";
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text.compare(i, 2, "\r\n") == 0) {
+            out += "\\r\\n";
+            ++i;
+        } else if (text[i] == '|') {
+            out += "\\|";
+        } else {
+            out += text[i];
+        }
+    }
+    out += '`';
+    return out;
+}
+
+}  // namespace
+
+std::string render_reply_table() {
+    const ServerProfile profiles[] = {vsftpd_profile(), pyftpdlib_profile(), rfc959_profile()};
+    std::string out = "| name | vsftpd | pyftpdlib | rfc959 |\n|---|---|---|---|\n";
+    for (const auto& n : kReplyNames) {
+        out.append("| `").append(n.name).append("` |");
+        for (const auto& p : profiles)
+            out.append(" ").append(table_cell(p.replies[static_cast<std::size_t>(n.reply)])).append(" |");
+        out += '\n';
+    }
+    return out;
+}
+
 ServerProfile rfc959_profile() {
     ServerProfile p;
     p.name = "rfc959";
@@ -456,6 +714,10 @@ ServerProfile vsftpd_profile() {
     p.supports_mlsd = false;
     p.ascii_by_default = false;
     p.list_missing_dir_sends_empty = true;
+    p.promiscuous_port_binds_unprivileged = true;  // ftpdataio.c vsf_ftpdataio_get_port_fd
+    p.pasv_bind_attempts = 9;                      // privops.c: while (--bind_retries), 10
+    p.bind_failure_closes_session = true;          // die("vsf_sysutil_bind")
+    p.announce_shutdown = false;                   // the processes just exit
     return p;
 }
 
@@ -477,6 +739,7 @@ ServerProfile pyftpdlib_profile() {
     p.refuse_privileged_ports = true;  // permit_privileged_ports = False
     p.reject_foreign_at_accept = true;
     p.accept_timeout = 30'000'000'000;  // PassiveDTP.timeout
+    p.pasv_fallback_to_any_port = true;  // PassiveDTP: bind((ip, 0)) after passive_ports
     p.supports_spsv = false;
     p.supports_1973 = false;
     p.supports_tls = false;  // FTPHandler; TLS_FTPHandler adds AUTH/PBSZ/PROT

@@ -63,11 +63,21 @@ enum class Reply : std::uint8_t {
     AborNone, AborAborted, AborOk, Noop, Help, StatHead, StatTail, Quit,
     AuthOk, AuthBad, AuthAgain, PbszOk, PbszNeedAuth, ProtOk, ProtNeedAuth, ProtNeedPbsz,
     ProtBad, CccOk, CccBad,
+    BindFailed,    // the data socket cannot be bound (vsftpd: "500 OOPS: vsf_sysutil_bind")
+    HelperGone,    // vsftpd's privileged helper exits after its session process died
+    ShuttingDown,  // FtpServer::shutdown: the 421 every session gets (if the profile says one)
     Count_,
 };
 constexpr std::size_t kReplyCount = static_cast<std::size_t>(Reply::Count_);
 
 using ReplyTexts = std::array<std::string, kReplyCount>;
+
+// The reply's name in a scenario (`servers.X.replies: {greeting: "220 FTP server ready"}`):
+// the enum name in kebab-case (Greeting -> "greeting", UserOk -> "user-ok", ListMark ->
+// "list-mark"). reply_by_name is exact (lower case); nullopt for an unknown name.
+const char* reply_name(Reply r);
+std::optional<Reply> reply_by_name(std::string_view name);
+std::span<const Reply> all_replies();
 
 // "{}" takes the next argument, "{N}" argument N; unused arguments are ignored, so a profile's
 // text may leave out what another profile's text shows.
@@ -100,6 +110,11 @@ struct ServerProfile {
     bool default_data_port = true;           // RFC 959 3.2: connect from L-1 to U without PORT
     bool connect_from_port_20 = false;       // active connections from port 20 (L-1)
     bool port_promiscuous = true;            // PORT/EPRT to any address
+    // vsftpd: with port_promiscuous the unprivileged session process binds the active data socket
+    // itself (ftpdataio.c: `if (tunable_one_process_model || tunable_port_promiscuous)`), so
+    // together with connect_from_port_20 the bind to port 20 fails (EACCES): the transfer gets
+    // BindFailed, the helper HelperGone, and the control connection closes.
+    bool promiscuous_port_binds_unprivileged = false;
     bool pasv_promiscuous = true;            // data connections from any address
     bool refuse_privileged_ports = false;    // PORT to a port below 1024 refused
     bool reject_foreign_at_accept = false;   // pyftpdlib answers a foreign connection at once
@@ -108,6 +123,17 @@ struct ServerProfile {
     std::uint16_t pasv_max_port = 0;
     std::optional<IpAddress> pasv_address;   // vsftpd pasv_address / pyftpdlib masquerade_address
     Time accept_timeout = 60'000'000'000;    // waiting for a passive connection during a transfer
+    // When the passive listen fails (DataListenFailed: the port is in use), how the server
+    // retries before it gives up:
+    //   vsftpd    privops.c vsf_privop_pasv_listen: 9 random ports, then die("vsf_sysutil_bind")
+    //   pyftpdlib PassiveDTP: every port of passive_ports once (random order), then a
+    //             kernel-assigned port outside the range (and a warning in its log)
+    //   rfc959    every port of the range once, then 425
+    // 0 = every port of the range once. Retries need ServerConfig::await_listen.
+    unsigned pasv_bind_attempts = 0;
+    bool pasv_fallback_to_any_port = false;  // pyftpdlib: bind((ip, 0)) after the range
+    bool bind_failure_closes_session = false;  // vsftpd: die() ends the session
+    bool announce_shutdown = true;           // ShuttingDown on FtpServer::shutdown (vsftpd: none)
 
     // Extensions.
     bool supports_spsv = true;               // draft-rosenau SPSV/SPDT
@@ -126,6 +152,18 @@ struct ServerProfile {
 
     std::string reply(Reply r, std::initializer_list<std::string_view> args = {}) const;
 };
+
+// A user's replacement text for reply `r`: nullopt if acceptable, else why not. It must start
+// with the 3-digit code of the profile's default text for `r` followed by a space (or "-" and
+// "\r\n"-separated lines when the default is a multi-line reply, whose last line starts with
+// "<code> "), and hold no other CR or LF.
+std::optional<std::string> check_reply_override(const ServerProfile& profile, Reply r,
+                                                std::string_view text);
+// Checks, then sets profile.replies[name]; the error names the reply (or lists the known names).
+std::optional<std::string> override_reply(ServerProfile& profile, std::string_view name,
+                                          std::string_view text);
+// The table docs/server.md embeds: every reply name with its default text per profile.
+std::string render_reply_table();
 
 ServerProfile vsftpd_profile();
 ServerProfile pyftpdlib_profile();

@@ -49,7 +49,7 @@ if [[ $replay == 1 ]]; then
     files=$(find "$dir" -type f ! -name '*.md' 2>/dev/null | sort)
     [[ -z $files ]] && continue
     for f in $files; do
-      if "$BUILD/$t" -runs=1 "$f" >"$BUILD/logs/replay.log" 2>&1; then
+      if FTPSIM_FUZZ_NO_FILTER=1 "$BUILD/$t" -runs=1 "$f" >"$BUILD/logs/replay.log" 2>&1; then
         echo "fixed   $t $f"
       else
         echo "FAILS   $t $f"; status=1

@@ -14,6 +14,11 @@ std::string port_pair(const Item& it, bool ascii);
 // changed the line on the way.
 std::string arrow_caption(const Item& it, bool ascii);
 
+// The colours every renderer uses: an arrow's by class (control blue, data orange, other grey)
+// and a note's fill by kind.
+const char* arrow_colour(const Item& it);
+const char* note_fill(NoteKind k);
+
 // Lane i's identifier in the text formats: "L0", "L1", ...
 std::string lane_id(int i);
 

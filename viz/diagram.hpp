@@ -114,7 +114,8 @@ struct Diagram {
     LayoutOptions options;
     std::vector<Lane> lanes;
     std::vector<Item> items;             // sorted by top()
-    std::vector<Tick> ticks;             // time axis marks (ToScale) or one per row (Compressed)
+    std::vector<Tick> ticks;             // time axis marks (ToScale), or one per row whose time
+                                         // differs from the row before (Compressed); sorted by y
     bool round_ticks = false;            // ticks are at round times (ToScale): print them short
     double height = 0;                   // bottom of the last item
     bool has_control = false, has_data = false, has_drops = false, has_rejects = false;

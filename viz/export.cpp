@@ -93,6 +93,22 @@ std::string arrow_caption(const Item& it, bool ascii) {
     return s;
 }
 
+const char* arrow_colour(const Item& it) {
+    if (it.purpose == Purpose::Data || it.style == Style::Data) return "#d9480f";
+    if (it.purpose == Purpose::Control || it.style == Style::Control) return "#1c5bbf";
+    return "#495057";
+}
+
+const char* note_fill(NoteKind k) {
+    switch (k) {
+    case NoteKind::Middlebox: return "#fff3bf";
+    case NoteKind::Socket: return "#e7f0fb";
+    case NoteKind::Timer: return "#f3e8fd";
+    case NoteKind::Note: return "#f1f3f5";
+    }
+    return "#ffffff";
+}
+
 std::string lane_id(int i) {
     std::string id(1, 'L');  // not "L" + to_string(i): GCC 12 warns falsely (-Wrestrict) on that
     id += std::to_string(i);

@@ -381,7 +381,8 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
     if (opt.time == TimeScale::Compressed) {
         double y = top;
         for (Item& it : items) {
-            d.ticks.push_back({y, it.t0});
+            // One mark per distinct time: rows that happen at the same instant share the first's.
+            if (d.ticks.empty() || d.ticks.back().t != it.t0) d.ticks.push_back({y, it.t0});
             it.y0 = y;
             if (it.kind == ItemKind::Arrow) {
                 it.y1 = y + opt.slant * opt.row_height;

@@ -24,12 +24,6 @@ std::string msc_text(std::string_view s) {
     return out;
 }
 
-const char* msc_colour(const Item& it) {
-    if (it.purpose == Purpose::Data || it.style == Style::Data) return "#d9480f";
-    if (it.purpose == Purpose::Control || it.style == Style::Control) return "#1c5bbf";
-    return "#495057";
-}
-
 }  // namespace
 
 std::string to_mscgen(const Diagram& d) {
@@ -52,19 +46,17 @@ std::string to_mscgen(const Diagram& d) {
             break;
         case ItemKind::Note: {
             const char* box = it.note_kind == NoteKind::Middlebox ? "abox" : it.note_kind == NoteKind::Note ? "note" : "rbox";
-            const char* fill = it.note_kind == NoteKind::Middlebox ? "#fff3bf"
-                               : it.note_kind == NoteKind::Socket  ? "#e7f0fb"
-                               : it.note_kind == NoteKind::Timer   ? "#f3e8fd" : "#f1f3f5";
+            const char* fill = detail::note_fill(it.note_kind);
             fmt::format_to(out, "  {} {} {} [label=\"{}\", textbgcolour=\"{}\"];\n", detail::lane_id(it.lane_lo), box,
                            detail::lane_id(it.lane_hi), msc_text(it.text), fill);
             break;
         }
         case ItemKind::Arrow: {
             const char* arc = it.end != End::Arrow ? "-x" : it.style == Style::Handshake ? ">>" : "=>";
-            const char* c = it.end != End::Arrow ? "#d62828" : msc_colour(it);
+            const char* c = it.end != End::Arrow ? "#d62828" : detail::arrow_colour(it);
             fmt::format_to(out, "  {} {} {} [label=\"{}\", linecolour=\"{}\", textcolour=\"{}\"];\n",
                            detail::lane_id(it.from_lane), arc, detail::lane_id(it.to_lane),
-                           msc_text(detail::arrow_caption(it, true)), c, msc_colour(it));
+                           msc_text(detail::arrow_caption(it, true)), c, detail::arrow_colour(it));
             break;
         }
         }

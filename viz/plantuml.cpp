@@ -25,12 +25,6 @@ std::string puml_text(std::string_view s) {
     return out;
 }
 
-const char* puml_colour(const Item& it) {
-    if (it.purpose == Purpose::Data || it.style == Style::Data) return "#d9480f";
-    if (it.purpose == Purpose::Control || it.style == Style::Control) return "#1c5bbf";
-    return "#495057";
-}
-
 }  // namespace
 
 std::string to_plantuml(const Diagram& d) {
@@ -66,10 +60,7 @@ std::string to_plantuml(const Diagram& d) {
             const std::string lanes = it.lane_lo == it.lane_hi
                                           ? detail::lane_id(it.lane_lo)
                                           : detail::lane_id(it.lane_lo) + ", " + detail::lane_id(it.lane_hi);
-            const char* colour = it.note_kind == NoteKind::Middlebox ? "#fff3bf"
-                                 : it.note_kind == NoteKind::Socket  ? "#e7f0fb"
-                                 : it.note_kind == NoteKind::Timer   ? "#f3e8fd" : "#f1f3f5";
-            fmt::format_to(out, "note over {} {}\n", lanes, colour);
+            fmt::format_to(out, "note over {} {}\n", lanes, detail::note_fill(it.note_kind));
             std::size_t start = 0;
             while (true) {
                 const auto eol = it.text.find('\n', start);
@@ -82,7 +73,7 @@ std::string to_plantuml(const Diagram& d) {
         }
         case ItemKind::Arrow: {
             const bool dashed = it.style == Style::Handshake;
-            std::string arrow = fmt::format("-[{}]{}>", puml_colour(it), dashed ? "-" : "");
+            std::string arrow = fmt::format("-[{}]{}>", detail::arrow_colour(it), dashed ? "-" : "");
             if (it.end != End::Arrow) arrow += "x";
             fmt::format_to(out, "{} {} {} : {}\n", detail::lane_id(it.from_lane), arrow, detail::lane_id(it.to_lane),
                            puml_text(detail::arrow_caption(it, false)));

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "viz/detail.hpp"
 #include "viz/export.hpp"
 
 namespace ftpsim::viz {
@@ -55,13 +56,14 @@ int colour_index(const Item& it) {
 
 struct NoteLook { const char* fill; const char* stroke; const char* style; };
 NoteLook note_look(NoteKind k) {
+    const char* fill = detail::note_fill(k);
     switch (k) {
-    case NoteKind::Middlebox: return {"#fff3bf", "#d4a106", "normal"};
-    case NoteKind::Socket: return {"#e7f0fb", "#7a9cc6", "normal"};
-    case NoteKind::Timer: return {"#f3e8fd", "#9b6fc9", "normal"};
-    case NoteKind::Note: return {"#f1f3f5", "#868e96", "italic"};
+    case NoteKind::Middlebox: return {fill, "#d4a106", "normal"};
+    case NoteKind::Socket: return {fill, "#7a9cc6", "normal"};
+    case NoteKind::Timer: return {fill, "#9b6fc9", "normal"};
+    case NoteKind::Note: return {fill, "#868e96", "italic"};
     }
-    return {"#ffffff", "#000000", "normal"};
+    return {fill, "#000000", "normal"};
 }
 
 std::vector<std::string_view> lines_of(std::string_view s) {

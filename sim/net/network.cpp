@@ -196,6 +196,9 @@ trace::Trace Network::run(TimeNs limit_time, std::uint64_t limit_events) {
     sg4::Actor::create("scheduler", rt.nodes.front().host, [&rt] { rt.scheduler_loop(); });
 
     engine.run();
+    // SimGrid objects must go before their Engine does.
+    for (auto& d : rt.dirs) d.wake = nullptr;
+    rt.sched_wake = nullptr;
 
     rt.stats.end_ns = rt.now_ns();
     rt.stats.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();

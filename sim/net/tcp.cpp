@@ -461,12 +461,14 @@ ListenResult Stack::listen(const IpAddress& addr, std::uint16_t port_lo, std::ui
         lo = rt.cfg.tcp.ephemeral_first;
         hi = rt.cfg.tcp.ephemeral_last;
     }
+    // Like servers' SO_REUSEADDR: only another listener makes a port busy, not connections
+    // still using it (an accepted data connection, an outgoing connection from that port).
     auto in_use = [&](std::uint16_t port) {
-        if (n.port_users.count(Runtime::port_key(addr, port)) || n.port_users.count(Runtime::port_key(IpAddress{}, port)))
-            return true;
-        if (addr.is_unspecified())
-            for (const auto& i : n.spec->interfaces)
-                if (n.port_users.count(Runtime::port_key(i.addr, port))) return true;
+        for (ListenerId id : n.listeners) {
+            const Listener& l = rt.listeners[static_cast<std::size_t>(id)];
+            if (l.open && l.port == port && (l.addr == addr || l.addr.is_unspecified() || addr.is_unspecified()))
+                return true;
+        }
         return false;
     };
     for (std::uint32_t port = lo; port <= hi && port <= 65535; ++port) {

@@ -21,16 +21,6 @@ net::SocketOptions data_socket(net::ConnId control) {
     return o;
 }
 
-const char* command_of(proto::UserAction::Kind k) {
-    switch (k) {
-        case proto::UserAction::Kind::List: return "LIST";
-        case proto::UserAction::Kind::Get: return "RETR";
-        case proto::UserAction::Kind::Put: return "STOR";
-        case proto::UserAction::Kind::Append: return "APPE";
-        default: return "";
-    }
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -325,8 +315,9 @@ void ClientApp::pump(net::Stack& s) {
                     }
                 },
                 [&](const proto::Connect& a) {
-                    net::ConnId c = s.connect(s.info(control_).local.addr, a.local_port.value_or(0), a.remote,
-                                              this, data_socket(control_));
+                    // A pinned data port (the lecture deck's "Port 1121") is used for passive connects too.
+                    std::uint16_t port = a.local_port.value_or(data_ports_.first);
+                    net::ConnId c = s.connect(s.info(control_).local.addr, port, a.remote, this, data_socket(control_));
                     data_conn_[a.id] = c;
                     data_of_conn_[c] = a.id;
                 },
@@ -361,12 +352,14 @@ ClientReport ClientApp::report() const {
             r.all_ok = false;
             r.failures.push_back(res.failure.empty() ? to_string(res.action) + " failed" : res.failure);
         }
-        const char* cmd = command_of(res.action.kind);
-        if (!*cmd) continue;
+        // ls/get/put/append and raw transfer lines ("raw RETR /x"); reply_code is the final
+        // reply to the transfer command itself (0 if it was never sent).
+        std::string cmd = proto::transfer_verb(res.action);
+        if (cmd.empty()) continue;
         trace::Transfer t;
         t.client = node_;
-        t.command = cmd;
-        t.path = res.action.path;
+        t.command = std::move(cmd);
+        t.path = proto::transfer_path(res.action);
         t.ok = res.ok;
         t.reply = res.reply_code;
         t.bytes = res.received.empty() ? res.bytes_sent : res.received.size();
@@ -452,7 +445,21 @@ ClientReport ThirdPartyApp::report() const {
     ClientReport r;
     r.node = node_;
     r.all_ok = client_.succeeded();
-    if (!r.all_ok) r.failures.push_back(!client_.failure().empty() ? client_.failure() : failure_);
+    // The receiver's transfer command first (STOR/APPE), then the sender's (RETR/RTRV).
+    for (const auto& pt : client_.transfers()) {
+        trace::Transfer t;
+        t.client = node_;
+        t.command = pt.command;
+        t.path = pt.path;
+        t.ok = pt.ok;
+        t.reply = pt.reply_code;
+        r.transfers.push_back(t);
+        if (!pt.ok) r.all_ok = false;
+    }
+    if (!r.all_ok) {
+        std::string why = !client_.failure().empty() ? client_.failure() : failure_;
+        r.failures.push_back(why.empty() ? "the server-to-server transfer did not complete" : why);
+    }
     return r;
 }
 

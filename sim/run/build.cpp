@@ -182,6 +182,10 @@ proto::ServerConfig build_server_config(const scenario::ServerSpec& s) {
     }
     if (s.pasv_address) c.profile.pasv_address = s.pasv_address;
     if (s.max_clients) c.max_users = static_cast<std::size_t>(*s.max_clients);
+    c.await_listen = true;  // PASV is answered once the listener is bound, so busy ports are retried
+    for (const auto& [name, text] : s.replies)
+        if (auto err = proto::override_reply(c.profile, name, text))
+            throw scenario::ScenarioError(s.mark, "servers." + s.node + ".replies." + name + ": " + *err);
     static const std::vector<std::pair<std::string, bool proto::ServerProfile::*>> knobs = {
         {"port_promiscuous", &proto::ServerProfile::port_promiscuous},
         {"pasv_promiscuous", &proto::ServerProfile::pasv_promiscuous},

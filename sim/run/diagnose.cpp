@@ -50,6 +50,8 @@ struct Evidence {
     const trace::Event* data_reject = nullptr;     // a data connection's SYN answered by RST
     const trace::Event* control_drop = nullptr;    // a control-connection segment dropped
     std::string expired;                           // a middlebox note about an expired mapping
+    std::string nat_exhausted;                     // "NAT port pool exhausted"
+    std::string passive_exhausted;                 // the server ran out of passive ports
     std::string client_note;                       // a client's explanation of its failure
 };
 
@@ -79,6 +81,11 @@ Evidence gather(const trace::Trace& t) {
     for (const auto& e : t.events) {
         if (e.kind == trace::EventKind::Middlebox && !ev.expired.size() && contains(e.text, "expired"))
             ev.expired = e.text;
+        if (e.kind == trace::EventKind::Middlebox && ev.nat_exhausted.empty() && contains(e.text, "port pool exhausted"))
+            ev.nat_exhausted = e.text;
+        if ((e.kind == trace::EventKind::Note || e.kind == trace::EventKind::Socket) && ev.passive_exhausted.empty() &&
+            (contains(e.text, "passive port range") || contains(e.text, "no free port in")))
+            ev.passive_exhausted = e.text;
         if (e.kind != trace::EventKind::Segment) continue;
         auto it = conns.find(e.conn);
         bool data = it != conns.end() && it->second->purpose == "data";
@@ -110,6 +117,20 @@ trace::Diagnosis explain(const scenario::Scenario& s, const trace::Trace& t, con
     trace::Diagnosis d;
     std::string nats;
     for (const auto& r : nat_routers(s)) nats += (nats.empty() ? "" : ", ") + r;
+    if (!ev.nat_exhausted.empty()) {
+        d.what = "The NAT ran out of public ports: " + ev.nat_exhausted + ".";
+        d.cause = "Every connection from the inside needs its own public port on the NAT (a symmetric NAT even "
+                  "needs one per destination). With many clients, or many data connections, the NAT's port pool "
+                  "is used up and new connections are dropped until old mappings expire.";
+        return d;
+    }
+    if (!ev.passive_exhausted.empty()) {
+        d.what = "The server ran out of passive ports: " + ev.passive_exhausted + ".";
+        d.cause = "Each passive data connection needs a listening port from the server's passive range (vsftpd "
+                  "pasv_min_port..pasv_max_port). When more clients wait for a data connection than the range has "
+                  "ports, the server cannot answer PASV/EPSV and the transfer fails.";
+        return d;
+    }
     if (ev.refused_announce) {
         d.what = "The server refused the data-connection address: it answered " + quote(ev.refused_announce->text) +
                  (ev.announce && ev.announce->from_client ? " to " + quote(ev.announce->text) : "") + ".";
@@ -263,6 +284,9 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
         if (missing)
             out.push_back({"Make " + n.name + "'s FTP ALG inspect the server's control port (" + ports + ")",
                            {"nodes." + n.name + ".alg.enabled=true", "nodes." + n.name + ".alg.ports=[" + ports + "]"}});
+        if (n.nat.enabled && (n.nat.ports.hi - n.nat.ports.lo) < 1000)
+            out.push_back({"Give " + n.name + "'s NAT a larger public port pool (1024-65535)",
+                           {"nodes." + n.name + ".nat.ports=1024-65535"}});
         if (n.nat.enabled && n.nat.timeout_established_ns < 7440LL * 1'000'000'000)
             out.push_back({"Give " + n.name + "'s NAT the RFC 5382 idle timeout for established connections (2 h 4 min)",
                            {"nodes." + n.name + ".nat.timeout_established=7440s"}});

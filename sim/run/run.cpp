@@ -179,6 +179,11 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o) {
     cfg.scenario = s.name;
     cfg.title = s.title;
     cfg.record_segments = o.record_segments;
+    cfg.tcp.mss = s.tcp.mss;
+    cfg.tcp.header_bytes = s.tcp.header_bytes;
+    cfg.tcp.send_window = s.tcp.window;
+    cfg.tcp.connect_timeout_ns = s.tcp.connect_timeout_ns;
+    cfg.tcp.syn_retries = s.tcp.syn_retries;
     net::Network net(build_topology(s), cfg);
 
     std::vector<std::unique_ptr<net::PacketProcessor>> hooks;

@@ -707,6 +707,15 @@ Scenario read_scenario(const Context& ctx, const YAML::Node& root) {
         if (auto y = lm.get("events")) s.limits.events = static_cast<std::uint64_t>(y->integer(1, INT64_MAX));
         lm.done();
     }
+    if (auto x = m.get("tcp")) {
+        Map tm(*x);
+        if (auto y = tm.get("mss")) s.tcp.mss = static_cast<std::uint32_t>(y->integer(100, 65495));
+        if (auto y = tm.get("header_bytes")) s.tcp.header_bytes = static_cast<std::uint32_t>(y->integer(0, 120));
+        if (auto y = tm.get("window")) s.tcp.window = y->size();
+        if (auto y = tm.get("connect_timeout")) s.tcp.connect_timeout_ns = y->duration();
+        if (auto y = tm.get("syn_retries")) s.tcp.syn_retries = static_cast<int>(y->integer(0, 20));
+        tm.done();
+    }
     for (auto& [name, v] : Map(m.need("nodes")).entries()) s.nodes.push_back(read_node(name, v));
     for (const auto& l : m.need("links").list("links")) s.links.push_back(read_link(l));
     if (auto x = m.get("servers"))

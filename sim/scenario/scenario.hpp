@@ -170,6 +170,14 @@ struct Expectation {
     Mark mark;
 };
 
+struct TcpSpec {
+    std::uint32_t mss = 1460;
+    std::uint32_t header_bytes = 40;      // IPv4 + TCP header bytes counted on the wire per segment
+    std::uint64_t window = 65535;         // bytes in flight per connection (no window scaling); 0: unlimited
+    std::int64_t connect_timeout_ns = 0;  // 0: Linux's SYN retries decide (about 127 s)
+    int syn_retries = 6;
+};
+
 struct Limits {
     std::int64_t time_ns = 3600LL * 1'000'000'000;
     std::uint64_t events = 5'000'000;
@@ -184,6 +192,7 @@ struct Scenario {
     std::string description;
     std::uint64_t seed = 1;
     Limits limits;
+    TcpSpec tcp;
     std::vector<NodeSpec> nodes;      // in document order: the ladder's lane order
     std::vector<LinkSpec> links;
     std::vector<ServerSpec> servers;

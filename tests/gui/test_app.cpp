@@ -261,6 +261,33 @@ TEST_CASE("the whole UI draws a frame headless, with the ladder culled to its ca
     CHECK(ctx.last_hit.item == target);
 }
 
+TEST_CASE("an empty trace and an empty library draw without steps or crashes") {
+    HeadlessImGui im;
+    auto empty = std::make_shared<gui::FixedTraceBackend>();
+    gui::GuiState s(empty);
+    CHECK(s.library().empty());
+    CHECK(s.steps().empty());
+    CHECK(s.current_event() == SIZE_MAX);
+    s.next();
+    s.playing = true;
+    s.advance(10);
+    CHECK(s.explanation().empty());
+    CHECK(s.step_title() == "No steps");
+    CHECK(s.tables().nat.empty());
+    trace::Trace t;
+    t.scenario = "nothing";
+    s.set_trace(t);
+    s.fonts_dirty = false;
+    gui::UiContext ctx;
+    for (int frame = 0; frame < 2; ++frame) {
+        ImGui::NewFrame();
+        gui::handle_shortcuts(s, ctx);
+        gui::draw_ui(s, ctx);
+        ImGui::Render();
+    }
+    CHECK(ctx.last_stats.drawn == 0);
+}
+
 TEST_CASE("bad options and scripts are refused before any window opens") {
     gui::GuiOptions o;
     std::string error;
@@ -276,6 +303,12 @@ TEST_CASE("bad options and scripts are refused before any window opens") {
     CHECK(error == "unknown option \"--bogus\"");
     CHECK(gui::parse_gui_args({"gui", "--help"}, o, error, help));
     CHECK(help);
+
+    // `ftpsim gui --bogus` reaches main_from_args with the whole command line
+    const char* argv[] = {"ftpsim", "gui", "--bogus"};
+    CHECK(gui::main_from_args(3, const_cast<char**>(argv)) == 2);
+    const char* help_argv[] = {"ftpsim", "gui", "--help"};
+    CHECK(gui::main_from_args(3, const_cast<char**>(help_argv)) == 0);
 
     gui::GuiOptions bad;
     bad.script = "step 1; fly";

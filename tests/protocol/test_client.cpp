@@ -43,6 +43,10 @@ CannedServer vsftpd() {
         {"PORT", {"200 PORT command successful. Consider using PASV."}},
         {"SYST", {"215 UNIX Type: L8"}},
         {"QUIT", {"221 Goodbye."}},
+        // lftp's (features.c with ssl_enable=NO; MDTM in UTC).
+        {"FEAT", {"211-Features:", " EPRT", " EPSV", " MDTM", " PASV", " REST STREAM", " SIZE",
+                  " TVFS", "211 End"}},
+        {"MDTM", {"213 20240101120000"}},
     };
     return s;
 }
@@ -140,7 +144,11 @@ TEST_CASE("curl: 500 Illegal PORT command ends in QUIT (curl-vsftpd-cnat-off-act
     CHECK(actions_of<StopListening>(run).size() == 1);
     REQUIRE(client.results().size() == 2);
     CHECK_FALSE(client.results()[1].ok);
-    CHECK(client.results()[1].reply_code == 500);
+    // RETR was never sent: the transfer has no final reply; the 500 belongs to PORT.
+    CHECK(client.results()[1].reply_code == 0);
+    CHECK(client.results()[1].failed_reply == 500);
+    CHECK(client.results()[1].failed_reply_text == "Illegal PORT command.");
+    CHECK(client.results()[1].failed_command == "PORT 192,168,1,10,225,203");
 }
 
 TEST_CASE("curl PASV ignores the 227 address and connects to the control peer "
@@ -712,4 +720,358 @@ TEST_CASE("a transfer answered 226 without 1yz closes the unused data connection
     CHECK(run.transcript.back() == "S: 257 \"/\" is the current directory");
     CHECK(client.results()[1].ok);
     CHECK(client.finished());
+}
+
+TEST_CASE("a path holding CRLF is never sent: no command smuggling") {
+    auto client = make_client("classic", DataMode::Pasv,
+                              {login("u", "p"), get("a\r\nDELE important"), pwd()}, kClientLan,
+                              kServerPublic);
+    CannedServer server = vsftpd();
+    server.answers["USER"] = {"230 ok"};
+    server.answers["PASV"] = {"227 Entering Passive Mode (203,0,113,10,117,55)."};
+    const Run run = run_canned(client, server);
+    for (const auto& line : run.transcript) CHECK(line.find("DELE") == std::string::npos);
+    CHECK_FALSE(client.results()[1].ok);
+    CHECK(client.results()[2].ok);  // classic carries on
+    const auto parsed = parse_client_script("login u\nget a\x01" "b\n");
+    REQUIRE(std::holds_alternative<ScriptError>(parsed));
+    CHECK(std::get<ScriptError>(parsed).line == 2);
+    CHECK(std::get<ScriptError>(parsed).column == 6);
+}
+
+// ---- lftp 4.9.2 against vsftpd 3.0.3 (tests/rig, the real-stack comparison) --------------------
+
+namespace {
+
+CannedServer vsftpd_for_lftp() {
+    CannedServer s = vsftpd();
+    s.answers["PASV"] = {"227 Entering Passive Mode (203,0,113,10,117,52)."};
+    return s;
+}
+
+const ClientScript kLftpGet{login("anonymous"), get("file.bin"), quit()};
+
+}  // namespace
+
+TEST_CASE("lftp: FEAT before USER, then SIZE and MDTM before the data setup and RETR") {
+    auto client = make_client("lftp", DataMode::Auto, kLftpGet, kCurlHost, kServerPublic);
+    const Run run = run_canned(client, vsftpd_for_lftp());
+    const std::vector<std::string> expected{
+        "S: 220 (vsFTPd 3.0.3)",
+        "C: FEAT",
+        "S: 211-Features:", "S:  EPRT", "S:  EPSV", "S:  MDTM", "S:  PASV", "S:  REST STREAM",
+        "S:  SIZE", "S:  TVFS", "S: 211 End",
+        "C: USER anonymous",
+        "S: 230 Login successful.",
+        "C: PWD",
+        "S: 257 \"/\" is the current directory",
+        "C: TYPE I",
+        "S: 200 Switching to Binary mode.",
+        "C: SIZE file.bin",
+        "S: 213 65536",
+        "C: MDTM file.bin",
+        "S: 213 20240101120000",
+        "C: PASV",
+        "S: 227 Entering Passive Mode (203,0,113,10,117,52).",
+        "C: RETR file.bin",
+        "S: 150 Opening BINARY mode data connection for file.bin (65536 bytes).",
+        "S: 226 Transfer complete.",
+        "C: QUIT",
+        "S: 221 Goodbye.",
+    };
+    CHECK(run.transcript == expected);
+    REQUIRE(client.results().size() == 3);
+    CHECK(client.results()[0].ok);
+    CHECK(client.results()[0].reply_code == 257);  // the login's last step (PWD), not FEAT's
+    CHECK(client.results()[1].ok);
+    CHECK(client.results()[1].reply_code == 226);  // RETR's, not SIZE's or MDTM's 213
+    CHECK(client.protocol_errors().empty());
+}
+
+TEST_CASE("lftp: a server without FEAT or MDTM changes nothing") {
+    auto client = make_client("lftp", DataMode::Auto, kLftpGet, kCurlHost, kServerPublic);
+    CannedServer server = vsftpd_for_lftp();
+    server.answers["FEAT"] = {"500 Unknown command."};
+    server.answers["MDTM"] = {"550 Could not get file modification time."};
+    run_canned(client, server);
+    for (const auto& r : client.results()) CHECK(r.ok);
+}
+
+TEST_CASE("lftp: 500 Illegal PORT command, closes the control connection without QUIT") {
+    auto client = make_client("lftp", DataMode::Port, kLftpGet, kClientLan, kServerPublic);
+    CannedServer server = vsftpd_for_lftp();
+    server.answers["PORT"] = {"500 Illegal PORT command."};
+    const Run run = run_canned(client, server);
+    CHECK(run.transcript.back() == "S: 500 Illegal PORT command.");
+    for (const auto& line : run.transcript) CHECK(line != "C: QUIT");
+    CHECK(actions_of<CloseControl>(run).size() == 1);
+    CHECK(client.control_state() == ControlState::Closed);
+    REQUIRE(client.results().size() == 2);  // quit never ran
+    CHECK_FALSE(client.results()[1].ok);
+    CHECK(client.results()[1].reply_code == 0);
+    CHECK(client.results()[1].failed_reply == 500);
+    CHECK(client.results()[1].failed_command.starts_with("PORT "));
+}
+
+TEST_CASE("lftp: a refused passive data connection, closes without QUIT") {
+    auto client = make_client("lftp", DataMode::Pasv, kLftpGet, kCurlHost, kServerPublic);
+    CannedServer server = vsftpd_for_lftp();
+    server.data = DataOutcome::Refuse;
+    const Run run = run_canned(client, server);
+    CHECK(run.transcript.back() == "S: 227 Entering Passive Mode (203,0,113,10,117,52).");
+    for (const auto& line : run.transcript) CHECK(line != "C: QUIT");
+    CHECK(actions_of<CloseControl>(run).size() == 1);
+    CHECK(client.control_state() == ControlState::Closed);
+    CHECK_FALSE(client.results()[1].ok);
+    CHECK(client.results()[1].reply_code == 0);
+    CHECK(client.results()[1].failed_reply == 0);  // no reply ended it: the connect did
+}
+
+TEST_CASE("lftp: 425 to RETR, reported, then QUIT") {
+    auto client = make_client("lftp", DataMode::Port, kLftpGet, kClientLan, kServerPublic);
+    CannedServer server = vsftpd_for_lftp();
+    server.answers["RETR"] = {"425 Failed to establish connection."};
+    server.data = DataOutcome::Refuse;
+    const Run run = run_canned(client, server);
+    REQUIRE(run.transcript.size() >= 3);
+    CHECK(run.transcript[run.transcript.size() - 3] == "S: 425 Failed to establish connection.");
+    CHECK(run.transcript[run.transcript.size() - 2] == "C: QUIT");
+    CHECK(client.results()[1].reply_code == 425);
+    CHECK(client.results()[1].failed_reply == 425);
+    CHECK(client.results()[1].failed_command == "RETR file.bin");
+    CHECK(client.control_state() == ControlState::Closed);
+}
+
+// ---- wait ---------------------------------------------------------------------------------------
+
+TEST_CASE("wait: the client does nothing for that long, on its timer") {
+    constexpr Time kSecond = 1'000'000'000;
+    const auto parsed = parse_client_script("login u p\nwait 10s\npwd\nwait 250ms\nquit\n");
+    REQUIRE(std::holds_alternative<ClientScript>(parsed));
+    const auto& script = std::get<ClientScript>(parsed);
+    REQUIRE(script.size() == 5);
+    CHECK(script[1] == wait(10 * kSecond));
+    CHECK(script[3] == wait(250'000'000));
+    CHECK(to_string(script[1]) == "wait 10s");
+    CHECK(to_string(script[3]) == "wait 250ms");
+
+    auto client = make_client("ftplib", DataMode::Auto, script, kClientLan, kServerPublic);
+    auto sent = [&client] {
+        std::vector<std::string> out;
+        while (auto a = client.poll_action())
+            if (auto* s = std::get_if<SendControl>(&*a)) out.push_back(s->bytes);
+        return out;
+    };
+    using V = std::vector<std::string>;
+    client.receive_control("220 hi\r\n", 100);
+    CHECK(sent() == V{"USER u\r\n"});
+    client.receive_control("331 pw\r\n", 200);
+    CHECK(sent() == V{"PASS p\r\n"});
+    client.receive_control("230 ok\r\n", 300);
+    CHECK(sent().empty());
+    CHECK(client.next_expiry() == 300 + 10 * kSecond);
+    CHECK_FALSE(client.finished());
+    client.on_timer(300 + 10 * kSecond - 1);
+    CHECK(sent().empty());
+    client.on_timer(300 + 10 * kSecond);
+    CHECK(sent() == V{"PWD\r\n"});
+    CHECK(client.next_expiry() == kNever);
+    const Time t = 400 + 10 * kSecond;
+    client.receive_control("257 \"/\"\r\n", t);
+    CHECK(sent().empty());
+    CHECK(client.next_expiry() == t + 250'000'000);
+    client.on_timer(t + 250'000'000);
+    CHECK(sent() == V{"QUIT\r\n"});
+    REQUIRE(client.results().size() == 4);
+    CHECK(client.results()[1].ok);
+    CHECK(client.results()[1].reply_code == 0);
+
+    for (const char* bad : {"wait 10\n", "wait x\n", "wait 10 s\n", "wait -1s\n", "wait\n"})
+        CHECK(std::holds_alternative<ScriptError>(parse_client_script(bad)));
+    CHECK(std::get<ScriptError>(parse_client_script("login u\nwait 3days\n")).column == 6);
+    CHECK(parse_wait_duration("2m") == 120 * kSecond);
+    CHECK(parse_wait_duration("5us") == 5000);
+    CHECK(format_wait_duration(90 * kSecond) == "90s");
+    CHECK(format_wait_duration(120 * kSecond) == "2m");
+}
+
+TEST_CASE("wait: a server that closes during the wait ends it") {
+    auto client = make_client("ftplib", DataMode::Auto, {login("u", "p"), wait(5'000'000'000), pwd()},
+                              kClientLan, kServerPublic);
+    client.receive_control("220 hi\r\n230 ok\r\n", 0);
+    CHECK(client.next_expiry() == 5'000'000'000);
+    client.on_control_closed(1);
+    CHECK(client.control_state() == ControlState::Closed);
+    CHECK(client.next_expiry() == kNever);
+    CHECK(client.finished());
+    REQUIRE(client.results().size() == 2);
+    CHECK_FALSE(client.results()[1].ok);
+    CHECK(client.results()[1].failure == "the server closed the control connection");
+}
+
+// ---- raw transfer verbs ---------------------------------------------------------------------------
+
+TEST_CASE("raw transfer verbs: sent as-is, no data setup, 1yz then the final reply") {
+    CHECK(raw_transfer_verb("RETR /x") == "RETR");
+    CHECK(raw_transfer_verb("  nlst") == "NLST");
+    for (const char* v : {"STOR a", "STOU", "APPE a", "LIST", "MLSD /", "RTRV a"})
+        CHECK_FALSE(raw_transfer_verb(v).empty());
+    CHECK(raw_transfer_verb("RETRX a").empty());
+    CHECK(raw_transfer_verb("SITE RETR").empty());
+    CHECK(transfer_verb(raw("retr /incoming/mail.txt")) == "RETR");
+    CHECK(transfer_path(raw("retr /incoming/mail.txt")) == "/incoming/mail.txt");
+    CHECK(transfer_verb(raw("NOOP")).empty());
+    CHECK(transfer_verb(get("f")) == "RETR");
+    CHECK(transfer_path(ls()) == "");
+
+    const ClientScript bounce{login("anonymous"), raw("PORT 198,51,100,25,0,25"),
+                              raw("RETR /incoming/mail.txt"), quit()};
+    SUBCASE("vsftpd: 500 to the PORT, 425 to the RETR (bounce-attack-vsftpd-refuses)") {
+        for (DataMode mode : {DataMode::Default, DataMode::Port, DataMode::Pasv}) {
+            auto client = make_client("classic", mode, bounce, kClientLan, kServerPublic);
+            CannedServer server = vsftpd();
+            server.answers["PORT"] = {"500 Illegal PORT command."};
+            server.answers["RETR"] = {"425 Use PORT or PASV first."};
+            const Run run = run_canned(client, server);
+            const std::vector<std::string> expected{
+                "S: 220 (vsFTPd 3.0.3)",
+                "C: USER anonymous",
+                "S: 230 Login successful.",
+                "C: SYST",
+                "S: 215 UNIX Type: L8",
+                "C: PORT 198,51,100,25,0,25",
+                "S: 500 Illegal PORT command.",
+                "C: RETR /incoming/mail.txt",
+                "S: 425 Use PORT or PASV first.",
+                "C: QUIT",
+                "S: 221 Goodbye.",
+            };
+            CHECK(run.transcript == expected);
+            CHECK(actions_of<Listen>(run).empty());
+            CHECK(actions_of<Connect>(run).empty());
+            REQUIRE(client.results().size() == 4);
+            CHECK(client.results()[1].ok);  // a raw line reports, it does not fail
+            CHECK(client.results()[1].reply_code == 500);
+            CHECK_FALSE(client.results()[2].ok);
+            CHECK(client.results()[2].reply_code == 425);
+            CHECK(client.results()[2].failed_reply == 425);
+            CHECK(client.results()[3].ok);
+            CHECK(client.protocol_errors().empty());
+        }
+    }
+    SUBCASE("a literal RFC 959 server: 200, then 150 and 226 (bounce-attack-rfc959-obeys)") {
+        auto client = make_client("curl", DataMode::Auto, bounce, kClientLan, kServerPublic);
+        CannedServer server = vsftpd();
+        server.answers["PORT"] = {"200 Command okay."};
+        server.answers["RETR"] = {"150 File status okay; about to open data connection.",
+                                  "226 Closing data connection."};
+        const Run run = run_canned(client, server);
+        CHECK(actions_of<Listen>(run).empty());
+        CHECK(actions_of<Connect>(run).empty());
+        CHECK(run.transcript[run.transcript.size() - 3] == "S: 226 Closing data connection.");
+        CHECK(client.results()[2].ok);
+        CHECK(client.results()[2].reply_code == 226);
+        CHECK(client.results()[2].received.empty());  // the bytes went to the third host
+        CHECK(client.control_state() == ControlState::Closed);
+    }
+}
+
+// ---- AUTH TLS, PROT P, CCC ---------------------------------------------------------------------
+
+TEST_CASE("RFC 4217: the control channel is encrypted from 234 to the 200 to CCC") {
+    auto client = make_client("classic", DataMode::Pasv,
+                              {raw("AUTH TLS"), login("u", "p"), raw("PBSZ 0"), raw("PROT P"),
+                               raw("CCC"), raw("PROT C"), raw("AUTH TLS")},
+                              kClientLan, kServerPublic);
+    auto reply = [&client](const char* line) {
+        client.receive_control(std::string(line) + "\r\n", 0);
+        while (client.poll_action()) {}
+    };
+    reply("220 hi");
+    CHECK_FALSE(client.control_encrypted());
+    reply("234 Proceed with negotiation.");
+    CHECK(client.control_encrypted());
+    CHECK_FALSE(client.data_protected());
+    reply("331 pw");
+    reply("230 ok");
+    reply("215 UNIX Type: L8");
+    reply("200 PBSZ=0");
+    CHECK_FALSE(client.data_protected());
+    reply("200 Protection level set to P");
+    CHECK(client.data_protected());
+    CHECK(client.control_encrypted());
+    reply("200 CCC ok");
+    CHECK_FALSE(client.control_encrypted());
+    CHECK(client.data_protected());  // CCC leaves the data channel's protection alone
+    reply("200 Protection level set to C");
+    CHECK_FALSE(client.data_protected());
+    reply("504 Security mechanism not understood.");  // a refused AUTH changes nothing
+    CHECK_FALSE(client.control_encrypted());
+    CHECK(client.finished());
+}
+
+// ---- ThirdPartyClient's transfers ----------------------------------------------------------------
+
+TEST_CASE("ThirdPartyClient: per-transfer results, receiver first") {
+    SUBCASE("both succeed") {
+        ThirdPartyConfig config;
+        config.source_path = "/src";
+        config.destination_path = "/dst";
+        ThirdPartyClient client(config);
+        REQUIRE(client.transfers().size() == 2);
+        CHECK(client.transfers()[0].command == "STOR");
+        CHECK(client.transfers()[0].path == "/dst");
+        CHECK(client.transfers()[0].control == ThirdPartyClient::kReceiver);
+        CHECK(client.transfers()[1].command == "RETR");
+        CHECK(client.transfers()[1].path == "/src");
+        CHECK(client.transfers()[1].reply_code == 0);
+        client.on_connected(0, {kClientLan.addr, 4000}, {IpAddress::v4(198, 51, 100, 1), 21}, 0);
+        client.on_connected(1, {kClientLan.addr, 4001}, kServerPublic, 0);
+        for (const char* l : {"220 a", "230 ok", "200 ok"}) {
+            client.receive_control(0, std::string(l) + "\r\n", 0);
+            client.receive_control(1, std::string(l) + "\r\n", 0);
+        }
+        client.receive_control(0, "227 Entering Passive Mode (198,51,100,1,117,48).\r\n", 0);
+        client.receive_control(1, "200 PORT ok\r\n", 0);
+        client.receive_control(0, "150 ok\r\n", 0);
+        client.receive_control(1, "150 ok\r\n", 0);
+        client.receive_control(1, "226 sent\r\n", 0);
+        client.receive_control(0, "226 stored\r\n", 0);
+        for (const auto& t : client.transfers()) {
+            CHECK(t.ok);
+            CHECK(t.reply_code == 226);
+        }
+        CHECK(client.transfers()[0].reply_text == "stored");
+    }
+    SUBCASE("the sender's transfer fails, the receiver's never finishes") {
+        ThirdPartyClient client(ThirdPartyConfig{});
+        client.on_connected(0, {kClientLan.addr, 4000}, {IpAddress::v4(198, 51, 100, 1), 21}, 0);
+        client.on_connected(1, {kClientLan.addr, 4001}, kServerPublic, 0);
+        for (const char* l : {"220 a", "230 ok", "200 ok"}) {
+            client.receive_control(0, std::string(l) + "\r\n", 0);
+            client.receive_control(1, std::string(l) + "\r\n", 0);
+        }
+        client.receive_control(0, "227 Entering Passive Mode (198,51,100,1,117,48).\r\n", 0);
+        client.receive_control(1, "200 PORT ok\r\n", 0);
+        client.receive_control(1, "550 Failed to open file.\r\n", 0);
+        CHECK_FALSE(client.transfers()[0].ok);
+        CHECK(client.transfers()[0].reply_code == 0);
+        CHECK_FALSE(client.transfers()[1].ok);
+        CHECK(client.transfers()[1].reply_code == 550);
+    }
+    SUBCASE("a refused PORT: neither transfer command is sent") {
+        ThirdPartyClient client(ThirdPartyConfig{});
+        client.on_connected(0, {kClientLan.addr, 4000}, {IpAddress::v4(198, 51, 100, 1), 21}, 0);
+        client.on_connected(1, {kClientLan.addr, 4001}, kServerPublic, 0);
+        for (const char* l : {"220 a", "230 ok", "200 ok"}) {
+            client.receive_control(0, std::string(l) + "\r\n", 0);
+            client.receive_control(1, std::string(l) + "\r\n", 0);
+        }
+        client.receive_control(0, "227 Entering Passive Mode (198,51,100,1,117,48).\r\n", 0);
+        client.receive_control(1, "500 Illegal PORT command.\r\n", 0);
+        for (const auto& t : client.transfers()) {
+            CHECK_FALSE(t.ok);
+            CHECK(t.reply_code == 0);
+        }
+    }
 }

@@ -113,9 +113,20 @@ TEST_CASE("pair: every mode x every client profile x every server profile") {
                 if (refused && !retried) {
                     // The listing fails with the server's answer; then each client profile
                     // does what it does after a failure (curl and ftplib quit).
-                    CHECK_FALSE(client.results()[1].ok);
-                    CHECK(client.results()[1].reply_code == *refused);
-                    CHECK(lines.back().starts_with("S: 221"));
+                    const auto& listing = client.results()[1];
+                    CHECK_FALSE(listing.ok);
+                    CHECK(listing.failed_reply == *refused);
+                    if (*refused == 425) {
+                        CHECK(listing.reply_code == 425);  // LIST's own final reply
+                        CHECK(lines.back().starts_with("S: 221"));
+                    } else {
+                        // The data setup was refused: LIST never went out.
+                        CHECK(listing.reply_code == 0);
+                        if (profile.on_data_command_refused == FailurePolicy::Abandon)
+                            CHECK(lines.back().starts_with("S: 500"));  // lftp: no QUIT
+                        else
+                            CHECK(lines.back().starts_with("S: 221"));
+                    }
                     continue;
                 }
                 REQUIRE(client.results().size() == 5);
@@ -502,4 +513,186 @@ TEST_CASE("three parties: RFC 438, LSTN R, SOCK with the 255 sockets, APPE and R
     CHECK(to_b[3] == "RETR /file.bin");
     CHECK(s.client().succeeded());
     CHECK(s.receiver().vfs().find("/copy.bin")->size == 4096);
+}
+
+// ---- lftp, reply codes, wait, raw transfers, TLS state --------------------------------------------
+
+TEST_CASE("pair: lftp against vsftpd, FEAT (211) before USER, MDTM (213) after SIZE") {
+    SessionPair pair(pair_config("lftp", DataMode::Pasv, "vsftpd",
+                                 {login("anonymous"), get("file.bin"), quit()}));
+    pair.run();
+    const auto lines = pair.control_lines();
+    REQUIRE(lines.size() >= 3);
+    CHECK(lines[1] == "C: FEAT");
+    CHECK(lines[2] == "S: 211-Features:");
+    const auto user = std::find(lines.begin(), lines.end(), "C: USER anonymous");
+    const auto size = std::find(lines.begin(), lines.end(), "C: SIZE file.bin");
+    const auto mdtm = std::find(lines.begin(), lines.end(), "C: MDTM file.bin");
+    const auto pasv = std::find(lines.begin(), lines.end(), "C: PASV");
+    const auto retr = std::find(lines.begin(), lines.end(), "C: RETR file.bin");
+    REQUIRE(mdtm != lines.end());
+    CHECK(user < size);
+    CHECK(size < mdtm);
+    CHECK(mdtm < pasv);
+    CHECK(pasv < retr);
+    CHECK((mdtm + 1)->starts_with("S: 213 "));
+    CHECK(lines.back() == "S: 221 Goodbye.");
+    CHECK(pair.client().results()[1].ok);
+    CHECK(pair.client().results()[1].reply_code == 226);
+    CHECK(pair.client().protocol_errors().empty());
+}
+
+TEST_CASE("pair: lftp behind a NAT, 500 Illegal PORT command, no QUIT") {
+    PairConfig config = pair_config("lftp", DataMode::Port, "vsftpd",
+                                    {login("anonymous"), get("file.bin"), quit()});
+    config.client_address.seen_as = IpAddress::v4(203, 0, 113, 1);
+    SessionPair pair(std::move(config));
+    pair.run();
+    const auto lines = pair.control_lines();
+    CHECK(lines.back() == "S: 500 Illegal PORT command.");
+    CHECK_FALSE(has_line(lines, "C: QUIT"));
+    CHECK(pair.client().control_state() == ControlState::Closed);
+    CHECK(pair.open_connections() == 0);
+    const auto& r = pair.client().results();
+    REQUIRE(r.size() == 2);
+    CHECK(r[1].reply_code == 0);  // RETR never went out
+    CHECK(r[1].failed_reply == 500);
+}
+
+TEST_CASE("pair: lftp, the server cannot connect back, 425, then QUIT") {
+    PairConfig config = pair_config("lftp", DataMode::Port, "rfc959",
+                                    {login("anonymous"), get("file.bin"), quit()});
+    config.link.fate = [](int from, const HostPort&) {
+        return from == 0 ? ConnectFate::Route : ConnectFate::Refuse;
+    };
+    SessionPair pair(std::move(config));
+    pair.run();
+    const auto lines = pair.control_lines();
+    REQUIRE(lines.size() >= 3);
+    CHECK(lines[lines.size() - 3].starts_with("S: 425"));
+    CHECK(lines[lines.size() - 2] == "C: QUIT");
+    CHECK(pair.client().results()[1].reply_code == 425);
+}
+
+TEST_CASE("pair: the bounce attack with raw PORT and raw RETR") {
+    const ClientScript script{login("anonymous"), raw("PORT 198,51,100,25,0,25"),
+                              raw("RETR /incoming/mail.txt"), quit()};
+    SUBCASE("vsftpd: 500 to PORT, then 425 Use PORT or PASV first.") {
+        PairConfig config = pair_config("classic", DataMode::Default, "vsftpd", script);
+        config.vfs.add_file("/incoming/mail.txt", 2048);
+        SessionPair pair(std::move(config));
+        pair.run();
+        const auto lines = pair.control_lines();
+        CHECK(has_line(lines, "S: 500 Illegal PORT command."));
+        CHECK(has_line(lines, "C: RETR /incoming/mail.txt"));
+        CHECK(has_line(lines, "S: 425 Use PORT or PASV first."));
+        CHECK(lines.back() == "S: 221 Goodbye.");
+        CHECK(client_actions_of<Listen>(pair).empty());
+        CHECK(client_actions_of<Connect>(pair).empty());
+        CHECK(server_actions_of<Connect>(pair).empty());
+        const auto& r = pair.client().results();
+        REQUIRE(r.size() == 4);
+        CHECK_FALSE(r[2].ok);
+        CHECK(r[2].reply_code == 425);
+        CHECK(transfer_verb(r[2].action) == "RETR");
+        CHECK(transfer_path(r[2].action) == "/incoming/mail.txt");
+    }
+    SUBCASE("a literal RFC 959 server connects to the third host") {
+        PairConfig config = pair_config("classic", DataMode::Default, "rfc959", script);
+        config.vfs.add_file("/incoming/mail.txt", 2048);
+        std::vector<HostPort> targets;
+        config.link.fate = [&targets](int from, const HostPort& target) {
+            if (from != 0) targets.push_back(target);
+            return from == 0 ? ConnectFate::Route : ConnectFate::Refuse;
+        };
+        SessionPair pair(std::move(config));
+        pair.run();
+        REQUIRE(targets.size() == 1);
+        CHECK(targets[0] == HostPort{IpAddress::v4(198, 51, 100, 25), 25});
+        CHECK(client_actions_of<Listen>(pair).empty());
+        const auto& r = pair.client().results();
+        REQUIRE(r.size() == 4);
+        CHECK(r[1].reply_code == 200);
+        CHECK(r[2].reply_code / 100 == 4);  // the mail host refused: 425
+        CHECK(pair.client().control_state() == ControlState::Closed);
+        CHECK(pair.client().protocol_errors().empty());
+    }
+}
+
+TEST_CASE("pair: wait delays the next command by the given time") {
+    SessionPair pair(pair_config("ftplib", DataMode::Pasv, "vsftpd",
+                                 {login("anonymous"), wait(10'000'000'000), raw("NOOP"),
+                                  quit()}));
+    pair.run();
+    Time logged_in = -1, noop = -1;
+    for (const auto& l : pair.transcript()) {
+        if (l.text.starts_with("230")) logged_in = l.time;
+        if (l.text == "NOOP") noop = l.time;
+    }
+    REQUIRE(logged_in >= 0);
+    REQUIRE(noop >= 0);
+    CHECK(noop - logged_in >= 10'000'000'000);
+    CHECK(noop - logged_in < 10'100'000'000);
+    CHECK(pair.client().results()[1].ok);
+    CHECK(pair.client().control_state() == ControlState::Closed);
+}
+
+TEST_CASE("pair: AUTH TLS, PROT P, CCC: client and server agree on the TLS state") {
+    PairConfig config = pair_config("classic", DataMode::Pasv, "rfc959",
+                                    {raw("AUTH TLS"), login("anonymous"), raw("PBSZ 0"),
+                                     raw("PROT P")});
+    SessionPair pair(std::move(config));
+    pair.run();
+    auto* server = pair.server().session(pair.session());
+    REQUIRE(server != nullptr);
+    CHECK(pair.client().control_encrypted());
+    CHECK(server->control_encrypted());
+    CHECK(pair.client().data_protected());
+    CHECK(server->data_protected());
+
+    PairConfig ccc = pair_config("classic", DataMode::Pasv, "rfc959",
+                                 {raw("AUTH TLS"), login("anonymous"), raw("PBSZ 0"),
+                                  raw("PROT P"), raw("CCC")});
+    SessionPair after(std::move(ccc));
+    after.run();
+    auto* server2 = after.server().session(after.session());
+    REQUIRE(server2 != nullptr);
+    CHECK_FALSE(after.client().control_encrypted());
+    CHECK(server2->control_encrypted() == after.client().control_encrypted());
+    CHECK(after.client().data_protected());
+
+    // vsftpd without ssl_enable refuses AUTH: nothing changes.
+    SessionPair refused(pair_config("classic", DataMode::Pasv, "vsftpd",
+                                    {raw("AUTH TLS"), login("anonymous")}));
+    refused.run();
+    CHECK_FALSE(refused.client().control_encrypted());
+}
+
+TEST_CASE("three parties: per-transfer results for the outcome") {
+    ThreePartySession ok(three_party(ThirdPartyDialect::Rfc959, "rfc959"));
+    ok.run();
+    const auto& t = ok.client().transfers();
+    REQUIRE(t.size() == 2);
+    CHECK(t[0].command == "STOR");
+    CHECK(t[0].path == "/copy.bin");
+    CHECK(t[0].ok);
+    CHECK(t[0].reply_code == 226);
+    CHECK(t[1].command == "RETR");
+    CHECK(t[1].path == "/file.bin");
+    CHECK(t[1].ok);
+    CHECK(t[1].reply_code == 226);
+
+    ThreePartySession refused(three_party(ThirdPartyDialect::Rfc959, "vsftpd"));
+    refused.run();
+    for (const auto& tr : refused.client().transfers()) {
+        CHECK_FALSE(tr.ok);
+        CHECK(tr.reply_code == 0);  // the PORT was refused: neither STOR nor RETR went out
+    }
+
+    ThreePartySession rfc438(three_party(ThirdPartyDialect::Rfc438, "rfc959"));
+    rfc438.run();
+    REQUIRE(rfc438.client().transfers().size() == 2);
+    CHECK(rfc438.client().transfers()[0].command == "APPE");
+    CHECK(rfc438.client().transfers()[1].command == "RETR");
+    CHECK(rfc438.client().transfers()[0].reply_code == 226);
 }

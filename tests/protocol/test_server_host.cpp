@@ -75,7 +75,7 @@ TEST_CASE("PASV on an IPv6 control connection announces 0,0,0,0; EPSV works") {
     d.cmd("USER anonymous");
     CHECK(d.reply("PASV") == "227 Entering Passive Mode (0,0,0,0,117,48).\r\n");
     CHECK(d.reply("EPSV 2") == "229 Entering Extended Passive Mode (|||30000|)\r\n");
-    CHECK(d.reply("EPSV 1") == "522 Bad network protocol.\r\n");
+    CHECK(d.reply("EPSV 3") == "522 Bad network protocol.\r\n");
 }
 
 }  // namespace ftpsim::proto::test

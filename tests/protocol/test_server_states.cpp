@@ -43,6 +43,7 @@ TEST_CASE("docs/server.md holds exactly the state diagram rendered from the tabl
     std::stringstream buf;
     buf << in.rdbuf();
     const std::string block = "```mermaid\n" + render_server_state_diagram() + "```\n";
+    INFO("paste this block into docs/server.md:\n" << block);
     CHECK(buf.str().find(block) != std::string::npos);
 }
 

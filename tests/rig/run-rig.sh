@@ -54,6 +54,15 @@ fi
 
 # Namespace names are unique per run, so concurrent runs (other engineers) do not collide.
 TAG="rg$$"
+# A run killed with SIGKILL (a ctest timeout) cannot clean up: remove what such a run left, i.e.
+# namespaces named rg<PID>-* whose PID is no longer a run-rig.sh.
+for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^rg[0-9]+-(cli|rtr|srv|pub)$'); do
+  pid=${ns#rg}; pid=${pid%%-*}
+  if ! grep -qs run-rig "/proc/$pid/cmdline"; then
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+    ip netns del "$ns" 2>/dev/null && echo "rig: removed stale namespace $ns" >&2
+  fi
+done
 NS_CLI=$TAG-cli; NS_RTR=$TAG-rtr; NS_SRV=$TAG-srv; NS_PUB=$TAG-pub
 ip netns add $TAG-probe 2>/dev/null || skip "ip netns add failed (no netns support)"
 ip netns del $TAG-probe

@@ -498,6 +498,26 @@ TEST_CASE("socket: listen reports a port in use and picks the first free port of
     CHECK(d.port == 30001);
 }
 
+TEST_CASE("socket: a port whose listener stopped can be listened on again while its connection lives") {
+    Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
+    struct Server : Recorder {
+        ListenerId first = -1;
+        ListenResult again;
+        void on_accept(Stack& s, ListenerId l, ConnId c, const HostPort& lo, const HostPort& re) override {
+            Recorder::on_accept(s, l, c, lo, re);
+            s.stop_listening(first);
+            again = s.listen(IpAddress{}, 30000, 30000, this);  // SO_REUSEADDR, as FTP servers set it
+        }
+    } server;
+    Recorder client;
+    net.on_start("server", [&](Stack& s) { server.first = s.listen(IpAddress{}, 30000, 30000, &server).id; });
+    net.on_start("client", [&](Stack& s) { s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 30000}, &client); });
+    net.run(kNsPerSec, 1000);
+    CHECK(server.count("accept") == 1);
+    CHECK(server.again);
+    CHECK(server.again.port == 30000);
+}
+
 TEST_CASE("network: no route, timers and the limits") {
     SUBCASE("no route is a dropped segment with its reason") {
         Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
@@ -710,4 +730,17 @@ TEST_CASE("tcp: the FTP timing contract: first byte of a passive RETR at 7 r, 8 
     CHECK(plain == 7 * r);
     const TimeNs with_type = passive_retr_first_byte(true, r);
     CHECK(with_type == 8 * r);
+}
+
+TEST_CASE("network: an application's exception ends the run and is rethrown by run()") {
+    Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
+    struct Throwing : Recorder {
+        void on_accept(Stack&, ListenerId, ConnId, const HostPort&, const HostPort&) override {
+            throw std::runtime_error("session bug");
+        }
+    } server;
+    Recorder client;
+    net.on_start("server", [&](Stack& s) { s.listen(IpAddress{}, 21, 21, &server); });
+    net.on_start("client", [&](Stack& s) { s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &client); });
+    CHECK_THROWS_WITH_AS(net.run(10 * kNsPerSec, 1000), doctest::Contains("session bug"), std::runtime_error);
 }

@@ -453,5 +453,5 @@ TEST_CASE("exports: pcap writes IPv6 frames that tshark decodes (EPSV)") {
     CHECK(got[1] == "2001:db8:1::10,1,EPSV,,");
     CHECK(got[2] == "2001:db8:2::21,1,,229,");
     CHECK(got[3] == "2001:db8:1::10,1,RETR,,");
-    CHECK(got[4] == "2001:db8:2::21,1,,,EPSV");
+    CHECK(got[4] == "2001:db8:2::21,1,,,EPASV");  // Wireshark's name for the EPSV method
 }

@@ -250,6 +250,8 @@ bool parse_gui_args(const std::vector<std::string>& args, GuiOptions& o, std::st
 int main_from_args(int argc, char** argv, std::shared_ptr<GuiBackend> backend) {
     std::vector<std::string> args(argv, argv + argc);
     if (args.empty()) args.push_back("gui");
+    // `ftpsim gui ...` passes its whole command line: drop the subcommand's name
+    if (args.size() > 1 && args[1] == "gui") args.erase(args.begin() + 1);
     GuiOptions o;
     std::string error;
     bool help = false;
@@ -353,9 +355,7 @@ int run_gui(const GuiOptions& o) {
         } else if (!o.screenshot.empty()) {
             if (++frames_after_script == o.frames) capture_path = o.screenshot;
             else if (frames_after_script > o.frames) break;
-        } else if (unattended && capture_path.empty()) {
-            // a script with no --screenshot and no quit: hand over to the user
-        }
+        }  // else: a script with no --screenshot and no quit hands over to the user
 
         // the first time, ImGui_ImplOpenGL3_NewFrame creates the font texture itself
         if (state.fonts_dirty) ctx.mono = rebuild_fonts(o, state, rendered_frames > 0);

@@ -48,6 +48,8 @@ bool parse_gui_args(const std::vector<std::string>& args, GuiOptions& out, std::
 std::string gui_usage();
 
 // parse_gui_args + run_gui; prints usage and errors on stderr. `backend` plugs in the simulator.
+// Takes either the gui's own arguments (argv[0] then options) or the whole `ftpsim gui ...`
+// command line (argv[1] == "gui" is skipped).
 int main_from_args(int argc, char** argv, std::shared_ptr<GuiBackend> backend = nullptr);
 
 }  // namespace ftpsim::gui

@@ -97,6 +97,11 @@ NoteBox note_box(const Item& it, const CanvasGeometry& g, const View& v) {
     // as wide as its text needs, up to the canvas: notes have their rows to themselves
     const float max_w = std::max(static_cast<float>(hi - lo) * g.lane_spacing + g.lane_spacing * 0.9f,
                                  v.canvas_max.x - v.canvas_min.x - g.ruler_w - 6.0f);
+    if (size > 0) {
+        // a note wider than the room is set smaller (to three quarters), then clipped
+        const float tw = text_size(v, size, it.text.c_str()).x;
+        if (tw + 2 * pad > max_w) size = std::max(size * 0.75f, size * (max_w - 2 * pad) / tw);
+    }
     float w = size > 0 ? text_size(v, size, it.text.c_str()).x + 2 * pad : 40.0f * v.scale;
     w = std::clamp(w, 30.0f * v.scale, std::max(30.0f * v.scale, max_w));
     float x0 = cx - w * 0.5f;
@@ -128,6 +133,7 @@ public:
     Painter(ImDrawList* dl, const Diagram& d, const View& v)
         : dl_(dl), d_(d), v_(v), g_(canvas_geometry(d, v)), th_(theme(v.theme)) {
         label_bottom_.assign(std::max<std::size_t>(1, d.lanes.size() * d.lanes.size()), -1e30f);
+        port_bottom_.assign(d.lanes.size() * 2, -1e30f);
     }
 
     LadderStats run() {
@@ -154,6 +160,7 @@ private:
     const Theme& th_;
     LadderStats stats_;
     std::vector<float> label_bottom_;  // per (lo lane, hi lane) pair: bottom of the last label
+    std::vector<float> port_bottom_;   // per lane and side: bottom of the last port number
 
     void text(ImVec2 pos, ImU32 col, float size, const std::string& s) {
         dl_->AddText(font_of(v_), size, pos, col, s.c_str(), s.c_str() + s.size());
@@ -298,13 +305,33 @@ private:
         const float size = g_.font_size, small = g_.font_size * 0.8f;
         if (it.label.empty() && it.label_after.empty() && !it.from_port && !it.to_port) return;
         const float mid_y = (a.y + b.y) * 0.5f;
-        const float label_top = mid_y - size * 1.15f;
-        const float label_bottom = it.label_after.empty() ? mid_y : mid_y + small * 1.1f;
-        if (!claim_label(it, label_top, label_bottom)) return;
-
         // the label sits above the arrow's middle; a long one is set smaller, then shortened
         const float span = std::fabs(b.x - a.x);
         const float max_w = std::max(span - 4.0f * v_.scale, 80.0f * v_.scale);
+        // When a middlebox changed the line on the way (end to end), the line as received
+        // follows " => " in the data colour on the same line if that fits, else it goes below
+        // the arrow (and may push the next label out).
+        const std::string sent = it.label;
+        std::string joined = sent;
+        bool after_inline = false;
+        if (!it.label_after.empty()) {
+            const std::string one_line = sent + (sent.empty() ? "received: " : "  =>  ") + it.label_after;
+            after_inline = text_size(v_, size * 0.85f, one_line.c_str()).x <= max_w;
+            if (after_inline) joined = one_line;
+        }
+        const float label_top = mid_y - size * 1.15f;
+        const float label_bottom = it.label_after.empty() || after_inline ? mid_y : mid_y + small * 1.2f;
+        if ((!it.label.empty() || !it.label_after.empty()) && claim_label(it, label_top, label_bottom))
+            draw_label(it, a, b, max_w, sent, joined, after_inline);
+        if (v_.ports) draw_ports(it, a, b);
+    }
+
+    void draw_label(const Item& it, ImVec2 a, ImVec2 b, float max_w, const std::string& sent,
+                    const std::string& joined, bool after_inline) {
+        const float size = g_.font_size, small = g_.font_size * 0.8f;
+        const float mid_y = (a.y + b.y) * 0.5f;
+        const float span = std::fabs(b.x - a.x);
+
         auto fit = [&](const std::string& s, float& sz) {
             const float w = text_size(v_, sz, s.c_str()).x;
             if (w > max_w) sz = std::max(sz * 0.8f, sz * max_w / w);
@@ -316,38 +343,52 @@ private:
         const float cx = (a.x + b.x) * 0.5f;
         // a steep arrow would cut through its label's box: lift the label clear of the line
         const float slope = std::fabs(b.y - a.y) / std::max(1.0f, span);
-        if (!it.label.empty()) {
+        if (!it.label.empty() || !it.label_after.empty()) {
             float sz = size;
-            const std::string s = fit(it.label, sz);
-            const float w = text_size(v_, sz, s.c_str()).x;
+            const std::string shown = fit(joined, sz);
+            const float w = text_size(v_, sz, shown.c_str()).x;
             const float lift = std::min(slope * w * 0.5f, size * 1.5f);
-            text_with_bg({cx - w * 0.5f, mid_y - sz * 1.15f - lift}, th_.label, sz, s);
+            const ImVec2 pos{cx - w * 0.5f, mid_y - sz * 1.15f - lift};
+            if (!shown.empty()) text_with_bg(pos, th_.label, sz, shown);
+            if (after_inline && shown.size() > sent.size()) {
+                const float sent_w = text_size(v_, sz, sent.c_str()).x;
+                text_with_bg({pos.x + sent_w, pos.y}, th_.data, sz, shown.substr(sent.size()));
+            }
             ++stats_.labels;
-        }
-        if (!it.label_after.empty()) {
-            float sz = small;
-            const std::string s = fit("received as: " + it.label_after, sz);
-            const float w = text_size(v_, sz, s.c_str()).x;
-            text_with_bg({cx - w * 0.5f, mid_y + 2.0f * v_.scale + std::min(slope * w * 0.5f, size * 1.5f)}, th_.note_text,
-                         sz, s);
-            ++stats_.labels;
-        }
-        if (v_.ports) {
-            // outside the span at both ends (behind the tail, beyond the head), so they never
-            // collide with the label, which stays between the lifelines
-            const float dir = b.x >= a.x ? 1.0f : -1.0f;
-            const float gap = 4.0f * v_.scale;
-            auto port = [&](std::uint16_t p, ImVec2 at, float outward, float clearance) {
-                if (!p) return;
-                const std::string s = std::to_string(p);
-                const float w = text_size(v_, small, s.c_str()).x;
-                const float x = outward > 0 ? at.x + gap + clearance : at.x - gap - clearance - w;
-                text_with_bg({x, at.y - small * 0.55f}, th_.port, small, s);
+            if (!it.label_after.empty() && !after_inline) {
+                float asz = small;
+                const std::string s = fit("received as: " + it.label_after, asz);
+                const float aw = text_size(v_, asz, s.c_str()).x;
+                text_with_bg({cx - aw * 0.5f, mid_y + 2.0f * v_.scale + std::min(slope * aw * 0.5f, size * 1.5f)}, th_.data,
+                             asz, s);
                 ++stats_.labels;
-            };
-            port(it.from_port, a, -dir, 0.0f);
-            port(it.to_port, b, dir, it.end == viz::End::Arrow ? 0.0f : 9.0f * v_.scale);  // clear of the cross
+            }
         }
+    }
+
+    // Port numbers outside the span at both ends (behind the tail, beyond the head), so they
+    // never collide with the label between the lifelines; one per lane side and text height.
+    void draw_ports(const Item& it, ImVec2 a, ImVec2 b) {
+        const float small = g_.font_size * 0.8f;
+        const float dir = b.x >= a.x ? 1.0f : -1.0f;
+        const float gap = 4.0f * v_.scale;
+        auto port = [&](std::uint16_t p, int lane, ImVec2 at, float outward, float clearance) {
+            if (!p || lane < 0 || static_cast<std::size_t>(lane) >= d_.lanes.size()) return;
+            float& last = port_bottom_[static_cast<std::size_t>(lane) * 2 + (outward > 0 ? 1 : 0)];
+            const float top = at.y - small * 0.55f;
+            if (top < last) {
+                ++stats_.labels_skipped;
+                return;
+            }
+            last = top + small * 1.1f;
+            const std::string s = std::to_string(p);
+            const float w = text_size(v_, small, s.c_str()).x;
+            const float x = outward > 0 ? at.x + gap + clearance : at.x - gap - clearance - w;
+            text_with_bg({x, top}, th_.port, small, s);
+            ++stats_.labels;
+        };
+        port(it.from_port, it.from_lane, a, -dir, 0.0f);
+        port(it.to_port, it.to_lane, b, dir, it.end == viz::End::Arrow ? 0.0f : 9.0f * v_.scale);  // clear of the cross
     }
 
     void draw_note(const Item& it) {

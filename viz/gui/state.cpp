@@ -120,6 +120,16 @@ void GuiState::advance(float seconds) {
     }
 }
 
+const TablesAt& GuiState::tables() const {
+    const std::size_t ev = current_event();
+    if (tables_revision_ != revision_ || tables_event_ != ev) {
+        tables_ = tables_at(trace_, ev == SIZE_MAX ? trace_.events.size() : ev);
+        tables_revision_ = revision_;
+        tables_event_ = ev;
+    }
+    return tables_;
+}
+
 std::string GuiState::step_title() const {
     if (steps_.empty()) return "No steps";
     const auto& e = trace_.events[current_event()];

@@ -7,6 +7,7 @@
 #include "viz/gui/backend.hpp"
 #include "viz/gui/ladder_canvas.hpp"
 #include "viz/gui/script.hpp"
+#include "viz/gui/tables.hpp"
 
 #include <memory>
 #include <string>
@@ -50,6 +51,9 @@ public:
     void advance(float seconds);  // while playing
     bool step_changed_since_last_frame = false;
 
+    // The middlebox tables at the current step (cached until the step or the trace changes).
+    const TablesAt& tables() const;
+
     // What the current step means, for the explanation panel (several lines).
     std::string explanation() const;
     std::string step_title() const;
@@ -85,6 +89,9 @@ private:
     std::size_t step_ = 0;
     float play_accum_ = 0;
     std::uint64_t revision_ = 0;
+    mutable TablesAt tables_;
+    mutable std::uint64_t tables_revision_ = 0;
+    mutable std::size_t tables_event_ = SIZE_MAX;
 
     void relayout();
 };

@@ -94,6 +94,7 @@ void apply_imgui_style(ThemeKind k, float scale) {
         style.Colors[ImGuiCol_TitleBg] = ImVec4(0.84f, 0.87f, 0.92f, 1.0f);
         style.Colors[ImGuiCol_Text] = ImVec4(0.05f, 0.05f, 0.08f, 1.0f);
     }
+    style.Colors[ImGuiCol_PopupBg].w = 1.0f;  // tooltips over the ladder: no text showing through
     style.WindowRounding = 4.0f;
     style.FrameRounding = 3.0f;
     style.GrabRounding = 3.0f;

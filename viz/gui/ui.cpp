@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
 namespace ftpsim::gui {
@@ -40,6 +39,26 @@ void zoom_at(GuiState& s, float factor, float screen_y) {
 
 void zoom_centre(GuiState& s, float factor) {
     zoom_at(s, factor, (s.view.canvas_min.y + s.view.canvas_max.y) * 0.5f);
+}
+
+// The actions a button and a key share.
+void change_scale(GuiState& s, float delta) {
+    s.ui_scale = delta == 0 ? 1.25f : std::clamp(s.ui_scale + delta, 0.5f, 4.0f);
+    s.fonts_dirty = true;  // the app rebuilds the font atlas at the new size
+}
+void toggle_theme(GuiState& s) {
+    s.view.theme = s.view.theme == ThemeKind::Light ? ThemeKind::Dark : ThemeKind::Light;
+    s.fonts_dirty = true;  // the style is re-applied with the fonts
+}
+void fit_all(GuiState& s) {
+    s.view.zoom = fit_zoom(s.diagram(), s.view, 1e-5f);
+    s.view.pan = {0, 0};
+}
+void toggle_view(GuiState& s, bool end_to_end_axis) {
+    auto o = s.layout_options();
+    if (end_to_end_axis) o.view = o.view == viz::View::PerHop ? viz::View::EndToEnd : viz::View::PerHop;
+    else o.time = o.time == viz::TimeScale::Compressed ? viz::TimeScale::ToScale : viz::TimeScale::Compressed;
+    s.set_layout(o);
 }
 
 // Keeps some of the diagram on screen whatever the pan.
@@ -192,24 +211,28 @@ void diagnosis_panel(GuiState& s) {
 }
 
 void tables_panel(GuiState& s) {
-    const std::size_t ev = s.current_event();
-    const TablesAt tables = tables_at(s.trace(), ev == SIZE_MAX ? s.trace().events.size() : ev);
+    const TablesAt& tables = s.tables();
     ImGui::TextDisabled("At the current step (%s)", s.step_title().c_str());
     auto section = [](const char* title, std::size_t n) {
         ImGui::Spacing();
         ImGui::Text("%s (%zu)", title, n);
     };
-    // wrapped lines rather than tables: addresses stay whole in a narrow side panel
     section("NAT mappings", tables.nat.size());
-    for (const auto& r : tables.nat)
-    {
-        ImGui::Bullet();
-        ImGui::TextWrapped("%s %s: %s <-> %s", r.node.c_str(), r.kind.c_str(), r.inside.c_str(), r.outside.c_str());
+    for (const auto& r : tables.nat) {
+        ImGui::BulletText("%s %s", r.node.c_str(), r.kind.c_str());
+        ImGui::Indent();
+        ImGui::Text("inside   %s", r.inside.c_str());
+        ImGui::Text("outside  %s", r.outside.c_str());
+        ImGui::Unindent();
     }
     section("Connection tracking", tables.conntrack.size());
     for (const auto& r : tables.conntrack) {
-        ImGui::Bullet();
-        ImGui::TextWrapped("%d %s: %s  %s", r.conn, r.purpose.c_str(), r.tuple.c_str(), r.state.c_str());
+        ImGui::BulletText("%d %s  %s", r.conn, r.purpose.c_str(), r.state.c_str());
+        ImGui::Indent();
+        const auto arrow = r.tuple.find(" -> ");
+        ImGui::TextUnformatted(r.tuple.substr(0, arrow).c_str());
+        if (arrow != std::string::npos) ImGui::Text("-> %s", r.tuple.substr(arrow + 4).c_str());
+        ImGui::Unindent();
     }
     section("ALG expectations", tables.expectations.size());
     for (const auto& r : tables.expectations) {
@@ -292,8 +315,13 @@ void ladder_canvas(GuiState& s, UiContext& ctx, ImVec2 size) {
     s.view.font = ImGui::GetFont();
     s.view.font_size = ImGui::GetFontSize();
     if (s.fit_pending) {
-        // a readable start: the whole diagram if it fits at a legible zoom, else its top
-        s.view.zoom = std::clamp(fit_zoom(s.diagram(), s.view), 0.6f, 1.0f);
+        // a readable start: the whole diagram if it fits at a legible zoom, else its top. Legible:
+        // a compressed row leaves room for an arrow's label (about two text lines).
+        const auto& lo = s.diagram().options;
+        const float legible = lo.time == viz::TimeScale::Compressed && lo.row_height > 0
+                                  ? std::min(1.0f, 2.0f * s.view.font_size / (static_cast<float>(lo.row_height) * s.view.scale))
+                                  : 0.6f;
+        s.view.zoom = std::clamp(fit_zoom(s.diagram(), s.view), legible, 1.0f);
         s.view.pan = {0, 0};
         s.fit_pending = false;
     }
@@ -381,28 +409,16 @@ void toolbar(GuiState& s) {
     if (ImGui::Button(" + ")) zoom_centre(s, kZoomStep);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Zoom in (+, mouse wheel)");
     ImGui::SameLine();
-    if (ImGui::Button("Fit")) {
-        s.view.zoom = fit_zoom(s.diagram(), s.view, 1e-5f);
-        s.view.pan = {0, 0};
-    }
+    if (ImGui::Button("Fit")) fit_all(s);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("The whole diagram (F)");
     flow(button_w("Light") + button_w("A-") + button_w("A+") + button_w(">>") + 3 * sp, group_gap);
-    if (ImGui::Button(s.view.theme == ThemeKind::Light ? "Dark" : "Light")) {
-        s.view.theme = s.view.theme == ThemeKind::Light ? ThemeKind::Dark : ThemeKind::Light;
-        s.fonts_dirty = true;
-    }
+    if (ImGui::Button(s.view.theme == ThemeKind::Light ? "Dark" : "Light")) toggle_theme(s);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Switch the theme (T)");
     ImGui::SameLine();
-    if (ImGui::Button("A-")) {
-        s.ui_scale = std::max(0.5f, s.ui_scale - 0.25f);
-        s.fonts_dirty = true;
-    }
+    if (ImGui::Button("A-")) change_scale(s, -0.25f);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Smaller text (Ctrl+-)");
     ImGui::SameLine();
-    if (ImGui::Button("A+")) {
-        s.ui_scale = std::min(4.0f, s.ui_scale + 0.25f);
-        s.fonts_dirty = true;
-    }
+    if (ImGui::Button("A+")) change_scale(s, 0.25f);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Larger text for a projector (Ctrl+=)");
     ImGui::SameLine();
     if (ImGui::Button(s.sidebar ? "<<" : ">>")) s.sidebar = !s.sidebar;
@@ -492,18 +508,9 @@ void handle_shortcuts(GuiState& s, UiContext& ctx) {
     const bool ctrl = io.KeyCtrl;
     auto pressed = [](int key) { return ImGui::IsKeyPressed(key, true); };
     if (ctrl) {
-        if (pressed(GLFW_KEY_EQUAL) || pressed(GLFW_KEY_KP_ADD)) {
-            s.ui_scale = std::min(4.0f, s.ui_scale + 0.25f);
-            s.fonts_dirty = true;
-        }
-        if (pressed(GLFW_KEY_MINUS) || pressed(GLFW_KEY_KP_SUBTRACT)) {
-            s.ui_scale = std::max(0.5f, s.ui_scale - 0.25f);
-            s.fonts_dirty = true;
-        }
-        if (pressed(GLFW_KEY_0)) {
-            s.ui_scale = 1.25f;
-            s.fonts_dirty = true;
-        }
+        if (pressed(GLFW_KEY_EQUAL) || pressed(GLFW_KEY_KP_ADD)) change_scale(s, 0.25f);
+        if (pressed(GLFW_KEY_MINUS) || pressed(GLFW_KEY_KP_SUBTRACT)) change_scale(s, -0.25f);
+        if (pressed(GLFW_KEY_0)) change_scale(s, 0);
         if (pressed(GLFW_KEY_S) && ctx.screenshot) {
             const std::string path = "ftpsim-" + (s.scenario().empty() ? std::string("trace") : s.scenario()) + "-step" +
                                      std::to_string(s.step() + 1) + ".png";
@@ -526,20 +533,10 @@ void handle_shortcuts(GuiState& s, UiContext& ctx) {
     if (pressed(GLFW_KEY_COMMA) || pressed(GLFW_KEY_B)) s.prev();
     if (pressed(GLFW_KEY_HOME)) s.go_to_step(0);
     if (pressed(GLFW_KEY_END)) s.go_to_step(s.steps().empty() ? 0 : s.steps().size() - 1);
-    if (pressed(GLFW_KEY_F)) {
-        s.view.zoom = fit_zoom(s.diagram(), s.view, 1e-5f);
-        s.view.pan = {0, 0};
-    }
-    if (pressed(GLFW_KEY_T)) {
-        s.view.theme = s.view.theme == ThemeKind::Light ? ThemeKind::Dark : ThemeKind::Light;
-        s.fonts_dirty = true;
-    }
-    if (pressed(GLFW_KEY_V) || pressed(GLFW_KEY_C)) {
-        auto o = s.layout_options();
-        if (pressed(GLFW_KEY_V)) o.view = o.view == viz::View::PerHop ? viz::View::EndToEnd : viz::View::PerHop;
-        else o.time = o.time == viz::TimeScale::Compressed ? viz::TimeScale::ToScale : viz::TimeScale::Compressed;
-        s.set_layout(o);
-    }
+    if (pressed(GLFW_KEY_F)) fit_all(s);
+    if (pressed(GLFW_KEY_T)) toggle_theme(s);
+    if (pressed(GLFW_KEY_V)) toggle_view(s, true);
+    if (pressed(GLFW_KEY_C)) toggle_view(s, false);
     if (pressed(GLFW_KEY_TAB)) s.sidebar = !s.sidebar;
 }
 
