@@ -8,9 +8,13 @@
 
 namespace ftpsim::app {
 
+#ifdef FTPSIM_HAVE_GUI
+std::shared_ptr<gui::GuiBackend> make_sim_backend();  // gui_backend.cpp
+#endif
+
 int cmd_gui(int argc, char** argv) {
 #ifdef FTPSIM_HAVE_GUI
-    return gui::main_from_args(argc, argv);
+    return gui::main_from_args(argc, argv, make_sim_backend());
 #else
     (void)argc;
     (void)argv;

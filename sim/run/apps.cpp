@@ -90,7 +90,7 @@ void ServerApp::on_timeout(net::Stack& s, net::ConnId c) {
 
 void ServerApp::on_data(net::Stack& s, net::ConnId c, std::string_view bytes) {
     if (auto sc = session_of_conn_.find(c); sc != session_of_conn_.end()) {
-        server_.receive_control(s.now(), sc->second, bytes);
+        server_.receive_control(s.now(), sc->second, tls(sc->second).incoming(bytes));
         pump(s);
     } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
         data_event(s, c, proto::DataBytes{it->second.second, std::string(bytes)});
@@ -127,7 +127,7 @@ void ServerApp::apply(net::Stack& s, proto::SessionId sid, const proto::Action& 
     std::visit(
         Overloaded{
             [&](const proto::SendControl& a) {
-                if (control() >= 0) s.send(control(), a.bytes);
+                if (control() >= 0) s.send(control(), tls(sid).outgoing(a.bytes));
             },
             [&](const proto::Listen& a) {
                 auto* session = server_.session(sid);
@@ -261,7 +261,7 @@ void ClientApp::on_timeout(net::Stack& s, net::ConnId c) {
 
 void ClientApp::on_data(net::Stack& s, net::ConnId c, std::string_view bytes) {
     if (c == control_) {
-        session_.receive_control(bytes, s.now());
+        session_.receive_control(tls_.incoming(bytes), s.now());
         pump(s);
     } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
         data_event(s, c, proto::DataBytes{it->second, std::string(bytes)});
@@ -292,7 +292,7 @@ void ClientApp::pump(net::Stack& s) {
         std::visit(
             Overloaded{
                 [&](const proto::SendControl& a) {
-                    if (control_open_) s.send(control_, a.bytes);
+                    if (control_open_) s.send(control_, tls_.outgoing(a.bytes));
                 },
                 [&](const proto::Listen& a) {
                     proto::IpAddress addr = a.addr.is_unspecified() ? s.info(control_).local.addr : a.addr;
@@ -415,7 +415,7 @@ void ThirdPartyApp::on_timeout(net::Stack& s, net::ConnId c) {
 void ThirdPartyApp::on_data(net::Stack& s, net::ConnId c, std::string_view bytes) {
     int k = control_of(c);
     if (k < 0) return;
-    client_.receive_control(static_cast<proto::ControlId>(k), bytes, s.now());
+    client_.receive_control(static_cast<proto::ControlId>(k), tls_[k].incoming(bytes), s.now());
     pump(s);
 }
 
@@ -432,7 +432,7 @@ void ThirdPartyApp::pump(net::Stack& s) {
     while (auto ra = client_.poll_action()) {
         net::ConnId c = conns_[ra->control];
         std::visit(Overloaded{
-                       [&](const proto::SendControl& a) { s.send(c, a.bytes); },
+                       [&](const proto::SendControl& a) { s.send(c, tls_[ra->control].outgoing(a.bytes)); },
                        [&](const proto::CloseControl& a) { a.abort ? s.abort(c) : s.close(c); },
                        [&](const proto::Explain& a) { s.note(a.text); },
                        [&](const auto&) {},  // a third-party client has no data connection

@@ -13,6 +13,7 @@
 #include "protocol/server.hpp"
 #include "sim/net/network.hpp"
 #include "sim/run/build.hpp"
+#include "sim/run/tls.hpp"
 #include "sim/trace/trace.hpp"
 
 namespace ftpsim::sim {
@@ -75,7 +76,11 @@ private:
     std::map<net::ConnId, DataKey> data_of_conn_;
     std::map<DataKey, net::ListenerId> listener_of_;
     std::map<net::ListenerId, DataKey> data_of_listener_;
+    std::map<proto::SessionId, TlsControlChannel> tls_;
     SessionTimer timer_;
+    TlsControlChannel& tls(proto::SessionId sid) {
+        return tls_.try_emplace(sid, TlsControlChannel::Side::Server).first->second;
+    }
 };
 
 // What one client (or one third-party client) achieved, for the trace's outcome.
@@ -120,6 +125,7 @@ private:
     std::map<net::ConnId, proto::DataId> data_of_conn_;
     std::map<proto::DataId, net::ListenerId> listener_of_;
     std::map<net::ListenerId, proto::DataId> data_of_listener_;
+    TlsControlChannel tls_{TlsControlChannel::Side::Client};
     SessionTimer timer_;
 };
 
@@ -148,6 +154,8 @@ private:
     proto::IpAddress local_;
     proto::HostPort servers_[2];
     net::ConnId conns_[2] = {-1, -1};
+    TlsControlChannel tls_[2] = {TlsControlChannel{TlsControlChannel::Side::Client},
+                                 TlsControlChannel{TlsControlChannel::Side::Client}};
     std::string failure_;
 };
 

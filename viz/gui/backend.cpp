@@ -37,6 +37,9 @@ bool Knobs::set(const std::string& name, const std::string& value) {
 }
 
 bool Knobs::apply(const std::string& assignment) {
+    const std::string sep = " --set ";
+    if (auto p = assignment.find(sep); p != std::string::npos)
+        return apply(assignment.substr(0, p)) && apply(assignment.substr(p + sep.size()));
     auto eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0) return false;
     auto trim = [](std::string s) {
@@ -44,7 +47,11 @@ bool Knobs::apply(const std::string& assignment) {
         auto e = s.find_last_not_of(" \t");
         return b == std::string::npos ? std::string{} : s.substr(b, e - b + 1);
     };
-    return set(trim(assignment.substr(0, eq)), trim(assignment.substr(eq + 1)));
+    std::string name = trim(assignment.substr(0, eq)), value = trim(assignment.substr(eq + 1));
+    if (set(name, value)) return true;
+    if (!open_ended || find(name)) return false;
+    knobs.push_back(Knob{name, name, {}, value, "set by a diagnosis fix"});
+    return true;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -31,12 +31,16 @@ struct Knob {
 struct Knobs {
     std::string scenario;  // ScenarioInfo::id
     std::vector<Knob> knobs;
+    // When true, apply() adds a free-text knob for a name it does not know (the simulator's
+    // backend accepts any scenario key, so a diagnosis fix that sets several keys applies whole).
+    bool open_ended = false;
 
     const Knob* find(const std::string& name) const;
     std::string get(const std::string& name, const std::string& fallback = {}) const;
     // Sets a knob's value; false when the knob does not exist or the value is not a choice.
     bool set(const std::string& name, const std::string& value);
-    // Applies "name=value" (the form of trace::Fix::change); false on a malformed or unknown one.
+    // Applies "name=value", or several joined by " --set " (the form of trace::Fix::change);
+    // false on a malformed or (unless open_ended) unknown one.
     bool apply(const std::string& assignment);
     bool operator==(const Knobs&) const = default;
 };

@@ -1,0 +1,711 @@
+// ftpsim_bench: performance measured as ratios in one run (bench/README.md).
+//
+// Every measurement runs in its own forked child, so SimGrid's per-process state (one network
+// model per process), the peak RSS and the allocation counter start clean, and each child
+// reports "key value" lines through a pipe. Ratios compare two things timed side by side in the
+// same child, alternating repetitions, so a shared, loaded machine slows both alike.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <simgrid/s4u.hpp>
+#include <xbt/log.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <new>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/scenarios.hpp"
+#include "protocol/codec.hpp"
+#include "sim/net/network.hpp"
+#include "sim/run/run.hpp"
+#include "sim/scenario/loader.hpp"
+#include "tests/gui/headless.hpp"
+#include "viz/diagram.hpp"
+#include "viz/export.hpp"
+#include "viz/gui/backend.hpp"
+#include "viz/gui/ladder_canvas.hpp"
+
+// ---- Allocation counter: every operator new in this binary goes through here -------------------
+static std::atomic<std::uint64_t> g_allocs{0};
+
+void* operator new(std::size_t n) {
+    g_allocs.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) {
+    g_allocs.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    g_allocs.fetch_add(1, std::memory_order_relaxed);
+    return std::malloc(n ? n : 1);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+    g_allocs.fetch_add(1, std::memory_order_relaxed);
+    return std::malloc(n ? n : 1);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace sg4 = simgrid::s4u;
+using namespace ftpsim;
+using namespace ftpsim::bench;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double cpu_seconds_self() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+long maxrss_kib() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;  // KiB on Linux
+}
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+std::string loadavg() {
+    std::ifstream f("/proc/loadavg");
+    std::string a, b, c;
+    f >> a >> b >> c;
+    return a + " " + b + " " + c;
+}
+
+std::string cpu_model() {
+    std::ifstream f("/proc/cpuinfo");
+    for (std::string line; std::getline(f, line);)
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    return "unknown";
+}
+
+// ---- Children -------------------------------------------------------------------------------------
+
+using Results = std::map<std::string, double>;
+
+// What a child reports: "key value" lines written to the pipe.
+struct Report {
+    FILE* out;
+    void operator()(const std::string& key, double value) const {
+        std::fprintf(out, "%s %.17g\n", key.c_str(), value);
+        std::fflush(out);
+    }
+};
+
+// Runs fn in a forked child and returns what it reported; "failed" = 1 when it crashed or threw.
+Results in_child(const std::function<void(const Report&)>& fn) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    int p[2];
+    if (pipe(p) != 0) return {{"failed", 1}};
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        FILE* out = fdopen(p[1], "w");
+        int rc = 0;
+        try {
+            fn(Report{out});
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "bench child: %s\n", e.what());
+            rc = 1;
+        }
+        std::fclose(out);
+        std::fflush(stdout);
+        _exit(rc);
+    }
+    close(p[1]);
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = read(p[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    close(p[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    Results r;
+    std::istringstream in(text);
+    std::string key;
+    double v = 0;
+    while (in >> key >> v) r[key] = v;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) r["failed"] = 1;
+    return r;
+}
+
+// ---- Options ------------------------------------------------------------------------------------
+
+struct Options {
+    bool quick = false;
+    int reps = 5;                       // alternating repetitions of each side of a ratio
+    long pingpong_messages = 200'000;   // raw SimGrid messages per repetition
+    int sessions = 10'000;              // scale: concurrent sessions through one NAT
+    std::size_t sweep_cells = 96;       // first N cells of the 96-cell matrix
+    int sweep_rounds = 2;               // serial/parallel alternations
+    int knob_iterations = 30;
+    std::size_t corpus_bytes = 8u << 20;
+    std::size_t render_small = 1'000, render_large = 100'000;
+    int frames = 200;
+    std::string only;                   // run one section: overhead|scale|sweep|parse|render
+    std::string source_dir = FTPSIM_SOURCE_DIR;
+};
+
+// ---- 1. Simulator overhead ------------------------------------------------------------------------
+
+// Raw SimGrid: two actors on two hosts joined by one link exchange `messages` mailbox messages
+// (ping-pong: each put waits for the previous get). Same network config as the simulator's runs.
+double raw_pingpong_seconds(long messages) {
+    auto t0 = Clock::now();
+    int argc = 1;
+    char arg0[] = "ftpsim_bench";
+    char* argv[] = {arg0, nullptr};
+    sg4::Engine engine(&argc, argv);
+    xbt_log_control_set("root.thresh:critical");
+    net::use_exact_network_model();
+    auto* zone = sg4::create_full_zone("pingpong");
+    auto* a = zone->create_host("a", 1e9)->seal();
+    auto* b = zone->create_host("b", 1e9)->seal();
+    auto* link = zone->create_link("ab", 100e6)->set_latency(1e-3)->seal();
+    zone->add_route(a->get_netpoint(), b->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(link)}, true);
+    zone->seal();
+    static int token = 0;
+    const long rounds = messages / 2;
+    sg4::Actor::create("ping", a, [rounds] {
+        auto* mine = sg4::Mailbox::by_name("ping");
+        auto* peer = sg4::Mailbox::by_name("pong");
+        for (long i = 0; i < rounds; ++i) {
+            peer->put(&token, 100);
+            (void)mine->get<int>();
+        }
+    });
+    sg4::Actor::create("pong", b, [rounds] {
+        auto* mine = sg4::Mailbox::by_name("pong");
+        auto* peer = sg4::Mailbox::by_name("ping");
+        for (long i = 0; i < rounds; ++i) {
+            (void)mine->get<int>();
+            peer->put(&token, 100);
+        }
+    });
+    engine.run();
+    return seconds_since(t0);
+}
+
+void bench_overhead(const Options& o, const Report& report) {
+    const auto s = scenario::load_string(kOverheadYaml, "bench-overhead");
+    sim::RunOptions ro;  // trace recording on (record_segments = true), as the GUI runs it
+    std::vector<double> full_per_msg, raw_per_msg;
+    std::uint64_t hops = 0, events = 0;
+    bool ok = true;
+    for (int r = 0; r < o.reps; ++r) {
+        // raw first in the first repetition: its Engine is the process's first and sets the model
+        double raw = raw_pingpong_seconds(o.pingpong_messages);
+        raw_per_msg.push_back(raw / static_cast<double>(o.pingpong_messages / 2 * 2));
+        // the full stack: enough runs to last about as long as the ping-pong
+        std::uint64_t run_hops = 0;
+        int runs = 0;
+        auto t0 = Clock::now();
+        do {
+            trace::Trace t = sim::run(s, ro);
+            ok = ok && t.outcome.ok;
+            std::uint64_t h = 0;
+            for (const auto& e : t.events)
+                if (e.kind == trace::EventKind::Segment && e.verdict == trace::Verdict::Delivered) ++h;
+            run_hops += h;
+            hops = h;
+            events = t.events.size();
+            ++runs;
+        } while (seconds_since(t0) < raw * 0.8 || runs < 3);
+        full_per_msg.push_back(seconds_since(t0) / static_cast<double>(run_hops));
+    }
+    report("overhead.ok", ok ? 1 : 0);
+    report("overhead.hops_per_run", static_cast<double>(hops));
+    report("overhead.events_per_run", static_cast<double>(events));
+    report("overhead.full_ns_per_hop", median(full_per_msg) * 1e9);
+    report("overhead.raw_ns_per_msg", median(raw_per_msg) * 1e9);
+    report("overhead.ratio", median(full_per_msg) / median(raw_per_msg));
+}
+
+// ---- 2. Scale ----------------------------------------------------------------------------------
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+    for (auto p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+    return s;
+}
+
+void bench_scale(const Options& o, const Report& report) {
+    const auto s = scenario::load_string(replace_all(kScaleYaml, "COUNT", std::to_string(o.sessions)), "bench-scale");
+    sim::RunOptions ro;
+    ro.record_segments = false;
+    ro.diagnose = false;
+    ro.verify_fixes = false;
+    const long rss0 = maxrss_kib();
+    const double cpu0 = cpu_seconds_self();
+    auto t0 = Clock::now();
+    trace::Trace t = sim::run(s, ro);
+    const double wall = seconds_since(t0);
+    const double cpu = cpu_seconds_self() - cpu0;
+    const long rss1 = maxrss_kib();
+    std::size_t ok_transfers = 0;
+    for (const auto& tr : t.outcome.transfers) ok_transfers += tr.ok ? 1 : 0;
+    report("scale.sessions", o.sessions);
+    report("scale.transfers_ok", static_cast<double>(ok_transfers));
+    report("scale.wall_s", wall);
+    report("scale.cpu_s", cpu);
+    report("scale.sim_s", t.events.empty() ? 0 : static_cast<double>(t.events.back().time_ns) * 1e-9);
+    report("scale.rss_delta_kib", static_cast<double>(rss1 - rss0));
+    report("scale.kib_per_session", static_cast<double>(rss1 - rss0) / o.sessions);
+    report("scale.trace_events", static_cast<double>(t.events.size()));
+    report("scale.events_per_s", static_cast<double>(t.events.size()) / wall);
+    report("scale.limit_reached", t.outcome.limit_reached.empty() ? 0 : 1);
+}
+
+// ---- 3. Sweep --------------------------------------------------------------------------------------
+
+std::vector<std::vector<std::string>> sweep_matrix() {
+    const char* modes[] = {"port", "eprt", "pasv", "epsv"};
+    const char* nats[] = {"full-cone", "restricted", "port-restricted", "symmetric"};
+    const char* algs[] = {"false", "true"};
+    std::vector<std::vector<std::string>> fws = {
+        {"nodes.home.firewall.enabled=false"},
+        {"nodes.home.firewall.enabled=true"},  // stateful: new inbound dropped
+        {"nodes.home.firewall.enabled=true", "nodes.home.firewall.rules.2.action=reject"},
+    };
+    std::vector<std::vector<std::string>> cells;
+    for (auto m : modes)
+        for (auto n : nats)
+            for (auto a : algs)
+                for (const auto& fw : fws) {
+                    std::vector<std::string> sets = {std::string("clients.client.mode=") + m,
+                                                     std::string("nodes.home.nat.type=") + n,
+                                                     std::string("nodes.home.alg.enabled=") + a};
+                    sets.insert(sets.end(), fw.begin(), fw.end());
+                    cells.push_back(sets);
+                }
+    return cells;  // 4 x 4 x 2 x 3 = 96
+}
+
+// One cell as `ftpsim sweep` runs it: load with the overrides, run without segments or fix checks.
+bool sweep_cell(const std::vector<std::string>& sets) {
+    auto s = scenario::load_string(kSweepYaml, "bench-sweep", sets);
+    sim::RunOptions ro;
+    ro.verify_fixes = false;
+    ro.record_segments = false;
+    return sim::run(s, ro).outcome.ok;
+}
+
+void bench_sweep(const Options& o, std::vector<Results>& rounds_out, Results& knob) {
+    auto cells = sweep_matrix();
+    if (cells.size() > o.sweep_cells) cells.resize(o.sweep_cells);
+    for (int round = 0; round < o.sweep_rounds; ++round) {
+        Results r;
+        // serial: one child runs every cell
+        auto t0 = Clock::now();
+        Results serial = in_child([&](const Report& rep) {
+            int ok = 0;
+            for (const auto& c : cells) ok += sweep_cell(c) ? 1 : 0;
+            rep("ok", ok);
+            rep("cpu", cpu_seconds_self());
+        });
+        r["serial_wall"] = seconds_since(t0);
+        r["serial_cpu"] = serial["cpu"];
+        r["ok_cells"] = serial["ok"];
+        r["failed"] = serial["failed"];
+        // two workers, cells dealt alternately (as `ftpsim sweep --jobs 2` does)
+        t0 = Clock::now();
+        std::vector<pid_t> pids;
+        for (int w = 0; w < 2; ++w) {
+            std::fflush(stdout);
+            pid_t pid = fork();
+            if (pid == 0) {
+                for (std::size_t i = static_cast<std::size_t>(w); i < cells.size(); i += 2) {
+                    try {
+                        sweep_cell(cells[i]);
+                    } catch (...) {
+                    }
+                }
+                _exit(0);
+            }
+            pids.push_back(pid);
+        }
+        double child_cpu = 0;
+        for (pid_t p : pids) {
+            int st = 0;
+            rusage ru{};
+            wait4(p, &st, 0, &ru);
+            child_cpu += static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+        }
+        r["parallel_wall"] = seconds_since(t0);
+        r["parallel_cpu"] = child_cpu;
+        rounds_out.push_back(r);
+    }
+    // knob change -> new trace, in a child (a library scenario read from scenarios/)
+    knob = in_child([&](const Report& rep) {
+        std::ifstream f(o.source_dir + "/scenarios/home-router-alg-active-port-21.yaml");
+        std::stringstream ss;
+        ss << f.rdbuf();
+        const std::string yaml = ss.str();
+        std::vector<double> ms_ok, ms_fail;
+        for (int i = 0; i < o.knob_iterations + 1; ++i) {
+            // a knob that keeps the session working (the latency of the first link)
+            auto t0 = Clock::now();
+            auto s = scenario::load_string(yaml, "home-router-alg-active-port-21",
+                                           {std::string("links.0.latency=") + (i % 2 ? "2ms" : "1ms")});
+            trace::Trace t = sim::run(s);
+            if (i > 0) ms_ok.push_back(seconds_since(t0) * 1e3);  // the first warms the caches
+            rep("events", static_cast<double>(t.events.size()));
+        }
+        for (int i = 0; i < std::max(3, o.knob_iterations / 5); ++i) {
+            // a knob that breaks it: diagnosis and verified fixes re-run the scenario
+            auto t0 = Clock::now();
+            auto s = scenario::load_string(yaml, "home-router-alg-active-port-21", {"nodes.linksys.alg.enabled=false"});
+            trace::Trace t = sim::run(s);
+            ms_fail.push_back(seconds_since(t0) * 1e3);
+        }
+        rep("ms", median(ms_ok));
+        rep("ms_min", *std::min_element(ms_ok.begin(), ms_ok.end()));
+        rep("ms_failing", median(ms_fail));
+    });
+}
+
+// ---- 4. Parsing --------------------------------------------------------------------------------------
+
+std::string make_corpus(std::size_t bytes) {
+    static const char* replies[] = {
+        "220 (vsFTPd 3.0.3)\r\n",
+        "331 Please specify the password.\r\n",
+        "230 Login successful.\r\n",
+        "200 Switching to Binary mode.\r\n",
+        "227 Entering Passive Mode (198,51,100,20,117,49).\r\n",
+        "229 Entering Extended Passive Mode (|||30001|)\r\n",
+        "200 PORT command successful. Consider using PASV.\r\n",
+        "150 Opening BINARY mode data connection for /pub/file.bin (16384 bytes).\r\n",
+        "226 Transfer complete.\r\n",
+        "211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n PASV\r\n REST STREAM\r\n SIZE\r\n TVFS\r\n211 End\r\n",
+        "250 Directory successfully changed.\r\n",
+        "257 \"/pub\" is the current directory\r\n",
+        "421 Timeout.\r\n",
+        "221 Goodbye.\r\n",
+    };
+    std::string c;
+    c.reserve(bytes + 256);
+    for (std::size_t i = 0; c.size() < bytes; ++i) c += replies[i % (sizeof replies / sizeof *replies)];
+    return c;
+}
+
+void bench_parse(const Options& o, const Report& report) {
+    const std::string corpus = make_corpus(o.corpus_bytes);
+    const std::string_view all(corpus);
+    std::vector<double> parse_s, scan_s;
+    std::uint64_t replies = 0, allocs = 0, checksum = 0;
+    bool error = false;
+    for (int r = 0; r < o.reps * 2; ++r) {
+        // plain memchr line scan
+        auto t0 = Clock::now();
+        std::uint64_t lines = 0;
+        for (const char* p = corpus.data(), *end = p + corpus.size(); p < end;) {
+            const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+            if (!nl) break;
+            p = static_cast<const char*>(nl) + 1;
+            ++lines;
+        }
+        scan_s.push_back(seconds_since(t0));
+        checksum += lines;
+        // the reply parser
+        const std::uint64_t a0 = g_allocs.load();
+        t0 = Clock::now();
+        std::uint64_t n = 0;
+        for (std::size_t pos = 0; pos < all.size();) {
+            proto::ReplyView rv;
+            const auto res = proto::parse_reply(all.substr(pos), rv);
+            if (res.status != proto::ParseStatus::Ok) {
+                error = true;
+                break;
+            }
+            checksum += static_cast<std::uint64_t>(rv.code);
+            pos += res.consumed;
+            ++n;
+        }
+        parse_s.push_back(seconds_since(t0));
+        allocs = g_allocs.load() - a0;
+        replies = n;
+    }
+    const double mb = static_cast<double>(corpus.size()) / 1e6;
+    const double parse_mbps = mb / *std::min_element(parse_s.begin(), parse_s.end());
+    const double scan_mbps = mb / *std::min_element(scan_s.begin(), scan_s.end());
+    report("parse.error", error ? 1 : 0);
+    report("parse.corpus_mb", mb);
+    report("parse.replies", static_cast<double>(replies));
+    report("parse.parser_mb_s", parse_mbps);
+    report("parse.memchr_mb_s", scan_mbps);
+    report("parse.ratio", parse_mbps / scan_mbps);
+    report("parse.allocs_per_reply", replies ? static_cast<double>(allocs) / static_cast<double>(replies) : -1);
+    report("parse.checksum", static_cast<double>(checksum % 1000));
+}
+
+// ---- 5. Rendering -------------------------------------------------------------------------------------
+
+void bench_render(const Options& o, const Report& report) {
+    gui::testing::HeadlessImGui im(1280, 800);
+    const trace::Trace small_t = gui::make_long_trace(o.render_small);
+    const trace::Trace large_t = gui::make_long_trace(o.render_large);
+    const auto small = viz::layout(small_t);
+    const auto large = viz::layout(large_t);
+    auto view_for = [&](const viz::Diagram& d) {
+        gui::View v;
+        v.canvas_min = {0, 0};
+        v.canvas_max = {1280, 800};
+        v.font = im.font();
+        v.zoom = 1.0f;
+        gui::scroll_to(d, v, d.height * 0.5);  // the middle of the trace: the search has work to do
+        return v;
+    };
+    im.frame([](ImDrawList*) {});  // the font atlas is ready after a frame
+    const gui::View vs = view_for(small), vl = view_for(large);
+    std::vector<double> fs, fl;
+    gui::LadderStats ss, sl;
+    int vtx_small = 0, vtx_large = 0;
+    for (int i = 0; i < o.frames + 10; ++i) {
+        auto t0 = Clock::now();
+        vtx_small = im.frame([&](ImDrawList* l) { ss = gui::draw_ladder(l, small, vs); }).VtxBuffer.Size;
+        const double a = seconds_since(t0);
+        t0 = Clock::now();
+        vtx_large = im.frame([&](ImDrawList* l) { sl = gui::draw_ladder(l, large, vl); }).VtxBuffer.Size;
+        const double b = seconds_since(t0);
+        if (i >= 10) fs.push_back(a), fl.push_back(b);  // 10 warm-up frames
+    }
+    report("render.small_items", static_cast<double>(small.items.size()));
+    report("render.large_items", static_cast<double>(large.items.size()));
+    report("render.large_events", static_cast<double>(large_t.events.size()));
+    report("render.small_us", median(fs) * 1e6);
+    report("render.large_us", median(fl) * 1e6);
+    report("render.ratio", median(fl) / median(fs));
+    report("render.small_drawn", static_cast<double>(ss.drawn + ss.fold_marks));
+    report("render.large_drawn", static_cast<double>(sl.drawn + sl.fold_marks));
+    report("render.small_vtx", vtx_small);
+    report("render.large_vtx", vtx_large);
+
+    // exports of the large trace
+    auto t0 = Clock::now();
+    const auto d = viz::layout(large_t);
+    report("export.layout_ms", seconds_since(t0) * 1e3);
+    t0 = Clock::now();
+    const std::string svg = viz::to_svg(d);
+    report("export.svg_ms", seconds_since(t0) * 1e3);
+    report("export.svg_mb", static_cast<double>(svg.size()) / 1e6);
+    t0 = Clock::now();
+    const std::string pcap = viz::to_pcap(large_t);
+    report("export.pcap_ms", seconds_since(t0) * 1e3);
+    report("export.pcap_mb", static_cast<double>(pcap.size()) / 1e6);
+}
+
+// ---- Output ----------------------------------------------------------------------------------------
+
+void row(const char* what, const std::string& value, const char* target, int met /* 1 met, 0 missed, -1 none */) {
+    std::printf("  %-58s %16s   %-10s %s\n", what, value.c_str(), target,
+                met < 0 ? "" : met ? "met" : "MISSED");
+}
+
+std::string fmt(double v, const char* f = "%.2f") {
+    char b[64];
+    std::snprintf(b, sizeof b, f, v);
+    return b;
+}
+
+int usage() {
+    std::fprintf(stderr,
+                 "usage: ftpsim_bench [--quick] [--only overhead|scale|sweep|parse|render] [--reps N]\n"
+                 "                    [--sessions N] [--pingpong N] [--cells N] [--rounds N] [--corpus-mb N]\n"
+                 "                    [--render-events SMALL,LARGE] [--frames N] [--knob-iterations N]\n");
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= args.size()) {
+                std::fprintf(stderr, "%s needs a value\n", a.c_str());
+                std::exit(usage());
+            }
+            return args[++i];
+        };
+        if (a == "--quick") {
+            o.quick = true;
+            o.reps = 1;
+            o.pingpong_messages = 2'000;
+            o.sessions = 20;
+            o.sweep_cells = 8;
+            o.sweep_rounds = 1;
+            o.knob_iterations = 2;
+            o.corpus_bytes = 64u << 10;
+            o.render_small = 200;
+            o.render_large = 2'000;
+            o.frames = 5;
+        } else if (a == "--only") o.only = next();
+        else if (a == "--reps") o.reps = std::max(1, std::atoi(next().c_str()));
+        else if (a == "--sessions") o.sessions = std::max(1, std::atoi(next().c_str()));
+        else if (a == "--pingpong") o.pingpong_messages = std::max(2L, std::atol(next().c_str()));
+        else if (a == "--cells") o.sweep_cells = static_cast<std::size_t>(std::max(1, std::atoi(next().c_str())));
+        else if (a == "--rounds") o.sweep_rounds = std::max(1, std::atoi(next().c_str()));
+        else if (a == "--corpus-mb") o.corpus_bytes = static_cast<std::size_t>(std::atof(next().c_str()) * (1 << 20));
+        else if (a == "--frames") o.frames = std::max(1, std::atoi(next().c_str()));
+        else if (a == "--knob-iterations") o.knob_iterations = std::max(1, std::atoi(next().c_str()));
+        else if (a == "--render-events") {
+            std::string v = next();
+            auto comma = v.find(',');
+            if (comma == std::string::npos) return usage();
+            o.render_small = std::strtoul(v.substr(0, comma).c_str(), nullptr, 10);
+            o.render_large = std::strtoul(v.substr(comma + 1).c_str(), nullptr, 10);
+        } else if (a == "--source-dir") o.source_dir = next();
+        else if (a == "-h" || a == "--help") return usage(), 0;
+        else {
+            std::fprintf(stderr, "unknown option %s\n", a.c_str());
+            return usage();
+        }
+    }
+    auto want = [&](const char* s) { return o.only.empty() || o.only == s; };
+
+    const std::string load_start = loadavg();
+    std::printf("ftpsim_bench%s: nproc %ld, %s, load average %s\n", o.quick ? " --quick" : "",
+                sysconf(_SC_NPROCESSORS_ONLN), cpu_model().c_str(), load_start.c_str());
+    std::printf("  %-58s %16s   %-10s %s\n", "measurement", "value", "target", "");
+    int failures = 0;
+    auto check_child = [&](const Results& r, const char* name) {
+        if (r.count("failed")) {
+            std::printf("  %s: the measurement failed (see stderr)\n", name);
+            ++failures;
+            return false;
+        }
+        return true;
+    };
+
+    if (want("overhead")) {
+        Results r = in_child([&](const Report& rep) { bench_overhead(o, rep); });
+        std::printf("1. Simulator overhead (delivered message = one segment arriving at the next node (a hop);\n"
+                    "   raw = one SimGrid mailbox message of a ping-pong; same CM02 config, same process)\n");
+        if (check_child(r, "overhead")) {
+            row("full stack: wall per delivered hop (NAT+firewall+ALG, trace)", fmt(r["overhead.full_ns_per_hop"], "%.0f ns"), "", -1);
+            row("raw SimGrid ping-pong: wall per message", fmt(r["overhead.raw_ns_per_msg"], "%.0f ns"), "", -1);
+            row("  (hops per run / trace events per run / outcome ok)",
+                fmt(r["overhead.hops_per_run"], "%.0f") + " / " + fmt(r["overhead.events_per_run"], "%.0f") + " / " +
+                    (r["overhead.ok"] ? "yes" : "no"), "", -1);
+            row("RATIO full / raw", fmt(r["overhead.ratio"]), "<= 1.5", r["overhead.ratio"] <= 1.5);
+        }
+    }
+    if (want("scale")) {
+        Results r = in_child([&](const Report& rep) { bench_scale(o, rep); });
+        std::printf("2. Scale: %d concurrent sessions on one host behind one NAT (login, get 512 B, quit; no segment events)\n",
+                    o.sessions);
+        if (check_child(r, "scale")) {
+            row("wall time (cpu time)", fmt(r["scale.wall_s"], "%.2f s") + " (" + fmt(r["scale.cpu_s"], "%.2f s") + ")", "", -1);
+            row("transfers ok / sessions", fmt(r["scale.transfers_ok"], "%.0f") + " / " + fmt(r["scale.sessions"], "%.0f"), "", -1);
+            row("simulated time", fmt(r["scale.sim_s"], "%.3f s"), "", -1);
+            row("peak memory per session (ru_maxrss delta / sessions)", fmt(r["scale.kib_per_session"], "%.1f KiB"),
+                "<= 64 KiB", r["scale.kib_per_session"] <= 64);
+            row("trace events per wall second (RunStats not exposed by sim::run)", fmt(r["scale.events_per_s"], "%.0f"), "", -1);
+            row("  (trace events)", fmt(r["scale.trace_events"], "%.0f"), "", -1);
+        }
+    }
+    if (want("sweep")) {
+        std::vector<Results> rounds;
+        Results knob;
+        bench_sweep(o, rounds, knob);
+        std::size_t cells = std::min<std::size_t>(o.sweep_cells, 96);
+        std::printf("3. Sweep: %zu cells of mode{port,eprt,pasv,epsv} x NAT{full-cone,restricted,port-restricted,symmetric}\n"
+                    "   x ALG{off,on} x firewall{off,stateful-drop,stateful-reject}; %d round(s) serial vs 2 workers\n",
+                    cells, o.sweep_rounds);
+        std::vector<double> serial, parallel, speedup, cores;
+        bool failed = false;
+        double ok_cells = 0, serial_cpu = 0;
+        for (auto& r : rounds) {
+            failed = failed || r["failed"] > 0;
+            serial.push_back(r["serial_wall"]);
+            parallel.push_back(r["parallel_wall"]);
+            speedup.push_back(r["serial_wall"] / r["parallel_wall"]);
+            cores.push_back(r["parallel_cpu"] / r["parallel_wall"]);
+            ok_cells = r["ok_cells"];
+            serial_cpu = r["serial_cpu"];
+        }
+        if (failed) {
+            std::printf("  sweep: a cell threw (see stderr)\n");
+            ++failures;
+        } else {
+            row("working cells", fmt(ok_cells, "%.0f") + " / " + std::to_string(cells), "", -1);
+            row("scenarios per second per core (serial wall)", fmt(static_cast<double>(cells) / median(serial), "%.1f"), "", -1);
+            row("  (serial: wall / cpu)", fmt(median(serial), "%.2f s") + " / " + fmt(serial_cpu, "%.2f s"), "", -1);
+            row("  (2 workers: wall; cores obtained = cpu / wall)",
+                fmt(median(parallel), "%.2f s") + "; " + fmt(median(cores)), "", -1);
+            row("speed-up with 2 jobs", fmt(median(speedup)), ">= 1.8", median(speedup) >= 1.8);
+        }
+        if (check_child(knob, "knob")) {
+            row("knob change -> new trace (load_string --set + run)", fmt(knob["ms"], "%.2f ms"), "< 5 ms", knob["ms"] < 5);
+            row("  (fastest; a breaking knob with diagnosis + verified fixes)",
+                fmt(knob["ms_min"], "%.2f ms") + "; " + fmt(knob["ms_failing"], "%.1f ms"), "", -1);
+        }
+    }
+    if (want("parse")) {
+        Results r = in_child([&](const Report& rep) { bench_parse(o, rep); });
+        std::printf("4. Parsing: parse_reply over a %.1f MB corpus of server replies vs a memchr line scan\n",
+                    r["parse.corpus_mb"]);
+        if (check_child(r, "parse")) {
+            if (r["parse.error"] > 0) std::printf("  parse_reply refused part of the corpus!\n"), ++failures;
+            row("parse_reply throughput", fmt(r["parse.parser_mb_s"], "%.0f MB/s"), "", -1);
+            row("memchr line scan throughput", fmt(r["parse.memchr_mb_s"], "%.0f MB/s"), "", -1);
+            row("RATIO parser / memchr", fmt(r["parse.ratio"]), ">= 0.3", r["parse.ratio"] >= 0.3);
+            row("heap allocations per parsed reply", fmt(r["parse.allocs_per_reply"], "%.3f"), "0",
+                r["parse.allocs_per_reply"] == 0);
+        }
+    }
+    if (want("render")) {
+        Results r = in_child([&](const Report& rep) { bench_render(o, rep); });
+        std::printf("5. Rendering: headless ImGui frame with draw_ladder at zoom 1, scrolled to the middle\n");
+        if (check_child(r, "render")) {
+            row("frame at small trace (items drawn / vertices)",
+                fmt(r["render.small_us"], "%.0f us") + " (" + fmt(r["render.small_drawn"], "%.0f") + "/" +
+                    fmt(r["render.small_vtx"], "%.0f") + ")", "", -1);
+            row("frame at large trace (items drawn / vertices)",
+                fmt(r["render.large_us"], "%.0f us") + " (" + fmt(r["render.large_drawn"], "%.0f") + "/" +
+                    fmt(r["render.large_vtx"], "%.0f") + ")", "", -1);
+            row("  (layout items: small / large)",
+                fmt(r["render.small_items"], "%.0f") + " / " + fmt(r["render.large_items"], "%.0f"), "", -1);
+            row("RATIO frame large / small", fmt(r["render.ratio"]), "<= 2", r["render.ratio"] <= 2);
+            char what[96];
+            std::snprintf(what, sizeof what, "layout of the %.0f-event trace", r["render.large_events"]);
+            row(what, fmt(r["export.layout_ms"], "%.0f ms"), "", -1);
+            row("SVG export (to_svg of that layout)", fmt(r["export.svg_ms"], "%.0f ms") + fmt(r["export.svg_mb"], " %.1f MB"), "", -1);
+            row("pcap export (to_pcap, client side)", fmt(r["export.pcap_ms"], "%.0f ms") + fmt(r["export.pcap_mb"], " %.1f MB"), "", -1);
+        }
+    }
+    std::printf("load average at the end: %s\n", loadavg().c_str());
+    return failures ? 1 : 0;
+}
