@@ -95,9 +95,16 @@ struct DataClosed {         // the peer closed (FIN received)
 struct DataReset {          // the connection was reset mid-way
     DataId id = 0;
 };
+// Every byte the session asked to send on data connection `id` has been delivered to the peer
+// (acknowledged), and our FIN too if we closed. It stands for "the last write() and close() of
+// the data socket have returned": a sending server's final 226 waits for it (docs/server.md).
+// The client session ignores it.
+struct DataDrained {
+    DataId id = 0;
+};
 
 using DataEvent = std::variant<DataListening, DataListenFailed, DataConnected, DataRefused,
-                               DataTimedOut, DataBytes, DataClosed, DataReset>;
+                               DataTimedOut, DataBytes, DataClosed, DataReset, DataDrained>;
 
 // ---- Randomness, supplied by the caller --------------------------------------------------------
 // Returns a uniformly distributed 64-bit value. The simulator seeds it from the scenario's seed.

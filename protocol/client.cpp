@@ -881,7 +881,7 @@ void ClientSession::on_data_event(const DataEvent& event, Time now) {
                 if (handshake) on_data_failure("the server closed the SPDT connection");
             } else if constexpr (std::is_same_v<T, DataReset>) {
                 fire(E::DataReset);
-            }
+            }  // DataDrained: the client waits for the server's reply, not for its own ACKs
         },
         event);
     advance();

@@ -98,7 +98,8 @@ void ServerSession::shutdown(Time now) {
                 ? "the server shuts down: it says 421 and closes the control and data connections"
                 : "the server shuts down: it closes the control and data connections without a "
                   "reply (" + profile_.name + " sends no 421)");
-    if (transfer_ && data_.phase == Phase::Open) {  // the transfer is cut off
+    if (transfer_ && (data_.phase == Phase::Open || data_.phase == Phase::Draining)) {
+        // the transfer is cut off
         actions_.push_back(CloseData{data_.id, true});
         data_.phase = Phase::Idle;
     }
@@ -863,7 +864,8 @@ void ServerSession::cmd_store(Time now, TransferKind kind, std::string_view arg)
 
 void ServerSession::cmd_abor(Time now) {
     if (!transfer_) return send_reply(Reply::AborNone);
-    if (data_.phase == Phase::Open || data_.phase == Phase::Connecting)
+    if (data_.phase == Phase::Open || data_.phase == Phase::Connecting ||
+        data_.phase == Phase::Draining)
         actions_.push_back(CloseData{data_.id, true});
     data_.phase = Phase::Idle;
     explain("ABOR: the server resets the data connection, answers 426 for the transfer and 226 "
@@ -934,7 +936,8 @@ void ServerSession::open_data(Time now) {
             if (transfer_) finish_transfer(now, Reply::DataFailed);
             return;
         case Phase::Connecting:
-        case Phase::Open: return;
+        case Phase::Open:
+        case Phase::Draining: return;
     }
 }
 
@@ -966,8 +969,14 @@ void ServerSession::data_ready(Time now) {
         if (!early_bytes_.empty()) on_bytes(now, data_.id, std::exchange(early_bytes_, {}));
         return;
     }
+    // Like vsftpd: write() the whole file, close() the data socket, and only then the 226. The
+    // caller reports DataDrained when the bytes and our FIN are acknowledged.
     if (!transfer_->payload.empty()) actions_.push_back(SendData{data_.id, transfer_->payload});
     actions_.push_back(CloseData{data_.id, false});
+    data_.phase = Phase::Draining;
+}
+
+void ServerSession::finish_sending(Time now) {
     data_.phase = Phase::Idle;
     finish_transfer(now, transfer_->final_reply, {Vfs::base_name(transfer_->path)});
 }
@@ -980,6 +989,7 @@ void ServerSession::receive_data(Time now, const DataEvent& event) {
             else if constexpr (std::is_same_v<T, DataBytes>) on_bytes(now, e.id, e.bytes);
             else if constexpr (std::is_same_v<T, DataClosed>) on_closed(now, e.id, false);
             else if constexpr (std::is_same_v<T, DataReset>) on_closed(now, e.id, true);
+            else if constexpr (std::is_same_v<T, DataDrained>) on_drained(now, e.id);
             else if constexpr (std::is_same_v<T, DataListening>) on_listening(now, e.id, e.local);
             else if constexpr (std::is_same_v<T, DataListenFailed>) on_listen_failed(now, e.id);
             else on_connect_failed(now, e.id);  // refused, timed out
@@ -1048,6 +1058,10 @@ void ServerSession::on_closed(Time now, DataId id, bool reset) {
     if (id != data_.id) return;
     const Phase was = data_.phase;
     data_.phase = Phase::Failed;
+    if (transfer_ && was == Phase::Draining) {  // our FIN went out; the 226 was still to come
+        if (reset) return finish_transfer(now, Reply::SendNetFail);
+        return finish_sending(now);  // the peer read everything and closed: the data has left
+    }
     if (!transfer_ || was != Phase::Open) return;
     if (reset) {
         return finish_transfer(now, is_incoming(transfer_->kind) ? Reply::RecvNetFail
@@ -1055,6 +1069,11 @@ void ServerSession::on_closed(Time now, DataId id, bool reset) {
     }
     if (!is_incoming(transfer_->kind)) return finish_transfer(now, Reply::SendNetFail);
     store_received(now);
+}
+
+void ServerSession::on_drained(Time now, DataId id) {
+    if (id != data_.id || data_.phase != Phase::Draining || !transfer_) return;
+    finish_sending(now);
 }
 
 void ServerSession::store_received(Time now) {
@@ -1086,6 +1105,7 @@ void ServerSession::drop_data_plan() {
             break;
         case Phase::Connecting: actions_.push_back(CloseData{data_.id, true}); break;
         case Phase::Open: actions_.push_back(CloseData{data_.id, false}); break;
+        case Phase::Draining:  // closed already
         case Phase::Idle:
         case Phase::Failed: break;
     }

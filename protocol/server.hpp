@@ -120,7 +120,9 @@ public:
 
 private:
     enum class DataMode : std::uint8_t { None, Active, Passive, SinglePort };
-    enum class Phase : std::uint8_t { Idle, Listening, Connecting, Open, Failed };
+    // Draining: a sending transfer has written everything and closed (FIN); its 226 waits for
+    // DataDrained (or the peer's close), a reset before that gives 426.
+    enum class Phase : std::uint8_t { Idle, Listening, Connecting, Open, Draining, Failed };
     enum class TransferKind : std::uint8_t { Retr, Stor, Appe, Stou, List, Nlst, Mlsd };
 
     enum class Announce : std::uint8_t { None, Pasv, Epsv, Lstn };
@@ -214,6 +216,7 @@ private:
     void on_connect_failed(Time now, DataId id);
     void on_bytes(Time now, DataId id, std::string bytes);
     void on_closed(Time now, DataId id, bool reset);
+    void on_drained(Time now, DataId id);
 
     // Transfers.
     static bool is_incoming(TransferKind k);
@@ -224,6 +227,7 @@ private:
     void open_data(Time now);
     void data_ready(Time now);
     void finish_transfer(Time now, Reply reply, std::initializer_list<std::string_view> args = {});
+    void finish_sending(Time now);
     void store_received(Time now);
 
     // Output.

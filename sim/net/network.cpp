@@ -132,7 +132,7 @@ void Network::on_start(const std::string& node, std::function<void(Stack&)> fn) 
 }
 
 void Network::label_connection(ConnId c, const std::string& purpose, int control_conn) {
-    rt_->rec.relabel_connection(c, purpose, control_conn);
+    rt_->rec.relabel_connection(rt_->trace_id_of(c), purpose, rt_->trace_id_of(control_conn));
 }
 
 void use_exact_network_model() {
@@ -322,6 +322,7 @@ InFlight* Runtime::alloc_packet() {
     p->hops = 0;
     p->lost = false;
     p->record_payload = true;
+    p->event = InFlight::kNoEvent;
     return p;
 }
 
@@ -333,8 +334,7 @@ bool Runtime::is_local(int node, const IpAddress& a) const {
     return false;
 }
 
-void Runtime::record_hop(InFlight* p, int to, trace::Verdict v, std::string reason) {
-    if (!cfg.record_segments) return;
+HopRecord Runtime::hop_record(const InFlight* p, int to) const {
     HopRecord h;
     h.from = p->hop_from;
     h.to = to;
@@ -344,9 +344,22 @@ void Runtime::record_hop(InFlight* p, int to, trace::Verdict v, std::string reas
     h.src = p->wire_src;
     h.dst = p->wire_dst;
     h.record_payload = p->record_payload;
+    return h;
+}
+
+// The hop's Segment event: finishes the one arrive() began before `to`'s processor ran (so its
+// payload and seq/ack are the packet as it left `from`), or records it whole.
+void Runtime::record_hop(InFlight* p, int to, trace::Verdict v, std::string reason) {
+    if (!cfg.record_segments) return;
+    HopRecord h = hop_record(p, to);
     h.verdict = v;
     h.reason = std::move(reason);
-    rec.segment(h);
+    if (p->event != InFlight::kNoEvent) {
+        rec.finish_segment(p->event, h);
+        p->event = InFlight::kNoEvent;
+    } else {
+        rec.segment(h);
+    }
 }
 
 void Runtime::transmit(int node, InFlight* p) {
@@ -533,6 +546,10 @@ void Runtime::arrive(int node, InFlight* p) {
     int in_iface = p->dir >= 0 ? dirs[static_cast<std::size_t>(p->dir)].to_iface : -1;
     bool from_link = p->dir >= 0;
     if (from_link && n.processor) {
+        // The processor may rewrite the payload (an ALG) and seq/ack (its sequence adjustment):
+        // the hop's event takes them now, as the packet left the previous node; the rewritten
+        // packet shows on the next hop's event.
+        if (cfg.record_segments) p->event = rec.begin_segment(hop_record(p, node));
         notes.clear();
         HookContext ctx{node, in_iface, -1, now_ns()};
         Decision d = n.processor->prerouting(p->pkt, ctx, notes);

@@ -73,11 +73,18 @@ public:
     virtual void on_accept(Stack&, ListenerId, ConnId, const HostPort& /*local*/, const HostPort& /*remote*/) {}
     virtual void on_connected(Stack&, ConnId) {}      // our SYN was answered by a SYN-ACK
     virtual void on_refused(Stack&, ConnId) {}        // our SYN was answered by a RST
+    // connect() found no route to the destination on this node, so no SYN left (Linux's connect()
+    // failing with ENETUNREACH). Called right after connect() returns, at the same simulated time.
+    // By default it is handled as a refusal.
+    virtual void on_unreachable(Stack& s, ConnId c) { on_refused(s, c); }
     virtual void on_timeout(Stack&, ConnId) {}        // connect (or retransmission) gave up
     virtual void on_data(Stack&, ConnId, std::string_view /*bytes*/) {}
     virtual void on_peer_closed(Stack&, ConnId) {}    // the peer's FIN arrived (in order)
     virtual void on_reset(Stack&, ConnId) {}          // a RST ended an open connection
     virtual void on_closed(Stack&, ConnId) {}         // both FINs sent and acknowledged
+    // Everything written on the connection, and our FIN if we closed, is acknowledged by the peer
+    // (an ACK brought it up to date; fired again after later writes are acknowledged).
+    virtual void on_drained(Stack&, ConnId) {}
 };
 
 struct SocketOptions {
@@ -113,7 +120,8 @@ public:
     void stop_listening(ListenerId id);
 
     // Sends a SYN to `remote` from local:local_port (port 0 = an ephemeral port). The outcome
-    // arrives as on_connected, on_refused or on_timeout.
+    // arrives as on_connected, on_refused or on_timeout; when this node has no route to `remote`,
+    // no SYN is sent and on_unreachable follows at once (still after connect() has returned).
     ConnId connect(const IpAddress& local, std::uint16_t local_port, const HostPort& remote,
                    SocketHandler* handler, const SocketOptions& opts = {});
     void send(ConnId c, std::string_view bytes);

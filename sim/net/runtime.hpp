@@ -35,6 +35,10 @@ struct InFlight {
     bool lost = false;        // the link loses it: it is recorded, not delivered, at the far end
     int hops = 0;             // routing-loop guard (a TTL)
     bool record_payload = true;
+    // The Segment event of the current hop, begun as the packet reached a node with a processor
+    // (before it could rewrite payload or seq/ack); kNoEvent when none is pending.
+    static constexpr std::size_t kNoEvent = static_cast<std::size_t>(-1);
+    std::size_t event = kNoEvent;
 };
 
 // One direction of a link: a FIFO egress queue drained by one actor.
@@ -90,6 +94,7 @@ struct TcpConn {
     TcpState state = TcpState::Closed;
     HostPort local, remote;
     TimeNs connect_started = 0;
+    bool unreachable = false;  // connect found no route: on_unreachable is due, no SYN was sent
 
     // Sender.
     std::uint32_t iss = 0;
@@ -217,6 +222,7 @@ struct Runtime {
     bool quiescent() const { return in_flight == 0 && live_timers == 0; }
     void fail(const std::string& what);
     bool is_local(int node, const IpAddress& a) const;
+    HopRecord hop_record(const InFlight* p, int to) const;
     void record_hop(InFlight* p, int to, trace::Verdict v, std::string reason);
     void send_reject(int node, const Packet& offending, int in_iface);
 
@@ -233,12 +239,18 @@ struct Runtime {
     void handle_ack(TcpConn& c, const Packet& p);
     void accept_payload(TcpConn& c, std::uint64_t off, std::string_view data, bool fin);
     void finish_conn(TcpConn& c);
+    void connect_unreachable(ConnId id);
     void maybe_closed(TcpConn& c);
     std::uint16_t ephemeral_port(NodeRt& n, const IpAddress& local);
     static std::uint64_t port_key(const IpAddress& a, std::uint16_t port);
     void bind_port(NodeRt& n, const IpAddress& a, std::uint16_t port);
     void unbind_port(NodeRt& n, const IpAddress& a, std::uint16_t port);
     TcpConn* conn(ConnId id);
+    // The trace's id of a socket: an accepted socket is known by its initiator's connection id.
+    int trace_id_of(ConnId id) const {
+        const TcpConn* c = conn(id);
+        return c ? c->trace_id : id;
+    }
     const TcpConn* conn(ConnId id) const;
     std::string conn_label(const TcpConn& c) const;
 };

@@ -229,6 +229,9 @@ void Runtime::handle_ack(TcpConn& c, const Packet& k) {
         } else {
             arm_rto(c, now_ns() + c.rto);
         }
+        // Everything the application wrote, and the FIN it asked for, is acknowledged.
+        if (c.handler && c.snd_una == c.app_len + 1 + (c.close_requested ? 1 : 0))
+            c.handler->on_drained(stack_of(c.node), c.id);
     } else if (ack == c.snd_una && c.snd_nxt > c.snd_una && k.payload.empty() && !k.has(kSyn) && !k.has(kFin)) {
         if (++c.dupacks == 3 && !c.in_recovery) {
             c.in_recovery = true;
@@ -504,14 +507,18 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
                       const SocketOptions& opts) {
     Runtime& rt = *rt_;
     NodeRt& n = rt.nodes[static_cast<std::size_t>(node_)];
+    const RouteEntry* route = nullptr;
+    for (const auto& r : n.routes)
+        if (r.dest.contains(remote.addr)) {
+            route = &r;
+            break;
+        }
+    // Like Linux's connect() failing with ENETUNREACH: with no route on this node, no SYN leaves.
+    const bool unreachable = !route && !rt.is_local(node_, remote.addr);
     IpAddress src = local;
     if (src.is_unspecified()) {  // source address selection: the interface of the route
         src = n.spec->interfaces.empty() ? IpAddress{} : n.spec->interfaces.front().addr;
-        for (const auto& r : n.routes)
-            if (r.dest.contains(remote.addr)) {
-                src = n.spec->interfaces[static_cast<std::size_t>(r.iface)].addr;
-                break;
-            }
+        if (route) src = n.spec->interfaces[static_cast<std::size_t>(route->iface)].addr;
     } else if (!rt.is_local(node_, src)) {
         throw std::invalid_argument("connect: " + src.to_string() + " is not an address of " + n.spec->name);
     }
@@ -537,7 +544,17 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
     c.connect_started = rt.now_ns();
     n.conns.emplace(key, c.id);
     rt.bind_port(n, src, port);
-    rt.rec.open_connection(c.id, opts.purpose, opts.control_conn, node_, c.local, c.remote);
+    // The control connection may be the accepting side's socket: the trace knows it by the
+    // initiator's id.
+    rt.rec.open_connection(c.id, opts.purpose, rt.trace_id_of(opts.control_conn), node_, c.local, c.remote);
+    if (unreachable) {
+        // The handler learns it from a zero-delay timer: connect() must return the id first.
+        c.unreachable = true;
+        rt.rec.socket(c.connect_started, node_, c.id,
+                      "connect to " + remote.to_string() + " failed: network unreachable (no route)");
+        schedule(c.connect_started, [&rt, id = c.id] { rt.connect_unreachable(id); });
+        return c.id;
+    }
     rt.rec.socket(c.connect_started, node_, c.id, "connect " + rt.conn_label(c));
     rt.send_segment(c, kSyn, 0, 0, 0);
     c.snd_nxt = 1;
@@ -545,6 +562,14 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
     if (rt.cfg.tcp.connect_timeout_ns > 0) deadline = std::min(deadline, c.connect_started + rt.cfg.tcp.connect_timeout_ns);
     rt.arm_rto(c, deadline);
     return c.id;
+}
+
+// The timer connect() set when it found no route (unless the application closed the socket).
+void Runtime::connect_unreachable(ConnId id) {
+    TcpConn* c = conn(id);
+    if (!c || !c->unreachable || c->state != TcpState::SynSent) return;
+    finish_conn(*c);
+    if (c->handler) c->handler->on_unreachable(stack_of(c->node), c->id);
 }
 
 void Stack::send(ConnId id, std::string_view bytes) {
@@ -559,7 +584,8 @@ void Stack::close(ConnId id) {
     TcpConn* c = rt_->conn(id);
     if (!c || c->state == TcpState::Closed || c->close_requested) return;
     if (c->state != TcpState::Open) {  // not connected yet: forget it, like close() on a connecting socket
-        rt_->rec.socket(rt_->now_ns(), node_, c->trace_id, "closed before connected " + rt_->conn_label(*c));
+        if (!c->unreachable)
+            rt_->rec.socket(rt_->now_ns(), node_, c->trace_id, "closed before connected " + rt_->conn_label(*c));
         rt_->finish_conn(*c);
         return;
     }
@@ -570,7 +596,7 @@ void Stack::close(ConnId id) {
 void Stack::abort(ConnId id) {
     TcpConn* c = rt_->conn(id);
     if (!c || c->state == TcpState::Closed) return;
-    rt_->rec.socket(rt_->now_ns(), node_, c->trace_id, "abort (RST) " + rt_->conn_label(*c));
+    if (!c->unreachable) rt_->rec.socket(rt_->now_ns(), node_, c->trace_id, "abort (RST) " + rt_->conn_label(*c));
     if (c->state != TcpState::SynSent) rt_->send_segment(*c, kRst | kAck, c->snd_nxt, 0, 0);
     rt_->finish_conn(*c);
 }

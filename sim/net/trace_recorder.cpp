@@ -34,21 +34,28 @@ trace::Event& TraceRecorder::add(TimeNs t, trace::EventKind kind, int node, int 
     return e;
 }
 
-void TraceRecorder::segment(const HopRecord& hop) {
+std::size_t TraceRecorder::begin_segment(const HopRecord& hop) {
     const mbox::Packet& p = *hop.packet;
+    const std::size_t index = trace_.events.size();
     trace::Event& e = add(hop.sent_ns, trace::EventKind::Segment, hop.from, p.conn);
-    e.arrive_ns = hop.arrive_ns;
-    if (hop.to >= 0) e.to = topo_.nodes()[static_cast<std::size_t>(hop.to)].name;
     e.packet = p.id;
     e.src = endpoint(hop.src);
     e.dst = endpoint(hop.dst);
-    e.src_after = endpoint(p.src);
-    e.dst_after = endpoint(p.dst);
     e.flags = mbox::flags_string(p.flags);
     e.tcp_seq = p.seq;
     e.tcp_ack = p.ack;
     e.payload_len = static_cast<std::uint32_t>(p.payload.size());
     if (hop.record_payload) e.payload = p.payload;
+    return index;
+}
+
+void TraceRecorder::finish_segment(std::size_t index, const HopRecord& hop) {
+    const mbox::Packet& p = *hop.packet;
+    trace::Event& e = trace_.events[index];
+    e.arrive_ns = hop.arrive_ns;
+    if (hop.to >= 0) e.to = topo_.nodes()[static_cast<std::size_t>(hop.to)].name;
+    e.src_after = endpoint(p.src);
+    e.dst_after = endpoint(p.dst);
     e.verdict = hop.verdict;
     e.reason = hop.reason;
 }

@@ -1,10 +1,12 @@
 // Collects what the network did into a trace::Trace (the contract with viz/).
 //
 // Events are appended in the order the simulation produces them and sorted by time once, in
-// finish(). A segment's event is recorded when its fate on the hop is known (arrival, loss or
-// no route), so its time_ns (when it left) can be earlier than events recorded before it.
+// finish(). A segment's event is recorded when it reaches the far end of the hop (its verdict is
+// filled in once known: after the receiving node's hooks), or when it is lost or has no route,
+// so its time_ns (when it left) can be earlier than events recorded before it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -21,7 +23,9 @@ namespace ftpsim::net {
 struct HopRecord {
     int from = -1, to = -1;          // node indices; to = -1 when it never left `from`
     TimeNs sent_ns = 0, arrive_ns = 0;
-    const mbox::Packet* packet = nullptr;  // addresses after the hop's translations
+    // begin_segment: the packet as it left `from` (flags, seq/ack, payload);
+    // finish_segment: after `to`'s translations (src_after/dst_after)
+    const mbox::Packet* packet = nullptr;
     HostPort src, dst;               // addresses as the packet left `from`
     bool record_payload = true;
     trace::Verdict verdict = trace::Verdict::Delivered;
@@ -32,7 +36,13 @@ class TraceRecorder {
 public:
     TraceRecorder(const Topology& topo, std::string scenario, std::string title, std::uint64_t seed);
 
-    void segment(const HopRecord& hop);
+    // A hop's Segment event. When `to` may rewrite the packet (its processor runs before the
+    // verdict is known), begin_segment takes the packet as it arrived, i.e. as it left `from`
+    // (flags, seq/ack, payload: the event's own copy, no extra one), and finish_segment adds the
+    // verdict and the addresses after `to`'s translations. segment() does both at once.
+    std::size_t begin_segment(const HopRecord& hop);
+    void finish_segment(std::size_t index, const HopRecord& hop);
+    void segment(const HopRecord& hop) { finish_segment(begin_segment(hop), hop); }
     void socket(TimeNs t, int node, int conn, std::string text);
     void timer(TimeNs t, int node, int conn, std::string text);
     void note(TimeNs t, int node, std::string text);

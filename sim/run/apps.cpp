@@ -45,6 +45,23 @@ void ServerApp::start(net::Stack& s) {
     s.note("FTP server listening on " + proto::HostPort{listen_addr_, port_}.to_string());
 }
 
+void ServerApp::shutdown(net::Stack& s) {
+    s.note("fault: the FTP server restarts");
+    server_.shutdown(s.now());
+    pump(s);
+}
+
+void ServerApp::restart(net::Stack& s) {
+    s.note("fault: the FTP server is back");
+    server_.restart(s.now());
+    pump(s);
+}
+
+void ServerApp::fill_disk(net::Stack& s) {
+    s.note("fault: the server's disk is full");
+    server_.vfs().set_quota(server_.vfs().used());
+}
+
 void ServerApp::on_accept(net::Stack& s, net::ListenerId l, net::ConnId c, const net::HostPort& local,
                           const net::HostPort& remote) {
     if (l == control_listener_) {
@@ -113,6 +130,12 @@ void ServerApp::on_reset(net::Stack& s, net::ConnId c) {
     } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
         data_event(s, c, proto::DataReset{it->second.second});
     }
+}
+
+// The file's bytes and the FIN are acknowledged: a sending session answers 226 now.
+void ServerApp::on_drained(net::Stack& s, net::ConnId c) {
+    if (auto it = data_of_conn_.find(c); it != data_of_conn_.end())
+        data_event(s, c, proto::DataDrained{it->second.second});
 }
 
 void ServerApp::apply(net::Stack& s, proto::SessionId sid, const proto::Action& action) {
@@ -343,6 +366,17 @@ void ClientApp::pump(net::Stack& s) {
     });
 }
 
+void ClientApp::reset_data(net::Stack& s) {
+    for (auto [id, c] : std::map<proto::DataId, net::ConnId>(data_conn_)) {
+        if (!s.info(c).open) continue;
+        s.note("fault: the data connection " + s.info(c).local.to_string() + " <-> " + s.info(c).remote.to_string() +
+               " is reset");
+        s.abort(c);
+        session_.on_data_event(proto::DataReset{id}, s.now());
+    }
+    pump(s);
+}
+
 ClientReport ClientApp::report() const {
     ClientReport r;
     r.node = node_;
@@ -361,7 +395,9 @@ ClientReport ClientApp::report() const {
         t.command = std::move(cmd);
         t.path = proto::transfer_path(res.action);
         t.ok = res.ok;
-        t.reply = res.reply_code;
+        // The final reply to the transfer command; when it never got that far, the reply that
+        // ended it (the 500 to PORT), so the outcome says why.
+        t.reply = res.reply_code ? res.reply_code : res.failed_reply;
         t.bytes = res.received.empty() ? res.bytes_sent : res.received.size();
         r.transfers.push_back(t);
     }

@@ -53,8 +53,14 @@ public:
     void on_data(net::Stack&, net::ConnId, std::string_view) override;
     void on_peer_closed(net::Stack&, net::ConnId) override;
     void on_reset(net::Stack&, net::ConnId) override;
+    void on_drained(net::Stack&, net::ConnId) override;
 
     const std::string& node() const { return node_; }
+    // Faults (scenario `faults`): a restart (421 to everyone, nothing accepted until restart()),
+    // and a full disk (the quota becomes what is used now).
+    void shutdown(net::Stack& s);
+    void restart(net::Stack& s);
+    void fill_disk(net::Stack& s);
     std::string start_error;  // the control port could not be bound
 
 private:
@@ -98,6 +104,8 @@ public:
               std::pair<std::uint16_t, std::uint16_t> data_ports = {0, 0});
     void start(net::Stack& stack);
     ClientReport report() const;
+    const std::string& node() const { return node_; }
+    void reset_data(net::Stack& s);  // fault: RST on every open data connection
 
     void on_accept(net::Stack&, net::ListenerId, net::ConnId, const net::HostPort&, const net::HostPort&) override;
     void on_connected(net::Stack&, net::ConnId) override;

@@ -127,6 +127,9 @@ std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {
         nat.timeouts.transitory = n.nat.timeout_transitory_ns;
         nat.hairpinning = n.nat.hairpin;
         c.nat = nat;
+        // On Linux the NAT's state is its conntrack entry: an idle established connection loses
+        // its translation when the entry times out, so the NAT's timeouts apply to conntrack.
+        c.conntrack.established = n.nat.timeout_established_ns;
     }
     for (const auto& f : n.forwards) {
         mbox::PortForward pf;

@@ -369,6 +369,52 @@ bool works_with(const scenario::Scenario& s, const std::vector<std::string>& ext
 
 }  // namespace
 
+void review_security(const scenario::Scenario& s, trace::Trace& t, bool verify) {
+    std::map<int, const trace::Connection*> conns;
+    for (const auto& c : t.connections) conns[c.id] = &c;
+    std::set<std::pair<std::string, std::string>> logged_in;  // (client node, server node)
+    for (const auto& c : t.connections)
+        if (c.purpose == "control") logged_in.insert({c.initiator, c.responder});
+    std::set<std::string> servers;
+    for (const auto& sv : s.servers) servers.insert(sv.node);
+    for (const auto& c : t.connections) {
+        if (c.purpose != "data" || !servers.count(c.initiator)) continue;
+        auto ctl = conns.find(c.control_id);
+        if (ctl == conns.end()) continue;
+        const std::string& client = ctl->second->initiator;
+        if (c.responder == client || logged_in.count({client, c.responder})) continue;
+        trace::Diagnosis d;
+        d.what = "Security: " + c.initiator + " opened a data connection to " + c.initiator_remote.addr + ":" +
+                 std::to_string(c.initiator_remote.port) + " (" + c.responder + "), a host its client " + client +
+                 " never logged in to.";
+        d.cause = "This is the FTP bounce attack (RFC 2577): PORT can name any address, and a server that obeys "
+                  "connects wherever it is told and sends a file there. An attacker uses it to reach hosts and "
+                  "ports behind firewalls (port 25 here: mail that seems to come from the FTP server) or to scan "
+                  "ports. Servers should refuse a PORT whose address is not the control connection's peer.";
+        std::vector<std::string> fix = {"servers." + c.initiator + ".profile=vsftpd"};
+        bool works = false;
+        if (verify && !s.source.empty()) {
+            auto sets = s.sets;
+            sets.insert(sets.end(), fix.begin(), fix.end());
+            try {
+                RunOptions o;
+                o.diagnose = false;
+                o.verify_fixes = false;
+                trace::Trace again = run(scenario::load_string(s.source, s.file, sets), o);
+                works = std::none_of(again.connections.begin(), again.connections.end(), [&](const trace::Connection& x) {
+                    return x.purpose == "data" && x.responder == c.responder;
+                });
+            } catch (const std::exception&) {
+                works = false;
+            }
+        }
+        if (works || !verify)
+            d.fixes.push_back({"Refuse foreign PORT addresses, as vsftpd does (port_promiscuous=NO)", fix.front(), verify});
+        t.outcome.diagnosis.push_back(d);
+        break;
+    }
+}
+
 void diagnose(const scenario::Scenario& s, trace::Trace& t, bool verify) {
     Evidence ev = gather(t);
     trace::Diagnosis d = explain(s, t, ev);

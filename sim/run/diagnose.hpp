@@ -26,4 +26,8 @@ std::vector<ControlLine> control_lines(const trace::Trace& t);
 
 void diagnose(const scenario::Scenario& s, trace::Trace& t, bool verify);
 
+// Runs on every trace, failed or not: a server that opened a data connection to a host its
+// client never logged in to (RFC 2577's bounce attack) gets a warning with its verified fix.
+void review_security(const scenario::Scenario& s, trace::Trace& t, bool verify);
+
 }  // namespace ftpsim::sim

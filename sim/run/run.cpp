@@ -1,5 +1,6 @@
 #include "sim/run/run.hpp"
 
+#include <map>
 #include <memory>
 #include <set>
 
@@ -87,6 +88,32 @@ private:
     std::set<Flow> flows_;
 };
 
+// Fault "link-down": packets arriving over the link during [from, until) are lost. Wraps the
+// node's own hook, if any.
+using TimeNs = trace::TimeNs;
+
+class LinkDownHook final : public net::PacketProcessor {
+public:
+    LinkDownHook(net::PacketProcessor* inner, int iface, std::string link, TimeNs from, TimeNs until)
+        : inner_(inner), iface_(iface), link_(std::move(link)), from_(from), until_(until) {}
+    net::Decision prerouting(net::Packet& p, const net::HookContext& ctx,
+                             std::vector<mbox::MiddleboxNote>& notes) override {
+        if (ctx.in_iface == iface_ && ctx.now >= from_ && ctx.now < until_)
+            return {net::Fate::Drop, "link " + link_ + " is down"};
+        return inner_ ? inner_->prerouting(p, ctx, notes) : net::Decision{};
+    }
+    net::Decision postrouting(net::Packet& p, const net::HookContext& ctx,
+                              std::vector<mbox::MiddleboxNote>& notes) override {
+        return inner_ ? inner_->postrouting(p, ctx, notes) : net::Decision{};
+    }
+
+private:
+    net::PacketProcessor* inner_;
+    int iface_;
+    std::string link_;
+    TimeNs from_, until_;
+};
+
 proto::ThirdPartyConfig third_party_config(const scenario::ClientSpec& c) {
     proto::ThirdPartyConfig tp;
     tp.dialect = c.mode == "rfc438"   ? proto::ThirdPartyDialect::Rfc438
@@ -155,6 +182,65 @@ void add_client(net::Network& net, const scenario::Scenario& s, const scenario::
     }
 }
 
+// hook_of: each node's packet hook, so a fault can wrap it.
+void schedule_faults(net::Network& net, const scenario::Scenario& s, Apps& apps,
+                     std::vector<std::unique_ptr<net::PacketProcessor>>& hooks,
+                     std::map<std::string, net::PacketProcessor*>& hook_of) {
+    for (const auto& f : s.faults) {
+        if (f.kind == "link-down") {
+            const auto& topo = net.topology();
+            bool found = false;
+            for (const auto& l : topo.links()) {
+                if (l.name != f.target) continue;
+                found = true;
+                for (const auto& end : {l.a, l.b}) {
+                    const std::string& node = topo.nodes()[static_cast<std::size_t>(end.node)].name;
+                    auto it = hook_of.find(node);
+                    hooks.push_back(std::make_unique<LinkDownHook>(it == hook_of.end() ? nullptr : it->second,
+                                                                   end.iface, l.name, f.at_ns, f.at_ns + f.duration_ns));
+                    hook_of[node] = hooks.back().get();
+                    net.set_processor(node, hooks.back().get());
+                }
+            }
+            if (!found) {
+                std::string names;
+                for (const auto& l : topo.links()) names += (names.empty() ? "" : ", ") + l.name;
+                throw scenario::ScenarioError(f.mark, "faults: no link named '" + f.target + "'; the links are " + names);
+            }
+            continue;
+        }
+        bool found = false;
+        for (auto& sv : apps.servers) {
+            if (sv->node() != f.target) continue;
+            found = true;
+            ServerApp* app = sv.get();
+            if (f.kind == "server-restart")
+                net.on_start(f.target, [app, at = f.at_ns, back = f.at_ns + f.duration_ns](net::Stack& st) {
+                    st.schedule(at, [app, &st] { app->shutdown(st); });
+                    st.schedule(back, [app, &st] { app->restart(st); });
+                });
+            else if (f.kind == "disk-full")
+                net.on_start(f.target, [app, at = f.at_ns](net::Stack& st) {
+                    st.schedule(at, [app, &st] { app->fill_disk(st); });
+                });
+            else found = false;
+        }
+        for (auto& c : apps.clients) {
+            if (c->node() != f.target || f.kind != "reset") continue;
+            found = true;
+            ClientApp* app = c.get();
+            net.on_start(f.target, [app, at = f.at_ns](net::Stack& st) {
+                st.schedule(at, [app, &st] { app->reset_data(st); });
+            });
+        }
+        if (!found)
+            throw scenario::ScenarioError(
+                f.mark, "faults: a '" + f.kind + "' fault needs a target " +
+                            (f.kind == "reset" ? std::string("client node") : std::string("server node")) +
+                            ", found '" + f.target + "'");
+    }
+}
+
 void fill_outcome(const Apps& apps, trace::Trace& t) {
     bool ok = true;
     for (const auto& c : apps.clients) {
@@ -186,19 +272,23 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o) {
     cfg.tcp.syn_retries = s.tcp.syn_retries;
     net::Network net(build_topology(s), cfg);
 
+    std::map<std::string, net::PacketProcessor*> hook_of;
     std::vector<std::unique_ptr<net::PacketProcessor>> hooks;
     for (const auto& n : s.nodes) {
         if (auto r = build_router(n)) {
             hooks.push_back(std::make_unique<RouterHook>(std::move(r)));
             net.set_processor(n.name, hooks.back().get());
+            hook_of[n.name] = hooks.back().get();
         } else if (n.kind == "host" && n.firewall.enabled) {
             hooks.push_back(std::make_unique<HostFirewall>(n.name, build_firewall(n.firewall)));
             net.set_processor(n.name, hooks.back().get());
+            hook_of[n.name] = hooks.back().get();
         }
     }
     Apps apps;
     for (const auto& sv : s.servers) add_server(net, s, sv, apps);
     for (const auto& c : s.clients) add_client(net, s, c, apps);
+    schedule_faults(net, s, apps, hooks, hook_of);
 
     trace::Trace t = net.run(s.limits.time_ns, s.limits.events);
     t.scenario = s.name;
@@ -213,6 +303,7 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o) {
 trace::Trace run(const scenario::Scenario& s, const RunOptions& o) {
     trace::Trace t = simulate(s, o);
     if (o.diagnose && !t.outcome.ok) diagnose(s, t, o.verify_fixes);
+    if (o.diagnose) review_security(s, t, o.verify_fixes);
     return t;
 }
 

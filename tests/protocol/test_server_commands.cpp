@@ -156,19 +156,25 @@ TEST_CASE("rfc959: PORT, EPRT, EPSV and PASV set up the data connection") {
 
 TEST_CASE("rfc959: RETR with REST, RTRV, NLST, MLSD") {
     Driver d = logged_in();
-    passive_open(d);
+    DataId id = passive_open(d);
     CHECK(d.reply("REST 4") == "350 Requested file action pending further information.\r\n");
     auto retr = d.cmd("RETR readme.txt");
     CHECK(only<SendData>(retr).at(0).bytes == "456789");
-    CHECK(control_text(retr) ==
-          "150 File status okay; about to open data connection.\r\n226 Closing data connection.\r\n");
-    passive_open(d);
+    CHECK_FALSE(only<CloseData>(retr).at(0).abort);
+    CHECK(control_text(retr) == "150 File status okay; about to open data connection.\r\n");
+    // The 226 waits until the bytes and the FIN are acknowledged.
+    CHECK(control_text(d.data(DataDrained{id})) == "226 Closing data connection.\r\n");
+    id = passive_open(d);
     CHECK(only<SendData>(d.cmd("RTRV readme.txt")).at(0).bytes == "0123456789");  // RFC 478
-    passive_open(d);
+    d.data(DataDrained{id});
+    id = passive_open(d);
     CHECK(only<SendData>(d.cmd("NLST")).at(0).bytes == "pub\r\nreadme.txt\r\n");
-    passive_open(d);
+    // The client's close (it read everything) ends the transfer as well.
+    CHECK(control_text(d.data(DataClosed{id})) == "226 Closing data connection.\r\n");
+    id = passive_open(d);
     CHECK(only<SendData>(d.cmd("MLSD pub")).at(0).bytes ==
           "type=file;size=1000;modify=20231231230000; big.iso\r\n");
+    d.data(DataDrained{id});
     passive_open(d);
     CHECK(d.reply("RETR ghost") == "550 Requested action not taken. File unavailable.\r\n");
     CHECK(d.reply("LIST ghost") == "550 Requested action not taken. File unavailable.\r\n");
@@ -243,6 +249,44 @@ TEST_CASE("rfc959: a reset mid-transfer is 426") {
     CHECK(d.session->state() == ServerState::LoggedIn);
 }
 
+TEST_CASE("rfc959: a reset before the download has drained is 426, not 226") {
+    Driver d = logged_in();
+    const DataId id = passive_open(d);
+    auto retr = d.cmd("RETR readme.txt");
+    CHECK(only<SendData>(retr).size() == 1);
+    CHECK(d.session->state() != ServerState::LoggedIn);  // still transferring
+    CHECK(control_text(d.data(DataReset{id})) == "426 Connection closed; transfer aborted.\r\n");
+    CHECK(d.session->state() == ServerState::LoggedIn);
+    CHECK(control_text(d.data(DataDrained{id})).empty());  // stale news
+}
+
+TEST_CASE("vsftpd: a reset before the download has drained is its 426 write failure") {
+    ServerProfile p = vsftpd_profile();
+    p.pasv_min_port = p.pasv_max_port = 40000;
+    Vfs v;
+    v.add_file("/big.bin", 1 << 20);
+    Driver d(config_with(p), v, scripted_random({}), kServer, kClient);
+    d.take();
+    d.login();
+    const DataId id = only<Listen>(d.cmd("PASV")).at(0).id;
+    d.data(DataConnected{id, hp("192.0.2.1", 40000), hp("198.51.100.20", 50001)});
+    CHECK(control_text(d.cmd("RETR big.bin")) ==
+          "150 Opening ASCII mode data connection for big.bin (1048576 bytes).\r\n");
+    CHECK(control_text(d.data(DataReset{id})) == "426 Failure writing network stream.\r\n");
+}
+
+TEST_CASE("rfc959: ABOR during a download that has not drained: 426, then 226") {
+    Driver d = logged_in();
+    const DataId id = passive_open(d);
+    d.cmd("RETR readme.txt");
+    auto abor = d.cmd("ABOR");
+    REQUIRE(only<CloseData>(abor).size() == 1);
+    CHECK(only<CloseData>(abor).at(0).abort);
+    CHECK(control_text(abor) ==
+          "426 Connection closed; transfer aborted.\r\n226 Closing data connection.\r\n");
+    CHECK(control_text(d.data(DataDrained{id})).empty());
+}
+
 TEST_CASE("rfc959: ABOR during a transfer: 426, then 226") {
     Driver d = logged_in();
     const DataId id = passive_open(d);
@@ -260,7 +304,9 @@ TEST_CASE("commands sent during a transfer wait for its end (RFC 959: they queue
     const DataId id = only<Listen>(d.cmd("PASV")).at(0).id;
     CHECK(d.reply("RETR readme.txt\r\nNOOP\r\nQUIT") ==
           "150 File status okay; about to open data connection.\r\n");
-    auto done = d.data(DataConnected{id, hp("192.0.2.1", 40000), hp("198.51.100.20", 50001)});
+    auto up = d.data(DataConnected{id, hp("192.0.2.1", 40000), hp("198.51.100.20", 50001)});
+    CHECK(control_text(up).empty());
+    auto done = d.data(DataDrained{id});
     CHECK(control_text(done) ==
           "226 Closing data connection.\r\n200 Command okay.\r\n"
           "221 Service closing control connection.\r\n");

@@ -54,12 +54,14 @@ TEST_CASE("lecture deck: passive LIST, byte for byte") {
     CHECK(d.session->state() == ServerState::Transfer);
     auto after = without_explain(d.data(DataConnected{id, hp("192.168.150.90", 50069),
                                                       hp("192.168.150.10", 1121)}));
-    REQUIRE(after.size() == 4);
+    REQUIRE(after.size() == 3);
     CHECK(std::get<StopListening>(after[0]).id == id);
     CHECK(std::get<SendData>(after[1]).bytes == render_listing(d.vfs, "/", ListingKind::Long,
                                                                d.config.profile.listing));
     CHECK(std::get<CloseData>(after[2]).abort == false);  // the server closes the data connection
-    CHECK(std::get<SendControl>(after[3]).bytes == "226 File transfer complete\r\n");
+    CHECK(d.session->state() == ServerState::Transfer);
+    // The listing and the FIN have arrived (acknowledged): now the 226.
+    CHECK(control_text(d.data(DataDrained{id})) == "226 File transfer complete\r\n");
     CHECK(d.session->state() == ServerState::LoggedIn);
 
     auto quit = d.cmd("QUIT");
@@ -124,12 +126,13 @@ TEST_CASE("draft-rosenau section 4: SPSV, SPDT on a second connection, RETR") {
 
     server.receive_control(0, one, "RETR example.file\r\n");
     auto retr = without_explain(of_session(server.take_actions(), one));
-    REQUIRE(retr.size() == 4);
+    REQUIRE(retr.size() == 3);
     CHECK(std::get<SendControl>(retr[0]).bytes == "150 Transmitting data\r\n");
     CHECK(std::get<SendData>(retr[1]).id == became->id);
     CHECK(std::get<SendData>(retr[1]).bytes == "contents of example.file");  // no CRLF added
     CHECK(std::get<CloseData>(retr[2]).id == became->id);
-    CHECK(std::get<SendControl>(retr[3]).bytes == "226 Data transferred\r\n");
+    server.receive_data(0, one, DataDrained{became->id});
+    CHECK(control_of(server.take_actions(), one) == "226 Data transferred\r\n");
 }
 
 TEST_CASE("draft-rosenau: a used or wrong identifier gets 504 and the connection is dropped") {
@@ -250,7 +253,8 @@ TEST_CASE("RFC 438: LSTN, SOCK, RETR and APPE between two servers") {
 
     auto sent = s1.data(DataConnected{connects[0].id, hp("10.1.0.1", 20), hp("10.2.0.2", 5017)});
     CHECK(only<SendData>(sent).at(0).bytes == "PUT SKIP LIST('HELLO');\n");
-    CHECK(control_text(sent) == "226 Closing data connection.\r\n");
+    CHECK(control_text(sent).empty());
+    CHECK(control_text(s1.data(DataDrained{connects[0].id})) == "226 Closing data connection.\r\n");
 
     s2.data(DataConnected{listen_id, hp("10.2.0.2", 5017), hp("10.1.0.1", 20)});
     s2.data(DataBytes{listen_id, "PUT SKIP LIST('HELLO');\n"});

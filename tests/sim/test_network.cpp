@@ -623,6 +623,190 @@ TEST_CASE("network: a processor's REJECT answers with a RST from the router") {
     CHECK(rst->src.addr == "10.0.2.2");  // in the name of the original destination
 }
 
+namespace {
+// A tiny FTP ALG: rewrites the client's "PORT 1" line to a longer one and, like seqadj, shifts
+// the client's later sequence numbers and the server's acknowledgements by the difference.
+struct RewritePort : PacketProcessor {
+    IpAddress client;
+    std::int32_t delta = 0;
+    std::uint64_t rewritten_packet = 0;
+    Decision prerouting(Packet& p, const HookContext&, std::vector<mbox::MiddleboxNote>& notes) override {
+        if (p.src.addr == client) {
+            if (p.payload == "PORT 1\r\n") {
+                p.payload = "PORT 1,2,3\r\n";
+                delta = 4;
+                rewritten_packet = p.id;
+                notes.push_back({mbox::NoteKind::Alg, "ALG: rewrote PORT 1 -> PORT 1,2,3", {}, {}});
+            } else {
+                p.seq += static_cast<std::uint32_t>(delta);
+            }
+        } else if (p.has(mbox::kAck)) {
+            p.ack -= static_cast<std::uint32_t>(delta);
+        }
+        return {};
+    }
+};
+
+const trace::Event* find_hop(const trace::Trace& t, std::uint64_t packet, const std::string& from) {
+    for (const auto& e : t.events)
+        if (e.kind == trace::EventKind::Segment && e.packet == packet && e.from == from) return &e;
+    return nullptr;
+}
+}  // namespace
+
+TEST_CASE("network: a hop's event holds the packet as it left, a router's rewrite shows on the next hop") {
+    for (LinkModel model : {LinkModel::Scheduled, LinkModel::SimGridComm}) {
+        CAPTURE(static_cast<int>(model));
+        NetConfig cfg;
+        cfg.link_model = model;
+        Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9), cfg);
+        RewritePort alg;
+        alg.client = ip("10.0.1.2");
+        net.set_processor("router", &alg);
+        Recorder client, server;
+        client.reply_on_connect = "PORT 1\r\n";
+        client.close_on_peer_close = true;
+        server.reply_on_accept = "200 ok\r\n";
+        server.close_after_accept_write = true;
+        net.on_start("server", [&](Stack& s) { s.listen(IpAddress{}, 21, 21, &server); });
+        net.on_start("client", [&](Stack& s) { s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &client); });
+        trace::Trace t = net.run(10 * kNsPerSec, 10000);
+        CHECK(server.data == "PORT 1,2,3\r\n");
+        CHECK(client.data == "200 ok\r\n");
+        CHECK(client.count("closed") == 1);
+        CHECK(server.count("closed") == 1);
+        CHECK(t.events.size() > 0);
+
+        // The PORT line: as the client sent it on client->router, rewritten on router->server.
+        REQUIRE(alg.rewritten_packet != 0);
+        const trace::Event* in = find_hop(t, alg.rewritten_packet, "client");
+        const trace::Event* out = find_hop(t, alg.rewritten_packet, "router");
+        REQUIRE(in);
+        REQUIRE(out);
+        CHECK(in->to == "router");
+        CHECK(in->src.addr == "10.0.1.2");
+        CHECK(in->payload == "PORT 1\r\n");
+        CHECK(in->payload_len == 8);
+        CHECK(in->verdict == trace::Verdict::Delivered);
+        CHECK(out->to == "server");
+        CHECK(out->payload == "PORT 1,2,3\r\n");
+        CHECK(out->payload_len == 12);
+        CHECK(out->tcp_seq == in->tcp_seq);
+        const std::uint32_t line_seq = in->tcp_seq;
+
+        // The server acknowledges the 12 bytes it got; the router shifts that back to the 8 the
+        // client sent: each hop shows the ack as it left its sender.
+        const trace::Event* ack_in = nullptr;  // server -> router
+        for (const auto& e : t.events)
+            if (e.kind == trace::EventKind::Segment && e.from == "server" && e.to == "router" && e.tcp_ack == line_seq + 12) {
+                ack_in = &e;
+                break;
+            }
+        REQUIRE(ack_in);
+        const trace::Event* ack_out = find_hop(t, ack_in->packet, "router");
+        REQUIRE(ack_out);
+        CHECK(ack_out->tcp_ack == line_seq + 8);
+
+        // The client's FIN comes after the line: seq line+8 as it left, line+12 after the router.
+        const trace::Event* fin_in = find_segment(t, "client", "router", "FA");
+        REQUIRE(fin_in);
+        const trace::Event* fin_out = find_hop(t, fin_in->packet, "router");
+        REQUIRE(fin_out);
+        CHECK(fin_in->tcp_seq == line_seq + 8);
+        CHECK(fin_out->tcp_seq == line_seq + 12);
+
+    }
+}
+
+TEST_CASE("network: a connect with no route on the sending host fails at once (ENETUNREACH)") {
+    // The server has no default route: it cannot reach the client's network.
+    Topology topo = two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9);
+    Topology t2;
+    t2.add_host("client", "client");
+    t2.add_router("router");
+    t2.add_host("server", "server");
+    t2.add_interface("client", "eth0", "10.0.1.2/24");
+    t2.add_interface("router", "eth0", "10.0.1.1/24");
+    t2.add_interface("router", "eth1", "10.0.2.1/24");
+    t2.add_interface("server", "eth0", "10.0.2.2/24");
+    t2.add_link("l1", "client", "eth0", "router", "eth0", kNsPerMs, 1e9);
+    t2.add_link("l2", "router", "eth1", "server", "eth0", kNsPerMs, 1e9);
+    t2.add_route("client", "0.0.0.0/0", "10.0.1.1");
+
+    SUBCASE("on_refused by default, at the time of the connect, no SYN") {
+        Network net(t2);
+        Recorder server_app;
+        ConnId id = -1;
+        ConnInfo right_after;
+        bool callback_before_return = false;
+        net.on_start("server", [&](Stack& s) {
+            s.schedule(5 * kNsPerMs, [&] {
+                id = s.connect(IpAddress{}, 20, {ip("10.0.1.2"), 50000}, &server_app);
+                right_after = s.info(id);
+                callback_before_return = !server_app.evs.empty();
+            });
+        });
+        trace::Trace t = net.run(200 * kNsPerSec, 100000);
+        CHECK_FALSE(callback_before_return);  // the handler runs after connect() returned the id
+        REQUIRE(server_app.evs.size() == 1);
+        CHECK(server_app.evs[0].what == "refused");
+        CHECK(server_app.evs[0].t == 5 * kNsPerMs);
+        CHECK(server_app.evs[0].c == id);
+        CHECK_FALSE(right_after.open);
+        CHECK(right_after.remote.to_string() == "10.0.1.2:50000");
+        int segments = 0, timers = 0;
+        bool failed = false;
+        for (const auto& e : t.events) {
+            if (e.kind == trace::EventKind::Segment) ++segments;
+            if (e.kind == trace::EventKind::Timer) ++timers;
+            if (e.kind == trace::EventKind::Socket && e.from == "server" && e.conn == id) {
+                CHECK(e.text == "connect to 10.0.1.2:50000 failed: network unreachable (no route)");
+                CHECK(e.time_ns == 5 * kNsPerMs);
+                failed = true;
+            }
+        }
+        CHECK(failed);
+        CHECK(segments == 0);
+        CHECK(timers == 0);
+        CHECK(t.outcome.limit_reached.empty());
+        CHECK(net.stats().end_ns == 5 * kNsPerMs);
+    }
+    SUBCASE("a handler may tell it apart with on_unreachable; closing first cancels it") {
+        struct Unreach : Recorder {
+            void on_unreachable(Stack& s, ConnId c) override { evs.push_back({"unreachable", s.now(), c}); }
+        } a, b;
+        Network net(t2);
+        net.on_start("server", [&](Stack& s) {
+            s.connect(IpAddress{}, 0, {ip("10.0.1.2"), 50000}, &a);
+            ConnId c = s.connect(IpAddress{}, 0, {ip("10.0.1.2"), 50001}, &b);
+            s.close(c);
+        });
+        net.run(200 * kNsPerSec, 100000);
+        REQUIRE(a.evs.size() == 1);
+        CHECK(a.evs[0].what == "unreachable");
+        CHECK(a.evs[0].t == 0);
+        CHECK(b.evs.empty());
+    }
+    SUBCASE("with a route on the host, a router without one still drops the SYN and the host retries") {
+        NetConfig cfg;
+        cfg.tcp.connect_timeout_ns = 10 * kNsPerSec;
+        Network net(topo, cfg);
+        Recorder client;
+        net.on_start("client", [&](Stack& s) { s.connect(IpAddress{}, 0, {ip("192.0.2.1"), 21}, &client); });
+        trace::Trace t = net.run(200 * kNsPerSec, 100000);
+        CHECK(client.at("timeout") == 10 * kNsPerSec);
+        CHECK(client.count("refused") == 0);
+        int syns = 0;
+        for (const auto& e : t.events)
+            if (e.kind == trace::EventKind::Segment && e.flags == "S") {
+                ++syns;
+                CHECK(e.to == "router");
+                CHECK(e.reason == "no route to 192.0.2.1 on router");
+            }
+        CHECK(syns == 4);  // 0, 1, 3, 7 s
+    }
+}
+
 TEST_CASE("network: a host can connect to itself without a link") {
     Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
     Recorder client, server;
@@ -743,4 +927,42 @@ TEST_CASE("network: an application's exception ends the run and is rethrown by r
     net.on_start("server", [&](Stack& s) { s.listen(IpAddress{}, 21, 21, &server); });
     net.on_start("client", [&](Stack& s) { s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &client); });
     CHECK_THROWS_WITH_AS(net.run(10 * kNsPerSec, 1000), doctest::Contains("session bug"), std::runtime_error);
+}
+
+TEST_CASE("tcp: on_drained fires when everything written, and the FIN, is acknowledged") {
+    const double bw = 10e6;  // a 1500-byte segment takes 1.2 ms: the data needs a while
+    const TimeNs lat = 5 * kNsPerMs;
+    Network net(two_hop(lat, bw, lat, bw));
+    // Writes 1000 bytes at accept; once they are acknowledged, 100 KiB more and the FIN (a
+    // writer that waits for its send buffer, then closes).
+    struct Server : Recorder {
+        std::vector<std::uint64_t> acked;  // bytes written when on_drained fired
+        void on_drained(Stack& s, ConnId c) override {
+            evs.push_back({"drained", s.now(), c});
+            acked.push_back(s.info(c).bytes_sent);
+            if (acked.size() == 1) {
+                s.send(c, pattern(100 * 1024));
+                s.close(c);
+            }
+        }
+    } server;
+    server.reply_on_accept = std::string(1000, 'x');
+    struct Client : Recorder {
+        void on_drained(Stack& s, ConnId c) override { evs.push_back({"drained", s.now(), c}); }
+    } client;  // writes nothing and does not close: it never drains
+    net.on_start("server", [&](Stack& s) { s.listen(IpAddress{}, 21, 21, &server); });
+    net.on_start("client", [&](Stack& s) { s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &client); });
+    net.run(60 * kNsPerSec, 1'000'000);
+    CHECK(client.bytes == 1000 + 100 * 1024);
+    REQUIRE(server.count("drained") == 2);
+    CHECK(server.acked == std::vector<std::uint64_t>{1000, 1000 + 100 * 1024});
+    CHECK(client.count("drained") == 0);
+    // The last drain is the ACK of our FIN: it leaves the client when the FIN arrives and comes
+    // back over both hops (40 bytes each).
+    const TimeNs fin_at_client = client.at("peer_closed");
+    REQUIRE(fin_at_client > 0);
+    CHECK(server.evs.back().what == "drained");
+    CHECK(server.evs.back().t == fin_at_client + 2 * (lat + ser(0, bw)));
+    CHECK(fin_at_client >= client.last_data);
+    CHECK(server.at("drained") > server.at("accept"));
 }

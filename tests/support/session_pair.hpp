@@ -3,10 +3,10 @@
 // No network and no SimGrid: the link delivers each side's SendControl bytes to the other side
 // (optionally in small chunks, to exercise incremental parsing), turns Listen/Connect into
 // DataListening/DataConnected (or DataRefused/DataTimedOut) on both sides, moves SendData bytes,
-// passes closes on, and records the control transcript and every action. Deliveries are FIFO
-// and each takes `step` nanoseconds of simulated time; when nothing is in flight the link jumps
-// to the earliest timer. Everything is deterministic: ports come from counters, randomness from
-// a seeded splitmix64.
+// passes closes on (and then tells the closer DataDrained: its bytes and FIN have arrived), and
+// records the control transcript and every action. Deliveries are FIFO and each takes `step`
+// nanoseconds of simulated time; when nothing is in flight the link jumps to the earliest timer.
+// Everything is deterministic: ports come from counters, randomness from a seeded splitmix64.
 //
 // Addresses: each node has its own address (what its sockets see locally) and the address the
 // others reach it at (`seen_as`; different when a NAT sits in front of it). A Connect to an
@@ -323,6 +323,10 @@ private:
         } else {
             later([this, to] { deliver_event(to, DataClosed{to.id}); });
         }
+        // After the bytes and the FIN have reached the peer, the closer learns they have left
+        // (TCP's ACK): a sending server answers 226 only now.
+        if (!abort && !from.control)
+            later([this, from] { deliver_event(from, DataDrained{from.id}); });
     }
 
     std::deque<std::function<void()>> queue_;
