@@ -15,6 +15,8 @@ struct ViewFlags {
     std::string view = "per-hop";        // per-hop | end-to-end
     std::string time = "compressed";     // compressed | scale
     bool fold_handshakes = false;
+    bool hide_sockets = false;           // no socket events (listen, connect, accept, closed)
+    bool hide_notes = false;             // no explanation notes
     std::string capture = "client";      // client | server | NODE-NODE (pcap capture point)
     std::string color = "auto";          // auto | always | never
 };

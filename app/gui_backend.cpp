@@ -73,7 +73,7 @@ public:
                                {"port", "eprt", "pasv", "epsv", "epsv-all", "spsv", "default"}, c.mode,
                                "PORT/EPRT: the server connects (active); PASV/EPSV: the client connects (passive)"});
             k.knobs.push_back({"clients." + c.node + ".profile", c.node + ": client program",
-                               {"curl", "ftplib", "lftp", "filezilla", "classic"}, c.profile,
+                               {"curl", "ftplib", "lftp", "filezilla", "classic", "textbook"}, c.profile,
                                "How the client behaves (which commands, what it trusts)"});
         }
         for (const auto& sv : s.servers)

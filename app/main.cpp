@@ -16,6 +16,8 @@ void add_view_flags(CLI::App* cmd, ViewFlags& v) {
     cmd->add_option("--time", v.time, "Time axis: compressed (one row per event) or scale (arrows slant with latency)")
         ->check(CLI::IsMember({"compressed", "scale"}));
     cmd->add_flag("--fold-handshakes", v.fold_handshakes, "Draw each TCP handshake as one arrow, hide pure ACKs");
+    cmd->add_flag("--hide-sockets", v.hide_sockets, "Leave out socket events (listen, connect, accept, closed)");
+    cmd->add_flag("--hide-notes", v.hide_notes, "Leave out the explanation notes");
     cmd->add_option("--capture", v.capture,
                     "pcap capture point: client, server, or a hop as NODE-NODE (e.g. home-router-server)");
     cmd->add_option("--color", v.color, "Colour the terminal ladder: auto, always, never")

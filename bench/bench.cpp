@@ -451,8 +451,9 @@ void bench_parse(const Options& o, const Report& report) {
             pos += res.consumed;
             ++n;
         }
-        parse_s.push_back(seconds_since(t0));
+        const double took = seconds_since(t0);
         allocs = g_allocs.load() - a0;
+        parse_s.push_back(took);
         replies = n;
     }
     const double mb = static_cast<double>(corpus.size()) / 1e6;

@@ -231,6 +231,7 @@ std::optional<ServerReply> ReplyReader::next(std::string* error) {
 ClientSession::ClientSession(ClientConfig config)
     : config_(std::move(config)),
       mode_(config_.mode == DataMode::Auto ? config_.profile.default_mode : config_.mode) {
+    if (config_.profile.assumes_ascii_default) current_type_ = 'A';
     // Endpoints known at construction mean the control connection is already up.
     if (config_.control) {
         control_ends_ = *config_.control;

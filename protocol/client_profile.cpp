@@ -122,6 +122,30 @@ constexpr std::array kProfiles{
         .on_data_command_refused = FailurePolicy::Continue,
         .on_data_failure = FailurePolicy::Continue,
     },
+    ClientProfile{
+        .name = "textbook",
+        .description = "the lecture figures' client: USER, PASS, then only what the transfer needs "
+                       "(no SYST, no PWD; TYPE only to leave RFC 959's default ASCII)",
+        .default_mode = DataMode::Pasv,
+        .anonymous_password = "guest@",
+        .feat_before_login = false,
+        .syst_after_login = false,
+        .assumes_ascii_default = true,
+        .pwd_after_login = false,
+        .type_policy = TypePolicy::WhenChanged,
+        .data_setup_before_type = false,
+        .size_before_retr = false,
+        .mdtm_before_retr = false,
+        .pasv_address = PasvAddressPolicy::Trust,
+        .epsv_falls_back_to_pasv = false,
+        .epsv_connect_falls_back_to_pasv = false,
+        .eprt_falls_back_to_port = false,
+        .switch_mode_on_data_failure = false,
+        .accept_timeout = 0,
+        .on_negative_reply = FailurePolicy::Continue,
+        .on_data_command_refused = FailurePolicy::Continue,
+        .on_data_failure = FailurePolicy::Continue,
+    },
 };
 
 struct ModeName {

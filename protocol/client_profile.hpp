@@ -70,6 +70,7 @@ struct ClientProfile {
     std::string_view anonymous_password;  // sent when the script's login has no password
     bool feat_before_login = false;       // lftp: "FEAT" (211) before "USER"
     bool syst_after_login = false;        // BSD ftp: "Remote system type is UNIX."
+    bool assumes_ascii_default = false;   // TYPE A is RFC 959's default: no TYPE before a listing
     bool pwd_after_login = false;         // curl, lftp, FileZilla learn the home directory
     TypePolicy type_policy = TypePolicy::WhenChanged;
     bool data_setup_before_type = false;  // curl: EPSV/PORT first, then TYPE, SIZE, RETR

@@ -8,10 +8,24 @@ build_pkgs=(cmake g++ make pkg-config libsimgrid-dev libimgui-dev libglfw3-dev d
   libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev libstb-dev libpcap-dev
   fonts-dejavu-core)
 test_pkgs=(xvfb xauth tshark plantuml mscgen librsvg2-bin libxml2-utils
-  vsftpd lftp curl python3-pyftpdlib nftables iptables conntrack iproute2 tcpdump)
+  vsftpd lftp curl python3-pyftpdlib nftables iptables conntrack iproute2 tcpdump
+  clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+
+# The Mermaid validator (tests/viz/mermaid): mermaid + jsdom from the npm registry, pinned by
+# package-lock.json. Without node/npm the Mermaid test says it skipped the parser.
+mermaid_deps() {
+  local dir
+  dir="$(dirname "$0")/../tests/viz/mermaid"
+  if [[ "${1:-}" == "--test" && -f "$dir/package-lock.json" && ! -d "$dir/node_modules" ]] &&
+     command -v npm >/dev/null; then
+    echo "install-deps: npm ci in tests/viz/mermaid"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+      echo "install-deps: npm ci failed; the Mermaid parser check will be skipped" >&2
+  fi
+}
 
 missing=()
 for p in "${want[@]}"; do
@@ -19,6 +33,7 @@ for p in "${want[@]}"; do
 done
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#want[@]} packages present"
+  mermaid_deps "${1:-}"
   exit 0
 fi
 if [[ $(id -u) -ne 0 ]]; then
@@ -31,4 +46,5 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+mermaid_deps "${1:-}"
 echo "install-deps: done"

@@ -589,7 +589,7 @@ LinkSpec read_link(const Value& v) {
 }
 
 const std::vector<std::string> kServerProfiles = {"vsftpd", "pyftpdlib", "rfc959"};
-const std::vector<std::string> kClientProfiles = {"curl", "ftplib", "lftp", "filezilla", "classic"};
+const std::vector<std::string> kClientProfiles = {"curl", "ftplib", "lftp", "filezilla", "classic", "textbook"};
 const std::vector<std::string> kModes = {"port", "eprt", "pasv", "epsv", "epsv-all", "spsv",
                                          "default", "fxp", "rfc438", "rfc478"};
 
