@@ -39,6 +39,8 @@
 
 // ---- Allocation counter: every operator new in this binary goes through here -------------------
 static std::atomic<std::uint64_t> g_allocs{0};
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 void* operator new(std::size_t n) {
     g_allocs.fetch_add(1, std::memory_order_relaxed);
@@ -62,6 +64,7 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace sg4 = simgrid::s4u;
 using namespace ftpsim;

@@ -194,6 +194,8 @@ public:
     bool data_protected() const { return data_protected_; }
     const ClientProfile& profile() const { return config_.profile; }
     bool finished() const;  // closed, or the script is done and nothing is outstanding
+    // The user action under way (its result is not in results() yet), if any.
+    const std::optional<UserAction>& current_action() const { return action_; }
     const std::vector<ActionResult>& results() const { return results_; }
     const std::vector<std::string>& protocol_errors() const { return protocol_errors_; }
 

@@ -16,12 +16,9 @@ namespace ftpsim::net {
 namespace {
 
 const char* kModelNotes[] = {
-    "TCP: no congestion control; the send window is unlimited unless tcp.send_window is set",
     "TCP: every data segment is acknowledged at once (no delayed ACK); an ACK rides on data the "
     "application writes in response to the same segment",
     "TCP: no TIME_WAIT, no window scaling or SACK; retransmission timeout per RFC 6298 (min 200 ms)",
-    "links: store-and-forward, each segment costs (payload + 40 header bytes) * 8 / bandwidth, then "
-    "the latency",
 };
 
 double cpu_now() {
@@ -88,7 +85,13 @@ Runtime::Runtime(Topology t, NetConfig c)
         }
     }
     build_routes();
+    const TcpConfig& tcp = cfg.tcp;
+    rec.model_note("TCP: no congestion control; " +
+                   (tcp.send_window ? "at most " + std::to_string(tcp.send_window) + " bytes in flight per connection"
+                                  : std::string("the send window is unlimited")));
     for (const char* n : kModelNotes) rec.model_note(n);
+    rec.model_note("links: store-and-forward, each segment costs (payload + " + std::to_string(tcp.header_bytes) +
+                   " header bytes) * 8 / bandwidth, then the latency");
 }
 
 void Runtime::build_routes() {

@@ -272,6 +272,13 @@ void ClientApp::on_refused(net::Stack& s, net::ConnId c) {
     }
 }
 
+void ClientApp::on_unreachable(net::Stack& s, net::ConnId c) {
+    if (c != control_) return on_refused(s, c);
+    control_failure_ = "the control connection to " + server_.to_string() + " failed: no route (network unreachable)";
+    session_.on_control_closed(s.now());
+    pump(s);
+}
+
 void ClientApp::on_timeout(net::Stack& s, net::ConnId c) {
     if (c == control_) {
         control_failure_ = "the control connection to " + server_.to_string() + " timed out";
@@ -400,6 +407,22 @@ ClientReport ClientApp::report() const {
         t.reply = res.reply_code ? res.reply_code : res.failed_reply;
         t.bytes = res.received.empty() ? res.bytes_sent : res.received.size();
         r.transfers.push_back(t);
+    }
+    // A client still waiting when the run ended (a reply that never came: "226 never arrives")
+    // has not succeeded; its transfer under way is listed as failed with no final reply.
+    if (!session_.finished()) {
+        r.all_ok = false;
+        r.failures.push_back("the client was still waiting for the server when the run ended");
+        if (const auto& a = session_.current_action()) {
+            std::string cmd = proto::transfer_verb(*a);
+            if (!cmd.empty()) {
+                trace::Transfer t;
+                t.client = node_;
+                t.command = std::move(cmd);
+                t.path = proto::transfer_path(*a);
+                r.transfers.push_back(t);
+            }
+        }
     }
     if (!control_failure_.empty() && results.empty()) {
         r.all_ok = false;

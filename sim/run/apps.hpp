@@ -106,6 +106,7 @@ public:
     ClientReport report() const;
     const std::string& node() const { return node_; }
     void reset_data(net::Stack& s);  // fault: RST on every open data connection
+    void on_unreachable(net::Stack&, net::ConnId) override;
 
     void on_accept(net::Stack&, net::ListenerId, net::ConnId, const net::HostPort&, const net::HostPort&) override;
     void on_connected(net::Stack&, net::ConnId) override;

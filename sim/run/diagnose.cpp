@@ -265,8 +265,23 @@ const scenario::NodeSpec* router_forwarding_to(const scenario::Scenario& s, cons
     return nullptr;
 }
 
+// vsftpd 3.0.3 cannot make active connections from port 20 with port_promiscuous on.
+const std::string kPromiscuous = "{port_promiscuous: true, pasv_promiscuous: true, connect_from_port_20: false}";
+
 std::vector<Candidate> candidates(const scenario::Scenario& s) {
     std::vector<Candidate> out;
+    // A server-to-server transfer needs both servers to accept the other's address.
+    std::vector<std::string> all_promiscuous;
+    for (const auto& sv : s.servers)
+        if (sv.profile != "rfc959") all_promiscuous.push_back("servers." + sv.node + ".options=" + kPromiscuous);
+    if (all_promiscuous.size() > 1)
+        out.push_back({"Let the servers accept each other's address (vsftpd port_promiscuous and pasv_promiscuous, "
+                       "as FXP needs; this also permits the bounce attack)",
+                       all_promiscuous});
+    if (!s.faults.empty())
+        out.push_back({"Run it again without the fault: the transfer works when nothing breaks (after a reset, "
+                       "a client that supports REST resumes where it stopped)",
+                       {"faults=[]"}});
     std::set<std::uint16_t> server_ports;
     for (const auto& sv : s.servers) server_ports.insert(sv.port);
     for (const auto& n : s.nodes) {
@@ -326,7 +341,7 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
         if (sv.profile != "rfc959") {
             out.push_back({"Let " + sv.node + " accept data addresses other than the control peer's "
                            "(port_promiscuous and pasv_promiscuous; this also permits the bounce attack)",
-                           {"servers." + sv.node + ".options={port_promiscuous: true, pasv_promiscuous: true}"}});
+                           {"servers." + sv.node + ".options=" + kPromiscuous}});
         }
         if (sv.passive_ports && sv.passive_ports->hi - sv.passive_ports->lo < 100) {
             std::string wide = std::to_string(sv.passive_ports->lo) + "-" +
@@ -418,6 +433,11 @@ void review_security(const scenario::Scenario& s, trace::Trace& t, bool verify) 
 void diagnose(const scenario::Scenario& s, trace::Trace& t, bool verify) {
     Evidence ev = gather(t);
     trace::Diagnosis d = explain(s, t, ev);
+    if (s.expect && !s.expect->no_fix.empty()) {
+        d.cause += " This failure is the protection working: " + s.expect->no_fix;
+        t.outcome.diagnosis.push_back(d);
+        return;
+    }
     constexpr std::size_t kMaxFixes = 4;
     for (const auto& c : candidates(s)) {
         if (d.fixes.size() >= kMaxFixes) break;

@@ -690,6 +690,7 @@ Expectation read_expect(const Value& v) {
         }
     if (auto x = m.get("diagnosis_mentions"))
         for (const auto& w : x->list("words")) e.diagnosis_mentions.push_back(w.str());
+    if (auto x = m.get("no_fix")) e.no_fix = x->str();
     m.done();
     return e;
 }

@@ -167,6 +167,7 @@ struct Expectation {
     std::optional<bool> ok;
     std::vector<ExpectedTransfer> transfers;
     std::vector<std::string> diagnosis_mentions;  // words the diagnosis must contain
+    std::string no_fix;               // why no fix is offered (the failure is the protection)
     Mark mark;
 };
 

@@ -271,7 +271,7 @@ TEST_CASE("vsftpd: a reset before the download has drained is its 426 write fail
     const DataId id = only<Listen>(d.cmd("PASV")).at(0).id;
     d.data(DataConnected{id, hp("192.0.2.1", 40000), hp("198.51.100.20", 50001)});
     CHECK(control_text(d.cmd("RETR big.bin")) ==
-          "150 Opening ASCII mode data connection for big.bin (1048576 bytes).\r\n");
+          "150 Opening BINARY mode data connection for big.bin (1048576 bytes).\r\n");
     CHECK(control_text(d.data(DataReset{id})) == "426 Failure writing network stream.\r\n");
 }
 
