@@ -552,7 +552,9 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
         c.unreachable = true;
         rt.rec.socket(c.connect_started, node_, c.id,
                       "connect to " + remote.to_string() + " failed: network unreachable (no route)");
-        schedule(c.connect_started, [&rt, id = c.id] { rt.connect_unreachable(id); });
+        // One nanosecond later, not at once: a timer due now may run in the scheduler actor before
+        // connect() has returned to the application, which would not know the id yet.
+        schedule(c.connect_started + 1, [&rt, id = c.id] { rt.connect_unreachable(id); });
         return c.id;
     }
     rt.rec.socket(c.connect_started, node_, c.id, "connect " + rt.conn_label(c));

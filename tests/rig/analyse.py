@@ -34,41 +34,11 @@ CELL_FIELDS = ["id", "phase", "server", "client", "topo", "helper", "mode", "var
 
 # Disagreements that are model bugs, reported to the lead (they are NOT accepted: the test fails
 # while they exist). Cell regex -> what is wrong. Filled in from the runs; see docs/fidelity.md.
-MODEL_BUGS = [
-    (r"^lftp-", {"reply-codes"},
-     "lftp profile dialogue (protocol/client_profile.cpp, the lftp profile). Real lftp 4.9.2 sends "
-     "`FEAT` right after the 220 greeting, before `USER` (vsftpd answers a multi-line 211), and `MDTM "
-     "file.bin` right after `SIZE file.bin` (213 + timestamp); ftpsim's lftp sends neither, so every "
-     "lftp cell's reply codes read `220 211 230 257 200 213 213 ...` in reality and `220 230 257 200 213 "
-     "...` in the trace. And when lftp gives up (net:max-retries 1) after `500 Illegal PORT command.` or a "
-     "refused data connection, real lftp closes the control connection without QUIT (the client-side "
-     "capture ends at the 500 / the 227/229; lftp -d prints `Closing control socket`, `max-retries "
-     "exceeded`), while ftpsim's lftp sends QUIT and receives 221. After a 425 it does send QUIT in both. "
-     "Result, failure kind and addresses agree in every lftp cell."),
-    (r"-cnat-off-(port|eprt)-promisc$", {"failure", "reply-codes"},
-     "Connect with no route (sim/net: a host's connect to an unroutable address). vsftpd with "
-     "port_promiscuous accepts `PORT 192,168,1,10,...` from the NATed client and connects from the "
-     "public host 203.0.113.10, which has no route to 192.168.1.0/24. Real Linux fails that connect() at "
-     "once with ENETUNREACH (no packet leaves; nothing on the router's wan capture), so vsftpd answers "
-     "RETR with `425 Failed to establish connection.` within milliseconds and curl sends QUIT (221). "
-     "ftpsim instead emits the SYN, drops it (`segment server -> '' S dropped: no route to 192.168.1.10 "
-     "on server`) and retransmits it (`SYN retransmission #1..#5 (RTO 1 s .. 16 s expired)`), so curl's "
-     "60 s accept timeout fires first (`the client gives up: the server did not connect to "
-     "192.168.1.10:32769 within the accept timeout (curl: abandon)` at t=60.028 s): no final reply, "
-     "failure kind `failed` instead of `reply 425`. (lftp's 300 s accept timeout outlasts the server's "
-     "retries, so the lftp cell ends with 425 too, 63 s late.) Fix: a connect from a host without a "
-     "route to the destination should fail immediately (ENETUNREACH -> DataRefused/connect error) "
-     "instead of sending and retransmitting the SYN."),
-    (r"-promisc20$", {"result", "failure", "reply-codes"},
-     "vsftpd profile: port_promiscuous=YES together with connect_from_port_20=YES (Debian's default) "
-     "cannot make an active data connection in vsftpd 3.0.3. Its source forks the session with "
-     "`if (tunable_isolate_network && !tunable_port_promiscuous) fork_newnet() else fork()`, and in this "
-     "mode the unprivileged session process binds the data socket to port 20 itself, which fails "
-     "(strace of the rig's vsftpd: `bind(5, {sin_port=htons(20), sin_addr=...}) = -1 EACCES`), so RETR is answered `500 OOPS: "
-     "vsf_sysutil_bind` then `500 OOPS: priv_sock_get_cmd` and the session is dead. ftpsim treats the two "
-     "options independently and the transfer works (150, 226). The `promisc` cells "
-     "(connect_from_port_20=NO) show that port_promiscuous itself is modelled right."),
-]
+# The rig found three model bugs, all fixed in the simulator since (the cells agree now):
+# M1 lftp's dialogue (FEAT before USER, MDTM after SIZE, no QUIT after giving up); M2 a connect with
+# no route now fails at once (ENETUNREACH) instead of retransmitting SYNs; M3 vsftpd with
+# port_promiscuous=YES and connect_from_port_20=YES cannot bind port 20 ("500 OOPS").
+MODEL_BUGS = []
 
 
 def read_cells(work):
