@@ -605,7 +605,9 @@ std::optional<std::uint16_t> ServerSession::next_passive_port() {
         if (data_.tried.size() >= profile_.pasv_bind_attempts) return std::nullopt;
         return choose_passive_port();
     }
-    const auto [lo, hi] = passive_range();  // every port once, in random order (pyftpdlib)
+    const auto range = passive_range();  // every port once, in random order (pyftpdlib)
+    // Plain variables, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const auto lo = range.first, hi = range.second;
     std::vector<std::uint16_t> tried = data_.tried;
     std::sort(tried.begin(), tried.end());
     tried.erase(std::unique(tried.begin(), tried.end()), tried.end());

@@ -1,5 +1,9 @@
 #include "tools.hpp"
 
+#include <algorithm>
+#include <map>
+#include <sstream>
+
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -60,6 +64,66 @@ std::string read_file(const std::filesystem::path& p) {
     std::ostringstream ss;
     ss << f.rdbuf();
     return ss.str();
+}
+
+std::vector<std::string> lines(const std::string& s) {
+    std::vector<std::string> out;
+    std::istringstream in(s);
+    std::string l;
+    while (std::getline(in, l))
+        if (!l.empty() && l.rfind("Running as user", 0) != 0) out.push_back(l);
+    return out;
+}
+
+std::vector<std::string> expected_ftp(const trace::Trace& t, const viz::CapturePoint& at) {
+    std::map<int, std::string> purpose;
+    for (const auto& c : t.connections) purpose[c.id] = c.purpose;
+    std::string node = at.a;
+    if (at.kind != viz::CapturePoint::Kind::Link && node.empty())
+        for (const auto& n : t.nodes)
+            if (n.role == (at.kind == viz::CapturePoint::Kind::ClientSide ? "client" : "server")) { node = n.name; break; }
+    std::vector<std::pair<trace::TimeNs, std::string>> seen;
+    for (const auto& e : t.events) {
+        if (e.kind != trace::EventKind::Segment || e.payload.empty() || purpose[e.conn] != "control") continue;
+        trace::TimeNs ts;
+        if (at.kind == viz::CapturePoint::Kind::Link) {
+            if (!((e.from == at.a && e.to == at.b) || (e.from == at.b && e.to == at.a))) continue;
+            ts = e.time_ns;
+        } else if (e.from == node) {
+            ts = e.time_ns;
+        } else if (e.to == node) {
+            ts = e.arrive_ns;
+        } else {
+            continue;
+        }
+        seen.push_back({ts, e.src.addr + " " + e.dst.addr + " " + e.payload.substr(0, e.payload.find("\r\n"))});
+    }
+    std::stable_sort(seen.begin(), seen.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> out;
+    for (auto& s : seen) out.push_back(s.second);
+    return out;
+}
+
+// What tshark decodes as FTP, in the same "src dst line" form.
+std::vector<std::string> tshark_ftp(const std::string& file) {
+    const auto r = run("tshark -r " + shell_quote(file) +
+                       " -Y ftp -T fields -E separator=/t -e ip.src -e ip.dst -e ftp.request.command"
+                       " -e ftp.request.arg -e ftp.response.code -e ftp.response.arg");
+    std::vector<std::string> out;
+    for (const auto& l : lines(r.output)) {
+        std::vector<std::string> f;
+        std::size_t start = 0;
+        while (true) {
+            const auto tab = l.find('\t', start);
+            f.push_back(l.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+            if (tab == std::string::npos) break;
+            start = tab + 1;
+        }
+        f.resize(6);
+        std::string line = !f[2].empty() ? f[2] + (f[3].empty() ? "" : " " + f[3]) : f[4] + (f[5].empty() ? "" : " " + f[5]);
+        out.push_back(f[0] + " " + f[1] + " " + line);
+    }
+    return out;
 }
 
 }  // namespace ftpsim::testing

@@ -3,6 +3,10 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include "sim/trace/trace.hpp"
+#include "viz/export.hpp"
 
 namespace ftpsim::testing {
 
@@ -31,5 +35,12 @@ private:
 
 void write_file(const std::filesystem::path& p, const std::string& bytes);
 std::string read_file(const std::filesystem::path& p);
+
+// Non-empty lines of a tool's output (tshark's "Running as user" banner left out).
+std::vector<std::string> lines(const std::string& s);
+// The control connection's lines as a capture at `at` shows them, "src dst line", in capture order.
+std::vector<std::string> expected_ftp(const trace::Trace& t, const viz::CapturePoint& at);
+// What tshark decodes as FTP in a pcap file, in the same "src dst line" form.
+std::vector<std::string> tshark_ftp(const std::string& file);
 
 }  // namespace ftpsim::testing
