@@ -136,11 +136,26 @@ std::string flags_words(const std::string& flags) {
     return out;
 }
 
+namespace {
+// A payload that is not text (a TLS record, binary data): no control byte but CR, LF and TAB.
+bool is_binary(const std::string& p) {
+    for (unsigned char c : p)
+        if ((c < 0x20 && c != '\r' && c != '\n' && c != '\t') || c == 0x7f) return true;
+    return false;
+}
+}  // namespace
+
 std::string segment_label(const Event& e, Purpose purpose) {
     if (e.payload_len == 0) return flags_words(e.flags);
     std::string label;
     if (purpose == Purpose::Data) {
         label = fmt::format("DATA {} B", e.payload_len);
+    } else if (is_binary(e.payload)) {
+        // FTPS: what a middlebox sees after AUTH TLS (RFC 4217) is records, not FTP lines.
+        const auto c = static_cast<unsigned char>(e.payload[0]);
+        label = (c >= 20 && c <= 23 && e.payload.size() > 1 && e.payload[1] == 3)
+                    ? fmt::format("TLS record, {} B", e.payload_len)
+                    : fmt::format("binary, {} B", e.payload_len);
     } else if (!e.payload.empty()) {
         std::size_t more = 0;
         label = std::string(first_line(e.payload, more));

@@ -105,8 +105,8 @@ std::vector<std::string> expected_ftp(const trace::Trace& t, const viz::CaptureP
 }
 
 // What tshark decodes as FTP, in the same "src dst line" form.
-std::vector<std::string> tshark_ftp(const std::string& file) {
-    const auto r = run("tshark -r " + shell_quote(file) +
+std::vector<std::string> tshark_ftp(const std::string& file, const std::string& extra_args) {
+    const auto r = run("tshark -r " + shell_quote(file) + " " + extra_args +
                        " -Y ftp -T fields -E separator=/t -e ip.src -e ip.dst -e ftp.request.command"
                        " -e ftp.request.arg -e ftp.response.code -e ftp.response.arg");
     std::vector<std::string> out;

@@ -41,6 +41,6 @@ std::vector<std::string> lines(const std::string& s);
 // The control connection's lines as a capture at `at` shows them, "src dst line", in capture order.
 std::vector<std::string> expected_ftp(const trace::Trace& t, const viz::CapturePoint& at);
 // What tshark decodes as FTP in a pcap file, in the same "src dst line" form.
-std::vector<std::string> tshark_ftp(const std::string& file);
+std::vector<std::string> tshark_ftp(const std::string& file, const std::string& extra_args = "");
 
 }  // namespace ftpsim::testing
