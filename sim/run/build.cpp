@@ -7,13 +7,6 @@
 
 namespace ftpsim::sim {
 
-std::uint64_t SplitMix::next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 std::uint64_t hash_name(const std::string& s) {
     std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across platforms and runs
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;

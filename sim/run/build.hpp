@@ -10,6 +10,7 @@
 #include "protocol/client.hpp"
 #include "protocol/server.hpp"
 #include "sim/mbox/router.hpp"
+#include "sim/net/rng.hpp"
 #include "sim/net/topology.hpp"
 #include "sim/scenario/scenario.hpp"
 
@@ -34,15 +35,9 @@ proto::DataMode build_mode(const std::string& mode);
 // facing its gateway, else its first.
 proto::IpAddress source_address(const scenario::NodeSpec& n, const proto::IpAddress& dest);
 
-// A deterministic 64-bit generator (splitmix64), for server randomness seeded per run.
-class SplitMix {
-public:
-    explicit SplitMix(std::uint64_t seed) : state_(seed) {}
-    std::uint64_t next();
-
-private:
-    std::uint64_t state_;
-};
+// Server randomness uses the network's deterministic generator, seeded per run and server.
+using SplitMix = net::SplitMix64;
+// FNV-1a 64: a stable hash of a name (seeds) or of a whole trace's JSON (golden digests).
 std::uint64_t hash_name(const std::string& s);
 
 }  // namespace ftpsim::sim

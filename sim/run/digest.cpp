@@ -4,16 +4,13 @@
 #include <cstdio>
 #include <map>
 
+#include "sim/run/build.hpp"
 #include "sim/run/diagnose.hpp"
 #include "sim/trace/json.hpp"
 
 namespace ftpsim::sim {
 
-std::uint64_t fnv1a64(const std::string& bytes) {
-    std::uint64_t h = 1469598103934665603ULL;
-    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
-    return h;
-}
+std::uint64_t fnv1a64(const std::string& bytes) { return hash_name(bytes); }
 
 namespace {
 std::string at(trace::TimeNs ns) {
