@@ -1,5 +1,7 @@
 #include "sim/mbox/conntrack.hpp"
 
+#include <algorithm>
+
 namespace ftpsim::mbox {
 
 std::string FlowTuple::to_string() const { return src.to_string() + " -> " + dst.to_string(); }
@@ -18,18 +20,11 @@ std::string ct_states_string(std::uint8_t states) {
 }
 
 ConntrackEntry* Conntrack::find(const Packet& p, CtDirection& dir) {
-    const FlowTuple t{p.src, p.dst};
-    for (auto& [id, e] : entries_) {
-        if (e.original == t) {
-            dir = CtDirection::Original;
-            return &e;
-        }
-        if (e.reply == t) {
-            dir = CtDirection::Reply;
-            return &e;
-        }
-    }
-    return nullptr;
+    auto it = by_tuple_.find(FlowTuple{p.src, p.dst});
+    if (it == by_tuple_.end() || it->second.empty()) return nullptr;
+    const auto best = *std::min_element(it->second.begin(), it->second.end());
+    dir = best.second;
+    return &entries_.at(best.first);
 }
 
 ConntrackEntry* Conntrack::get(int id) {
@@ -37,44 +32,83 @@ ConntrackEntry* Conntrack::get(int id) {
     return it == entries_.end() ? nullptr : &it->second;
 }
 
+void Conntrack::add_to_index(const ConntrackEntry& e) {
+    by_tuple_[e.original].emplace_back(e.id, CtDirection::Original);
+    by_tuple_[e.reply].emplace_back(e.id, CtDirection::Reply);
+}
+
+void Conntrack::remove_from_index(const ConntrackEntry& e) {
+    for (const FlowTuple* t : {&e.original, &e.reply}) {
+        auto it = by_tuple_.find(*t);
+        if (it == by_tuple_.end()) continue;
+        auto& v = it->second;
+        v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& x) { return x.first == e.id; }), v.end());
+        if (v.empty()) by_tuple_.erase(it);
+    }
+}
+
+TimeNs Conntrack::timeout_of(const ConntrackEntry& e) const {
+    return e.closing ? timeouts.closing : e.seen_reply ? timeouts.established : timeouts.unreplied;
+}
+
+void Conntrack::push_deadline(const ConntrackEntry& e) { deadlines_.emplace(e.last_seen + timeout_of(e), e.id); }
+
 ConntrackEntry& Conntrack::add(const FlowTuple& original, const FlowTuple& reply, TimeNs now) {
     ConntrackEntry e;
     e.id = next_id_++;
     e.original = original;
     e.reply = reply;
     e.created = e.last_seen = now;
-    return entries_[e.id] = e;
+    ConntrackEntry& stored = entries_[e.id] = e;
+    add_to_index(stored);
+    push_deadline(stored);
+    return stored;
+}
+
+void Conntrack::erase(int id) {
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    remove_from_index(it->second);
+    entries_.erase(it);
 }
 
 void Conntrack::update(ConntrackEntry& e, CtDirection dir, const Packet& p, TimeNs now) {
+    const TimeNs before = timeout_of(e);
     e.last_seen = now;
     ++e.packets[index(dir)];
     if (dir == CtDirection::Reply) e.seen_reply = true;
     if (p.flags & (kFin | kRst)) e.closing = true;
+    // The heap holds a deadline no later than each entry's real one; only a shorter timeout can
+    // bring the real deadline before it.
+    if (timeout_of(e) < before) push_deadline(e);
 }
 
 bool Conntrack::expired(const ConntrackEntry& e, TimeNs now) const {
-    TimeNs timeout = e.closing ? timeouts.closing
-                     : e.seen_reply ? timeouts.established
-                                    : timeouts.unreplied;
-    return now - e.last_seen >= timeout;
+    return now - e.last_seen >= timeout_of(e);
 }
 
 std::vector<ConntrackEntry> Conntrack::expire(TimeNs now) {
     std::vector<ConntrackEntry> gone;
-    for (auto it = entries_.begin(); it != entries_.end();) {
+    while (!deadlines_.empty() && deadlines_.top().first <= now) {
+        const int id = deadlines_.top().second;
+        deadlines_.pop();
+        auto it = entries_.find(id);
+        if (it == entries_.end()) continue;  // erased meanwhile
         if (expired(it->second, now)) {
             gone.push_back(it->second);
-            it = entries_.erase(it);
+            remove_from_index(it->second);
+            entries_.erase(it);
         } else {
-            ++it;
+            push_deadline(it->second);
         }
     }
+    std::sort(gone.begin(), gone.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     return gone;
 }
 
 std::vector<ConntrackEntry> Conntrack::entries() const {
     std::vector<ConntrackEntry> out;
+    out.reserve(entries_.size());
     for (const auto& [id, e] : entries_) out.push_back(e);
     return out;
 }

@@ -6,7 +6,9 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <queue>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@ namespace ftpsim::mbox {
 struct FlowTuple {
     HostPort src, dst;
     bool operator==(const FlowTuple&) const = default;
+    auto operator<=>(const FlowTuple&) const = default;
     FlowTuple inverse() const { return {dst, src}; }
     std::string to_string() const;  // "192.168.1.10:50000 -> 203.0.113.10:21"
 };
@@ -97,6 +100,10 @@ struct ConntrackTimeouts {
     TimeNs closing = 120 * trace::kNsPerSec;         // FIN_WAIT/TIME_WAIT
 };
 
+// Lookups and expiry cost O(log n) per packet: entries are indexed by both tuples, and idle
+// deadlines sit in a min-heap that is checked lazily (a popped deadline that has moved on because
+// the entry saw more packets is pushed again with its new value). Results are the same as a scan
+// of every entry in id order, which is what the tests and the golden traces pin down.
 class Conntrack {
 public:
     ConntrackEntry* find(const Packet& p, CtDirection& dir);
@@ -106,12 +113,23 @@ public:
     void update(ConntrackEntry& e, CtDirection dir, const Packet& p, TimeNs now);
     std::vector<ConntrackEntry> expire(TimeNs now);
     bool expired(const ConntrackEntry& e, TimeNs now) const;
-    void erase(int id) { entries_.erase(id); }
+    void erase(int id);
     std::vector<ConntrackEntry> entries() const;
+    std::size_t size() const { return entries_.size(); }
     ConntrackTimeouts timeouts;
 
 private:
+    TimeNs timeout_of(const ConntrackEntry& e) const;
+    void add_to_index(const ConntrackEntry& e);
+    void remove_from_index(const ConntrackEntry& e);
+    void push_deadline(const ConntrackEntry& e);
+
     std::map<int, ConntrackEntry> entries_;
+    // Both tuples of every entry -> (entry id, direction); a tuple may (rarely) belong to two
+    // entries: the lowest id wins, original before reply, as the scan in id order did.
+    std::map<FlowTuple, std::vector<std::pair<int, CtDirection>>> by_tuple_;
+    using Deadline = std::pair<TimeNs, int>;  // (idle deadline, entry id)
+    std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
     int next_id_ = 1;
 };
 

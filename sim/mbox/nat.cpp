@@ -69,17 +69,11 @@ HostPort Nat::remote_key(const HostPort& remote) const {
     return remote;
 }
 
-bool Nat::reusable(const NatMapping& m, const HostPort& internal, const HostPort& remote) const {
-    // ALG reservations belong to one announced data port; masquerade flows reuse them only when
-    // the internal endpoint matches, as any mapping.
-    return m.internal == internal && m.remote_key == remote_key(remote);
-}
-
 NatMapping* Nat::map_outbound(const HostPort& internal, const HostPort& remote, TimeNs now,
                               bool& created) {
     created = false;
-    for (auto& [id, m] : mappings_)
-        if (reusable(m, internal, remote)) return &m;
+    if (auto it = by_flow_.find({internal, remote_key(remote)}); it != by_flow_.end() && !it->second.empty())
+        return &mappings_.at(*std::min_element(it->second.begin(), it->second.end()));
     auto port = allocate_port(internal.port, config_.port_preservation);
     if (!port) return nullptr;
     created = true;
@@ -91,9 +85,8 @@ NatMapping* Nat::reserve(const HostPort& internal, std::uint16_t wanted, TimeNs 
     // The kernel (nf_nat_exp_find_port) tries the announced port first, then others.
     auto port = allocate_port(wanted, true);
     if (!port) return nullptr;
-    NatMapping& m = add(internal, *port, {}, now, std::move(origin));
-    m.remote_key = {};  // any remote may use it: the expectation does the admitting
-    return &m;
+    // remote_key({}) is the empty key: any remote may use it, the expectation does the admitting.
+    return &add(internal, *port, {}, now, std::move(origin));
 }
 
 NatMapping& Nat::add(const HostPort& internal, std::uint16_t port, const HostPort& remote,
@@ -105,16 +98,34 @@ NatMapping& Nat::add(const HostPort& internal, std::uint16_t port, const HostPor
     m.remote_key = remote_key(remote);
     m.origin = std::move(origin);
     m.created = m.last_used = now;
-    return mappings_[m.id] = m;
+    NatMapping& stored = mappings_[m.id] = m;
+    by_flow_[{stored.internal, stored.remote_key}].push_back(stored.id);
+    by_port_[stored.external.port].push_back(stored.id);
+    push_deadline(stored);
+    return stored;
+}
+
+void Nat::push_deadline(const NatMapping& m) { deadlines_.emplace(m.last_used + timeout_of(m), m.id); }
+
+void Nat::erase(std::map<int, NatMapping>::iterator it) {
+    const NatMapping& m = it->second;
+    auto drop = [&](auto& index, const auto& key) {
+        auto found = index.find(key);
+        if (found == index.end()) return;
+        auto& ids = found->second;
+        ids.erase(std::remove(ids.begin(), ids.end(), m.id), ids.end());
+        if (ids.empty()) index.erase(found);
+    };
+    drop(by_flow_, std::pair{m.internal, m.remote_key});
+    drop(by_port_, m.external.port);
+    mappings_.erase(it);
 }
 
 bool Nat::port_free(std::uint16_t port) const {
     if (port < config_.port_min || port > config_.port_max) return false;
     for (auto [lo, hi] : excluded_)
         if (port >= lo && port <= hi) return false;
-    for (const auto& [id, m] : mappings_)
-        if (m.external.port == port) return false;
-    return true;
+    return by_port_.find(port) == by_port_.end();
 }
 
 // Deterministic: the wanted port if free (port preservation), else the next free port after it;
@@ -144,12 +155,15 @@ Nat::Admission Nat::admit_inbound(const HostPort& external, const HostPort& remo
 
 void Nat::touch(NatMapping& m, bool inbound, std::uint8_t tcp_flags, const HostPort& remote,
                 TimeNs now) {
+    const TimeNs before = timeout_of(m);
     m.last_used = now;
     if (!inbound && std::find(m.contacted.begin(), m.contacted.end(), remote) == m.contacted.end())
         m.contacted.push_back(remote);
     (inbound ? m.seen_inbound : m.seen_outbound) = true;
     if (tcp_flags & (kFin | kRst)) m.closing = true;
     else if (tcp_flags & kSyn && !(tcp_flags & kAck) && !inbound) m.closing = false;  // a new flow reuses it
+    // The heap holds a deadline no later than the real one unless the timeout just got shorter.
+    if (timeout_of(m) < before) push_deadline(m);
 }
 
 TimeNs Nat::timeout_of(const NatMapping& m) const {
@@ -160,14 +174,19 @@ bool Nat::expired(const NatMapping& m, TimeNs now) const { return now - m.last_u
 
 std::vector<NatMapping> Nat::expire(TimeNs now) {
     std::vector<NatMapping> gone;
-    for (auto it = mappings_.begin(); it != mappings_.end();) {
+    while (!deadlines_.empty() && deadlines_.top().first <= now) {
+        const int id = deadlines_.top().second;
+        deadlines_.pop();
+        auto it = mappings_.find(id);
+        if (it == mappings_.end()) continue;
         if (expired(it->second, now)) {
             gone.push_back(it->second);
-            it = mappings_.erase(it);
+            erase(it);
         } else {
-            ++it;
+            push_deadline(it->second);
         }
     }
+    std::sort(gone.begin(), gone.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     return gone;
 }
 
@@ -177,9 +196,9 @@ NatMapping* Nat::find(int id) {
 }
 
 NatMapping* Nat::find_external(std::uint16_t port) {
-    for (auto& [id, m] : mappings_)
-        if (m.external.port == port) return &m;
-    return nullptr;
+    auto it = by_port_.find(port);
+    if (it == by_port_.end() || it->second.empty()) return nullptr;
+    return &mappings_.at(*std::min_element(it->second.begin(), it->second.end()));
 }
 
 std::vector<NatMapping> Nat::mappings() const {

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <queue>
 #include <optional>
 #include <string>
 #include <utility>
@@ -106,9 +108,14 @@ public:
     NatMapping* find(int id);
     NatMapping* find_external(std::uint16_t port);
     std::vector<NatMapping> mappings() const;  // in creation order
+    std::size_t size() const { return mappings_.size(); }
 
 private:
-    bool reusable(const NatMapping& m, const HostPort& internal, const HostPort& remote) const;
+    // Lookups by (internal, remote key) and by external port, and expiry through a lazily
+    // checked min-heap of idle deadlines, keep the per-packet cost O(log n); they give the same
+    // answers as a scan of the mappings in creation order (the lowest id wins).
+    void erase(std::map<int, NatMapping>::iterator it);
+    void push_deadline(const NatMapping& m);
     HostPort remote_key(const HostPort& remote) const;
     std::optional<std::uint16_t> allocate_port(std::uint16_t wanted, bool try_wanted);
     NatMapping& add(const HostPort& internal, std::uint16_t port, const HostPort& remote, TimeNs now,
@@ -117,6 +124,10 @@ private:
     NatConfig config_;
     IpAddress external_;
     std::map<int, NatMapping> mappings_;  // by id: stable addresses, creation order
+    std::map<std::pair<HostPort, HostPort>, std::vector<int>> by_flow_;  // (internal, remote key)
+    std::map<std::uint16_t, std::vector<int>> by_port_;                  // external port
+    using Deadline = std::pair<TimeNs, int>;
+    std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
     std::vector<std::pair<std::uint16_t, std::uint16_t>> excluded_;
     std::uint16_t cursor_;  // where the next non-preserving allocation starts looking
     int next_id_ = 1;
