@@ -99,6 +99,7 @@ std::uint64_t Vfs::used() const {
 }
 
 bool Vfs::fits(std::string_view path, std::uint64_t new_size) const {
+    if (backend_) return backend_->fits(path, new_size);
     if (!quota_) return true;
     const VfsEntry* e = find(path);
     const std::uint64_t old_size = (e && !e->is_dir) ? e->size : 0;
@@ -134,11 +135,13 @@ std::string Vfs::base_name(std::string_view path) {
 }
 
 const VfsEntry* Vfs::find(std::string_view abs_path) const {
+    if (backend_) return backend_->find(abs_path);
     auto it = entries_.find(abs_path);
     return it == entries_.end() ? nullptr : &it->second;
 }
 
 std::string Vfs::read(std::string_view abs_path, std::uint64_t offset) const {
+    if (backend_) return backend_->read(abs_path, offset);
     const VfsEntry* e = find(abs_path);
     if (!e || e->is_dir || offset >= e->size) return {};
     if (e->content) return e->content->substr(offset);
@@ -146,6 +149,7 @@ std::string Vfs::read(std::string_view abs_path, std::uint64_t offset) const {
 }
 
 std::vector<std::string> Vfs::children(std::string_view abs_dir) const {
+    if (backend_) return backend_->children(abs_dir);
     std::vector<std::string> names;
     const std::string prefix = abs_dir == "/" ? "/" : std::string(abs_dir) + "/";
     for (auto it = entries_.lower_bound(prefix); it != entries_.end(); ++it) {
@@ -158,6 +162,7 @@ std::vector<std::string> Vfs::children(std::string_view abs_dir) const {
 }
 
 VfsStatus Vfs::mkdir(std::string_view abs_path, std::int64_t mtime) {
+    if (backend_) return backend_->mkdir(abs_path);
     if (find(abs_path)) return VfsStatus::Exists;
     const VfsEntry* parent = find(parent_of(abs_path));
     if (!parent) return VfsStatus::NoParent;
@@ -167,6 +172,7 @@ VfsStatus Vfs::mkdir(std::string_view abs_path, std::int64_t mtime) {
 }
 
 VfsStatus Vfs::rmdir(std::string_view abs_path) {
+    if (backend_) return backend_->rmdir(abs_path);
     const VfsEntry* e = find(abs_path);
     if (!e || abs_path == "/") return VfsStatus::NotFound;
     if (!e->is_dir) return VfsStatus::NotDir;
@@ -176,6 +182,7 @@ VfsStatus Vfs::rmdir(std::string_view abs_path) {
 }
 
 VfsStatus Vfs::remove(std::string_view abs_path) {
+    if (backend_) return backend_->remove(abs_path);
     const VfsEntry* e = find(abs_path);
     if (!e) return VfsStatus::NotFound;
     if (e->is_dir) return VfsStatus::IsDir;
@@ -184,6 +191,7 @@ VfsStatus Vfs::remove(std::string_view abs_path) {
 }
 
 VfsStatus Vfs::rename(std::string_view from, std::string_view to) {
+    if (backend_) return backend_->rename(from, to);
     const VfsEntry* e = find(from);
     if (!e || from == "/") return VfsStatus::NotFound;
     if (!find(parent_of(to))) return VfsStatus::NoParent;
@@ -207,6 +215,7 @@ VfsStatus Vfs::rename(std::string_view from, std::string_view to) {
 
 VfsStatus Vfs::write(std::string_view abs_path, std::string_view data, WriteMode mode,
                      std::uint64_t offset, std::int64_t mtime) {
+    if (backend_) return backend_->write(abs_path, data, mode, offset);
     const VfsEntry* parent = find(parent_of(abs_path));
     if (!parent) return VfsStatus::NoParent;
     if (!parent->is_dir) return VfsStatus::NotDir;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,28 @@ enum class VfsStatus : std::uint8_t {
 };
 
 enum class WriteMode : std::uint8_t { Replace, Append, At };
+
+// Another file system behind a Vfs: live mode serves a real directory through one
+// (live/disk_vfs.hpp). When a Vfs has a backend, find/read/children/mkdir/rmdir/remove/rename/
+// write/fits go to it and the in-memory tree is unused; the simulator never sets one, so its
+// behaviour is unchanged. Paths are absolute, as Vfs::resolve makes them. A pointer returned by
+// find() stays valid at least until the backend's owner says otherwise (the live server keeps
+// them until the session call that asked for them has returned).
+class VfsBackend {
+public:
+    virtual ~VfsBackend() = default;
+    virtual const VfsEntry* find(std::string_view abs_path) = 0;
+    virtual std::string read(std::string_view abs_path, std::uint64_t offset) = 0;
+    virtual std::vector<std::string> children(std::string_view abs_dir) = 0;
+    virtual VfsStatus mkdir(std::string_view abs_path) = 0;
+    virtual VfsStatus rmdir(std::string_view abs_path) = 0;
+    virtual VfsStatus remove(std::string_view abs_path) = 0;
+    virtual VfsStatus rename(std::string_view from, std::string_view to) = 0;
+    virtual VfsStatus write(std::string_view abs_path, std::string_view data, WriteMode mode,
+                            std::uint64_t offset) = 0;
+    // Whether a file at `path` may grow to `new_size` bytes (a size limit: false -> 452).
+    virtual bool fits(std::string_view abs_path, std::uint64_t new_size) = 0;
+};
 
 class Vfs {
 public:
@@ -68,9 +91,14 @@ public:
     // A name that does not exist yet, for STOU: "base", "base.1", "base.2", ...
     std::string unique_name(std::string_view abs_base) const;
 
+    // Serve another file system (live mode); null = the in-memory tree. Copies of this Vfs share it.
+    void set_backend(std::shared_ptr<VfsBackend> backend) { backend_ = std::move(backend); }
+    VfsBackend* backend() const { return backend_.get(); }
+
 private:
     std::map<std::string, VfsEntry, std::less<>> entries_;
     std::optional<std::uint64_t> quota_;
+    std::shared_ptr<VfsBackend> backend_;
 };
 
 // The deterministic content of a generated file: the path and a line number, repeated.

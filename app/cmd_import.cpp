@@ -1,0 +1,83 @@
+// `ftpsim import FILE`: a capture (pcap/pcapng) or a trace JSON (e.g. `ftpsim serve --trace`)
+// drawn and exported like a simulated run (docs/live.md, "Import").
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "app/output.hpp"
+#include "live/pcap_import.hpp"
+#include "viz/diagram.hpp"
+#include "viz/export.hpp"
+
+namespace ftpsim::app {
+
+int cmd_import(const ImportFlags& f) {
+    for (const auto& p : f.exports)
+        if (!viz::format_from_path(p)) {
+            std::fprintf(stderr,
+                         "--export %s: unknown file extension; expected .svg .puml .plantuml .mmd .msc "
+                         ".txt .json or .pcap\n",
+                         p.c_str());
+            return kExitBadInput;
+        }
+    live::ImportOptions io;
+    io.segments = f.segments;
+    for (int p : f.control_ports) {
+        if (p < 1 || p > 65535) {
+            std::fprintf(stderr, "--control-port %d: expected a TCP port number from 1 to 65535\n", p);
+            return kExitBadInput;
+        }
+        io.control_ports.push_back(static_cast<std::uint16_t>(p));
+    }
+    live::ImportStats st;
+    trace::Trace t;
+    try {
+        t = live::import_file(f.file, io, &st);
+    } catch (const live::ImportError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return kExitBadInput;
+    }
+
+    // A command-level trace (a live recording, an import without --segments) has no packets.
+    const bool has_segments = std::any_of(t.events.begin(), t.events.end(), [](const trace::Event& e) {
+        return e.kind == trace::EventKind::Segment;
+    });
+    for (const auto& p : f.exports)
+        if (!has_segments && p.size() >= 5 && p.compare(p.size() - 5, 5, ".pcap") == 0) {
+            std::fprintf(stderr,
+                         "--export %s: this trace has no TCP segments to write (a live recording, or an import "
+                         "without --segments, is command-level); import the capture with --segments\n",
+                         p.c_str());
+            return kExitBadInput;
+        }
+
+    viz::ExportOptions eo;
+    if (std::string err = export_options(f.view, t, eo); !err.empty()) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        return kExitBadInput;
+    }
+    const bool colour = colour_wanted(f.view.color);
+    if (f.exports.empty()) {
+        if (st.packets)
+            std::cout << st.packets << " packets, " << st.control_connections << " control and "
+                      << st.data_connections << " data connection" << (st.data_connections == 1 ? "" : "s")
+                      << (st.other_connections ? ", " + std::to_string(st.other_connections) + " other TCP connections (not drawn)" : "")
+                      << (st.missing_bytes ? ", " + std::to_string(st.missing_bytes) + " bytes missing from the capture" : "")
+                      << "\n";
+        std::cout << "\n";
+        viz::TextOptions to = eo.text;
+        to.ansi_colour = colour;
+        std::cout << viz::to_text(viz::layout(t, eo.layout), to) << "\n";
+        std::cout << outcome_text(t, colour);
+        for (const auto& n : t.model_notes) std::cout << "Model: " << n << "\n";
+    }
+    for (const auto& w : st.warnings) std::fprintf(stderr, "ftpsim import: %s: %s\n", f.file.c_str(), w.c_str());
+    if (std::string err = write_exports(f.exports, t, eo); !err.empty()) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        return kExitBadInput;
+    }
+    return kExitOk;
+}
+
+}  // namespace ftpsim::app

@@ -1,0 +1,39 @@
+// ftpsim get | put | ls: live mode's client (live/client.hpp, docs/live.md "Client").
+#include <cstdio>
+
+#include "app/commands.hpp"
+#include "live/client.hpp"
+
+namespace ftpsim::app {
+
+int cmd_live_client(const LiveClientFlags& f) {
+    live::ClientArgs args;
+    args.op = f.op == "put" ? live::ClientOp::Put : f.op == "ls" ? live::ClientOp::Ls : live::ClientOp::Get;
+    args.url = f.url;
+    args.local = f.local;
+    args.mode = f.mode;
+    args.profile = f.profile;
+    if (f.user_set) args.user = f.user;
+    if (f.password_set) args.password = f.password;
+    args.trace = f.trace;
+    args.timeout_s = f.timeout;
+    args.verbose = f.verbose;
+
+    auto checked = live::check_client_args(args);
+    if (auto* e = std::get_if<live::ArgError>(&checked)) {
+        std::fprintf(stderr, "ftpsim %s: %s\n", f.op.c_str(), e->message.c_str());
+        return kExitBadInput;
+    }
+    const auto& request = std::get<live::ClientRequest>(checked);
+    live::ClientOutcome out = live::run_client(request);
+    if (out.exit_code != 0) {
+        std::fprintf(stderr, "ftpsim %s: %s\n", f.op.c_str(), out.message.c_str());
+        return kExitMismatch;
+    }
+    if (request.verbose)
+        std::fprintf(stderr, "* %s: %llu bytes, final reply %d\n", f.op.c_str(),
+                     static_cast<unsigned long long>(out.bytes), out.reply);
+    return kExitOk;
+}
+
+}  // namespace ftpsim::app

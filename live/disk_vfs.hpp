@@ -1,0 +1,114 @@
+// A real directory behind the protocol core's Vfs (protocol/vfs.hpp VfsBackend), confined to
+// its root.
+//
+// Confinement: the root is opened once (O_DIRECTORY); every path the session asks for (already
+// normalised by Vfs::resolve: absolute, no "." or "..") is opened relative to that descriptor
+// with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): a ".." or a symbolic link that would
+// leave the root (an absolute link, or a relative one climbing out) fails with EXDEV, and the
+// path is reported as not found (550). Links that stay inside the root are followed. On a kernel
+// without openat2 (before Linux 5.6) the path is walked one component at a time with O_NOFOLLOW,
+// which refuses every symbolic link. Only directories and regular files exist for the server;
+// sockets, FIFOs and devices are hidden (a FIFO would block a RETR). Writes never follow a link
+// in the last component (O_NOFOLLOW).
+//
+// Uploads: the live server spools an upload's bytes to an unnamed temporary file (O_TMPFILE in
+// $TMPDIR or /tmp) and hands the session a token instead (add_spool()); when the session stores
+// the upload, write() finds the token at the end of the data and copies the file into place.
+//
+// Streaming: read() does not load the file. It returns a short token (a per-process random
+// prefix and a number) that stands for "this file from this offset"; the live server recognises
+// the token in the session's SendData and streams the file from disk in 64 KiB chunks as the
+// socket accepts them (take_stream()). A listing is built in memory (it is small).
+//
+// Writability: writes (STOR/APPE/STOU, MKD, RMD, DELE, RNFR/RNTO) are allowed only while
+// `writable` is true; the live server sets it before each call into a session from that
+// session's user (anonymous: --writable; users file: rw/ro). A refused write answers as a missing
+// file does (550/553). Transfer size: fits() refuses a file larger than `max_transfer` (452).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "live/sockets.hpp"
+#include "protocol/vfs.hpp"
+
+namespace ftpsim::live {
+
+class DiskVfs final : public proto::VfsBackend {
+public:
+    // Opens `root` (must be a directory). Throws std::runtime_error with a readable message.
+    explicit DiskVfs(const std::string& root);
+
+    // Open `abs_path` beneath the root with open(2) `flags`; -1 with errno (EXDEV: escapes).
+    int open_beneath(std::string_view abs_path, int flags, int mode = 0) const;
+    // The directory that holds `abs_path` and the last component's name; nullopt if the parent
+    // does not resolve beneath the root. The root itself has no parent.
+    std::optional<std::pair<Fd, std::string>> open_parent(std::string_view abs_path) const;
+
+    // VfsBackend.
+    const proto::VfsEntry* find(std::string_view abs_path) override;
+    std::string read(std::string_view abs_path, std::uint64_t offset) override;
+    std::vector<std::string> children(std::string_view abs_dir) override;
+    proto::VfsStatus mkdir(std::string_view abs_path) override;
+    proto::VfsStatus rmdir(std::string_view abs_path) override;
+    proto::VfsStatus remove(std::string_view abs_path) override;
+    proto::VfsStatus rename(std::string_view from, std::string_view to) override;
+    proto::VfsStatus write(std::string_view abs_path, std::string_view data, proto::WriteMode mode,
+                           std::uint64_t offset) override;
+    bool fits(std::string_view abs_path, std::uint64_t new_size) override;
+
+    // A token made by read(): the open file positioned at its offset, and the bytes to send.
+    struct Stream {
+        Fd file;
+        std::uint64_t offset = 0;
+        std::uint64_t remaining = 0;
+    };
+    // nullopt when `bytes` is not a token of this DiskVfs (ordinary data: a listing).
+    // A token whose file can no longer be opened gives a Stream with an invalid fd.
+    std::optional<Stream> take_stream(std::string_view bytes);
+    // An upload spooled to a temporary file by the live server: the token the session receives
+    // as the upload's bytes; write() recognises it at the end of its data and copies the file.
+    std::string add_spool(Fd file, std::uint64_t size, std::uint64_t owner);
+    // Forget the tokens issued while `owner` was current (its session ended).
+    void forget_streams(std::uint64_t owner);
+    // Set while the live server reports an upload past --max-transfer: fits() says no.
+    std::uint64_t over_limit_owner = 0;
+
+    // Set by the caller around each session call.
+    bool writable = false;
+    std::uint64_t current_owner = 0;
+    std::uint64_t max_transfer = 0;  // 0 = no limit
+    // Entries returned by find() stay valid until this is called (between session calls).
+    void trim_cache() { cache_.clear(); }
+
+    bool have_openat2() const { return openat2_; }
+    void force_component_walk() { openat2_ = false; }  // tests: the fallback path
+
+private:
+    int walk_nofollow(std::string_view rel, int flags, int mode) const;
+
+    Fd root_;
+    mutable bool openat2_ = true;
+    std::map<std::string, proto::VfsEntry, std::less<>> cache_;
+    std::string token_prefix_;
+    struct Pending {
+        std::string path;
+        std::uint64_t offset;
+        std::uint64_t owner;
+    };
+    std::map<std::uint64_t, Pending> pending_;
+    std::string spool_prefix_;
+    struct Spool {
+        Fd file;
+        std::uint64_t size = 0;
+        std::uint64_t owner = 0;
+    };
+    std::map<std::uint64_t, Spool> spools_;
+    std::uint64_t next_token_ = 1;
+};
+
+}  // namespace ftpsim::live

@@ -1,0 +1,82 @@
+// `ftpsim serve`: the protocol core's FtpServer on real sockets (docs/live.md).
+//
+// One poll() loop (live/sockets.hpp) drives an FtpServer (protocol/server.hpp) exactly as the
+// simulator's ServerApp does (sim/run/apps.cpp): every accepted control connection becomes a
+// ServerSession; the sessions' actions (SendControl, Listen, Connect, SendData, CloseData, ...)
+// become socket calls, and what the sockets report goes back as DataEvents. The file system is a
+// real directory confined to its root (live/disk_vfs.hpp). Files are streamed from disk in
+// 64 KiB chunks as the data socket accepts them; an upload is spooled to an unnamed temporary
+// file as it arrives and copied into place when the session stores it (docs/live.md).
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "live/sockets.hpp"
+
+namespace ftpsim::live {
+
+struct UserEntry {
+    std::string password;
+    bool writable = true;
+};
+
+struct ServeOptions {
+    HostPort listen{proto::IpAddress::v4(127, 0, 0, 1), 2121};
+    std::string root;
+    std::string profile = "vsftpd";                  // vsftpd | pyftpdlib | rfc959
+    std::optional<std::pair<std::uint16_t, std::uint16_t>> passive_ports;
+    std::map<std::string, UserEntry> users;          // from --users FILE
+    bool anonymous = true;                           // "anonymous"/"ftp" may log in
+    bool anonymous_writable = false;                 // --writable
+    std::size_t max_clients = 64;                    // user sessions; more get 421
+    std::int64_t idle_timeout_ns = 300'000'000'000;  // no command for this long: 421 and close
+    std::int64_t data_timeout_ns = 60'000'000'000;   // a data connection without progress: reset
+    std::int64_t connect_timeout_ns = 10'000'000'000;// an active data connection's connect
+    std::uint64_t max_transfer = 0;                  // bytes per file transfer; 0 = no limit
+    std::string trace_file;                          // --trace FILE.json
+    bool once = false;                               // exit after the first session ends
+    bool verbose = false;                            // log connections and explanations
+};
+
+// Reads a users file: one user per line, "NAME PASSWORD [rw|ro]" separated by blanks; empty
+// lines and lines starting with '#' are ignored. Returns an error "FILE:LINE: what is wrong".
+std::optional<std::string> read_users_file(const std::string& path,
+                                           std::map<std::string, UserEntry>& out);
+
+class LiveServer {
+public:
+    explicit LiveServer(ServeOptions options, std::ostream& log);
+    ~LiveServer();
+    LiveServer(const LiveServer&) = delete;
+    LiveServer& operator=(const LiveServer&) = delete;
+
+    // Opens the root and the listening socket; an error message if either fails (bad root, the
+    // address in use, an unknown profile).
+    std::optional<std::string> start();
+    HostPort local() const;        // the listening address (the real port when 0 was asked)
+    // Runs until stop() (from a callback or the signal pipe), or with `once` until the first
+    // session has ended. Then every session gets the profile's 421 and is closed.
+    void run();
+    void stop();
+    // SIGINT/SIGTERM stop run() (installs handlers that write to a self-pipe).
+    void stop_on_signals();
+    // Writes the trace (if --trace was given); an error message if it cannot.
+    std::optional<std::string> write_trace();
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+// The whole command: start, print "listening on ADDR:PORT", run, write the trace.
+// Returns the exit status (0, or 2 with a message on `err` for bad input / a failed start).
+int serve(const ServeOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace ftpsim::live

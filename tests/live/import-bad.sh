@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# ftpsim import on bad input: exit status 2 and a message naming the file (or flag) and what was
+# expected; never a crash. Also: a trace JSON is accepted and drawn.
+set -u
+ftpsim=$1
+here=$(cd "$(dirname "$0")" && pwd)
+caps=$here/captures
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+n=0
+check() {  # check EXPECTED-STDERR-PREFIX ARGS...
+  local want=$1; shift
+  n=$((n + 1))
+  got=$("$ftpsim" "$@" 2>&1 >/dev/null)
+  status=$?
+  if [[ $status -ne 2 || "$got" != "$want"* ]]; then
+    echo "FAIL ftpsim $*: status $status, stderr: $got"
+    fail=1
+  fi
+}
+printf 'USER anonymous\r\nnot a capture\n' > "$work/notes.txt"
+head -c 1000 "$caps/curl-vsftpd-cnat-on-active-cli.pcap" > "$work/truncated.pcap"
+: > "$work/empty.pcap"
+printf '{"events": 3}' > "$work/bad.json"
+check "$work/notes.txt: not a readable capture (libpcap: " import "$work/notes.txt"
+check "$work/truncated.pcap: the capture is damaged after " import "$work/truncated.pcap"
+check "$work/empty.pcap: not a readable capture (libpcap: " import "$work/empty.pcap"
+check "$caps/curl-vsftpd-snat21-off-pasv-cli.pcap: the capture holds no packets; expected a capture of an FTP session" \
+  import "$caps/curl-vsftpd-snat21-off-pasv-cli.pcap"
+check "$work/bad.json: not a valid ftpsim trace JSON: " import "$work/bad.json"
+check "$work/missing.pcap: cannot open the file" import "$work/missing.pcap"
+check "--export out.docx: unknown file extension" import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --export out.docx
+check "--control-port 70000: expected a TCP port number from 1 to 65535" \
+  import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --control-port 70000
+check "--export $work/x.pcap: this trace has no TCP segments to write" \
+  import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --export "$work/x.pcap"
+check "ftpsim: " import
+check "ftpsim: " import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --view sideways
+# The good path: a capture exported as JSON, then that JSON imported and exported as a text ladder.
+n=$((n + 1))
+if "$ftpsim" import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --export "$work/a.json" --export "$work/a.txt" \
+   && "$ftpsim" import "$work/a.json" --export "$work/b.txt" && cmp -s "$work/a.txt" "$work/b.txt" \
+   && grep -q "RETR file.bin" "$work/a.txt" && grep -q "DATA 65536 B" "$work/a.txt"; then
+  :
+else
+  echo "FAIL: capture -> JSON -> ladder differs from capture -> ladder"; fail=1
+fi
+# --segments: the packet-level trace exports as pcap again, and that pcap imports to the same ladder.
+n=$((n + 1))
+cap=$caps/curl-vsftpd-cnat-on-active-cli.pcap
+v=(--time compressed --hide-notes --hide-sockets --color never)
+if "$ftpsim" import "$cap" --segments --export "$work/again.pcap" \
+   && "$ftpsim" import "$cap" --export "$work/orig.txt" "${v[@]}" \
+   && "$ftpsim" import "$work/again.pcap" --export "$work/again.txt" "${v[@]}" \
+   && /usr/bin/python3 "$here/import_compare.py" ladder "$work/orig.txt" "$work/again.txt" >/dev/null; then
+  :
+else
+  echo "FAIL: import --segments -> pcap -> import draws a different ladder"; fail=1
+fi
+echo "$n import inputs checked"
+exit $fail

@@ -1,0 +1,267 @@
+// live/disk_vfs: a real directory behind the protocol core's Vfs, confined to its root
+// (symbolic links included), with the session's path resolution on top (Vfs::resolve).
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "live/disk_vfs.hpp"
+#include "live/server.hpp"
+#include "protocol/vfs.hpp"
+
+using namespace ftpsim;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A temporary tree:
+//   outside/secret.txt                 (not served)
+//   root/a.txt  root/dir/b.txt
+//   decoy-etc/passwd                   (stands for /etc: the test never points at system files)
+//   root/etc-link -> <base>/decoy-etc  (absolute, leaves the root)
+//   root/up-link -> ../outside         (relative, climbs out)
+//   root/secret-link -> ../outside/secret.txt
+//   root/dir/inside-link -> ../a.txt   (stays inside)
+//   root/dir-link -> dir               (a directory link inside)
+//   root/dangling -> nowhere
+//   root/fifo                          (a FIFO: hidden)
+struct Tree {
+    fs::path base;
+    fs::path root;
+    Tree() {
+        char tmpl[] = "/tmp/ftpsim-confine-XXXXXX";
+        base = ::mkdtemp(tmpl);
+        root = base / "root";
+        fs::create_directories(root / "dir");
+        fs::create_directories(base / "outside");
+        write(base / "outside" / "secret.txt", "secret\n");
+        write(root / "a.txt", "hello a\n");
+        write(root / "dir" / "b.txt", "hello b\n");
+        fs::create_directories(base / "decoy-etc");
+        write(base / "decoy-etc" / "passwd", "root:x:0:0::/root:/bin/sh\n");
+        fs::create_directory_symlink(base / "decoy-etc", root / "etc-link");
+        fs::create_directory_symlink("../outside", root / "up-link");
+        fs::create_symlink("../outside/secret.txt", root / "secret-link");
+        fs::create_symlink("../a.txt", root / "dir" / "inside-link");
+        fs::create_directory_symlink("dir", root / "dir-link");
+        fs::create_symlink("nowhere", root / "dangling");
+        ::mkfifo((root / "fifo").c_str(), 0644);
+    }
+    ~Tree() { fs::remove_all(base); }
+    static void write(const fs::path& p, const std::string& s) { std::ofstream(p) << s; }
+    static std::string read(const fs::path& p) {
+        std::ifstream in(p);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }
+};
+
+// The bytes a read() token stands for, as the live server streams them.
+std::string stream_all(live::DiskVfs& d, const std::string& token) {
+    auto s = d.take_stream(token);
+    REQUIRE(s);
+    REQUIRE(s->file.valid());
+    std::string out(s->remaining, '\0');
+    const ssize_t n = ::pread(s->file.get(), out.data(), out.size(), static_cast<off_t>(s->offset));
+    REQUIRE(n == static_cast<ssize_t>(out.size()));
+    return out;
+}
+
+void check_confinement(live::DiskVfs& d) {
+    // Inside: files, directories, links that stay inside.
+    REQUIRE(d.find("/a.txt"));
+    CHECK(d.find("/a.txt")->size == 8);
+    CHECK_FALSE(d.find("/a.txt")->is_dir);
+    REQUIRE(d.find("/dir"));
+    CHECK(d.find("/dir")->is_dir);
+    CHECK(d.find("/")->is_dir);
+    // Leaving the root: an absolute link, a relative link climbing out, a link to a file outside.
+    CHECK(d.find("/etc-link") == nullptr);
+    CHECK(d.find("/etc-link/passwd") == nullptr);
+    CHECK(d.find("/up-link/secret.txt") == nullptr);
+    CHECK(d.find("/secret-link") == nullptr);
+    CHECK(d.read("/secret-link", 0).empty());
+    // Not a file or directory, or nothing at all.
+    CHECK(d.find("/dangling") == nullptr);
+    CHECK(d.find("/fifo") == nullptr);
+    CHECK(d.find("/missing") == nullptr);
+}
+
+}  // namespace
+
+TEST_CASE("disk vfs: paths stay inside the root and links leaving it are not found (openat2)") {
+    Tree t;
+    live::DiskVfs d(t.root.string());
+    check_confinement(d);
+    if (d.have_openat2()) {  // RESOLVE_BENEATH follows links that stay inside
+        REQUIRE(d.find("/dir/inside-link"));
+        CHECK(d.find("/dir/inside-link")->size == 8);
+        REQUIRE(d.find("/dir-link/b.txt"));
+        CHECK(stream_all(d, d.read("/dir/inside-link", 0)) == "hello a\n");
+    }
+}
+
+TEST_CASE("disk vfs: the component walk (kernels without openat2) refuses every link") {
+    Tree t;
+    live::DiskVfs d(t.root.string());
+    d.force_component_walk();
+    check_confinement(d);
+    CHECK(d.find("/dir/inside-link") == nullptr);
+    CHECK(d.find("/dir-link/b.txt") == nullptr);
+    REQUIRE(d.find("/dir/b.txt"));
+}
+
+TEST_CASE("disk vfs: the session's resolution cannot climb above / (Vfs::resolve + the backend)") {
+    Tree t;
+    auto d = std::make_shared<live::DiskVfs>(t.root.string());
+    proto::Vfs vfs;
+    vfs.set_backend(d);
+    // What a session computes for "RETR ../../outside/secret.txt" from /dir: "/outside/secret.txt",
+    // which names root/outside (absent), never base/outside.
+    const std::string p = proto::Vfs::resolve("/dir", "../../outside/secret.txt");
+    CHECK(p == "/outside/secret.txt");
+    CHECK(vfs.find(p) == nullptr);
+    CHECK(vfs.find(proto::Vfs::resolve("/", "../../../etc/passwd")) == nullptr);
+    // Even a raw ".." reaching the backend is refused (EXDEV), not resolved outside.
+    CHECK(d->find("/../outside/secret.txt") == nullptr);
+    CHECK(d->open_beneath("/../outside/secret.txt", O_RDONLY) == -1);
+    // The listing shows only what resolves inside: no escaping or dangling links, no FIFO.
+    const auto names = vfs.children("/");
+    CHECK(names == std::vector<std::string>{"a.txt", "dir", "dir-link"});
+    const std::string listing =
+        proto::render_listing(vfs, "/", proto::ListingKind::NamesOnly, proto::ListingStyle{});
+    CHECK(listing == "a.txt\r\ndir\r\ndir-link\r\n");
+}
+
+TEST_CASE("disk vfs: writes need writable, never follow a link, and stay inside") {
+    Tree t;
+    live::DiskVfs d(t.root.string());
+    using proto::VfsStatus;
+    using proto::WriteMode;
+    CHECK(d.write("/new.txt", "x", WriteMode::Replace, 0) == VfsStatus::NotFound);  // read-only
+    CHECK(d.mkdir("/newdir") == VfsStatus::NotFound);
+    CHECK_FALSE(fs::exists(t.root / "new.txt"));
+    d.writable = true;
+    CHECK(d.write("/new.txt", "abc", WriteMode::Replace, 0) == VfsStatus::Ok);
+    CHECK(d.write("/new.txt", "def", WriteMode::Append, 0) == VfsStatus::Ok);
+    CHECK(d.write("/new.txt", "X", WriteMode::At, 1) == VfsStatus::Ok);
+    CHECK(Tree::read(t.root / "new.txt") == "aXcdef");
+    // Writing through a link: the secret outside stays untouched; a link's directory is refused.
+    CHECK(d.write("/secret-link", "pwned", WriteMode::Replace, 0) != VfsStatus::Ok);
+    CHECK(d.write("/up-link/secret.txt", "pwned", WriteMode::Replace, 0) != VfsStatus::Ok);
+    CHECK(d.write("/etc-link/ftpsim-test", "pwned", WriteMode::Replace, 0) != VfsStatus::Ok);
+    CHECK(Tree::read(t.base / "outside" / "secret.txt") == "secret\n");
+    CHECK_FALSE(fs::exists(t.base / "decoy-etc" / "ftpsim-test"));
+    // MKD, RNFR/RNTO, DELE, RMD on the disk; out of the root: refused.
+    CHECK(d.mkdir("/newdir") == VfsStatus::Ok);
+    CHECK(d.mkdir("/newdir") == VfsStatus::Exists);
+    CHECK(d.mkdir("/up-link/x") == VfsStatus::NoParent);
+    CHECK_FALSE(fs::exists(t.base / "outside" / "x"));
+    CHECK(d.rename("/new.txt", "/newdir/moved.txt") == VfsStatus::Ok);
+    CHECK(fs::exists(t.root / "newdir" / "moved.txt"));
+    CHECK(d.rename("/newdir/moved.txt", "/up-link/stolen.txt") != VfsStatus::Ok);
+    CHECK(d.rename("/secret-link", "/mine.txt") == VfsStatus::NotFound);
+    CHECK(d.rmdir("/newdir") == VfsStatus::NotEmpty);
+    CHECK(d.remove("/newdir") == VfsStatus::IsDir);
+    CHECK(d.remove("/newdir/moved.txt") == VfsStatus::Ok);
+    CHECK(d.rmdir("/newdir") == VfsStatus::Ok);
+    CHECK(d.rmdir("/") == VfsStatus::NotFound);
+    CHECK(d.remove("/etc-link/passwd") == VfsStatus::NotFound);
+    CHECK(fs::exists(t.base / "decoy-etc" / "passwd"));
+}
+
+TEST_CASE("disk vfs: read() gives a token that streams the file from its offset") {
+    Tree t;
+    live::DiskVfs d(t.root.string());
+    d.current_owner = 7;
+    const std::string token = d.read("/dir/b.txt", 6);
+    CHECK(token.size() < 64);
+    CHECK(stream_all(d, token) == "b\n");
+    CHECK_FALSE(d.take_stream(token));          // one use
+    CHECK_FALSE(d.take_stream("hello b\n"));     // ordinary data is not a token
+    CHECK(d.read("/dir/b.txt", 8).empty());      // at the end: nothing to send
+    const std::string forgotten = d.read("/a.txt", 0);
+    d.forget_streams(7);                         // the session ended
+    CHECK_FALSE(d.take_stream(forgotten));
+    // max_transfer is the size limit of fits() (the session answers 452).
+    d.max_transfer = 10;
+    CHECK(d.fits("/x", 10));
+    CHECK_FALSE(d.fits("/x", 11));
+}
+
+TEST_CASE("disk vfs: a root that is not a directory is a readable error") {
+    Tree t;
+    CHECK_THROWS_WITH_AS(live::DiskVfs((t.root / "a.txt").string()),
+                         doctest::Contains("not a directory"), std::runtime_error);
+    CHECK_THROWS_WITH_AS(live::DiskVfs((t.root / "missing").string()),
+                         doctest::Contains("No such file"), std::runtime_error);
+}
+
+TEST_CASE("users file: NAME PASSWORD [rw|ro], errors name the file and line") {
+    Tree t;
+    const fs::path f = t.base / "users";
+    Tree::write(f, "# comment\n\nalice secret\nbob pw ro\ncarol pw rw\n");
+    std::map<std::string, live::UserEntry> users;
+    REQUIRE_FALSE(live::read_users_file(f.string(), users));
+    REQUIRE(users.size() == 3);
+    CHECK(users["alice"].password == "secret");
+    CHECK(users["alice"].writable);
+    CHECK_FALSE(users["bob"].writable);
+    CHECK(users["carol"].writable);
+    Tree::write(f, "alice secret\nbob\n");
+    users.clear();
+    auto e = live::read_users_file(f.string(), users);
+    REQUIRE(e);
+    CHECK(*e == f.string() + ":2: expected \"NAME PASSWORD [rw|ro]\", got only a name");
+    Tree::write(f, "alice secret rx\n");
+    users.clear();
+    e = live::read_users_file(f.string(), users);
+    REQUIRE(e);
+    CHECK(*e == f.string() + ":1: expected rw or ro after the password, got \"rx\"");
+    users.clear();
+    e = live::read_users_file((t.base / "nope").string(), users);
+    REQUIRE(e);
+    CHECK(e->find("cannot open the users file") != std::string::npos);
+}
+
+TEST_CASE("disk vfs: a spooled upload's token is replaced by the file's bytes in every write mode") {
+    Tree t;
+    live::DiskVfs d(t.root.string());
+    d.writable = true;
+    d.current_owner = 3;
+    auto spool = [&](const std::string& bytes) {
+        char tmpl[] = "/tmp/ftpsim-spool-XXXXXX";
+        const int fd = ::mkstemp(tmpl);
+        REQUIRE(fd >= 0);
+        ::unlink(tmpl);
+        REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+        return d.add_spool(live::Fd(fd), bytes.size(), 3);
+    };
+    using proto::VfsStatus;
+    using proto::WriteMode;
+    CHECK(d.write("/u.bin", spool("0123456789"), WriteMode::Replace, 0) == VfsStatus::Ok);
+    CHECK(Tree::read(t.root / "u.bin") == "0123456789");
+    // Bytes that reached the session before the spool started come first.
+    CHECK(d.write("/u.bin", "ab" + spool("cd"), WriteMode::Append, 0) == VfsStatus::Ok);
+    CHECK(Tree::read(t.root / "u.bin") == "0123456789abcd");
+    CHECK(d.write("/u.bin", spool("XY"), WriteMode::At, 3) == VfsStatus::Ok);
+    CHECK(Tree::read(t.root / "u.bin") == "012XY56789abcd");
+    // A refused write gives the spool up too (no file descriptor left behind).
+    d.writable = false;
+    const std::string token = spool("zz");
+    CHECK(d.write("/v.bin", token, WriteMode::Replace, 0) == VfsStatus::NotFound);
+    d.writable = true;
+    CHECK(d.write("/v.bin", token, WriteMode::Replace, 0) == VfsStatus::Ok);
+    CHECK(Tree::read(t.root / "v.bin") == token);  // now just bytes: the spool is gone
+    // Over the limit (the live server sets over_limit_owner while it reports it): fits() says no.
+    d.over_limit_owner = 3;
+    CHECK_FALSE(d.fits("/u.bin", 1));
+    d.over_limit_owner = 0;
+    CHECK(d.fits("/u.bin", 1));
+}
