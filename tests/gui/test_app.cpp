@@ -3,6 +3,7 @@
 #include "tests/gui/headless.hpp"
 #include "sim/trace/json.hpp"
 #include "viz/gui/app.hpp"
+#include "viz/gui/driver.hpp"
 #include "viz/gui/script.hpp"
 #include "viz/gui/state.hpp"
 #include "viz/gui/tables.hpp"
@@ -10,8 +11,10 @@
 
 #include <doctest/doctest.h>
 #include <stb_image.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cfloat>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -188,7 +191,10 @@ TEST_CASE("the tables follow the playback position: NAT mappings, conntrack stat
     bool dnat = false;
     for (const auto& r : end.nat) dnat |= r.kind == "DNAT" && r.inside == "192.168.1.10:50069";
     CHECK(dnat);  // the ALG's expectation let the server's data connection in
-    CHECK(end.expectations.size() == 1);
+    CHECK(end.expectations.empty());  // used by the data connection
+    bool waited = false;              // ... after it waited for it
+    for (std::size_t i = 0; i < t.events.size() && !waited; ++i) waited = gui::tables_at(t, i).expectations.size() == 1;
+    CHECK(waited);
     REQUIRE(end.conntrack.size() == 2);
     // after the 3-way handshake the control connection is established
     std::size_t after_handshake = 0;
@@ -366,7 +372,7 @@ TEST_CASE("gui window: screenshot mode writes the last frame as a PNG") {
     int child = 0;
     switch (with_display("gui window: screenshot mode*", png, child)) {
     case Display::None:
-        MESSAGE("skipped: no DISPLAY and no xvfb-run (install xvfb to run this test)");
+        FAIL("this test needs an X display: set DISPLAY or install xvfb-run (tools/install-deps.sh --test)");
         return;
     case Display::Spawned:
         CHECK(child == 0);
@@ -390,7 +396,7 @@ TEST_CASE("gui window: a script changes a knob, steps and takes screenshots") {
     int child = 0;
     switch (with_display("gui window: a script*", png, child)) {
     case Display::None:
-        MESSAGE("skipped: no DISPLAY and no xvfb-run (install xvfb to run this test)");
+        FAIL("this test needs an X display: set DISPLAY or install xvfb-run (tools/install-deps.sh --test)");
         return;
     case Display::Spawned:
         CHECK(child == 0);
@@ -408,4 +414,250 @@ TEST_CASE("gui window: a script changes a knob, steps and takes screenshots") {
     }
     check_png(png, 1024, 700);
     std::filesystem::remove(png);
+}
+
+// ---- scripted input through the widgets (headless) -------------------------------------------
+
+namespace {
+
+// The demo backend with a five-way mode knob (a drop-down list) and a free-text latency knob, so
+// each kind of knob widget is clicked.
+class WidgetsBackend final : public gui::GuiBackend {
+public:
+    std::vector<gui::ScenarioInfo> library() override { return demo_->library(); }
+    gui::Knobs knobs(const std::string& id) override {
+        auto k = demo_->knobs(id);
+        k.knobs[0].choices = {"port", "eprt", "pasv", "epsv", "spsv"};
+        k.knobs.push_back({"links.0.latency", "Latency", {}, "10ms", "one-way delay"});
+        return k;
+    }
+    trace::Trace simulate(const gui::Knobs& k) override {
+        auto d = demo_->knobs(k.scenario);
+        const auto mode = k.get("clients.client.mode");
+        d.set("clients.client.mode", mode == "pasv" || mode == "epsv" || mode == "spsv" ? "pasv" : "port");
+        d.set("nodes.home-router.alg.enabled", k.get("nodes.home-router.alg.enabled"));
+        return demo_->simulate(d);
+    }
+
+private:
+    std::unique_ptr<gui::GuiBackend> demo_ = gui::make_demo_backend();
+};
+
+// Carries out one script command with the UiDriver over frames of the whole UI; "" when it
+// worked, else the driver's error. `frames` counts the frames it took.
+std::string drive(gui::GuiState& s, gui::UiContext& ctx, const std::string& command, int* frames = nullptr) {
+    std::vector<gui::ScriptCommand> cmds;
+    std::string error;
+    REQUIRE(gui::parse_script(command, cmds, error));
+    gui::UiDriver d;
+    if (!d.start(cmds.at(0), s, error)) return error;
+    int n = 0;
+    for (; n < 100 && d.busy(); ++n) {
+        d.before_frame(ImGui::GetIO(), ctx, ImVec2(-FLT_MAX, -FLT_MAX));
+        ImGui::NewFrame();
+        gui::draw_ui(s, ctx);
+        ImGui::Render();
+        if (!d.after_frame(s, ctx, error)) return error;
+    }
+    if (frames) *frames = n;
+    return d.busy() ? "the driver never finished" : "";
+}
+
+}  // namespace
+
+TEST_CASE("set knob and fix click the widgets: radio button, drop-down entry, text field, Apply") {
+    HeadlessImGui im(1280, 800, 18);
+    ImGuiIO& io = ImGui::GetIO();
+    io.KeyMap[ImGuiKey_A] = 'A';  // what the GLFW backend maps (GLFW_KEY_A, GLFW_KEY_ENTER)
+    io.KeyMap[ImGuiKey_Enter] = 257;
+    gui::GuiState s(std::make_shared<WidgetsBackend>());
+    s.fonts_dirty = false;
+    gui::UiContext ctx;
+    REQUIRE(s.scenario() == "demo-active-nat");
+    REQUIRE_FALSE(s.trace().outcome.ok);
+
+    // a radio button (two choices)
+    int frames = 0;
+    CHECK(drive(s, ctx, "set knob nodes.home-router.alg.enabled=true", &frames) == "");
+    CHECK(s.knobs().get("nodes.home-router.alg.enabled") == "true");
+    CHECK(s.trace().outcome.ok);
+    CHECK(frames >= 5);  // locate, move, press, release, settle: a click, not an assignment
+    CHECK(drive(s, ctx, "set knob nodes.home-router.alg.enabled=false") == "");
+    CHECK_FALSE(s.trace().outcome.ok);
+
+    // a drop-down list: open it, then pick the entry
+    CHECK(drive(s, ctx, "set knob clients.client.mode=epsv") == "");
+    CHECK(s.knobs().get("clients.client.mode") == "epsv");
+    CHECK(s.trace().outcome.ok);
+    CHECK(drive(s, ctx, "set knob clients.client.mode=port") == "");
+    CHECK_FALSE(s.trace().outcome.ok);
+
+    // a text field: click, select all, type, Enter
+    CHECK(drive(s, ctx, "set knob links.0.latency=25ms") == "");
+    CHECK(s.knobs().get("links.0.latency") == "25ms");
+
+    // the diagnosis' first fix: its Apply button
+    REQUIRE(!s.fixes().empty());
+    const auto before = s.revision();
+    CHECK(drive(s, ctx, "fix 1") == "");
+    CHECK(s.revision() > before);
+    CHECK(s.status.rfind("Applied", 0) == 0);
+    CHECK(s.trace().outcome.ok);
+
+    // bad commands are refused before any click
+    CHECK(drive(s, ctx, "set knob clients.client.mode=sideways").find("not a value") != std::string::npos);
+    CHECK(drive(s, ctx, "set knob no.such=1").find("no knob \"no.such\"") != std::string::npos);
+    CHECK(drive(s, ctx, "fix 9").find("no fix 9") != std::string::npos);
+}
+
+TEST_CASE("set knob cannot reach a knob the user cannot see: with the side panel hidden it fails") {
+    HeadlessImGui im(1280, 800, 18);
+    gui::GuiState s(std::make_shared<WidgetsBackend>());
+    s.fonts_dirty = false;
+    s.sidebar = false;
+    gui::UiContext ctx;
+    const std::string error = drive(s, ctx, "set knob nodes.home-router.alg.enabled=true");
+    CHECK(error.find("cannot find the widget \"knob:nodes.home-router.alg.enabled=true\"") != std::string::npos);
+    CHECK(s.knobs().get("nodes.home-router.alg.enabled") == "false");  // nothing set behind the UI's back
+}
+
+TEST_CASE("expect checks the outcome, a knob and the step, and says what it found") {
+    auto s = demo_state();
+    std::vector<gui::ScriptCommand> cmds;
+    std::string error;
+    REQUIRE(gui::parse_script("expect outcome failed; expect outcome ok; expect knob nodes.home-router.alg.enabled=false; "
+                              "expect step 1; expect step 2; expect knob nope=1",
+                              cmds, error));
+    REQUIRE(cmds.size() == 6);
+    CHECK(s.check(cmds[0], error));
+    CHECK_FALSE(s.check(cmds[1], error));
+    CHECK(error.find("the outcome is failed") != std::string::npos);
+    CHECK(s.check(cmds[2], error));
+    CHECK(s.check(cmds[3], error));
+    CHECK_FALSE(s.check(cmds[4], error));
+    CHECK(error.find("the step is 1 of") != std::string::npos);
+    CHECK_FALSE(s.check(cmds[5], error));
+    CHECK(error.find("no knob \"nope\"") != std::string::npos);
+    CHECK_FALSE(gui::parse_script("expect outcome maybe", cmds, error));
+    CHECK(error.find("expect outcome ok|failed") != std::string::npos);
+    CHECK_FALSE(gui::parse_script("expect knob novalue", cmds, error));
+}
+
+// ---- `ftpsim gui` on the simulator, in a real window under Xvfb ------------------------------
+
+namespace {
+
+struct Png {
+    int w = 0, h = 0;
+    std::vector<unsigned char> px;
+    bool load(const std::string& path) {
+        int comp = 0;
+        unsigned char* p = stbi_load(path.c_str(), &w, &h, &comp, 3);
+        if (!p) return false;
+        px.assign(p, p + static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 3);
+        stbi_image_free(p);
+        return true;
+    }
+    // pixels within `tol` of colour c (per channel) in rows [y0, y1) and columns [x0, x1)
+    std::size_t count(ImU32 c, int x0, int y0, int x1, int y1, int tol = 4) const {
+        const int r = static_cast<int>(c & 0xff), g = static_cast<int>((c >> 8) & 0xff), b = static_cast<int>((c >> 16) & 0xff);
+        std::size_t n = 0;
+        for (int y = std::max(0, y0); y < std::min(h, y1); ++y)
+            for (int x = std::max(0, x0); x < std::min(w, x1); ++x) {
+                const unsigned char* p = &px[(static_cast<std::size_t>(y) * static_cast<std::size_t>(w) + static_cast<std::size_t>(x)) * 3];
+                n += std::abs(p[0] - r) <= tol && std::abs(p[1] - g) <= tol && std::abs(p[2] - b) <= tol;
+            }
+        return n;
+    }
+};
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// Runs `ftpsim gui ARGS` under xvfb-run (or on DISPLAY); returns its exit status, stderr in `err`.
+int run_ftpsim_gui(const std::string& args, std::string& err) {
+    const std::string log = temp_png("gui-stderr.txt");
+    const char* d = std::getenv("DISPLAY");
+    const std::string xvfb = FTPSIM_XVFB_RUN;
+    std::string cmd;
+    if (d && *d) cmd = std::string("'") + FTPSIM_BINARY + "' gui " + args;
+    else cmd = xvfb + " -a -s '-screen 0 1280x800x24' '" + FTPSIM_BINARY + "' gui " + args;
+    const int rc = std::system((cmd + " >/dev/null 2>'" + log + "'").c_str());
+    err = read_text(log);
+    std::filesystem::remove(log);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+bool have_display() {
+    const char* d = std::getenv("DISPLAY");
+    const std::string xvfb = FTPSIM_XVFB_RUN;
+    return (d && *d) || (!xvfb.empty() && access(xvfb.c_str(), X_OK) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("gui window: on the simulator, clicking the ALG knob, the mode knob and a fix turns a NAT failure into a success") {
+    if (!have_display())
+        FAIL("this test needs an X display: set DISPLAY or install xvfb-run (tools/install-deps.sh --test)");
+    const std::string failed = temp_png("sim-failed.png"), alg = temp_png("sim-alg.png"), pasv = temp_png("sim-pasv.png"),
+                      fixed = temp_png("sim-fix.png");
+    // Active mode behind a NAT without an FTP helper: vsftpd refuses the private PORT with 500.
+    const std::string script =
+        "expect outcome failed; expect knob nodes.router.alg.enabled=false; expect knob clients.client.mode=port;"
+        "first; next; next; expect step 3; step 55; screenshot " + failed + ";"
+        // the router's ALG knob (radio buttons)
+        "set knob nodes.router.alg.enabled=true; expect knob nodes.router.alg.enabled=true; expect outcome ok;"
+        "step 55; screenshot " + alg + ";"
+        "set knob nodes.router.alg.enabled=false; expect outcome failed;"
+        // the client's mode knob (a drop-down list)
+        "set knob clients.client.mode=pasv; expect knob clients.client.mode=pasv; expect outcome ok;"
+        "step 55; screenshot " + pasv + ";"
+        "set knob clients.client.mode=port; expect outcome failed;"
+        // the diagnosis' first fix (its Apply button)
+        "fix 1; expect outcome ok; step 55; screenshot " + fixed + "; quit";
+    std::string err;
+    const int rc = run_ftpsim_gui("--scenario curl-vsftpd-cnat-off-active --script \"" + script + "\"", err);
+    INFO("stderr:\n", err);
+    REQUIRE(rc == 0);
+    CHECK(err.find("expect outcome ok: yes") != std::string::npos);
+
+    Png a, b, c, f;
+    REQUIRE(a.load(failed));
+    REQUIRE(b.load(alg));
+    REQUIRE(c.load(pasv));
+    REQUIRE(f.load(fixed));
+    const auto& th = gui::theme(gui::ThemeKind::Light);
+    const ImU32 red = gui::outcome_banner_colour(false, gui::ThemeKind::Light);
+    const ImU32 green = gui::outcome_banner_colour(true, gui::ThemeKind::Light);
+    // the outcome banner at the top left: red while it fails, green once it works
+    const int top = 60, left = 700;
+    CHECK(a.count(red, 0, 0, left, top) > 1500);
+    CHECK(a.count(green, 0, 0, left, top) == 0);
+    for (const Png* ok : {&b, &c, &f}) {
+        CHECK(ok->count(green, 0, 0, left, top) > 500);
+        CHECK(ok->count(red, 0, 0, left, top) == 0);
+    }
+    // the ladder (right of the side panel) at step 55 (the last step of the failed run): no data
+    // connection while PORT is refused; the orange data connection's arrows once the ALG rewrites
+    // PORT, in passive mode, and after the fix
+    const std::size_t data_failed = a.count(th.data, 380, top, a.w, a.h - 150, 12);
+    MESSAGE("orange data-connection pixels: failed ", data_failed, ", ALG ", b.count(th.data, 380, top, b.w, b.h - 150, 12),
+            ", pasv ", c.count(th.data, 380, top, c.w, c.h - 150, 12), ", fix ", f.count(th.data, 380, top, f.w, f.h - 150, 12));
+    for (const Png* ok : {&b, &c, &f}) CHECK(ok->count(th.data, 380, top, ok->w, ok->h - 150, 12) > 20 * (data_failed + 10));
+    for (const auto& p : {failed, alg, pasv, fixed}) std::filesystem::remove(p);
+}
+
+TEST_CASE("gui window: a failed expect exits with status 3 and says what it found") {
+    if (!have_display())
+        FAIL("this test needs an X display: set DISPLAY or install xvfb-run (tools/install-deps.sh --test)");
+    std::string err;
+    CHECK(run_ftpsim_gui("--scenario curl-vsftpd-cnat-off-active --script \"expect outcome ok; quit\"", err) == 3);
+    CHECK(err.find("expectation failed: \"expect outcome ok\": the outcome is failed; RETR /file.bin failed with reply 500") !=
+          std::string::npos);
+    CHECK(run_ftpsim_gui("--scenario curl-vsftpd-cnat-off-active --script \"set knob nodes.router.alg.enabled=maybe\"", err) == 2);
+    CHECK(err.find("\"maybe\" is not a value of nodes.router.alg.enabled") != std::string::npos);
 }

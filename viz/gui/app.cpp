@@ -1,6 +1,7 @@
 #include "viz/gui/app.hpp"
 
 #include "sim/trace/json.hpp"
+#include "viz/gui/driver.hpp"
 #include "viz/gui/script.hpp"
 #include "viz/gui/state.hpp"
 #include "viz/gui/theme.hpp"
@@ -30,6 +31,7 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitBadInput = 2;
+constexpr int kExitExpectation = 3;  // a script's `expect` found something else
 
 #ifndef FTPSIM_GUI_DEFAULT_FONT
 #define FTPSIM_GUI_DEFAULT_FONT "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -162,7 +164,9 @@ std::string gui_usage() {
            "  --script \"CMD; CMD\"    scripted input, one command per frame: scenario ID, set knob NAME=VALUE,\n"
            "                         fix N, step N, next, prev, first, last, play, pause, speed S, zoom F,\n"
            "                         pan DX DY, fit, view V, time T, theme T, scale F, hover X Y, wait N,\n"
-           "                         screenshot FILE.png, quit\n";
+           "                         show knobs|diagnosis|tables|export, screenshot FILE.png, export FILE.EXT,\n"
+           "                         expect outcome ok|failed, expect knob NAME=VALUE, expect step N, quit\n"
+           "exit status: 0 ok, 1 no display or a failed write or click, 2 bad input, 3 an expect that failed\n";
 }
 
 bool parse_gui_args(const std::vector<std::string>& args, GuiOptions& o, std::string& error, bool& help) {
@@ -322,6 +326,7 @@ int run_gui(const GuiOptions& o) {
     ImGui_ImplOpenGL3_Init(glsl);
 
     UiContext ctx;
+    UiDriver driver;  // `set knob` and `fix` click the widgets
     std::string capture_path;  // write the frame being rendered to this file
     ctx.screenshot = [&](const std::string& path) { capture_path = path; };
     int status = kExitOk;
@@ -335,7 +340,9 @@ int run_gui(const GuiOptions& o) {
     while (!quit && !glfwWindowShouldClose(window)) {
         glfwPollEvents();
         // the script: run commands until one asks for a frame of its own
-        if (wait_frames > 0) {
+        if (driver.busy()) {
+            // the driver is clicking a widget: no new command until it is done
+        } else if (wait_frames > 0) {
             --wait_frames;
         } else if (!script.empty()) {
             const ScriptCommand cmd = script.front();
@@ -346,6 +353,20 @@ int run_gui(const GuiOptions& o) {
             else if (cmd.verb == "hover") {
                 have_hover = true;
                 hover = ImVec2(std::strtof(cmd.args[0].c_str(), nullptr), std::strtof(cmd.args[1].c_str(), nullptr));
+            } else if (cmd.verb == "expect") {
+                if (!state.check(cmd, error)) {
+                    std::fprintf(stderr, "ftpsim gui: script: expectation failed: %s\n", error.c_str());
+                    status = kExitExpectation;
+                    quit = true;
+                } else {
+                    std::fprintf(stderr, "ftpsim gui: script: %s: yes\n", cmd.text.c_str());
+                }
+            } else if (cmd.verb == "set" || cmd.verb == "fix") {
+                if (!driver.start(cmd, state, error)) {
+                    std::fprintf(stderr, "ftpsim gui: script: %s\n", error.c_str());
+                    status = kExitBadInput;
+                    quit = true;
+                }
             } else if (!state.run_command(cmd, error)) {
                 std::fprintf(stderr, "ftpsim gui: script: %s\n", error.c_str());
                 status = kExitBadInput;
@@ -363,7 +384,13 @@ int run_gui(const GuiOptions& o) {
         ImGui_ImplGlfw_NewFrame();
         if (unattended) {
             io.DeltaTime = 1.0f / 60.0f;  // scripted playback is the same on any machine
-            io.MousePos = have_hover ? hover : ImVec2(-FLT_MAX, -FLT_MAX);
+            const ImVec2 rest = have_hover ? hover : ImVec2(-FLT_MAX, -FLT_MAX);
+            if (driver.busy()) {
+                driver.before_frame(io, ctx, rest);
+            } else {
+                io.MousePos = rest;
+                for (int b = 0; b < 3; ++b) io.MouseDown[b] = false;  // the X server's pointer takes no part
+            }
         }
         ImGui::NewFrame();
         handle_shortcuts(state, ctx);
@@ -385,6 +412,11 @@ int run_gui(const GuiOptions& o) {
                 std::fprintf(stderr, "ftpsim gui: wrote %s (%dx%d)\n", capture_path.c_str(), fw, fh);
             }
             capture_path.clear();
+        }
+        if (driver.busy() && !driver.after_frame(state, ctx, error)) {
+            std::fprintf(stderr, "ftpsim gui: script: %s\n", error.c_str());
+            status = kExitRuntime;
+            quit = true;
         }
         glfwSwapBuffers(window);
         ++rendered_frames;

@@ -38,8 +38,9 @@ struct GuiOptions {
     std::string script;                    // --script "cmd; cmd; ...": see script.hpp
 };
 
-// Runs the app; returns the process exit status (0 ok, 1 a runtime failure such as no display
-// or an unwritable screenshot, 2 bad options or a script error).
+// Runs the app; returns the process exit status (0 ok, 1 a runtime failure such as no display,
+// an unwritable screenshot or a scripted click that did not take, 2 bad options or a script
+// error, 3 a script's `expect` that found something else).
 int run_gui(const GuiOptions& options);
 
 // Parses the gui subcommand's arguments (argv[0] is the program or subcommand name and is

@@ -13,7 +13,7 @@ const std::map<std::string, std::pair<int, int>>& verbs() {
         {"prev", {0, 0}},     {"first", {0, 0}}, {"last", {0, 0}},  {"play", {0, 0}},   {"pause", {0, 0}},
         {"speed", {1, 1}},    {"zoom", {1, 1}},  {"pan", {2, 2}},   {"fit", {0, 0}},    {"view", {1, 1}},
         {"time", {1, 1}},     {"theme", {1, 1}}, {"scale", {1, 1}}, {"hover", {2, 2}},  {"wait", {1, 1}},
-        {"screenshot", {1, 1}}, {"export", {1, 1}}, {"quit", {0, 0}},
+        {"screenshot", {1, 1}}, {"export", {1, 1}}, {"quit", {0, 0}},       {"expect", {2, 2}}, {"show", {1, 1}},
     };
     return v;
 }
@@ -61,6 +61,22 @@ bool parse_script(const std::string& text, std::vector<ScriptCommand>& out, std:
         if (cmd.verb == "set") {
             if (cmd.args[0] != "knob" || cmd.args[1].find('=') == std::string::npos) {
                 error = where + "expected \"set knob NAME=VALUE\"";
+                return false;
+            }
+        }
+        if (cmd.verb == "show" && cmd.args[0] != "knobs" && cmd.args[0] != "diagnosis" && cmd.args[0] != "tables" &&
+            cmd.args[0] != "export") {
+            error = where + "expected \"show knobs|diagnosis|tables|export\"";
+            return false;
+        }
+        if (cmd.verb == "expect") {
+            const auto& what = cmd.args[0];
+            const auto& v = cmd.args[1];
+            const bool good = (what == "outcome" && (v == "ok" || v == "failed")) ||
+                              (what == "knob" && v.find('=') != std::string::npos && v.front() != '=') ||
+                              (what == "step" && is_number(v));
+            if (!good) {
+                error = where + "expected \"expect outcome ok|failed\", \"expect knob NAME=VALUE\" or \"expect step N\"";
                 return false;
             }
         }

@@ -26,10 +26,14 @@ struct ScriptCommand {
 //   view per-hop|end-to-end | time to-scale|compressed
 //   theme light|dark | scale F                 appearance (scale: the projector scale)
 //   hover X Y              put the mouse at window pixel (X, Y) (shows the tooltip)
+//   show knobs|diagnosis|tables|export        scroll the side panel to that section
 //   wait N                 render N frames
 //   screenshot FILE.png    write the next frame to a PNG
 //   export FILE.EXT        export the trace (.svg .puml .mmd .msc .txt .json .pcap)
+//   expect outcome ok|failed | expect knob NAME=VALUE | expect step N
+//                          check the app's state; the app exits with status 3 when it differs
 //   quit
+// In the app, `set knob` and `fix` click the widgets a user would click (driver.hpp).
 bool parse_script(const std::string& text, std::vector<ScriptCommand>& out, std::string& error);
 
 }  // namespace ftpsim::gui

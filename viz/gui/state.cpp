@@ -274,11 +274,40 @@ bool GuiState::run_command(const ScriptCommand& c, std::string& error) {
         if (s < 0.5f || s > 4.0f) return fail("the scale must be between 0.5 and 4");
         ui_scale = s;
         fonts_dirty = true;
+    } else if (c.verb == "show") {
+        sidebar = true;
+        show_section = a[0];
     } else if (c.verb == "export") {
         if (!export_file(a[0])) return fail(status);
     }
     // hover, wait, screenshot, quit: the window's business
     return true;
+}
+
+bool GuiState::check(const ScriptCommand& c, std::string& error) const {
+    if (c.verb != "expect" || c.args.size() != 2) return true;
+    const std::string& what = c.args[0];
+    const std::string& want = c.args[1];
+    std::string got;
+    if (what == "outcome") {
+        got = trace_.outcome.ok ? "ok" : "failed";
+    } else if (what == "knob") {
+        const auto eq = want.find('=');
+        const std::string name = want.substr(0, eq);
+        if (!knobs_.find(name)) {
+            error = "\"" + c.text + "\": no knob \"" + name + "\" in scenario " + knobs_.scenario;
+            return false;
+        }
+        got = name + "=" + knobs_.get(name);
+    } else if (what == "step") {
+        got = std::to_string(steps_.empty() ? 0 : step_ + 1);
+    }
+    if (got == want) return true;
+    error = "\"" + c.text + "\": the " + what + " is " + got + (what == "step" ? " of " + std::to_string(steps_.size()) : "");
+    if (what == "outcome")
+        for (const auto& t : trace_.outcome.transfers)
+            error += "; " + t.command + " " + t.path + " " + (t.ok ? "ok" : "failed") + " with reply " + std::to_string(t.reply);
+    return false;
 }
 
 }  // namespace ftpsim::gui

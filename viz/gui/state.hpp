@@ -70,12 +70,17 @@ public:
     bool fit_pending = true;  // fit the zoom to the canvas on the next frame
     float zoom_from = 0;      // > 0: the zoom changed from this; the UI keeps the canvas centre in place
     bool sidebar = true;
+    std::string show_section;  // scroll the side panel to this section on the next frame (`show`)
     std::string status;       // last message for the status line (export done, bad knob, ...)
 
     // ---- scripted input ----------------------------------------------------------------
-    // Runs one command; returns false with `error` set when it cannot. screenshot, hover, wait
-    // and quit are the app's, so they return true here and the app handles them.
+    // Runs one command; returns false with `error` set when it cannot. screenshot, hover, wait,
+    // expect and quit are the app's, so they return true here and the app handles them. `set
+    // knob` and `fix` act on the model directly here (for headless tests of the model); the app
+    // carries them out by clicking the widgets instead (driver.hpp).
     bool run_command(const ScriptCommand& c, std::string& error);
+    // `expect ...`: false with `error` saying what differs (the outcome, a knob, the step).
+    bool check(const ScriptCommand& c, std::string& error) const;
 
 private:
     std::shared_ptr<GuiBackend> backend_;

@@ -1,6 +1,15 @@
 // The middlebox state at a moment of a trace, rebuilt from the trace's events: NAT mappings,
-// connection tracking (with ALG expectations) and firewall hits. Until the simulator records
-// snapshots of its tables, this is what the GUI's side panels show at the playback position.
+// each router's connection tracking, ALG expectations and the drops and rejects so far. The GUI's
+// side panel shows it at the playback position.
+//
+// For the simulator's traces the rebuild follows the routers' own notes, which record every
+// change of their tables ("NAT mapped A -> B", "NAT mapping A -> B expired", "ALG: expecting a
+// data connection ...", "... is the expected ... data connection", "conntrack entry ... expired"),
+// and each router's conntrack entries are the connections it forwarded. tests/gui/
+// test_tables_vs_router.cpp checks it against the routers' real tables at the end of library
+// runs. Traces without such notes (hand-built or recorded ones) fall back to the translations
+// seen on the hops. Not rebuilt: entries that time out while no packet reaches the router (the
+// router forgets them only when the next packet comes, as the trace shows).
 #pragma once
 
 #include "sim/trace/trace.hpp"
@@ -21,9 +30,10 @@ struct NatRow {
 };
 
 struct ConntrackRow {
+    std::string node;     // the router that tracks it
     int conn = -1;
     std::string purpose;  // control / data
-    std::string tuple;    // "192.168.1.10:50000 -> 203.0.113.20:21"
+    std::string tuple;    // as the first packet reached the router: "192.168.1.10:50000 -> 203.0.113.20:21"
     std::string state;    // SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, CLOSED, FAILED
     trace::TimeNs last_ns = 0;
 };
@@ -40,7 +50,7 @@ struct MiddleboxLogRow {
 struct TablesAt {
     std::vector<NatRow> nat;
     std::vector<ConntrackRow> conntrack;
-    std::vector<MiddleboxLogRow> expectations;  // ALG expectations created so far
+    std::vector<MiddleboxLogRow> expectations;  // ALG expectations waiting for their data connection
     std::vector<MiddleboxLogRow> hits;          // drops and rejects so far
 };
 

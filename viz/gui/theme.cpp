@@ -19,6 +19,7 @@ Theme make_light() {
     t.data = rgba(210, 95, 0);        // orange: distinct from blue for colour-blind viewers too
     t.other = rgba(90, 90, 90);
     t.drop = rgba(215, 20, 30);
+    t.ok = rgba(20, 140, 60);
     t.reject = rgba(160, 0, 120);
     t.label = rgba(10, 10, 10);
     t.label_bg = rgba(255, 255, 255, 225);
@@ -53,6 +54,7 @@ Theme make_dark() {
     t.data = rgba(255, 160, 60);
     t.other = rgba(170, 170, 170);
     t.drop = rgba(255, 80, 80);
+    t.ok = rgba(40, 150, 75);
     t.reject = rgba(235, 100, 210);
     t.label = rgba(235, 235, 235);
     t.label_bg = rgba(24, 26, 31, 220);

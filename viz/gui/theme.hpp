@@ -20,7 +20,8 @@ struct Theme {
     ImU32 control;          // control-connection arrows
     ImU32 data;             // data-connection arrows
     ImU32 other;            // arrows with no connection
-    ImU32 drop;             // the cross of a dropped packet
+    ImU32 drop;             // the cross of a dropped packet; the FAILED banner
+    ImU32 ok;               // the OK banner and outcome
     ImU32 reject;           // a rejected (RST) packet
     ImU32 label;            // arrow labels
     ImU32 label_bg;         // behind labels, so they stay readable over lifelines

@@ -99,9 +99,27 @@ void help_marker(const std::string& text) {
     }
 }
 
+// Records the last widget's rectangle when scripted input looks for it (WidgetProbe), and
+// scrolls its panel so that it is wholly visible, as a user would before clicking it.
+void locate(UiContext& ctx, const std::string& id) {
+    if (ctx.probe.id != id) return;
+    const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+    const ImDrawList* dl = ImGui::GetWindowDrawList();
+    const ImVec2 ca = dl->GetClipRectMin(), cb = dl->GetClipRectMax();
+    ctx.probe.found = true;
+    ctx.probe.min = a;
+    ctx.probe.max = b;
+    // wholly visible up and down, and its middle (where the click goes) inside left and right: a
+    // selectable's rectangle reaches into the window's padding
+    const float mid = (a.x + b.x) * 0.5f;
+    ctx.probe.visible = ImGui::IsItemVisible() && a.y >= ca.y - 1 && b.y <= cb.y + 1 && mid >= ca.x && mid <= cb.x;
+    if (!ctx.probe.visible) ImGui::SetScrollHereY(0.5f);
+}
+bool probing(const UiContext& ctx, const char* prefix) { return ctx.probe.id.rfind(prefix, 0) == 0; }
+
 // ---- sidebar panels ------------------------------------------------------------------------
 
-void scenario_panel(GuiState& s) {
+void scenario_panel(GuiState& s, UiContext& ctx) {
     const float rows = static_cast<float>(s.library().size()) + 2.0f;
     const float list_h = std::min(ImGui::GetTextLineHeightWithSpacing() * std::min(rows, 9.0f) + 4.0f,
                                   ImGui::GetContentRegionAvail().y * 0.45f);
@@ -139,27 +157,40 @@ void scenario_panel(GuiState& s) {
                 // radio buttons: one click, and every choice is visible on the projector
                 for (std::size_t i = 0; i < k.choices.size(); ++i) {
                     if (i) ImGui::SameLine();
-                    if (ImGui::RadioButton(k.choices[i].c_str(), k.value == k.choices[i])) {
+                    const bool clicked = ImGui::RadioButton(k.choices[i].c_str(), k.value == k.choices[i]);
+                    if (probing(ctx, "knob:")) locate(ctx, "knob:" + k.name + "=" + k.choices[i]);
+                    if (clicked) {
                         const std::string name = k.name, value = k.choices[i];
                         s.set_knob(name, value);
                         ImGui::PopID();
                         return;  // the knobs were replaced
                     }
                 }
-            } else if (ImGui::BeginCombo("##v", k.value.c_str())) {
-                for (const auto& c : k.choices)
-                    if (ImGui::Selectable(c.c_str(), c == k.value)) {
+            } else {
+                const bool open = ImGui::BeginCombo("##v", k.value.c_str());
+                if (probing(ctx, "knob:")) locate(ctx, "knob:" + k.name);
+                if (!open) {
+                    ImGui::PopID();
+                    continue;
+                }
+                for (const auto& c : k.choices) {
+                    const bool clicked = ImGui::Selectable(c.c_str(), c == k.value);
+                    if (probing(ctx, "knob:")) locate(ctx, "knob:" + k.name + "=" + c);
+                    if (clicked) {
                         const std::string name = k.name, value = c;
                         ImGui::EndCombo();
                         ImGui::PopID();
                         s.set_knob(name, value);
                         return;
                     }
+                }
                 ImGui::EndCombo();
             }
         } else {
             std::string value = k.value;
-            if (ImGui::InputText("##v", &value, ImGuiInputTextFlags_EnterReturnsTrue)) {
+            const bool entered = ImGui::InputText("##v", &value, ImGuiInputTextFlags_EnterReturnsTrue);
+            if (probing(ctx, "knob:")) locate(ctx, "knob:" + k.name);
+            if (entered) {
                 const std::string name = k.name;
                 ImGui::PopID();
                 if (!s.set_knob(name, value)) s.status = "Bad value for " + name;
@@ -170,10 +201,10 @@ void scenario_panel(GuiState& s) {
     }
 }
 
-void diagnosis_panel(GuiState& s) {
+void diagnosis_panel(GuiState& s, UiContext& ctx) {
     const auto& o = s.trace().outcome;
     const auto& th = theme(s.view.theme);
-    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(o.ok ? IM_COL32(20, 140, 60, 255) : th.drop));
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(o.ok ? th.ok : th.drop));
     ImGui::TextUnformatted(o.ok ? "Outcome: every transfer succeeded" : "Outcome: FAILED");
     ImGui::PopStyleColor();
     for (const auto& t : o.transfers)
@@ -189,7 +220,9 @@ void diagnosis_panel(GuiState& s) {
         if (!d.fixes.empty()) ImGui::TextUnformatted("Fixes:");
         for (const auto& f : d.fixes) {
             ImGui::PushID(static_cast<int>(fix_index));
-            if (ImGui::Button("Apply")) {
+            const bool clicked = ImGui::Button("Apply");
+            if (probing(ctx, "fix:")) locate(ctx, "fix:" + std::to_string(fix_index));
+            if (clicked) {
                 const std::size_t i = fix_index;
                 ImGui::PopID();
                 s.apply_fix(i);
@@ -395,6 +428,8 @@ void toolbar(GuiState& s) {
     relayout |= ImGui::RadioButton("To scale", &time, 1);
     flow(radio_w("Fold handshakes"), group_gap);
     relayout |= ImGui::Checkbox("Fold handshakes", &opts.fold_handshakes);
+    flow(radio_w("Fold data"), group_gap);
+    relayout |= ImGui::Checkbox("Fold data", &opts.fold_data);
     if (relayout) {
         opts.view = view == 0 ? viz::View::PerHop : viz::View::EndToEnd;
         opts.time = time == 0 ? viz::TimeScale::Compressed : viz::TimeScale::ToScale;
@@ -451,6 +486,35 @@ void playback_bar(GuiState& s) {
 }
 
 }  // namespace
+
+ImU32 outcome_banner_colour(bool ok, ThemeKind k) {
+    if (ok) return theme(k).ok;
+    return k == ThemeKind::Dark ? IM_COL32(190, 30, 40, 255) : theme(k).drop;  // white text stays legible
+}
+
+void outcome_banner(const GuiState& s) {
+    const auto& o = s.trace().outcome;
+    if (o.transfers.empty() && o.diagnosis.empty() && !o.ok) return;  // nothing was run (an empty trace)
+    std::string text = o.ok ? "OK" : "FAILED";
+    if (!o.ok)
+        for (const auto& t : o.transfers)
+            if (!t.ok) {
+                text += ": " + t.command + (t.reply ? " got " + std::to_string(t.reply) : std::string(" got no reply"));
+                break;
+            }
+    const ImVec2 pad(ImGui::GetFontSize() * 0.5f, ImGui::GetStyle().FramePadding.y);
+    const ImVec2 ts = ImGui::CalcTextSize(text.c_str());
+    const ImVec2 p = ImGui::GetCursorScreenPos();
+    const ImVec2 q(p.x + ts.x + pad.x * 2, p.y + ts.y + pad.y * 2);
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    dl->AddRectFilled(p, q, outcome_banner_colour(o.ok, s.view.theme), ImGui::GetStyle().FrameRounding);
+    dl->AddText(ImVec2(p.x + pad.x, p.y + pad.y), IM_COL32(255, 255, 255, 255), text.c_str());
+    ImGui::Dummy(ImVec2(q.x - p.x, q.y - p.y));
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("%s", o.ok ? "Every transfer succeeded" : "A transfer failed: the Diagnosis panel says why");
+    ImGui::SameLine(0, ImGui::GetFontSize());
+    ImGui::AlignTextToFramePadding();
+}
 
 std::string item_details(const trace::Trace& t, const viz::Diagram& d, std::size_t index) {
     if (index >= d.items.size()) return {};
@@ -551,7 +615,10 @@ void draw_ui(GuiState& s, UiContext& ctx) {
                                   ImGuiWindowFlags_NoSavedSettings;
     ImGui::Begin("ftpsim", nullptr, root);
 
-    // title line
+    ctx.probe.found = ctx.probe.visible = false;
+    // title line: the outcome banner (green OK / red FAILED, readable from the back of the room),
+    // then the scenario's title
+    outcome_banner(s);
     const std::string title = s.trace().title.empty() ? s.scenario() : s.trace().title;
     ImGui::TextUnformatted(title.c_str());
     if (!s.status.empty()) {
@@ -565,14 +632,23 @@ void draw_ui(GuiState& s, UiContext& ctx) {
     if (s.sidebar) {
         ImGui::BeginChild("sidebar", ImVec2(side_w, 0), true);
         // sections rather than tabs: their titles stay whole at a projector scale
-        if (ImGui::CollapsingHeader("Scenario and knobs", ImGuiTreeNodeFlags_DefaultOpen)) scenario_panel(s);
+        auto scroll_here = [&](const char* section) {
+            if (s.show_section != section) return;
+            ImGui::SetScrollHereY(0.0f);
+            s.show_section.clear();
+        };
+        scroll_here("knobs");
+        if (ImGui::CollapsingHeader("Scenario and knobs", ImGuiTreeNodeFlags_DefaultOpen)) scenario_panel(s, ctx);
         const bool failed = !s.trace().outcome.ok;
         if (failed) ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(theme(s.view.theme).drop));
+        scroll_here("diagnosis");
         const bool open = ImGui::CollapsingHeader(failed ? "Diagnosis: failed###diag" : "Diagnosis: ok###diag",
                                                   ImGuiTreeNodeFlags_DefaultOpen);
         if (failed) ImGui::PopStyleColor();
-        if (open) diagnosis_panel(s);
+        if (open) diagnosis_panel(s, ctx);
+        scroll_here("tables");
         if (ImGui::CollapsingHeader("NAT, conntrack, firewall", ImGuiTreeNodeFlags_DefaultOpen)) tables_panel(s);
+        scroll_here("export");
         if (ImGui::CollapsingHeader("Export")) export_panel(s, ctx);
         ImGui::EndChild();
         ImGui::SameLine();
