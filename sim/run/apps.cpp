@@ -2,6 +2,8 @@
 
 #include <variant>
 
+#include "protocol/codec.hpp"
+
 namespace ftpsim::sim {
 
 namespace {
@@ -45,15 +47,28 @@ void ServerApp::start(net::Stack& s) {
     s.note("FTP server listening on " + proto::HostPort{listen_addr_, port_}.to_string());
 }
 
+// The server process stops: its sessions end as the profile says (421 or a plain close), and its
+// listening sockets close with it, so until restart() a new connection is refused with a RST
+// (ECONNREFUSED), as for a stopped daemon.
 void ServerApp::shutdown(net::Stack& s) {
-    s.note("fault: the FTP server restarts");
+    s.note("fault: the FTP server stops (restart begins); port " + std::to_string(port_) + " is closed until it is back");
     server_.shutdown(s.now());
     pump(s);
+    if (control_listener_ >= 0) s.stop_listening(control_listener_);
+    control_listener_ = -1;
+    for (const auto& [l, key] : data_of_listener_) s.stop_listening(l);
+    data_of_listener_.clear();
+    listener_of_.clear();
+    for (const auto& [key, l] : std::map<DataKey, net::ListenerId>(lingering_)) close_lingering(s, key);
 }
 
 void ServerApp::restart(net::Stack& s) {
-    s.note("fault: the FTP server is back");
+    s.note("fault: the FTP server is back and listens on port " + std::to_string(port_) + " again");
     server_.restart(s.now());
+    net::SocketOptions o;
+    o.purpose = "control";
+    auto r = s.listen(listen_addr_, port_, port_, this, o);
+    control_listener_ = r.id;
     pump(s);
 }
 
@@ -68,10 +83,16 @@ void ServerApp::on_accept(net::Stack& s, net::ListenerId l, net::ConnId c, const
         proto::SessionId sid = server_.accept(s.now(), local, remote);
         session_of_conn_[c] = sid;
         conn_of_session_[sid] = c;
+    } else if (auto q = queued_.find(l); q != queued_.end()) {
+        q->second.push_back(c);
+        s.note("the connection from " + remote.to_string() + " to " + local.to_string() +
+               " waits in the listen queue: the server takes one connection per transfer");
+        return;
     } else if (auto it = data_of_listener_.find(l); it != data_of_listener_.end()) {
         DataKey key = it->second;
         data_conn_[key] = c;
         data_of_conn_[c] = key;
+        opened_.insert(c);
         server_.receive_data(s.now(), key.first, proto::DataConnected{key.second, local, remote});
     }
     pump(s);
@@ -87,6 +108,7 @@ void ServerApp::data_event(net::Stack& s, net::ConnId c, const proto::DataEvent&
 void ServerApp::on_connected(net::Stack& s, net::ConnId c) {
     auto it = data_of_conn_.find(c);
     if (it == data_of_conn_.end()) return;
+    opened_.insert(c);
     auto info = s.info(c);
     data_event(s, c, proto::DataConnected{it->second.second, info.local, info.remote});
 }
@@ -97,7 +119,12 @@ void ServerApp::on_refused(net::Stack& s, net::ConnId c) {
 }
 
 void ServerApp::on_timeout(net::Stack& s, net::ConnId c) {
-    if (auto it = data_of_conn_.find(c); it != data_of_conn_.end())
+    if (auto it = data_of_conn_.find(c); it != data_of_conn_.end() && opened_.count(c))
+        // An established data connection that times out (no ACK after the retransmissions) makes
+        // the server's next write fail with ETIMEDOUT: to the session it is lost like a reset
+        // (vsftpd: "426 Failure writing network stream.").
+        data_event(s, c, proto::DataReset{it->second.second});
+    else if (it != data_of_conn_.end())
         data_event(s, c, proto::DataTimedOut{it->second.second});
     else if (auto sc = session_of_conn_.find(c); sc != session_of_conn_.end()) {
         server_.control_closed(s.now(), sc->second);
@@ -166,7 +193,14 @@ void ServerApp::apply(net::Stack& s, proto::SessionId sid, const proto::Action& 
             },
             [&](const proto::StopListening& a) {
                 if (auto it = listener_of_.find({sid, a.id}); it != listener_of_.end()) {
-                    s.stop_listening(it->second);
+                    bool linger = listen_queue_ && data_conn_.count({sid, a.id}) &&
+                                  !server_.config().profile.reject_foreign_at_accept;
+                    if (linger) {
+                        lingering_[{sid, a.id}] = it->second;
+                        queued_[it->second];
+                    } else {
+                        s.stop_listening(it->second);
+                    }
                     data_of_listener_.erase(it->second);
                     listener_of_.erase(it);
                 }
@@ -183,8 +217,8 @@ void ServerApp::apply(net::Stack& s, proto::SessionId sid, const proto::Action& 
             },
             [&](const proto::CloseData& a) {
                 net::ConnId c = data(a.id);
-                if (c < 0) return;
-                a.abort ? s.abort(c) : s.close(c);
+                if (c >= 0) a.abort ? s.abort(c) : s.close(c);
+                close_lingering(s, {sid, a.id});
             },
             [&](const proto::CloseControl& a) {
                 if (control() < 0) return;
@@ -193,6 +227,23 @@ void ServerApp::apply(net::Stack& s, proto::SessionId sid, const proto::Action& 
             [&](const proto::Explain& a) { s.note(a.text); },
         },
         action);
+}
+
+// The transfer is over: the passive listener closes, and the kernel resets every connection
+// still waiting in its queue.
+void ServerApp::close_lingering(net::Stack& s, const DataKey& key) {
+    auto it = lingering_.find(key);
+    if (it == lingering_.end()) return;
+    net::ListenerId l = it->second;
+    lingering_.erase(it);
+    s.stop_listening(l);
+    for (net::ConnId q : queued_[l]) {
+        auto info = s.info(q);
+        s.note("the passive port closes: the connection from " + info.remote.to_string() +
+               " that waited in its queue is reset");
+        s.abort(q);
+    }
+    queued_.erase(l);
 }
 
 void ServerApp::pump(net::Stack& s) {
@@ -207,6 +258,7 @@ void ServerApp::pump(net::Stack& s) {
                 conn_of_session_.erase(sa.session);
                 data_conn_[{hand->owner, hand->id}] = c;
                 data_of_conn_[c] = {hand->owner, hand->id};
+                opened_.insert(c);
                 net_.label_connection(c, "data", conn_of_session_.count(hand->owner) ? conn_of_session_[hand->owner] : -1);
                 continue;
             }
@@ -519,6 +571,123 @@ ClientReport ThirdPartyApp::report() const {
         std::string why = !client_.failure().empty() ? client_.failure() : failure_;
         r.failures.push_back(why.empty() ? "the server-to-server transfer did not complete" : why);
     }
+    return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attacker
+// ---------------------------------------------------------------------------------------------
+
+AttackerApp::AttackerApp(scenario::AttackerSpec spec, scenario::NodeSpec node)
+    : spec_(std::move(spec)), node_(std::move(node)) {}
+
+void AttackerApp::start(net::Stack& s) {
+    stack_ = &s;
+    if (!spec_.sniff.empty() || !spec_.server) return;
+    // No sniffing: it guesses an identifier and tries it at a fixed time.
+    auto go = [this] { attack(*spec_.server, *spec_.id); };
+    if (spec_.at_ns <= s.now()) go();
+    else s.schedule(spec_.at_ns, go);
+}
+
+void AttackerApp::sniffed(const std::string& line, const proto::HostPort& server) {
+    if (acted_ || !stack_ || line.size() < 4) return;
+    std::string_view text = std::string_view(line).substr(4);
+    std::optional<proto::HostPort> target;
+    std::string id;
+    if (spec_.steal == "data") {
+        // Like curl, it connects to the address the reply came from, at the announced port.
+        if (line.rfind("227 ", 0) == 0) {
+            if (auto hp = proto::parse_227_text(text)) target = proto::HostPort{server.addr, hp->port};
+        } else if (line.rfind("229 ", 0) == 0) {
+            if (auto port = proto::parse_229_text(text)) target = proto::HostPort{server.addr, *port};
+        }
+    } else if (line.rfind("227 ", 0) == 0 && !proto::parse_227_text(text)) {
+        if (auto sniffed_id = proto::parse_spsv_227_text(text)) {
+            target = server;
+            id = spec_.id.value_or(std::string(*sniffed_id));
+        }
+    }
+    if (!target) return;
+    acted_ = true;
+    stack_->note("attacker " + spec_.node + " read \"" + line + "\" on " + spec_.sniff);
+    auto go = [this, t = *target, id] { attack(t, id); };
+    if (spec_.delay_ns == 0) go();
+    else stack_->schedule(stack_->now() + spec_.delay_ns, go);
+}
+
+void AttackerApp::attack(const proto::HostPort& target, const std::string& id) {
+    acted_ = true;
+    target_ = target;
+    id_ = id;
+    net::SocketOptions o;
+    o.purpose = spec_.steal == "data" ? "data" : "control";
+    o.record_payload = spec_.steal != "data";
+    stack_->note(spec_.steal == "data"
+                     ? "attacker " + spec_.node + " connects to the passive port " + target.to_string() +
+                           " before the client does"
+                     : "attacker " + spec_.node + " connects to " + target.to_string() + " to send SPDT " + id);
+    conn_ = stack_->connect(source_address(node_, target.addr), 0, target, this, o);
+}
+
+void AttackerApp::on_connected(net::Stack&, net::ConnId) {}
+
+void AttackerApp::on_refused(net::Stack&, net::ConnId c) {
+    if (c == conn_) failure_ = "the connection to " + target_.to_string() + " was refused";
+}
+
+void AttackerApp::on_timeout(net::Stack&, net::ConnId c) {
+    if (c == conn_) failure_ = "the connection to " + target_.to_string() + " timed out";
+}
+
+void AttackerApp::on_data(net::Stack& s, net::ConnId c, std::string_view bytes) {
+    if (c != conn_) return;
+    if (spec_.steal == "data" || handed_over_) {
+        stolen_ += bytes.size();
+        return;
+    }
+    lines_ += bytes;
+    for (auto nl = lines_.find('\n'); nl != std::string::npos && !handed_over_; nl = lines_.find('\n')) {
+        std::string line = lines_.substr(0, nl);
+        lines_.erase(0, nl + 1);
+        if (line.size() < 4 || line[3] != ' ') continue;  // a multi-line reply's inner lines
+        int code = std::atoi(line.substr(0, 3).c_str());
+        if (!greeted_) {
+            greeted_ = true;
+            if (code == 220) s.send(c, proto::format_command("SPDT", id_));
+            continue;
+        }
+        reply_ = code;
+        if (code == 200) {
+            handed_over_ = true;  // what follows is the client's data
+            stolen_ += lines_.size();
+            lines_.clear();
+        }
+    }
+}
+
+void AttackerApp::on_peer_closed(net::Stack& s, net::ConnId c) {
+    if (c == conn_) s.close(c);
+}
+
+void AttackerApp::on_reset(net::Stack&, net::ConnId c) {
+    if (c == conn_ && failure_.empty()) failure_ = "the connection to " + target_.to_string() + " was reset";
+}
+
+ClientReport AttackerApp::report() const {
+    ClientReport r;
+    r.node = spec_.node;
+    trace::Transfer t;
+    t.client = spec_.node;
+    t.command = spec_.steal == "data" ? "DATA" : "SPDT";
+    t.path = acted_ ? target_.to_string() : "";
+    t.ok = stolen_ > 0;  // the attack worked: it received the client's data
+    t.reply = reply_;
+    t.bytes = stolen_;
+    r.transfers.push_back(t);
+    r.all_ok = t.ok;
+    if (!acted_) r.failures.push_back("the attacker never saw anything to act on");
+    else if (!failure_.empty()) r.failures.push_back(failure_);
     return r;
 }
 

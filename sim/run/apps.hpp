@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,13 @@ public:
     void restart(net::Stack& s);
     void fill_disk(net::Stack& s);
     std::string start_error;  // the control port could not be bound
+    // Model the kernel's accept queue on passive ports (set when a scenario has attackers): the
+    // listening socket stays open until the transfer's data connection is closed, as vsftpd
+    // closes it only after the transfer (pasv_cleanup); connections that arrive meanwhile wait
+    // in the queue and are reset then. Profiles that answer a foreign connection at accept
+    // (pyftpdlib) close the listener at once. Off: the listener closes at the first accept
+    // (indistinguishable while only the client connects).
+    void model_listen_queue(bool on) { listen_queue_ = on; }
 
 private:
     using DataKey = std::pair<proto::SessionId, proto::DataId>;
@@ -83,6 +91,11 @@ private:
     std::map<DataKey, net::ListenerId> listener_of_;
     std::map<net::ListenerId, DataKey> data_of_listener_;
     std::map<proto::SessionId, TlsControlChannel> tls_;
+    bool listen_queue_ = false;
+    std::set<net::ConnId> opened_;  // data connections whose handshake completed
+    std::map<DataKey, net::ListenerId> lingering_;          // passive listeners kept open
+    std::map<net::ListenerId, std::vector<net::ConnId>> queued_;  // connections waiting in them
+    void close_lingering(net::Stack& s, const DataKey& key);
     SessionTimer timer_;
     TlsControlChannel& tls(proto::SessionId sid) {
         return tls_.try_emplace(sid, TlsControlChannel::Side::Server).first->second;
@@ -136,6 +149,45 @@ private:
     std::map<net::ListenerId, proto::DataId> data_of_listener_;
     TlsControlChannel tls_{TlsControlChannel::Side::Client};
     SessionTimer timer_;
+};
+
+// A third host that races the client for its data connection (scenario key `attackers`). It
+// reads the server's replies where they pass a node (a mirror port on a router, or a shared
+// medium) and, `delay` after it sees the announcement, either connects to the passive port a
+// 227/229 names (steal: data) or opens a connection to the control port and sends SPDT with the
+// identifier a single-port 227 carries (steal: spdt). Without a sniffed reply it can send SPDT
+// with an identifier it guesses, at a fixed time. It acts once, then reads whatever it is sent.
+class AttackerApp final : public net::SocketHandler {
+public:
+    AttackerApp(scenario::AttackerSpec spec, scenario::NodeSpec node);
+    void start(net::Stack& stack);
+    // A reply line from the server's control endpoint `server`, seen on the sniffed node.
+    void sniffed(const std::string& line, const proto::HostPort& server);
+    ClientReport report() const;
+    const scenario::AttackerSpec& spec() const { return spec_; }
+
+    void on_connected(net::Stack&, net::ConnId) override;
+    void on_refused(net::Stack&, net::ConnId) override;
+    void on_timeout(net::Stack&, net::ConnId) override;
+    void on_data(net::Stack&, net::ConnId, std::string_view) override;
+    void on_peer_closed(net::Stack&, net::ConnId) override;
+    void on_reset(net::Stack&, net::ConnId) override;
+
+private:
+    void attack(const proto::HostPort& target, const std::string& id);
+
+    scenario::AttackerSpec spec_;
+    scenario::NodeSpec node_;
+    net::Stack* stack_ = nullptr;
+    bool acted_ = false;
+    net::ConnId conn_ = -1;
+    proto::HostPort target_;
+    std::string id_;            // spdt: the identifier sent
+    std::string lines_;         // spdt: control bytes not yet split into lines
+    bool greeted_ = false, handed_over_ = false;
+    int reply_ = 0;             // spdt: the reply to SPDT
+    std::uint64_t stolen_ = 0;  // data bytes received
+    std::string failure_;
 };
 
 // Server-to-server (RFC 959 5.2, RFC 478, RFC 438): one client, two control connections.

@@ -53,6 +53,9 @@ struct Evidence {
     std::string nat_exhausted;                     // "NAT port pool exhausted"
     std::string passive_exhausted;                 // the server ran out of passive ports
     std::string client_note;                       // a client's explanation of its failure
+    const trace::Event* restart = nullptr;         // fault: the server stopped
+    const trace::Event* link_down = nullptr;       // the first packet lost to a link-down fault
+    const trace::Event* tcp_gave_up = nullptr;     // a connection timed out after retransmissions
 };
 
 Evidence gather(const trace::Trace& t) {
@@ -79,6 +82,14 @@ Evidence gather(const trace::Trace& t) {
             ev.failed_reply = l;
     }
     for (const auto& e : t.events) {
+        if (e.kind == trace::EventKind::Note && !ev.restart && starts_with(e.text, "fault: the FTP server stops"))
+            ev.restart = &e;
+        if (e.kind == trace::EventKind::Segment && !ev.link_down && e.verdict == trace::Verdict::Dropped &&
+            starts_with(e.reason, "link ") && contains(e.reason, " is down"))
+            ev.link_down = &e;
+        if (e.kind == trace::EventKind::Socket && !ev.tcp_gave_up && starts_with(e.text, "timed out") &&
+            contains(e.text, "retransmissions"))
+            ev.tcp_gave_up = &e;
         if (e.kind == trace::EventKind::Middlebox && !ev.expired.size() && contains(e.text, "expired"))
             ev.expired = e.text;
         if (e.kind == trace::EventKind::Middlebox && ev.nat_exhausted.empty() && contains(e.text, "port pool exhausted"))
@@ -100,6 +111,27 @@ Evidence gather(const trace::Trace& t) {
 
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
 
+// "1 s", "2.5 s", "1 min 30 s": simulated times in a diagnosis.
+std::string seconds_text(trace::TimeNs ns) {
+    std::int64_t ms = ns / 1'000'000;
+    std::int64_t sec = ms / 1000;
+    std::string frac = ms % 1000 ? "." + std::to_string(1000 + ms % 1000).substr(1) : "";
+    while (!frac.empty() && frac.back() == '0') frac.pop_back();
+    if (sec >= 60 && frac.empty())
+        return std::to_string(sec / 60) + " min" + (sec % 60 ? " " + std::to_string(sec % 60) + " s" : "");
+    return std::to_string(sec) + frac + " s";
+}
+
+const scenario::FaultSpec* fault_of_kind(const scenario::Scenario& s, const std::string& kind) {
+    for (const auto& f : s.faults)
+        if (f.kind == kind) return &f;
+    return nullptr;
+}
+
+bool is_attacker(const scenario::Scenario& s, const std::string& node) {
+    return std::any_of(s.attackers.begin(), s.attackers.end(), [&](const auto& a) { return a.node == node; });
+}
+
 const scenario::NodeSpec* router_with_nat(const scenario::Scenario& s) {
     for (const auto& n : s.nodes)
         if (n.kind == "router" && n.nat.enabled) return &n;
@@ -117,6 +149,47 @@ trace::Diagnosis explain(const scenario::Scenario& s, const trace::Trace& t, con
     trace::Diagnosis d;
     std::string nats;
     for (const auto& r : nat_routers(s)) nats += (nats.empty() ? "" : ", ") + r;
+    if (const auto* f = fault_of_kind(s, "server-restart"); f && ev.restart) {
+        bool said_421 = ev.failed_reply && starts_with(ev.failed_reply->text, "421");
+        std::string profile = "the server";
+        std::uint16_t port = 21;
+        for (const auto& sv : s.servers)
+            if (sv.node == f->target) profile = sv.profile, port = sv.port;
+        d.what = "The FTP server " + f->target + " restarted: it stopped at " + seconds_text(f->at_ns) +
+                 " and was back at " + seconds_text(f->at_ns + f->duration_ns) + ". " +
+                 (said_421 ? "Its sessions got " + quote(ev.failed_reply->text) + " and were closed"
+                           : "Its sessions were closed without a reply") +
+                 ", and the transfer under way was cut off.";
+        d.cause = "A restart ends every session: the server process " +
+                  std::string(said_421 ? "announces it with 421 (RFC 959: service not available, closing control "
+                                         "connection) and "
+                                       : "(" + profile + ", like any daemon that is stopped) sends no 421: the kernel ") +
+                  "closes the control connections and cuts the data connections, so a download stops half "
+                  "way. While the server is down nothing listens on port " +
+                  std::to_string(port) +
+                  ": a new connection is refused at once with a RST (\"connection refused\"), not timed out. Once "
+                  "it is back, connections and logins work again; a client must reconnect, log in again and "
+                  "start the transfer again (or resume it with REST).";
+        return d;
+    }
+    if (const auto* f = fault_of_kind(s, "link-down"); f && ev.link_down) {
+        d.what = "The link " + f->target + " was down from " + seconds_text(f->at_ns) + " to " +
+                 seconds_text(f->at_ns + f->duration_ns) + " (" + seconds_text(f->duration_ns) +
+                 "): every packet sent over it was lost" +
+                 (ev.tcp_gave_up ? ", and at " + seconds_text(ev.tcp_gave_up->time_ns) + " " + ev.tcp_gave_up->from +
+                                       "'s TCP gave up: " + ev.tcp_gave_up->text
+                                 : std::string()) +
+                 ".";
+        d.cause = "TCP does not know why the ACKs stop: it resends the oldest unacknowledged segment each "
+                  "time its retransmission timer expires and doubles the timer (RFC 6298), up to 2 minutes. An "
+                  "outage shorter than its patience only costs time; this one was longer: after 15 "
+                  "retransmissions without an ACK (Linux tcp_retries2, about 15 minutes) the sender dropped the "
+                  "connection without telling the peer, which it could not reach anyway. The side that only "
+                  "receives (the client downloading) has nothing unacknowledged, so its TCP sends nothing and "
+                  "notices nothing: without TCP keepalives or an application timeout (curl --max-time or "
+                  "--speed-time) it waits for the rest of the file forever, even after the link is back.";
+        return d;
+    }
     if (!ev.nat_exhausted.empty()) {
         d.what = "The NAT ran out of public ports: " + ev.nat_exhausted + ".";
         d.cause = "Every connection from the inside needs its own public port on the NAT (a symmetric NAT even "
@@ -151,6 +224,33 @@ trace::Diagnosis explain(const scenario::Scenario& s, const trace::Trace& t, con
             d.cause = "The announced address is not the address the control connection comes from. The server "
                       "refuses to connect anywhere else, because that would let anyone use it to attack a third "
                       "host (the FTP bounce attack, RFC 2577).";
+        return d;
+    }
+    for (const auto& a : s.attackers) {
+        for (const auto& tr : t.outcome.transfers) {
+            if (tr.client != a.node || tr.command != "SPDT" || tr.reply != 200) continue;
+            d.what = "The attacker " + a.node + " sent SPDT with the identifier it read on " + a.sniff +
+                     " before the client did and got \"200 DATA\": the client's data connection is now hers. "
+                     "The client's own SPDT got 504 and it gave up the transfer.";
+            d.cause = "An SPSV identifier is a bearer token: the first SPDT that names it gets the data connection, "
+                      "and it is good for one use only (draft-rosenau 3.1), so the rightful owner is refused. It "
+                      "crosses the control connection in clear text, so an eavesdropper who is faster than the "
+                      "client takes the connection: a client that went on with its transfer command would hand "
+                      "it the data.";
+            return d;
+        }
+    }
+    if (ev.bad_ip && !s.attackers.empty()) {
+        const auto& a = s.attackers.front();
+        d.what = "The attacker " + a.node + " connected to the passive port before the client did; the server "
+                 "refused its connection with " + quote(ev.bad_ip->text) + ", and the client's transfer failed too.";
+        d.cause = "The server announced its passive port in the 227 reply, in clear text; " + a.node +
+                  " read it on " + a.sniff + " and connected first. vsftpd (pasv_promiscuous=NO) compares a data "
+                  "connection's address with the control connection's and refuses a stranger, so nothing was "
+                  "stolen. But it takes only one connection per transfer: the first one in the listen queue, "
+                  "the attacker's. It answers the transfer command with the 425, closes the passive port and "
+                  "the client's own connection, which waited in the queue, is reset. The check protects the "
+                  "data, not the transfer: an eavesdropper can still make it fail (denial of service).";
         return d;
     }
     if (ev.bad_ip) {
@@ -213,8 +313,10 @@ trace::Diagnosis explain(const scenario::Scenario& s, const trace::Trace& t, con
                       "the transfer as aborted.";
         else if (starts_with(x, "425"))
             d.cause = "The server could not open the data connection.";
-        else if (starts_with(x, "421"))
+        else if (starts_with(x, "421") && (contains(x, "users") || contains(x, "connections")))
             d.cause = "The server refuses more users (too many connections).";
+        else if (starts_with(x, "421"))
+            d.cause = "The server closed the control connection (RFC 959: service not available).";
         else
             d.cause = "The server refused the request.";
         return d;
@@ -268,8 +370,53 @@ const scenario::NodeSpec* router_forwarding_to(const scenario::Scenario& s, cons
 // vsftpd 3.0.3 cannot make active connections from port 20 with port_promiscuous on.
 const std::string kPromiscuous = "{port_promiscuous: true, pasv_promiscuous: true, connect_from_port_20: false}";
 
+// A script as a YAML flow list for --set, every step quoted (steps may contain commas).
+std::string yaml_steps(const std::vector<std::string>& steps) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        out += i ? ", \"" : "\"";
+        for (char ch : steps[i]) {
+            if (ch == '"' || ch == '\\') out += '\\';
+            out += ch;
+        }
+        out += "\"";
+    }
+    return out + "]";
+}
+
+// Against an eavesdropper: FTPS. AUTH TLS before the login, PBSZ 0 and PROT P after it (RFC 4217),
+// and TLS enabled on every server (vsftpd ssl_enable=YES). The 227 and the SPSV identifier then
+// travel inside TLS records.
+std::optional<Candidate> tls_candidate(const scenario::Scenario& s) {
+    Candidate c{"Protect the control connection with TLS (AUTH TLS, then PBSZ 0 and PROT P after the login; "
+                "vsftpd ssl_enable=YES): an eavesdropper can no longer read the 227 reply or the SPSV identifier",
+                {}};
+    for (const auto& sv : s.servers) c.sets.push_back("servers." + sv.node + ".options.supports_tls=true");
+    for (const auto& cl : s.clients) {
+        if (cl.mode == "fxp" || cl.mode == "rfc438" || cl.mode == "rfc478") continue;
+        std::vector<std::string> steps;
+        bool logged_in = false;
+        for (const auto& step : cl.script) {
+            if (step.rfind("raw AUTH", 0) == 0) return std::nullopt;  // already FTPS
+            bool login = step == "login" || step.rfind("login ", 0) == 0;
+            if (login && !logged_in) steps.push_back("raw AUTH TLS");
+            steps.push_back(step);
+            if (login && !logged_in) {
+                steps.push_back("raw PBSZ 0");
+                steps.push_back("raw PROT P");
+                logged_in = true;
+            }
+        }
+        if (!logged_in) return std::nullopt;
+        c.sets.push_back("clients." + cl.node + ".script=" + yaml_steps(steps));
+    }
+    return c;
+}
+
 std::vector<Candidate> candidates(const scenario::Scenario& s) {
     std::vector<Candidate> out;
+    if (!s.attackers.empty())
+        if (auto tls = tls_candidate(s)) out.push_back(*tls);
     // A server-to-server transfer needs both servers to accept the other's address.
     std::vector<std::string> all_promiscuous;
     for (const auto& sv : s.servers)
@@ -376,9 +523,101 @@ bool works_with(const scenario::Scenario& s, const std::vector<std::string>& ext
         o.diagnose = false;
         o.verify_fixes = false;
         o.record_segments = false;
-        return run(changed, o).outcome.ok;
+        trace::Trace t = run(changed, o);
+        // With an attacker, a change that lets the client finish by handing the data to the
+        // attacker (a promiscuous server) is no fix.
+        bool attacker_got_data = std::any_of(t.outcome.transfers.begin(), t.outcome.transfers.end(),
+                                             [&](const trace::Transfer& tr) {
+                                                 return is_attacker(changed, tr.client) && tr.bytes > 0;
+                                             });
+        return t.outcome.ok && !attacker_got_data;
     } catch (const std::exception&) {
         return false;  // a candidate the scenario cannot take is simply not a fix
+    }
+}
+
+// What an attacker achieved (its entry in the outcome: DATA or SPDT, ok = it received data).
+const trace::Transfer* attack_result(const trace::Outcome& o, const std::string& node) {
+    for (const auto& tr : o.transfers)
+        if (tr.client == node && (tr.command == "DATA" || tr.command == "SPDT")) return &tr;
+    return nullptr;
+}
+
+// Re-runs the scenario with `sets` and tells whether the attacker then receives nothing.
+bool attack_fails_with(const scenario::Scenario& s, const std::string& attacker, const std::vector<std::string>& extra) {
+    auto sets = s.sets;
+    sets.insert(sets.end(), extra.begin(), extra.end());
+    try {
+        RunOptions o;
+        o.diagnose = false;
+        o.verify_fixes = false;
+        o.record_segments = false;
+        trace::Trace again = run(scenario::load_string(s.source, s.file, sets), o);
+        const trace::Transfer* r = attack_result(again.outcome, attacker);
+        return r && r->bytes == 0;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+void add_tls_fix(const scenario::Scenario& s, const std::string& attacker, trace::Diagnosis& d, bool verify) {
+    auto tls = tls_candidate(s);
+    if (!tls) return;
+    if (!verify || (!s.source.empty() && attack_fails_with(s, attacker, tls->sets)))
+        d.fixes.push_back({tls->description, join_sets(tls->sets), verify});
+}
+
+// The security cases with a third host (scenario `attackers`): a stolen data connection, an
+// SPDT with a wrong or replayed identifier.
+void review_attackers(const scenario::Scenario& s, trace::Trace& t, bool verify) {
+    for (const auto& a : s.attackers) {
+        const trace::Transfer* r = attack_result(t.outcome, a.node);
+        if (!r || r->path.empty()) continue;  // it never acted
+        trace::Diagnosis d;
+        if (r->command == "DATA" && r->bytes > 0) {
+            d.what = "Security: the attacker " + a.node + " connected to the passive port " + r->path +
+                     " before the client and received " + std::to_string(r->bytes) + " bytes of the client's data.";
+            d.cause = "PASV opens a port that anyone can connect to, and the 227 reply that announces it crosses the "
+                      "network in clear text (an eavesdropper on " + a.sniff + " read it; scanning the passive range "
+                      "works too). A server that accepts the data connection from any address (vsftpd "
+                      "pasv_promiscuous=YES) gives a download to whoever connects first, or stores what a stranger "
+                      "uploads: \"port stealing\" (RFC 2577 section 5). vsftpd's default checks that the data "
+                      "connection comes from the control connection's address.";
+            for (const auto& sv : s.servers) {
+                std::vector<std::string> fix = {"servers." + sv.node + ".options.pasv_promiscuous=false"};
+                bool works = !verify || (!s.source.empty() && attack_fails_with(s, a.node, fix));
+                if (works)
+                    d.fixes.push_back({"Accept data connections only from the control connection's address "
+                                       "(vsftpd pasv_promiscuous=NO, its default)",
+                                       fix.front(), verify});
+            }
+            add_tls_fix(s, a.node, d, verify);
+        } else if (r->command == "SPDT" && r->bytes > 0) {
+            d.what = "Security: the attacker " + a.node + " sent SPDT with the identifier it read and received " +
+                     std::to_string(r->bytes) + " bytes of the client's data.";
+            d.cause = "An SPSV identifier is a bearer token: whoever sends SPDT with it first gets the data "
+                      "connection (draft-rosenau 3.1). It crosses the control connection in clear text, so an "
+                      "eavesdropper who is faster than the client takes the transfer.";
+            add_tls_fix(s, a.node, d, verify);
+        } else if (r->command == "SPDT" && r->reply == 504) {
+            d.what = "Security: the attacker " + a.node + " sent SPDT " + (a.id ? *a.id : std::string("<sniffed id>")) +
+                     " to " + r->path + " and got 504; the server closed its connection and the client's transfer "
+                     "was not affected.";
+            if (a.id)
+                d.cause = "The identifier was a guess and names no pending SPSV. The server answers 504 and drops the "
+                          "connection (draft-rosenau 3.2), so every guess costs a new connection, and an identifier "
+                          "of 8 letters and digits has 62^8 (about 2 x 10^14) values: guessing is hopeless.";
+            else
+                d.cause = "The identifier was genuine, read from the server's 227 reply, but the client's own data "
+                          "connection had already used it. An SPSV identifier is good for one SPDT only "
+                          "(draft-rosenau 3.1): a replay gets 504 and the connection is dropped. The danger is the "
+                          "other order: an eavesdropper faster than the client takes its data connection (and the "
+                          "client's own SPDT is refused), because the identifier crosses the control connection in "
+                          "clear text.";
+        } else {
+            continue;  // a refused data connection: the failing client's diagnosis explains it
+        }
+        t.outcome.diagnosis.push_back(d);
     }
 }
 
@@ -428,6 +667,7 @@ void review_security(const scenario::Scenario& s, trace::Trace& t, bool verify) 
         t.outcome.diagnosis.push_back(d);
         break;
     }
+    review_attackers(s, t, verify);
 }
 
 void diagnose(const scenario::Scenario& s, trace::Trace& t, bool verify) {

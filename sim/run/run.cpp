@@ -38,6 +38,7 @@ public:
         }
         return {net::Fate::Drop, reason};
     }
+    const mbox::Router& router() const { return *router_; }
 
 private:
     std::unique_ptr<mbox::Router> router_;
@@ -114,6 +115,37 @@ private:
     TimeNs from_, until_;
 };
 
+// An attacker's tap on a node: every segment arriving there from a link that comes from a
+// server's control port is read line by line, and the replies are passed to the attacker (as a
+// mirror port or a shared medium would show them). Wraps the node's own hook, if any.
+class SniffHook final : public net::PacketProcessor {
+public:
+    SniffHook(net::PacketProcessor* inner, AttackerApp* attacker, std::set<std::uint16_t> control_ports)
+        : inner_(inner), attacker_(attacker), control_ports_(std::move(control_ports)) {}
+    net::Decision prerouting(net::Packet& p, const net::HookContext& ctx,
+                             std::vector<mbox::MiddleboxNote>& notes) override {
+        if (!p.payload.empty() && control_ports_.count(p.src.port)) {
+            std::string_view rest = p.payload;
+            for (auto nl = rest.find('\n'); nl != std::string_view::npos; nl = rest.find('\n')) {
+                std::string line(rest.substr(0, nl));
+                rest.remove_prefix(nl + 1);
+                if (!line.empty() && line.back() == '\r') line.pop_back();
+                attacker_->sniffed(line, p.src);
+            }
+        }
+        return inner_ ? inner_->prerouting(p, ctx, notes) : net::Decision{};
+    }
+    net::Decision postrouting(net::Packet& p, const net::HookContext& ctx,
+                              std::vector<mbox::MiddleboxNote>& notes) override {
+        return inner_ ? inner_->postrouting(p, ctx, notes) : net::Decision{};
+    }
+
+private:
+    net::PacketProcessor* inner_;
+    AttackerApp* attacker_;
+    std::set<std::uint16_t> control_ports_;
+};
+
 proto::ThirdPartyConfig third_party_config(const scenario::ClientSpec& c) {
     proto::ThirdPartyConfig tp;
     tp.dialect = c.mode == "rfc438"   ? proto::ThirdPartyDialect::Rfc438
@@ -137,13 +169,35 @@ struct Apps {
     std::vector<std::unique_ptr<ServerApp>> servers;
     std::vector<std::unique_ptr<ClientApp>> clients;
     std::vector<std::unique_ptr<ThirdPartyApp>> third_party;
+    std::vector<std::unique_ptr<AttackerApp>> attackers;
 };
+
+void add_attackers(net::Network& net, const scenario::Scenario& s, Apps& apps,
+                   std::vector<std::unique_ptr<net::PacketProcessor>>& hooks,
+                   std::map<std::string, net::PacketProcessor*>& hook_of) {
+    std::set<std::uint16_t> control_ports;
+    for (const auto& sv : s.servers) control_ports.insert(sv.port);
+    for (const auto& a : s.attackers) {
+        auto app = std::make_unique<AttackerApp>(a, *s.node(a.node));
+        AttackerApp* raw = app.get();
+        net.on_start(a.node, [raw](net::Stack& st) { raw->start(st); });
+        if (!a.sniff.empty()) {
+            auto it = hook_of.find(a.sniff);
+            hooks.push_back(std::make_unique<SniffHook>(it == hook_of.end() ? nullptr : it->second, raw, control_ports));
+            hook_of[a.sniff] = hooks.back().get();
+            net.set_processor(a.sniff, hooks.back().get());
+        }
+        apps.attackers.push_back(std::move(app));
+    }
+}
 
 void add_server(net::Network& net, const scenario::Scenario& s, const scenario::ServerSpec& sv, Apps& apps) {
     const auto* node = s.node(sv.node);
     auto app = std::make_unique<ServerApp>(net, sv.node, build_server_config(sv), build_vfs(sv),
                                            s.seed ^ hash_name(sv.node), proto::IpAddress{}, sv.port);
     (void)node;
+    // Only an attacker ever makes a second connection to a passive port.
+    app->model_listen_queue(!s.attackers.empty());
     ServerApp* raw = app.get();
     net.on_start(sv.node, [raw](net::Stack& st) { raw->start(st); });
     apps.servers.push_back(std::move(app));
@@ -255,11 +309,16 @@ void fill_outcome(const Apps& apps, trace::Trace& t) {
     }
     for (const auto& tr : t.outcome.transfers) ok = ok && tr.ok;
     t.outcome.ok = ok && t.outcome.limit_reached.empty();
+    // The attackers' attempts are listed after the clients' transfers (ok: the attacker received
+    // data); they do not count towards the outcome, which is the legitimate clients'.
+    for (const auto& a : apps.attackers)
+        for (auto& tr : a->report().transfers) t.outcome.transfers.push_back(tr);
 }
 
 // The simulation proper; the Network (and its SimGrid engine) is gone when it returns, so the
 // diagnosis can run the scenario again.
-trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o) {
+trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
+                      std::vector<std::pair<std::string, mbox::RouterSnapshot>>* router_tables = nullptr) {
     net::NetConfig cfg;
     cfg.seed = s.seed;
     cfg.scenario = s.name;
@@ -274,9 +333,11 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o) {
 
     std::map<std::string, net::PacketProcessor*> hook_of;
     std::vector<std::unique_ptr<net::PacketProcessor>> hooks;
+    std::vector<std::pair<std::string, const RouterHook*>> routers;
     for (const auto& n : s.nodes) {
         if (auto r = build_router(n)) {
             hooks.push_back(std::make_unique<RouterHook>(std::move(r)));
+            routers.emplace_back(n.name, static_cast<const RouterHook*>(hooks.back().get()));
             net.set_processor(n.name, hooks.back().get());
             hook_of[n.name] = hooks.back().get();
         } else if (n.kind == "host" && n.firewall.enabled) {
@@ -289,16 +350,27 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o) {
     for (const auto& sv : s.servers) add_server(net, s, sv, apps);
     for (const auto& c : s.clients) add_client(net, s, c, apps);
     schedule_faults(net, s, apps, hooks, hook_of);
+    add_attackers(net, s, apps, hooks, hook_of);
 
     trace::Trace t = net.run(s.limits.time_ns, s.limits.events);
     t.scenario = s.name;
     t.title = s.title;
     t.seed = s.seed;
     fill_outcome(apps, t);
+    if (router_tables) {
+        const trace::TimeNs end = t.events.empty() ? 0 : t.events.back().time_ns;
+        for (const auto& [name, hook] : routers) router_tables->emplace_back(name, hook->router().snapshot(end));
+    }
     return t;
 }
 
 }  // namespace
+
+trace::Trace run_with_router_tables(const scenario::Scenario& s,
+                                    std::vector<std::pair<std::string, mbox::RouterSnapshot>>& tables) {
+    tables.clear();
+    return simulate(s, RunOptions{}, &tables);
+}
 
 trace::Trace run(const scenario::Scenario& s, const RunOptions& o) {
     trace::Trace t = simulate(s, o);

@@ -1,5 +1,7 @@
 #include "sim/scenario/loader.hpp"
 
+#include "protocol/codec.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -672,6 +674,42 @@ FaultSpec read_fault(const Value& v) {
     return f;
 }
 
+AttackerSpec read_attacker(const std::string& node, const Value& v) {
+    Map m(v);
+    AttackerSpec a;
+    a.node = node;
+    a.mark = v.mark();
+    a.steal = m.need("steal").one_of({"data", "spdt"});
+    if (auto x = m.get("sniff")) a.sniff = x->str();
+    const auto delay = m.get("delay");
+    if (delay) a.delay_ns = delay->duration();
+    const auto server = m.get("server");
+    if (server) a.server = server->host_port();
+    const auto at = m.get("at");
+    if (at) a.at_ns = at->duration();
+    const auto id = m.get("id");
+    if (id) {
+        a.id = id->str();
+        if (!proto::is_valid_spsv_id(*a.id))
+            id->fail(id->path() + ": expected an SPSV identifier (1 to 32 printable characters, no spaces, "
+                                  "'(', ')' or ':'), found '" + *a.id + "'");
+    }
+    m.done();
+    const std::string where = v.path() + ": ";
+    if (a.steal == "data" && a.sniff.empty())
+        v.fail(where + "'steal: data' needs 'sniff' (the node whose traffic shows the server's 227/229 reply)");
+    if (a.steal == "data" && (server || id || at))
+        (server ? *server : id ? *id : *at)
+            .fail(where + "'server', 'id' and 'at' are for 'steal: spdt'; 'steal: data' connects to the port it sniffs");
+    if (a.sniff.empty() && delay) delay->fail(where + "'delay' counts from the sniffed reply: it needs 'sniff'");
+    if (!a.sniff.empty() && (server || at))
+        (server ? *server : *at).fail(where + "with 'sniff' the attacker acts on what it sees; "
+                                              "'server' and 'at' are for an attacker without 'sniff'");
+    if (a.steal == "spdt" && a.sniff.empty() && (!server || !id))
+        v.fail(where + "'steal: spdt' without 'sniff' needs 'server' (the control port) and 'id' (the identifier to try)");
+    return a;
+}
+
 Expectation read_expect(const Value& v) {
     Map m(v);
     Expectation e;
@@ -725,6 +763,8 @@ Scenario read_scenario(const Context& ctx, const YAML::Node& root) {
         for (auto& [name, v] : Map(*x).entries()) s.clients.push_back(read_client(name, v));
     if (auto x = m.get("faults"))
         for (const auto& f : x->list("faults")) s.faults.push_back(read_fault(f));
+    if (auto x = m.get("attackers"))
+        for (auto& [name, v] : Map(*x).entries()) s.attackers.push_back(read_attacker(name, v));
     if (auto x = m.get("expect")) s.expect = read_expect(*x);
     m.done();
     return s;
@@ -936,6 +976,21 @@ void validate(const Scenario& s) {
                                  std::to_string(sv.port));
     }
     for (const auto& c : s.clients) host_node(c.node, c.mark, "client");
+    for (const auto& a : s.attackers) {
+        host_node(a.node, a.mark, "attacker");
+        for (const auto& c : s.clients)
+            if (c.node == a.node)
+                fail_at(a.mark, "attackers." + a.node + ": the host already runs a client; give the attacker its own host");
+        for (const auto& sv : s.servers)
+            if (sv.node == a.node)
+                fail_at(a.mark, "attackers." + a.node + ": the host already runs a server; give the attacker its own host");
+        if (!a.sniff.empty() && !s.node(a.sniff)) {
+            std::vector<std::string> v(names.begin(), names.end());
+            std::string near = nearest_key(a.sniff, v);
+            fail_at(a.mark, "attackers." + a.node + ".sniff: no node named '" + a.sniff + "'" +
+                                (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+        }
+    }
     if (s.clients.empty()) fail_at(Mark{s.file, 1, 1}, "the scenario has no clients: add a 'clients' section");
 }
 

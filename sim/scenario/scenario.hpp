@@ -156,6 +156,19 @@ struct FaultSpec {
     Mark mark;
 };
 
+// An eavesdropping third host that races the client for its data connection (security cases).
+struct AttackerSpec {
+    std::string node;                 // the attacker's host
+    std::string steal;                // data: connect to the passive port a 227/229 announces;
+                                      // spdt: connect to the control port and send SPDT <id>
+    std::string sniff;                // the node whose traffic the attacker reads ("" = none)
+    std::int64_t delay_ns = 0;        // with sniff: how long after the sniffed reply it acts
+    std::optional<proto::HostPort> server;  // without sniff: the control port for SPDT
+    std::int64_t at_ns = 0;           // without sniff: when it acts
+    std::optional<std::string> id;    // spdt: the identifier to send (default: the sniffed one)
+    Mark mark;
+};
+
 struct ExpectedTransfer {
     std::optional<std::string> command;
     std::optional<bool> ok;
@@ -199,6 +212,7 @@ struct Scenario {
     std::vector<ServerSpec> servers;
     std::vector<ClientSpec> clients;
     std::vector<FaultSpec> faults;
+    std::vector<AttackerSpec> attackers;
     std::optional<Expectation> expect;
 
     const NodeSpec* node(const std::string& n) const;
