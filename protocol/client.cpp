@@ -466,6 +466,7 @@ void ClientSession::plan_transfer(const UserAction& action, DataMode mode) {
     upload_sent_ = false;
     raw_transfer_ = false;
     preliminary_seen_ = final_seen_ = false;
+    data_reset_ = false;
 }
 
 void ClientSession::execute(Step step) {
@@ -475,7 +476,7 @@ void ClientSession::execute(Step step) {
         case Step::Kind::Quit: send_command(step, E::SendQuit); return;
         case Step::Kind::Transfer:
             transfer_sent_ = true;
-            preliminary_seen_ = final_seen_ = false;
+            preliminary_seen_ = final_seen_ = data_reset_ = false;
             send_command(step, E::SendTransferCommand);
             if (data_.state == D::Listening && config_.profile.accept_timeout > 0)
                 accept_deadline_ = now_ + config_.profile.accept_timeout;
@@ -722,10 +723,22 @@ void ClientSession::on_transfer_reply(const Step& step, const ServerReply& reply
     }
     final_seen_ = true;
     if (reply.code / 100 == 2) {
+        // A 2yz does not make a broken transfer good: curl (CURLE_RECV_ERROR) and ftplib (the
+        // socket error) fail when the data connection was reset, or when the server announced
+        // the transfer (1yz) but no data connection ever opened.
+        const bool never_opened = preliminary_seen_ && !step.raw &&
+                                  (data_.state == D::ListenRequested || data_.state == D::Listening ||
+                                   data_.state == D::ConnectRequested || data_.state == D::SpdtHandshake);
         // Normally advance() now waits for the server to close the data connection. A
         // connection the transfer never used (no 1yz, or the server never connected) would
         // never close: the client closes it.
         if (!preliminary_seen_ || data_.state != D::Open) release_data();
+        if (!step.raw && (data_reset_ || never_opened)) {
+            fail_action(std::string(data_reset_ ? "the data connection was reset"
+                                                : "no data connection was opened") +
+                            ", although the server answered " + std::to_string(reply.code) + " " + reply.text,
+                        config_.profile.on_data_failure);
+        }
         return;
     }
     // A raw transfer line only reports: the user typed it, the profile's policy is not asked.
@@ -881,7 +894,7 @@ void ClientSession::on_data_event(const DataEvent& event, Time now) {
                 if (fire(E::PeerClosed)) emit(CloseData{data_.id, false});
                 if (handshake) on_data_failure("the server closed the SPDT connection");
             } else if constexpr (std::is_same_v<T, DataReset>) {
-                fire(E::DataReset);
+                if (fire(E::DataReset) && transfer_sent_) data_reset_ = true;
             }  // DataDrained: the client waits for the server's reply, not for its own ACKs
         },
         event);

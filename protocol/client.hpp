@@ -283,6 +283,7 @@ private:
 
     bool transfer_sent_ = false;
     bool preliminary_seen_ = false;
+    bool data_reset_ = false;      // the transfer's data connection was reset (a 2yz does not mend it)
     bool final_seen_ = false;
     bool upload_ = false;
     bool upload_sent_ = false;

@@ -540,6 +540,39 @@ TEST_CASE("curl's accept timeout: the server never connects to the PORT listener
     CHECK(client.next_expiry() == kNever);
 }
 
+TEST_CASE("a 226 does not mend a reset data connection, nor one that never opened (curl, ftplib)") {
+    SUBCASE("passive: the data connection is reset, then the server answers 226") {
+        auto client = make_client("curl", DataMode::Epsv, kCurlGet, kCurlHost, kServerPublic);
+        CannedServer server = vsftpd();
+        server.data = DataOutcome::Reset;
+        run_canned(client, server);
+        REQUIRE(client.results().size() >= 2);
+        CHECK_FALSE(client.results()[1].ok);
+        CHECK(client.results()[1].reply_code == 226);
+        CHECK(client.results()[1].received.empty());
+        CHECK(client.results()[1].failure.find("reset") != std::string::npos);
+    }
+    SUBCASE("active: 150 and 226 arrive but the server never connected") {
+        auto client = make_client("ftplib", DataMode::Port, kCurlGet, kClientLan, kServerPublic);
+        CannedServer server = vsftpd();
+        server.answers["USER"] = {"331 Please specify the password."};
+        server.answers["PASS"] = {"230 Login successful."};
+        server.data = DataOutcome::Refuse;  // nobody connects to the client's listener
+        run_canned(client, server);
+        REQUIRE(client.results().size() >= 2);
+        CHECK_FALSE(client.results()[1].ok);
+        CHECK(client.results()[1].reply_code == 226);
+        CHECK(client.results()[1].failure.find("no data connection") != std::string::npos);
+    }
+    SUBCASE("the same sessions with a working data connection succeed") {
+        auto client = make_client("curl", DataMode::Epsv, kCurlGet, kCurlHost, kServerPublic);
+        run_canned(client, vsftpd());
+        REQUIRE(client.results().size() >= 2);
+        CHECK(client.results()[1].ok);
+        CHECK(client.results()[1].received.size() == 65536);
+    }
+}
+
 TEST_CASE("client script: text form and errors with line and column") {
     const auto parsed = parse_client_script(
         "# a session\nlogin anonymous ftp@example.com\nls /pub\nget file.bin\n"

@@ -15,7 +15,8 @@
 namespace ftpsim::proto::testing {
 
 // What the canned data connection's far end does.
-enum class DataOutcome { Connect, Refuse, TimeOut };
+// Reset: the connection opens, then is reset instead of carrying the download.
+enum class DataOutcome { Connect, Refuse, TimeOut, Reset };
 
 struct CannedServer {
     std::string greeting = "220 (vsFTPd 3.0.3)";
@@ -61,6 +62,11 @@ inline Run run_canned(ClientSession& client, const CannedServer& server, Time no
     };
     auto deliver_download = [&] {
         if (!data_open) return;
+        if (server.data == DataOutcome::Reset) {
+            client.on_data_event(DataReset{data_id}, now);
+            data_open = false;
+            return;
+        }
         client.on_data_event(DataBytes{data_id, server.download}, now);
         client.on_data_event(DataClosed{data_id}, now);
         data_open = false;
@@ -118,7 +124,7 @@ inline Run run_canned(ClientSession& client, const CannedServer& server, Time no
         const bool is_download = last_command.starts_with("RETR") || last_command.starts_with("LIST");
         // Active mode: the server connects to the client's listener before its 150 (vsftpd).
         if (preliminary && client.data_state() == DataState::Listening) {
-            if (server.data == DataOutcome::Connect) {
+            if (server.data == DataOutcome::Connect || server.data == DataOutcome::Reset) {
                 data_open = true;
                 client.on_data_event(DataConnected{data_id, {}, server.data_peer}, now);
             }
