@@ -636,7 +636,9 @@ void review_security(const scenario::Scenario& s, trace::Trace& t, bool verify) 
         auto ctl = conns.find(c.control_id);
         if (ctl == conns.end()) continue;
         const std::string& client = ctl->second->initiator;
-        if (c.responder == client || logged_in.count({client, c.responder})) continue;
+        // No responder: the connection reached no host (e.g. a private address announced from
+        // behind a NAT): that is the NAT failure the client's diagnosis explains, not a bounce.
+        if (c.responder.empty() || c.responder == client || logged_in.count({client, c.responder})) continue;
         trace::Diagnosis d;
         d.what = "Security: " + c.initiator + " opened a data connection to " + c.initiator_remote.addr + ":" +
                  std::to_string(c.initiator_remote.port) + " (" + c.responder + "), a host its client " + client +
