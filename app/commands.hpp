@@ -15,6 +15,7 @@ struct ViewFlags {
     std::string view = "per-hop";        // per-hop | end-to-end
     std::string time = "compressed";     // compressed | scale
     bool fold_handshakes = false;
+    bool fold_data = false;              // one arrow per run of data segments
     bool hide_sockets = false;           // no socket events (listen, connect, accept, closed)
     bool hide_notes = false;             // no explanation notes
     std::string capture = "client";      // client | server | NODE-NODE (pcap capture point)
@@ -50,7 +51,51 @@ struct ListFlags {
     std::string dir;
 };
 
+// Live mode, the client: ftpsim get URL [-o FILE] | put FILE URL | ls URL (docs/live.md).
+struct LiveClientFlags {
+    std::string op;                      // get | put | ls
+    std::string url;
+    std::string local;                   // get/ls: -o FILE; put: the FILE to upload
+    std::string mode;                    // "" = the profile's default
+    std::string profile = "curl";
+    std::string user, password;
+    bool user_set = false, password_set = false;
+    std::string trace;
+    double timeout = 30;
+    bool verbose = false;
+};
+
+// ftpsim import FILE: a capture (pcap/pcapng) or a trace JSON, drawn like a run (docs/live.md).
+struct ImportFlags {
+    std::string file;
+    std::vector<std::string> exports;
+    ViewFlags view;
+    std::vector<int> control_ports;      // besides 21 and any server greeting with 220
+    bool segments = false;               // also one Segment event per captured TCP segment
+};
+
+// Live mode, the server: ftpsim serve [--listen ADDR:PORT] --root DIR ... (docs/live.md).
+struct ServeFlags {
+    std::string listen = "127.0.0.1:2121";
+    std::string root;
+    std::string profile = "vsftpd";
+    std::string passive_ports;           // "A-B"; "" = the profile's (any unprivileged port)
+    std::string users;                   // users file: "NAME PASSWORD [rw|ro]" per line
+    bool no_anonymous = false;
+    bool writable = false;               // anonymous users may write
+    int max_clients = 64;
+    double idle_timeout = 300;           // seconds
+    double data_timeout = 60;            // seconds without progress on a data connection
+    std::string max_transfer;            // bytes (suffixes K, M, G); "" = no limit
+    std::string trace;
+    bool once = false;
+    bool verbose = false;
+};
+
 int cmd_list(const ListFlags& f);
+int cmd_serve(const ServeFlags& f);
+int cmd_import(const ImportFlags& f);
+int cmd_live_client(const LiveClientFlags& f);
 int cmd_run(const RunFlags& f);
 int cmd_check(const CheckFlags& f);
 int cmd_sweep(const SweepFlags& f);

@@ -16,12 +16,28 @@ void add_view_flags(CLI::App* cmd, ViewFlags& v) {
     cmd->add_option("--time", v.time, "Time axis: compressed (one row per event) or scale (arrows slant with latency)")
         ->check(CLI::IsMember({"compressed", "scale"}));
     cmd->add_flag("--fold-handshakes", v.fold_handshakes, "Draw each TCP handshake as one arrow, hide pure ACKs");
+    cmd->add_flag("--fold-data", v.fold_data,
+                  "Draw each run of data segments (and the ACKs coming back) as one arrow "
+                  "(PlantUML, Mermaid and mscgen fold above 2000 items anyway)");
     cmd->add_flag("--hide-sockets", v.hide_sockets, "Leave out socket events (listen, connect, accept, closed)");
     cmd->add_flag("--hide-notes", v.hide_notes, "Leave out the explanation notes");
     cmd->add_option("--capture", v.capture,
                     "pcap capture point: client, server, or a hop as NODE-NODE (e.g. home-router-server)");
     cmd->add_option("--color", v.color, "Colour the terminal ladder: auto, always, never")
         ->check(CLI::IsMember({"auto", "always", "never"}));
+}
+
+// get / put / ls share their flags (only one of them is parsed).
+void add_live_client_flags(CLI::App* cmd, LiveClientFlags& f) {
+    cmd->add_option("--mode", f.mode, "Data connection: port, eprt, pasv, epsv or spsv (default: the profile's; curl: EPSV, then PASV)");
+    cmd->add_option("--profile", f.profile, "Client behaviour: curl, ftplib, lftp, filezilla, classic, textbook");
+    cmd->add_option("--user", f.user, "User name (default: the URL's, else anonymous)")
+        ->each([&f](const std::string&) { f.user_set = true; });
+    cmd->add_option("--password", f.password, "Password (default: the URL's, else the profile's anonymous password)")
+        ->each([&f](const std::string&) { f.password_set = true; });
+    cmd->add_option("--trace", f.trace, "Record the session as a trace (JSON, like run --export x.json)");
+    cmd->add_option("--timeout", f.timeout, "Give up after this many seconds without progress (default 30)");
+    cmd->add_flag("-v,--verbose", f.verbose, "Print the dialogue (commands, replies, connections) on stderr");
 }
 
 }  // namespace
@@ -83,6 +99,64 @@ int main(int argc, char** argv) {
                   "      --vary nodes.router.nat.type=full-cone,restricted,port-restricted,symmetric \\\n"
                   "      --vary nodes.router.alg.enabled=false,true --format md --jobs 2");
 
+    LiveClientFlags client_flags;
+    auto* get = app.add_subcommand("get", "Download a file from a real FTP server (live mode)");
+    get->add_option("url", client_flags.url, "ftp://[user[:password]@]host[:port]/path")->required();
+    get->add_option("-o,--output", client_flags.local, "Output file ('-' = stdout; default: the URL's file name)");
+    add_live_client_flags(get, client_flags);
+    get->footer("Example:\n  ftpsim get ftp://127.0.0.1:2121/file.bin -o file.bin --mode pasv -v");
+    auto* put = app.add_subcommand("put", "Upload a file to a real FTP server (live mode)");
+    put->add_option("file", client_flags.local, "The local file to upload")->required();
+    put->add_option("url", client_flags.url, "ftp://host[:port]/path (a path ending in '/' gets the file's name)")->required();
+    add_live_client_flags(put, client_flags);
+    put->footer("Example:\n  ftpsim put report.pdf ftp://user:secret@192.0.2.7/incoming/ --mode eprt");
+    auto* ls = app.add_subcommand("ls", "List a directory on a real FTP server (live mode)");
+    ls->add_option("url", client_flags.url, "ftp://host[:port]/[directory]")->required();
+    ls->add_option("-o,--output", client_flags.local, "Write the listing to a file (default: stdout)");
+    add_live_client_flags(ls, client_flags);
+    ls->footer("Example:\n  ftpsim ls ftp://[::1]:2121/pub/ --profile ftplib");
+
+    ImportFlags import_flags;
+    auto* import = app.add_subcommand("import", "Draw a captured FTP session (pcap/pcapng) or a trace JSON like a run");
+    import->add_option("file", import_flags.file, "A capture (tcpdump -w, Wireshark) or a trace JSON (serve --trace)")
+        ->required();
+    import->add_option("--export,-o", import_flags.exports,
+                       "Write an export; the format comes from the extension: .svg .puml .mmd .msc .txt .json .pcap");
+    import->add_option("--control-port", import_flags.control_ports,
+                       "A port the FTP server listens on besides 21 (repeatable; a 220 greeting is found anyway)");
+    import->add_flag("--segments", import_flags.segments,
+                     "Also record every captured TCP segment (a packet-level ladder)");
+    add_view_flags(import, import_flags.view);
+    import->footer("Examples:\n"
+                   "  ftpsim import capture.pcap\n"
+                   "  ftpsim import capture.pcap --segments --fold-handshakes --export ladder.svg\n"
+                   "  ftpsim import live.json --export ladder.txt   (a trace written by serve --trace)");
+
+    ServeFlags serve_flags;
+    auto* serve = app.add_subcommand("serve", "Run a real FTP server on the protocol core (live mode)");
+    serve->add_option("--listen", serve_flags.listen, "ADDR:PORT to listen on ([::1]:2121 for IPv6; default 127.0.0.1:2121)");
+    serve->add_option("--root", serve_flags.root, "Directory to serve (the server is confined to it)")->required();
+    serve->add_option("--profile", serve_flags.profile, "Server behaviour: vsftpd, pyftpdlib or rfc959")
+        ->check(CLI::IsMember({"vsftpd", "pyftpdlib", "rfc959"}));
+    serve->add_option("--passive-ports", serve_flags.passive_ports, "A-B: passive data ports (default: any unprivileged port)");
+    serve->add_option("--users", serve_flags.users, "Users file: one \"NAME PASSWORD [rw|ro]\" per line");
+    serve->add_flag("--no-anonymous", serve_flags.no_anonymous, "Refuse the anonymous login");
+    serve->add_flag("--writable", serve_flags.writable, "Anonymous users may upload, delete, rename, MKD, RMD");
+    serve->add_option("--max-clients", serve_flags.max_clients, "Sessions at once; more get 421 (default 64)")
+        ->check(CLI::Range(1, 100000));
+    serve->add_option("--idle-timeout", serve_flags.idle_timeout, "Seconds without a command before 421 and close (default 300)")
+        ->check(CLI::PositiveNumber);
+    serve->add_option("--data-timeout", serve_flags.data_timeout, "Seconds without progress before a data connection is reset (default 60)")
+        ->check(CLI::PositiveNumber);
+    serve->add_option("--max-transfer", serve_flags.max_transfer, "Largest file sent or received, in bytes (K, M, G suffixes; default no limit)");
+    serve->add_option("--trace", serve_flags.trace, "Record every session into a trace (JSON) when the server stops");
+    serve->add_flag("--once", serve_flags.once, "Stop after the first session has ended");
+    serve->add_flag("-v,--verbose", serve_flags.verbose, "Log connections and the protocol core's explanations on stderr");
+    serve->footer("Examples:\n"
+                  "  ftpsim serve --root /srv/ftp\n"
+                  "  ftpsim serve --listen 0.0.0.0:2121 --root /srv/ftp --passive-ports 50000-50100 --users users.txt\n"
+                  "  ftpsim serve --root . --once --trace session.json && ftpsim import session.json -o ladder.svg");
+
     auto* gui = app.add_subcommand("gui", "Open the teaching app (Dear ImGui)");
     gui->allow_extras();
     gui->prefix_command();
@@ -103,6 +177,12 @@ int main(int argc, char** argv) {
         if (*check) return cmd_check(check_flags);
         if (*sweep) return cmd_sweep(sweep_flags);
         if (*gui) return cmd_gui(argc, argv);
+        if (*serve) return cmd_serve(serve_flags);
+        if (*import) return cmd_import(import_flags);
+        if (*get || *put || *ls) {
+            client_flags.op = *get ? "get" : *put ? "put" : "ls";
+            return cmd_live_client(client_flags);
+        }
         return cmd_run(run_flags);  // "ftpsim" alone runs the default scenario
     } catch (const std::exception& e) {
         std::fprintf(stderr, "ftpsim: internal error: %s\n", e.what());

@@ -34,6 +34,7 @@ std::string export_options(const ViewFlags& v, const trace::Trace& t, viz::Expor
     o.layout.view = v.view == "end-to-end" ? viz::View::EndToEnd : viz::View::PerHop;
     o.layout.time = v.time == "scale" ? viz::TimeScale::ToScale : viz::TimeScale::Compressed;
     o.layout.fold_handshakes = v.fold_handshakes;
+    o.layout.fold_data = v.fold_data;
     o.layout.show_socket_events = !v.hide_sockets;
     o.layout.show_notes = !v.hide_notes;
     if (v.capture == "client") {

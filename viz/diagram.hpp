@@ -8,6 +8,7 @@
 // is LayoutOptions::row_height high).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,6 +35,18 @@ struct LayoutOptions {
     bool show_timers = true;
     bool show_notes = true;          // Note events (the learner's explanations)
     bool show_middlebox = true;      // Middlebox events (NAT, firewall, ALG decisions)
+    // Fold bulk data: a run of data segments of one connection in one direction (per hop, or end
+    // to end) becomes one arrow "DATA 33580 B in 23 segments, 12 ACKs back"; the pure ACKs of that
+    // connection coming back while the run lasts are absorbed into it (none with fold_handshakes,
+    // which hides them already). Anything else drawn between its segments ends a run (FIN, RST, a
+    // drop or reject, an FTP line, any note), except the arrows of another data connection; so
+    // the rows keep their order. A run of one segment is drawn as it is. To scale, the arrow
+    // spans from the first segment's departure to the last one's arrival.
+    bool fold_data = false;
+    // When fold_data is off and the unfolded diagram has more items than this (0: never), fold
+    // anyway and say so in a note at the top (Diagram::auto_folded). The text-diagram exporters
+    // use it: PlantUML, Mermaid and mscgen take minutes on tens of thousands of arrows.
+    std::size_t fold_data_above = 0;
 
     // Compressed: the height of a row, and how far an arrow drops within its row (0: horizontal).
     double row_height = 50;
@@ -91,6 +104,10 @@ struct Item {
     std::string label;                   // the FTP line, "DATA 1460 B", "SYN", "TCP connect"
     std::string label_after;             // end to end: the line as received, when a middlebox changed it
     bool synthesized = false;            // not in the trace (a RST drawn for a bare Rejected verdict)
+    // A folded run of data (LayoutOptions::fold_data): how many data segments (>= 2), their
+    // payload bytes (retransmissions included) and the pure ACKs absorbed; 0 for other arrows.
+    std::uint32_t folded_segments = 0, folded_acks = 0;
+    std::uint64_t folded_bytes = 0;
 
     // Notes.
     int lane_lo = -1, lane_hi = -1;
@@ -119,6 +136,10 @@ struct Diagram {
     bool round_ticks = false;            // ticks are at round times (ToScale): print them short
     double height = 0;                   // bottom of the last item
     bool has_control = false, has_data = false, has_drops = false, has_rejects = false;
+    // Data was folded because the diagram was too large (LayoutOptions::fold_data_above); the
+    // first item is then a note that says so, and unfolded_items is the count before folding.
+    bool auto_folded = false;
+    std::size_t unfolded_items = 0;
 
     // Indices of the items that intersect [y0, y1], in order: O(log n + k) with a binary search
     // over max_bottom (the running maximum of bottom(), which is sorted).
@@ -141,5 +162,7 @@ std::string format_time_short(trace::TimeNs t);
 // flags spelled out ("SYN", "SYN, ACK", "FIN, ACK", "RST").
 std::string segment_label(const trace::Event& e, Purpose purpose);
 std::string flags_words(const std::string& flags);
+// The label of a folded run: "DATA 33580 B in 23 segments", plus ", 12 ACKs back" when acks > 0.
+std::string folded_label(std::uint64_t bytes, std::uint32_t segments, std::uint32_t acks);
 
 }  // namespace ftpsim::viz

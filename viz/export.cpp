@@ -53,7 +53,10 @@ std::string export_trace(const trace::Trace& t, Format f, const ExportOptions& o
     case Format::Pcap: return to_pcap(t, o.pcap);
     default: break;
     }
-    const Diagram d = layout(t, o.layout);
+    LayoutOptions lo = o.layout;
+    if ((f == Format::PlantUml || f == Format::Mermaid || f == Format::Mscgen) && lo.fold_data_above == 0)
+        lo.fold_data_above = o.text_diagram_fold_above;
+    const Diagram d = layout(t, lo);
     switch (f) {
     case Format::Svg: return to_svg(d, o.svg);
     case Format::PlantUml: return to_plantuml(d);

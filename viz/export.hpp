@@ -77,6 +77,10 @@ const char* format_name(Format f);
 
 struct ExportOptions {
     LayoutOptions layout;
+    // PlantUML, Mermaid and mscgen: when layout.fold_data is off and layout.fold_data_above is 0,
+    // fold data anyway above this many items (0: never), with a note saying so. Those tools take
+    // minutes on a long transfer's tens of thousands of arrows; SVG and text never fold unasked.
+    std::size_t text_diagram_fold_above = 2000;
     SvgOptions svg;
     TextOptions text;
     PcapOptions pcap;

@@ -114,7 +114,106 @@ std::string_view first_line(std::string_view s, std::size_t& more_lines) {
     return line;
 }
 
+// Folds runs of data segments (LayoutOptions::fold_data). `items` are the raw arrows and notes in
+// time order, lanes resolved; returns them with each run of >= 2 data segments merged into its
+// first arrow and the pure ACKs absorbed into it removed.
+std::vector<Item> fold_data_runs(const trace::Trace& t, std::vector<Item> items) {
+    struct Run {
+        std::size_t head;                  // the run's first data arrow
+        std::vector<std::size_t> absorbed; // its other data arrows and the ACKs coming back
+        std::uint32_t segments = 1, acks = 0;
+        std::uint64_t bytes = 0;
+        trace::TimeNs t1 = 0;
+    };
+    std::vector<Run> open;                 // a handful at a time: linear scans are fine
+    std::vector<char> removed(items.size(), 0);
+    auto close = [&](std::size_t r) {
+        Run& run = open[r];
+        if (run.segments >= 2) {
+            Item& head = items[run.head];
+            head.folded_segments = run.segments;
+            head.folded_acks = run.acks;
+            head.folded_bytes = run.bytes;
+            head.label = folded_label(run.bytes, run.segments, run.acks);
+            head.label_after.clear();
+            head.t1 = std::max(head.t1, run.t1);
+            for (std::size_t i : run.absorbed) removed[i] = 1;
+        }
+        open.erase(open.begin() + static_cast<std::ptrdiff_t>(r));
+    };
+    auto close_conn = [&](int conn) {
+        for (std::size_t r = open.size(); r-- > 0;)
+            if (items[open[r].head].conn == conn) close(r);
+    };
+    auto close_all = [&]() {
+        while (!open.empty()) close(open.size() - 1);
+    };
+    auto segment_of = [&](const Item& it) -> const Event* {
+        if (it.kind != ItemKind::Arrow || it.synthesized || it.event >= t.events.size()) return nullptr;
+        const Event& e = t.events[it.event];
+        return e.kind == EventKind::Segment ? &e : nullptr;
+    };
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const Item& it = items[i];
+        const Event* e = segment_of(it);
+        if (e && it.end == End::Arrow && it.purpose == Purpose::Data) {
+            const bool data = e->payload_len > 0 && !has_flag(e->flags, 'S') && !has_flag(e->flags, 'F') &&
+                              !has_flag(e->flags, 'R');
+            const bool ack = is_pure_ack(*e);
+            std::size_t r = 0;
+            for (; r < open.size(); ++r) {
+                const Item& h = items[open[r].head];
+                if (h.conn != it.conn) continue;
+                if (data && h.from_lane == it.from_lane && h.to_lane == it.to_lane) break;
+                if (ack && h.from_lane == it.to_lane && h.to_lane == it.from_lane) break;
+            }
+            if (r < open.size()) {
+                Run& run = open[r];
+                run.absorbed.push_back(i);
+                if (data) {
+                    ++run.segments;
+                    run.bytes += e->payload_len;
+                    run.t1 = std::max(run.t1, it.t1);
+                } else {
+                    ++run.acks;
+                }
+                continue;
+            }
+            if (data) {
+                // A new run; another direction's run of this connection on the same hop ends.
+                for (std::size_t q = open.size(); q-- > 0;) {
+                    const Item& h = items[open[q].head];
+                    if (h.conn == it.conn && h.from_lane == it.to_lane && h.to_lane == it.from_lane) close(q);
+                }
+                Run run;
+                run.head = i;
+                run.bytes = e->payload_len;
+                run.t1 = it.t1;
+                open.push_back(std::move(run));
+                continue;
+            }
+        }
+        // Anything else drawn between a run's segments ends it, so the order of the rows stays
+        // true; only another data connection's arrows (a concurrent transfer) leave it open.
+        if (it.kind == ItemKind::Arrow && it.purpose == Purpose::Data) close_conn(it.conn);
+        else close_all();
+    }
+    close_all();
+    std::vector<Item> out;
+    out.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i)
+        if (!removed[i]) out.push_back(std::move(items[i]));
+    return out;
+}
+
 }  // namespace
+
+std::string folded_label(std::uint64_t bytes, std::uint32_t segments, std::uint32_t acks) {
+    std::string s = fmt::format("DATA {} B in {} segments", bytes, segments);
+    if (acks == 1) s += ", 1 ACK back";
+    else if (acks > 1) s += fmt::format(", {} ACKs back", acks);
+    return s;
+}
 
 std::string format_time(trace::TimeNs t) {
     const bool neg = t < 0;
@@ -387,6 +486,28 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
     // Synthesized RSTs go after their cause in time order.
     if (items.size() != n_raw)
         std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.t0 < b.t0; });
+
+    const bool auto_fold = !opt.fold_data && opt.fold_data_above > 0 && items.size() > opt.fold_data_above;
+    if (opt.fold_data || auto_fold) {
+        const std::size_t unfolded = items.size();
+        items = fold_data_runs(t, std::move(items));
+        if (auto_fold) {
+            d.auto_folded = true;
+            d.unfolded_items = unfolded;
+            Item note;
+            note.kind = ItemKind::Note;
+            note.note_kind = NoteKind::Note;
+            note.lane_lo = 0;
+            note.lane_hi = static_cast<int>(lm.lanes.size()) - 1;
+            note.t0 = note.t1 = items.empty() ? 0 : items.front().t0;
+            note.text = fmt::format(
+                "Bulk data folded: unfolded, this ladder has {} items (over {}).\n"
+                "Each \"DATA ... in N segments\" arrow stands for a run of data segments\n"
+                "and the ACKs coming back; export SVG or text to see every segment.",
+                unfolded, opt.fold_data_above);
+            items.insert(items.begin(), std::move(note));
+        }
+    }
 
     auto note_lines = [](const std::string& s) {
         return 1 + static_cast<int>(std::count(s.begin(), s.end(), '\n'));

@@ -210,6 +210,11 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
                    ".k{{stroke:#868e96;stroke-width:2px}}.t{{font-size:{6}px;fill:#868e96}}\n"
                    "</style>\n",
                    kControl, kData, kOther, kRed, port_fs, std::round(fs * 0.85), port_fs - 1);
+    // A folded run of data segments (LayoutOptions::fold_data) is drawn as a wide shaft; the rule is
+    // there only when one is, so other ladders stay as they were.
+    if (std::any_of(d.items.begin(), d.items.end(), [](const Item& it) { return it.folded_segments > 0; })) {
+        b.append(std::string_view("<style>.w{stroke-width:7px}</style>\n"));
+    }
     fmt::format_to(out, "<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n", width, height);
     fmt::format_to(out, "<g transform=\"translate({},0)\">\n", D1{shift});
 
@@ -326,7 +331,8 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
         const bool alive = it.end == End::Arrow;
         // Stop the shaft where the head starts so the tip stays sharp.
         const double head = alive ? 15 : 0;
-        fmt::format_to(out, "<line class=\"a{} {}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>\n", ci, dashed ? 'h' : 's', D1{ax},
+        fmt::format_to(out, "<line class=\"a{} {}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>\n", ci,
+                       dashed ? 'h' : it.folded_segments > 0 ? 'w' : 's', D1{ax},
                        D1{ay}, D1{bx - ux * head}, D1{by - uy * head});
         if (alive) {
             fmt::format_to(out, "<path class=\"f{}\" d=\"M{} {}L{} {}L{} {}z\"/>\n", ci, D1{bx}, D1{by},

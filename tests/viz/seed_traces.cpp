@@ -349,4 +349,38 @@ trace::Trace rejected_syn() {
     return tr;
 }
 
+// Server -> client over one 1 ms link, the client ACKing every segment 0.1 ms after it arrived:
+// 4 x 1000 B (10..13 ms), a note at 14.5 ms, 3 x 500 B (20..22 ms), 226 at 23.5 ms, 2 x 100 B
+// (30, 31 ms), 100 B lost on the link (32 ms), 100 B (33 ms).
+trace::Trace split_data_runs() {
+    TraceBuilder b("split-data-runs", "Bulk data in runs");
+    b.node("client", "host", "client", {"10.0.0.1"});
+    b.node("server", "host", "server", {"10.0.0.2"});
+    b.link("client", "server", 1);
+    const int ctl = b.connection("control", {"client", "server"}, {{{"10.0.0.1", 1024}, {"10.0.0.2", 21}}});
+    const int data = b.connection("data", {"client", "server"}, {{{"10.0.0.1", 1025}, {"10.0.0.2", 30000}}}, ctl);
+    constexpr trace::TimeNs kMs = 1'000'000;
+    auto burst = [&](trace::TimeNs at, int n, std::uint32_t len, bool acks) {
+        for (int i = 0; i < n; ++i) {
+            TraceBuilder::Seg s{"A"};
+            s.file_len = len;
+            const trace::TimeNs arrived = b.send(data, false, s, at + i * kMs);
+            if (acks) b.send(data, true, {"A"}, arrived + kMs / 10);
+        }
+    };
+    burst(10 * kMs, 4, 1000, true);
+    b.event(trace::EventKind::Note, "client", "half-way", 14 * kMs + kMs / 2);
+    burst(20 * kMs, 3, 500, true);
+    b.line(ctl, false, "226 Transfer complete", 23 * kMs + kMs / 2);
+    burst(30 * kMs, 2, 100, false);
+    TraceBuilder::Seg lost{"A"};
+    lost.file_len = 100;
+    lost.stop_hop = 0;
+    lost.verdict = trace::Verdict::Dropped;
+    lost.reason = "link loss";
+    b.send(data, false, lost, 32 * kMs);
+    burst(33 * kMs, 1, 100, false);
+    return b.finish();
+}
+
 }  // namespace ftpsim::testing

@@ -63,5 +63,6 @@ trace::Trace lecture_passive_list();   // the deck's PASV + LIST ladder, end to 
 trace::Trace active_nat_fail();        // PORT behind a NAT router with ALG; client firewall drops the SYN
 trace::Trace active_nat_alg_ok();      // the same without the client firewall: RETR succeeds
 trace::Trace rejected_syn();           // a PASV data SYN rejected by the server's firewall (no RST recorded)
+trace::Trace split_data_runs();        // file data in runs split by a note, a reply and a lost segment
 
 }  // namespace ftpsim::testing

@@ -51,10 +51,11 @@ std::vector<Variant> variants() {
     return v;
 }
 
-#define REQUIRE_TOOL(name)                                          \
-    if (!have_tool(name)) {                                         \
-        MESSAGE("skipped: " name " is not installed");              \
-        return;                                                     \
+// A validator that is not installed fails the test (tools/install-deps.sh --test installs them).
+#define REQUIRE_TOOL(name)                                                        \
+    if (!have_tool(name)) {                                                       \
+        FAIL(name " is not installed: run tools/install-deps.sh --test");         \
+        return;                                                                   \
     }
 
 
@@ -185,8 +186,9 @@ TEST_CASE("exports: Mermaid is a sequenceDiagram the real Mermaid parser accepts
     CHECK(to_mermaid(layout(t)).find("a#59; b #35; c #lt;d#gt;") != std::string::npos);
 
     const std::filesystem::path checker = std::filesystem::path(FTPSIM_SOURCE_DIR) / "tests/viz/mermaid";
-    if (!std::filesystem::exists(checker / "node_modules/mermaid") || !have_tool("node")) {
-        MESSAGE("skipped the Mermaid parser: run `npm ci` in tests/viz/mermaid to enable it");
+    REQUIRE_TOOL("node");
+    if (!std::filesystem::exists(checker / "node_modules/mermaid")) {
+        FAIL("the Mermaid parser is not installed: run `npm ci` in tests/viz/mermaid (tools/install-deps.sh --test)");
         return;
     }
     const auto bad = dir / "bad.mmd";

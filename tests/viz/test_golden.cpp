@@ -67,3 +67,20 @@ TEST_CASE("golden: lecture-passive-list") { golden_set(testing::lecture_passive_
 TEST_CASE("golden: active-nat-fail") { golden_set(testing::active_nat_fail()); }
 TEST_CASE("golden: active-nat-alg-ok") { golden_set(testing::active_nat_alg_ok()); }
 TEST_CASE("golden: passive-rejected") { golden_set(testing::rejected_syn()); }
+
+// Folded data (LayoutOptions::fold_data): runs split by a note, a reply and a lost segment, and a
+// per-hop ladder through a NAT router.
+TEST_CASE("golden: folded data") {
+    for (const auto& t : {testing::split_data_runs(), testing::active_nat_alg_ok()}) {
+        const std::string& n = t.scenario;
+        ExportOptions hop;
+        hop.layout.fold_data = true;
+        check_golden(n + ".hop-fold-data.txt", export_for_path(t, "x.txt", hop));
+        check_golden(n + ".hop-fold-data.svg", export_for_path(t, "x.svg", hop));
+        check_golden(n + ".hop-fold-data.puml", export_for_path(t, "x.puml", hop));
+        ExportOptions scale = hop;
+        scale.layout.view = View::EndToEnd;
+        scale.layout.time = TimeScale::ToScale;
+        check_golden(n + ".e2e-fold-data-scale.svg", export_for_path(t, "x.svg", scale));
+    }
+}

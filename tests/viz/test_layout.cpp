@@ -273,3 +273,172 @@ TEST_CASE("layout: a segment that never left its sender is a short stub ending i
         CHECK(a.to_lane == 0);
     }
 }
+
+// ---- Folding bulk data (LayoutOptions::fold_data) ----------------------------------------------
+
+namespace {
+std::vector<const trace::Event*> data_hops(const trace::Trace& t, const std::string& from) {
+    std::vector<const trace::Event*> out;
+    for (const auto& e : t.events)
+        if (e.kind == trace::EventKind::Segment && e.conn == 1 && e.payload_len > 0 && e.from == from) out.push_back(&e);
+    return out;
+}
+std::vector<const Item*> folded(const Diagram& d) {
+    std::vector<const Item*> out;
+    for (const auto& it : d.items)
+        if (it.kind == ItemKind::Arrow && it.folded_segments > 0) out.push_back(&it);
+    return out;
+}
+const Item* item_of_event(const Diagram& d, std::size_t event) {
+    for (const auto& it : d.items)
+        if (it.kind == ItemKind::Arrow && it.event == event) return &it;
+    return nullptr;
+}
+
+std::vector<std::string> labels(const Diagram& d) {
+    std::vector<std::string> out;
+    for (const auto& it : d.items) out.push_back(it.kind == ItemKind::Arrow ? it.label : "note: " + it.text);
+    return out;
+}
+}  // namespace
+
+TEST_CASE("layout: fold_data folds runs with the ACKs coming back, ended by a note, an FTP line or a drop") {
+    const trace::Trace t = testing::split_data_runs();
+    LayoutOptions o;
+    o.fold_data = true;
+    const Diagram d = layout(t, o);
+    CHECK(labels(d) == std::vector<std::string>{
+                           "DATA 4000 B in 4 segments, 4 ACKs back", "note: half-way",
+                           "DATA 1500 B in 3 segments, 3 ACKs back", "226 Transfer complete",
+                           "DATA 200 B in 2 segments", "DATA 100 B", "DATA 100 B"});
+    REQUIRE(d.items.size() == 7);
+    const Item& run = d.items[0];
+    CHECK(run.folded_segments == 4);
+    CHECK(run.folded_bytes == 4000);
+    CHECK(run.folded_acks == 4);
+    CHECK(run.from_lane == 1);
+    CHECK(run.to_lane == 0);
+    CHECK(run.from_port == 30000);
+    CHECK(run.to_port == 1025);
+    CHECK(run.style == Style::Data);
+    CHECK(run.t0 == 10'000'000);
+    CHECK(run.t1 == 14'000'000);   // the fourth segment left at 13 ms and arrived 1 ms later
+    CHECK(d.items[4].folded_segments == 2);
+    CHECK(d.items[4].folded_acks == 0);
+    CHECK(d.items[5].end == End::Cross);
+    CHECK(d.items[5].folded_segments == 0);
+    CHECK(d.items[6].folded_segments == 0);
+    // Compressed: one row each, from the top.
+    for (std::size_t i = 0; i < d.items.size(); ++i) {
+        CAPTURE(i);
+        if (d.items[i].kind == ItemKind::Arrow) CHECK(d.items[i].y1 == d.items[i].y0 + o.slant * o.row_height);
+    }
+    CHECK(d.items[0].y0 == 0.5 * o.row_height);
+    CHECK(d.items[1].y0 == 1.5 * o.row_height);
+    // With folded handshakes the ACKs are hidden already: not counted.
+    o.fold_handshakes = true;
+    CHECK(labels(layout(t, o)) == std::vector<std::string>{
+                                      "DATA 4000 B in 4 segments", "note: half-way", "DATA 1500 B in 3 segments",
+                                      "226 Transfer complete", "DATA 200 B in 2 segments", "DATA 100 B", "DATA 100 B"});
+    // End to end is the same here (no middlebox).
+    o.fold_handshakes = false;
+    o.view = View::EndToEnd;
+    CHECK(labels(layout(t, o)) == labels(d));
+}
+
+TEST_CASE("layout: fold_data to scale spans from the first departure to the last arrival") {
+    const trace::Trace t = testing::split_data_runs();
+    LayoutOptions o;
+    o.time = TimeScale::ToScale;
+    o.max_gap_ns = 0;  // no cut gaps: y = top + (t - 10 ms) * 6 units/ms
+    o.fold_data = true;
+    const Diagram d = layout(t, o);
+    const auto f = folded(d);
+    REQUIRE(f.size() == 3);
+    CHECK(f[0]->y0 == 25);
+    CHECK(f[0]->y1 == doctest::Approx(25 + 4 * 6).epsilon(1e-12));      // 10 ms -> 14 ms
+    CHECK(f[1]->y0 == doctest::Approx(25 + 10 * 6).epsilon(1e-12));     // 20 ms -> 23 ms
+    CHECK(f[1]->y1 == doctest::Approx(25 + 13 * 6).epsilon(1e-12));
+    CHECK(f[2]->y0 == doctest::Approx(25 + 20 * 6).epsilon(1e-12));     // 30 ms -> 32 ms
+    CHECK(f[2]->y1 == doctest::Approx(25 + 22 * 6).epsilon(1e-12));
+}
+
+TEST_CASE("layout: fold_data per hop folds each hop's run (ALG-ok seed: 1460 + 1460 + 80 B)") {
+    const trace::Trace t = testing::active_nat_alg_ok();
+    const auto from_server = data_hops(t, "server");
+    const auto from_router = data_hops(t, "home-router");
+    REQUIRE(from_server.size() == 3);
+    REQUIRE(from_router.size() == 3);
+    LayoutOptions o;
+    const Diagram plain = layout(t, o);
+    o.fold_data = true;
+    const Diagram d = layout(t, o);
+    CHECK_FALSE(d.auto_folded);
+    // The server's FIN follows its third segment on the first hop before any ACK comes back, so
+    // each hop's run is its 3 data arrows; the client's ACK stays an arrow of its own.
+    CHECK(d.items.size() == plain.items.size() - 4);
+    const auto f = folded(d);
+    REQUIRE(f.size() == 2);
+    for (const Item* it : f) {
+        CHECK(it->label == "DATA 3000 B in 3 segments");
+        CHECK(it->folded_segments == 3);
+        CHECK(it->folded_bytes == 3000);
+        CHECK(it->folded_acks == 0);
+        CHECK(it->from_port == 20);
+        CHECK(it->to_port == 50069);
+    }
+    CHECK(f[0]->from_lane == 2);
+    CHECK(f[0]->to_lane == 1);
+    CHECK(f[0]->t0 == from_server[0]->time_ns);
+    CHECK(f[0]->t1 == from_server[2]->arrive_ns);
+    CHECK(f[1]->from_lane == 1);
+    CHECK(f[1]->to_lane == 0);
+    CHECK(f[1]->t0 == from_router[0]->time_ns);
+    CHECK(f[1]->t1 == from_router[2]->arrive_ns);
+    // Compressed: each folded arrow takes its first data arrow's row; rows after a run move up
+    // by the rows folded away (two per hop).
+    const Item* p0 = item_of_event(plain, f[0]->event);
+    const Item* p1 = item_of_event(plain, f[1]->event);
+    REQUIRE(p0);
+    REQUIRE(p1);
+    CHECK(f[0]->y0 == p0->y0);
+    CHECK(f[1]->y0 == p1->y0 - 2 * o.row_height);
+    CHECK(d.height == plain.height - 4 * o.row_height);
+}
+
+TEST_CASE("layout: fold_data leaves traces without runs unchanged") {
+    // The lecture's listing is one segment; the other seeds carry no file data.
+    for (const auto& t : {testing::lecture_passive_list(), testing::active_nat_fail(), testing::rejected_syn()}) {
+        CAPTURE(t.scenario);
+        LayoutOptions o;
+        const Diagram plain = layout(t, o);
+        o.fold_data = true;
+        const Diagram d = layout(t, o);
+        REQUIRE(d.items.size() == plain.items.size());
+        for (std::size_t i = 0; i < d.items.size(); ++i) {
+            CHECK(d.items[i].label == plain.items[i].label);
+            CHECK(d.items[i].y0 == plain.items[i].y0);
+        }
+    }
+}
+
+TEST_CASE("layout: fold_data_above folds a large diagram and says so in a note at the top") {
+    const trace::Trace t = testing::active_nat_alg_ok();
+    LayoutOptions o;
+    const std::size_t n = layout(t, o).items.size();
+    o.fold_data_above = n;  // not above: unchanged
+    Diagram d = layout(t, o);
+    CHECK_FALSE(d.auto_folded);
+    CHECK(d.items.size() == n);
+    o.fold_data_above = n - 1;
+    d = layout(t, o);
+    CHECK(d.auto_folded);
+    CHECK(d.unfolded_items == n);
+    REQUIRE(d.items.size() == n - 4 + 1);
+    CHECK(d.items[0].kind == ItemKind::Note);
+    CHECK(d.items[0].lane_lo == 0);
+    CHECK(d.items[0].lane_hi == 2);
+    CHECK(d.items[0].text.rfind("Bulk data folded: unfolded, this ladder has " + std::to_string(n) + " items (over " +
+                                std::to_string(n - 1) + ")", 0) == 0);
+    CHECK(folded(d).size() == 2);
+}

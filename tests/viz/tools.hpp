@@ -38,9 +38,19 @@ std::string read_file(const std::filesystem::path& p);
 
 // Non-empty lines of a tool's output (tshark's "Running as user" banner left out).
 std::vector<std::string> lines(const std::string& s);
-// The control connection's lines as a capture at `at` shows them, "src dst line", in capture order.
+// The control connection's lines as a capture at `at` shows them, "src dst line", in capture order;
+// a TLS record (FTPS after AUTH TLS) is "src dst <TLS record>"; a retransmission (same ends,
+// sequence number and bytes) is left out, as Wireshark does not decode it again.
 std::vector<std::string> expected_ftp(const trace::Trace& t, const viz::CapturePoint& at);
-// What tshark decodes as FTP in a pcap file, in the same "src dst line" form.
-std::vector<std::string> tshark_ftp(const std::string& file, const std::string& extra_args = "");
+// What tshark decodes as FTP in a pcap file, in the same "src dst line" form. `only` narrows the
+// display filter ("ftp && (only)").
+std::vector<std::string> tshark_ftp(const std::string& file, const std::string& extra_args = "",
+                                    const std::string& only = "");
+// A tshark display filter for the control connections' packets as a capture at `at` shows them
+// (each one's two address:port ends), e.g. to leave out an SPSV data connection, which also uses
+// port 21 and which tshark therefore decodes as FTP too.
+std::string control_connections_filter(const trace::Trace& t, const viz::CapturePoint& at);
+// How many frames of a pcap file match a tshark display filter.
+std::size_t tshark_count(const std::string& file, const std::string& filter, const std::string& extra_args = "");
 
 }  // namespace ftpsim::testing
