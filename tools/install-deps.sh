@@ -12,10 +12,15 @@ test_pkgs=(xvfb xauth tshark plantuml mscgen librsvg2-bin libxml2-utils
   clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+if [[ "${1:-}" == "--test" ]]; then
+  want+=("${test_pkgs[@]}")
+  # The Mermaid validator needs node and npm; a machine that has them from elsewhere (e.g.
+  # NodeSource) keeps its own, since Debian's npm would conflict with it.
+  command -v npm >/dev/null || want+=(nodejs npm)
+fi
 
 # The Mermaid validator (tests/viz/mermaid): mermaid + jsdom from the npm registry, pinned by
-# package-lock.json. Without node/npm the Mermaid test says it skipped the parser.
+# package-lock.json. Without them the Mermaid tests fail and say how to install them.
 mermaid_deps() {
   local dir
   dir="$(dirname "$0")/../tests/viz/mermaid"
@@ -23,7 +28,7 @@ mermaid_deps() {
      command -v npm >/dev/null; then
     echo "install-deps: npm ci in tests/viz/mermaid"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
-      echo "install-deps: npm ci failed; the Mermaid parser check will be skipped" >&2
+      echo "install-deps: npm ci failed; the Mermaid parser tests will fail" >&2
   fi
 }
 
