@@ -222,6 +222,12 @@ std::string sentence(const Event& e) {
     case Fact::ServerRefusedAddress:
     case Fact::ServerDiskFull:
     case Fact::Explain: return e.text;
+    // Segment facts: a segment's sentence is its own (the exporters draw it); reason() says why.
+    case Fact::LinkLoss:
+    case Fact::LinkDown:
+    case Fact::HostPortClosed:
+    case Fact::HostNoForward:
+    case Fact::TtlExceeded: return e.text;
     }
     return e.text;
 }

@@ -42,7 +42,7 @@ constexpr Names<Verdict, 4> kVerdicts{{
     {Verdict::Dropped, "dropped"},
     {Verdict::Rejected, "rejected"},
 }};
-constexpr Names<Fact, 57> kFacts{{
+constexpr Names<Fact, 62> kFacts{{
     {Fact::None, "none"},
     {Fact::NatMappingCreated, "nat-mapping-created"},
     {Fact::NatMappingReused, "nat-mapping-reused"},
@@ -99,6 +99,11 @@ constexpr Names<Fact, 57> kFacts{{
     {Fact::ServerPassiveExhausted, "server-passive-exhausted"},
     {Fact::ServerRefusedAddress, "server-refused-address"},
     {Fact::ServerDiskFull, "server-disk-full"},
+    {Fact::LinkLoss, "link-loss"},
+    {Fact::LinkDown, "link-down"},
+    {Fact::HostPortClosed, "host-port-closed"},
+    {Fact::HostNoForward, "host-no-forward"},
+    {Fact::TtlExceeded, "ttl-exceeded"},
     {Fact::Explain, "explain"},
 }};
 static_assert(kFacts.size() == static_cast<std::size_t>(Fact::Explain) + 1, "one name per Fact");

@@ -155,6 +155,15 @@ enum class Fact : std::uint8_t {
     ServerPassiveExhausted,  // the server found no free passive port
     ServerRefusedAddress,    // the server refused PORT/EPRT to a foreign address
     ServerDiskFull,          // the server found the disk full (quota reached)
+
+    // A Segment's drop or reject, when no middlebox event decided it (a middlebox's decision is
+    // its own event with the same `packet` and a verdict; the segment then has that fact too).
+    LinkLoss,             // lost on the link (its loss probability)
+    LinkDown,             // lost: the link is down (fault)
+    HostPortClosed,       // a host answered with RST: no socket for it
+    HostNoForward,        // a host received a packet for another address
+    TtlExceeded,          // a routing loop
+
     Explain,              // any other line of the protocol core's narration (text only)
 };
 
