@@ -351,12 +351,32 @@ Verdict Router::forward(ConntrackEntry& ct, CtDirection dir, Packet& pkt, int in
     if (ct.ftp_helper && alg_ &&
         alg_->help(ct, dir, pkt, now, port_chooser(ct, now, notes), notes) == AlgVerdict::Drop)
         return Verdict::Drop;
+    if (alg_ && !ct.ftp_helper && !ct.related && !pkt.payload.empty()) unhelped_line(ct, dir, pkt, notes);
     apply_seqadj(ct, dir, pkt);
     pkt.src = out.src;
     pkt.dst = out.dst;
     conntrack_.update(ct, dir, pkt, now);
     touch_mapping(ct, dir, pkt, now);
     return Verdict::Forward;
+}
+
+// An announcement on a control connection the ALG does not help (its server port is not in the
+// ALG's list): the line passes untouched, and the trace says why.
+void Router::unhelped_line(const ConntrackEntry& ct, CtDirection dir, const Packet& pkt,
+                           std::vector<MiddleboxNote>& notes) const {
+    const bool from_client = dir == CtDirection::Original;
+    const IpAddress sender = (from_client ? ct.original : ct.reply).src.addr;
+    AlgMatch m;
+    if (match_ftp_line(pkt.payload, from_client, sender, m) != AlgMatchStatus::Found) return;
+    trace::Event e = fact(trace::Fact::AlgLineIgnored, &pkt);
+    e.alg_skip = trace::AlgSkip::PortNotInspected;
+    e.form = announce_form(m.form);
+    e.dst = ep(ct.reply.src);  // the server's own control endpoint
+    std::string line = pkt.payload.substr(0, pkt.payload.find_first_of("\r\n"));
+    for (char& c : line)
+        if (c < 32 || c > 126) c = '.';
+    e.line_before = std::move(line);
+    notes.push_back(make_note(NoteKind::Alg, std::move(e)));
 }
 
 // nf_nat_ftp's port choice: a port the router's outside address can give the data connection.

@@ -123,6 +123,8 @@ private:
                                   std::vector<MiddleboxNote>& notes);
     FtpAlg::PortChooser port_chooser(const ConntrackEntry& ct, TimeNs now,
                                      std::vector<MiddleboxNote>& notes);
+    void unhelped_line(const ConntrackEntry& ct, CtDirection dir, const Packet& pkt,
+                       std::vector<MiddleboxNote>& notes) const;
     void touch_mapping(const ConntrackEntry& ct, CtDirection dir, const Packet& translated, TimeNs now);
     FwDirection direction(int in_iface, int out_iface) const;
     Realm realm(int iface) const;

@@ -480,6 +480,39 @@ const std::vector<Rule>& rules() {
          },
          kFixForward | kFixAlg | kFixMode | kFixClient | kFixServerPolicy},
 
+        {"alg-port-not-inspected", "the data connection failed and an ALG left the announcement alone: "
+                                   "the control port is not in its list",
+         [](const Context& c) -> std::optional<Match> {
+             auto m = data_syn(c);
+             if (!m || !m->announce) return std::nullopt;
+             const auto* d = c.conn(m->event->conn);
+             // Only an ALG in front of the announcing host could have translated its address: the
+             // line it skipped came from the very address the announcement names.
+             const Event* skipped = c.first([&](const Event& e) {
+                 return e.fact == Fact::AlgLineIgnored && e.alg_skip == trace::AlgSkip::PortNotInspected && d &&
+                        e.conn == d->control_id && e.time_ns <= m->event->time_ns &&
+                        e.src.addr == m->announce->ftp.announced.addr;
+             });
+             if (!skipped) return std::nullopt;
+             m->decided = skipped;
+             m->evidence.push_back(skipped);
+             add_line(*m, m->announce, c);
+             return m;
+         },
+         [](const Context& c, const Match& m, trace::Diagnosis& d) {
+             d.what = "The data connection never opened: " + syn_text(*m.event) + ".";
+             d.cause = std::string(client_opened(c, *m.event)
+                                       ? "The client connects to the private address the server announced in "
+                                       : "The server connects to the private address the client announced in ") +
+                       announce_text(m, "its announcement") + ". " + m.decided->from +
+                       "'s FTP ALG, in front of the announcing host, would have rewritten it, but it inspects "
+                       "control connections only on the ports in its list and this one goes to port " +
+                       std::to_string(m.decided->dst.port) +
+                       ": it left the line alone (no rewrite, no expectation), so the address means something only "
+                       "inside that network.";
+         },
+         kFixAlg | kFixMode | kFixClient | kFixForward | kFixServerPolicy},
+
         {"pasv-private-address", "the client connected to the private address the server announced",
          [](const Context& c) -> std::optional<Match> {
              auto m = data_syn(c);

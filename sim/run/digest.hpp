@@ -1,6 +1,13 @@
-// A readable digest of a trace for golden files: the control conversation, socket and middlebox
-// events, drops and rejects, one summary line per data connection, the outcome, and a hash of the
-// full JSON so that any difference at all (a nanosecond, a byte) changes the golden file.
+// A readable digest of a trace for golden files (tests/golden/<scenario>.txt), one concept per
+// section so that a change shows where it belongs:
+//   == dialogue        the control lines as their senders wrote them (typed FtpLine)
+//   == middlebox       the middleboxes' decisions, grouped by kind (trace::Fact), in time order
+//   == sockets         socket and timer events
+//   == applications    the applications' notes (faults, the protocol core's decisions)
+//   == drops           every dropped or rejected segment with its cause
+//   == data            one summary line per data connection
+//   == outcome         the transfers, and each finding's kind, evidence (by fact) and fixes
+// There is no hash of the whole trace: byte-identity is the determinism test's job.
 #pragma once
 
 #include <cstdint>
