@@ -32,6 +32,7 @@ using proto::SessionId;
 namespace {
 
 constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kListChunk = 16 * 1024;  // a listing's chunk: about 250 entries, each a stat
 constexpr std::int64_t kSecond = 1'000'000'000;
 
 template <class... Ts>
@@ -142,6 +143,7 @@ struct LiveServer::Impl {
         std::uint64_t data_bytes = 0;  // on this session's data connections, both directions
         std::int64_t connected_at = 0;
         bool authenticated = false;    // logged in (counts against --max-clients)
+        bool login_refused = false;    // over --max-clients at login: ends after the 421
         int login_fails = 0;
         bool held = false;             // a failed login's reply is being delayed: not read, not written
         EventLoop::TimerId hold_timer = 0;
@@ -230,8 +232,8 @@ struct LiveServer::Impl {
 
     // ---- start ----------------------------------------------------------------------------
     std::optional<std::string> start() {
-        auto profile = proto::server_profile_by_name(opt.profile);
-        if (!profile) return "--profile " + opt.profile + ": expected vsftpd, pyftpdlib or rfc959";
+        auto named = proto::server_profile_by_name(opt.profile);
+        if (!named) return "--profile " + opt.profile + ": expected vsftpd, pyftpdlib or rfc959";
         try {
             disk = std::make_shared<DiskVfs>(opt.root);
         } catch (const std::exception& e) {
@@ -240,7 +242,7 @@ struct LiveServer::Impl {
         disk->max_transfer = opt.max_transfer;
         disk->stream_listings = true;
         proto::ServerConfig cfg;
-        cfg.profile = *profile;
+        cfg.profile = *named;
         cfg.profile.listing.now = ::time(nullptr);
         if (opt.passive_ports) {
             cfg.profile.pasv_min_port = opt.passive_ports->first;
@@ -445,18 +447,24 @@ struct LiveServer::Impl {
     // --max-clients; over it, the profile's 421 and close.
     void check_login(SessionId sid) {
         Control* c = control(sid);
-        if (!c || c->authenticated || !authed(sid)) return;
+        if (!c) return;
+        if (c->login_refused) return end_session(sid, "");
+        if (!c->authenticated && authed(sid)) c->authenticated = true;
+    }
+
+    // The reply that logs a session in (230 to USER or PASS): over --max-clients it becomes the
+    // profile's 421 instead, and the session ends after it (check_login).
+    bool login_over_limit(Control& c) {
         std::size_t logged_in = 0;
         for (const auto& [other, oc] : controls)
             if (oc->authenticated) ++logged_in;
-        if (opt.max_clients && logged_in >= opt.max_clients) {
-            ++refused;
-            say("[" + std::to_string(sid) + "] " + render_refusal(RefusalKind::MaxClients, c->remote.addr.to_string(), logged_in, opt.max_clients, ""));
-            if (recording) recorder.refusal(t(), RefusalKind::MaxClients, c->remote.addr.to_string(), logged_in, opt.max_clients, "");
-            end_session(sid, profile.reply(proto::Reply::TooManyUsers) + "\r\n");
-            return;
-        }
-        c->authenticated = true;
+        if (!opt.max_clients || logged_in < opt.max_clients) return false;
+        ++refused;
+        say("[" + std::to_string(c.sid) + "] " +
+            render_refusal(RefusalKind::MaxClients, c.remote.addr.to_string(), logged_in, opt.max_clients, ""));
+        if (recording) recorder.refusal(t(), RefusalKind::MaxClients, c.remote.addr.to_string(), logged_in, opt.max_clients, "");
+        c.login_refused = true;
+        return true;
     }
 
     // The server ends a session: `last` (a 421) goes out, the session is told, the connection
@@ -492,6 +500,9 @@ struct LiveServer::Impl {
         }
         if (disk->stream_listings) expand_inline_listing(bytes);  // STAT PATH
         const bool login_failed = final_reply && code == 530 && verb == "PASS";
+        if (code == 230 && (verb == "USER" || verb == "PASS") && !c->authenticated && !c->login_refused &&
+            login_over_limit(*c))
+            bytes = profile.reply(proto::Reply::TooManyUsers) + "\r\n";
         if (recording && c->trace_conn >= 0) recorder.reply(t(), c->trace_conn, reply_text(bytes));
         note_reply(*c, bytes);
         c->out += bytes;
@@ -1091,7 +1102,7 @@ struct LiveServer::Impl {
                 continue;
             }
             if (auto* l = std::get_if<std::unique_ptr<DiskVfs::DirListing>>(&front)) {
-                if (!(*l)->next(d.buf, kChunk)) d.queue.pop_front();  // the rest is in buf
+                if (!(*l)->next(d.buf, kListChunk)) d.queue.pop_front();  // the rest is in buf
                 continue;
             }
             auto& st = std::get<DiskVfs::Stream>(front);
@@ -1120,6 +1131,11 @@ struct LiveServer::Impl {
         Data* d = data(key);
         if (!d || d->connecting) return;
         for (int round = 0; round < 16; ++round) {
+            // A listing costs a stat per entry: one chunk per round of the loop, so a large
+            // directory never holds the other sessions up for long.
+            const bool listing = d->buf_off >= d->buf.size() && !d->queue.empty() &&
+                                 std::holds_alternative<std::unique_ptr<DiskVfs::DirListing>>(d->queue.front());
+            if (listing && round > 0) return;  // the writable callback stays armed
             if (!refill(*d)) break;
             IoResult r = write_some(d->fd.get(), d->buf.data() + d->buf_off, d->buf.size() - d->buf_off);
             if (r.would_block) return;  // the writable callback stays armed

@@ -371,7 +371,11 @@ TEST_CASE("disk vfs: a streamed listing reads the directory as it goes, every en
     const fs::path big = t.root / "big";
     fs::create_directories(big);
     const std::size_t n = live::DiskVfs::kSortedUpTo + 1500;
-    for (std::size_t i = 0; i < n; ++i) std::ofstream(big / ("f" + std::to_string(i)));
+    for (std::size_t i = 0; i < n; ++i) {
+        std::string name = std::to_string(i);
+        name.insert(name.begin(), 'f');
+        std::ofstream(big / name);
+    }
     const auto ph = d.children("/big");
     REQUIRE(ph.size() == 1);
     auto big_l = d.take_listing("-rw-r--r-- 1 0 0 0 Jan 01 1970 " + ph[0] + "\r\n", proto::ListingKind::Long,
