@@ -81,6 +81,13 @@ int cmd_serve(const ServeFlags& f) {
         return bad("--no-anonymous needs --users FILE (nobody could log in)");
     o.anonymous_writable = f.writable;
     o.max_clients = static_cast<std::size_t>(f.max_clients);
+    o.max_unauthenticated = static_cast<std::size_t>(f.max_unauthenticated);
+    o.max_per_address = static_cast<std::size_t>(f.max_per_address);
+    if (!(f.login_timeout > 0) || !std::isfinite(f.login_timeout) || f.login_timeout > 1e6)
+        return bad("--login-timeout: expected seconds between 0 and 1000000");
+    o.login_timeout_ns = static_cast<std::int64_t>(f.login_timeout * 1e9);
+    if (f.login_fail_delay >= 0) o.login_fail_delay_ns = static_cast<std::int64_t>(f.login_fail_delay * 1e9);
+    o.max_login_fails = f.max_login_fails;
     if (!(f.idle_timeout > 0) || !std::isfinite(f.idle_timeout) || f.idle_timeout > 1e6)
         return bad("--idle-timeout: expected seconds between 0 and 1000000");
     if (!(f.data_timeout > 0) || !std::isfinite(f.data_timeout) || f.data_timeout > 1e6)

@@ -83,7 +83,12 @@ struct ServeFlags {
     std::string users;                   // users file: "NAME PASSWORD [rw|ro]" per line
     bool no_anonymous = false;
     bool writable = false;               // anonymous users may write
-    int max_clients = 64;
+    int max_clients = 64;                // logged-in sessions
+    int max_unauthenticated = 32;        // connections not logged in yet
+    int max_per_address = 16;            // connections from one address
+    double login_timeout = 60;           // seconds to log in
+    double login_fail_delay = -1;        // seconds; < 0: the profile's
+    int max_login_fails = -1;            // < 0: the profile's; 0: no limit
     double idle_timeout = 300;           // seconds
     double data_timeout = 60;            // seconds without progress on a data connection
     std::string max_transfer;            // bytes (suffixes K, M, G); "" = no limit

@@ -142,14 +142,28 @@ int main(int argc, char** argv) {
     serve->add_option("--users", serve_flags.users, "Users file: one \"NAME PASSWORD [rw|ro]\" per line");
     serve->add_flag("--no-anonymous", serve_flags.no_anonymous, "Refuse the anonymous login");
     serve->add_flag("--writable", serve_flags.writable, "Anonymous users may upload, delete, rename, MKD, RMD");
-    serve->add_option("--max-clients", serve_flags.max_clients, "Sessions at once; more get 421 (default 64)")
+    serve->add_option("--max-clients", serve_flags.max_clients, "Logged-in sessions at once; one more gets 421 (default 64)")
         ->check(CLI::Range(1, 100000));
+    serve->add_option("--max-unauthenticated", serve_flags.max_unauthenticated,
+                      "Connections not logged in yet; one more gets 421 (default 32)")
+        ->check(CLI::Range(1, 100000));
+    serve->add_option("--max-per-address", serve_flags.max_per_address,
+                      "Connections from one client address; one more gets 421 (default 16)")
+        ->check(CLI::Range(1, 100000));
+    serve->add_option("--login-timeout", serve_flags.login_timeout, "Seconds to log in before 421 and close (default 60)")
+        ->check(CLI::PositiveNumber);
+    serve->add_option("--login-fail-delay", serve_flags.login_fail_delay,
+                      "Seconds a failed login's 530 waits (default: the profile's: vsftpd and pyftpdlib 3, rfc959 0)")
+        ->check(CLI::Range(0.0, 3600.0));
+    serve->add_option("--max-login-fails", serve_flags.max_login_fails,
+                      "Failed logins before the connection is closed; 0 = no limit (default: the profile's: vsftpd and pyftpdlib 3, rfc959 0)")
+        ->check(CLI::Range(0, 1000000));
     serve->add_option("--idle-timeout", serve_flags.idle_timeout, "Seconds without a command before 421 and close (default 300)")
         ->check(CLI::PositiveNumber);
     serve->add_option("--data-timeout", serve_flags.data_timeout, "Seconds without progress before a data connection is reset (default 60)")
         ->check(CLI::PositiveNumber);
     serve->add_option("--max-transfer", serve_flags.max_transfer, "Largest file sent or received, in bytes (K, M, G suffixes; default no limit)");
-    serve->add_option("--trace", serve_flags.trace, "Record every session into a trace (JSON) when the server stops");
+    serve->add_option("--trace", serve_flags.trace, "Record every session into a trace (JSON), written as it happens");
     serve->add_flag("--once", serve_flags.once, "Stop after the first session has ended");
     serve->add_flag("-v,--verbose", serve_flags.verbose, "Log connections and the protocol core's explanations on stderr");
     serve->footer("Examples:\n"

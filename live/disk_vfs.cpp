@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -43,6 +44,8 @@ DiskVfs::DiskVfs(const std::string& root) {
     token_prefix_ = buf;
     spool_prefix_ = token_prefix_;
     spool_prefix_.replace(1, 16, "ftpsim-live-spool");
+    list_prefix_ = token_prefix_;
+    list_prefix_.replace(1, 16, "ftpsim-live-lists");
 }
 
 std::string DiskVfs::add_spool(Fd file, std::uint64_t size, std::uint64_t owner) {
@@ -120,20 +123,31 @@ std::optional<std::pair<Fd, std::string>> DiskVfs::open_parent(std::string_view 
     return std::make_pair(Fd(fd), std::move(name));
 }
 
-const VfsEntry* DiskVfs::find(std::string_view abs_path) {
+std::optional<VfsEntry> DiskVfs::stat_entry(std::string_view abs_path) const {
     const int fd = open_beneath(abs_path, O_PATH);
-    if (fd < 0) return nullptr;
+    if (fd < 0) return std::nullopt;
     struct stat st{};
     const int r = ::fstat(fd, &st);
     ::close(fd);
-    if (r != 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) return nullptr;
+    if (r != 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) return std::nullopt;
     VfsEntry e;
     e.is_dir = S_ISDIR(st.st_mode);
     e.size = e.is_dir ? 0 : static_cast<std::uint64_t>(st.st_size);
     e.mtime = st.st_mtim.tv_sec;
+    return e;
+}
+
+const VfsEntry* DiskVfs::find(std::string_view abs_path) {
+    std::optional<VfsEntry> e;
+    if (stream_listings && is_listing_token_path(abs_path)) {
+        e = VfsEntry{};  // the placeholder entry children() handed out (see take_listing)
+    } else {
+        e = stat_entry(abs_path);
+    }
+    if (!e) return nullptr;
     auto it = cache_.find(abs_path);
-    if (it == cache_.end()) it = cache_.emplace(std::string(abs_path), e).first;
-    else it->second = e;
+    if (it == cache_.end()) it = cache_.emplace(std::string(abs_path), *e).first;
+    else it->second = *e;
     return &it->second;
 }
 
@@ -159,7 +173,8 @@ std::optional<DiskVfs::Stream> DiskVfs::take_stream(std::string_view bytes) {
     Stream s;
     const Pending p = it->second;
     pending_.erase(it);
-    const int fd = open_beneath(p.path, O_RDONLY);
+    // O_NONBLOCK: a FIFO put in place since find() must not block the server (it is refused below).
+    const int fd = open_beneath(p.path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) return s;
     struct stat st{};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -176,9 +191,26 @@ std::optional<DiskVfs::Stream> DiskVfs::take_stream(std::string_view bytes) {
 void DiskVfs::forget_streams(std::uint64_t owner) {
     std::erase_if(pending_, [owner](const auto& kv) { return kv.second.owner == owner; });
     std::erase_if(spools_, [owner](const auto& kv) { return kv.second.owner == owner; });
+    std::erase_if(pending_lists_, [owner](const auto& kv) { return kv.second.owner == owner; });
+    if (error_owner_ == owner) error_owner_ = 0;
 }
 
+namespace {
+
+bool listable_name(const char* n) {
+    const std::string_view name(n);
+    return name != "." && name != ".." && name.find('\n') == std::string_view::npos &&
+           name.find('\r') == std::string_view::npos;
+}
+
+}  // namespace
+
 std::vector<std::string> DiskVfs::children(std::string_view abs_dir) {
+    if (stream_listings) {  // a placeholder the live server replaces by a DirListing
+        const std::uint64_t id = next_token_++;
+        pending_lists_[id] = PendingList{std::string(abs_dir), current_owner};
+        return {list_prefix_ + std::to_string(id)};
+    }
     std::vector<std::string> names;
     const int fd = open_beneath(abs_dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return names;
@@ -187,20 +219,91 @@ std::vector<std::string> DiskVfs::children(std::string_view abs_dir) {
         ::close(fd);
         return names;
     }
-    while (dirent* ent = ::readdir(d)) {
-        const std::string name = ent->d_name;
-        if (name == "." || name == ".." || name.find('\n') != std::string::npos ||
-            name.find('\r') != std::string::npos)
-            continue;
-        names.push_back(name);
-    }
+    while (dirent* ent = ::readdir(d))
+        if (listable_name(ent->d_name)) names.push_back(ent->d_name);
     ::closedir(d);
     std::sort(names.begin(), names.end());
     // Only what find() resolves: links leaving the root, dangling links and special files are
     // not shown (render_listing looks every name up).
     const std::string base = is_root(abs_dir) ? std::string("/") : std::string(abs_dir) + "/";
-    std::erase_if(names, [&](const std::string& n) { return find(base + n) == nullptr; });
+    std::erase_if(names, [&](const std::string& n) { return !stat_entry(base + n); });
     return names;
+}
+
+bool DiskVfs::is_listing_token_path(std::string_view abs_path) const {
+    const auto slash = abs_path.rfind('/');
+    const std::string_view last = slash == std::string_view::npos ? abs_path : abs_path.substr(slash + 1);
+    return last.size() > list_prefix_.size() && last.compare(0, list_prefix_.size(), list_prefix_) == 0;
+}
+
+std::unique_ptr<DiskVfs::DirListing> DiskVfs::take_listing(std::string_view bytes, proto::ListingKind kind,
+                                                           const proto::ListingStyle& style) {
+    const auto at = bytes.find(list_prefix_);
+    if (at == std::string_view::npos) return nullptr;
+    std::uint64_t id = 0;
+    std::size_t i = at + list_prefix_.size(), digits = 0;
+    for (; i < bytes.size() && bytes[i] >= '0' && bytes[i] <= '9' && digits < 20; ++i, ++digits)
+        id = id * 10 + static_cast<std::uint64_t>(bytes[i] - '0');
+    auto it = pending_lists_.find(id);
+    if (digits == 0 || it == pending_lists_.end()) return nullptr;
+    auto l = std::unique_ptr<DirListing>(new DirListing());
+    l->vfs_ = this;
+    l->kind_ = kind;
+    l->style_ = style;
+    l->base_ = is_root(it->second.dir) ? std::string("/") : it->second.dir + "/";
+    const int fd = open_beneath(it->second.dir, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
+    pending_lists_.erase(it);
+    if (fd >= 0) {
+        l->dir_.reset(::fdopendir(fd));
+        if (!l->dir_) ::close(fd);
+    }
+    return l;
+}
+
+bool DiskVfs::DirListing::next(std::string& out, std::size_t max_bytes) {
+    if (!dir_) return false;
+    if (!started_) {  // a small directory is sorted, as before; a large one streams as read
+        started_ = true;
+        while (first_.size() < kSortedUpTo) {
+            const dirent* ent = ::readdir(dir_.get());
+            if (!ent) {
+                at_end_ = true;
+                break;
+            }
+            if (listable_name(ent->d_name)) first_.emplace_back(ent->d_name);
+        }
+        if (at_end_) std::sort(first_.begin(), first_.end());
+    }
+    std::size_t looked = 0;
+    while (out.size() < max_bytes && looked < 4096) {
+        std::string name;
+        if (first_pos_ < first_.size()) {
+            name = std::move(first_[first_pos_++]);
+        } else {
+            if (!first_.empty()) {
+                first_ = {};
+                first_pos_ = 0;
+            }
+            if (at_end_) return false;
+            const dirent* ent = ::readdir(dir_.get());
+            if (!ent) {
+                at_end_ = true;
+                return false;
+            }
+            if (!listable_name(ent->d_name)) continue;
+            name = ent->d_name;
+        }
+        ++looked;
+        const auto e = vfs_->stat_entry(base_ + name);
+        if (!e) continue;  // a link leaving the root, a dangling link, a special file
+        ++entries_;
+        switch (kind_) {
+            case proto::ListingKind::Long: out += proto::ls_line(name, *e, style_); break;
+            case proto::ListingKind::NamesOnly: out += name + "\r\n"; break;
+            case proto::ListingKind::Mlsd: out += proto::mlsd_line(name, *e); break;
+        }
+    }
+    return !(at_end_ && first_pos_ >= first_.size());
 }
 
 VfsStatus DiskVfs::mkdir(std::string_view abs_path) {
@@ -245,6 +348,58 @@ VfsStatus DiskVfs::rename(std::string_view from, std::string_view to) {
     return errno == ENOENT ? VfsStatus::NoParent : VfsStatus::NotFound;
 }
 
+namespace {
+
+// A failed write's status: a full disk or quota answers as such (452/552), anything else as a
+// file that cannot be stored.
+VfsStatus write_status(int err) {
+    return err == ENOSPC || err == EDQUOT || err == EFBIG ? VfsStatus::QuotaExceeded : VfsStatus::NotFound;
+}
+
+// Copies `len` bytes of `from` (from offset 0) to `to` at offset 0; errno on failure.
+bool copy_prefix(int from, int to, std::uint64_t len) {
+    loff_t in = 0, out = 0;
+    while (static_cast<std::uint64_t>(in) < len) {
+        const ssize_t n = ::copy_file_range(from, &in, to, &out, static_cast<std::size_t>(len - static_cast<std::uint64_t>(in)), 0);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0) return true;  // the old file shrank meanwhile
+        if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL) return false;
+        // No kernel copy between these files: read and write.
+        std::string chunk(64 * 1024, '\0');
+        while (static_cast<std::uint64_t>(in) < len) {
+            const ssize_t r = ::pread(from, chunk.data(), static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), len - static_cast<std::uint64_t>(in))), in);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) return false;
+            if (r == 0) return true;
+            std::size_t done = 0;
+            while (done < static_cast<std::size_t>(r)) {
+                const ssize_t w = ::pwrite(to, chunk.data() + done, static_cast<std::size_t>(r) - done, out);
+                if (w < 0 && errno == EINTR) continue;
+                if (w < 0) return false;
+                done += static_cast<std::size_t>(w);
+                out += w;
+            }
+            in += r;
+        }
+        return true;
+    }
+    return true;
+}
+
+}  // namespace
+
+void DiskVfs::set_error(std::uint64_t owner, int err, std::string what, bool staging, std::string name) {
+    error_owner_ = owner;
+    error_ = WriteError{err, std::move(what), staging, std::move(name)};
+}
+
+std::optional<DiskVfs::WriteError> DiskVfs::take_error(std::uint64_t owner) {
+    if (owner == 0 || error_owner_ != owner) return std::nullopt;
+    error_owner_ = 0;
+    return error_;
+}
+
 VfsStatus DiskVfs::write(std::string_view abs_path, std::string_view data, WriteMode mode,
                          std::uint64_t offset) {
     // Whatever happens, this session's spooled uploads are used or given up now.
@@ -255,17 +410,16 @@ VfsStatus DiskVfs::write(std::string_view abs_path, std::string_view data, Write
         }
     } forget{*this};
     if (!writable || is_root(abs_path)) return VfsStatus::NotFound;
-    if (const VfsEntry* e = find(abs_path); e && e->is_dir) return VfsStatus::IsDir;
     auto parent = open_parent(abs_path);
     if (!parent) return VfsStatus::NoParent;
-    int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
-    if (mode == WriteMode::Replace) flags |= O_TRUNC;
-    if (mode == WriteMode::Append) flags |= O_APPEND;
-    const int fd = ::openat(parent->first.get(), parent->second.c_str(), flags, 0644);
-    if (fd < 0) return errno == ELOOP ? VfsStatus::NotFound : VfsStatus::NoParent;
-    Fd file(fd);
-    struct stat st{};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return VfsStatus::NotFound;
+    const int dir = parent->first.get();
+    const std::string& name = parent->second;
+    // The target is absent or a regular file; a link, FIFO, socket or device is never written.
+    struct stat old{};
+    bool exists = ::fstatat(dir, name.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists && S_ISDIR(old.st_mode)) return VfsStatus::IsDir;
+    if (exists && !S_ISREG(old.st_mode)) return VfsStatus::NotFound;
+    if (!exists && errno != ENOENT) return VfsStatus::NoParent;
     // A spooled upload: its token ends the data (what came before it arrived in memory).
     std::optional<Spool> spooled;
     if (const auto at = data.rfind(spool_prefix_); at != std::string_view::npos) {
@@ -281,22 +435,63 @@ VfsStatus DiskVfs::write(std::string_view abs_path, std::string_view data, Write
             data = data.substr(0, at);
         }
     }
-    std::uint64_t pos = mode == WriteMode::At ? offset : 0;
-    auto put = [&](const char* p, std::size_t len) -> VfsStatus {
+    // Atomic: a new file beside the target (O_EXCL, never through a link), renamed over it only
+    // when everything is written; on any failure it is removed and the old file is untouched.
+    std::string tmp;
+    int fd = -1;
+    for (int attempt = 0; attempt < 16 && fd < 0; ++attempt) {
+        char buf[48];
+        std::snprintf(buf, sizeof buf, ".ftpsim-upload-%016llx", static_cast<unsigned long long>(tmp_rng_()));
+        tmp = buf;
+        fd = ::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    auto fail = [&](const std::string& what) {
+        const int e = errno;
+        set_error(current_owner, e, what, false, name);
+        return write_status(e);
+    };
+    if (fd < 0) return fail("cannot create a temporary file beside " + name);
+    Fd file(fd);
+    struct Remove {
+        int dir;
+        const std::string& tmp;
+        bool keep = false;
+        ~Remove() {
+            if (!keep) ::unlinkat(dir, tmp.c_str(), 0);
+        }
+    } remove_tmp{dir, tmp};
+    std::uint64_t pos = 0;
+    if (exists) {
+        ::fchmod(fd, old.st_mode & 07777);  // an overwritten file keeps its permissions
+        if (mode != WriteMode::Replace) {   // APPE and REST: the old bytes first
+            const int ofd = ::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+            if (ofd < 0) return fail("cannot open " + name);
+            Fd oldf(ofd);
+            struct stat st{};
+            if (::fstat(ofd, &st) != 0 || !S_ISREG(st.st_mode)) return VfsStatus::NotFound;
+            if (!copy_prefix(ofd, fd, static_cast<std::uint64_t>(st.st_size))) return fail("cannot copy " + name);
+            pos = mode == WriteMode::Append ? static_cast<std::uint64_t>(st.st_size) : offset;
+        } else {
+            pos = 0;
+        }
+    } else if (mode == WriteMode::At) {
+        pos = offset;
+    }
+    auto put = [&](const char* p, std::size_t len) -> bool {
         std::size_t done = 0;
         while (done < len) {
-            const ssize_t n = mode == WriteMode::At ? ::pwrite(fd, p + done, len - done, static_cast<off_t>(pos))
-                                                    : ::write(fd, p + done, len - done);
+            const ssize_t n = ::pwrite(fd, p + done, len - done, static_cast<off_t>(pos));
             if (n < 0) {
                 if (errno == EINTR) continue;
-                return errno == ENOSPC || errno == EDQUOT ? VfsStatus::QuotaExceeded : VfsStatus::NotFound;
+                return false;
             }
             done += static_cast<std::size_t>(n);
             pos += static_cast<std::uint64_t>(n);
         }
-        return VfsStatus::Ok;
+        return true;
     };
-    if (VfsStatus st2 = put(data.data(), data.size()); st2 != VfsStatus::Ok) return st2;
+    if (!put(data.data(), data.size())) return fail("cannot write " + name);
     if (spooled) {
         std::string chunk(64 * 1024, '\0');
         std::uint64_t from = 0;
@@ -305,16 +500,21 @@ VfsStatus DiskVfs::write(std::string_view abs_path, std::string_view data, Write
                                       static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), spooled->size - from)),
                                       static_cast<off_t>(from));
             if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return VfsStatus::NotFound;
-            if (VfsStatus st2 = put(chunk.data(), static_cast<std::size_t>(n)); st2 != VfsStatus::Ok) return st2;
+            if (n < 0) return fail("cannot read the upload's staging file");
+            if (n == 0) break;
+            if (!put(chunk.data(), static_cast<std::size_t>(n))) return fail("cannot write " + name);
             from += static_cast<std::uint64_t>(n);
         }
     }
+    if (::close(file.release()) != 0) return fail("cannot write " + name);  // NFS reports late
+    if (::renameat(dir, tmp.c_str(), dir, name.c_str()) != 0) return fail("cannot rename the upload to " + name);
+    remove_tmp.keep = true;
     return VfsStatus::Ok;
 }
 
 bool DiskVfs::fits(std::string_view, std::uint64_t new_size) {
     if (over_limit_owner != 0 && over_limit_owner == current_owner) return false;
+    if (stage_failed_owner != 0 && stage_failed_owner == current_owner) return false;
     return max_transfer == 0 || new_size <= max_transfer;
 }
 

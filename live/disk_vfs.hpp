@@ -12,13 +12,23 @@
 // in the last component (O_NOFOLLOW).
 //
 // Uploads: the live server spools an upload's bytes to an unnamed temporary file (O_TMPFILE in
-// $TMPDIR or /tmp) and hands the session a token instead (add_spool()); when the session stores
-// the upload, write() finds the token at the end of the data and copies the file into place.
+// $TMPDIR or /tmp, the staging directory) and hands the session a token instead (add_spool());
+// when the session stores the upload, write() finds the token at the end of the data and copies
+// the file into place. Atomically: into a new file beside the target (".ftpsim-upload-<random>",
+// O_CREAT|O_EXCL|O_NOFOLLOW; for APPE and REST the old bytes are copied first), renamed over the
+// target only when everything was written; on a failure the new file is removed, the old file is
+// untouched and the system error is kept for the reply (take_error()). Only a missing target or a
+// regular file is written: a link, FIFO, socket or device answers as a file that cannot be
+// stored, and nothing is ever opened in a way that blocks (O_NONBLOCK).
 //
 // Streaming: read() does not load the file. It returns a short token (a per-process random
 // prefix and a number) that stands for "this file from this offset"; the live server recognises
 // the token in the session's SendData and streams the file from disk in 64 KiB chunks as the
-// socket accepts them (take_stream()). A listing is built in memory (it is small).
+// socket accepts them (take_stream()). With `stream_listings`, a directory listing is streamed
+// the same way: children() returns one placeholder name, the session renders its one line, and
+// the live server replaces that line by a DirListing (take_listing()) that reads the directory
+// as the data connection drains (bounded memory per listing; a directory of up to kSortedUpTo
+// entries is sorted by name, a larger one is listed in the order the directory is read).
 //
 // Writability: writes (STOR/APPE/STOU, MKD, RMD, DELE, RNFR/RNTO) are allowed only while
 // `writable` is true; the live server sets it before each call into a session from that
@@ -26,8 +36,12 @@
 // file does (550/553). Transfer size: fits() refuses a file larger than `max_transfer` (452).
 #pragma once
 
+#include <dirent.h>
+
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <random>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +62,9 @@ public:
     // The directory that holds `abs_path` and the last component's name; nullopt if the parent
     // does not resolve beneath the root. The root itself has no parent.
     std::optional<std::pair<Fd, std::string>> open_parent(std::string_view abs_path) const;
+
+    // The entry at `abs_path` (a directory or regular file beneath the root), not cached.
+    std::optional<proto::VfsEntry> stat_entry(std::string_view abs_path) const;
 
     // VfsBackend.
     const proto::VfsEntry* find(std::string_view abs_path) override;
@@ -77,6 +94,49 @@ public:
     void forget_streams(std::uint64_t owner);
     // Set while the live server reports an upload past --max-transfer: fits() says no.
     std::uint64_t over_limit_owner = 0;
+    // Set while the live server reports an upload whose staging file failed: fits() says no.
+    std::uint64_t stage_failed_owner = 0;
+
+    // The system error behind a failed store of session `owner` (write() or the live server's
+    // staging file), once: the reply and the log line name it.
+    struct WriteError {
+        int err = 0;
+        std::string what;  // "cannot write NAME", "cannot create a temporary file beside NAME", ...
+        bool staging = false;  // the staging file failed (else the target's)
+        std::string name;      // the target's name
+    };
+    void set_error(std::uint64_t owner, int err, std::string what, bool staging = false, std::string name = {});
+    std::optional<WriteError> take_error(std::uint64_t owner);
+
+    // Streamed listings (see above).
+    bool stream_listings = false;
+    static constexpr std::size_t kSortedUpTo = 4096;
+    class DirListing {
+    public:
+        // Appends lines to `out` until it holds about `max_bytes` (or 4096 names were looked at);
+        // false when the listing is complete.
+        bool next(std::string& out, std::size_t max_bytes);
+        std::uint64_t entries() const { return entries_; }
+
+    private:
+        friend class DiskVfs;
+        struct CloseDir {
+            void operator()(DIR* d) const { ::closedir(d); }
+        };
+        const DiskVfs* vfs_ = nullptr;
+        std::unique_ptr<DIR, CloseDir> dir_;
+        std::string base_;
+        proto::ListingKind kind_ = proto::ListingKind::Long;
+        proto::ListingStyle style_;
+        std::vector<std::string> first_;  // the first kSortedUpTo names
+        std::size_t first_pos_ = 0;
+        bool started_ = false, at_end_ = false;
+        std::uint64_t entries_ = 0;
+    };
+    // The listing a session's SendData stands for (its placeholder line), or null when `bytes`
+    // holds none. A directory that can no longer be opened gives an empty listing.
+    std::unique_ptr<DirListing> take_listing(std::string_view bytes, proto::ListingKind kind,
+                                             const proto::ListingStyle& style);
 
     // Set by the caller around each session call.
     bool writable = false;
@@ -89,6 +149,7 @@ public:
     void force_component_walk() { openat2_ = false; }  // tests: the fallback path
 
 private:
+    bool is_listing_token_path(std::string_view abs_path) const;
     int walk_nofollow(std::string_view rel, int flags, int mode) const;
 
     Fd root_;
@@ -108,7 +169,16 @@ private:
         std::uint64_t owner = 0;
     };
     std::map<std::uint64_t, Spool> spools_;
+    std::string list_prefix_;
+    struct PendingList {
+        std::string dir;
+        std::uint64_t owner;
+    };
+    std::map<std::uint64_t, PendingList> pending_lists_;
     std::uint64_t next_token_ = 1;
+    std::uint64_t error_owner_ = 0;
+    WriteError error_;
+    std::mt19937_64 tmp_rng_{std::random_device{}()};
 };
 
 }  // namespace ftpsim::live

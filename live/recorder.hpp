@@ -13,9 +13,25 @@
 //
 // Times are nanoseconds since the recording's origin (the first event is at 0). The recorder
 // keeps the call order for events with the same time.
+//
+// Typed facts (issue #14): socket events and the live server's own decisions carry a
+// trace::Fact and its fields; their text is trace::sentence(e) (sim/trace/render.hpp), never a
+// sentence written here. FTP lines are recorded as written.
+//
+// Streaming (`ftpsim serve --trace`): after stream_to(), events are written to the file as they
+// become final instead of being kept: memory holds the nodes, connections and transfers, the
+// data runs still open (one event each) and the events of held connections (see hold()), not
+// the events. The file is a valid trace JSON once finish_stream() has written its end; its
+// events are in the order written (seq = that order), each with its own time: a data run's
+// DataBytes event is written when its connection closes, stamped with its first byte's time,
+// so times are not monotonic in the file (readers order by time, then seq).
 #pragma once
 
 #include <cstdint>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +39,14 @@
 #include "sim/trace/trace.hpp"
 
 namespace ftpsim::live {
+
+// The live server's refusals and timeouts, as typed facts (trace::Fact::Serve*).
+enum class RefusalKind : std::uint8_t { PerAddress, Unauthenticated, MaxClients, DescriptorLimit };
+enum class TimeoutKind : std::uint8_t { Idle, Login };
+// The sentences for the log (the same trace::sentence as in the trace).
+std::string render_refusal(RefusalKind kind, const std::string& addr, std::size_t count, std::size_t limit,
+                           const std::string& detail);
+std::string render_timeout(TimeoutKind kind, std::int64_t limit_ns);
 
 class Recorder {
 public:
@@ -41,7 +65,7 @@ public:
     // and returns the connection id (0, 1, 2, ... in call order).
     int open_connection(trace::TimeNs t, const std::string& purpose, const std::string& initiator,
                         const std::string& responder, const trace::Endpoint& initiator_local,
-                        const trace::Endpoint& initiator_remote, int control_id = -1);
+                        const trace::Endpoint& initiator_remote, int control_id = -1, bool hold = false);
 
     // A command line sent on control connection `conn` by its initiator (the client), without the
     // CRLF. Also used for the SPDT line of a single-port data connection.
@@ -54,9 +78,24 @@ public:
     void data(trace::TimeNs t, int conn, const std::string& from, std::uint64_t n);
     // The connection was closed by `by` (FIN) or reset (RST) -> Socket event "close" / "reset".
     void close(trace::TimeNs t, int conn, const std::string& by, bool reset = false);
-    // A connection attempt that failed (refused, timed out, unreachable): Socket event on `node`.
+    // A connection attempt that failed (refused, timed out, unreachable): Socket event on `node`
+    // (Fact::ConnectFailed, src = local if known, dst = remote, timeout_ns = the time waited).
+    void connect_failed(trace::TimeNs t, const std::string& node, const trace::Endpoint& local,
+                        const trace::Endpoint& remote, trace::SocketError error, trace::TimeNs waited = 0);
+    // A socket event recorded as free text (no typed fact): for callers not converted yet.
     void socket_event(trace::TimeNs t, const std::string& node, const std::string& text);
-    // An explanation line (Note event) on `node`.
+
+    // The live server's decisions (Fact::Serve*; see sim/trace/trace.hpp for the fields).
+    void refusal(trace::TimeNs t, RefusalKind kind, const std::string& addr, std::size_t count,
+                 std::size_t limit, const std::string& detail);
+    void login_failed(trace::TimeNs t, const std::string& node, int fails, int max_fails,
+                      std::int64_t delay_ns, bool closing);
+    void timeout(trace::TimeNs t, TimeoutKind kind, std::int64_t limit_ns);
+    void data_stalled(trace::TimeNs t, std::int64_t limit_ns);
+    // staging: the upload's staging file (else the target `name`); err: the errno.
+    void store_failed(trace::TimeNs t, bool staging, const std::string& name, int err);
+    void line_too_long(trace::TimeNs t, const std::string& node, std::size_t limit);
+    // An explanation line of the protocol core (Note event, Fact::Explain) on `node`.
     void note(trace::TimeNs t, const std::string& node, const std::string& text);
 
     // Additions for `ftpsim import` (additive; live recordings do not need them):
@@ -83,17 +122,40 @@ public:
 
     // The trace: events sorted by (time, call order) with seq = index, outcome.ok = every
     // transfer ok (false when there was none). The recorder can keep recording afterwards.
+    // Not with stream_to(): the events are in the file.
     trace::Trace finish() const;
 
+    // Streaming (see above). stream_to: opens `path` and writes the start; an error message if
+    // it cannot. hold(conn), or open_connection(..., hold = true) from its first event: keep that connection's events until settle(conn) (a control
+    // connection that may still turn out to be an SPSV data connection: adopt_as_data rewrites
+    // its events); settle(-1) does nothing. finish_stream: writes every event left and the rest
+    // of the trace; an error message if any write failed.
+    std::optional<std::string> stream_to(const std::string& path);
+    void hold(int conn);
+    void settle(int conn);
+    std::optional<std::string> finish_stream();
+    bool streaming() const { return out_ != nullptr; }
+    std::uint64_t events_written() const { return written_; }
+    std::size_t events_kept() const { return trace_.events.size(); }
+
 private:
+    std::unique_ptr<std::ofstream> out_;
+    std::string out_path_;
+    bool out_failed_ = false;
+    std::uint64_t written_ = 0;
+    std::set<int> held_;
+    void flush_ready(bool all = false);
+    void write_event(trace::Event e);
+    trace::Event& add_fact(trace::TimeNs t, trace::EventKind kind, const std::string& from, int conn, trace::Fact f);
+    void render(trace::Event& e);
     trace::Trace trace_;
     struct DataRun {
         int conn;
         std::string from;
         std::size_t event;
+        std::uint64_t total;  // bytes of the run (payload_len is 32-bit)
     };
     std::vector<DataRun> data_runs_;
-    std::vector<std::uint64_t> data_totals_;  // bytes per data run (payload_len is 32-bit)
     std::uint64_t next_packet_ = 1;
     trace::Event& add(trace::TimeNs t, trace::EventKind kind, const std::string& from, int conn);
     std::uint64_t next_seq_ = 0;

@@ -32,6 +32,7 @@ using proto::SessionId;
 namespace {
 
 constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kListChunk = 16 * 1024;  // a listing's chunk: about 250 entries, each a stat
 constexpr std::int64_t kSecond = 1'000'000'000;
 
 template <class... Ts>
@@ -70,7 +71,21 @@ std::string reply_text(std::string_view bytes) {
 
 trace::Endpoint ep(const HostPort& hp) { return trace::Endpoint{hp.addr.to_string(), hp.port}; }
 
+// The reply code of a reply's first line; 0 when it has none.
+int reply_code(std::string_view bytes) {
+    if (bytes.size() < 3 || bytes[0] < '1' || bytes[0] > '5' || !std::isdigit(static_cast<unsigned char>(bytes[1])) ||
+        !std::isdigit(static_cast<unsigned char>(bytes[2])))
+        return 0;
+    return (bytes[0] - '0') * 100 + (bytes[1] - '0') * 10 + (bytes[2] - '0');
+}
+
 }  // namespace
+
+LoginPolicy login_policy_for(const std::string& profile) {
+    if (profile == "vsftpd") return {3 * kSecond, 3};
+    if (profile == "pyftpdlib") return {3 * kSecond, 3};
+    return {};
+}
 
 std::optional<std::string> read_users_file(const std::string& path,
                                            std::map<std::string, UserEntry>& out) {
@@ -126,8 +141,16 @@ struct LiveServer::Impl {
         std::deque<Pending> awaiting;
         bool greeted = false;
         std::uint64_t data_bytes = 0;  // on this session's data connections, both directions
+        std::int64_t connected_at = 0;
+        bool authenticated = false;    // logged in (counts against --max-clients)
+        bool login_refused = false;    // over --max-clients at login: ends after the 421
+        int login_fails = 0;
+        bool held = false;             // a failed login's reply is being delayed: not read, not written
+        EventLoop::TimerId hold_timer = 0;
+        std::int64_t hold_until = 0;
+        std::string stash;             // lines received before a failed login's delay, fed after it
     };
-    using Item = std::variant<std::string, DiskVfs::Stream>;
+    using Item = std::variant<std::string, DiskVfs::Stream, std::unique_ptr<DiskVfs::DirListing>>;
     struct Data {
         Key key;
         Fd fd;
@@ -142,8 +165,10 @@ struct LiveServer::Impl {
         bool fin_sent = false;
         EventLoop::TimerId drain_timer = 0;
         std::int64_t last_progress = 0;
+        std::int64_t started = 0;      // an active connect's start
         Fd spool;                      // an upload's bytes so far (O_TMPFILE), see spool()
         std::uint64_t spooled = 0;
+        int spool_err = 0;             // why the staging file failed
         int trace_conn = -1;
         std::string initiator;         // trace lane names
         std::string peer_node;
@@ -166,6 +191,11 @@ struct LiveServer::Impl {
     bool stopping = false;
     bool had_session = false;
     std::uint64_t accepted = 0;
+    proto::ServerProfile profile;
+    LoginPolicy login_policy;
+    bool accept_paused = false;        // at the descriptor limit: the listener is not polled
+    EventLoop::TimerId accept_timer = 0;
+    std::uint64_t refused = 0;         // connections refused by a limit
 
     Recorder recorder{"live", "ftpsim serve"};
     bool recording = false;
@@ -183,6 +213,8 @@ struct LiveServer::Impl {
     void say(const std::string& s) {
         if (opt.verbose) log << s << std::endl;
     }
+    // Errors the operator must see, with or without -v.
+    void warn(const std::string& s) { log << "ftpsim serve: " << s << std::endl; }
 
     bool writable_for(SessionId sid) {
         proto::ServerSession* s = server->session(sid);
@@ -200,16 +232,17 @@ struct LiveServer::Impl {
 
     // ---- start ----------------------------------------------------------------------------
     std::optional<std::string> start() {
-        auto profile = proto::server_profile_by_name(opt.profile);
-        if (!profile) return "--profile " + opt.profile + ": expected vsftpd, pyftpdlib or rfc959";
+        auto named = proto::server_profile_by_name(opt.profile);
+        if (!named) return "--profile " + opt.profile + ": expected vsftpd, pyftpdlib or rfc959";
         try {
             disk = std::make_shared<DiskVfs>(opt.root);
         } catch (const std::exception& e) {
             return std::string(e.what());
         }
         disk->max_transfer = opt.max_transfer;
+        disk->stream_listings = true;
         proto::ServerConfig cfg;
-        cfg.profile = *profile;
+        cfg.profile = *named;
         cfg.profile.listing.now = ::time(nullptr);
         if (opt.passive_ports) {
             cfg.profile.pasv_min_port = opt.passive_ports->first;
@@ -217,7 +250,13 @@ struct LiveServer::Impl {
         }
         for (const auto& [name, u] : opt.users) cfg.users[name] = u.password;
         cfg.allow_anonymous = opt.anonymous;
-        cfg.max_users = opt.max_clients;
+        // The limits are the live server's (logged-in sessions, unauthenticated connections, per
+        // address: see on_accept and check_login); the core counts every connection.
+        cfg.max_users = 0;
+        profile = cfg.profile;
+        login_policy = login_policy_for(opt.profile);
+        if (opt.login_fail_delay_ns >= 0) login_policy.delay_ns = opt.login_fail_delay_ns;
+        if (opt.max_login_fails >= 0) login_policy.max_fails = opt.max_login_fails;
         cfg.await_listen = true;
         proto::Vfs vfs;
         vfs.set_backend(disk);
@@ -231,7 +270,10 @@ struct LiveServer::Impl {
         listen_local = lst.local;
         loop.watch(listen_fd.get(), [this] { on_accept(); }, nullptr);
         recording = !opt.trace_file.empty();
-        if (recording) recorder.add_node("server", "server", listen_local.addr.to_string());
+        if (recording) {
+            recorder.add_node("server", "server", listen_local.addr.to_string());
+            if (auto e = recorder.stream_to(opt.trace_file)) return "--trace " + *e;
+        }
         // The periodic check of idle sessions and stalled data connections.
         schedule_sweep();
         return std::nullopt;
@@ -304,11 +346,15 @@ struct LiveServer::Impl {
             int err = 0;
             auto a = accept_tcp(listen_fd.get(), &err);
             if (!a) {
-                if (err == EMFILE || err == ENFILE) say("accept: " + errno_text(err));
+                if (err == EMFILE || err == ENFILE) pause_accepting(err);
                 return;
             }
             if (stopping) {
                 a->fd.reset();
+                continue;
+            }
+            if (auto why = over_limit(a->remote)) {
+                refuse(*a, *why);
                 continue;
             }
             had_session = true;
@@ -317,6 +363,7 @@ struct LiveServer::Impl {
             c->local = a->local;
             c->remote = a->remote;
             c->last_command = now();
+            c->connected_at = c->last_command;
             ++accepted;
             c->node = accepted == 1 ? std::string("client") : "client-" + std::to_string(accepted);
             const int fd = c->fd.get();
@@ -324,13 +371,113 @@ struct LiveServer::Impl {
             c->sid = sid;
             if (recording) {
                 recorder.add_node(c->node, "client", c->remote.addr.to_string());
-                c->trace_conn = recorder.open_connection(t(), "control", c->node, "server", ep(c->remote), ep(c->local));
+                // An SPSV data connection arrives as a control connection: its events wait
+                // until its first command has been handled (adopt_as_data rewrites them).
+                c->trace_conn = recorder.open_connection(t(), "control", c->node, "server", ep(c->remote),
+                                                         ep(c->local), -1, profile.supports_spsv);
             }
-            say("[" + std::to_string(sid) + "] control connection from " + c->remote.to_string());
+            if (opt.verbose) log << "[" << sid << "] control connection from " << c->remote.to_string() << std::endl;
             controls[sid] = std::move(c);
             loop.watch(fd, [this, sid] { on_control_readable(sid); }, nullptr);
             pump();
         }
+    }
+
+    // At the descriptor limit (EMFILE/ENFILE) accept() fails at once while connections wait:
+    // polling the listener would spin. It is left out of poll() for 100 ms at a time (the
+    // waiting connections stay in the kernel's backlog) and taken back when descriptors free up.
+    void pause_accepting(int err) {
+        if (accept_paused) return;
+        accept_paused = true;
+        warn("accept: " + errno_text(err) + ": not accepting connections until descriptors free up");
+        if (recording)
+            recorder.refusal(t(), RefusalKind::DescriptorLimit, {}, 0, 0, errno_text(err));
+        loop.set_readable(listen_fd.get(), nullptr);
+        accept_timer = loop.add_timer(now() + kSecond / 10, [this] {
+            accept_timer = 0;
+            resume_accepting();
+        });
+    }
+    void resume_accepting() {
+        if (!accept_paused || !listen_fd.valid()) return;
+        accept_paused = false;
+        if (accept_timer) loop.cancel_timer(accept_timer);
+        accept_timer = 0;
+        loop.set_readable(listen_fd.get(), [this] { on_accept(); });
+    }
+
+    bool authed(SessionId sid) {
+        proto::ServerSession* s = server->session(sid);
+        if (!s) return false;
+        const auto st = s->state();
+        return st == proto::ServerState::LoggedIn || st == proto::ServerState::AwaitRnto ||
+               st == proto::ServerState::Transfer;
+    }
+
+    // Whether a new connection from `remote` is over a limit: nullopt, or the refusal's kind
+    // with the count and the limit.
+    struct OverLimit {
+        RefusalKind kind;
+        std::size_t count, limit;
+    };
+    std::optional<OverLimit> over_limit(const HostPort& remote) {
+        std::size_t same = 0, unauth = 0;
+        for (const auto& [sid, c] : controls) {
+            if (c->remote.addr == remote.addr) ++same;
+            if (!c->authenticated) ++unauth;
+        }
+        if (opt.max_per_address && same >= opt.max_per_address)
+            return OverLimit{RefusalKind::PerAddress, same, opt.max_per_address};
+        if (opt.max_unauthenticated && unauth >= opt.max_unauthenticated)
+            return OverLimit{RefusalKind::Unauthenticated, unauth, opt.max_unauthenticated};
+        return std::nullopt;
+    }
+
+    // The profile's "too many users" reply, written once without waiting, then close.
+    void refuse(Accepted& a, const OverLimit& why) {
+        ++refused;
+        const std::string line = profile.reply(proto::Reply::TooManyUsers) + "\r\n";
+        [[maybe_unused]] auto r = write_some(a.fd.get(), line.data(), line.size());
+        say("refused " + a.remote.to_string() + ": " + render_refusal(why.kind, a.remote.addr.to_string(), why.count, why.limit, ""));
+        if (recording) recorder.refusal(t(), why.kind, a.remote.addr.to_string(), why.count, why.limit, "");
+        a.fd.close();
+    }
+
+    // After each call into a session: a session that has just logged in counts against
+    // --max-clients; over it, the profile's 421 and close.
+    void check_login(SessionId sid) {
+        Control* c = control(sid);
+        if (!c) return;
+        if (c->login_refused) return end_session(sid, "");
+        if (!c->authenticated && authed(sid)) c->authenticated = true;
+    }
+
+    // The reply that logs a session in (230 to USER or PASS): over --max-clients it becomes the
+    // profile's 421 instead, and the session ends after it (check_login).
+    bool login_over_limit(Control& c) {
+        std::size_t logged_in = 0;
+        for (const auto& [other, oc] : controls)
+            if (oc->authenticated) ++logged_in;
+        if (!opt.max_clients || logged_in < opt.max_clients) return false;
+        ++refused;
+        say("[" + std::to_string(c.sid) + "] " +
+            render_refusal(RefusalKind::MaxClients, c.remote.addr.to_string(), logged_in, opt.max_clients, ""));
+        if (recording) recorder.refusal(t(), RefusalKind::MaxClients, c.remote.addr.to_string(), logged_in, opt.max_clients, "");
+        c.login_refused = true;
+        return true;
+    }
+
+    // The server ends a session: `last` (a 421) goes out, the session is told, the connection
+    // closes once the bytes are written.
+    void end_session(SessionId sid, const std::string& last) {
+        if (!last.empty()) send_control(sid, last);
+        Control* c = control(sid);
+        if (!c) return;
+        if (recording && c->trace_conn >= 0) recorder.close(t(), c->trace_conn, "server", false);
+        c->trace_conn = -1;
+        server->control_closed(now(), sid);  // the session ends; its actions are dropped
+        pump();
+        close_control(sid, false);
     }
 
     Control* control(SessionId sid) {
@@ -338,18 +485,101 @@ struct LiveServer::Impl {
         return it == controls.end() ? nullptr : it->second.get();
     }
 
-    void send_control(SessionId sid, const std::string& bytes) {
+    // The first command still waiting for its final reply ("" when none).
+    static std::string front_verb(const Control& c) { return c.awaiting.empty() ? std::string() : c.awaiting.front().verb; }
+
+    void send_control(SessionId sid, const std::string& session_bytes) {
         Control* c = control(sid);
         if (!c) return;
+        std::string bytes = session_bytes;
+        const int code = reply_code(bytes);
+        const std::string verb = front_verb(*c);
+        const bool final_reply = code >= 200 && c->greeted;
+        if (final_reply && (verb == "STOR" || verb == "APPE" || verb == "STOU")) {
+            if (auto e = disk->take_error(sid); e && code >= 400) bytes = store_failure_reply(sid, bytes, *e);
+        }
+        if (disk->stream_listings) expand_inline_listing(bytes);  // STAT PATH
+        const bool login_failed = final_reply && code == 530 && verb == "PASS";
+        if (code == 230 && (verb == "USER" || verb == "PASS") && !c->authenticated && !c->login_refused &&
+            login_over_limit(*c))
+            bytes = profile.reply(proto::Reply::TooManyUsers) + "\r\n";
         if (recording && c->trace_conn >= 0) recorder.reply(t(), c->trace_conn, reply_text(bytes));
         note_reply(*c, bytes);
         c->out += bytes;
+        if (login_failed) return failed_login(sid);
         flush_control(sid);
+    }
+
+    // A store failed with a system error: the reply says which (452 for a full disk, 552 for a
+    // quota or file size limit, the profile's code otherwise), and the log says it too.
+    std::string store_failure_reply(SessionId sid, const std::string& bytes, const DiskVfs::WriteError& e) {
+        int code = reply_code(bytes);
+        if (e.err == ENOSPC) code = 452;
+        else if (e.err == EDQUOT || e.err == EFBIG) code = 552;
+        std::string text = bytes.substr(4);
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == '.')) text.pop_back();
+        if (text.find('\n') != std::string::npos) text = "Cannot store the file";  // a multi-line reply
+        warn("[" + std::to_string(sid) + "] " + e.what + ": " + errno_text(e.err));
+        if (recording) recorder.store_failed(t(), e.staging, e.name, e.err);
+        return std::to_string(code) + " " + text + ": " + errno_text(e.err) + ".\r\n";
+    }
+
+    // STAT PATH: the listing goes over the control connection; it is rendered here in memory,
+    // cut at kInlineListing bytes (with a line saying so).
+    static constexpr std::size_t kInlineListing = 1 << 20;
+    void expand_inline_listing(std::string& bytes) {
+        auto l = disk->take_listing(bytes, proto::ListingKind::Long, profile.listing);
+        if (!l) return;
+        // The placeholder's line: from the LF before it to the CRLF after it.
+        const std::size_t at = bytes.find('\x01');
+        const std::size_t begin = bytes.rfind('\n', at) == std::string::npos ? 0 : bytes.rfind('\n', at) + 1;
+        std::size_t end = bytes.find('\n', at);
+        end = end == std::string::npos ? bytes.size() : end + 1;
+        std::string listing;
+        bool more = true;
+        while (more && listing.size() < kInlineListing) more = l->next(listing, kInlineListing);
+        if (more) listing += " (the listing is cut at " + std::to_string(kInlineListing) + " bytes: use LIST)\r\n";
+        bytes.replace(begin, end - begin, listing);
+    }
+
+    // PASS answered 530: the reply waits login_policy.delay_ns on a timer while the connection
+    // is neither read nor written (other clients are served meanwhile); after max_fails failures
+    // the connection is closed once the reply is out (vsftpd's delay_failed_login and
+    // max_login_fails, pyftpdlib's auth_failed_timeout and max_login_attempts).
+    void failed_login(SessionId sid) {
+        Control* c = control(sid);
+        if (!c) return;
+        ++c->login_fails;
+        const bool last = login_policy.max_fails > 0 && c->login_fails >= login_policy.max_fails;
+        if (recording)
+            recorder.login_failed(t(), c->node, c->login_fails, login_policy.max_fails, login_policy.delay_ns, last);
+        say("[" + std::to_string(sid) + "] failed login " + std::to_string(c->login_fails) +
+            (last ? ": the connection is closed after the reply" : ""));
+        auto release = [this, sid, last] {
+            Control* cc = control(sid);
+            if (!cc) return;
+            cc->held = false;
+            cc->hold_timer = 0;
+            if (last) {
+                cc->stash.clear();
+                return end_session(sid, "");
+            }
+            loop.set_readable(cc->fd.get(), [this, sid] { on_control_readable(sid); });
+            flush_control(sid);
+            if (!control(sid)) return;
+            feed_lines(sid, std::exchange(control(sid)->stash, std::string()));
+        };
+        if (login_policy.delay_ns <= 0) return release();
+        c->held = true;
+        loop.set_readable(c->fd.get(), nullptr);
+        loop.set_writable(c->fd.get(), nullptr);
+        c->hold_until = now() + login_policy.delay_ns;
+        c->hold_timer = loop.add_timer(c->hold_until, release);
     }
 
     void flush_control(SessionId sid) {
         Control* c = control(sid);
-        if (!c) return;
+        if (!c || c->held) return;
         while (c->out_off < c->out.size()) {
             IoResult r = write_some(c->fd.get(), c->out.data() + c->out_off, c->out.size() - c->out_off);
             if (r.would_block) break;
@@ -368,16 +598,15 @@ struct LiveServer::Impl {
 
     void on_control_readable(SessionId sid) {
         Control* c = control(sid);
-        if (!c) return;
+        if (!c || c->held) return;
         char buf[16384];
         for (int round = 0; round < 4; ++round) {
             IoResult r = read_some(c->fd.get(), buf, sizeof buf);
             if (r.would_block) return;
             if (r.eof || r.err) return control_lost(sid, r.err != 0);
-            c->last_command = now();
             feed_control(sid, std::string_view(buf, r.n));
             c = control(sid);
-            if (!c) return;
+            if (!c || c->held) return;
         }
     }
 
@@ -392,24 +621,49 @@ struct LiveServer::Impl {
                 if (ch == '\n') {
                     c->discarding = false;
                     c->line_len = 0;
+                    c->last_command = now();
                 }
                 continue;
             }
             pass += ch;
             if (ch == '\n') {
                 c->line_len = 0;
+                c->last_command = now();  // only a complete line is activity (no slowloris)
             } else if (++c->line_len > proto::kDefaultMaxLine) {
                 c->discarding = true;
-                if (recording && c->trace_conn >= 0)
-                    recorder.note(t(), c->node, "a command line longer than " +
-                                                    std::to_string(proto::kDefaultMaxLine) + " bytes");
+                if (recording && c->trace_conn >= 0) recorder.line_too_long(t(), c->node, proto::kDefaultMaxLine);
             }
         }
-        track_commands(*c, pass);
-        if (pass.empty()) return;
-        enter(sid);
-        server->receive_control(now(), sid, pass);
-        pump();
+        feed_lines(sid, std::move(pass));
+    }
+
+    // One line at a time into the session; while a failed login's reply is delayed, the rest
+    // waits in `stash` (so pipelined guesses are not answered faster than the policy allows).
+    void feed_lines(SessionId sid, std::string pass) {
+        std::size_t from = 0;
+        while (from < pass.size()) {
+            Control* c = control(sid);
+            if (!c) return;
+            if (c->held) {
+                c->stash.append(pass, from);
+                return;
+            }
+            std::size_t nl = pass.find('\n', from);
+            nl = nl == std::string::npos ? pass.size() : nl + 1;
+            const std::string_view chunk(pass.data() + from, nl - from);
+            from = nl;
+            track_commands(*c, chunk);
+            const int conn = c->trace_conn;
+            enter(sid);
+            server->receive_control(now(), sid, chunk);
+            pump();
+            check_login(sid);
+            if (recording) recorder.settle(conn);
+        }
+    }
+    int c_trace_conn(SessionId sid) {
+        Control* c = control(sid);
+        return c ? c->trace_conn : -1;
     }
 
     // The command lines received, for the trace and to know which transfer is under way.
@@ -473,21 +727,39 @@ struct LiveServer::Impl {
     Spooled spool(Data& d, const char* p, std::size_t n) {
         if (!d.spool.valid() && !upload_under_way(d.key.first)) return Spooled::No;
         if (!d.spool.valid()) {
-            const char* dir = std::getenv("TMPDIR");
-            const int fd = ::open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-            if (fd < 0) return Spooled::No;
+            const std::string dir = staging_dir();
+            int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+            if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+                // No O_TMPFILE on this file system: a named file, unlinked at once.
+                std::string tmpl = dir + "/ftpsim-upload-XXXXXX";
+                fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+                if (fd >= 0) ::unlink(tmpl.c_str());
+            }
+            if (fd < 0) {
+                d.spool_err = errno;
+                return Spooled::Failed;
+            }
             d.spool = Fd(fd);
         }
         std::size_t done = 0;
         while (done < n) {
             const ssize_t w = ::write(d.spool.get(), p + done, n - done);
             if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) return Spooled::Failed;
+            if (w <= 0) {
+                d.spool_err = w < 0 ? errno : ENOSPC;
+                return Spooled::Failed;
+            }
             done += static_cast<std::size_t>(w);
         }
         d.spooled += n;
         if (opt.max_transfer && d.spooled > opt.max_transfer) return Spooled::OverLimit;
         return Spooled::Yes;
+    }
+
+    // Where uploads are staged: $TMPDIR, else /tmp.
+    static std::string staging_dir() {
+        const char* dir = std::getenv("TMPDIR");
+        return dir && *dir ? std::string(dir) : std::string("/tmp");
     }
 
     void count_data(const Key& key, std::uint64_t n) {
@@ -520,6 +792,7 @@ struct LiveServer::Impl {
         if (it == controls.end()) return;
         Control& c = *it->second;
         if (recording && c.trace_conn >= 0) recorder.close(t(), c.trace_conn, "server", reset);
+        if (c.hold_timer) loop.cancel_timer(c.hold_timer);
         loop.unwatch(c.fd.get());
         if (reset) c.fd.reset();
         else c.fd.close();
@@ -542,6 +815,7 @@ struct LiveServer::Impl {
         // Closed sessions are forgotten (FtpServer::restart only erases closed sessions while
         // the server runs).
         if (!stopping) server->restart(now());
+        resume_accepting();  // a descriptor is free again
         if (opt.once && controls.empty()) loop.stop();
     }
 
@@ -567,6 +841,7 @@ struct LiveServer::Impl {
         // now on it is the owner's data connection, on the owner's lane (as `ftpsim import` draws it).
         if (recording && owner && d->trace_conn >= 0 && owner->trace_conn >= 0)
             recorder.adopt_as_data(d->trace_conn, owner->trace_conn);
+        if (recording) recorder.settle(d->trace_conn);
         const int fd = d->fd.get();
         const Key key = d->key;
         datas[key] = std::move(d);
@@ -655,7 +930,11 @@ struct LiveServer::Impl {
         }
         if (auto* e = std::get_if<NetError>(&r)) {
             say("[" + std::to_string(sid) + "] " + e->message);
-            if (recording) recorder.socket_event(t(), "server", e->message);
+            if (recording)
+                recorder.connect_failed(t(), "server", {}, ep(a.remote),
+                                        e->err == ECONNREFUSED ? trace::SocketError::Refused
+                                        : e->err == ENETUNREACH || e->err == EHOSTUNREACH ? trace::SocketError::Unreachable
+                                                                                           : trace::SocketError::TimedOut);
             if (e->err == ECONNREFUSED) return data_event(sid, proto::DataRefused{a.id});
             return data_event(sid, proto::DataTimedOut{a.id});
         }
@@ -665,6 +944,7 @@ struct LiveServer::Impl {
         d->connecting = true;
         d->remote = a.remote;
         d->last_progress = now();
+        d->started = d->last_progress;
         if (c) d->peer_node = c->node;
         d->initiator = "server";
         const int fd = d->fd.get();
@@ -672,7 +952,8 @@ struct LiveServer::Impl {
             Data* dd = data(key);
             if (!dd || !dd->connecting) return;
             dd->connect_timer = 0;
-            if (recording) recorder.socket_event(t(), "server", "connect to " + dd->remote.to_string() + " timed out");
+            if (recording)
+                recorder.connect_failed(t(), "server", {}, ep(dd->remote), trace::SocketError::TimedOut, opt.connect_timeout_ns);
             drop_data(key, true);
             data_event(key.first, proto::DataTimedOut{key.second});
         });
@@ -692,7 +973,12 @@ struct LiveServer::Impl {
         if (st != ConnectStatus::Ok) {
             const std::string what = "connect to " + d->remote.to_string() + ": " + to_string(st);
             say("[" + std::to_string(key.first) + "] " + what);
-            if (recording) recorder.socket_event(t(), "server", what);
+            if (recording)
+                recorder.connect_failed(t(), "server", {}, ep(d->remote),
+                                        st == ConnectStatus::Refused       ? trace::SocketError::Refused
+                                        : st == ConnectStatus::Unreachable ? trace::SocketError::Unreachable
+                                                                           : trace::SocketError::TimedOut,
+                                        now() - d->started);
             drop_data(key, false);
             if (st == ConnectStatus::Refused) return data_event(key.first, proto::DataRefused{key.second});
             return data_event(key.first, proto::DataTimedOut{key.second});
@@ -740,10 +1026,16 @@ struct LiveServer::Impl {
             if (recording && d->trace_conn >= 0) recorder.data(t(), d->trace_conn, d->peer_node, r.n);
             if (recording) count_data(key, r.n);
             const Spooled sp = spool(*d, buf, r.n);
-            if (sp == Spooled::Failed) {
-                say("[" + std::to_string(key.first) + "] cannot write the upload's temporary file: reset");
-                drop_data(key, true);
-                return data_event(key.first, proto::DataReset{key.second});
+            if (sp == Spooled::Failed) {  // the session answers as for a full disk, with the error
+                disk->set_error(key.first, d->spool_err, "cannot write the upload's staging file in " + staging_dir(), true, "");
+                disk->stage_failed_owner = key.first;
+                data_event(key.first, proto::DataBytes{key.second, std::string(1, 'x')});
+                disk->stage_failed_owner = 0;
+                if (data(key)) {  // the session did not abort it (no transfer yet): reset
+                    drop_data(key, true);
+                    data_event(key.first, proto::DataReset{key.second});
+                }
+                return;
             }
             if (sp == Spooled::OverLimit) {  // the session's size check answers (disk full)
                 disk->over_limit_owner = key.first;
@@ -771,10 +1063,23 @@ struct LiveServer::Impl {
                 return data_event(key.first, proto::DataReset{key.second});
             }
             d->queue.emplace_back(std::move(*s));
+        } else if (auto l = disk->take_listing(bytes, listing_kind(key.first), profile.listing)) {
+            d->queue.emplace_back(std::move(l));
         } else {
             d->queue.emplace_back(bytes);
         }
         arm_write(key);
+    }
+
+    // The kind of listing the session's current transfer command asks for.
+    proto::ListingKind listing_kind(SessionId sid) {
+        if (Control* c = control(sid))
+            for (const auto& p : c->awaiting) {
+                if (p.verb == "NLST") return proto::ListingKind::NamesOnly;
+                if (p.verb == "MLSD") return proto::ListingKind::Mlsd;
+                if (p.verb == "LIST") return proto::ListingKind::Long;
+            }
+        return proto::ListingKind::Long;
     }
 
     void arm_write(const Key& key) {
@@ -794,6 +1099,10 @@ struct LiveServer::Impl {
             if (auto* s = std::get_if<std::string>(&front)) {
                 d.buf = std::move(*s);
                 d.queue.pop_front();
+                continue;
+            }
+            if (auto* l = std::get_if<std::unique_ptr<DiskVfs::DirListing>>(&front)) {
+                if (!(*l)->next(d.buf, kListChunk)) d.queue.pop_front();  // the rest is in buf
                 continue;
             }
             auto& st = std::get<DiskVfs::Stream>(front);
@@ -822,6 +1131,11 @@ struct LiveServer::Impl {
         Data* d = data(key);
         if (!d || d->connecting) return;
         for (int round = 0; round < 16; ++round) {
+            // A listing costs a stat per entry: one chunk per round of the loop, so a large
+            // directory never holds the other sessions up for long.
+            const bool listing = d->buf_off >= d->buf.size() && !d->queue.empty() &&
+                                 std::holds_alternative<std::unique_ptr<DiskVfs::DirListing>>(d->queue.front());
+            if (listing && round > 0) return;  // the writable callback stays armed
             if (!refill(*d)) break;
             IoResult r = write_some(d->fd.get(), d->buf.data() + d->buf_off, d->buf.size() - d->buf_off);
             if (r.would_block) return;  // the writable callback stays armed
@@ -886,6 +1200,7 @@ struct LiveServer::Impl {
         if (reset) d.fd.reset();
         else d.fd.close();
         datas.erase(it);
+        resume_accepting();  // a descriptor is free again
     }
 
     // ---- timeouts -------------------------------------------------------------------------
@@ -900,33 +1215,30 @@ struct LiveServer::Impl {
             if (!d) continue;
             say("[" + std::to_string(k.first) + "] data connection stalled: reset");
             if (recording) {
-                recorder.note(t(), "server", "no progress on the data connection for " +
-                                                 std::to_string(opt.data_timeout_ns / kSecond) + " s: reset");
+                recorder.data_stalled(t(), opt.data_timeout_ns);
                 if (d->trace_conn >= 0) recorder.close(t(), d->trace_conn, "server", true);
             }
             drop_data(k, true);
             data_event(k.first, proto::DataReset{k.second});
         }
-        std::vector<SessionId> idle;
+        // Idle: no complete command line for --idle-timeout (bytes of an unfinished line do
+        // not count: a line must complete within the timeout), and no data progress; or not
+        // logged in after --login-timeout.
+        std::vector<std::pair<SessionId, TimeoutKind>> idle;
         for (const auto& [sid, c] : controls) {
-            if (c->close_after_flush) continue;
+            if (c->close_after_flush || c->held) continue;
             bool busy = false;
             for (const auto& [k, d] : datas)
                 if (k.first == sid && n - d->last_progress < opt.idle_timeout_ns) busy = true;
-            if (!busy && n - c->last_command > opt.idle_timeout_ns) idle.push_back(sid);
+            if (!busy && n - c->last_command > opt.idle_timeout_ns) idle.emplace_back(sid, TimeoutKind::Idle);
+            else if (!c->authenticated && opt.login_timeout_ns > 0 && n - c->connected_at > opt.login_timeout_ns)
+                idle.emplace_back(sid, TimeoutKind::Login);
         }
-        for (SessionId sid : idle) {
-            say("[" + std::to_string(sid) + "] idle for " + std::to_string(opt.idle_timeout_ns / kSecond) +
-                " s: 421 and close");
-            if (recording) recorder.note(t(), "server", "idle timeout: the server closes the session");
-            send_control(sid, "421 Timeout.\r\n");
-            Control* c = control(sid);
-            if (!c) continue;
-            if (recording && c->trace_conn >= 0) recorder.close(t(), c->trace_conn, "server", false);
-            c->trace_conn = -1;
-            server->control_closed(now(), sid);  // the session ends; its actions are dropped
-            pump();
-            close_control(sid, false);
+        for (const auto& [sid, kind] : idle) {
+            const std::int64_t limit = kind == TimeoutKind::Idle ? opt.idle_timeout_ns : opt.login_timeout_ns;
+            if (opt.verbose) log << "[" << sid << "] " << render_timeout(kind, limit) << ": 421 and close" << std::endl;
+            if (recording) recorder.timeout(t(), kind, limit);
+            end_session(sid, "421 Timeout.\r\n");
         }
     }
 
@@ -971,6 +1283,14 @@ std::optional<std::string> LiveServer::start() { return impl_->start(); }
 
 HostPort LiveServer::local() const { return impl_->listen_local; }
 
+std::optional<std::string> LiveServer::bounce_warning() const {
+    if (!impl_->server || !impl_->profile.port_promiscuous) return std::nullopt;
+    return "profile " + impl_->opt.profile +
+           " allows bounce connections: PORT and EPRT may name any host and port (privileged ports "
+           "included), and the server connects there (RFC 2577 \"FTP bounce\"); serve it on loopback or "
+           "a network you trust, or use --profile vsftpd";
+}
+
 void LiveServer::run() {
     impl_->loop.run_until(nullptr);
     impl_->shutdown_all();
@@ -991,6 +1311,7 @@ void LiveServer::stop_on_signals() {
     ::sigaction(SIGINT, &sa, nullptr);
     ::sigaction(SIGTERM, &sa, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
+    ::signal(SIGXFSZ, SIG_IGN);  // past RLIMIT_FSIZE a write fails with EFBIG (the reply says so)
     Impl* impl = impl_.get();
     impl->loop.watch(p[0], [impl] {
         char buf[16];
@@ -1005,12 +1326,10 @@ std::optional<std::string> LiveServer::write_trace() {
     impl_->recorder.add_model_note(
         "recorded by ftpsim serve on real sockets: commands, replies and data byte counts as the "
         "server saw them (no TCP segments)");
-    const std::string json = trace::to_json(impl_->recorder.finish());
-    std::ofstream out(impl_->opt.trace_file, std::ios::binary);
-    if (!out) return "--trace " + impl_->opt.trace_file + ": cannot write: " + errno_text(errno);
-    out << json;
-    out.close();
-    if (!out) return "--trace " + impl_->opt.trace_file + ": write failed";
+    impl_->recorder.add_model_note(
+        "written as it happened (--trace streams): a data connection's byte count is one event, "
+        "written when the connection closed and stamped with its first byte's time");
+    if (auto e = impl_->recorder.finish_stream()) return "--trace " + *e;
     return std::nullopt;
 }
 
@@ -1021,6 +1340,7 @@ int serve(const ServeOptions& options, std::ostream& out, std::ostream& err) {
         return 2;
     }
     server.stop_on_signals();
+    if (auto w = server.bounce_warning()) err << "ftpsim serve: warning: " << *w << std::endl;
     out << "ftpsim serve: listening on " << server.local().to_string() << ", root " << options.root
         << ", profile " << options.profile << std::endl;
     server.run();

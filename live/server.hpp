@@ -4,9 +4,13 @@
 // simulator's ServerApp does (sim/run/apps.cpp): every accepted control connection becomes a
 // ServerSession; the sessions' actions (SendControl, Listen, Connect, SendData, CloseData, ...)
 // become socket calls, and what the sockets report goes back as DataEvents. The file system is a
-// real directory confined to its root (live/disk_vfs.hpp). Files are streamed from disk in
-// 64 KiB chunks as the data socket accepts them; an upload is spooled to an unnamed temporary
-// file as it arrives and copied into place when the session stores it (docs/live.md).
+// real directory confined to its root (live/disk_vfs.hpp). Files and listings are streamed from
+// disk as the data socket accepts them; an upload is spooled to an unnamed staging file as it
+// arrives and stored atomically (a new file beside the target, renamed over it on success) when
+// the session stores it. No client can hold the others up: a command line must be complete
+// within the idle timeout, connections are limited per address, before login and after login,
+// a failed login's reply waits on a timer, the listener pauses at the descriptor limit, and the
+// trace is streamed to its file (docs/live.md, docs/reliability.md).
 #pragma once
 
 #include <cstdint>
@@ -34,7 +38,15 @@ struct ServeOptions {
     std::map<std::string, UserEntry> users;          // from --users FILE
     bool anonymous = true;                           // "anonymous"/"ftp" may log in
     bool anonymous_writable = false;                 // --writable
-    std::size_t max_clients = 64;                    // user sessions; more get 421
+    std::size_t max_clients = 64;                    // logged-in sessions; one more gets 421
+    std::size_t max_unauthenticated = 32;            // connections not logged in yet; more get 421
+    std::size_t max_per_address = 16;                // connections from one source address
+    std::int64_t login_timeout_ns = 60'000'000'000;  // not logged in after this long: 421 and close
+    // Failed logins (PASS answered 530): the reply waits this long (the connection is not read
+    // meanwhile; other clients are served), and the connection is closed after that many.
+    // Negative: the profile's policy (login_policy_for).
+    std::int64_t login_fail_delay_ns = -1;
+    int max_login_fails = -1;
     std::int64_t idle_timeout_ns = 300'000'000'000;  // no command for this long: 421 and close
     std::int64_t data_timeout_ns = 60'000'000'000;   // a data connection without progress: reset
     std::int64_t connect_timeout_ns = 10'000'000'000;// an active data connection's connect
@@ -43,6 +55,14 @@ struct ServeOptions {
     bool once = false;                               // exit after the first session ends
     bool verbose = false;                            // log connections and explanations
 };
+
+// A profile's failed-login policy: vsftpd (delay_failed_login plus PAM's failure delay: about
+// 3 s; max_login_fails=3), pyftpdlib (auth_failed_timeout=3, max_login_attempts=3), rfc959 (none).
+struct LoginPolicy {
+    std::int64_t delay_ns = 0;
+    int max_fails = 0;  // 0 = no limit
+};
+LoginPolicy login_policy_for(const std::string& profile);
 
 // Reads a users file: one user per line, "NAME PASSWORD [rw|ro]" separated by blanks; empty
 // lines and lines starting with '#' are ignored. Returns an error "FILE:LINE: what is wrong".
@@ -60,6 +80,8 @@ public:
     // address in use, an unknown profile).
     std::optional<std::string> start();
     HostPort local() const;        // the listening address (the real port when 0 was asked)
+    // After start(): a warning when the profile connects to any address PORT/EPRT names.
+    std::optional<std::string> bounce_warning() const;
     // Runs until stop() (from a callback or the signal pipe), or with `once` until the first
     // session has ended. Then every session gets the profile's 421 and is closed.
     void run();

@@ -214,6 +214,33 @@ std::string sentence(const Event& e) {
                                  : "attacker " + e.from + " connects to " + endpoint_text(e.dst) + " to send SPDT " +
                                        e.line_before;
 
+    case Fact::ServeLimitRefused:
+        if (e.state == "per-address")
+            return "connection from " + e.src.addr + " refused: " + std::to_string(e.entry) +
+                   " connections from that address already (limit " + std::to_string(e.attempt) + ")";
+        if (e.state == "unauthenticated")
+            return "connection from " + e.src.addr + " refused: " + std::to_string(e.entry) +
+                   " connections not logged in yet (limit " + std::to_string(e.attempt) + ")";
+        return "login from " + e.src.addr + " refused: " + std::to_string(e.entry) +
+               " sessions logged in already (limit " + std::to_string(e.attempt) + ")";
+    case Fact::ServeLoginFailed:
+        return "failed login #" + std::to_string(e.attempt) +
+               (e.timeout_ns > 0 ? ": the reply waits " + timer_text(e.timeout_ns) : std::string()) +
+               (e.state == "close" ? "; the connection is closed after it (limit " + std::to_string(e.entry) + ")"
+                                   : std::string());
+    case Fact::ServeTimeout:
+        return (e.state == "login" ? "not logged in after " : "no complete command line for ") +
+               timer_text(e.timeout_ns) + ": the server closes the session";
+    case Fact::ServeDataStalled:
+        return "no progress on the data connection for " + timer_text(e.timeout_ns) + ": reset";
+    case Fact::ServeStoreFailed:
+        return (e.policy == "staging-file" ? std::string("the upload's staging file failed")
+                                           : "storing " + e.line_before + " failed") +
+               ": " + e.rule_text + " (" + e.state + "); the file is left as it was";
+    case Fact::ServeAcceptPaused:
+        return "accept failed: " + e.rule_text + " (" + e.state + "); no new connections until descriptors free up";
+    case Fact::ServeLineTooLong: return "a command line longer than " + std::to_string(e.attempt) + " bytes";
+
     // The protocol core narrates its own decisions: the text is recorded with the kind.
     case Fact::ClientGiveUp:
     case Fact::ClientFallBack:

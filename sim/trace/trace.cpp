@@ -42,7 +42,7 @@ constexpr Names<Verdict, 4> kVerdicts{{
     {Verdict::Dropped, "dropped"},
     {Verdict::Rejected, "rejected"},
 }};
-constexpr Names<Fact, 64> kFacts{{
+constexpr Names<Fact, static_cast<std::size_t>(Fact::Explain) + 1> kFacts{{
     {Fact::None, "none"},
     {Fact::NatMappingCreated, "nat-mapping-created"},
     {Fact::NatMappingReused, "nat-mapping-reused"},
@@ -106,6 +106,13 @@ constexpr Names<Fact, 64> kFacts{{
     {Fact::HostPortClosed, "host-port-closed"},
     {Fact::HostNoForward, "host-no-forward"},
     {Fact::TtlExceeded, "ttl-exceeded"},
+    {Fact::ServeLimitRefused, "serve-limit-refused"},
+    {Fact::ServeLoginFailed, "serve-login-failed"},
+    {Fact::ServeTimeout, "serve-timeout"},
+    {Fact::ServeDataStalled, "serve-data-stalled"},
+    {Fact::ServeStoreFailed, "serve-store-failed"},
+    {Fact::ServeAcceptPaused, "serve-accept-paused"},
+    {Fact::ServeLineTooLong, "serve-line-too-long"},
     {Fact::Explain, "explain"},
 }};
 static_assert(kFacts.size() == static_cast<std::size_t>(Fact::Explain) + 1, "one name per Fact");

@@ -166,6 +166,22 @@ enum class Fact : std::uint8_t {
     HostNoForward,        // a host received a packet for another address
     TtlExceeded,          // a routing loop
 
+    // The live server's own decisions (`ftpsim serve`, live/server.cpp; EventKind::Note on the
+    // server's lane unless said otherwise).
+    ServeLimitRefused,    // a connection refused by a limit: state = per-address | unauthenticated |
+                          // max-clients; src.addr = the client's address; entry = connections
+                          // counted; attempt = the limit
+    ServeLoginFailed,     // on the client's lane: attempt = failed logins so far; entry = the
+                          // limit (0: none); timeout_ns = the reply's delay; state = "close" when
+                          // the connection is closed after this reply
+    ServeTimeout,         // state = idle | login; timeout_ns = the limit
+    ServeDataStalled,     // a data connection without progress is reset; timeout_ns = the limit
+    ServeStoreFailed,     // an upload not stored: policy = staging-file | target-file; state = the
+                          // errno name ("ENOSPC"); rule_text = the system's message;
+                          // line_before = the file's name (target-file)
+    ServeAcceptPaused,    // accept() failed at the descriptor limit: state = the errno name;
+                          // rule_text = the system's message
+    ServeLineTooLong,     // on the client's lane: a command line over `attempt` bytes
     Explain,              // any other line of the protocol core's narration (text only)
 };
 

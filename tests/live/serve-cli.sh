@@ -1,7 +1,7 @@
 #!/bin/bash
 # ftpsim serve's command line and lifecycle:
 #  - bad flags exit 2 with a message naming the flag and what was expected (never a crash)
-#  - --max-clients: one session too many gets 421
+#  - --max-clients: one login too many gets 421
 #  - --max-transfer: a larger download is cut (426), a larger upload refused (451, vsftpd profile)
 #  - users file: a named user logs in, a wrong password gets 530, ro users cannot write;
 #    anonymous is read-only without --writable
@@ -72,11 +72,16 @@ def refused(fn, code):
         assert str(e).startswith(code), f"{e!r}, expected {code}"
         return
     raise AssertionError(f"expected {code}")
-# --max-clients 2: the third gets 421.
+# --max-clients 2 counts logged-in sessions: the third is greeted, its login gets 421 (not 230).
 a, b = login(), login()
 s = socket.create_connection((host, port), timeout=30)
-greeting = s.makefile("rb").readline().decode()
-assert greeting.startswith("421"), greeting
+rf = s.makefile("rb")
+greeting = rf.readline().decode()
+assert greeting.startswith("220"), greeting
+s.sendall(b"USER anonymous\r\n")
+r = rf.readline().decode()
+assert r.startswith("421"), r
+assert rf.readline() == b"", "the connection stays open after 421"
 s.close(); b.quit()
 # --max-transfer 50K: a 100 kB download is cut (426), a 100 kB upload refused (452).
 def retr_cut():

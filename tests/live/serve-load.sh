@@ -30,7 +30,7 @@ ln -s ../decoy-etc "$ROOT/outside-dir-link"
 ln -s load.bin "$ROOT/inside-link"
 
 start_server S 127.0.0.1:0 --root "$ROOT" --writable --profile vsftpd --max-clients 400 \
-    --data-timeout 10 --idle-timeout 30 -v
+    --max-per-address 1000 --max-unauthenticated 1000 --data-timeout 10 --idle-timeout 30 -v
 echo "server on 127.0.0.1:$S_PORT; $CLIENTS clients + 5 hostile"
 timeout 500 "$PY" "$HERE/serve-load.py" 127.0.0.1 "$S_PORT" "$ROOT" "$CLIENTS"
 rc=$?

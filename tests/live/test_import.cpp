@@ -190,7 +190,8 @@ TEST_CASE("import: active download through a NAT with the helper, client side (c
     // The connect of the control connection is the first event; it closes last.
     CHECK(t.events.front().kind == EventKind::Socket);
     CHECK(t.events.front().text == "connect 192.168.1.10:36942 -> 203.0.113.10:21");
-    CHECK(t.events.back().text == "close 192.168.1.10:36942 -> 203.0.113.10:21");
+    CHECK(t.events.back().fact == trace::Fact::Closed);
+    CHECK(t.events.back().text == "closed 192.168.1.10:36942 -> 203.0.113.10:21");
     // Capture times (ns), relative to the first event, the handshake's last ACK at
     // 11:44:15.619990227; the 220 was captured at 11:44:15.621694512.
     auto replies = of_kind(t, EventKind::FtpReply);
@@ -269,7 +270,7 @@ TEST_CASE("import: PASV whose data connection never appears (snat21-off-pasv-srv
     // Both ends close the control connection (curl gave up).
     int closes = 0;
     for (const auto* e : of_kind(t, EventKind::Socket))
-        if (e->text.rfind("close ", 0) == 0) ++closes;
+        if (e->fact == trace::Fact::Closed) ++closes;
     CHECK(closes == 2);
 }
 

@@ -2,6 +2,9 @@
 #include <doctest/doctest.h>
 
 #include "live/recorder.hpp"
+#include "sim/trace/render.hpp"
+#include <unistd.h>
+#include <cerrno>
 #include "sim/trace/json.hpp"
 #include "viz/diagram.hpp"
 
@@ -154,7 +157,7 @@ TEST_CASE("recorder: finish() orders by time, keeps call order for equal times, 
         CHECK(t.events[i].seq == i);
         texts.push_back(t.events[i].text);
     }
-    CHECK(texts == std::vector<std::string>{"late call, early time", "close 127.0.0.1:2121 -> 127.0.0.1:40000",
+    CHECK(texts == std::vector<std::string>{"late call, early time", "closed 127.0.0.1:2121 -> 127.0.0.1:40000",
                                             "connect 127.0.0.1:40000 -> 127.0.0.1:2121", "A", "200 B",
                                             "connection refused: 127.0.0.1:1 answered with RST"});
     CHECK(t.events[0].kind == EventKind::Note);
@@ -164,7 +167,11 @@ TEST_CASE("recorder: finish() orders by time, keeps call order for equal times, 
     r.close(70, c, "client", true);
     auto t2 = r.finish();
     REQUIRE(t2.events.size() == 7);
-    CHECK(t2.events.back().text == "reset 127.0.0.1:40000 -> 127.0.0.1:2121");
+    CHECK(t2.events.back().text == "abort (RST) 127.0.0.1:40000 -> 127.0.0.1:2121");
+    CHECK(t2.events.back().fact == trace::Fact::Aborted);
+    CHECK(t.events[1].fact == trace::Fact::Closed);
+    CHECK(t.events[2].fact == trace::Fact::Connect);
+    CHECK(t.events[2].src == trace::Endpoint{"127.0.0.1", 40000});
 }
 
 TEST_CASE("recorder: outcome.ok is true only when there are transfers and all succeeded") {
@@ -260,4 +267,99 @@ TEST_CASE("recorder: an SPDT connection accepted as a control connection is adop
     CHECK(t.events.back().kind == EventKind::DataBytes);
     CHECK(t.events.back().payload_len == 123);
     CHECK(t.events.back().to == "client");
+}
+
+// ---- #17 item 5: the serve trace is streamed to its file --------------------------------------
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "sim/trace/json.hpp"
+
+TEST_CASE("recorder: streaming writes events as they happen, keeps only open runs, and the file is a trace") {
+    char tmpl[] = "/tmp/ftpsim-stream-XXXXXX";
+    const int fd = ::mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    const std::string path = tmpl;
+    live::Recorder r("live", "stream");
+    r.add_node("server", "server", "127.0.0.1");
+    r.add_node("client", "client", "127.0.0.1");
+    REQUIRE_FALSE(r.stream_to(path));
+    const int c = r.open_connection(0, "control", "client", "server", {"127.0.0.1", 40000}, {"127.0.0.1", 2121});
+    r.reply(1, c, "220 ready");
+    const int dconn = r.open_connection(2, "data", "client", "server", {"127.0.0.1", 40001}, {"127.0.0.1", 50000}, c);
+    r.data(3, dconn, "server", 1000);  // a run that stays open while 100k commands pass
+    std::size_t most_kept = 0;
+    for (int i = 0; i < 50000; ++i) {
+        r.command(10 + 2 * i, c, "NOOP");
+        r.reply(11 + 2 * i, c, "200 NOOP ok.");
+        most_kept = std::max(most_kept, r.events_kept());
+    }
+    CHECK(most_kept <= 2);  // the open run's event (and the one being added), not the NOOPs
+    r.data(200000, dconn, "server", 500);
+    r.close(200001, dconn, "server");
+    // An SPSV-style held connection: its events wait and are rewritten by adopt_as_data.
+    r.add_node("client-2", "client", "127.0.0.1");
+    const int h = r.open_connection(200002, "control", "client-2", "server", {"127.0.0.1", 40002},
+                                    {"127.0.0.1", 2121}, -1, true);
+    r.command(200003, h, "SPDT abc");
+    CHECK(r.events_kept() == 2);
+    r.adopt_as_data(h, c);
+    r.settle(h);
+    CHECK(r.events_kept() == 0);
+    r.refusal(200004, live::RefusalKind::PerAddress, "127.0.0.9", 16, 16, "");
+    r.add_transfer({"client", "LIST", "/", true, 226, 1500});
+    REQUIRE_FALSE(r.finish_stream());
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    ::unlink(path.c_str());
+    const trace::Trace t = trace::from_json(ss.str());
+    REQUIRE(t.events.size() == 3 + 1 + 100000 + 1 + 2 + 1);
+    for (std::size_t i = 0; i < t.events.size(); ++i) CHECK(t.events[i].seq == i);
+    // The data run: one event with the total, stamped with its first byte's time.
+    std::size_t runs = 0;
+    for (const auto& e : t.events)
+        if (e.kind == EventKind::DataBytes) {
+            ++runs;
+            CHECK(e.payload_len == 1500);
+            CHECK(e.time_ns == 3);
+        }
+    CHECK(runs == 1);
+    // The adopted connection's events are on the owner's lane; client-2 is gone.
+    for (const auto& e : t.events)
+        if (e.conn == h) CHECK(e.from == "client");
+    CHECK(t.nodes.size() == 2);
+    CHECK(t.connections.at(static_cast<std::size_t>(h)).purpose == "data");
+    CHECK(t.events.back().fact == trace::Fact::ServeLimitRefused);
+    CHECK(t.events.back().text ==
+          "connection from 127.0.0.9 refused: 16 connections from that address already (limit 16)");
+    CHECK(t.outcome.ok);
+    REQUIRE(t.outcome.transfers.size() == 1);
+}
+
+TEST_CASE("recorder: the live server's decisions are typed facts, their text rendered from them") {
+    auto r = session();
+    r.login_failed(5, "client", 3, 3, 3'000'000'000, true);
+    r.timeout(6, live::TimeoutKind::Idle, 5'000'000'000);
+    r.store_failed(7, false, "keep.bin", ENOSPC);
+    r.store_failed(8, true, "", ENOSPC);
+    r.line_too_long(9, "client", 4096);
+    r.connect_failed(10, "server", {}, {"127.0.0.1", 1}, trace::SocketError::Refused);
+    const auto t = r.finish();
+    REQUIRE(t.events.size() == 6);
+    CHECK(t.events[0].fact == trace::Fact::ServeLoginFailed);
+    CHECK(t.events[0].attempt == 3);
+    CHECK(t.events[0].text == "failed login #3: the reply waits 3 s; the connection is closed after it (limit 3)");
+    CHECK(t.events[1].fact == trace::Fact::ServeTimeout);
+    CHECK(t.events[1].text == "no complete command line for 5 s: the server closes the session");
+    CHECK(t.events[2].state == "ENOSPC");
+    CHECK(t.events[2].text == "storing keep.bin failed: No space left on device (ENOSPC); the file is left as it was");
+    CHECK(t.events[3].policy == "staging-file");
+    CHECK(t.events[4].text == "a command line longer than 4096 bytes");
+    CHECK(t.events[5].fact == trace::Fact::ConnectFailed);
+    CHECK(t.events[5].error == trace::SocketError::Refused);
+    for (const auto& e : t.events) CHECK(e.text == trace::sentence(e));
 }

@@ -265,3 +265,145 @@ TEST_CASE("disk vfs: a spooled upload's token is replaced by the file's bytes in
     d.over_limit_owner = 0;
     CHECK(d.fits("/u.bin", 1));
 }
+
+// ---- #17: atomic uploads, no blocking opens, streamed listings -----------------------------
+
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <set>
+
+namespace {
+
+std::vector<std::string> upload_temporaries(const fs::path& dir) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().filename().string().rfind(".ftpsim-upload-", 0) == 0) out.push_back(e.path().string());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("disk vfs: a failed overwrite leaves the old file intact, removes its temporary and keeps the error") {
+    Tree t;
+    live::DiskVfs d(t.root.string());
+    d.writable = true;
+    d.current_owner = 5;
+    using proto::VfsStatus;
+    using proto::WriteMode;
+    const std::string old_bytes(8192, 'k');
+    Tree::write(t.root / "keep.bin", old_bytes);
+    ::chmod((t.root / "keep.bin").c_str(), 0640);
+    // A file size limit stands for a full disk: writes past it fail with EFBIG.
+    const auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    rlimit small = saved;
+    small.rlim_cur = 16384;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    const VfsStatus st = d.write("/keep.bin", std::string(100000, 'n'), WriteMode::Replace, 0);
+    const VfsStatus st_append = d.write("/keep.bin", std::string(10000, 'a'), WriteMode::Append, 0);
+    const VfsStatus st_new = d.write("/new.bin", std::string(100000, 'n'), WriteMode::Replace, 0);
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    ::signal(SIGXFSZ, old_handler);
+    CHECK(st == VfsStatus::QuotaExceeded);
+    CHECK(st_append == VfsStatus::QuotaExceeded);
+    CHECK(st_new == VfsStatus::QuotaExceeded);
+    CHECK(Tree::read(t.root / "keep.bin") == old_bytes);          // untouched
+    CHECK_FALSE(fs::exists(t.root / "new.bin"));                   // no partial new file
+    CHECK(upload_temporaries(t.root).empty());                     // temporaries removed
+    auto e = d.take_error(5);
+    REQUIRE(e);
+    CHECK(e->err == EFBIG);
+    CHECK(e->name == "new.bin");
+    CHECK_FALSE(e->staging);
+    CHECK_FALSE(d.take_error(5));                                   // once
+    // A successful overwrite is a rename: the permissions stay, no temporary is left.
+    CHECK(d.write("/keep.bin", "fresh", WriteMode::Replace, 0) == VfsStatus::Ok);
+    CHECK(Tree::read(t.root / "keep.bin") == "fresh");
+    CHECK((fs::status(t.root / "keep.bin").permissions() & fs::perms::all) ==
+          (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read));
+    CHECK(upload_temporaries(t.root).empty());
+}
+
+TEST_CASE("disk vfs: STOR or APPE to a FIFO, socket or link is refused at once, never opened") {
+    Tree t;  // root/fifo is a FIFO nobody reads: opening it for writing would block
+    live::DiskVfs d(t.root.string());
+    d.writable = true;
+    using proto::VfsStatus;
+    using proto::WriteMode;
+    CHECK(d.write("/fifo", "x", WriteMode::Replace, 0) == VfsStatus::NotFound);
+    CHECK(d.write("/fifo", "x", WriteMode::Append, 0) == VfsStatus::NotFound);
+    CHECK(d.write("/fifo", "x", WriteMode::At, 3) == VfsStatus::NotFound);
+    struct stat st{};
+    REQUIRE(::lstat((t.root / "fifo").c_str(), &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));                                    // still the FIFO
+    CHECK(d.write("/dangling", "x", WriteMode::Replace, 0) == VfsStatus::NotFound);
+    CHECK(fs::is_symlink(t.root / "dangling"));
+    CHECK(upload_temporaries(t.root).empty());
+    // A read token whose file became a FIFO is not streamed (and the open does not block).
+    const std::string token = d.read("/a.txt", 0);
+    fs::remove(t.root / "a.txt");
+    ::mkfifo((t.root / "a.txt").c_str(), 0644);
+    auto s = d.take_stream(token);
+    REQUIRE(s);
+    CHECK_FALSE(s->file.valid());
+}
+
+TEST_CASE("disk vfs: a streamed listing reads the directory as it goes, every entry once") {
+    Tree t;
+    live::DiskVfs d(t.root.string());
+    d.stream_listings = true;
+    d.current_owner = 9;
+    auto vfs = std::make_shared<live::DiskVfs>(t.root.string());
+    // A small directory: one placeholder, replaced by the sorted listing.
+    const auto names = d.children("/");
+    REQUIRE(names.size() == 1);
+    REQUIRE(d.find("/" + names[0]));
+    const std::string line = names[0] + "\r\n";
+    auto l = d.take_listing(line, proto::ListingKind::NamesOnly, proto::ListingStyle{});
+    REQUIRE(l);
+    std::string out;
+    while (l->next(out, 1 << 20)) {}
+    CHECK(out == "a.txt\r\ndir\r\ndir-link\r\n");
+    CHECK_FALSE(d.take_listing(line, proto::ListingKind::NamesOnly, proto::ListingStyle{}));  // one use
+    // A large directory: more than kSortedUpTo entries, in chunks of about 64 KiB.
+    const fs::path big = t.root / "big";
+    fs::create_directories(big);
+    const std::size_t n = live::DiskVfs::kSortedUpTo + 1500;
+    for (std::size_t i = 0; i < n; ++i) {
+        std::string name = std::to_string(i);
+        name.insert(name.begin(), 'f');
+        std::ofstream(big / name);
+    }
+    const auto ph = d.children("/big");
+    REQUIRE(ph.size() == 1);
+    auto big_l = d.take_listing("-rw-r--r-- 1 0 0 0 Jan 01 1970 " + ph[0] + "\r\n", proto::ListingKind::Long,
+                                proto::ListingStyle{});
+    REQUIRE(big_l);
+    std::set<std::string> seen;
+    std::size_t chunks = 0, lines = 0;
+    bool more = true;
+    while (more) {
+        std::string chunk;
+        more = big_l->next(chunk, 65536);
+        CHECK(chunk.size() < 65536 + 512);
+        ++chunks;
+        std::size_t pos = 0;
+        while (pos < chunk.size()) {
+            const std::size_t eol = chunk.find("\r\n", pos);
+            const std::string l2 = chunk.substr(pos, eol - pos);
+            seen.insert(l2.substr(l2.rfind(' ') + 1));
+            ++lines;
+            pos = eol + 2;
+        }
+    }
+    CHECK(lines == n);
+    CHECK(seen.size() == n);
+    CHECK(chunks > 3);
+    CHECK(big_l->entries() == n);
+    // The session ended: its placeholders are forgotten.
+    const auto again = d.children("/");
+    d.forget_streams(9);
+    CHECK_FALSE(d.take_listing(again[0] + "\r\n", proto::ListingKind::NamesOnly, proto::ListingStyle{}));
+}
