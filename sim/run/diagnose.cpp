@@ -132,12 +132,6 @@ bool is_attacker(const scenario::Scenario& s, const std::string& node) {
     return std::any_of(s.attackers.begin(), s.attackers.end(), [&](const auto& a) { return a.node == node; });
 }
 
-const scenario::NodeSpec* router_with_nat(const scenario::Scenario& s) {
-    for (const auto& n : s.nodes)
-        if (n.kind == "router" && n.nat.enabled) return &n;
-    return nullptr;
-}
-
 std::vector<std::string> nat_routers(const scenario::Scenario& s) {
     std::vector<std::string> out;
     for (const auto& n : s.nodes)
