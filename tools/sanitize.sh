@@ -50,6 +50,7 @@ known=$(cmake --build "$BUILD" --target help 2>/dev/null)
 for layer in "${LAYERS[@]}"; do
   labels+="${labels:+|}^$layer\$"
   [[ $KINDS == *" $layer "* ]] && { all=1; continue; }
+  [[ $layer == exports ]] && { targets+=(test_library_exports); continue; }
   found=$(sed -n "s/^\.\.\. \(test_${layer}\(_[a-z_]*\)\{0,1\}\)\$/\1/p" <<<"$known")
   if [[ -n $found ]]; then mapfile -t -O "${#targets[@]}" targets <<<"$found"; else targets+=(ftpsim); fi
 done
