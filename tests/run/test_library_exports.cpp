@@ -51,7 +51,7 @@ const std::vector<Case>& library_traces() {
 const std::vector<Case>& cases() {
     const auto& all = library_traces();
     const char* only = std::getenv("FTPSIM_EXPORT_SCENARIO");
-    REQUIRE_MESSAGE(!all.empty(), "no library scenario named " << (only ? only : "(any)") << " in "
+    REQUIRE_MESSAGE(!all.empty(), "no library scenario named " << std::string(only ? only : "(any)") << " in "
                                                                  << FTPSIM_SOURCE_DIR << "/scenarios");
     return all;
 }
