@@ -169,6 +169,7 @@ int main(int argc, char** argv) {
     auto* gui = app.add_subcommand("gui", "Open the teaching app (Dear ImGui)");
     gui->allow_extras();
     gui->prefix_command();
+    gui->fallthrough(false);  // everything after "gui" is the GUI's, even what the top level knows
 
     try {
         app.parse(argc, argv);

@@ -2,8 +2,8 @@
 # Compiles every source of the main build with clang++ -fsyntax-only (the GCC build's flags and
 # -Wall -Wextra -Wpedantic, from BUILD/compile_commands.json) and lists clang's warnings. Clang's
 # warnings come from its front end, so no object code is needed: about a third of a build's time.
-# CI builds with g++ and -Werror; the fuzz build (tools/fuzz.sh) compiles protocol/ and
-# sim/scenario/ with clang and -Werror too. Run this after touching other layers.
+# CI builds with g++ and -Werror (CI=true); the fuzz build (tools/fuzz.sh) compiles protocol/ and
+# sim/scenario/ with clang and -Wall -Wextra. Clang over the whole tree is this script, by hand.
 #
 #   tools/clang-warnings.sh [BUILD]      default BUILD=build (configured: cmake -S . -B build)
 # Exit status: 0 no warning, 1 warnings (printed), 2 no compile_commands.json or clang++.
