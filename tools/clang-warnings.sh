@@ -3,7 +3,8 @@
 # -Wall -Wextra -Wpedantic, from BUILD/compile_commands.json) and lists clang's warnings. Clang's
 # warnings come from its front end, so no object code is needed: about a third of a build's time.
 # CI builds with g++ and -Werror (CI=true); the fuzz build (tools/fuzz.sh) compiles protocol/ and
-# sim/scenario/ with clang and -Wall -Wextra. Clang over the whole tree is this script, by hand.
+# sim/scenario/ with clang, -Wall -Wextra and (CI=true) -Werror. Clang over the whole tree is
+# this script, by hand.
 #
 #   tools/clang-warnings.sh [BUILD]      default BUILD=build (configured: cmake -S . -B build)
 # Exit status: 0 no warning, 1 warnings (printed), 2 no compile_commands.json or clang++.
