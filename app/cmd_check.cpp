@@ -12,25 +12,21 @@ namespace fs = std::filesystem;
 
 namespace ftpsim::app {
 
-#ifndef FTPSIM_LIBRARY_DIR
-#define FTPSIM_LIBRARY_DIR "scenarios"
-#endif
-
-std::string library_dir() {
-    if (const char* env = std::getenv("FTPSIM_SCENARIOS")) return env;
-    if (fs::is_directory("scenarios")) return "scenarios";
-    return FTPSIM_LIBRARY_DIR;
-}
-
 namespace {
 
-// Files named directly, and the .yaml files of folders (sorted); "" when a path doesn't exist.
-std::string collect(const std::vector<std::string>& paths, std::vector<std::string>& out) {
+// Files named directly, and the .yaml files of folders (sorted; with `recursive`, those of their
+// subfolders too, e.g. the library's matrix/ and rig/); "" when a path doesn't exist.
+std::string collect(const std::vector<std::string>& paths, std::vector<std::string>& out, bool recursive) {
     for (const auto& p : paths) {
         if (fs::is_directory(p)) {
             std::vector<std::string> found;
-            for (const auto& e : fs::directory_iterator(p))
-                if (e.path().extension() == ".yaml") found.push_back(e.path().string());
+            auto add = [&found](const fs::directory_entry& e) {
+                if (e.is_regular_file() && e.path().extension() == ".yaml") found.push_back(e.path().string());
+            };
+            if (recursive)
+                for (const auto& e : fs::recursive_directory_iterator(p)) add(e);
+            else
+                for (const auto& e : fs::directory_iterator(p)) add(e);
             std::sort(found.begin(), found.end());
             out.insert(out.end(), found.begin(), found.end());
         } else if (fs::exists(p)) {
@@ -46,7 +42,7 @@ std::string expected_summary(const scenario::Scenario& s) {
     if (!s.expect || !s.expect->ok) return "-";
     std::string out = *s.expect->ok ? "works" : "fails";
     for (const auto& t : s.expect->transfers)
-        if (t.reply) out += " " + std::to_string(*t.reply);
+        if (t.reply) out.append(" ").append(std::to_string(*t.reply));  // not " " + ...: GCC 12's false -Wrestrict
     return out;
 }
 
@@ -54,7 +50,8 @@ std::string expected_summary(const scenario::Scenario& s) {
 
 int cmd_list(const ListFlags& f) {
     std::vector<std::string> files;
-    if (std::string err = collect({f.dir.empty() ? library_dir() : f.dir}, files); !err.empty()) {
+    const std::string dir = f.dir.empty() ? library_dir() : f.dir;
+    if (std::string err = collect({dir}, files, false); !err.empty()) {
         std::fprintf(stderr, "%s\n", err.c_str());
         return kExitBadInput;
     }
@@ -76,14 +73,14 @@ int cmd_list(const ListFlags& f) {
         expect.resize(std::max<std::size_t>(expect.size(), 14), ' ');
         std::cout << name << "  " << expect << "  " << s.title << "\n";
     }
-    std::cout << all.size() << " scenarios in " << (f.dir.empty() ? library_dir() : f.dir) << "\n";
+    std::cout << all.size() << " scenarios in " << dir << "\n";
     return kExitOk;
 }
 
 int cmd_check(const CheckFlags& f) {
     std::vector<std::string> files;
     auto paths = f.paths.empty() ? std::vector<std::string>{library_dir()} : f.paths;
-    if (std::string err = collect(paths, files); !err.empty()) {
+    if (std::string err = collect(paths, files, true); !err.empty()) {
         std::fprintf(stderr, "%s\n", err.c_str());
         return kExitBadInput;
     }

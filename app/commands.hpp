@@ -2,6 +2,7 @@
 // these; each returns the process exit status: 0 ok, 1 a check or a run failed, 2 bad input.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -107,7 +108,14 @@ int cmd_sweep(const SweepFlags& f);
 int cmd_gui(int argc, char** argv);
 
 // Shared helpers.
-std::string library_dir();               // the scenario library next to the sources or installed
+// The scenario library (app/library.cpp): --library, $FTPSIM_LIBRARY, a build tree's marker file
+// next to the binary, or the installed library relative to the binary; LibraryNotFound (exit 2)
+// when none exists.
+struct LibraryNotFound : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+void set_library_override(const std::string& dir);  // --library DIR
+std::string library_dir();
 extern const char* const kDefaultScenarioYaml;
 extern const char* const kDefaultScenarioName;
 

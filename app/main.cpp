@@ -3,6 +3,8 @@
 
 #include <cstdio>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "app/commands.hpp"
 
@@ -47,6 +49,13 @@ int main(int argc, char** argv) {
                  "Shows how FTP builds its data connections and why they break behind NAT,\n"
                  "firewalls and port forwarding. Without a subcommand, runs the default scenario."};
     app.require_subcommand(0, 1);
+    // Options of the top level may also follow the subcommand: `ftpsim check --library DIR`.
+    app.fallthrough();
+    app.add_option_function<std::string>(
+           "--library", [](const std::string& dir) { set_library_override(dir); },
+           "The scenario library's folder (default: $FTPSIM_LIBRARY, else the library installed beside "
+           "the binary, ../share/ftpsim/scenarios, or in a build tree the source's scenarios/)")
+        ->type_name("DIR");
     app.footer("Examples:\n"
                "  ftpsim run                                   the built-in default scenario\n"
                "  ftpsim list                                  the scenario library\n"
@@ -174,6 +183,7 @@ int main(int argc, char** argv) {
     auto* gui = app.add_subcommand("gui", "Open the teaching app (Dear ImGui)");
     gui->allow_extras();
     gui->prefix_command();
+    gui->fallthrough(false);  // everything after "gui" is the GUI's, even what the top level knows
 
     try {
         app.parse(argc, argv);
@@ -190,7 +200,15 @@ int main(int argc, char** argv) {
         if (*list) return cmd_list(list_flags);
         if (*check) return cmd_check(check_flags);
         if (*sweep) return cmd_sweep(sweep_flags);
-        if (*gui) return cmd_gui(argc, argv);
+        if (*gui) {
+            // The GUI parses its own arguments, from the word "gui" on (top-level options such as
+            // --library were applied above).
+            int at = 1;
+            while (at < argc && std::string(argv[at]) != "gui") ++at;
+            std::vector<char*> rest{argv[0]};
+            rest.insert(rest.end(), argv + at, argv + argc);
+            return cmd_gui(static_cast<int>(rest.size()), rest.data());
+        }
         if (*serve) return cmd_serve(serve_flags);
         if (*import) return cmd_import(import_flags);
         if (*get || *put || *ls) {
@@ -198,6 +216,9 @@ int main(int argc, char** argv) {
             return cmd_live_client(client_flags);
         }
         return cmd_run(run_flags);  // "ftpsim" alone runs the default scenario
+    } catch (const LibraryNotFound& e) {
+        std::fprintf(stderr, "ftpsim: %s\n", e.what());
+        return kExitBadInput;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "ftpsim: internal error: %s\n", e.what());
         return 3;

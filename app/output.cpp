@@ -92,7 +92,8 @@ std::string outcome_text(const trace::Trace& t, bool colour) {
     }
     if (!o.limit_reached.empty()) out += paint(kRed, "  Stopped: " + o.limit_reached) + "\n";
     for (const auto& d : o.diagnosis) {
-        out += "\n" + paint(kBold, "What happened: ") + d.what + "\n";
+        out += '\n';  // not "\n" + paint(...): GCC 12 warns falsely (-Wrestrict) on that
+        out += paint(kBold, "What happened: ") + d.what + "\n";
         out += paint(kBold, "Why: ") + d.cause + "\n";
         if (!d.evidence.empty()) {
             std::string steps;

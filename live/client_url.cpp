@@ -115,7 +115,11 @@ std::variant<FtpUrl, UrlError> parse_ftp_url(std::string_view text) {
             if (port.empty()) return fail("a ':' without a port number");
         }
         auto ip = proto::parse_ip(host);
-        if (!ip || ip->is_v4()) return fail("'" + std::string(host) + "' is not an IPv6 address");
+        if (!ip || ip->is_v4()) {
+            std::string why = "'";  // appended, not "'" + std::string(host): GCC 12 warns falsely (-Wrestrict)
+            why.append(host).append("' is not an IPv6 address");
+            return fail(why);
+        }
         url.host_is_ipv6_literal = true;
     } else {
         auto sep = authority.find(':');

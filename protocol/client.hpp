@@ -202,6 +202,11 @@ public:
 private:
     struct Step {
         enum class Kind : std::uint8_t { Login, Command, DataSetup, Transfer, Quit };
+        // A constructor, not aggregate initialisation: `sent` is filled in when the line goes out
+        // (-Wmissing-field-initializers warned at every {kind, command, ...}).
+        Step() = default;
+        Step(Kind k, std::string c, bool must = true, bool is_raw = false)
+            : kind(k), command(std::move(c)), must_succeed(must), raw(is_raw) {}
         Kind kind = Kind::Command;
         std::string command;        // the line without CRLF; DataSetup: the verb ("" = default)
         bool must_succeed = true;   // SIZE, SYST, PWD after login, raw lines may fail harmlessly

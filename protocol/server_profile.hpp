@@ -1,7 +1,7 @@
 // Server behaviour profiles: a profile is data (knobs and reply texts), not a subclass.
 //
 //   vsftpd    vsftpd 3.0.3 as Debian ships it: texts from its source and the captures in
-//             shared/captures; knobs from vsftpd.conf(5).
+//             tests/data/captures; knobs from vsftpd.conf(5).
 //   pyftpdlib pyftpdlib's FTPHandler defaults: texts from pyftpdlib/handlers.py.
 //   rfc959    the RFC's own reply texts and literal behaviour: no foreign-address checks.
 //

@@ -3,7 +3,7 @@
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]     default: 30 s each, every target
 #   tools/fuzz.sh 600                       the long run (10 min each)
-#   JOBS=2 tools/fuzz.sh 20                 two targets at a time (the machine has 2 cores)
+#   JOBS=1 tools/fuzz.sh 20                 one target at a time (default: two, for 2 cores)
 #   tools/fuzz.sh --replay [TARGET...]      run the saved reproducers in fuzz/crashers/ once
 #
 # Each target starts from its committed seed corpus fuzz/corpus/<t>/ and grows a working corpus
@@ -11,12 +11,12 @@
 # failure, timeout (> 10 s for one input) or out-of-memory stops that target, leaves the input in
 # $BUILD/artifacts/<t>/ and makes the script exit 1. Logs: $BUILD/logs/<t>.log.
 #
-# Environment: BUILD (default build-fuzz), JOBS (default 1), CXX (default clang++).
+# Environment: BUILD (default build-fuzz), JOBS (default 2), CXX (default clang++).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD=${BUILD:-build-fuzz}
-JOBS=${JOBS:-1}
+JOBS=${JOBS:-2}
 ALL=(fuzz_command fuzz_reply fuzz_address fuzz_server fuzz_client fuzz_scenario)
 
 replay=0

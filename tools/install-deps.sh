@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages ftpsim needs, only those that are missing.
 #   tools/install-deps.sh           build + run dependencies
-#   tools/install-deps.sh --test    also the test tools (validators, Xvfb, tshark, real FTP peers)
+#   tools/install-deps.sh --test    also the test tools (validators, Xvfb, tshark, real FTP peers,
+#                                   the Debian packaging tools, the fuzz build's clang)
 set -euo pipefail
 
 build_pkgs=(cmake g++ make pkg-config libsimgrid-dev libimgui-dev libglfw3-dev doctest-dev
@@ -9,7 +10,7 @@ build_pkgs=(cmake g++ make pkg-config libsimgrid-dev libimgui-dev libglfw3-dev d
   fonts-dejavu-core)
 test_pkgs=(xvfb xauth tshark plantuml mscgen librsvg2-bin libxml2-utils
   vsftpd lftp curl python3-pyftpdlib python3-jsonschema nftables iptables conntrack iproute2 tcpdump
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev dpkg-dev file binutils)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

@@ -2,7 +2,7 @@
 """Regenerates the seed corpora in fuzz/corpus/<target>/ from
   - the source documents' transcripts (../shared/seeds/, written out below: RFC 478, RFC 438,
     the lecture deck, draft-rosenau-ftp-single-port-05),
-  - the real captures' FTP lines (tshark on ../shared/captures/*.pcap; skipped when tshark or
+  - the real captures' FTP lines (tshark on tests/data/captures/*.pcap; skipped when tshark or
     the captures are absent),
   - the scenario library (scenarios/*.yaml) and the loader's malformed cases
     (tests/scenario/bad/*.yaml) for the loader.
@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", ".."))
-SHARED = os.path.join(ROOT, "..", "shared")
+CAPTURES = os.path.join(ROOT, "tests", "data", "captures")
 OUT = os.path.join(ROOT, "fuzz", "corpus")
 
 # ---- transcripts: lists of ("C", line) / ("S", line) -------------------------------------------
@@ -91,7 +91,7 @@ def capture_transcripts():
     out = {}
     if not shutil.which("tshark"):
         return out
-    for pcap in sorted(glob.glob(os.path.join(SHARED, "captures", "*.pcap"))):
+    for pcap in sorted(glob.glob(os.path.join(CAPTURES, "*.pcap"))):
         stem = os.path.basename(pcap)[:-5]
         res = subprocess.run(
             ["tshark", "-r", pcap, "-Y", "ftp", "-T", "fields", "-e", "ftp.request.command",

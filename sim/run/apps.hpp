@@ -133,7 +133,7 @@ private:
     void data_event(net::Stack& s, net::ConnId c, const proto::DataEvent& e);
     void pump(net::Stack& s);
 
-    net::Network& net_;
+    [[maybe_unused]] net::Network& net_;  // unused so far (clang: -Wunused-private-field)
     std::string node_;
     proto::ClientSession session_;
     proto::IpAddress local_;
@@ -209,7 +209,7 @@ private:
     int control_of(net::ConnId c) const;
     void pump(net::Stack& s);
 
-    net::Network& net_;
+    [[maybe_unused]] net::Network& net_;  // unused so far (clang: -Wunused-private-field)
     std::string node_;
     proto::ThirdPartyClient client_;
     proto::IpAddress local_;

@@ -4,7 +4,7 @@
 set -u
 ftpsim=$1
 here=$(cd "$(dirname "$0")" && pwd)
-caps=$here/captures
+caps=$here/../data/captures
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0

@@ -1,5 +1,5 @@
-// ftpsim import: real captures (curl 7.88 / vsftpd 3.0.3 through a Linux NAT, tests/live/captures,
-// copied from shared/captures: see its README) and the same captures rewritten with libpcap
+// ftpsim import: real captures (curl 7.88 / vsftpd 3.0.3 through a Linux NAT, tests/data/captures,
+// see its README) and the same captures rewritten with libpcap
 // (reordered, retransmitted, cut, other link types, IPv6) to exercise the reassembly and decoding.
 #include <doctest/doctest.h>
 #include <pcap/pcap.h>
@@ -24,7 +24,7 @@ using trace::EventKind;
 namespace {
 
 std::string capture(const std::string& stem) {
-    return std::string(FTPSIM_SOURCE_DIR) + "/tests/live/captures/curl-vsftpd-" + stem + ".pcap";
+    return std::string(FTPSIM_SOURCE_DIR) + "/tests/data/captures/curl-vsftpd-" + stem + ".pcap";
 }
 
 // A scratch folder per process (test cases run as parallel processes, and other build trees run

@@ -1,4 +1,4 @@
-// Replays the real captures in ../shared/captures through the Router: what entered the Linux
+// Replays the real captures in tests/data/captures through the Router: what entered the Linux
 // router on one side (one capture) must leave ours exactly as it left Linux on the other side
 // (the other capture): addresses, ports, flags, sequence and acknowledgement numbers, payload.
 #include <doctest/doctest.h>
@@ -80,7 +80,7 @@ std::vector<Captured> read_pcapng(const std::string& path) {
     return out;
 }
 
-std::string capture(const std::string& name) { return std::string(FTPSIM_SHARED_DIR) + "/captures/" + name; }
+std::string capture(const std::string& name) { return std::string(FTPSIM_SOURCE_DIR) + "/tests/data/captures/" + name; }
 
 struct Replay {
     int forwarded = 0, rewritten = 0;

@@ -1,5 +1,9 @@
 // Every library scenario's real trace through every exporter, checked by the tool that reads the
 // format: xmllint + rsvg-convert (SVG), plantuml, mscgen, the Mermaid parser, tshark (pcap).
+// ctest runs one scenario and one tool per test (tests/CMakeLists.txt: the environment variable
+// FTPSIM_EXPORT_SCENARIO names the scenario, --test-case the tool); without the variable the
+// executable checks the whole library.
+#include <cstdlib>
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -26,9 +30,11 @@ struct Case {
 
 const std::vector<Case>& library_traces() {
     static const std::vector<Case> all = [] {
+        const char* only = std::getenv("FTPSIM_EXPORT_SCENARIO");
         std::vector<fs::path> files;
         for (const auto& e : fs::directory_iterator(fs::path(FTPSIM_SOURCE_DIR) / "scenarios"))
-            if (e.path().extension() == ".yaml") files.push_back(e.path());
+            if (e.path().extension() == ".yaml" && (!only || *only == '\0' || e.path().stem() == only))
+                files.push_back(e.path());
         std::sort(files.begin(), files.end());
         std::vector<Case> out;
         for (const auto& f : files) {
@@ -38,6 +44,15 @@ const std::vector<Case>& library_traces() {
         }
         return out;
     }();
+    return all;
+}
+
+// The scenarios this run checks; a FTPSIM_EXPORT_SCENARIO that names no library scenario fails.
+const std::vector<Case>& cases() {
+    const auto& all = library_traces();
+    const char* only = std::getenv("FTPSIM_EXPORT_SCENARIO");
+    REQUIRE_MESSAGE(!all.empty(), "no library scenario named " << std::string(only ? only : "(any)") << " in "
+                                                                 << FTPSIM_SOURCE_DIR << "/scenarios");
     return all;
 }
 
@@ -70,7 +85,7 @@ TEST_CASE("library exports: every SVG is valid XML and renders with rsvg-convert
     REQUIRE_TOOL("xmllint");
     REQUIRE_TOOL("rsvg-convert");
     testing::TempDir dir;
-    for (const auto& c : library_traces()) {
+    for (const auto& c : cases()) {
         CAPTURE(c.name);
         auto svg = dir / (c.name + ".svg");
         testing::write_file(svg, viz::to_svg(viz::layout(c.trace, hop_folded())));
@@ -90,7 +105,7 @@ TEST_CASE("library exports: every PlantUML diagram renders (one plantuml run)") 
     REQUIRE_TOOL("plantuml");
     testing::TempDir dir;
     std::vector<std::string> done;
-    for (const auto& c : library_traces()) {
+    for (const auto& c : cases()) {
         const auto d = text_diagram(c);
         testing::write_file(dir / (c.name + ".puml"), viz::to_plantuml(d));
         done.push_back(c.name);
@@ -108,7 +123,7 @@ TEST_CASE("library exports: every PlantUML diagram renders (one plantuml run)") 
 TEST_CASE("library exports: every mscgen chart renders") {
     REQUIRE_TOOL("mscgen");
     testing::TempDir dir;
-    for (const auto& c : library_traces()) {
+    for (const auto& c : cases()) {
         CAPTURE(c.name);
         const auto d = text_diagram(c);
         auto msc = dir / (c.name + ".msc");
@@ -127,7 +142,7 @@ TEST_CASE("library exports: the Mermaid parser accepts every diagram") {
     }
     testing::TempDir dir;
     std::string args;
-    for (const auto& c : library_traces()) {
+    for (const auto& c : cases()) {
         const auto d = text_diagram(c);
         auto f = dir / (c.name + ".mmd");
         testing::write_file(f, viz::to_mermaid(d));
@@ -142,7 +157,7 @@ TEST_CASE("library exports: tshark shows each pcap's FTP conversation as the tra
     REQUIRE_TOOL("tshark");
     testing::TempDir dir;
     int compared = 0;
-    for (const auto& c : library_traces()) {
+    for (const auto& c : cases()) {
         for (auto at : {viz::CapturePoint::client_side(), viz::CapturePoint::server_side()}) {
             std::string where = at.kind == viz::CapturePoint::Kind::ClientSide ? "client" : "server";
             CAPTURE(c.name + " at the " + where + " side");
