@@ -4,6 +4,7 @@
 #include <pcap/pcap.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -187,13 +188,24 @@ struct Dir {
     bool init = false;
     std::uint32_t next32 = 0;        // sequence number of the next byte expected
     std::uint64_t next = 0;          // its offset in the stream
-    std::map<std::uint64_t, std::pair<std::string, TimeNs>> held;  // out of order, by offset
+    // Out of order, by offset. A data connection's bytes are only counted, so its held segments
+    // keep their length and not their bytes (a hole at its start costs no payload memory).
+    struct Held {
+        std::string bytes;       // empty when only counted
+        std::uint64_t len = 0;
+        TimeNs t = 0;
+    };
+    std::map<std::uint64_t, Held> held;
     bool fin = false, closed = false;
     // Bytes not yet interpreted (control lines, or a flow not yet classified), with the capture
     // time at which each chunk became contiguous: marks = (end offset in buf, time).
     std::string buf;
     std::vector<std::pair<std::size_t, TimeNs>> marks;
     std::uint64_t delivered = 0;
+    // Control bytes: buf[0, scanned) holds no end of the line or reply in progress, so the next
+    // segment's bytes are searched from there (an unterminated reply costs linear time, not
+    // quadratic).
+    std::size_t scanned = 0;
 };
 
 struct PendingSegment {
@@ -243,6 +255,7 @@ private:
     void classify_new(int fi);
     void open(int fi);
     void deliver(int fi, int d, TimeNs t, std::string_view bytes);
+    void deliver_count(int fi, int d, TimeNs t, std::uint64_t n);
     void gap(int fi, int d, TimeNs t, std::uint64_t n);
     void drain(int fi, int d, TimeNs t);
     void interpret(int fi, int d);
@@ -256,6 +269,7 @@ private:
     std::string node_of(const Flow& f, int d) const { return d == 0 ? f.ini_node : f.res_node; }
     static TimeNs time_of(const Dir& dir, std::size_t consumed);
     static void consume(Dir& dir, std::size_t n);
+    static bool complete_item_buffered(Dir& dir, int d);
 
     std::string path_;
     const ImportOptions& opt_;
@@ -383,6 +397,7 @@ TimeNs Importer::time_of(const Dir& dir, std::size_t consumed) {
 
 void Importer::consume(Dir& dir, std::size_t n) {
     dir.buf.erase(0, n);
+    dir.scanned = 0;
     std::vector<std::pair<std::size_t, TimeNs>> kept;
     for (const auto& m : dir.marks)
         if (m.first > n) kept.emplace_back(m.first - n, m.second);
@@ -469,7 +484,10 @@ void Importer::segment(const Segment& s) {
                 drain(fi, d, s.t);
             } else {
                 auto& slot = dir.held[off];
-                if (bytes.size() > slot.first.size()) slot = {bytes, s.t};
+                if (bytes.size() > slot.len) {
+                    const bool count_only = f->kind == Kind::Data && !f->spdt;
+                    slot = {count_only ? std::string() : bytes, bytes.size(), s.t};
+                }
                 if (cut) st_.warnings.push_back("a held out-of-order segment was cut by the snapshot length");
             }
         }
@@ -494,12 +512,18 @@ void Importer::drain(int fi, int d, TimeNs t) {
     while (!dir.held.empty()) {
         auto h = dir.held.begin();
         if (h->first > dir.next) break;
-        std::string bytes = std::move(h->second.first);
+        std::string bytes = std::move(h->second.bytes);
+        const std::uint64_t len = h->second.len;
         const std::uint64_t off = h->first;
         dir.held.erase(h);
-        if (off + bytes.size() <= dir.next) continue;
-        bytes.erase(0, static_cast<std::size_t>(dir.next - off));
-        deliver(fi, d, t, bytes);
+        if (off + len <= dir.next) continue;
+        const std::uint64_t skip = dir.next - off;
+        if (bytes.size() == len) {
+            bytes.erase(0, static_cast<std::size_t>(skip));
+            deliver(fi, d, t, bytes);
+        } else {
+            deliver_count(fi, d, t, len - skip);
+        }
     }
 }
 
@@ -538,6 +562,16 @@ void Importer::deliver(int fi, int d, TimeNs t, std::string_view bytes) {
     dir.buf.append(bytes);
     dir.marks.emplace_back(dir.buf.size(), t);
     interpret(fi, d);
+}
+
+// Held data-connection bytes that were only counted (see Dir::Held).
+void Importer::deliver_count(int fi, int d, TimeNs t, std::uint64_t n) {
+    Flow& f = *flows_[static_cast<std::size_t>(fi)];
+    Dir& dir = f.dir[d];
+    dir.next += n;
+    dir.next32 += static_cast<std::uint32_t>(n);
+    dir.delivered += n;
+    if (n > 0 && f.kind == Kind::Data) data_bytes(fi, d, t, n);
 }
 
 void Importer::interpret(int fi, int d) {
@@ -619,6 +653,7 @@ void Importer::control_bytes(int fi, int d) {
             // After the SPDT line the client's bytes are data (a STOR): wait for the 200 first.
             return;
         }
+        if (!complete_item_buffered(dir, d)) return;
         if (d == 0) {
             const auto lf = dir.buf.find('\n');
             if (lf == std::string::npos) return;
@@ -646,6 +681,27 @@ void Importer::control_bytes(int fi, int d) {
             on_reply(fi, t, r.status == proto::ParseStatus::Ok ? rv.code : 0, text);
         }
     }
+}
+
+// Whether buf holds a whole command line (d = 0) or a whole reply (d = 1, a multi-line one up to
+// its "<code> " line), searching only the bytes after `scanned`.
+bool Importer::complete_item_buffered(Dir& dir, int d) {
+    const std::string& b = dir.buf;
+    const bool multiline = d == 1 && b.size() >= 4 && b[3] == '-' && std::isdigit(static_cast<unsigned char>(b[0])) &&
+                           std::isdigit(static_cast<unsigned char>(b[1])) && std::isdigit(static_cast<unsigned char>(b[2]));
+    if (!multiline) {
+        const auto lf = b.find('\n', dir.scanned);
+        if (lf != std::string::npos) return true;
+        dir.scanned = b.size();
+        return false;
+    }
+    // The first line's end, then a line starting with the same code and SP, then its LF.
+    const std::string end_mark = "\n" + b.substr(0, 3) + " ";
+    std::size_t from = dir.scanned;
+    const auto pos = b.find(end_mark, from);
+    if (pos != std::string::npos && b.find('\n', pos + 1) != std::string::npos) return true;
+    dir.scanned = pos != std::string::npos ? pos : (b.size() >= end_mark.size() ? b.size() - end_mark.size() + 1 : 0);
+    return false;
 }
 
 void Importer::on_command(int fi, TimeNs t, std::string_view line) {
@@ -747,8 +803,8 @@ trace::Trace Importer::finish() {
             Dir& dir = f.dir[d];
             while (!dir.held.empty()) {
                 auto h = dir.held.begin();
-                if (h->first > dir.next) gap(static_cast<int>(fi), d, h->second.second, h->first - dir.next);
-                drain(static_cast<int>(fi), d, h->second.second);
+                if (h->first > dir.next) gap(static_cast<int>(fi), d, h->second.t, h->first - dir.next);
+                drain(static_cast<int>(fi), d, h->second.t);
             }
         }
         if (f.kind == Kind::Unknown && (!f.dir[0].buf.empty() || !f.dir[1].buf.empty())) {
@@ -833,7 +889,7 @@ trace::Trace import_pcap(const std::string& path, const ImportOptions& opt, Impo
 
 trace::Trace import_file(const std::string& path, const ImportOptions& opt, ImportStats* stats) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw ImportError(path + ": cannot open the file");
+    if (!in) throw ImportError(path + ": cannot open the file: " + std::strerror(errno));
     char c = 0;
     while (in.get(c) && (c == ' ' || c == '\n' || c == '\r' || c == '\t')) {
     }
@@ -841,11 +897,23 @@ trace::Trace import_file(const std::string& path, const ImportOptions& opt, Impo
         in.seekg(0);
         std::ostringstream ss;
         ss << in.rdbuf();
+        trace::Trace t;
         try {
-            return trace::from_json(ss.str());
+            t = trace::from_json(ss.str());
         } catch (const trace::JsonError& e) {
             throw ImportError(path + ": not a valid ftpsim trace JSON: " + e.what());
         }
+        // Times a recording or a run can produce: a trace spanning more than kMaxTraceTimeNs
+        // cannot be drawn to scale (its time axis alone would not fit in memory).
+        for (std::size_t i = 0; i < t.events.size(); ++i) {
+            const auto& e = t.events[i];
+            for (const trace::TimeNs v : {e.time_ns, e.arrive_ns})
+                if (v < 0 || v > kMaxTraceTimeNs)
+                    throw ImportError(path + ": not a valid ftpsim trace JSON: events[" + std::to_string(i) +
+                                      "]: time " + std::to_string(v) + " ns is out of range (expected 0 to " +
+                                      std::to_string(kMaxTraceTimeNs) + " ns, about 3 years)");
+        }
+        return t;
     }
     in.close();
     return import_pcap(path, opt, stats);
