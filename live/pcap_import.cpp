@@ -1,6 +1,8 @@
 // `ftpsim import`: a capture of an FTP session as an ftpsim trace (see pcap_import.hpp).
 #include "live/pcap_import.hpp"
 
+#include "sim/trace/render.hpp"
+
 #include <pcap/pcap.h>
 
 #include <algorithm>
@@ -270,6 +272,7 @@ private:
     static TimeNs time_of(const Dir& dir, std::size_t consumed);
     static void consume(Dir& dir, std::size_t n);
     static bool complete_item_buffered(Dir& dir, int d);
+    static trace::Event connect_failed(const Flow& f, const std::string& who, TimeNs t, trace::SocketError error);
 
     std::string path_;
     const ImportOptions& opt_;
@@ -395,6 +398,26 @@ TimeNs Importer::time_of(const Dir& dir, std::size_t consumed) {
     return dir.marks.empty() ? 0 : dir.marks.back().second;
 }
 
+// A connection attempt the capture shows failing, as the simulator records one (Fact
+// ConnectFailed): refused (the SYN answered by RST), or timed out (SYNs never answered in the
+// capture; attempt = the SYNs seen, timeout_ns = the time from the first to the last).
+trace::Event Importer::connect_failed(const Flow& f, const std::string& who, TimeNs t, trace::SocketError error) {
+    trace::Event e;
+    e.time_ns = t;
+    e.kind = trace::EventKind::Socket;
+    e.from = who;
+    e.fact = trace::Fact::ConnectFailed;
+    e.error = error;
+    e.src = {f.ini.addr.to_string(), f.ini.port};
+    e.dst = {f.res.addr.to_string(), f.res.port};
+    if (error == trace::SocketError::TimedOut) {
+        e.attempt = f.syns;
+        e.timeout_ns = f.t_last_syn - f.t_first;
+    }
+    e.text = trace::sentence(e);
+    return e;
+}
+
 void Importer::consume(Dir& dir, std::size_t n) {
     dir.buf.erase(0, n);
     dir.scanned = 0;
@@ -441,9 +464,7 @@ void Importer::segment(const Segment& s) {
         f->refused = true;
         if (f->kind == Kind::Data || is_control_port(f->res.port)) {
             const std::string who = f->kind == Kind::Data ? f->ini_node : "client";
-            if (nodes_added_)
-                rec_.socket_event(s.t, who, "connection refused: " + f->res.to_string() + " answered " +
-                                                f->ini.to_string() + "'s SYN with RST");
+            if (nodes_added_) rec_.event(connect_failed(*f, who, s.t, trace::SocketError::Refused));
         }
         return;
     }
@@ -535,9 +556,18 @@ void Importer::gap(int fi, int d, TimeNs t, std::uint64_t n) {
     st_.missing_bytes += n;
     const HostPort& src = d == 0 ? f.ini : f.res;
     const HostPort& dst = d == 0 ? f.res : f.ini;
-    const std::string what = std::to_string(n) + " bytes from " + src.to_string() + " to " + dst.to_string() +
-                             " are missing from the capture (a sequence gap); they are not invented";
-    if (f.conn >= 0) rec_.note(t, node_of(f, d), what);
+    trace::Event gap_event;
+    gap_event.time_ns = t;
+    gap_event.kind = trace::EventKind::Note;
+    gap_event.from = node_of(f, d);
+    gap_event.conn = f.conn;
+    gap_event.fact = trace::Fact::CaptureGap;
+    gap_event.src = {src.addr.to_string(), src.port};
+    gap_event.dst = {dst.addr.to_string(), dst.port};
+    gap_event.payload_len = static_cast<std::uint32_t>(std::min<std::uint64_t>(n, UINT32_MAX));
+    const std::string what = trace::sentence(gap_event);
+    gap_event.text = what;
+    if (f.conn >= 0) rec_.event(std::move(gap_event));
     st_.warnings.push_back(what);
     if (f.kind == Kind::Control || f.kind == Kind::Unknown) {
         // A line cut by the gap cannot be read: drop the partial line.
@@ -812,9 +842,7 @@ trace::Trace Importer::finish() {
             if (f.kind != Kind::Unknown && f.kind != Kind::Other) interpret(static_cast<int>(fi), f.dir[1].buf.empty() ? 0 : 1);
         }
         if (f.kind == Kind::Data && f.conn < 0 && !f.refused && f.syn_seen && nodes_added_)
-            rec_.socket_event(f.t_last_syn, f.ini_node,
-                              "no answer to " + std::to_string(f.syns) + " SYN" + (f.syns > 1 ? "s" : "") + " from " +
-                                  f.ini.to_string() + " to " + f.res.to_string() + " in the capture");
+            rec_.event(connect_failed(f, f.ini_node, f.t_last_syn, trace::SocketError::TimedOut));
         if (f.kind == Kind::Unknown) ++st_.other_connections;
     }
     if (!nodes_added_)

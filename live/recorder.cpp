@@ -183,6 +183,12 @@ void Recorder::add_transfer(const trace::Transfer& tr) { trace_.outcome.transfer
 
 void Recorder::add_model_note(const std::string& text) { trace_.model_notes.push_back(text); }
 
+void Recorder::event(trace::Event e) {
+    e.seq = next_seq_++;
+    if (e.arrive_ns < e.time_ns) e.arrive_ns = e.time_ns;
+    trace_.events.push_back(std::move(e));
+}
+
 trace::Trace Recorder::finish() const {
     trace::Trace t = trace_;
     std::stable_sort(t.events.begin(), t.events.end(), [](const trace::Event& a, const trace::Event& b) {

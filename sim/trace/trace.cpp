@@ -42,7 +42,7 @@ constexpr Names<Verdict, 4> kVerdicts{{
     {Verdict::Dropped, "dropped"},
     {Verdict::Rejected, "rejected"},
 }};
-constexpr Names<Fact, 62> kFacts{{
+constexpr Names<Fact, 63> kFacts{{
     {Fact::None, "none"},
     {Fact::NatMappingCreated, "nat-mapping-created"},
     {Fact::NatMappingReused, "nat-mapping-reused"},
@@ -104,6 +104,7 @@ constexpr Names<Fact, 62> kFacts{{
     {Fact::HostPortClosed, "host-port-closed"},
     {Fact::HostNoForward, "host-no-forward"},
     {Fact::TtlExceeded, "ttl-exceeded"},
+    {Fact::CaptureGap, "capture-gap"},
     {Fact::Explain, "explain"},
 }};
 static_assert(kFacts.size() == static_cast<std::size_t>(Fact::Explain) + 1, "one name per Fact");

@@ -164,6 +164,9 @@ enum class Fact : std::uint8_t {
     HostNoForward,        // a host received a packet for another address
     TtlExceeded,          // a routing loop
 
+    // `ftpsim import` (EventKind::Note on the sender's lane): bytes the capture never saw.
+    CaptureGap,           // src -> dst: the direction; payload_len = the bytes missing
+
     Explain,              // any other line of the protocol core's narration (text only)
 };
 

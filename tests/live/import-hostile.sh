@@ -32,4 +32,16 @@ if [[ $status -ne 0 || $rss -gt 100000 ]] || ! grep -q "RETR big -> ok, reply 22
   fail=1
 fi
 echo "146 MB behind a hole at the start of a data connection: peak resident $rss KB"
+# The gap is a typed event (issue #14 item 5), as the simulator records its facts.
+"$ftpsim" import "$work/hole.pcap" --export "$work/hole.json" >/dev/null 2>&1
+python3 - "$work/hole.json" <<'EOF'
+import json, sys
+t = json.load(open(sys.argv[1]))
+gaps = [e for e in t["events"] if e.get("fact") == "capture-gap"]
+assert len(gaps) == 1, gaps
+g = gaps[0]
+assert g.get("payload_len") == 1460 and g["src"]["port"] == 50000 and g["dst"]["port"] == 40001, g
+assert g["text"].startswith("1460 bytes from 10.0.0.2:50000 to 10.0.0.1:40001 are missing"), g
+EOF
+[[ $? -eq 0 ]] || { echo "FAIL: the capture gap is not a typed capture-gap event"; fail=1; }
 exit $fail
