@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -902,6 +903,11 @@ trace::Trace import_pcap(const std::string& path, const ImportOptions& opt, Impo
             ++st.skipped;
             continue;
         }
+        // Seconds since 1970 that fit in nanoseconds (int64: until 2262); beyond is a damaged file.
+        if (h->ts.tv_sec < 0 || h->ts.tv_sec > 9'000'000'000LL)
+            throw ImportError(path + ": packet " + std::to_string(st.packets) + " has the timestamp " +
+                              std::to_string(static_cast<long long>(h->ts.tv_sec)) +
+                              " s, out of range (expected 0 to 9000000000 s since 1970); the capture is damaged");
         s.t = static_cast<TimeNs>(h->ts.tv_sec) * trace::kNsPerSec + static_cast<TimeNs>(h->ts.tv_usec);
         imp.segment(s);
     }
@@ -912,7 +918,13 @@ trace::Trace import_pcap(const std::string& path, const ImportOptions& opt, Impo
     if (st.tcp_segments == 0)
         throw ImportError(path + ": no TCP segment among the " + std::to_string(st.packets) +
                           " packets; expected a capture of an FTP session (IPv4 or IPv6 TCP)");
-    return imp.finish();
+    trace::Trace t = imp.finish();
+    // As for a trace JSON (import_file): a span that cannot be drawn to scale is refused.
+    for (const auto& e : t.events)
+        if (std::llabs(e.time_ns) > kMaxTraceTimeNs || std::llabs(e.arrive_ns) > kMaxTraceTimeNs)
+            throw ImportError(path + ": the packets' timestamps span more than " + std::to_string(kMaxTraceTimeNs) +
+                              " ns (about 3 years); the capture is damaged");
+    return t;
 }
 
 trace::Trace import_file(const std::string& path, const ImportOptions& opt, ImportStats* stats) {
