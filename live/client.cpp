@@ -1093,6 +1093,7 @@ ClientOutcome Driver::run() {
     // The output file: renamed into place on success, removed on failure (an existing file of
     // that name is left as it was).
     if (source_ >= 0) ::close(source_);
+    if (pending_cr_ && sink_ == STDOUT_FILENO) write_all(sink_, "\\x0d", 4);  // a listing's last byte was a CR
     if (sink_ >= 0 && sink_ != STDOUT_FILENO) {
         if (!part_path_.empty() && out.exit_code == 0) {
             // The temporary file was created 0600; the finished file gets the usual 0666 - umask.
