@@ -84,6 +84,12 @@ int cmd_check(const CheckFlags& f) {
         std::fprintf(stderr, "%s\n", err.c_str());
         return kExitBadInput;
     }
+    if (files.empty()) {  // nothing checked is not a pass
+        std::string named;
+        for (const auto& p : paths) named += (named.empty() ? "" : ", ") + p;
+        std::fprintf(stderr, "%s: no scenario files (*.yaml) to check\n", named.c_str());
+        return kExitBadInput;
+    }
     int passed = 0, failed = 0;
     for (const auto& file : files) {
         scenario::Scenario s;

@@ -58,6 +58,7 @@ int cmd_import(const ImportFlags& f) {
         return kExitBadInput;
     }
     const bool colour = colour_wanted(f.view.color);
+    bool text_refused = false;
     if (f.exports.empty()) {
         if (st.packets)
             std::cout << st.packets << " packets, " << st.control_connections << " control and "
@@ -68,7 +69,12 @@ int cmd_import(const ImportFlags& f) {
         std::cout << "\n";
         viz::TextOptions to = eo.text;
         to.ansi_colour = colour;
-        std::cout << viz::to_text(viz::layout(t, eo.layout), to) << "\n";
+        try {
+            std::cout << viz::to_text(viz::layout(t, eo.layout), to) << "\n";
+        } catch (const viz::ExportError& e) {  // too large for text: say so, as for --export x.txt
+            std::fprintf(stderr, "ftpsim import: %s\n", e.what());
+            text_refused = true;  // the outcome and the exports still follow; the status says it
+        }
         std::cout << outcome_text(t, colour);
         for (const auto& n : t.model_notes) std::cout << "Model: " << n << "\n";
     }
@@ -77,7 +83,7 @@ int cmd_import(const ImportFlags& f) {
         std::fprintf(stderr, "%s\n", err.c_str());
         return kExitBadInput;
     }
-    return kExitOk;
+    return text_refused ? kExitBadInput : kExitOk;
 }
 
 }  // namespace ftpsim::app

@@ -17,17 +17,19 @@ int cmd_live_client(const LiveClientFlags& f) {
     if (f.password_set) args.password = f.password;
     args.trace = f.trace;
     args.timeout_s = f.timeout;
+    args.max_time_s = f.max_time;
     args.verbose = f.verbose;
 
     auto checked = live::check_client_args(args);
     if (auto* e = std::get_if<live::ArgError>(&checked)) {
-        std::fprintf(stderr, "ftpsim %s: %s\n", f.op.c_str(), e->message.c_str());
+        std::fprintf(stderr, "ftpsim %s: %s\n", f.op.c_str(), live::printable(e->message).c_str());
         return kExitBadInput;
     }
     const auto& request = std::get<live::ClientRequest>(checked);
     live::ClientOutcome out = live::run_client(request);
     if (out.exit_code != 0) {
-        std::fprintf(stderr, "ftpsim %s: %s\n", f.op.c_str(), out.message.c_str());
+        // The message may quote the server: its control characters are escaped.
+        std::fprintf(stderr, "ftpsim %s: %s\n", f.op.c_str(), live::printable(out.message).c_str());
         return kExitMismatch;
     }
     if (request.verbose)

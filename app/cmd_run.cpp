@@ -48,10 +48,16 @@ int cmd_run(const RunFlags& f) {
     std::cout << s.title << "\n";
     if (!s.description.empty()) std::cout << s.description << "\n";
     std::cout << "\n";
+    bool text_refused = false;
     if (!f.quiet) {
         viz::TextOptions to = eo.text;
         to.ansi_colour = colour;
-        std::cout << viz::to_text(viz::layout(t, eo.layout), to) << "\n";
+        try {
+            std::cout << viz::to_text(viz::layout(t, eo.layout), to) << "\n";
+        } catch (const viz::ExportError& e) {  // too large for text: say so, as for --export x.txt
+            std::fprintf(stderr, "ftpsim run: %s (or use --quiet)\n", e.what());
+            text_refused = true;  // the outcome and the exports still follow; the status says it
+        }
     }
     std::cout << outcome_text(t, colour);
     for (const auto& n : t.model_notes) std::cout << "Model: " << n << "\n";
@@ -59,7 +65,7 @@ int cmd_run(const RunFlags& f) {
         std::fprintf(stderr, "%s\n", err.c_str());
         return kExitBadInput;
     }
-    return kExitOk;
+    return text_refused ? kExitBadInput : kExitOk;
 }
 
 }  // namespace ftpsim::app

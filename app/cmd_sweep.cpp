@@ -33,6 +33,9 @@ std::string parse_dimensions(const std::vector<std::string>& vary, std::vector<D
         if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
             return "--vary " + v + ": expected KEY=V1,V2,... (e.g. clients.client.mode=port,pasv)";
         Dimension d{v.substr(0, eq), {}};
+        for (const auto& prev : out)
+            if (prev.key == d.key)
+                return "--vary " + v + ": the key " + d.key + " is already varied (give its values in one --vary)";
         std::stringstream ss(v.substr(eq + 1));
         for (std::string item; std::getline(ss, item, ',');)
             if (!item.empty()) d.values.push_back(item);

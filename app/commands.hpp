@@ -63,6 +63,7 @@ struct LiveClientFlags {
     bool user_set = false, password_set = false;
     std::string trace;
     double timeout = 30;
+    double max_time = 0;                 // --max-time: the whole session (0 = no limit)
     bool verbose = false;
 };
 

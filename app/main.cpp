@@ -1,7 +1,9 @@
 // ftpsim: the command line. Parses arguments (CLI11 lives only in this file) and calls the layers.
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -38,8 +40,21 @@ void add_live_client_flags(CLI::App* cmd, LiveClientFlags& f) {
     cmd->add_option("--password", f.password, "Password (default: the URL's, else the profile's anonymous password)")
         ->each([&f](const std::string&) { f.password_set = true; });
     cmd->add_option("--trace", f.trace, "Record the session as a trace (JSON, like run --export x.json)");
-    cmd->add_option("--timeout", f.timeout, "Give up after this many seconds without progress (default 30)");
+    cmd->add_option("--timeout", f.timeout, "Give up after this many seconds without progress: no whole reply, no data byte, no connection (default 30)");
+    cmd->add_option("--max-time", f.max_time, "Give up when the whole session takes longer than this many seconds (default: no limit)");
     cmd->add_flag("-v,--verbose", f.verbose, "Print the dialogue (commands, replies, connections) on stderr");
+}
+
+// Output that could not be written (a full disk, a closed pipe, /dev/full) is a failure with a
+// message, not a silent exit 0.
+int finish_output(int status) {
+    std::cout.flush();
+    const bool failed = !std::cout.good() || std::fflush(stdout) != 0 || std::ferror(stdout);
+    if (failed) {
+        std::fprintf(stderr, "ftpsim: writing the output failed: %s\n", std::strerror(errno ? errno : EIO));
+        return status == 0 ? 1 : status;
+    }
+    return status;
 }
 
 }  // namespace
@@ -197,9 +212,9 @@ int main(int argc, char** argv) {
     }
 
     try {
-        if (*list) return cmd_list(list_flags);
-        if (*check) return cmd_check(check_flags);
-        if (*sweep) return cmd_sweep(sweep_flags);
+        if (*list) return finish_output(cmd_list(list_flags));
+        if (*check) return finish_output(cmd_check(check_flags));
+        if (*sweep) return finish_output(cmd_sweep(sweep_flags));
         if (*gui) {
             // The GUI parses its own arguments, from the word "gui" on (top-level options such as
             // --library were applied above).
@@ -207,15 +222,15 @@ int main(int argc, char** argv) {
             while (at < argc && std::string(argv[at]) != "gui") ++at;
             std::vector<char*> rest{argv[0]};
             rest.insert(rest.end(), argv + at, argv + argc);
-            return cmd_gui(static_cast<int>(rest.size()), rest.data());
+            return finish_output(cmd_gui(static_cast<int>(rest.size()), rest.data()));
         }
-        if (*serve) return cmd_serve(serve_flags);
-        if (*import) return cmd_import(import_flags);
+        if (*serve) return finish_output(cmd_serve(serve_flags));
+        if (*import) return finish_output(cmd_import(import_flags));
         if (*get || *put || *ls) {
             client_flags.op = *get ? "get" : *put ? "put" : "ls";
-            return cmd_live_client(client_flags);
+            return finish_output(cmd_live_client(client_flags));
         }
-        return cmd_run(run_flags);  // "ftpsim" alone runs the default scenario
+        return finish_output(cmd_run(run_flags));  // "ftpsim" alone runs the default scenario
     } catch (const LibraryNotFound& e) {
         std::fprintf(stderr, "ftpsim: %s\n", e.what());
         return kExitBadInput;

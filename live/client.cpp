@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,23 @@ const char* to_string(ClientOp op) {
     return "?";
 }
 
+std::string printable(std::string_view text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(text.size());
+    for (char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            out += "\\x";
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
 // ---- Checking the arguments ----------------------------------------------------------------
 
 namespace {
@@ -48,6 +66,18 @@ std::string dir_name(const std::string& path) {
 bool is_directory(const std::string& path) {
     struct stat st{};
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// What -o names, followed through links: a regular file or nothing (written to a temporary
+// file in its folder, renamed over it on success), a character device or a FIFO (written to
+// directly: /dev/null, /dev/stdout, a pipe), anything else refused.
+std::optional<ArgError> check_output_kind(const std::string& path) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    if (S_ISREG(st.st_mode) || S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) return std::nullopt;
+    const char* what = S_ISBLK(st.st_mode) ? "a block device" : S_ISSOCK(st.st_mode) ? "a socket" : "not a regular file";
+    return ArgError{"-o " + path + ": is " + std::string(what) +
+                    " (expected a regular file, a character device such as /dev/null, or a FIFO)"};
 }
 
 }  // namespace
@@ -81,6 +111,9 @@ std::variant<ClientRequest, ArgError> check_client_args(const ClientArgs& args) 
     if (!std::isfinite(args.timeout_s) || args.timeout_s <= 0 || args.timeout_s > 86400)
         return ArgError{"--timeout: expected a number of seconds in (0, 86400]"};
     r.timeout_ns = static_cast<std::int64_t>(std::llround(args.timeout_s * 1e9));
+    if (!std::isfinite(args.max_time_s) || args.max_time_s < 0 || args.max_time_s > 864000)
+        return ArgError{"--max-time: expected a number of seconds in [0, 864000] (0 = no limit)"};
+    r.max_time_ns = static_cast<std::int64_t>(std::llround(args.max_time_s * 1e9));
 
     if (args.user) r.user = *args.user;
     else if (r.url.user) r.user = *r.url.user;
@@ -107,6 +140,7 @@ std::variant<ClientRequest, ArgError> check_client_args(const ClientArgs& args) 
                     return ArgError{"-o " + r.local + ": is a directory (expected a file name)"};
                 if (!is_directory(dir_name(r.local)))
                     return ArgError{"-o " + r.local + ": the folder " + dir_name(r.local) + " does not exist"};
+                if (auto e = check_output_kind(r.local)) return *e;
             }
             break;
         }
@@ -127,8 +161,13 @@ std::variant<ClientRequest, ArgError> check_client_args(const ClientArgs& args) 
         case ClientOp::Ls: {
             r.remote_path = r.url.path;
             r.local = args.local.empty() ? "-" : args.local;
-            if (r.local != "-" && !is_directory(dir_name(r.local)))
-                return ArgError{"-o " + r.local + ": the folder " + dir_name(r.local) + " does not exist"};
+            if (r.local != "-") {
+                if (is_directory(r.local))
+                    return ArgError{"-o " + r.local + ": is a directory (expected a file name)"};
+                if (!is_directory(dir_name(r.local)))
+                    return ArgError{"-o " + r.local + ": the folder " + dir_name(r.local) + " does not exist"};
+                if (auto e = check_output_kind(r.local)) return *e;
+            }
             break;
         }
     }
@@ -179,10 +218,20 @@ private:
         proto::ReplyReader spdt;      // the SPSV handshake's replies, for the trace
     };
 
-    static proto::ClientConfig make_config(const ClientRequest& r) {
+    static proto::ClientConfig make_config(const ClientRequest& r, bool ipv6 = false) {
         proto::ClientConfig c;
         c.profile = *r.profile;
         c.mode = r.mode;
+        if (ipv6) {
+            // PORT and PASV carry IPv4 addresses only (RFC 2428): over IPv6 real clients (curl,
+            // lftp, ftplib) use EPRT and EPSV, and never fall back to PORT or PASV.
+            const proto::DataMode m = r.mode == proto::DataMode::Auto ? r.profile->default_mode : r.mode;
+            if (m == proto::DataMode::Port) c.mode = proto::DataMode::Eprt;
+            if (m == proto::DataMode::Pasv) c.mode = proto::DataMode::Epsv;
+            c.profile.epsv_falls_back_to_pasv = false;
+            c.profile.epsv_connect_falls_back_to_pasv = false;
+            c.profile.eprt_falls_back_to_port = false;
+        }
         c.script.push_back(proto::login(r.user, r.password));
         switch (r.op) {
             case ClientOp::Get: c.script.push_back(proto::get(r.remote_path)); break;
@@ -201,12 +250,17 @@ private:
     proto::Time now() const { return EventLoop::now_ns() - origin_; }
     void activity() { last_activity_ = EventLoop::now_ns(); }
     void log(const std::string& line) {
-        if (req_.verbose) std::fprintf(stderr, "%s\n", line.c_str());
+        if (req_.verbose) std::fprintf(stderr, "%s\n", printable(line).c_str());
+    }
+    void warn(const std::string& line) {
+        std::fprintf(stderr, "ftpsim %s: warning: %s\n", to_string(req_.op), printable(line).c_str());
     }
     void fail(std::string why) {
         if (failure_.empty()) failure_ = std::move(why);
         done_ = true;
     }
+
+    std::string open_sink();  // "" or why the output cannot be written
 
     // control connection
     bool resolve();
@@ -217,6 +271,7 @@ private:
     void flush_control();
     void close_control(bool abort);
     void record_sent_lines(const std::string& bytes);
+    bool check_reply_limits(const char* p, std::size_t n);
 
     // data connections
     void do_listen(const proto::Listen& a);
@@ -228,6 +283,7 @@ private:
     void close_data(proto::DataId id, bool abort);
     void data_event(const proto::DataEvent& e);
     void deliver(proto::DataId id, const char* p, std::size_t n);
+    std::string escape_listing(const char* p, std::size_t n);
 
     void pump();
     void arm_timers();
@@ -260,12 +316,15 @@ private:
     std::string control_out_;
     proto::ReplyReader reply_log_;  // the replies again, for the trace and -v
     std::string last_reply_;        // the last line of the last reply, for a failure message
+    std::size_t reply_line_len_ = 0;  // bytes of the reply line in progress
+    std::string data_reset_;        // "the data connection was reset ..." when it was, mid-transfer
 
     std::map<proto::DataId, Listener> listeners_;
     std::map<proto::DataId, std::unique_ptr<DataConn>> data_;
 
     int sink_ = -1;                 // get/ls: where the data goes
-    std::string part_path_;         // get: FILE.part, renamed to FILE on success
+    std::string part_path_;         // the temporary file, renamed to the target on success
+    bool pending_cr_ = false;       // ls to stdout: a CR held until we know whether LF follows
     int source_ = -1;               // put: the file
     std::uint64_t bytes_ = 0;
     bool sink_failed_ = false;
@@ -275,6 +334,51 @@ private:
     bool quit_unanswered_ = false;  // timed out waiting for 221 after a successful transfer
     std::string failure_;           // a local failure (timeout, connection, disk)
 };
+
+// The output: a character device or FIFO is written to directly (never replaced); anything else
+// goes to a new temporary file in the target's folder, created with O_EXCL | O_NOFOLLOW under an
+// unpredictable name (a planted file or link of that name makes the open fail instead of
+// redirecting the download), and renamed over the target only when the transfer succeeded.
+std::string Driver::open_sink() {
+    const std::string& target = req_.local;
+    struct stat st{};
+    if (::stat(target.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+        // O_NONBLOCK: opening a FIFO nobody reads fails (ENXIO) instead of hanging.
+        int fd = ::open(target.c_str(), O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) {
+            const int e = errno;
+            return "cannot write " + target + ": " + std::strerror(e) +
+                   (e == ENXIO ? " (a FIFO that nobody reads)" : "");
+        }
+        struct stat now_st{};
+        if (::fstat(fd, &now_st) != 0 || !(S_ISCHR(now_st.st_mode) || S_ISFIFO(now_st.st_mode))) {
+            ::close(fd);
+            return "cannot write " + target + ": it changed from a device or FIFO while it was opened";
+        }
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        sink_ = fd;
+        return {};
+    }
+    const std::string dir = dir_name(target);
+    const std::string base = base_name(target);
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        unsigned char rnd[8];
+        if (::getrandom(rnd, sizeof rnd, 0) != static_cast<ssize_t>(sizeof rnd))
+            return std::string("cannot make a temporary file name: ") + std::strerror(errno);
+        char hex[17];
+        for (int i = 0; i < 8; ++i) std::snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+        std::string path = (dir == "." && target.find('/') == std::string::npos ? std::string() : dir + "/") +
+                           "." + base + "." + hex + ".part";
+        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            sink_ = fd;
+            part_path_ = path;
+            return {};
+        }
+        if (errno != EEXIST) return "cannot write a temporary file in " + dir + ": " + std::strerror(errno);
+    }
+    return "cannot write a temporary file in " + dir + ": every name tried exists";
+}
 
 bool Driver::resolve() {
     const FtpUrl& u = req_.url;
@@ -350,6 +454,13 @@ void Driver::on_control_connect_done() {
     control_rec_ = recorder_.open_connection(now(), "control", "client", "server", endpoint(control_local_),
                                              endpoint(control_remote_));
     loop_.watch(control_.get(), [this] { on_control_readable(); }, nullptr);
+    if (!control_remote_.addr.is_v4()) {
+        proto::ClientConfig v6 = make_config(req_, true);
+        if (v6.mode != req_.mode)
+            log(std::string("* IPv6: ") + (v6.mode == proto::DataMode::Eprt ? "EPRT instead of PORT" : "EPSV instead of PASV") +
+                " (PORT and PASV carry IPv4 addresses only)");
+        session_ = proto::ClientSession(std::move(v6));
+    }
     session_.on_connected(control_local_, control_remote_, now());
     pump();
 }
@@ -372,12 +483,15 @@ void Driver::on_control_readable() {
     {  // one read per readiness: the data sockets get their turn between replies
         IoResult r = read_some(control_.get(), buf, sizeof buf);
         if (r.n > 0) {
-            activity();
+            // Bytes alone are not progress: only a whole reply is (a server trickling a line
+            // that never ends must not hold the client past --timeout).
             settle_data_sockets();
             if (!control_.valid()) return;
             const proto::Time t = now();
+            if (!check_reply_limits(buf, r.n)) return;
             reply_log_.feed(std::string_view(buf, r.n));
             while (auto reply = reply_log_.next()) {
+                activity();
                 std::string text = reply->raw;
                 while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
                 std::string joined;
@@ -397,6 +511,13 @@ void Driver::on_control_readable() {
                     }
                 }
             }
+            if (reply_log_.buffered() > kMaxReplyBytes) {
+                const std::string why = "the server's reply passed " + std::to_string(kMaxReplyBytes) +
+                                        " bytes without its last line (the limit for one reply)";
+                recorder_.note(now(), "client", why);
+                fail(why);
+                return;
+            }
             session_.receive_control(std::string_view(buf, r.n), t);
             pump();
             return;
@@ -415,6 +536,28 @@ void Driver::on_control_readable() {
         pump();
         return;
     }
+}
+
+// The longest reply line is kMaxReplyLine bytes with its LF: a longer one is an error of the
+// server, reported as such (not dropped, not a timeout later).
+bool Driver::check_reply_limits(const char* p, std::size_t n) {
+    const char* end = p + n;
+    while (p < end) {
+        const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+        const std::size_t len = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1
+                                   : static_cast<std::size_t>(end - p);
+        reply_line_len_ += len;
+        if (reply_line_len_ > kMaxReplyLine) {
+            const std::string why = "the server sent a reply line longer than " + std::to_string(kMaxReplyLine) +
+                                    " bytes (the limit for one line, as in vsftpd)";
+            recorder_.note(now(), "client", why);
+            fail(why);
+            return false;
+        }
+        if (nl) reply_line_len_ = 0;
+        p += len;
+    }
+    return true;
 }
 
 void Driver::record_sent_lines(const std::string& bytes) {
@@ -513,6 +656,18 @@ void Driver::on_accept(proto::DataId id) {
 }
 
 void Driver::do_connect(const proto::Connect& a) {
+    if (a.remote.addr != control_remote_.addr) {
+        // A profile that trusts the 227 address (lftp, classic, textbook, FileZilla when it
+        // looks routable) connects wherever the server says: never silently.
+        const std::string what = "the server's reply names " + a.remote.addr.to_string() +
+                                 ", not the control connection's peer " + control_remote_.addr.to_string() +
+                                 "; the " + std::string(req_.profile->name) + " profile trusts that address and " +
+                                 (req_.op == ClientOp::Put ? "uploads to " : "downloads from ") +
+                                 a.remote.to_string() + " (curl and ftplib would use " +
+                                 control_remote_.addr.to_string() + ")";
+        recorder_.note(now(), "client", what);
+        warn(what);
+    }
     std::optional<HostPort> local;
     if (a.local_port) local = HostPort{control_local_.addr, *a.local_port};
     auto c = connect_tcp(a.remote, local);
@@ -573,6 +728,24 @@ void Driver::on_data_connect_done(proto::DataId id) {
     pump();
 }
 
+// A listing shown on stdout: control characters escaped (a server must not drive the terminal)
+// except TAB, LF and the CR of a CRLF.
+std::string Driver::escape_listing(const char* p, std::size_t n) {
+    std::string out;
+    out.reserve(n + 8);
+    for (std::size_t i = 0; i < n; ++i) {
+        const char c = p[i];
+        if (pending_cr_) {
+            pending_cr_ = false;
+            out += c == '\n' ? std::string("\r") : printable("\r");
+        }
+        if (c == '\r') pending_cr_ = true;
+        else if (c == '\n') out += c;
+        else out += printable(std::string_view(&c, 1));
+    }
+    return out;
+}
+
 // File or listing bytes that arrived: straight to the sink, not through the session.
 void Driver::deliver(proto::DataId id, const char* p, std::size_t n) {
     auto it = data_.find(id);
@@ -580,6 +753,12 @@ void Driver::deliver(proto::DataId id, const char* p, std::size_t n) {
     recorder_.data(now(), it->second->rec, "server", n);
     bytes_ += n;
     if (sink_ < 0 || sink_failed_) return;
+    std::string escaped;
+    if (req_.op == ClientOp::Ls && sink_ == STDOUT_FILENO) {
+        escaped = escape_listing(p, n);
+        p = escaped.data();
+        n = escaped.size();
+    }
     if (!write_all(sink_, p, n)) {
         sink_failed_ = true;
         fail("writing " + (req_.local == "-" ? std::string("to stdout") : req_.local) + " failed: " +
@@ -628,6 +807,10 @@ void Driver::on_data_readable(proto::DataId id) {
         recorder_.close(now(), c.rec, "server", reset);
         log(reset ? "* The data connection was reset: " + errno_text(r.err) : "* The server closed the data connection");
         if (reset) {
+            if (data_reset_.empty())
+                data_reset_ = "the data connection was reset by the server (" + errno_text(r.err) + ") after " +
+                              std::to_string(bytes_) + " bytes: the " +
+                              (req_.op == ClientOp::Ls ? std::string("listing") : std::string("file")) + " is incomplete";
             loop_.unwatch(c.fd.get());
             data_.erase(it);
             data_event(proto::DataReset{id});
@@ -674,6 +857,10 @@ void Driver::on_data_writable(proto::DataId id) {
                 return;
             }
             // The server reset the connection: its reply on the control connection says why.
+            if (data_reset_.empty())
+                data_reset_ = "the data connection was reset by the server (" + errno_text(w.err) + ") after " +
+                              std::to_string(bytes_) + " of " + std::to_string(req_.upload_size) +
+                              " bytes: the upload is incomplete";
             recorder_.close(now(), c.rec, "server", true);
             log("* Writing to the data connection failed: " + errno_text(w.err));
             loop_.unwatch(c.fd.get());
@@ -819,15 +1006,18 @@ ClientOutcome Driver::run() {
         }
     } else if (req_.local == "-") {
         sink_ = STDOUT_FILENO;
-    } else {
-        part_path_ = req_.op == ClientOp::Get ? req_.local + ".part" : req_.local;
-        sink_ = ::open(part_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (sink_ < 0) {
-            out.exit_code = 1;
-            out.message = "cannot write " + part_path_ + ": " + std::strerror(errno);
-            return out;
-        }
+    } else if (std::string why = open_sink(); !why.empty()) {
+        out.exit_code = 1;
+        out.message = why;
+        return out;
     }
+    if (req_.max_time_ns > 0)
+        loop_.add_timer(origin_ + req_.max_time_ns, [this] {
+            char secs[32];
+            std::snprintf(secs, sizeof secs, "%g", static_cast<double>(req_.max_time_ns) / 1e9);
+            recorder_.note(now(), "client", std::string("gave up: the session took longer than ") + secs + " s");
+            fail(std::string("gave up: the session took longer than ") + secs + " s (--max-time)");
+        });
 
     if (resolve()) try_next_address();
     inactivity_timer_ = loop_.add_timer(last_activity_ + req_.timeout_ns, [this] { on_inactivity_timer(); });
@@ -856,11 +1046,17 @@ ClientOutcome Driver::run() {
 
     if (transfer) out.reply = transfer->reply_code;
     out.bytes = bytes_;
-    const bool ok = failure_.empty() && !failed && transfer && transfer->ok;
+    const bool ok = failure_.empty() && data_reset_.empty() && !failed && transfer && transfer->ok;
     out.exit_code = ok ? 0 : 1;
     if (!ok) {
         if (!failure_.empty()) {
             out.message = failure_;
+        } else if (!data_reset_.empty()) {
+            // Whatever the server then said (a 226 included): the bytes did not all arrive.
+            out.message = data_reset_;
+            if (transfer && transfer->reply_code)
+                out.message += " (the server's reply: " + std::to_string(transfer->reply_code) + " " +
+                               transfer->reply_text + ")";
         } else if (failed) {
             // "RETR nope -> 550 No such file or directory." and the reason when it says more.
             std::string reply;  // "550 No such file or directory."
@@ -897,12 +1093,19 @@ ClientOutcome Driver::run() {
     // The output file: renamed into place on success, removed on failure (an existing file of
     // that name is left as it was).
     if (source_ >= 0) ::close(source_);
+    if (pending_cr_ && sink_ == STDOUT_FILENO) write_all(sink_, "\\x0d", 4);  // a listing's last byte was a CR
     if (sink_ >= 0 && sink_ != STDOUT_FILENO) {
+        if (!part_path_.empty() && out.exit_code == 0) {
+            // The temporary file was created 0600; the finished file gets the usual 0666 - umask.
+            const mode_t mask = ::umask(0);
+            ::umask(mask);
+            ::fchmod(sink_, 0666 & ~mask);
+        }
         if (::close(sink_) != 0 && ok) {
             out.exit_code = 1;
-            out.message = "writing " + part_path_ + " failed: " + std::strerror(errno);
+            out.message = "writing " + (part_path_.empty() ? req_.local : part_path_) + " failed: " + std::strerror(errno);
         }
-        if (req_.op == ClientOp::Get) {
+        if (!part_path_.empty()) {
             if (out.exit_code == 0) {
                 if (::rename(part_path_.c_str(), req_.local.c_str()) != 0) {
                     out.exit_code = 1;

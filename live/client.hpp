@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "live/client_url.hpp"
@@ -42,6 +43,7 @@ struct ClientArgs {
     std::optional<std::string> password;  // --password (overrides the URL's)
     std::string trace;           // --trace FILE.json ("" = none)
     double timeout_s = 30;       // --timeout: the longest wait for the server
+    double max_time_s = 0;       // --max-time: the whole session's deadline (0 = none)
     bool verbose = false;        // -v: the dialogue on stderr
 };
 
@@ -58,8 +60,16 @@ struct ClientRequest {
     std::string password;        // "" = the profile's anonymous password
     std::string trace;
     std::int64_t timeout_ns = 30'000'000'000;
+    std::int64_t max_time_ns = 0;  // 0 = no overall deadline
     bool verbose = false;
 };
+
+// Limits on what the server sends on the control connection (docs/live.md "Limits").
+constexpr std::size_t kMaxReplyLine = 4096;          // one reply line, its LF included
+constexpr std::size_t kMaxReplyBytes = 1024 * 1024;  // one (multi-line) reply, all its lines
+
+// Control characters (C0 but TAB, and DEL) as \xNN: what the server sent, made safe to print.
+std::string printable(std::string_view text);
 
 struct ArgError {
     std::string message;         // names the argument and what was expected

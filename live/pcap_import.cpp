@@ -1,9 +1,13 @@
 // `ftpsim import`: a capture of an FTP session as an ftpsim trace (see pcap_import.hpp).
 #include "live/pcap_import.hpp"
 
+#include "sim/trace/render.hpp"
+
 #include <pcap/pcap.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -187,13 +191,24 @@ struct Dir {
     bool init = false;
     std::uint32_t next32 = 0;        // sequence number of the next byte expected
     std::uint64_t next = 0;          // its offset in the stream
-    std::map<std::uint64_t, std::pair<std::string, TimeNs>> held;  // out of order, by offset
+    // Out of order, by offset. A data connection's bytes are only counted, so its held segments
+    // keep their length and not their bytes (a hole at its start costs no payload memory).
+    struct Held {
+        std::string bytes;       // empty when only counted
+        std::uint64_t len = 0;
+        TimeNs t = 0;
+    };
+    std::map<std::uint64_t, Held> held;
     bool fin = false, closed = false;
     // Bytes not yet interpreted (control lines, or a flow not yet classified), with the capture
     // time at which each chunk became contiguous: marks = (end offset in buf, time).
     std::string buf;
     std::vector<std::pair<std::size_t, TimeNs>> marks;
     std::uint64_t delivered = 0;
+    // Control bytes: buf[0, scanned) holds no end of the line or reply in progress, so the next
+    // segment's bytes are searched from there (an unterminated reply costs linear time, not
+    // quadratic).
+    std::size_t scanned = 0;
 };
 
 struct PendingSegment {
@@ -243,6 +258,7 @@ private:
     void classify_new(int fi);
     void open(int fi);
     void deliver(int fi, int d, TimeNs t, std::string_view bytes);
+    void deliver_count(int fi, int d, TimeNs t, std::uint64_t n);
     void gap(int fi, int d, TimeNs t, std::uint64_t n);
     void drain(int fi, int d, TimeNs t);
     void interpret(int fi, int d);
@@ -256,6 +272,8 @@ private:
     std::string node_of(const Flow& f, int d) const { return d == 0 ? f.ini_node : f.res_node; }
     static TimeNs time_of(const Dir& dir, std::size_t consumed);
     static void consume(Dir& dir, std::size_t n);
+    static bool complete_item_buffered(Dir& dir, int d);
+    static trace::Event connect_failed(const Flow& f, const std::string& who, TimeNs t, trace::SocketError error);
 
     std::string path_;
     const ImportOptions& opt_;
@@ -381,8 +399,29 @@ TimeNs Importer::time_of(const Dir& dir, std::size_t consumed) {
     return dir.marks.empty() ? 0 : dir.marks.back().second;
 }
 
+// A connection attempt the capture shows failing, as the simulator records one (Fact
+// ConnectFailed): refused (the SYN answered by RST), or timed out (SYNs never answered in the
+// capture; attempt = the SYNs seen, timeout_ns = the time from the first to the last).
+trace::Event Importer::connect_failed(const Flow& f, const std::string& who, TimeNs t, trace::SocketError error) {
+    trace::Event e;
+    e.time_ns = t;
+    e.kind = trace::EventKind::Socket;
+    e.from = who;
+    e.fact = trace::Fact::ConnectFailed;
+    e.error = error;
+    e.src = {f.ini.addr.to_string(), f.ini.port};
+    e.dst = {f.res.addr.to_string(), f.res.port};
+    if (error == trace::SocketError::TimedOut) {
+        e.attempt = f.syns;
+        e.timeout_ns = f.t_last_syn - f.t_first;
+    }
+    e.text = trace::sentence(e);
+    return e;
+}
+
 void Importer::consume(Dir& dir, std::size_t n) {
     dir.buf.erase(0, n);
+    dir.scanned = 0;
     std::vector<std::pair<std::size_t, TimeNs>> kept;
     for (const auto& m : dir.marks)
         if (m.first > n) kept.emplace_back(m.first - n, m.second);
@@ -426,9 +465,7 @@ void Importer::segment(const Segment& s) {
         f->refused = true;
         if (f->kind == Kind::Data || is_control_port(f->res.port)) {
             const std::string who = f->kind == Kind::Data ? f->ini_node : "client";
-            if (nodes_added_)
-                rec_.socket_event(s.t, who, "connection refused: " + f->res.to_string() + " answered " +
-                                                f->ini.to_string() + "'s SYN with RST");
+            if (nodes_added_) rec_.event(connect_failed(*f, who, s.t, trace::SocketError::Refused));
         }
         return;
     }
@@ -469,7 +506,10 @@ void Importer::segment(const Segment& s) {
                 drain(fi, d, s.t);
             } else {
                 auto& slot = dir.held[off];
-                if (bytes.size() > slot.first.size()) slot = {bytes, s.t};
+                if (bytes.size() > slot.len) {
+                    const bool count_only = f->kind == Kind::Data && !f->spdt;
+                    slot = {count_only ? std::string() : bytes, bytes.size(), s.t};
+                }
                 if (cut) st_.warnings.push_back("a held out-of-order segment was cut by the snapshot length");
             }
         }
@@ -494,12 +534,18 @@ void Importer::drain(int fi, int d, TimeNs t) {
     while (!dir.held.empty()) {
         auto h = dir.held.begin();
         if (h->first > dir.next) break;
-        std::string bytes = std::move(h->second.first);
+        std::string bytes = std::move(h->second.bytes);
+        const std::uint64_t len = h->second.len;
         const std::uint64_t off = h->first;
         dir.held.erase(h);
-        if (off + bytes.size() <= dir.next) continue;
-        bytes.erase(0, static_cast<std::size_t>(dir.next - off));
-        deliver(fi, d, t, bytes);
+        if (off + len <= dir.next) continue;
+        const std::uint64_t skip = dir.next - off;
+        if (bytes.size() == len) {
+            bytes.erase(0, static_cast<std::size_t>(skip));
+            deliver(fi, d, t, bytes);
+        } else {
+            deliver_count(fi, d, t, len - skip);
+        }
     }
 }
 
@@ -511,9 +557,18 @@ void Importer::gap(int fi, int d, TimeNs t, std::uint64_t n) {
     st_.missing_bytes += n;
     const HostPort& src = d == 0 ? f.ini : f.res;
     const HostPort& dst = d == 0 ? f.res : f.ini;
-    const std::string what = std::to_string(n) + " bytes from " + src.to_string() + " to " + dst.to_string() +
-                             " are missing from the capture (a sequence gap); they are not invented";
-    if (f.conn >= 0) rec_.note(t, node_of(f, d), what);
+    trace::Event gap_event;
+    gap_event.time_ns = t;
+    gap_event.kind = trace::EventKind::Note;
+    gap_event.from = node_of(f, d);
+    gap_event.conn = f.conn;
+    gap_event.fact = trace::Fact::CaptureGap;
+    gap_event.src = {src.addr.to_string(), src.port};
+    gap_event.dst = {dst.addr.to_string(), dst.port};
+    gap_event.payload_len = static_cast<std::uint32_t>(std::min<std::uint64_t>(n, UINT32_MAX));
+    const std::string what = trace::sentence(gap_event);
+    gap_event.text = what;
+    if (f.conn >= 0) rec_.event(std::move(gap_event));
     st_.warnings.push_back(what);
     if (f.kind == Kind::Control || f.kind == Kind::Unknown) {
         // A line cut by the gap cannot be read: drop the partial line.
@@ -538,6 +593,16 @@ void Importer::deliver(int fi, int d, TimeNs t, std::string_view bytes) {
     dir.buf.append(bytes);
     dir.marks.emplace_back(dir.buf.size(), t);
     interpret(fi, d);
+}
+
+// Held data-connection bytes that were only counted (see Dir::Held).
+void Importer::deliver_count(int fi, int d, TimeNs t, std::uint64_t n) {
+    Flow& f = *flows_[static_cast<std::size_t>(fi)];
+    Dir& dir = f.dir[d];
+    dir.next += n;
+    dir.next32 += static_cast<std::uint32_t>(n);
+    dir.delivered += n;
+    if (n > 0 && f.kind == Kind::Data) data_bytes(fi, d, t, n);
 }
 
 void Importer::interpret(int fi, int d) {
@@ -619,6 +684,7 @@ void Importer::control_bytes(int fi, int d) {
             // After the SPDT line the client's bytes are data (a STOR): wait for the 200 first.
             return;
         }
+        if (!complete_item_buffered(dir, d)) return;
         if (d == 0) {
             const auto lf = dir.buf.find('\n');
             if (lf == std::string::npos) return;
@@ -646,6 +712,27 @@ void Importer::control_bytes(int fi, int d) {
             on_reply(fi, t, r.status == proto::ParseStatus::Ok ? rv.code : 0, text);
         }
     }
+}
+
+// Whether buf holds a whole command line (d = 0) or a whole reply (d = 1, a multi-line one up to
+// its "<code> " line), searching only the bytes after `scanned`.
+bool Importer::complete_item_buffered(Dir& dir, int d) {
+    const std::string& b = dir.buf;
+    const bool multiline = d == 1 && b.size() >= 4 && b[3] == '-' && std::isdigit(static_cast<unsigned char>(b[0])) &&
+                           std::isdigit(static_cast<unsigned char>(b[1])) && std::isdigit(static_cast<unsigned char>(b[2]));
+    if (!multiline) {
+        const auto lf = b.find('\n', dir.scanned);
+        if (lf != std::string::npos) return true;
+        dir.scanned = b.size();
+        return false;
+    }
+    // The first line's end, then a line starting with the same code and SP, then its LF.
+    const std::string end_mark = "\n" + b.substr(0, 3) + " ";
+    std::size_t from = dir.scanned;
+    const auto pos = b.find(end_mark, from);
+    if (pos != std::string::npos && b.find('\n', pos + 1) != std::string::npos) return true;
+    dir.scanned = pos != std::string::npos ? pos : (b.size() >= end_mark.size() ? b.size() - end_mark.size() + 1 : 0);
+    return false;
 }
 
 void Importer::on_command(int fi, TimeNs t, std::string_view line) {
@@ -747,8 +834,8 @@ trace::Trace Importer::finish() {
             Dir& dir = f.dir[d];
             while (!dir.held.empty()) {
                 auto h = dir.held.begin();
-                if (h->first > dir.next) gap(static_cast<int>(fi), d, h->second.second, h->first - dir.next);
-                drain(static_cast<int>(fi), d, h->second.second);
+                if (h->first > dir.next) gap(static_cast<int>(fi), d, h->second.t, h->first - dir.next);
+                drain(static_cast<int>(fi), d, h->second.t);
             }
         }
         if (f.kind == Kind::Unknown && (!f.dir[0].buf.empty() || !f.dir[1].buf.empty())) {
@@ -756,9 +843,7 @@ trace::Trace Importer::finish() {
             if (f.kind != Kind::Unknown && f.kind != Kind::Other) interpret(static_cast<int>(fi), f.dir[1].buf.empty() ? 0 : 1);
         }
         if (f.kind == Kind::Data && f.conn < 0 && !f.refused && f.syn_seen && nodes_added_)
-            rec_.socket_event(f.t_last_syn, f.ini_node,
-                              "no answer to " + std::to_string(f.syns) + " SYN" + (f.syns > 1 ? "s" : "") + " from " +
-                                  f.ini.to_string() + " to " + f.res.to_string() + " in the capture");
+            rec_.event(connect_failed(f, f.ini_node, f.t_last_syn, trace::SocketError::TimedOut));
         if (f.kind == Kind::Unknown) ++st_.other_connections;
     }
     if (!nodes_added_)
@@ -818,6 +903,11 @@ trace::Trace import_pcap(const std::string& path, const ImportOptions& opt, Impo
             ++st.skipped;
             continue;
         }
+        // Seconds since 1970 that fit in nanoseconds (int64: until 2262); beyond is a damaged file.
+        if (h->ts.tv_sec < 0 || h->ts.tv_sec > 9'000'000'000LL)
+            throw ImportError(path + ": packet " + std::to_string(st.packets) + " has the timestamp " +
+                              std::to_string(static_cast<long long>(h->ts.tv_sec)) +
+                              " s, out of range (expected 0 to 9000000000 s since 1970); the capture is damaged");
         s.t = static_cast<TimeNs>(h->ts.tv_sec) * trace::kNsPerSec + static_cast<TimeNs>(h->ts.tv_usec);
         imp.segment(s);
     }
@@ -828,12 +918,18 @@ trace::Trace import_pcap(const std::string& path, const ImportOptions& opt, Impo
     if (st.tcp_segments == 0)
         throw ImportError(path + ": no TCP segment among the " + std::to_string(st.packets) +
                           " packets; expected a capture of an FTP session (IPv4 or IPv6 TCP)");
-    return imp.finish();
+    trace::Trace t = imp.finish();
+    // As for a trace JSON (import_file): a span that cannot be drawn to scale is refused.
+    for (const auto& e : t.events)
+        if (std::llabs(e.time_ns) > kMaxTraceTimeNs || std::llabs(e.arrive_ns) > kMaxTraceTimeNs)
+            throw ImportError(path + ": the packets' timestamps span more than " + std::to_string(kMaxTraceTimeNs) +
+                              " ns (about 3 years); the capture is damaged");
+    return t;
 }
 
 trace::Trace import_file(const std::string& path, const ImportOptions& opt, ImportStats* stats) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw ImportError(path + ": cannot open the file");
+    if (!in) throw ImportError(path + ": cannot open the file: " + std::strerror(errno));
     char c = 0;
     while (in.get(c) && (c == ' ' || c == '\n' || c == '\r' || c == '\t')) {
     }
@@ -841,11 +937,23 @@ trace::Trace import_file(const std::string& path, const ImportOptions& opt, Impo
         in.seekg(0);
         std::ostringstream ss;
         ss << in.rdbuf();
+        trace::Trace t;
         try {
-            return trace::from_json(ss.str());
+            t = trace::from_json(ss.str());
         } catch (const trace::JsonError& e) {
             throw ImportError(path + ": not a valid ftpsim trace JSON: " + e.what());
         }
+        // Times a recording or a run can produce: a trace spanning more than kMaxTraceTimeNs
+        // cannot be drawn to scale (its time axis alone would not fit in memory).
+        for (std::size_t i = 0; i < t.events.size(); ++i) {
+            const auto& e = t.events[i];
+            for (const trace::TimeNs v : {e.time_ns, e.arrive_ns})
+                if (v < 0 || v > kMaxTraceTimeNs)
+                    throw ImportError(path + ": not a valid ftpsim trace JSON: events[" + std::to_string(i) +
+                                      "]: time " + std::to_string(v) + " ns is out of range (expected 0 to " +
+                                      std::to_string(kMaxTraceTimeNs) + " ns, about 3 years)");
+        }
+        return t;
     }
     in.close();
     return import_pcap(path, opt, stats);

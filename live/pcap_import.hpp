@@ -46,6 +46,9 @@ struct ImportStats {
 // type, a capture with no packets, or one without an FTP control connection.
 trace::Trace import_pcap(const std::string& path, const ImportOptions& opt, ImportStats* stats = nullptr);
 
+// The longest time a trace JSON may hold (time_ns, arrive_ns): 1e17 ns, about 3 years.
+constexpr trace::TimeNs kMaxTraceTimeNs = 100'000'000'000'000'000;
+
 // A file's content decides: a JSON object (a trace such as `ftpsim serve --trace` writes) is
 // loaded with trace::from_json; anything else is read as a capture.
 trace::Trace import_file(const std::string& path, const ImportOptions& opt, ImportStats* stats = nullptr);

@@ -418,6 +418,12 @@ std::optional<std::string> Recorder::finish_stream() {
     return std::nullopt;
 }
 
+void Recorder::event(trace::Event e) {
+    e.seq = next_seq_++;
+    if (e.arrive_ns < e.time_ns) e.arrive_ns = e.time_ns;
+    trace_.events.push_back(std::move(e));
+}
+
 trace::Trace Recorder::finish() const {
     trace::Trace t = trace_;
     std::stable_sort(t.events.begin(), t.events.end(), [](const trace::Event& a, const trace::Event& b) {

@@ -115,6 +115,10 @@ public:
     // recorded on it move to that node's lane), and its former initiator's node is removed if
     // nothing else names it. `ftpsim import` draws such a connection the same way.
     void adopt_as_data(int conn, int control_id);
+    // A typed event recorded as given (time_ns, kind, from, conn, fact and its fields, and its
+    // text rendered by the caller with trace::sentence). `ftpsim import` records its capture gaps and failed
+    // connection attempts this way, as the simulator records its own.
+    void event(trace::Event e);
     const trace::Connection& connection(int id) const { return trace_.connections.at(static_cast<std::size_t>(id)); }
 
     void add_transfer(const trace::Transfer& tr);

@@ -127,6 +127,8 @@ public:
     std::optional<ServerReply> next(std::string* error = nullptr);
     // What is left, for a connection that stops carrying replies (SPSV after "200 DATA").
     std::string take_buffer() { return std::exchange(buffer_, {}); }
+    // Bytes fed but not yet part of a reply (a reply in progress): for a caller's size limit.
+    std::size_t buffered() const { return buffer_.size(); }
 
 private:
     std::string buffer_;

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 BUILD=${BUILD:-build-fuzz}
 JOBS=${JOBS:-2}
-ALL=(fuzz_command fuzz_reply fuzz_address fuzz_server fuzz_client fuzz_scenario)
+ALL=(fuzz_command fuzz_reply fuzz_address fuzz_server fuzz_client fuzz_scenario fuzz_import)
 
 replay=0
 if [[ ${1:-} == --replay ]]; then replay=1; shift; fi

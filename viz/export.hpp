@@ -33,6 +33,8 @@ struct TextOptions {
     int lane_gap_max = 64;
     bool times = true;           // a left column with each row's time
 };
+// Throws ExportError when the ladder would exceed kMaxTextLadderBytes (lanes x rows).
+constexpr std::uint64_t kMaxTextLadderBytes = 64ull << 20;
 std::string to_text(const Diagram& d, const TextOptions& o = {});
 
 // ---- Trace exports ------------------------------------------------------------------------------

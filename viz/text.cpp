@@ -42,6 +42,14 @@ std::string to_text(const Diagram& d, const TextOptions& o) {
     const int left = time_w + 2 + half_header;
     const int width = left + (lanes > 0 ? (lanes - 1) * gap : 0) + 2;
     auto col = [&](double pos) { return left + static_cast<int>(std::lround(pos * gap)); };
+    // Lanes x rows: a ladder of thousands of sessions would be gigabytes of spaces. Refused past
+    // kMaxTextLadderBytes (the SVG and JSON exports stay proportional to the events).
+    const std::uint64_t estimate = (static_cast<std::uint64_t>(d.items.size()) * 2 + 4) * static_cast<std::uint64_t>(width + 1);
+    if (estimate > kMaxTextLadderBytes)
+        throw ExportError("the text ladder would be about " + std::to_string(estimate >> 20) + " MiB (" +
+                          std::to_string(lanes) + " lanes x " + std::to_string(d.items.size()) +
+                          " rows), over the limit of " + std::to_string(kMaxTextLadderBytes >> 20) +
+                          " MiB for text; export .svg or .json instead");
 
     std::string out;
     out.reserve(d.items.size() * static_cast<std::size_t>(width + 16) * 2 + 1024);

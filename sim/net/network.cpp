@@ -4,7 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cinttypes>
+#include <cstdio>
 #include <ctime>
+
+#include <unistd.h>
 
 #include <xbt/config.hpp>
 #include <xbt/log.h>
@@ -157,6 +161,8 @@ void use_exact_network_model() {
     if (cfg::get_value<int>("contexts/stack-size") != 256) sg4::Engine::set_config("contexts/stack-size:256");
 }
 
+void Network::set_memory_budget(std::uint64_t bytes) { memory_budget_ = bytes; }
+
 const RunStats& Network::stats() const { return rt_->stats; }
 const Topology& Network::topology() const { return rt_->topo; }
 
@@ -169,6 +175,7 @@ trace::Trace Network::run(TimeNs limit_time, std::uint64_t limit_events) {
     rt.ran = true;
     rt.limit_ns = limit_time;
     rt.limit_events = limit_events;
+    rt.limit_memory = memory_budget_;
     auto wall0 = std::chrono::steady_clock::now();
     double cpu0 = cpu_now();
 
@@ -324,10 +331,36 @@ void Runtime::fire(const TimerEntry& e) {
         break;
     }
     }
-    if (limit_events && stats.events >= limit_events && limit_reached.empty()) {
+    check_limits();
+}
+
+// The event limit, and the memory budget: the process's resident size (/proc/self/statm) every
+// 16384 events, so a run that grows (a long transfer with a tiny window, thousands of
+// connections) stops with limit_reached instead of exhausting memory (docs/reliability.md).
+bool Runtime::check_limits() {
+    if (!limit_reached.empty()) return true;
+    if (limit_events && stats.events >= limit_events) {
         limit_reached = "event limit " + std::to_string(limit_events);
         stopping = true;
+        return true;
     }
+    if (limit_memory && stats.events >= next_memory_check) {
+        next_memory_check = stats.events + 16384;
+        std::uint64_t pages = 0, resident = 0;
+        if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+            if (std::fscanf(f, "%" SCNu64 " %" SCNu64, &pages, &resident) != 2) resident = 0;
+            std::fclose(f);
+        }
+        const auto bytes = resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+        if (bytes > limit_memory) {
+            limit_reached = "memory budget " + std::to_string(limit_memory >> 20) + " MiB (limits.memory; " +
+                            std::to_string(bytes >> 20) + " MiB in use after " + std::to_string(stats.events) +
+                            " events)";
+            stopping = true;
+            return true;
+        }
+    }
+    return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -603,11 +636,7 @@ void Runtime::arrive(int node, InFlight* p) {
     } else {
         forward(node, p, in_iface, false);
     }
-    if (limit_events && stats.events >= limit_events && limit_reached.empty()) {
-        limit_reached = "event limit " + std::to_string(limit_events);
-        stopping = true;
-        maybe_wake_scheduler();
-    }
+    if (limit_reached.empty() && check_limits()) maybe_wake_scheduler();
     if (quiescent()) maybe_wake_scheduler();
 }
 

@@ -170,12 +170,15 @@ public:
     // at limit_time of simulated time, or after limit_events events (then the outcome's
     // limit_reached says which). Throws std::runtime_error when an application threw.
     trace::Trace run(TimeNs limit_time, std::uint64_t limit_events);
+    // The run also stops (limit_reached) when the process's resident size passes this (0 = none).
+    void set_memory_budget(std::uint64_t bytes);
 
     const RunStats& stats() const;
     const Topology& topology() const;
 
 private:
     std::unique_ptr<struct Runtime> rt_;
+    std::uint64_t memory_budget_ = 0;
 };
 
 // Sets SimGrid's network model to CM02 without cross-traffic, so that a zero-size message over a

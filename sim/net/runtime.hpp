@@ -193,6 +193,10 @@ struct Runtime {
     TimeNs sched_until = -1;
     TimeNs limit_ns = 0;
     std::uint64_t limit_events = 0;
+    std::uint64_t limit_memory = 0;        // resident bytes; 0 = no budget
+    std::uint64_t next_memory_check = 0;   // stats.events at which to look again
+    // Sets limit_reached when the event limit or the memory budget is passed; true then.
+    bool check_limits();
     std::string limit_reached;
     std::string error;
     bool stopping = false;

@@ -365,6 +365,7 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
     schedule_faults(net, s, apps, hooks, hook_of);
     add_attackers(net, s, apps, hooks, hook_of);
 
+    net.set_memory_budget(s.limits.memory_bytes);
     trace::Trace t = net.run(s.limits.time_ns, s.limits.events);
     t.scenario = s.name;
     t.title = s.title;

@@ -1,5 +1,11 @@
 #include "sim/scenario/loader.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include "protocol/codec.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -14,11 +20,31 @@
 
 namespace ftpsim::scenario {
 
+namespace {
+// A message quotes the file's values: NUL and other control characters (a "\0" escape in a
+// quoted YAML string) are shown as \xNN, so printing the message cannot cut or garble it.
+std::string escape_controls(const std::string& text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+            out += "\\x";
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+}  // namespace
+
 ScenarioError::ScenarioError(Mark mark, const std::string& message)
-    : std::runtime_error(mark.file + ":" + std::to_string(mark.line) + ":" +
-                         std::to_string(mark.column) + ": " + message),
+    : std::runtime_error(escape_controls(mark.file) + ":" + std::to_string(mark.line) + ":" +
+                         std::to_string(mark.column) + ": " + escape_controls(message)),
       mark_(std::move(mark)),
-      message_(message) {}
+      message_(escape_controls(message)) {}
 
 bool Cidr::contains(const proto::IpAddress& a) const {
     if (a.family != addr.family) return false;
@@ -50,6 +76,15 @@ bool split_number_unit(std::string_view text, double& number, std::string_view& 
     while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
         ++i;
     if (i == 0) return false;
+    // An exponent ("1e18s"): read, so that a value out of range is reported as such.
+    if (i + 1 < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+        std::size_t j = i + 1;
+        if (text[j] == '+' || text[j] == '-') ++j;
+        if (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) {
+            while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
+            i = j;
+        }
+    }
     auto [p, ec] = std::from_chars(text.data(), text.data() + i, number);
     if (ec != std::errc() || p != text.data() + i || !std::isfinite(number)) return false;
     unit = text.substr(i);
@@ -237,8 +272,13 @@ public:
     }
     std::int64_t duration() const {
         std::int64_t ns = 0;
-        if (!parse_duration(scalar("a duration"), ns) || ns < 0)
+        const std::string text = scalar("a duration");
+        if (!parse_duration(text, ns) || ns < 0) {
+            double v = 0;
+            if (scaled(text, {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"min", 60e9}, {"h", 3600e9}}, v))
+                expected("a duration from 0s to 1000000000s (about 31 years)");
             expected("a duration with a unit (e.g. 10ms, 1.5s, 2min)");
+        }
         return ns;
     }
     double bandwidth() const {
@@ -249,7 +289,23 @@ public:
     }
     std::uint64_t size() const {
         std::uint64_t b = 0;
-        if (!parse_size(scalar("a size"), b)) expected("a size in bytes (e.g. 65536, 64KiB, 10MiB)");
+        const std::string text = scalar("a size");
+        if (!parse_size(text, b)) {
+            double v = 0;
+            if (scaled(text, {{"", 1}, {"B", 1}, {"kB", 1e3}, {"KiB", 1024}, {"MB", 1e6}, {"MiB", 1048576},
+                              {"GB", 1e9}, {"GiB", 1073741824.0}}, v) && v == std::floor(v))
+                expected("a size from 0 to 1000000000000000 bytes (1e15)");
+            expected("a size in bytes (e.g. 65536, 64KiB, 10MiB)");
+        }
+        return b;
+    }
+    // A file the simulator transfers: its bytes are held in memory while it moves (several
+    // copies), so it is limited to kMaxSimulatedFile (docs/reliability.md).
+    std::uint64_t file_size() const {
+        const std::uint64_t b = size();
+        if (b > kMaxSimulatedFile)
+            expected("a simulated file size from 0 to 256MiB (" + std::to_string(kMaxSimulatedFile) +
+                     " bytes: a transferred file is held in memory)");
         return b;
     }
     double probability() const {
@@ -614,7 +670,7 @@ ServerSpec read_server(const std::string& node, const Value& v) {
         for (auto& [path, size] : Map(*x).entries()) {
             if (path.empty() || path.front() != '/')
                 size.fail(size.path() + ": a file path must start with '/', found '" + path + "'");
-            s.files.push_back({path, size.size()});
+            s.files.push_back({path, size.file_size()});
         }
     m.done();
     return s;
@@ -744,6 +800,11 @@ Scenario read_scenario(const Context& ctx, const YAML::Node& root) {
         Map lm(*x);
         if (auto y = lm.get("time")) s.limits.time_ns = y->duration();
         if (auto y = lm.get("events")) s.limits.events = static_cast<std::uint64_t>(y->integer(1, INT64_MAX));
+        if (auto y = lm.get("memory")) {
+            s.limits.memory_bytes = y->size();
+            if (s.limits.memory_bytes < (16u << 20) || s.limits.memory_bytes > (64ull << 30))
+                y->expected("a memory budget from 16MiB to 64GiB");
+        }
         lm.done();
     }
     if (auto x = m.get("tcp")) {
@@ -833,9 +894,52 @@ void apply_set(YAML::Node root, const std::string& arg, Context& ctx) {
     ctx.overrides.push_back({path, arg});
 }
 
+// Scenario files are UTF-8 text: a NUL or a byte sequence that is not UTF-8 is refused where it
+// is (every export would otherwise carry it). Lines and columns count bytes from 1.
+void check_text(std::string_view text, const std::string& file) {
+    int line = 1, col = 1;
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t len = 1;
+        if (c == 0) throw ScenarioError(Mark{file, line, col}, "a NUL byte; a scenario is UTF-8 text");
+        if (c >= 0x80) {
+            len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+            bool ok = len != 0 && i + len <= text.size();
+            for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+            if (ok && len == 3) {
+                const auto c1 = static_cast<unsigned char>(text[i + 1]);
+                ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);  // overlong, surrogates
+            }
+            if (ok && len == 4) {
+                const auto c1 = static_cast<unsigned char>(text[i + 1]);
+                ok = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+            }
+            if (!ok) {
+                char hex[8];
+                std::snprintf(hex, sizeof hex, "0x%02x", c);
+                throw ScenarioError(Mark{file, line, col},
+                                    std::string("a byte that is not UTF-8 (") + hex + "); a scenario is UTF-8 text");
+            }
+        }
+        if (c == '\n') {
+            ++line;
+            col = 1;
+        } else {
+            ++col;
+        }
+        i += len;
+    }
+}
+
 Scenario load(const std::string& text, const std::string& file, const std::vector<std::string>& sets) {
     Context ctx;
     ctx.file = file;
+    if (text.size() > kMaxScenarioBytes)
+        throw ScenarioError(Mark{file, 0, 0}, "the scenario is " + std::to_string(text.size()) +
+                                                  " bytes, over the limit of " + std::to_string(kMaxScenarioBytes) +
+                                                  " (4 MiB)");
+    check_text(text, file);
+    for (const auto& set : sets) check_text(set, "--set " + set);
     YAML::Node root;
     try {
         root = YAML::Load(text);
@@ -871,11 +975,23 @@ Scenario load_string(std::string_view yaml, const std::string& file_name,
 }
 
 Scenario load_file(const std::string& path, const std::vector<std::string>& sets) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0)
+        throw ScenarioError(Mark{path, 0, 0}, std::string("cannot open the scenario file: ") + std::strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        throw ScenarioError(Mark{path, 0, 0}, "is a directory, not a scenario file (ftpsim check takes a folder)");
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw ScenarioError(Mark{path, 0, 0}, "cannot open the scenario file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return load_string(ss.str(), path, sets);
+    if (!in) throw ScenarioError(Mark{path, 0, 0}, std::string("cannot open the scenario file: ") + std::strerror(errno));
+    // At most the limit and one byte more: /dev/zero or a huge file stops here, not in memory.
+    std::string text(kMaxScenarioBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    if (in.bad())
+        throw ScenarioError(Mark{path, 0, 0}, std::string("cannot read the scenario file: ") + std::strerror(errno));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxScenarioBytes)
+        throw ScenarioError(Mark{path, 0, 0}, "the scenario file is larger than " + std::to_string(kMaxScenarioBytes) +
+                                                  " bytes (4 MiB, the limit for a scenario)");
+    return load_string(text, path, sets);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -900,6 +1016,26 @@ const Interface* interface_on(const NodeSpec& n, const Cidr& net) {
 }  // namespace
 
 void validate(const Scenario& s) {
+    // What cannot be simulated within memory, before anything else (the ranges are in loader.hpp).
+    if (s.nodes.size() > kMaxNodes)
+        fail_at(s.nodes[kMaxNodes].mark, "nodes: " + std::to_string(s.nodes.size()) + " nodes, expected 1 to " +
+                                             std::to_string(kMaxNodes));
+    if (s.links.size() > kMaxLinks)
+        fail_at(s.links[kMaxLinks].mark, "links: " + std::to_string(s.links.size()) + " links, expected at most " +
+                                             std::to_string(kMaxLinks));
+    if (s.servers.size() > kMaxServers)
+        fail_at(s.servers[kMaxServers].mark, "servers: " + std::to_string(s.servers.size()) +
+                                                 " servers, expected at most " + std::to_string(kMaxServers));
+    {
+        std::size_t clients = 0;
+        for (const auto& c : s.clients) {
+            clients += static_cast<std::size_t>(std::max(c.count, 1));
+            if (clients > kMaxClients)
+                fail_at(c.mark, "clients." + c.node + ": " + std::to_string(clients) +
+                                    " clients so far (count included), expected at most " +
+                                    std::to_string(kMaxClients) + " in a scenario");
+        }
+    }
     std::set<std::string> names;
     std::map<proto::IpAddress, std::string> owners;
     for (const auto& n : s.nodes) {

@@ -22,6 +22,15 @@ private:
     std::string message_;
 };
 
+// What the loader accepts, so that a scenario that cannot be simulated within memory is refused
+// before it runs (docs/reliability.md, "Limits"); each message names its range.
+constexpr std::size_t kMaxScenarioBytes = 4u << 20;          // the YAML file
+constexpr std::uint64_t kMaxSimulatedFile = 256ull << 20;    // servers.*.files sizes
+constexpr std::size_t kMaxNodes = 1000;
+constexpr std::size_t kMaxLinks = 2000;
+constexpr std::size_t kMaxClients = 1000;                    // clients in all, their counts included
+constexpr std::size_t kMaxServers = 1000;
+
 // `sets` are "a.b.c=value" overrides applied to the document before validation, so they are
 // validated exactly like the file's own values. A list of named items is addressed by name
 // (nodes.home-router.alg.enabled=true), other lists by index (links.0.latency=20ms).

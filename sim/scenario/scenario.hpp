@@ -195,6 +195,7 @@ struct TcpSpec {
 struct Limits {
     std::int64_t time_ns = 3600LL * 1'000'000'000;
     std::uint64_t events = 5'000'000;
+    std::uint64_t memory_bytes = 1ull << 30;  // the run stops when the process grows past this
 };
 
 struct Scenario {

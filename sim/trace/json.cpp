@@ -479,6 +479,9 @@ Trace from_json(std::string_view text) {
         const auto colon = what.find(": ");
         if (colon != std::string::npos) what = what.substr(colon + 2);
         throw JsonError("trace JSON: invalid JSON at " + line_col(text, e.byte ? e.byte - 1 : 0) + ": " + what);
+    } catch (const njson::out_of_range&) {
+        // A number too large for any field (nlohmann: "number overflow parsing '999...'").
+        throw JsonError("trace JSON: a number out of range (over 64 bits or not finite)");
     }
     Reader r(j, "");
     std::string format;

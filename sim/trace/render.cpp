@@ -251,6 +251,9 @@ std::string sentence(const Event& e) {
     case Fact::ServerDiskFull:
     case Fact::ServerUserLimit:
     case Fact::Explain: return e.text;
+    case Fact::CaptureGap:
+        return std::to_string(e.payload_len) + " bytes from " + endpoint_text(e.src) + " to " + endpoint_text(e.dst) +
+               " are missing from the capture (a sequence gap); they are not invented";
     // Segment facts: a segment's sentence is its own (the exporters draw it); reason() says why.
     case Fact::LinkLoss:
     case Fact::LinkDown:

@@ -113,6 +113,7 @@ constexpr Names<Fact, static_cast<std::size_t>(Fact::Explain) + 1> kFacts{{
     {Fact::ServeStoreFailed, "serve-store-failed"},
     {Fact::ServeAcceptPaused, "serve-accept-paused"},
     {Fact::ServeLineTooLong, "serve-line-too-long"},
+    {Fact::CaptureGap, "capture-gap"},
     {Fact::Explain, "explain"},
 }};
 static_assert(kFacts.size() == static_cast<std::size_t>(Fact::Explain) + 1, "one name per Fact");

@@ -182,6 +182,10 @@ enum class Fact : std::uint8_t {
     ServeAcceptPaused,    // accept() failed at the descriptor limit: state = the errno name;
                           // rule_text = the system's message
     ServeLineTooLong,     // on the client's lane: a command line over `attempt` bytes
+
+    // `ftpsim import` (EventKind::Note on the sender's lane): bytes the capture never saw.
+    CaptureGap,           // src -> dst: the direction; payload_len = the bytes missing
+
     Explain,              // any other line of the protocol core's narration (text only)
 };
 

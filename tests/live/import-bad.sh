@@ -29,7 +29,22 @@ check "$work/empty.pcap: not a readable capture (libpcap: " import "$work/empty.
 check "$caps/curl-vsftpd-snat21-off-pasv-cli.pcap: the capture holds no packets; expected a capture of an FTP session" \
   import "$caps/curl-vsftpd-snat21-off-pasv-cli.pcap"
 check "$work/bad.json: not a valid ftpsim trace JSON: " import "$work/bad.json"
-check "$work/missing.pcap: cannot open the file" import "$work/missing.pcap"
+check "$work/missing.pcap: cannot open the file: No such file or directory" import "$work/missing.pcap"
+# Numbers out of range in a trace JSON: bad input, not an internal error (or a 2 GB time axis).
+"$ftpsim" import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --export "$work/good.json" >/dev/null
+python3 - "$work" <<'EOF'
+import json, re, sys
+w = sys.argv[1]
+s = open(w + "/good.json").read()
+open(w + "/huge-number.json", "w").write(re.sub(r'"time_ns": ?\d+', '"time_ns": ' + "9" * 5000, s, count=1))
+d = json.loads(s)
+d["events"][-1]["time_ns"] = 2**63 - 1
+open(w + "/int64max.json", "w").write(json.dumps(d))
+EOF
+ulimit -v 2000000  # from here on: what ran out of memory at 2 GB is caught
+check "$work/huge-number.json: not a valid ftpsim trace JSON: trace JSON: a number out of range" \
+  import "$work/huge-number.json"
+check "$work/int64max.json: not a valid ftpsim trace JSON: events[" import "$work/int64max.json" --time scale
 check "--export out.docx: unknown file extension" import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --export out.docx
 check "--control-port 70000: expected a TCP port number from 1 to 65535" \
   import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --control-port 70000

@@ -478,7 +478,7 @@ TEST_CASE("import: bad files are refused with the file name and what was expecte
     CHECK(msg.rfind(bad_json + ": not a valid ftpsim trace JSON: ", 0) == 0);
 
     CHECK(std::string(import_error(tmp_path("does-not-exist.pcap")).what()) ==
-          tmp_path("does-not-exist.pcap") + ": cannot open the file");
+          tmp_path("does-not-exist.pcap") + ": cannot open the file: No such file or directory");
 }
 
 TEST_CASE("import: a trace JSON is recognised by its content and loaded as it is") {
