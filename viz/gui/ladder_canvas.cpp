@@ -355,8 +355,8 @@ private:
         const float size = g_.font_size, small = g_.font_size * 0.8f;
         if (it.label.empty() && it.label_after.empty() && !it.from_port && !it.to_port) return;
         if (v_.present && it.style == viz::Style::Control && (!it.label.empty() || !it.label_after.empty())) {
+            if (v_.ports) draw_ports(it, a, b);  // first: the FTP line goes over a port number it meets
             draw_ftp_label_present(it, a, b);
-            if (v_.ports) draw_ports(it, a, b);
             return;
         }
         const float mid_y = (a.y + b.y) * 0.5f;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 namespace ftpsim::gui {
 
@@ -73,6 +74,35 @@ std::string lane_phrase(const viz::Diagram& d, int lane) {
     if (!contains(name, "router") && !contains(name, "nat") && !contains(name, "firewall") && !contains(name, "NAT"))
         name += l.role.empty() ? "" : " " + (l.role == "nat" ? std::string("NAT router") : l.role);
     return "the " + name;
+}
+
+std::vector<FtpLine> ftp_dialogue(const trace::Trace& t) {
+    std::vector<FtpLine> out;
+    std::vector<int> control;
+    for (const auto& c : t.connections)
+        if (c.purpose == "control") control.push_back(c.id);
+    std::set<std::uint64_t> seen;
+    bool segments = false;
+    for (const auto& e : t.events) {
+        if (e.kind != trace::EventKind::Segment) continue;
+        segments = true;
+        if (e.payload.empty() || std::find(control.begin(), control.end(), e.conn) == control.end()) continue;
+        if (e.packet && !seen.insert(e.packet).second) continue;  // a later hop of the same segment
+        std::size_t start = 0;
+        while (start < e.payload.size()) {
+            std::size_t end = e.payload.find('\n', start);
+            if (end == std::string::npos) end = e.payload.size();
+            std::string line = e.payload.substr(start, end - start);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (!line.empty()) out.push_back({e.time_ns, e.from, line, proto::reply_code_of(line).has_value()});
+            start = end + 1;
+        }
+    }
+    if (!segments)
+        for (const auto& e : t.events)
+            if (e.kind == trace::EventKind::FtpCommand || e.kind == trace::EventKind::FtpReply)
+                out.push_back({e.time_ns, e.from, e.text.substr(0, e.text.find_first_of("\r\n")), e.kind == trace::EventKind::FtpReply});
+    return out;
 }
 
 bool is_ftp_line(const viz::Item& it) {

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace ftpsim::gui {
 
@@ -18,6 +19,16 @@ std::string narrate(const trace::Trace& t, const viz::Diagram& d, std::size_t it
 
 // A lane as a sentence names it: "the client (laptop)", "the home router", "the server".
 std::string lane_phrase(const viz::Diagram& d, int lane);
+
+// The FTP dialogue of a trace, in order: each command and reply line once (the first hop of its
+// segment; or the FtpCommand/FtpReply events of a trace recorded without segments).
+struct FtpLine {
+    trace::TimeNs time_ns = 0;
+    std::string from;   // the node that sent it
+    std::string line;   // without CRLF
+    bool reply = false;
+};
+std::vector<FtpLine> ftp_dialogue(const trace::Trace& t);
 
 // Classification of an item for navigation and challenges.
 bool is_ftp_line(const viz::Item& it);           // a control arrow carrying an FTP line

@@ -329,19 +329,18 @@ std::optional<Question> GuiState::question_for(std::size_t s) {
         const std::string verb = verb_word(command);
         if (!verb.empty()) {
             ensure_alternatives();
-            // which occurrence of this verb it is, counted in the trace's command events
+            // which occurrence of this verb it is in the dialogue; what followed it in the others
             std::size_t nth = 0;
             const auto t_reply = it.event < trace_.events.size() ? trace_.events[it.event].time_ns : 0;
-            for (const auto& e : trace_.events)
-                if (e.kind == trace::EventKind::FtpCommand && verb_word(e.text) == verb && e.time_ns < t_reply) ++nth;
+            for (const auto& l : ftp_dialogue(trace_))
+                if (!l.reply && verb_word(l.line) == verb && l.time_ns < t_reply) ++nth;
             for (const auto& alt : alt_traces_) {
                 std::size_t seen = 0;
                 bool after = false;
-                for (const auto& e : alt.events) {
-                    if (e.kind == trace::EventKind::FtpCommand && verb_word(e.text) == verb) after = (++seen == nth);
-                    else if (after && e.kind == trace::EventKind::FtpReply) {
-                        std::string line = e.text.substr(0, e.text.find_first_of("\r\n"));
-                        if (auto c = proto::reply_code_of(line); c && codes.insert(*c).second) wrong.push_back(line);
+                for (const auto& l : ftp_dialogue(alt)) {
+                    if (!l.reply && verb_word(l.line) == verb) after = (++seen == nth);
+                    else if (after && l.reply) {
+                        if (auto c = proto::reply_code_of(l.line); c && codes.insert(*c).second) wrong.push_back(l.line);
                         break;
                     }
                 }

@@ -85,7 +85,12 @@ void ensure_step_visible(GuiState& s) {
     const auto g = canvas_geometry(d, s.view);
     const float top = s.view.canvas_min.y + g.header_h, bottom = s.view.canvas_max.y;
     const float y0 = g.y(it.top()), y1 = g.y(it.bottom());
-    if (y0 < top + (bottom - top) * 0.1f || y1 > bottom - (bottom - top) * 0.15f) scroll_to(d, s.view, it.top(), 0.4f);
+    // with the later steps hidden the canvas below the current step is empty: keep it low, so
+    // the steps that led to it stay in view above it
+    const bool low = s.reveal != Reveal::All;
+    const float margin = s.present ? std::max(s.view.font_size, s.view.min_ftp_px) * 3.0f : (bottom - top) * 0.15f;
+    if (y0 < top + (bottom - top) * 0.1f || y1 > bottom - margin)
+        scroll_to(d, s.view, it.top(), low ? std::max(0.4f, 1.0f - (margin + (y1 - y0)) / (bottom - top)) : 0.4f);
 }
 
 void help_marker(const std::string& text) {
@@ -768,7 +773,15 @@ void side_panel_contents(GuiState& s, UiContext& ctx) {
 // narration below it; the side panel floats over the ladder's right side when asked for (Tab).
 void present_layout(GuiState& s, UiContext& ctx) {
     const float line = ImGui::GetFrameHeightWithSpacing();
-    const float bar_h = line + ImGui::GetTextLineHeightWithSpacing() * 2.4f + ImGui::GetStyle().WindowPadding.y * 2;
+    // the buttons take one row on a wide screen, two on a narrow one; the narration two lines
+    const float sp = ImGui::GetStyle().ItemSpacing.x;
+    float buttons_w = ImGui::GetFontSize() * 2.0f * 4 + button_w("Pause") + button_w("< FTP") + button_w("FTP >") +
+                      button_w("Decision >") + button_w("Failure") + ImGui::CalcTextSize("step 000/000").x +
+                      button_w("Exit presentation") + button_w("Later: hidden") + button_w("Challenge: off") + button_w("Panel") +
+                      16 * sp + ImGui::GetFontSize() * 3;
+    const float rows = buttons_w > ImGui::GetContentRegionAvail().x ? 2.0f : 1.0f;
+    // the narration at 85 % of the font: three lines of it
+    const float bar_h = line * rows + ImGui::GetTextLineHeightWithSpacing() * 0.85f * 3.1f + ImGui::GetStyle().WindowPadding.y * 2;
     const ImVec2 avail = ImGui::GetContentRegionAvail();
     ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(0, 0));
     ImGui::BeginChild("ladder", ImVec2(avail.x, std::max(100.0f, avail.y - bar_h)), true,
@@ -799,7 +812,9 @@ void present_layout(GuiState& s, UiContext& ctx) {
     flow(button_w("Panel"));
     if (ImGui::Button("Panel")) s.overlay = !s.overlay;
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("The knobs, the diagnosis and the tables over the ladder (Tab)");
+    ImGui::SetWindowFontScale(0.85f);
     narration_strip(s);
+    ImGui::SetWindowFontScale(1.0f);
     ImGui::EndChild();
 
     if (s.overlay) {
