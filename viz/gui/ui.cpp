@@ -543,10 +543,15 @@ void challenge_window(GuiState& s, const View& canvas) {
     const auto& q = s.pending();
     if (!q && s.feedback().empty()) return;
     const float w = std::min(canvas.canvas_max.x - canvas.canvas_min.x - 20.0f, ImGui::GetFontSize() * 36);
-    ImGui::SetNextWindowPos(ImVec2((canvas.canvas_min.x + canvas.canvas_max.x) * 0.5f, canvas.canvas_max.y - 8.0f), ImGuiCond_Always,
-                            ImVec2(0.5f, 1.0f));
+    // at the top of the ladder, under the lane headers: the current step is kept low, and the
+    // answer appears there
+    const float top = canvas.canvas_min.y + canvas_geometry(s.diagram(), canvas).header_h + 6.0f;
+    ImGui::SetNextWindowPos(ImVec2((canvas.canvas_min.x + canvas.canvas_max.x) * 0.5f, top), ImGuiCond_Always, ImVec2(0.5f, 0.0f));
     ImGui::SetNextWindowSizeConstraints(ImVec2(w, 0), ImVec2(w, FLT_MAX));
-    ImGui::SetNextWindowBgAlpha(0.96f);
+    ImVec4 bg = ImGui::GetStyle().Colors[ImGuiCol_WindowBg];
+    bg.w = 1.0f;
+    ImGui::PushStyleColor(ImGuiCol_WindowBg, bg);
+    ImGui::PushStyleVar(ImGuiStyleVar_WindowBorderSize, 2.0f);
     ImGui::Begin("##challenge", nullptr,
                  ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_AlwaysAutoResize |
                      ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoFocusOnAppearing);
@@ -571,6 +576,8 @@ void challenge_window(GuiState& s, const View& canvas) {
     ImGui::TextDisabled("Score %d/%d", s.score_right(), s.score_asked());
     ImGui::PopTextWrapPos();
     ImGui::End();
+    ImGui::PopStyleVar();
+    ImGui::PopStyleColor();
 }
 
 void playback_bar(GuiState& s) {
