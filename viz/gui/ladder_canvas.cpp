@@ -386,6 +386,20 @@ private:
             stats_.ftp_labels.push_back(rec);
         }
         if (v_.ports) draw_ports(it, a, b);
+        // only where the rows leave room for a line under the arrow (the tooltip has it anyway)
+        const bool room = d_.options.time == viz::TimeScale::Compressed &&
+                          g_.px_per_unit * d_.options.row_height >= 3.0f * g_.font_size;
+        if (!it.translation.empty() && room) draw_translation(it, a, b);
+    }
+
+    // A NAT's work on the arrow itself: the addresses before -> after, under the arrow's middle.
+    void draw_translation(const Item& it, ImVec2 a, ImVec2 b) {
+        const float ts = g_.font_size * 0.8f;
+        const float left = v_.canvas_min.x + g_.ruler_w + 2.0f, right = v_.canvas_max.x - 2.0f;
+        const float tw = text_size(v_, ts, it.translation.c_str()).x;
+        const float y = std::max(a.y, b.y) + 3.0f * v_.scale;
+        text_with_bg({std::clamp((a.x + b.x) * 0.5f - tw * 0.5f, left, std::max(left, right - tw)), y}, th_.data, ts, it.translation);
+        ++stats_.labels;
     }
 
     void draw_label(const Item& it, ImVec2 a, ImVec2 b, float max_w, const std::string& sent,
@@ -520,6 +534,15 @@ private:
         }
         rec.max.y = top + lh * static_cast<float>(lines.size() - 1) + size;
         ++stats_.labels;
+        float under = std::max(a.y, b.y) + 3.0f * v_.scale;  // the next free line under the arrow
+        if (!it.translation.empty()) {
+            const float ts = std::max(size * 0.8f, v_.min_ftp_px * 0.8f);
+            const float tw = text_size(v_, ts, it.translation.c_str()).x;
+            text_with_bg({std::clamp((a.x + b.x) * 0.5f - tw * 0.5f, left, std::max(left, right - tw)), under}, th_.data, ts,
+                         it.translation);
+            under += ts * 1.1f;
+            ++stats_.labels;
+        }
         if (v_.decode_endpoints) {
             std::string dec = proto::decoded_endpoint(sent);
             const std::string dec_after = after.empty() ? std::string() : proto::decoded_endpoint(after);
@@ -530,7 +553,7 @@ private:
                 float dw = 0;
                 for (const auto& l : dl) dw = std::max(dw, text_size(v_, ds, l.c_str()).x);
                 float dx = std::clamp((a.x + b.x) * 0.5f - dw * 0.5f, left, std::max(left, right - dw));
-                float dy = std::max(a.y, b.y) + 3.0f * v_.scale;
+                float dy = under;
                 for (const auto& l : dl) {
                     text_with_bg({dx, dy}, th_.port, ds, l);
                     dy += ds * 1.1f;

@@ -217,12 +217,14 @@ void GuiState::set_present(bool on, float display_h) {
         overlay = false;
         o.fold_handshakes = true;
         o.slant = 0.2;
+        o.under_line_height = o.row_height / 2.7;  // a row is 2.7 text lines high (ui.cpp): one more per line under it
         if (reveal == Reveal::All) reveal = Reveal::Hide;
     } else {
         ui_scale = saved_scale_ > 0 ? saved_scale_ : ui_scale;
         sidebar = saved_sidebar_;
         o.fold_handshakes = saved_fold_;
         o.slant = saved_slant_;
+        o.under_line_height = 0;
         reveal = saved_reveal_;
         overlay = false;
     }
