@@ -114,6 +114,19 @@ Checked check_presentation(gui::GuiState& s, float w, float h) {
         for (std::size_t i : st.drawn_items)
             if (gui::is_ftp_line(s.diagram().items[i])) ++ftp_drawn;
         CHECK(st.ftp_labels.size() == ftp_drawn);  // every FTP line drawn has its label
+        // and no FTP line is covered by another one's label or the lines under its arrow
+        auto overlap = [](ImVec2 a0, ImVec2 a1, ImVec2 b0, ImVec2 b1) {
+            return a0.x < b1.x - 1 && b0.x < a1.x - 1 && a0.y < b1.y - 1 && b0.y < a1.y - 1;
+        };
+        for (std::size_t i = 0; i < st.ftp_labels.size(); ++i)
+            for (std::size_t j = 0; j < st.ftp_labels.size(); ++j) {
+                if (i == j) continue;
+                const auto &x = st.ftp_labels[i], &y = st.ftp_labels[j];
+                CAPTURE(x.full);
+                CAPTURE(y.full);
+                if (i < j) CHECK_FALSE(overlap(x.min, x.max, y.min, y.max));
+                if (y.under_max.x > y.under_min.x) CHECK_FALSE(overlap(x.min, x.max, y.under_min, y.under_max));
+            }
         for (const auto& l : st.ftp_labels) {
             CAPTURE(w);
             CAPTURE(h);

@@ -535,11 +535,15 @@ private:
         rec.max.y = top + lh * static_cast<float>(lines.size() - 1) + size;
         ++stats_.labels;
         float under = std::max(a.y, b.y) + 3.0f * v_.scale;  // the next free line under the arrow
+        rec.under_min = {right, under};
+        rec.under_max = {left, under};
         if (!it.translation.empty()) {
             const float ts = std::max(size * 0.8f, v_.min_ftp_px * 0.8f);
             const float tw = text_size(v_, ts, it.translation.c_str()).x;
-            text_with_bg({std::clamp((a.x + b.x) * 0.5f - tw * 0.5f, left, std::max(left, right - tw)), under}, th_.data, ts,
-                         it.translation);
+            const float tx = std::clamp((a.x + b.x) * 0.5f - tw * 0.5f, left, std::max(left, right - tw));
+            text_with_bg({tx, under}, th_.data, ts, it.translation);
+            rec.under_min.x = std::min(rec.under_min.x, tx);
+            rec.under_max = {std::max(rec.under_max.x, tx + tw), under + ts};
             under += ts * 1.1f;
             ++stats_.labels;
         }
@@ -556,6 +560,8 @@ private:
                 float dy = under;
                 for (const auto& l : dl) {
                     text_with_bg({dx, dy}, th_.port, ds, l);
+                    rec.under_min.x = std::min(rec.under_min.x, dx);
+                    rec.under_max = {std::max(rec.under_max.x, dx + text_size(v_, ds, l.c_str()).x), dy + ds};
                     dy += ds * 1.1f;
                 }
                 rec.decoded = dec;

@@ -62,6 +62,7 @@ struct FtpLabel {
     std::string full;         // the label the item carries (sent, then " => " received, when changed)
     std::string shown;        // the text drawn, its lines joined by one space ("" when left out)
     std::string decoded;      // the decoded endpoint line drawn under it, if any
+    ImVec2 under_min{0, 0}, under_max{0, 0};  // the rectangle of what is drawn under the arrow (translation, decoded)
     ImVec2 min{0, 0}, max{0, 0};  // the rectangle of the text drawn
     float size = 0;           // the text's pixel height
     bool skipped = false;     // left out (it would overlap another label)
