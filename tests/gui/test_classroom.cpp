@@ -414,3 +414,16 @@ TEST_CASE("classroom script verbs are checked before anything runs") {
     CHECK_FALSE(gui::parse_script("answer two", cmds, error));
     CHECK_FALSE(gui::parse_script("expect score 12", cmds, error));
 }
+
+TEST_CASE("a knob a fix adds gets a human label and says where it came from") {
+    CHECK(gui::knob_label("nodes.linksys.alg.ports") == "linksys: FTP ALG ports");
+    CHECK(gui::knob_label("nodes.router.alg.enabled") == "router: FTP ALG");
+    CHECK(gui::knob_label("servers.server.passive_ports") == "server: passive ports");
+    CHECK(gui::knob_label("clients.client.mode") == "client: mode");
+    gui::Knobs k;
+    k.open_ended = true;
+    REQUIRE(k.apply("nodes.linksys.alg.ports=21,2121"));
+    REQUIRE(k.find("nodes.linksys.alg.ports"));
+    CHECK(k.find("nodes.linksys.alg.ports")->label == "linksys: FTP ALG ports");
+    CHECK(k.find("nodes.linksys.alg.ports")->help.find("nodes.linksys.alg.ports") != std::string::npos);
+}

@@ -1,5 +1,7 @@
 #include "viz/gui/backend.hpp"
 
+#include <cctype>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -36,6 +38,34 @@ bool Knobs::set(const std::string& name, const std::string& value) {
     return false;
 }
 
+std::string knob_label(const std::string& key) {
+    std::vector<std::string> parts;
+    for (std::size_t start = 0; start <= key.size();) {
+        const std::size_t dot = std::min(key.find('.', start), key.size());
+        parts.push_back(key.substr(start, dot - start));
+        start = dot + 1;
+    }
+    std::string owner;
+    std::size_t first = 0;
+    if (parts.size() >= 3 && (parts[0] == "nodes" || parts[0] == "clients" || parts[0] == "servers" || parts[0] == "links")) {
+        owner = parts[1];
+        first = 2;
+    }
+    std::string rest;
+    for (std::size_t i = first; i < parts.size(); ++i) {
+        std::string w = parts[i];
+        if (w == "enabled" && i > first) continue;  // "alg.enabled": the ALG (on or off)
+        if (w == "alg") w = "FTP ALG";
+        else if (w == "nat") w = "NAT";
+        else if (w == "pasv" || w == "epsv" || w == "eprt") {
+            for (auto& c : w) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        } else
+            std::replace_if(w.begin(), w.end(), [](char c) { return c == '_' || c == '-'; }, ' ');
+        rest += (rest.empty() ? "" : " ") + w;
+    }
+    return owner.empty() ? rest : owner + ": " + rest;
+}
+
 bool Knobs::apply(const std::string& assignment) {
     const std::string sep = " --set ";
     if (auto p = assignment.find(sep); p != std::string::npos)
@@ -50,7 +80,7 @@ bool Knobs::apply(const std::string& assignment) {
     std::string name = trim(assignment.substr(0, eq)), value = trim(assignment.substr(eq + 1));
     if (set(name, value)) return true;
     if (!open_ended || find(name)) return false;
-    knobs.push_back(Knob{name, name, {}, value, "set by a diagnosis fix"});
+    knobs.push_back(Knob{name, knob_label(name), {}, value, "Set by a fix of the diagnosis (the scenario key " + name + ")."});
     return true;
 }
 

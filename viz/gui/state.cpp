@@ -61,6 +61,8 @@ bool GuiState::apply_fix(std::size_t index) {
         }
         start = end + 1;
     }
+    for (auto& kn : k.knobs)
+        if (!knobs_.find(kn.name)) kn.help = "Added by the fix \"" + all[index].description + "\" (the scenario key " + kn.name + ").";
     knobs_ = k;
     resimulate();
     status = "Applied: " + all[index].description;
