@@ -176,7 +176,7 @@ std::string gui_usage() {
            "                         pan DX DY, fit, view V, time T, theme T, scale F, hover X Y, wait N,\n"
            "                         show knobs|diagnosis|tables|export, screenshot FILE.png, export FILE.EXT,\n"
            "                         expect outcome ok|failed, expect knob NAME=VALUE, expect step N, quit,\n"
-           "                         present on|off, reveal all|ghost|hide, challenge on|off, answer N,\n"
+           "                         present on|off, reveal all|ghost|hide, challenge on|off, next-question, answer N,\n"
            "                         failure, next-ftp, prev-ftp, next-decision, expect score K/M,\n"
            "                         expect question yes|no\n"
            "keys: F5 presentation, Space play, N/B next/previous step, ]/[ next/previous FTP line,\n"

@@ -505,6 +505,11 @@ bool GuiState::run_command(const ScriptCommand& c, std::string& error) {
     } else if (c.verb == "next-ftp" || c.verb == "prev-ftp" || c.verb == "next-decision") {
         const std::size_t t = c.verb == "next-ftp" ? next_ftp_step() : c.verb == "prev-ftp" ? prev_ftp_step() : next_decision_step();
         if (t != SIZE_MAX) go_to_step(t);
+    } else if (c.verb == "next-question") {
+        if (!challenge_) return fail("the challenge is off (challenge on)");
+        while (!pending_ && next()) {
+        }
+        if (!pending_) return fail("no question after this step");
     } else if (c.verb == "present") {
         set_present(a[0] == "on", display_h);
     } else if (c.verb == "reveal") {
