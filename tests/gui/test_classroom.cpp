@@ -427,3 +427,27 @@ TEST_CASE("a knob a fix adds gets a human label and says where it came from") {
     CHECK(k.find("nodes.linksys.alg.ports")->label == "linksys: FTP ALG ports");
     CHECK(k.find("nodes.linksys.alg.ports")->help.find("nodes.linksys.alg.ports") != std::string::npos);
 }
+
+TEST_CASE("the diagnosis' evidence: 'see step N' goes to the step that draws the event") {
+    trace::Trace t = library_trace("curl-vsftpd-cnat-off-active");
+    REQUIRE(!t.outcome.diagnosis.empty());
+    // the evidence as the typed diagnosis records it: the `seq` of the events a finding rests on
+    std::uint64_t refused = 0;
+    for (const auto& e : t.events)
+        if (e.kind == trace::EventKind::Segment && e.payload.rfind("500", 0) == 0) {
+            refused = e.seq;
+            break;
+        }
+    REQUIRE(refused != 0);
+    t.outcome.diagnosis[0].evidence = {refused};
+    gui::GuiState s(fixed(t));
+    const auto ev = s.evidence_steps();
+    REQUIRE(ev.size() == 1);
+    std::string error;
+    REQUIRE(run_script(s, "first; evidence 1", error));
+    CHECK(s.step() == ev[0]);
+    CHECK(s.trace().events[s.current_event()].seq == refused);
+    CHECK(s.diagram().items[s.current_item()].label.rfind("500", 0) == 0);
+    CHECK_FALSE(run_script(s, "evidence 2", error));
+    CHECK(error.find("1 evidence step") != std::string::npos);
+}

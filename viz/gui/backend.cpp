@@ -171,6 +171,16 @@ public:
         push(e);
     }
 
+    // The typed fact of the event pushed last (what the simulator's routers and stacks record).
+    void fact(trace::Fact f, Endpoint src = {}, Endpoint src_after = {}, Endpoint dst = {}, Endpoint dst_after = {}) {
+        Event& e = t.events.back();
+        e.fact = f;
+        e.src = std::move(src);
+        e.src_after = std::move(src_after);
+        e.dst = std::move(dst);
+        e.dst_after = std::move(dst_after);
+    }
+
     void socket(const std::string& node, int conn, const std::string& text) {
         Event e;
         e.time_ns = now;
@@ -291,6 +301,7 @@ trace::Trace build_demo(const Knobs& k) {
     const int ctl = b.connection("control", true, cli, srv, srv, nat, -1);
     b.socket(DemoBuilder::kClient, ctl, "connect 203.0.113.20:21 from 192.168.1.10:50000");
     b.middlebox(ctl, "NAT mapped 192.168.1.10:50000 -> 203.0.113.1:50000", "new outbound connection");
+    b.fact(trace::Fact::NatMappingCreated, cli, nat, srv, srv);
     ControlPath cp{b, ctl, cli, nat, srv};
     cp.c2s("S");
     cp.s2c("SA");
@@ -314,8 +325,10 @@ trace::Trace build_demo(const Knobs& k) {
         if (alg) {
             b.middlebox(ctl, "ALG: rewrote PORT 192,168,1,10,195,149 -> PORT 203,0,113,1,195,149",
                         "FTP ALG on port 21");
+            b.fact(trace::Fact::AlgLineRewritten);
             b.middlebox(ctl, "ALG: expect 203.0.113.20 -> 203.0.113.1:50069 (DNAT to 192.168.1.10:50069)",
                         "expectation for the announced data port");
+            b.fact(trace::Fact::AlgExpectationCreated, ep(b.server_ip, 0), {}, ep(b.router_wan, 50069), listen);
         } else {
             b.note(DemoBuilder::kRouter, "The router has no FTP ALG: the private address in PORT passes unchanged.");
         }
@@ -333,6 +346,7 @@ trace::Trace build_demo(const Knobs& k) {
             b.note(DemoBuilder::kServer, "The server connects from port 20 to the announced 203.0.113.1:50069.");
             b.middlebox(data, "NAT: expectation matched, DNAT 203.0.113.1:50069 -> 192.168.1.10:50069",
                         "related to control connection 1");
+            b.fact(trace::Fact::AlgExpectationUsed, srv20, srv20, wan_listen, listen);
             auto s2c = [&](const std::string& flags, const std::string& payload = {}, std::uint32_t len = 0) {
                 b.segment(false, data, flags, {{srv20, wan_listen, srv20, listen}, {srv20, listen, srv20, listen}},
                           payload, len);
@@ -378,6 +392,8 @@ trace::Trace build_demo(const Knobs& k) {
                 b.push(tm);
             }
             b.socket(DemoBuilder::kServer, data, "connect to 192.168.1.10:50069 timed out");
+            b.fact(trace::Fact::ConnectFailed);
+            b.t.events.back().error = trace::SocketError::TimedOut;
             cp.s2c("PA", "425 Failed to establish connection.");
             final_reply = 425;
         }
@@ -391,6 +407,7 @@ trace::Trace build_demo(const Knobs& k) {
         const Endpoint dcli = ep(b.client_ip, 50001), dnat = ep(b.router_wan, 50001);
         const int data = b.connection("data", true, dcli, pasv, pasv, dnat, ctl);
         b.middlebox(data, "NAT mapped 192.168.1.10:50001 -> 203.0.113.1:50001", "new outbound connection");
+        b.fact(trace::Fact::NatMappingCreated, dcli, dnat, pasv, pasv);
         auto c2s = [&](const std::string& flags) {
             b.segment(true, data, flags, {{dcli, pasv, dnat, pasv}, {dnat, pasv, dnat, pasv}});
         };

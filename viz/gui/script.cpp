@@ -15,7 +15,7 @@ const std::map<std::string, std::pair<int, int>>& verbs() {
         {"speed", {1, 1}},    {"zoom", {1, 1}},  {"pan", {2, 2}},   {"fit", {0, 0}},    {"view", {1, 1}},
         {"time", {1, 1}},     {"theme", {1, 1}}, {"scale", {1, 1}}, {"hover", {2, 2}},  {"wait", {1, 1}},
         {"screenshot", {1, 1}}, {"export", {1, 1}}, {"quit", {0, 0}},       {"expect", {2, 2}}, {"show", {1, 1}},
-        {"failure", {0, 0}}, {"next-ftp", {0, 0}}, {"prev-ftp", {0, 0}}, {"next-decision", {0, 0}}, {"next-question", {0, 0}},
+        {"failure", {0, 0}}, {"next-ftp", {0, 0}}, {"prev-ftp", {0, 0}}, {"next-decision", {0, 0}}, {"next-question", {0, 0}}, {"evidence", {1, 1}},
         {"present", {1, 1}}, {"reveal", {1, 1}}, {"challenge", {1, 1}}, {"answer", {1, 1}},
     };
     return v;
@@ -99,7 +99,7 @@ bool parse_script(const std::string& text, std::vector<ScriptCommand>& out, std:
                 return false;
             }
         }
-        for (const char* numeric : {"step", "fix", "speed", "zoom", "pan", "scale", "hover", "wait", "answer"}) {
+        for (const char* numeric : {"step", "fix", "speed", "zoom", "pan", "scale", "hover", "wait", "answer", "evidence"}) {
             if (cmd.verb != numeric) continue;
             for (const auto& a : cmd.args)
                 if (!is_number(a)) {

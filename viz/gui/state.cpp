@@ -48,19 +48,23 @@ bool GuiState::apply_fix(std::size_t index) {
     const auto all = fixes();
     if (index >= all.size()) return false;
     Knobs k = knobs_;
-    // a fix may name several changes separated by ';' or ','
-    std::string change = all[index].change;
-    std::replace(change.begin(), change.end(), ',', ';');
-    std::size_t start = 0;
-    while (start <= change.size()) {
-        const auto end = std::min(change.find(';', start), change.size());
-        const std::string one = change.substr(start, end - start);
+    // the fix's overrides, one --set each (older traces: the one string, split at ';' and ',')
+    std::vector<std::string> sets = all[index].sets;
+    if (sets.empty()) {
+        std::string change = all[index].change;
+        std::replace(change.begin(), change.end(), ',', ';');
+        std::size_t start = 0;
+        while (start <= change.size()) {
+            const auto end = std::min(change.find(';', start), change.size());
+            sets.push_back(change.substr(start, end - start));
+            start = end + 1;
+        }
+    }
+    for (const auto& one : sets)
         if (one.find_first_not_of(" \t") != std::string::npos && !k.apply(one)) {
             status = "Cannot apply \"" + all[index].change + "\": this scenario has no such knob";
             return false;
         }
-        start = end + 1;
-    }
     for (auto& kn : k.knobs)
         if (!knobs_.find(kn.name)) kn.help = "Added by the fix \"" + all[index].description + "\" (the scenario key " + kn.name + ").";
     knobs_ = k;
@@ -190,6 +194,25 @@ std::size_t GuiState::failure_step() const {
         return s;
     }
     return reply;
+}
+
+std::size_t GuiState::step_of_seq(std::uint64_t seq) const {
+    // the step drawing that event, else the first step after it
+    std::size_t best = SIZE_MAX;
+    for (std::size_t s = 0; s < steps_.size(); ++s) {
+        const auto& e = trace_.events[steps_[s]];
+        if (e.seq == seq) return s;
+        if (e.seq > seq && (best == SIZE_MAX || trace_.events[steps_[best]].seq > e.seq)) best = s;
+    }
+    return best;
+}
+
+std::vector<std::size_t> GuiState::evidence_steps() const {
+    std::vector<std::size_t> out;
+    for (const auto& d : trace_.outcome.diagnosis)
+        for (auto seq : d.evidence)
+            if (const std::size_t s = step_of_seq(seq); s != SIZE_MAX) out.push_back(s);
+    return out;
 }
 
 std::size_t GuiState::last_step() const {
@@ -505,6 +528,12 @@ bool GuiState::run_command(const ScriptCommand& c, std::string& error) {
     } else if (c.verb == "next-ftp" || c.verb == "prev-ftp" || c.verb == "next-decision") {
         const std::size_t t = c.verb == "next-ftp" ? next_ftp_step() : c.verb == "prev-ftp" ? prev_ftp_step() : next_decision_step();
         if (t != SIZE_MAX) go_to_step(t);
+    } else if (c.verb == "evidence") {
+        const auto ev = evidence_steps();
+        const int n = static_cast<int>(number(a[0]));
+        if (n < 1 || static_cast<std::size_t>(n) > ev.size())
+            return fail("the diagnosis has " + std::to_string(ev.size()) + " evidence step(s)");
+        go_to_step(ev[static_cast<std::size_t>(n - 1)]);
     } else if (c.verb == "next-question") {
         if (!challenge_) return fail("the challenge is off (challenge on)");
         while (!pending_ && next()) {

@@ -71,6 +71,10 @@ public:
     std::size_t prev_ftp_step() const;
     std::size_t next_decision_step() const;  // the next middlebox decision
     std::size_t failure_step() const;        // the first thing that went wrong
+    // The step that draws the trace event with this `seq` (or the first after it).
+    std::size_t step_of_seq(std::uint64_t seq) const;
+    // The diagnosis' evidence ("see step N"), as steps, in the order of its findings.
+    std::vector<std::size_t> evidence_steps() const;
     // *Last*: the first thing that went wrong when the run failed, else the last step.
     std::size_t last_step() const;
 

@@ -224,6 +224,14 @@ void diagnosis_panel(GuiState& s, UiContext& ctx) {
         ImGui::TextWrapped("What happened: %s", d.what.c_str());
         ImGui::Spacing();
         ImGui::TextWrapped("Why: %s", d.cause.c_str());
+        // the events the finding rests on: "see step N" jumps there
+        for (std::size_t k = 0; k < d.evidence.size(); ++k) {
+            const std::size_t st = s.step_of_seq(d.evidence[k]);
+            if (st == SIZE_MAX) continue;
+            const std::string label = "see step " + std::to_string(st + 1) + "##ev" + std::to_string(fix_index) + "-" + std::to_string(k);
+            if (k) ImGui::SameLine();
+            if (ImGui::SmallButton(label.c_str())) s.go_to_step(st);
+        }
         if (!d.fixes.empty()) ImGui::TextUnformatted("Fixes:");
         for (const auto& f : d.fixes) {
             ImGui::PushID(static_cast<int>(fix_index));
