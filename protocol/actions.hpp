@@ -67,7 +67,9 @@ enum class ExplainKind : std::uint8_t {
     Retry,             // the client retries the transfer in the other mode
     PassiveExhausted,  // the server has no free passive port
     RefusedAddress,    // the server refuses a PORT/EPRT to a foreign address
+    RefusedDataPeer,   // the server refuses a data connection from a foreign address
     DiskFull,          // the server's disk is full
+    UserLimit,         // the server has reached its user limit
 };
 
 struct Explain {            // one line for the learner: "the client listens on ... and announces it with PORT"

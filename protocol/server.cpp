@@ -75,13 +75,14 @@ void ServerSession::start(Time, bool spsv_only) {
     if (spsv_only) {
         state_ = ServerState::SpsvOnly;
         send_reply(Reply::SpsvOnlyGreeting);
-        explain("the server is full, but an SPSV identifier is pending: it only accepts SPDT");
+        explain(ExplainKind::UserLimit, "the server is full, but an SPSV identifier is pending: it only accepts SPDT");
         return;
     }
     send_reply(Reply::Greeting);
 }
 
 void ServerSession::refuse(Time) {
+    explain(ExplainKind::UserLimit, "the server has reached its user limit: it refuses the session with 421");
     send_reply(Reply::TooManyUsers);
     actions_.push_back(CloseControl{});
     step(ServerEvent::Refused);
@@ -952,7 +953,7 @@ bool ServerSession::peer_allowed(const HostPort& remote) const {
 void ServerSession::reject_peer(Time now) {
     const HostPort remote = data_.remote;
     actions_.push_back(CloseData{data_.id, true});
-    explain("the data connection comes from " + remote.to_string() + ", not from the client " +
+    explain(ExplainKind::RefusedDataPeer, "the data connection comes from " + remote.to_string() + ", not from the client " +
             control_remote_.addr.to_string() + ": the server refuses it");
     const std::string addr = remote.addr.to_string(), port = std::to_string(remote.port);
     if (profile_.reject_foreign_at_accept) {  // pyftpdlib: answer now, keep listening

@@ -44,7 +44,9 @@ trace::Event explain_fact(const proto::Explain& a) {
     case proto::ExplainKind::Retry: e.fact = trace::Fact::ClientRetry; break;
     case proto::ExplainKind::PassiveExhausted: e.fact = trace::Fact::ServerPassiveExhausted; break;
     case proto::ExplainKind::RefusedAddress: e.fact = trace::Fact::ServerRefusedAddress; break;
+    case proto::ExplainKind::RefusedDataPeer: e.fact = trace::Fact::ServerRefusedDataPeer; break;
     case proto::ExplainKind::DiskFull: e.fact = trace::Fact::ServerDiskFull; break;
+    case proto::ExplainKind::UserLimit: e.fact = trace::Fact::ServerUserLimit; break;
     }
     e.text = a.text;
     return e;

@@ -220,7 +220,9 @@ std::string sentence(const Event& e) {
     case Fact::ClientRetry:
     case Fact::ServerPassiveExhausted:
     case Fact::ServerRefusedAddress:
+    case Fact::ServerRefusedDataPeer:
     case Fact::ServerDiskFull:
+    case Fact::ServerUserLimit:
     case Fact::Explain: return e.text;
     // Segment facts: a segment's sentence is its own (the exporters draw it); reason() says why.
     case Fact::LinkLoss:

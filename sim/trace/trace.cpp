@@ -42,7 +42,7 @@ constexpr Names<Verdict, 4> kVerdicts{{
     {Verdict::Dropped, "dropped"},
     {Verdict::Rejected, "rejected"},
 }};
-constexpr Names<Fact, 62> kFacts{{
+constexpr Names<Fact, 64> kFacts{{
     {Fact::None, "none"},
     {Fact::NatMappingCreated, "nat-mapping-created"},
     {Fact::NatMappingReused, "nat-mapping-reused"},
@@ -98,7 +98,9 @@ constexpr Names<Fact, 62> kFacts{{
     {Fact::ClientRetry, "client-retry"},
     {Fact::ServerPassiveExhausted, "server-passive-exhausted"},
     {Fact::ServerRefusedAddress, "server-refused-address"},
+    {Fact::ServerRefusedDataPeer, "server-refused-data-peer"},
     {Fact::ServerDiskFull, "server-disk-full"},
+    {Fact::ServerUserLimit, "server-user-limit"},
     {Fact::LinkLoss, "link-loss"},
     {Fact::LinkDown, "link-down"},
     {Fact::HostPortClosed, "host-port-closed"},

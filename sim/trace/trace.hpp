@@ -154,7 +154,9 @@ enum class Fact : std::uint8_t {
     ClientRetry,
     ServerPassiveExhausted,  // the server found no free passive port
     ServerRefusedAddress,    // the server refused PORT/EPRT to a foreign address
+    ServerRefusedDataPeer,   // the server refused a data connection from a foreign address
     ServerDiskFull,          // the server found the disk full (quota reached)
+    ServerUserLimit,         // the server has reached its user limit (refuses or only takes SPDT)
 
     // A Segment's drop or reject, when no middlebox event decided it (a middlebox's decision is
     // its own event with the same `packet` and a verdict; the segment then has that fact too).
