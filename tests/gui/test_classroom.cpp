@@ -431,6 +431,14 @@ TEST_CASE("a knob a fix adds gets a human label and says where it came from") {
 TEST_CASE("the diagnosis' evidence: 'see step N' goes to the step that draws the event") {
     trace::Trace t = library_trace("curl-vsftpd-cnat-off-active");
     REQUIRE(!t.outcome.diagnosis.empty());
+    {
+        // the simulator's diagnosis names its evidence, and each names a step
+        gui::GuiState real(fixed(t));
+        std::size_t n = 0;
+        for (const auto& d : t.outcome.diagnosis) n += d.evidence.size();
+        CHECK(n > 0);
+        CHECK(real.evidence_steps().size() == n);
+    }
     // the evidence as the typed diagnosis records it: the `seq` of the events a finding rests on
     std::uint64_t refused = 0;
     for (const auto& e : t.events)
