@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "app/commands.hpp"
@@ -10,12 +11,22 @@
 
 namespace ftpsim::app {
 
+namespace {
+// `ftpsim run ID`: a library id (as `ftpsim list` prints it) names the library's file, unless a
+// file of that name exists here.
+std::string resolve_scenario(const std::string& arg) {
+    if (arg.empty() || std::filesystem::exists(arg) || arg.find('/') != std::string::npos) return arg;
+    const std::filesystem::path p = std::filesystem::path(library_dir()) / (arg + ".yaml");
+    return std::filesystem::exists(p) ? p.string() : arg;
+}
+}  // namespace
+
 int cmd_run(const RunFlags& f) {
     scenario::Scenario s;
     try {
         s = f.file.empty() ? scenario::load_string(kDefaultScenarioYaml,
                                                    std::string(kDefaultScenarioName) + ".yaml", f.sets)
-                           : scenario::load_file(f.file, f.sets);
+                           : scenario::load_file(resolve_scenario(f.file), f.sets);
     } catch (const scenario::ScenarioError& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return kExitBadInput;

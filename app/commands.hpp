@@ -14,13 +14,14 @@ constexpr int kExitBadInput = 2;
 
 struct ViewFlags {
     std::string view = "per-hop";        // per-hop | end-to-end
-    std::string time = "compressed";     // compressed | scale
+    std::string time = "compressed";     // compressed | to-scale (scale: the older word, still taken)
     bool fold_handshakes = false;
     bool fold_data = false;              // one arrow per run of data segments
     bool hide_sockets = false;           // no socket events (listen, connect, accept, closed)
     bool hide_notes = false;             // no explanation notes
     std::string capture = "client";      // client | server | NODE-NODE (pcap capture point)
     std::string color = "auto";          // auto | always | never
+    bool explain = false;                // text ladder: reply codes explained, data ports decoded
 };
 
 struct RunFlags {

@@ -109,8 +109,14 @@ public:
         auto it = files_.find(knobs.scenario);
         trace::Trace failed;
         failed.scenario = knobs.scenario;
+        auto finding = [&](std::string what, std::string cause) {
+            trace::Diagnosis d;
+            d.what = std::move(what);
+            d.cause = std::move(cause);
+            failed.outcome.diagnosis.push_back(std::move(d));
+        };
         if (it == files_.end()) {
-            failed.outcome.diagnosis.push_back({"No such scenario: " + knobs.scenario, "", {}});
+            finding("No such scenario: " + knobs.scenario, "");
             return failed;
         }
         if (!defaults_.count(knobs.scenario)) this->knobs(knobs.scenario);
@@ -123,8 +129,8 @@ public:
         try {
             return sim::run(scenario::load_file(it->second, sets));
         } catch (const scenario::ScenarioError& e) {
-            failed.outcome.diagnosis.push_back({std::string("The scenario cannot run with these settings: ") + e.what(),
-                                                "A knob has a value the scenario does not accept.", {}});
+            finding(std::string("The scenario cannot run with these settings: ") + e.what(),
+                    "A knob has a value the scenario does not accept.");
             return failed;
         }
     }

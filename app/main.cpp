@@ -17,8 +17,12 @@ namespace {
 void add_view_flags(CLI::App* cmd, ViewFlags& v) {
     cmd->add_option("--view", v.view, "Ladder view: per-hop (middleboxes as lanes) or end-to-end")
         ->check(CLI::IsMember({"per-hop", "end-to-end"}));
-    cmd->add_option("--time", v.time, "Time axis: compressed (one row per event) or scale (arrows slant with latency)")
-        ->check(CLI::IsMember({"compressed", "scale"}));
+    cmd->add_option("--time", v.time,
+                    "Time axis: compressed (one row per event) or to-scale (arrows slant with latency; 'scale' also works)")
+        ->check(CLI::IsMember({"compressed", "to-scale", "scale"}));
+    cmd->add_flag("--explain", v.explain,
+                  "Text ladder: under each FTP line, its reply code explained (the lecture deck's digits, the RFC's "
+                  "meaning) and the data port it announces worked out");
     cmd->add_flag("--fold-handshakes", v.fold_handshakes, "Draw each TCP handshake as one arrow, hide pure ACKs");
     cmd->add_flag("--fold-data", v.fold_data,
                   "Draw each run of data segments (and the ACKs coming back) as one arrow "
@@ -87,7 +91,8 @@ int main(int argc, char** argv) {
 
     RunFlags run_flags;
     auto* run = app.add_subcommand("run", "Simulate a scenario: print the ladder, the outcome and the diagnosis");
-    run->add_option("file", run_flags.file, "Scenario file (default: the built-in default scenario)");
+    run->add_option("file", run_flags.file,
+                    "Scenario file, or a library id as `ftpsim list` prints it (default: the built-in default scenario)");
     run->add_option("--set", run_flags.sets, "Override a key: --set nodes.home-router.alg.enabled=true")
         ->take_all()->allow_extra_args(false);
     run->add_option("--export,-o", run_flags.exports,
@@ -97,7 +102,7 @@ int main(int argc, char** argv) {
     add_view_flags(run, run_flags.view);
     run->footer("Examples:\n"
                 "  ftpsim run\n"
-                "  ftpsim run scenarios/lecture-deck-passive-list.yaml --view end-to-end --fold-handshakes\n"
+                "  ftpsim run lecture-deck-passive-list --view end-to-end --fold-handshakes --explain\n"
                 "  ftpsim run FILE --set clients.client.mode=pasv --export out.svg --export out.pcap --capture server");
 
     CheckFlags check_flags;
@@ -199,6 +204,7 @@ int main(int argc, char** argv) {
     gui->allow_extras();
     gui->prefix_command();
     gui->fallthrough(false);  // everything after "gui" is the GUI's, even what the top level knows
+    gui->set_help_flag();  // `ftpsim gui --help` prints the GUI's own options (viz/gui/app.cpp)
 
     try {
         app.parse(argc, argv);

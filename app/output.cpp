@@ -33,7 +33,8 @@ const char* kBold = "\x1b[1m";
 
 std::string export_options(const ViewFlags& v, const trace::Trace& t, viz::ExportOptions& o) {
     o.layout.view = v.view == "end-to-end" ? viz::View::EndToEnd : viz::View::PerHop;
-    o.layout.time = v.time == "scale" ? viz::TimeScale::ToScale : viz::TimeScale::Compressed;
+    o.layout.time = v.time == "scale" || v.time == "to-scale" ? viz::TimeScale::ToScale : viz::TimeScale::Compressed;
+    o.text.explain = v.explain;
     o.layout.fold_handshakes = v.fold_handshakes;
     o.layout.fold_data = v.fold_data;
     o.layout.show_socket_events = !v.hide_sockets;

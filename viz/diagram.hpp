@@ -51,6 +51,10 @@ struct LayoutOptions {
     // Compressed: the height of a row, and how far an arrow drops within its row (0: horizontal).
     double row_height = 50;
     double slant = 0.45;
+    // Compressed: extra height per line drawn under an arrow (0: none, as the exporters draw): the
+    // translation of a per-hop arrow, the decoded endpoint of a PORT/EPRT/227/229 line (the GUI's
+    // presentation mode), so they stay clear of the next row's label.
+    double under_line_height = 0;
     // ToScale: units per millisecond, and idle gaps (nothing in flight) longer than max_gap_ns
     // are cut to gap_height units with a break mark. max_gap_ns <= 0 keeps every gap.
     double units_per_ms = 6;
@@ -104,6 +108,10 @@ struct Item {
     std::string label;                   // the FTP line, "DATA 1460 B", "SYN", "TCP connect"
     std::string label_after;             // end to end: the line as received, when a middlebox changed it
     bool synthesized = false;            // not in the trace (a RST drawn for a bare Rejected verdict)
+    // Per hop: where this hop's addresses differ from the previous hop's of the same packet (a
+    // NAT translated it in between), "192.168.1.100:1121 -> 203.0.113.78:1121" (the source
+    // before -> after; a changed destination the same way, after a comma). Empty otherwise.
+    std::string translation;
     // A folded run of data (LayoutOptions::fold_data): how many data segments (>= 2), their
     // payload bytes (retransmissions included) and the pure ACKs absorbed; 0 for other arrows.
     std::uint32_t folded_segments = 0, folded_acks = 0;

@@ -32,6 +32,10 @@ struct TextOptions {
     int lane_gap_min = 24;       // columns between lifelines
     int lane_gap_max = 64;
     bool times = true;           // a left column with each row's time
+    // Under each FTP line (once per packet, not on every hop): what its reply code means (the
+    // lecture deck's digits and the RFC's text) and the data port a PORT/EPRT/227/229 announces
+    // (protocol/reply_codes.hpp). `ftpsim run --explain`.
+    bool explain = false;
 };
 // Throws ExportError when the ladder would exceed kMaxTextLadderBytes (lanes x rows).
 constexpr std::uint64_t kMaxTextLadderBytes = 64ull << 20;

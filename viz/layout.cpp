@@ -10,6 +10,8 @@
 
 #include "viz/diagram.hpp"
 
+#include "protocol/reply_codes.hpp"
+
 namespace ftpsim::viz {
 namespace {
 
@@ -385,11 +387,24 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
         items.push_back(std::move(it));
     };
 
+    std::unordered_map<std::uint64_t, std::pair<trace::Endpoint, trace::Endpoint>> hop_addresses;  // per packet: the last hop's
     for (std::size_t idx : order) {
         const Event& e = t.events[idx];
         switch (e.kind) {
         case EventKind::Segment: {
             const Purpose p = purpose(e.conn);
+            // the addresses this hop carries against the previous hop's of the same packet
+            std::string translation;
+            if (e.packet != 0) {
+                auto [prev, fresh] = hop_addresses.try_emplace(e.packet, e.src, e.dst);
+                if (!fresh) {
+                    auto ep = [](const trace::Endpoint& x) { return x.addr + ":" + std::to_string(x.port); };
+                    if (!(prev->second.first == e.src)) translation = ep(prev->second.first) + " -> " + ep(e.src);
+                    if (!(prev->second.second == e.dst))
+                        translation += (translation.empty() ? "" : ", ") + ep(prev->second.second) + " -> " + ep(e.dst);
+                    prev->second = {e.src, e.dst};
+                }
+            }
             const bool syn_only = has_flag(e.flags, 'S') && !has_flag(e.flags, 'A');
             if (opt.fold_handshakes && e.verdict == Verdict::Delivered &&
                 ((has_flag(e.flags, 'S') && has_flag(e.flags, 'A')) || is_pure_ack(e)))
@@ -415,6 +430,7 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
             Item it = arrow_from_event(e, idx, p);
             it.style = style;
             it.label = std::move(label);
+            if (opt.view == View::PerHop) it.translation = std::move(translation);
             finish(it, e, to_x(e));
             if (opt.view == View::EndToEnd && e.packet != 0) packet_item[e.packet] = items.size();
             items.push_back(std::move(it));
@@ -523,6 +539,13 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
             if (it.kind == ItemKind::Arrow) {
                 it.y1 = y + opt.slant * opt.row_height;
                 y += opt.row_height;
+                if (opt.under_line_height > 0) {
+                    int under = it.translation.empty() ? 0 : 1;
+                    if (it.style == Style::Control && (!proto::decoded_endpoint(it.label).empty() ||
+                                                       (!it.label_after.empty() && !proto::decoded_endpoint(it.label_after).empty())))
+                        ++under;
+                    y += under * opt.under_line_height;
+                }
             } else {
                 const double h = note_lines(it.text) * opt.note_line_height + 8;
                 it.y1 = y + h;

@@ -9,6 +9,8 @@
 #include "viz/detail.hpp"
 #include "viz/export.hpp"
 
+#include "protocol/reply_codes.hpp"
+
 namespace ftpsim::viz {
 namespace {
 
@@ -361,6 +363,18 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
         placer.add({mx - lw / 2, base - fs * 0.8, mx + lw / 2, base + fs * 0.25});
         if (dashed) fmt::format_to(out, "<text class=\"l g\" x=\"{}\" y=\"{}\">", D1{mx}, D1{base});
         else fmt::format_to(out, "<text class=\"l b f{}\" x=\"{}\" y=\"{}\">", ci, D1{mx}, D1{base});
+        if (it.style == Style::Control) {
+            // the reply code explained and the data port worked out, as a tooltip
+            std::string tip;
+            if (auto code = proto::reply_code_of(it.label)) tip = proto::reply_explanation_text(*code);
+            if (std::string dec = proto::decoded_endpoint(it.label); !dec.empty())
+                tip += (tip.empty() ? "Data port " : " Data port ") + dec;
+            if (!tip.empty()) {
+                b.append(std::string_view("<title>"));
+                esc(b, tip);
+                b.append(std::string_view("</title>"));
+            }
+        }
         esc(b, it.label);
         b.append(std::string_view("</text>\n"));
         double below = std::max(my + 8 + rise + fs * 0.85, base + fs * 1.1);

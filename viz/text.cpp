@@ -6,6 +6,10 @@
 
 #include "viz/export.hpp"
 
+#include <set>
+
+#include "protocol/reply_codes.hpp"
+
 namespace ftpsim::viz {
 namespace {
 
@@ -87,6 +91,7 @@ std::string to_text(const Diagram& d, const TextOptions& o) {
     }
     emit(blank());
 
+    std::set<std::uint64_t> explained;  // packets whose FTP line is explained already (--explain)
     for (const Item& it : d.items) {
         std::string line = blank();
         if (o.times && it.kind != ItemKind::Break) put(line, 0, fmt::format("{:>12}", format_time(it.t0)));
@@ -153,6 +158,17 @@ std::string to_text(const Diagram& d, const TextOptions& o) {
             const std::string s = (extra == &it.label_after ? "  (received as: " : "  (") + *extra + ")";
             put(l, lo + 1, s);
             emit(l, lo + 1, lo + 1 + static_cast<int>(s.size()), colour_of(it));
+        }
+        if (o.explain && it.style == Style::Control && !it.label.empty() && explained.insert(it.packet ? it.packet : ~it.event).second) {
+            std::vector<std::string> notes;
+            if (std::string dec = proto::decoded_endpoint(it.label); !dec.empty()) notes.push_back(dec);
+            if (auto code = proto::reply_code_of(it.label)) notes.push_back(proto::reply_explanation_text(*code));
+            for (const auto& n : notes) {
+                std::string l = blank();
+                const std::string s = "  " + n;
+                put(l, lo + 1, s);
+                emit(l, lo + 1, lo + 1 + static_cast<int>(s.size()), nullptr);
+            }
         }
     }
     emit(blank());

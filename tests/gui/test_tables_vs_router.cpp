@@ -2,13 +2,17 @@
 // compared with the simulated routers' real tables (mbox::Router::snapshot, read after the run
 // through sim::run_with_router_tables) at the trace's last event, for library scenarios with a
 // NAT, an FTP ALG, port forwards and a NAT mapping that expires mid-transfer.
+#include "protocol/reply_codes.hpp"
 #include "sim/mbox/router.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/loader.hpp"
+#include "viz/gui/narration.hpp"
 #include "viz/gui/tables.hpp"
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <tuple>
@@ -112,4 +116,47 @@ TEST_CASE("tables vs router: a NAT mapping that expires during a long transfer")
 TEST_CASE("tables vs router: both sides behind home routers") {
     check_same("both-behind-home-routers-port-2121-active");
     check_same("both-behind-home-routers-port-2121-passive");
+}
+
+namespace {
+std::vector<std::string> library_ids() {
+    std::vector<std::string> ids;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(std::string(FTPSIM_SOURCE_DIR) + "/scenarios")) {
+        if (e.path().extension() != ".yaml") continue;
+        if (e.path().parent_path().filename() == "rig") continue;  // the rig's captures, not the library
+        auto rel = std::filesystem::relative(e.path(), std::string(FTPSIM_SOURCE_DIR) + "/scenarios");
+        ids.push_back(rel.replace_extension().string());
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+}  // namespace
+
+TEST_CASE("reply codes: every reply in every library scenario's trace has an explanation from the registry") {
+    std::set<int> codes;
+    std::size_t replies = 0;
+    for (const auto& id : library_ids()) {
+        CAPTURE(id);
+        const auto s = scenario::load_file(std::string(FTPSIM_SOURCE_DIR) + "/scenarios/" + id + ".yaml");
+        const trace::Trace t = sim::run(s);
+        for (const auto& l : gui::ftp_dialogue(t)) {
+            if (!l.reply) continue;
+            ++replies;
+            const auto code = proto::reply_code_of(l.line);
+            CAPTURE(l.line);
+            REQUIRE(code);
+            const auto x = proto::explain_reply(*code);
+            REQUIRE(x);
+            CHECK(!x->first_digit.empty());
+            CHECK(!x->second_digit.empty());
+            CHECK_MESSAGE(!x->meaning.empty(), "reply code ", *code, " has no RFC meaning in protocol/reply_codes.cpp");
+            codes.insert(*code);
+        }
+    }
+    MESSAGE(replies, " replies with ", codes.size(), " distinct codes");
+    CHECK(codes.size() >= 15);
+}
+
+TEST_CASE("tables vs router: every library scenario") {
+    for (const auto& id : library_ids()) check_same(id);
 }

@@ -145,14 +145,20 @@ bool configure(const GuiOptions& o, GuiState& s, std::string& error) {
     }
     if (o.step > 0) s.go_to_step(static_cast<std::size_t>(o.step - 1));
     s.sidebar = o.sidebar;
+    if (o.present) s.set_present(true, static_cast<float>(o.height));
+    if (o.reveal == "all") s.reveal = Reveal::All;
+    else if (o.reveal == "ghost") s.reveal = Reveal::Ghost;
+    else if (o.reveal == "hide") s.reveal = Reveal::Hide;
+    else if (!o.reveal.empty()) return error = "--reveal: expected all, ghost or hide, found \"" + o.reveal + "\"", false;
+    if (o.challenge) s.set_challenge(true);
     return true;
 }
 
 }  // namespace
 
 std::string gui_usage() {
-    return "usage: ftpsim gui [options]\n"
-           "  --scenario ID          open this scenario of the library\n"
+    return "usage: ftpsim gui [ID] [options]\n"
+           "  ID, --scenario ID      open this scenario of the library (ids as `ftpsim list` prints them)\n"
            "  --set NAME=VALUE       start with this knob value (repeatable)\n"
            "  --trace FILE.json      show a recorded trace instead (repeatable)\n"
            "  --view per-hop|end-to-end      --time compressed|to-scale      --fold-handshakes\n"
@@ -160,12 +166,27 @@ std::string gui_usage() {
            "  --zoom F               vertical zoom (default: fit the diagram, kept legible)\n"
            "  --theme light|dark     --scale F (UI scale, default 1.25)     --font-size PX (at scale 1, default 18)\n"
            "  --font FILE.ttf        --size WxH (window, default 1280x800)  --no-sidebar\n"
+           "  --present              presentation mode for a projector (F5): the ladder takes the screen, FTP lines\n"
+           "                         whole and at least 24 px, data ports decoded, later steps hidden\n"
+           "  --reveal all|ghost|hide  what the ladder shows after the current step\n"
+           "  --challenge            ask the class before each reply and each data connection is shown\n"
            "  --screenshot FILE.png  render --frames N frames (default 3), write the last one, exit\n"
            "  --script \"CMD; CMD\"    scripted input, one command per frame: scenario ID, set knob NAME=VALUE,\n"
            "                         fix N, step N, next, prev, first, last, play, pause, speed S, zoom F,\n"
            "                         pan DX DY, fit, view V, time T, theme T, scale F, hover X Y, wait N,\n"
            "                         show knobs|diagnosis|tables|export, screenshot FILE.png, export FILE.EXT,\n"
-           "                         expect outcome ok|failed, expect knob NAME=VALUE, expect step N, quit\n"
+           "                         expect outcome ok|failed, expect knob NAME=VALUE, expect step N, quit,\n"
+           "                         present on|off, reveal all|ghost|hide, challenge on|off, next-question, answer N,\n"
+           "                         failure, next-ftp, prev-ftp, next-decision, expect score K/M,\n"
+           "                         expect question yes|no\n"
+           "keys: F5 presentation, Space play, N/B next/previous step, ]/[ next/previous FTP line,\n"
+           "      M next middlebox decision, G first failure, End last (a failed run: the failure),\n"
+           "      R later steps shown/hidden/faded, Q challenge, 1-4 answer, Tab side panel\n"
+           "examples:\n"
+           "  ftpsim gui lecture-deck-passive-list --present\n"
+           "  ftpsim gui home-router-alg-active-port-21 --present --challenge\n"
+           "  xvfb-run -a -s \"-screen 0 1280x720x24\" ftpsim gui lecture-deck-passive-list --present --size 1280x720 \\\n"
+           "      --script \"next-ftp; next-ftp; screenshot deck.png; quit\"\n"
            "exit status: 0 ok, 1 no display or a failed write or click, 2 bad input, 3 an expect that failed\n";
 }
 
@@ -237,6 +258,14 @@ bool parse_gui_args(const std::vector<std::string>& args, GuiOptions& o, std::st
             o.height = h;
         } else if (a == "--no-sidebar") {
             o.sidebar = false;
+        } else if (a == "--present") {
+            o.present = true;
+        } else if (a == "--challenge") {
+            o.challenge = true;
+        } else if (a == "--reveal") {
+            if (!value(o.reveal)) return false;
+        } else if (!a.empty() && a[0] != '-' && o.scenario.empty()) {
+            o.scenario = a;  // `ftpsim gui ID`
         } else if (a == "--screenshot") {
             if (!value(o.screenshot)) return false;
         } else if (a == "--frames") {
@@ -244,7 +273,7 @@ bool parse_gui_args(const std::vector<std::string>& args, GuiOptions& o, std::st
         } else if (a == "--script") {
             if (!value(o.script)) return false;
         } else {
-            error = "unknown option \"" + a + "\"";
+            error = !a.empty() && a[0] != '-' ? "one scenario id only, found a second: \"" + a + "\"" : "unknown option \"" + a + "\"";
             return false;
         }
     }

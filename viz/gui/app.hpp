@@ -32,6 +32,9 @@ struct GuiOptions {
     float zoom = 0;                        // --zoom F (0: fit)
     long step = 0;                         // --step N: the playback position (1-based; 0: first)
     bool sidebar = true;                   // --no-sidebar
+    bool present = false;                  // --present: presentation mode from the start
+    std::string reveal;                    // --reveal all|ghost|hide (empty: the mode's default)
+    bool challenge = false;                // --challenge
 
     std::string screenshot;                // --screenshot FILE.png: render, write, exit
     int frames = 3;                        // --frames N: frames to render before the screenshot

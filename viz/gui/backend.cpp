@@ -1,5 +1,7 @@
 #include "viz/gui/backend.hpp"
 
+#include <cctype>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -36,6 +38,34 @@ bool Knobs::set(const std::string& name, const std::string& value) {
     return false;
 }
 
+std::string knob_label(const std::string& key) {
+    std::vector<std::string> parts;
+    for (std::size_t start = 0; start <= key.size();) {
+        const std::size_t dot = std::min(key.find('.', start), key.size());
+        parts.push_back(key.substr(start, dot - start));
+        start = dot + 1;
+    }
+    std::string owner;
+    std::size_t first = 0;
+    if (parts.size() >= 3 && (parts[0] == "nodes" || parts[0] == "clients" || parts[0] == "servers" || parts[0] == "links")) {
+        owner = parts[1];
+        first = 2;
+    }
+    std::string rest;
+    for (std::size_t i = first; i < parts.size(); ++i) {
+        std::string w = parts[i];
+        if (w == "enabled" && i > first) continue;  // "alg.enabled": the ALG (on or off)
+        if (w == "alg") w = "FTP ALG";
+        else if (w == "nat") w = "NAT";
+        else if (w == "pasv" || w == "epsv" || w == "eprt") {
+            for (auto& c : w) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        } else
+            std::replace_if(w.begin(), w.end(), [](char c) { return c == '_' || c == '-'; }, ' ');
+        rest += (rest.empty() ? "" : " ") + w;
+    }
+    return owner.empty() ? rest : owner + ": " + rest;
+}
+
 bool Knobs::apply(const std::string& assignment) {
     const std::string sep = " --set ";
     if (auto p = assignment.find(sep); p != std::string::npos)
@@ -50,7 +80,7 @@ bool Knobs::apply(const std::string& assignment) {
     std::string name = trim(assignment.substr(0, eq)), value = trim(assignment.substr(eq + 1));
     if (set(name, value)) return true;
     if (!open_ended || find(name)) return false;
-    knobs.push_back(Knob{name, name, {}, value, "set by a diagnosis fix"});
+    knobs.push_back(Knob{name, knob_label(name), {}, value, "Set by a fix of the diagnosis (the scenario key " + name + ")."});
     return true;
 }
 
@@ -139,6 +169,16 @@ public:
         e.from = node;
         e.text = text;
         push(e);
+    }
+
+    // The typed fact of the event pushed last (what the simulator's routers and stacks record).
+    void fact(trace::Fact f, Endpoint src = {}, Endpoint src_after = {}, Endpoint dst = {}, Endpoint dst_after = {}) {
+        Event& e = t.events.back();
+        e.fact = f;
+        e.src = std::move(src);
+        e.src_after = std::move(src_after);
+        e.dst = std::move(dst);
+        e.dst_after = std::move(dst_after);
     }
 
     void socket(const std::string& node, int conn, const std::string& text) {
@@ -261,6 +301,7 @@ trace::Trace build_demo(const Knobs& k) {
     const int ctl = b.connection("control", true, cli, srv, srv, nat, -1);
     b.socket(DemoBuilder::kClient, ctl, "connect 203.0.113.20:21 from 192.168.1.10:50000");
     b.middlebox(ctl, "NAT mapped 192.168.1.10:50000 -> 203.0.113.1:50000", "new outbound connection");
+    b.fact(trace::Fact::NatMappingCreated, cli, nat, srv, srv);
     ControlPath cp{b, ctl, cli, nat, srv};
     cp.c2s("S");
     cp.s2c("SA");
@@ -284,8 +325,10 @@ trace::Trace build_demo(const Knobs& k) {
         if (alg) {
             b.middlebox(ctl, "ALG: rewrote PORT 192,168,1,10,195,149 -> PORT 203,0,113,1,195,149",
                         "FTP ALG on port 21");
+            b.fact(trace::Fact::AlgLineRewritten);
             b.middlebox(ctl, "ALG: expect 203.0.113.20 -> 203.0.113.1:50069 (DNAT to 192.168.1.10:50069)",
                         "expectation for the announced data port");
+            b.fact(trace::Fact::AlgExpectationCreated, ep(b.server_ip, 0), {}, ep(b.router_wan, 50069), listen);
         } else {
             b.note(DemoBuilder::kRouter, "The router has no FTP ALG: the private address in PORT passes unchanged.");
         }
@@ -303,6 +346,7 @@ trace::Trace build_demo(const Knobs& k) {
             b.note(DemoBuilder::kServer, "The server connects from port 20 to the announced 203.0.113.1:50069.");
             b.middlebox(data, "NAT: expectation matched, DNAT 203.0.113.1:50069 -> 192.168.1.10:50069",
                         "related to control connection 1");
+            b.fact(trace::Fact::AlgExpectationUsed, srv20, srv20, wan_listen, listen);
             auto s2c = [&](const std::string& flags, const std::string& payload = {}, std::uint32_t len = 0) {
                 b.segment(false, data, flags, {{srv20, wan_listen, srv20, listen}, {srv20, listen, srv20, listen}},
                           payload, len);
@@ -348,6 +392,8 @@ trace::Trace build_demo(const Knobs& k) {
                 b.push(tm);
             }
             b.socket(DemoBuilder::kServer, data, "connect to 192.168.1.10:50069 timed out");
+            b.fact(trace::Fact::ConnectFailed);
+            b.t.events.back().error = trace::SocketError::TimedOut;
             cp.s2c("PA", "425 Failed to establish connection.");
             final_reply = 425;
         }
@@ -361,6 +407,7 @@ trace::Trace build_demo(const Knobs& k) {
         const Endpoint dcli = ep(b.client_ip, 50001), dnat = ep(b.router_wan, 50001);
         const int data = b.connection("data", true, dcli, pasv, pasv, dnat, ctl);
         b.middlebox(data, "NAT mapped 192.168.1.10:50001 -> 203.0.113.1:50001", "new outbound connection");
+        b.fact(trace::Fact::NatMappingCreated, dcli, dnat, pasv, pasv);
         auto c2s = [&](const std::string& flags) {
             b.segment(true, data, flags, {{dcli, pasv, dnat, pasv}, {dnat, pasv, dnat, pasv}});
         };

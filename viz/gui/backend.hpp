@@ -45,6 +45,10 @@ struct Knobs {
     bool operator==(const Knobs&) const = default;
 };
 
+// A human label for a scenario key a knob sets: "nodes.linksys.alg.ports" -> "linksys: FTP ALG
+// ports", "clients.client.mode" -> "client: mode" (for knobs a fix adds, which have no label).
+std::string knob_label(const std::string& key);
+
 class GuiBackend {
 public:
     virtual ~GuiBackend() = default;

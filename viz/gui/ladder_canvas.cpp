@@ -1,5 +1,7 @@
 #include "viz/gui/ladder_canvas.hpp"
 
+#include "protocol/reply_codes.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -140,15 +142,41 @@ public:
         dl_->PushClipRect(v_.canvas_min, v_.canvas_max, true);
         dl_->AddRectFilled(v_.canvas_min, v_.canvas_max, th_.background);
         const double y0 = g_.units(v_.canvas_min.y + g_.header_h), y1 = g_.units(v_.canvas_max.y);
-        draw_ruler(y0, y1);
+        reveal_ = v_.item_steps && v_.reveal_step != SIZE_MAX && v_.item_steps->size() == d_.items.size();
+        if (reveal_ && !v_.ghost_future) {
+            // the lifelines and the ruler end a little below the lowest item revealed so far
+            double bottom = 0;
+            for (std::size_t i = 0; i < d_.items.size(); ++i) {
+                if ((*v_.item_steps)[i] > v_.reveal_step) {
+                    if (d_.items[i].top() > bottom + d_.options.row_height * 4) break;  // sorted by top
+                    continue;
+                }
+                bottom = std::max(bottom, d_.items[i].bottom());
+            }
+            reveal_bottom_ = g_.y(bottom) + g_.font_size * 1.5f;
+        }
+        draw_ruler(y0, reveal_bottom_ < 1e29f ? std::min(y1, g_.units(reveal_bottom_)) : y1);
         draw_lifelines();
         const double fold = v_.fold_px * v_.scale / g_.px_per_unit;
         walk_visible(
-            d_, y0, y1, fold, [&](std::size_t i) { draw_item(i); },
-            [&](std::size_t b, std::size_t e, double top, double bottom) { draw_fold(b, e, top, bottom); });
+            d_, y0, y1, fold,
+            [&](std::size_t i) {
+                if (future(i) && !v_.ghost_future) {
+                    ++stats_.future_hidden;
+                    return;
+                }
+                draw_item(i);
+            },
+            [&](std::size_t b, std::size_t e, double top, double bottom) {
+                if (future(b) && !v_.ghost_future) {
+                    stats_.future_hidden += e - b;
+                    return;
+                }
+                draw_fold(b, e, top, bottom);
+            });
         draw_headers();
         dl_->PopClipRect();
-        stats_.culled = d_.items.size() - stats_.drawn - stats_.folded;
+        stats_.culled = d_.items.size() - stats_.drawn - stats_.folded - stats_.future_hidden;
         return stats_;
     }
 
@@ -161,6 +189,11 @@ private:
     LadderStats stats_;
     std::vector<float> label_bottom_;  // per (lo lane, hi lane) pair: bottom of the last label
     std::vector<float> port_bottom_;   // per lane and side: bottom of the last port number
+    std::size_t cur_index_ = SIZE_MAX;  // the item being drawn
+    bool reveal_ = false;              // progressive reveal in force
+    float reveal_bottom_ = 1e30f;      // screen y below which nothing is drawn (reveal, not ghosted)
+
+    bool future(std::size_t i) const { return reveal_ && (*v_.item_steps)[i] > v_.reveal_step; }
 
     void text(ImVec2 pos, ImU32 col, float size, const std::string& s) {
         dl_->AddText(font_of(v_), size, pos, col, s.c_str(), s.c_str() + s.size());
@@ -205,7 +238,7 @@ private:
 
     void draw_lifelines() {
         const float top = v_.canvas_min.y + g_.header_h;
-        const float bottom = std::min(v_.canvas_max.y, std::max(top, g_.y(d_.height) + 20.0f * v_.scale));
+        const float bottom = std::min({v_.canvas_max.y, std::max(top, g_.y(d_.height) + 20.0f * v_.scale), reveal_bottom_});
         for (std::size_t i = 0; i < d_.lanes.size(); ++i) {
             const auto& lane = d_.lanes[i];
             const float x = g_.lane_x(static_cast<double>(i));
@@ -258,8 +291,25 @@ private:
     }
 
     void draw_item(std::size_t index) {
+        const bool ghost = future(index);
+        const int vtx_from = dl_->VtxBuffer.Size;
+        draw_item_now(index);
+        if (ghost) {
+            // faded: every vertex the item drew keeps a quarter of its opacity
+            ++stats_.future_ghosted;
+            for (int i = vtx_from; i < dl_->VtxBuffer.Size; ++i) {
+                ImU32& c = dl_->VtxBuffer[i].col;
+                const unsigned a = (c >> IM_COL32_A_SHIFT) & 0xFF;
+                c = with_alpha(c, a / 4);
+            }
+        }
+    }
+
+    void draw_item_now(std::size_t index) {
         const Item& it = d_.items[index];
         ++stats_.drawn;
+        stats_.drawn_items.push_back(index);
+        cur_index_ = index;
         const bool current = v_.current_event != SIZE_MAX && it.event == v_.current_event;
         const float pad = 5.0f * v_.scale;
         if (current) band(g_.y(it.top()) - pad, g_.y(it.bottom()) + pad, th_.highlight);
@@ -304,6 +354,11 @@ private:
     void draw_arrow_labels(const Item& it, ImVec2 a, ImVec2 b) {
         const float size = g_.font_size, small = g_.font_size * 0.8f;
         if (it.label.empty() && it.label_after.empty() && !it.from_port && !it.to_port) return;
+        if (v_.present && it.style == viz::Style::Control && (!it.label.empty() || !it.label_after.empty())) {
+            if (v_.ports) draw_ports(it, a, b);  // first: the FTP line goes over a port number it meets
+            draw_ftp_label_present(it, a, b);
+            return;
+        }
         const float mid_y = (a.y + b.y) * 0.5f;
         // the label sits above the arrow's middle; a long one is set smaller, then shortened
         const float span = std::fabs(b.x - a.x);
@@ -323,7 +378,28 @@ private:
         const float label_bottom = it.label_after.empty() || after_inline ? mid_y : mid_y + small * 1.2f;
         if ((!it.label.empty() || !it.label_after.empty()) && claim_label(it, label_top, label_bottom))
             draw_label(it, a, b, max_w, sent, joined, after_inline);
+        else if (it.style == viz::Style::Control && (!it.label.empty() || !it.label_after.empty())) {
+            FtpLabel rec;
+            rec.item = cur_index_;
+            rec.full = joined;
+            rec.skipped = true;
+            stats_.ftp_labels.push_back(rec);
+        }
         if (v_.ports) draw_ports(it, a, b);
+        // only where the rows leave room for a line under the arrow (the tooltip has it anyway)
+        const bool room = d_.options.time == viz::TimeScale::Compressed &&
+                          g_.px_per_unit * d_.options.row_height >= 3.0f * g_.font_size;
+        if (!it.translation.empty() && room) draw_translation(it, a, b);
+    }
+
+    // A NAT's work on the arrow itself: the addresses before -> after, under the arrow's middle.
+    void draw_translation(const Item& it, ImVec2 a, ImVec2 b) {
+        const float ts = g_.font_size * 0.8f;
+        const float left = v_.canvas_min.x + g_.ruler_w + 2.0f, right = v_.canvas_max.x - 2.0f;
+        const float tw = text_size(v_, ts, it.translation.c_str()).x;
+        const float y = std::max(a.y, b.y) + 3.0f * v_.scale;
+        text_with_bg({std::clamp((a.x + b.x) * 0.5f - tw * 0.5f, left, std::max(left, right - tw)), y}, th_.data, ts, it.translation);
+        ++stats_.labels;
     }
 
     void draw_label(const Item& it, ImVec2 a, ImVec2 b, float max_w, const std::string& sent,
@@ -350,6 +426,16 @@ private:
             const float lift = std::min(slope * w * 0.5f, size * 1.5f);
             const ImVec2 pos{cx - w * 0.5f, mid_y - sz * 1.15f - lift};
             if (!shown.empty()) text_with_bg(pos, th_.label, sz, shown);
+            if (it.style == viz::Style::Control) {
+                FtpLabel rec;
+                rec.item = cur_index_;
+                rec.full = joined;
+                rec.shown = shown;
+                rec.min = pos;
+                rec.max = {pos.x + w, pos.y + sz};
+                rec.size = sz;
+                stats_.ftp_labels.push_back(rec);
+            }
             if (after_inline && shown.size() > sent.size()) {
                 const float sent_w = text_size(v_, sz, sent.c_str()).x;
                 text_with_bg({pos.x + sent_w, pos.y}, th_.data, sz, shown.substr(sent.size()));
@@ -364,6 +450,135 @@ private:
                 ++stats_.labels;
             }
         }
+    }
+
+    // Splits `s` at spaces into lines no wider than max_w (a word wider than that stays whole).
+    std::vector<std::string> wrap(const std::string& s, float size, float max_w) const {
+        std::vector<std::string> lines;
+        std::string cur;
+        std::size_t i = 0;
+        while (i < s.size()) {
+            std::size_t j = s.find(' ', i);
+            if (j == std::string::npos) j = s.size();
+            const std::string word = s.substr(i, j - i);
+            const std::string joined = cur.empty() ? word : cur + " " + word;
+            if (!cur.empty() && text_size(v_, size, joined.c_str()).x > max_w) {
+                lines.push_back(cur);
+                cur = word;
+            } else {
+                cur = joined;
+            }
+            i = j + 1;
+        }
+        if (!cur.empty() || lines.empty()) lines.push_back(cur);
+        return lines;
+    }
+
+    // Presentation mode: the FTP line whole, at least min_ftp_px high, centred over its arrow but
+    // free to use the canvas' whole width, wrapped when even that is too narrow; the line as
+    // received (when a middlebox rewrote it) in the data colour; the decoded endpoint under the
+    // arrow. It is always drawn: other labels give way to it.
+    void draw_ftp_label_present(const Item& it, ImVec2 a, ImVec2 b) {
+        const float size = std::max(g_.font_size, v_.min_ftp_px);
+        const float pad = 6.0f * v_.scale;
+        const float left = v_.canvas_min.x + g_.ruler_w + pad, right = v_.canvas_max.x - pad;
+        const float max_w = std::max(40.0f, right - left);
+        struct Line {
+            std::string text;
+            ImU32 col;
+        };
+        std::vector<Line> lines;
+        const std::string sent = it.label, after = it.label_after;
+        const std::string one = sent.empty() ? "received: " + after : sent + "  =>  " + after;
+        if (after.empty()) {
+            for (auto& l : wrap(sent, size, max_w)) lines.push_back({l, th_.label});
+        } else if (text_size(v_, size, one.c_str()).x <= max_w) {
+            lines.push_back({one, th_.label});
+        } else {
+            for (auto& l : wrap(sent, size, max_w)) lines.push_back({l, th_.label});
+            for (auto& l : wrap("=>  " + after, size, max_w)) lines.push_back({l, th_.data});
+        }
+        float w = 0;
+        for (const auto& l : lines) w = std::max(w, text_size(v_, size, l.text.c_str()).x);
+        const float lh = size * 1.12f;
+        const float mid_y = (a.y + b.y) * 0.5f;
+        const float span = std::max(1.0f, std::fabs(b.x - a.x));
+        const float slope = std::fabs(b.y - a.y) / span;
+        const float lift = std::min(slope * std::min(w, span) * 0.5f, size);
+        const float top = mid_y - lift - lh * static_cast<float>(lines.size());
+        float x0 = (a.x + b.x) * 0.5f - w * 0.5f;
+        x0 = std::clamp(x0, left, std::max(left, right - w));
+        claim_label(it, -1e30f, mid_y);  // never skipped; smaller labels after it give way
+        FtpLabel rec;
+        rec.item = cur_index_;
+        rec.full = sent.empty() ? after : after.empty() ? sent : sent + " => " + after;
+        rec.min = {x0, top};
+        rec.max = {x0, top};
+        rec.size = size;
+        float y = top;
+        for (std::size_t i = 0; i < lines.size(); ++i) {
+            const auto& l = lines[i];
+            const float lw = text_size(v_, size, l.text.c_str()).x;
+            // a line that starts with the received text continues the sent one in its own colour
+            const auto arrow = l.text.find("  =>  ");
+            if (arrow != std::string::npos && l.col == th_.label) {
+                text_with_bg({x0, y}, th_.label, size, l.text.substr(0, arrow));
+                text_with_bg({x0 + text_size(v_, size, l.text.substr(0, arrow).c_str()).x, y}, th_.data, size,
+                             l.text.substr(arrow));
+            } else {
+                text_with_bg({x0, y}, l.col, size, l.text);
+            }
+            rec.max.x = std::max(rec.max.x, x0 + lw);
+            rec.shown += (i ? " " : "") + l.text;
+            y += lh;
+        }
+        rec.max.y = top + lh * static_cast<float>(lines.size() - 1) + size;
+        ++stats_.labels;
+        float under = std::max(a.y, b.y) + 3.0f * v_.scale;  // the next free line under the arrow
+        rec.under_min = {right, under};
+        rec.under_max = {left, under};
+        if (!it.translation.empty()) {
+            const float ts = std::max(size * 0.8f, v_.min_ftp_px * 0.8f);
+            const float tw = text_size(v_, ts, it.translation.c_str()).x;
+            const float tx = std::clamp((a.x + b.x) * 0.5f - tw * 0.5f, left, std::max(left, right - tw));
+            text_with_bg({tx, under}, th_.data, ts, it.translation);
+            rec.under_min.x = std::min(rec.under_min.x, tx);
+            rec.under_max = {std::max(rec.under_max.x, tx + tw), under + ts};
+            under += ts * 1.1f;
+            ++stats_.labels;
+        }
+        if (v_.decode_endpoints) {
+            std::string dec = proto::decoded_endpoint(sent);
+            const std::string dec_after = after.empty() ? std::string() : proto::decoded_endpoint(after);
+            if (!dec_after.empty() && dec_after != dec) dec = dec.empty() ? "received " + dec_after : dec + "  =>  " + dec_after;
+            if (!dec.empty()) {
+                const float ds = std::max(size * 0.9f, v_.min_ftp_px * 0.9f);
+                std::vector<std::string> dl = wrap(dec, ds, max_w);
+                float dw = 0;
+                for (const auto& l : dl) dw = std::max(dw, text_size(v_, ds, l.c_str()).x);
+                float dx = std::clamp((a.x + b.x) * 0.5f - dw * 0.5f, left, std::max(left, right - dw));
+                float dy = under;
+                for (const auto& l : dl) {
+                    text_with_bg({dx, dy}, th_.port, ds, l);
+                    rec.under_min.x = std::min(rec.under_min.x, dx);
+                    rec.under_max = {std::max(rec.under_max.x, dx + text_size(v_, ds, l.c_str()).x), dy + ds};
+                    dy += ds * 1.1f;
+                }
+                rec.decoded = dec;
+                ++stats_.labels;
+            }
+        }
+        // compared word by word: the separators' spaces do not count
+        auto words = [](const std::string& t) {
+            std::string o;
+            for (char c : t)
+                if (c != ' ' || (!o.empty() && o.back() != ' ')) o += c;
+            while (!o.empty() && o.back() == ' ') o.pop_back();
+            return o;
+        };
+        rec.full = words(rec.full);
+        rec.shown = words(rec.shown);
+        stats_.ftp_labels.push_back(rec);
     }
 
     // Port numbers outside the span at both ends (behind the tail, beyond the head), so they

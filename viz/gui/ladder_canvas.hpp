@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ftpsim::gui {
 
@@ -36,6 +37,35 @@ struct View {
     std::size_t hovered_item = SIZE_MAX;   // item index to tint (from hit_test)
     bool ports = true;        // port numbers at the arrow ends
     bool time_ruler = true;   // times at the left edge
+
+    // Presentation mode: an FTP line (a control arrow's label) is never shortened or set below
+    // min_ftp_px; it may spread over the whole canvas width and wraps at spaces when even that is
+    // too narrow. Other labels give way to it.
+    bool present = false;
+    float min_ftp_px = 24;
+    // Under every PORT/EPRT/227/229 line, the endpoint it announces, worked out
+    // ("= 192.168.150.90 port 195 x 256 + 149 = 50069", protocol/reply_codes.hpp).
+    bool decode_endpoints = false;
+
+    // Progressive reveal: with item_steps (the playback step of each item, GuiState) and
+    // reveal_step set, items of later steps are not drawn (ghost_future: drawn faded); the
+    // lifelines and the time ruler stop below the current step.
+    const std::vector<std::uint32_t>* item_steps = nullptr;
+    std::size_t reveal_step = SIZE_MAX;  // SIZE_MAX: everything is drawn
+    bool ghost_future = false;
+};
+
+// What an FTP line's label became on screen (LadderStats::ftp_labels), for tests that check
+// that no FTP line is cut and that it is large enough.
+struct FtpLabel {
+    std::size_t item = SIZE_MAX;
+    std::string full;         // the label the item carries (sent, then " => " received, when changed)
+    std::string shown;        // the text drawn, its lines joined by one space ("" when left out)
+    std::string decoded;      // the decoded endpoint line drawn under it, if any
+    ImVec2 under_min{0, 0}, under_max{0, 0};  // the rectangle of what is drawn under the arrow (translation, decoded)
+    ImVec2 min{0, 0}, max{0, 0};  // the rectangle of the text drawn
+    float size = 0;           // the text's pixel height
+    bool skipped = false;     // left out (it would overlap another label)
 };
 
 struct LadderStats {
@@ -45,6 +75,10 @@ struct LadderStats {
     std::size_t culled = 0;        // items not drawn at all (outside the canvas)
     std::size_t labels = 0;        // text labels drawn (arrow labels, ports, notes)
     std::size_t labels_skipped = 0;  // labels left out because they would overlap
+    std::size_t future_hidden = 0;   // items of later steps not drawn (progressive reveal)
+    std::size_t future_ghosted = 0;  // items of later steps drawn faded
+    std::vector<std::size_t> drawn_items;  // the items drawn individually, in order
+    std::vector<FtpLabel> ftp_labels;      // every FTP line label met while drawing
 };
 
 // The canvas geometry derived from a View and a Diagram (also what hit_test uses).

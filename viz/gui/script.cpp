@@ -1,5 +1,6 @@
 #include "viz/gui/script.hpp"
 
+#include <initializer_list>
 #include <map>
 #include <sstream>
 
@@ -14,6 +15,8 @@ const std::map<std::string, std::pair<int, int>>& verbs() {
         {"speed", {1, 1}},    {"zoom", {1, 1}},  {"pan", {2, 2}},   {"fit", {0, 0}},    {"view", {1, 1}},
         {"time", {1, 1}},     {"theme", {1, 1}}, {"scale", {1, 1}}, {"hover", {2, 2}},  {"wait", {1, 1}},
         {"screenshot", {1, 1}}, {"export", {1, 1}}, {"quit", {0, 0}},       {"expect", {2, 2}}, {"show", {1, 1}},
+        {"failure", {0, 0}}, {"next-ftp", {0, 0}}, {"prev-ftp", {0, 0}}, {"next-decision", {0, 0}}, {"next-question", {0, 0}}, {"evidence", {1, 1}},
+        {"present", {1, 1}}, {"reveal", {1, 1}}, {"challenge", {1, 1}}, {"answer", {1, 1}},
     };
     return v;
 }
@@ -69,18 +72,34 @@ bool parse_script(const std::string& text, std::vector<ScriptCommand>& out, std:
             error = where + "expected \"show knobs|diagnosis|tables|export\"";
             return false;
         }
+        auto one_of = [&](std::initializer_list<const char*> words) {
+            for (const char* w : words)
+                if (cmd.args[0] == w) return true;
+            std::string list;
+            for (const char* w : words) list += (list.empty() ? "" : "|") + std::string(w);
+            error = where + "expected \"" + cmd.verb + " " + list + "\"";
+            return false;
+        };
+        if ((cmd.verb == "present" || cmd.verb == "challenge") && !one_of({"on", "off"})) return false;
+        if (cmd.verb == "reveal" && !one_of({"all", "ghost", "hide"})) return false;
         if (cmd.verb == "expect") {
             const auto& what = cmd.args[0];
             const auto& v = cmd.args[1];
+            const auto slash = v.find('/');
             const bool good = (what == "outcome" && (v == "ok" || v == "failed")) ||
                               (what == "knob" && v.find('=') != std::string::npos && v.front() != '=') ||
-                              (what == "step" && is_number(v));
+                              (what == "step" && is_number(v)) ||
+                              (what == "score" && slash != std::string::npos && is_number(v.substr(0, slash)) &&
+                               is_number(v.substr(slash + 1))) ||
+                              (what == "question" && (v == "yes" || v == "no"));
             if (!good) {
-                error = where + "expected \"expect outcome ok|failed\", \"expect knob NAME=VALUE\" or \"expect step N\"";
+                error = where +
+                        "expected \"expect outcome ok|failed\", \"expect knob NAME=VALUE\", \"expect step N\", "
+                        "\"expect score K/M\" or \"expect question yes|no\"";
                 return false;
             }
         }
-        for (const char* numeric : {"step", "fix", "speed", "zoom", "pan", "scale", "hover", "wait"}) {
+        for (const char* numeric : {"step", "fix", "speed", "zoom", "pan", "scale", "hover", "wait", "answer", "evidence"}) {
             if (cmd.verb != numeric) continue;
             for (const auto& a : cmd.args)
                 if (!is_number(a)) {

@@ -10,10 +10,25 @@
 #include "viz/gui/tables.hpp"
 
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace ftpsim::gui {
+
+// What the ladder shows of the steps after the current one (progressive reveal).
+enum class Reveal { All, Ghost, Hide };
+
+// A challenge put to the class before the next FTP reply or a data connection's fate is
+// revealed: 3 or 4 answers built from the trace and from re-simulations with other knob values.
+struct Question {
+    std::size_t step = 0;              // the step it reveals
+    std::string prompt;                // "What will the server answer to PORT 192,168,1,100,4,97?"
+    std::vector<std::string> answers;  // as shown, numbered from 1
+    std::size_t correct = 0;           // index into answers
+    std::string key;                   // identifies it, so each is asked once
+};
 
 class GuiState {
 public:
@@ -44,8 +59,45 @@ public:
     std::size_t current_event() const;          // SIZE_MAX when there are no steps
     std::size_t current_item() const;           // the diagram item of the current step
     void go_to_step(std::size_t index);         // clamped to the last step
-    void next() { go_to_step(step_ + 1); }
+    // The next step; with the challenge on, a step that answers an open question is held back
+    // until the class has answered (pending() then holds the question). False when held.
+    bool next();
     void prev() { go_to_step(step_ > 0 ? step_ - 1 : 0); }
+    // The playback step of each diagram item (items of a step share its index).
+    const std::vector<std::uint32_t>& item_steps() const { return item_steps_; }
+
+    // ---- navigation (SIZE_MAX: there is none) -----------------------------------------
+    std::size_t next_ftp_step() const;       // the next step that carries an FTP line
+    std::size_t prev_ftp_step() const;
+    std::size_t next_decision_step() const;  // the next middlebox decision
+    std::size_t failure_step() const;        // the first thing that went wrong
+    // The step that draws the trace event with this `seq` (or the first after it).
+    std::size_t step_of_seq(std::uint64_t seq) const;
+    // The diagnosis' evidence ("see step N"), as steps, in the order of its findings.
+    std::vector<std::size_t> evidence_steps() const;
+    // *Last*: the first thing that went wrong when the run failed, else the last step.
+    std::size_t last_step() const;
+
+    // ---- presentation ------------------------------------------------------------------
+    bool present = false;         // presentation mode (set_present)
+    Reveal reveal = Reveal::All;  // what the ladder shows after the current step
+    // Turns presentation mode on or off for a window `display_h` pixels high: the font grows to
+    // at least 24 px (display_h / 28, at most 44), handshakes fold, later steps are hidden, the
+    // side panel becomes an overlay; off restores what it changed.
+    void set_present(bool on, float display_h);
+    bool overlay = false;         // presentation mode: the side panel floats over the ladder
+
+    // ---- challenge ---------------------------------------------------------------------
+    bool challenge() const { return challenge_; }
+    void set_challenge(bool on);
+    const std::optional<Question>& pending() const { return pending_; }
+    // Answers the pending question (1-based); reveals its step. False: no question or bad index.
+    bool answer(std::size_t n);
+    int score_right() const { return score_right_; }
+    int score_asked() const { return score_asked_; }
+    const std::string& feedback() const { return feedback_; }  // "Right: ..." / "No: ..."
+    // The question that step `s` would raise, if any (for tests and the UI).
+    std::optional<Question> question_for(std::size_t s);
     bool playing = false;
     float speed = 2.0f;  // steps per second
     void advance(float seconds);  // while playing
@@ -54,8 +106,11 @@ public:
     // The middlebox tables at the current step (cached until the step or the trace changes).
     const TablesAt& tables() const;
 
-    // What the current step means, for the explanation panel (several lines).
+    // What the current step means, for the explanation panel: one or two plain sentences
+    // (narration.hpp), then the addresses on a second line.
     std::string explanation() const;
+    // The title of the current run: the scenario's, and the knobs changed from its defaults.
+    std::string run_title() const;
     std::string step_title() const;
 
     // Writes the current trace in the format its extension names (.svg .puml .mmd .msc .txt
@@ -70,6 +125,7 @@ public:
     bool fit_pending = true;  // fit the zoom to the canvas on the next frame
     float zoom_from = 0;      // > 0: the zoom changed from this; the UI keeps the canvas centre in place
     bool sidebar = true;
+    float display_h = 800;    // the window's height (the UI sets it each frame; `present on` uses it)
     std::string show_section;  // scroll the side panel to this section on the next frame (`show`)
     std::string status;       // last message for the status line (export done, bad knob, ...)
 
@@ -91,6 +147,22 @@ private:
     viz::Diagram diagram_;
     std::vector<std::size_t> steps_;
     std::vector<std::size_t> step_items_;  // the first diagram item of each step
+    std::vector<std::uint32_t> item_steps_;  // the step of each item
+    Knobs default_knobs_;                  // the scenario's knobs as it was opened
+    // presentation mode: what it changed
+    float saved_scale_ = 0;
+    bool saved_sidebar_ = true, saved_fold_ = false;
+    double saved_slant_ = 0.45;
+    Reveal saved_reveal_ = Reveal::All;
+    // challenge
+    bool challenge_ = false;
+    std::optional<Question> pending_;
+    std::set<std::string> asked_;
+    int score_right_ = 0, score_asked_ = 0;
+    std::string feedback_;
+    std::uint64_t alt_revision_ = 0;
+    std::vector<trace::Trace> alt_traces_;  // re-simulations with other knob values
+    void ensure_alternatives();
     std::size_t step_ = 0;
     float play_accum_ = 0;
     std::uint64_t revision_ = 0;

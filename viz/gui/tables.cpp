@@ -1,7 +1,6 @@
 #include "viz/gui/tables.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <set>
 
@@ -35,12 +34,6 @@ std::string translator(const trace::Trace& t, const trace::Event& e) {
     return e.to.empty() ? e.from : e.to;
 }
 
-bool contains(const std::string& s, const char* what) {
-    std::string lower(s);
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    return lower.find(what) != std::string::npos;
-}
-
 // The word starting at `from` (up to a space or the end).
 std::string word_at(const std::string& s, std::size_t from) {
     if (from >= s.size()) return {};
@@ -48,14 +41,12 @@ std::string word_at(const std::string& s, std::size_t from) {
     return s.substr(from, end == std::string::npos ? std::string::npos : end - from);
 }
 
-// "A -> B" right after `marker` in `text`: {A, B}; empty when the marker is absent.
-std::pair<std::string, std::string> arrow_after(const std::string& text, const std::string& marker) {
-    const auto at = text.find(marker);
-    if (at == std::string::npos) return {};
-    const std::string a = word_at(text, at + marker.size());
-    const auto arrow = at + marker.size() + a.size();
-    if (text.compare(arrow, 4, " -> ") != 0) return {};
-    return {a, word_at(text, arrow + 4)};
+// An expectation as the router prints it: "SRC:* -> DST[ => FWD]" (the fact's src is the
+// expected peer with no port, dst the expected destination, dst_after where it is forwarded).
+std::string expectation_text(const trace::Event& e) {
+    std::string s = e.src.addr + ":* -> " + endpoint_text(e.dst);
+    if (!e.dst_after.addr.empty() && !(e.dst_after == e.dst)) s += " => " + endpoint_text(e.dst_after);
+    return s;
 }
 
 // The destination of an expectation's text "SRC:* -> DST[ => FWD]".
@@ -85,7 +76,7 @@ TablesAt tables_at(const trace::Trace& t, std::size_t upto) {
     for (const auto& e : t.events) {
         if (e.kind == trace::EventKind::Middlebox && is_middlebox(t, e.from)) tracking.insert(e.from);
         if (e.kind == trace::EventKind::Middlebox &&
-            (e.text.find(": NAT mapped ") != std::string::npos || e.text.find(": port forward ") != std::string::npos))
+            (e.fact == trace::Fact::NatMappingCreated || e.fact == trace::Fact::PortForward))
             noting.insert(e.from);
     }
 
@@ -184,53 +175,48 @@ TablesAt tables_at(const trace::Trace& t, std::size_t upto) {
             }
         }
         if (e.kind == trace::EventKind::Middlebox) {
-            const std::string& x = e.text;
-            if (auto [inside, outside] = arrow_after(x, ": NAT mapped "); !inside.empty()) {
-                add_nat(e.from, inside, outside, "", x.find("for the ALG") != std::string::npos ? "SNAT (for the ALG)" : "SNAT", e);
-            } else if (auto [gone_in, gone_out] = arrow_after(x, ": NAT mapping "); !gone_in.empty() &&
-                                                                                  x.find(" expired") != std::string::npos) {
-                remove_nat(e.from, gone_in, gone_out);
-                forget_ct(e.from, gone_in, gone_out);  // the router forgets their connections with it
-            } else if (auto [pub, target] = arrow_after(x, ": port forward "); !pub.empty()) {
-                add_nat(e.from, target, pub, endpoint_text(e.src), "port forward", e);
-            } else if (auto [a, b] = arrow_after(x, ": conntrack entry "); !a.empty() && x.find(" expired") != std::string::npos) {
-                forget_ct(e.from, a, "");
-            }
-            // ALG expectations: one per control connection (a new announcement replaces the old)
-            const std::string expecting = "ALG: expecting a data connection ";
-            if (const auto at = x.find(expecting); at != std::string::npos) {
+            // the routers' table changes, as typed facts (sim/trace/trace.hpp)
+            using F = trace::Fact;
+            switch (e.fact) {
+            case F::NatMappingCreated:
+                add_nat(e.from, endpoint_text(e.src), endpoint_text(e.src_after), e.dst.addr.empty() ? "" : endpoint_text(e.dst),
+                        e.state == "alg-expectation" ? "SNAT (for the ALG)" : "SNAT", e);
+                break;
+            case F::NatMappingExpired:
+                remove_nat(e.from, endpoint_text(e.src), endpoint_text(e.src_after));
+                forget_ct(e.from, endpoint_text(e.src), endpoint_text(e.src_after));  // its connections go with it
+                break;
+            case F::PortForward:
+                add_nat(e.from, endpoint_text(e.dst_after), endpoint_text(e.dst), endpoint_text(e.src), "port forward", e);
+                break;
+            case F::ConntrackExpired: forget_ct(e.from, endpoint_text(e.src), ""); break;
+            case F::AlgExpectationCreated: {
+                // one per control connection: a new announcement replaces the old
                 const auto key = std::make_pair(e.from, e.conn);
                 if (auto old = expect_of.find(key); old != expect_of.end()) remove_expectation(old->second);
                 expect_of[key] = out.expectations.size();
-                out.expectations.push_back({e.from, x.substr(at + expecting.size()), e.reason, e.time_ns, true, false});
-            } else if (const auto used = x.find(" is the expected "); used != std::string::npos && x.rfind("ALG: ", 0) == 0) {
-                // "ALG: SYN A -> B is the expected PORT data connection": B names the expectation
-                const std::string before = x.substr(0, used);
-                const std::string dst = before.substr(before.rfind(' ') + 1);
+                out.expectations.push_back({e.from, expectation_text(e), e.reason, e.time_ns, true, false});
+                break;
+            }
+            case F::AlgExpectationUsed:
                 for (std::size_t r = 0; r < out.expectations.size(); ++r)
-                    if (out.expectations[r].node == e.from && expectation_dst(out.expectations[r].text) == dst) {
+                    if (out.expectations[r].node == e.from && expectation_dst(out.expectations[r].text) == endpoint_text(e.dst)) {
                         remove_expectation(r);
                         break;
                     }
-            } else if (x.rfind("ALG: expectation ", 0) == 0 && x.find(" expired") != std::string::npos) {
-                const std::string gone = x.substr(17, x.find(" expired") - 17);
+                break;
+            case F::AlgExpectationExpired:
                 for (std::size_t r = 0; r < out.expectations.size(); ++r)
-                    if (out.expectations[r].node == e.from && out.expectations[r].text == gone) {
+                    if (out.expectations[r].node == e.from && out.expectations[r].text == expectation_text(e)) {
                         remove_expectation(r);
                         break;
                     }
-            } else if (contains(x, "expectation matched")) {
-                // hand-made traces: the first waiting expectation of this node is used
-                for (std::size_t r = 0; r < out.expectations.size(); ++r)
-                    if (out.expectations[r].node == e.from) {
-                        remove_expectation(r);
-                        break;
-                    }
-            } else if (contains(x, "expect") && x.find("ALG: ") != std::string::npos && !contains(x, "expected")) {
-                out.expectations.push_back({e.from, x, e.reason, e.time_ns, true, false});  // hand-made traces
+                break;
+            default: break;
             }
         }
-        if (e.kind == trace::EventKind::Socket && e.conn >= 0 && (contains(e.text, "timed out") || contains(e.text, "refused")))
+        if (e.kind == trace::EventKind::Socket && e.conn >= 0 &&
+            (e.fact == trace::Fact::ConnectFailed || e.fact == trace::Fact::TimedOut))
             for (auto& [key, st] : ct)
                 if (key.second == e.conn) out.conntrack[st.row].state = "FAILED";
         if (e.verdict == trace::Verdict::Dropped || e.verdict == trace::Verdict::Rejected) {
@@ -239,9 +225,8 @@ TablesAt tables_at(const trace::Trace& t, std::size_t upto) {
                                (e.flags.empty() ? std::string(trace::to_string(e.kind)) : e.flags) + " " +
                                endpoint_text(e.src) + " -> " + endpoint_text(e.dst);
             out.hits.push_back({where, what, e.reason, e.time_ns, false, true});
-        } else if (e.kind == trace::EventKind::Middlebox &&
-                   (contains(e.text, "drop") || contains(e.text, "reject") || contains(e.text, "rule"))) {
-            out.hits.push_back({e.from, e.text, e.reason, e.time_ns, false, true});
+        } else if (e.kind == trace::EventKind::Middlebox && e.fact == trace::Fact::FirewallVerdict) {
+            out.hits.push_back({e.from, e.text, e.reason, e.time_ns, false, true});  // a rule hit (accepts too)
         }
     }
 

@@ -2,14 +2,15 @@
 // each router's connection tracking, ALG expectations and the drops and rejects so far. The GUI's
 // side panel shows it at the playback position.
 //
-// For the simulator's traces the rebuild follows the routers' own notes, which record every
-// change of their tables ("NAT mapped A -> B", "NAT mapping A -> B expired", "ALG: expecting a
-// data connection ...", "... is the expected ... data connection", "conntrack entry ... expired"),
-// and each router's conntrack entries are the connections it forwarded. tests/gui/
-// test_tables_vs_router.cpp checks it against the routers' real tables at the end of library
-// runs. Traces without such notes (hand-built or recorded ones) fall back to the translations
-// seen on the hops. Not rebuilt: entries that time out while no packet reaches the router (the
-// router forgets them only when the next packet comes, as the trace shows).
+// A fold over the trace's typed facts (sim/trace/trace.hpp), with no text read: NatMappingCreated
+// / NatMappingExpired / PortForward for the NAT rows, AlgExpectationCreated / Used / Expired for
+// the expectations, ConntrackExpired for forgotten connections; each router's conntrack entries
+// are the connections it forwarded (the segments), their states from the TCP flags.
+// tests/gui/test_tables_vs_router.cpp checks it against the routers' real tables at the end of
+// every library run. Traces without these facts (hand-built or recorded ones) fall back to the
+// translations seen on the hops for their NAT rows. Not rebuilt: entries that time out while no
+// packet reaches the router (the router forgets them only when the next packet comes, as the
+// trace shows), except closing and unanswered connections, which leave after Linux's 120 s.
 #pragma once
 
 #include "sim/trace/trace.hpp"

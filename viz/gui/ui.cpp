@@ -1,5 +1,7 @@
 #include "viz/gui/ui.hpp"
 
+#include "protocol/reply_codes.hpp"
+#include "viz/gui/narration.hpp"
 #include "viz/gui/tables.hpp"
 #include "viz/gui/theme.hpp"
 
@@ -83,7 +85,12 @@ void ensure_step_visible(GuiState& s) {
     const auto g = canvas_geometry(d, s.view);
     const float top = s.view.canvas_min.y + g.header_h, bottom = s.view.canvas_max.y;
     const float y0 = g.y(it.top()), y1 = g.y(it.bottom());
-    if (y0 < top + (bottom - top) * 0.1f || y1 > bottom - (bottom - top) * 0.15f) scroll_to(d, s.view, it.top(), 0.4f);
+    // with the later steps hidden the canvas below the current step is empty: keep it low, so
+    // the steps that led to it stay in view above it
+    const bool low = s.reveal != Reveal::All;
+    const float margin = s.present ? std::max(s.view.font_size, s.view.min_ftp_px) * 3.0f : (bottom - top) * 0.15f;
+    if (y0 < top + (bottom - top) * 0.1f || y1 > bottom - margin)
+        scroll_to(d, s.view, it.top(), low ? std::max(0.4f, 1.0f - (margin + (y1 - y0)) / (bottom - top)) : 0.4f);
 }
 
 void help_marker(const std::string& text) {
@@ -217,6 +224,14 @@ void diagnosis_panel(GuiState& s, UiContext& ctx) {
         ImGui::TextWrapped("What happened: %s", d.what.c_str());
         ImGui::Spacing();
         ImGui::TextWrapped("Why: %s", d.cause.c_str());
+        // the events the finding rests on: "see step N" jumps there
+        for (std::size_t k = 0; k < d.evidence.size(); ++k) {
+            const std::size_t st = s.step_of_seq(d.evidence[k]);
+            if (st == SIZE_MAX) continue;
+            const std::string label = "see step " + std::to_string(st + 1) + "##ev" + std::to_string(fix_index) + "-" + std::to_string(k);
+            if (k) ImGui::SameLine();
+            if (ImGui::SmallButton(label.c_str())) s.go_to_step(st);
+        }
         if (!d.fixes.empty()) ImGui::TextUnformatted("Fixes:");
         for (const auto& f : d.fixes) {
             ImGui::PushID(static_cast<int>(fix_index));
@@ -326,6 +341,13 @@ void tooltip(GuiState& s, UiContext& ctx, const LadderHit& hit) {
             if (mark || bad) ImGui::PopStyleColor();
         }
         if (ctx.mono) ImGui::PopFont();
+        const auto& it = s.diagram().items[hit.item];
+        if (is_ftp_line(it)) {
+            ImGui::PushTextWrapPos(ImGui::GetFontSize() * 32);
+            if (auto code = proto::reply_code_of(it.label)) ImGui::TextUnformatted(proto::reply_explanation_text(*code).c_str());
+            if (auto dec = proto::decoded_endpoint(it.label); !dec.empty()) ImGui::Text("Data port: %s", dec.c_str() + 2);
+            ImGui::PopTextWrapPos();
+        }
         ImGui::TextDisabled("Click: make this the current step");
     } else if (hit.fold_count) {
         ImGui::Text("%zu items folded here: zoom in (mouse wheel or +) to see them", hit.fold_count);
@@ -347,6 +369,22 @@ void ladder_canvas(GuiState& s, UiContext& ctx, ImVec2 size) {
     s.view.scale = s.ui_scale;
     s.view.font = ImGui::GetFont();
     s.view.font_size = ImGui::GetFontSize();
+    s.view.present = s.present;
+    s.view.decode_endpoints = s.present;
+    s.view.item_steps = &s.item_steps();
+    s.view.reveal_step = s.reveal == Reveal::All || s.steps().empty() ? SIZE_MAX : s.step();
+    s.view.ghost_future = s.reveal == Reveal::Ghost;
+    if (s.fit_pending && s.present) {
+        // rows tall enough for an FTP line above its arrow and its decoded endpoint below
+        const auto& lo = s.diagram().options;
+        const float row_px = 2.7f * std::max(s.view.font_size, s.view.min_ftp_px);
+        s.view.zoom = lo.time == viz::TimeScale::Compressed && lo.row_height > 0
+                          ? row_px / (static_cast<float>(lo.row_height) * s.view.scale)
+                          : std::max(0.6f, fit_zoom(s.diagram(), s.view));
+        s.view.pan = {0, 0};
+        s.fit_pending = false;
+        s.step_changed_since_last_frame = true;  // follow the current step
+    }
     if (s.fit_pending) {
         // a readable start: the whole diagram if it fits at a legible zoom, else its top. Legible:
         // a compressed row leaves room for an arrow's label (about two text lines).
@@ -413,6 +451,30 @@ void flow(float w, float gap = -1.0f) {
     if (right <= ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine(0, spacing);
 }
 
+const char* reveal_name(Reveal r) { return r == Reveal::All ? "Later: shown" : r == Reveal::Ghost ? "Later: faded" : "Later: hidden"; }
+void cycle_reveal(GuiState& s) {
+    s.reveal = s.reveal == Reveal::All ? Reveal::Hide : s.reveal == Reveal::Hide ? Reveal::Ghost : Reveal::All;
+}
+void toggle_present(GuiState& s) { s.set_present(!s.present, ImGui::GetIO().DisplaySize.y); }
+
+// Presentation, progressive reveal and the challenge: in the toolbar and in presentation mode's bar.
+void classroom_buttons(GuiState& s) {
+    const float sp = ImGui::GetStyle().ItemSpacing.x, group_gap = ImGui::GetFontSize() * 1.2f;
+    const char* present = s.present ? "Exit presentation" : "Present";
+    flow(button_w(present) + button_w("Later: hidden") + button_w("Challenge: off") + 2 * sp, group_gap);
+    if (ImGui::Button(present)) toggle_present(s);
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("Presentation mode for a projector: the ladder takes the screen, FTP lines are large and whole (F5)");
+    ImGui::SameLine();
+    if (ImGui::Button(reveal_name(s.reveal))) cycle_reveal(s);
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("What the ladder shows after the current step: everything, faded, or nothing (R)");
+    ImGui::SameLine();
+    if (ImGui::Button(s.challenge() ? "Challenge: on" : "Challenge: off")) s.set_challenge(!s.challenge());
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("Before each reply and each data connection is shown, the class chooses what will happen (Q; answer with 1-4)");
+}
+
 void toolbar(GuiState& s) {
     const float sp = ImGui::GetStyle().ItemSpacing.x, group_gap = ImGui::GetFontSize() * 1.2f;
     auto opts = s.layout_options();
@@ -458,6 +520,72 @@ void toolbar(GuiState& s) {
     ImGui::SameLine();
     if (ImGui::Button(s.sidebar ? "<<" : ">>")) s.sidebar = !s.sidebar;
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Show or hide the side panel (Tab)");
+    classroom_buttons(s);
+}
+
+void go(GuiState& s, std::size_t step, const char* none) {
+    if (step == SIZE_MAX) s.status = none;
+    else s.go_to_step(step);
+}
+
+void navigation_buttons(GuiState& s) {
+    const float sp = ImGui::GetStyle().ItemSpacing.x;
+    flow(button_w("< FTP") + button_w("FTP >") + button_w("Decision >") + button_w("Failure") + 3 * sp);
+    if (ImGui::Button("< FTP")) go(s, s.prev_ftp_step(), "No FTP line before this step");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("The previous FTP line ([)");
+    ImGui::SameLine();
+    if (ImGui::Button("FTP >")) go(s, s.next_ftp_step(), "No FTP line after this step");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("The next FTP line (])");
+    ImGui::SameLine();
+    if (ImGui::Button("Decision >")) go(s, s.next_decision_step(), "No middlebox decision after this step");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("The next NAT, firewall or ALG decision (M)");
+    ImGui::SameLine();
+    if (ImGui::Button("Failure")) go(s, s.failure_step(), "Nothing went wrong in this run");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("The first thing that went wrong: a packet dropped or refused, or a negative reply (G)");
+}
+
+// The question for the class, over the ladder's bottom, with numbered answers; then whether the
+// class was right.
+void challenge_window(GuiState& s, const View& canvas) {
+    if (!s.challenge()) return;
+    const auto& q = s.pending();
+    if (!q && s.feedback().empty()) return;
+    const float w = std::min(canvas.canvas_max.x - canvas.canvas_min.x - 20.0f, ImGui::GetFontSize() * 36);
+    // at the top of the ladder, under the lane headers: the current step is kept low, and the
+    // answer appears there
+    const float top = canvas.canvas_min.y + canvas_geometry(s.diagram(), canvas).header_h + 6.0f;
+    ImGui::SetNextWindowPos(ImVec2((canvas.canvas_min.x + canvas.canvas_max.x) * 0.5f, top), ImGuiCond_Always, ImVec2(0.5f, 0.0f));
+    ImGui::SetNextWindowSizeConstraints(ImVec2(w, 0), ImVec2(w, FLT_MAX));
+    ImVec4 bg = ImGui::GetStyle().Colors[ImGuiCol_WindowBg];
+    bg.w = 1.0f;
+    ImGui::PushStyleColor(ImGuiCol_WindowBg, bg);
+    ImGui::PushStyleVar(ImGuiStyleVar_WindowBorderSize, 2.0f);
+    ImGui::Begin("##challenge", nullptr,
+                 ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_AlwaysAutoResize |
+                     ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoFocusOnAppearing);
+    ImGui::PushTextWrapPos(0.0f);
+    if (q) {
+        ImGui::TextUnformatted(q->prompt.c_str());
+        ImGui::Spacing();
+        for (std::size_t i = 0; i < q->answers.size(); ++i) {
+            const std::string label = std::to_string(i + 1) + "   " + q->answers[i];
+            if (ImGui::Button(label.c_str(), ImVec2(-FLT_MIN, 0))) {
+                s.answer(i + 1);
+                break;
+            }
+        }
+    } else {
+        const auto& th = theme(s.view.theme);
+        const bool right = s.feedback().rfind("Right", 0) == 0;
+        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(right ? th.ok : th.drop));
+        ImGui::TextUnformatted(s.feedback().c_str());
+        ImGui::PopStyleColor();
+    }
+    ImGui::TextDisabled("Score %d/%d", s.score_right(), s.score_asked());
+    ImGui::PopTextWrapPos();
+    ImGui::End();
+    ImGui::PopStyleVar();
+    ImGui::PopStyleColor();
 }
 
 void playback_bar(GuiState& s) {
@@ -470,7 +598,10 @@ void playback_bar(GuiState& s) {
     ImGui::SameLine();
     if (ImGui::Button(">", ImVec2(bw, 0))) s.next();
     ImGui::SameLine();
-    if (ImGui::Button(">|", ImVec2(bw, 0))) s.go_to_step(s.steps().empty() ? 0 : s.steps().size() - 1);
+    if (ImGui::Button(">|", ImVec2(bw, 0))) s.go_to_step(s.last_step());
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip(s.trace().outcome.ok ? "The last step (End)" : "The first thing that went wrong (End)");
+    navigation_buttons(s);
     flow(ImGui::GetFontSize() * 7);
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);
     ImGui::SliderFloat("##speed", &s.speed, 0.25f, 20.0f, "%.2g steps/s", ImGuiSliderFlags_Logarithmic);
@@ -482,6 +613,17 @@ void playback_bar(GuiState& s) {
     ImGui::TextUnformatted(s.step_title().c_str());
     ImGui::PushTextWrapPos(0.0f);
     ImGui::TextUnformatted(s.explanation().c_str());
+    ImGui::PopTextWrapPos();
+}
+
+// The current step told in plain sentences (the first line of the explanation), for
+// presentation mode's bottom strip.
+void narration_strip(GuiState& s) {
+    std::string x = s.explanation();
+    const auto nl = x.find('\n');
+    if (nl != std::string::npos) x.resize(nl);
+    ImGui::PushTextWrapPos(0.0f);
+    ImGui::TextUnformatted(x.c_str());
     ImGui::PopTextWrapPos();
 }
 
@@ -596,16 +738,119 @@ void handle_shortcuts(GuiState& s, UiContext& ctx) {
     if (pressed(GLFW_KEY_PERIOD) || pressed(GLFW_KEY_N)) s.next();
     if (pressed(GLFW_KEY_COMMA) || pressed(GLFW_KEY_B)) s.prev();
     if (pressed(GLFW_KEY_HOME)) s.go_to_step(0);
-    if (pressed(GLFW_KEY_END)) s.go_to_step(s.steps().empty() ? 0 : s.steps().size() - 1);
+    if (pressed(GLFW_KEY_END)) s.go_to_step(s.last_step());
     if (pressed(GLFW_KEY_F)) fit_all(s);
     if (pressed(GLFW_KEY_T)) toggle_theme(s);
     if (pressed(GLFW_KEY_V)) toggle_view(s, true);
     if (pressed(GLFW_KEY_C)) toggle_view(s, false);
-    if (pressed(GLFW_KEY_TAB)) s.sidebar = !s.sidebar;
+    if (pressed(GLFW_KEY_TAB)) {
+        if (s.present) s.overlay = !s.overlay;
+        else s.sidebar = !s.sidebar;
+    }
+    if (pressed(GLFW_KEY_F5)) toggle_present(s);
+    if (pressed(GLFW_KEY_ESCAPE) && s.present) toggle_present(s);
+    if (pressed(GLFW_KEY_RIGHT_BRACKET)) go(s, s.next_ftp_step(), "No FTP line after this step");
+    if (pressed(GLFW_KEY_LEFT_BRACKET)) go(s, s.prev_ftp_step(), "No FTP line before this step");
+    if (pressed(GLFW_KEY_M)) go(s, s.next_decision_step(), "No middlebox decision after this step");
+    if (pressed(GLFW_KEY_G)) go(s, s.failure_step(), "Nothing went wrong in this run");
+    if (pressed(GLFW_KEY_R)) cycle_reveal(s);
+    if (pressed(GLFW_KEY_Q)) s.set_challenge(!s.challenge());
+    if (s.pending())
+        for (int k = 0; k < 4; ++k)
+            if (pressed(GLFW_KEY_1 + k)) s.answer(static_cast<std::size_t>(k + 1));
 }
+
+namespace {
+
+void side_panel_contents(GuiState& s, UiContext& ctx) {
+    // sections rather than tabs: their titles stay whole at a projector scale
+    auto scroll_here = [&](const char* section) {
+        if (s.show_section != section) return;
+        ImGui::SetScrollHereY(0.0f);
+        s.show_section.clear();
+    };
+    scroll_here("knobs");
+    if (ImGui::CollapsingHeader("Scenario and knobs", ImGuiTreeNodeFlags_DefaultOpen)) scenario_panel(s, ctx);
+    const bool failed = !s.trace().outcome.ok;
+    if (failed) ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(theme(s.view.theme).drop));
+    scroll_here("diagnosis");
+    const bool open = ImGui::CollapsingHeader(failed ? "Diagnosis: failed###diag" : "Diagnosis: ok###diag",
+                                              ImGuiTreeNodeFlags_DefaultOpen);
+    if (failed) ImGui::PopStyleColor();
+    if (open) diagnosis_panel(s, ctx);
+    scroll_here("tables");
+    if (ImGui::CollapsingHeader("NAT, conntrack, firewall", ImGuiTreeNodeFlags_DefaultOpen)) tables_panel(s);
+    scroll_here("export");
+    if (ImGui::CollapsingHeader("Export")) export_panel(s, ctx);
+}
+
+// Presentation mode: the title line, the ladder over the whole width, one bar of buttons and the
+// narration below it; the side panel floats over the ladder's right side when asked for (Tab).
+void present_layout(GuiState& s, UiContext& ctx) {
+    const float line = ImGui::GetFrameHeightWithSpacing();
+    // the buttons take one row on a wide screen, two on a narrow one; the narration two lines
+    const float sp = ImGui::GetStyle().ItemSpacing.x;
+    float buttons_w = ImGui::GetFontSize() * 2.0f * 4 + button_w("Pause") + button_w("< FTP") + button_w("FTP >") +
+                      button_w("Decision >") + button_w("Failure") + ImGui::CalcTextSize("step 000/000").x +
+                      button_w("Exit presentation") + button_w("Later: hidden") + button_w("Challenge: off") + button_w("Panel") +
+                      16 * sp + ImGui::GetFontSize() * 3;
+    const float rows = buttons_w > ImGui::GetContentRegionAvail().x ? 2.0f : 1.0f;
+    // the narration at 85 % of the font: three lines of it
+    const float bar_h = line * rows + ImGui::GetTextLineHeightWithSpacing() * 0.85f * 3.1f + ImGui::GetStyle().WindowPadding.y * 2;
+    const ImVec2 avail = ImGui::GetContentRegionAvail();
+    ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(0, 0));
+    ImGui::BeginChild("ladder", ImVec2(avail.x, std::max(100.0f, avail.y - bar_h)), true,
+                      ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse | ImGuiWindowFlags_NoMove);
+    ImGui::PopStyleVar();
+    ladder_canvas(s, ctx, ImGui::GetContentRegionAvail());
+    ImGui::EndChild();
+    ImGui::BeginChild("present-bar", ImVec2(avail.x, 0), true, ImGuiWindowFlags_NoScrollbar);
+    const float bw = ImGui::GetFontSize() * 2.0f;
+    if (ImGui::Button("|<", ImVec2(bw, 0))) s.go_to_step(0);
+    ImGui::SameLine();
+    if (ImGui::Button("<", ImVec2(bw, 0))) s.prev();
+    ImGui::SameLine();
+    if (ImGui::Button(s.playing ? "Pause" : "Play")) s.playing = !s.playing;
+    ImGui::SameLine();
+    if (ImGui::Button(">", ImVec2(bw, 0))) s.next();
+    ImGui::SameLine();
+    if (ImGui::Button(">|", ImVec2(bw, 0))) s.go_to_step(s.last_step());
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip(s.trace().outcome.ok ? "The last step (End)" : "The first thing that went wrong (End)");
+    navigation_buttons(s);
+    const std::string step = s.steps().empty() ? std::string("no steps")
+                                               : "step " + std::to_string(s.step() + 1) + "/" + std::to_string(s.steps().size());
+    flow(ImGui::CalcTextSize(step.c_str()).x, ImGui::GetFontSize());
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextUnformatted(step.c_str());
+    classroom_buttons(s);
+    flow(button_w("Panel"));
+    if (ImGui::Button("Panel")) s.overlay = !s.overlay;
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("The knobs, the diagnosis and the tables over the ladder (Tab)");
+    ImGui::SetWindowFontScale(0.85f);
+    narration_strip(s);
+    ImGui::SetWindowFontScale(1.0f);
+    ImGui::EndChild();
+
+    if (s.overlay) {
+        const View& v = s.view;
+        const float w = std::min((v.canvas_max.x - v.canvas_min.x) * 0.4f, 420.0f * s.ui_scale);
+        ImGui::SetNextWindowPos(ImVec2(v.canvas_max.x - w, v.canvas_min.y), ImGuiCond_Always);
+        ImGui::SetNextWindowSize(ImVec2(w, v.canvas_max.y - v.canvas_min.y), ImGuiCond_Always);
+        ImGui::SetNextWindowBgAlpha(0.95f);
+        ImGui::Begin("Panel###overlay", &s.overlay,
+                     ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
+                         ImGuiWindowFlags_NoSavedSettings);
+        side_panel_contents(s, ctx);
+        ImGui::End();
+    }
+}
+
+}  // namespace
 
 void draw_ui(GuiState& s, UiContext& ctx) {
     ImGuiIO& io = ImGui::GetIO();
+    s.display_h = io.DisplaySize.y;
     s.advance(io.DeltaTime);
     ImGui::SetNextWindowPos(ImVec2(0, 0));
     ImGui::SetNextWindowSize(io.DisplaySize);
@@ -617,13 +862,20 @@ void draw_ui(GuiState& s, UiContext& ctx) {
 
     ctx.probe.found = ctx.probe.visible = false;
     // title line: the outcome banner (green OK / red FAILED, readable from the back of the room),
-    // then the scenario's title
+    // then the title of the run shown (the scenario's, and the knobs changed from it)
     outcome_banner(s);
-    const std::string title = s.trace().title.empty() ? s.scenario() : s.trace().title;
+    const std::string title = s.run_title();
     ImGui::TextUnformatted(title.c_str());
+    if (ImGui::IsItemHovered() && !s.trace().title.empty()) ImGui::SetTooltip("%s", s.trace().title.c_str());
     if (!s.status.empty()) {
         ImGui::SameLine(0, ImGui::GetFontSize() * 2);
         ImGui::TextDisabled("%s", s.status.c_str());
+    }
+    if (s.present) {
+        present_layout(s, ctx);
+        ImGui::End();
+        challenge_window(s, s.view);
+        return;
     }
     toolbar(s);
 
@@ -631,25 +883,7 @@ void draw_ui(GuiState& s, UiContext& ctx) {
     const float side_w = s.sidebar ? std::clamp(avail_w * 0.27f, 200.0f, 360.0f * s.ui_scale) : 0.0f;
     if (s.sidebar) {
         ImGui::BeginChild("sidebar", ImVec2(side_w, 0), true);
-        // sections rather than tabs: their titles stay whole at a projector scale
-        auto scroll_here = [&](const char* section) {
-            if (s.show_section != section) return;
-            ImGui::SetScrollHereY(0.0f);
-            s.show_section.clear();
-        };
-        scroll_here("knobs");
-        if (ImGui::CollapsingHeader("Scenario and knobs", ImGuiTreeNodeFlags_DefaultOpen)) scenario_panel(s, ctx);
-        const bool failed = !s.trace().outcome.ok;
-        if (failed) ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(theme(s.view.theme).drop));
-        scroll_here("diagnosis");
-        const bool open = ImGui::CollapsingHeader(failed ? "Diagnosis: failed###diag" : "Diagnosis: ok###diag",
-                                                  ImGuiTreeNodeFlags_DefaultOpen);
-        if (failed) ImGui::PopStyleColor();
-        if (open) diagnosis_panel(s, ctx);
-        scroll_here("tables");
-        if (ImGui::CollapsingHeader("NAT, conntrack, firewall", ImGuiTreeNodeFlags_DefaultOpen)) tables_panel(s);
-        scroll_here("export");
-        if (ImGui::CollapsingHeader("Export")) export_panel(s, ctx);
+        side_panel_contents(s, ctx);
         ImGui::EndChild();
         ImGui::SameLine();
     }
@@ -670,6 +904,7 @@ void draw_ui(GuiState& s, UiContext& ctx) {
     ImGui::EndChild();
     ImGui::EndGroup();
     ImGui::End();
+    challenge_window(s, s.view);
 }
 
 }  // namespace ftpsim::gui

@@ -1,0 +1,461 @@
+// The classroom (issue #16): presentation mode's FTP lines on the draw list (never cut, at least
+// 24 px high at 1280x720, the decoded endpoint under PORT/227), progressive reveal (nothing after
+// the current step is drawn), the challenge's score, navigation to the first failure, and the
+// reply-code registry. Headless (ImGui's core, no window); the library traces come from
+// `ftpsim run ... --export x.json`.
+#include "tests/gui/headless.hpp"
+#include "protocol/reply_codes.hpp"
+#include "sim/trace/json.hpp"
+#include "viz/gui/narration.hpp"
+#include "viz/gui/script.hpp"
+#include "viz/gui/state.hpp"
+#include "viz/gui/ui.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+
+using namespace ftpsim;
+using ftpsim::gui::testing::HeadlessImGui;
+
+namespace {
+
+bool run_script(gui::GuiState& s, const std::string& text, std::string& error) {
+    std::vector<gui::ScriptCommand> cmds;
+    if (!gui::parse_script(text, cmds, error)) return false;
+    for (const auto& c : cmds) {
+        if (c.verb == "expect") {
+            if (!s.check(c, error)) return false;
+            continue;
+        }
+        if (!s.run_command(c, error)) return false;
+    }
+    return true;
+}
+
+// A library scenario's trace, simulated by the ftpsim binary and read back from its JSON export.
+trace::Trace library_trace(const std::string& id, const std::string& extra = {}) {
+    static std::map<std::string, trace::Trace> cache;
+    const std::string key = id + extra;
+    if (auto f = cache.find(key); f != cache.end()) return f->second;
+    const auto json = std::filesystem::temp_directory_path() / ("ftpsim-classroom-" + std::to_string(getpid()) + "-" + id + ".json");
+    const std::string cmd = std::string("'") + FTPSIM_BINARY + "' run '" + FTPSIM_SOURCE_DIR + "/scenarios/" + id + ".yaml' -q " +
+                            extra + " --export '" + json.string() + "' >/dev/null 2>&1";
+    const int rc = std::system(cmd.c_str());
+    REQUIRE_MESSAGE(WIFEXITED(rc), cmd);
+    std::ifstream in(json);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::filesystem::remove(json);
+    REQUIRE_MESSAGE(!text.str().empty(), "no trace from: ", cmd);
+    auto t = trace::from_json(text.str());
+    t.scenario = id;
+    cache[key] = t;
+    return t;
+}
+
+std::shared_ptr<gui::GuiBackend> fixed(const trace::Trace& t) {
+    auto b = std::make_shared<gui::FixedTraceBackend>();
+    b->add(t);
+    return b;
+}
+
+// The app's font in presentation mode for a window `h` pixels high (GuiState::set_present).
+float present_font_px(float h) { return std::ceil(std::clamp(h / 28.0f, 24.0f, 44.0f)); }
+
+void frames(gui::GuiState& s, gui::UiContext& ctx, int n = 2) {
+    for (int i = 0; i < n; ++i) {
+        ImGui::NewFrame();
+        gui::draw_ui(s, ctx);
+        ImGui::Render();
+    }
+}
+
+std::size_t vertices_in_rect(ImVec2 a, ImVec2 b) {
+    std::size_t n = 0;
+    const ImDrawData* dd = ImGui::GetDrawData();
+    for (int l = 0; l < dd->CmdListsCount; ++l)
+        n += gui::testing::vertices_in(*dd->CmdLists[l], a, b);
+    return n;
+}
+
+struct Checked {
+    std::size_t labels = 0, decoded = 0, steps = 0;
+    std::vector<std::string> decodes;
+};
+
+// Steps through the whole trace in presentation mode at w x h and checks every FTP line label
+// the canvas draws: whole (the text drawn is the line), at least 24 px high, inside the canvas,
+// really on the draw list, and with its decoded endpoint under it when it announces one.
+Checked check_presentation(gui::GuiState& s, float w, float h) {
+    HeadlessImGui im(w, h, present_font_px(h));
+    s.fonts_dirty = false;
+    gui::UiContext ctx;
+    s.set_present(true, h);
+    s.fonts_dirty = false;  // headless: the atlas is built at the presentation size already
+    s.reveal = gui::Reveal::All;
+    Checked c;
+    frames(s, ctx);
+    for (std::size_t step = 0; step < s.steps().size(); ++step) {
+        s.go_to_step(step);
+        frames(s, ctx);
+        ++c.steps;
+        const auto& st = ctx.last_stats;
+        std::size_t ftp_drawn = 0;
+        for (std::size_t i : st.drawn_items)
+            if (gui::is_ftp_line(s.diagram().items[i])) ++ftp_drawn;
+        CHECK(st.ftp_labels.size() == ftp_drawn);  // every FTP line drawn has its label
+        // and no FTP line is covered by another one's label or the lines under its arrow
+        auto overlap = [](ImVec2 a0, ImVec2 a1, ImVec2 b0, ImVec2 b1) {
+            return a0.x < b1.x - 1 && b0.x < a1.x - 1 && a0.y < b1.y - 1 && b0.y < a1.y - 1;
+        };
+        for (std::size_t i = 0; i < st.ftp_labels.size(); ++i)
+            for (std::size_t j = 0; j < st.ftp_labels.size(); ++j) {
+                if (i == j) continue;
+                const auto &x = st.ftp_labels[i], &y = st.ftp_labels[j];
+                CAPTURE(x.full);
+                CAPTURE(y.full);
+                if (i < j) CHECK_FALSE(overlap(x.min, x.max, y.min, y.max));
+                if (y.under_max.x > y.under_min.x) CHECK_FALSE(overlap(x.min, x.max, y.under_min, y.under_max));
+            }
+        for (const auto& l : st.ftp_labels) {
+            CAPTURE(w);
+            CAPTURE(h);
+            CAPTURE(l.full);
+            CHECK_FALSE(l.skipped);
+            // wrapped lines are joined by one space, so the whole line is there, unshortened
+            CHECK(l.shown == l.full);
+            CHECK(l.size >= 24.0f);
+            CHECK(l.min.x >= s.view.canvas_min.x - 0.5f);
+            CHECK(l.max.x <= s.view.canvas_max.x + 0.5f);
+            CHECK(vertices_in_rect(l.min, l.max) >= 4 * l.shown.size() / 2);  // the glyphs are on the draw list
+            const std::string sent = s.diagram().items[l.item].label;
+            if (!proto::decoded_endpoint(sent).empty()) {
+                CHECK(l.decoded.rfind(proto::decoded_endpoint(sent), 0) == 0);
+                c.decodes.push_back(l.decoded);
+                ++c.decoded;
+            }
+            ++c.labels;
+        }
+    }
+    s.set_present(false, h);
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("reply codes: the lecture deck's digits and RFC 959's meaning; decoded data ports") {
+    const auto e = proto::explain_reply(227);
+    REQUIRE(e);
+    CHECK(e->first_digit.find("a new command can be sent") != std::string_view::npos);
+    CHECK(e->second_digit == "control or data connection");
+    CHECK(e->meaning == "Entering Passive Mode (h1,h2,h3,h4,p1,p2).");
+    CHECK(e->source == "RFC 959");
+    CHECK(proto::reply_explanation_text(425).find("Transient Negative reply: try again; x2z: control or data connection. RFC 959: "
+                                                  "Can't open data connection.") != std::string::npos);
+    CHECK(proto::explain_reply(530)->second_digit == "authentication");
+    CHECK(proto::explain_reply(229)->source == "RFC 2428");
+    CHECK_FALSE(proto::explain_reply(260));  // the second digit is 0 to 5
+    CHECK_FALSE(proto::explain_reply(99));
+    REQUIRE(proto::explain_reply(249));
+    CHECK(proto::explain_reply(249)->meaning.empty());
+    CHECK_FALSE(proto::explain_reply(299));  // a valid code nobody defined: digits only
+    CHECK(proto::reply_code_of("150-Here it comes") == 150);
+    CHECK_FALSE(proto::reply_code_of("PORT 1,2,3,4,5,6"));
+
+    CHECK(proto::decoded_endpoint("227 Entering Passive Mode (192,168,150,90,195,149).") ==
+          "= 192.168.150.90 port 195 x 256 + 149 = 50069");
+    CHECK(proto::decoded_endpoint("PORT 192,168,1,100,4,97") == "= 192.168.1.100 port 4 x 256 + 97 = 1121");
+    CHECK(proto::decoded_endpoint("EPRT |1|203.0.113.78|1121|") == "= 203.0.113.78 port 1121");
+    CHECK(proto::decoded_endpoint("229 Entering Extended Passive Mode (|||6446|)") == "= port 6446 on the server's address");
+    CHECK(proto::decoded_endpoint("PORT 1,2,3") == "");
+    CHECK(proto::decoded_endpoint("200 PORT command successful") == "");
+}
+
+TEST_CASE("presentation mode: every FTP line whole, >= 24 px, with its decoded endpoint, at three projector sizes") {
+    struct Case {
+        std::string id;
+        const char* view;
+    };
+    const std::vector<Case> cases{{"lecture-deck-passive-list", "end-to-end"},
+                                  {"lecture-deck-passive-list", "per-hop"},
+                                  {"home-router-alg-active-port-21", "per-hop"},
+                                  {"home-router-alg-active-port-21", "end-to-end"},
+                                  {"curl-vsftpd-cnat-off-active", "per-hop"}};
+    bool deck_227 = false;
+    for (const auto& c : cases) {
+        CAPTURE(c.id);
+        CAPTURE(c.view);
+        gui::GuiState s(fixed(library_trace(c.id)));
+        std::string error;
+        REQUIRE(run_script(s, std::string("view ") + c.view, error));
+        for (const auto& [w, h] : std::vector<std::pair<float, float>>{{1024, 768}, {1280, 720}, {1920, 1080}}) {
+            const Checked r = check_presentation(s, w, h);
+            CHECK(r.labels > 10);
+            CHECK(r.decoded >= 1);
+            for (const auto& d : r.decodes)
+                if (d == "= 192.168.150.90 port 195 x 256 + 149 = 50069") deck_227 = true;
+        }
+    }
+    CHECK(deck_227);  // the lecture deck's own worked example
+}
+
+TEST_CASE("progressive reveal: a scripted session draws nothing after the current step; ghosted shows it faded") {
+    HeadlessImGui im(1280, 720, 26);
+    gui::GuiState s(fixed(library_trace("lecture-deck-passive-list")));
+    s.fonts_dirty = false;
+    gui::UiContext ctx;
+    std::string error;
+    REQUIRE(run_script(s, "present on; first", error));
+    s.fonts_dirty = false;
+    CHECK(s.present);
+    CHECK(s.reveal == gui::Reveal::Hide);
+    frames(s, ctx);
+    const auto& steps = s.item_steps();
+    std::size_t checked = 0;
+    for (std::size_t n = 0; n + 1 < s.steps().size(); ++n) {
+        frames(s, ctx);
+        {
+            // the view follows the current step: its item is on the canvas
+            const auto g = gui::canvas_geometry(s.diagram(), s.view);
+            const auto& cur = s.diagram().items[s.current_item()];
+            CHECK(g.y(cur.top()) >= s.view.canvas_min.y);
+            CHECK(g.y(cur.bottom()) <= s.view.canvas_max.y);
+        }
+        // scrolled so that the canvas below the current step shows
+        gui::scroll_to(s.diagram(), s.view, s.diagram().items[s.current_item()].top(), 0.3f);
+        frames(s, ctx, 1);
+        const auto& st = ctx.last_stats;
+        for (std::size_t i : st.drawn_items) REQUIRE(steps[i] <= s.step());
+        CHECK(st.future_ghosted == 0);
+        // below the lowest item of the steps so far (and its labels), the canvas is empty
+        const auto g = gui::canvas_geometry(s.diagram(), s.view);
+        double bottom = 0;
+        for (std::size_t i = 0; i < s.diagram().items.size(); ++i)
+            if (steps[i] <= s.step()) bottom = std::max(bottom, s.diagram().items[i].bottom());
+        const float below = g.y(bottom) + 3.2f * 26.0f;  // the decoded line under the last arrow
+        if (below < s.view.canvas_max.y - 4) {
+            // (inside the child window's rounded border)
+            const ImVec2 a{s.view.canvas_min.x + 4, below}, b{s.view.canvas_max.x - 4, s.view.canvas_max.y - 4};
+            const std::size_t n = vertices_in_rect(a, b);
+            if (n) {
+                const ImDrawData* dd = ImGui::GetDrawData();
+                for (int l = 0; l < dd->CmdListsCount; ++l)
+                    for (const ImDrawVert& v : dd->CmdLists[l]->VtxBuffer)
+                        if (v.pos.x >= a.x && v.pos.x <= b.x && v.pos.y >= a.y && v.pos.y <= b.y)
+                            MESSAGE("list ", l, " vertex ", v.pos.x, ",", v.pos.y, " colour ", v.col, " canvas ", s.view.canvas_min.x, ",",
+                                    s.view.canvas_min.y, " - ", s.view.canvas_max.x, ",", s.view.canvas_max.y);
+            }
+            CHECK(n == 0);
+            ++checked;
+        }
+        REQUIRE(run_script(s, "next", error));
+    }
+    CHECK(checked > 20);
+    // the toggle: later steps drawn faded
+    REQUIRE(run_script(s, "step 4; reveal ghost", error));
+    frames(s, ctx);
+    CHECK(ctx.last_stats.future_ghosted > 0);
+    REQUIRE(run_script(s, "reveal all", error));
+    frames(s, ctx);
+    CHECK(ctx.last_stats.future_ghosted == 0);
+    CHECK(ctx.last_stats.future_hidden == 0);
+}
+
+TEST_CASE("challenge: the class answers right and wrong, the score says so, and the reply is revealed") {
+    auto s = gui::GuiState(std::shared_ptr<gui::GuiBackend>(gui::make_demo_backend()));
+    std::string error;
+    // active mode through the NAT without its ALG (the demo's default): re-simulated with the ALG on
+    // and in passive mode for the other answers
+    REQUIRE(run_script(s, "challenge on; first; expect score 0/0", error));
+    CHECK(s.reveal == gui::Reveal::Hide);  // the answer must not be on the screen already
+    auto advance_to_question = [&] {
+        for (int i = 0; i < 1000 && !s.pending(); ++i)
+            if (!s.next() && !s.pending()) return false;
+        return s.pending().has_value();
+    };
+    REQUIRE(advance_to_question());
+    const std::size_t held = s.step();
+    const gui::Question q1 = *s.pending();
+    CHECK(q1.answers.size() >= 3);
+    CHECK(q1.answers.size() <= 4);
+    CHECK(q1.step == held + 1);
+    CHECK_FALSE(s.next());  // held until the class answers
+    CHECK(s.step() == held);
+    REQUIRE(run_script(s, "expect question yes; answer " + std::to_string(q1.correct + 1) + "; expect score 1/1", error));
+    CHECK(s.step() == q1.step);  // revealed
+    CHECK(s.feedback().rfind("Right", 0) == 0);
+    CHECK(s.diagram().items[s.current_item()].label == q1.answers[q1.correct]);
+
+    REQUIRE(advance_to_question());
+    const gui::Question q2 = *s.pending();
+    const std::size_t wrong = q2.correct == 0 ? 2 : 1;
+    REQUIRE(run_script(s, "answer " + std::to_string(wrong) + "; expect score 1/2; expect question no", error));
+    CHECK(s.feedback().find(q2.answers[q2.correct]) != std::string::npos);
+    CHECK(s.step() == q2.step);
+    CHECK_FALSE(run_script(s, "expect score 2/2", error));
+    CHECK(error.find("the score is 1/2") != std::string::npos);
+    CHECK_FALSE(run_script(s, "answer 1", error));  // nothing is asked now
+    CHECK(error.find("no question") != std::string::npos);
+
+    // the data connection's fate: asked once, and the demo's server SYN dies at the NAT
+    bool data_question = false;
+    for (int i = 0; i < 2000 && s.step() + 1 < s.steps().size(); ++i) {
+        if (!s.next()) {
+            REQUIRE(s.pending());
+            if (s.pending()->key.rfind("data:", 0) == 0) {
+                data_question = true;
+                CHECK(s.pending()->answers[s.pending()->correct].find("dropped") != std::string::npos);
+            }
+            s.answer(s.pending()->correct + 1);
+        }
+    }
+    CHECK(data_question);
+    CHECK(s.score_right() == s.score_asked() - 1);
+}
+
+TEST_CASE("challenge: answers come from re-simulations with other knob values") {
+    auto s = gui::GuiState(std::shared_ptr<gui::GuiBackend>(gui::make_demo_backend()));
+    s.set_challenge(true);
+    // the reply to PORT: the demo's server accepts it here; 500/425 are the other answers offered
+    bool found = false;
+    for (std::size_t i = 0; i < s.steps().size() && !found; ++i) {
+        const auto q = s.question_for(i);
+        if (!q || q->prompt.find("PORT") == std::string::npos) continue;
+        found = true;
+        std::set<std::string> codes;
+        for (const auto& a : q->answers) codes.insert(a.substr(0, 3));
+        CHECK(codes.size() == q->answers.size());
+        CHECK(codes.count("500"));
+        CHECK(codes.count(q->answers[q->correct].substr(0, 3)));
+    }
+    CHECK(found);
+}
+
+TEST_CASE("navigation: next/previous FTP line, the next decision, and Last at the first failure") {
+    auto s = gui::GuiState(std::shared_ptr<gui::GuiBackend>(gui::make_demo_backend()));
+    REQUIRE_FALSE(s.trace().outcome.ok);
+    std::string error;
+    REQUIRE(run_script(s, "first; next-ftp", error));
+    CHECK(gui::is_ftp_line(s.diagram().items[s.current_item()]));
+    const std::size_t first_ftp = s.step();
+    REQUIRE(run_script(s, "next-ftp; prev-ftp", error));
+    CHECK(s.step() == first_ftp);
+    REQUIRE(run_script(s, "first; next-decision", error));
+    CHECK(gui::is_middlebox_decision(s.diagram().items[s.current_item()]));
+    REQUIRE(run_script(s, "failure", error));
+    const std::size_t f = s.step();
+    // the first thing that went wrong: the server's SYN to the private address, dropped
+    CHECK(s.trace().events[s.current_event()].verdict == trace::Verdict::Dropped);
+    for (std::size_t i = 0; i < f; ++i) {
+        s.go_to_step(i);
+        CHECK_FALSE(gui::went_wrong(s.trace(), s.diagram().items[s.current_item()]));
+    }
+    REQUIRE(run_script(s, "first; last", error));
+    CHECK(s.step() == f);  // Last on a failed run: where it went wrong
+    CHECK(s.explanation().find("dropped") != std::string::npos);
+    CHECK(s.explanation().find("Why:") == std::string::npos);
+    // once fixed, Last is the last step
+    REQUIRE(run_script(s, "set knob clients.client.mode=pasv; last", error));
+    REQUIRE(s.trace().outcome.ok);
+    CHECK(s.step() + 1 == s.steps().size());
+}
+
+TEST_CASE("narration: replies explained by their code, PORT decoded, in the deck's words") {
+    gui::GuiState s(fixed(library_trace("lecture-deck-passive-list")));
+    std::string error;
+    REQUIRE(run_script(s, "view end-to-end", error));
+    bool saw_227 = false, saw_pasv = false;
+    for (std::size_t i = 0; i < s.steps().size(); ++i) {
+        s.go_to_step(i);
+        const auto& it = s.diagram().items[s.current_item()];
+        const std::string x = s.explanation();
+        if (gui::is_ftp_reply(it) && it.label.rfind("227", 0) == 0) {
+            saw_227 = true;
+            CHECK(x.find("on the control connection") != std::string::npos);
+            CHECK(x.find("RFC 959: Entering Passive Mode") != std::string::npos);
+            CHECK(x.find("192.168.150.90 port 195 x 256 + 149 = 50069") != std::string::npos);
+        }
+        if (it.label == "PASV") {
+            saw_pasv = true;
+            CHECK(x.find("data port") != std::string::npos);
+        }
+    }
+    CHECK(saw_227);
+    CHECK(saw_pasv);
+}
+
+TEST_CASE("the run's title says which knobs changed from the scenario") {
+    auto s = gui::GuiState(std::shared_ptr<gui::GuiBackend>(gui::make_demo_backend()));
+    const std::string before = s.run_title();
+    CHECK(before == s.trace().title);
+    std::string error;
+    REQUIRE(run_script(s, "set knob clients.client.mode=pasv", error));
+    CHECK(s.run_title().find("Changed from") == 0);
+    CHECK(s.run_title().find("= pasv") != std::string::npos);
+}
+
+TEST_CASE("classroom script verbs are checked before anything runs") {
+    std::vector<gui::ScriptCommand> cmds;
+    std::string error;
+    CHECK(gui::parse_script("present on; reveal ghost; challenge on; answer 2; expect score 1/2; failure; next-ftp", cmds, error));
+    CHECK_FALSE(gui::parse_script("present maybe", cmds, error));
+    CHECK(error.find("present on|off") != std::string::npos);
+    CHECK_FALSE(gui::parse_script("reveal some", cmds, error));
+    CHECK_FALSE(gui::parse_script("answer two", cmds, error));
+    CHECK_FALSE(gui::parse_script("expect score 12", cmds, error));
+}
+
+TEST_CASE("a knob a fix adds gets a human label and says where it came from") {
+    CHECK(gui::knob_label("nodes.linksys.alg.ports") == "linksys: FTP ALG ports");
+    CHECK(gui::knob_label("nodes.router.alg.enabled") == "router: FTP ALG");
+    CHECK(gui::knob_label("servers.server.passive_ports") == "server: passive ports");
+    CHECK(gui::knob_label("clients.client.mode") == "client: mode");
+    gui::Knobs k;
+    k.open_ended = true;
+    REQUIRE(k.apply("nodes.linksys.alg.ports=21,2121"));
+    REQUIRE(k.find("nodes.linksys.alg.ports"));
+    CHECK(k.find("nodes.linksys.alg.ports")->label == "linksys: FTP ALG ports");
+    CHECK(k.find("nodes.linksys.alg.ports")->help.find("nodes.linksys.alg.ports") != std::string::npos);
+}
+
+TEST_CASE("the diagnosis' evidence: 'see step N' goes to the step that draws the event") {
+    trace::Trace t = library_trace("curl-vsftpd-cnat-off-active");
+    REQUIRE(!t.outcome.diagnosis.empty());
+    {
+        // the simulator's diagnosis names its evidence, and each names a step
+        gui::GuiState real(fixed(t));
+        std::size_t n = 0;
+        for (const auto& d : t.outcome.diagnosis) n += d.evidence.size();
+        CHECK(n > 0);
+        CHECK(real.evidence_steps().size() == n);
+    }
+    // the evidence as the typed diagnosis records it: the `seq` of the events a finding rests on
+    std::uint64_t refused = 0;
+    for (const auto& e : t.events)
+        if (e.kind == trace::EventKind::Segment && e.payload.rfind("500", 0) == 0) {
+            refused = e.seq;
+            break;
+        }
+    REQUIRE(refused != 0);
+    t.outcome.diagnosis[0].evidence = {refused};
+    gui::GuiState s(fixed(t));
+    const auto ev = s.evidence_steps();
+    REQUIRE(ev.size() == 1);
+    std::string error;
+    REQUIRE(run_script(s, "first; evidence 1", error));
+    CHECK(s.step() == ev[0]);
+    CHECK(s.trace().events[s.current_event()].seq == refused);
+    CHECK(s.diagram().items[s.current_item()].label.rfind("500", 0) == 0);
+    CHECK_FALSE(run_script(s, "evidence 2", error));
+    CHECK(error.find("1 evidence step") != std::string::npos);
+}
