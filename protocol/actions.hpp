@@ -76,6 +76,7 @@ enum class ExplainKind : std::uint8_t {
 struct Explain {            // one line for the learner: "the client listens on ... and announces it with PORT"
     std::string text;
     ExplainKind kind = ExplainKind::Other;
+    Time timeout_ns = 0;    // a timeout that fired (connect_timeout, net:timeout ...): how long it was
 };
 
 using Action = std::variant<SendControl, Listen, StopListening, Connect, SendData, CloseData,

@@ -298,10 +298,11 @@ void ClientSession::on_timer(Time now) {
         connect_deadline_ = kNever;
         if (data_.state == D::ConnectRequested) {
             emit(CloseData{data_.id, true});
-            if (fire(E::ConnectFailed))
-                on_data_failure("the data connection to " + data_.target.to_string() + " was not up within " +
-                                std::to_string(config_.profile.connect_timeout / 1'000'000'000) +
-                                " s (the client's connect timeout)");
+            const std::string why = "the data connection to " + data_.target.to_string() + " was not up within " +
+                                    std::to_string(config_.profile.connect_timeout / 1'000'000'000) +
+                                    " s (the client's connect timeout)";
+            emit(Explain{why, ExplainKind::Other, config_.profile.connect_timeout});
+            if (fire(E::ConnectFailed)) on_data_failure(why);
         }
     }
     if (now >= accept_deadline_) {

@@ -75,6 +75,10 @@ constexpr std::array kProfiles{
         .switch_mode_on_data_failure = false,
         .accept_timeout = 300 * kSecond,
         .connect_timeout = 300 * kSecond,  // net:timeout (300 s)
+        .max_tries = 1000,                         // net:max-retries
+        .reconnect_interval_base = 30 * kSecond,   // net:reconnect-interval-base
+        .reconnect_interval_multiplier = 1.5,      // net:reconnect-interval-multiplier
+        .reconnect_interval_max = 600 * kSecond,   // net:reconnect-interval-max
         .on_negative_reply = FailurePolicy::Continue,
         .on_data_command_refused = FailurePolicy::Abandon,
         .on_data_failure = FailurePolicy::Abandon,

@@ -1158,9 +1158,10 @@ void ServerSession::on_timer(Time now) {
     if (now >= connect_deadline_) {
         connect_deadline_ = kNever;
         if (data_.phase == Phase::Connecting) {
-            explain("the active data connection to " + data_.target.to_string() + " is not up after " +
-                    std::to_string(profile_.connect_timeout / 1'000'000'000) +
-                    " s (connect_timeout): the server gives up");
+            actions_.push_back(Explain{"the active data connection to " + data_.target.to_string() + " is not up after " +
+                                           std::to_string(profile_.connect_timeout / 1'000'000'000) +
+                                           " s (connect_timeout): the server gives up",
+                                       ExplainKind::Other, profile_.connect_timeout});
             actions_.push_back(CloseData{data_.id, true});
             const bool announce = data_.announce_on_connect;
             data_ = DataPlan{};
@@ -1171,8 +1172,9 @@ void ServerSession::on_timer(Time now) {
     if (now >= data_deadline_) {
         data_deadline_ = kNever;
         if (transfer_ && data_.phase == Phase::Open) {
-            explain("no data arrived for " + std::to_string(profile_.data_connection_timeout / 1'000'000'000) +
-                    " s (data_connection_timeout): the server ends the session");
+            actions_.push_back(Explain{"no data arrived for " + std::to_string(profile_.data_connection_timeout / 1'000'000'000) +
+                                           " s (data_connection_timeout): the server ends the session",
+                                       ExplainKind::Other, profile_.data_connection_timeout});
             actions_.push_back(CloseData{data_.id, true});
             data_.phase = Phase::Idle;
             return die(now, {Reply::DataTimeout});
@@ -1181,8 +1183,9 @@ void ServerSession::on_timer(Time now) {
     if (now >= idle_deadline_) {
         idle_deadline_ = kNever;
         if (!transfer_ && state_ != ServerState::Closed && state_ != ServerState::DataChannel) {
-            explain("no command for " + std::to_string(profile_.idle_session_timeout / 1'000'000'000) +
-                    " s (idle_session_timeout): the server ends the session");
+            actions_.push_back(Explain{"no command for " + std::to_string(profile_.idle_session_timeout / 1'000'000'000) +
+                                           " s (idle_session_timeout): the server ends the session",
+                                       ExplainKind::Other, profile_.idle_session_timeout});
             return die(now, {Reply::IdleTimeout});
         }
     }

@@ -47,6 +47,7 @@ trace::Event explain_fact(const proto::Explain& a) {
     case proto::ExplainKind::DiskFull: e.fact = trace::Fact::ServerDiskFull; break;
     }
     e.text = a.text;
+    e.timeout_ns = a.timeout_ns;
     return e;
 }
 
@@ -304,7 +305,7 @@ void ServerApp::pump(net::Stack& s) {
 ClientApp::ClientApp(net::Network& net, std::string node, proto::ClientConfig config,
                      proto::IpAddress local, proto::HostPort server, std::uint16_t local_port,
                      std::pair<std::uint16_t, std::uint16_t> data_ports)
-    : net_(net), node_(std::move(node)), session_(std::move(config)), local_(local), server_(server),
+    : net_(net), node_(std::move(node)), config_(std::move(config)), session_(config_), local_(local), server_(server),
       local_port_(local_port), data_ports_(data_ports) {}
 
 void ClientApp::start(net::Stack& s) {
@@ -316,22 +317,28 @@ void ClientApp::start(net::Stack& s) {
     if (profile.connect_timeout > 0) {
         // curl --connect-timeout, ftplib timeout, lftp net:timeout: the client stops waiting
         // for its control connection before TCP gives up.
-        s.schedule(s.now() + profile.connect_timeout, [this, &s, secs, t = profile.connect_timeout] {
-            if (control_open_ || !control_failure_.empty() || session_.finished()) return;
-            control_failure_ = "the control connection to " + server_.to_string() + " was not up within " +
-                               secs(t) + " (the client's connect timeout)";
-            s.note("the client gives up connecting to " + server_.to_string() + " after " + secs(t) +
-                   " (" + std::string(session_.profile().name) + " connect timeout)");
+        s.schedule(s.now() + profile.connect_timeout, [this, &s, secs, t = profile.connect_timeout, try_no = tries_] {
+            if (try_no != tries_ || control_open_ || !control_failure_.empty() || session_.finished()) return;
+            trace::Event e = fact(trace::Fact::ClientGiveUp, {}, server_);
+            e.timeout_ns = t;
+            e.state = "connect-timeout";
+            e.text = "the client gives up connecting to " + server_.to_string() + " after " + secs(t) + " (" +
+                     std::string(session_.profile().name) + " connect timeout)";
+            s.note(std::move(e));
             s.close(control_);
-            session_.on_control_closed(s.now());
-            pump(s);
+            control_failed(s, "the control connection to " + server_.to_string() + " was not up within " + secs(t) +
+                                  " (the client's connect timeout)");
         });
     }
-    if (profile.max_time > 0) {
+    if (profile.max_time > 0 && tries_ == 1) {
         // curl --max-time: the whole operation has this long; then curl closes its connections.
         s.schedule(s.now() + profile.max_time, [this, &s, secs, t = profile.max_time] {
             if (session_.finished()) return;
-            s.note("the client gives up: --max-time " + secs(t) + " reached (curl exits with 28)");
+            trace::Event e = fact(trace::Fact::ClientGiveUp, {}, server_);
+            e.timeout_ns = t;
+            e.state = "max-time";
+            e.text = "the client gives up: --max-time " + secs(t) + " reached (curl exits with 28)";
+            s.note(std::move(e));
             for (auto [id, c] : std::map<proto::DataId, net::ConnId>(data_conn_))
                 if (s.info(c).open) s.abort(c);
             for (auto [id, l] : std::map<proto::DataId, net::ListenerId>(listener_of_)) s.stop_listening(l);
@@ -379,11 +386,40 @@ void ClientApp::on_connected(net::Stack& s, net::ConnId c) {
     }
 }
 
+void ClientApp::control_failed(net::Stack& s, std::string why) {
+    control_failure_ = std::move(why);
+    if (retry_control(s)) return;
+    session_.on_control_closed(s.now());
+    pump(s);
+}
+
+bool ClientApp::retry_control(net::Stack& s) {
+    const auto& p = config_.profile;
+    if (p.max_tries <= 1 || tries_ >= p.max_tries) return false;
+    const proto::Time wait = interval_ ? interval_ : p.reconnect_interval_base;
+    interval_ = static_cast<proto::Time>(static_cast<double>(wait) * p.reconnect_interval_multiplier);
+    if (p.reconnect_interval_max > 0 && interval_ >= p.reconnect_interval_max) interval_ = p.reconnect_interval_base;
+    ++tries_;
+    trace::Event e = fact(trace::Fact::ClientRetry, {}, server_);
+    e.attempt = static_cast<int>(tries_);
+    e.timeout_ns = wait;
+    e.state = "reconnect";
+    e.text = control_failure_ + ": " + std::string(p.name) + " reconnects in " +
+             std::to_string(wait / 1'000'000'000) + " s, on a new control connection (try " + std::to_string(tries_) +
+             " of net:max-retries " + std::to_string(p.max_tries) + ")";
+    s.note(std::move(e));
+    s.schedule(s.now() + wait, [this, &s] {
+        session_ = proto::ClientSession(config_);
+        control_open_ = false;
+        control_failure_.clear();
+        start(s);
+    });
+    return true;
+}
+
 void ClientApp::on_refused(net::Stack& s, net::ConnId c) {
     if (c == control_) {
-        control_failure_ = "the control connection to " + server_.to_string() + " was refused";
-        session_.on_control_closed(s.now());
-        pump(s);
+        control_failed(s, "the control connection to " + server_.to_string() + " was refused");
     } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
         data_event(s, c, proto::DataRefused{it->second});
     }
@@ -391,13 +427,12 @@ void ClientApp::on_refused(net::Stack& s, net::ConnId c) {
 
 void ClientApp::on_unreachable(net::Stack& s, net::ConnId c) {
     if (c != control_) return on_refused(s, c);
-    control_failure_ = "the control connection to " + server_.to_string() + " failed: no route (network unreachable)";
-    session_.on_control_closed(s.now());
-    pump(s);
+    control_failed(s, "the control connection to " + server_.to_string() + " failed: no route (network unreachable)");
 }
 
 void ClientApp::on_timeout(net::Stack& s, net::ConnId c) {
     if (c == control_) {
+        if (!control_open_) return control_failed(s, "the control connection to " + server_.to_string() + " timed out");
         control_failure_ = "the control connection to " + server_.to_string() + " timed out";
         session_.on_control_closed(s.now());
         pump(s);

@@ -132,10 +132,17 @@ public:
 private:
     void data_event(net::Stack& s, net::ConnId c, const proto::DataEvent& e);
     void pump(net::Stack& s);
+    // The control connection could not be made: a new one after the profile's reconnect
+    // interval (lftp net:max-retries ...), if it has tries left. False: give up.
+    bool retry_control(net::Stack& s);
+    void control_failed(net::Stack& s, std::string why);
 
     net::Network& net_;
     std::string node_;
+    proto::ClientConfig config_;         // each retry starts a new session with it
     proto::ClientSession session_;
+    unsigned tries_ = 1;                 // control connections tried so far
+    proto::Time interval_ = 0;           // the next reconnect interval (0: the base)
     proto::IpAddress local_;
     proto::HostPort server_;
     std::uint16_t local_port_;

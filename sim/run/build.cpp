@@ -335,6 +335,20 @@ void apply_client_options(const scenario::ClientSpec& c, proto::ClientProfile& p
              p.connect_timeout = p.accept_timeout = option_duration(c, k, v); }},
         {"lftp", "ftp:fix-pasv-address", [](const auto& c, const auto& k, const auto& v, auto& p) {
              p.pasv_address = option_flag(c, k, v) ? P::FixPrivate : P::Trust; }},
+        {"lftp", "net:max-retries", [](const auto& c, const auto& k, const auto& v, auto& p) {
+             char* end = nullptr;
+             const long n = std::strtol(v.c_str(), &end, 10);
+             if (v.empty() || *end || n < 0 || n > 100000)
+                 throw scenario::ScenarioError(c.mark, "clients." + c.node + ".options." + k + ": expected a number of tries (0 = unlimited, 1 = no retry), found '" + v + "'");
+             p.max_tries = n == 0 ? 100000u : static_cast<unsigned>(n); }},
+        {"lftp", "net:reconnect-interval-base", [](const auto& c, const auto& k, const auto& v, auto& p) { p.reconnect_interval_base = option_duration(c, k, v); }},
+        {"lftp", "net:reconnect-interval-max", [](const auto& c, const auto& k, const auto& v, auto& p) { p.reconnect_interval_max = option_duration(c, k, v); }},
+        {"lftp", "net:reconnect-interval-multiplier", [](const auto& c, const auto& k, const auto& v, auto& p) {
+             char* end = nullptr;
+             const double m = std::strtod(v.c_str(), &end);
+             if (v.empty() || *end || m < 1 || m > 100)
+                 throw scenario::ScenarioError(c.mark, "clients." + c.node + ".options." + k + ": expected a multiplier from 1 to 100, found '" + v + "'");
+             p.reconnect_interval_multiplier = m; }},
     };
     for (const auto& [key, value] : c.options) {
         const Option* found = nullptr;

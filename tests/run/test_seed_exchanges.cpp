@@ -336,3 +336,28 @@ TEST_CASE("client options: curl connect-timeout and ftplib timeout give up when 
     REQUIRE(control);
     CHECK(gave_up(ftplib, control->id) == 10 * trace::kNsPerSec);
 }
+
+TEST_CASE("lftp net:max-retries: each retry is a new control connection, after the reconnect interval") {
+    const auto t = run_library("lftp-reconnects-refused-server");
+    std::vector<trace::TimeNs> syns;
+    std::set<std::uint16_t> ports;
+    for (const auto& c : t.connections) {
+        if (c.purpose != "control") continue;
+        syns.push_back(first_segment(t, c.id)->time_ns);
+        ports.insert(c.initiator_local.port);
+    }
+    REQUIRE(syns.size() == 3);  // net:max-retries 3: three tries in all
+    CHECK(ports.size() == 3);   // three connections
+    // Each retry waits its interval after the RST (2 ms after the SYN): 5 s, then 5 x 1.5 = 7.5 s.
+    int retries = 0;
+    for (const auto& e : t.events)
+        if (e.fact == trace::Fact::ClientRetry) {
+            ++retries;
+            CHECK(e.timeout_ns == (retries == 1 ? 5 * trace::kNsPerSec : 7'500'000'000));
+        }
+    CHECK(retries == 2);
+    CHECK(syns[1] - syns[0] > 5 * trace::kNsPerSec);
+    CHECK(syns[1] - syns[0] < 5 * trace::kNsPerSec + 10 * trace::kNsPerMs);
+    CHECK(syns[2] - syns[1] > 7'500'000'000);
+    CHECK(syns[2] - syns[1] < 7'500'000'000 + 10 * trace::kNsPerMs);
+}
