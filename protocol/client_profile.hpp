@@ -85,6 +85,20 @@ struct ClientProfile {
     bool switch_mode_on_data_failure = false;    // FileZilla: passive <-> active, once
     Time accept_timeout = 0;                     // active mode: give up waiting for the
                                                  // server's connection (0 = wait forever)
+    // Connecting (the control connection, and a passive data connection): give up after this,
+    // 0 = when TCP gives up (curl --connect-timeout, ftplib timeout, lftp net:timeout).
+    Time connect_timeout = 0;
+    // The whole session (curl --max-time): the client gives up whatever it is doing (0 = none).
+    Time max_time = 0;
+    // lftp's reconnects when the control connection cannot be made (refused, timed out,
+    // unreachable): net:max-retries tries in all (1 = no retry; 0 here = the program does not
+    // retry), waiting net:reconnect-interval-base, then that times
+    // net:reconnect-interval-multiplier, back to the base once net:reconnect-interval-max is
+    // reached. Each retry is a new control connection.
+    unsigned max_tries = 0;
+    Time reconnect_interval_base = 0;
+    double reconnect_interval_multiplier = 1.5;
+    Time reconnect_interval_max = 0;
 
     // Failures.
     FailurePolicy on_negative_reply = FailurePolicy::Continue;

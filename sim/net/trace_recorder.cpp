@@ -140,10 +140,31 @@ void TraceRecorder::relabel_connection(int id, const std::string& purpose, int c
     trace_.connections[it->second].control_id = control_id;
 }
 
+void TraceRecorder::mark_control_text(int id) { control_text_conns_.insert(id); }
+
 trace::Trace TraceRecorder::finish(trace::Outcome outcome) {
     std::stable_sort(trace_.events.begin(), trace_.events.end(),
                      [](const trace::Event& a, const trace::Event& b) { return a.time_ns < b.time_ns; });
     for (std::size_t i = 0; i < trace_.events.size(); ++i) trace_.events[i].seq = i;
+    // On an SPSV connection only the control text before the file keeps its payload: mark it,
+    // and read its lines (as for a control connection, on each segment's first hop) unless they
+    // were read while the connection was still a control connection (an attacker's SPDT).
+    for (int id : control_text_conns_) {
+        auto it = ends_.find(id);
+        bool read = false;
+        for (const auto& e : trace_.events)
+            if (e.kind == trace::EventKind::Segment && e.conn == id && !e.ftp.empty()) read = true;
+        trace::FtpLineSplitter lines[2];
+        for (auto& e : trace_.events) {
+            if (e.kind != trace::EventKind::Segment || e.conn != id || e.payload.empty()) continue;
+            e.control_text = true;
+            if (read || it == ends_.end()) continue;
+            const auto& nodes = topo_.nodes();
+            const bool command = it->second.initiator >= 0 && e.from == nodes[static_cast<std::size_t>(it->second.initiator)].name;
+            const bool reply = it->second.responder >= 0 && e.from == nodes[static_cast<std::size_t>(it->second.responder)].name;
+            if (command || reply) lines[command ? 0 : 1].feed(e.tcp_seq, e.payload, command, e.ftp);
+        }
+    }
     trace_.outcome = std::move(outcome);
     return std::move(trace_);
 }

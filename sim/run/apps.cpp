@@ -49,6 +49,7 @@ trace::Event explain_fact(const proto::Explain& a) {
     case proto::ExplainKind::UserLimit: e.fact = trace::Fact::ServerUserLimit; break;
     }
     e.text = a.text;
+    e.timeout_ns = a.timeout_ns;
     return e;
 }
 
@@ -286,6 +287,7 @@ void ServerApp::pump(net::Stack& s) {
                 data_conn_[{hand->owner, hand->id}] = c;
                 data_of_conn_[c] = {hand->owner, hand->id};
                 opened_.insert(c);
+                s.file_data_from_now(c);  // "220", "SPDT id" and "200 DATA" were control text
                 net_.label_connection(c, "data", conn_of_session_.count(hand->owner) ? conn_of_session_[hand->owner] : -1);
                 continue;
             }
@@ -305,13 +307,52 @@ void ServerApp::pump(net::Stack& s) {
 ClientApp::ClientApp(net::Network& net, std::string node, proto::ClientConfig config,
                      proto::IpAddress local, proto::HostPort server, std::uint16_t local_port,
                      std::pair<std::uint16_t, std::uint16_t> data_ports)
-    : net_(net), node_(std::move(node)), session_(std::move(config)), local_(local), server_(server),
+    : net_(net), node_(std::move(node)), config_(std::move(config)), session_(config_), local_(local), server_(server),
       local_port_(local_port), data_ports_(data_ports) {}
 
 void ClientApp::start(net::Stack& s) {
     net::SocketOptions o;
     o.purpose = "control";
     control_ = s.connect(local_, local_port_, server_, this, o);
+    const auto& profile = session_.profile();
+    const auto secs = [](proto::Time t) { return std::to_string(t / 1'000'000'000) + " s"; };
+    if (profile.connect_timeout > 0) {
+        // curl --connect-timeout, ftplib timeout, lftp net:timeout: the client stops waiting
+        // for its control connection before TCP gives up.
+        s.schedule(s.now() + profile.connect_timeout, [this, &s, secs, t = profile.connect_timeout, try_no = tries_] {
+            if (try_no != tries_ || control_open_ || !control_failure_.empty() || session_.finished()) return;
+            trace::Event e = fact(trace::Fact::ClientGiveUp, {}, server_);
+            e.timeout_ns = t;
+            e.state = "connect-timeout";
+            e.text = "the client gives up connecting to " + server_.to_string() + " after " + secs(t) + " (" +
+                     std::string(session_.profile().name) + " connect timeout)";
+            s.note(std::move(e));
+            s.close(control_);
+            control_failed(s, "the control connection to " + server_.to_string() + " was not up within " + secs(t) +
+                                  " (the client's connect timeout)");
+        });
+    }
+    if (profile.max_time > 0 && tries_ == 1) {
+        // curl --max-time: the whole operation has this long; then curl closes its connections.
+        s.schedule(s.now() + profile.max_time, [this, &s, secs, t = profile.max_time] {
+            if (session_.finished()) return;
+            trace::Event e = fact(trace::Fact::ClientGiveUp, {}, server_);
+            e.timeout_ns = t;
+            e.state = "max-time";
+            e.text = "the client gives up: --max-time " + secs(t) + " reached (curl exits with 28)";
+            s.note(std::move(e));
+            for (auto [id, c] : std::map<proto::DataId, net::ConnId>(data_conn_))
+                if (s.info(c).open) s.abort(c);
+            for (auto [id, l] : std::map<proto::DataId, net::ListenerId>(listener_of_)) s.stop_listening(l);
+            if (control_failure_.empty()) control_failure_ = "the operation did not finish within " + secs(t) + " (max-time)";
+            if (control_open_) {
+                control_open_ = false;
+                s.close(control_);
+            }
+            session_.on_control_closed(s.now());
+            pump(s);
+        });
+    }
 }
 
 void ClientApp::on_accept(net::Stack& s, net::ListenerId l, net::ConnId c, const net::HostPort& local,
@@ -327,6 +368,12 @@ void ClientApp::on_accept(net::Stack& s, net::ListenerId l, net::ConnId c, const
 void ClientApp::data_event(net::Stack& s, net::ConnId c, const proto::DataEvent& e) {
     if (!data_of_conn_.count(c)) return;
     session_.on_data_event(e, s.now());
+    // SPSV: once "200 DATA" is in, what the client writes on the connection is file data.
+    if (spdt_handshake_.count(c) && session_.data_state() != proto::DataState::SpdtHandshake &&
+        session_.data_state() != proto::DataState::ConnectRequested) {
+        spdt_handshake_.erase(c);
+        s.file_data_from_now(c);
+    }
     pump(s);
 }
 
@@ -341,11 +388,40 @@ void ClientApp::on_connected(net::Stack& s, net::ConnId c) {
     }
 }
 
+void ClientApp::control_failed(net::Stack& s, std::string why) {
+    control_failure_ = std::move(why);
+    if (retry_control(s)) return;
+    session_.on_control_closed(s.now());
+    pump(s);
+}
+
+bool ClientApp::retry_control(net::Stack& s) {
+    const auto& p = config_.profile;
+    if (p.max_tries <= 1 || tries_ >= p.max_tries) return false;
+    const proto::Time wait = interval_ ? interval_ : p.reconnect_interval_base;
+    interval_ = static_cast<proto::Time>(static_cast<double>(wait) * p.reconnect_interval_multiplier);
+    if (p.reconnect_interval_max > 0 && interval_ >= p.reconnect_interval_max) interval_ = p.reconnect_interval_base;
+    ++tries_;
+    trace::Event e = fact(trace::Fact::ClientRetry, {}, server_);
+    e.attempt = static_cast<int>(tries_);
+    e.timeout_ns = wait;
+    e.state = "reconnect";
+    e.text = control_failure_ + ": " + std::string(p.name) + " reconnects in " +
+             std::to_string(wait / 1'000'000'000) + " s, on a new control connection (try " + std::to_string(tries_) +
+             " of net:max-retries " + std::to_string(p.max_tries) + ")";
+    s.note(std::move(e));
+    s.schedule(s.now() + wait, [this, &s] {
+        session_ = proto::ClientSession(config_);
+        control_open_ = false;
+        control_failure_.clear();
+        start(s);
+    });
+    return true;
+}
+
 void ClientApp::on_refused(net::Stack& s, net::ConnId c) {
     if (c == control_) {
-        control_failure_ = "the control connection to " + server_.to_string() + " was refused";
-        session_.on_control_closed(s.now());
-        pump(s);
+        control_failed(s, "the control connection to " + server_.to_string() + " was refused");
     } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
         data_event(s, c, proto::DataRefused{it->second});
     }
@@ -353,13 +429,12 @@ void ClientApp::on_refused(net::Stack& s, net::ConnId c) {
 
 void ClientApp::on_unreachable(net::Stack& s, net::ConnId c) {
     if (c != control_) return on_refused(s, c);
-    control_failure_ = "the control connection to " + server_.to_string() + " failed: no route (network unreachable)";
-    session_.on_control_closed(s.now());
-    pump(s);
+    control_failed(s, "the control connection to " + server_.to_string() + " failed: no route (network unreachable)");
 }
 
 void ClientApp::on_timeout(net::Stack& s, net::ConnId c) {
     if (c == control_) {
+        if (!control_open_) return control_failed(s, "the control connection to " + server_.to_string() + " timed out");
         control_failure_ = "the control connection to " + server_.to_string() + " timed out";
         session_.on_control_closed(s.now());
         pump(s);
@@ -426,7 +501,10 @@ void ClientApp::pump(net::Stack& s) {
                 [&](const proto::Connect& a) {
                     // A pinned data port (the lecture deck's "Port 1121") is used for passive connects too.
                     std::uint16_t port = a.local_port.value_or(data_ports_.first);
-                    net::ConnId c = s.connect(s.info(control_).local.addr, port, a.remote, this, data_socket(control_));
+                    net::SocketOptions o = data_socket(control_);
+                    o.record_payload = a.single_port;  // the SPDT handshake is control text
+                    net::ConnId c = s.connect(s.info(control_).local.addr, port, a.remote, this, o);
+                    if (a.single_port) spdt_handshake_.insert(c);
                     data_conn_[a.id] = c;
                     data_of_conn_[c] = a.id;
                 },
@@ -693,6 +771,7 @@ void AttackerApp::on_data(net::Stack& s, net::ConnId c, std::string_view bytes) 
         reply_ = code;
         if (code == 200) {
             handed_over_ = true;  // what follows is the client's data
+            s.file_data_from_now(c);
             stolen_ += lines_.size();
             lines_.clear();
         }

@@ -132,10 +132,17 @@ public:
 private:
     void data_event(net::Stack& s, net::ConnId c, const proto::DataEvent& e);
     void pump(net::Stack& s);
+    // The control connection could not be made: a new one after the profile's reconnect
+    // interval (lftp net:max-retries ...), if it has tries left. False: give up.
+    bool retry_control(net::Stack& s);
+    void control_failed(net::Stack& s, std::string why);
 
     [[maybe_unused]] net::Network& net_;  // unused so far (clang: -Wunused-private-field)
     std::string node_;
+    proto::ClientConfig config_;         // each retry starts a new session with it
     proto::ClientSession session_;
+    unsigned tries_ = 1;                 // control connections tried so far
+    proto::Time interval_ = 0;           // the next reconnect interval (0: the base)
     proto::IpAddress local_;
     proto::HostPort server_;
     std::uint16_t local_port_;
@@ -145,6 +152,7 @@ private:
     std::string control_failure_;
     std::map<proto::DataId, net::ConnId> data_conn_;
     std::map<net::ConnId, proto::DataId> data_of_conn_;
+    std::set<net::ConnId> spdt_handshake_;  // SPSV connections before "200 DATA"
     std::map<proto::DataId, net::ListenerId> listener_of_;
     std::map<net::ListenerId, proto::DataId> data_of_listener_;
     TlsControlChannel tls_{TlsControlChannel::Side::Client};

@@ -283,8 +283,6 @@ TEST_CASE("RFC 478: SOCK and PASV, STOR and RTRV for a server-to-server transfer
     const HostPort b = hp("10.2.0.2", 21), c_host = hp("10.3.0.3", 21);
     ServerConfig cfg = config_with(rfc959_profile());
     cfg.host_names = {{"HOST-B", b.addr}, {"HOST-C", c_host.addr}};
-    cfg.profile.pasv_min_port = 6000;
-    cfg.profile.pasv_max_port = 6000;
     Vfs vb, vc;
     vc.put_file("/report", "third-party data");
     Driver sb(cfg, vb, scripted_random({}), b, hp("10.9.0.9", 3001));
@@ -294,20 +292,25 @@ TEST_CASE("RFC 478: SOCK and PASV, STOR and RTRV for a server-to-server transfer
     sb.login();
     sc.login();
 
+    // RFC 478's table: both SOCKs first, naming the data sockets "as specified by the protocol"
+    // (each server's L-1 = 20), then PASV to B, acknowledged plainly: no 227, no address.
     CHECK(sb.reply("SOCK HOST-C,20") == "255 SOCK 20\r\n");
+    CHECK(sc.reply("SOCK HOST-B,20") == "255 SOCK 20\r\n");
     auto pasv = sb.cmd("PASV");
-    CHECK(control_text(pasv) == "227 Entering Passive Mode (10,2,0,2,23,112).\r\n");
-    const DataId bid = only<Listen>(pasv).at(0).id;
-    CHECK(sc.reply("SOCK HOST-B,6000") == "255 SOCK 20\r\n");
+    CHECK(control_text(pasv) == "200 Command okay.\r\n");
+    const auto listen = only<Listen>(pasv).at(0);
+    CHECK(listen.port_lo == 20);  // B listens on its own data socket
+    CHECK(listen.port_hi == 20);
+    const DataId bid = listen.id;
 
     CHECK(sb.reply("STOR report") == "150 File status okay; about to open data connection.\r\n");
     auto rtrv = sc.cmd("RTRV report");
     auto connect = only<Connect>(rtrv).at(0);
-    CHECK(connect.remote == hp("10.2.0.2", 6000));
+    CHECK(connect.remote == hp("10.2.0.2", 20));
     CHECK(connect.local_port == std::optional<std::uint16_t>(20));
 
     // A connection from anyone else than C's socket 20 is refused (note 3 of RFC 478).
-    auto stranger = sb.data(DataConnected{bid, hp("10.2.0.2", 6000), hp("10.3.0.3", 4444)});
+    auto stranger = sb.data(DataConnected{bid, hp("10.2.0.2", 20), hp("10.3.0.3", 4444)});
     CHECK(control_text(stranger) == "425 Can't open data connection.\r\n");
     CHECK(sb.session->state() == ServerState::LoggedIn);
 
@@ -315,10 +318,12 @@ TEST_CASE("RFC 478: SOCK and PASV, STOR and RTRV for a server-to-server transfer
     sb.cmd("SOCK HOST-C,20");
     const DataId bid2 = only<Listen>(sb.cmd("PASV")).at(0).id;
     sb.cmd("STOR report");
-    sb.data(DataConnected{bid2, hp("10.2.0.2", 6000), hp("10.3.0.3", 20)});
-    auto out = sc.data(DataConnected{connect.id, hp("10.3.0.3", 20), hp("10.2.0.2", 6000)});
+    sb.data(DataConnected{bid2, hp("10.2.0.2", 20), hp("10.3.0.3", 20)});
+    auto out = sc.data(DataConnected{connect.id, hp("10.3.0.3", 20), hp("10.2.0.2", 20)});
     sb.data(DataBytes{bid2, only<SendData>(out).at(0).bytes});
-    CHECK(control_text(sb.data(DataClosed{bid2})) == "226 Closing data connection.\r\n");
+    auto closed = sb.data(DataClosed{bid2});
+    CHECK(control_text(closed) == "226 Closing data connection.\r\n");
+    CHECK(only<CloseData>(closed).size() == 1);  // B closes its end too
     CHECK(sb.vfs.read("/report") == "third-party data");
 }
 
