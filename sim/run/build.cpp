@@ -79,6 +79,7 @@ net::Topology build_topology(const scenario::Scenario& s) {
             std::string role = role_of(s, n);
             if (n.kind == "router") t.add_router(n.name, role);
             else t.add_host(n.name, role);
+            if (n.local_ports) t.set_local_port_range(n.name, n.local_ports->lo, n.local_ports->hi);
             for (const auto& i : n.interfaces) t.add_interface(n.name, i.name, i.address.to_string());
         }
         for (const auto& l : s.links) {

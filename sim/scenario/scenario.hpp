@@ -102,6 +102,7 @@ struct NodeSpec {
     AlgSpec alg;
     std::vector<ForwardSpec> forwards;
     FirewallSpec firewall;
+    std::optional<PortRange> local_ports;  // ip_local_port_range (default 32768-60999)
     Mark mark;
 };
 
