@@ -115,8 +115,10 @@ std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {
         nat.mapping = behaviour(n.nat.mapping);
         nat.filtering = behaviour(n.nat.filtering);
         nat.port_preservation = n.nat.port_preservation;
-        nat.port_min = n.nat.ports.lo;
-        nat.port_max = n.nat.ports.hi;
+        if (n.nat.ports) {
+            nat.port_min = n.nat.ports->lo;
+            nat.port_max = n.nat.ports->hi;
+        }
         nat.timeouts.established = n.nat.timeout_established_ns;
         nat.timeouts.transitory = n.nat.timeout_transitory_ns;
         nat.hairpinning = n.nat.hairpin;
