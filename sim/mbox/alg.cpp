@@ -1,5 +1,7 @@
 #include "sim/mbox/alg.hpp"
 
+#include <algorithm>
+
 #include <array>
 #include <cctype>
 
@@ -254,6 +256,18 @@ MiddleboxNote tls_note() {
 
 }  // namespace
 
+bool FtpAlg::handles(FtpAddressForm form) const {
+    return std::find(config_.forms.begin(), config_.forms.end(), form) != config_.forms.end();
+}
+
+namespace {
+std::string forms_text(const std::vector<FtpAddressForm>& forms) {
+    std::string out;
+    for (auto f : forms) out += (out.empty() ? "" : ", ") + std::string(to_string(f));
+    return out;
+}
+}  // namespace
+
 AlgVerdict FtpAlg::help(ConntrackEntry& ct, CtDirection dir, Packet& p, TimeNs now,
                         const PortChooser& choose, std::vector<MiddleboxNote>& notes) {
     // Until there has been traffic both ways the kernel does not look (ctinfo not ESTABLISHED).
@@ -291,6 +305,12 @@ AlgVerdict FtpAlg::help(ConntrackEntry& ct, CtDirection dir, Packet& p, TimeNs n
                          trace::Verdict::Dropped, "ALG: partial " + std::string(to_string(m.form)) + " line"});
         return AlgVerdict::Drop;
     case AlgMatchStatus::Found: break;
+    }
+    if (!handles(m.form)) {  // a Linksys-style helper: not a line it knows, passed on untouched
+        notes.push_back(alg_note("leaves " + std::string(to_string(m.form)) + " " +
+                                 p.payload.substr(m.offset, m.length) + " alone: this helper handles " +
+                                 forms_text(config_.forms) + " only"));
+        return finish(AlgVerdict::Accept);
     }
     if (announce(ct, dir, p, m, now, choose, notes) == AlgVerdict::Drop) return AlgVerdict::Drop;
     return finish(AlgVerdict::Accept);

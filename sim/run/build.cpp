@@ -143,6 +143,12 @@ std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {
         mbox::FtpAlgConfig alg;
         alg.ports = n.alg.ports;
         alg.loose = n.alg.loose;
+        alg.forms.clear();
+        for (const auto& f : n.alg.forms)
+            alg.forms.push_back(f == "PORT"  ? mbox::FtpAddressForm::Port
+                                : f == "EPRT" ? mbox::FtpAddressForm::Eprt
+                                : f == "227"  ? mbox::FtpAddressForm::Pasv227
+                                              : mbox::FtpAddressForm::Epsv229);
         c.alg = alg;
     }
     return std::make_unique<mbox::Router>(std::move(c));

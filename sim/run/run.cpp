@@ -222,6 +222,7 @@ void add_client(net::Network& net, const scenario::Scenario& s, const scenario::
             cc.profile = *proto::find_client_profile(c.profile);
             cc.mode = build_mode(c.mode);
             cc.script = build_script(c);
+            cc.announce_address = c.announce_address;
             std::pair<std::uint16_t, std::uint16_t> data_ports{0, 0};
             if (c.data_ports) data_ports = {c.data_ports->lo, c.data_ports->hi};
             auto app = std::make_unique<ClientApp>(net, c.node, std::move(cc), local, c.server,

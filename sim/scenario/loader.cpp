@@ -463,6 +463,13 @@ AlgSpec read_alg(const Value& v) {
         for (const auto& p : x->list("ports")) alg.ports.push_back(p.port());
     }
     if (auto x = m.get("loose")) alg.loose = x->boolean();
+    if (auto x = m.get("forms")) {
+        alg.forms.clear();
+        for (const auto& f : x->list("forms")) {
+            std::string form = f.one_of({"PORT", "EPRT", "227", "229"});
+            if (std::find(alg.forms.begin(), alg.forms.end(), form) == alg.forms.end()) alg.forms.push_back(form);
+        }
+    }
     m.done();
     return alg;
 }
@@ -659,6 +666,7 @@ ClientSpec read_client(const std::string& node, const Value& v) {
     if (c.script.empty()) c.script = {"login", "quit"};
     if (auto x = m.get("control_port")) c.control_port = x->port();
     if (auto x = m.get("data_ports")) c.data_ports = x->port_range();
+    if (auto x = m.get("announce_address")) c.announce_address = x->address();
     if (auto x = m.get("start")) c.start_ns = x->duration();
     if (auto x = m.get("count")) c.count = static_cast<int>(x->integer(1, 100000));
     m.done();

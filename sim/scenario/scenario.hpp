@@ -65,6 +65,9 @@ struct AlgSpec {
     bool enabled = false;
     std::vector<std::uint16_t> ports{21};
     bool loose = false;
+    // The address lines it handles: PORT, EPRT, 227, 229 (Linux's helper: all four; the article's
+    // Linksys: [PORT]).
+    std::vector<std::string> forms{"PORT", "EPRT", "227", "229"};
     Mark mark;
 };
 
@@ -147,6 +150,7 @@ struct ClientSpec {
     std::vector<std::string> script;  // "login", "ls /pub", "get /pub/f", "put /up/f 1000", ...
     std::uint16_t control_port = 0;   // the control connection's local port (0: ephemeral)
     std::optional<PortRange> data_ports;  // active mode: the ports the client listens on
+    std::optional<proto::IpAddress> announce_address;  // active mode: the address PORT/EPRT announce
     std::int64_t start_ns = 0;
     int count = 1;                    // how many identical clients to start (load scenarios)
     Mark mark;

@@ -117,3 +117,67 @@ TEST_CASE("router INPUT policy: accept answers RST, drop is silent, reject answe
     CHECK(m.verdict == trace::Verdict::Delivered);
     CHECK(m.arrive_ns == reset.answers[0]->arrive_ns);
 }
+
+namespace {
+
+trace::Trace run_library_with(const std::string& name, const std::vector<std::string>& sets) {
+    auto s = scenario::load_file(std::string(FTPSIM_SOURCE_DIR) + "/scenarios/" + name + ".yaml", sets);
+    sim::RunOptions o;
+    o.verify_fixes = false;
+    o.diagnose = false;
+    return sim::run(s, o);
+}
+
+// The payload of the control segment that starts with `prefix` on its hop from -> to.
+std::string control_payload(const trace::Trace& t, const std::string& from, const std::string& to,
+                            const std::string& prefix) {
+    for (const auto& e : t.events)
+        if (e.kind == trace::EventKind::Segment && e.from == from && e.to == to && e.payload.rfind(prefix, 0) == 0)
+            return e.payload;
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("the article's PORT 12,34,56,78,65,43: the client announces its WAN address and 16683 is forwarded") {
+    auto t = run_library("article-port-announce-wan-ip-16683");
+    CHECK(t.outcome.ok);
+    CHECK(control_payload(t, "internet", "server", "PORT") == "PORT 12,34,56,78,65,43\r\n");
+    CHECK(control_payload(t, "client", "linksys", "PORT") == "PORT 12,34,56,78,65,43\r\n");  // written so
+    const auto* data = connection(t, "server", "data");
+    REQUIRE(data);
+    CHECK(data->initiator_remote == trace::Endpoint{"12.34.56.78", 16683});
+    CHECK(data->responder_local == trace::Endpoint{"192.168.1.100", 16683});
+    // Without the forward the server's connect never reaches the client.
+    auto unforwarded = run_library_with("article-port-announce-wan-ip-16683", {"nodes.linksys.forwards=[]"});
+    CHECK_FALSE(unforwarded.outcome.ok);
+}
+
+TEST_CASE("the article's 227 (123,45,67,89,158,26): the server announces its WAN address and 40474 is forwarded") {
+    auto t = run_library("article-pasv-forwarded-40474");
+    CHECK(t.outcome.ok);
+    CHECK(control_payload(t, "client-linksys", "client", "227") ==
+          "227 Entering Passive Mode (123,45,67,89,158,26).\r\n");
+    const auto* data = connection(t, "client", "data");
+    REQUIRE(data);
+    CHECK(data->initiator_remote == trace::Endpoint{"123.45.67.89", 40474});
+    CHECK(data->responder_local == trace::Endpoint{"192.168.10.20", 40474});
+}
+
+TEST_CASE("the article's Linksys helper rewrites PORT only: a 227 passes untouched, a Linux helper rewrites it") {
+    const std::vector<std::string> both_ports = {"nodes.server-linksys.alg.ports=[21,2121]",
+                                                 "nodes.client-linksys.alg.ports=[21,2121]"};
+    auto linksys = run_library_with("both-behind-home-routers-port-2121-passive", both_ports);
+    CHECK(control_payload(linksys, "internet", "client-linksys", "227").find("(192,168,10,20,158,26)") !=
+          std::string::npos);
+    CHECK_FALSE(linksys.outcome.ok);
+    auto sets = both_ports;
+    sets.push_back("nodes.server-linksys.alg.forms=[PORT,EPRT,227,229]");
+    auto linux_helper = run_library_with("both-behind-home-routers-port-2121-passive", sets);
+    CHECK(control_payload(linux_helper, "internet", "client-linksys", "227").find("(198,51,100,89,158,26)") !=
+          std::string::npos);
+    CHECK(linux_helper.outcome.ok);
+    // In active mode the client-side Linksys does rewrite PORT on a port it inspects.
+    auto active = run_library_with("both-behind-home-routers-port-2121-active", both_ports);
+    CHECK(control_payload(active, "client-linksys", "internet", "PORT").rfind("PORT 203,0,113,78,", 0) == 0);
+}
