@@ -356,6 +356,19 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
     add_attackers(net, s, apps, hooks, hook_of);
 
     trace::Trace t = net.run(s.limits.time_ns, s.limits.events);
+    bool nat = false, icmp = false;
+    for (const auto& n : s.nodes) {
+        nat = nat || n.nat.enabled;
+        icmp = icmp || n.input_reject == "icmp port-unreachable";
+    }
+    if (nat)
+        t.model_notes.push_back(
+            "NAT: a source port is kept when no mapping holds it and a clash takes the next free port of its class "
+            "(Linux counts clashes per whole tuple and starts at a random offset)");
+    if (icmp)
+        t.model_notes.push_back(
+            "ICMP: only the port unreachable of a router's reject rule; its quote names the TCP segment's endpoints "
+            "and sequence number; routers pass it without filtering");
     t.scenario = s.name;
     t.title = s.title;
     t.seed = s.seed;

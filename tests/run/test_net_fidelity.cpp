@@ -8,6 +8,8 @@
 
 #include "sim/run/run.hpp"
 #include "sim/scenario/loader.hpp"
+#include "tools.hpp"
+#include "viz/export.hpp"
 
 using namespace ftpsim;
 
@@ -180,4 +182,23 @@ TEST_CASE("the article's Linksys helper rewrites PORT only: a 227 passes untouch
     // In active mode the client-side Linksys does rewrite PORT on a port it inspects.
     auto active = run_library_with("both-behind-home-routers-port-2121-active", both_ports);
     CHECK(control_payload(active, "client-linksys", "internet", "PORT").rfind("PORT 203,0,113,78,", 0) == 0);
+}
+
+TEST_CASE("pcap: the router's ICMP port unreachable is a real ICMP packet that tshark decodes, quoting the SYN") {
+    if (!testing::have_tool("tshark")) {
+        FAIL("tshark is not installed: run tools/install-deps.sh --test");
+        return;
+    }
+    auto t = run_library("router-input-reject-icmp-closed-port");
+    testing::TempDir dir;
+    auto file = dir / "icmp.pcap";
+    viz::PcapOptions o;
+    o.at = viz::CapturePoint::client_side("client");
+    testing::write_file(file, viz::to_pcap(t, o));
+    const auto* data = connection(t, "client", "data");
+    REQUIRE(data);
+    const std::string quoted = "icmp.type == 3 && icmp.code == 3 && ip.src == 203.0.113.1 && tcp.srcport == " +
+                               std::to_string(data->initiator_local.port) + " && tcp.dstport == " +
+                               std::to_string(data->initiator_remote.port) + " && icmp.checksum.status == 1";
+    CHECK(testing::tshark_count(file.string(), quoted) == 1);
 }
