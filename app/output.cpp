@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 
 namespace ftpsim::app {
@@ -93,9 +94,30 @@ std::string outcome_text(const trace::Trace& t, bool colour) {
     for (const auto& d : o.diagnosis) {
         out += "\n" + paint(kBold, "What happened: ") + d.what + "\n";
         out += paint(kBold, "Why: ") + d.cause + "\n";
-        for (const auto& f : d.fixes)
+        if (!d.evidence.empty()) {
+            std::string steps;
+            for (auto seq : d.evidence) {
+                if (!steps.empty()) steps += ", ";
+                steps += std::to_string(seq);
+                if (seq < t.events.size()) {  // the ladder shows times: say when the step happened
+                    char when[48];
+                    std::snprintf(when, sizeof when, " at %.3f ms",
+                                  static_cast<double>(t.events[seq].time_ns) / 1e6);
+                    steps += when;
+                }
+            }
+            out += "  (" + d.kind + ": see step" + (d.evidence.size() > 1 ? "s " : " ") + steps + ")\n";
+        }
+        for (const auto& f : d.fixes) {
+            std::string sets;
+            for (const auto& x : f.sets) {
+                if (!sets.empty()) sets += ' ';
+                sets += "--set ";
+                sets += x;
+            }
             out += "  fix" + std::string(f.verified ? " (verified)" : "") + ": " + f.description +
-                   (f.change.empty() ? "" : "  [--set " + f.change + "]") + "\n";
+                   (sets.empty() ? "" : "  [" + sets + "]") + "\n";
+        }
     }
     return out;
 }

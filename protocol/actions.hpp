@@ -58,8 +58,23 @@ struct CloseData {          // close data connection `id` (FIN), or reset it (RS
 struct CloseControl {       // close the control connection (after the queued bytes are sent)
     bool abort = false;
 };
+// What kind of decision an Explain narrates (the trace records it as a typed fact, so nothing
+// downstream has to read the sentence).
+enum class ExplainKind : std::uint8_t {
+    Other,             // narration only
+    GiveUp,            // the client abandons the action
+    FallBack,          // the client falls back to another command (EPSV -> PASV, EPRT -> PORT)
+    Retry,             // the client retries the transfer in the other mode
+    PassiveExhausted,  // the server has no free passive port
+    RefusedAddress,    // the server refuses a PORT/EPRT to a foreign address
+    RefusedDataPeer,   // the server refuses a data connection from a foreign address
+    DiskFull,          // the server's disk is full
+    UserLimit,         // the server has reached its user limit
+};
+
 struct Explain {            // one line for the learner: "the client listens on ... and announces it with PORT"
     std::string text;
+    ExplainKind kind = ExplainKind::Other;
 };
 
 using Action = std::variant<SendControl, Listen, StopListening, Connect, SendData, CloseData,

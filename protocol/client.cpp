@@ -536,7 +536,7 @@ void ClientSession::fail_on_reply(const Step& step, const ServerReply& reply, st
 }
 
 void ClientSession::fail_action(std::string why, FailurePolicy policy) {
-    explain("the client gives up: " + why + " (" + std::string(config_.profile.name) + ": " +
+    explain(ExplainKind::GiveUp, "the client gives up: " + why + " (" + std::string(config_.profile.name) + ": " +
             to_string(policy) + ")");
     if (action_) {
         result_.ok = false;
@@ -765,19 +765,19 @@ bool ClientSession::fall_back(const std::string& failed_verb, bool reply_refused
     const ClientProfile& p = config_.profile;
     if (failed_verb == "EPSV" && mode_ != DataMode::EpsvAll &&
         (reply_refused ? p.epsv_falls_back_to_pasv : p.epsv_connect_falls_back_to_pasv)) {
-        explain(std::string(p.name) + " falls back from EPSV to PASV");
+        explain(ExplainKind::FallBack, std::string(p.name) + " falls back from EPSV to PASV");
         steps_.push_front({Step::Kind::DataSetup, "PASV", true});
         return true;
     }
     if (failed_verb == "EPRT" && reply_refused && p.eprt_falls_back_to_port) {
-        explain(std::string(p.name) + " falls back from EPRT to PORT");
+        explain(ExplainKind::FallBack, std::string(p.name) + " falls back from EPRT to PORT");
         steps_.push_front({Step::Kind::DataSetup, "PORT", true});
         return true;
     }
     if (!reply_refused && p.switch_mode_on_data_failure && !switched_mode_ && action_) {
         switched_mode_ = true;
         const DataMode other = is_active_verb(failed_verb) ? DataMode::Pasv : DataMode::Port;
-        explain(std::string(p.name) + " retries the transfer in " + to_string(other) + " mode");
+        explain(ExplainKind::Retry, std::string(p.name) + " retries the transfer in " + to_string(other) + " mode");
         steps_.clear();
         plan_transfer(*action_, other);
         return true;

@@ -264,6 +264,7 @@ private:
 
     void emit(Action action) { actions_.push_back(std::move(action)); }
     void explain(std::string text) { emit(Explain{std::move(text)}); }
+    void explain(ExplainKind kind, std::string text) { emit(Explain{std::move(text), kind}); }
     void protocol_error(std::string text);
 
     ClientConfig config_;

@@ -75,13 +75,14 @@ void ServerSession::start(Time, bool spsv_only) {
     if (spsv_only) {
         state_ = ServerState::SpsvOnly;
         send_reply(Reply::SpsvOnlyGreeting);
-        explain("the server is full, but an SPSV identifier is pending: it only accepts SPDT");
+        explain(ExplainKind::UserLimit, "the server is full, but an SPSV identifier is pending: it only accepts SPDT");
         return;
     }
     send_reply(Reply::Greeting);
 }
 
 void ServerSession::refuse(Time) {
+    explain(ExplainKind::UserLimit, "the server has reached its user limit: it refuses the session with 421");
     send_reply(Reply::TooManyUsers);
     actions_.push_back(CloseControl{});
     step(ServerEvent::Refused);
@@ -557,7 +558,7 @@ void ServerSession::cmd_port(Time now, std::string_view verb, std::string_view a
     drop_data_plan();
     const std::string addr = hp->addr.to_string(), port = std::to_string(hp->port);
     if (!profile_.port_promiscuous && hp->addr != control_remote_.addr) {
-        explain("the server refuses " + std::string(verb) + " to " + addr +
+        explain(ExplainKind::RefusedAddress, "the server refuses " + std::string(verb) + " to " + addr +
                 ": it is not the address the control connection comes from (" +
                 control_remote_.addr.to_string() + ")");
         return send_reply(Reply::PortForeign, {verb, addr, port});
@@ -692,13 +693,13 @@ void ServerSession::on_listen_failed(Time now, DataId id) {
     const std::string exhausted = "the passive port range " + range + " is exhausted";
     if (data_.announce == Announce::None) {  // the reply (with the port) went out already
         if (profile_.bind_failure_closes_session) {
-            explain(exhausted + ": the server cannot listen on port " +
+            explain(ExplainKind::PassiveExhausted, exhausted + ": the server cannot listen on port " +
                     std::to_string(data_.local_port) + " and its session dies (" +
                     profile_.name + " would say this instead of the passive reply)");
             data_ = DataPlan{};
             return die(now, {Reply::BindFailed});
         }
-        explain(exhausted + ": the server cannot listen on the announced port " +
+        explain(ExplainKind::PassiveExhausted, exhausted + ": the server cannot listen on the announced port " +
                 std::to_string(data_.local_port) + "; the next transfer fails");
         return on_connect_failed(now, id);
     }
@@ -724,12 +725,12 @@ void ServerSession::on_listen_failed(Time now, DataId id) {
     }
     data_ = DataPlan{};
     if (profile_.bind_failure_closes_session) {
-        explain(exhausted + ": no free port after " +
+        explain(ExplainKind::PassiveExhausted, exhausted + ": no free port after " +
                 std::to_string(profile_.pasv_bind_attempts) +
                 " random tries, the server gives up and its session dies");
         return die(now, {Reply::BindFailed});
     }
-    explain(exhausted + ": every port is in use, the server cannot open a passive data "
+    explain(ExplainKind::PassiveExhausted, exhausted + ": every port is in use, the server cannot open a passive data "
             "connection");
     send_reply(Reply::BindFailed);
 }
@@ -952,7 +953,7 @@ bool ServerSession::peer_allowed(const HostPort& remote) const {
 void ServerSession::reject_peer(Time now) {
     const HostPort remote = data_.remote;
     actions_.push_back(CloseData{data_.id, true});
-    explain("the data connection comes from " + remote.to_string() + ", not from the client " +
+    explain(ExplainKind::RefusedDataPeer, "the data connection comes from " + remote.to_string() + ", not from the client " +
             control_remote_.addr.to_string() + ": the server refuses it");
     const std::string addr = remote.addr.to_string(), port = std::to_string(remote.port);
     if (profile_.reject_foreign_at_accept) {  // pyftpdlib: answer now, keep listening
@@ -1041,7 +1042,7 @@ void ServerSession::on_bytes(Time now, DataId id, std::string bytes) {
     if (!vfs_.fits(transfer_->path, projected_size())) {
         actions_.push_back(CloseData{data_.id, true});
         data_.phase = Phase::Idle;
-        explain("the disk is full (quota " + std::to_string(vfs_.quota().value_or(0)) +
+        explain(ExplainKind::DiskFull, "the disk is full (quota " + std::to_string(vfs_.quota().value_or(0)) +
                 " bytes): the server aborts the upload");
         finish_transfer(now, Reply::DiskFull);
     }
@@ -1133,6 +1134,9 @@ void ServerSession::send_line(std::string line) {
 }
 
 void ServerSession::explain(std::string text) { actions_.push_back(Explain{std::move(text)}); }
+void ServerSession::explain(ExplainKind kind, std::string text) {
+    actions_.push_back(Explain{std::move(text), kind});
+}
 
 void ServerSession::step(ServerEvent e) {
     // An event the table does not list for this state leaves the state alone (h11's rule).

@@ -234,6 +234,7 @@ private:
     void send_reply(Reply r, std::initializer_list<std::string_view> args = {});
     void send_line(std::string line);
     void explain(std::string text);
+    void explain(ExplainKind kind, std::string text);
     void step(ServerEvent e);
     std::string resolve(std::string_view arg) const;
 

@@ -19,6 +19,28 @@ const char* to_string(FtpAddressForm f) {
     return "?";
 }
 
+trace::Announce announce_form(FtpAddressForm f) {
+    switch (f) {
+    case FtpAddressForm::Port: return trace::Announce::Port;
+    case FtpAddressForm::Eprt: return trace::Announce::Eprt;
+    case FtpAddressForm::Pasv227: return trace::Announce::Pasv227;
+    case FtpAddressForm::Epsv229: return trace::Announce::Epsv229;
+    }
+    return trace::Announce::None;
+}
+
+trace::Event expectation_fact(const AlgExpectation& e) {
+    trace::Event f;
+    f.kind = trace::EventKind::Middlebox;
+    f.form = announce_form(e.form);
+    f.src = {e.src.to_string(), 0};
+    f.dst = {e.dst.addr.to_string(), e.dst.port};
+    f.dst_after = {e.forward_to.addr.to_string(), e.forward_to.port};
+    f.entry = e.id;
+    f.timeout_ns = e.expires - e.created;
+    return f;
+}
+
 namespace {
 
 // ---- The kernel's number readers. Each returns the length it read, 0 for "no match". -------
@@ -248,11 +270,23 @@ std::string printable(std::string_view s) {
     return out;
 }
 
-MiddleboxNote alg_note(std::string text) { return {NoteKind::Alg, "ALG: " + std::move(text), {}, {}}; }
-
-MiddleboxNote tls_note() {
-    return alg_note("cannot read the control connection (TLS record): nothing inspected");
+trace::Event alg_fact(trace::Fact f, FtpAddressForm form = FtpAddressForm::Port) {
+    trace::Event e;
+    e.kind = trace::EventKind::Middlebox;
+    e.fact = f;
+    e.form = announce_form(form);
+    return e;
 }
+
+MiddleboxNote ignored_note(trace::AlgSkip why, std::string line = {}) {
+    trace::Event e = alg_fact(trace::Fact::AlgLineIgnored);
+    e.form = trace::Announce::None;
+    e.alg_skip = why;
+    e.line_before = std::move(line);
+    return make_note(NoteKind::Alg, std::move(e));
+}
+
+MiddleboxNote tls_note() { return ignored_note(trace::AlgSkip::Tls); }
 
 }  // namespace
 
@@ -260,13 +294,6 @@ bool FtpAlg::handles(FtpAddressForm form) const {
     return std::find(config_.forms.begin(), config_.forms.end(), form) != config_.forms.end();
 }
 
-namespace {
-std::string forms_text(const std::vector<FtpAddressForm>& forms) {
-    std::string out;
-    for (auto f : forms) out += (out.empty() ? "" : ", ") + std::string(to_string(f));
-    return out;
-}
-}  // namespace
 
 AlgVerdict FtpAlg::help(ConntrackEntry& ct, CtDirection dir, Packet& p, TimeNs now,
                         const PortChooser& choose, std::vector<MiddleboxNote>& notes) {
@@ -289,8 +316,7 @@ AlgVerdict FtpAlg::help(ConntrackEntry& ct, CtDirection dir, Packet& p, TimeNs n
         // direction (the first one, the rest of a split line, after TLS) is not read at all.
         if (looks_like_tls_record(p.payload)) notes.push_back(tls_note());
         else if (status != AlgMatchStatus::None)
-            notes.push_back(alg_note("did not inspect \"" + printable(p.payload) +
-                                     "\": the packet does not start right after a line end it saw"));
+            notes.push_back(ignored_note(trace::AlgSkip::NotAtLineStart, printable(p.payload)));
         return finish(AlgVerdict::Accept);
     }
     switch (status) {
@@ -300,16 +326,20 @@ AlgVerdict FtpAlg::help(ConntrackEntry& ct, CtDirection dir, Packet& p, TimeNs n
     case AlgMatchStatus::Partial:
         // nf_conntrack_ftp drops it ("partial matching") so that TCP sends it again; as in the
         // kernel the line start is not remembered.
-        notes.push_back({NoteKind::Alg, "ALG: dropped a packet with a partial " + std::string(to_string(m.form)) +
-                                            " line \"" + printable(p.payload) + "\"",
-                         trace::Verdict::Dropped, "ALG: partial " + std::string(to_string(m.form)) + " line"});
+        {
+            trace::Event e = alg_fact(trace::Fact::AlgPartialLine, m.form);
+            e.line_before = printable(p.payload);
+            e.verdict = trace::Verdict::Dropped;
+            notes.push_back(make_note(NoteKind::Alg, std::move(e)));
+        }
         return AlgVerdict::Drop;
     case AlgMatchStatus::Found: break;
     }
     if (!handles(m.form)) {  // a Linksys-style helper: not a line it knows, passed on untouched
-        notes.push_back(alg_note("leaves " + std::string(to_string(m.form)) + " " +
-                                 p.payload.substr(m.offset, m.length) + " alone: this helper handles " +
-                                 forms_text(config_.forms) + " only"));
+        trace::Event e = alg_fact(trace::Fact::AlgLineIgnored, m.form);
+        e.alg_skip = trace::AlgSkip::FormNotHandled;
+        e.line_before = p.payload.substr(m.offset, m.length);
+        notes.push_back(make_note(NoteKind::Alg, std::move(e)));
         return finish(AlgVerdict::Accept);
     }
     if (announce(ct, dir, p, m, now, choose, notes) == AlgVerdict::Drop) return AlgVerdict::Drop;
@@ -326,9 +356,11 @@ AlgVerdict FtpAlg::announce(ConntrackEntry& ct, CtDirection dir, Packet& p, cons
     if (m.announced.addr.family == sender.family && !(m.announced.addr == sender)) {
         // Lets no one open holes towards third parties (DMZ hosts, the firewall itself).
         if (!config_.loose) {
-            notes.push_back(alg_note(std::string(to_string(m.form)) + " announces " + m.announced.addr.to_string() +
-                                     ", not the sender's own " + sender.to_string() +
-                                     ": no expectation, nothing rewritten (loose=0)"));
+            trace::Event e = alg_fact(trace::Fact::AlgLineIgnored, m.form);
+            e.alg_skip = trace::AlgSkip::ForeignAddress;
+            e.src = {sender.to_string(), 0};
+            e.dst = {m.announced.addr.to_string(), m.announced.port};
+            notes.push_back(make_note(NoteKind::Alg, std::move(e)));
             return AlgVerdict::Accept;
         }
         expect_addr = m.announced.addr;
@@ -346,8 +378,10 @@ AlgVerdict FtpAlg::announce(ConntrackEntry& ct, CtDirection dir, Packet& p, cons
         e.forward_to = {expect_addr == other.dst.addr ? sender : expect_addr, m.announced.port};
         auto chosen = choose(e.forward_to, other.dst.addr, m.announced.port);
         if (!chosen) {
-            notes.push_back({NoteKind::Alg, "ALG: no free port to announce for " + std::string(to_string(m.form)),
-                             trace::Verdict::Dropped, "ALG: all ports in use"});
+            trace::Event x = alg_fact(trace::Fact::AlgNoFreePort, m.form);
+            x.verdict = trace::Verdict::Dropped;
+            x.src = {e.forward_to.addr.to_string(), e.forward_to.port};
+            notes.push_back(make_note(NoteKind::Alg, std::move(x)));
             return AlgVerdict::Drop;
         }
         e.dst = {other.dst.addr, chosen->first};
@@ -361,20 +395,23 @@ AlgVerdict FtpAlg::announce(ConntrackEntry& ct, CtDirection dir, Packet& p, cons
 // nf_nat_mangle_tcp_packet: replace the address text, and record the length change for seqadj.
 void FtpAlg::rewrite(ConntrackEntry& ct, CtDirection dir, Packet& p, const AlgMatch& m, const HostPort& announced,
                      std::vector<MiddleboxNote>& notes) {
-    const std::string form = to_string(m.form);
-    const std::string old_text = p.payload.substr(m.offset, m.length);
-    const std::string new_text = format_ftp_address(m.form, announced);
+    std::string old_text = p.payload.substr(m.offset, m.length);
+    std::string new_text = format_ftp_address(m.form, announced);
     if (new_text == old_text) return;
     p.payload.replace(m.offset, m.length, new_text);
-    notes.push_back(alg_note("rewrote " + form + " " + old_text + " -> " + form + " " + new_text));
     const auto delta = static_cast<std::int32_t>(new_text.size()) - static_cast<std::int32_t>(old_text.size());
+    trace::Event e = alg_fact(trace::Fact::AlgLineRewritten, m.form);
+    e.src = {m.announced.addr.to_string(), m.announced.port};
+    e.dst = {announced.addr.to_string(), announced.port};
+    e.line_before = std::move(old_text);
+    e.line_after = std::move(new_text);
+    notes.push_back(make_note(NoteKind::Alg, std::move(e)));
     if (delta == 0) return;
     record_seqadj(ct, dir, p.seq, delta);
-    const int size = delta > 0 ? delta : -delta;
-    notes.push_back(alg_note("the line is " + std::to_string(size) + (size == 1 ? " byte " : " bytes ") +
-                             (delta > 0 ? "longer" : "shorter") +
-                             ": later sequence numbers of this direction move by " + (delta > 0 ? "+" : "") +
-                             std::to_string(delta) + ", the peer's acknowledgements back"));
+    trace::Event adj = alg_fact(trace::Fact::SeqAdjust, m.form);
+    adj.seq_delta = delta;
+    adj.entry = ct.id;
+    notes.push_back(make_note(NoteKind::Alg, std::move(adj)));
 }
 
 bool FtpAlg::expect(AlgExpectation e, std::vector<MiddleboxNote>& notes) {
@@ -384,7 +421,9 @@ bool FtpAlg::expect(AlgExpectation e, std::vector<MiddleboxNote>& notes) {
         else ++it;
     }
     e.id = next_id_++;
-    notes.push_back(alg_note("expecting a data connection " + e.to_string()));
+    trace::Event f = expectation_fact(e);
+    f.fact = trace::Fact::AlgExpectationCreated;
+    notes.push_back(make_note(NoteKind::Alg, std::move(f)));
     expectations_[e.id] = e;
     return true;
 }

@@ -74,6 +74,11 @@ struct AlgExpectation {
 
 enum class AlgVerdict : std::uint8_t { Accept, Drop };
 
+// The trace's name for an address form, and an expectation as a typed fact (the fact's kind
+// is left for the caller: created, used or expired).
+trace::Announce announce_form(FtpAddressForm f);
+trace::Event expectation_fact(const AlgExpectation& e);
+
 class FtpAlg {
 public:
     // Chooses the port written into a rewritten announcement. Arguments: where the data

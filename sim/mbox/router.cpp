@@ -2,21 +2,11 @@
 
 namespace ftpsim::mbox {
 
-std::string format_duration(TimeNs ns) {
-    const std::int64_t s = ns / trace::kNsPerSec;
-    if (s < 60) return std::to_string(s) + " s";
-    std::string out;
-    auto part = [&](std::int64_t n, const char* unit) {
-        if (n == 0) return;
-        if (!out.empty()) out += ' ';
-        out += std::to_string(n);
-        out += unit;
-    };
-    part(s / 3600, " h");
-    part((s % 3600) / 60, " min");
-    part(s % 60, " s");
-    return out;
-}
+std::string format_duration(TimeNs ns) { return trace::duration_text(ns); }
+
+namespace {
+trace::Endpoint ep(const HostPort& hp) { return {hp.addr.to_string(), hp.port}; }
+}  // namespace
 
 // The decisions taken for a connection's first packet, before its conntrack entry exists.
 struct Router::NewFlow {
@@ -46,16 +36,23 @@ Router::Router(RouterConfig config) : config_(std::move(config)) {
     if (config_.alg) alg_ = std::make_unique<FtpAlg>(*config_.alg);
 }
 
-MiddleboxNote Router::note(NoteKind kind, std::string text) const {
-    return {kind, config_.name + ": " + std::move(text), {}, {}};
+trace::Event Router::fact(trace::Fact f, const Packet* pkt) const {
+    trace::Event e;
+    e.kind = trace::EventKind::Middlebox;
+    e.from = config_.name;
+    e.fact = f;
+    if (pkt) {
+        e.flags = flags_string(pkt->flags);
+        e.payload_len = static_cast<std::uint32_t>(pkt->payload.size());
+        e.src = ep(pkt->src);
+        e.dst = ep(pkt->dst);
+    }
+    return e;
 }
 
-Verdict Router::drop(std::vector<MiddleboxNote>& notes, NoteKind kind, std::string text,
-                     std::string reason) const {
-    MiddleboxNote n = note(kind, std::move(text));
-    n.verdict = trace::Verdict::Dropped;
-    n.reason = std::move(reason);
-    notes.push_back(std::move(n));
+Verdict Router::drop(std::vector<MiddleboxNote>& notes, NoteKind kind, trace::Event f) const {
+    f.verdict = trace::Verdict::Dropped;
+    notes.push_back(make_note(kind, std::move(f)));
     return Verdict::Drop;
 }
 
@@ -100,35 +97,38 @@ int Router::route(const IpAddress& addr) const {
     return best >= 0 ? best : fallback;
 }
 
-// ", port kept" or ", port 20 remapped: mapping 3 holds it" (RFC 4787 port preservation).
-static std::string port_choice_text(const NatMapping& m) {
-    if (m.wanted_port == 0) return " (no port preservation: next port of the pool)";
-    if (m.port_preserved) return " (port " + std::to_string(m.wanted_port) + " kept: port preservation)";
-    return " (port " + std::to_string(m.wanted_port) + " remapped: " +
-           (m.clash_with ? "mapping " + std::to_string(m.clash_with) + " holds it" : std::string("not free in the pool")) + ")";
-}
-
 // ---- expiry ------------------------------------------------------------------------------------
 
 void Router::expire(TimeNs now, std::vector<MiddleboxNote>& notes) {
     if (nat_) {
         for (const auto& m : nat_->expire(now)) {
-            notes.push_back(note(NoteKind::Nat, "NAT mapping " + m.internal.to_string() + " -> " +
-                                                    m.external.to_string() + " expired after " +
-                                                    format_duration(nat_->timeout_of(m)) + " idle (" +
-                                                    (m.established() ? "established" : "transitory") + ")"));
+            trace::Event e = fact(trace::Fact::NatMappingExpired);
+            e.src = ep(m.internal);
+            e.src_after = ep(m.external);
+            e.entry = m.id;
+            e.timeout_ns = nat_->timeout_of(m);
+            e.state = m.established() ? "established" : "transitory";
+            notes.push_back(make_note(NoteKind::Nat, std::move(e)));
             // The translation is gone with the mapping: its connections are forgotten too.
             for (const auto& e : conntrack_.entries())
                 if (e.nat_mapping == m.id) forget(e.id);
         }
     }
     for (const auto& e : conntrack_.expire(now)) {
-        notes.push_back(note(NoteKind::Conntrack, "conntrack entry " + e.original.to_string() + " expired"));
+        trace::Event f = fact(trace::Fact::ConntrackExpired);
+        f.src = ep(e.original.src);
+        f.dst = ep(e.original.dst);
+        f.entry = e.id;
+        notes.push_back(make_note(NoteKind::Conntrack, std::move(f)));
         if (alg_) alg_->forget_master(e.id);  // nf_ct_remove_expectations with the master
     }
     if (alg_)
-        for (const auto& e : alg_->expire(now))
-            notes.push_back({NoteKind::Alg, "ALG: expectation " + e.to_string() + " expired unused", {}, {}});
+        for (const auto& e : alg_->expire(now)) {
+            trace::Event f = expectation_fact(e);
+            f.from = config_.name;
+            f.fact = trace::Fact::AlgExpectationExpired;
+            notes.push_back(make_note(NoteKind::Alg, std::move(f)));
+        }
 }
 
 // ---- the pipeline ------------------------------------------------------------------------------
@@ -162,10 +162,7 @@ Verdict Router::process(Packet& pkt, int in_iface, int& out_iface, TimeNs now,
     if (pkt.has(kRst) || pkt.has(kFin)) {
         // nf_conntrack_tcp: a RST or FIN cannot open a connection; the packet is INVALID and,
         // with nothing to translate it by, goes no further.
-        return drop(notes, NoteKind::Conntrack, "dropped " + describe(pkt) + " " +
-                                                    FlowTuple{pkt.src, pkt.dst}.to_string() +
-                                                    ": it belongs to no known connection",
-                    "conntrack: invalid (no connection)");
+        return drop(notes, NoteKind::Conntrack, fact(trace::Fact::ConntrackInvalid, &pkt));
     }
     return process_new(pkt, in_iface, out_iface, now, notes);
 }
@@ -175,9 +172,11 @@ Verdict Router::process_new(Packet& pkt, int in_iface, int& out_iface, TimeNs no
     NewFlow f{in_iface, pkt.src, pkt.dst};
     if (auto v = destination_nat(f, pkt, in_iface, out_iface, now, notes)) return *v;
     out_iface = route(f.dst.addr);
-    if (out_iface < 0 || is_own_address(f.dst.addr))
-        return drop(notes, NoteKind::Route, "dropped " + describe(pkt) + " to " + f.dst.to_string() + ": no route",
-                    "no route to " + f.dst.to_string());
+    if (out_iface < 0 || is_own_address(f.dst.addr)) {
+        trace::Event e = fact(trace::Fact::NoRoute, &pkt);
+        e.dst_after = ep(f.dst);
+        return drop(notes, NoteKind::Route, std::move(e));
+    }
     f.hairpin = realm(in_iface) == Realm::Inside && realm(out_iface) == Realm::Inside &&
                 is_own_address(pkt.dst.addr);
 
@@ -222,14 +221,14 @@ std::optional<Verdict> Router::destination_nat(NewFlow& f, Packet& pkt, int in_i
                                                TimeNs now, std::vector<MiddleboxNote>& notes) {
     if (expected(f, pkt, now, notes) || !is_own_address(pkt.dst.addr)) return std::nullopt;
     if (realm(in_iface) == Realm::Inside && nat_ && !nat_->config().hairpinning)
-        return drop(notes, NoteKind::Nat, "dropped " + describe(pkt) + " to its own public address " +
-                                              pkt.dst.to_string() + ": hairpinning is off",
-                    "NAT hairpinning off");
+        return drop(notes, NoteKind::Nat, fact(trace::Fact::NatHairpinOff, &pkt));
     const PortForward* fw = is_outside_address(pkt.dst.addr) ? forwarder_.match(pkt.dst.port) : nullptr;
     if (fw) {
         f.dst = fw->target(pkt.dst.port);
-        notes.push_back(note(NoteKind::PortForward, "port forward " + pkt.dst.to_string() + " -> " +
-                                                        f.dst.to_string() + " (" + fw->to_string() + ")"));
+        trace::Event e = fact(trace::Fact::PortForward, &pkt);
+        e.dst_after = ep(f.dst);
+        e.rule_text = fw->to_string();
+        notes.push_back(make_note(NoteKind::PortForward, std::move(e)));
         return std::nullopt;
     }
     if (!nat_) return closed_port(pkt, in_iface, out_iface, notes, "no-port-forward");
@@ -247,10 +246,11 @@ bool Router::expected(NewFlow& f, const Packet& pkt, TimeNs now, std::vector<Mid
         f.mapping = e->nat_mapping;
         f.inside_is_reply = true;
     }
-    notes.push_back({NoteKind::Alg, "ALG: " + describe(pkt) + " " + FlowTuple{pkt.src, pkt.dst}.to_string() +
-                                        " is the expected " + to_string(e->form) + " data connection (related)" +
-                                        (f.dst == pkt.dst ? "" : ", forwarded to " + f.dst.to_string()),
-                     {}, {}});
+    trace::Event x = fact(trace::Fact::AlgExpectationUsed, &pkt);
+    x.dst_after = ep(f.dst);
+    x.form = announce_form(e->form);
+    x.entry = e->id;
+    notes.push_back(make_note(NoteKind::Alg, std::move(x)));
     return true;
 }
 
@@ -265,23 +265,21 @@ std::optional<Verdict> Router::inbound_mapping(NewFlow& f, Packet& pkt, int in_i
         if (NatMapping* own = nat_->map_outbound(pkt.src, pkt.dst, now, created)) remote = own->external;
     }
     NatMapping* m = nullptr;
-    const std::string filtering = to_string(nat_->config().filtering);
-    switch (nat_->admit_inbound(pkt.dst, remote, m)) {
-    case Nat::Admission::NoMapping:
+    const auto admission = nat_->admit_inbound(pkt.dst, remote, m);
+    if (admission == Nat::Admission::NoMapping)
         return closed_port(pkt, in_iface, out_iface, notes, "no-nat-mapping");
-    case Nat::Admission::Filtered:
-        return drop(notes, NoteKind::Nat, "dropped " + describe(pkt) + " from " + remote.to_string() + " to " +
-                                              pkt.dst.to_string() + ": " + filtering + " filtering, " +
-                                              m->internal.to_string() + " never sent to it",
-                    "NAT filtering (" + filtering + ")");
-    case Nat::Admission::Admitted: break;
-    }
+    trace::Event e = fact(admission == Nat::Admission::Filtered ? trace::Fact::NatInboundFiltered
+                                                                : trace::Fact::NatInboundAdmitted,
+                          &pkt);
+    e.src = ep(remote);
+    e.dst_after = ep(m->internal);
+    e.entry = m->id;
+    e.policy = to_string(nat_->config().filtering);
+    if (admission == Nat::Admission::Filtered) return drop(notes, NoteKind::Nat, std::move(e));
     f.dst = m->internal;
     f.mapping = m->id;
     f.inside_is_reply = true;
-    notes.push_back(note(NoteKind::Nat, "NAT admitted " + describe(pkt) + " from " + remote.to_string() + " to " +
-                                            pkt.dst.to_string() + " -> " + f.dst.to_string() + " (" + filtering +
-                                            " filtering)"));
+    notes.push_back(make_note(NoteKind::Nat, std::move(e)));
     return std::nullopt;
 }
 
@@ -296,24 +294,18 @@ const char* to_string(ClosedPortPolicy p) {
 
 // The INPUT chain's answer to a packet for the router's own closed port (ClosedPortPolicy).
 Verdict Router::closed_port(Packet& pkt, int in_iface, int& out_iface, std::vector<MiddleboxNote>& notes,
-                            const std::string& why) const {
-    trace::Event f;
-    f.fact = trace::Fact::ClosedPort;
-    f.from = config_.name;
-    f.src = {pkt.src.addr.to_string(), pkt.src.port};
-    f.dst = {pkt.dst.addr.to_string(), pkt.dst.port};
-    f.flags = flags_string(pkt.flags);
-    f.payload_len = static_cast<std::uint32_t>(pkt.payload.size());
-    f.state = why;
+                            const char* why) const {
+    trace::Event e = fact(trace::Fact::ClosedPort, &pkt);
+    e.state = why;
     // Nothing answers a RST, whatever the policy (RFC 793; nft's reject skips it too).
-    ClosedPortPolicy policy = pkt.has(kRst) ? ClosedPortPolicy::Drop : config_.closed_port;
-    switch (policy) {
-    case ClosedPortPolicy::Drop: f.action = trace::Action::Drop; f.verdict = trace::Verdict::Dropped; break;
-    case ClosedPortPolicy::Reset: f.action = trace::Action::Reject; f.verdict = trace::Verdict::Rejected; break;
-    case ClosedPortPolicy::IcmpPortUnreachable: f.action = trace::Action::Icmp; f.verdict = trace::Verdict::Rejected; break;
+    const ClosedPortPolicy policy = pkt.has(kRst) ? ClosedPortPolicy::Drop : config_.closed_port;
+    if (policy == ClosedPortPolicy::Drop) {
+        e.action = trace::Action::Drop;
+        return drop(notes, NoteKind::Nat, std::move(e));
     }
-    notes.push_back(make_note(NoteKind::Nat, std::move(f)));
-    if (policy == ClosedPortPolicy::Drop) return Verdict::Drop;
+    e.action = policy == ClosedPortPolicy::Reset ? trace::Action::Reject : trace::Action::Icmp;
+    e.verdict = trace::Verdict::Rejected;
+    notes.push_back(make_note(NoteKind::Nat, std::move(e)));
     out_iface = in_iface;
     if (policy == ClosedPortPolicy::IcmpPortUnreachable) return Verdict::RejectIcmp;
     pkt = make_reset(pkt);
@@ -329,9 +321,7 @@ bool Router::source_nat(NewFlow& f, const Packet& pkt, TimeNs now, std::vector<M
     bool created = false;
     NatMapping* m = nat_->map_outbound(pkt.src, f.dst, now, created);
     if (!m) {
-        drop(notes, NoteKind::Nat, "dropped " + describe(pkt) + " from " + pkt.src.to_string() +
-                                       ": NAT port pool exhausted",
-             "NAT port pool exhausted");
+        drop(notes, NoteKind::Nat, fact(trace::Fact::NatPoolExhausted, &pkt));
         return false;
     }
     f.src = m->external;
@@ -339,11 +329,14 @@ bool Router::source_nat(NewFlow& f, const Packet& pkt, TimeNs now, std::vector<M
         f.mapping = m->id;
         f.inside_is_reply = false;
     }
-    notes.push_back(note(NoteKind::Nat, std::string(created ? "NAT mapped " : "NAT reused mapping ") +
-                                            m->internal.to_string() + " -> " + m->external.to_string() +
-                                            (created ? port_choice_text(*m)
-                                                     : std::string(" (") + to_string(nat_->config().mapping) +
-                                                           " mapping)")));
+    trace::Event e = fact(created ? trace::Fact::NatMappingCreated : trace::Fact::NatMappingReused, &pkt);
+    e.src = ep(m->internal);
+    e.dst = ep(f.dst);
+    e.src_after = ep(m->external);
+    e.dst_after = e.dst;
+    e.entry = m->id;
+    e.policy = to_string(nat_->config().mapping);
+    notes.push_back(make_note(NoteKind::Nat, std::move(e)));
     return true;
 }
 
@@ -351,18 +344,27 @@ std::optional<Verdict> Router::filter(const FilterInput& in, Packet& pkt, int in
                                       std::vector<MiddleboxNote>& notes) {
     if (!firewall_) return std::nullopt;
     const FirewallDecision d = firewall_->evaluate(in);
-    const std::string what = describe(pkt) + " to " + in.dst.to_string();
+    // One note per new connection, not per packet.
+    if (d.action == FwAction::Accept && in.state == kCtEstablished) return std::nullopt;
+    trace::Event e = fact(trace::Fact::FirewallVerdict, &pkt);
+    e.src = ep(in.src);
+    e.dst = ep(in.dst);
+    e.rule = d.rule;
+    e.rule_text = d.by_policy ? std::string("default ") + to_string(firewall_->policy())
+                              : firewall_->rules()[static_cast<std::size_t>(d.rule - 1)].to_string();
+    e.state = ct_states_string(in.state);
     if (d.action == FwAction::Accept) {
-        if (in.state != kCtEstablished)  // one note per new connection, not per packet
-            notes.push_back(note(NoteKind::Firewall, "accepted " + what + " (" + ct_states_string(in.state) +
-                                                         "), " + d.reason));
+        e.action = trace::Action::Accept;
+        notes.push_back(make_note(NoteKind::Firewall, std::move(e)));
         return std::nullopt;
     }
-    if (d.action == FwAction::Drop) return drop(notes, NoteKind::Firewall, "dropped " + what + ", " + d.reason, d.reason);
-    MiddleboxNote n = note(NoteKind::Firewall, "rejected " + what + " with a TCP reset, " + d.reason);
-    n.verdict = trace::Verdict::Rejected;
-    n.reason = d.reason;
-    notes.push_back(std::move(n));
+    if (d.action == FwAction::Drop) {
+        e.action = trace::Action::Drop;
+        return drop(notes, NoteKind::Firewall, std::move(e));
+    }
+    e.action = trace::Action::Reject;
+    e.verdict = trace::Verdict::Rejected;
+    notes.push_back(make_note(NoteKind::Firewall, std::move(e)));
     pkt = make_reset(pkt);
     out_iface = in_iface;
     return Verdict::Reject;
@@ -401,9 +403,13 @@ FtpAlg::PortChooser Router::port_chooser(const ConntrackEntry& ct, TimeNs now,
                 if (m.internal == internal) return std::pair{m.external.port, m.id};
             NatMapping* m = nat_->reserve(internal, wanted, now, "ALG expectation");
             if (!m) return std::nullopt;
-            notes.push_back(note(NoteKind::Nat, "NAT mapped " + m->internal.to_string() + " -> " +
-                                                    m->external.to_string() + " for the ALG's expectation" +
-                                                    port_choice_text(*m)));
+            trace::Event e = fact(trace::Fact::NatMappingCreated);
+            e.src = ep(m->internal);
+            e.src_after = ep(m->external);
+            e.entry = m->id;
+            e.policy = to_string(nat_->config().mapping);
+            e.state = "alg-expectation";
+            notes.push_back(make_note(NoteKind::Nat, std::move(e)));
             return std::pair{m->external.port, m->id};
         }
         auto port = alg_->free_port(external, wanted, ct.id);

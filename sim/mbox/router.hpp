@@ -127,7 +127,7 @@ private:
                                            std::vector<MiddleboxNote>& notes);
     Verdict icmp_error(Packet& pkt, int& out_iface);
     Verdict closed_port(Packet& pkt, int in_iface, int& out_iface, std::vector<MiddleboxNote>& notes,
-                        const std::string& why) const;
+                        const char* why) const;
     bool source_nat(NewFlow& f, const Packet& pkt, TimeNs now, std::vector<MiddleboxNote>& notes);
     std::optional<Verdict> filter(const FilterInput& in, Packet& pkt, int in_iface, int& out_iface,
                                   std::vector<MiddleboxNote>& notes);
@@ -136,8 +136,10 @@ private:
     void touch_mapping(const ConntrackEntry& ct, CtDirection dir, const Packet& translated, TimeNs now);
     FwDirection direction(int in_iface, int out_iface) const;
     Realm realm(int iface) const;
-    MiddleboxNote note(NoteKind kind, std::string text) const;
-    Verdict drop(std::vector<MiddleboxNote>& notes, NoteKind kind, std::string text, std::string reason) const;
+    // A fact on this router, about `pkt` when given (its flags, length and addresses as src/dst).
+    trace::Event fact(trace::Fact f, const Packet* pkt = nullptr) const;
+    // Records a fact that drops the packet.
+    Verdict drop(std::vector<MiddleboxNote>& notes, NoteKind kind, trace::Event fact) const;
 
     RouterConfig config_;
     Conntrack conntrack_;

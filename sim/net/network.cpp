@@ -382,11 +382,12 @@ HopRecord Runtime::hop_record(const InFlight* p, int to) const {
 
 // The hop's Segment event: finishes the one arrive() began before `to`'s processor ran (so its
 // payload and seq/ack are the packet as it left `from`), or records it whole.
-void Runtime::record_hop(InFlight* p, int to, trace::Verdict v, std::string reason) {
+void Runtime::record_hop(InFlight* p, int to, trace::Verdict v, std::string reason, trace::Fact fact) {
     if (!cfg.record_segments) return;
     HopRecord h = hop_record(p, to);
     h.verdict = v;
     h.reason = std::move(reason);
+    h.fact = fact;
     if (p->event != InFlight::kNoEvent) {
         rec.finish_segment(p->event, h);
         p->event = InFlight::kNoEvent;
@@ -413,32 +414,35 @@ void Runtime::transmit(int node, InFlight* p) {
 // Routing, postrouting and the hand-over to the link. `in_flight` counts p on entry.
 void Runtime::forward(int node, InFlight* p, int in_iface, bool originated) {
     NodeRt& n = nodes[static_cast<std::size_t>(node)];
-    auto drop = [&](trace::Verdict v, std::string reason) {
+    auto drop = [&](trace::Verdict v, std::string reason, trace::Fact fact) {
         if (originated) {  // it never left: a segment event on the sender's lane only
             p->sent_ns = now_ns();
-            record_hop(p, -1, v, std::move(reason));
+            record_hop(p, -1, v, std::move(reason), fact);
         } else {
-            record_hop(p, node, v, std::move(reason));
+            record_hop(p, node, v, std::move(reason), fact);
         }
         free_packet(p);
         --in_flight;
     };
     if (!originated && n.spec->kind == NodeKind::Host)
         return drop(trace::Verdict::Dropped, n.spec->name + " is a host and does not forward packets for " +
-                                                 p->pkt.dst.addr.to_string());
-    if (++p->hops > 64) return drop(trace::Verdict::Dropped, "TTL exceeded (routing loop?)");
+                                                 p->pkt.dst.addr.to_string(), trace::Fact::HostNoForward);
+    if (++p->hops > 64) return drop(trace::Verdict::Dropped, "TTL exceeded (routing loop?)", trace::Fact::TtlExceeded);
     const RouteEntry* route = nullptr;
     for (const auto& r : n.routes)
         if (r.dest.contains(p->pkt.dst.addr)) {
             route = &r;
             break;
         }
-    if (!route) return drop(trace::Verdict::Dropped, "no route to " + p->pkt.dst.addr.to_string() + " on " + n.spec->name);
+    if (!route)
+        return drop(trace::Verdict::Dropped, "no route to " + p->pkt.dst.addr.to_string() + " on " + n.spec->name,
+                    trace::Fact::NoRoute);
     LinkDir& dir = dirs[static_cast<std::size_t>(route->dir)];
     if (route->connected &&
         topo.nodes()[static_cast<std::size_t>(dir.to)].interfaces[static_cast<std::size_t>(dir.to_iface)].addr != p->pkt.dst.addr)
         return drop(trace::Verdict::Dropped, "no route: no host has " + p->pkt.dst.addr.to_string() + " on link " +
-                                                 topo.links()[static_cast<std::size_t>(dir.link)].name);
+                                                 topo.links()[static_cast<std::size_t>(dir.link)].name,
+                    trace::Fact::NoRoute);
     if (n.processor) {
         notes.clear();
         HookContext ctx{node, in_iface, route->iface, now_ns()};
@@ -446,7 +450,7 @@ void Runtime::forward(int node, InFlight* p, int in_iface, bool originated) {
         for (const auto& note : notes) rec.middlebox(ctx.now, node, p->pkt.conn, p->pkt.id, note);
         if (d.fate != Fate::Accept) {
             send_reject(node, p->pkt, d.fate);
-            return drop(d.fate == Fate::Drop ? trace::Verdict::Dropped : trace::Verdict::Rejected, d.reason);
+            return drop(d.fate == Fate::Drop ? trace::Verdict::Dropped : trace::Verdict::Rejected, d.reason, d.fact);
         }
     }
     if (!originated) {
@@ -535,7 +539,8 @@ void Runtime::egress_loop(int d) {
 void Runtime::reach_far_end(int d, InFlight* p) {
     if (!p->lost) return arrive(dirs[static_cast<std::size_t>(d)].to, p);
     const LinkDir& dir = dirs[static_cast<std::size_t>(d)];
-    record_hop(p, dir.to, trace::Verdict::Dropped, "loss on link " + topo.links()[static_cast<std::size_t>(dir.link)].name);
+    record_hop(p, dir.to, trace::Verdict::Dropped, "loss on link " + topo.links()[static_cast<std::size_t>(dir.link)].name,
+               trace::Fact::LinkLoss);
     free_packet(p);
     --in_flight;
     if (quiescent()) maybe_wake_scheduler();
@@ -588,7 +593,8 @@ void Runtime::arrive(int node, InFlight* p) {
         Decision d = n.processor->prerouting(p->pkt, ctx, notes);
         for (const auto& note : notes) rec.middlebox(ctx.now, node, p->pkt.conn, p->pkt.id, note);
         if (d.fate != Fate::Accept) {
-            record_hop(p, node, d.fate == Fate::Drop ? trace::Verdict::Dropped : trace::Verdict::Rejected, d.reason);
+            record_hop(p, node, d.fate == Fate::Drop ? trace::Verdict::Dropped : trace::Verdict::Rejected, d.reason,
+                       d.fact);
             send_reject(node, p->pkt, d.fate);
             free_packet(p);
             --in_flight;
@@ -599,7 +605,8 @@ void Runtime::arrive(int node, InFlight* p) {
     if (is_local(node, p->pkt.dst.addr)) {
         std::string reason;
         trace::Verdict v = tcp_input(node, p, reason);
-        record_hop(p, node, v, std::move(reason));
+        record_hop(p, node, v, std::move(reason),
+                   v == trace::Verdict::Rejected ? trace::Fact::HostPortClosed : trace::Fact::None);
         free_packet(p);
         --in_flight;
     } else {
@@ -647,5 +654,8 @@ void Stack::cancel(TimerId id) {
 }
 
 void Stack::note(const std::string& text) { rt_->rec.note(rt_->now_ns(), node_, text); }
+void Stack::note(trace::Event fact) {
+    rt_->rec.fact(rt_->now_ns(), trace::EventKind::Note, node_, fact.conn, std::move(fact));
+}
 
 }  // namespace ftpsim::net

@@ -133,6 +133,8 @@ public:
     TimerId schedule(TimeNs at, std::function<void()> fn);
     void cancel(TimerId id);
     void note(const std::string& text);  // a Note event on this node's lane
+    // A typed note (fact and fields, docs/trace.md); its text is rendered by trace::sentence.
+    void note(trace::Event fact);
 
 private:
     friend struct Runtime;

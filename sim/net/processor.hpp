@@ -24,6 +24,7 @@ enum class Fate {
 struct Decision {
     Fate fate = Fate::Accept;
     std::string reason;  // for Drop/Reject: "server-fw: rule 3 (default drop)"
+    trace::Fact fact = trace::Fact::None;  // the deciding fact (the segment's `fact`)
 };
 
 struct HookContext {

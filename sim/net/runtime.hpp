@@ -229,7 +229,8 @@ struct Runtime {
     void fail(const std::string& what);
     bool is_local(int node, const IpAddress& a) const;
     HopRecord hop_record(const InFlight* p, int to) const;
-    void record_hop(InFlight* p, int to, trace::Verdict v, std::string reason);
+    void record_hop(InFlight* p, int to, trace::Verdict v, std::string reason,
+                    trace::Fact fact = trace::Fact::None);
     void send_reject(int node, const Packet& offending, Fate fate);
 
     // --- tcp.cpp

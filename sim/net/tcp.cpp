@@ -15,10 +15,13 @@ using mbox::kSyn;
 
 namespace {
 
-std::string seconds_text(TimeNs ns) {
-    if (ns % trace::kNsPerSec == 0) return std::to_string(ns / trace::kNsPerSec) + " s";
-    if (ns % trace::kNsPerMs == 0) return std::to_string(ns / trace::kNsPerMs) + " ms";
-    return std::to_string(ns / 1000) + " us";
+// A socket or timer fact about a connection (src = local, dst = remote).
+trace::Event conn_fact(trace::Fact f, const HostPort& local, const HostPort& remote) {
+    trace::Event e;
+    e.fact = f;
+    e.src = {local.addr.to_string(), local.port};
+    if (remote.port || !remote.addr.is_unspecified()) e.dst = {remote.addr.to_string(), remote.port};
+    return e;
 }
 
 // The offset a 32-bit wire number denotes, near a known offset (RFC 1982 arithmetic).
@@ -229,7 +232,7 @@ void Runtime::finish_conn(TcpConn& c) {
 
 void Runtime::maybe_closed(TcpConn& c) {
     if (c.state == TcpState::Open && c.fin_sent && c.fin_acked && c.fin_rcvd) {
-        rec.socket(now_ns(), c.node, c.trace_id, "closed " + conn_label(c));
+        rec.fact(now_ns(), trace::EventKind::Socket, c.node, c.trace_id, conn_fact(trace::Fact::Closed, c.local, c.remote));
         finish_conn(c);
         if (c.handler) c.handler->on_closed(stack_of(c.node), c.id);
     }
@@ -286,7 +289,7 @@ void Runtime::handle_ack(TcpConn& c, const Packet& k) {
         if (++c.dupacks == 3 && !c.in_recovery) {
             c.in_recovery = true;
             c.recover = c.snd_nxt;
-            rec.timer(now_ns(), c.node, c.trace_id, "fast retransmit after 3 duplicate ACKs");
+            rec.fact(now_ns(), trace::EventKind::Timer, c.node, c.trace_id, conn_fact(trace::Fact::FastRetransmit, c.local, c.remote));
             retransmit(c);
         }
     }
@@ -317,7 +320,7 @@ void Runtime::accept_payload(TcpConn& c, std::uint64_t off, std::string_view dat
     if (c.state == TcpState::Open && !c.fin_rcvd && c.peer_fin_off == c.rcv_nxt) {
         c.rcv_nxt += 1;
         c.fin_rcvd = true;
-        rec.socket(now_ns(), c.node, c.trace_id, "peer closed " + conn_label(c));
+        rec.fact(now_ns(), trace::EventKind::Socket, c.node, c.trace_id, conn_fact(trace::Fact::PeerClosed, c.local, c.remote));
         if (c.handler) c.handler->on_peer_closed(stack_of(c.node), c.id);
     }
 }
@@ -394,13 +397,17 @@ trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
     if (k.has(kRst)) {
         TcpState was = c.state;
         if (was == TcpState::SynSent) {
-            rec.socket(now_ns(), node, c.trace_id, "connection refused by " + c.remote.to_string());
+            trace::Event e = conn_fact(trace::Fact::ConnectFailed, c.local, c.remote);
+            e.error = trace::SocketError::Refused;
+            rec.fact(now_ns(), trace::EventKind::Socket, node, c.trace_id, std::move(e));
             finish_conn(c);
             if (c.handler) c.handler->on_refused(s, c.id);
         } else if (was == TcpState::SynRcvd) {
             finish_conn(c);
         } else {
-            rec.socket(now_ns(), node, c.trace_id, "reset by peer " + conn_label(c));
+            trace::Event e = conn_fact(trace::Fact::Reset, c.local, c.remote);
+            e.error = trace::SocketError::Reset;
+            rec.fact(now_ns(), trace::EventKind::Socket, node, c.trace_id, std::move(e));
             finish_conn(c);
             if (c.handler) c.handler->on_reset(s, c.id);
         }
@@ -416,7 +423,7 @@ trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
             c.retries = 0;
             disarm_rto(c);
             c.state = TcpState::Open;
-            rec.socket(now_ns(), node, c.trace_id, "connected " + conn_label(c));
+            rec.fact(now_ns(), trace::EventKind::Socket, node, c.trace_id, conn_fact(trace::Fact::Connected, c.local, c.remote));
             send_segment(c, kAck, c.snd_nxt, 0, 0);
             if (c.handler) c.handler->on_connected(s, c.id);
             flush(c);
@@ -435,7 +442,7 @@ trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
         c.retries = 0;
         disarm_rto(c);
         c.state = TcpState::Open;
-        rec.socket(now_ns(), node, c.trace_id, "accept " + c.local.to_string() + " <- " + c.remote.to_string());
+        rec.fact(now_ns(), trace::EventKind::Socket, node, c.trace_id, conn_fact(trace::Fact::Accepted, c.local, c.remote));
         if (c.handler) c.handler->on_accept(s, c.listener, c.id, c.local, c.remote);
         if (c.state != TcpState::Open) return trace::Verdict::Delivered;
         // The same segment may carry data or a FIN: fall through (its ACK is handled).
@@ -466,14 +473,19 @@ void Runtime::conn_timer(ConnId id) {
     if (c.state == TcpState::SynSent) {
         TimeNs give_up = t.connect_timeout_ns > 0 ? c.connect_started + t.connect_timeout_ns : -1;
         if (c.retries > t.syn_retries || (give_up >= 0 && now >= give_up)) {
-            rec.socket(now, c.node, c.trace_id,
-                       "connect to " + c.remote.to_string() + " timed out after " + seconds_text(now - c.connect_started));
+            trace::Event e = conn_fact(trace::Fact::ConnectFailed, c.local, c.remote);
+            e.error = trace::SocketError::TimedOut;
+            e.timeout_ns = now - c.connect_started;
+            e.attempt = c.retries - 1;
+            rec.fact(now, trace::EventKind::Socket, c.node, c.trace_id, std::move(e));
             finish_conn(c);
             if (c.handler) c.handler->on_timeout(stack_of(c.node), c.id);
             return;
         }
-        rec.timer(now, c.node, c.trace_id,
-                  "SYN retransmission #" + std::to_string(c.retries) + " (RTO " + seconds_text(c.rto) + " expired)");
+        trace::Event e = conn_fact(trace::Fact::SynRetransmit, c.local, c.remote);
+        e.attempt = c.retries;
+        e.timeout_ns = c.rto;
+        rec.fact(now, trace::EventKind::Timer, c.node, c.trace_id, std::move(e));
         c.rto = std::min(2 * c.rto, t.max_rto_ns);
         retransmit(c);
         TimeNs next = now + c.rto;
@@ -483,11 +495,14 @@ void Runtime::conn_timer(ConnId id) {
     }
     if (c.state == TcpState::SynRcvd) {
         if (c.retries > t.synack_retries) {
-            rec.socket(now, c.node, c.trace_id, "gave up on half-open " + conn_label(c));
+            rec.fact(now, trace::EventKind::Socket, c.node, c.trace_id, conn_fact(trace::Fact::HalfOpenGaveUp, c.local, c.remote));
             finish_conn(c);
             return;
         }
-        rec.timer(now, c.node, c.trace_id, "SYN-ACK retransmission #" + std::to_string(c.retries));
+        trace::Event e = conn_fact(trace::Fact::SynAckRetransmit, c.local, c.remote);
+        e.attempt = c.retries;
+        e.timeout_ns = c.rto;
+        rec.fact(now, trace::EventKind::Timer, c.node, c.trace_id, std::move(e));
         c.rto = std::min(2 * c.rto, t.max_rto_ns);
         retransmit(c);
         arm_rto(c, now + c.rto);
@@ -495,15 +510,21 @@ void Runtime::conn_timer(ConnId id) {
     }
     if (c.state != TcpState::Open || c.snd_una >= c.snd_nxt) return;
     if (c.retries > t.data_retries) {
-        rec.socket(now, c.node, c.trace_id, "timed out " + conn_label(c) + " (no ACK after " +
-                                                std::to_string(t.data_retries) + " retransmissions)");
+        trace::Event e = conn_fact(trace::Fact::TimedOut, c.local, c.remote);
+        e.error = trace::SocketError::TimedOut;
+        e.attempt = t.data_retries;
+        rec.fact(now, trace::EventKind::Socket, c.node, c.trace_id, std::move(e));
         finish_conn(c);
         if (c.handler) c.handler->on_timeout(stack_of(c.node), c.id);
         return;
     }
-    rec.timer(now, c.node, c.trace_id,
-              "retransmission timeout (" + seconds_text(c.rto) + "): resending from seq " +
-                  std::to_string(c.iss + static_cast<std::uint32_t>(c.snd_una)));
+    {
+        trace::Event e = conn_fact(trace::Fact::Retransmit, c.local, c.remote);
+        e.attempt = c.retries;
+        e.timeout_ns = c.rto;
+        e.tcp_seq = c.iss + static_cast<std::uint32_t>(c.snd_una);
+        rec.fact(now, trace::EventKind::Timer, c.node, c.trace_id, std::move(e));
+    }
     c.rto = std::min(2 * c.rto, t.max_rto_ns);
     c.in_recovery = true;
     c.recover = c.snd_nxt;
@@ -554,12 +575,17 @@ ListenResult Stack::listen(const IpAddress& addr, std::uint16_t port_lo, std::ui
         rt.listeners.push_back(Listener{addr, p, handler, opts, true});
         n.listeners.push_back(res.id);
         rt.bind_port(n, addr, p);
-        rt.rec.socket(rt.now_ns(), node_, -1, "listen " + HostPort{addr, p}.to_string());
+        rt.rec.fact(rt.now_ns(), trace::EventKind::Socket, node_, -1, conn_fact(trace::Fact::Listen, HostPort{addr, p}, HostPort{}));
         return res;
     }
     res.error = lo == hi ? "port " + std::to_string(lo) + " in use on " + addr.to_string()
                          : "no free port in " + std::to_string(lo) + "-" + std::to_string(hi) + " on " + addr.to_string();
-    rt.rec.socket(rt.now_ns(), node_, -1, "listen failed: " + res.error);
+    {
+        trace::Event e = conn_fact(trace::Fact::ListenFailed, HostPort{addr, static_cast<std::uint16_t>(lo)}, HostPort{});
+        e.dst.port = static_cast<std::uint16_t>(hi);
+        e.error = lo == hi ? trace::SocketError::PortInUse : trace::SocketError::NoFreePort;
+        rt.rec.fact(rt.now_ns(), trace::EventKind::Socket, node_, -1, std::move(e));
+    }
     return res;
 }
 
@@ -572,7 +598,7 @@ void Stack::stop_listening(ListenerId id) {
     NodeRt& n = rt.nodes[static_cast<std::size_t>(node_)];
     rt.unbind_port(n, l.addr, l.port);
     std::erase(n.listeners, id);
-    rt.rec.socket(rt.now_ns(), node_, -1, "stop listening " + HostPort{l.addr, l.port}.to_string());
+    rt.rec.fact(rt.now_ns(), trace::EventKind::Socket, node_, -1, conn_fact(trace::Fact::StopListening, HostPort{l.addr, l.port}, HostPort{}));
 }
 
 ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const HostPort& remote, SocketHandler* handler,
@@ -622,14 +648,15 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
     if (unreachable) {
         // The handler learns it from a zero-delay timer: connect() must return the id first.
         c.unreachable = true;
-        rt.rec.socket(c.connect_started, node_, c.id,
-                      "connect to " + remote.to_string() + " failed: network unreachable (no route)");
+        trace::Event e = conn_fact(trace::Fact::ConnectFailed, c.local, remote);
+        e.error = trace::SocketError::Unreachable;
+        rt.rec.fact(c.connect_started, trace::EventKind::Socket, node_, c.id, std::move(e));
         // One nanosecond later, not at once: a timer due now may run in the scheduler actor before
         // connect() has returned to the application, which would not know the id yet.
         schedule(c.connect_started + 1, [&rt, id = c.id] { rt.connect_unreachable(id); });
         return c.id;
     }
-    rt.rec.socket(c.connect_started, node_, c.id, "connect " + rt.conn_label(c));
+    rt.rec.fact(c.connect_started, trace::EventKind::Socket, node_, c.id, conn_fact(trace::Fact::Connect, c.local, c.remote));
     rt.send_segment(c, kSyn, 0, 0, 0);
     c.snd_nxt = 1;
     TimeNs deadline = c.connect_started + c.rto;
@@ -659,7 +686,8 @@ void Stack::close(ConnId id) {
     if (!c || c->state == TcpState::Closed || c->close_requested) return;
     if (c->state != TcpState::Open) {  // not connected yet: forget it, like close() on a connecting socket
         if (!c->unreachable)
-            rt_->rec.socket(rt_->now_ns(), node_, c->trace_id, "closed before connected " + rt_->conn_label(*c));
+            rt_->rec.fact(rt_->now_ns(), trace::EventKind::Socket, node_, c->trace_id,
+                          conn_fact(trace::Fact::ClosedBeforeConnected, c->local, c->remote));
         rt_->finish_conn(*c);
         return;
     }
@@ -670,7 +698,8 @@ void Stack::close(ConnId id) {
 void Stack::abort(ConnId id) {
     TcpConn* c = rt_->conn(id);
     if (!c || c->state == TcpState::Closed) return;
-    if (!c->unreachable) rt_->rec.socket(rt_->now_ns(), node_, c->trace_id, "abort (RST) " + rt_->conn_label(*c));
+    if (!c->unreachable)
+        rt_->rec.fact(rt_->now_ns(), trace::EventKind::Socket, node_, c->trace_id, conn_fact(trace::Fact::Aborted, c->local, c->remote));
     if (c->state != TcpState::SynSent) rt_->send_segment(*c, kRst | kAck, c->snd_nxt, 0, 0);
     rt_->finish_conn(*c);
 }

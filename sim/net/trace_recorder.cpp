@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sim/trace/render.hpp"
+
 namespace ftpsim::net {
 
 TraceRecorder::TraceRecorder(const Topology& topo, std::string scenario, std::string title, std::uint64_t seed)
@@ -51,7 +53,19 @@ std::size_t TraceRecorder::begin_segment(const HopRecord& hop) {
     e.tcp_ack = p.ack;
     e.payload_len = static_cast<std::uint32_t>(p.payload.size());
     if (hop.record_payload) e.payload = p.payload;
+    if (hop.record_payload && !p.payload.empty()) read_lines(e, hop);
     return index;
+}
+
+void TraceRecorder::read_lines(trace::Event& e, const HopRecord& hop) {
+    auto it = ends_.find(e.conn);
+    if (it == ends_.end()) return;
+    auto c = conn_index_.find(e.conn);
+    if (c == conn_index_.end() || trace_.connections[c->second].purpose != "control") return;
+    ConnEnds& ends = it->second;
+    const bool command = hop.from == ends.initiator;
+    if (!command && hop.from != ends.responder) return;  // a later hop: the sender's hop had them
+    ends.lines[command ? 0 : 1].feed(hop.packet->seq, hop.packet->payload, command, e.ftp);
 }
 
 void TraceRecorder::finish_segment(std::size_t index, const HopRecord& hop) {
@@ -63,6 +77,16 @@ void TraceRecorder::finish_segment(std::size_t index, const HopRecord& hop) {
     e.dst_after = endpoint(p.dst);
     e.verdict = hop.verdict;
     e.reason = hop.reason;
+    e.fact = hop.fact;
+}
+
+void TraceRecorder::fact(TimeNs t, trace::EventKind kind, int node, int conn, trace::Event e) {
+    trace::Event& out = trace_.events.emplace_back(std::move(e));
+    out.time_ns = t;
+    out.kind = kind;
+    if (node >= 0) out.from = topo_.nodes()[static_cast<std::size_t>(node)].name;
+    out.conn = conn;
+    out.text = trace::sentence(out);
 }
 
 void TraceRecorder::socket(TimeNs t, int node, int conn, std::string text) {
@@ -78,7 +102,11 @@ void TraceRecorder::note(TimeNs t, int node, std::string text) {
 }
 
 void TraceRecorder::middlebox(TimeNs t, int node, int conn, std::uint64_t packet, const mbox::MiddleboxNote& n) {
-    trace::Event& e = add(t, trace::EventKind::Middlebox, node, conn);
+    trace::Event& e = trace_.events.emplace_back(n.fact);
+    e.time_ns = t;
+    e.kind = trace::EventKind::Middlebox;
+    e.from = topo_.nodes()[static_cast<std::size_t>(node)].name;
+    e.conn = conn;
     e.packet = packet;
     e.text = n.text;
     e.verdict = n.verdict;
@@ -97,6 +125,7 @@ void TraceRecorder::open_connection(int id, const std::string& purpose, int cont
     c.initiator = topo_.nodes()[static_cast<std::size_t>(initiator)].name;
     c.initiator_local = endpoint(local);
     c.initiator_remote = endpoint(remote);
+    ends_[id].initiator = initiator;
 }
 
 void TraceRecorder::responder_view(int id, int responder, const HostPort& local, const HostPort& remote) {
@@ -104,6 +133,7 @@ void TraceRecorder::responder_view(int id, int responder, const HostPort& local,
     if (it == conn_index_.end()) return;
     trace::Connection& c = trace_.connections[it->second];
     c.responder = topo_.nodes()[static_cast<std::size_t>(responder)].name;
+    ends_[id].responder = responder;
     c.responder_local = endpoint(local);
     c.responder_remote = endpoint(remote);
 }

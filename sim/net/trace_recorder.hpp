@@ -15,6 +15,7 @@
 #include "sim/mbox/note.hpp"
 #include "sim/mbox/packet.hpp"
 #include "sim/net/topology.hpp"
+#include "sim/trace/ftp_line.hpp"
 #include "sim/trace/trace.hpp"
 
 namespace ftpsim::net {
@@ -30,6 +31,7 @@ struct HopRecord {
     bool record_payload = true;
     trace::Verdict verdict = trace::Verdict::Delivered;
     std::string reason;
+    trace::Fact fact = trace::Fact::None;  // why it was dropped or rejected (LinkLoss, ...)
 };
 
 class TraceRecorder {
@@ -43,6 +45,10 @@ public:
     std::size_t begin_segment(const HopRecord& hop);
     void finish_segment(std::size_t index, const HopRecord& hop);
     void segment(const HopRecord& hop) { finish_segment(begin_segment(hop), hop); }
+    // A typed fact on `node` (docs/trace.md): `e` carries the fact and its fields; the recorder
+    // sets its kind, time, node and connection and renders its text with trace::sentence.
+    void fact(TimeNs t, trace::EventKind kind, int node, int conn, trace::Event e);
+    // Free text, without a typed fact (fact None): kept for callers that have no fact yet.
     void socket(TimeNs t, int node, int conn, std::string text);
     void timer(TimeNs t, int node, int conn, std::string text);
     void note(TimeNs t, int node, std::string text);
@@ -69,6 +75,14 @@ private:
     trace::Trace trace_;
     std::unordered_map<std::uint32_t, std::string> v4_text_;
     std::unordered_map<int, std::size_t> conn_index_;
+    // Control connections' lines, per connection and direction (0: from the initiator), read on
+    // the first hop of each segment (as the sender wrote it).
+    struct ConnEnds {
+        int initiator = -1, responder = -1;
+        trace::FtpLineSplitter lines[2];
+    };
+    std::unordered_map<int, ConnEnds> ends_;
+    void read_lines(trace::Event& e, const HopRecord& hop);
     std::string scratch_;
 };
 

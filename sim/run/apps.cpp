@@ -23,6 +23,35 @@ net::SocketOptions data_socket(net::ConnId control) {
     return o;
 }
 
+trace::Endpoint ep(const proto::HostPort& hp) { return {hp.addr.to_string(), hp.port}; }
+
+// A typed note (trace::Fact and its fields; the recorder renders the sentence).
+trace::Event fact(trace::Fact f, const proto::HostPort& a = {}, const proto::HostPort& b = {}) {
+    trace::Event e;
+    e.fact = f;
+    if (!a.addr.is_unspecified() || a.port) e.src = ep(a);
+    if (!b.addr.is_unspecified() || b.port) e.dst = ep(b);
+    return e;
+}
+
+// The protocol core's narration, with the kind of decision it explains.
+trace::Event explain_fact(const proto::Explain& a) {
+    trace::Event e;
+    switch (a.kind) {
+    case proto::ExplainKind::Other: e.fact = trace::Fact::Explain; break;
+    case proto::ExplainKind::GiveUp: e.fact = trace::Fact::ClientGiveUp; break;
+    case proto::ExplainKind::FallBack: e.fact = trace::Fact::ClientFallBack; break;
+    case proto::ExplainKind::Retry: e.fact = trace::Fact::ClientRetry; break;
+    case proto::ExplainKind::PassiveExhausted: e.fact = trace::Fact::ServerPassiveExhausted; break;
+    case proto::ExplainKind::RefusedAddress: e.fact = trace::Fact::ServerRefusedAddress; break;
+    case proto::ExplainKind::RefusedDataPeer: e.fact = trace::Fact::ServerRefusedDataPeer; break;
+    case proto::ExplainKind::DiskFull: e.fact = trace::Fact::ServerDiskFull; break;
+    case proto::ExplainKind::UserLimit: e.fact = trace::Fact::ServerUserLimit; break;
+    }
+    e.text = a.text;
+    return e;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -44,14 +73,14 @@ void ServerApp::start(net::Stack& s) {
     auto r = s.listen(listen_addr_, port_, port_, this, o);
     if (!r) start_error = r.error;
     control_listener_ = r.id;
-    s.note("FTP server listening on " + proto::HostPort{listen_addr_, port_}.to_string());
+    s.note(fact(trace::Fact::ServerListening, proto::HostPort{listen_addr_, port_}));
 }
 
 // The server process stops: its sessions end as the profile says (421 or a plain close), and its
 // listening sockets close with it, so until restart() a new connection is refused with a RST
 // (ECONNREFUSED), as for a stopped daemon.
 void ServerApp::shutdown(net::Stack& s) {
-    s.note("fault: the FTP server stops (restart begins); port " + std::to_string(port_) + " is closed until it is back");
+    s.note(fact(trace::Fact::FaultServerStop, proto::HostPort{listen_addr_, port_}));
     server_.shutdown(s.now());
     pump(s);
     if (control_listener_ >= 0) s.stop_listening(control_listener_);
@@ -63,7 +92,7 @@ void ServerApp::shutdown(net::Stack& s) {
 }
 
 void ServerApp::restart(net::Stack& s) {
-    s.note("fault: the FTP server is back and listens on port " + std::to_string(port_) + " again");
+    s.note(fact(trace::Fact::FaultServerBack, proto::HostPort{listen_addr_, port_}));
     server_.restart(s.now());
     net::SocketOptions o;
     o.purpose = "control";
@@ -73,7 +102,7 @@ void ServerApp::restart(net::Stack& s) {
 }
 
 void ServerApp::fill_disk(net::Stack& s) {
-    s.note("fault: the server's disk is full");
+    s.note(fact(trace::Fact::FaultDiskFull));
     server_.vfs().set_quota(server_.vfs().used());
 }
 
@@ -85,8 +114,7 @@ void ServerApp::on_accept(net::Stack& s, net::ListenerId l, net::ConnId c, const
         conn_of_session_[sid] = c;
     } else if (auto q = queued_.find(l); q != queued_.end()) {
         q->second.push_back(c);
-        s.note("the connection from " + remote.to_string() + " to " + local.to_string() +
-               " waits in the listen queue: the server takes one connection per transfer");
+        s.note(fact(trace::Fact::ListenQueue, remote, local));
         return;
     } else if (auto it = data_of_listener_.find(l); it != data_of_listener_.end()) {
         DataKey key = it->second;
@@ -224,7 +252,7 @@ void ServerApp::apply(net::Stack& s, proto::SessionId sid, const proto::Action& 
                 if (control() < 0) return;
                 a.abort ? s.abort(control()) : s.close(control());
             },
-            [&](const proto::Explain& a) { s.note(a.text); },
+            [&](const proto::Explain& a) { s.note(explain_fact(a)); },
         },
         action);
 }
@@ -239,8 +267,7 @@ void ServerApp::close_lingering(net::Stack& s, const DataKey& key) {
     s.stop_listening(l);
     for (net::ConnId q : queued_[l]) {
         auto info = s.info(q);
-        s.note("the passive port closes: the connection from " + info.remote.to_string() +
-               " that waited in its queue is reset");
+        s.note(fact(trace::Fact::PassiveClosed, info.remote, info.local));
         s.abort(q);
     }
     queued_.erase(l);
@@ -415,7 +442,7 @@ void ClientApp::pump(net::Stack& s) {
                     control_open_ = false;
                     a.abort ? s.abort(control_) : s.close(control_);
                 },
-                [&](const proto::Explain& a) { s.note(a.text); },
+                [&](const proto::Explain& a) { s.note(explain_fact(a)); },
             },
             *action);
     }
@@ -428,8 +455,7 @@ void ClientApp::pump(net::Stack& s) {
 void ClientApp::reset_data(net::Stack& s) {
     for (auto [id, c] : std::map<proto::DataId, net::ConnId>(data_conn_)) {
         if (!s.info(c).open) continue;
-        s.note("fault: the data connection " + s.info(c).local.to_string() + " <-> " + s.info(c).remote.to_string() +
-               " is reset");
+        s.note(fact(trace::Fact::FaultDataCut, s.info(c).local, s.info(c).remote));
         s.abort(c);
         session_.on_data_event(proto::DataReset{id}, s.now());
     }
@@ -545,7 +571,7 @@ void ThirdPartyApp::pump(net::Stack& s) {
         std::visit(Overloaded{
                        [&](const proto::SendControl& a) { s.send(c, tls_[ra->control].outgoing(a.bytes)); },
                        [&](const proto::CloseControl& a) { a.abort ? s.abort(c) : s.close(c); },
-                       [&](const proto::Explain& a) { s.note(a.text); },
+                       [&](const proto::Explain& a) { s.note(explain_fact(a)); },
                        [&](const auto&) {},  // a third-party client has no data connection
                    },
                    ra->action);
@@ -610,7 +636,12 @@ void AttackerApp::sniffed(const std::string& line, const proto::HostPort& server
     }
     if (!target) return;
     acted_ = true;
-    stack_->note("attacker " + spec_.node + " read \"" + line + "\" on " + spec_.sniff);
+    {
+        trace::Event e = fact(trace::Fact::AttackerSniffed, server);
+        e.line_before = line;
+        e.state = spec_.sniff;
+        stack_->note(std::move(e));
+    }
     auto go = [this, t = *target, id] { attack(t, id); };
     if (spec_.delay_ns == 0) go();
     else stack_->schedule(stack_->now() + spec_.delay_ns, go);
@@ -623,10 +654,12 @@ void AttackerApp::attack(const proto::HostPort& target, const std::string& id) {
     net::SocketOptions o;
     o.purpose = spec_.steal == "data" ? "data" : "control";
     o.record_payload = spec_.steal != "data";
-    stack_->note(spec_.steal == "data"
-                     ? "attacker " + spec_.node + " connects to the passive port " + target.to_string() +
-                           " before the client does"
-                     : "attacker " + spec_.node + " connects to " + target.to_string() + " to send SPDT " + id);
+    {
+        trace::Event e = fact(trace::Fact::AttackerStole, {}, target);
+        e.state = spec_.steal == "data" ? "data" : "spdt";
+        e.line_before = spec_.steal == "data" ? std::string() : id;
+        stack_->note(std::move(e));
+    }
     conn_ = stack_->connect(source_address(node_, target.addr), 0, target, this, o);
 }
 

@@ -11,103 +11,24 @@
 
 namespace ftpsim::sim {
 
+// The typed lines of the control connections (trace::Event::ftp, filled on the sender's hop).
 std::vector<ControlLine> control_lines(const trace::Trace& t) {
     std::map<int, const trace::Connection*> conns;
     for (const auto& c : t.connections) conns[c.id] = &c;
-    std::set<std::uint64_t> seen_packets;
-    std::map<int, std::string> partial[2];  // per connection and direction: bytes without CRLF yet
     std::vector<ControlLine> out;
     for (const auto& e : t.events) {
-        if (e.kind != trace::EventKind::Segment || e.payload.empty()) continue;
+        if (e.kind != trace::EventKind::Segment || e.ftp.empty()) continue;
         auto it = conns.find(e.conn);
-        if (it == conns.end() || it->second->purpose != "control") continue;
-        if (!seen_packets.insert(e.packet).second) continue;  // first hop only: as the sender wrote it
-        const auto& c = *it->second;
-        bool from_client = e.from == c.initiator;
-        std::string& buf = partial[from_client ? 0 : 1][e.conn];
-        buf += e.payload;
-        for (auto nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n')) {
-            std::string line = buf.substr(0, nl);
-            buf.erase(0, nl + 1);
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            out.push_back({e.time_ns, e.conn, e.from, from_client ? c.responder : c.initiator, line, from_client});
+        for (const auto& l : e.ftp) {
+            std::string to = e.to;
+            if (it != conns.end()) to = l.command ? it->second->responder : it->second->initiator;
+            out.push_back({e.time_ns, e.conn, e.from, to, l.line, l.command, e.seq, l});
         }
     }
     return out;
 }
 
 namespace {
-
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
-bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
-
-struct Evidence {
-    std::optional<ControlLine> refused_announce;   // 500 Illegal PORT / 501 foreign address
-    std::optional<ControlLine> announce;           // the PORT/EPRT/227/229 before the failure
-    std::optional<ControlLine> bad_ip;             // 425 Security: Bad IP connecting
-    std::optional<ControlLine> failed_reply;       // the first 4yz/5yz final reply of a transfer
-    const trace::Event* data_drop = nullptr;       // a data connection's SYN dropped
-    const trace::Event* data_reject = nullptr;     // a data connection's SYN answered by RST
-    const trace::Event* control_drop = nullptr;    // a control-connection segment dropped
-    std::string expired;                           // a middlebox note about an expired mapping
-    std::string nat_exhausted;                     // "NAT port pool exhausted"
-    std::string passive_exhausted;                 // the server ran out of passive ports
-    std::string client_note;                       // a client's explanation of its failure
-    const trace::Event* restart = nullptr;         // fault: the server stopped
-    const trace::Event* link_down = nullptr;       // the first packet lost to a link-down fault
-    const trace::Event* tcp_gave_up = nullptr;     // a connection timed out after retransmissions
-};
-
-Evidence gather(const trace::Trace& t) {
-    Evidence ev;
-    std::map<int, const trace::Connection*> conns;
-    for (const auto& c : t.connections) conns[c.id] = &c;
-    for (const auto& l : control_lines(t)) {
-        std::string verb = l.text.substr(0, l.text.find(' '));
-        for (auto& ch : verb) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-        if (l.from_client && (verb == "PORT" || verb == "EPRT" || verb == "SOCK")) ev.announce = l;
-        if (!l.from_client && (starts_with(l.text, "227 ") || starts_with(l.text, "229 ") ||
-                               starts_with(l.text, "255 ")))
-            ev.announce = l;
-        if (!l.from_client && !ev.refused_announce &&
-            (contains(l.text, "Illegal PORT") || contains(l.text, "Illegal EPRT") ||
-             contains(l.text, "foreign address") || contains(l.text, "Rejected data connection to")))
-            ev.refused_announce = l;
-        if (!l.from_client && !ev.bad_ip && (contains(l.text, "Bad IP") || contains(l.text, "from foreign")))
-            ev.bad_ip = l;
-        if (!l.from_client && !ev.failed_reply && l.text.size() >= 3 &&
-            (starts_with(l.text, "425") || starts_with(l.text, "426") || starts_with(l.text, "451") ||
-             starts_with(l.text, "452") || starts_with(l.text, "421") || starts_with(l.text, "550") ||
-             starts_with(l.text, "552") || starts_with(l.text, "553")))
-            ev.failed_reply = l;
-    }
-    for (const auto& e : t.events) {
-        if (e.kind == trace::EventKind::Note && !ev.restart && starts_with(e.text, "fault: the FTP server stops"))
-            ev.restart = &e;
-        if (e.kind == trace::EventKind::Segment && !ev.link_down && e.verdict == trace::Verdict::Dropped &&
-            starts_with(e.reason, "link ") && contains(e.reason, " is down"))
-            ev.link_down = &e;
-        if (e.kind == trace::EventKind::Socket && !ev.tcp_gave_up && starts_with(e.text, "timed out") &&
-            contains(e.text, "retransmissions"))
-            ev.tcp_gave_up = &e;
-        if (e.kind == trace::EventKind::Middlebox && !ev.expired.size() && contains(e.text, "expired"))
-            ev.expired = e.text;
-        if (e.kind == trace::EventKind::Middlebox && ev.nat_exhausted.empty() && contains(e.text, "port pool exhausted"))
-            ev.nat_exhausted = e.text;
-        if ((e.kind == trace::EventKind::Note || e.kind == trace::EventKind::Socket) && ev.passive_exhausted.empty() &&
-            (contains(e.text, "passive port range") || contains(e.text, "no free port in")))
-            ev.passive_exhausted = e.text;
-        if (e.kind != trace::EventKind::Segment) continue;
-        auto it = conns.find(e.conn);
-        bool data = it != conns.end() && it->second->purpose == "data";
-        bool syn = e.flags == "S";
-        if (data && syn && e.verdict == trace::Verdict::Dropped && !ev.data_drop) ev.data_drop = &e;
-        if (data && syn && e.verdict == trace::Verdict::Rejected && !ev.data_reject) ev.data_reject = &e;
-        if (!data && it != conns.end() && e.verdict == trace::Verdict::Dropped && !ev.control_drop)
-            ev.control_drop = &e;
-    }
-    return ev;
-}
 
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
 
@@ -132,12 +53,6 @@ bool is_attacker(const scenario::Scenario& s, const std::string& node) {
     return std::any_of(s.attackers.begin(), s.attackers.end(), [&](const auto& a) { return a.node == node; });
 }
 
-const scenario::NodeSpec* router_with_nat(const scenario::Scenario& s) {
-    for (const auto& n : s.nodes)
-        if (n.kind == "router" && n.nat.enabled) return &n;
-    return nullptr;
-}
-
 std::vector<std::string> nat_routers(const scenario::Scenario& s) {
     std::vector<std::string> out;
     for (const auto& n : s.nodes)
@@ -145,201 +60,633 @@ std::vector<std::string> nat_routers(const scenario::Scenario& s) {
     return out;
 }
 
-trace::Diagnosis explain(const scenario::Scenario& s, const trace::Trace& t, const Evidence& ev) {
-    trace::Diagnosis d;
-    std::string nats;
-    for (const auto& r : nat_routers(s)) nats += (nats.empty() ? "" : ", ") + r;
-    if (const auto* f = fault_of_kind(s, "server-restart"); f && ev.restart) {
-        bool said_421 = ev.failed_reply && starts_with(ev.failed_reply->text, "421");
-        std::string profile = "the server";
-        std::uint16_t port = 21;
-        for (const auto& sv : s.servers)
-            if (sv.node == f->target) profile = sv.profile, port = sv.port;
-        d.what = "The FTP server " + f->target + " restarted: it stopped at " + seconds_text(f->at_ns) +
-                 " and was back at " + seconds_text(f->at_ns + f->duration_ns) + ". " +
-                 (said_421 ? "Its sessions got " + quote(ev.failed_reply->text) + " and were closed"
-                           : "Its sessions were closed without a reply") +
-                 ", and the transfer under way was cut off.";
-        d.cause = "A restart ends every session: the server process " +
-                  std::string(said_421 ? "announces it with 421 (RFC 959: service not available, closing control "
-                                         "connection) and "
-                                       : "(" + profile + ", like any daemon that is stopped) sends no 421: the kernel ") +
-                  "closes the control connections and cuts the data connections, so a download stops half "
-                  "way. While the server is down nothing listens on port " +
-                  std::to_string(port) +
-                  ": a new connection is refused at once with a RST (\"connection refused\"), not timed out. Once "
-                  "it is back, connections and logins work again; a client must reconnect, log in again and "
-                  "start the transfer again (or resume it with REST).";
-        return d;
+// ---- What the trace says, indexed once (typed fields only) ------------------------------------
+
+using trace::Event;
+using trace::Fact;
+
+struct Context {
+    const scenario::Scenario& s;
+    const trace::Trace& t;
+    std::map<int, const trace::Connection*> conns;
+    std::vector<ControlLine> lines;
+
+    Context(const scenario::Scenario& sc, const trace::Trace& tr) : s(sc), t(tr), lines(control_lines(tr)) {
+        for (const auto& c : t.connections) conns[c.id] = &c;
     }
-    if (const auto* f = fault_of_kind(s, "link-down"); f && ev.link_down) {
-        d.what = "The link " + f->target + " was down from " + seconds_text(f->at_ns) + " to " +
-                 seconds_text(f->at_ns + f->duration_ns) + " (" + seconds_text(f->duration_ns) +
-                 "): every packet sent over it was lost" +
-                 (ev.tcp_gave_up ? ", and at " + seconds_text(ev.tcp_gave_up->time_ns) + " " + ev.tcp_gave_up->from +
-                                       "'s TCP gave up: " + ev.tcp_gave_up->text
+    const trace::Connection* conn(int id) const {
+        auto it = conns.find(id);
+        return it == conns.end() ? nullptr : it->second;
+    }
+    bool is_data(int id) const { return conn(id) && conn(id)->purpose == "data"; }
+    bool is_control(int id) const { return conn(id) && conn(id)->purpose == "control"; }
+
+    template <class Pred>
+    const Event* first(Pred p) const {
+        for (const auto& e : t.events)
+            if (p(e)) return &e;
+        return nullptr;
+    }
+    const Event* first_fact(Fact f) const {
+        return first([f](const Event& e) { return e.fact == f; });
+    }
+    // The middlebox event that decided a segment's fate (same packet, a verdict, on that node).
+    const Event* decision_of(const Event& seg) const {
+        return first([&](const Event& e) {
+            return e.kind == trace::EventKind::Middlebox && e.packet == seg.packet && e.from == seg.to &&
+                   e.verdict != trace::Verdict::None;
+        });
+    }
+    // The last data-address announcement on control connection `control` before time `before`.
+    const ControlLine* announce_before(int control, trace::TimeNs before) const {
+        const ControlLine* out = nullptr;
+        for (const auto& l : lines)
+            if (l.conn == control && l.time_ns <= before && l.ftp.announce != trace::Announce::None) out = &l;
+        return out;
+    }
+    // The first failing final reply (the codes a transfer or a session fails with).
+    const ControlLine* failed_reply() const {
+        static const std::set<int> kCodes = {421, 425, 426, 451, 452, 550, 552, 553};
+        for (const auto& l : lines)
+            if (!l.from_client && l.ftp.final_line && kCodes.count(l.ftp.code)) return &l;
+        return nullptr;
+    }
+    // The first SYN of a data connection that was dropped or rejected.
+    const Event* blocked_data_syn() const {
+        return first([&](const Event& e) {
+            return e.kind == trace::EventKind::Segment && e.flags == "S" && is_data(e.conn) &&
+                   (e.verdict == trace::Verdict::Dropped || e.verdict == trace::Verdict::Rejected);
+        });
+    }
+};
+
+// What a rule found: the events it rests on, and the ones its explanation names.
+struct Match {
+    std::vector<const Event*> evidence;
+    const ControlLine* line = nullptr;      // the reply (or refused command) the finding is about
+    const ControlLine* announce = nullptr;  // the announcement (PORT/EPRT/227/229) involved
+    const Event* event = nullptr;           // the main event (a SYN, an expiry, a fault)
+    const Event* decided = nullptr;         // the middlebox event that decided `event`'s fate
+    std::string kind;                       // when one rule has several kinds (set by match)
+};
+
+// Categories of candidate fixes: a rule offers only those that address its cause.
+enum FixCategory : unsigned {
+    kFixAlg = 1u << 0,
+    kFixNatPool = 1u << 1,
+    kFixNatTimeout = 1u << 2,
+    kFixMode = 1u << 3,
+    kFixClient = 1u << 4,
+    kFixForward = 1u << 5,
+    kFixServerPolicy = 1u << 6,
+    kFixPassiveRange = 1u << 7,
+    kFixUsers = 1u << 8,
+    kFixDisk = 1u << 9,
+    kFixFault = 1u << 10,
+    kFixFirewall = 1u << 11,
+    kFixTls = 1u << 12,
+    kFixAny = ~0u,
+};
+
+using Matcher = std::optional<Match> (*)(const Context&);
+using Explainer = void (*)(const Context&, const Match&, trace::Diagnosis&);
+
+struct Rule {
+    const char* kind;    // the finding's stable kind (a matcher may refine it)
+    const char* when;    // when the rule applies, in one line
+    Matcher match;
+    Explainer explain;
+    unsigned fixes;      // the FixCategory set its candidate fixes come from
+};
+
+// The data connection's SYN that never got through, with what decided its fate.
+std::optional<Match> data_syn(const Context& c) {
+    const Event* syn = c.blocked_data_syn();
+    if (!syn) return std::nullopt;
+    Match m;
+    m.event = syn;
+    m.decided = c.decision_of(*syn);
+    m.evidence.push_back(syn);
+    if (m.decided) m.evidence.push_back(m.decided);
+    if (const auto* d = c.conn(syn->conn)) m.announce = c.announce_before(d->control_id, syn->time_ns);
+    return m;
+}
+
+bool private_destination(const Event& syn) {
+    auto a = proto::parse_ip(syn.dst.addr);
+    return a && a->is_private();
+}
+
+// True when the data connection was opened by its control connection's client (passive mode).
+bool client_opened(const Context& c, const Event& syn) {
+    const auto* d = c.conn(syn.conn);
+    const auto* ctl = d ? c.conn(d->control_id) : nullptr;
+    return d && ctl && d->initiator == ctl->initiator;
+}
+
+std::string syn_text(const Event& e) {
+    const std::string dst = e.dst.addr + ":" + std::to_string(e.dst.port);
+    return "its SYN from " + e.src.addr + ":" + std::to_string(e.src.port) + " to " + dst +
+           (e.verdict == trace::Verdict::Dropped ? " was dropped at " + e.to : " was refused with a RST by " + e.to) +
+           (e.reason.empty() ? "" : " (" + e.reason + ")");
+}
+
+std::string announce_text(const Match& m, const char* otherwise) {
+    return m.announce ? quote(m.announce->text) : std::string(otherwise);
+}
+
+void add_line(Match& m, const ControlLine* l, const Context& c) {
+    if (!l) return;
+    for (const auto& e : c.t.events)
+        if (e.seq == l->seq) m.evidence.push_back(&e);
+}
+
+// ---- The rules, in the order they are tried: the first that matches explains the failure. ----
+
+const std::vector<Rule>& rules() {
+    static const std::vector<Rule> kRules = {
+        {"server-restart", "a server-restart fault stopped the FTP server",
+         [](const Context& c) -> std::optional<Match> {
+             const Event* stop = c.first_fact(Fact::FaultServerStop);
+             if (!stop || !fault_of_kind(c.s, "server-restart")) return std::nullopt;
+             Match m;
+             m.event = stop;
+             m.evidence.push_back(stop);
+             if (const auto* r = c.failed_reply(); r && r->ftp.code == 421) {
+                 m.line = r;
+                 add_line(m, r, c);
+             }
+             return m;
+         },
+         [](const Context& c, const Match& m, trace::Diagnosis& d) {
+             const auto* f = fault_of_kind(c.s, "server-restart");
+             std::string profile = "the server";
+             std::uint16_t port = 21;
+             for (const auto& sv : c.s.servers)
+                 if (sv.node == f->target) profile = sv.profile, port = sv.port;
+             const bool said_421 = m.line != nullptr;
+             d.what = "The FTP server " + f->target + " restarted: it stopped at " + seconds_text(f->at_ns) +
+                      " and was back at " + seconds_text(f->at_ns + f->duration_ns) + ". " +
+                      (said_421 ? "Its sessions got " + quote(m.line->text) + " and were closed"
+                                : "Its sessions were closed without a reply") +
+                      ", and the transfer under way was cut off.";
+             d.cause = "A restart ends every session: the server process " +
+                       std::string(said_421 ? "announces it with 421 (RFC 959: service not available, closing "
+                                              "control connection) and "
+                                            : "(" + profile + ", like any daemon that is stopped) sends no 421: the kernel ") +
+                       "closes the control connections and cuts the data connections, so a download stops half "
+                       "way. While the server is down nothing listens on port " +
+                       std::to_string(port) +
+                       ": a new connection is refused at once with a RST (\"connection refused\"), not timed out. "
+                       "Once it is back, connections and logins work again; a client must reconnect, log in again "
+                       "and start the transfer again (or resume it with REST).";
+         },
+         kFixFault},
+
+        {"link-down", "a link-down fault lost packets",
+         [](const Context& c) -> std::optional<Match> {
+             const Event* lost = c.first_fact(Fact::LinkDown);
+             if (!lost || !fault_of_kind(c.s, "link-down")) return std::nullopt;
+             Match m;
+             m.event = lost;
+             m.evidence.push_back(lost);
+             if (const Event* gave_up = c.first_fact(Fact::TimedOut)) {
+                 m.decided = gave_up;
+                 m.evidence.push_back(gave_up);
+             }
+             return m;
+         },
+         [](const Context& c, const Match& m, trace::Diagnosis& d) {
+             const auto* f = fault_of_kind(c.s, "link-down");
+             d.what = "The link " + f->target + " was down from " + seconds_text(f->at_ns) + " to " +
+                      seconds_text(f->at_ns + f->duration_ns) + " (" + seconds_text(f->duration_ns) +
+                      "): every packet sent over it was lost" +
+                      (m.decided ? ", and at " + seconds_text(m.decided->time_ns) + " " + m.decided->from +
+                                       "'s TCP gave up: " + m.decided->text
                                  : std::string()) +
-                 ".";
-        d.cause = "TCP does not know why the ACKs stop: it resends the oldest unacknowledged segment each "
-                  "time its retransmission timer expires and doubles the timer (RFC 6298), up to 2 minutes. An "
-                  "outage shorter than its patience only costs time; this one was longer: after 15 "
-                  "retransmissions without an ACK (Linux tcp_retries2, about 15 minutes) the sender dropped the "
-                  "connection without telling the peer, which it could not reach anyway. The side that only "
-                  "receives (the client downloading) has nothing unacknowledged, so its TCP sends nothing and "
-                  "notices nothing: without TCP keepalives or an application timeout (curl --max-time or "
-                  "--speed-time) it waits for the rest of the file forever, even after the link is back.";
-        return d;
+                      ".";
+             d.cause = "TCP does not know why the ACKs stop: it resends the oldest unacknowledged segment each "
+                       "time its retransmission timer expires and doubles the timer (RFC 6298), up to 2 minutes. "
+                       "An outage shorter than its patience only costs time; this one was longer: after 15 "
+                       "retransmissions without an ACK (Linux tcp_retries2, about 15 minutes) the sender dropped "
+                       "the connection without telling the peer, which it could not reach anyway. The side that "
+                       "only receives (the client downloading) has nothing unacknowledged, so its TCP sends nothing "
+                       "and notices nothing: without TCP keepalives or an application timeout (curl --max-time or "
+                       "--speed-time) it waits for the rest of the file forever, even after the link is back.";
+         },
+         kFixFault},
+
+        {"nat-pool-exhausted", "a NAT had no public port left for a new connection",
+         [](const Context& c) -> std::optional<Match> {
+             const Event* e = c.first_fact(Fact::NatPoolExhausted);
+             if (!e) return std::nullopt;
+             Match m;
+             m.event = e;
+             m.evidence.push_back(e);
+             return m;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "The NAT ran out of public ports: " + m.event->text + ".";
+             d.cause = "Every connection from the inside needs its own public port on the NAT (a symmetric NAT "
+                       "even needs one per destination). With many clients, or many data connections, the NAT's "
+                       "port pool is used up and new connections are dropped until old mappings expire.";
+         },
+         kFixNatPool | kFixMode},
+
+        {"passive-ports-exhausted", "the server found no free port in its passive range",
+         [](const Context& c) -> std::optional<Match> {
+             const Event* e = c.first_fact(Fact::ServerPassiveExhausted);
+             if (!e) return std::nullopt;
+             Match m;
+             m.event = e;
+             m.evidence.push_back(e);
+             return m;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "The server ran out of passive ports: " + m.event->text + ".";
+             d.cause = "Each passive data connection needs a listening port from the server's passive range "
+                       "(vsftpd pasv_min_port..pasv_max_port). When more clients wait for a data connection than "
+                       "the range has ports, the server cannot answer PASV/EPSV and the transfer fails.";
+         },
+         kFixPassiveRange | kFixUsers | kFixMode},
+
+        {"port-refused-foreign-address", "the server refused a PORT/EPRT naming another host than its peer",
+         [](const Context& c) -> std::optional<Match> {
+             const Event* e = c.first_fact(Fact::ServerRefusedAddress);
+             if (!e) return std::nullopt;
+             Match m;
+             m.event = e;
+             m.evidence.push_back(e);
+             for (const auto& l : c.lines) {
+                 if (l.time_ns < e->time_ns) {
+                     if (l.from_client && l.to == e->from && l.ftp.announce != trace::Announce::None) m.announce = &l;
+                     continue;
+                 }
+                 if (!l.from_client && l.from == e->from && l.ftp.final_line && l.ftp.code >= 400) {
+                     m.line = &l;
+                     break;
+                 }
+             }
+             add_line(m, m.announce, c);
+             add_line(m, m.line, c);
+             return m;
+         },
+         [](const Context& c, const Match& m, trace::Diagnosis& d) {
+             d.what = "The server refused the data-connection address: it answered " +
+                      (m.line ? quote(m.line->text) : std::string("with an error")) +
+                      (m.announce ? " to " + quote(m.announce->text) : "") + ".";
+             bool fxp = false;
+             for (const auto& cl : c.s.clients) fxp = fxp || cl.mode == "fxp";
+             std::string nats;
+             for (const auto& r : nat_routers(c.s)) nats += (nats.empty() ? "" : ", ") + r;
+             if (fxp)
+                 d.cause = "In a server-to-server transfer the client's PORT names the other server, not the "
+                           "client. vsftpd and pyftpdlib refuse a PORT to any address other than the control "
+                           "connection's peer (vsftpd port_promiscuous=NO), because a server that obeys it can be "
+                           "used to attack third hosts (the FTP bounce attack, RFC 2577).";
+             else if (!nats.empty())
+                 d.cause = "The client wrote its own private address into the command, but the server sees the "
+                           "control connection coming from the NAT's public address (" + nats +
+                           " translated the packets' source address, not the address written inside the FTP "
+                           "command). The server refuses a data address that differs from the control connection's "
+                           "peer, which also protects against the FTP bounce attack (RFC 2577).";
+             else
+                 d.cause = "The announced address is not the address the control connection comes from. The "
+                           "server refuses to connect anywhere else, because that would let anyone use it to "
+                           "attack a third host (the FTP bounce attack, RFC 2577).";
+         },
+         kFixAlg | kFixMode | kFixClient | kFixServerPolicy | kFixForward},
+
+        {"spsv-identifier-stolen", "an attacker's SPDT with a sniffed identifier got 200",
+         [](const Context& c) -> std::optional<Match> {
+             for (const auto& a : c.s.attackers)
+                 for (const auto& tr : c.t.outcome.transfers)
+                     if (tr.client == a.node && tr.command == "SPDT" && tr.reply == 200) {
+                         Match m;
+                         if (const Event* e = c.first_fact(Fact::AttackerStole)) m.evidence.push_back(e);
+                         return m;
+                     }
+             return std::nullopt;
+         },
+         [](const Context& c, const Match&, trace::Diagnosis& d) {
+             const auto& a = c.s.attackers.front();
+             d.what = "The attacker " + a.node + " sent SPDT with the identifier it read on " + a.sniff +
+                      " before the client did and got \"200 DATA\": the client's data connection is now hers. "
+                      "The client's own SPDT got 504 and it gave up the transfer.";
+             d.cause = "An SPSV identifier is a bearer token: the first SPDT that names it gets the data "
+                       "connection, and it is good for one use only (draft-rosenau 3.1), so the rightful owner is "
+                       "refused. It crosses the control connection in clear text, so an eavesdropper who is faster "
+                       "than the client takes the connection: a client that went on with its transfer command "
+                       "would hand it the data.";
+         },
+         kFixTls | kFixServerPolicy},
+
+        {"data-connection-from-attacker-refused", "the server refused an attacker's data connection",
+         [](const Context& c) -> std::optional<Match> {
+             const Event* e = c.first_fact(Fact::ServerRefusedDataPeer);
+             if (!e || c.s.attackers.empty()) return std::nullopt;
+             Match m;
+             m.event = e;
+             m.evidence.push_back(e);
+             if (const Event* st = c.first_fact(Fact::AttackerStole)) m.evidence.push_back(st);
+             m.line = c.failed_reply();
+             add_line(m, m.line, c);
+             return m;
+         },
+         [](const Context& c, const Match& m, trace::Diagnosis& d) {
+             const auto& a = c.s.attackers.front();
+             d.what = "The attacker " + a.node + " connected to the passive port before the client did; the "
+                      "server refused its connection" +
+                      (m.line ? " with " + quote(m.line->text) : std::string()) +
+                      ", and the client's transfer failed too.";
+             d.cause = "The server announced its passive port in the 227 reply, in clear text; " + a.node +
+                       " read it on " + a.sniff + " and connected first. vsftpd (pasv_promiscuous=NO) compares a "
+                       "data connection's address with the control connection's and refuses a stranger, so "
+                       "nothing was stolen. But it takes only one connection per transfer: the first one in the "
+                       "listen queue, the attacker's. It answers the transfer command with the 425, closes the "
+                       "passive port and the client's own connection, which waited in the queue, is reset. The "
+                       "check protects the data, not the transfer: an eavesdropper can still make it fail "
+                       "(denial of service).";
+         },
+         kFixTls | kFixMode},
+
+        {"data-connection-from-foreign-address", "the server refused a data connection from another address",
+         [](const Context& c) -> std::optional<Match> {
+             const Event* e = c.first_fact(Fact::ServerRefusedDataPeer);
+             if (!e) return std::nullopt;
+             Match m;
+             m.event = e;
+             m.evidence.push_back(e);
+             m.line = c.failed_reply();
+             add_line(m, m.line, c);
+             return m;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "A data connection arrived from an unexpected address and the server refused it" +
+                      (m.line ? ": " + quote(m.line->text) : std::string()) + ".";
+             d.cause = "The server accepts a data connection only from the control connection's peer (vsftpd "
+                       "pasv_promiscuous=NO). The connection came from another address: another server "
+                       "(server-to-server transfer), a NAT that translated it differently, or a third host trying "
+                       "to steal the data.";
+         },
+         kFixServerPolicy | kFixMode | kFixAlg},
+
+        {"data-connection-stolen", "an attacker received the client's data",
+         [](const Context& c) -> std::optional<Match> {
+             for (const auto& tr : c.t.outcome.transfers)
+                 if (is_attacker(c.s, tr.client) && tr.command == "DATA" && tr.bytes > 0) {
+                     Match m;
+                     if (const Event* e = c.first_fact(Fact::AttackerStole)) m.evidence.push_back(e);
+                     return m;
+                 }
+             return std::nullopt;
+         },
+         [](const Context& c, const Match&, trace::Diagnosis& d) {
+             const auto& a = c.s.attackers.front();
+             d.what = "The attacker " + a.node + " connected to the passive port before the client and the server "
+                      "gave it the data connection: the client's transfer did not complete.";
+             d.cause = "A server that accepts the data connection from any address (vsftpd pasv_promiscuous=YES) "
+                       "hands it to whoever connects first; the 227 reply announced the port in clear text.";
+         },
+         kFixTls | kFixServerPolicy},
+
+        {"data-connection-firewalled", "a firewall rule dropped or rejected the data connection's SYN",
+         [](const Context& c) -> std::optional<Match> {
+             auto m = data_syn(c);
+             if (!m || m->event->fact != Fact::FirewallVerdict) return std::nullopt;
+             return m;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "The data connection never opened: " + syn_text(*m.event) + ".";
+             d.cause = "A firewall on the way filters new incoming connections. FTP's data connection is a "
+                       "second, separate TCP connection, so a filter that only lets in the control connection (and "
+                       "connections it has been told to expect) stops it.";
+         },
+         kFixFirewall | kFixMode | kFixAlg},
+
+        {"passive-port-not-forwarded", "nothing listens where the data connection's SYN went: it got a RST",
+         [](const Context& c) -> std::optional<Match> {
+             auto m = data_syn(c);
+             if (!m || m->event->verdict != trace::Verdict::Rejected) return std::nullopt;
+             return m;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             const Event& e = *m.event;
+             d.what = "The data connection never opened: " + syn_text(e) + ".";
+             d.cause = "Nothing accepts connections on " + e.dst.addr + ":" + std::to_string(e.dst.port) +
+                       ": the router forwards only some ports to the server (typically 21), so the server's "
+                       "passive data port is closed from the outside. The server announced " +
+                       announce_text(m, "its port") + ", a port the router does not forward.";
+         },
+         kFixForward | kFixAlg | kFixMode | kFixClient | kFixServerPolicy},
+
+        {"pasv-private-address", "the client connected to the private address the server announced",
+         [](const Context& c) -> std::optional<Match> {
+             auto m = data_syn(c);
+             if (!m || !private_destination(*m->event) || !client_opened(c, *m->event)) return std::nullopt;
+             add_line(*m, m->announce, c);
+             return m;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "The data connection never opened: " + syn_text(*m.event) + ".";
+             d.cause = "The client connects to the private address the server announced in " +
+                       announce_text(m, "its 227 reply") +
+                       ". That address exists only inside the server's network, so from the client's side there "
+                       "is no route to it.";
+         },
+         kFixClient | kFixMode | kFixForward | kFixAlg | kFixServerPolicy},
+
+        {"port-private-address", "the server connected to the private address the client announced",
+         [](const Context& c) -> std::optional<Match> {
+             auto m = data_syn(c);
+             if (!m || !private_destination(*m->event) || client_opened(c, *m->event)) return std::nullopt;
+             add_line(*m, m->announce, c);
+             return m;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "The data connection never opened: " + syn_text(*m.event) + ".";
+             d.cause = "The server connects to the private address the client announced in " +
+                       announce_text(m, "PORT") +
+                       ". That address exists only inside the client's network: from the server's side it is "
+                       "unreachable, and the NAT in front of the client has no mapping for it.";
+         },
+         kFixAlg | kFixMode},
+
+        {"nat-filtering-blocks-data-connection", "a NAT let no mapping admit the data connection's SYN",
+         [](const Context& c) -> std::optional<Match> { return data_syn(c); },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "The data connection never opened: " + syn_text(*m.event) + ".";
+             d.cause = "The connection was addressed to the NAT's public address, but the NAT has no mapping "
+                       "that admits it: nothing inside opened that port towards this peer, and no FTP ALG read "
+                       "the announcement to create one. A NAT lets in only what matches a mapping its filtering "
+                       "allows.";
+         },
+         kFixAlg | kFixMode},
+
+        {"disk-full", "the server answered 452/552: no room for the file",
+         [](const Context& c) -> std::optional<Match> {
+             const ControlLine* r = c.failed_reply();
+             if (!r || (r->ftp.code != 452 && r->ftp.code != 552)) return std::nullopt;
+             Match m;
+             m.line = r;
+             add_line(m, r, c);
+             if (const Event* e = c.first_fact(Fact::ServerDiskFull)) m.evidence.push_back(e);
+             if (const Event* e = c.first_fact(Fact::FaultDiskFull)) m.evidence.push_back(e);
+             return m;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "The server answered " + quote(m.line->text) + ".";
+             d.cause = "The server has no room left for the file (its disk quota is reached).";
+         },
+         kFixDisk | kFixFault},
+
+        {"nat-idle-expiry", "a NAT or conntrack entry expired, then the control connection's packets were dropped there",
+         [](const Context& c) -> std::optional<Match> {
+             for (const auto& x : c.t.events) {
+                 if (x.fact != Fact::NatMappingExpired && x.fact != Fact::ConntrackExpired) continue;
+                 const Event* drop = c.first([&](const Event& e) {
+                     return e.kind == trace::EventKind::Segment && e.time_ns >= x.time_ns && e.to == x.from &&
+                            c.is_control(e.conn) && e.verdict != trace::Verdict::Delivered;
+                 });
+                 if (!drop) continue;
+                 Match m;
+                 m.kind = x.fact == Fact::NatMappingExpired ? "nat-idle-expiry" : "conntrack-idle-expiry";
+                 m.event = &x;
+                 m.decided = drop;
+                 m.evidence = {&x, drop};
+                 return m;
+             }
+             return std::nullopt;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "A middlebox forgot the control connection while the data connection was busy: " +
+                      m.event->text + ".";
+             d.cause = "During a long transfer the control connection carries nothing, so a NAT or firewall with "
+                       "a short idle timeout drops its mapping. When the server finally sends 226, there is no "
+                       "mapping left for it: the client never hears that the transfer completed.";
+         },
+         kFixNatTimeout},
+
+        {"transfer-aborted", "the server answered 426: the data connection broke",
+         [](const Context& c) -> std::optional<Match> {
+             const ControlLine* r = c.failed_reply();
+             if (!r || r->ftp.code != 426) return std::nullopt;
+             Match m;
+             m.line = r;
+             add_line(m, r, c);
+             if (const Event* e = c.first_fact(Fact::FaultDataCut)) m.evidence.push_back(e);
+             return m;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "The server answered " + quote(m.line->text) + ".";
+             d.cause = "The data connection was closed or reset in the middle of the transfer, so the server "
+                       "reports the transfer as aborted.";
+         },
+         kFixFault | kFixMode},
+
+        {"too-many-users", "the server reached its user limit and answered 421",
+         [](const Context& c) -> std::optional<Match> {
+             const ControlLine* r = c.failed_reply();
+             const Event* full = c.first_fact(Fact::ServerUserLimit);
+             if (!r || r->ftp.code != 421 || !full) return std::nullopt;
+             Match m;
+             m.line = r;
+             m.evidence.push_back(full);
+             add_line(m, r, c);
+             return m;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "The server answered " + quote(m.line->text) + ".";
+             d.cause = "The server refuses more users (too many connections).";
+         },
+         kFixUsers | kFixMode | kFixFault},
+
+        {"server-failed-reply", "the server answered a transfer or session with a failure code",
+         [](const Context& c) -> std::optional<Match> {
+             const ControlLine* r = c.failed_reply();
+             if (!r) return std::nullopt;
+             Match m;
+             m.line = r;
+             add_line(m, r, c);
+             switch (r->ftp.code) {
+             case 425: m.kind = "data-connection-failed"; break;
+             case 421: m.kind = "service-closing"; break;
+             default: m.kind = "request-refused"; break;
+             }
+             return m;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "The server answered " + quote(m.line->text) + ".";
+             switch (m.line->ftp.code) {
+             case 425: d.cause = "The server could not open the data connection."; break;
+             case 421: d.cause = "The server closed the control connection (RFC 959: service not available)."; break;
+             default: d.cause = "The server refused the request."; break;
+             }
+         },
+         kFixAny},
+
+        {"control-connection-dropped", "a control-connection segment was dropped on the way",
+         [](const Context& c) -> std::optional<Match> {
+             const Event* e = c.first([&](const Event& x) {
+                 return x.kind == trace::EventKind::Segment && c.is_control(x.conn) &&
+                        x.verdict == trace::Verdict::Dropped;
+             });
+             if (!e) return std::nullopt;
+             Match m;
+             m.event = e;
+             m.evidence.push_back(e);
+             return m;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "The control connection's packets were dropped at " + m.event->to + " (" + m.event->reason + ").";
+             d.cause = "Without a working control connection no command reaches the server.";
+         },
+         kFixAny},
+
+        {"run-limit-reached", "the simulation stopped at its time or event limit",
+         [](const Context& c) -> std::optional<Match> {
+             if (c.t.outcome.limit_reached.empty()) return std::nullopt;
+             return Match{};
+         },
+         [](const Context& c, const Match&, trace::Diagnosis& d) {
+             d.what = "The run stopped before the clients finished: " + c.t.outcome.limit_reached + ".";
+             d.cause = "The session was still waiting when the simulation's limit was reached.";
+         },
+         kFixAny},
+
+        {"transfer-incomplete", "none of the above: a transfer did not complete",
+         [](const Context&) -> std::optional<Match> { return Match{}; },
+         [](const Context&, const Match&, trace::Diagnosis& d) {
+             d.what = "A transfer did not complete.";
+             d.cause = "The clients' sessions ended without the replies they expected.";
+         },
+         kFixAny},
+    };
+    return kRules;
+}
+
+// The first rule that matches, as a finding (without fixes yet), and its fix categories.
+std::pair<trace::Diagnosis, unsigned> explain(const scenario::Scenario& s, const trace::Trace& t) {
+    const Context c(s, t);
+    for (const auto& r : rules()) {
+        auto m = r.match(c);
+        if (!m) continue;
+        trace::Diagnosis d;
+        d.kind = m->kind.empty() ? r.kind : m->kind;
+        r.explain(c, *m, d);
+        std::set<std::uint64_t> seen;
+        for (const Event* e : m->evidence)
+            if (e && seen.insert(e->seq).second) d.evidence.push_back(e->seq);
+        std::sort(d.evidence.begin(), d.evidence.end());
+        return {d, r.fixes};
     }
-    if (!ev.nat_exhausted.empty()) {
-        d.what = "The NAT ran out of public ports: " + ev.nat_exhausted + ".";
-        d.cause = "Every connection from the inside needs its own public port on the NAT (a symmetric NAT even "
-                  "needs one per destination). With many clients, or many data connections, the NAT's port pool "
-                  "is used up and new connections are dropped until old mappings expire.";
-        return d;
-    }
-    if (!ev.passive_exhausted.empty()) {
-        d.what = "The server ran out of passive ports: " + ev.passive_exhausted + ".";
-        d.cause = "Each passive data connection needs a listening port from the server's passive range (vsftpd "
-                  "pasv_min_port..pasv_max_port). When more clients wait for a data connection than the range has "
-                  "ports, the server cannot answer PASV/EPSV and the transfer fails.";
-        return d;
-    }
-    if (ev.refused_announce) {
-        d.what = "The server refused the data-connection address: it answered " + quote(ev.refused_announce->text) +
-                 (ev.announce && ev.announce->from_client ? " to " + quote(ev.announce->text) : "") + ".";
-        bool fxp = false;
-        for (const auto& c : s.clients) fxp = fxp || c.mode == "fxp";
-        if (fxp)
-            d.cause = "In a server-to-server transfer the client's PORT names the other server, not the client. "
-                      "vsftpd and pyftpdlib refuse a PORT to any address other than the control connection's peer "
-                      "(vsftpd port_promiscuous=NO), because a server that obeys it can be used to attack third hosts "
-                      "(the FTP bounce attack, RFC 2577).";
-        else if (!nats.empty())
-            d.cause = "The client wrote its own private address into the command, but the server sees the control "
-                      "connection coming from the NAT's public address (" + nats +
-                      " translated the packets' source address, not the address written inside the FTP command). "
-                      "The server refuses a data address that differs from the control connection's peer, which "
-                      "also protects against the FTP bounce attack (RFC 2577).";
-        else
-            d.cause = "The announced address is not the address the control connection comes from. The server "
-                      "refuses to connect anywhere else, because that would let anyone use it to attack a third "
-                      "host (the FTP bounce attack, RFC 2577).";
-        return d;
-    }
-    for (const auto& a : s.attackers) {
-        for (const auto& tr : t.outcome.transfers) {
-            if (tr.client != a.node || tr.command != "SPDT" || tr.reply != 200) continue;
-            d.what = "The attacker " + a.node + " sent SPDT with the identifier it read on " + a.sniff +
-                     " before the client did and got \"200 DATA\": the client's data connection is now hers. "
-                     "The client's own SPDT got 504 and it gave up the transfer.";
-            d.cause = "An SPSV identifier is a bearer token: the first SPDT that names it gets the data connection, "
-                      "and it is good for one use only (draft-rosenau 3.1), so the rightful owner is refused. It "
-                      "crosses the control connection in clear text, so an eavesdropper who is faster than the "
-                      "client takes the connection: a client that went on with its transfer command would hand "
-                      "it the data.";
-            return d;
-        }
-    }
-    if (ev.bad_ip && !s.attackers.empty()) {
-        const auto& a = s.attackers.front();
-        d.what = "The attacker " + a.node + " connected to the passive port before the client did; the server "
-                 "refused its connection with " + quote(ev.bad_ip->text) + ", and the client's transfer failed too.";
-        d.cause = "The server announced its passive port in the 227 reply, in clear text; " + a.node +
-                  " read it on " + a.sniff + " and connected first. vsftpd (pasv_promiscuous=NO) compares a data "
-                  "connection's address with the control connection's and refuses a stranger, so nothing was "
-                  "stolen. But it takes only one connection per transfer: the first one in the listen queue, "
-                  "the attacker's. It answers the transfer command with the 425, closes the passive port and "
-                  "the client's own connection, which waited in the queue, is reset. The check protects the "
-                  "data, not the transfer: an eavesdropper can still make it fail (denial of service).";
-        return d;
-    }
-    if (ev.bad_ip) {
-        d.what = "A data connection arrived from an unexpected address and the server refused it: " +
-                 quote(ev.bad_ip->text) + ".";
-        d.cause = "The server accepts a data connection only from the control connection's peer (vsftpd "
-                  "pasv_promiscuous=NO). The connection came from another address: another server (server-to-server "
-                  "transfer), a NAT that translated it differently, or a third host trying to steal the data.";
-        return d;
-    }
-    if (ev.data_drop || ev.data_reject) {
-        const trace::Event& e = ev.data_drop ? *ev.data_drop : *ev.data_reject;
-        std::string dst = e.dst.addr + ":" + std::to_string(e.dst.port);
-        d.what = "The data connection never opened: its SYN from " + e.src.addr + ":" + std::to_string(e.src.port) +
-                 " to " + dst + (ev.data_drop ? " was dropped at " + e.to : " was refused with a RST by " + e.to) +
-                 (e.reason.empty() ? "" : " (" + e.reason + ")") + ".";
-        bool private_dst = false;
-        if (auto a = proto::parse_ip(e.dst.addr)) private_dst = a->is_private();
-        bool from_client_side = false;
-        for (const auto& c : s.clients) from_client_side = from_client_side || c.node == e.from;
-        if (contains(e.reason, "rule") || contains(e.reason, "firewall") || contains(e.reason, "-fw"))
-            d.cause = "A firewall on the way filters new incoming connections. FTP's data connection is a second, "
-                      "separate TCP connection, so a filter that only lets in the control connection (and "
-                      "connections it has been told to expect) stops it.";
-        else if (ev.data_reject)
-            d.cause = "Nothing accepts connections on " + dst + ": the router forwards only some ports to the "
-                      "server (typically 21), so the server's passive data port is closed from the outside. The "
-                      "server announced " + (ev.announce ? quote(ev.announce->text) : std::string("its port")) +
-                      ", a port the router does not forward.";
-        else if (private_dst && !from_client_side)
-            d.cause = "The server connects to the private address the client announced in " +
-                      (ev.announce ? quote(ev.announce->text) : std::string("PORT")) +
-                      ". That address exists only inside the client's network: from the server's side it is "
-                      "unreachable, and the NAT in front of the client has no mapping for it.";
-        else if (private_dst)
-            d.cause = "The client connects to the private address the server announced in " +
-                      (ev.announce ? quote(ev.announce->text) : std::string("its 227 reply")) +
-                      ". That address exists only inside the server's network, so from the client's side there "
-                      "is no route to it.";
-        else
-            d.cause = "The connection was addressed to the NAT's public address, but the NAT has no mapping that "
-                      "admits it: nothing inside opened that port towards this peer, and no FTP ALG read the "
-                      "announcement to create one. A NAT lets in only what matches a mapping its filtering allows.";
-        return d;
-    }
-    if (!ev.expired.empty()) {
-        d.what = "A middlebox forgot the control connection while the data connection was busy: " + ev.expired + ".";
-        d.cause = "During a long transfer the control connection carries nothing, so a NAT or firewall with a "
-                  "short idle timeout drops its mapping. When the server finally sends 226, there is no mapping "
-                  "left for it: the client never hears that the transfer completed.";
-        return d;
-    }
-    if (ev.failed_reply) {
-        d.what = "The server answered " + quote(ev.failed_reply->text) + ".";
-        const std::string& x = ev.failed_reply->text;
-        if (starts_with(x, "452") || starts_with(x, "552"))
-            d.cause = "The server has no room left for the file (its disk quota is reached).";
-        else if (starts_with(x, "426"))
-            d.cause = "The data connection was closed or reset in the middle of the transfer, so the server reports "
-                      "the transfer as aborted.";
-        else if (starts_with(x, "425"))
-            d.cause = "The server could not open the data connection.";
-        else if (starts_with(x, "421") && (contains(x, "users") || contains(x, "connections")))
-            d.cause = "The server refuses more users (too many connections).";
-        else if (starts_with(x, "421"))
-            d.cause = "The server closed the control connection (RFC 959: service not available).";
-        else
-            d.cause = "The server refused the request.";
-        return d;
-    }
-    if (ev.control_drop) {
-        d.what = "The control connection's packets were dropped at " + ev.control_drop->to + " (" +
-                 ev.control_drop->reason + ").";
-        d.cause = "Without a working control connection no command reaches the server.";
-        return d;
-    }
-    if (!t.outcome.limit_reached.empty()) {
-        d.what = "The run stopped before the clients finished: " + t.outcome.limit_reached + ".";
-        d.cause = "The session was still waiting when the simulation's limit was reached.";
-        return d;
-    }
-    d.what = "A transfer did not complete.";
-    d.cause = "The clients' sessions ended without the replies they expected.";
-    return d;
+    return {};
 }
 
 struct Candidate {
     std::string description;
     std::vector<std::string> sets;
+    unsigned category = kFixAny;  // a FixCategory
 };
 
 std::string forwards_yaml(const scenario::NodeSpec& r, const std::string& extra) {
@@ -390,7 +737,7 @@ std::string yaml_steps(const std::vector<std::string>& steps) {
 std::optional<Candidate> tls_candidate(const scenario::Scenario& s) {
     Candidate c{"Protect the control connection with TLS (AUTH TLS, then PBSZ 0 and PROT P after the login; "
                 "vsftpd ssl_enable=YES): an eavesdropper can no longer read the 227 reply or the SPSV identifier",
-                {}};
+                {}, kFixTls};
     for (const auto& sv : s.servers) c.sets.push_back("servers." + sv.node + ".options.supports_tls=true");
     for (const auto& cl : s.clients) {
         if (cl.mode == "fxp" || cl.mode == "rfc438" || cl.mode == "rfc478") continue;
@@ -424,18 +771,18 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
     if (all_promiscuous.size() > 1)
         out.push_back({"Let the servers accept each other's address (vsftpd port_promiscuous and pasv_promiscuous, "
                        "as FXP needs; this also permits the bounce attack)",
-                       all_promiscuous});
+                       all_promiscuous, kFixServerPolicy});
     if (!s.faults.empty())
         out.push_back({"Run it again without the fault: the transfer works when nothing breaks (after a reset, "
                        "a client that supports REST resumes where it stopped)",
-                       {"faults=[]"}});
+                       {"faults=[]"}, kFixFault});
     std::set<std::uint16_t> server_ports;
     for (const auto& sv : s.servers) server_ports.insert(sv.port);
     for (const auto& n : s.nodes) {
         if (n.kind != "router" || !(n.nat.enabled || !n.forwards.empty())) continue;
         if (!n.alg.enabled) {
             out.push_back({"Turn on " + n.name + "'s FTP ALG, so it reads PORT/227 and opens the data connection's way",
-                           {"nodes." + n.name + ".alg.enabled=true"}});
+                           {"nodes." + n.name + ".alg.enabled=true"}, kFixAlg});
         }
         std::string ports;
         bool missing = false;
@@ -445,13 +792,14 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
         }
         if (missing)
             out.push_back({"Make " + n.name + "'s FTP ALG inspect the server's control port (" + ports + ")",
-                           {"nodes." + n.name + ".alg.enabled=true", "nodes." + n.name + ".alg.ports=[" + ports + "]"}});
+                           {"nodes." + n.name + ".alg.enabled=true", "nodes." + n.name + ".alg.ports=[" + ports + "]"},
+                           kFixAlg});
         if (n.nat.enabled && n.nat.ports && (n.nat.ports->hi - n.nat.ports->lo) < 1000)
             out.push_back({"Give " + n.name + "'s NAT a larger public port pool (1024-65535)",
-                           {"nodes." + n.name + ".nat.ports=1024-65535"}});
+                           {"nodes." + n.name + ".nat.ports=1024-65535"}, kFixNatPool});
         if (n.nat.enabled && n.nat.timeout_established_ns < 7440LL * 1'000'000'000)
             out.push_back({"Give " + n.name + "'s NAT the RFC 5382 idle timeout for established connections (2 h 4 min)",
-                           {"nodes." + n.name + ".nat.timeout_established=7440s"}});
+                           {"nodes." + n.name + ".nat.timeout_established=7440s"}, kFixNatTimeout});
     }
     for (const auto& c : s.clients) {
         bool third = c.mode == "fxp" || c.mode == "rfc438" || c.mode == "rfc478";
@@ -464,11 +812,11 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
             {"spsv", "single-port mode (SPSV): the data connection goes to the control port"},
         };
         for (const auto& [m, words] : modes)
-            if (m != c.mode) out.push_back({"Use " + words, {"clients." + c.node + ".mode=" + m}});
+            if (m != c.mode) out.push_back({"Use " + words, {"clients." + c.node + ".mode=" + m}, kFixMode});
         if (c.profile == "classic")
             out.push_back({"Use a client that ignores the address in 227 and connects to the control connection's "
                            "peer (curl)",
-                           {"clients." + c.node + ".profile=curl"}});
+                           {"clients." + c.node + ".profile=curl"}, kFixClient});
     }
     for (const auto& sv : s.servers) {
         const auto* node = s.node(sv.node);
@@ -483,34 +831,29 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
                                {"servers." + sv.node + ".passive_ports=" + rs,
                                 "servers." + sv.node + ".pasv_address=" + out_if->address.addr.to_string(),
                                 "nodes." + r->name + ".forwards=" +
-                                    forwards_yaml(*r, "{port: " + rs + ", to: " + node->interfaces.front().address.addr.to_string() + "}")}});
+                                    forwards_yaml(*r, "{port: " + rs + ", to: " + node->interfaces.front().address.addr.to_string() + "}")},
+                               kFixForward});
         }
         if (sv.profile != "rfc959") {
             out.push_back({"Let " + sv.node + " accept data addresses other than the control peer's "
                            "(port_promiscuous and pasv_promiscuous; this also permits the bounce attack)",
-                           {"servers." + sv.node + ".options=" + kPromiscuous}});
+                           {"servers." + sv.node + ".options=" + kPromiscuous}, kFixServerPolicy});
         }
         if (sv.passive_ports && sv.passive_ports->hi - sv.passive_ports->lo < 100) {
             std::string wide = std::to_string(sv.passive_ports->lo) + "-" +
                                std::to_string(std::min<int>(65535, sv.passive_ports->lo + 999));
             out.push_back({"Give " + sv.node + " a wider passive port range (" + wide + ")",
-                           {"servers." + sv.node + ".passive_ports=" + wide}});
+                           {"servers." + sv.node + ".passive_ports=" + wide}, kFixPassiveRange});
         }
         if (sv.max_clients)
-            out.push_back({"Raise " + sv.node + "'s user limit", {"servers." + sv.node + ".max_clients=1000"}});
+            out.push_back({"Raise " + sv.node + "'s user limit", {"servers." + sv.node + ".max_clients=1000"}, kFixUsers});
         if (sv.disk_quota)
-            out.push_back({"Give " + sv.node + " more disk space", {"servers." + sv.node + ".disk_quota=1GiB"}});
+            out.push_back({"Give " + sv.node + " more disk space", {"servers." + sv.node + ".disk_quota=1GiB"}, kFixDisk});
     }
     for (const auto& n : s.nodes)
         if (n.firewall.enabled)
             out.push_back({"Turn off " + n.name + "'s firewall (or add a rule that admits the data connection)",
-                           {"nodes." + n.name + ".firewall.enabled=false"}});
-    return out;
-}
-
-std::string join_sets(const std::vector<std::string>& sets) {
-    std::string out;
-    for (const auto& x : sets) out += (out.empty() ? "" : " --set ") + x;
+                           {"nodes." + n.name + ".firewall.enabled=false"}, kFixFirewall});
     return out;
 }
 
@@ -564,7 +907,7 @@ void add_tls_fix(const scenario::Scenario& s, const std::string& attacker, trace
     auto tls = tls_candidate(s);
     if (!tls) return;
     if (!verify || (!s.source.empty() && attack_fails_with(s, attacker, tls->sets)))
-        d.fixes.push_back({tls->description, join_sets(tls->sets), verify});
+        d.fixes.push_back(trace::make_fix(tls->description, tls->sets, verify));
 }
 
 // The security cases with a third host (scenario `attackers`): a stolen data connection, an
@@ -575,6 +918,7 @@ void review_attackers(const scenario::Scenario& s, trace::Trace& t, bool verify)
         if (!r || r->path.empty()) continue;  // it never acted
         trace::Diagnosis d;
         if (r->command == "DATA" && r->bytes > 0) {
+            d.kind = "security-data-connection-stolen";
             d.what = "Security: the attacker " + a.node + " connected to the passive port " + r->path +
                      " before the client and received " + std::to_string(r->bytes) + " bytes of the client's data.";
             d.cause = "PASV opens a port that anyone can connect to, and the 227 reply that announces it crosses the "
@@ -587,12 +931,13 @@ void review_attackers(const scenario::Scenario& s, trace::Trace& t, bool verify)
                 std::vector<std::string> fix = {"servers." + sv.node + ".options.pasv_promiscuous=false"};
                 bool works = !verify || (!s.source.empty() && attack_fails_with(s, a.node, fix));
                 if (works)
-                    d.fixes.push_back({"Accept data connections only from the control connection's address "
-                                       "(vsftpd pasv_promiscuous=NO, its default)",
-                                       fix.front(), verify});
+                    d.fixes.push_back(trace::make_fix("Accept data connections only from the control "
+                                                      "connection's address (vsftpd pasv_promiscuous=NO, its default)",
+                                                      fix, verify));
             }
             add_tls_fix(s, a.node, d, verify);
         } else if (r->command == "SPDT" && r->bytes > 0) {
+            d.kind = "security-spsv-identifier-stolen";
             d.what = "Security: the attacker " + a.node + " sent SPDT with the identifier it read and received " +
                      std::to_string(r->bytes) + " bytes of the client's data.";
             d.cause = "An SPSV identifier is a bearer token: whoever sends SPDT with it first gets the data "
@@ -600,6 +945,7 @@ void review_attackers(const scenario::Scenario& s, trace::Trace& t, bool verify)
                       "eavesdropper who is faster than the client takes the transfer.";
             add_tls_fix(s, a.node, d, verify);
         } else if (r->command == "SPDT" && r->reply == 504) {
+            d.kind = a.id ? "security-spdt-guess-refused" : "security-spdt-replay-refused";
             d.what = "Security: the attacker " + a.node + " sent SPDT " + (a.id ? *a.id : std::string("<sniffed id>")) +
                      " to " + r->path + " and got 504; the server closed its connection and the client's transfer "
                      "was not affected.";
@@ -617,6 +963,8 @@ void review_attackers(const scenario::Scenario& s, trace::Trace& t, bool verify)
         } else {
             continue;  // a refused data connection: the failing client's diagnosis explains it
         }
+        for (const auto& e : t.events)
+            if (e.fact == trace::Fact::AttackerSniffed || e.fact == trace::Fact::AttackerStole) d.evidence.push_back(e.seq);
         t.outcome.diagnosis.push_back(d);
     }
 }
@@ -640,6 +988,12 @@ void review_security(const scenario::Scenario& s, trace::Trace& t, bool verify) 
         // behind a NAT): that is the NAT failure the client's diagnosis explains, not a bounce.
         if (c.responder.empty() || c.responder == client || logged_in.count({client, c.responder})) continue;
         trace::Diagnosis d;
+        d.kind = "security-bounce-attack";
+        for (const auto& e : t.events)
+            if (e.kind == trace::EventKind::Segment && e.conn == c.id && e.flags == "S") {
+                d.evidence.push_back(e.seq);
+                break;
+            }
         d.what = "Security: " + c.initiator + " opened a data connection to " + c.initiator_remote.addr + ":" +
                  std::to_string(c.initiator_remote.port) + " (" + c.responder + "), a host its client " + client +
                  " never logged in to.";
@@ -665,7 +1019,8 @@ void review_security(const scenario::Scenario& s, trace::Trace& t, bool verify) 
             }
         }
         if (works || !verify)
-            d.fixes.push_back({"Refuse foreign PORT addresses, as vsftpd does (port_promiscuous=NO)", fix.front(), verify});
+            d.fixes.push_back(
+                trace::make_fix("Refuse foreign PORT addresses, as vsftpd does (port_promiscuous=NO)", fix, verify));
         t.outcome.diagnosis.push_back(d);
         break;
     }
@@ -673,8 +1028,7 @@ void review_security(const scenario::Scenario& s, trace::Trace& t, bool verify) 
 }
 
 void diagnose(const scenario::Scenario& s, trace::Trace& t, bool verify) {
-    Evidence ev = gather(t);
-    trace::Diagnosis d = explain(s, t, ev);
+    auto [d, categories] = explain(s, t);
     if (s.expect && !s.expect->no_fix.empty()) {
         d.cause += " This failure is the protection working: " + s.expect->no_fix;
         t.outcome.diagnosis.push_back(d);
@@ -683,8 +1037,9 @@ void diagnose(const scenario::Scenario& s, trace::Trace& t, bool verify) {
     constexpr std::size_t kMaxFixes = 4;
     for (const auto& c : candidates(s)) {
         if (d.fixes.size() >= kMaxFixes) break;
+        if (!(c.category & categories)) continue;  // it does not address this rule's cause
         if (verify && (s.source.empty() || !works_with(s, c.sets))) continue;
-        d.fixes.push_back({c.description, join_sets(c.sets), verify});
+        d.fixes.push_back(trace::make_fix(c.description, c.sets, verify));
     }
     t.outcome.diagnosis.push_back(d);
 }

@@ -1,4 +1,5 @@
-// Diagnosis: reads a failed run's trace and says, in a learner's words, what happened, why, and
+// Diagnosis: a table of rules over the trace's typed facts (never its sentences). Reads a failed
+// run's trace and says, in a learner's words, what happened, why, and
 // which changes fix it. Every fix is a set of scenario overrides (--set); with verification on,
 // the scenario is re-run with each candidate and only the ones that make it work are offered.
 #pragma once
@@ -11,14 +12,16 @@
 
 namespace ftpsim::sim {
 
-// One control-connection line, as its sender wrote it (from the trace's segments).
+// One control-connection line, as its sender wrote it (the typed trace::FtpLine of a segment).
 struct ControlLine {
     trace::TimeNs time_ns = 0;
     int conn = -1;
     std::string from;  // sending node
     std::string to;    // receiving node (the far end)
-    std::string text;  // without CRLF
+    std::string text;  // without CRLF (for display only)
     bool from_client = false;
+    std::uint64_t seq = 0;  // the segment event that completed it
+    trace::FtpLine ftp;     // direction, verb or code, the announced endpoint
 };
 
 // The control conversation of a trace, each line once, in time order.

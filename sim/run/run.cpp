@@ -30,13 +30,17 @@ public:
         mbox::Verdict v = router_->process(p, ctx.in_iface, out, ctx.now, notes);
         if (v == mbox::Verdict::Forward) return {};
         std::string reason;
+        trace::Fact fact = trace::Fact::None;
         for (const auto& n : notes)
-            if (n.verdict != trace::Verdict::None) reason = n.reason;
+            if (n.verdict != trace::Verdict::None) {
+                reason = n.reason;
+                fact = n.fact.fact;
+            }
         if (v == mbox::Verdict::Reject || v == mbox::Verdict::RejectIcmp) {
             p = original;  // the network answers with a RST from the original destination, or an ICMP
-            return {v == mbox::Verdict::Reject ? net::Fate::Reject : net::Fate::RejectIcmp, reason};
+            return {v == mbox::Verdict::Reject ? net::Fate::Reject : net::Fate::RejectIcmp, reason, fact};
         }
-        return {net::Fate::Drop, reason};
+        return {net::Fate::Drop, reason, fact};
     }
     const mbox::Router& router() const { return *router_; }
 
@@ -75,15 +79,24 @@ private:
             return {};
         }
         bool drop = d.action == mbox::FwAction::Drop;
-        mbox::MiddleboxNote n;
-        n.kind = mbox::NoteKind::Firewall;
-        n.text = node_ + ": " + (drop ? "dropped " : "rejected ") + mbox::describe(p) +
-                 (dir == mbox::FwDirection::Inbound ? " from " + p.src.to_string() : " to " + p.dst.to_string()) +
-                 ", " + d.reason;
-        n.verdict = drop ? trace::Verdict::Dropped : trace::Verdict::Rejected;
-        n.reason = node_ + ": " + d.reason;
-        notes.push_back(n);
-        return {drop ? net::Fate::Drop : net::Fate::Reject, n.reason};
+        trace::Event e;
+        e.from = node_;
+        e.fact = trace::Fact::FirewallVerdict;
+        e.action = drop ? trace::Action::Drop : trace::Action::Reject;
+        e.verdict = drop ? trace::Verdict::Dropped : trace::Verdict::Rejected;
+        e.flags = mbox::flags_string(p.flags);
+        e.payload_len = static_cast<std::uint32_t>(p.payload.size());
+        e.src = {p.src.addr.to_string(), p.src.port};
+        e.dst = {p.dst.addr.to_string(), p.dst.port};
+        e.rule = d.rule;
+        e.rule_text = d.by_policy ? std::string("default ") + mbox::to_string(fw_.policy())
+                                  : fw_.rules()[static_cast<std::size_t>(d.rule - 1)].to_string();
+        e.state = mbox::ct_states_string(in.state);
+        mbox::MiddleboxNote n = mbox::make_note(mbox::NoteKind::Firewall, std::move(e));
+        net::Decision out{drop ? net::Fate::Drop : net::Fate::Reject, node_ + ": " + n.reason,
+                          trace::Fact::FirewallVerdict};
+        notes.push_back(std::move(n));
+        return out;
     }
 
     std::string node_;
@@ -102,7 +115,7 @@ public:
     net::Decision prerouting(net::Packet& p, const net::HookContext& ctx,
                              std::vector<mbox::MiddleboxNote>& notes) override {
         if (ctx.in_iface == iface_ && ctx.now >= from_ && ctx.now < until_)
-            return {net::Fate::Drop, "link " + link_ + " is down"};
+            return {net::Fate::Drop, "link " + link_ + " is down", trace::Fact::LinkDown};
         return inner_ ? inner_->prerouting(p, ctx, notes) : net::Decision{};
     }
     net::Decision postrouting(net::Packet& p, const net::HookContext& ctx,

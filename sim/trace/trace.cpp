@@ -42,7 +42,7 @@ constexpr Names<Verdict, 4> kVerdicts{{
     {Verdict::Dropped, "dropped"},
     {Verdict::Rejected, "rejected"},
 }};
-constexpr Names<Fact, 57> kFacts{{
+constexpr Names<Fact, 64> kFacts{{
     {Fact::None, "none"},
     {Fact::NatMappingCreated, "nat-mapping-created"},
     {Fact::NatMappingReused, "nat-mapping-reused"},
@@ -98,7 +98,14 @@ constexpr Names<Fact, 57> kFacts{{
     {Fact::ClientRetry, "client-retry"},
     {Fact::ServerPassiveExhausted, "server-passive-exhausted"},
     {Fact::ServerRefusedAddress, "server-refused-address"},
+    {Fact::ServerRefusedDataPeer, "server-refused-data-peer"},
     {Fact::ServerDiskFull, "server-disk-full"},
+    {Fact::ServerUserLimit, "server-user-limit"},
+    {Fact::LinkLoss, "link-loss"},
+    {Fact::LinkDown, "link-down"},
+    {Fact::HostPortClosed, "host-port-closed"},
+    {Fact::HostNoForward, "host-no-forward"},
+    {Fact::TtlExceeded, "ttl-exceeded"},
     {Fact::Explain, "explain"},
 }};
 static_assert(kFacts.size() == static_cast<std::size_t>(Fact::Explain) + 1, "one name per Fact");
@@ -109,12 +116,13 @@ constexpr Names<Action, 5> kActions{{
     {Action::Reject, "reject"},
     {Action::Icmp, "icmp"},
 }};
-constexpr Names<AlgSkip, 5> kSkips{{
+constexpr Names<AlgSkip, 6> kSkips{{
     {AlgSkip::None, "none"},
     {AlgSkip::ForeignAddress, "foreign-address"},
     {AlgSkip::PortNotInspected, "port-not-inspected"},
     {AlgSkip::Tls, "tls"},
     {AlgSkip::NotAtLineStart, "not-at-line-start"},
+    {AlgSkip::FormNotHandled, "form-not-handled"},
 }};
 constexpr Names<SocketError, 7> kErrors{{
     {SocketError::None, "none"},

@@ -154,7 +154,18 @@ enum class Fact : std::uint8_t {
     ClientRetry,
     ServerPassiveExhausted,  // the server found no free passive port
     ServerRefusedAddress,    // the server refused PORT/EPRT to a foreign address
+    ServerRefusedDataPeer,   // the server refused a data connection from a foreign address
     ServerDiskFull,          // the server found the disk full (quota reached)
+    ServerUserLimit,         // the server has reached its user limit (refuses or only takes SPDT)
+
+    // A Segment's drop or reject, when no middlebox event decided it (a middlebox's decision is
+    // its own event with the same `packet` and a verdict; the segment then has that fact too).
+    LinkLoss,             // lost on the link (its loss probability)
+    LinkDown,             // lost: the link is down (fault)
+    HostPortClosed,       // a host answered with RST: no socket for it
+    HostNoForward,        // a host received a packet for another address
+    TtlExceeded,          // a routing loop
+
     Explain,              // any other line of the protocol core's narration (text only)
 };
 
@@ -168,6 +179,7 @@ enum class AlgSkip : std::uint8_t {
     PortNotInspected,  // the control connection's server port is not in the ALG's list
     Tls,               // a TLS record: nothing readable
     NotAtLineStart,    // the packet does not start right after a line end (no reassembly)
+    FormNotHandled,    // a line the helper does not handle (`form`; the article's Linksys: 227)
 };
 
 // A socket operation's error.
