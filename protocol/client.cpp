@@ -812,7 +812,10 @@ void ClientSession::request_listen() {
 }
 
 void ClientSession::announce_listener(const Step& step) {
-    const HostPort announced{control_ends_.local.addr, data_.listening.port};
+    const HostPort listening{control_ends_.local.addr, data_.listening.port};
+    const HostPort announced{step.command.empty() ? listening.addr
+                                                  : config_.announce_address.value_or(listening.addr),
+                             listening.port};
     if (step.command.empty()) {
         explain("no PORT: the client listens on its own control port " + announced.to_string() +
                 " and the server will connect from its port 20 (RFC 959 3.2)");
@@ -822,8 +825,9 @@ void ClientSession::announce_listener(const Step& step) {
     if (step.command == "PORT") line += format_port_arg(announced);
     else if (step.command == "EPRT") line += format_eprt_arg(announced);
     else line += announced.addr.to_string() + "," + std::to_string(announced.port);  // SOCK
-    explain("the client listens on " + announced.to_string() + " and announces it with " +
-            step.command);
+    explain("the client listens on " + listening.to_string() + " and announces " +
+            (announced == listening ? std::string("it") : announced.to_string() + " (its configured address)") +
+            " with " + step.command);
     send_command(step, E::SendCommand, line);
 }
 

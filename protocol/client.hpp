@@ -147,6 +147,10 @@ struct ClientConfig {
     ClientScript script;
     // Known at construction (the session starts in AwaitGreeting), or given by on_connected.
     std::optional<ControlEndpoints> control;
+    // Active mode: announce this address in PORT/EPRT instead of the control connection's local
+    // one (the in-depth article's "announce WAN IP" remedy; curl --ftp-port ADDRESS, FileZilla's
+    // "external IP address", lftp ftp:port-ipv4). The listener stays on the local address.
+    std::optional<IpAddress> announce_address;
 };
 
 struct ActionResult {

@@ -131,7 +131,10 @@ std::string reply_explanation_text(int code) {
     if (!e) return {};
     std::string out = std::to_string(code) + ": " + std::string(e->first_digit) + "; x" + std::to_string((code / 10) % 10) +
                       "z: " + std::string(e->second_digit) + ".";
-    if (!e->meaning.empty()) out += " " + std::string(e->source) + ": " + std::string(e->meaning);
+    if (!e->meaning.empty()) {
+        // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on " " + std::string(...).
+        out.append(" ").append(e->source).append(": ").append(e->meaning);
+    }
     return out;
 }
 

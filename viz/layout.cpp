@@ -253,6 +253,7 @@ bool is_file_data(const Event& e, Purpose purpose) {
 }  // namespace
 
 std::string segment_label(const Event& e, Purpose purpose) {
+    if (e.action == trace::Action::Icmp) return "ICMP port unreachable";
     if (e.payload_len == 0) return flags_words(e.flags);
     std::string label;
     if (is_file_data(e, purpose)) {

@@ -102,7 +102,54 @@ private:
 constexpr std::uint32_t kSnapLen = 262144;
 constexpr std::size_t kMaxPayload = 65535 - 60 - 20;  // fits an IPv4 datagram
 
+// An ICMP destination unreachable, code 3 (port), quoting the offending TCP segment's IPv4 header
+// and first 8 bytes (ports and sequence number), as RFC 792 and Linux's icmp_send write it.
+void write_icmp_frame(std::string& out, const Event& e, trace::TimeNs ts, IpCache& ips) {
+    const Ip& src = ips.get(e.src.addr);
+    const Ip& dst = ips.get(e.dst.addr);
+    const Ip& qsrc = ips.get(e.quoted_src.addr);
+    const Ip& qdst = ips.get(e.quoted_dst.addr);
+    if (src.v6 || dst.v6 || qsrc.v6 || qdst.v6)
+        throw ExportError("pcap: event " + std::to_string(e.seq) + ": ICMP is modelled for IPv4 only");
+    constexpr std::size_t kIcmpLen = 8 + 20 + 8, kIpLen = 20 + kIcmpLen, kFrameLen = 14 + kIpLen;
+    const auto t = ts < 0 ? 0 : static_cast<std::uint64_t>(ts);
+    put32le(out, static_cast<std::uint32_t>(t / 1'000'000'000ull));
+    put32le(out, static_cast<std::uint32_t>(t % 1'000'000'000ull));
+    put32le(out, static_cast<std::uint32_t>(kFrameLen));
+    put32le(out, static_cast<std::uint32_t>(kFrameLen));
+    const auto dmac = mac_of(e.to), smac = mac_of(e.from);
+    out.append(reinterpret_cast<const char*>(dmac.data()), 6);
+    out.append(reinterpret_cast<const char*>(smac.data()), 6);
+    put16be(out, 0x0800);
+    auto ip_header = [&](std::size_t total, std::uint16_t id, std::uint8_t proto, const Ip& a, const Ip& b) {
+        const std::size_t at = out.size();
+        out.push_back(0x45);
+        out.push_back(proto == 1 ? static_cast<char>(0xc0) : 0);  // ICMP errors go out as internetwork control
+        put16be(out, static_cast<std::uint16_t>(total));
+        put16be(out, id);
+        put16be(out, proto == 1 ? 0 : 0x4000);
+        out.push_back(64);
+        out.push_back(static_cast<char>(proto));
+        put16be(out, 0);
+        out.append(reinterpret_cast<const char*>(a.b.data()), 4);
+        out.append(reinterpret_cast<const char*>(b.b.data()), 4);
+        set16be(out, at + 10, fold(sum16(out.data() + at, 20)));
+    };
+    ip_header(kIpLen, static_cast<std::uint16_t>(e.packet & 0xffff), 1, src, dst);
+    const std::size_t icmp_at = out.size();
+    out.push_back(3);  // destination unreachable
+    out.push_back(3);  // port unreachable
+    put16be(out, 0);
+    put32be(out, 0);
+    ip_header(40, 0, 6, qsrc, qdst);  // the quoted SYN: 20 + 20 bytes long
+    put16be(out, e.quoted_src.port);
+    put16be(out, e.quoted_dst.port);
+    put32be(out, e.tcp_seq);
+    set16be(out, icmp_at + 2, fold(sum16(out.data() + icmp_at, kIcmpLen)));
+}
+
 void write_frame(std::string& out, const Event& e, trace::TimeNs ts, IpCache& ips, std::string& scratch) {
+    if (e.action == trace::Action::Icmp) return write_icmp_frame(out, e, ts, ips);
     const Ip& src = ips.get(e.src.addr);
     const Ip& dst = ips.get(e.dst.addr);
     if (src.v6 != dst.v6) throw ExportError("pcap: event " + std::to_string(e.seq) + " mixes IPv4 and IPv6");

@@ -1,5 +1,7 @@
 #include "sim/mbox/alg.hpp"
 
+#include <algorithm>
+
 #include <array>
 #include <cctype>
 
@@ -288,6 +290,11 @@ MiddleboxNote tls_note() { return ignored_note(trace::AlgSkip::Tls); }
 
 }  // namespace
 
+bool FtpAlg::handles(FtpAddressForm form) const {
+    return std::find(config_.forms.begin(), config_.forms.end(), form) != config_.forms.end();
+}
+
+
 AlgVerdict FtpAlg::help(ConntrackEntry& ct, CtDirection dir, Packet& p, TimeNs now,
                         const PortChooser& choose, std::vector<MiddleboxNote>& notes) {
     // Until there has been traffic both ways the kernel does not look (ctinfo not ESTABLISHED).
@@ -327,6 +334,13 @@ AlgVerdict FtpAlg::help(ConntrackEntry& ct, CtDirection dir, Packet& p, TimeNs n
         }
         return AlgVerdict::Drop;
     case AlgMatchStatus::Found: break;
+    }
+    if (!handles(m.form)) {  // a Linksys-style helper: not a line it knows, passed on untouched
+        trace::Event e = alg_fact(trace::Fact::AlgLineIgnored, m.form);
+        e.alg_skip = trace::AlgSkip::FormNotHandled;
+        e.line_before = p.payload.substr(m.offset, m.length);
+        notes.push_back(make_note(NoteKind::Alg, std::move(e)));
+        return finish(AlgVerdict::Accept);
     }
     if (announce(ct, dir, p, m, now, choose, notes) == AlgVerdict::Drop) return AlgVerdict::Drop;
     return finish(AlgVerdict::Accept);

@@ -50,6 +50,10 @@ std::string format_ftp_address(FtpAddressForm form, const HostPort& hp);
 struct FtpAlgConfig {
     std::vector<std::uint16_t> ports{21};  // control connections to these server ports only
     bool loose = false;                    // nf_conntrack_ftp's `loose` module parameter
+    // The address lines it handles. Linux's helper reads all four; the in-depth article's Linksys
+    // BEFSRx1 rewrites the client's PORT only and leaves the server's 227 alone.
+    std::vector<FtpAddressForm> forms{FtpAddressForm::Port, FtpAddressForm::Eprt, FtpAddressForm::Pasv227,
+                                      FtpAddressForm::Epsv229};
     TimeNs expectation_timeout = 300 * trace::kNsPerSec;  // ftp_exp_policy.timeout
 };
 
@@ -88,6 +92,7 @@ public:
 
     // True when a control connection to server port `port` gets this helper.
     bool inspects_port(std::uint16_t port) const;
+    bool handles(FtpAddressForm form) const;
 
     // nf_conntrack_ftp's help(): inspects one packet of a helped control connection, may rewrite
     // its payload (when the connection is NATed) and records the expectation.

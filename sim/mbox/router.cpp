@@ -150,6 +150,7 @@ Verdict Router::process(Packet& pkt, int in_iface, int& out_iface, TimeNs now,
                         std::vector<MiddleboxNote>& notes) {
     out_iface = -1;
     expire(now, notes);
+    if (pkt.icmp != Icmp::None) return icmp_error(pkt, out_iface);
     CtDirection dir = CtDirection::Original;
     ConntrackEntry* ct = conntrack_.find(pkt, dir);
     if (ct && ct->closing && dir == CtDirection::Original && pkt.is_syn_only()) {
@@ -194,6 +195,24 @@ Verdict Router::process_new(Packet& pkt, int in_iface, int& out_iface, TimeNs no
     // __nf_ct_helper_find does: a forward of 2121 to 21 is helped on the port-21 list.
     ct.ftp_helper = alg_ && !f.related && alg_->inspects_port(f.dst.port);
     return forward(ct, CtDirection::Original, pkt, in_iface, out_iface, now, notes, true);
+}
+
+// An ICMP error about a connection this router translates goes to the real sender, with the quoted
+// segment translated back (nf_nat_icmp_reply_translation); one about no known connection is only
+// routed. ICMP errors are RELATED traffic: the firewall does not judge them (simplification).
+Verdict Router::icmp_error(Packet& pkt, int& out_iface) {
+    Packet answer;  // the direction of the answering traffic: from the quoted destination
+    answer.src = pkt.quoted_dst;
+    answer.dst = pkt.quoted_src;
+    CtDirection dir = CtDirection::Original;
+    if (const ConntrackEntry* ct = conntrack_.find(answer, dir)) {
+        const FlowTuple back = ct->translated(dir);
+        pkt.dst = {back.dst.addr, 0};
+        pkt.quoted_src = back.dst;
+        pkt.quoted_dst = back.src;
+    }
+    out_iface = route(pkt.dst.addr);
+    return out_iface < 0 || is_own_address(pkt.dst.addr) ? Verdict::Drop : Verdict::Forward;
 }
 
 // PREROUTING for a new connection: an ALG expectation, a port forward, or an inbound NAT mapping
@@ -264,19 +283,32 @@ std::optional<Verdict> Router::inbound_mapping(NewFlow& f, Packet& pkt, int in_i
     return std::nullopt;
 }
 
+const char* to_string(ClosedPortPolicy p) {
+    switch (p) {
+    case ClosedPortPolicy::Reset: return "accept (the router's TCP answers RST)";
+    case ClosedPortPolicy::Drop: return "drop";
+    case ClosedPortPolicy::IcmpPortUnreachable: return "reject with icmp port-unreachable";
+    }
+    return "?";
+}
+
+// The INPUT chain's answer to a packet for the router's own closed port (ClosedPortPolicy).
 Verdict Router::closed_port(Packet& pkt, int in_iface, int& out_iface, std::vector<MiddleboxNote>& notes,
                             const char* why) const {
     trace::Event e = fact(trace::Fact::ClosedPort, &pkt);
     e.state = why;
-    if (!config_.closed_port_rst || pkt.has(kRst)) {
+    // Nothing answers a RST, whatever the policy (RFC 793; nft's reject skips it too).
+    const ClosedPortPolicy policy = pkt.has(kRst) ? ClosedPortPolicy::Drop : config_.closed_port;
+    if (policy == ClosedPortPolicy::Drop) {
         e.action = trace::Action::Drop;
         return drop(notes, NoteKind::Nat, std::move(e));
     }
-    e.action = trace::Action::Reject;
+    e.action = policy == ClosedPortPolicy::Reset ? trace::Action::Reject : trace::Action::Icmp;
     e.verdict = trace::Verdict::Rejected;
     notes.push_back(make_note(NoteKind::Nat, std::move(e)));
-    pkt = make_reset(pkt);
     out_iface = in_iface;
+    if (policy == ClosedPortPolicy::IcmpPortUnreachable) return Verdict::RejectIcmp;
+    pkt = make_reset(pkt);
     return Verdict::Reject;
 }
 

@@ -78,7 +78,11 @@ Runtime::Runtime(Topology t, NetConfig c)
         nodes[i].spec = &topo.nodes()[i];
         nodes[i].stack.reset(new Stack(this, static_cast<int>(i)));
         nodes[i].iface_dir.assign(nodes[i].spec->interfaces.size(), -1);
-        nodes[i].next_ephemeral = cfg.tcp.ephemeral_first;
+        const NodeSpec& spec = *nodes[i].spec;
+        nodes[i].port_lo = spec.local_port_lo ? spec.local_port_lo : cfg.tcp.ephemeral_first;
+        nodes[i].port_hi = spec.local_port_lo ? spec.local_port_hi : cfg.tcp.ephemeral_last;
+        nodes[i].port_secret = mix_seed(cfg.seed, 0x9000 + i);
+        nodes[i].port_rng = SplitMix64(mix_seed(cfg.seed, 0xa000 + i));
     }
     for (std::size_t l = 0; l < topo.links().size(); ++l) {
         const LinkSpec& ls = topo.links()[l];
@@ -105,6 +109,11 @@ Runtime::Runtime(Topology t, NetConfig c)
                    (tcp.send_window ? "at most " + std::to_string(tcp.send_window) + " bytes in flight per connection"
                                   : std::string("the send window is unlimited")));
     for (const char* n : kModelNotes) rec.model_note(n);
+    rec.model_note(
+        "ports: a port-0 connect() starts at a per-destination offset and tries even ports first, a port-0 "
+        "listen() starts at a random odd port (Linux __inet_hash_connect / inet_csk_find_open_port), both "
+        "from the host's ip_local_port_range, with a secret and random numbers drawn from the seed; unlike "
+        "Linux, a connect() never shares a local port with another socket of the host");
     rec.model_note("links: store-and-forward, each segment costs (payload + " + std::to_string(tcp.header_bytes) +
                    " header bytes) * 8 / bandwidth, then the latency");
 }
@@ -473,8 +482,8 @@ void Runtime::forward(int node, InFlight* p, int in_iface, bool originated) {
         Decision d = n.processor->postrouting(p->pkt, ctx, notes);
         for (const auto& note : notes) rec.middlebox(ctx.now, node, p->pkt.conn, p->pkt.id, note);
         if (d.fate != Fate::Accept) {
-            if (d.fate == Fate::Reject) send_reject(node, p->pkt, in_iface);
-            return drop(d.fate == Fate::Reject ? trace::Verdict::Rejected : trace::Verdict::Dropped, d.reason, d.fact);
+            send_reject(node, p->pkt, d.fate);
+            return drop(d.fate == Fate::Drop ? trace::Verdict::Dropped : trace::Verdict::Rejected, d.reason, d.fact);
         }
     }
     if (!originated) {
@@ -617,9 +626,9 @@ void Runtime::arrive(int node, InFlight* p) {
         Decision d = n.processor->prerouting(p->pkt, ctx, notes);
         for (const auto& note : notes) rec.middlebox(ctx.now, node, p->pkt.conn, p->pkt.id, note);
         if (d.fate != Fate::Accept) {
-            record_hop(p, node, d.fate == Fate::Reject ? trace::Verdict::Rejected : trace::Verdict::Dropped, d.reason,
+            record_hop(p, node, d.fate == Fate::Drop ? trace::Verdict::Dropped : trace::Verdict::Rejected, d.reason,
                        d.fact);
-            if (d.fate == Fate::Reject) send_reject(node, p->pkt, in_iface);
+            send_reject(node, p->pkt, d.fate);
             free_packet(p);
             --in_flight;
             if (quiescent()) maybe_wake_scheduler();
@@ -640,10 +649,14 @@ void Runtime::arrive(int node, InFlight* p) {
     if (quiescent()) maybe_wake_scheduler();
 }
 
-// A REJECT: the node answers in the name of the original destination with a RST.
-void Runtime::send_reject(int node, const Packet& offending, int /*in_iface*/) {
-    if (offending.has(mbox::kRst)) return;
-    send_rst_for(node, offending, offending.conn);
+// A REJECT: the node answers in the name of the original destination with a RST, or with an ICMP
+// port unreachable from its own address (never for a RST or another ICMP error).
+void Runtime::send_reject(int node, const Packet& offending, Fate fate) {
+    if (fate == Fate::Drop || offending.has(mbox::kRst) || offending.icmp != mbox::Icmp::None) return;
+    if (fate == Fate::Reject) return send_rst_for(node, offending, offending.conn);
+    InFlight* p = alloc_packet();
+    p->pkt = mbox::make_icmp_port_unreachable(offending.dst.addr, offending);
+    transmit(node, p);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -81,6 +81,7 @@ net::Topology build_topology(const scenario::Scenario& s) {
             std::string role = role_of(s, n);
             if (n.kind == "router") t.add_router(n.name, role);
             else t.add_host(n.name, role);
+            if (n.local_ports) t.set_local_port_range(n.name, n.local_ports->lo, n.local_ports->hi);
             for (const auto& i : n.interfaces) t.add_interface(n.name, i.name, i.address.to_string());
         }
         for (const auto& l : s.links) {
@@ -104,10 +105,13 @@ net::Topology build_topology(const scenario::Scenario& s) {
 
 std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {
     if (n.kind != "router") return nullptr;
-    bool any = n.nat.enabled || n.alg.enabled || !n.forwards.empty() || n.firewall.enabled;
+    const bool input_default = n.input_policy == "accept" && n.input_reject.empty();
+    bool any = n.nat.enabled || n.alg.enabled || !n.forwards.empty() || n.firewall.enabled || !input_default;
     if (!any) return nullptr;
     mbox::RouterConfig c;
     c.name = n.name;
+    if (n.input_reject == "icmp port-unreachable") c.closed_port = mbox::ClosedPortPolicy::IcmpPortUnreachable;
+    else if (n.input_reject.empty() && n.input_policy == "drop") c.closed_port = mbox::ClosedPortPolicy::Drop;
     for (const auto& i : n.interfaces)
         c.interfaces.push_back({i.name, i.address.addr, i.address.prefix,
                                 i.side == "inside" ? mbox::Realm::Inside : mbox::Realm::Outside});
@@ -116,8 +120,10 @@ std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {
         nat.mapping = behaviour(n.nat.mapping);
         nat.filtering = behaviour(n.nat.filtering);
         nat.port_preservation = n.nat.port_preservation;
-        nat.port_min = n.nat.ports.lo;
-        nat.port_max = n.nat.ports.hi;
+        if (n.nat.ports) {
+            nat.port_min = n.nat.ports->lo;
+            nat.port_max = n.nat.ports->hi;
+        }
         nat.timeouts.established = n.nat.timeout_established_ns;
         nat.timeouts.transitory = n.nat.timeout_transitory_ns;
         nat.hairpinning = n.nat.hairpin;
@@ -139,6 +145,12 @@ std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {
         mbox::FtpAlgConfig alg;
         alg.ports = n.alg.ports;
         alg.loose = n.alg.loose;
+        alg.forms.clear();
+        for (const auto& f : n.alg.forms)
+            alg.forms.push_back(f == "PORT"  ? mbox::FtpAddressForm::Port
+                                : f == "EPRT" ? mbox::FtpAddressForm::Eprt
+                                : f == "227"  ? mbox::FtpAddressForm::Pasv227
+                                              : mbox::FtpAddressForm::Epsv229);
         c.alg = alg;
     }
     return std::make_unique<mbox::Router>(std::move(c));

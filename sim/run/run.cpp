@@ -38,9 +38,9 @@ public:
                 reason = n.reason;
                 fact = n.fact.fact;
             }
-        if (v == mbox::Verdict::Reject) {
-            p = original;  // the network answers with a RST from the original destination
-            return {net::Fate::Reject, reason, fact};
+        if (v == mbox::Verdict::Reject || v == mbox::Verdict::RejectIcmp) {
+            p = original;  // the network answers with a RST from the original destination, or an ICMP
+            return {v == mbox::Verdict::Reject ? net::Fate::Reject : net::Fate::RejectIcmp, reason, fact};
         }
         return {net::Fate::Drop, reason, fact};
     }
@@ -69,6 +69,8 @@ private:
     using Flow = std::pair<proto::HostPort, proto::HostPort>;
     net::Decision filter(net::Packet& p, const net::HookContext& ctx, mbox::FwDirection dir,
                          std::vector<mbox::MiddleboxNote>& notes) {
+        // An ICMP error about one of this host's connections is RELATED: let it through.
+        if (p.icmp != mbox::Icmp::None && flows_.count(Flow{p.quoted_src, p.quoted_dst})) return {};
         Flow flow{p.src, p.dst}, back{p.dst, p.src};
         bool known = flows_.count(flow) || flows_.count(back);
         mbox::FilterInput in{&p, p.src, p.dst, ctx.in_iface, ctx.out_iface, dir,
@@ -244,6 +246,7 @@ void add_client(net::Network& net, const scenario::Scenario& s, const scenario::
             apply_client_options(c, cc.profile);
             cc.mode = build_mode(c.mode);
             cc.script = build_script(c);
+            cc.announce_address = c.announce_address;
             std::pair<std::uint16_t, std::uint16_t> data_ports{0, 0};
             if (c.data_ports) data_ports = {c.data_ports->lo, c.data_ports->hi};
             auto app = std::make_unique<ClientApp>(net, c.node, std::move(cc), local, c.server,
@@ -378,6 +381,19 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
 
     net.set_memory_budget(s.limits.memory_bytes);
     trace::Trace t = net.run(s.limits.time_ns, s.limits.events);
+    bool nat = false, icmp = false;
+    for (const auto& n : s.nodes) {
+        nat = nat || n.nat.enabled;
+        icmp = icmp || n.input_reject == "icmp port-unreachable";
+    }
+    if (nat)
+        t.model_notes.push_back(
+            "NAT: a source port is kept when no mapping holds it and a clash takes the next free port of its class "
+            "(Linux counts clashes per whole tuple and starts at a random offset)");
+    if (icmp)
+        t.model_notes.push_back(
+            "ICMP: only the port unreachable of a router's reject rule; its quote names the TCP segment's endpoints "
+            "and sequence number; routers pass it without filtering");
     t.scenario = s.name;
     t.title = s.title;
     t.seed = s.seed;

@@ -519,6 +519,13 @@ AlgSpec read_alg(const Value& v) {
         for (const auto& p : x->list("ports")) alg.ports.push_back(p.port());
     }
     if (auto x = m.get("loose")) alg.loose = x->boolean();
+    if (auto x = m.get("forms")) {
+        alg.forms.clear();
+        for (const auto& f : x->list("forms")) {
+            std::string form = f.one_of({"PORT", "EPRT", "227", "229"});
+            if (std::find(alg.forms.begin(), alg.forms.end(), form) == alg.forms.end()) alg.forms.push_back(form);
+        }
+    }
     m.done();
     return alg;
 }
@@ -627,6 +634,13 @@ NodeSpec read_node(const std::string& name, const Value& v) {
     if (auto x = router_only("forwards"))
         for (const auto& f : x->list("forwards")) n.forwards.push_back(read_forward(f));
     if (auto x = m.get("firewall")) n.firewall = read_firewall(*x);
+    if (auto x = router_only("input")) {  // nftables: chain input { policy drop; reject with ... }
+        Map in(*x);
+        if (auto y = in.get("policy")) n.input_policy = y->one_of({"accept", "drop"});
+        if (auto y = in.get("reject")) n.input_reject = y->one_of({"tcp reset", "icmp port-unreachable"});
+        in.done();
+    }
+    if (auto x = m.get("ip_local_port_range")) n.local_ports = x->port_range();
     m.done();
     return n;
 }
@@ -708,6 +722,7 @@ ClientSpec read_client(const std::string& node, const Value& v) {
     if (c.script.empty()) c.script = {"login", "quit"};
     if (auto x = m.get("control_port")) c.control_port = x->port();
     if (auto x = m.get("data_ports")) c.data_ports = x->port_range();
+    if (auto x = m.get("announce_address")) c.announce_address = x->address();
     if (auto x = m.get("start")) c.start_ns = x->duration();
     if (auto x = m.get("count")) c.count = static_cast<int>(x->integer(1, 100000));
     if (auto x = m.get("options"))

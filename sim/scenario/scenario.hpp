@@ -54,7 +54,7 @@ struct NatSpec {
     NatBehaviour mapping = NatBehaviour::EndpointIndependent;
     NatBehaviour filtering = NatBehaviour::AddressAndPortDependent;
     bool port_preservation = true;
-    PortRange ports{1024, 65535};
+    std::optional<PortRange> ports;   // the external port pool (--to-ports); none: any port is kept
     std::int64_t timeout_established_ns = 7440LL * 1'000'000'000;  // RFC 5382: 2 h 4 min
     std::int64_t timeout_transitory_ns = 240LL * 1'000'000'000;    // RFC 5382: 4 min
     bool hairpin = false;
@@ -65,6 +65,9 @@ struct AlgSpec {
     bool enabled = false;
     std::vector<std::uint16_t> ports{21};
     bool loose = false;
+    // The address lines it handles: PORT, EPRT, 227, 229 (Linux's helper: all four; the article's
+    // Linksys: [PORT]).
+    std::vector<std::string> forms{"PORT", "EPRT", "227", "229"};
     Mark mark;
 };
 
@@ -102,6 +105,10 @@ struct NodeSpec {
     AlgSpec alg;
     std::vector<ForwardSpec> forwards;
     FirewallSpec firewall;
+    std::optional<PortRange> local_ports;  // ip_local_port_range (default 32768-60999)
+    // A router's INPUT chain for its own ports that nothing forwards (nftables words):
+    std::string input_policy = "accept";   // accept (the router's TCP answers RST) | drop
+    std::string input_reject;              // "" | "tcp reset" | "icmp port-unreachable" (a last rule)
     Mark mark;
 };
 
@@ -143,6 +150,7 @@ struct ClientSpec {
     std::vector<std::string> script;  // "login", "ls /pub", "get /pub/f", "put /up/f 1000", ...
     std::uint16_t control_port = 0;   // the control connection's local port (0: ephemeral)
     std::optional<PortRange> data_ports;  // active mode: the ports the client listens on
+    std::optional<proto::IpAddress> announce_address;  // active mode: the address PORT/EPRT announce
     std::int64_t start_ns = 0;
     int count = 1;                    // how many identical clients to start (load scenarios)
     // The program's own options, named as it names them (curl connect-timeout, ftplib timeout,

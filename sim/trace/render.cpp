@@ -81,8 +81,11 @@ std::string sentence(const Event& e) {
     case Fact::None: return e.text;
 
     case Fact::NatMappingCreated:
+        // Port preservation (RFC 4787 REQ-3, Linux's masquerade): kept unless another mapping held it.
         return r + "NAT mapped " + endpoint_text(e.src) + " -> " + endpoint_text(e.src_after) +
-               (e.state == "alg-expectation" ? " for the ALG's expectation" : "");
+               (e.state == "alg-expectation" ? " for the ALG's expectation" : "") + " (port " +
+               std::to_string(e.src.port) +
+               (e.src.port == e.src_after.port ? " kept)" : " remapped: not free)");
     case Fact::NatMappingReused:
         return r + "NAT reused mapping " + endpoint_text(e.src) + " -> " + endpoint_text(e.src_after) + " (" +
                e.policy + " mapping)";
@@ -139,6 +142,8 @@ std::string sentence(const Event& e) {
         case AlgSkip::PortNotInspected:
             return "ALG: the control connection's server port " + std::to_string(e.dst.port) +
                    " is not inspected: \"" + e.line_before + "\" left alone";
+        case AlgSkip::FormNotHandled:
+            return "ALG: leaves " + form + " " + e.line_before + " alone: this helper does not handle " + form;
         case AlgSkip::None: break;
         }
         return "ALG: left \"" + e.line_before + "\" alone";

@@ -124,12 +124,13 @@ constexpr Names<Action, 5> kActions{{
     {Action::Reject, "reject"},
     {Action::Icmp, "icmp"},
 }};
-constexpr Names<AlgSkip, 5> kSkips{{
+constexpr Names<AlgSkip, 6> kSkips{{
     {AlgSkip::None, "none"},
     {AlgSkip::ForeignAddress, "foreign-address"},
     {AlgSkip::PortNotInspected, "port-not-inspected"},
     {AlgSkip::Tls, "tls"},
     {AlgSkip::NotAtLineStart, "not-at-line-start"},
+    {AlgSkip::FormNotHandled, "form-not-handled"},
 }};
 constexpr Names<SocketError, 7> kErrors{{
     {SocketError::None, "none"},

@@ -199,6 +199,7 @@ enum class AlgSkip : std::uint8_t {
     PortNotInspected,  // the control connection's server port is not in the ALG's list
     Tls,               // a TLS record: nothing readable
     NotAtLineStart,    // the packet does not start right after a line end (no reassembly)
+    FormNotHandled,    // a line the helper does not handle (`form`; the article's Linksys: 227)
 };
 
 // A socket operation's error.
@@ -276,6 +277,10 @@ struct Event {
     std::string rule_text;              // the rule or forward as configured
     std::string line_before, line_after;  // ALG: the address text before and after
     std::vector<FtpLine> ftp;           // Segment: the control lines this segment completes
+    // Segment with action Icmp: the packet is an ICMP port unreachable, not a TCP segment (src/dst
+    // carry addresses, port 0; flags empty); it quotes the TCP segment it answers (RFC 792), with
+    // that segment's endpoints as they were on this hop and its sequence number in tcp_seq.
+    Endpoint quoted_src, quoted_dst;
     bool operator==(const Event&) const = default;
 };
 

@@ -104,6 +104,41 @@ TEST_CASE("NAT: port preservation takes the next free port when the port is take
     CHECK(r.process(syn("192.168.1.12:5000", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:5002"));
 }
 
+TEST_CASE("NAT: a masquerade keeps source port 20; a clash is remapped within the port's class, as Linux") {
+    Router r(home_config(NatConfig::port_restricted()));
+    RouterResult first = r.process(syn("192.168.1.10:20", "203.0.113.10:50000"), kLan);
+    CHECK(first.packet.src == ep("203.0.113.1:20"));
+    CHECK(first.has_note("NAT mapped 192.168.1.10:20 -> 203.0.113.1:20 (port 20 kept)"));
+    // A second inside host's port 20 clashes: nf_nat_l4proto_unique_tuple keeps it below 512.
+    RouterResult second = r.process(syn("192.168.1.11:20", "203.0.113.10:50000"), kLan);
+    CHECK(second.packet.src == ep("203.0.113.1:21"));
+    CHECK(second.has_note("NAT mapped 192.168.1.11:20 -> 203.0.113.1:21 (port 20 remapped: not free)"));
+    // 512-1023 stays in 600-1023, the rest in 1024-65535.
+    CHECK(r.process(syn("192.168.1.10:700", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:700"));
+    CHECK(r.process(syn("192.168.1.11:700", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:701"));
+    CHECK(r.process(syn("192.168.1.10:1023", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:1023"));
+    CHECK(r.process(syn("192.168.1.11:1023", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:600"));
+    CHECK(r.process(syn("192.168.1.10:65535", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:65535"));
+    CHECK(r.process(syn("192.168.1.11:65535", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:1024"));
+    const auto maps = r.nat()->mappings();
+    REQUIRE(maps.size() == 8);
+    CHECK(maps[0].port_preserved);
+    CHECK_FALSE(maps[1].port_preserved);
+    CHECK(maps[1].wanted_port == 20);
+    CHECK(maps[1].clash_with == maps[0].id);
+}
+
+TEST_CASE("NAT: with a port pool (--to-ports) a port outside it is remapped into it") {
+    NatConfig cfg = NatConfig::port_restricted();
+    cfg.port_min = 40000;
+    cfg.port_max = 40009;
+    Router r(home_config(cfg));
+    CHECK(r.process(syn("192.168.1.10:40005", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:40005"));
+    RouterResult out = r.process(syn("192.168.1.10:20", "203.0.113.10:80"), kLan);
+    CHECK(out.packet.src == ep("203.0.113.1:40000"));
+    CHECK(out.has_note("(port 20 remapped: not free)"));
+}
+
 TEST_CASE("NAT: without port preservation ports are handed out in order from the pool") {
     NatConfig cfg = NatConfig::port_restricted();
     cfg.port_preservation = false;
@@ -181,11 +216,28 @@ TEST_CASE("NAT: an inbound SYN with no mapping reaches the router's closed port,
         CHECK(h.notes.back().verdict == trace::Verdict::Rejected);
     }
     SUBCASE("a router that drops") {
-        cfg.closed_port_rst = false;
+        cfg.closed_port = ClosedPortPolicy::Drop;
         Router r(cfg);
         RouterResult h = r.process(syn("203.0.113.10:40000", "203.0.113.1:30000"), kWan);
         CHECK(h.verdict == Verdict::Drop);
         CHECK(h.notes.back().reason == "no NAT mapping or port forward for 203.0.113.1:30000");
+        CHECK(h.notes.back().fact.fact == trace::Fact::ClosedPort);
+        CHECK(h.notes.back().fact.action == trace::Action::Drop);
+        CHECK(h.notes.back().verdict == trace::Verdict::Dropped);
+    }
+    SUBCASE("a router that rejects with ICMP port unreachable") {
+        cfg.closed_port = ClosedPortPolicy::IcmpPortUnreachable;
+        Router r(cfg);
+        RouterResult h = r.process(syn("203.0.113.10:40000", "203.0.113.1:30000"), kWan);
+        CHECK(h.verdict == Verdict::RejectIcmp);
+        CHECK(h.out_iface == kWan);
+        CHECK(h.packet.src == ep("203.0.113.10:40000"));  // the offending packet, for the ICMP's quote
+        CHECK(h.notes.back().fact.action == trace::Action::Icmp);
+        CHECK(h.notes.back().verdict == trace::Verdict::Rejected);
+        CHECK(h.has_note("answered SYN from 203.0.113.10:40000 to 203.0.113.1:30000 with ICMP port unreachable"));
+        // A RST to a closed port is never answered.
+        CHECK(r.process(make_packet(ep("203.0.113.10:40000"), ep("203.0.113.1:30000"), kRst, 5), kWan).verdict ==
+              Verdict::Drop);
     }
 }
 
@@ -213,4 +265,23 @@ TEST_CASE("NAT: hairpinning") {
         CHECK(h.verdict == Verdict::Drop);
         CHECK(h.notes.back().reason == "NAT hairpinning off");
     }
+}
+
+TEST_CASE("NAT: an ICMP port unreachable about a masqueraded connection goes back to the inside host") {
+    Router r(home_config(NatConfig::port_restricted()));
+    RouterResult out = r.process(syn("192.168.1.10:50000", "198.51.100.7:30001"), kLan);
+    REQUIRE(out.verdict == Verdict::Forward);
+    const Packet icmp = make_icmp_port_unreachable(*proto::parse_ip("198.51.100.7"), out.packet);
+    CHECK(icmp.quoted_src == ep("203.0.113.1:50000"));
+    RouterResult back = r.process(icmp, kWan);
+    REQUIRE(back.verdict == Verdict::Forward);
+    CHECK(back.out_iface == kLan);
+    CHECK(back.packet.icmp == Icmp::PortUnreachable);
+    CHECK(back.packet.dst.addr == *proto::parse_ip("192.168.1.10"));
+    CHECK(back.packet.quoted_src == ep("192.168.1.10:50000"));
+    CHECK(back.packet.quoted_dst == ep("198.51.100.7:30001"));
+    // One about no connection the router knows is only routed.
+    const Packet stray = make_icmp_port_unreachable(*proto::parse_ip("198.51.100.7"),
+                                                    make_packet(ep("203.0.113.9:1"), ep("198.51.100.7:2"), kSyn));
+    CHECK(r.process(stray, kWan).verdict == Verdict::Forward);
 }

@@ -161,6 +161,10 @@ const ExpectedFinding kFindings[] = {
     {"spdt-wrong-identifier", "security-spdt-guess-refused", trace::Fact::AttackerStole, 0, kAny},
     {"spsv-too-many-users", "too-many-users", trace::Fact::ServerUserLimit, 421, kAny},
     {"vsftpd-no-pasv-address-forwarded-range", "pasv-private-address", kNone, 227, kAny},
+    {"router-input-accept-closed-port-rst", "passive-port-not-forwarded", trace::Fact::ClosedPort, 0, trace::Verdict::Rejected},
+    {"router-input-drop-closed-port-times-out", "nat-filtering-blocks-data-connection", trace::Fact::ClosedPort, 0, trace::Verdict::Dropped},
+    {"router-input-reject-icmp-closed-port", "passive-port-not-forwarded", trace::Fact::ClosedPort, 0, trace::Verdict::Rejected},
+    {"router-input-reject-tcp-reset-closed-port", "passive-port-not-forwarded", trace::Fact::ClosedPort, 0, trace::Verdict::Rejected},
 };
 
 const ExpectedFinding* expected_finding(const std::string& stem) {

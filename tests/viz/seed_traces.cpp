@@ -312,7 +312,9 @@ trace::Trace active_nat(bool client_firewall) {
         tr.outcome.diagnosis.push_back(
             {"The server could not open the data connection (425).",
              "The router's ALG forwarded the server's SYN to 192.168.1.10:50069, but the client's firewall dropped it.",
-             {{"Use passive mode", "client.mode=passive", true}}});
+             {{"Use passive mode", "client.mode=passive", true, {"client.mode=passive"}}},
+             "data-connection-firewalled",
+             {}});
     return tr;
 }
 

@@ -437,8 +437,11 @@ trace::Trace build_demo(const Knobs& k) {
         d.cause = "In active mode the server connects back to the address in PORT, 192.168.1.10, "
                   "a private address behind the home router. Without an FTP ALG nothing rewrites it, "
                   "so the server's SYN has nowhere to go.";
-        d.fixes = {{"Turn on the home router's FTP ALG", "nodes.home-router.alg.enabled=true", true},
-                   {"Use passive mode (the client connects out, which the NAT allows)", "clients.client.mode=pasv", true}};
+        d.fixes = {{"Turn on the home router's FTP ALG", "nodes.home-router.alg.enabled=true", true,
+                    {"nodes.home-router.alg.enabled=true"}},
+                   {"Use passive mode (the client connects out, which the NAT allows)", "clients.client.mode=pasv", true,
+                    {"clients.client.mode=pasv"}}};
+        d.kind = "port-private-address";
         b.t.outcome.diagnosis.push_back(d);
     }
     // events sorted by (time, seq), as the contract says
