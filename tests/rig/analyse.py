@@ -107,9 +107,21 @@ def read_pcap(path):
             ip = frame
         else:
             continue
-        if ip[0] >> 4 != 4 or ip[9] != 6:
+        if ip[0] >> 4 != 4:
             continue
         ihl = (ip[0] & 15) * 4
+        if ip[9] == 1:  # ICMP: destination unreachable quoting a TCP segment
+            icmp = ip[ihl:]
+            if len(icmp) >= 8 + 20 + 8 and icmp[0] == 3 and icmp[8 + 9] == 6:
+                q = icmp[8:]
+                qhl = (q[0] & 15) * 4
+                qsport, qdport = struct.unpack("!HH", q[qhl:qhl + 4])
+                # src/dst: the quoted segment's (the connection the error is about)
+                segs.append(Seg(ts_s + ts_f / div, ".".join(map(str, q[12:16])), qsport,
+                                ".".join(map(str, q[16:20])), qdport, 0, "I%d" % icmp[1], b""))
+            continue
+        if ip[9] != 6:
+            continue
         tot = struct.unpack("!H", ip[2:4])[0]
         tcp = ip[ihl:tot]
         if len(tcp) < 20:
@@ -124,12 +136,22 @@ def read_pcap(path):
 
 
 # ---- one link's view, from packets (real or simulated) ------------------------------------------
-def view(segs, client_ip, is_control):
-    """segs in order -> events: ('cmd', line) ('rep', line) ('syn', key) ('synack', key) ('rst', key)."""
+def view(segs, client_ip, is_control, ctl_port=21):
+    """segs in order -> events (kind, value, time): ('cmd', line) ('rep', line) for control lines;
+    ('csyn', key) ('cend', key) for a control connection's SYN and FIN/RST; ('syn', key) ('synack',
+    key) ('rst', key) ('icmp', key) for data connections (icmp: a destination-unreachable quoting
+    the segment with that key)."""
     events, buf, seen = [], {}, set()
     for s in segs:
         key = (s.src, s.sport, s.dst, s.dport)
+        if s.flags.startswith("I"):
+            events.append(("icmp", key, s.ts))
+            continue
         if is_control(s):
+            if "S" in s.flags and "A" not in s.flags:
+                events.append(("csyn", key, s.ts))
+            if "F" in s.flags or "R" in s.flags:
+                events.append(("cend", key, s.ts))
             if s.payload:
                 if (key, s.seq) in seen:
                     continue
@@ -137,21 +159,21 @@ def view(segs, client_ip, is_control):
                 b = buf.get(key, b"") + s.payload
                 *lines, rest = b.split(b"\r\n")
                 buf[key] = rest
-                if s.dport == 21:
+                if s.dport == ctl_port:
                     kind = "cmd"
-                elif s.sport == 21:
+                elif s.sport == ctl_port:
                     kind = "rep"
                 else:
                     kind = "cmd" if s.src == client_ip else "rep"
                 for ln in lines:
-                    events.append((kind, ln.decode("latin-1")))
+                    events.append((kind, ln.decode("latin-1"), s.ts))
         else:
             if "S" in s.flags and "A" not in s.flags:
-                events.append(("syn", key))
+                events.append(("syn", key, s.ts))
             elif "S" in s.flags:
-                events.append(("synack", key))
+                events.append(("synack", key, s.ts))
             elif "R" in s.flags:
-                events.append(("rst", key))
+                events.append(("rst", key, s.ts))
     return events
 
 
@@ -194,12 +216,39 @@ def norm_addr(a):
     return host + (":pasv-range" if PASV_LO <= p <= PASV_HI else ":other")
 
 
-def analyse(events, client_ip):
-    """-> dict(codes, port_cmds, pasv_replies, first_fail)"""
+EPH_LO, EPH_HI = 32768, 60999  # Linux's default ip_local_port_range
+
+
+def port_class(p, ctl_port, ctl_ports):
+    """A data connection's port as a class: 20 and the control port exactly, the passive range,
+    'ctl' for a port a control connection of the same session uses, Linux's ephemeral range,
+    else the number (a remapped or pinned port)."""
+    if p in (20, ctl_port):
+        return str(p)
+    if PASV_LO <= p <= PASV_HI:
+        return "pasv"
+    if p in ctl_ports:
+        return "ctl"
+    if EPH_LO <= p <= EPH_HI:
+        return "eph"
+    return str(p)
+
+
+ANSWER = {"synack": "ok", "rst": "rst", "icmp": "icmp"}
+
+
+def analyse(events, client_ip, ctl_port=21):
+    """-> dict(codes, port_cmds, pasv, first_fail, data, starts, end)"""
     codes, port_cmds, pasv, pending, fails = [], [], [], [], []
-    syns = {}
+    syns, answer, order = {}, {}, []
+    cstarts, cend, ctl_ports = {}, None, set()
     for i, ev in enumerate(events):
-        if ev[0] == "cmd":
+        if ev[0] == "csyn":
+            cstarts.setdefault(ev[1], ev[2])
+            ctl_ports.update((ev[1][1], ev[1][3]))
+        elif ev[0] == "cend":
+            cend = ev[2]
+        elif ev[0] == "cmd":
             verb, _, arg = ev[1].partition(" ")
             verb = verb.upper()
             pending.append(verb)
@@ -220,34 +269,56 @@ def analyse(events, client_ip):
                 fails.append((i, "reply %d" % code))
         elif ev[0] == "syn":
             key = ev[1]
-            if key[0] == client_ip and key[3] != 21 and key not in syns:
+            if key not in answer:
+                answer[key] = None
+                order.append(key)
+            if key[0] == client_ip and key[3] != ctl_port and key not in syns:
                 syns[key] = i
-        elif ev[0] in ("synack", "rst"):
+        elif ev[0] in ("synack", "rst", "icmp"):
             k = ev[1]
-            rev = (k[2], k[3], k[0], k[1])
-            if rev in syns:
+            # a SYN-ACK or RST travels back; an ICMP error quotes the SYN itself
+            rev = k if ev[0] == "icmp" else (k[2], k[3], k[0], k[1])
+            if rev in answer and answer[rev] is None:
+                answer[rev] = ANSWER[ev[0]]
+            if rev in syns and syns[rev] is not None:
                 if ev[0] == "rst":
                     fails.append((i, "refused"))
+                elif ev[0] == "icmp":
+                    fails.append((i, "icmp port-unreachable"))
                 syns[rev] = None
     for key, i in syns.items():
         if i is not None:
             fails.append((i, "timeout"))
     fails.sort()
+    t0 = min(cstarts.values()) if cstarts else None
+    data = ["%s>%s %s" % (port_class(k[1], ctl_port, ctl_ports), port_class(k[3], ctl_port, ctl_ports),
+                          answer[k] or "none") for k in order]
     return {"codes": codes, "port_cmds": port_cmds, "pasv": pasv,
-            "first_fail": fails[0][1] if fails else None}
+            "first_fail": fails[0][1] if fails else None, "data": data,
+            "starts": sorted(t - t0 for t in cstarts.values()) if t0 is not None else [],
+            "end": (cend - t0) if (t0 is not None and cend is not None) else None}
 
 
 # ---- the real side ------------------------------------------------------------------------------
+def tokens(cell):
+    return set(cell["variant"].split("-")) if cell["variant"] else set()
+
+
+def ctl_port_of(cell):
+    return 2121 if "l2121" in tokens(cell) else 21
+
+
 def real_views(cell, pcaps):
     cip, sip, cif, sif = TOPO[cell["topo"]]
     lo, hi = cell["t0"] - 0.01, cell["t1"] + 0.01
+    cp = ctl_port_of(cell)
 
     def window(iface):
         return [s for s in pcaps[iface] if lo <= s.ts <= hi]
 
     def ctl(s):
-        return s.sport == 21 or s.dport == 21
-    return (analyse(view(window(cif), cip, ctl), cip), analyse(view(window(sif), cip, ctl), cip))
+        return s.sport == cp or s.dport == cp
+    return (analyse(view(window(cif), cip, ctl, cp), cip, cp), analyse(view(window(sif), cip, ctl, cp), cip, cp))
 
 
 def real_kind(cell, cv, work):
@@ -272,6 +343,7 @@ def real_kind(cell, cv, work):
 # ---- the simulated side -------------------------------------------------------------------------
 def sim_views(cell, trace):
     cip, _, _, _ = TOPO[cell["topo"]]
+    cp = ctl_port_of(cell)
     control = {c["id"] for c in trace.get("connections", []) if c.get("purpose") == "control"}
 
     def segs(node):
@@ -282,7 +354,7 @@ def sim_views(cell, trace):
             pl = e.get("payload") or ""
             if e.get("conn") not in control:
                 pl = ""
-            out.append(Seg(e.get("time_ns", 0), e["src"]["addr"], e["src"]["port"], e["dst"]["addr"],
+            out.append(Seg(e.get("time_ns", 0) / 1e9, e["src"]["addr"], e["src"]["port"], e["dst"]["addr"],
                            e["dst"]["port"], e.get("tcp_seq", 0), e.get("flags", ""),
                            pl.encode("latin-1", "replace")))
         return out
@@ -294,7 +366,7 @@ def sim_views(cell, trace):
 
     def ctl(s):
         return conn_of.get((s.src, s.sport, s.dst, s.dport)) in control
-    return (analyse(view(segs("client"), cip, ctl), cip), analyse(view(segs("server"), cip, ctl), cip))
+    return (analyse(view(segs("client"), cip, ctl, cp), cip, cp), analyse(view(segs("server"), cip, ctl, cp), cip, cp))
 
 
 def sim_kind(trace, cv):
@@ -399,6 +471,13 @@ def fmt_list(xs):
     return ", ".join(xs) if xs else "-"
 
 
+def fmt_data(v):
+    return "%s; %s" % (fmt_list(v["cli"]["data"]), fmt_list(v["srv"]["data"]))
+
+
+EMPTY_VIEW = {"codes": [], "port_cmds": [], "pasv": [], "first_fail": None, "data": [], "starts": [], "end": None}
+
+
 def compare(r, s):
     """-> list of fields that differ"""
     diffs = []
@@ -413,7 +492,32 @@ def compare(r, s):
         diffs.append("client-saw-227/229")
     if r["cli"]["codes"] != s["cli"]["codes"]:
         diffs.append("reply-codes")
+    if r["cli"]["data"] != s["cli"]["data"] or r["srv"]["data"] != s["srv"]["data"]:
+        diffs.append("data-connections")
+    if not same_timing(r["cli"], s["cli"]):
+        diffs.append("timing")
     return diffs
+
+
+TIME_TOLERANCE = 0.5  # seconds, or 10 % of the real value when that is more
+
+
+def close(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) <= max(TIME_TOLERANCE, 0.1 * abs(a))
+
+
+def same_timing(r, s):
+    """The control connections' start times and the last one's end, seen on the client's link."""
+    return (len(r["starts"]) == len(s["starts"]) and all(close(a, b) for a, b in zip(r["starts"], s["starts"]))
+            and close(r["end"], s["end"]))
+
+
+def fmt_timing(v):
+    starts = ", ".join("%.1f" % t for t in v["starts"][1:])
+    return ("%s%s" % ("end %.1f" % v["end"] if v["end"] is not None else "open",
+                      " (reconnects at %s)" % starts if starts else ""))
 
 
 def cmd_report(args):
@@ -440,8 +544,7 @@ def cmd_report(args):
                 except OSError:
                     pass
                 sim = {"ok": None, "kind": "sim error: %s %s" % (type(e).__name__, err),
-                       "cli": {"codes": [], "port_cmds": [], "pasv": [], "first_fail": None},
-                       "srv": {"codes": [], "port_cmds": [], "pasv": [], "first_fail": None}}
+                       "cli": dict(EMPTY_VIEW), "srv": dict(EMPTY_VIEW)}
         diffs = compare(real, sim) if sim else []
         status, note = "agree", ""
         if diffs:
@@ -527,15 +630,16 @@ def cmd_report(args):
       "(in the passive range or not), they follow after ` / `. The simulator's ports differ run to run "
       "from the real ones (seed 1 picks 30005; the real ones are random).")
     w("")
-    w("| cell | real | sim | server saw (real / sim) | client saw (real / sim) | client reply codes (real / sim) | verdict |")
-    w("|---|---|---|---|---|---|---|")
+    w("| cell | real | sim | server saw (real / sim) | client saw (real / sim) | client reply codes (real / sim) "
+      "| data connections: client link; server link (real / sim) | control connection, s (real / sim) | verdict |")
+    w("|---|---|---|---|---|---|---|---|---|")
     for c, real, sim, diffs, status, note in rows:
         def side(x):
             return "works" if x["ok"] else x["kind"]
         if sim is None:
-            w("| %s | %s | - | %s | %s | %s | not simulated |" % (
+            w("| %s | %s | - | %s | %s | %s | %s | %s | not simulated |" % (
                 c["id"], side(real), fmt_list(real["srv"]["port_cmds"]), fmt_list(real["cli"]["pasv"]),
-                " ".join(map(str, real["cli"]["codes"]))))
+                " ".join(map(str, real["cli"]["codes"])), fmt_data(real), fmt_timing(real["cli"])))
             continue
         verdict = status if not diffs else "%s%s: %s" % (status, " " + note if status == "model bug" else "",
                                                           ", ".join(diffs))
@@ -548,7 +652,14 @@ def cmd_report(args):
         codes = " ".join(map(str, real["cli"]["codes"]))
         if sim["cli"]["codes"] != real["cli"]["codes"]:
             codes += " / " + " ".join(map(str, sim["cli"]["codes"]))
-        w("| %s | %s | %s | %s | %s | %s | %s |" % (c["id"], side(real), side(sim), srv, cli, codes, verdict))
+        data = fmt_data(real)
+        if "data-connections" in diffs:
+            data += " / " + fmt_data(sim)
+        tm = fmt_timing(real["cli"])
+        if "timing" in diffs or tm != fmt_timing(sim["cli"]):
+            tm += " / " + fmt_timing(sim["cli"])
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (c["id"], side(real), side(sim), srv, cli, codes,
+                                                             data, tm, verdict))
     w("")
     dis = [r for r in rows if r[4] != "agree" and r[2] is not None]
     w("## Disagreements")
