@@ -122,6 +122,42 @@ ojson event_json(const Event& e) {
     put_bytes(j, "text", e.text);
     j["verdict"] = to_string(e.verdict);
     put_bytes(j, "reason", e.reason);
+    // Version 2's typed facts: written only when set, so a segment stays one short line.
+    if (e.fact != Fact::None) j["fact"] = to_string(e.fact);
+    if (e.action != Action::None) j["action"] = to_string(e.action);
+    if (e.error != SocketError::None) j["error"] = to_string(e.error);
+    if (e.alg_skip != AlgSkip::None) j["alg_skip"] = to_string(e.alg_skip);
+    if (e.form != Announce::None) j["form"] = to_string(e.form);
+    if (e.entry != -1) j["entry"] = e.entry;
+    if (e.rule != -1) j["rule"] = e.rule;
+    if (e.attempt != 0) j["attempt"] = e.attempt;
+    if (e.seq_delta != 0) j["seq_delta"] = e.seq_delta;
+    if (e.timeout_ns != 0) j["timeout_ns"] = e.timeout_ns;
+    if (!e.policy.empty()) j["policy"] = e.policy;
+    if (!e.state.empty()) put_bytes(j, "state", e.state);
+    if (!e.rule_text.empty()) j["rule_text"] = e.rule_text;
+    if (!e.line_before.empty()) put_bytes(j, "line_before", e.line_before);
+    if (!e.line_after.empty()) put_bytes(j, "line_after", e.line_after);
+    if (!e.ftp.empty()) {
+        ojson lines = ojson::array();
+        for (const auto& l : e.ftp) {
+            ojson lj = ojson::object();
+            lj["command"] = l.command;
+            if (l.command) put_bytes(lj, "verb", l.verb);
+            else {
+                lj["code"] = l.code;
+                lj["final"] = l.final_line;
+            }
+            if (l.announce != Announce::None) {
+                lj["announce"] = to_string(l.announce);
+                lj["announced"] = endpoint_json(l.announced);
+                if (l.socket) lj["socket"] = l.socket;
+            }
+            put_bytes(lj, "line", l.line);
+            lines.push_back(std::move(lj));
+        }
+        j["ftp"] = std::move(lines);
+    }
     return j;
 }
 
@@ -138,17 +174,20 @@ ojson transfer_json(const Transfer& t) {
 
 ojson diagnosis_json(const Diagnosis& d) {
     ojson j = ojson::object();
+    j["kind"] = d.kind;
     j["what"] = d.what;
     j["cause"] = d.cause;
     ojson fixes = ojson::array();
     for (const auto& f : d.fixes) {
         ojson fj = ojson::object();
         fj["description"] = f.description;
+        fj["sets"] = f.sets;
         fj["change"] = f.change;
         fj["verified"] = f.verified;
         fixes.push_back(std::move(fj));
     }
     j["fixes"] = std::move(fixes);
+    j["evidence"] = d.evidence;
     return j;
 }
 
@@ -340,6 +379,43 @@ Event read_event(const Reader& r) {
     r.string("verdict", verdict);
     if (!parse_verdict(verdict, e.verdict)) fail_at(r.path_of("verdict"), "unknown verdict \"" + verdict + "\"");
     r.bytes("reason", e.reason);
+    auto enum_field = [&r](const char* key, auto& out, auto parse, const char* what) {
+        std::string name;
+        r.string(key, name);
+        if (!r.has(key)) return;
+        if (!parse(name, out)) fail_at(r.path_of(key), std::string("unknown ") + what + " \"" + name + "\"");
+    };
+    enum_field("fact", e.fact, [](const std::string& n, Fact& o) { return parse_fact(n, o); }, "fact");
+    enum_field("action", e.action, [](const std::string& n, Action& o) { return parse_action(n, o); }, "action");
+    enum_field("error", e.error, [](const std::string& n, SocketError& o) { return parse_socket_error(n, o); },
+               "socket error");
+    enum_field("alg_skip", e.alg_skip, [](const std::string& n, AlgSkip& o) { return parse_alg_skip(n, o); },
+               "ALG skip reason");
+    enum_field("form", e.form, [](const std::string& n, Announce& o) { return parse_announce(n, o); }, "form");
+    r.integer("entry", e.entry);
+    r.integer("rule", e.rule);
+    r.integer("attempt", e.attempt);
+    r.integer("seq_delta", e.seq_delta);
+    r.integer("timeout_ns", e.timeout_ns);
+    r.string("policy", e.policy);
+    r.bytes("state", e.state);
+    r.string("rule_text", e.rule_text);
+    r.bytes("line_before", e.line_before);
+    r.bytes("line_after", e.line_after);
+    r.objects("ftp", e.ftp, [](const Reader& x) {
+        FtpLine l;
+        x.boolean("command", l.command);
+        x.bytes("verb", l.verb);
+        x.integer("code", l.code);
+        x.boolean("final", l.final_line);
+        std::string a = to_string(l.announce);
+        x.string("announce", a);
+        if (!parse_announce(a, l.announce)) fail_at(x.path_of("announce"), "unknown announcement \"" + a + "\"");
+        if (x.has("announced")) l.announced = read_endpoint(x.child("announced"));
+        x.integer("socket", l.socket);
+        x.bytes("line", l.line);
+        return l;
+    });
     return e;
 }
 
@@ -466,15 +542,25 @@ Trace from_json(std::string_view text) {
         });
         o.objects("diagnosis", t.outcome.diagnosis, [](const Reader& x) {
             Diagnosis d;
+            x.string("kind", d.kind);
             x.string("what", d.what);
             x.string("cause", d.cause);
             x.objects("fixes", d.fixes, [](const Reader& f) {
                 Fix fix;
                 f.string("description", fix.description);
+                f.strings("sets", fix.sets);
                 f.string("change", fix.change);
                 f.boolean("verified", fix.verified);
                 return fix;
             });
+            if (const njson* ev = x.find("evidence")) {
+                if (!ev->is_array()) fail_at(x.path_of("evidence"), "expected an array of event indices");
+                for (std::size_t i = 0; i < ev->size(); ++i) {
+                    if (!(*ev)[i].is_number_unsigned())
+                        fail_at(x.path_of("evidence") + "[" + std::to_string(i) + "]", "expected an event index");
+                    d.evidence.push_back((*ev)[i].get<std::uint64_t>());
+                }
+            }
             return d;
         });
         o.string("limit_reached", t.outcome.limit_reached);

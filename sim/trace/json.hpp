@@ -21,7 +21,9 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-constexpr int kJsonFormatVersion = 1;
+// 1: the first format. 2: typed facts on events (fact, action, error, ... ftp), a diagnosis'
+// kind and evidence, a fix's sets (docs/trace.md). Version 1 traces still load (defaults).
+constexpr int kJsonFormatVersion = 2;
 
 std::string to_json(const Trace& trace);
 

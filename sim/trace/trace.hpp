@@ -4,7 +4,7 @@
 // simulation. Times are integer nanoseconds of simulated time, so that the same scenario and
 // seed give byte-identical traces and exact assertions (a 10 ms link shows 10000000 ns).
 //
-// Changes here are additive: add fields with defaults, never rename or remove one without
+// Changes here are additive (format version: sim/trace/json.hpp; fields: docs/trace.md): add fields with defaults, never rename or remove one without
 // updating every reader (sim/, viz/, the JSON codec and the golden traces).
 #pragma once
 
@@ -76,6 +76,129 @@ enum class Verdict {
     Rejected,   // refused: a RST or a REJECT came back
 };
 
+// ---- Typed facts (JSON format version 2; docs/trace.md) -----------------------------------------
+//
+// Every event says what happened as fields; its `text` is the sentence rendered from them by
+// trace::sentence() (sim/trace/render.hpp) when it was recorded. Nothing may decide anything by
+// reading `text` or `reason`: read `fact` and the fields it documents.
+
+// What an event records, beyond its EventKind. One list for every kind of event, so that a
+// reader switches on one field; the names in to_string() are the JSON's and stable.
+enum class Fact : std::uint8_t {
+    None,  // an event without a typed fact (a segment, a free-form note, an old trace)
+
+    // Middlebox decisions (EventKind::Middlebox; `from` is the router). src/dst are the
+    // packet's or the entry's addresses before the decision, src_after/dst_after after it.
+    NatMappingCreated,    // src -> src_after: internal -> external; `entry` = mapping id
+    NatMappingReused,     // same fields; `policy` = the NAT's mapping behaviour
+    NatMappingExpired,    // src -> src_after; timeout_ns = idle timeout; state = established|transitory
+    NatInboundAdmitted,   // src = remote, dst = public endpoint, dst_after = internal; policy = filtering
+    NatInboundFiltered,   // verdict dropped; src = remote, dst = public, dst_after = the mapping's internal
+    NatPoolExhausted,     // verdict dropped; src = the inside sender
+    NatHairpinOff,        // verdict dropped; dst = the router's own public endpoint
+    PortForward,          // dst -> dst_after; rule_text = the forward ("2121 -> 192.168.1.20:21")
+    FirewallVerdict,      // action accept|drop|reject; rule = the matching rule, 1-based (the
+                          // default policy is the number after the last rule, rule_text
+                          // "default drop"); state = the conntrack state(s) judged ("new")
+    ConntrackCreated,     // src -> dst: the original tuple; entry = conntrack id
+    ConntrackExpired,     // src -> dst: the original tuple; entry; timeout_ns
+    ConntrackInvalid,     // verdict dropped: a RST/FIN of no known connection
+    NoRoute,              // verdict dropped; dst = the unreachable destination
+    ClosedPort,           // nothing behind the router's own address:port: action reject (RST),
+                          // drop, or icmp (ICMP port unreachable); state = why ("no-port-forward",
+                          // "no-nat-mapping")
+    AlgLineIgnored,       // alg_skip says why; form; line_before = the line (printable)
+    AlgLineRewritten,     // form; line_before -> line_after (address text only: "PORT a,b,.." )
+    AlgPartialLine,       // verdict dropped; form; line_before
+    AlgExpectationCreated,  // form; src = expected peer (port 0), dst = expected destination,
+                            // dst_after = forwarded to; timeout_ns; entry = expectation id
+    AlgExpectationUsed,     // src/dst = the new connection; dst_after = forwarded to; form
+    AlgExpectationExpired,  // as created
+    AlgNoFreePort,          // verdict dropped; form
+    SeqAdjust,              // seq_delta: later sequence numbers of this direction move by it
+
+    // Socket events (EventKind::Socket; `from` is the host). src = local, dst = remote.
+    Listen,               // src = the listening address
+    ListenFailed,         // src = address (port 0 when a range); error = port-in-use | no-free-port
+    StopListening,
+    Connect,              // active open: SYN sent
+    Connected,            // SYN-ACK received
+    Accepted,             // passive open completed
+    ConnectFailed,        // error = refused | timed-out | unreachable; timeout_ns = time waited
+    Reset,                // error = reset: the peer's RST on an open connection
+    TimedOut,             // error = timed-out: no ACK after `attempt` retransmissions
+    HalfOpenGaveUp,       // SYN-ACK never acknowledged
+    Closed,               // both FINs exchanged
+    PeerClosed,           // the peer's FIN arrived
+    Aborted,              // the application reset the connection (RST sent)
+    ClosedBeforeConnected,
+
+    // Timers (EventKind::Timer). attempt = retransmission number; timeout_ns = the RTO.
+    SynRetransmit,
+    SynAckRetransmit,
+    Retransmit,           // seq = tcp_seq resent from
+    FastRetransmit,
+
+    // Notes (EventKind::Note): the applications' decisions and the scenario's faults.
+    ServerListening,      // src = control endpoint
+    FaultServerStop,      // src.port = the control port
+    FaultServerBack,
+    FaultDiskFull,
+    FaultDataCut,         // src/dst = the data connection's endpoints
+    ListenQueue,          // src = remote, dst = local: a connection waits in the listen queue
+    PassiveClosed,        // src = remote, dst = local: a passive port closes
+    AttackerSniffed,      // the attacker read an FTP line (line_before)
+    AttackerStole,        // the attacker connected first (state = "data" | "spdt")
+    ClientGiveUp,         // a client's or server's decision explained by the protocol core
+    ClientFallBack,       //   (text = the core's sentence; detail in `state`)
+    ClientRetry,
+    ServerPassiveExhausted,  // the server found no free passive port
+    ServerRefusedAddress,    // the server refused PORT/EPRT to a foreign address
+    ServerDiskFull,          // the server found the disk full (quota reached)
+    Explain,              // any other line of the protocol core's narration (text only)
+};
+
+// A verdict's action, for firewall rules and closed ports.
+enum class Action : std::uint8_t { None, Accept, Drop, Reject, Icmp };
+
+// Why an FTP ALG left a line alone.
+enum class AlgSkip : std::uint8_t {
+    None,
+    ForeignAddress,    // the line announces another host than its sender (loose=0)
+    PortNotInspected,  // the control connection's server port is not in the ALG's list
+    Tls,               // a TLS record: nothing readable
+    NotAtLineStart,    // the packet does not start right after a line end (no reassembly)
+};
+
+// A socket operation's error.
+enum class SocketError : std::uint8_t { None, Refused, TimedOut, Unreachable, Reset, PortInUse, NoFreePort };
+
+// The lines that announce a data-connection endpoint.
+enum class Announce : std::uint8_t {
+    None,
+    Port,     // PORT h1,h2,h3,h4,p1,p2
+    Eprt,     // EPRT |1|addr|port|
+    Pasv227,  // 227 ... (h1,h2,h3,h4,p1,p2)
+    Epsv229,  // 229 ... (|||port|): announced.addr empty, the control peer's
+    Sock,     // SOCK (RFC 1973-era socket numbers): socket
+    Reply255, // 255 SOCK n: socket
+    Spsv,     // 227 with an SPSV identifier: no endpoint
+};
+
+// One control-connection line, parsed, as its sender wrote it (on the first hop of the segment
+// that completes it; an ALG's rewrite is its own AlgLineRewritten event).
+struct FtpLine {
+    bool command = false;      // true: client -> server; false: server -> client
+    std::string verb;          // a command's verb, upper-case ("PORT", "RETR")
+    int code = 0;              // a reply line's code (0: a continuation line without one)
+    bool final_line = true;    // a reply: false on "123-" lines of a multi-line reply
+    Announce announce = Announce::None;
+    Endpoint announced;        // the endpoint parsed from PORT/EPRT/227/229 (229: port only)
+    std::uint32_t socket = 0;  // SOCK / 255: the socket number
+    std::string line;          // the line without CRLF (exact bytes)
+    bool operator==(const FtpLine&) const = default;
+};
+
 struct Event {
     std::uint64_t seq = 0;      // position in the trace; events are sorted by (time_ns, seq)
     TimeNs time_ns = 0;         // when it happened (for a segment: when it left `from`)
@@ -100,7 +223,25 @@ struct Event {
 
     std::string text;           // the FTP line, the middlebox's description, or the note
     Verdict verdict = Verdict::None;
-    std::string reason;         // why dropped/rejected, or which rule/mapping applied
+    std::string reason;         // why dropped/rejected, or which rule/mapping applied (rendered)
+
+    // Typed facts (format version 2). Which fields a fact uses is listed at enum Fact and in
+    // docs/trace.md; the others keep their defaults (and are not written to JSON).
+    Fact fact = Fact::None;
+    Action action = Action::None;       // FirewallVerdict, ClosedPort
+    SocketError error = SocketError::None;
+    AlgSkip alg_skip = AlgSkip::None;
+    Announce form = Announce::None;     // ALG facts: the line's form (Port, Eprt, Pasv227, Epsv229)
+    int entry = -1;                     // the table entry: NAT mapping, conntrack or expectation id
+    int rule = -1;                      // FirewallVerdict: rule number, 1-based (see Fact)
+    int attempt = 0;                    // timers: retransmission number; TimedOut: retransmissions
+    std::int32_t seq_delta = 0;         // SeqAdjust
+    TimeNs timeout_ns = 0;              // idle/expectation timeout, RTO, or time waited
+    std::string policy;                 // NAT mapping or filtering behaviour ("address-dependent")
+    std::string state;                  // "established"/"transitory", conntrack states, a detail
+    std::string rule_text;              // the rule or forward as configured
+    std::string line_before, line_after;  // ALG: the address text before and after
+    std::vector<FtpLine> ftp;           // Segment: the control lines this segment completes
     bool operator==(const Event&) const = default;
 };
 
@@ -116,15 +257,23 @@ struct Transfer {
 
 struct Fix {
     std::string description;    // "Turn on the router's FTP ALG"
-    std::string change;         // the scenario override that applies it: "routers.home.alg=on"
+    std::string change;         // display only: `sets` joined with " --set " (never split it)
     bool verified = false;      // re-running the scenario with the change succeeded
+    std::vector<std::string> sets;  // the scenario overrides that apply it, one --set each:
+                                    // {"nodes.home.alg.enabled=true", "nodes.home.alg.ports=[21]"}
     bool operator==(const Fix&) const = default;
 };
 
+// A fix from its overrides (fills `change` for display). Use it rather than brace-initialising.
+Fix make_fix(std::string description, std::vector<std::string> sets, bool verified);
+
 struct Diagnosis {
-    std::string what;           // what happened, in a learner's words
-    std::string cause;          // why
+    std::string what;           // what happened, in a learner's words (rendered)
+    std::string cause;          // why (rendered)
     std::vector<Fix> fixes;
+    std::string kind;           // stable machine-readable finding: "disk-full", "nat-idle-expiry"
+                                // (the list: docs/trace.md, "Diagnosis kinds")
+    std::vector<std::uint64_t> evidence;  // the `seq` of the events the finding rests on
     bool operator==(const Diagnosis&) const = default;
 };
 
@@ -151,7 +300,20 @@ struct Trace {
 
 const char* to_string(EventKind k);
 const char* to_string(Verdict v);
+const char* to_string(Fact f);         // "nat-mapping-created", ...
+const char* to_string(Action a);       // "accept", "drop", "reject", "icmp"
+const char* to_string(AlgSkip s);      // "foreign-address", ...
+const char* to_string(SocketError e);  // "refused", "timed-out", ...
+const char* to_string(Announce a);     // "PORT", "EPRT", "227", "229", "SOCK", "255", "SPSV"
 bool parse_event_kind(const std::string& s, EventKind& out);
 bool parse_verdict(const std::string& s, Verdict& out);
+bool parse_fact(const std::string& s, Fact& out);
+bool parse_action(const std::string& s, Action& out);
+bool parse_alg_skip(const std::string& s, AlgSkip& out);
+bool parse_socket_error(const std::string& s, SocketError& out);
+bool parse_announce(const std::string& s, Announce& out);
+
+// Every name of an enum, in declaration order (the JSON Schema and the tests use them).
+std::vector<std::string> fact_names();
 
 }  // namespace ftpsim::trace
