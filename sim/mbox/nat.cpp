@@ -58,7 +58,7 @@ bool filter_admits(NatBehaviour behaviour, const std::vector<HostPort>& contacte
 }
 
 Nat::Nat(NatConfig config, IpAddress external_address)
-    : config_(config), external_(external_address), cursor_(config.port_min) {}
+    : config_(config), external_(external_address), cursor_(config.port_min ? config.port_min : 1024) {}
 
 HostPort Nat::remote_key(const HostPort& remote) const {
     switch (config_.mapping) {
@@ -77,7 +77,7 @@ NatMapping* Nat::map_outbound(const HostPort& internal, const HostPort& remote, 
     auto port = allocate_port(internal.port, config_.port_preservation);
     if (!port) return nullptr;
     created = true;
-    return &add(internal, *port, remote, now, "masquerade");
+    return &add(internal, *port, config_.port_preservation ? internal.port : 0, remote, now, "masquerade");
 }
 
 NatMapping* Nat::reserve(const HostPort& internal, std::uint16_t wanted, TimeNs now,
@@ -86,13 +86,17 @@ NatMapping* Nat::reserve(const HostPort& internal, std::uint16_t wanted, TimeNs 
     auto port = allocate_port(wanted, true);
     if (!port) return nullptr;
     // remote_key({}) is the empty key: any remote may use it, the expectation does the admitting.
-    return &add(internal, *port, {}, now, std::move(origin));
+    return &add(internal, *port, wanted, {}, now, std::move(origin));
 }
 
-NatMapping& Nat::add(const HostPort& internal, std::uint16_t port, const HostPort& remote,
+NatMapping& Nat::add(const HostPort& internal, std::uint16_t port, std::uint16_t wanted, const HostPort& remote,
                      TimeNs now, std::string origin) {
     NatMapping m;
     m.id = next_id_++;
+    m.wanted_port = wanted;
+    m.port_preserved = wanted != 0 && port == wanted;
+    if (wanted != 0 && port != wanted)
+        if (const NatMapping* holder = find_external(wanted)) m.clash_with = holder->id;
     m.internal = internal;
     m.external = {external_, port};
     m.remote_key = remote_key(remote);
@@ -122,23 +126,35 @@ void Nat::erase(std::map<int, NatMapping>::iterator it) {
 }
 
 bool Nat::port_free(std::uint16_t port) const {
-    if (port < config_.port_min || port > config_.port_max) return false;
+    if (port == 0) return false;
+    if (config_.port_min && (port < config_.port_min || port > config_.port_max)) return false;
     for (auto [lo, hi] : excluded_)
         if (port >= lo && port <= hi) return false;
     return by_port_.find(port) == by_port_.end();
 }
 
-// Deterministic: the wanted port if free (port preservation), else the next free port after it;
-// without preservation, the next free port after the previous allocation. Wraps once round the pool.
+// Where a port is looked for: the pool when one is given, else the class of the wanted port, as
+// nf_nat_l4proto_unique_tuple without a range: below 512 stays below 512 (rsh and friends check
+// it), 512-1023 stays privileged, the rest goes to 1024-65535.
+std::pair<std::uint16_t, std::uint16_t> Nat::pool_for(std::uint16_t wanted) const {
+    if (config_.port_min) return {config_.port_min, config_.port_max};
+    if (wanted == 0 || wanted >= 1024) return {1024, 65535};
+    return wanted < 512 ? std::pair<std::uint16_t, std::uint16_t>{1, 511} : std::pair<std::uint16_t, std::uint16_t>{600, 1023};
+}
+
+// Deterministic: the wanted port if free (port preservation), else the next free port after it in
+// its pool; without preservation, the next free port after the previous allocation. Wraps once
+// round the pool. (Linux starts a clash's search at a random offset; see docs/middleboxes.md.)
 std::optional<std::uint16_t> Nat::allocate_port(std::uint16_t wanted, bool try_wanted) {
-    const std::uint32_t size = std::uint32_t(config_.port_max) - config_.port_min + 1;
-    std::uint32_t start = cursor_;
-    if (try_wanted && wanted >= config_.port_min && wanted <= config_.port_max) start = wanted;
+    if (try_wanted && port_free(wanted)) return wanted;
+    const auto [lo, hi] = pool_for(try_wanted ? wanted : 0);
+    const std::uint32_t size = std::uint32_t(hi) - lo + 1;
+    std::uint32_t start = cursor_ >= lo && cursor_ <= hi ? cursor_ : lo;
+    if (try_wanted && wanted >= lo && wanted <= hi) start = wanted;
     for (std::uint32_t i = 0; i < size; ++i) {
-        auto port = static_cast<std::uint16_t>(config_.port_min + (start - config_.port_min + i) % size);
+        auto port = static_cast<std::uint16_t>(lo + (start - lo + i) % size);
         if (!port_free(port)) continue;
-        if (!try_wanted)
-            cursor_ = port == config_.port_max ? config_.port_min : static_cast<std::uint16_t>(port + 1);
+        if (!try_wanted) cursor_ = port == hi ? lo : static_cast<std::uint16_t>(port + 1);
         return port;
     }
     return std::nullopt;

@@ -37,9 +37,15 @@ struct NatTimeouts {
 struct NatConfig {
     NatBehaviour mapping = NatBehaviour::EndpointIndependent;
     NatBehaviour filtering = NatBehaviour::AddressAndPortDependent;
-    bool port_preservation = true;  // keep the internal port when it is free (RFC 4787 REQ-3)
-    std::uint16_t port_min = 1024;  // the external port pool, inclusive
-    std::uint16_t port_max = 65535;
+    // Keep the internal port when no mapping holds it (RFC 4787 REQ-3 "port preservation", Linux's
+    // SNAT/masquerade); on a clash, the next free port of the pool. false: every new mapping takes
+    // the next port of the pool (iptables --random-fully without the randomness).
+    bool port_preservation = true;
+    // The external port pool, inclusive (iptables --to-ports). 0,0: none given, as a plain
+    // masquerade rule: any port is kept when free, and a clash is remapped within the port's
+    // class as Linux does (1-511, 600-1023 or 1024-65535).
+    std::uint16_t port_min = 0;
+    std::uint16_t port_max = 0;
     NatTimeouts timeouts;
     bool hairpinning = true;  // RFC 4787 REQ-9
 
@@ -60,6 +66,12 @@ struct NatMapping {
     // admits inbound packets from these only (by address or address and port).
     std::vector<HostPort> contacted;
     std::string origin = "masquerade";  // or "ALG expectation"
+    // How the external port was chosen: the internal (or, for the ALG, the announced) port kept,
+    // or another one because `clash_with` (a mapping id) held it or it lay outside the pool
+    // (clash_with 0).
+    bool port_preserved = true;
+    std::uint16_t wanted_port = 0;
+    int clash_with = 0;
     TimeNs created = 0;
     TimeNs last_used = 0;
     // RFC 5382: "established" once packets have crossed both ways (the handshake is through),
@@ -103,6 +115,7 @@ public:
 
     // External ports the pool must not hand out (port forwards own them).
     void exclude_ports(std::uint16_t lo, std::uint16_t hi) { excluded_.emplace_back(lo, hi); }
+    // No mapping or port forward holds `port`, and it is in the pool when one is given.
     bool port_free(std::uint16_t port) const;
 
     NatMapping* find(int id);
@@ -118,8 +131,9 @@ private:
     void push_deadline(const NatMapping& m);
     HostPort remote_key(const HostPort& remote) const;
     std::optional<std::uint16_t> allocate_port(std::uint16_t wanted, bool try_wanted);
-    NatMapping& add(const HostPort& internal, std::uint16_t port, const HostPort& remote, TimeNs now,
-                    std::string origin);
+    std::pair<std::uint16_t, std::uint16_t> pool_for(std::uint16_t wanted) const;
+    NatMapping& add(const HostPort& internal, std::uint16_t port, std::uint16_t wanted, const HostPort& remote,
+                    TimeNs now, std::string origin);
 
     NatConfig config_;
     IpAddress external_;

@@ -100,6 +100,14 @@ int Router::route(const IpAddress& addr) const {
     return best >= 0 ? best : fallback;
 }
 
+// ", port kept" or ", port 20 remapped: mapping 3 holds it" (RFC 4787 port preservation).
+static std::string port_choice_text(const NatMapping& m) {
+    if (m.wanted_port == 0) return " (no port preservation: next port of the pool)";
+    if (m.port_preserved) return " (port " + std::to_string(m.wanted_port) + " kept: port preservation)";
+    return " (port " + std::to_string(m.wanted_port) + " remapped: " +
+           (m.clash_with ? "mapping " + std::to_string(m.clash_with) + " holds it" : std::string("not free in the pool")) + ")";
+}
+
 // ---- expiry ------------------------------------------------------------------------------------
 
 void Router::expire(TimeNs now, std::vector<MiddleboxNote>& notes) {
@@ -295,8 +303,9 @@ bool Router::source_nat(NewFlow& f, const Packet& pkt, TimeNs now, std::vector<M
     }
     notes.push_back(note(NoteKind::Nat, std::string(created ? "NAT mapped " : "NAT reused mapping ") +
                                             m->internal.to_string() + " -> " + m->external.to_string() +
-                                            (created ? "" : std::string(" (") + to_string(nat_->config().mapping) +
-                                                                " mapping)")));
+                                            (created ? port_choice_text(*m)
+                                                     : std::string(" (") + to_string(nat_->config().mapping) +
+                                                           " mapping)")));
     return true;
 }
 
@@ -355,7 +364,8 @@ FtpAlg::PortChooser Router::port_chooser(const ConntrackEntry& ct, TimeNs now,
             NatMapping* m = nat_->reserve(internal, wanted, now, "ALG expectation");
             if (!m) return std::nullopt;
             notes.push_back(note(NoteKind::Nat, "NAT mapped " + m->internal.to_string() + " -> " +
-                                                    m->external.to_string() + " for the ALG's expectation"));
+                                                    m->external.to_string() + " for the ALG's expectation" +
+                                                    port_choice_text(*m)));
             return std::pair{m->external.port, m->id};
         }
         auto port = alg_->free_port(external, wanted, ct.id);

@@ -74,7 +74,11 @@ Runtime::Runtime(Topology t, NetConfig c)
         nodes[i].spec = &topo.nodes()[i];
         nodes[i].stack.reset(new Stack(this, static_cast<int>(i)));
         nodes[i].iface_dir.assign(nodes[i].spec->interfaces.size(), -1);
-        nodes[i].next_ephemeral = cfg.tcp.ephemeral_first;
+        const NodeSpec& spec = *nodes[i].spec;
+        nodes[i].port_lo = spec.local_port_lo ? spec.local_port_lo : cfg.tcp.ephemeral_first;
+        nodes[i].port_hi = spec.local_port_lo ? spec.local_port_hi : cfg.tcp.ephemeral_last;
+        nodes[i].port_secret = mix_seed(cfg.seed, 0x9000 + i);
+        nodes[i].port_rng = SplitMix64(mix_seed(cfg.seed, 0xa000 + i));
     }
     for (std::size_t l = 0; l < topo.links().size(); ++l) {
         const LinkSpec& ls = topo.links()[l];
@@ -101,6 +105,11 @@ Runtime::Runtime(Topology t, NetConfig c)
                    (tcp.send_window ? "at most " + std::to_string(tcp.send_window) + " bytes in flight per connection"
                                   : std::string("the send window is unlimited")));
     for (const char* n : kModelNotes) rec.model_note(n);
+    rec.model_note(
+        "ports: a port-0 connect() starts at a per-destination offset and tries even ports first, a port-0 "
+        "listen() starts at a random odd port (Linux __inet_hash_connect / inet_csk_find_open_port), both "
+        "from the host's ip_local_port_range, with a secret and random numbers drawn from the seed; unlike "
+        "Linux, a connect() never shares a local port with another socket of the host");
     rec.model_note("links: store-and-forward, each segment costs (payload + " + std::to_string(tcp.header_bytes) +
                    " header bytes) * 8 / bandwidth, then the latency");
 }

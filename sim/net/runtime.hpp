@@ -145,7 +145,13 @@ struct NodeRt {
     std::unordered_map<ConnKey, ConnId, ConnKeyHash> conns;
     std::vector<ListenerId> listeners;
     std::unordered_map<std::uint64_t, int> port_users;  // (address, port) -> sockets bound
-    std::uint32_t next_ephemeral = 0;
+    // Ephemeral ports (tcp.cpp): the host's ip_local_port_range, the secret of connect()'s
+    // per-destination offset (Linux: secure_ipv4_port_ephemeral's key), the random stream of
+    // bind(0) and of connect()'s perturbation, and Linux's table_perturb.
+    std::uint32_t port_lo = 0, port_hi = 0;
+    std::uint64_t port_secret = 0;
+    SplitMix64 port_rng;
+    std::unordered_map<std::uint32_t, std::uint32_t> port_perturb;
 };
 
 enum class TimerKind : std::uint8_t { App, Conn, Local };
@@ -241,7 +247,11 @@ struct Runtime {
     void finish_conn(TcpConn& c);
     void connect_unreachable(ConnId id);
     void maybe_closed(TcpConn& c);
-    std::uint16_t ephemeral_port(NodeRt& n, const IpAddress& local);
+    // connect() to `remote` from port 0 (Linux __inet_hash_connect) and bind()/listen() on port 0
+    // (inet_csk_find_open_port); 0 when every port of the range is taken.
+    std::uint16_t connect_port(NodeRt& n, const IpAddress& local, const HostPort& remote);
+    std::uint16_t bind_any_port(NodeRt& n, const IpAddress& local);
+    bool port_taken(const NodeRt& n, const IpAddress& a, std::uint16_t port) const;
     static std::uint64_t port_key(const IpAddress& a, std::uint16_t port);
     void bind_port(NodeRt& n, const IpAddress& a, std::uint16_t port);
     void unbind_port(NodeRt& n, const IpAddress& a, std::uint16_t port);

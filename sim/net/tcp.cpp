@@ -58,14 +58,64 @@ void Runtime::unbind_port(NodeRt& n, const IpAddress& a, std::uint16_t port) {
     if (it != n.port_users.end() && --it->second == 0) n.port_users.erase(it);
 }
 
-std::uint16_t Runtime::ephemeral_port(NodeRt& n, const IpAddress& local) {
-    const std::uint32_t first = cfg.tcp.ephemeral_first, last = cfg.tcp.ephemeral_last;
-    const std::uint32_t span = last - first + 1;
-    for (std::uint32_t i = 0; i < span; ++i) {
-        std::uint32_t port = n.next_ephemeral;
-        n.next_ephemeral = port >= last ? first : port + 1;
-        auto p = static_cast<std::uint16_t>(port);
-        if (!n.port_users.count(port_key(local, p)) && !n.port_users.count(port_key(IpAddress{}, p))) return p;
+bool Runtime::port_taken(const NodeRt& n, const IpAddress& a, std::uint16_t port) const {
+    if (n.port_users.count(port_key(a, port)) || n.port_users.count(port_key(IpAddress{}, port))) return true;
+    if (!a.is_unspecified()) return false;
+    for (const auto& i : n.spec->interfaces)  // a wildcard bind clashes with every address's sockets
+        if (n.port_users.count(port_key(i.addr, port))) return true;
+    return false;
+}
+
+namespace {
+
+// Linux's [low, high] as its loops see it: high exclusive, the count of ports made even.
+std::uint32_t port_span(const NodeRt& n) {
+    std::uint32_t remaining = n.port_hi - n.port_lo + 1;
+    return remaining > 1 ? remaining & ~1U : remaining;
+}
+
+std::uint64_t endpoint_hash(std::uint64_t h, const IpAddress& a) {
+    for (std::size_t i = 0; i < (a.is_v4() ? 4u : 16u); ++i) h = (h ^ a.bytes[i]) * 1099511628211ULL;
+    return h;
+}
+
+}  // namespace
+
+// __inet_hash_connect: a per-destination offset (a keyed hash of source address, destination
+// address and port) plus that destination's perturbation, which grows after each connect by the
+// ports skipped + 2, or by a random even number below 16 when fewer were skipped. Ports of the
+// range's parity first (Linux leaves the odd ones to bind(0)), then the others.
+std::uint16_t Runtime::connect_port(NodeRt& n, const IpAddress& local, const HostPort& remote) {
+    const std::uint32_t remaining = port_span(n);
+    std::uint64_t h = endpoint_hash(endpoint_hash(1469598103934665603ULL ^ n.port_secret, local), remote.addr);
+    h = mix_seed((h ^ remote.port) * 1099511628211ULL, n.port_secret);
+    std::uint32_t& perturb = n.port_perturb[static_cast<std::uint32_t>(h & 0xff)];
+    std::uint32_t offset = static_cast<std::uint32_t>((perturb + (h >> 32)) % remaining) & ~1U;
+    for (int parity = 0; parity < 2; ++parity, ++offset) {
+        std::uint32_t port = n.port_lo + offset;
+        for (std::uint32_t i = 0; i < remaining; i += 2, port += 2) {
+            if (port >= n.port_lo + remaining) port -= remaining;
+            if (port_taken(n, local, static_cast<std::uint16_t>(port))) continue;
+            perturb += std::max<std::uint32_t>(i, static_cast<std::uint32_t>(n.port_rng.next() % 8) * 2) + 2;
+            return static_cast<std::uint16_t>(port);
+        }
+    }
+    return 0;
+}
+
+// inet_csk_find_open_port: a random odd offset into the range, every other port upwards, then the
+// other parity.
+std::uint16_t Runtime::bind_any_port(NodeRt& n, const IpAddress& local) {
+    const std::uint32_t remaining = port_span(n);
+    std::uint32_t offset = static_cast<std::uint32_t>(n.port_rng.next() % remaining);
+    if (remaining > 1) offset |= 1U;
+    for (int parity = 0; parity < 2; ++parity, --offset) {
+        std::uint32_t port = n.port_lo + offset;
+        for (std::uint32_t i = 0; i < remaining; i += 2, port += 2) {
+            if (port >= n.port_lo + remaining) port -= remaining;
+            if (!port_taken(n, local, static_cast<std::uint16_t>(port))) return static_cast<std::uint16_t>(port);
+        }
+        if (remaining <= 1) break;
     }
     return 0;
 }
@@ -461,8 +511,15 @@ ListenResult Stack::listen(const IpAddress& addr, std::uint16_t port_lo, std::ui
     }
     std::uint32_t lo = port_lo, hi = port_hi;
     if (lo == 0 && hi == 0) {
-        lo = rt.cfg.tcp.ephemeral_first;
-        hi = rt.cfg.tcp.ephemeral_last;
+        // bind() to port 0 then listen(), as curl, ftplib and lftp make their active-mode listener:
+        // an ephemeral port no socket of this host uses.
+        lo = hi = rt.bind_any_port(n, addr);
+        if (lo == 0) {
+            res.error = "no free port in " + std::to_string(n.port_lo) + "-" + std::to_string(n.port_hi) + " on " +
+                        addr.to_string();
+            rt.rec.socket(rt.now_ns(), node_, -1, "listen failed: " + res.error);
+            return res;
+        }
     }
     // Like servers' SO_REUSEADDR: only another listener makes a port busy, not connections
     // still using it (an accepted data connection, an outgoing connection from that port).
@@ -522,7 +579,7 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
     } else if (!rt.is_local(node_, src)) {
         throw std::invalid_argument("connect: " + src.to_string() + " is not an address of " + n.spec->name);
     }
-    std::uint16_t port = local_port ? local_port : rt.ephemeral_port(n, src);
+    std::uint16_t port = local_port ? local_port : rt.connect_port(n, src, remote);
     if (port == 0) throw std::runtime_error("connect: no free ephemeral port on " + n.spec->name);
     ConnKey key{src, remote.addr, port, remote.port};
     if (n.conns.count(key))

@@ -119,6 +119,15 @@ void Topology::add_route(const std::string& node, const std::string& dest_cidr, 
     n.routes.push_back(StaticRoute{parse_prefix_or_throw(dest_cidr), parse_ipv4_or_throw(via)});
 }
 
+void Topology::set_local_port_range(const std::string& node, std::uint16_t lo, std::uint16_t hi) {
+    if (lo == 0 || lo > hi)
+        throw TopologyError("ip_local_port_range of " + node + ": expected 1 <= lo <= hi, found " +
+                            std::to_string(lo) + "-" + std::to_string(hi));
+    NodeSpec& n = node_named(node);
+    n.local_port_lo = lo;
+    n.local_port_hi = hi;
+}
+
 int Topology::owner_of(const IpAddress& addr, int* iface) const {
     for (std::size_t n = 0; n < nodes_.size(); ++n)
         for (std::size_t i = 0; i < nodes_[n].interfaces.size(); ++i)

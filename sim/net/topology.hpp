@@ -48,6 +48,8 @@ struct NodeSpec {
     std::string role;      // "client", "server", "nat", "router"... (for the trace)
     std::vector<Interface> interfaces;
     std::vector<StaticRoute> routes;
+    // The node's net.ipv4.ip_local_port_range; 0,0: the TcpConfig default (32768-60999).
+    std::uint16_t local_port_lo = 0, local_port_hi = 0;
 };
 
 struct LinkEnd {
@@ -76,6 +78,8 @@ public:
                  double bandwidth_bps, double loss = 0);
     // "0.0.0.0/0" (default) or "10.0.0.0/8" via the neighbour address `via`.
     void add_route(const std::string& node, const std::string& dest_cidr, const std::string& via);
+    // The node's ip_local_port_range (lo <= hi, lo > 0).
+    void set_local_port_range(const std::string& node, std::uint16_t lo, std::uint16_t hi);
 
     // Throws TopologyError naming the first problem found.
     void validate() const;

@@ -79,6 +79,7 @@ net::Topology build_topology(const scenario::Scenario& s) {
             std::string role = role_of(s, n);
             if (n.kind == "router") t.add_router(n.name, role);
             else t.add_host(n.name, role);
+            if (n.local_ports) t.set_local_port_range(n.name, n.local_ports->lo, n.local_ports->hi);
             for (const auto& i : n.interfaces) t.add_interface(n.name, i.name, i.address.to_string());
         }
         for (const auto& l : s.links) {
@@ -114,8 +115,10 @@ std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {
         nat.mapping = behaviour(n.nat.mapping);
         nat.filtering = behaviour(n.nat.filtering);
         nat.port_preservation = n.nat.port_preservation;
-        nat.port_min = n.nat.ports.lo;
-        nat.port_max = n.nat.ports.hi;
+        if (n.nat.ports) {
+            nat.port_min = n.nat.ports->lo;
+            nat.port_max = n.nat.ports->hi;
+        }
         nat.timeouts.established = n.nat.timeout_established_ns;
         nat.timeouts.transitory = n.nat.timeout_transitory_ns;
         nat.hairpinning = n.nat.hairpin;

@@ -446,7 +446,7 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
         if (missing)
             out.push_back({"Make " + n.name + "'s FTP ALG inspect the server's control port (" + ports + ")",
                            {"nodes." + n.name + ".alg.enabled=true", "nodes." + n.name + ".alg.ports=[" + ports + "]"}});
-        if (n.nat.enabled && (n.nat.ports.hi - n.nat.ports.lo) < 1000)
+        if (n.nat.enabled && n.nat.ports && (n.nat.ports->hi - n.nat.ports->lo) < 1000)
             out.push_back({"Give " + n.name + "'s NAT a larger public port pool (1024-65535)",
                            {"nodes." + n.name + ".nat.ports=1024-65535"}});
         if (n.nat.enabled && n.nat.timeout_established_ns < 7440LL * 1'000'000'000)

@@ -571,6 +571,7 @@ NodeSpec read_node(const std::string& name, const Value& v) {
     if (auto x = router_only("forwards"))
         for (const auto& f : x->list("forwards")) n.forwards.push_back(read_forward(f));
     if (auto x = m.get("firewall")) n.firewall = read_firewall(*x);
+    if (auto x = m.get("ip_local_port_range")) n.local_ports = x->port_range();
     m.done();
     return n;
 }

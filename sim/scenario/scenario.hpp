@@ -54,7 +54,7 @@ struct NatSpec {
     NatBehaviour mapping = NatBehaviour::EndpointIndependent;
     NatBehaviour filtering = NatBehaviour::AddressAndPortDependent;
     bool port_preservation = true;
-    PortRange ports{1024, 65535};
+    std::optional<PortRange> ports;   // the external port pool (--to-ports); none: any port is kept
     std::int64_t timeout_established_ns = 7440LL * 1'000'000'000;  // RFC 5382: 2 h 4 min
     std::int64_t timeout_transitory_ns = 240LL * 1'000'000'000;    // RFC 5382: 4 min
     bool hairpin = false;
@@ -102,6 +102,7 @@ struct NodeSpec {
     AlgSpec alg;
     std::vector<ForwardSpec> forwards;
     FirewallSpec firewall;
+    std::optional<PortRange> local_ports;  // ip_local_port_range (default 32768-60999)
     Mark mark;
 };
 

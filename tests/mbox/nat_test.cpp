@@ -104,6 +104,41 @@ TEST_CASE("NAT: port preservation takes the next free port when the port is take
     CHECK(r.process(syn("192.168.1.12:5000", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:5002"));
 }
 
+TEST_CASE("NAT: a masquerade keeps source port 20; a clash is remapped within the port's class, as Linux") {
+    Router r(home_config(NatConfig::port_restricted()));
+    RouterResult first = r.process(syn("192.168.1.10:20", "203.0.113.10:50000"), kLan);
+    CHECK(first.packet.src == ep("203.0.113.1:20"));
+    CHECK(first.has_note("NAT mapped 192.168.1.10:20 -> 203.0.113.1:20 (port 20 kept: port preservation)"));
+    // A second inside host's port 20 clashes: nf_nat_l4proto_unique_tuple keeps it below 512.
+    RouterResult second = r.process(syn("192.168.1.11:20", "203.0.113.10:50000"), kLan);
+    CHECK(second.packet.src == ep("203.0.113.1:21"));
+    CHECK(second.has_note("NAT mapped 192.168.1.11:20 -> 203.0.113.1:21 (port 20 remapped: mapping 1 holds it)"));
+    // 512-1023 stays in 600-1023, the rest in 1024-65535.
+    CHECK(r.process(syn("192.168.1.10:700", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:700"));
+    CHECK(r.process(syn("192.168.1.11:700", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:701"));
+    CHECK(r.process(syn("192.168.1.10:1023", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:1023"));
+    CHECK(r.process(syn("192.168.1.11:1023", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:600"));
+    CHECK(r.process(syn("192.168.1.10:65535", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:65535"));
+    CHECK(r.process(syn("192.168.1.11:65535", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:1024"));
+    const auto maps = r.nat()->mappings();
+    REQUIRE(maps.size() == 8);
+    CHECK(maps[0].port_preserved);
+    CHECK_FALSE(maps[1].port_preserved);
+    CHECK(maps[1].wanted_port == 20);
+    CHECK(maps[1].clash_with == maps[0].id);
+}
+
+TEST_CASE("NAT: with a port pool (--to-ports) a port outside it is remapped into it") {
+    NatConfig cfg = NatConfig::port_restricted();
+    cfg.port_min = 40000;
+    cfg.port_max = 40009;
+    Router r(home_config(cfg));
+    CHECK(r.process(syn("192.168.1.10:40005", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:40005"));
+    RouterResult out = r.process(syn("192.168.1.10:20", "203.0.113.10:80"), kLan);
+    CHECK(out.packet.src == ep("203.0.113.1:40000"));
+    CHECK(out.has_note("(port 20 remapped: not free in the pool)"));
+}
+
 TEST_CASE("NAT: without port preservation ports are handed out in order from the pool") {
     NatConfig cfg = NatConfig::port_restricted();
     cfg.port_preservation = false;
