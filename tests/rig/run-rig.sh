@@ -4,7 +4,7 @@
 # with the matching ftpsim scenario (scenarios/rig/<cell>.yaml). See docs/fidelity.md.
 #
 #   tests/rig/run-rig.sh --ftpsim build/app/ftpsim [--report docs/fidelity.md] [--work DIR]
-#                        [--only REGEX] [--scenarios DIR] [--no-sim]
+#                        [--only REGEX] [--scenarios DIR] [--pending DIR] [--no-sim]
 #
 # Exit: 0 every cell agrees (or differs in a way listed in ACCEPTED below), 1 a disagreement,
 # 2 bad usage or a broken rig, 77 skipped (not root, no netns, a tool missing).
@@ -20,7 +20,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 PY=/usr/bin/python3
 
-FTPSIM=""; REPORT=""; WORK=""; ONLY=""; SCEN_DIR="$SRC/scenarios/rig"; NO_SIM=0
+FTPSIM=""; REPORT=""; WORK=""; ONLY=""; SCEN_DIR="$SRC/scenarios/rig"; PENDING_DIR="$HERE/pending"; NO_SIM=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --ftpsim) FTPSIM=$2; shift 2 ;;
@@ -28,6 +28,7 @@ while [ $# -gt 0 ]; do
     --work) WORK=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --scenarios) SCEN_DIR=$2; shift 2 ;;
+    --pending) PENDING_DIR=$2; shift 2 ;;
     --no-sim) NO_SIM=1; shift ;;
     -h|--help) sed -n 2,20p "$0"; exit 0 ;;
     *) echo "run-rig.sh: unknown argument $1" >&2; exit 2 ;;
@@ -409,11 +410,14 @@ sleep 0.5
 # ---- the simulator: one scenario per cell --------------------------------------------------
 T_SIM0=$(date +%s.%N)
 if [ $NO_SIM = 0 ]; then
-  mkdir -p "$SCEN_DIR"
-  $PY "$HERE/analyse.py" scenarios --work "$WORK" --out "$SCEN_DIR" || die "scenario generation failed"
+  mkdir -p "$SCEN_DIR" "$PENDING_DIR"
+  $PY "$HERE/analyse.py" scenarios --work "$WORK" --out "$SCEN_DIR" --pending-out "$PENDING_DIR" \
+    || die "scenario generation failed"
+  # a pending cell's scenario is in $PENDING_DIR (analyse.py PENDING), the others in $SCEN_DIR
   cut -f1 "$WORK/cells.tsv" | xargs -P 2 -I{} sh -c \
-    '"$0" run "$1/{}.yaml" --export "$2/sim/{}.json" -q >"$2/sim/{}.txt" 2>&1; echo $? > "$2/sim/{}.rc"' \
-    "$FTPSIM" "$SCEN_DIR" "$WORK"
+    'f="$1/{}.yaml"; [ -f "$f" ] || f="$4/{}.yaml"
+     "$0" run "$f" --export "$2/sim/{}.json" -q >"$2/sim/{}.txt" 2>&1; echo $? > "$2/sim/{}.rc"' \
+    "$FTPSIM" "$SCEN_DIR" "$WORK" "$PENDING_DIR"
 fi
 T_SIM1=$(date +%s.%N)
 
