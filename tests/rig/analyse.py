@@ -494,8 +494,9 @@ def scenario_yaml(cell, real=None):
     router_input = []
     for pol in ("drop", "reset", "icmp"):
         if pol in t:
-            router_input = ["    closed_ports: %s" % {"drop": "drop", "reset": "reject with tcp reset",
-                                                      "icmp": "reject with icmp port-unreachable"}[pol]]
+            # nftables' chain input { policy drop; } / { reject with tcp reset; } / { reject; }
+            router_input = ["    input: %s" % {"drop": "{policy: drop}", "reset": '{reject: "tcp reset"}',
+                                               "icmp": '{reject: "icmp port-unreachable"}'}[pol]]
     if topo == "cnat":
         lines += ["  client:", "    interfaces: [192.168.1.10/24]", "    gateway: 192.168.1.1"] + cfw + [
                   "  router:", "    kind: router", "    interfaces:",
