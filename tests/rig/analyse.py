@@ -60,10 +60,8 @@ PENDING = [
 
 
 def pending_why(cell_id):
-    for rx, why in PENDING:
-        if re.search(rx, cell_id):
-            return why
-    return None
+    whys = [why for rx, why in PENDING if re.search(rx, cell_id)]
+    return "; ".join(whys) if whys else None
 
 # The client profiles' timeout/retry options (curl connect-timeout/max-time, lftp net:timeout,
 # net:max-retries, net:reconnect-interval-base, ftp:auto-passive-mode, ftplib timeout) are written
