@@ -1,12 +1,14 @@
 #!/bin/bash
 # The real-stack rig: real FTP servers and clients in network namespaces behind a Linux router
 # (nftables masquerade / DNAT, the kernel's FTP conntrack helper on or off), each cell compared
-# with the matching ftpsim scenario (scenarios/rig/<cell>.yaml). See docs/fidelity.md.
+# with the matching ftpsim scenario (scenarios/rig/<cell>.yaml; a cell still waiting for a model
+# piece: tests/rig/pending/<cell>.yaml, analyse.py PENDING). See docs/fidelity.md.
 #
 #   tests/rig/run-rig.sh --ftpsim build/app/ftpsim [--report docs/fidelity.md] [--work DIR]
 #                        [--only REGEX] [--scenarios DIR] [--pending DIR] [--no-sim]
 #
-# Exit: 0 every cell agrees (or differs in a way listed in ACCEPTED below), 1 a disagreement,
+# Exit: 0 every cell agrees (or differs in a way listed in ACCEPTED below, or is pending), 1 a
+# disagreement,
 # 2 bad usage or a broken rig, 77 skipped (not root, no netns, a tool missing).
 #
 # Topology (addresses as in shared/captures):
@@ -15,6 +17,10 @@
 # Situations: cnat    client cli -> server pub 203.0.113.10 (client behind masquerade)
 #             snat21  client pub -> 203.0.113.1:21, DNAT to srv (only 21 forwarded)
 #             snatfwd the same, 21 and 30000-30009 forwarded
+# Variant tokens (the cell name's tail, '-'-joined) change one thing each: the server's config
+# (pasvaddr, promisc, promisc20, l2121 = listen_port 2121, ctimeout = connect_timeout 2), the
+# router's INPUT chain (drop, reset, icmp), the client's own firewall (cfw), the client's
+# timeouts/retries (maxtime, retry, noauto). Every client run is bounded by timeout(1).
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
