@@ -108,7 +108,8 @@ class Seg:
 def read_pcap(path):
     if not os.path.exists(path):
         return []
-    data = open(path, "rb").read()
+    with open(path, "rb") as f:
+        data = f.read()
     if len(data) < 24:
         return []
     magic = data[:4]
