@@ -245,6 +245,7 @@ bool is_binary(const std::string& p) {
 }  // namespace
 
 std::string segment_label(const Event& e, Purpose purpose) {
+    if (e.action == trace::Action::Icmp) return "ICMP port unreachable";
     if (e.payload_len == 0) return flags_words(e.flags);
     std::string label;
     if (purpose == Purpose::Data) {

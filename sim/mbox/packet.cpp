@@ -44,7 +44,21 @@ std::string flags_string(std::uint8_t flags) {
     return s;
 }
 
+Packet make_icmp_port_unreachable(const IpAddress& from, const Packet& offending) {
+    Packet k;
+    k.conn = offending.conn;
+    k.icmp = Icmp::PortUnreachable;
+    k.src = {from, 0};
+    k.dst = {offending.src.addr, 0};
+    k.quoted_src = offending.src;
+    k.quoted_dst = offending.dst;
+    k.seq = offending.seq;
+    k.window = 0;
+    return k;
+}
+
 std::string describe(const Packet& p) {
+    if (p.icmp == Icmp::PortUnreachable) return "ICMP port unreachable";
     if (p.has(kRst)) return "RST";
     if (p.has(kSyn)) return p.has(kAck) ? "SYN-ACK" : "SYN";
     if (p.has(kFin)) return "FIN";

@@ -27,6 +27,12 @@ enum TcpFlag : std::uint8_t {
     kAck = 0x10,
 };
 
+// An ICMP error instead of a TCP segment (only what a router's `reject with icmp` sends).
+enum class Icmp : std::uint8_t {
+    None,
+    PortUnreachable,  // type 3 (destination unreachable), code 3 (port unreachable)
+};
+
 struct Packet {
     std::uint64_t id = 0;    // shared by every hop of one segment (the trace's packet id)
     int conn = -1;           // the trace's connection id, -1 when unknown
@@ -36,12 +42,20 @@ struct Packet {
     std::uint32_t ack = 0;
     std::uint16_t window = 65535;
     std::string payload;
+    // An ICMP error: src/dst carry addresses only (port 0), flags are 0, and the quote (RFC 792:
+    // the offending datagram's IP header and first 8 bytes) names the TCP segment it answers as
+    // it arrived where the error was made; seq is that segment's sequence number.
+    Icmp icmp = Icmp::None;
+    HostPort quoted_src, quoted_dst;
 
-    bool has(std::uint8_t f) const { return (flags & f) == f; }
+    bool has(std::uint8_t f) const { return icmp == Icmp::None && (flags & f) == f; }
     bool is_syn_only() const { return has(kSyn) && !has(kAck); }
     // Sequence space the segment occupies: payload plus one for SYN and one for FIN.
     std::uint32_t seq_len() const;
 };
+
+// The ICMP port unreachable a node at `from` sends back for `offending`.
+Packet make_icmp_port_unreachable(const IpAddress& from, const Packet& offending);
 
 // A packet with the fields most callers set.
 Packet make_packet(const HostPort& src, const HostPort& dst, std::uint8_t flags, std::uint32_t seq = 0,

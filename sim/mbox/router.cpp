@@ -150,6 +150,7 @@ Verdict Router::process(Packet& pkt, int in_iface, int& out_iface, TimeNs now,
                         std::vector<MiddleboxNote>& notes) {
     out_iface = -1;
     expire(now, notes);
+    if (pkt.icmp != Icmp::None) return icmp_error(pkt, out_iface);
     CtDirection dir = CtDirection::Original;
     ConntrackEntry* ct = conntrack_.find(pkt, dir);
     if (ct && ct->closing && dir == CtDirection::Original && pkt.is_syn_only()) {
@@ -197,6 +198,24 @@ Verdict Router::process_new(Packet& pkt, int in_iface, int& out_iface, TimeNs no
     return forward(ct, CtDirection::Original, pkt, in_iface, out_iface, now, notes, true);
 }
 
+// An ICMP error about a connection this router translates goes to the real sender, with the quoted
+// segment translated back (nf_nat_icmp_reply_translation); one about no known connection is only
+// routed. ICMP errors are RELATED traffic: the firewall does not judge them (simplification).
+Verdict Router::icmp_error(Packet& pkt, int& out_iface) {
+    Packet answer;  // the direction of the answering traffic: from the quoted destination
+    answer.src = pkt.quoted_dst;
+    answer.dst = pkt.quoted_src;
+    CtDirection dir = CtDirection::Original;
+    if (const ConntrackEntry* ct = conntrack_.find(answer, dir)) {
+        const FlowTuple back = ct->translated(dir);
+        pkt.dst = {back.dst.addr, 0};
+        pkt.quoted_src = back.dst;
+        pkt.quoted_dst = back.src;
+    }
+    out_iface = route(pkt.dst.addr);
+    return out_iface < 0 || is_own_address(pkt.dst.addr) ? Verdict::Drop : Verdict::Forward;
+}
+
 // PREROUTING for a new connection: an ALG expectation, a port forward, or an inbound NAT mapping
 // decides where a packet addressed to the router really goes. A verdict when it goes no further.
 std::optional<Verdict> Router::destination_nat(NewFlow& f, Packet& pkt, int in_iface, int& out_iface,
@@ -213,7 +232,7 @@ std::optional<Verdict> Router::destination_nat(NewFlow& f, Packet& pkt, int in_i
                                                         f.dst.to_string() + " (" + fw->to_string() + ")"));
         return std::nullopt;
     }
-    if (!nat_) return closed_port(pkt, in_iface, out_iface, notes, "no port forward");
+    if (!nat_) return closed_port(pkt, in_iface, out_iface, notes, "no-port-forward");
     return inbound_mapping(f, pkt, in_iface, out_iface, now, notes);
 }
 
@@ -249,7 +268,7 @@ std::optional<Verdict> Router::inbound_mapping(NewFlow& f, Packet& pkt, int in_i
     const std::string filtering = to_string(nat_->config().filtering);
     switch (nat_->admit_inbound(pkt.dst, remote, m)) {
     case Nat::Admission::NoMapping:
-        return closed_port(pkt, in_iface, out_iface, notes, "no NAT mapping or port forward");
+        return closed_port(pkt, in_iface, out_iface, notes, "no-nat-mapping");
     case Nat::Admission::Filtered:
         return drop(notes, NoteKind::Nat, "dropped " + describe(pkt) + " from " + remote.to_string() + " to " +
                                               pkt.dst.to_string() + ": " + filtering + " filtering, " +
@@ -266,19 +285,38 @@ std::optional<Verdict> Router::inbound_mapping(NewFlow& f, Packet& pkt, int in_i
     return std::nullopt;
 }
 
+const char* to_string(ClosedPortPolicy p) {
+    switch (p) {
+    case ClosedPortPolicy::Reset: return "accept (the router's TCP answers RST)";
+    case ClosedPortPolicy::Drop: return "drop";
+    case ClosedPortPolicy::IcmpPortUnreachable: return "reject with icmp port-unreachable";
+    }
+    return "?";
+}
+
+// The INPUT chain's answer to a packet for the router's own closed port (ClosedPortPolicy).
 Verdict Router::closed_port(Packet& pkt, int in_iface, int& out_iface, std::vector<MiddleboxNote>& notes,
                             const std::string& why) const {
-    const std::string what = describe(pkt) + " from " + pkt.src.to_string() + " to " + pkt.dst.to_string();
-    const std::string reason = why + " for " + pkt.dst.to_string();
-    if (!config_.closed_port_rst || pkt.has(kRst))
-        return drop(notes, NoteKind::Nat, "dropped " + what + ": " + why, reason);
-    MiddleboxNote n = note(NoteKind::Nat, "answered " + what + " with RST: " + why +
-                                              ", so the router's own closed port replies");
-    n.verdict = trace::Verdict::Rejected;
-    n.reason = reason;
-    notes.push_back(std::move(n));
-    pkt = make_reset(pkt);
+    trace::Event f;
+    f.fact = trace::Fact::ClosedPort;
+    f.from = config_.name;
+    f.src = {pkt.src.addr.to_string(), pkt.src.port};
+    f.dst = {pkt.dst.addr.to_string(), pkt.dst.port};
+    f.flags = flags_string(pkt.flags);
+    f.payload_len = static_cast<std::uint32_t>(pkt.payload.size());
+    f.state = why;
+    // Nothing answers a RST, whatever the policy (RFC 793; nft's reject skips it too).
+    ClosedPortPolicy policy = pkt.has(kRst) ? ClosedPortPolicy::Drop : config_.closed_port;
+    switch (policy) {
+    case ClosedPortPolicy::Drop: f.action = trace::Action::Drop; f.verdict = trace::Verdict::Dropped; break;
+    case ClosedPortPolicy::Reset: f.action = trace::Action::Reject; f.verdict = trace::Verdict::Rejected; break;
+    case ClosedPortPolicy::IcmpPortUnreachable: f.action = trace::Action::Icmp; f.verdict = trace::Verdict::Rejected; break;
+    }
+    notes.push_back(make_note(NoteKind::Nat, std::move(f)));
+    if (policy == ClosedPortPolicy::Drop) return Verdict::Drop;
     out_iface = in_iface;
+    if (policy == ClosedPortPolicy::IcmpPortUnreachable) return Verdict::RejectIcmp;
+    pkt = make_reset(pkt);
     return Verdict::Reject;
 }
 

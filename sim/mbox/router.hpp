@@ -32,6 +32,15 @@ struct RouterInterface {
     Realm realm = Realm::Inside;
 };
 
+// What a router does with a connection to one of its own ports that nothing forwards or maps.
+enum class ClosedPortPolicy : std::uint8_t {
+    Reset,  // INPUT policy accept: the router's own TCP answers RST (the snat21-off-pasv capture)
+    Drop,   // INPUT policy drop: silence, the sender retransmits its SYN until it gives up
+    IcmpPortUnreachable,  // `reject with icmp port-unreachable`: the sender's connect() fails at once
+                          // (Linux: ECONNREFUSED for an ICMP port unreachable on a SYN)
+};
+const char* to_string(ClosedPortPolicy p);  // "accept (RST)", "drop", "reject with icmp port-unreachable"
+
 struct RouterConfig {
     std::string name = "router";            // prefixes its notes: "home-router: NAT mapped ..."
     std::vector<RouterInterface> interfaces;  // indices are the iface numbers of process()
@@ -40,16 +49,16 @@ struct RouterConfig {
     std::optional<Firewall> firewall;       // FORWARD filter; none = accept all
     std::optional<FtpAlgConfig> alg;        // FTP helper; none = off
     ConntrackTimeouts conntrack;
-    // A packet for the router's own address that nothing forwards or maps reaches the router's
-    // own TCP, which answers with RST (Linux with no INPUT filter; the snat21-off-pasv capture).
-    // false: dropped silently, like a home router whose input firewall drops.
-    bool closed_port_rst = true;
+    // A packet for the router's own address that nothing forwards or maps meets the router's
+    // INPUT chain (nftables: `policy accept|drop`, `reject with tcp reset|icmp port-unreachable`).
+    ClosedPortPolicy closed_port = ClosedPortPolicy::Reset;
 };
 
 enum class Verdict : std::uint8_t {
-    Forward,  // send `pkt` (translated) out of out_iface
-    Drop,     // discard it
-    Reject,   // `pkt` now holds the RST to send back out of out_iface (the arrival interface)
+    Forward,     // send `pkt` (translated) out of out_iface
+    Drop,        // discard it
+    Reject,      // `pkt` now holds the RST to send back out of out_iface (the arrival interface)
+    RejectIcmp,  // answer the (unchanged) `pkt` with ICMP port unreachable out of out_iface
 };
 
 // The whole outcome of one packet, for callers that prefer a value to out-parameters.
@@ -116,6 +125,7 @@ private:
     bool expected(NewFlow& f, const Packet& pkt, TimeNs now, std::vector<MiddleboxNote>& notes);
     std::optional<Verdict> inbound_mapping(NewFlow& f, Packet& pkt, int in_iface, int& out_iface, TimeNs now,
                                            std::vector<MiddleboxNote>& notes);
+    Verdict icmp_error(Packet& pkt, int& out_iface);
     Verdict closed_port(Packet& pkt, int in_iface, int& out_iface, std::vector<MiddleboxNote>& notes,
                         const std::string& why) const;
     bool source_nat(NewFlow& f, const Packet& pkt, TimeNs now, std::vector<MiddleboxNote>& notes);

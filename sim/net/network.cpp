@@ -445,8 +445,8 @@ void Runtime::forward(int node, InFlight* p, int in_iface, bool originated) {
         Decision d = n.processor->postrouting(p->pkt, ctx, notes);
         for (const auto& note : notes) rec.middlebox(ctx.now, node, p->pkt.conn, p->pkt.id, note);
         if (d.fate != Fate::Accept) {
-            if (d.fate == Fate::Reject) send_reject(node, p->pkt, in_iface);
-            return drop(d.fate == Fate::Reject ? trace::Verdict::Rejected : trace::Verdict::Dropped, d.reason);
+            send_reject(node, p->pkt, d.fate);
+            return drop(d.fate == Fate::Drop ? trace::Verdict::Dropped : trace::Verdict::Rejected, d.reason);
         }
     }
     if (!originated) {
@@ -588,8 +588,8 @@ void Runtime::arrive(int node, InFlight* p) {
         Decision d = n.processor->prerouting(p->pkt, ctx, notes);
         for (const auto& note : notes) rec.middlebox(ctx.now, node, p->pkt.conn, p->pkt.id, note);
         if (d.fate != Fate::Accept) {
-            record_hop(p, node, d.fate == Fate::Reject ? trace::Verdict::Rejected : trace::Verdict::Dropped, d.reason);
-            if (d.fate == Fate::Reject) send_reject(node, p->pkt, in_iface);
+            record_hop(p, node, d.fate == Fate::Drop ? trace::Verdict::Dropped : trace::Verdict::Rejected, d.reason);
+            send_reject(node, p->pkt, d.fate);
             free_packet(p);
             --in_flight;
             if (quiescent()) maybe_wake_scheduler();
@@ -613,10 +613,14 @@ void Runtime::arrive(int node, InFlight* p) {
     if (quiescent()) maybe_wake_scheduler();
 }
 
-// A REJECT: the node answers in the name of the original destination with a RST.
-void Runtime::send_reject(int node, const Packet& offending, int /*in_iface*/) {
-    if (offending.has(mbox::kRst)) return;
-    send_rst_for(node, offending, offending.conn);
+// A REJECT: the node answers in the name of the original destination with a RST, or with an ICMP
+// port unreachable from its own address (never for a RST or another ICMP error).
+void Runtime::send_reject(int node, const Packet& offending, Fate fate) {
+    if (fate == Fate::Drop || offending.has(mbox::kRst) || offending.icmp != mbox::Icmp::None) return;
+    if (fate == Fate::Reject) return send_rst_for(node, offending, offending.conn);
+    InFlight* p = alloc_packet();
+    p->pkt = mbox::make_icmp_port_unreachable(offending.dst.addr, offending);
+    transmit(node, p);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ enum class Fate {
     Accept,  // continue (routing, delivery)
     Drop,    // discard silently
     Reject,  // discard and answer the sender with a RST from the original destination
+    RejectIcmp,  // discard and answer the sender with ICMP port unreachable from this node
 };
 
 struct Decision {

@@ -230,7 +230,7 @@ struct Runtime {
     bool is_local(int node, const IpAddress& a) const;
     HopRecord hop_record(const InFlight* p, int to) const;
     void record_hop(InFlight* p, int to, trace::Verdict v, std::string reason);
-    void send_reject(int node, const Packet& offending, int in_iface);
+    void send_reject(int node, const Packet& offending, Fate fate);
 
     // --- tcp.cpp
     Stack& stack_of(int node) { return *nodes[static_cast<std::size_t>(node)].stack; }

@@ -325,6 +325,21 @@ void Runtime::accept_payload(TcpConn& c, std::uint64_t off, std::string_view dat
 trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
     NodeRt& n = nodes[static_cast<std::size_t>(node)];
     const Packet& k = p->pkt;
+    if (k.icmp != mbox::Icmp::None) {
+        // Linux tcp_v4_err: a port unreachable (ECONNREFUSED, fatal) ends a connection still in
+        // SYN-SENT at once: connect() fails with "Connection refused". An open connection only
+        // keeps it as a soft error (no IP_RECVERR): nothing happens here.
+        auto q = n.conns.find(ConnKey{k.quoted_src.addr, k.quoted_dst.addr, k.quoted_src.port, k.quoted_dst.port});
+        if (q == n.conns.end()) return trace::Verdict::Delivered;
+        TcpConn& c = *conns[static_cast<std::size_t>(q->second)];
+        if (c.state != TcpState::SynSent) return trace::Verdict::Delivered;
+        rec.socket(now_ns(), node, c.trace_id,
+                   "connect " + conn_label(c) + " failed: ICMP port unreachable from " + k.src.addr.to_string() +
+                       " (connection refused)");
+        finish_conn(c);
+        if (c.handler) c.handler->on_refused(stack_of(node), c.id);
+        return trace::Verdict::Delivered;
+    }
     auto it = n.conns.find(ConnKey{k.dst.addr, k.src.addr, k.dst.port, k.src.port});
     if (it == n.conns.end()) {
         if (k.has(kRst)) return trace::Verdict::Delivered;

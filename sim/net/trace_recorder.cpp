@@ -42,6 +42,11 @@ std::size_t TraceRecorder::begin_segment(const HopRecord& hop) {
     e.src = endpoint(hop.src);
     e.dst = endpoint(hop.dst);
     e.flags = mbox::flags_string(p.flags);
+    if (p.icmp == mbox::Icmp::PortUnreachable) {
+        e.action = trace::Action::Icmp;
+        e.quoted_src = endpoint(p.quoted_src);
+        e.quoted_dst = endpoint(p.quoted_dst);
+    }
     e.tcp_seq = p.seq;
     e.tcp_ack = p.ack;
     e.payload_len = static_cast<std::uint32_t>(p.payload.size());

@@ -103,10 +103,13 @@ net::Topology build_topology(const scenario::Scenario& s) {
 
 std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {
     if (n.kind != "router") return nullptr;
-    bool any = n.nat.enabled || n.alg.enabled || !n.forwards.empty() || n.firewall.enabled;
+    const bool input_default = n.input_policy == "accept" && n.input_reject.empty();
+    bool any = n.nat.enabled || n.alg.enabled || !n.forwards.empty() || n.firewall.enabled || !input_default;
     if (!any) return nullptr;
     mbox::RouterConfig c;
     c.name = n.name;
+    if (n.input_reject == "icmp port-unreachable") c.closed_port = mbox::ClosedPortPolicy::IcmpPortUnreachable;
+    else if (n.input_reject.empty() && n.input_policy == "drop") c.closed_port = mbox::ClosedPortPolicy::Drop;
     for (const auto& i : n.interfaces)
         c.interfaces.push_back({i.name, i.address.addr, i.address.prefix,
                                 i.side == "inside" ? mbox::Realm::Inside : mbox::Realm::Outside});

@@ -32,9 +32,9 @@ public:
         std::string reason;
         for (const auto& n : notes)
             if (n.verdict != trace::Verdict::None) reason = n.reason;
-        if (v == mbox::Verdict::Reject) {
-            p = original;  // the network answers with a RST from the original destination
-            return {net::Fate::Reject, reason};
+        if (v == mbox::Verdict::Reject || v == mbox::Verdict::RejectIcmp) {
+            p = original;  // the network answers with a RST from the original destination, or an ICMP
+            return {v == mbox::Verdict::Reject ? net::Fate::Reject : net::Fate::RejectIcmp, reason};
         }
         return {net::Fate::Drop, reason};
     }
@@ -63,6 +63,8 @@ private:
     using Flow = std::pair<proto::HostPort, proto::HostPort>;
     net::Decision filter(net::Packet& p, const net::HookContext& ctx, mbox::FwDirection dir,
                          std::vector<mbox::MiddleboxNote>& notes) {
+        // An ICMP error about one of this host's connections is RELATED: let it through.
+        if (p.icmp != mbox::Icmp::None && flows_.count(Flow{p.quoted_src, p.quoted_dst})) return {};
         Flow flow{p.src, p.dst}, back{p.dst, p.src};
         bool known = flows_.count(flow) || flows_.count(back);
         mbox::FilterInput in{&p, p.src, p.dst, ctx.in_iface, ctx.out_iface, dir,

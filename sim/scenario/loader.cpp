@@ -571,6 +571,12 @@ NodeSpec read_node(const std::string& name, const Value& v) {
     if (auto x = router_only("forwards"))
         for (const auto& f : x->list("forwards")) n.forwards.push_back(read_forward(f));
     if (auto x = m.get("firewall")) n.firewall = read_firewall(*x);
+    if (auto x = router_only("input")) {  // nftables: chain input { policy drop; reject with ... }
+        Map in(*x);
+        if (auto y = in.get("policy")) n.input_policy = y->one_of({"accept", "drop"});
+        if (auto y = in.get("reject")) n.input_reject = y->one_of({"tcp reset", "icmp port-unreachable"});
+        in.done();
+    }
     if (auto x = m.get("ip_local_port_range")) n.local_ports = x->port_range();
     m.done();
     return n;

@@ -103,6 +103,9 @@ struct NodeSpec {
     std::vector<ForwardSpec> forwards;
     FirewallSpec firewall;
     std::optional<PortRange> local_ports;  // ip_local_port_range (default 32768-60999)
+    // A router's INPUT chain for its own ports that nothing forwards (nftables words):
+    std::string input_policy = "accept";   // accept (the router's TCP answers RST) | drop
+    std::string input_reject;              // "" | "tcp reset" | "icmp port-unreachable" (a last rule)
     Mark mark;
 };
 

@@ -138,6 +138,8 @@ ojson event_json(const Event& e) {
     if (!e.rule_text.empty()) j["rule_text"] = e.rule_text;
     if (!e.line_before.empty()) put_bytes(j, "line_before", e.line_before);
     if (!e.line_after.empty()) put_bytes(j, "line_after", e.line_after);
+    if (!e.quoted_src.addr.empty()) j["quoted_src"] = endpoint_json(e.quoted_src);
+    if (!e.quoted_dst.addr.empty()) j["quoted_dst"] = endpoint_json(e.quoted_dst);
     if (!e.ftp.empty()) {
         ojson lines = ojson::array();
         for (const auto& l : e.ftp) {
@@ -402,6 +404,8 @@ Event read_event(const Reader& r) {
     r.string("rule_text", e.rule_text);
     r.bytes("line_before", e.line_before);
     r.bytes("line_after", e.line_after);
+    if (r.has("quoted_src")) e.quoted_src = read_endpoint(r.child("quoted_src"));
+    if (r.has("quoted_dst")) e.quoted_dst = read_endpoint(r.child("quoted_dst"));
     r.objects("ftp", e.ftp, [](const Reader& x) {
         FtpLine l;
         x.boolean("command", l.command);

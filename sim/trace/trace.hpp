@@ -242,6 +242,10 @@ struct Event {
     std::string rule_text;              // the rule or forward as configured
     std::string line_before, line_after;  // ALG: the address text before and after
     std::vector<FtpLine> ftp;           // Segment: the control lines this segment completes
+    // Segment with action Icmp: the packet is an ICMP port unreachable, not a TCP segment (src/dst
+    // carry addresses, port 0; flags empty); it quotes the TCP segment it answers (RFC 792), with
+    // that segment's endpoints as they were on this hop and its sequence number in tcp_seq.
+    Endpoint quoted_src, quoted_dst;
     bool operator==(const Event&) const = default;
 };
 

@@ -216,11 +216,28 @@ TEST_CASE("NAT: an inbound SYN with no mapping reaches the router's closed port,
         CHECK(h.notes.back().verdict == trace::Verdict::Rejected);
     }
     SUBCASE("a router that drops") {
-        cfg.closed_port_rst = false;
+        cfg.closed_port = ClosedPortPolicy::Drop;
         Router r(cfg);
         RouterResult h = r.process(syn("203.0.113.10:40000", "203.0.113.1:30000"), kWan);
         CHECK(h.verdict == Verdict::Drop);
         CHECK(h.notes.back().reason == "no NAT mapping or port forward for 203.0.113.1:30000");
+        CHECK(h.notes.back().fact.fact == trace::Fact::ClosedPort);
+        CHECK(h.notes.back().fact.action == trace::Action::Drop);
+        CHECK(h.notes.back().verdict == trace::Verdict::Dropped);
+    }
+    SUBCASE("a router that rejects with ICMP port unreachable") {
+        cfg.closed_port = ClosedPortPolicy::IcmpPortUnreachable;
+        Router r(cfg);
+        RouterResult h = r.process(syn("203.0.113.10:40000", "203.0.113.1:30000"), kWan);
+        CHECK(h.verdict == Verdict::RejectIcmp);
+        CHECK(h.out_iface == kWan);
+        CHECK(h.packet.src == ep("203.0.113.10:40000"));  // the offending packet, for the ICMP's quote
+        CHECK(h.notes.back().fact.action == trace::Action::Icmp);
+        CHECK(h.notes.back().verdict == trace::Verdict::Rejected);
+        CHECK(h.has_note("answered SYN from 203.0.113.10:40000 to 203.0.113.1:30000 with ICMP port unreachable"));
+        // A RST to a closed port is never answered.
+        CHECK(r.process(make_packet(ep("203.0.113.10:40000"), ep("203.0.113.1:30000"), kRst, 5), kWan).verdict ==
+              Verdict::Drop);
     }
 }
 
@@ -248,4 +265,23 @@ TEST_CASE("NAT: hairpinning") {
         CHECK(h.verdict == Verdict::Drop);
         CHECK(h.notes.back().reason == "NAT hairpinning off");
     }
+}
+
+TEST_CASE("NAT: an ICMP port unreachable about a masqueraded connection goes back to the inside host") {
+    Router r(home_config(NatConfig::port_restricted()));
+    RouterResult out = r.process(syn("192.168.1.10:50000", "198.51.100.7:30001"), kLan);
+    REQUIRE(out.verdict == Verdict::Forward);
+    const Packet icmp = make_icmp_port_unreachable(*proto::parse_ip("198.51.100.7"), out.packet);
+    CHECK(icmp.quoted_src == ep("203.0.113.1:50000"));
+    RouterResult back = r.process(icmp, kWan);
+    REQUIRE(back.verdict == Verdict::Forward);
+    CHECK(back.out_iface == kLan);
+    CHECK(back.packet.icmp == Icmp::PortUnreachable);
+    CHECK(back.packet.dst.addr == *proto::parse_ip("192.168.1.10"));
+    CHECK(back.packet.quoted_src == ep("192.168.1.10:50000"));
+    CHECK(back.packet.quoted_dst == ep("198.51.100.7:30001"));
+    // One about no connection the router knows is only routed.
+    const Packet stray = make_icmp_port_unreachable(*proto::parse_ip("198.51.100.7"),
+                                                    make_packet(ep("203.0.113.9:1"), ep("198.51.100.7:2"), kSyn));
+    CHECK(r.process(stray, kWan).verdict == Verdict::Forward);
 }
