@@ -122,14 +122,17 @@ class SimulatedSide(unittest.TestCase):
         self.assertEqual(A.sim_kind(self.trace([{"kind": "socket", "from": "client", "text": "refused"}]),
                                     dict(A.EMPTY_VIEW)), (False, "failed"))
 
-    def test_closed_port_icmp_on_the_syns_link(self):
-        def segment(t, flags):
-            return {"kind": "segment", "from": "client", "to": "router", "conn": 2, "time_ns": t,
-                    "src": {"addr": C, "port": 40000}, "dst": {"addr": R, "port": 30005}, "flags": flags}
-        icmp = {"kind": "middlebox", "from": "router", "fact": "closed-port", "action": "icmp",
-                "time_ns": 1000, "src": {"addr": C, "port": 40000}, "dst": {"addr": R, "port": 30005}}
+    def test_icmp_hop_keyed_by_the_quoted_syn(self):
+        def segment(t, frm, to, src, dst, flags, **kw):
+            e = {"kind": "segment", "from": frm, "to": to, "conn": 2, "time_ns": t, "flags": flags,
+                 "src": {"addr": src[0], "port": src[1]}, "dst": {"addr": dst[0], "port": dst[1]}}
+            e.update(kw)
+            return e
+        syn = segment(0, "client", "router", (C, 40000), (R, 30005), "S")
+        icmp = segment(1000, "router", "client", (R, 0), (C, 0), "", action="icmp",
+                       quoted_src={"addr": C, "port": 40000}, quoted_dst={"addr": R, "port": 30005})
         cell = {"topo": "snat21", "variant": "pasvaddr-icmp"}
-        cv, sv = A.sim_views(cell, self.trace([segment(0, "S"), icmp]))
+        cv, sv = A.sim_views(cell, self.trace([syn, icmp]))
         self.assertEqual(cv["data"], ["eph>pasv icmp"])
         self.assertEqual(cv["first_fail"], "icmp port-unreachable")
         self.assertEqual(sv["data"], [])
@@ -137,9 +140,9 @@ class SimulatedSide(unittest.TestCase):
 
 class Lists(unittest.TestCase):
     def test_pending_names_every_piece(self):
-        why = A.pending_why("lftp-vsftpd-snat21-off-pasv-pasvaddr-drop-retry")
-        self.assertIn("router's policy", why)
+        why = A.pending_why("lftp-vsftpd-snat21-off-pasv-retry-maxtime")
         self.assertIn("net:max-retries", why)
+        self.assertIn("--max-time", why)
         self.assertIsNone(A.pending_why("curl-vsftpd-snat21-off-pasv-pasvaddr"))
 
     def test_variant_tokens(self):
