@@ -482,6 +482,9 @@ def scenario_yaml(cell, real=None):
         TOPO_TEXT[topo].replace(" 21 ", " %d " % cp),
         {"cnat": "", "snat21": ", DNAT of %d" % cp, "snatfwd": ", DNAT of %d and 30000-30009" % cp}[topo],
         "on" if helper else "off", cp, real or "(not run)")
+    if "drop" in t and not CLIENT_OPTIONS_MODELLED:
+        desc += (" The clients' own 3 s connect timeouts (curl --connect-timeout 3, lftp net:timeout 3, "
+                 "ftplib timeout=3) are modelled as the scenario's tcp.connect_timeout.")
     lines.append("description: %s" % json.dumps(desc))
     lines.append("seed: 1")
     if "drop" in t and not CLIENT_OPTIONS_MODELLED:
