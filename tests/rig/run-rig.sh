@@ -421,7 +421,7 @@ if [ $NO_SIM = 0 ]; then
     || die "scenario generation failed"
   # a pending cell's scenario is in $PENDING_DIR (analyse.py PENDING), the others in $SCEN_DIR
   cut -f1 "$WORK/cells.tsv" | xargs -P 2 -I{} sh -c \
-    'f="$1/{}.yaml"; [ -f "$f" ] || f="$4/{}.yaml"
+    'f="$1/{}.yaml"; [ -f "$f" ] || f="$3/{}.yaml"
      "$0" run "$f" --export "$2/sim/{}.json" -q >"$2/sim/{}.txt" 2>&1; echo $? > "$2/sim/{}.rc"' \
     "$FTPSIM" "$SCEN_DIR" "$WORK" "$PENDING_DIR"
 fi
