@@ -46,6 +46,9 @@ struct Connect {            // open data connection `id` to `remote`
     DataId id = 0;
     HostPort remote;
     std::optional<std::uint16_t> local_port;  // e.g. 20 (connect_from_port_20)
+    // SPSV (draft-rosenau 3.2): the connection starts with control text ("220 ...", "SPDT id",
+    // "200 DATA"); the file follows "200 DATA".
+    bool single_port = false;
 };
 struct SendData {           // write bytes on data connection `id`
     DataId id = 0;

@@ -283,7 +283,9 @@ bool ClientSession::finished() const {
            (stop_script_ || next_action_ >= config_.script.size());
 }
 
-Time ClientSession::next_expiry() const { return std::min(accept_deadline_, wait_deadline_); }
+Time ClientSession::next_expiry() const {
+    return std::min({accept_deadline_, connect_deadline_, wait_deadline_});
+}
 
 void ClientSession::on_timer(Time now) {
     now_ = now;
@@ -291,6 +293,16 @@ void ClientSession::on_timer(Time now) {
         // The "wait" action is over: advance() finishes it and starts the next one.
         wait_deadline_ = kNever;
         explain("the wait is over");
+    }
+    if (now >= connect_deadline_) {
+        connect_deadline_ = kNever;
+        if (data_.state == D::ConnectRequested) {
+            emit(CloseData{data_.id, true});
+            if (fire(E::ConnectFailed))
+                on_data_failure("the data connection to " + data_.target.to_string() + " was not up within " +
+                                std::to_string(config_.profile.connect_timeout / 1'000'000'000) +
+                                " s (the client's connect timeout)");
+        }
     }
     if (now >= accept_deadline_) {
         accept_deadline_ = kNever;
@@ -858,7 +870,8 @@ void ClientSession::connect_to(HostPort target, bool single_port) {
     else
         explain("the client opens the data connection to " + target.to_string() + " (" +
                 data_.setup_verb + ")");
-    emit(Connect{data_.id, target, std::nullopt});
+    emit(Connect{data_.id, target, std::nullopt, single_port});
+    connect_deadline_ = config_.profile.connect_timeout > 0 ? now_ + config_.profile.connect_timeout : kNever;
 }
 
 void ClientSession::on_data_event(const DataEvent& event, Time now) {
@@ -902,6 +915,7 @@ void ClientSession::on_data_event(const DataEvent& event, Time now) {
 }
 
 void ClientSession::on_data_connected(const DataConnected& e) {
+    connect_deadline_ = kNever;
     const bool accepted = data_.state == D::Listening;
     const bool single_port = !data_.spdt_id.empty() && data_.state == D::ConnectRequested;
     if (!fire(single_port ? E::SinglePortConnected : E::DataConnected)) return;
@@ -1033,12 +1047,12 @@ void ThirdPartyClient::plan() {
             steps_.push_back({kSender, K::Transfer, "RETR " + config_.source_path});
             break;
         case ThirdPartyDialect::Rfc478:  // "SOCK HOST-C SKT-Sc", "PASV", "STOR" | "RTRV"
-            // The receiver's PASV comes before the sender's SOCK: when the ACK names the
-            // listening socket (a 227), the sender is told that one instead of the protocol's
-            // default data socket. RFC 478 fixes no order between the two servers' columns.
+            // RFC 478's table: both SOCKs first, each naming the other server's data socket
+            // "as specified by the protocol" (the user knows Sb and Sc without asking), then
+            // PASV to B, acknowledged plainly, then STOR at B and RTRV at C.
             steps_.push_back({kReceiver, K::Command, sock_s + std::to_string(s.data_socket)});
-            steps_.push_back({kReceiver, K::Command, "PASV", Capture::OptionalAddress227});
-            steps_.push_back({kSender, K::Command, sock_r + "{pasvport}"});
+            steps_.push_back({kSender, K::Command, sock_r + std::to_string(r.data_socket)});
+            steps_.push_back({kReceiver, K::Command, "PASV"});
             steps_.push_back({kReceiver, K::Transfer, stor});
             steps_.push_back({kSender, K::Transfer, "RTRV " + config_.source_path});
             break;

@@ -290,6 +290,7 @@ private:
     bool raw_transfer_ = false;          // the current transfer is a raw line
     Time now_ = 0;
     Time accept_deadline_ = kNever;
+    Time connect_deadline_ = kNever;     // a passive data connection's connect_timeout
     Time wait_deadline_ = kNever;        // a "wait" action runs until then
     bool control_encrypted_ = false;
     bool data_protected_ = false;

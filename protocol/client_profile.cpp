@@ -27,7 +27,8 @@ constexpr std::array kProfiles{
         .epsv_connect_falls_back_to_pasv = true,
         .eprt_falls_back_to_port = true,
         .switch_mode_on_data_failure = false,
-        .accept_timeout = 60 * kSecond,
+        .accept_timeout = 60 * kSecond,    // CURLOPT_ACCEPTTIMEOUT_MS default
+        .connect_timeout = 300 * kSecond,  // --connect-timeout: DEFAULT_CONNECT_TIMEOUT (connect.h)
         .on_negative_reply = FailurePolicy::Quit,
         .on_data_command_refused = FailurePolicy::Quit,
         .on_data_failure = FailurePolicy::Abandon,
@@ -73,6 +74,7 @@ constexpr std::array kProfiles{
         .eprt_falls_back_to_port = true,
         .switch_mode_on_data_failure = false,
         .accept_timeout = 300 * kSecond,
+        .connect_timeout = 300 * kSecond,  // net:timeout (300 s)
         .on_negative_reply = FailurePolicy::Continue,
         .on_data_command_refused = FailurePolicy::Abandon,
         .on_data_failure = FailurePolicy::Abandon,

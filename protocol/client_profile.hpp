@@ -85,6 +85,11 @@ struct ClientProfile {
     bool switch_mode_on_data_failure = false;    // FileZilla: passive <-> active, once
     Time accept_timeout = 0;                     // active mode: give up waiting for the
                                                  // server's connection (0 = wait forever)
+    // Connecting (the control connection, and a passive data connection): give up after this,
+    // 0 = when TCP gives up (curl --connect-timeout, ftplib timeout, lftp net:timeout).
+    Time connect_timeout = 0;
+    // The whole session (curl --max-time): the client gives up whatever it is doing (0 = none).
+    Time max_time = 0;
 
     // Failures.
     FailurePolicy on_negative_reply = FailurePolicy::Continue;

@@ -71,7 +71,12 @@ ServerSession::ServerSession(const ServerConfig& config, Vfs& vfs, RandomSource 
       context_(context),
       ascii_(config.profile.ascii_by_default) {}
 
-void ServerSession::start(Time, bool spsv_only) {
+namespace {
+Time after(Time now, Time timeout) { return timeout > 0 ? now + timeout : kNever; }
+}  // namespace
+
+void ServerSession::start(Time now, bool spsv_only) {
+    idle_deadline_ = after(now, profile_.idle_session_timeout);
     if (spsv_only) {
         state_ = ServerState::SpsvOnly;
         send_reply(Reply::SpsvOnlyGreeting);
@@ -117,7 +122,7 @@ void ServerSession::die(Time, std::initializer_list<Reply> last_words) {
     drop_data_plan();
     transfer_.reset();
     early_bytes_.clear();
-    accept_deadline_ = kNever;
+    accept_deadline_ = connect_deadline_ = idle_deadline_ = data_deadline_ = kNever;
     actions_.push_back(CloseControl{});
     step(ServerEvent::ConnectionLost);
     if (context_) context_->forget_spsv_ids(id_);
@@ -192,6 +197,7 @@ bool ServerSession::verb_implemented(Verb v) const {
 }
 
 void ServerSession::dispatch(Time now, std::string_view verb, std::string_view arg, bool has_arg) {
+    idle_deadline_ = after(now, profile_.idle_session_timeout);
     const VerbInfo& info = verb_info(verb);
     const bool prelogin = is_prelogin(state_);
     if (!verb_enabled(info.verb) || !verb_implemented(info.verb)) {
@@ -564,8 +570,11 @@ void ServerSession::cmd_port(Time now, std::string_view verb, std::string_view a
     }
     if (profile_.refuse_privileged_ports && hp->port < 1024)
         return send_reply(Reply::PortPrivileged, {verb, addr, port});
+    // vsftpd binds ftp_data_port (20) whatever port it listens on; RFC 959's L-1 otherwise.
     const auto from = profile_.connect_from_port_20
-                          ? std::optional<std::uint16_t>(control_local_.port - 1)
+                          ? std::optional<std::uint16_t>(profile_.ftp_data_port
+                                                             ? profile_.ftp_data_port
+                                                             : control_local_.port - 1)
                           : std::nullopt;
     set_active(*hp, from);
     explain("the server will connect to " + hp->to_string() + " for the next transfer (" +
@@ -623,11 +632,11 @@ std::optional<std::uint16_t> ServerSession::next_passive_port() {
     return std::nullopt;
 }
 
-HostPort ServerSession::open_listener() {
+HostPort ServerSession::open_listener(std::optional<std::uint16_t> port) {
     drop_data_plan();
     data_.mode = DataMode::Passive;
     data_.id = next_data_id_++;
-    data_.local_port = choose_passive_port();
+    data_.local_port = port ? *port : choose_passive_port();
     data_.phase = Phase::Listening;
     actions_.push_back(Listen{data_.id, control_local_.addr, data_.local_port, data_.local_port});
     return {profile_.pasv_address.value_or(control_local_.addr), data_.local_port};
@@ -647,6 +656,17 @@ void ServerSession::cmd_pasv(bool extended, std::string_view arg) {
             return send_reply(Reply::EpsvBadProtocol);
     } else if (epsv_all_refuses("PASV")) {
         return;
+    } else if (sock_peer_) {
+        // RFC 478: after SOCK, PASV opens the server's own data socket (L-1, "as specified by
+        // the protocol") for listening; the positive acknowledgement names no socket.
+        const HostPort peer = *std::exchange(sock_peer_, std::nullopt);
+        open_listener(static_cast<std::uint16_t>(control_local_.port - 1));
+        data_.only_from = peer;
+        if (config_.await_listen) {
+            data_.announce = Announce::Pasv478;
+            return;
+        }
+        return announce_listener(Announce::Pasv478);
     }
     open_listener();
     if (sock_peer_) data_.only_from = std::exchange(sock_peer_, std::nullopt);  // RFC 478
@@ -661,6 +681,13 @@ void ServerSession::cmd_pasv(bool extended, std::string_view arg) {
 void ServerSession::announce_listener(Announce what) {
     data_.announce = Announce::None;
     const HostPort announced{profile_.pasv_address.value_or(control_local_.addr), data_.local_port};
+    if (what == Announce::Pasv478) {
+        explain("PASV (RFC 478): the server listens on its data socket " + std::to_string(announced.port) +
+                " and, at the transfer command, waits for the connection from " +
+                (data_.only_from ? data_.only_from->to_string() : std::string("the SOCK peer")) +
+                " instead of making one");
+        return send_reply(Reply::PasvAck);
+    }
     if (what == Announce::Lstn) {
         explain("LSTN " + std::string(1, data_.lstn) + ": the server listens on socket " +
                 std::to_string(announced.port) +
@@ -930,6 +957,7 @@ void ServerSession::open_data(Time now) {
             }
             data_.phase = Phase::Connecting;
             actions_.push_back(Connect{data_.id, data_.target, data_.from_port});
+            connect_deadline_ = after(now, profile_.connect_timeout);
             return;
         case Phase::Listening:
             if (transfer_) accept_deadline_ = now + profile_.accept_timeout;
@@ -968,6 +996,7 @@ void ServerSession::data_ready(Time now) {
     accept_deadline_ = kNever;
     send_mark();
     if (is_incoming(transfer_->kind)) {
+        data_deadline_ = after(now, profile_.data_connection_timeout);
         if (!early_bytes_.empty()) on_bytes(now, data_.id, std::exchange(early_bytes_, {}));
         return;
     }
@@ -1008,6 +1037,7 @@ void ServerSession::on_connected(Time now, DataId id, HostPort remote) {
     if (id != data_.id || (data_.phase != Phase::Connecting && data_.phase != Phase::Listening))
         return;
     const bool accepted = data_.phase == Phase::Listening;
+    connect_deadline_ = kNever;
     data_.remote = remote;
     if (accepted && profile_.reject_foreign_at_accept && !peer_allowed(remote))
         return reject_peer(now);
@@ -1022,6 +1052,7 @@ void ServerSession::on_connected(Time now, DataId id, HostPort remote) {
 
 void ServerSession::on_connect_failed(Time now, DataId id) {
     if (id != data_.id) return;
+    connect_deadline_ = kNever;
     data_.phase = Phase::Failed;
     if (data_.announce_on_connect) {  // pyftpdlib's PORT is answered only now
         data_ = DataPlan{};
@@ -1037,6 +1068,7 @@ void ServerSession::on_bytes(Time now, DataId id, std::string bytes) {
         return;
     }
     if (!is_incoming(transfer_->kind)) return;
+    data_deadline_ = after(now, profile_.data_connection_timeout);
     transfer_->received += bytes;
     if (!vfs_.fits(transfer_->path, projected_size())) {
         actions_.push_back(CloseData{data_.id, true});
@@ -1059,6 +1091,9 @@ std::uint64_t ServerSession::projected_size() const {
 void ServerSession::on_closed(Time now, DataId id, bool reset) {
     if (id != data_.id) return;
     const Phase was = data_.phase;
+    // The peer's FIN: this side closes its end too (the receiving server of a 1973 transfer, a
+    // STOR's server), so every data connection is closed by both ends.
+    if (!reset && was == Phase::Open) actions_.push_back(CloseData{id, false});
     data_.phase = Phase::Failed;
     if (transfer_ && was == Phase::Draining) {  // our FIN went out; the 226 was still to come
         if (reset) return finish_transfer(now, Reply::SendNetFail);
@@ -1093,7 +1128,8 @@ void ServerSession::finish_transfer(Time now, Reply reply,
     send_reply(reply, args);
     transfer_.reset();
     early_bytes_.clear();
-    accept_deadline_ = kNever;
+    accept_deadline_ = connect_deadline_ = data_deadline_ = kNever;
+    idle_deadline_ = after(now, profile_.idle_session_timeout);
     drop_data_plan();
     step(ServerEvent::TransferEnded);
     process_buffer(now);  // the commands that waited for the transfer
@@ -1114,7 +1150,42 @@ void ServerSession::drop_data_plan() {
     data_ = DataPlan{};
 }
 
+Time ServerSession::next_expiry() const {
+    return std::min({accept_deadline_, connect_deadline_, idle_deadline_, data_deadline_});
+}
+
 void ServerSession::on_timer(Time now) {
+    if (now >= connect_deadline_) {
+        connect_deadline_ = kNever;
+        if (data_.phase == Phase::Connecting) {
+            explain("the active data connection to " + data_.target.to_string() + " is not up after " +
+                    std::to_string(profile_.connect_timeout / 1'000'000'000) +
+                    " s (connect_timeout): the server gives up");
+            actions_.push_back(CloseData{data_.id, true});
+            const bool announce = data_.announce_on_connect;
+            data_ = DataPlan{};
+            if (announce) send_reply(Reply::ConnectTimeout);  // pyftpdlib: PORT's late answer
+            else if (transfer_) finish_transfer(now, Reply::ConnectTimeout);
+        }
+    }
+    if (now >= data_deadline_) {
+        data_deadline_ = kNever;
+        if (transfer_ && data_.phase == Phase::Open) {
+            explain("no data arrived for " + std::to_string(profile_.data_connection_timeout / 1'000'000'000) +
+                    " s (data_connection_timeout): the server ends the session");
+            actions_.push_back(CloseData{data_.id, true});
+            data_.phase = Phase::Idle;
+            return die(now, {Reply::DataTimeout});
+        }
+    }
+    if (now >= idle_deadline_) {
+        idle_deadline_ = kNever;
+        if (!transfer_ && state_ != ServerState::Closed && state_ != ServerState::DataChannel) {
+            explain("no command for " + std::to_string(profile_.idle_session_timeout / 1'000'000'000) +
+                    " s (idle_session_timeout): the server ends the session");
+            return die(now, {Reply::IdleTimeout});
+        }
+    }
     if (now < accept_deadline_) return;
     accept_deadline_ = kNever;
     if (!transfer_ || data_.phase != Phase::Listening) return;

@@ -96,7 +96,7 @@ public:
     // Called by the FtpServer when another connection claimed this session's SPSV identifier.
     void attach_single_port_data(Time now, DataId id, HostPort local, HostPort remote);
 
-    Time next_expiry() const { return accept_deadline_; }
+    Time next_expiry() const;
     void on_timer(Time now);
 
     std::vector<Action> take_actions();
@@ -125,7 +125,7 @@ private:
     enum class Phase : std::uint8_t { Idle, Listening, Connecting, Open, Draining, Failed };
     enum class TransferKind : std::uint8_t { Retr, Stor, Appe, Stou, List, Nlst, Mlsd };
 
-    enum class Announce : std::uint8_t { None, Pasv, Epsv, Lstn };
+    enum class Announce : std::uint8_t { None, Pasv, Epsv, Lstn, Pasv478 };
 
     struct DataPlan {                       // what PORT/PASV/EPRT/EPSV/SPSV/LSTN/SOCK set up
         DataMode mode = DataMode::None;
@@ -201,7 +201,7 @@ private:
     // Data connections.
     bool epsv_all_refuses(std::string_view verb);
     void set_active(HostPort target, std::optional<std::uint16_t> from_port);
-    HostPort open_listener();
+    HostPort open_listener(std::optional<std::uint16_t> port = std::nullopt);
     void announce_listener(Announce what);
     std::uint16_t choose_passive_port();
     std::pair<std::uint32_t, std::uint32_t> passive_range() const;
@@ -262,6 +262,9 @@ private:
     std::string early_bytes_;               // data that arrived before the STOR
     DataId next_data_id_ = 1;
     Time accept_deadline_ = kNever;
+    Time connect_deadline_ = kNever;   // profile.connect_timeout after an active connect
+    Time idle_deadline_ = kNever;      // profile.idle_session_timeout after the last command
+    Time data_deadline_ = kNever;      // profile.data_connection_timeout after the last bytes in
     std::optional<ServerContext::Claim> handed_over_;
 };
 

@@ -191,6 +191,10 @@ constexpr std::array kReplyNames{
     ReplyName{R::BindFailed, "bind-failed"},
     ReplyName{R::HelperGone, "helper-gone"},
     ReplyName{R::ShuttingDown, "shutting-down"},
+    ReplyName{R::ConnectTimeout, "connect-timeout"},
+    ReplyName{R::IdleTimeout, "idle-timeout"},
+    ReplyName{R::DataTimeout, "data-timeout"},
+    ReplyName{R::PasvAck, "pasv-ack"},
 };
 static_assert(kReplyNames.size() == kReplyCount, "every Reply needs a name");
 
@@ -315,6 +319,10 @@ ReplyTexts rfc959_texts() {
     set(t, R::BindFailed, cant_open);
     set(t, R::HelperGone, "421 Service not available, closing control connection.");
     set(t, R::ShuttingDown, "421 Service not available, closing control connection.");
+    set(t, R::ConnectTimeout, cant_open);
+    set(t, R::IdleTimeout, "421 Service not available, closing control connection.");
+    set(t, R::DataTimeout, "426 Connection closed; transfer aborted.");
+    set(t, R::PasvAck, "200 Command okay.");
     return t;
 }
 
@@ -409,6 +417,12 @@ void apply_vsftpd_texts(ReplyTexts& t) {
     // utility.c die() -> bug(): "500 OOPS: " + the reason, then the process exits.
     set(t, R::BindFailed, "500 OOPS: vsf_sysutil_bind");
     set(t, R::HelperGone, "500 OOPS: priv_sock_get_cmd");  // privsock.c priv_sock_get_cmd
+    // privops.c vsf_privop_get_ftp_port_sock: vsf_sysutil_connect_timeout(.., connect_timeout)
+    // fails -> postlogin.c "Failed to establish connection."; postlogin.c/ftpdataio.c SIGALRM
+    // handlers for idle_session_timeout and data_connection_timeout.
+    set(t, R::ConnectTimeout, "425 Failed to establish connection.");
+    set(t, R::IdleTimeout, "421 Timeout.");
+    set(t, R::DataTimeout, "421 Data timeout. Reconnect. Sorry.");
 }
 
 // pyftpdlib 2.x: handlers/ftp/control.py, dispatchers.py, data.py, handlers/ftps/control.py.
@@ -500,6 +514,10 @@ void apply_pyftpdlib_texts(ReplyTexts& t) {
     set(t, R::ProtNeedAuth, "503 PROT not allowed on insecure control connection.");
     set(t, R::ProtNeedPbsz, "503 You must issue the PBSZ command prior to PROT.");
     set(t, R::ProtBad, "502 Unrecognized PROT type (use C or P).");
+    // handlers.py: ActiveDTP.handle_timeout, FTPHandler.handle_timeout, DTPHandler.handle_timeout.
+    set(t, R::ConnectTimeout, "421 Active data channel timed out.");
+    set(t, R::IdleTimeout, "421 Control connection timed out.");
+    set(t, R::DataTimeout, "421 Data connection timed out.");
 }
 
 }  // namespace
@@ -702,6 +720,13 @@ ServerProfile vsftpd_profile() {
     p.timing = DataTiming::ConnectThenMark;
     p.default_data_port = false;
     p.connect_from_port_20 = true;  // Debian's vsftpd.conf sets it (vsftpd.conf(5) default: NO)
+    // vsftpd.conf(5) defaults: ftp_data_port 20, connect_timeout 60, accept_timeout 60,
+    // idle_session_timeout 300, data_connection_timeout 300 (seconds).
+    p.ftp_data_port = 20;
+    p.connect_timeout = 60'000'000'000;
+    p.accept_timeout = 60'000'000'000;
+    p.idle_session_timeout = 300'000'000'000;
+    p.data_connection_timeout = 300'000'000'000;
     p.port_promiscuous = false;
     p.pasv_promiscuous = false;
     p.refuse_privileged_ports = true;
@@ -738,7 +763,13 @@ ServerProfile pyftpdlib_profile() {
     p.pasv_promiscuous = false;
     p.refuse_privileged_ports = true;  // permit_privileged_ports = False
     p.reject_foreign_at_accept = true;
-    p.accept_timeout = 30'000'000'000;  // PassiveDTP.timeout
+    // handlers.py class attributes: PassiveDTP.timeout 30, ActiveDTP.timeout 30 (its active
+    // connection comes from an ephemeral port: connect((ip, port), (source_ip, 0))),
+    // FTPHandler.timeout 300 (idle), DTPHandler.timeout 300 (a stalled transfer).
+    p.accept_timeout = 30'000'000'000;
+    p.connect_timeout = 30'000'000'000;
+    p.idle_session_timeout = 300'000'000'000;
+    p.data_connection_timeout = 300'000'000'000;
     p.pasv_fallback_to_any_port = true;  // PassiveDTP: bind((ip, 0)) after passive_ports
     p.supports_spsv = false;
     p.supports_1973 = false;

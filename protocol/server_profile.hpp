@@ -66,6 +66,10 @@ enum class Reply : std::uint8_t {
     BindFailed,    // the data socket cannot be bound (vsftpd: "500 OOPS: vsf_sysutil_bind")
     HelperGone,    // vsftpd's privileged helper exits after its session process died
     ShuttingDown,  // FtpServer::shutdown: the 421 every session gets (if the profile says one)
+    ConnectTimeout,  // the active data connection was not up within connect_timeout
+    IdleTimeout,     // no command within idle_session_timeout: the session ends
+    DataTimeout,     // a transfer stalled for data_connection_timeout: the session ends
+    PasvAck,         // RFC 478: PASV after SOCK, acknowledged plainly (the socket is known)
     Count_,
 };
 constexpr std::size_t kReplyCount = static_cast<std::size_t>(Reply::Count_);
@@ -108,7 +112,10 @@ struct ServerProfile {
     // Data connections.
     DataTiming timing = DataTiming::MarkThenConnect;
     bool default_data_port = true;           // RFC 959 3.2: connect from L-1 to U without PORT
-    bool connect_from_port_20 = false;       // active connections from port 20 (L-1)
+    bool connect_from_port_20 = false;       // active connections from ftp_data_port
+    // The source port of active connections with connect_from_port_20: vsftpd's ftp_data_port
+    // (20, whatever port it listens on); 0 = RFC 959's L-1 (the control port minus one).
+    std::uint16_t ftp_data_port = 0;
     bool port_promiscuous = true;            // PORT/EPRT to any address
     // vsftpd: with port_promiscuous the unprivileged session process binds the active data socket
     // itself (ftpdataio.c: `if (tunable_one_process_model || tunable_port_promiscuous)`), so
@@ -123,6 +130,10 @@ struct ServerProfile {
     std::uint16_t pasv_max_port = 0;
     std::optional<IpAddress> pasv_address;   // vsftpd pasv_address / pyftpdlib masquerade_address
     Time accept_timeout = 60'000'000'000;    // waiting for a passive connection during a transfer
+    // Timeouts (0 = none: TCP's own give-up, or wait forever), each ending in its reply:
+    Time connect_timeout = 0;          // an active connect not up in time: ConnectTimeout
+    Time idle_session_timeout = 0;     // no command in time (not during a transfer): IdleTimeout
+    Time data_connection_timeout = 0;  // an upload with no bytes in for this long: DataTimeout
     // When the passive listen fails (DataListenFailed: the port is in use), how the server
     // retries before it gives up:
     //   vsftpd    privops.c vsf_privop_pasv_listen: 9 random ports, then die("vsf_sysutil_bind")

@@ -157,7 +157,7 @@ std::vector<Item> fold_data_runs(const trace::Trace& t, std::vector<Item> items)
         const Item& it = items[i];
         const Event* e = segment_of(it);
         if (e && it.end == End::Arrow && it.purpose == Purpose::Data) {
-            const bool data = e->payload_len > 0 && !has_flag(e->flags, 'S') && !has_flag(e->flags, 'F') &&
+            const bool data = e->payload_len > 0 && !e->control_text && !has_flag(e->flags, 'S') && !has_flag(e->flags, 'F') &&
                               !has_flag(e->flags, 'R');
             const bool ack = is_pure_ack(*e);
             std::size_t r = 0;
@@ -242,13 +242,19 @@ bool is_binary(const std::string& p) {
         if ((c < 0x20 && c != '\r' && c != '\n' && c != '\t') || c == 0x7f) return true;
     return false;
 }
+
+// A data connection's segment carries file bytes unless the trace kept its payload: the control
+// text an SPSV connection opens with ("220 ...", "SPDT id", "200 DATA", draft-rosenau 3.2).
+bool is_file_data(const Event& e, Purpose purpose) {
+    return purpose == Purpose::Data && e.payload_len > 0 && !e.control_text;
+}
 }  // namespace
 
 std::string segment_label(const Event& e, Purpose purpose) {
     if (e.action == trace::Action::Icmp) return "ICMP port unreachable";
     if (e.payload_len == 0) return flags_words(e.flags);
     std::string label;
-    if (purpose == Purpose::Data) {
+    if (is_file_data(e, purpose)) {
         label = fmt::format("DATA {} B", e.payload_len);
     } else if (is_binary(e.payload)) {
         // FTPS: what a middlebox sees after AUTH TLS (RFC 4217) is records, not FTP lines.
@@ -398,7 +404,7 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
             std::string label = segment_label(e, p);
             if (opt.fold_handshakes && syn_only) label = "TCP connect";
             const Style style = e.payload_len == 0 ? Style::Handshake
-                                : p == Purpose::Data ? Style::Data : Style::Control;
+                                : is_file_data(e, p) ? Style::Data : Style::Control;
 
             if (opt.view == View::EndToEnd && e.packet != 0) {
                 auto found = packet_item.find(e.packet);

@@ -125,6 +125,10 @@ public:
     ConnId connect(const IpAddress& local, std::uint16_t local_port, const HostPort& remote,
                    SocketHandler* handler, const SocketOptions& opts = {});
     void send(ConnId c, std::string_view bytes);
+    // What c carried so far is control text, recorded in the trace; what is written from now on
+    // is file data, not recorded (SPSV: the connection's "220", "SPDT id" and "200 DATA", then the
+    // file). A segment never holds bytes of both.
+    void file_data_from_now(ConnId c);
     void close(ConnId c);   // FIN after the queued bytes (half-close: data may still arrive)
     void abort(ConnId c);   // RST now; no further callbacks for c
     ConnInfo info(ConnId c) const;

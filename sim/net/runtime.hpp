@@ -102,6 +102,9 @@ struct TcpConn {
     std::string buf;          // unacknowledged and unsent bytes, starting at data offset buf_base
     std::uint64_t buf_base = 0;
     std::uint64_t app_len = 0;    // bytes written by the application
+    // Bytes from this data offset on are file data: not recorded in the trace, and no segment
+    // carries bytes from both sides of it (an SPSV connection's "200 DATA" and the file after it).
+    std::uint64_t record_until = UINT64_MAX;
     bool close_requested = false, fin_sent = false, fin_acked = false;
     int dupacks = 0;
     bool in_recovery = false;

@@ -146,7 +146,7 @@ void Runtime::send_segment(TcpConn& c, std::uint8_t flags, std::uint64_t off, st
     k.seq = c.iss + static_cast<std::uint32_t>(off);
     k.ack = (flags & kAck) ? c.irs + static_cast<std::uint32_t>(c.rcv_nxt) : 0;
     if (len) k.payload.assign(c.buf, static_cast<std::size_t>(data_off - c.buf_base), len);
-    p->record_payload = c.opts.record_payload;
+    p->record_payload = c.opts.record_payload && (len == 0 || data_off < c.record_until);
     if (flags & kAck) c.ack_pending = false;
     transmit(c.node, p);
 }
@@ -179,6 +179,7 @@ void Runtime::flush(TcpConn& c) {
         std::uint64_t data_off = c.snd_nxt - 1;
         std::uint64_t len = std::min<std::uint64_t>(cfg.tcp.mss, c.app_len - data_off);
         if (window) len = std::min(len, window - in_flight_bytes);
+        if (data_off < c.record_until) len = std::min(len, c.record_until - data_off);
         std::uint8_t flags = kAck | (data_off + len == c.app_len ? kPsh : 0);
         send_segment(c, flags, c.snd_nxt, data_off, static_cast<std::uint32_t>(len));
         if (!c.timing) {
@@ -209,6 +210,7 @@ void Runtime::retransmit(TcpConn& c) {
     if (off - 1 < c.app_len) {
         std::uint64_t data_off = off - 1;
         std::uint64_t len = std::min<std::uint64_t>({cfg.tcp.mss, c.app_len - data_off, c.snd_nxt - off});
+        if (data_off < c.record_until) len = std::min(len, c.record_until - data_off);
         std::uint8_t flags = kAck | (data_off + len == c.app_len ? kPsh : 0);
         send_segment(c, flags, off, data_off, static_cast<std::uint32_t>(len));
     } else {
@@ -652,6 +654,13 @@ void Stack::send(ConnId id, std::string_view bytes) {
     c->buf.append(bytes);
     c->app_len += bytes.size();
     rt_->flush(*c);
+}
+
+void Stack::file_data_from_now(ConnId id) {
+    TcpConn* c = rt_->conn(id);
+    if (!c) return;
+    if (c->record_until == UINT64_MAX) c->record_until = c->app_len;
+    rt_->rec.mark_control_text(c->trace_id);
 }
 
 void Stack::close(ConnId id) {

@@ -115,10 +115,16 @@ void TraceRecorder::relabel_connection(int id, const std::string& purpose, int c
     trace_.connections[it->second].control_id = control_id;
 }
 
+void TraceRecorder::mark_control_text(int id) { control_text_conns_.insert(id); }
+
 trace::Trace TraceRecorder::finish(trace::Outcome outcome) {
     std::stable_sort(trace_.events.begin(), trace_.events.end(),
                      [](const trace::Event& a, const trace::Event& b) { return a.time_ns < b.time_ns; });
     for (std::size_t i = 0; i < trace_.events.size(); ++i) trace_.events[i].seq = i;
+    // On an SPSV connection only the control text before the file keeps its payload.
+    for (auto& e : trace_.events)
+        if (e.kind == trace::EventKind::Segment && !e.payload.empty() && control_text_conns_.count(e.conn))
+            e.control_text = true;
     trace_.outcome = std::move(outcome);
     return std::move(trace_);
 }

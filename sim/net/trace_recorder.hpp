@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -54,6 +55,9 @@ public:
                          const HostPort& local, const HostPort& remote);
     void responder_view(int id, int responder, const HostPort& local, const HostPort& remote);
     void relabel_connection(int id, const std::string& purpose, int control_id);
+    // The payloads recorded on connection id are control text on a data connection (SPSV:
+    // the stack records no payload after "200 DATA"); applied to its segments by finish().
+    void mark_control_text(int id);
 
     // Sorts the events by time (stable: recording order breaks ties) and numbers them.
     trace::Trace finish(trace::Outcome outcome);
@@ -69,6 +73,7 @@ private:
     trace::Trace trace_;
     std::unordered_map<std::uint32_t, std::string> v4_text_;
     std::unordered_map<int, std::size_t> conn_index_;
+    std::set<int> control_text_conns_;  // mark_control_text
     std::string scratch_;
 };
 

@@ -259,6 +259,7 @@ void ServerApp::pump(net::Stack& s) {
                 data_conn_[{hand->owner, hand->id}] = c;
                 data_of_conn_[c] = {hand->owner, hand->id};
                 opened_.insert(c);
+                s.file_data_from_now(c);  // "220", "SPDT id" and "200 DATA" were control text
                 net_.label_connection(c, "data", conn_of_session_.count(hand->owner) ? conn_of_session_[hand->owner] : -1);
                 continue;
             }
@@ -285,6 +286,39 @@ void ClientApp::start(net::Stack& s) {
     net::SocketOptions o;
     o.purpose = "control";
     control_ = s.connect(local_, local_port_, server_, this, o);
+    const auto& profile = session_.profile();
+    const auto secs = [](proto::Time t) { return std::to_string(t / 1'000'000'000) + " s"; };
+    if (profile.connect_timeout > 0) {
+        // curl --connect-timeout, ftplib timeout, lftp net:timeout: the client stops waiting
+        // for its control connection before TCP gives up.
+        s.schedule(s.now() + profile.connect_timeout, [this, &s, secs, t = profile.connect_timeout] {
+            if (control_open_ || !control_failure_.empty() || session_.finished()) return;
+            control_failure_ = "the control connection to " + server_.to_string() + " was not up within " +
+                               secs(t) + " (the client's connect timeout)";
+            s.note("the client gives up connecting to " + server_.to_string() + " after " + secs(t) +
+                   " (" + std::string(session_.profile().name) + " connect timeout)");
+            s.close(control_);
+            session_.on_control_closed(s.now());
+            pump(s);
+        });
+    }
+    if (profile.max_time > 0) {
+        // curl --max-time: the whole operation has this long; then curl closes its connections.
+        s.schedule(s.now() + profile.max_time, [this, &s, secs, t = profile.max_time] {
+            if (session_.finished()) return;
+            s.note("the client gives up: --max-time " + secs(t) + " reached (curl exits with 28)");
+            for (auto [id, c] : std::map<proto::DataId, net::ConnId>(data_conn_))
+                if (s.info(c).open) s.abort(c);
+            for (auto [id, l] : std::map<proto::DataId, net::ListenerId>(listener_of_)) s.stop_listening(l);
+            if (control_failure_.empty()) control_failure_ = "the operation did not finish within " + secs(t) + " (max-time)";
+            if (control_open_) {
+                control_open_ = false;
+                s.close(control_);
+            }
+            session_.on_control_closed(s.now());
+            pump(s);
+        });
+    }
 }
 
 void ClientApp::on_accept(net::Stack& s, net::ListenerId l, net::ConnId c, const net::HostPort& local,
@@ -300,6 +334,12 @@ void ClientApp::on_accept(net::Stack& s, net::ListenerId l, net::ConnId c, const
 void ClientApp::data_event(net::Stack& s, net::ConnId c, const proto::DataEvent& e) {
     if (!data_of_conn_.count(c)) return;
     session_.on_data_event(e, s.now());
+    // SPSV: once "200 DATA" is in, what the client writes on the connection is file data.
+    if (spdt_handshake_.count(c) && session_.data_state() != proto::DataState::SpdtHandshake &&
+        session_.data_state() != proto::DataState::ConnectRequested) {
+        spdt_handshake_.erase(c);
+        s.file_data_from_now(c);
+    }
     pump(s);
 }
 
@@ -399,7 +439,10 @@ void ClientApp::pump(net::Stack& s) {
                 [&](const proto::Connect& a) {
                     // A pinned data port (the lecture deck's "Port 1121") is used for passive connects too.
                     std::uint16_t port = a.local_port.value_or(data_ports_.first);
-                    net::ConnId c = s.connect(s.info(control_).local.addr, port, a.remote, this, data_socket(control_));
+                    net::SocketOptions o = data_socket(control_);
+                    o.record_payload = a.single_port;  // the SPDT handshake is control text
+                    net::ConnId c = s.connect(s.info(control_).local.addr, port, a.remote, this, o);
+                    if (a.single_port) spdt_handshake_.insert(c);
                     data_conn_[a.id] = c;
                     data_of_conn_[c] = a.id;
                 },
@@ -660,6 +703,7 @@ void AttackerApp::on_data(net::Stack& s, net::ConnId c, std::string_view bytes) 
         reply_ = code;
         if (code == 200) {
             handed_over_ = true;  // what follows is the client's data
+            s.file_data_from_now(c);
             stolen_ += lines_.size();
             lines_.clear();
         }

@@ -145,6 +145,7 @@ private:
     std::string control_failure_;
     std::map<proto::DataId, net::ConnId> data_conn_;
     std::map<net::ConnId, proto::DataId> data_of_conn_;
+    std::set<net::ConnId> spdt_handshake_;  // SPSV connections before "200 DATA"
     std::map<proto::DataId, net::ListenerId> listener_of_;
     std::map<net::ListenerId, proto::DataId> data_of_listener_;
     TlsControlChannel tls_{TlsControlChannel::Side::Client};

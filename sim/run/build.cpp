@@ -1,5 +1,7 @@
 #include "sim/run/build.hpp"
 
+#include <memory>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "protocol/codec.hpp"
@@ -199,9 +201,81 @@ proto::ServerConfig build_server_config(const scenario::ServerSpec& s) {
         {"supports_tls", &proto::ServerProfile::supports_tls},
         {"supports_ccc", &proto::ServerProfile::supports_ccc},
     };
+    // Timeouts as the daemons name them (vsftpd.conf, pyftpdlib's class attributes): seconds, or
+    // a duration with its unit ("500ms").
+    static const std::vector<std::pair<std::string, proto::Time proto::ServerProfile::*>> timeouts = {
+        {"connect_timeout", &proto::ServerProfile::connect_timeout},
+        {"accept_timeout", &proto::ServerProfile::accept_timeout},
+        {"idle_session_timeout", &proto::ServerProfile::idle_session_timeout},
+        {"data_connection_timeout", &proto::ServerProfile::data_connection_timeout},
+        {"ActiveDTP.timeout", &proto::ServerProfile::connect_timeout},
+        {"PassiveDTP.timeout", &proto::ServerProfile::accept_timeout},
+        {"FTPHandler.timeout", &proto::ServerProfile::idle_session_timeout},
+        {"DTPHandler.timeout", &proto::ServerProfile::data_connection_timeout},
+    };
     for (const auto& [key, value] : s.options) {
-        (void)value;
         bool known = false;
+        if (key == "users") {
+            // Local accounts as "name:password" pairs, comma-separated (the seeds' u001:xyz).
+            for (std::size_t at = 0; at <= value.size();) {
+                std::size_t comma = value.find(',', at);
+                if (comma == std::string::npos) comma = value.size();
+                const std::string pair = value.substr(at, comma - at);
+                const std::size_t colon = pair.find(':');
+                if (colon == std::string::npos || colon == 0)
+                    throw scenario::ScenarioError(s.mark, "servers." + s.node + ".options.users: expected "
+                                                              "name:password pairs, found '" + pair + "'");
+                c.users[pair.substr(0, colon)] = pair.substr(colon + 1);
+                at = comma + 1;
+            }
+            continue;
+        }
+        if (key == "spsv_ids") {
+            // The identifiers the server hands out, in order (a comma-separated list), so a
+            // scenario can show a document's exchange (draft-rosenau's "xYab1234"); after the
+            // list, random ones as usual.
+            std::vector<std::string> ids;
+            for (std::size_t at = 0; at <= value.size();) {
+                std::size_t comma = value.find(',', at);
+                if (comma == std::string::npos) comma = value.size();
+                std::string id = value.substr(at, comma - at);
+                if (!proto::is_valid_spsv_id(id))
+                    throw scenario::ScenarioError(s.mark, "servers." + s.node + ".options.spsv_ids: '" + id +
+                                                              "' is not an SPSV identifier (1 to 32 printable "
+                                                              "characters, no parentheses or colons)");
+                ids.push_back(std::move(id));
+                at = comma + 1;
+            }
+            auto next = std::make_shared<std::size_t>(0);
+            c.spsv_id_generator = [ids, next](const proto::RandomSource& random) {
+                if (*next < ids.size()) return ids[(*next)++];
+                return proto::default_spsv_id(random);
+            };
+            continue;
+        }
+        if (key == "ftp_data_port") {
+            char* end = nullptr;
+            const long port = std::strtol(value.c_str(), &end, 10);
+            if (value.empty() || *end || port < 1 || port > 65535)
+                throw scenario::ScenarioError(s.mark, "servers." + s.node + ".options.ftp_data_port: expected a port "
+                                                      "1-65535, found '" + value + "'");
+            c.profile.ftp_data_port = static_cast<std::uint16_t>(port);
+            continue;
+        }
+        for (const auto& [name, member] : timeouts) {
+            if (name != key) continue;
+            known = true;
+            std::int64_t ns = 0;
+            char* end = nullptr;
+            const long secs = std::strtol(value.c_str(), &end, 10);
+            if (!value.empty() && !*end && secs >= 0 && secs <= 86400) ns = secs * 1'000'000'000LL;
+            else if (!scenario::parse_duration(value, ns) || ns < 0)
+                throw scenario::ScenarioError(s.mark, "servers." + s.node + ".options." + key +
+                                                          ": expected seconds (60) or a duration (500ms), found '" +
+                                                          value + "'");
+            c.profile.*member = ns;
+        }
+        if (known) continue;
         for (const auto& [name, member] : knobs) {
             if (name != key) continue;
             known = true;
@@ -213,6 +287,8 @@ proto::ServerConfig build_server_config(const scenario::ServerSpec& s) {
         if (!known) {
             std::vector<std::string> names;
             for (const auto& k : knobs) names.push_back(k.first);
+            names.push_back("ftp_data_port");
+            for (const auto& k : timeouts) names.push_back(k.first);
             std::string near = scenario::nearest_key(key, names);
             std::string all;
             for (const auto& k : names) all += (all.empty() ? "" : ", ") + k;
@@ -222,6 +298,70 @@ proto::ServerConfig build_server_config(const scenario::ServerSpec& s) {
         }
     }
     return c;
+}
+
+namespace {
+// A timeout option's value: seconds ("60", "0.5" as curl takes them) or a duration ("500ms").
+proto::Time option_duration(const scenario::ClientSpec& c, const std::string& key, const std::string& value) {
+    char* end = nullptr;
+    const double secs = std::strtod(value.c_str(), &end);
+    if (!value.empty() && !*end && secs >= 0 && secs <= 86400) return static_cast<proto::Time>(secs * 1e9 + 0.5);
+    std::int64_t ns = 0;
+    if (scenario::parse_duration(value, ns) && ns >= 0) return ns;
+    throw scenario::ScenarioError(c.mark, "clients." + c.node + ".options." + key +
+                                              ": expected seconds (60, 0.5) or a duration (500ms), found '" + value + "'");
+}
+
+bool option_flag(const scenario::ClientSpec& c, const std::string& key, const std::string& v) {
+    if (v == "true" || v == "yes" || v == "on" || v == "True") return true;
+    if (v == "false" || v == "no" || v == "off" || v == "False") return false;
+    throw scenario::ScenarioError(c.mark, "clients." + c.node + ".options." + key + ": expected true or false, found '" + v + "'");
+}
+}  // namespace
+
+void apply_client_options(const scenario::ClientSpec& c, proto::ClientProfile& p) {
+    using P = proto::PasvAddressPolicy;
+    // Each program's options under its own names (curl's command line, ftplib's FTP attributes,
+    // lftp's settings); an option of another program is an error, not silently ignored.
+    struct Option {
+        const char* profile;
+        const char* name;
+        void (*apply)(const scenario::ClientSpec&, const std::string&, const std::string&, proto::ClientProfile&);
+    };
+    static const Option options[] = {
+        {"curl", "connect-timeout", [](const auto& c, const auto& k, const auto& v, auto& p) { p.connect_timeout = option_duration(c, k, v); }},
+        {"curl", "max-time", [](const auto& c, const auto& k, const auto& v, auto& p) { p.max_time = option_duration(c, k, v); }},
+        {"curl", "ftp-skip-pasv-ip", [](const auto& c, const auto& k, const auto& v, auto& p) {
+             p.pasv_address = option_flag(c, k, v) ? P::UseControlPeer : P::Trust; }},
+        {"ftplib", "timeout", [](const auto& c, const auto& k, const auto& v, auto& p) {
+             p.connect_timeout = p.accept_timeout = option_duration(c, k, v); }},
+        {"ftplib", "trust_server_pasv_ipv4_address", [](const auto& c, const auto& k, const auto& v, auto& p) {
+             p.pasv_address = option_flag(c, k, v) ? P::Trust : P::UseControlPeer; }},
+        {"lftp", "net:timeout", [](const auto& c, const auto& k, const auto& v, auto& p) {
+             p.connect_timeout = p.accept_timeout = option_duration(c, k, v); }},
+        {"lftp", "ftp:fix-pasv-address", [](const auto& c, const auto& k, const auto& v, auto& p) {
+             p.pasv_address = option_flag(c, k, v) ? P::FixPrivate : P::Trust; }},
+    };
+    for (const auto& [key, value] : c.options) {
+        const Option* found = nullptr;
+        for (const auto& o : options)
+            if (key == o.name) found = &o;
+        if (!found) {
+            std::vector<std::string> names;
+            for (const auto& o : options)
+                if (c.profile == o.profile) names.push_back(o.name);
+            std::string all;
+            for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+            const std::string near = scenario::nearest_key(key, names);
+            throw scenario::ScenarioError(c.mark, "clients." + c.node + ".options: unknown option '" + key + "' for " +
+                                                      c.profile + (near.empty() ? (all.empty() ? std::string(" (it has none)") : "; expected one of " + all)
+                                                                                : " (did you mean '" + near + "'?)"));
+        }
+        if (c.profile != found->profile)
+            throw scenario::ScenarioError(c.mark, "clients." + c.node + ".options." + key + ": an option of " +
+                                                      found->profile + ", but the client's profile is " + c.profile);
+        found->apply(c, key, value, p);
+    }
 }
 
 proto::DataMode build_mode(const std::string& mode) {

@@ -30,6 +30,10 @@ proto::Vfs build_vfs(const scenario::ServerSpec& s);
 // The client's script as user actions; the scenario's login step uses its user and password.
 proto::ClientScript build_script(const scenario::ClientSpec& c);
 proto::DataMode build_mode(const std::string& mode);
+// clients.X.options: the program's own options (curl connect-timeout, max-time, ftp-skip-pasv-ip;
+// ftplib timeout, trust_server_pasv_ipv4_address; lftp net:timeout, ftp:fix-pasv-address) set
+// the profile's fields. Throws ScenarioError for an unknown option or another program's.
+void apply_client_options(const scenario::ClientSpec& c, proto::ClientProfile& profile);
 
 // The address a host uses to reach `dest`: the interface on the same network, else the one
 // facing its gateway, else its first.

@@ -20,7 +20,9 @@ std::vector<ControlLine> control_lines(const trace::Trace& t) {
     for (const auto& e : t.events) {
         if (e.kind != trace::EventKind::Segment || e.payload.empty()) continue;
         auto it = conns.find(e.conn);
-        if (it == conns.end() || it->second->purpose != "control") continue;
+        // Control connections, and a data connection's control text (SPSV: "220", "SPDT id",
+        // "200 DATA" before the file; file bytes are never recorded).
+        if (it == conns.end() || (it->second->purpose != "control" && !e.control_text)) continue;
         if (!seen_packets.insert(e.packet).second) continue;  // first hop only: as the sender wrote it
         const auto& c = *it->second;
         bool from_client = e.from == c.initiator;

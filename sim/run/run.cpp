@@ -1,5 +1,7 @@
 #include "sim/run/run.hpp"
 
+#include <cctype>
+
 #include <map>
 #include <memory>
 #include <set>
@@ -155,12 +157,20 @@ proto::ThirdPartyConfig third_party_config(const scenario::ClientSpec& c) {
                                       : proto::ThirdPartyDialect::Rfc959;
     tp.receiver.user = tp.sender.user = c.user;
     tp.receiver.password = tp.sender.password = c.password;
-    // The script's first get/append names the file: "get /src" copies /src to the same path.
+    // The script's first get/append names the file: "get /src" copies /src to the same path,
+    // "append PROG1.PL1 PROG2.PL1" names one path per server (RFC 438: RETR PROG1.PL1 at site 1,
+    // APPE PROG2.PL1 at site 2). A number after the path is a size, not a path.
     for (const auto& step : c.script) {
         if (step.rfind("get ", 0) == 0 || step.rfind("append ", 0) == 0) {
-            std::string path = step.substr(step.find(' ') + 1);
-            path = path.substr(0, path.find(' '));
-            tp.source_path = tp.destination_path = path;
+            std::string rest = step.substr(step.find(' ') + 1);
+            const auto sp = rest.find(' ');
+            tp.source_path = tp.destination_path = rest.substr(0, sp);
+            if (sp != std::string::npos) {
+                std::string second = rest.substr(sp + 1);
+                second = second.substr(0, second.find(' '));
+                if (!second.empty() && !std::isdigit(static_cast<unsigned char>(second[0])))
+                    tp.destination_path = second;
+            }
             break;
         }
     }
@@ -220,6 +230,7 @@ void add_client(net::Network& net, const scenario::Scenario& s, const scenario::
         } else {
             proto::ClientConfig cc;
             cc.profile = *proto::find_client_profile(c.profile);
+            apply_client_options(c, cc.profile);
             cc.mode = build_mode(c.mode);
             cc.script = build_script(c);
             std::pair<std::uint16_t, std::uint16_t> data_ports{0, 0};

@@ -661,6 +661,8 @@ ClientSpec read_client(const std::string& node, const Value& v) {
     if (auto x = m.get("data_ports")) c.data_ports = x->port_range();
     if (auto x = m.get("start")) c.start_ns = x->duration();
     if (auto x = m.get("count")) c.count = static_cast<int>(x->integer(1, 100000));
+    if (auto x = m.get("options"))
+        for (auto& [k, val] : Map(*x).entries()) c.options[k] = val.scalar("a value");
     m.done();
     bool third_party = c.mode == "fxp" || c.mode == "rfc438" || c.mode == "rfc478";
     if (third_party && !c.second_server)

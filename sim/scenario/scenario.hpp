@@ -149,6 +149,9 @@ struct ClientSpec {
     std::optional<PortRange> data_ports;  // active mode: the ports the client listens on
     std::int64_t start_ns = 0;
     int count = 1;                    // how many identical clients to start (load scenarios)
+    // The program's own options, named as it names them (curl connect-timeout, ftplib timeout,
+    // lftp net:timeout ...), validated by the builder against the profile.
+    std::map<std::string, std::string> options;
     Mark mark;
 };
 

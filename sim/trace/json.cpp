@@ -119,6 +119,7 @@ ojson event_json(const Event& e) {
     j["tcp_ack"] = e.tcp_ack;
     j["payload_len"] = e.payload_len;
     put_bytes(j, "payload", e.payload);
+    if (e.control_text) j["control_text"] = true;  // only when set: older traces stay as they were
     put_bytes(j, "text", e.text);
     j["verdict"] = to_string(e.verdict);
     put_bytes(j, "reason", e.reason);
@@ -376,6 +377,7 @@ Event read_event(const Reader& r) {
     r.integer("tcp_ack", e.tcp_ack);
     r.integer("payload_len", e.payload_len);
     r.bytes("payload", e.payload);
+    r.boolean("control_text", e.control_text);
     r.bytes("text", e.text);
     std::string verdict = to_string(e.verdict);
     r.string("verdict", verdict);

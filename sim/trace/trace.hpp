@@ -220,6 +220,9 @@ struct Event {
     std::uint32_t payload_len = 0;
     std::string payload;        // exact payload bytes for control connections and listings;
                                 // empty for file data (exporters synthesise file bytes)
+    // The payload is FTP control text on a data connection: an SPSV connection's "220 ...",
+    // "SPDT id" and "200 DATA" before the file (draft-rosenau 3.2), drawn as control lines.
+    bool control_text = false;
 
     std::string text;           // the FTP line, the middlebox's description, or the note
     Verdict verdict = Verdict::None;

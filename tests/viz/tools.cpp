@@ -143,14 +143,15 @@ std::vector<std::string> expected_ftp(const trace::Trace& t, const viz::CaptureP
     const std::string node = capture_node(t, at);
     std::vector<std::pair<trace::TimeNs, std::string>> seen;
     // Wireshark marks a retransmission (same ends, sequence number and bytes) and does not decode
-    // its payload again: a line retransmitted 15 times shows once.
+    // its payload again: a line retransmitted 15 times shows once, also when a retransmission
+    // carries more (the unacknowledged "426 ..." and a later "421 Timeout." in one segment).
     std::set<std::string> sent;
     for (const auto& e : t.events) {
         if (e.kind != trace::EventKind::Segment || e.payload.empty() || purpose[e.conn] != "control") continue;
         trace::TimeNs ts;
         if (!seen_at(e, at, node, ts)) continue;
         if (!sent.insert(e.src.addr + ':' + std::to_string(e.src.port) + ' ' + e.dst.addr + ':' +
-                         std::to_string(e.dst.port) + ' ' + std::to_string(e.tcp_seq) + ' ' + e.payload)
+                         std::to_string(e.dst.port) + ' ' + std::to_string(e.tcp_seq))
                  .second)
             continue;
         const std::string text = is_tls_record(e.payload) ? "<TLS record>" : e.payload.substr(0, e.payload.find("\r\n"));
