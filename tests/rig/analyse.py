@@ -46,10 +46,6 @@ MODEL_BUGS = []
 # Their scenarios are written to tests/rig/pending/, not scenarios/rig/, so that the library's
 # `ftpsim check` (which includes scenarios/rig) never holds an expectation the model does not meet.
 PENDING = [
-    (r"-l2121$", "fidproto: vsftpd's ftp_data_port (active data from 20 whatever listen_port; "
-                 "the model connects from listen_port - 1 = 2120)"),
-    (r"-ctimeout-cfw$", "fidproto: vsftpd's connect_timeout option (425 after 2 s here; the model "
-                        "has no such option and waits for TCP's SYN retries)"),
     (r"^curl-.*-epsv-pasvaddr-icmp$", "fidnet, a model bug: after the second ICMP port unreachable of "
                                       "the session (curl's EPSV, then its PASV fallback, both to "
                                       "203.0.113.1:30005 in the model) the router drops the control "
@@ -57,7 +53,6 @@ PENDING = [
                                       "so the control connection never closes; the single-ICMP cells agree"),
     (r"^curl-.*-epsv-pasvaddr-drop$", "fidproto: curl's --connect-timeout as one budget for EPSV, its "
                                       "fallback to PASV and the connect (curl gives up right after the 227)"),
-    (r"-maxtime$", "fidproto: curl's --max-time (the transfer's overall limit)"),
     (r"-retry", "fidproto: lftp's net:max-retries, net:reconnect-interval-base and "
                 "ftp:auto-passive-mode (a retry is a new control connection)"),
 ]
@@ -67,10 +62,12 @@ def pending_why(cell_id):
     whys = [why for rx, why in PENDING if re.search(rx, cell_id)]
     return "; ".join(whys) if whys else None
 
-# The client profiles' timeout/retry options (curl connect-timeout/max-time, lftp net:timeout,
-# net:max-retries, net:reconnect-interval-base, ftp:auto-passive-mode, ftplib timeout) are written
-# into every scenario once the simulator reads them.
-CLIENT_OPTIONS_MODELLED = False
+
+# Every scenario carries the real client's timeouts as the profile's options (curl connect-timeout
+# and max-time, lftp net:timeout, ftplib timeout). lftp's retry options (net:max-retries,
+# net:reconnect-interval-base, ftp:auto-passive-mode) are written once the profile reads them.
+CLIENT_OPTIONS_MODELLED = True
+LFTP_RETRIES_MODELLED = False
 
 
 def read_cells(work):
@@ -448,16 +445,20 @@ VARIANT_TEXT = {  # variant token -> what the real cell configured (title and de
 
 
 def client_options(cell):
-    """The real client's timeouts and retries (run-rig.sh's run_client), as the profile's options."""
+    """The real client's timeouts (run-rig.sh's run_client), as the profile's options under the
+    program's own names. lftp's net:max-retries, net:reconnect-interval-base and
+    ftp:auto-passive-mode join them when the profile reads them (LFTP_RETRIES_MODELLED)."""
     t = tokens(cell)
     if cell["client"] == "curl":
         if "maxtime" in t:
             return {"connect-timeout": "10s", "max-time": "4s"}
         return {"connect-timeout": "3s", "max-time": "5s"}
     if cell["client"] == "lftp":
-        return {"net:timeout": "3s", "net:max-retries": 3 if "retry" in t else 1,
-                "net:reconnect-interval-base": "1s",
-                "ftp:auto-passive-mode": "no" if "noauto" in t else "yes"}
+        o = {"net:timeout": "3s"}
+        if LFTP_RETRIES_MODELLED:
+            o.update({"net:max-retries": 3 if "retry" in t else 1, "net:reconnect-interval-base": "1s",
+                      "ftp:auto-passive-mode": "no" if "noauto" in t else "yes"})
+        return o
     if cell["client"] == "ftplib":
         return {"timeout": "3s"}
     return {}
