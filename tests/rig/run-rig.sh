@@ -1,12 +1,14 @@
 #!/bin/bash
 # The real-stack rig: real FTP servers and clients in network namespaces behind a Linux router
 # (nftables masquerade / DNAT, the kernel's FTP conntrack helper on or off), each cell compared
-# with the matching ftpsim scenario (scenarios/rig/<cell>.yaml). See docs/fidelity.md.
+# with the matching ftpsim scenario (scenarios/rig/<cell>.yaml; a cell still waiting for a model
+# piece: tests/rig/pending/<cell>.yaml, analyse.py PENDING). See docs/fidelity.md.
 #
 #   tests/rig/run-rig.sh --ftpsim build/app/ftpsim [--report docs/fidelity.md] [--work DIR]
-#                        [--only REGEX] [--scenarios DIR] [--no-sim]
+#                        [--only REGEX] [--scenarios DIR] [--pending DIR] [--no-sim]
 #
-# Exit: 0 every cell agrees (or differs in a way listed in ACCEPTED below), 1 a disagreement,
+# Exit: 0 every cell agrees (or differs in a way listed in ACCEPTED below, or is pending), 1 a
+# disagreement,
 # 2 bad usage or a broken rig, 77 skipped (not root, no netns, a tool missing).
 #
 # Topology (addresses as in shared/captures):
@@ -15,12 +17,16 @@
 # Situations: cnat    client cli -> server pub 203.0.113.10 (client behind masquerade)
 #             snat21  client pub -> 203.0.113.1:21, DNAT to srv (only 21 forwarded)
 #             snatfwd the same, 21 and 30000-30009 forwarded
+# Variant tokens (the cell name's tail, '-'-joined) change one thing each: the server's config
+# (pasvaddr, promisc, promisc20, l2121 = listen_port 2121, ctimeout = connect_timeout 2), the
+# router's INPUT chain (drop, reset, icmp), the client's own firewall (cfw), the client's
+# timeouts/retries (maxtime, retry, noauto). Every client run is bounded by timeout(1).
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 PY=/usr/bin/python3
 
-FTPSIM=""; REPORT=""; WORK=""; ONLY=""; SCEN_DIR="$SRC/scenarios/rig"; NO_SIM=0
+FTPSIM=""; REPORT=""; WORK=""; ONLY=""; SCEN_DIR="$SRC/scenarios/rig"; PENDING_DIR="$HERE/pending"; NO_SIM=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --ftpsim) FTPSIM=$2; shift 2 ;;
@@ -28,6 +34,7 @@ while [ $# -gt 0 ]; do
     --work) WORK=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --scenarios) SCEN_DIR=$2; shift 2 ;;
+    --pending) PENDING_DIR=$2; shift 2 ;;
     --no-sim) NO_SIM=1; shift ;;
     -h|--help) sed -n 2,20p "$0"; exit 0 ;;
     *) echo "run-rig.sh: unknown argument $1" >&2; exit 2 ;;
@@ -121,14 +128,19 @@ in_ns $NS_SRV ip route add default via 192.168.2.1
 in_ns $NS_RTR sysctl -qw net.ipv4.ip_forward=1
 
 # ---- router configuration: nftables NAT, DNAT, the FTP helper ------------------------------
-router() {  # router TOPO HELPER(on|off)
-  local topo=$1 helper=$2 dnat="" hrule=""
+router() {  # router TOPO HELPER(on|off) [VARIANT]
+  local topo=$1 helper=$2 variant=${3:-} dnat="" hrule="" input="policy accept;" cp
+  cp=$(ctl_port "$variant")
   case $topo in
-    snat21) dnat='iifname "wan" ip daddr 203.0.113.1 tcp dport 21 dnat to 192.168.2.10:21' ;;
-    snatfwd) dnat='iifname "wan" ip daddr 203.0.113.1 tcp dport 21 dnat to 192.168.2.10:21
-    iifname "wan" ip daddr 203.0.113.1 tcp dport 30000-30009 dnat to 192.168.2.10' ;;
+    snat21) dnat="iifname \"wan\" ip daddr 203.0.113.1 tcp dport $cp dnat to 192.168.2.10:$cp" ;;
+    snatfwd) dnat="iifname \"wan\" ip daddr 203.0.113.1 tcp dport $cp dnat to 192.168.2.10:$cp
+    iifname \"wan\" ip daddr 203.0.113.1 tcp dport 30000-30009 dnat to 192.168.2.10" ;;
   esac
-  [ "$helper" = on ] && hrule='tcp dport 21 ct helper set "ftp-std"'
+  [ "$helper" = on ] && hrule="tcp dport $cp ct helper set \"ftp-std\""
+  # the router's own INPUT (connections addressed to the router that nothing forwards)
+  has "$variant" drop && input="policy drop;"
+  has "$variant" reset && input="policy accept; meta l4proto tcp reject with tcp reset"
+  has "$variant" icmp && input="policy accept; reject with icmp type port-unreachable"
   in_ns $NS_RTR nft -f - <<EOF || die "nft"
 flush ruleset
 table ip rig {
@@ -141,20 +153,41 @@ table ip rig {
     type nat hook prerouting priority dstnat; policy accept;
     $dnat
   }
+  chain input {
+    type filter hook input priority filter; $input
+  }
   chain postnat {
     type nat hook postrouting priority srcnat; policy accept;
     oifname "wan" ip saddr { 192.168.1.0/24, 192.168.2.0/24 } masquerade
   }
 }
 EOF
+  # the client's own firewall (variant cfw): only replies and connections it opened come in
+  local cns
+  for cns in $NS_CLI $NS_PUB; do in_ns $cns nft flush ruleset; done
+  if has "$variant" cfw; then
+    if [ $topo = cnat ]; then cns=$NS_CLI; else cns=$NS_PUB; fi
+    in_ns $cns nft -f - <<EOF || die "nft client"
+table ip cfw {
+  chain input {
+    type filter hook input priority filter; policy drop;
+    ct state established,related accept
+    iifname "lo" accept
+  }
+}
+EOF
+  fi
   in_ns $NS_RTR conntrack -F >/dev/null 2>&1
   in_ns $NS_RTR conntrack -F expect >/dev/null 2>&1
   return 0
 }
+# A variant is a '-'-joined list of tokens (pasvaddr-drop, ...); has VARIANT TOKEN.
+has() { [[ "-$1-" == *"-$2-"* ]]; }
+ctl_port() { if has "$1" l2121; then echo 2121; else echo 21; fi; }
 
 # ---- captures on the router's three sides, for the whole run --------------------------------
 for i in lan1 lan2 wan; do
-  in_ns $NS_RTR tcpdump -i $i -n -U -s 0 -Z root -w "$WORK/pcap/$i.pcap" tcp 2>"$WORK/pcap/$i.log" &
+  in_ns $NS_RTR tcpdump -i $i -n -U -s 0 -Z root -w "$WORK/pcap/$i.pcap" tcp or icmp 2>"$WORK/pcap/$i.log" &
 done
 for _ in $(seq 50); do
   [ "$(grep -l 'listening on' "$WORK"/pcap/*.log 2>/dev/null | wc -l)" = 3 ] && break; sleep 0.1
@@ -195,11 +228,12 @@ EOF
   echo "$f"
 }
 
-wait_listen() {  # wait_listen NS ADDR
+wait_listen() {  # wait_listen NS ADDR [PORT]
+  local port=${3:-21}
   for _ in $(seq 60); do
-    in_ns $1 ss -Hltn "src $2:21" 2>/dev/null | grep -q . && return 0; sleep 0.1
+    in_ns $1 ss -Hltn "src $2:$port" 2>/dev/null | grep -q . && return 0; sleep 0.1
   done
-  die "no server listening on $2:21 in $1"
+  die "no server listening on $2:$port in $1"
 }
 stop_servers() {
   for ns in $NS_PUB $NS_SRV; do ip netns pids $ns | xargs -r kill 2>/dev/null; done
@@ -210,8 +244,12 @@ stop_servers() {
 }
 start_servers() {  # start_servers PHASE
   stop_servers
-  local pub_extra=() srv_extra=()
+  local pub_extra=() srv_extra=() port=21
   case $1 in
+    # listen_port=2121: vsftpd still connects from ftp_data_port (20) in active mode
+    vsftpd-2121) pub_extra=(listen_port=2121); srv_extra=(listen_port=2121); port=2121 ;;
+    # connect_timeout: how long an active data connect may take before "425 Failed to establish"
+    vsftpd-ctimeout) pub_extra=(connect_timeout=2); srv_extra=(connect_timeout=2) ;;
     vsftpd) ;;
     vsftpd-pasvaddr) srv_extra=(pasv_address=203.0.113.1) ;;
     vsftpd-promisc) pub_extra=(port_promiscuous=YES connect_from_port_20=NO); srv_extra=("${pub_extra[@]}") ;;
@@ -228,36 +266,46 @@ start_servers() {  # start_servers PHASE
     ip netns exec $NS_PUB vsftpd "$(vsftpd_conf 203.0.113.10 "${pub_extra[@]}")" >"$WORK/root/vsftpd-pub.log" 2>&1 &
     ip netns exec $NS_SRV vsftpd "$(vsftpd_conf 192.168.2.10 "${srv_extra[@]}")" >"$WORK/root/vsftpd-srv.log" 2>&1 &
   fi
-  wait_listen $NS_PUB 203.0.113.10
-  wait_listen $NS_SRV 192.168.2.10
+  wait_listen $NS_PUB 203.0.113.10 $port
+  wait_listen $NS_SRV 192.168.2.10 $port
 }
 
 # ---- clients -------------------------------------------------------------------------------
-run_client() {  # run_client NS CLIENT MODE HOST OUT LOG -> exit status
-  local ns=$1 client=$2 mode=$3 host=$4 out=$5 log=$6
+# Client options. Every cell: curl --connect-timeout 3 --max-time 5, lftp net:timeout 3
+# net:max-retries 1 (no retry) net:reconnect-interval-base 1, ftplib timeout=3. Variant tokens:
+# maxtime = curl --connect-timeout 10 --max-time 4 (the overall limit comes first);
+# retry = lftp net:max-retries 3 (two retries); noauto = lftp ftp:auto-passive-mode off.
+# bound_of VARIANT: the wall-clock bound of the client (timeout(1)), above any of these.
+bound_of() { if has "$1" retry; then echo 25; else echo 8; fi; }
+run_client() {  # run_client NS CLIENT MODE HOST OUT LOG VARIANT -> exit status
+  local ns=$1 client=$2 mode=$3 host=$4 out=$5 log=$6 variant=$7 port bound
+  port=$(ctl_port "$variant"); bound=$(bound_of "$variant")
   case $client in
     curl)
-      local m=()
+      local m=() t=(--max-time 5 --connect-timeout 3)
       case $mode in
         port) m=(--ftp-port - --disable-eprt) ;; eprt) m=(--ftp-port -) ;;
         pasv) m=(--ftp-pasv --disable-epsv) ;; epsv) m=(--ftp-pasv) ;;
       esac
-      timeout -k 1 8 ip netns exec $ns curl -sS -v --max-time 5 --connect-timeout 3 "${m[@]}" \
-        -o "$out" "ftp://$host/file.bin" >"$log" 2>&1 ;;
+      has "$variant" maxtime && t=(--max-time 4 --connect-timeout 10)
+      timeout -k 1 $bound ip netns exec $ns curl -sS -v "${t[@]}" "${m[@]}" \
+        -o "$out" "ftp://$host:$port/file.bin" >"$log" 2>&1 ;;
     lftp)
-      local pm=on epsv=no
+      local pm=on epsv=no retries=1 auto=yes
       case $mode in port) pm=off ;; epsv) epsv=yes ;; esac
-      timeout -k 1 8 ip netns exec $ns lftp -d -c "set net:timeout 3; set net:max-retries 1; \
-set net:reconnect-interval-base 1; set ftp:passive-mode $pm; set ftp:prefer-epsv $epsv; \
-set ftp:ssl-allow no; set cmd:fail-exit yes; set xfer:clobber on; \
-open ftp://$host; get file.bin -o $out" >"$log" 2>&1 ;;
+      has "$variant" retry && retries=3
+      has "$variant" noauto && auto=no
+      timeout -k 1 $bound ip netns exec $ns lftp -d -c "set net:timeout 3; set net:max-retries $retries; \
+set net:reconnect-interval-base 1; set ftp:passive-mode $pm; set ftp:auto-passive-mode $auto; \
+set ftp:prefer-epsv $epsv; set ftp:ssl-allow no; set cmd:fail-exit yes; set xfer:clobber on; \
+open ftp://$host:$port; get file.bin -o $out" >"$log" 2>&1 ;;
     ftplib)
-      timeout -k 1 8 ip netns exec $ns $PY - "$host" "$mode" "$out" >"$log" 2>&1 <<'EOF' ;;
+      timeout -k 1 $bound ip netns exec $ns $PY - "$host" "$mode" "$out" "$port" >"$log" 2>&1 <<'EOF' ;;
 import ftplib, sys
-host, mode, out = sys.argv[1:4]
+host, mode, out, port = sys.argv[1:5]
 with ftplib.FTP(timeout=3) as ftp:
     ftp.set_debuglevel(2)
-    ftp.connect(host, 21)
+    ftp.connect(host, int(port))
     ftp.login()
     ftp.set_pasv(mode != "port")
     with open(out, "wb") as f:
@@ -272,13 +320,13 @@ cell() {  # cell PHASE SERVER CLIENT TOPO HELPER MODE [VARIANT]
   local id; id=$(cell_id "$@")
   local ns host
   if [ $topo = cnat ]; then ns=$NS_CLI; host=203.0.113.10; else ns=$NS_PUB; host=203.0.113.1; fi
-  router $topo $helper
+  router $topo $helper "$variant"
   local out="$WORK/cells/$id.out" log="$WORK/cells/$id.log"
   rm -f "$out"
   local t0 t1 c0 rc size
   sleep 0.05
   t0=$(date +%s.%N)
-  run_client $ns $client $mode $host "$out" "$log"; rc=$?
+  run_client $ns $client $mode $host "$out" "$log" "$variant"; rc=$?
   sleep 0.15
   t1=$(date +%s.%N)
   size=$(stat -c %s "$out" 2>/dev/null || echo -1)
@@ -314,6 +362,28 @@ plan() {
   for topo in cnat snat21 snatfwd; do for helper in off on; do
     for mode in port eprt pasv epsv; do echo "pyftpdlib pyftpdlib curl $topo $helper $mode"; done
   done; done
+  # ---- ports, timeouts, router policies, client timeouts and retries (issue 15 item 10) ----
+  # vsftpd listen_port=2121, active mode: the data connection comes from ftp_data_port (20); the
+  # helper is attached to tcp dport 2121 (cnat), or 2121 is forwarded (snat21: masquerade of 20)
+  echo "vsftpd-2121 vsftpd curl cnat on port l2121"
+  echo "vsftpd-2121 vsftpd lftp cnat on port l2121"
+  echo "vsftpd-2121 vsftpd curl snat21 off port l2121"
+  # vsftpd connect_timeout=2 against a client whose own firewall drops the data connection
+  echo "vsftpd-ctimeout vsftpd curl snat21 off port ctimeout-cfw"
+  echo "vsftpd-ctimeout vsftpd ftplib snat21 off port ctimeout-cfw"
+  # the router's INPUT for an unforwarded passive port: policy drop, reject with tcp reset,
+  # reject (icmp port-unreachable); policy accept is the pasvaddr cells above
+  for pol in drop reset icmp; do
+    for c in curl lftp ftplib; do echo "vsftpd-pasvaddr vsftpd $c snat21 off pasv pasvaddr-$pol"; done
+    echo "vsftpd-pasvaddr vsftpd curl snat21 off epsv pasvaddr-$pol"
+  done
+  # client timeouts: curl's overall --max-time before its --connect-timeout
+  echo "vsftpd-pasvaddr vsftpd curl snat21 off pasv pasvaddr-drop-maxtime"
+  # lftp retries (a new control connection each) and ftp:auto-passive-mode
+  echo "vsftpd vsftpd lftp cnat off port retry"
+  echo "vsftpd vsftpd lftp cnat off port retry-noauto"
+  echo "vsftpd vsftpd lftp snat21 off pasv retry"
+  echo "vsftpd-pasvaddr vsftpd lftp snat21 off pasv pasvaddr-drop-retry"
 }
 cell_id() { echo "$3-$2-$4-$5-$6${7:+-$7}"; }
 PLAN=()
@@ -325,7 +395,7 @@ done < <(plan)
 [ ${#PLAN[@]} -gt 0 ] || die "no cell matched --only '$ONLY'"
 
 T_REAL0=$(date +%s.%N)
-for phase in vsftpd vsftpd-pasvaddr vsftpd-promisc vsftpd-promisc20 pyftpdlib; do
+for phase in vsftpd vsftpd-pasvaddr vsftpd-promisc vsftpd-promisc20 pyftpdlib vsftpd-2121 vsftpd-ctimeout; do
   started=0
   for line in "${PLAN[@]}"; do
     set -- $line
@@ -346,11 +416,14 @@ sleep 0.5
 # ---- the simulator: one scenario per cell --------------------------------------------------
 T_SIM0=$(date +%s.%N)
 if [ $NO_SIM = 0 ]; then
-  mkdir -p "$SCEN_DIR"
-  $PY "$HERE/analyse.py" scenarios --work "$WORK" --out "$SCEN_DIR" || die "scenario generation failed"
+  mkdir -p "$SCEN_DIR" "$PENDING_DIR"
+  $PY "$HERE/analyse.py" scenarios --work "$WORK" --out "$SCEN_DIR" --pending-out "$PENDING_DIR" \
+    || die "scenario generation failed"
+  # a pending cell's scenario is in $PENDING_DIR (analyse.py PENDING), the others in $SCEN_DIR
   cut -f1 "$WORK/cells.tsv" | xargs -P 2 -I{} sh -c \
-    '"$0" run "$1/{}.yaml" --export "$2/sim/{}.json" -q >"$2/sim/{}.txt" 2>&1; echo $? > "$2/sim/{}.rc"' \
-    "$FTPSIM" "$SCEN_DIR" "$WORK"
+    'f="$1/{}.yaml"; [ -f "$f" ] || f="$3/{}.yaml"
+     "$0" run "$f" --export "$2/sim/{}.json" -q >"$2/sim/{}.txt" 2>&1; echo $? > "$2/sim/{}.rc"' \
+    "$FTPSIM" "$SCEN_DIR" "$WORK" "$PENDING_DIR"
 fi
 T_SIM1=$(date +%s.%N)
 

@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""Tests of the rig's analyser (tests/rig/analyse.py) that need neither root nor the simulator:
+pcap reading (TCP and the ICMP error quoting a SYN), the reduction of one link to fields, the port
+classes, the timing comparison, the simulated side read from typed trace facts, and the pending
+list. Run: python3 tests/rig/test_analyse.py (exit 0 when every check passes)."""
+import os
+import struct
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import analyse as A  # noqa: E402
+
+
+def ip4(a):
+    return bytes(int(x) for x in a.split("."))
+
+
+def tcp_packet(src, sport, dst, dport, flags, payload=b"", seq=1):
+    fl = sum(bit for ch, bit in (("F", 1), ("S", 2), ("R", 4), ("P", 8), ("A", 16)) if ch in flags)
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, fl, 65535, 0, 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0, ip4(src), ip4(dst))
+    return ip + tcp
+
+
+def icmp_unreachable(router, quoted):
+    """ICMP type 3 code 3 from `router`, quoting the IP header and 8 bytes of `quoted`."""
+    body = struct.pack("!BBHI", 3, 3, 0, 0) + quoted[:28]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 0, 0, 64, 1, 0, ip4(router), quoted[12:16])
+    return ip + body
+
+
+def write_pcap(path, packets):
+    """packets: (time in s, raw IPv4 packet); link type 101 (raw IP), microseconds."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101))
+        for t, p in packets:
+            f.write(struct.pack("<IIII", int(t), int(round((t - int(t)) * 1e6)), len(p), len(p)) + p)
+
+
+C, R = "203.0.113.10", "203.0.113.1"
+
+
+def ctl(s):
+    return s.sport == 21 or s.dport == 21
+
+
+class Pcap(unittest.TestCase):
+    def test_tcp_and_icmp_quoting_the_syn(self):
+        syn = tcp_packet(C, 40000, R, 30005, "S")
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "wan.pcap")
+            write_pcap(p, [(10.0, syn), (10.001, icmp_unreachable(R, syn))])
+            segs = A.read_pcap(p)
+        self.assertEqual([(s.src, s.sport, s.dst, s.dport, s.flags) for s in segs],
+                         [(C, 40000, R, 30005, "S"), (C, 40000, R, 30005, "I3")])
+        v = A.analyse(A.view(segs, C, ctl), C)
+        self.assertEqual(v["first_fail"], "icmp port-unreachable")
+        self.assertEqual(v["data"], ["eph>pasv icmp"])
+
+
+def seg(t, src, sport, dst, dport, flags, payload=b"", seq=1):
+    return A.Seg(t, src, sport, dst, dport, seq, flags, payload)
+
+
+class Reduce(unittest.TestCase):
+    def session(self, t0, cport, lines_then_end):
+        out = [seg(t0, C, cport, R, 21, "S"), seg(t0, R, 21, C, cport, "SA")]
+        seq = 1
+        for t, src_is_client, text in lines_then_end:
+            if text is None:
+                out.append(seg(t, C, cport, R, 21, "FA"))
+                continue
+            a = (C, cport, R, 21) if src_is_client else (R, 21, C, cport)
+            out.append(seg(t, *a, "PA", text.encode() + b"\r\n", seq))
+            seq += 100
+        return out
+
+    def test_timing_reconnects_and_codes(self):
+        segs = self.session(0.0, 40000, [(0.01, False, "220 hi"), (0.02, True, "PASV"),
+                                         (0.03, False, "227 Entering Passive Mode (203,0,113,1,117,53)."),
+                                         (3.0, None, None)])
+        segs += [seg(0.04, C, 40002, R, 30005, "S"), seg(1.04, C, 40002, R, 30005, "S")]  # retransmitted
+        segs += self.session(3.0, 40004, [(3.01, False, "220 hi"), (6.1, None, None)])
+        segs.sort(key=lambda s: s.ts)
+        v = A.analyse(A.view(segs, C, ctl), C)
+        self.assertEqual(v["codes"], [220, 227, 220])
+        self.assertEqual(v["pasv"], ["227 203.0.113.1:30005"])
+        self.assertEqual(v["data"], ["eph>pasv none"])  # one SYN, counted once
+        self.assertEqual(v["first_fail"], "timeout")
+        self.assertEqual([round(x, 2) for x in v["starts"]], [0.0, 3.0])
+        self.assertAlmostEqual(v["end"], 6.1)
+
+    def test_port_classes(self):
+        ctl_ends = {(C, 32768), (R, 21)}
+        self.assertEqual(A.port_class(R, 20, 21, ctl_ends), "20")
+        self.assertEqual(A.port_class(R, 30009, 21, ctl_ends), "pasv")
+        self.assertEqual(A.port_class(C, 32768, 21, ctl_ends), "ctl")  # the control connection's own port
+        self.assertEqual(A.port_class(R, 32768, 21, ctl_ends), "eph")  # the same number on another host
+        self.assertEqual(A.port_class(R, 1024, 21, ctl_ends), "1024")  # a NAT's remap stays visible
+        self.assertEqual(A.port_class(R, 2120, 2121, ctl_ends), "2120")
+
+    def test_timing_tolerance(self):
+        r = {"starts": [0.0, 1.02], "end": 2.08}
+        self.assertTrue(A.same_timing(r, {"starts": [0.0, 1.0], "end": 2.0}))
+        self.assertFalse(A.same_timing(r, {"starts": [0.0, 0.0], "end": 2.0}))   # no reconnect interval
+        self.assertFalse(A.same_timing(r, {"starts": [0.0], "end": 2.0}))        # no retry at all
+        self.assertFalse(A.same_timing({"starts": [0.0], "end": 3.0}, {"starts": [0.0], "end": 127.0}))
+
+
+class SimulatedSide(unittest.TestCase):
+    def trace(self, events, ok=False):
+        return {"connections": [{"id": 0, "purpose": "control"}], "events": events, "outcome": {"ok": ok}}
+
+    def test_failure_kind_from_typed_socket_fact(self):
+        ev = {"kind": "socket", "from": "client", "fact": "connect-failed", "error": "timed-out",
+              "text": "connection refused"}  # the text is never read
+        self.assertEqual(A.sim_kind(self.trace([ev]), dict(A.EMPTY_VIEW)), (False, "timeout"))
+        ev["error"] = "refused"
+        self.assertEqual(A.sim_kind(self.trace([ev]), dict(A.EMPTY_VIEW)), (False, "refused"))
+        self.assertEqual(A.sim_kind(self.trace([{"kind": "socket", "from": "client", "text": "refused"}]),
+                                    dict(A.EMPTY_VIEW)), (False, "failed"))
+
+    def test_icmp_hop_keyed_by_the_quoted_syn(self):
+        def segment(t, frm, to, src, dst, flags, **kw):
+            e = {"kind": "segment", "from": frm, "to": to, "conn": 2, "time_ns": t, "flags": flags,
+                 "src": {"addr": src[0], "port": src[1]}, "dst": {"addr": dst[0], "port": dst[1]}}
+            e.update(kw)
+            return e
+        syn = segment(0, "client", "router", (C, 40000), (R, 30005), "S")
+        icmp = segment(1000, "router", "client", (R, 0), (C, 0), "", action="icmp",
+                       quoted_src={"addr": C, "port": 40000}, quoted_dst={"addr": R, "port": 30005})
+        cell = {"topo": "snat21", "variant": "pasvaddr-icmp"}
+        cv, sv = A.sim_views(cell, self.trace([syn, icmp]))
+        self.assertEqual(cv["data"], ["eph>pasv icmp"])
+        self.assertEqual(cv["first_fail"], "icmp port-unreachable")
+        self.assertEqual(sv["data"], [])
+
+
+class Lists(unittest.TestCase):
+    def test_pending_names_every_piece(self):
+        saved = A.PENDING
+        try:
+            A.PENDING = [(r"-retry", "piece one"), (r"-drop", "piece two"), (r"^ftplib-", "piece three")]
+            self.assertEqual(A.pending_why("lftp-vsftpd-snat21-off-pasv-pasvaddr-drop-retry"),
+                             "piece one; piece two")
+            self.assertIsNone(A.pending_why("curl-vsftpd-snat21-off-pasv-pasvaddr"))
+        finally:
+            A.PENDING = saved
+
+    def test_variant_tokens(self):
+        self.assertEqual(A.ctl_port_of({"variant": "l2121"}), 2121)
+        self.assertEqual(A.ctl_port_of({"variant": "pasvaddr-drop"}), 21)
+        y = A.scenario_yaml({"id": "x", "client": "curl", "server": "vsftpd", "topo": "snat21", "helper": "off",
+                             "mode": "port", "variant": "l2121"})
+        self.assertIn('- {port: 2121, to: "192.168.2.10:2121"}', y)
+        self.assertIn("server: 203.0.113.1:2121", y)
+        self.assertIn("    port: 2121", y)
+
+
+if __name__ == "__main__":
+    unittest.main()
