@@ -214,7 +214,7 @@ struct DropPort : PacketProcessor {
     explicit DropPort(std::uint16_t p) : port(p) {}
     Decision prerouting(Packet& p, const HookContext&, std::vector<mbox::MiddleboxNote>& notes) override {
         if (p.dst.port != port) return {};
-        notes.push_back({mbox::NoteKind::Firewall, "router: dropped SYN", trace::Verdict::Dropped, "test rule"});
+        notes.push_back({mbox::NoteKind::Firewall, "router: dropped SYN", trace::Verdict::Dropped, "test rule", {}});
         return {Fate::Drop, "router: test rule (drop)"};
     }
 };
@@ -639,7 +639,7 @@ struct RewritePort : PacketProcessor {
                 p.payload = "PORT 1,2,3\r\n";
                 delta = 4;
                 rewritten_packet = p.id;
-                notes.push_back({mbox::NoteKind::Alg, "ALG: rewrote PORT 1 -> PORT 1,2,3", {}, {}});
+                notes.push_back({mbox::NoteKind::Alg, "ALG: rewrote PORT 1 -> PORT 1,2,3", {}, {}, {}});
             } else {
                 p.seq += static_cast<std::uint32_t>(delta);
             }
