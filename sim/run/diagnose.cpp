@@ -278,7 +278,10 @@ const std::vector<Rule>& rules() {
 
         {"nat-pool-exhausted", "a NAT had no public port left for a new connection",
          [](const Context& c) -> std::optional<Match> {
-             const Event* e = c.first_fact(Fact::NatPoolExhausted);
+             // The NAT's own decision (the dropped segment carries the same fact, without a sentence).
+             const Event* e = c.first([](const Event& x) {
+                 return x.kind == trace::EventKind::Middlebox && x.fact == Fact::NatPoolExhausted;
+             });
              if (!e) return std::nullopt;
              Match m;
              m.event = e;

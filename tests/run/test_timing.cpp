@@ -176,9 +176,11 @@ TEST_CASE("an exhausted NAT port pool shows in the trace and the diagnosis") {
     auto t = sim::run(s);
     CHECK_FALSE(t.outcome.ok);
     bool noted = std::any_of(t.events.begin(), t.events.end(), [](const trace::Event& e) {
-        return e.kind == trace::EventKind::Middlebox && e.text.find("port pool exhausted") != std::string::npos;
+        return e.kind == trace::EventKind::Middlebox && e.fact == trace::Fact::NatPoolExhausted;
     });
     CHECK(noted);
     REQUIRE_FALSE(t.outcome.diagnosis.empty());
-    CHECK(t.outcome.diagnosis[0].what.find("port pool") != std::string::npos);
+    CHECK(t.outcome.diagnosis[0].kind == "nat-pool-exhausted");
+    // The sentence is rendered from the NAT's decision, not left empty.
+    CHECK(t.outcome.diagnosis[0].what.find("ports: .") == std::string::npos);
 }
