@@ -274,15 +274,37 @@ void select_items(const trace::Trace& t, const LayoutOptions& opt, LaneMap& lm, 
             return nx[static_cast<std::size_t>(a)] + f * (nx[static_cast<std::size_t>(a) + 1] - nx[static_cast<std::size_t>(a)]);
         };
         auto shown = [&](int lane) { return lane >= 0 && lane < n && !hidden[static_cast<std::size_t>(lane)]; };
-        for (Item& it : items) {
+        // The hop of a packet that leaves a lane: (packet, lane) -> item.
+        std::unordered_map<std::uint64_t, std::size_t> hop_from;
+        for (std::size_t i = 0; i < items.size(); ++i)
+            if (items[i].kind == ItemKind::Arrow && items[i].packet != 0 && items[i].from_lane >= 0)
+                hop_from.emplace(items[i].packet * 64 + static_cast<std::uint64_t>(items[i].from_lane), i);
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            Item& it = items[i];
             if (it.kind == ItemKind::Arrow) {
                 if (it.from_lane >= 0 && !shown(it.from_lane)) continue;  // the hop leaving a hidden lane
-                if (it.to_lane >= 0 && !shown(it.to_lane)) {
-                    const int dir = it.to_lane > it.from_lane ? 1 : -1;
-                    int j = it.to_lane;
-                    while (j >= 0 && j < n && hidden[static_cast<std::size_t>(j)]) j += dir;
-                    if (j < 0 || j >= n) continue;
-                    it.to_lane = j;
+                // Towards a hidden lane: take on the fate of the packet's next hops until it
+                // reaches a lane shown; a packet that stopped at the hidden lane dies there.
+                while (it.to_lane >= 0 && !shown(it.to_lane)) {
+                    auto next = it.end == End::Arrow && it.packet != 0
+                                    ? hop_from.find(it.packet * 64 + static_cast<std::uint64_t>(it.to_lane))
+                                    : hop_from.end();
+                    if (next == hop_from.end()) {
+                        if (it.end == End::Arrow) it.end = End::Cross;
+                        const int dir = it.to_lane > it.from_lane ? 1 : -1;
+                        int j = it.to_lane;
+                        while (j >= 0 && j < n && hidden[static_cast<std::size_t>(j)]) j += dir;
+                        it.to_lane = j >= 0 && j < n ? j : it.from_lane;
+                        break;
+                    }
+                    const Item& h = items[next->second];
+                    it.to_lane = h.to_lane;
+                    it.to_pos = h.to_pos;
+                    it.end = h.end;
+                    it.t1 = h.t1;
+                    if (!h.text.empty()) it.text = h.text;
+                    if (!h.translation.empty())
+                        it.translation = it.translation.empty() ? h.translation : it.translation + "; " + h.translation;
                 }
                 it.from_pos = map_x(it.from_pos);
                 // Delivered: onto its (maybe new) lane; died: where it died, mapped.
