@@ -39,6 +39,7 @@ struct RunFlags {
     ViewFlags view;
     bool quiet = false;                  // no ladder, only the outcome and diagnosis
     bool no_verify = false;              // do not verify the proposed fixes
+    std::vector<std::string> compare;    // --compare KEY=VALUE: a second run with these, side by side
 };
 
 struct CheckFlags {

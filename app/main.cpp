@@ -113,6 +113,10 @@ int main(int argc, char** argv) {
                     "Write an export; the format comes from the extension: .svg .puml .mmd .msc .txt .json .pcap");
     run->add_flag("--quiet,-q", run_flags.quiet, "Print only the outcome and the diagnosis");
     run->add_flag("--no-verify", run_flags.no_verify, "Do not verify the proposed fixes by re-running");
+    run->add_option("--compare", run_flags.compare,
+                    "Run again with this key set (repeatable) and export both ladders side by side in one SVG, "
+                    "a heading per pane naming the values")
+        ->allow_extra_args(false);
     add_view_flags(run, run_flags.view);
     run->footer("Examples:\n"
                 "  ftpsim run\n"
@@ -122,7 +126,10 @@ int main(int argc, char** argv) {
                 "  ftpsim run lecture-deck-passive-list -q --skip-login --fold-handshakes --font-size 22 -o slide.svg\n"
                 "  ftpsim run lecture-deck-passive-list -q --steps 5-20 --connections control,data -o steps.svg\n"
                 "  ftpsim run lecture-deck-passive-list -q --from 0.010s --to 0.050s --no-legend -o window.svg\n"
-                "  ftpsim run home-router-alg-active-port-21 -q --hide-lane linksys --skip-login -o no-router.svg");
+                "  ftpsim run home-router-alg-active-port-21 -q --hide-lane linksys --skip-login -o no-router.svg\n"
+                "Side by side (two runs, one SVG):\n"
+                "  ftpsim run home-router-alg-active-port-21 --set nodes.linksys.alg.enabled=false "
+                "--compare nodes.linksys.alg.enabled=true -o alg-off-on.svg");
 
     CheckFlags check_flags;
     auto* check = app.add_subcommand("check", "Run scenarios against their expected outcomes (exit 1 on a mismatch)");

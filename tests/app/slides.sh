@@ -38,10 +38,21 @@ xmllint --noout "$dir/c.svg" || die "xmllint time range"
   "$ftpsim" run home-router-alg-active-port-21 -q --hide-lane linksys --skip-login -o no-router.svg >/dev/null ) ||
   die "an example failed"
 
+# Side by side: two runs of one scenario, a heading per pane naming the knob values.
+"$ftpsim" run home-router-alg-active-port-21 --set nodes.linksys.alg.enabled=false \
+  --compare nodes.linksys.alg.enabled=true --skip-login -o "$dir/cmp.svg" >"$dir/cmp.out" || die "compare status $?"
+xmllint --noout "$dir/cmp.svg" || die "xmllint compare"
+rsvg-convert "$dir/cmp.svg" -o "$dir/cmp.png" || die "rsvg-convert compare"
+grep -q '>nodes.linksys.alg.enabled=false</text>' "$dir/cmp.svg" || die "no heading for the first pane"
+grep -q '>nodes.linksys.alg.enabled=true</text>' "$dir/cmp.svg" || die "no heading for the second pane"
+[[ $(grep -c '<svg ' "$dir/cmp.svg") -eq 3 ]] || die "expected an outer svg and two panes"
+[[ $(grep -c '^Outcome:' "$dir/cmp.out") -eq 2 ]] || die "expected both outcomes printed"
+grep -q '^Outcome: failed' "$dir/cmp.out" || die "the ALG-off run should fail"
+grep -q '^Outcome: every transfer succeeded' "$dir/cmp.out" || die "the ALG-on run should succeed"
 bad() {  # bad EXPECTED-STDERR-PREFIX ARGS...
   local want=$1; shift
   local got
-  got=$("$ftpsim" run lecture-deck-passive-list -q "$@" 2>&1 >/dev/null)
+  got=$(cd "$dir" && "$ftpsim" run lecture-deck-passive-list -q "$@" 2>&1 >/dev/null)
   local st=$?
   [[ $st -eq 2 && "$got" == "$want"* ]] || die "$*: status $st, stderr: $got"
 }
@@ -52,4 +63,5 @@ bad "--to 1ms: before --from 2ms" --from 2ms --to 1ms
 bad "--hide-lane nope: expected a node of the scenario (client, server)" --hide-lane nope
 bad "--connections: expected a comma-separated list" --connections control,video
 bad "--font-size: expected a size in px from 6 to 72" --font-size 500
+bad "--export x.txt: --compare writes .svg exports only" --compare nodes.linksys.alg.enabled=true -o x.txt
 exit $fail
