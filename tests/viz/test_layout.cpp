@@ -628,3 +628,23 @@ TEST_CASE("svg for slides: the font size is applied and the legend says what col
     CHECK(to_svg(d).find(">home-router<") != std::string::npos);
     CHECK(to_svg(layout(testing::active_nat_fail(), o)).find(">home-router<") == std::string::npos);
 }
+
+TEST_CASE("svg side by side: both panes, placed next to each other, under their headings") {
+    const std::string a = to_svg(layout(testing::active_nat_fail()));
+    const std::string b = to_svg(layout(testing::active_nat_alg_ok()));
+    const std::string s = side_by_side_svg({{"alg=false", a}, {"alg=true & more", b}}, 17);
+    CHECK(s.rfind("<?xml", 0) == 0);
+    CHECK(s.find(">alg=false</text>") != std::string::npos);
+    CHECK(s.find(">alg=true &amp; more</text>") != std::string::npos);
+    // The second pane starts after the first one's width and the 40 px gap.
+    const auto w_at = a.find(" width=\"") + 8;
+    const double wa = std::stod(a.substr(w_at, a.find('"', w_at) - w_at));
+    CHECK(s.find("<svg x=\"0\" y=\"") != std::string::npos);
+    const auto second = s.find("<svg x=\"", s.find("<svg x=\"0\"") + 1);
+    REQUIRE(second != std::string::npos);
+    CHECK(std::stod(s.substr(second + 8)) == doctest::Approx(wa + 40));
+    // Each pane's content is there whole: both titles, and one xml declaration only.
+    CHECK(s.find(layout(testing::active_nat_fail()).title) != std::string::npos);
+    CHECK(s.find("<?xml", 1) == std::string::npos);
+    CHECK(std::count(s.begin(), s.end(), '\n') >= std::count(a.begin(), a.end(), '\n'));
+}
