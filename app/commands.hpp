@@ -22,6 +22,14 @@ struct ViewFlags {
     std::string capture = "client";      // client | server | NODE-NODE (pcap capture point)
     std::string color = "auto";          // auto | always | never
     bool explain = false;                // text ladder: reply codes explained, data ports decoded
+    // Slides: which part of the ladder (LayoutOptions' selection) and how the SVG looks.
+    std::string steps;                   // "5-20"
+    std::string from, to;                // "0.010s"
+    bool skip_login = false;
+    std::vector<std::string> hide_lanes;
+    std::string connections;             // "control,data,signalling"
+    double font_size = 0;                // SVG label size in px (0: the exporter's default)
+    bool legend = true;                  // SVG legend (--no-legend leaves it out)
 };
 
 struct RunFlags {
@@ -31,6 +39,7 @@ struct RunFlags {
     ViewFlags view;
     bool quiet = false;                  // no ladder, only the outcome and diagnosis
     bool no_verify = false;              // do not verify the proposed fixes
+    std::vector<std::string> compare;    // --compare KEY=VALUE: a second run with these, side by side
 };
 
 struct CheckFlags {

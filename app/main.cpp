@@ -29,6 +29,20 @@ void add_view_flags(CLI::App* cmd, ViewFlags& v) {
                   "(PlantUML, Mermaid and mscgen fold above 2000 items anyway)");
     cmd->add_flag("--hide-sockets", v.hide_sockets, "Leave out socket events (listen, connect, accept, closed)");
     cmd->add_flag("--hide-notes", v.hide_notes, "Leave out the explanation notes");
+    cmd->add_option("--steps", v.steps,
+                    "Draw only these steps (the ladder's arrows and notes, counted from 1): 5-20, 5-, -20 or 7");
+    cmd->add_option("--from", v.from, "Draw only what leaves at or after this time: 0.010s, 10ms, 250us");
+    cmd->add_option("--to", v.to, "Draw only what leaves at or before this time: 0.050s, 50ms");
+    cmd->add_flag("--skip-login", v.skip_login,
+                  "Start at the command of the first data-connection announcement (PORT, EPRT, or PASV/EPSV)");
+    cmd->add_option("--hide-lane", v.hide_lanes,
+                    "Leave out this node's lane (repeatable); packets through a hidden router are drawn as one arrow")
+        ->allow_extra_args(false);
+    cmd->add_option("--connections", v.connections,
+                    "Arrows shown: a comma-separated subset of control, data, signalling (default: all)");
+    cmd->add_option("--font-size", v.font_size, "SVG: arrow label size in px (default 17; headers scale with it)");
+    cmd->add_flag("--legend,!--no-legend", v.legend,
+                  "SVG: a legend of the colours and arrow styles under the title (default: on)");
     cmd->add_option("--capture", v.capture,
                     "pcap capture point: client, server, or a hop as NODE-NODE (e.g. home-router-server)");
     cmd->add_option("--color", v.color, "Colour the terminal ladder: auto, always, never")
@@ -99,11 +113,23 @@ int main(int argc, char** argv) {
                     "Write an export; the format comes from the extension: .svg .puml .mmd .msc .txt .json .pcap");
     run->add_flag("--quiet,-q", run_flags.quiet, "Print only the outcome and the diagnosis");
     run->add_flag("--no-verify", run_flags.no_verify, "Do not verify the proposed fixes by re-running");
+    run->add_option("--compare", run_flags.compare,
+                    "Run again with this key set (repeatable) and export both ladders side by side in one SVG, "
+                    "a heading per pane naming the values")
+        ->allow_extra_args(false);
     add_view_flags(run, run_flags.view);
     run->footer("Examples:\n"
                 "  ftpsim run\n"
                 "  ftpsim run lecture-deck-passive-list --view end-to-end --fold-handshakes --explain\n"
-                "  ftpsim run FILE --set clients.client.mode=pasv --export out.svg --export out.pcap --capture server");
+                "  ftpsim run FILE --set clients.client.mode=pasv --export out.svg --export out.pcap --capture server\n"
+                "Slides (one SVG per slide):\n"
+                "  ftpsim run lecture-deck-passive-list -q --skip-login --fold-handshakes --font-size 22 -o slide.svg\n"
+                "  ftpsim run lecture-deck-passive-list -q --steps 5-20 --connections control,data -o steps.svg\n"
+                "  ftpsim run lecture-deck-passive-list -q --from 0.010s --to 0.050s --no-legend -o window.svg\n"
+                "  ftpsim run home-router-alg-active-port-21 -q --hide-lane linksys --skip-login -o no-router.svg\n"
+                "Side by side (two runs, one SVG):\n"
+                "  ftpsim run home-router-alg-active-port-21 --set nodes.linksys.alg.enabled=false "
+                "--compare nodes.linksys.alg.enabled=true -o alg-off-on.svg");
 
     CheckFlags check_flags;
     auto* check = app.add_subcommand("check", "Run scenarios against their expected outcomes (exit 1 on a mismatch)");

@@ -39,6 +39,32 @@ std::string export_options(const ViewFlags& v, const trace::Trace& t, viz::Expor
     o.layout.fold_data = v.fold_data;
     o.layout.show_socket_events = !v.hide_sockets;
     o.layout.show_notes = !v.hide_notes;
+    if (!v.steps.empty())
+        if (auto e = viz::parse_step_range(v.steps, o.layout); !e.empty()) return "--steps: " + e;
+    if (!v.from.empty())
+        if (auto e = viz::parse_time(v.from, o.layout.time_from); !e.empty()) return "--from: " + e;
+    if (!v.to.empty())
+        if (auto e = viz::parse_time(v.to, o.layout.time_to); !e.empty()) return "--to: " + e;
+    if (o.layout.time_from >= 0 && o.layout.time_to >= 0 && o.layout.time_to < o.layout.time_from)
+        return "--to " + v.to + ": before --from " + v.from;
+    o.layout.skip_login = v.skip_login;
+    if (!v.connections.empty())
+        if (auto e = viz::parse_connections(v.connections, o.layout); !e.empty()) return "--connections: " + e;
+    for (const auto& h : v.hide_lanes) {
+        bool known = false;
+        for (const auto& n : t.nodes) known = known || n.name == h;
+        if (!known) {
+            std::string names;
+            for (const auto& n : t.nodes) names += (names.empty() ? "" : ", ") + n.name;
+            return "--hide-lane " + h + ": expected a node of the scenario (" + names + ")";
+        }
+        o.layout.hidden_lanes.push_back(h);
+    }
+    if (v.font_size != 0) {
+        if (!(v.font_size >= 6 && v.font_size <= 72)) return "--font-size: expected a size in px from 6 to 72";
+        o.svg.font_size = v.font_size;
+    }
+    o.svg.legend = v.legend;
     if (v.capture == "client") {
         o.pcap.at = viz::CapturePoint::client_side();
     } else if (v.capture == "server") {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/trace/trace.hpp"
@@ -61,6 +62,24 @@ struct LayoutOptions {
     trace::TimeNs max_gap_ns = 200 * trace::kNsPerMs;
     double gap_height = 40;
     double note_line_height = 22;    // a note's height per text line (ToScale stacks notes)
+
+    // Selection (slides): which part of the ladder is drawn. Applied in this order, after folding:
+    // the connections shown, the hidden lanes, then the items are numbered 1..N (the steps: the
+    // arrows and notes in drawing order) and the ranges below keep a part of them.
+    bool show_control = true;        // arrows of Style::Control (FTP lines)
+    bool show_data = true;           // arrows of Style::Data (file and listing bytes)
+    bool show_signalling = true;     // arrows of Style::Handshake (SYN, ACK, FIN, RST)
+    // Lanes left out, by node name (unknown names are ignored; the CLI checks them). An arrow
+    // towards a hidden lane is drawn on to the next lane shown in its direction and the hop that
+    // leaves the hidden lane is dropped, so a packet's two hops through a hidden router become one
+    // arrow; an arrow that died at or before the hidden lane ends between its neighbours. Notes
+    // only on hidden lanes are dropped.
+    std::vector<std::string> hidden_lanes;
+    std::size_t step_first = 0, step_last = 0;   // 1-based, inclusive; 0: unbounded
+    trace::TimeNs time_from = -1, time_to = -1;  // keep items leaving in [from, to]; -1: unbounded
+    // Drop the login: start at the command of the first data-connection announcement (PORT,
+    // EPRT, SOCK; or the PASV/EPSV/SPSV command whose reply announces). No announcement: keep all.
+    bool skip_login = false;
 };
 
 enum class Purpose : std::uint8_t { None, Control, Data };
@@ -160,6 +179,15 @@ struct Diagram {
 };
 
 Diagram layout(const trace::Trace& trace, const LayoutOptions& options = {});
+
+// The selection's option words, shared by `ftpsim run`/`import` and `ftpsim gui`. Each returns
+// "" or what was expected (the caller prefixes the option's name).
+// "5-20", "5-" (to the end), "-20" (from the first), "7" (one step); steps are 1-based.
+std::string parse_step_range(std::string_view s, LayoutOptions& o);
+// A time with its unit: "0.010s", "10ms", "250us", "1500ns" (a plain number is refused).
+std::string parse_time(std::string_view s, trace::TimeNs& out);
+// A comma-separated subset of control, data, signalling.
+std::string parse_connections(std::string_view s, LayoutOptions& o);
 
 // "12.345 ms", "3.000 s": times as the exporters print them.
 std::string format_time(trace::TimeNs t);

@@ -22,6 +22,14 @@ struct SvgOptions {
     bool time_axis = true;
 };
 std::string to_svg(const Diagram& d, const SvgOptions& o = {});
+// Side by side: one SVG holding the given ladders (each as to_svg made it) next to each other,
+// a heading over each pane (e.g. the knob values of that run). The panes keep their own size;
+// their style classes are the same palette, so sharing one document changes nothing.
+struct SvgPane {
+    std::string heading;
+    std::string svg;
+};
+std::string side_by_side_svg(const std::vector<SvgPane>& panes, double font_size = 17);
 
 std::string to_plantuml(const Diagram& d);
 std::string to_mermaid(const Diagram& d);

@@ -208,6 +208,164 @@ std::vector<Item> fold_data_runs(const trace::Trace& t, std::vector<Item> items)
     return out;
 }
 
+
+// Forms whose line is the announcing command itself; the others are replies to a command.
+bool announcing_command(trace::Announce a) {
+    return a == trace::Announce::Port || a == trace::Announce::Eprt || a == trace::Announce::Sock;
+}
+
+// LayoutOptions' selection: connections, hidden lanes, steps, time range, login skipped. `items`
+// are in drawing order and have no y yet; the lanes of `lm` are reduced to the ones shown.
+// keep_first: the first item is the auto-fold note, kept whatever the selection.
+void select_items(const trace::Trace& t, const LayoutOptions& opt, LaneMap& lm, std::vector<Item>& items,
+                  bool keep_first) {
+    const bool conns = opt.show_control && opt.show_data && opt.show_signalling;
+    const bool ranges = opt.step_first || opt.step_last || opt.time_from >= 0 || opt.time_to >= 0 || opt.skip_login;
+    if (conns && opt.hidden_lanes.empty() && !ranges) return;
+    std::vector<Item> pinned;
+    if (keep_first && !items.empty()) {
+        pinned.push_back(std::move(items.front()));
+        items.erase(items.begin());
+    }
+    std::vector<Item> out;
+    out.reserve(items.size());
+    // Connections.
+    for (Item& it : items) {
+        if (it.kind == ItemKind::Arrow &&
+            ((it.style == Style::Control && !opt.show_control) || (it.style == Style::Data && !opt.show_data) ||
+             (it.style == Style::Handshake && !opt.show_signalling)))
+            continue;
+        out.push_back(std::move(it));
+    }
+    items.swap(out);
+    out.clear();
+    // Hidden lanes.
+    const int n = static_cast<int>(lm.lanes.size());
+    std::vector<bool> hidden(static_cast<std::size_t>(n), false);
+    bool any_hidden = false;
+    for (int i = 0; i < n; ++i)
+        for (const auto& h : opt.hidden_lanes)
+            if (lm.lanes[static_cast<std::size_t>(i)].name == h) hidden[static_cast<std::size_t>(i)] = any_hidden = true;
+    if (any_hidden && std::count(hidden.begin(), hidden.end(), false) > 0) {
+        // New x of every old lane: the shown ones are renumbered, a hidden one sits between its
+        // shown neighbours (or on the edge one).
+        std::vector<double> nx(static_cast<std::size_t>(n), 0);
+        std::vector<int> new_index(static_cast<std::size_t>(n), -1);
+        int k = 0;
+        for (int i = 0; i < n; ++i)
+            if (!hidden[static_cast<std::size_t>(i)]) new_index[static_cast<std::size_t>(i)] = k++;
+        for (int i = 0; i < n; ++i) {
+            if (!hidden[static_cast<std::size_t>(i)]) { nx[static_cast<std::size_t>(i)] = new_index[static_cast<std::size_t>(i)]; continue; }
+            int lo = i - 1, hi = i + 1;
+            while (lo >= 0 && hidden[static_cast<std::size_t>(lo)]) --lo;
+            while (hi < n && hidden[static_cast<std::size_t>(hi)]) ++hi;
+            if (lo < 0) nx[static_cast<std::size_t>(i)] = new_index[static_cast<std::size_t>(hi)];
+            else if (hi >= n) nx[static_cast<std::size_t>(i)] = new_index[static_cast<std::size_t>(lo)];
+            else {
+                const double a = new_index[static_cast<std::size_t>(lo)], b = new_index[static_cast<std::size_t>(hi)];
+                nx[static_cast<std::size_t>(i)] = a + (b - a) * (i - lo) / static_cast<double>(hi - lo);
+            }
+        }
+        auto map_x = [&](double p) {
+            if (p <= 0) return nx.front() + p;
+            if (p >= n - 1) return nx.back() + (p - (n - 1));
+            const int a = static_cast<int>(std::floor(p));
+            const double f = p - a;
+            return nx[static_cast<std::size_t>(a)] + f * (nx[static_cast<std::size_t>(a) + 1] - nx[static_cast<std::size_t>(a)]);
+        };
+        auto shown = [&](int lane) { return lane >= 0 && lane < n && !hidden[static_cast<std::size_t>(lane)]; };
+        // The hop of a packet that leaves a lane: (packet, lane) -> item.
+        std::unordered_map<std::uint64_t, std::size_t> hop_from;
+        for (std::size_t i = 0; i < items.size(); ++i)
+            if (items[i].kind == ItemKind::Arrow && items[i].packet != 0 && items[i].from_lane >= 0)
+                hop_from.emplace(items[i].packet * 64 + static_cast<std::uint64_t>(items[i].from_lane), i);
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            Item& it = items[i];
+            if (it.kind == ItemKind::Arrow) {
+                if (it.from_lane >= 0 && !shown(it.from_lane)) continue;  // the hop leaving a hidden lane
+                // Towards a hidden lane: take on the fate of the packet's next hops until it
+                // reaches a lane shown; a packet that stopped at the hidden lane dies there.
+                while (it.to_lane >= 0 && !shown(it.to_lane)) {
+                    auto next = it.end == End::Arrow && it.packet != 0
+                                    ? hop_from.find(it.packet * 64 + static_cast<std::uint64_t>(it.to_lane))
+                                    : hop_from.end();
+                    if (next == hop_from.end()) {
+                        if (it.end == End::Arrow) it.end = End::Cross;
+                        const int dir = it.to_lane > it.from_lane ? 1 : -1;
+                        int j = it.to_lane;
+                        while (j >= 0 && j < n && hidden[static_cast<std::size_t>(j)]) j += dir;
+                        it.to_lane = j >= 0 && j < n ? j : it.from_lane;
+                        break;
+                    }
+                    const Item& h = items[next->second];
+                    it.to_lane = h.to_lane;
+                    it.to_pos = h.to_pos;
+                    it.end = h.end;
+                    it.t1 = h.t1;
+                    if (!h.text.empty()) it.text = h.text;
+                    if (!h.translation.empty())
+                        it.translation = it.translation.empty() ? h.translation : it.translation + "; " + h.translation;
+                }
+                it.from_pos = map_x(it.from_pos);
+                // Delivered: onto its (maybe new) lane; died: where it died, mapped.
+                it.to_pos = it.end == End::Arrow && it.to_lane >= 0 ? nx[static_cast<std::size_t>(it.to_lane)] : map_x(it.to_pos);
+                if (it.from_lane >= 0) it.from_lane = new_index[static_cast<std::size_t>(it.from_lane)];
+                if (it.to_lane >= 0) it.to_lane = new_index[static_cast<std::size_t>(it.to_lane)];
+            } else if (it.kind == ItemKind::Note) {
+                int lo = it.lane_lo, hi = it.lane_hi;
+                while (lo <= hi && !shown(lo)) ++lo;
+                while (hi >= lo && !shown(hi)) --hi;
+                if (lo > hi) continue;
+                it.lane_lo = new_index[static_cast<std::size_t>(lo)];
+                it.lane_hi = new_index[static_cast<std::size_t>(hi)];
+            }
+            out.push_back(std::move(it));
+        }
+        items.swap(out);
+        out.clear();
+        std::vector<Lane> lanes;
+        for (int i = 0; i < n; ++i)
+            if (!hidden[static_cast<std::size_t>(i)]) lanes.push_back(std::move(lm.lanes[static_cast<std::size_t>(i)]));
+        lm.lanes = std::move(lanes);
+    }
+    // Steps (1-based over what is left) and the time range.
+    std::size_t start = 0;
+    if (opt.skip_login) {
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            const Item& it = items[i];
+            if (it.kind != ItemKind::Arrow || it.event >= t.events.size()) continue;
+            const auto& ftp = t.events[it.event].ftp;
+            auto a = std::find_if(ftp.begin(), ftp.end(), [](const trace::FtpLine& l) { return l.announce != trace::Announce::None; });
+            if (a == ftp.end()) continue;
+            std::size_t at = i;
+            if (!announcing_command(a->announce)) {  // a reply: back to the command it answers
+                for (std::size_t j = i; j-- > 0;) {
+                    const Item& c = items[j];
+                    if (c.kind != ItemKind::Arrow || c.conn != it.conn || c.event >= t.events.size()) continue;
+                    const auto& cf = t.events[c.event].ftp;
+                    if (std::any_of(cf.begin(), cf.end(), [](const trace::FtpLine& l) { return l.command; })) { at = j; break; }
+                }
+            }
+            // The first hop of that packet.
+            for (std::size_t j = 0; j < at; ++j)
+                if (items[j].kind == ItemKind::Arrow && items[j].packet != 0 && items[j].packet == items[at].packet) { at = j; break; }
+            start = at;
+            break;
+        }
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const std::size_t step = i + 1;
+        if (opt.step_first && step < opt.step_first) continue;
+        if (opt.step_last && step > opt.step_last) continue;
+        if (opt.time_from >= 0 && items[i].t0 < opt.time_from) continue;
+        if (opt.time_to >= 0 && items[i].t0 > opt.time_to) continue;
+        if (i < start) continue;
+        out.push_back(std::move(items[i]));
+    }
+    items.swap(out);
+    if (!pinned.empty()) items.insert(items.begin(), std::move(pinned.front()));
+}
+
 }  // namespace
 
 std::string folded_label(std::uint64_t bytes, std::uint32_t segments, std::uint32_t acks) {
@@ -532,6 +690,8 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
         }
     }
 
+    select_items(t, opt, lm, items, d.auto_folded);
+
     auto note_lines = [](const std::string& s) {
         return 1 + static_cast<int>(std::count(s.begin(), s.end(), '\n'));
     };
@@ -670,6 +830,92 @@ std::string format_time_short(trace::TimeNs t) {
         rest %= digit;
     }
     return fmt::format("{}{}{}{} {}", neg ? "-" : "", a / scale, frac.empty() ? "" : ".", frac, unit);
+}
+
+namespace {
+bool parse_count(std::string_view s, std::size_t& out) {
+    if (s.empty() || s.size() > 9) return false;
+    std::size_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + static_cast<std::size_t>(c - '0');
+    }
+    out = v;
+    return v > 0;
+}
+}  // namespace
+
+std::string parse_step_range(std::string_view s, LayoutOptions& o) {
+    const std::string expected = "expected a step range such as 5-20, 5- or -20 (steps count from 1), found \"" +
+                                 std::string(s) + "\"";
+    std::size_t a = 0, b = 0;
+    const auto dash = s.find('-');
+    if (dash == std::string_view::npos) {
+        if (!parse_count(s, a)) return expected;
+        o.step_first = o.step_last = a;
+        return "";
+    }
+    const auto l = s.substr(0, dash), r = s.substr(dash + 1);
+    if ((l.empty() && r.empty()) || (!l.empty() && !parse_count(l, a)) || (!r.empty() && !parse_count(r, b)))
+        return expected;
+    if (a && b && b < a) return "the range ends before it starts: \"" + std::string(s) + "\"";
+    o.step_first = a;
+    o.step_last = b;
+    return "";
+}
+
+std::string parse_time(std::string_view s, trace::TimeNs& out) {
+    const std::string expected = "expected a time with its unit such as 0.010s, 10ms, 250us or 1500ns, found \"" +
+                                 std::string(s) + "\"";
+    std::size_t i = 0;
+    std::uint64_t whole = 0, frac = 0, frac_div = 1;
+    bool digits = false;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        if (whole > 1'000'000'000ULL) return expected;
+        whole = whole * 10 + static_cast<std::uint64_t>(s[i++] - '0');
+        digits = true;
+    }
+    if (i < s.size() && s[i] == '.') {
+        ++i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+            if (frac_div < 1'000'000'000ULL) {
+                frac = frac * 10 + static_cast<std::uint64_t>(s[i] - '0');
+                frac_div *= 10;
+            }
+            ++i;
+            digits = true;
+        }
+    }
+    if (!digits) return expected;
+    const auto unit = s.substr(i);
+    std::uint64_t mult = 0;
+    if (unit == "s") mult = 1'000'000'000ULL;
+    else if (unit == "ms") mult = 1'000'000ULL;
+    else if (unit == "us") mult = 1'000ULL;
+    else if (unit == "ns") mult = 1;
+    else return expected;
+    if (whole > 100'000ULL * 1'000'000'000ULL / mult) return "time too large: \"" + std::string(s) + "\"";
+    out = static_cast<trace::TimeNs>(whole * mult + frac * mult / frac_div);
+    return "";
+}
+
+std::string parse_connections(std::string_view s, LayoutOptions& o) {
+    bool c = false, d = false, g = false;
+    std::size_t at = 0;
+    while (at <= s.size()) {
+        auto comma = s.find(',', at);
+        if (comma == std::string_view::npos) comma = s.size();
+        const auto w = s.substr(at, comma - at);
+        if (w == "control") c = true;
+        else if (w == "data") d = true;
+        else if (w == "signalling" || w == "signaling") g = true;
+        else return "expected a comma-separated list of control, data and signalling, found \"" + std::string(w) + "\"";
+        at = comma + 1;
+    }
+    o.show_control = c;
+    o.show_data = d;
+    o.show_signalling = g;
+    return "";
 }
 
 }  // namespace ftpsim::viz

@@ -2,6 +2,7 @@
 // projector (large text), in the style of the lecture's figures.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -417,6 +418,63 @@ std::string to_svg(const Diagram& d, const SvgOptions& o) {
         if (it.to_port && alive) port(it.to_port, bx + dir * 8, by + port_fs * 0.36, dir < 0);
     }
     b.append(std::string_view("</g>\n</svg>\n"));
+    return fmt::to_string(b);
+}
+
+namespace {
+double svg_attr(std::string_view root, std::string_view name) {
+    const std::string key = " " + std::string(name) + "=\"";
+    const auto at = root.find(key);
+    if (at == std::string_view::npos) return 0;
+    return std::strtod(std::string(root.substr(at + key.size(), 24)).c_str(), nullptr);
+}
+}  // namespace
+
+std::string side_by_side_svg(const std::vector<SvgPane>& panes, double font_size) {
+    const double gap = 40, head_h = font_size * 2.4;
+    struct Placed {
+        std::string_view body;  // from "<svg" on
+        double w = 0, h = 0;
+    };
+    std::vector<Placed> placed;
+    double total_w = 0, max_h = 0;
+    for (const auto& p : panes) {
+        Placed q;
+        const auto start = p.svg.find("<svg");
+        q.body = start == std::string::npos ? std::string_view() : std::string_view(p.svg).substr(start);
+        const auto root_end = q.body.find('>');
+        const std::string_view root = q.body.substr(0, root_end == std::string_view::npos ? 0 : root_end);
+        q.w = svg_attr(root, "width");
+        q.h = svg_attr(root, "height");
+        total_w += (placed.empty() ? 0 : gap) + q.w;
+        max_h = std::max(max_h, q.h);
+        placed.push_back(q);
+    }
+    Buf b;
+    auto out = fmt::appender(b);
+    fmt::format_to(out,
+                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+                   "font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\">\n"
+                   "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n",
+                   D1{total_w}, D1{max_h + head_h});
+    double x = 0;
+    for (std::size_t i = 0; i < placed.size(); ++i) {
+        fmt::format_to(out, "<text x=\"{}\" y=\"{}\" font-size=\"{}\" font-weight=\"bold\" fill=\"#212529\">",
+                       D1{x + 20}, D1{font_size * 1.6}, D1{font_size * 1.2});
+        esc(b, panes[i].heading);
+        b.append(std::string_view("</text>\n"));
+        // The pane: its own <svg> element, placed (x, y attributes on the nested root).
+        std::string_view body = placed[i].body;
+        fmt::format_to(out, "<svg x=\"{}\" y=\"{}\"", D1{x}, D1{head_h});
+        b.append(body.substr(4));
+        if (b.size() == 0 || b.data()[b.size() - 1] != '\n') b.push_back('\n');
+        if (i + 1 < placed.size())
+            fmt::format_to(out, "<line x1=\"{0}\" y1=\"0\" x2=\"{0}\" y2=\"{1}\" stroke=\"#adb5bd\" stroke-width=\"2\"/>\n",
+                           D1{x + placed[i].w + gap / 2}, D1{max_h + head_h});
+        x += placed[i].w + gap;
+    }
+    b.append(std::string_view("</svg>\n"));
     return fmt::to_string(b);
 }
 

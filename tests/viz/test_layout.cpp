@@ -6,6 +6,7 @@
 
 #include "seed_traces.hpp"
 #include "viz/diagram.hpp"
+#include "viz/export.hpp"
 
 using namespace ftpsim;
 using namespace ftpsim::viz;
@@ -31,6 +32,20 @@ const Item* find_label(const Diagram& d, const std::string& label) {
     for (const auto& it : d.items)
         if (it.kind == ItemKind::Arrow && it.label == label) return &it;
     return nullptr;
+}
+// Fixture: the seed traces carry no parsed FTP facts; give the first hop of the segment that
+// carries `line` its FtpLine, as the simulator records it.
+void mark_line(trace::Trace& t, const std::string& line, bool command, trace::Announce a = trace::Announce::None) {
+    for (auto& e : t.events)
+        if (e.kind == trace::EventKind::Segment && e.text == line) {
+            trace::FtpLine l;
+            l.command = command;
+            l.announce = a;
+            l.line = line;
+            e.ftp.push_back(l);
+            return;
+        }
+    FAIL("no segment carries " << line);
 }
 }  // namespace
 
@@ -441,4 +456,195 @@ TEST_CASE("layout: fold_data_above folds a large diagram and says so in a note a
     CHECK(d.items[0].text.rfind("Bulk data folded: unfolded, this ladder has " + std::to_string(n) + " items (over " +
                                 std::to_string(n - 1) + ")", 0) == 0);
     CHECK(folded(d).size() == 2);
+}
+
+// ---- Selection for slides (LayoutOptions: connections, hidden lanes, steps, time, login) ------
+
+TEST_CASE("layout selection: a step range keeps exactly those items, in order") {
+    const trace::Trace t = testing::lecture_passive_list();
+    const Diagram full = layout(t);
+    REQUIRE(full.items.size() > 20);
+    LayoutOptions o;
+    REQUIRE(parse_step_range("5-20", o).empty());
+    const Diagram d = layout(t, o);
+    REQUIRE(d.items.size() == 16);
+    for (std::size_t i = 0; i < d.items.size(); ++i) {
+        CHECK(d.items[i].event == full.items[i + 4].event);
+        CHECK(d.items[i].label == full.items[i + 4].label);
+        CHECK(d.items[i].kind == full.items[i + 4].kind);
+    }
+    // Re-laid out from the top: the first kept item is where the full ladder's first one is.
+    CHECK(d.items.front().y0 == full.items.front().y0);
+    CHECK(d.height < full.height);
+    LayoutOptions tail;
+    REQUIRE(parse_step_range("20-", tail).empty());
+    CHECK(layout(t, tail).items.size() == full.items.size() - 19);
+    LayoutOptions bad;
+    CHECK_FALSE(parse_step_range("20-5", bad).empty());
+    CHECK_FALSE(parse_step_range("0-5", bad).empty());
+    CHECK_FALSE(parse_step_range("x", bad).empty());
+    CHECK_FALSE(parse_step_range("-", bad).empty());
+}
+
+TEST_CASE("layout selection: a time range keeps the items leaving inside it") {
+    const trace::Trace t = testing::lecture_passive_list();
+    const Diagram full = layout(t);
+    LayoutOptions o;
+    REQUIRE(parse_time("0.010s", o.time_from).empty());
+    REQUIRE(parse_time("50ms", o.time_to).empty());
+    CHECK(o.time_from == 10 * trace::kNsPerMs);
+    CHECK(o.time_to == 50 * trace::kNsPerMs);
+    std::vector<std::size_t> want;
+    for (const auto& it : full.items)
+        if (it.t0 >= o.time_from && it.t0 <= o.time_to) want.push_back(it.event);
+    REQUIRE(!want.empty());
+    REQUIRE(want.size() < full.items.size());
+    const Diagram d = layout(t, o);
+    std::vector<std::size_t> got;
+    for (const auto& it : d.items) got.push_back(it.event);
+    CHECK(got == want);
+    trace::TimeNs x = 0;
+    CHECK(parse_time("250us", x).empty());
+    CHECK(x == 250'000);
+    CHECK_FALSE(parse_time("5", x).empty());
+    CHECK_FALSE(parse_time("5 parsecs", x).empty());
+}
+
+TEST_CASE("layout selection: --skip-login starts at the PASV command whose reply announces") {
+    trace::Trace t = testing::lecture_passive_list();
+    mark_line(t, "USER student", true);
+    mark_line(t, "PASS secret", true);
+    mark_line(t, "PASV", true);
+    mark_line(t, "227 Entering PASV mode (192,168,150,90,195,149)", false, trace::Announce::Pasv227);
+    for (View v : {View::PerHop, View::EndToEnd}) {
+        LayoutOptions o;
+        o.view = v;
+        o.skip_login = true;
+        const Diagram d = layout(t, o);
+        REQUIRE(!d.items.empty());
+        CHECK(d.items.front().kind == ItemKind::Arrow);
+        CHECK(d.items.front().label == "PASV");
+        CHECK(find_label(d, "USER student") == nullptr);
+        CHECK(find_label(d, "LIST") != nullptr);
+    }
+}
+
+TEST_CASE("layout selection: --skip-login starts at the PORT command in an active session") {
+    LayoutOptions o;
+    o.skip_login = true;
+    trace::Trace t = testing::active_nat_fail();
+    mark_line(t, "USER anonymous", true);
+    mark_line(t, "PORT 192,168,1,10,195,149", true, trace::Announce::Port);
+    const Diagram d = layout(t, o);
+    REQUIRE(!d.items.empty());
+    CHECK(d.items.front().label == "PORT 192,168,1,10,195,149");
+    CHECK(find_label(d, "USER anonymous") == nullptr);
+    CHECK(d.items.front().from_lane == 0);  // the first hop, from the client
+}
+
+TEST_CASE("layout selection: connections shown") {
+    const trace::Trace t = testing::lecture_passive_list();
+    LayoutOptions o;
+    REQUIRE(parse_connections("control", o).empty());
+    const Diagram d = layout(t, o);
+    std::size_t n = 0;
+    for (const auto* a : arrows(d)) {
+        CHECK(a->style == Style::Control);
+        ++n;
+    }
+    CHECK(n > 0);
+    std::size_t want = 0;
+    for (const auto* a : arrows(layout(t)))
+        if (a->style == Style::Control) ++want;
+    CHECK(n == want);
+    LayoutOptions nos;
+    REQUIRE(parse_connections("control,data", nos).empty());
+    for (const auto* a : arrows(layout(t, nos))) CHECK(a->style != Style::Handshake);
+    CHECK_FALSE(parse_connections("control,video", nos).empty());
+}
+
+TEST_CASE("layout selection: a hidden router's two hops become one arrow") {
+    const trace::Trace t = testing::active_nat_fail();
+    const Diagram full = layout(t);
+    LayoutOptions o;
+    o.hidden_lanes = {"home-router"};
+    const Diagram d = layout(t, o);
+    REQUIRE(d.lanes.size() == 2);
+    CHECK(d.lanes[0].name == "client");
+    CHECK(d.lanes[1].name == "server");
+    // Every packet that crossed the router is now one arrow from client to server (or back).
+    std::size_t from_router = 0;
+    for (const auto* a : arrows(full))
+        if (a->from_lane == 1) ++from_router;
+    std::size_t n = 0;
+    for (const auto* a : arrows(d)) {
+        CHECK(a->from_lane >= 0);
+        CHECK(a->from_lane <= 1);
+        CHECK(a->to_lane >= 0);
+        CHECK(a->to_lane <= 1);
+        CHECK(a->from_lane != a->to_lane);
+        if (a->end == End::Arrow) CHECK(a->to_pos == static_cast<double>(a->to_lane));
+        ++n;
+    }
+    CHECK(n == arrows(full).size() - from_router);
+    // The SYN the client's firewall drops still ends in a cross; the PORT line keeps the ALG's
+    // rewrite as its translation and reaches the server.
+    std::size_t crosses_full = 0, crosses = 0;
+    for (const auto* a : arrows(full)) crosses_full += a->end == End::Cross;
+    for (const auto* a : arrows(d)) crosses += a->end == End::Cross;
+    CHECK(crosses == crosses_full);
+    CHECK(crosses > 0);
+    const Item* user = find_label(d, "USER anonymous");
+    if (!user) user = find_label(d, "USER student");
+    if (user) {
+        CHECK(user->from_lane == 0);
+        CHECK(user->to_lane == 1);
+    }
+    for (const auto& it : d.items)
+        if (it.kind == ItemKind::Note) {
+            CHECK(it.lane_lo >= 0);
+            CHECK(it.lane_hi <= 1);
+        }
+}
+
+TEST_CASE("svg for slides: the font size is applied and the legend says what colours and styles mean") {
+    const Diagram d = layout(testing::active_nat_fail());
+    SvgOptions big;
+    big.font_size = 23;
+    const std::string s = to_svg(d, big);
+    CHECK(s.find("font-size=\"23\"") != std::string::npos);
+    CHECK(to_svg(d).find("font-size=\"23\"") == std::string::npos);
+    CHECK(s.find(">control connection</text>") != std::string::npos);
+    CHECK(s.find(">TCP signalling (SYN, ACK, FIN, RST)</text>") != std::string::npos);
+    CHECK(s.find(">dropped</text>") != std::string::npos);
+    SvgOptions bare;
+    bare.legend = false;
+    const std::string n = to_svg(d, bare);
+    CHECK(n.find(">control connection</text>") == std::string::npos);
+    CHECK(n.find(">dropped</text>") == std::string::npos);
+    // A hidden lane's header is gone from the SVG.
+    LayoutOptions o;
+    o.hidden_lanes = {"home-router"};
+    CHECK(to_svg(d).find(">home-router<") != std::string::npos);
+    CHECK(to_svg(layout(testing::active_nat_fail(), o)).find(">home-router<") == std::string::npos);
+}
+
+TEST_CASE("svg side by side: both panes, placed next to each other, under their headings") {
+    const std::string a = to_svg(layout(testing::active_nat_fail()));
+    const std::string b = to_svg(layout(testing::active_nat_alg_ok()));
+    const std::string s = side_by_side_svg({{"alg=false", a}, {"alg=true & more", b}}, 17);
+    CHECK(s.rfind("<?xml", 0) == 0);
+    CHECK(s.find(">alg=false</text>") != std::string::npos);
+    CHECK(s.find(">alg=true &amp; more</text>") != std::string::npos);
+    // The second pane starts after the first one's width and the 40 px gap.
+    const auto w_at = a.find(" width=\"") + 8;
+    const double wa = std::stod(a.substr(w_at, a.find('"', w_at) - w_at));
+    CHECK(s.find("<svg x=\"0\" y=\"") != std::string::npos);
+    const auto second = s.find("<svg x=\"", s.find("<svg x=\"0\"") + 1);
+    REQUIRE(second != std::string::npos);
+    CHECK(std::stod(s.substr(second + 8)) == doctest::Approx(wa + 40));
+    // Each pane's content is there whole: both titles, and one xml declaration only.
+    CHECK(s.find(layout(testing::active_nat_fail()).title) != std::string::npos);
+    CHECK(s.find("<?xml", 1) == std::string::npos);
+    CHECK(std::count(s.begin(), s.end(), '\n') >= std::count(a.begin(), a.end(), '\n'));
 }

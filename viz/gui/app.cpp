@@ -133,6 +133,27 @@ bool configure(const GuiOptions& o, GuiState& s, std::string& error) {
     else if (o.time == "to-scale" || o.time == "scale") lo.time = viz::TimeScale::ToScale;
     else return error = "--time: expected compressed or to-scale, found \"" + o.time + "\"", false;
     lo.fold_handshakes = o.fold_handshakes;
+    if (!o.steps.empty())
+        if (auto e = viz::parse_step_range(o.steps, lo); !e.empty()) return error = "--steps: " + e, false;
+    if (!o.from.empty())
+        if (auto e = viz::parse_time(o.from, lo.time_from); !e.empty()) return error = "--from: " + e, false;
+    if (!o.to.empty())
+        if (auto e = viz::parse_time(o.to, lo.time_to); !e.empty()) return error = "--to: " + e, false;
+    if (lo.time_from >= 0 && lo.time_to >= 0 && lo.time_to < lo.time_from)
+        return error = "--to " + o.to + ": before --from " + o.from, false;
+    lo.skip_login = o.skip_login;
+    if (!o.connections.empty())
+        if (auto e = viz::parse_connections(o.connections, lo); !e.empty()) return error = "--connections: " + e, false;
+    for (const auto& h : o.hide_lanes) {
+        bool known = false;
+        std::string names;
+        for (const auto& n : s.trace().nodes) {
+            known = known || n.name == h;
+            names += (names.empty() ? "" : ", ") + n.name;
+        }
+        if (!known) return error = "--hide-lane " + h + ": expected a node of the scenario (" + names + ")", false;
+        lo.hidden_lanes.push_back(h);
+    }
     s.set_layout(lo);
     if (o.theme == "light") s.view.theme = ThemeKind::Light;
     else if (o.theme == "dark") s.view.theme = ThemeKind::Dark;
@@ -163,6 +184,8 @@ std::string gui_usage() {
            "  --trace FILE.json      show a recorded trace instead (repeatable)\n"
            "  --view per-hop|end-to-end      --time compressed|to-scale      --fold-handshakes\n"
            "  --step N               the playback position (1-based)\n"
+           "  --steps 5-20  --from 0.010s --to 0.050s  --skip-login  --hide-lane NAME  --connections control,data\n"
+           "                         draw only a part of the ladder, as `ftpsim run` does (docs/exports.md)\n"
            "  --zoom F               vertical zoom (default: fit the diagram, kept legible)\n"
            "  --theme light|dark     --scale F (UI scale, default 1.25)     --font-size PX (at scale 1, default 18)\n"
            "  --font FILE.ttf        --size WxH (window, default 1280x800)  --no-sidebar\n"
@@ -185,6 +208,7 @@ std::string gui_usage() {
            "examples:\n"
            "  ftpsim gui lecture-deck-passive-list --present\n"
            "  ftpsim gui home-router-alg-active-port-21 --present --challenge\n"
+           "  ftpsim gui home-router-alg-active-port-21 --hide-lane linksys --skip-login --connections control,data\n"
            "  xvfb-run -a -s \"-screen 0 1280x720x24\" ftpsim gui lecture-deck-passive-list --present --size 1280x720 \\\n"
            "      --script \"next-ftp; next-ftp; screenshot deck.png; quit\"\n"
            "exit status: 0 ok, 1 no display or a failed write or click, 2 bad input, 3 an expect that failed\n";
@@ -233,6 +257,19 @@ bool parse_gui_args(const std::vector<std::string>& args, GuiOptions& o, std::st
             if (!value(o.time)) return false;
         } else if (a == "--fold-handshakes") {
             o.fold_handshakes = true;
+        } else if (a == "--steps") {
+            if (!value(o.steps)) return false;
+        } else if (a == "--from") {
+            if (!value(o.from)) return false;
+        } else if (a == "--to") {
+            if (!value(o.to)) return false;
+        } else if (a == "--skip-login") {
+            o.skip_login = true;
+        } else if (a == "--hide-lane") {
+            if (!value(v)) return false;
+            o.hide_lanes.push_back(v);
+        } else if (a == "--connections") {
+            if (!value(o.connections)) return false;
         } else if (a == "--step") {
             if (!number(o.step, 0, 1e12)) return false;
         } else if (a == "--zoom") {

@@ -29,6 +29,12 @@ struct GuiOptions {
     std::string view = "per-hop";          // --view per-hop|end-to-end
     std::string time = "compressed";       // --time compressed|to-scale
     bool fold_handshakes = false;          // --fold-handshakes
+    // The selection for slides, the same words as `ftpsim run` (viz::LayoutOptions).
+    std::string steps;                     // --steps 5-20
+    std::string from, to;                  // --from 0.010s --to 0.050s
+    bool skip_login = false;               // --skip-login
+    std::vector<std::string> hide_lanes;   // --hide-lane NAME (repeatable)
+    std::string connections;               // --connections control,data,signalling
     float zoom = 0;                        // --zoom F (0: fit)
     long step = 0;                         // --step N: the playback position (1-based; 0: first)
     bool sidebar = true;                   // --no-sidebar
