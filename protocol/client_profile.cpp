@@ -79,6 +79,8 @@ constexpr std::array kProfiles{
         .reconnect_interval_base = 30 * kSecond,   // net:reconnect-interval-base
         .reconnect_interval_multiplier = 1.5,      // net:reconnect-interval-multiplier
         .reconnect_interval_max = 600 * kSecond,   // net:reconnect-interval-max
+        .retries_failed_transfer = true,
+        .auto_passive_mode = true,                 // ftp:auto-passive-mode
         .on_negative_reply = FailurePolicy::Continue,
         .on_data_command_refused = FailurePolicy::Abandon,
         .on_data_failure = FailurePolicy::Abandon,

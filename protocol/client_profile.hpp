@@ -99,6 +99,15 @@ struct ClientProfile {
     Time reconnect_interval_base = 0;
     double reconnect_interval_multiplier = 1.5;
     Time reconnect_interval_max = 0;
+    // lftp: a transfer whose data setup was refused (PORT 500) or whose data connection failed
+    // (refused, timed out) is retried on a new control connection, within the same
+    // net:max-retries, net:reconnect-interval-base after the previous try's start (at once when
+    // that is past). The new session logs in again (FEAT, USER) but knows the home directory,
+    // the size and the date: no PWD, SIZE, MDTM.
+    bool retries_failed_transfer = false;
+    // lftp ftp:auto-passive-mode: the retry switches to passive after a refused PORT, to active
+    // after a refused passive connection; a timed-out connection keeps the mode.
+    bool auto_passive_mode = false;
 
     // Failures.
     FailurePolicy on_negative_reply = FailurePolicy::Continue;
