@@ -33,6 +33,7 @@ def main():
     ap.add_argument("--ftpsim")
     ap.add_argument("--scenarios")
     ap.add_argument("--source", help="the source tree (checks the schema's enums against sim/trace/trace.cpp)")
+    ap.add_argument("--captures", help="a folder of pcap files: each is imported with `ftpsim import` and its trace validated")
     ap.add_argument("traces", nargs="*")
     a = ap.parse_args()
     schema = json.loads(pathlib.Path(a.schema).read_text())
@@ -64,6 +65,17 @@ def main():
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                 if not out.exists():
                     problems.append(f"{yaml}: no trace written (exit {r.returncode}): {r.stderr.strip()[:200]}")
+                    continue
+                files.append(out)
+        if a.captures:
+            for pcap in sorted(pathlib.Path(a.captures).glob("*.pcap")):
+                out = pathlib.Path(tmp) / ("import-" + pcap.stem + ".json")
+                r = subprocess.run([a.ftpsim, "import", str(pcap), "--export", str(out)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                if not out.exists():
+                    if r.returncode == 2:  # a capture with no FTP in it is bad input, not a trace
+                        continue
+                    problems.append(f"{pcap}: no trace written (exit {r.returncode}): {r.stderr.strip()[:200]}")
                     continue
                 files.append(out)
         for f in files:
