@@ -679,6 +679,39 @@ const std::vector<Rule>& rules() {
          },
          kFixAny},
 
+        {"control-connection-failed", "the client could not open the control connection (refused, timed out, unreachable)",
+         [](const Context& c) -> std::optional<Match> {
+             const Event* e = c.first([&](const Event& x) {
+                 return x.kind == trace::EventKind::Socket && x.fact == Fact::ConnectFailed && c.is_control(x.conn);
+             });
+             if (!e) return std::nullopt;
+             Match m;
+             m.event = e;
+             m.evidence.push_back(e);
+             return m;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             const auto& e = *m.event;
+             const std::string peer = e.dst.addr + ":" + std::to_string(e.dst.port);
+             switch (e.error) {
+             case trace::SocketError::Refused:
+                 d.what = e.from + " could not open the control connection to " + peer + ": the connection was refused.";
+                 d.cause = "Nothing listens at that address and port (the host or a router answered the SYN with a "
+                           "reset or an ICMP port unreachable), so no FTP session can start.";
+                 break;
+             case trace::SocketError::TimedOut:
+                 d.what = e.from + " could not open the control connection to " + peer + ": no answer to its SYNs.";
+                 d.cause = "Something on the way drops the SYN silently (a firewall's drop, a router's INPUT policy "
+                           "drop, or a host that is down), so the client waits until its connect timeout.";
+                 break;
+             default:
+                 d.what = e.from + " could not open the control connection to " + peer + ".";
+                 d.cause = "No route leads to the server, so no FTP session can start.";
+                 break;
+             }
+         },
+         kFixAny},
+
         {"run-limit-reached", "the simulation stopped at its time or event limit",
          [](const Context& c) -> std::optional<Match> {
              if (c.t.outcome.limit_reached.empty()) return std::nullopt;
@@ -1066,7 +1099,7 @@ void review_security(const scenario::Scenario& s, trace::Trace& t, bool verify) 
 void diagnose(const scenario::Scenario& s, trace::Trace& t, bool verify) {
     auto [d, categories] = explain(s, t);
     if (s.expect && !s.expect->no_fix.empty()) {
-        d.cause += " This failure is the protection working: " + s.expect->no_fix;
+        d.cause += " The scenario declares no fix: " + s.expect->no_fix;
         t.outcome.diagnosis.push_back(d);
         return;
     }

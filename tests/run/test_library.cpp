@@ -166,6 +166,7 @@ const ExpectedFinding kFindings[] = {
     {"draft-rosenau-section-5", "too-many-users", trace::Fact::ServerUserLimit, 421, kAny},
     {"ftplib-timeout-control-connect", "control-connection-dropped", kNone, 0, trace::Verdict::Dropped},
     {"vsftpd-idle-session-timeout", "service-closing", kNone, 421, kAny},
+    {"lftp-reconnects-refused-server", "control-connection-failed", trace::Fact::ConnectFailed, 0, kAny},
     {"router-input-accept-closed-port-rst", "passive-port-not-forwarded", trace::Fact::ClosedPort, 0, trace::Verdict::Rejected},
     {"router-input-drop-closed-port-times-out", "nat-filtering-blocks-data-connection", trace::Fact::ClosedPort, 0, trace::Verdict::Dropped},
     {"router-input-reject-icmp-closed-port", "passive-port-not-forwarded", trace::Fact::ClosedPort, 0, trace::Verdict::Rejected},
