@@ -381,6 +381,7 @@ bool ClientSession::start_next_action() {
     result_.action = action;
     result_.ok = true;
     switched_mode_ = false;
+    connect_budget_end_ = kNever;
     using K = UserAction::Kind;
     switch (action.kind) {
         case K::Login: plan_login(action); break;
@@ -882,6 +883,21 @@ void ClientSession::connect_to(HostPort target, bool single_port) {
     data_.target = target;
     data_.spdt_id = single_port ? data_.spdt_id : std::string{};
     data_.spdt_replies = {};
+    const ClientProfile& p = config_.profile;
+    if (p.connect_timeout > 0 && p.connect_timeout_shared) {
+        if (connect_budget_end_ == kNever) connect_budget_end_ = now_ + p.connect_timeout;
+        if (now_ >= connect_budget_end_) {
+            // curl: the connect budget was spent on the EPSV connection; no SYN is sent.
+            emit(Explain{std::string(p.name) + "'s connect timeout (" +
+                             std::to_string(p.connect_timeout / 1'000'000'000) +
+                             " s) is one budget for the transfer's data connections, and the earlier one spent it",
+                         ExplainKind::Other, p.connect_timeout});
+            const std::string why = "the data connection to " + target.to_string() +
+                                    " was not tried: the connect timeout is spent";
+            if (fire(E::ConnectFailed)) on_data_failure(why);
+            return;
+        }
+    }
     if (single_port)
         explain("the client opens a second connection to the control port " +
                 target.to_string() + " and will send SPDT " + data_.spdt_id);
@@ -889,7 +905,9 @@ void ClientSession::connect_to(HostPort target, bool single_port) {
         explain("the client opens the data connection to " + target.to_string() + " (" +
                 data_.setup_verb + ")");
     emit(Connect{data_.id, target, std::nullopt, single_port});
-    connect_deadline_ = config_.profile.connect_timeout > 0 ? now_ + config_.profile.connect_timeout : kNever;
+    connect_deadline_ = p.connect_timeout == 0 ? kNever
+                        : p.connect_timeout_shared ? connect_budget_end_
+                                                   : now_ + p.connect_timeout;
 }
 
 void ClientSession::on_data_event(const DataEvent& event, Time now) {

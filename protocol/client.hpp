@@ -319,6 +319,7 @@ private:
     Time now_ = 0;
     Time accept_deadline_ = kNever;
     Time connect_deadline_ = kNever;     // a passive data connection's connect_timeout
+    Time connect_budget_end_ = kNever;   // connect_timeout_shared: the transfer's budget ends
     Time wait_deadline_ = kNever;        // a "wait" action runs until then
     bool control_encrypted_ = false;
     bool data_protected_ = false;

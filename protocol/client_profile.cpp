@@ -29,6 +29,7 @@ constexpr std::array kProfiles{
         .switch_mode_on_data_failure = false,
         .accept_timeout = 60 * kSecond,    // CURLOPT_ACCEPTTIMEOUT_MS default
         .connect_timeout = 300 * kSecond,  // --connect-timeout: DEFAULT_CONNECT_TIMEOUT (connect.h)
+        .connect_timeout_shared = true,
         .on_negative_reply = FailurePolicy::Quit,
         .on_data_command_refused = FailurePolicy::Quit,
         .on_data_failure = FailurePolicy::Abandon,

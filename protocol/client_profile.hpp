@@ -88,6 +88,10 @@ struct ClientProfile {
     // Connecting (the control connection, and a passive data connection): give up after this,
     // 0 = when TCP gives up (curl --connect-timeout, ftplib timeout, lftp net:timeout).
     Time connect_timeout = 0;
+    // curl: connect_timeout is one budget for the transfer's data connections, from its first
+    // connect: after a failed EPSV connection the PASV fallback gets what is left, and none left
+    // means curl gives up right after the 227 without a SYN.
+    bool connect_timeout_shared = false;
     // The whole session (curl --max-time): the client gives up whatever it is doing (0 = none).
     Time max_time = 0;
     // lftp's reconnects when the control connection cannot be made (refused, timed out,

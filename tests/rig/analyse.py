@@ -46,8 +46,6 @@ MODEL_BUGS = []
 # Their scenarios are written to tests/rig/pending/, not scenarios/rig/, so that the library's
 # `ftpsim check` (which includes scenarios/rig) never holds an expectation the model does not meet.
 PENDING = [
-    (r"^curl-.*-epsv-pasvaddr-drop$", "fidproto: curl's --connect-timeout as one budget for EPSV, its "
-                                      "fallback to PASV and the connect (curl gives up right after the 227)"),
 ]
 
 

@@ -1,5 +1,6 @@
 // lftp's retries of a failed transfer on a new control connection (net:max-retries,
-// net:reconnect-interval-base) and ftp:auto-passive-mode, against the real stack's measurements
+// net:reconnect-interval-base) and ftp:auto-passive-mode, curl's one connect budget, and the
+// recycled-ICMP-packet bug, against the real stack's measurements
 // (tests/rig, lftp 4.9.2 against vsftpd 3.0.3; docs/fidelity.md): the scenarios are written here,
 // independent of the library.
 #include <doctest/doctest.h>
@@ -192,4 +193,66 @@ clients:
     CHECK(client_fin > 0);      // curl's FIN reached the server
     CHECK(client_fin == 30'012'912);  // curl's FIN reaches the server 2 ms after the ICMP (28.012 ms)
     CHECK(server_fin_back > 0);  // and the server's ACK of it came back
+}
+
+// curl's --connect-timeout is one budget for the transfer's data connections (rig cell
+// curl-vsftpd-snat21-off-epsv-pasvaddr-drop: replies 220 230 257 229 227, one data connection,
+// the control connection closed 3 s after the first SYN).
+TEST_CASE("curl --connect-timeout: the PASV fallback after a timed-out EPSV connection finds the budget spent") {
+    const char* text = R"(title: "curl EPSV, the data port dropped by the router"
+seed: 1
+nodes:
+  client: {interfaces: [203.0.113.10/24]}
+  router:
+    kind: router
+    interfaces:
+      - {name: wan, address: 203.0.113.1/24, side: outside}
+      - {name: lan2, address: 192.168.2.1/24, side: inside}
+    nat: port-restricted
+    alg: {enabled: false, ports: [21]}
+    input: {policy: drop}
+    forwards: [{port: 21, to: "192.168.2.10:21"}]
+  server: {interfaces: [192.168.2.10/24], gateway: 192.168.2.1}
+links:
+  - {between: [client, router], latency: 1ms, bandwidth: 1Gbit/s}
+  - {between: [router, server], latency: 1ms, bandwidth: 1Gbit/s}
+servers:
+  server: {profile: vsftpd, passive_ports: 30000-30009, pasv_address: 203.0.113.1, files: {/file.bin: 65536}}
+clients:
+  client:
+    profile: curl
+    mode: epsv
+    server: 203.0.113.1:21
+    options: {connect-timeout: 3s, max-time: 5s}
+    script: [login, get /file.bin, quit]
+)";
+    auto s = scenario::load_string(text, "curl-budget.yaml");
+    sim::RunOptions o;
+    o.verify_fixes = false;
+    const auto t = sim::run(s, o);
+    CHECK_FALSE(t.outcome.ok);
+    int data = 0, control = -1;
+    for (const auto& c : t.connections) {
+        if (c.purpose == "data") ++data;
+        if (c.purpose == "control") control = c.id;
+    }
+    CHECK(data == 1);  // EPSV's; PASV's is never tried
+    std::vector<int> replies;
+    trace::TimeNs reply_227 = -1;
+    for (const auto& l : sim::control_lines(t))
+        if (!l.from_client && l.ftp.code && l.ftp.final_line) {
+            replies.push_back(l.ftp.code);
+            if (l.ftp.code == 227) reply_227 = l.time_ns;
+        }
+    CHECK(replies == std::vector<int>{220, 230, 257, 229, 227});
+    trace::TimeNs fin = -1;
+    for (const auto& e : t.events)
+        if (e.kind == trace::EventKind::Segment && e.conn == control && e.from == "client" &&
+            e.flags.find('F') != std::string::npos && fin < 0)
+            fin = e.time_ns;
+    // The EPSV connection gives up 3 s after its SYN (20.008 ms) and PASV goes out at once; the
+    // 227 leaves the server at 3.022 s and curl's FIN follows as soon as it is in (3.023 s, then
+    // the segment's turn on the link).
+    CHECK(reply_227 == 3'022'009'568);
+    CHECK(fin == 3'024'010'992);
 }
