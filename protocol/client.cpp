@@ -232,6 +232,7 @@ ClientSession::ClientSession(ClientConfig config)
     : config_(std::move(config)),
       mode_(config_.mode == DataMode::Auto ? config_.profile.default_mode : config_.mode) {
     if (config_.profile.assumes_ascii_default) current_type_ = 'A';
+    resume_known_ = config_.resume_at.has_value();
     // Endpoints known at construction mean the control connection is already up.
     if (config_.control) {
         control_ends_ = *config_.control;
@@ -367,12 +368,20 @@ bool ClientSession::transfer_data_done() const { return data_.state == D::NoData
 
 bool ClientSession::start_next_action() {
     if (stop_script_ || next_action_ >= config_.script.size()) return false;
+    // A resumed session (lftp's retry of a failed transfer) logs in again and goes on at the
+    // failed action; what came between was done on the earlier connection.
+    if (config_.resume_at)
+        while (next_action_ < *config_.resume_at && next_action_ < config_.script.size() &&
+               config_.script[next_action_].kind != UserAction::Kind::Login)
+            ++next_action_;
+    if (next_action_ >= config_.script.size()) return false;
     const UserAction& action = config_.script[next_action_++];
     action_ = action;
     result_ = ActionResult{};
     result_.action = action;
     result_.ok = true;
     switched_mode_ = false;
+    connect_budget_end_ = kNever;
     using K = UserAction::Kind;
     switch (action.kind) {
         case K::Login: plan_login(action); break;
@@ -410,7 +419,8 @@ void ClientSession::plan_login(const UserAction& action) {
     if (config_.profile.feat_before_login) steps_.push_back({Step::Kind::Command, "FEAT", false});
     steps_.push_back({Step::Kind::Login, "USER " + action.path, true});
     if (config_.profile.syst_after_login) steps_.push_back({Step::Kind::Command, "SYST", false});
-    if (config_.profile.pwd_after_login) steps_.push_back({Step::Kind::Command, "PWD", false});
+    if (config_.profile.pwd_after_login && !config_.resume_at)
+        steps_.push_back({Step::Kind::Command, "PWD", false});
     // RFC 2428 section 4: after "EPSV ALL" the server refuses PORT, PASV, EPRT.
     if (mode_ == DataMode::EpsvAll) steps_.push_back({Step::Kind::Command, "EPSV ALL", true});
 }
@@ -466,9 +476,11 @@ void ClientSession::plan_transfer(const UserAction& action, DataMode mode) {
         type_and_size.push_back({Step::Kind::Command, std::string("TYPE ") + type, true});
         current_type_ = type;
     }
-    if (action.kind == K::Get && config_.profile.size_before_retr)
+    // A resumed transfer (lftp's retry) already knows the file's size and date.
+    const bool known = std::exchange(resume_known_, false);
+    if (action.kind == K::Get && config_.profile.size_before_retr && !known)
         type_and_size.push_back({Step::Kind::Command, "SIZE " + action.path, false});
-    if (action.kind == K::Get && config_.profile.mdtm_before_retr)
+    if (action.kind == K::Get && config_.profile.mdtm_before_retr && !known)
         type_and_size.push_back({Step::Kind::Command, "MDTM " + action.path, false});
     const Step setup{Step::Kind::DataSetup, data_setup_verb(mode, upload), true};
     if (config_.profile.data_setup_before_type) steps_.push_back(setup);
@@ -690,6 +702,8 @@ void ClientSession::on_data_setup_reply(const Step& step, const ServerReply& rep
     if (!positive(reply.code) || reply.code / 100 == 3) {
         if (fall_back(verb, true)) return;
         release_data();
+        if (config_.profile.on_data_command_refused == FailurePolicy::Abandon)
+            request_transfer_retry(verb, true);
         fail_on_reply(step, reply,
                       verb + " refused: " + std::to_string(reply.code) + " " + reply.text,
                       config_.profile.on_data_command_refused);
@@ -869,6 +883,21 @@ void ClientSession::connect_to(HostPort target, bool single_port) {
     data_.target = target;
     data_.spdt_id = single_port ? data_.spdt_id : std::string{};
     data_.spdt_replies = {};
+    const ClientProfile& p = config_.profile;
+    if (p.connect_timeout > 0 && p.connect_timeout_shared) {
+        if (connect_budget_end_ == kNever) connect_budget_end_ = now_ + p.connect_timeout;
+        if (now_ >= connect_budget_end_) {
+            // curl: the connect budget was spent on the EPSV connection; no SYN is sent.
+            emit(Explain{std::string(p.name) + "'s connect timeout (" +
+                             std::to_string(p.connect_timeout / 1'000'000'000) +
+                             " s) is one budget for the transfer's data connections, and the earlier one spent it",
+                         ExplainKind::Other, p.connect_timeout});
+            const std::string why = "the data connection to " + target.to_string() +
+                                    " was not tried: the connect timeout is spent";
+            if (fire(E::ConnectFailed)) on_data_failure(why);
+            return;
+        }
+    }
     if (single_port)
         explain("the client opens a second connection to the control port " +
                 target.to_string() + " and will send SPDT " + data_.spdt_id);
@@ -876,7 +905,9 @@ void ClientSession::connect_to(HostPort target, bool single_port) {
         explain("the client opens the data connection to " + target.to_string() + " (" +
                 data_.setup_verb + ")");
     emit(Connect{data_.id, target, std::nullopt, single_port});
-    connect_deadline_ = config_.profile.connect_timeout > 0 ? now_ + config_.profile.connect_timeout : kNever;
+    connect_deadline_ = p.connect_timeout == 0 ? kNever
+                        : p.connect_timeout_shared ? connect_budget_end_
+                                                   : now_ + p.connect_timeout;
 }
 
 void ClientSession::on_data_event(const DataEvent& event, Time now) {
@@ -898,6 +929,7 @@ void ClientSession::on_data_event(const DataEvent& event, Time now) {
             } else if constexpr (std::is_same_v<T, DataConnected>) {
                 on_data_connected(e);
             } else if constexpr (std::is_same_v<T, DataRefused>) {
+                data_refused_ = true;
                 if (fire(E::ConnectFailed))
                     on_data_failure("the data connection to " + data_.target.to_string() +
                                     " was refused");
@@ -978,8 +1010,29 @@ void ClientSession::on_data_failure(std::string why) {
             fail_action(std::move(why), FailurePolicy::Abandon);
         return;
     }
+    const bool refused = std::exchange(data_refused_, false);
     if (fall_back(verb, false)) return;
+    if (config_.profile.on_data_failure == FailurePolicy::Abandon) request_transfer_retry(verb, refused);
     fail_action(std::move(why), config_.profile.on_data_failure);
+}
+
+// lftp: the failed transfer is tried again on a new control connection (the caller decides
+// whether tries are left). ftp:auto-passive-mode turns a refusal into the other mode; a timeout
+// keeps the mode.
+void ClientSession::request_transfer_retry(const std::string& failed_verb, bool refused) {
+    const ClientProfile& p = config_.profile;
+    if (!p.retries_failed_transfer || !action_ || transfer_verb(*action_).empty() || next_action_ == 0) return;
+    TransferRetry r;
+    r.action_index = next_action_ - 1;
+    r.mode = mode_;
+    if (p.auto_passive_mode && refused) {
+        r.mode = is_active_verb(failed_verb) ? DataMode::Pasv : DataMode::Port;
+        r.switched = true;
+    }
+    explain(ExplainKind::Retry, std::string(p.name) + " retries the transfer on a new control connection while net:max-retries allows" +
+                                    (r.switched ? ", in " + std::string(to_string(r.mode)) + " mode (ftp:auto-passive-mode)"
+                                                : std::string(refused ? "" : ", in the same mode (a timeout does not switch it)")));
+    transfer_retry_ = r;
 }
 
 void ClientSession::maybe_upload() {

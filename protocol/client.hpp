@@ -151,6 +151,18 @@ struct ClientConfig {
     // one (the in-depth article's "announce WAN IP" remedy; curl --ftp-port ADDRESS, FileZilla's
     // "external IP address", lftp ftp:port-ipv4). The listener stays on the local address.
     std::optional<IpAddress> announce_address;
+    // A retry of a failed transfer on a new control connection (lftp): the script's actions
+    // before this index are not run again, except its logins; the session already knows the
+    // home directory (no PWD after login) and the retried transfer's size and date (no SIZE,
+    // MDTM).
+    std::optional<std::size_t> resume_at;
+};
+
+// A failed transfer the profile retries on a new control connection (lftp).
+struct TransferRetry {
+    std::size_t action_index = 0;  // the script's action to resume at
+    DataMode mode = DataMode::Auto;  // the data mode of the retry (ftp:auto-passive-mode)
+    bool switched = false;           // the mode was switched
 };
 
 struct ActionResult {
@@ -204,6 +216,9 @@ public:
     const std::optional<UserAction>& current_action() const { return action_; }
     const std::vector<ActionResult>& results() const { return results_; }
     const std::vector<std::string>& protocol_errors() const { return protocol_errors_; }
+    // Set when a transfer failed in a way the profile retries (retries_failed_transfer) and the
+    // session closed the control connection: the caller may start a new session at this action.
+    const std::optional<TransferRetry>& transfer_retry() const { return transfer_retry_; }
 
 private:
     struct Step {
@@ -265,6 +280,7 @@ private:
     void on_data_bytes(const DataBytes& event);
     void on_spdt_reply(const ServerReply& reply);
     void on_data_failure(std::string why);
+    void request_transfer_retry(const std::string& failed_verb, bool refused);
     void maybe_upload();
     void release_data();
     bool transfer_data_done() const;
@@ -303,12 +319,16 @@ private:
     Time now_ = 0;
     Time accept_deadline_ = kNever;
     Time connect_deadline_ = kNever;     // a passive data connection's connect_timeout
+    Time connect_budget_end_ = kNever;   // connect_timeout_shared: the transfer's budget ends
     Time wait_deadline_ = kNever;        // a "wait" action runs until then
     bool control_encrypted_ = false;
     bool data_protected_ = false;
 
     std::vector<ActionResult> results_;
     std::vector<std::string> protocol_errors_;
+    std::optional<TransferRetry> transfer_retry_;
+    bool resume_known_ = false;          // resumed: skip SIZE and MDTM of the first transfer
+    bool data_refused_ = false;          // the last data connection failure was a refusal
 };
 
 // ---- Server-to-server transfer ----------------------------------------------------------------

@@ -29,6 +29,7 @@ constexpr std::array kProfiles{
         .switch_mode_on_data_failure = false,
         .accept_timeout = 60 * kSecond,    // CURLOPT_ACCEPTTIMEOUT_MS default
         .connect_timeout = 300 * kSecond,  // --connect-timeout: DEFAULT_CONNECT_TIMEOUT (connect.h)
+        .connect_timeout_shared = true,
         .on_negative_reply = FailurePolicy::Quit,
         .on_data_command_refused = FailurePolicy::Quit,
         .on_data_failure = FailurePolicy::Abandon,
@@ -79,6 +80,8 @@ constexpr std::array kProfiles{
         .reconnect_interval_base = 30 * kSecond,   // net:reconnect-interval-base
         .reconnect_interval_multiplier = 1.5,      // net:reconnect-interval-multiplier
         .reconnect_interval_max = 600 * kSecond,   // net:reconnect-interval-max
+        .retries_failed_transfer = true,
+        .auto_passive_mode = true,                 // ftp:auto-passive-mode
         .on_negative_reply = FailurePolicy::Continue,
         .on_data_command_refused = FailurePolicy::Abandon,
         .on_data_failure = FailurePolicy::Abandon,

@@ -88,6 +88,10 @@ struct ClientProfile {
     // Connecting (the control connection, and a passive data connection): give up after this,
     // 0 = when TCP gives up (curl --connect-timeout, ftplib timeout, lftp net:timeout).
     Time connect_timeout = 0;
+    // curl: connect_timeout is one budget for the transfer's data connections, from its first
+    // connect: after a failed EPSV connection the PASV fallback gets what is left, and none left
+    // means curl gives up right after the 227 without a SYN.
+    bool connect_timeout_shared = false;
     // The whole session (curl --max-time): the client gives up whatever it is doing (0 = none).
     Time max_time = 0;
     // lftp's reconnects when the control connection cannot be made (refused, timed out,
@@ -99,6 +103,15 @@ struct ClientProfile {
     Time reconnect_interval_base = 0;
     double reconnect_interval_multiplier = 1.5;
     Time reconnect_interval_max = 0;
+    // lftp: a transfer whose data setup was refused (PORT 500) or whose data connection failed
+    // (refused, timed out) is retried on a new control connection, within the same
+    // net:max-retries, net:reconnect-interval-base after the previous try's start (at once when
+    // that is past). The new session logs in again (FEAT, USER) but knows the home directory,
+    // the size and the date: no PWD, SIZE, MDTM.
+    bool retries_failed_transfer = false;
+    // lftp ftp:auto-passive-mode: the retry switches to passive after a refused PORT, to active
+    // after a refused passive connection; a timed-out connection keeps the mode.
+    bool auto_passive_mode = false;
 
     // Failures.
     FailurePolicy on_negative_reply = FailurePolicy::Continue;

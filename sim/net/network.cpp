@@ -380,7 +380,14 @@ InFlight* Runtime::alloc_packet() {
     if (!free_packets.empty()) {
         p = free_packets.back();
         free_packets.pop_back();
-        p->pkt.payload.clear();
+        // A recycled packet starts blank but keeps its payload buffer. The senders set only
+        // the TCP fields: a packet that had carried an ICMP error made the next TCP segment one
+        // (after the second ICMP of a session the control connection's ACK and FIN went out as
+        // ICMP errors, window 0, and were dropped).
+        std::string buffer = std::move(p->pkt.payload);
+        buffer.clear();
+        p->pkt = mbox::Packet{};
+        p->pkt.payload = std::move(buffer);
     } else {
         p = &packet_store.emplace_back();
     }
@@ -655,7 +662,9 @@ void Runtime::send_reject(int node, const Packet& offending, Fate fate) {
     if (fate == Fate::Drop || offending.has(mbox::kRst) || offending.icmp != mbox::Icmp::None) return;
     if (fate == Fate::Reject) return send_rst_for(node, offending, offending.conn);
     InFlight* p = alloc_packet();
+    const std::uint64_t id = p->pkt.id;
     p->pkt = mbox::make_icmp_port_unreachable(offending.dst.addr, offending);
+    p->pkt.id = id;  // its own packet id in the trace
     transmit(node, p);
 }
 

@@ -314,6 +314,7 @@ void ClientApp::start(net::Stack& s) {
     net::SocketOptions o;
     o.purpose = "control";
     control_ = s.connect(local_, local_port_, server_, this, o);
+    try_start_ = s.now();
     const auto& profile = session_.profile();
     const auto secs = [](proto::Time t) { return std::to_string(t / 1'000'000'000) + " s"; };
     if (profile.connect_timeout > 0) {
@@ -417,6 +418,54 @@ bool ClientApp::retry_control(net::Stack& s) {
         start(s);
     });
     return true;
+}
+
+std::vector<proto::ActionResult> ClientApp::all_results() const {
+    std::vector<proto::ActionResult> all = carried_;
+    const auto& now = session_.results();
+    for (std::size_t i = std::min(skip_, now.size()); i < now.size(); ++i) all.push_back(now[i]);
+    return all;
+}
+
+void ClientApp::retry_transfer(net::Stack& s) {
+    const auto& p = config_.profile;
+    const proto::TransferRetry r = *session_.transfer_retry();
+    if (p.max_tries <= 1 || tries_ >= p.max_tries) return;
+    retry_scheduled_ = true;
+    ++tries_;
+    // lftp's reconnect timer runs from the previous try's start: at once when that is past.
+    const proto::Time at = std::max(s.now(), try_start_ + p.reconnect_interval_base);
+    trace::Event e = fact(trace::Fact::ClientRetry, {}, server_);
+    e.attempt = static_cast<int>(tries_);
+    e.timeout_ns = at - s.now();
+    e.state = "retry-transfer";
+    const auto ms = [](proto::Time t) { return std::to_string(t / 1'000'000) + " ms"; };
+    e.text = std::string(p.name) + " retries the failed transfer on a new control connection in " + ms(at - s.now()) +
+             " (net:reconnect-interval-base after the previous try's start; try " + std::to_string(tries_) +
+             " of net:max-retries " + std::to_string(p.max_tries) + ")" +
+             (r.switched ? std::string(", in ") + proto::to_string(r.mode) + " mode (ftp:auto-passive-mode)" : "");
+    s.note(std::move(e));
+    s.schedule(at, [this, &s, r] {
+        auto all = all_results();
+        if (all.size() > r.action_index) all.resize(r.action_index);
+        carried_ = std::move(all);
+        skip_ = 0;
+        for (std::size_t i = 0; i < r.action_index && i < config_.script.size(); ++i)
+            if (config_.script[i].kind == proto::UserAction::Kind::Login) ++skip_;
+        config_.mode = r.mode;
+        config_.resume_at = r.action_index;
+        session_ = proto::ClientSession(config_);
+        for (auto [id, l] : listener_of_) s.stop_listening(l);
+        data_conn_.clear();
+        data_of_conn_.clear();
+        listener_of_.clear();
+        data_of_listener_.clear();
+        spdt_handshake_.clear();
+        control_open_ = false;
+        control_failure_.clear();
+        retry_scheduled_ = false;
+        start(s);
+    });
 }
 
 void ClientApp::on_refused(net::Stack& s, net::ConnId c) {
@@ -524,6 +573,7 @@ void ClientApp::pump(net::Stack& s) {
             },
             *action);
     }
+    if (!retry_scheduled_ && session_.transfer_retry() && session_.finished()) retry_transfer(s);
     timer_.arm(s, session_.next_expiry(), [this, &s] {
         session_.on_timer(s.now());
         pump(s);
@@ -543,7 +593,7 @@ void ClientApp::reset_data(net::Stack& s) {
 ClientReport ClientApp::report() const {
     ClientReport r;
     r.node = node_;
-    const auto& results = session_.results();
+    const auto results = all_results();
     for (const auto& res : results) {
         if (!res.ok) {
             r.all_ok = false;

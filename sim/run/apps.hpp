@@ -136,6 +136,10 @@ private:
     // interval (lftp net:max-retries ...), if it has tries left. False: give up.
     bool retry_control(net::Stack& s);
     void control_failed(net::Stack& s, std::string why);
+    // The session gave up on a transfer the profile retries (lftp): a new control connection,
+    // resuming at that transfer, if net:max-retries allows.
+    void retry_transfer(net::Stack& s);
+    std::vector<proto::ActionResult> all_results() const;
 
     [[maybe_unused]] net::Network& net_;  // unused so far (clang: -Wunused-private-field)
     std::string node_;
@@ -143,6 +147,12 @@ private:
     proto::ClientSession session_;
     unsigned tries_ = 1;                 // control connections tried so far
     proto::Time interval_ = 0;           // the next reconnect interval (0: the base)
+    proto::Time try_start_ = 0;          // when the current control connection was started
+    bool retry_scheduled_ = false;       // a transfer retry waits for its reconnect time
+    // Results of earlier control connections' actions before the resumed one; the current
+    // session's first skip_ results are its repeated logins.
+    std::vector<proto::ActionResult> carried_;
+    std::size_t skip_ = 0;
     proto::IpAddress local_;
     proto::HostPort server_;
     std::uint16_t local_port_;

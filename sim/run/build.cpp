@@ -353,6 +353,7 @@ void apply_client_options(const scenario::ClientSpec& c, proto::ClientProfile& p
              if (v.empty() || *end || n < 0 || n > 100000)
                  throw scenario::ScenarioError(c.mark, "clients." + c.node + ".options." + k + ": expected a number of tries (0 = unlimited, 1 = no retry), found '" + v + "'");
              p.max_tries = n == 0 ? 100000u : static_cast<unsigned>(n); }},
+        {"lftp", "ftp:auto-passive-mode", [](const auto& c, const auto& k, const auto& v, auto& p) { p.auto_passive_mode = option_flag(c, k, v); }},
         {"lftp", "net:reconnect-interval-base", [](const auto& c, const auto& k, const auto& v, auto& p) { p.reconnect_interval_base = option_duration(c, k, v); }},
         {"lftp", "net:reconnect-interval-max", [](const auto& c, const auto& k, const auto& v, auto& p) { p.reconnect_interval_max = option_duration(c, k, v); }},
         {"lftp", "net:reconnect-interval-multiplier", [](const auto& c, const auto& k, const auto& v, auto& p) {

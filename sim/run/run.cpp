@@ -1,5 +1,6 @@
 #include "sim/run/run.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include <map>
@@ -394,6 +395,12 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
         t.model_notes.push_back(
             "ICMP: only the port unreachable of a router's reject rule; its quote names the TCP segment's endpoints "
             "and sequence number; routers pass it without filtering");
+    if (std::any_of(t.events.begin(), t.events.end(), [](const trace::Event& e) {
+            return e.fact == trace::Fact::ClientRetry && e.state == "retry-transfer";
+        }))
+        t.model_notes.push_back(
+            "lftp's retry of a failed transfer: the wait is always net:reconnect-interval-base after the previous "
+            "try's start (no multiplier), and of the script's actions before it only the logins are repeated");
     t.scenario = s.name;
     t.title = s.title;
     t.seed = s.seed;

@@ -22,7 +22,7 @@ const HostPort kCurlHost{IpAddress::v4(203, 0, 113, 10), 46296};
 
 ClientSession make_client(const char* profile, DataMode mode, ClientScript script,
                           HostPort local, HostPort remote) {
-    ClientConfig config{*find_client_profile(profile), mode, std::move(script), std::nullopt, std::nullopt};
+    ClientConfig config{*find_client_profile(profile), mode, std::move(script), std::nullopt, std::nullopt, std::nullopt};
     ClientSession client(std::move(config));
     client.on_connected(local, remote, 0);
     return client;
@@ -650,7 +650,7 @@ TEST_CASE("every profile in every mode: the mode's command, who listens, who con
             server.answers["SOCK"] = {"255 SOCK 20"};
             if (m.mode == DataMode::Spsv) server.data_lines = {"220 ready", "200 DATA"};
             ClientSession client(ClientConfig{profile, m.mode, {login("anonymous"), get("file.bin"), quit()},
-                                              ControlEndpoints{kClientLan, kServerPublic}, std::nullopt});
+                                              ControlEndpoints{kClientLan, kServerPublic}, std::nullopt, std::nullopt});
             const Run run = run_canned(client, server);
             if (m.first_setup_line != nullptr)
                 CHECK(std::find(run.transcript.begin(), run.transcript.end(),

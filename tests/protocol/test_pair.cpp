@@ -15,7 +15,7 @@ namespace {
 PairConfig pair_config(const char* client, DataMode mode, const char* server,
                        ClientScript script) {
     PairConfig c;
-    c.client = ClientConfig{*find_client_profile(client), mode, std::move(script), std::nullopt, std::nullopt};
+    c.client = ClientConfig{*find_client_profile(client), mode, std::move(script), std::nullopt, std::nullopt, std::nullopt};
     c.server.profile = *server_profile_by_name(server);
     c.vfs.add_file("/file.bin", 65536);
     return c;

@@ -46,15 +46,6 @@ MODEL_BUGS = []
 # Their scenarios are written to tests/rig/pending/, not scenarios/rig/, so that the library's
 # `ftpsim check` (which includes scenarios/rig) never holds an expectation the model does not meet.
 PENDING = [
-    (r"^curl-.*-epsv-pasvaddr-icmp$", "fidnet, a model bug: after the second ICMP port unreachable of "
-                                      "the session (curl's EPSV, then its PASV fallback, both to "
-                                      "203.0.113.1:30005 in the model) the router drops the control "
-                                      "connection's next ACK and FIN (segment action icmp, verdict dropped), "
-                                      "so the control connection never closes; the single-ICMP cells agree"),
-    (r"^curl-.*-epsv-pasvaddr-drop$", "fidproto: curl's --connect-timeout as one budget for EPSV, its "
-                                      "fallback to PASV and the connect (curl gives up right after the 227)"),
-    (r"-retry", "fidproto: lftp's net:max-retries, net:reconnect-interval-base and "
-                "ftp:auto-passive-mode (a retry is a new control connection)"),
 ]
 
 
@@ -65,9 +56,9 @@ def pending_why(cell_id):
 
 # Every scenario carries the real client's timeouts as the profile's options (curl connect-timeout
 # and max-time, lftp net:timeout, ftplib timeout). lftp's retry options (net:max-retries,
-# net:reconnect-interval-base, ftp:auto-passive-mode) are written once the profile reads them.
+# net:reconnect-interval-base, ftp:auto-passive-mode) are written since the profile reads them.
 CLIENT_OPTIONS_MODELLED = True
-LFTP_RETRIES_MODELLED = False
+LFTP_RETRIES_MODELLED = True
 
 
 def read_cells(work):
