@@ -182,6 +182,15 @@ constexpr std::size_t kChunk = 64 * 1024;
 
 trace::Endpoint endpoint(const HostPort& hp) { return {hp.addr.to_string(), hp.port}; }
 
+// The trace's error kind of a failed connect.
+trace::SocketError socket_error(ConnectStatus s) {
+    switch (s) {
+    case ConnectStatus::Refused: return trace::SocketError::Refused;
+    case ConnectStatus::TimedOut: return trace::SocketError::TimedOut;
+    default: return trace::SocketError::Unreachable;
+    }
+}
+
 // Writes all of [p, p+n) to a blocking descriptor (a file or stdout).
 bool write_all(int fd, const char* p, std::size_t n) {
     while (n > 0) {
@@ -438,7 +447,7 @@ void Driver::on_control_connect_done() {
     loop_.unwatch(control_.get());
     if (s != ConnectStatus::Ok) {
         std::string what = std::string(to_string(s)) + " (" + errno_text(err) + ")";
-        recorder_.socket_event(now(), "client", "connect to " + control_remote_.to_string() + " failed: " + what);
+        recorder_.connect_failed(now(), "client", {}, endpoint(control_remote_), socket_error(s));
         connect_errors_ += (connect_errors_.empty() ? "" : "; ") + control_remote_.to_string() + ": " + what;
         control_.close();
         try_next_address();
@@ -615,7 +624,8 @@ void Driver::do_listen(const proto::Listen& a) {
     const IpAddress addr = a.addr.is_unspecified() ? control_local_.addr : a.addr;
     auto l = listen_tcp(addr, a.port_lo, a.port_hi, 0, 1);
     if (auto* e = std::get_if<NetError>(&l)) {
-        recorder_.socket_event(now(), "client", "listen failed: " + e->message);
+        recorder_.listen_failed(now(), "client", endpoint(HostPort{addr, a.port_lo}),
+                                e->err == EADDRINUSE ? trace::SocketError::PortInUse : trace::SocketError::NoFreePort);
         log("* " + e->message);
         data_event(proto::DataListenFailed{a.id});
         return;
@@ -624,7 +634,7 @@ void Driver::do_listen(const proto::Listen& a) {
     const HostPort local = listener.local;
     const int fd = listener.fd.get();
     listeners_[a.id] = std::move(listener);
-    recorder_.socket_event(now(), "client", "listen " + local.to_string());
+    recorder_.listen(now(), "client", endpoint(local));
     log("* Listening on " + local.to_string());
     const proto::DataId id = a.id;
     loop_.watch(fd, [this, id] { on_accept(id); }, nullptr);
@@ -673,7 +683,8 @@ void Driver::do_connect(const proto::Connect& a) {
     auto c = connect_tcp(a.remote, local);
     const proto::DataId id = a.id;
     if (auto* e = std::get_if<NetError>(&c)) {
-        recorder_.socket_event(now(), "client", "connect to " + a.remote.to_string() + " failed: " + e->message);
+        recorder_.connect_failed(now(), "client", {}, endpoint(a.remote),
+                                 e->err == ECONNREFUSED ? trace::SocketError::Refused : trace::SocketError::Unreachable);
         log("* " + e->message);
         data_event(proto::DataRefused{id});
         return;
@@ -685,7 +696,8 @@ void Driver::do_connect(const proto::Connect& a) {
     conn->connect_timer = loop_.add_timer(EventLoop::now_ns() + req_.timeout_ns, [this, id] {
         auto it = data_.find(id);
         if (it == data_.end() || !it->second->connecting) return;
-        recorder_.socket_event(now(), "client", "connect to " + it->second->remote.to_string() + " timed out");
+        recorder_.connect_failed(now(), "client", {}, endpoint(it->second->remote), trace::SocketError::TimedOut,
+                                 req_.timeout_ns);
         log("* The data connection to " + it->second->remote.to_string() + " timed out");
         loop_.unwatch(it->second->fd.get());
         data_.erase(it);
@@ -706,8 +718,7 @@ void Driver::on_data_connect_done(proto::DataId id) {
     if (s == ConnectStatus::InProgress) return;
     loop_.cancel_timer(c.connect_timer);
     if (s != ConnectStatus::Ok) {
-        recorder_.socket_event(now(), "client", "connect to " + c.remote.to_string() + " failed: " +
-                                                    to_string(s) + " (" + errno_text(err) + ")");
+        recorder_.connect_failed(now(), "client", {}, endpoint(c.remote), socket_error(s));
         log("* The data connection to " + c.remote.to_string() + " failed: " + errno_text(err));
         loop_.unwatch(c.fd.get());
         data_.erase(it);

@@ -203,8 +203,19 @@ void Recorder::connect_failed(trace::TimeNs t, const std::string& node, const tr
     flush_ready();
 }
 
-void Recorder::socket_event(trace::TimeNs t, const std::string& node, const std::string& text) {
-    add(t, trace::EventKind::Socket, node, -1).text = text;
+void Recorder::listen(trace::TimeNs t, const std::string& node, const trace::Endpoint& local) {
+    trace::Event& e = add_fact(t, trace::EventKind::Socket, node, -1, trace::Fact::Listen);
+    e.src = local;
+    render(e);
+    flush_ready();
+}
+
+void Recorder::listen_failed(trace::TimeNs t, const std::string& node, const trace::Endpoint& local,
+                             trace::SocketError error) {
+    trace::Event& e = add_fact(t, trace::EventKind::Socket, node, -1, trace::Fact::ListenFailed);
+    e.src = local;
+    e.error = error;
+    render(e);
     flush_ready();
 }
 

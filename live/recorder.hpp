@@ -82,8 +82,10 @@ public:
     // (Fact::ConnectFailed, src = local if known, dst = remote, timeout_ns = the time waited).
     void connect_failed(trace::TimeNs t, const std::string& node, const trace::Endpoint& local,
                         const trace::Endpoint& remote, trace::SocketError error, trace::TimeNs waited = 0);
-    // A socket event recorded as free text (no typed fact): for callers not converted yet.
-    void socket_event(trace::TimeNs t, const std::string& node, const std::string& text);
+    // A listening socket (Fact::Listen, src = the local address) and a listen that failed
+    // (Fact::ListenFailed, src = the address asked for, error = port-in-use or no-free-port).
+    void listen(trace::TimeNs t, const std::string& node, const trace::Endpoint& local);
+    void listen_failed(trace::TimeNs t, const std::string& node, const trace::Endpoint& local, trace::SocketError error);
 
     // The live server's decisions (Fact::Serve*; see sim/trace/trace.hpp for the fields).
     void refusal(trace::TimeNs t, RefusalKind kind, const std::string& addr, std::size_t count,

@@ -149,7 +149,7 @@ TEST_CASE("recorder: finish() orders by time, keeps call order for equal times, 
     r.command(50, c, "A");   // same time as the connect: after it (call order)
     r.reply(50, c, "200 B");
     r.close(40, c, "server");
-    r.socket_event(60, "client", "connection refused: 127.0.0.1:1 answered with RST");
+    r.connect_failed(60, "client", {}, {"127.0.0.1", 1}, trace::SocketError::Refused);
     auto t = r.finish();
     REQUIRE(t.events.size() == 6);
     std::vector<std::string> texts;
@@ -159,7 +159,9 @@ TEST_CASE("recorder: finish() orders by time, keeps call order for equal times, 
     }
     CHECK(texts == std::vector<std::string>{"late call, early time", "closed 127.0.0.1:2121 -> 127.0.0.1:40000",
                                             "connect 127.0.0.1:40000 -> 127.0.0.1:2121", "A", "200 B",
-                                            "connection refused: 127.0.0.1:1 answered with RST"});
+                                            "connection refused by 127.0.0.1:1"});
+    CHECK(t.events[5].fact == trace::Fact::ConnectFailed);
+    CHECK(t.events[5].error == trace::SocketError::Refused);
     CHECK(t.events[0].kind == EventKind::Note);
     CHECK(t.events[1].kind == EventKind::Socket);
     CHECK(t.events[1].from == "server");
