@@ -1,6 +1,6 @@
 // The client session alone: canned replies in, command bytes and actions out.
 // Every exchange here is from a real capture (tests/data/captures, curl 7.88 + vsftpd 3.0.3) or a
-// seed document (../shared/seeds); the comment above each test names it.
+// seed document (the project's source documents, the "seeds"); the comment above each test names it.
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // The client and the server sessions against each other over SessionPair's in-memory link.
-// Each test names the capture (tests/data/captures) or seed (../shared/seeds) it reproduces.
+// Each test names the capture (tests/data/captures) or seed document (the project's source documents) it reproduces.
 #include <doctest/doctest.h>
 
 #include <algorithm>
