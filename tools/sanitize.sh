@@ -32,6 +32,8 @@ KINDS=" unit integration external-tools system live rig gui "
 # Leaks are errors; UB stops the test with a stack; use-after-return is detected (fake stacks:
 # sound because every SimGrid actor is a thread ASan knows, see above).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1}
+# Tests that limit the address space (ulimit -v) leave it off under ASan (see tests/app/limits.sh).
+export FTPSIM_SANITIZED=1
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 [[ -f tools/lsan.supp ]] && export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tools/lsan.supp:print_suppressions=0}
 

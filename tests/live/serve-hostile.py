@@ -49,7 +49,8 @@ class Server:
         self.outf = tempfile.TemporaryFile()
 
         def limits():
-            resource.setrlimit(resource.RLIMIT_AS, (AS_LIMIT, AS_LIMIT))
+            if not os.environ.get("FTPSIM_SANITIZED"):  # ASan's shadow needs terabytes of address space
+                resource.setrlimit(resource.RLIMIT_AS, (AS_LIMIT, AS_LIMIT))
             if nofile:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 

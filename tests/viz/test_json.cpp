@@ -158,7 +158,7 @@ TEST_CASE("json: version 2's typed facts, a diagnosis' kind and evidence and a f
     sockline.final_line = false;
     sockline.announce = trace::Announce::Reply255;
     sockline.socket = 1234;
-    sockline.line = std::string("255 SOCK \xff", 13);
+    sockline.line = std::string("255 SOCK \xff", 10);  // a byte that is not UTF-8
     seg.ftp = {cmd, rep, sockline};
     t.events.push_back(seg);
     trace::Diagnosis d;
