@@ -707,9 +707,18 @@ TESTS = [
 ]
 
 
+# Under ASan (tools/sanitize.sh sets FTPSIM_SANITIZED) resident memory is the sanitizer's (its
+# quarantine keeps freed blocks) and LeakSanitizer cannot run at the descriptor limit: those three
+# measurements are the normal run's; the sanitized run checks the rest for memory errors.
+SANITIZER_SKIPS = {"emfile", "trace", "listing"} if os.environ.get("FTPSIM_SANITIZED") else set()
+
+
 def main():
     for name, fn in TESTS:
         if ONLY and name not in ONLY:
+            continue
+        if name in SANITIZER_SKIPS:
+            skipped.append("%s: a memory or descriptor measurement, made by the normal run, not under ASan" % name)
             continue
         tmp = tempfile.mkdtemp(prefix="ftpsim-hostile-")
         t0 = time.monotonic()
