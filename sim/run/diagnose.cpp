@@ -130,6 +130,14 @@ struct Match {
     std::string kind;                       // when one rule has several kinds (set by match)
 };
 
+// A finding that rests on one event: it is the main event and the first evidence.
+Match about(const Event* e) {
+    Match m;
+    m.event = e;
+    m.evidence.push_back(e);
+    return m;
+}
+
 // Categories of candidate fixes: a rule offers only those that address its cause.
 enum FixCategory : unsigned {
     kFixAlg = 1u << 0,
@@ -283,10 +291,7 @@ const std::vector<Rule>& rules() {
                  return x.kind == trace::EventKind::Middlebox && x.fact == Fact::NatPoolExhausted;
              });
              if (!e) return std::nullopt;
-             Match m;
-             m.event = e;
-             m.evidence.push_back(e);
-             return m;
+             return about(e);
          },
          [](const Context&, const Match& m, trace::Diagnosis& d) {
              d.what = "The NAT ran out of public ports: " + m.event->text + ".";
@@ -300,10 +305,7 @@ const std::vector<Rule>& rules() {
          [](const Context& c) -> std::optional<Match> {
              const Event* e = c.first_fact(Fact::ServerPassiveExhausted);
              if (!e) return std::nullopt;
-             Match m;
-             m.event = e;
-             m.evidence.push_back(e);
-             return m;
+             return about(e);
          },
          [](const Context&, const Match& m, trace::Diagnosis& d) {
              d.what = "The server ran out of passive ports: " + m.event->text + ".";
@@ -317,9 +319,7 @@ const std::vector<Rule>& rules() {
          [](const Context& c) -> std::optional<Match> {
              const Event* e = c.first_fact(Fact::ServerRefusedAddress);
              if (!e) return std::nullopt;
-             Match m;
-             m.event = e;
-             m.evidence.push_back(e);
+             Match m = about(e);
              for (const auto& l : c.lines) {
                  if (l.time_ns < e->time_ns) {
                      if (l.from_client && l.to == e->from && l.ftp.announce != trace::Announce::None) m.announce = &l;
@@ -417,9 +417,7 @@ const std::vector<Rule>& rules() {
          [](const Context& c) -> std::optional<Match> {
              const Event* e = c.first_fact(Fact::ServerRefusedDataPeer);
              if (!e) return std::nullopt;
-             Match m;
-             m.event = e;
-             m.evidence.push_back(e);
+             Match m = about(e);
              m.line = c.failed_reply();
              add_line(m, m.line, c);
              return m;
@@ -668,10 +666,7 @@ const std::vector<Rule>& rules() {
                         x.verdict == trace::Verdict::Dropped;
              });
              if (!e) return std::nullopt;
-             Match m;
-             m.event = e;
-             m.evidence.push_back(e);
-             return m;
+             return about(e);
          },
          [](const Context&, const Match& m, trace::Diagnosis& d) {
              d.what = "The control connection's packets were dropped at " + m.event->to + " (" + m.event->reason + ").";
@@ -685,10 +680,7 @@ const std::vector<Rule>& rules() {
                  return x.kind == trace::EventKind::Socket && x.fact == Fact::ConnectFailed && c.is_control(x.conn);
              });
              if (!e) return std::nullopt;
-             Match m;
-             m.event = e;
-             m.evidence.push_back(e);
-             return m;
+             return about(e);
          },
          [](const Context&, const Match& m, trace::Diagnosis& d) {
              const auto& e = *m.event;
