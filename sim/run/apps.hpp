@@ -200,45 +200,6 @@ private:
     proto::SessionHost host_;
 };
 
-// A third host that races the client for its data connection (scenario key `attackers`). It
-// reads the server's replies where they pass a node (a mirror port on a router, or a shared
-// medium) and, `delay` after it sees the announcement, either connects to the passive port a
-// 227/229 names (steal: data) or opens a connection to the control port and sends SPDT with the
-// identifier a single-port 227 carries (steal: spdt). Without a sniffed reply it can send SPDT
-// with an identifier it guesses, at a fixed time. It acts once, then reads whatever it is sent.
-class AttackerApp final : public net::SocketHandler {
-public:
-    AttackerApp(scenario::AttackerSpec spec, scenario::NodeSpec node);
-    void start(net::Stack& stack);
-    // A reply line from the server's control endpoint `server`, seen on the sniffed node.
-    void sniffed(const std::string& line, const proto::HostPort& server);
-    ClientReport report() const;
-    const scenario::AttackerSpec& spec() const { return spec_; }
-
-    void on_connected(net::Stack&, net::ConnId) override;
-    void on_refused(net::Stack&, net::ConnId) override;
-    void on_timeout(net::Stack&, net::ConnId) override;
-    void on_data(net::Stack&, net::ConnId, std::string_view) override;
-    void on_peer_closed(net::Stack&, net::ConnId) override;
-    void on_reset(net::Stack&, net::ConnId) override;
-
-private:
-    void attack(const proto::HostPort& target, const std::string& id);
-
-    scenario::AttackerSpec spec_;
-    scenario::NodeSpec node_;
-    net::Stack* stack_ = nullptr;
-    bool acted_ = false;
-    net::ConnId conn_ = -1;
-    proto::HostPort target_;
-    std::string id_;            // spdt: the identifier sent
-    std::string lines_;         // spdt: control bytes not yet split into lines
-    bool greeted_ = false, handed_over_ = false;
-    int reply_ = 0;             // spdt: the reply to SPDT
-    std::uint64_t stolen_ = 0;  // data bytes received
-    std::string failure_;
-};
-
 // Server-to-server (RFC 959 5.2, RFC 478, RFC 438): one client, two control connections.
 class ThirdPartyApp final : public HostedApp {
 public:
