@@ -319,16 +319,17 @@ void Runtime::fire(const TimerEntry& e) {
         TcpConn* c = conn(static_cast<ConnId>(e.ref));
         if (!c || c->heap_at != e.at) return;  // superseded entry
         c->heap_at = -1;
-        if (c->rto_deadline < 0) return;
-        if (c->rto_deadline > e.at) {  // the deadline moved later: re-queue lazily
-            c->heap_at = c->rto_deadline;
-            push_timer(c->rto_deadline, TimerKind::Conn, e.ref);
+        const TimeNs deadline = c->tcp.deadline();
+        if (deadline < 0) return;
+        if (deadline > e.at) {  // the deadline moved later: re-queue lazily
+            c->heap_at = deadline;
+            push_timer(deadline, TimerKind::Conn, e.ref);
             return;
         }
-        c->rto_deadline = -1;
+        c->armed = false;
         --live_timers;
         ++stats.events;
-        conn_timer(c->id);
+        c->tcp.on_timer(now_ns());
         break;
     }
     case TimerKind::Local: {

@@ -18,6 +18,7 @@
 
 #include "sim/net/network.hpp"
 #include "sim/net/rng.hpp"
+#include "sim/net/tcp_connection.hpp"
 #include "sim/net/trace_recorder.hpp"
 
 namespace ftpsim::net {
@@ -80,55 +81,29 @@ struct Listener {
     bool open = false;
 };
 
-enum class TcpState { SynSent, SynRcvd, Open, Closed };
-
-// Sequence numbers are kept as 64-bit offsets from the ISN (offset 0 is the SYN, data byte i
-// is at offset 1+i, the FIN follows the last byte); the wire carries isn + offset mod 2^32.
-struct TcpConn {
+// A socket: the sans-IO TCP connection (tcp_connection.hpp) and what the network adds to it
+// (node, addresses, handler, trace id, its entry in the timer heap). It is the connection's
+// TcpOutput: segments become packets, events become trace facts and handler callbacks.
+struct TcpConn final : TcpOutput {
+    TcpConn(struct Runtime& r, const TcpConfig& cfg) : rt(&r), tcp(cfg, *this) {}
+    struct Runtime* rt;
     ConnId id = -1;
     int node = -1;
     int trace_id = -1;
     ListenerId listener = -1;
     SocketHandler* handler = nullptr;
     SocketOptions opts;
-    TcpState state = TcpState::Closed;
     HostPort local, remote;
-    TimeNs connect_started = 0;
     bool unreachable = false;  // connect found no route: on_unreachable is due, no SYN was sent
+    bool registered = false;   // in its node's connection table, its port bound
+    bool armed = false;        // counted in Runtime::live_timers
+    TimeNs heap_at = -1;       // time of this connection's live entry in the timer heap
+    TcpConnection tcp;
 
-    // Sender.
-    std::uint32_t iss = 0;
-    std::uint64_t snd_una = 0, snd_nxt = 0;
-    std::string buf;          // unacknowledged and unsent bytes, starting at data offset buf_base
-    std::uint64_t buf_base = 0;
-    std::uint64_t app_len = 0;    // bytes written by the application
-    // Bytes from this data offset on are file data: not recorded in the trace, and no segment
-    // carries bytes from both sides of it (an SPSV connection's "200 DATA" and the file after it).
-    std::uint64_t record_until = UINT64_MAX;
-    bool close_requested = false, fin_sent = false, fin_acked = false;
-    int dupacks = 0;
-    bool in_recovery = false;
-    std::uint64_t recover = 0;
-
-    // Retransmission timer (RFC 6298) and the one segment being timed (Karn).
-    TimeNs rto = 0, srtt = 0, rttvar = 0;
-    bool have_rtt = false;
-    int retries = 0;
-    TimeNs rto_deadline = -1;   // armed when >= 0
-    TimeNs heap_at = -1;        // time of this connection's live entry in the timer heap
-    bool timing = false;
-    std::uint64_t timed_off = 0;
-    TimeNs timed_at = 0;
-
-    // Receiver.
-    std::uint32_t irs = 0;
-    std::uint64_t rcv_nxt = 0;
-    std::map<std::uint64_t, std::string> out_of_order;
-    std::uint64_t peer_fin_off = UINT64_MAX;
-    bool fin_rcvd = false;
-    bool ack_pending = false;
-
-    std::uint64_t bytes_received = 0;
+    void segment(const TcpSegment& s) override;
+    void event(const TcpEvent& e) override;
+    void timer_armed(TimeNs at) override;
+    void timer_disarmed() override;
 };
 
 struct NodeRt {
@@ -243,18 +218,9 @@ struct Runtime {
     // --- tcp.cpp
     Stack& stack_of(int node) { return *nodes[static_cast<std::size_t>(node)].stack; }
     trace::Verdict tcp_input(int node, InFlight* p, std::string& reason);
-    void conn_timer(ConnId id);
-    void arm_rto(TcpConn& c, TimeNs deadline);
-    void disarm_rto(TcpConn& c);
-    void send_segment(TcpConn& c, std::uint8_t flags, std::uint64_t off, std::uint64_t data_off, std::uint32_t len);
     void send_rst_for(int node, const Packet& in, int conn_trace_id);
-    void flush(TcpConn& c);
-    void retransmit(TcpConn& c);
-    void handle_ack(TcpConn& c, const Packet& p);
-    void accept_payload(TcpConn& c, std::uint64_t off, std::string_view data, bool fin);
     void finish_conn(TcpConn& c);
     void connect_unreachable(ConnId id);
-    void maybe_closed(TcpConn& c);
     // connect() to `remote` from port 0 (Linux __inet_hash_connect) and bind()/listen() on port 0
     // (inet_csk_find_open_port); 0 when every port of the range is taken.
     std::uint16_t connect_port(NodeRt& n, const IpAddress& local, const HostPort& remote);
