@@ -5,8 +5,9 @@
 //   net.on_start("client", [&](Stack& s) { s.connect(client_addr, 0, {server_addr, 21}, &app); });
 //   trace::Trace t = net.run(60 * trace::kNsPerSec, 1'000'000);
 //
-// Everything an application does runs inside a SimGrid actor of the simulation; the calls below
-// never block (a run is single-threaded and cooperative). See docs/network-model.md for the
+// Everything an application does runs inside a process of the engine (SimGrid actors, or the
+// single-threaded engine: NetConfig::engine); the calls below never block (a run is
+// single-threaded and cooperative). See docs/network-model.md for the
 // model, its timing formulas and its simplifications.
 #pragma once
 
@@ -39,9 +40,20 @@ enum class LinkModel {
     SimGridComm,
 };
 
+// The engine that runs the model (sim/net/scheduler.hpp); both give byte-identical traces.
+enum class EngineKind {
+    Default,  // the environment's FTPSIM_ENGINE (simgrid or single), else SimGrid
+    SimGrid,  // SimGrid actors: the reference, and the only engine for LinkModel::SimGridComm
+    Single,   // a single-threaded discrete-event loop without SimGrid (LinkModel::Scheduled only)
+};
+// FTPSIM_ENGINE=simgrid|single (unset or empty: SimGrid); any other value throws
+// std::invalid_argument naming the accepted values.
+EngineKind engine_from_environment();
+
 struct NetConfig {
     std::uint64_t seed = 1;
     LinkModel link_model = LinkModel::Scheduled;
+    EngineKind engine = EngineKind::Default;
     TcpConfig tcp;
     bool record_segments = true;          // one trace event per segment per hop (off: benchmarks)
     std::string scenario;                 // copied into the trace

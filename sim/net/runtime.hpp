@@ -1,5 +1,6 @@
 // Internal to sim/net: the state of one run (nodes, link directions, TCP connections, timers)
-// shared by network.cpp (SimGrid, forwarding, timers) and tcp.cpp (the TCP model).
+// shared by network.cpp (forwarding, links, timers), tcp.cpp (sockets) and the engines that run
+// it behind scheduler.hpp (engine_simgrid.cpp, engine_single.cpp). No SimGrid include.
 #pragma once
 
 #include <chrono>
@@ -14,16 +15,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include <simgrid/s4u.hpp>
-
 #include "sim/net/network.hpp"
 #include "sim/net/rng.hpp"
+#include "sim/net/scheduler.hpp"
 #include "sim/net/tcp_connection.hpp"
 #include "sim/net/trace_recorder.hpp"
 
 namespace ftpsim::net {
-
-namespace sg4 = simgrid::s4u;
 
 // A packet on its way, with the bookkeeping of its current hop.
 struct InFlight {
@@ -53,8 +51,7 @@ struct LinkDir {
     SplitMix64 rng;
     std::deque<InFlight*> queue;  // SimGridComm: waiting to be serialised; Scheduled: on the wire
     TimeNs free_at = 0;           // Scheduled: when the transmitter finishes its last packet
-    bool idle = false;            // its actor waits on `wake`
-    sg4::SemaphorePtr wake;
+    bool idle = false;            // its process waits on its semaphore (Scheduler::post_wire)
 };
 
 struct RouteEntry {
@@ -109,11 +106,6 @@ struct TcpConn final : TcpOutput {
 struct NodeRt {
     int index = -1;
     const NodeSpec* spec = nullptr;
-    sg4::Host* host = nullptr;
-    // Receiver actors, each with its own mailbox: a comm starts only when its receiver waits,
-    // so every packet on the wire needs a waiting receiver; a private mailbox keeps the match O(1).
-    std::vector<sg4::Mailbox*> receivers;
-    std::vector<int> idle_receivers;
     PacketProcessor* processor = nullptr;
     std::vector<RouteEntry> routes;       // longest prefix first
     std::vector<int> iface_dir;           // outgoing link direction of each interface (-1: none)
@@ -153,7 +145,6 @@ struct Runtime {
     bool ran = false;
 
     // --- run state
-    double start_clock = 0;  // SimGrid clock when the run started (it is not reset per Engine)
     std::vector<NodeRt> nodes;
     std::vector<LinkDir> dirs;   // 2*link: a->b, 2*link+1: b->a
     std::vector<std::unique_ptr<TcpConn>> conns;
@@ -171,7 +162,7 @@ struct Runtime {
     TimerId next_timer_id = 1;
     std::uint64_t live_timers = 0;   // app timers + armed connection timers + local deliveries
 
-    sg4::SemaphorePtr sched_wake;
+    std::unique_ptr<Scheduler> sched;
     bool sched_waiting = false;
     bool sched_wake_posted = false;
     TimeNs sched_until = -1;
@@ -186,9 +177,18 @@ struct Runtime {
     bool stopping = false;
     std::vector<mbox::MiddleboxNote> notes;  // scratch for the processors
 
-    // --- time: the only conversions between SimGrid's double seconds and trace nanoseconds
-    TimeNs now_ns() const;
-    double to_sim_time(TimeNs t) const;   // absolute SimGrid time of run-relative t
+    // --- time: the engine's clock (SimGrid's double seconds become ns in engine_simgrid.cpp only)
+    TimeNs now_ns() const { return sched->now(); }
+
+    // --- the processes the engines run (scheduler.hpp)
+    enum class Step { Again, Wait, Stop };
+    void start_apps();
+    // The scheduler process: fires one due timer (Again), or says until when to wait (Wait;
+    // sets sched_until), or ends the run (Stop).
+    Step scheduler_step(TimeNs& until);
+    // A wire process (LinkModel::Scheduled): delivered the head packet (Again), its head arrives
+    // at `until` (Wait), or the direction is idle (Stop: wait on its semaphore; sets idle).
+    Step wire_step(int d, TimeNs& until);
 
     // --- network.cpp
     void build_routes();
@@ -198,12 +198,7 @@ struct Runtime {
     void arrive(int node, InFlight* p);           // a packet reached `node` over a link
     void forward(int node, InFlight* p, int in_iface, bool originated);
     void enqueue(int dir, InFlight* p);
-    void egress_loop(int dir);    // LinkModel::SimGridComm
-    void delivery_loop(int dir);  // LinkModel::Scheduled
     void reach_far_end(int dir, InFlight* p);
-    void receiver_loop(int node, int k);
-    void spawn_receiver(int node);
-    void scheduler_loop();
     void fire(const TimerEntry& e);
     void push_timer(TimeNs at, TimerKind kind, std::uint64_t ref);
     void maybe_wake_scheduler();
