@@ -46,12 +46,23 @@ public:
         if (ended_) return end_;
         return static_cast<TimeNs>(std::llround((sg4::Engine::get_clock() - start_clock_) * 1e9));
     }
-    void post_scheduler() override { sched_wake_->release(); }
-    void post_wire(int d) override { wake_[static_cast<std::size_t>(d)]->release(); }
+    // Deferred to the end of the step that posts (flush): a release suspends the releasing actor
+    // until the woken one has run, so releasing in the middle of a step would let other actors
+    // run between two halves of it. At a step's end, the order is the same in both engines.
+    void post_scheduler() override { pending_.push_back(sched_wake_.get()); }
+    void post_wire(int d) override { pending_.push_back(wake_[static_cast<std::size_t>(d)].get()); }
     void run() override;
 
 private:
     double to_sim_time(TimeNs t) const { return start_clock_ + static_cast<double>(t) * 1e-9; }
+    // Releases what the step that just ended posted, in order. Each release may run other
+    // actors (their steps post and flush their own), so the list is taken first.
+    void flush() {
+        if (pending_.empty()) return;
+        std::vector<sg4::Semaphore*> mine;
+        mine.swap(pending_);
+        for (sg4::Semaphore* s : mine) s->release();
+    }
     void scheduler_loop();
     void delivery_loop(int d);
     void egress_loop(int d);
@@ -65,6 +76,7 @@ private:
     std::vector<sg4::Host*> hosts_;
     std::vector<sg4::SemaphorePtr> wake_;  // per link direction
     sg4::SemaphorePtr sched_wake_;
+    std::vector<sg4::Semaphore*> pending_;  // posted by the running step
     // LinkModel::SimGridComm: receiver actors, each with its own mailbox: a comm starts only when
     // its receiver waits, so every packet on the wire needs a waiting receiver; a private mailbox
     // keeps the match O(1).
@@ -135,9 +147,11 @@ void SimGridScheduler::run() {
 // with it.
 void SimGridScheduler::scheduler_loop() {
     rt_.start_apps();
+    flush();
     TimeNs until = 0;
     while (true) {
         Runtime::Step s = rt_.scheduler_step(until);
+        flush();
         if (s == Runtime::Step::Stop) break;
         if (s == Runtime::Step::Again) continue;
         rt_.sched_waiting = true;
@@ -153,7 +167,9 @@ void SimGridScheduler::delivery_loop(int d) {
     sg4::Actor::self()->daemonize();
     TimeNs until = 0;
     while (true) {
-        switch (rt_.wire_step(d, until)) {
+        Runtime::Step s = rt_.wire_step(d, until);
+        flush();
+        switch (s) {
         case Runtime::Step::Again: break;
         case Runtime::Step::Wait: sg4::this_actor::sleep_until(to_sim_time(until)); break;
         case Runtime::Step::Stop: wake_[static_cast<std::size_t>(d)]->acquire(); break;
@@ -211,6 +227,7 @@ void SimGridScheduler::receiver_loop(int node, int k) {
         } catch (const std::exception& e) {
             rt_.fail(std::string("on ") + rt_.nodes[n].spec->name + ": " + e.what());
         }
+        flush();
         idle_receivers_[n].push_back(k);
     }
 }

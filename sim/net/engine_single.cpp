@@ -11,9 +11,11 @@
 //   - Wake-up order. Timed waits (sleep_until, acquire_timeout) that end at the same instant
 //     wake in the order: earlier instant of creation first; among waits created at the same
 //     instant, the one created last first.
-//   - A process's code runs here in one go (up to its wait): its releases are recorded as
-//     simcalls and handled one per round, as SimGrid would; only their wake-ups are ordered,
-//     which is all that the woken processes observe unless a timer is due at that very instant.
+//   - A process's code runs one step at a time (the applications' start, a timer fired, a
+//     packet delivered); the semaphores a step posts are released when the step has ended
+//     (both engines: engine_simgrid.cpp defers them too, since a release in the middle of a
+//     step would let other actors run between its two halves), one per round, and the process
+//     goes on with its next step only after them.
 //   - The run ends when the scheduler process ends (the others are daemons); the processes
 //     already in the current list still run (they see Runtime::stopping).
 #include <cstdint>
@@ -45,6 +47,7 @@ private:
     struct Proc {
         std::deque<Call> calls;      // simcalls issued by its code, not yet handled
         bool started = false;
+        bool mid_loop = false;       // stopped after releasing (not waiting): resumes its loop
         bool blocked = false;        // waits on its semaphore
         bool timed = false;          // has a live timed wait
         std::uint64_t timed_id = 0;  // which heap entry is live
@@ -96,21 +99,34 @@ void SingleScheduler::wait_until(int p, TimeNs at) {
     wakes_.push(Wake{at, batch_, seq_++, p, pr.timed_id});
 }
 
-// Runs p's code from where it waited up to its next wait (or its end).
+// Runs p's code from where it stopped up to its next wait (or its end), or up to the end of a
+// step that posted semaphores: each release suspends the releasing actor until the woken one
+// has run, so the rest of its loop (the next due timer) waits for the releases to be handled.
 void SingleScheduler::run_code(int p) {
     Proc& pr = procs_[static_cast<std::size_t>(p)];
     current_ = p;
     TimeNs until = 0;
+    const bool resumed = pr.mid_loop;
+    pr.mid_loop = false;
     if (p == sched_proc()) {
         if (!pr.started) {
             pr.started = true;
             rt_.start_apps();
-        } else {
+            if (!pr.calls.empty()) {
+                pr.mid_loop = true;
+                current_ = -1;
+                return;
+            }
+        } else if (!resumed) {
             rt_.sched_waiting = false;  // back from acquire_timeout
         }
         while (true) {
             Runtime::Step s = rt_.scheduler_step(until);
-            if (s == Runtime::Step::Again) continue;
+            if (s == Runtime::Step::Again) {
+                if (pr.calls.empty()) continue;
+                pr.mid_loop = true;
+                break;
+            }
             if (s == Runtime::Step::Stop) {
                 rt_.stopping = true;
                 pr.calls.push_back(Call{Call::Exit, -1, 0});
@@ -125,7 +141,11 @@ void SingleScheduler::run_code(int p) {
         pr.started = true;
         while (true) {
             Runtime::Step s = rt_.wire_step(p, until);
-            if (s == Runtime::Step::Again) continue;
+            if (s == Runtime::Step::Again) {
+                if (pr.calls.empty()) continue;
+                pr.mid_loop = true;
+                break;
+            }
             pr.calls.push_back(s == Runtime::Step::Wait ? Call{Call::Sleep, -1, until} : Call{Call::Acquire, -1, 0});
             break;
         }
