@@ -20,7 +20,7 @@
 #include "sim/net/processor.hpp"
 #include "sim/net/tcp_connection.hpp"
 #include "sim/net/topology.hpp"
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::net {
 
