@@ -185,7 +185,6 @@ void SimGridScheduler::delivery_loop(int d) {
 void SimGridScheduler::egress_loop(int d) {
     sg4::Actor::self()->daemonize();
     LinkDir& dir = rt_.dirs[static_cast<std::size_t>(d)];
-    const std::uint32_t header = rt_.cfg.tcp.header_bytes;
     auto& idle = idle_receivers_[static_cast<std::size_t>(dir.to)];
     while (true) {
         if (dir.queue.empty()) {
@@ -196,7 +195,7 @@ void SimGridScheduler::egress_loop(int d) {
         InFlight* p = dir.queue.front();
         dir.queue.pop_front();
         p->sent_ns = now();
-        double wire_bits = 8.0 * static_cast<double>(header + p->pkt.payload.size());
+        double wire_bits = 8.0 * static_cast<double>(rt_.wire_bytes(p->pkt));
         sg4::this_actor::sleep_for(wire_bits / dir.bandwidth_bps);
         p->lost = dir.loss > 0 && dir.rng.uniform() < dir.loss;
         if (idle.empty()) spawn_receiver(dir.to);

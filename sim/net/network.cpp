@@ -440,12 +440,14 @@ void Runtime::forward(int node, InFlight* p, int in_iface, bool originated) {
     enqueue(route->dir, p);
 }
 
+std::uint64_t Runtime::wire_bytes(const Packet& p) const { return cfg.tcp.header_bytes + p.payload.size(); }
+
 void Runtime::enqueue(int d, InFlight* p) {
     LinkDir& dir = dirs[static_cast<std::size_t>(d)];
     p->dir = d;
     if (cfg.link_model == LinkModel::Scheduled) {
         // Store-and-forward FIFO: serialisation starts when the transmitter is free.
-        const double bits = 8.0 * static_cast<double>(cfg.tcp.header_bytes + p->pkt.payload.size());
+        const double bits = 8.0 * static_cast<double>(wire_bytes(p->pkt));
         const auto ser = static_cast<TimeNs>(std::llround(bits * 1e9 / dir.bandwidth_bps));
         p->sent_ns = std::max(now_ns(), dir.free_at);
         dir.free_at = p->sent_ns + ser;

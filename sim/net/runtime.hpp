@@ -198,6 +198,8 @@ struct Runtime {
     void arrive(int node, InFlight* p);           // a packet reached `node` over a link
     void forward(int node, InFlight* p, int in_iface, bool originated);
     void enqueue(int dir, InFlight* p);
+    // What a segment occupies on a link: its payload and the headers (TcpConfig::header_bytes).
+    std::uint64_t wire_bytes(const Packet& p) const;
     void reach_far_end(int dir, InFlight* p);
     void fire(const TimerEntry& e);
     void push_timer(TimeNs at, TimerKind kind, std::uint64_t ref);
