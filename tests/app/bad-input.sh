@@ -37,5 +37,12 @@ check "--set clients.client.mode=passive:1:21: clients.client.mode: expected one
 check "--shard 3/2: expected K/N" sweep base.yaml --vary clients.client.mode=pasv --shard 3/2
 check "nonexistent.yaml:0:0: cannot open the scenario file" run nonexistent.yaml
 check "ftpsim: " run base.yaml --no-such-flag
+n=$((n + 1))  # a bad engine choice in the environment (docs/network-model.md, "Engines")
+got=$(FTPSIM_ENGINE=fast "$ftpsim" run base.yaml 2>&1 >/dev/null)
+status=$?
+if [[ $status -ne 2 || "$got" != "ftpsim: FTPSIM_ENGINE=fast: expected simgrid or single" ]]; then
+  echo "FAIL FTPSIM_ENGINE=fast: status $status, stderr: $got"
+  fail=1
+fi
 echo "$((n)) bad inputs checked"
 exit $fail

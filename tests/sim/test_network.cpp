@@ -969,3 +969,57 @@ TEST_CASE("tcp: on_drained fires when everything written, and the FIN, is acknow
     CHECK(fin_at_client >= client.last_data);
     CHECK(server.at("drained") > server.at("accept"));
 }
+
+TEST_CASE("tcp: a bounded send buffer: send takes what fits, on_writable asks for more, every byte arrives") {
+    // A server feeds a 200 KiB file in 4 KiB writes into a 16 KiB send buffer, as a streaming
+    // data path would (TcpConfig::send_buffer, Stack::send_space, SocketHandler::on_writable).
+    struct Feeder : SocketHandler {
+        std::string file;
+        std::size_t off = 0;
+        int writable = 0;
+        std::size_t first_feed = 0;
+        bool exact = true;  // every send() took min(offered, send_space())
+        void feed(Stack& s, ConnId c) {
+            while (off < file.size()) {
+                const std::uint64_t space = s.send_space(c);
+                const std::size_t offer = std::min<std::size_t>(4096, file.size() - off);
+                const std::size_t took = s.send(c, std::string_view(file).substr(off, offer));
+                exact = exact && took == std::min<std::uint64_t>(space, offer);
+                off += took;
+                if (took < offer) return;  // full: on_writable comes back
+            }
+            s.close(c);
+        }
+        void on_accept(Stack& s, ListenerId, ConnId c, const HostPort&, const HostPort&) override {
+            feed(s, c);
+            first_feed = off;
+        }
+        void on_writable(Stack& s, ConnId c) override {
+            ++writable;
+            feed(s, c);
+        }
+    };
+    for (std::uint64_t buffer : {std::uint64_t{16 * 1024}, std::uint64_t{0}}) {
+        CAPTURE(buffer);
+        NetConfig cfg;
+        cfg.tcp.send_buffer = buffer;
+        Network net(two_hop(kNsPerMs, 10e6, kNsPerMs, 10e6), cfg);
+        Feeder server;
+        server.file = pattern(200 * 1024);
+        Recorder client;
+        client.close_on_peer_close = true;
+        net.on_start("server", [&](Stack& s) { s.listen(IpAddress{}, 21, 21, &server); });
+        net.on_start("client", [&](Stack& s) { s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &client); });
+        net.run(60 * kNsPerSec, 10'000'000);
+        CHECK(client.data == server.file);
+        CHECK(server.exact);
+        CHECK(client.count("closed") == 1);
+        if (buffer) {
+            CHECK(server.first_feed == buffer);  // the buffer's worth, then nothing until ACKs
+            CHECK(server.writable > 5);
+        } else {
+            CHECK(server.first_feed == server.file.size());  // unbounded: all at once
+            CHECK(server.writable == 0);
+        }
+    }
+}
