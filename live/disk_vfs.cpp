@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -173,7 +174,6 @@ std::optional<DiskVfs::Stream> DiskVfs::take_stream(std::string_view bytes) {
     Stream s;
     const Pending p = it->second;
     pending_.erase(it);
-    // O_NONBLOCK: a FIFO put in place since find() must not block the server (it is refused below).
     const int fd = open_beneath(p.path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) return s;
     struct stat st{};
@@ -186,6 +186,30 @@ std::optional<DiskVfs::Stream> DiskVfs::take_stream(std::string_view bytes) {
     const auto size = static_cast<std::uint64_t>(st.st_size);
     s.remaining = size > p.offset ? size - p.offset : 0;
     return s;
+}
+
+std::unique_ptr<FileSource> DiskVfs::open_file(std::string_view abs_path, std::uint64_t offset, int* err) const {
+    int dummy = 0;
+    int& e = err ? *err : dummy;
+    // O_NONBLOCK: a FIFO put in place since the session looked must not block the server (it is
+    // refused below).
+    const int fd = open_beneath(abs_path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) {
+        e = errno == EXDEV ? ENOENT : errno;
+        return nullptr;
+    }
+    Fd file(fd);
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) {
+        e = errno;
+        return nullptr;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        return nullptr;
+    }
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    return std::make_unique<FileSource>(std::move(file), offset, size > offset ? size - offset : 0);
 }
 
 void DiskVfs::forget_streams(std::uint64_t owner) {
@@ -246,13 +270,19 @@ std::unique_ptr<DiskVfs::DirListing> DiskVfs::take_listing(std::string_view byte
         id = id * 10 + static_cast<std::uint64_t>(bytes[i] - '0');
     auto it = pending_lists_.find(id);
     if (digits == 0 || it == pending_lists_.end()) return nullptr;
+    const std::string dir = it->second.dir;
+    pending_lists_.erase(it);
+    return open_listing(dir, kind, style);
+}
+
+std::unique_ptr<DiskVfs::DirListing> DiskVfs::open_listing(std::string_view abs_dir, proto::ListingKind kind,
+                                                           const proto::ListingStyle& style) const {
     auto l = std::unique_ptr<DirListing>(new DirListing());
     l->vfs_ = this;
     l->kind_ = kind;
     l->style_ = style;
-    l->base_ = is_root(it->second.dir) ? std::string("/") : it->second.dir + "/";
-    const int fd = open_beneath(it->second.dir, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
-    pending_lists_.erase(it);
+    l->base_ = is_root(abs_dir) ? std::string("/") : std::string(abs_dir) + "/";
+    const int fd = open_beneath(abs_dir, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
     if (fd >= 0) {
         l->dir_.reset(::fdopendir(fd));
         if (!l->dir_) ::close(fd);
@@ -409,17 +439,6 @@ VfsStatus DiskVfs::write(std::string_view abs_path, std::string_view data, Write
             std::erase_if(d.spools_, [this](const auto& kv) { return kv.second.owner == d.current_owner; });
         }
     } forget{*this};
-    if (!writable || is_root(abs_path)) return VfsStatus::NotFound;
-    auto parent = open_parent(abs_path);
-    if (!parent) return VfsStatus::NoParent;
-    const int dir = parent->first.get();
-    const std::string& name = parent->second;
-    // The target is absent or a regular file; a link, FIFO, socket or device is never written.
-    struct stat old{};
-    bool exists = ::fstatat(dir, name.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0;
-    if (exists && S_ISDIR(old.st_mode)) return VfsStatus::IsDir;
-    if (exists && !S_ISREG(old.st_mode)) return VfsStatus::NotFound;
-    if (!exists && errno != ENOENT) return VfsStatus::NoParent;
     // A spooled upload: its token ends the data (what came before it arrived in memory).
     std::optional<Spool> spooled;
     if (const auto at = data.rfind(spool_prefix_); at != std::string_view::npos) {
@@ -435,6 +454,26 @@ VfsStatus DiskVfs::write(std::string_view abs_path, std::string_view data, Write
             data = data.substr(0, at);
         }
     }
+    if (!spooled) return store(abs_path, data, nullptr, mode, offset, current_owner);
+    // The token's file as a spool.
+    UploadSpool sp;
+    sp.adopt(std::move(spooled->file), spooled->size);
+    return store(abs_path, data, &sp, mode, offset, current_owner);
+}
+
+VfsStatus DiskVfs::store(std::string_view abs_path, std::string_view data, const UploadSpool* spool,
+                         WriteMode mode, std::uint64_t offset, std::uint64_t owner) {
+    if (!writable || is_root(abs_path)) return VfsStatus::NotFound;
+    auto parent = open_parent(abs_path);
+    if (!parent) return VfsStatus::NoParent;
+    const int dir = parent->first.get();
+    const std::string& name = parent->second;
+    // The target is absent or a regular file; a link, FIFO, socket or device is never written.
+    struct stat old{};
+    bool exists = ::fstatat(dir, name.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists && S_ISDIR(old.st_mode)) return VfsStatus::IsDir;
+    if (exists && !S_ISREG(old.st_mode)) return VfsStatus::NotFound;
+    if (!exists && errno != ENOENT) return VfsStatus::NoParent;
     // Atomic: a new file beside the target (O_EXCL, never through a link), renamed over it only
     // when everything is written; on any failure it is removed and the old file is untouched.
     std::string tmp;
@@ -448,7 +487,7 @@ VfsStatus DiskVfs::write(std::string_view abs_path, std::string_view data, Write
     }
     auto fail = [&](const std::string& what) {
         const int e = errno;
-        set_error(current_owner, e, what, false, name);
+        set_error(owner, e, what, false, name);
         return write_status(e);
     };
     if (fd < 0) return fail("cannot create a temporary file beside " + name);
@@ -492,12 +531,12 @@ VfsStatus DiskVfs::write(std::string_view abs_path, std::string_view data, Write
         return true;
     };
     if (!put(data.data(), data.size())) return fail("cannot write " + name);
-    if (spooled) {
+    if (spool && spool->size() > 0) {
         std::string chunk(64 * 1024, '\0');
         std::uint64_t from = 0;
-        while (from < spooled->size) {
-            const ssize_t n = ::pread(spooled->file.get(), chunk.data(),
-                                      static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), spooled->size - from)),
+        while (from < spool->size()) {
+            const ssize_t n = ::pread(spool->fd(), chunk.data(),
+                                      static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), spool->size() - from)),
                                       static_cast<off_t>(from));
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) return fail("cannot read the upload's staging file");
@@ -516,6 +555,42 @@ bool DiskVfs::fits(std::string_view, std::uint64_t new_size) {
     if (over_limit_owner != 0 && over_limit_owner == current_owner) return false;
     if (stage_failed_owner != 0 && stage_failed_owner == current_owner) return false;
     return max_transfer == 0 || new_size <= max_transfer;
+}
+
+std::string UploadSpool::staging_dir() {
+    const char* dir = std::getenv("TMPDIR");
+    return dir && *dir ? std::string(dir) : std::string("/tmp");
+}
+
+bool UploadSpool::append(const char* p, std::size_t n) {
+    if (err_) return false;
+    if (!file_.valid()) {
+        const std::string dir = staging_dir();
+        int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+            // No O_TMPFILE on this file system: a named file, unlinked at once.
+            std::string tmpl = dir + "/ftpsim-upload-XXXXXX";
+            fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+            if (fd >= 0) ::unlink(tmpl.c_str());
+        }
+        if (fd < 0) {
+            err_ = errno;
+            return false;
+        }
+        file_ = Fd(fd);
+    }
+    std::size_t done = 0;
+    while (done < n) {
+        const ssize_t w = ::write(file_.get(), p + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            err_ = w < 0 ? errno : ENOSPC;
+            return false;
+        }
+        done += static_cast<std::size_t>(w);
+    }
+    size_ += n;
+    return true;
 }
 
 }  // namespace ftpsim::live

@@ -38,6 +38,7 @@
 
 #include <dirent.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -48,9 +49,32 @@
 #include <vector>
 
 #include "live/sockets.hpp"
+#include "live/transport.hpp"
 #include "protocol/vfs.hpp"
 
 namespace ftpsim::live {
+
+// An upload's bytes as they arrive, in an unnamed staging file (O_TMPFILE in $TMPDIR or /tmp;
+// on a file system without O_TMPFILE, a named file unlinked at once), created at the first byte.
+// DiskVfs::store() then copies it into place atomically.
+class UploadSpool {
+public:
+    static std::string staging_dir();  // $TMPDIR, else /tmp
+    // Appends; false when the staging file cannot be made or written (error() says why).
+    bool append(const char* p, std::size_t n);
+    std::uint64_t size() const { return size_; }
+    int error() const { return err_; }
+    int fd() const { return file_.get(); }
+    void adopt(Fd file, std::uint64_t size) {  // an existing staging file
+        file_ = std::move(file);
+        size_ = size;
+    }
+
+private:
+    Fd file_;
+    std::uint64_t size_ = 0;
+    int err_ = 0;
+};
 
 class DiskVfs final : public proto::VfsBackend {
 public:
@@ -77,6 +101,18 @@ public:
     proto::VfsStatus write(std::string_view abs_path, std::string_view data, proto::WriteMode mode,
                            std::uint64_t offset) override;
     bool fits(std::string_view abs_path, std::uint64_t new_size) override;
+
+    // ---- Content as sources and sinks (no tokens) ----------------------------------------
+    // The regular file at `abs_path` from `offset`, opened now without blocking (O_NONBLOCK and
+    // a type check: a FIFO, device or socket put in place meanwhile is refused); null with
+    // *err set (ENOENT, EISDIR, EINVAL for a special file) when it cannot be sent.
+    std::unique_ptr<FileSource> open_file(std::string_view abs_path, std::uint64_t offset, int* err = nullptr) const;
+    // Stores an upload atomically: `data` then the spooled bytes (`spool` may be null) into a new
+    // file beside the target (O_CREAT|O_EXCL|O_NOFOLLOW; for Append/At the old bytes first),
+    // renamed over it only when everything was written and closed. On a failure the target is
+    // untouched, the new file removed, and the system error kept for `owner` (take_error()).
+    proto::VfsStatus store(std::string_view abs_path, std::string_view data, const UploadSpool* spool,
+                           proto::WriteMode mode, std::uint64_t offset, std::uint64_t owner);
 
     // A token made by read(): the open file positioned at its offset, and the bytes to send.
     struct Stream {
@@ -111,11 +147,13 @@ public:
     // Streamed listings (see above).
     bool stream_listings = false;
     static constexpr std::size_t kSortedUpTo = 4096;
-    class DirListing {
+    class DirListing final : public ByteSource {
     public:
         // Appends lines to `out` until it holds about `max_bytes` (or 4096 names were looked at);
         // false when the listing is complete.
         bool next(std::string& out, std::size_t max_bytes);
+        bool fill(std::string& out, std::size_t max) override { return next(out, std::min<std::size_t>(max, 16 * 1024)); }
+        bool costly() const override { return true; }
         std::uint64_t entries() const { return entries_; }
 
     private:
@@ -133,6 +171,10 @@ public:
         bool started_ = false, at_end_ = false;
         std::uint64_t entries_ = 0;
     };
+    // The listing of `abs_dir` as a source, read as the data connection drains; a directory that
+    // cannot be opened gives an empty listing.
+    std::unique_ptr<DirListing> open_listing(std::string_view abs_dir, proto::ListingKind kind,
+                                             const proto::ListingStyle& style) const;
     // The listing a session's SendData stands for (its placeholder line), or null when `bytes`
     // holds none. A directory that can no longer be opened gives an empty listing.
     std::unique_ptr<DirListing> take_listing(std::string_view bytes, proto::ListingKind kind,

@@ -407,3 +407,91 @@ TEST_CASE("disk vfs: a streamed listing reads the directory as it goes, every en
     d.forget_streams(9);
     CHECK_FALSE(d.take_listing(again[0] + "\r\n", proto::ListingKind::NamesOnly, proto::ListingStyle{}));
 }
+
+// ---- The data path's sources and sinks (no tokens) -------------------------------------------
+
+namespace {
+
+std::string drain(live::ByteSource& s) {
+    std::string out;
+    while (s.fill(out, 65536)) {}
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("disk vfs: open_file streams a regular file from its offset; anything else is refused without blocking") {
+    Tree t;
+    live::DiskVfs d(t.root.string());
+    auto f = d.open_file("/dir/b.txt", 6);
+    REQUIRE(f);
+    CHECK(f->remaining() == 2);
+    CHECK(drain(*f) == "b\n");
+    auto whole = d.open_file("/dir/inside-link", 0);  // a link that stays inside
+    REQUIRE(whole);
+    CHECK(drain(*whole) == "hello a\n");
+    auto past = d.open_file("/a.txt", 100);  // past the end: nothing to send
+    REQUIRE(past);
+    CHECK(past->remaining() == 0);
+    int err = 0;
+    CHECK_FALSE(d.open_file("/fifo", 0, &err));  // a FIFO nobody writes: no blocking open
+    CHECK(err == EINVAL);
+    CHECK_FALSE(d.open_file("/dir", 0, &err));
+    CHECK(err == EISDIR);
+    CHECK_FALSE(d.open_file("/secret-link", 0, &err));  // leaves the root
+    CHECK(err == ENOENT);
+    CHECK_FALSE(d.open_file("/missing", 0, &err));
+    CHECK(err == ENOENT);
+}
+
+TEST_CASE("disk vfs: an upload spooled to the staging directory is stored atomically in every write mode") {
+    Tree t;
+    live::DiskVfs d(t.root.string());
+    d.writable = true;
+    using proto::VfsStatus;
+    using proto::WriteMode;
+    auto spooled = [](const std::string& bytes) {
+        auto s = std::make_unique<live::UploadSpool>();
+        REQUIRE(s->append(bytes.data(), bytes.size()));
+        CHECK(s->size() == bytes.size());
+        return s;
+    };
+    CHECK(d.store("/u.bin", "", spooled("0123456789").get(), WriteMode::Replace, 0, 3) == VfsStatus::Ok);
+    CHECK(Tree::read(t.root / "u.bin") == "0123456789");
+    CHECK(d.store("/u.bin", "ab", spooled("cd").get(), WriteMode::Append, 0, 3) == VfsStatus::Ok);
+    CHECK(Tree::read(t.root / "u.bin") == "0123456789abcd");
+    CHECK(d.store("/u.bin", "", spooled("XY").get(), WriteMode::At, 3, 3) == VfsStatus::Ok);
+    CHECK(Tree::read(t.root / "u.bin") == "012XY56789abcd");
+    live::UploadSpool empty;  // nothing arrived: an empty file
+    CHECK(d.store("/empty.bin", "", &empty, WriteMode::Replace, 0, 3) == VfsStatus::Ok);
+    CHECK(fs::file_size(t.root / "empty.bin") == 0);
+    CHECK(d.store("/fifo", "", spooled("x").get(), WriteMode::Replace, 0, 3) == VfsStatus::NotFound);
+    d.writable = false;
+    CHECK(d.store("/v.bin", "", spooled("zz").get(), WriteMode::Replace, 0, 3) == VfsStatus::NotFound);
+    CHECK_FALSE(fs::exists(t.root / "v.bin"));
+    CHECK(upload_temporaries(t.root).empty());
+}
+
+TEST_CASE("disk vfs: a staging directory that cannot hold the upload fails the spool with the system error") {
+    const char* saved = std::getenv("TMPDIR");
+    const std::string keep = saved ? saved : "";
+    ::setenv("TMPDIR", "/nonexistent-ftpsim-staging", 1);
+    live::UploadSpool s;
+    CHECK_FALSE(s.append("abc", 3));
+    CHECK(s.error() == ENOENT);
+    CHECK_FALSE(s.append("abc", 3));  // stays failed
+    if (saved) ::setenv("TMPDIR", keep.c_str(), 1);
+    else ::unsetenv("TMPDIR");
+}
+
+TEST_CASE("disk vfs: open_listing reads a directory as a source, sorted when small") {
+    Tree t;
+    live::DiskVfs d(t.root.string());
+    auto l = d.open_listing("/", proto::ListingKind::NamesOnly, proto::ListingStyle{});
+    REQUIRE(l);
+    CHECK(l->costly());
+    CHECK(drain(*l) == "a.txt\r\ndir\r\ndir-link\r\n");
+    auto missing = d.open_listing("/missing", proto::ListingKind::Long, proto::ListingStyle{});
+    REQUIRE(missing);
+    CHECK(drain(*missing).empty());
+}
