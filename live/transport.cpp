@@ -33,14 +33,14 @@ bool FileSource::fill(std::string& out, std::size_t max) {
     return remaining_ > 0;
 }
 
-Transport::~Transport() { close_all(true); }
+Sockets::~Sockets() { close_all(true); }
 
-Transport::Conn* Transport::conn(ConnId c) {
+Sockets::Conn* Sockets::conn(ConnId c) {
     auto it = conns_.find(c);
     return it == conns_.end() ? nullptr : it->second.get();
 }
 
-std::variant<Transport::Listening, NetError> Transport::listen(const IpAddress& addr, std::uint16_t lo,
+std::variant<Sockets::Listening, NetError> Sockets::listen(const IpAddress& addr, std::uint16_t lo,
                                                                std::uint16_t hi, TransportHandler* handler,
                                                                std::uint16_t start, int backlog, ConnOptions opts) {
     auto r = listen_tcp(addr, lo, hi, start, backlog);
@@ -57,21 +57,21 @@ std::variant<Transport::Listening, NetError> Transport::listen(const IpAddress& 
     return Listening{id, local};
 }
 
-void Transport::stop_listening(ListenerId l) {
+void Sockets::stop_listening(ListenerId l) {
     auto it = listeners_.find(l);
     if (it == listeners_.end()) return;
     loop_.unwatch(it->second.listener.fd.get());
     listeners_.erase(it);
 }
 
-void Transport::pause_listener(ListenerId l, bool paused) {
+void Sockets::pause_listener(ListenerId l, bool paused) {
     auto it = listeners_.find(l);
     if (it == listeners_.end() || it->second.paused == paused) return;
     it->second.paused = paused;
     loop_.set_readable(it->second.listener.fd.get(), paused ? EventLoop::Callback{} : [this, l] { on_listener(l); });
 }
 
-void Transport::on_listener(ListenerId l) {
+void Sockets::on_listener(ListenerId l) {
     for (int i = 0; i < 64; ++i) {
         auto it = listeners_.find(l);
         if (it == listeners_.end() || it->second.paused) return;
@@ -88,7 +88,7 @@ void Transport::on_listener(ListenerId l) {
     }
 }
 
-ConnId Transport::adopt(Fd fd, TransportHandler* h, ConnOptions opts, HostPort local, HostPort remote) {
+ConnId Sockets::adopt(Fd fd, TransportHandler* h, ConnOptions opts, HostPort local, HostPort remote) {
     const ConnId c = next_conn_++;
     auto k = std::make_unique<Conn>();
     k->fd = std::move(fd);
@@ -105,7 +105,7 @@ ConnId Transport::adopt(Fd fd, TransportHandler* h, ConnOptions opts, HostPort l
     return c;
 }
 
-std::variant<ConnId, NetError> Transport::connect(const HostPort& remote, std::optional<HostPort> local,
+std::variant<ConnId, NetError> Sockets::connect(const HostPort& remote, std::optional<HostPort> local,
                                                   std::int64_t timeout_ns, TransportHandler* handler,
                                                   ConnOptions opts) {
     auto r = connect_tcp(remote, local);
@@ -133,7 +133,7 @@ std::variant<ConnId, NetError> Transport::connect(const HostPort& remote, std::o
     return c;
 }
 
-void Transport::on_connect_ready(ConnId c) {
+void Sockets::on_connect_ready(ConnId c) {
     Conn* k = conn(c);
     if (!k || !k->connecting) return;
     int err = 0;
@@ -156,7 +156,7 @@ void Transport::on_connect_ready(ConnId c) {
     h->on_connected(c);
 }
 
-void Transport::settle() {
+void Sockets::settle() {
     std::vector<ListenerId> ls;
     for (const auto& [l, st] : listeners_)
         if (!st.paused) ls.push_back(l);
@@ -168,7 +168,7 @@ void Transport::settle() {
 }
 
 // Readable while reading is wanted; writable while something is queued (or the FIN waits).
-void Transport::rewatch(ConnId c) {
+void Sockets::rewatch(ConnId c) {
     Conn* k = conn(c);
     if (!k || k->connecting) return;
     const int f = k->fd.get();
@@ -179,7 +179,7 @@ void Transport::rewatch(ConnId c) {
     loop_.set_writable(f, want_write ? EventLoop::Callback([this, c] { on_writable(c); }) : EventLoop::Callback{});
 }
 
-void Transport::on_readable(ConnId c) {
+void Sockets::on_readable(ConnId c) {
     Conn* k = conn(c);
     if (!k) return;
     const std::size_t chunk = k->opts.read_chunk;
@@ -208,21 +208,27 @@ void Transport::on_readable(ConnId c) {
     }
 }
 
-void Transport::send(ConnId c, std::string bytes) {
+void Sockets::send(ConnId c, std::string bytes) {
     Conn* k = conn(c);
     if (!k || bytes.empty() || k->fin_requested) return;
+    k->queued += bytes.size();
     k->queue.emplace_back(std::move(bytes));
     rewatch(c);
 }
 
-void Transport::send(ConnId c, std::unique_ptr<ByteSource> source) {
+void Sockets::send(ConnId c, std::unique_ptr<ByteSource> source) {
     Conn* k = conn(c);
     if (!k || !source || k->fin_requested) return;
     k->queue.emplace_back(std::move(source));
     rewatch(c);
 }
 
-bool Transport::sending(ConnId c) const {
+std::size_t Sockets::queued_bytes(ConnId c) const {
+    auto it = conns_.find(c);
+    return it == conns_.end() ? 0 : it->second->queued;
+}
+
+bool Sockets::sending(ConnId c) const {
     auto it = conns_.find(c);
     if (it == conns_.end()) return false;
     const Conn& k = *it->second;
@@ -230,7 +236,7 @@ bool Transport::sending(ConnId c) const {
 }
 
 // Fills `buf` from the queue; false when there is nothing more to send.
-bool Transport::refill(Conn& k) {
+bool Sockets::refill(Conn& k) {
     while (k.buf_off >= k.buf.size()) {
         k.buf.clear();
         k.buf_off = 0;
@@ -247,7 +253,7 @@ bool Transport::refill(Conn& k) {
     return true;
 }
 
-void Transport::on_writable(ConnId c) {
+void Sockets::on_writable(ConnId c) {
     for (int round = 0; round < 16; ++round) {
         Conn* k = conn(c);
         if (!k || k->connecting || k->write_paused) return;
@@ -267,6 +273,8 @@ void Transport::on_writable(ConnId c) {
         }
         k->buf_off += r.n;
         k->sent += r.n;
+        k->queued = k->queued > r.n ? k->queued - r.n : 0;
+        k->wrote = true;
         k->last_progress = EventLoop::now_ns();
         h->on_sent(c, r.n);
     }
@@ -275,9 +283,13 @@ void Transport::on_writable(ConnId c) {
     if (k->buf_off < k->buf.size() || !k->queue.empty()) return rewatch(c);  // more next round
     if (k->fin_requested && !k->fin_sent) return send_fin(c);
     rewatch(c);
+    if (k->wrote) {
+        k->wrote = false;
+        k->handler->on_empty(c);
+    }
 }
 
-void Transport::close(ConnId c) {
+void Sockets::close(ConnId c) {
     Conn* k = conn(c);
     if (!k || k->fin_requested) return;
     if (k->connecting) return abort(c);
@@ -285,7 +297,7 @@ void Transport::close(ConnId c) {
     rewatch(c);
 }
 
-void Transport::close_and_release(ConnId c) {
+void Sockets::close_and_release(ConnId c) {
     Conn* k = conn(c);
     if (!k) return;
     k->release_after_fin = true;
@@ -293,17 +305,20 @@ void Transport::close_and_release(ConnId c) {
     close(c);
 }
 
-void Transport::send_fin(ConnId c) {
+void Sockets::send_fin(ConnId c) {
     Conn* k = conn(c);
     if (!k) return;
     k->fin_sent = true;
+    k->handler->on_fin_sent(c);
+    k = conn(c);
+    if (!k) return;
     if (k->release_after_fin) return release(c);
     shutdown_write(k->fd.get());
     rewatch(c);
     check_drained(c);
 }
 
-void Transport::check_drained(ConnId c) {
+void Sockets::check_drained(ConnId c) {
     Conn* k = conn(c);
     if (!k) return;
     k->drain_timer = 0;
@@ -311,13 +326,13 @@ void Transport::check_drained(ConnId c) {
     k->drain_timer = loop_.add_timer(EventLoop::now_ns() + kDrainPollNs, [this, c] { check_drained(c); });
 }
 
-void Transport::flush(ConnId c) { on_writable(c); }
+void Sockets::flush(ConnId c) { on_writable(c); }
 
-void Transport::abort(ConnId c) { forget(c, true); }
+void Sockets::abort(ConnId c) { forget(c, true); }
 
-void Transport::release(ConnId c) { forget(c, false); }
+void Sockets::release(ConnId c) { forget(c, false); }
 
-void Transport::forget(ConnId c, bool reset) {
+void Sockets::forget(ConnId c, bool reset) {
     auto it = conns_.find(c);
     if (it == conns_.end()) return;
     Conn& k = *it->second;
@@ -329,32 +344,32 @@ void Transport::forget(ConnId c, bool reset) {
     conns_.erase(it);
 }
 
-void Transport::pause_reading(ConnId c, bool paused) {
+void Sockets::pause_reading(ConnId c, bool paused) {
     Conn* k = conn(c);
     if (!k) return;
     k->read_paused = paused;
     rewatch(c);
 }
 
-void Transport::pause_writing(ConnId c, bool paused) {
+void Sockets::pause_writing(ConnId c, bool paused) {
     Conn* k = conn(c);
     if (!k) return;
     k->write_paused = paused;
     rewatch(c);
 }
 
-void Transport::set_handler(ConnId c, TransportHandler* handler) {
+void Sockets::set_handler(ConnId c, TransportHandler* handler) {
     if (Conn* k = conn(c)) k->handler = handler;
 }
 
-std::optional<Transport::Info> Transport::info(ConnId c) const {
+std::optional<Sockets::Info> Sockets::info(ConnId c) const {
     auto it = conns_.find(c);
     if (it == conns_.end()) return std::nullopt;
     const Conn& k = *it->second;
     return Info{k.local, k.remote, k.connecting, k.fin_sent, k.last_progress, k.sent, k.received};
 }
 
-void Transport::close_all(bool reset) {
+void Sockets::close_all(bool reset) {
     std::vector<ConnId> cs;
     for (const auto& [c, k] : conns_) cs.push_back(c);
     for (ConnId c : cs) forget(c, reset);

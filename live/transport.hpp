@@ -86,10 +86,14 @@ public:
     virtual void on_peer_closed(ConnId) {}
     // A read or write failed (ECONNRESET, EPIPE, ...): the connection is forgotten.
     virtual void on_reset(ConnId, int /*err*/) {}
+    // Our FIN went out (after the queue), just now.
+    virtual void on_fin_sent(ConnId) {}
     // Our FIN went out after the queue and the kernel's send queue is empty.
     virtual void on_drained(ConnId) {}
     // `n` bytes of the queue were written (after a write, for progress and byte counts).
     virtual void on_sent(ConnId, std::size_t /*n*/) {}
+    // Everything queued has been written (called once after writes emptied the queue).
+    virtual void on_empty(ConnId) {}
 };
 
 struct ConnOptions {
@@ -97,12 +101,12 @@ struct ConnOptions {
     int read_rounds = 4;                 // reads per readiness (1: let other sockets in between)
 };
 
-class Transport {
+class Sockets {
 public:
-    explicit Transport(EventLoop& loop) : loop_(loop) {}
-    ~Transport();
-    Transport(const Transport&) = delete;
-    Transport& operator=(const Transport&) = delete;
+    explicit Sockets(EventLoop& loop) : loop_(loop) {}
+    ~Sockets();
+    Sockets(const Sockets&) = delete;
+    Sockets& operator=(const Sockets&) = delete;
 
     EventLoop& loop() { return loop_; }
 
@@ -133,6 +137,10 @@ public:
     void flush(ConnId c);
     // Something is queued, not yet written.
     bool sending(ConnId c) const;
+    // Bytes queued as bytes, not yet written (a source counts 0).
+    std::size_t queued_bytes(ConnId c) const;
+    // An id no connection has (for a connect that failed at once, reported later).
+    ConnId reserve_id() { return next_conn_++; }
 
     // FIN once the queue is written; the connection stays readable (half-close) and reports
     // on_drained when everything is acknowledged.
@@ -188,6 +196,8 @@ private:
         EventLoop::TimerId drain_timer = 0;
         std::int64_t last_progress = 0;
         std::uint64_t sent = 0, received = 0;
+        std::size_t queued = 0;      // bytes in `queue` strings and `buf` not yet written
+        bool wrote = false;          // written since the last on_empty
     };
     struct ListenerState {
         Listener listener;

@@ -70,16 +70,16 @@ bool run(EventLoop& loop, F done) {
 
 struct Pair {
     EventLoop loop;
-    Transport t{loop};
+    Sockets t{loop};
     Log server, client;
     ListenerId l = 0;
     HostPort local;
     ConnId sc = 0, cc = 0;
     Pair() {
         auto r = t.listen(kLoopback, 0, 0, &server);
-        REQUIRE(std::holds_alternative<Transport::Listening>(r));
-        l = std::get<Transport::Listening>(r).id;
-        local = std::get<Transport::Listening>(r).local;
+        REQUIRE(std::holds_alternative<Sockets::Listening>(r));
+        l = std::get<Sockets::Listening>(r).id;
+        local = std::get<Sockets::Listening>(r).local;
         auto c = t.connect(local, std::nullopt, 5'000'000'000, &client);
         REQUIRE(std::holds_alternative<ConnId>(c));
         cc = std::get<ConnId>(c);
@@ -184,12 +184,12 @@ TEST_CASE("transport: paused reading delivers nothing until resumed") {
 
 TEST_CASE("transport: settle() accepts what the kernel already completed, before the loop runs") {
     EventLoop loop;
-    Transport t(loop);
+    Sockets t(loop);
     Log server, client;
     auto r = t.listen(kLoopback, 0, 0, &server);
-    REQUIRE(std::holds_alternative<Transport::Listening>(r));
+    REQUIRE(std::holds_alternative<Sockets::Listening>(r));
     // A blocking connect from outside the transport: complete in the kernel when it returns.
-    auto c = connect_tcp(std::get<Transport::Listening>(r).local);
+    auto c = connect_tcp(std::get<Sockets::Listening>(r).local);
     REQUIRE(std::holds_alternative<Connecting>(c));
     const std::int64_t until = EventLoop::now_ns() + 2'000'000'000;
     while (server.accepted == 0 && EventLoop::now_ns() < until) t.settle();
