@@ -278,6 +278,12 @@ std::optional<Action> ClientSession::poll_action() {
     return a;
 }
 
+std::vector<Action> ClientSession::take_actions() {
+    std::vector<Action> out(std::make_move_iterator(actions_.begin()), std::make_move_iterator(actions_.end()));
+    actions_.clear();
+    return out;
+}
+
 bool ClientSession::finished() const {
     if (control_ == C::Closed) return true;
     return control_ == C::Ready && !action_ && steps_.empty() && data_.state == D::NoData &&
