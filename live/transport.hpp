@@ -62,6 +62,7 @@ public:
     bool fill(std::string& out, std::size_t max) override;
     std::uint64_t remaining() const { return remaining_; }
     int error() const { return err_; }  // the errno of a failed read (0: none)
+    Fd release_file() { return std::move(file_); }
 
 private:
     Fd file_;
