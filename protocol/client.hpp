@@ -295,6 +295,7 @@ private:
     void on_data_failure(std::string why);
     void request_transfer_retry(const std::string& failed_verb, bool refused);
     void maybe_upload();
+    void maybe_receive();
     void release_data();
     bool transfer_data_done() const;
 
@@ -328,6 +329,8 @@ private:
     bool final_seen_ = false;
     bool upload_ = false;
     bool upload_sent_ = false;
+    std::shared_ptr<ContentSink> download_;  // explicit_data_path: where get's bytes go
+    std::shared_ptr<TextSink> listing_;      // explicit_data_path: ls's listing
     bool raw_transfer_ = false;          // the current transfer is a raw line
     Time now_ = 0;
     Time accept_deadline_ = kNever;

@@ -225,6 +225,7 @@ public:
     // Forget every data connection and listener (a client's retry on a new control connection).
     void forget_data();
     std::optional<ConnHandle> control_of(SessionId sid) const;
+    HostOptions& options() { return opt_; }
     bool is_control(ConnHandle c) const { return session_of_conn_.count(c) != 0; }
 
 private:
