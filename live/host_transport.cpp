@@ -61,6 +61,7 @@ void LiveTransport::stop_listening(proto::ListenerHandle l) {
 
 proto::ConnHandle LiveTransport::connect(const IpAddress& local, std::uint16_t local_port, const HostPort& remote,
                                          const proto::SocketPurpose& purpose) {
+    hooks_.connecting(remote, purpose.data);
     std::optional<HostPort> bind;
     if (local_port != 0) {
         IpAddress a = local.is_unspecified() ? local_of(purpose) : local;
@@ -115,9 +116,10 @@ void LiveTransport::send(proto::ConnHandle c, std::string_view bytes) {
     if (it->second.purpose.data && !it->second.file_data) text_out_[c] += bytes.size();
 }
 
+// One chunk at a time: the host pulls the next one when this one is written (on_empty), so a
+// costly source (a listing stats every entry) produces one chunk per round of the loop.
 std::uint64_t LiveTransport::send_space(proto::ConnHandle c) const {
-    const std::size_t q = t_.queued_bytes(c);
-    return q >= opt_.send_window ? 0 : opt_.send_window - q;
+    return t_.queued_bytes(c) == 0 ? opt_.send_window : 0;
 }
 
 void LiveTransport::close(proto::ConnHandle c) {
@@ -158,8 +160,9 @@ void LiveTransport::relabel_as_data(proto::ConnHandle c, proto::ConnHandle contr
     if (it == conns_.end()) return;
     it->second.purpose.data = true;
     it->second.purpose.control = control;
-    it->second.purpose.record_payload = true;
-    it->second.file_data = false;
+    it->second.purpose.record_payload = true;  // file_data_from_now() came just before
+    // What it still has queued ("200 DATA") was control text, not file data.
+    if (const std::size_t q = t_.queued_bytes(c)) text_out_[c] += q;
     hooks_.relabeled(c, control);
 }
 
@@ -383,6 +386,7 @@ void LiveTransport::end_control(ConnId c, const std::string& last) {
 void LiveTransport::hold(ConnId c, bool held) {
     t_.pause_reading(c, held);
     t_.pause_writing(c, held);
+    if (!held) t_.flush(c);  // what waited goes out now, before anything new is read
 }
 
 std::vector<ConnId> LiveTransport::idle_data(std::int64_t before) const {

@@ -37,6 +37,8 @@ public:
                                 bool /*data*/) {
         return false;
     }
+    // We are about to connect to `remote` (the client warns about a third host).
+    virtual void connecting(const HostPort& /*remote*/, bool /*data*/) {}
     // Our control connection is open (the client).
     virtual void control_connected(ConnId, const HostPort& /*local*/, const HostPort& /*remote*/) {}
     virtual void listened(const HostPort& /*local*/) {}
@@ -64,7 +66,7 @@ struct LiveTransportOptions {
     // Read control connections one read per readiness (the client: the data sockets get their
     // turn between replies).
     int control_read_rounds = 4;
-    std::size_t send_window = 256 * 1024;  // bytes queued per connection before send_space() is 0
+    std::size_t send_window = 64 * 1024;  // the most send_space() offers (when nothing is queued)
 };
 
 class LiveTransport final : public proto::Transport, private TransportHandler {

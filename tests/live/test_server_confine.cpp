@@ -227,7 +227,7 @@ TEST_CASE("users file: NAME PASSWORD [rw|ro], errors name the file and line") {
     CHECK(e->find("cannot open the users file") != std::string::npos);
 }
 
-TEST_CASE("disk vfs: an upload through the backend's sink is stored atomically; --max-transfer is a size limit") {
+TEST_CASE("disk vfs: an upload through the backend's sink is stored atomically, and --max-transfer is a size limit") {
     Tree t;
     live::DiskVfs d(t.root.string());
     d.writable = true;
@@ -406,7 +406,7 @@ std::string drain(live::ByteSource& s) {
 
 }  // namespace
 
-TEST_CASE("disk vfs: open_file streams a regular file from its offset; anything else is refused without blocking") {
+TEST_CASE("disk vfs: open_file streams a regular file from its offset, and anything else is refused without blocking") {
     Tree t;
     live::DiskVfs d(t.root.string());
     auto f = d.open_file("/dir/b.txt", 6);

@@ -152,7 +152,7 @@ TEST_CASE("transport: a file that is shorter than announced ends the source, not
     CHECK(p.client.data[p.cc] == "short+tail");
 }
 
-TEST_CASE("transport: abort resets the peer; a refused connect is reported, not thrown") {
+TEST_CASE("transport: abort resets the peer, and a refused connect is reported, not thrown") {
     Pair p;
     p.t.send(p.sc, "x");
     REQUIRE(run(p.loop, [&] { return p.client.data[p.cc] == "x"; }));
