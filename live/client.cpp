@@ -21,7 +21,7 @@
 #include "live/sockets.hpp"
 #include "protocol/client.hpp"
 #include "protocol/host.hpp"
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 
 namespace ftpsim::live {
 

@@ -25,7 +25,7 @@
 #include "protocol/codec.hpp"
 #include "protocol/host.hpp"
 #include "protocol/server.hpp"
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 
 namespace ftpsim::live {
 
