@@ -369,6 +369,7 @@ private:
     void data_text_out(ConnId c, std::string_view bytes) override;
     void ended(ConnId c, bool data, bool us, bool reset, int err) override;
     void explained(const proto::Explain& e) override;
+    void note(const std::string& text) override;
     void gone(ConnId c, bool data) override;
 
     const ClientRequest& req_;
@@ -681,6 +682,8 @@ void Driver::ended(ConnId c, bool data, bool us, bool reset, int err) {
                           (req_.op == ClientOp::Ls ? std::string("listing") : std::string("file")) + " is incomplete";
     }
 }
+
+void Driver::note(const std::string& text) { log("* " + text); }
 
 void Driver::explained(const proto::Explain& e) {
     recorder_.note(now(), "client", e.text);

@@ -55,6 +55,7 @@ public:
     bool write(std::string_view bytes) override;
     std::uint64_t size() const override { return spool_.size(); }
     const UploadSpool& spool() const { return spool_; }
+    void finish() { spool_.close(); }  // stored: the staging file goes (its descriptor closed)
 
 private:
     DiskVfs& vfs_;

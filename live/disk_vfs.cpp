@@ -467,7 +467,9 @@ std::shared_ptr<proto::ContentSink> DiskVfs::open_upload() {
 VfsStatus DiskVfs::store(std::string_view abs_path, proto::ContentSink& upload, WriteMode mode, std::uint64_t offset) {
     auto* sink = dynamic_cast<DiskUploadSink*>(&upload);
     if (!sink) return VfsStatus::NotFound;
-    return store(abs_path, "", &sink->spool(), mode, offset, current_owner);
+    const VfsStatus st = store(abs_path, "", &sink->spool(), mode, offset, current_owner);
+    sink->finish();
+    return st;
 }
 
 std::shared_ptr<const proto::ContentSource> DiskVfs::open_listing(std::string_view abs_dir, proto::ListingKind kind,

@@ -59,6 +59,7 @@ public:
     std::uint64_t size() const { return size_; }
     int error() const { return err_; }
     int fd() const { return file_.get(); }
+    void close() { file_.close(); }  // stored or given up: the staging file's space is freed
 
 private:
     Fd file_;

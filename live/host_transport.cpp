@@ -72,8 +72,7 @@ proto::ConnHandle LiveTransport::connect(const IpAddress& local, std::uint16_t l
     auto r = t_.connect(remote, bind, opt_.connect_timeout_ns, this, copts);
     if (std::holds_alternative<NetError>(r) && bind) {
         // Port 20 (connect_from_port_20) needs root and a free port: an ephemeral one instead.
-        hooks_.listen_failed(*bind, std::get<NetError>(r).err,
-                             std::get<NetError>(r).message + ": connecting from an ephemeral port instead");
+        hooks_.note(std::get<NetError>(r).message + ": connecting from an ephemeral port instead");
         r = t_.connect(remote, std::nullopt, opt_.connect_timeout_ns, this, copts);
     }
     ConnState st;

@@ -54,6 +54,8 @@ public:
     // SPSV (server): control connection c is now a data connection of `control`.
     virtual void relabeled(ConnId, ConnId /*control*/) {}
     virtual void explained(const proto::Explain&) {}
+    // Something worth a log line (-v): a bind that failed and the ephemeral port used instead.
+    virtual void note(const std::string&) {}
     // The connection is forgotten (its descriptor closed): nothing more will be reported.
     virtual void gone(ConnId, bool /*data*/) {}
 };

@@ -666,6 +666,7 @@ struct LiveServer::Impl final : LiveHooks {
     }
 
     void listen_failed(const HostPort&, int, const std::string& message) override { say(message); }
+    void note(const std::string& text) override { say(text); }
 
     void data_in(ConnId c, std::size_t n) override {
         auto it = datas.find(c);
