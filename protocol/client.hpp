@@ -164,9 +164,9 @@ struct ClientConfig {
     // counted by DataStored.
     bool explicit_data_path = false;
     // What put/append send (default: upload_pattern_source(action.size)).
-    std::function<std::shared_ptr<const ContentSource>(const UserAction&)> upload_source;
+    std::function<std::shared_ptr<const ContentSource>(const UserAction&)> upload_source{};
     // Where get puts the file, and ls its listing (default: counting_sink(); ls: a TextSink).
-    std::function<std::shared_ptr<ContentSink>(const UserAction&)> download_sink;
+    std::function<std::shared_ptr<ContentSink>(const UserAction&)> download_sink{};
 };
 
 // A failed transfer the profile retries on a new control connection (lftp).
