@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -15,9 +16,11 @@
 #include <memory>
 #include <vector>
 
+#include "live/host_transport.hpp"
 #include "live/recorder.hpp"
 #include "live/sockets.hpp"
 #include "protocol/client.hpp"
+#include "protocol/host.hpp"
 #include "trace/json.hpp"
 
 namespace ftpsim::live {
@@ -178,8 +181,6 @@ std::variant<ClientRequest, ArgError> check_client_args(const ClientArgs& args) 
 
 namespace {
 
-constexpr std::size_t kChunk = 64 * 1024;
-
 trace::Endpoint endpoint(const HostPort& hp) { return {hp.addr.to_string(), hp.port}; }
 
 // The trace's error kind of a failed connect.
@@ -205,29 +206,88 @@ bool write_all(int fd, const char* p, std::size_t n) {
     return true;
 }
 
-class Driver {
+// An upload's local file as the session host sends it: read with pread in chunks as the data
+// connection takes them. A read error ends it early and is kept for the result.
+class LocalFileSource final : public proto::ContentSource {
+public:
+    LocalFileSource(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
+    std::uint64_t size() const override { return size_; }
+    std::string read(std::uint64_t offset, std::size_t max) const override {
+        if (offset >= size_) return {};
+        std::string out(static_cast<std::size_t>(std::min<std::uint64_t>(max, size_ - offset)), '\0');
+        std::size_t got = 0;
+        while (got < out.size()) {
+            const ssize_t n = ::pread(fd_, out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) err_ = errno;
+            if (n <= 0) break;
+            got += static_cast<std::size_t>(n);
+        }
+        if (got < out.size() && err_ == 0) err_ = EIO;  // the file shrank: the upload is short
+        out.resize(got);
+        return out;
+    }
+    int error() const { return err_; }
+
+private:
+    int fd_;
+    std::uint64_t size_;
+    mutable int err_ = 0;
+};
+
+class Driver final : private LiveHooks {
 public:
     explicit Driver(const ClientRequest& r)
-        : req_(r), session_(make_config(r)), recorder_("live", title(r)) {}
+        : req_(r),
+          session_(make_config(r)),
+          recorder_("live", title(r)),
+          transport_(loop_, *this, transport_options(r)),
+          hosted_(*this),
+          host_(transport_, hosted_) {
+        transport_.attach(host_);
+    }
 
     ClientOutcome run();
 
 private:
-    struct DataConn {
-        Fd fd;
-        bool connecting = false;
-        EventLoop::TimerId connect_timer = 0;
+    // The session as the host drives it, with the checks and the log of the control dialogue.
+    struct Hosted final : proto::HostedClient {
+        Driver& d;
+        explicit Hosted(Driver& driver) : HostedClient(driver.session_), d(driver) {}
+        void control_bytes(proto::Time now, proto::SessionId sid, std::string_view bytes) override {
+            if (d.control_in(bytes)) HostedClient::control_bytes(now, sid, bytes);
+        }
+        std::string control_out(proto::SessionId, std::string bytes) override {
+            d.record_sent_lines(bytes);
+            return bytes;
+        }
+    };
+    // A data connection, for the trace and the log.
+    struct DataRec {
         int rec = -1;                 // recorder connection id
-        HostPort local, remote;
-        std::string out;              // bytes queued for the socket
-        std::size_t out_pos = 0;
-        bool upload = false;          // the file is being streamed into it
-        bool close_requested = false; // close once `out` (and the upload) is written
-        bool reading = true;
         proto::ReplyReader spdt;      // the SPSV handshake's replies, for the trace
     };
+    // Where a download (or a listing) goes: the output, as it arrives.
+    struct Sink final : proto::ContentSink {
+        Driver& d;
+        std::uint64_t n = 0;
+        explicit Sink(Driver& driver) : d(driver) {}
+        bool write(std::string_view bytes) override {
+            n += bytes.size();
+            return d.deliver(bytes.data(), bytes.size());
+        }
+        std::uint64_t size() const override { return n; }
+    };
 
-    static proto::ClientConfig make_config(const ClientRequest& r, bool ipv6 = false) {
+    static LiveTransportOptions transport_options(const ClientRequest& r) {
+        LiveTransportOptions o;
+        o.connect_timeout_ns = r.timeout_ns;
+        o.settle_before_control = true;  // the server connected before it sent the reply that follows
+        o.control_read_rounds = 1;       // one read per readiness: data sockets get their turn between replies
+        return o;
+    }
+
+    proto::ClientConfig make_config(const ClientRequest& r, bool ipv6 = false) {
         proto::ClientConfig c;
         c.profile = *r.profile;
         c.mode = r.mode;
@@ -244,11 +304,21 @@ private:
         c.script.push_back(proto::login(r.user, r.password));
         switch (r.op) {
             case ClientOp::Get: c.script.push_back(proto::get(r.remote_path)); break;
-            // 0 bytes: the driver streams the file itself (see client.hpp).
-            case ClientOp::Put: c.script.push_back(proto::put(r.remote_path, 0)); break;
+            case ClientOp::Put: c.script.push_back(proto::put(r.remote_path, r.upload_size)); break;
             case ClientOp::Ls: c.script.push_back(proto::ls(r.remote_path)); break;
         }
         c.script.push_back(proto::quit());
+        // The data path: the upload is read from the local file, a download or listing goes to
+        // the output as it arrives; the session sees counts only.
+        c.explicit_data_path = true;
+        c.upload_source = [this](const proto::UserAction&) -> std::shared_ptr<const proto::ContentSource> {
+            log("* Sending " + req_.local + " (" + std::to_string(req_.upload_size) + " bytes)");
+            upload_ = std::make_shared<LocalFileSource>(source_, req_.upload_size);
+            return upload_;
+        };
+        c.download_sink = [this](const proto::UserAction&) -> std::shared_ptr<proto::ContentSink> {
+            return std::make_shared<Sink>(*this);
+        };
         return c;
     }
     static std::string title(const ClientRequest& r) {
@@ -274,28 +344,11 @@ private:
     // control connection
     bool resolve();
     void try_next_address();
-    void on_control_connect_done();
-    void on_control_readable();
-    void settle_data_sockets();
-    void flush_control();
-    void close_control(bool abort);
+    bool control_in(std::string_view bytes);
     void record_sent_lines(const std::string& bytes);
     bool check_reply_limits(const char* p, std::size_t n);
-
-    // data connections
-    void do_listen(const proto::Listen& a);
-    void on_accept(proto::DataId id);
-    void do_connect(const proto::Connect& a);
-    void on_data_connect_done(proto::DataId id);
-    void on_data_readable(proto::DataId id);
-    void on_data_writable(proto::DataId id);
-    void close_data(proto::DataId id, bool abort);
-    void data_event(const proto::DataEvent& e);
-    void deliver(proto::DataId id, const char* p, std::size_t n);
+    bool deliver(const char* p, std::size_t n);
     std::string escape_listing(const char* p, std::size_t n);
-
-    void pump();
-    void arm_timers();
     void on_inactivity_timer();
     bool transfer_succeeded() const {
         for (const auto& res : session_.results())
@@ -303,51 +356,62 @@ private:
         return false;
     }
 
+    // LiveHooks: what the sockets did.
+    void control_connected(ConnId c, const HostPort& local, const HostPort& remote) override;
+    bool connect_failed(const HostPort& remote, ConnectStatus s, int err, std::int64_t elapsed_ns, bool data) override;
+    void connecting(const HostPort& remote, bool data) override;
+    void listened(const HostPort& local) override;
+    void listen_failed(const HostPort& wanted, int err, const std::string& message) override;
+    void data_opened(ConnId c, ConnId, bool we_connected, const HostPort& local, const HostPort& remote) override;
+    void data_in(ConnId c, std::size_t n) override;
+    void data_out(ConnId c, std::size_t n) override;
+    void data_text_in(ConnId c, std::string_view bytes) override;
+    void data_text_out(ConnId c, std::string_view bytes) override;
+    void ended(ConnId c, bool data, bool us, bool reset, int err) override;
+    void explained(const proto::Explain& e) override;
+    void note(const std::string& text) override;
+    void gone(ConnId c, bool data) override;
+
     const ClientRequest& req_;
     proto::ClientSession session_;
     Recorder recorder_;
     EventLoop loop_;
+    LiveTransport transport_;
+    Hosted hosted_;
+    proto::SessionHost host_;
     std::int64_t origin_ = EventLoop::now_ns();
     std::int64_t last_activity_ = origin_;
-    EventLoop::TimerId session_timer_ = 0;
-    std::int64_t session_timer_at_ = 0;
     EventLoop::TimerId inactivity_timer_ = 0;
 
     std::vector<HostPort> addresses_;
     std::size_t next_address_ = 0;
     std::string connect_errors_;
-    Fd control_;
+    ConnId control_ = -1;
+    bool control_open_ = false;     // connected, not yet gone
     bool control_connected_ = false;
     bool control_closing_ = false;
-    bool control_abort_ = false;
     int control_rec_ = -1;
     HostPort control_local_, control_remote_;
-    std::string control_out_;
     proto::ReplyReader reply_log_;  // the replies again, for the trace and -v
     std::string last_reply_;        // the last line of the last reply, for a failure message
     std::size_t reply_line_len_ = 0;  // bytes of the reply line in progress
     std::string data_reset_;        // "the data connection was reset ..." when it was, mid-transfer
 
-    std::map<proto::DataId, Listener> listeners_;
-    std::map<proto::DataId, std::unique_ptr<DataConn>> data_;
+    std::map<ConnId, DataRec> data_;
 
     int sink_ = -1;                 // get/ls: where the data goes
     std::string part_path_;         // the temporary file, renamed to the target on success
     bool pending_cr_ = false;       // ls to stdout: a CR held until we know whether LF follows
     int source_ = -1;               // put: the file
+    std::shared_ptr<LocalFileSource> upload_;
     std::uint64_t bytes_ = 0;
     bool sink_failed_ = false;
-    std::vector<char> read_buffer_ = std::vector<char>(kChunk);
 
     bool done_ = false;
     bool quit_unanswered_ = false;  // timed out waiting for 221 after a successful transfer
     std::string failure_;           // a local failure (timeout, connection, disk)
 };
 
-// The output: a character device or FIFO is written to directly (never replaced); anything else
-// goes to a new temporary file in the target's folder, created with O_EXCL | O_NOFOLLOW under an
-// unpredictable name (a planted file or link of that name makes the open fail instead of
-// redirecting the download), and renamed over the target only when the transfer succeeded.
 std::string Driver::open_sink() {
     const std::string& target = req_.local;
     struct stat st{};
@@ -425,130 +489,246 @@ void Driver::try_next_address() {
     while (next_address_ < addresses_.size()) {
         const HostPort remote = addresses_[next_address_++];
         log("* Connecting to " + remote.to_string());
-        auto c = connect_tcp(remote);
-        if (auto* e = std::get_if<NetError>(&c)) {
-            connect_errors_ += (connect_errors_.empty() ? "" : "; ") + e->message;
-            continue;
-        }
-        control_ = std::move(std::get<Connecting>(c).fd);
         control_remote_ = remote;
         activity();
-        loop_.watch(control_.get(), nullptr, [this] { on_control_connect_done(); });
+        control_ = host_.connect_control(proto::HostedClient::kControl, IpAddress{}, 0, remote);
         return;
     }
     fail("could not connect to " + req_.url.authority() + ": " +
          (connect_errors_.empty() ? std::string("no address") : connect_errors_));
 }
 
-void Driver::on_control_connect_done() {
-    int err = 0;
-    ConnectStatus s = connect_result(control_.get(), &err);
-    if (s == ConnectStatus::InProgress) return;
-    loop_.unwatch(control_.get());
-    if (s != ConnectStatus::Ok) {
-        std::string what = std::string(to_string(s)) + " (" + errno_text(err) + ")";
-        recorder_.connect_failed(now(), "client", {}, endpoint(control_remote_), socket_error(s));
-        connect_errors_ += (connect_errors_.empty() ? "" : "; ") + control_remote_.to_string() + ": " + what;
-        control_.close();
+void Driver::connecting(const HostPort& remote, bool data) {
+    if (!data || remote.addr == control_remote_.addr) return;
+    // A profile that trusts the 227 address (lftp, classic, textbook, FileZilla when it
+    // looks routable) connects wherever the server says: never silently.
+    const std::string what = "the server's reply names " + remote.addr.to_string() +
+                             ", not the control connection's peer " + control_remote_.addr.to_string() + "; the " +
+                             std::string(req_.profile->name) + " profile trusts that address and " +
+                             (req_.op == ClientOp::Put ? "uploads to " : "downloads from ") + remote.to_string() +
+                             " (curl and ftplib would use " + control_remote_.addr.to_string() + ")";
+    recorder_.note(now(), "client", what);
+    warn(what);
+}
+
+bool Driver::connect_failed(const HostPort& remote, ConnectStatus s, int err, std::int64_t elapsed_ns, bool data) {
+    if (!data) {
+        // The control connection: the next address, if there is one.
+        if (elapsed_ns > 0 || s != ConnectStatus::Other) recorder_.connect_failed(now(), "client", {}, endpoint(remote), socket_error(s));
+        const std::string what = std::string(to_string(s)) + " (" + errno_text(err) + ")";
+        connect_errors_ += (connect_errors_.empty() ? "" : "; ") + remote.to_string() + ": " + what;
+        control_ = -1;
         try_next_address();
-        return;
+        return true;
     }
+    if (s == ConnectStatus::TimedOut) {
+        recorder_.connect_failed(now(), "client", {}, endpoint(remote), trace::SocketError::TimedOut, req_.timeout_ns);
+        log("* The data connection to " + remote.to_string() + " timed out");
+    } else {
+        recorder_.connect_failed(now(), "client", {}, endpoint(remote), socket_error(s));
+        log("* The data connection to " + remote.to_string() + " failed: " + errno_text(err));
+    }
+    return false;
+}
+
+void Driver::control_connected(ConnId, const HostPort& local, const HostPort& remote) {
     activity();
+    control_open_ = true;
     control_connected_ = true;
-    control_local_ = local_endpoint(control_.get()).value_or(HostPort{});
-    if (auto peer = peer_endpoint(control_.get())) control_remote_ = *peer;
+    control_local_ = local;
+    control_remote_ = remote;
     log("* Connected to " + control_remote_.to_string() + " from " + control_local_.to_string());
     recorder_.add_node("client", "client", control_local_.addr.to_string());
     recorder_.add_node("server", "server", control_remote_.addr.to_string());
     control_rec_ = recorder_.open_connection(now(), "control", "client", "server", endpoint(control_local_),
                                              endpoint(control_remote_));
-    loop_.watch(control_.get(), [this] { on_control_readable(); }, nullptr);
     if (!control_remote_.addr.is_v4()) {
         proto::ClientConfig v6 = make_config(req_, true);
         if (v6.mode != req_.mode)
             log(std::string("* IPv6: ") + (v6.mode == proto::DataMode::Eprt ? "EPRT instead of PORT" : "EPSV instead of PASV") +
                 " (PORT and PASV carry IPv4 addresses only)");
-        session_ = proto::ClientSession(std::move(v6));
+        session_ = proto::ClientSession(std::move(v6));  // the host's HostedClient points at it
     }
-    session_.on_connected(control_local_, control_remote_, now());
-    pump();
 }
 
-// Before a reply reaches the session, the data connections the kernel has already completed
-// do: the server connects (and its ACK arrives) before it sends the 150 or 226 that follows, so
-// the session sees the same order as the wire, not the order poll() happens to report.
-void Driver::settle_data_sockets() {
-    std::vector<proto::DataId> ids;
-    for (const auto& [id, l] : listeners_) ids.push_back(id);
-    for (auto id : ids) on_accept(id);
-    ids.clear();
-    for (const auto& [id, c] : data_)
-        if (c->connecting) ids.push_back(id);
-    for (auto id : ids) on_data_connect_done(id);
-}
-
-void Driver::on_control_readable() {
-    char buf[16 * 1024];
-    {  // one read per readiness: the data sockets get their turn between replies
-        IoResult r = read_some(control_.get(), buf, sizeof buf);
-        if (r.n > 0) {
-            // Bytes alone are not progress: only a whole reply is (a server trickling a line
-            // that never ends must not hold the client past --timeout).
-            settle_data_sockets();
-            if (!control_.valid()) return;
-            const proto::Time t = now();
-            if (!check_reply_limits(buf, r.n)) return;
-            reply_log_.feed(std::string_view(buf, r.n));
-            while (auto reply = reply_log_.next()) {
-                activity();
-                std::string text = reply->raw;
-                while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-                std::string joined;
-                for (std::size_t i = 0; i < text.size(); ++i) {
-                    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
-                    joined += text[i];
-                }
-                recorder_.reply(t, control_rec_, joined);
-                last_reply_ = joined.substr(joined.rfind('\n') == std::string::npos ? 0 : joined.rfind('\n') + 1);
-                if (req_.verbose) {
-                    std::size_t start = 0;
-                    while (start <= joined.size()) {
-                        auto nl = joined.find('\n', start);
-                        log("< " + joined.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
-                        if (nl == std::string::npos) break;
-                        start = nl + 1;
-                    }
-                }
-            }
-            if (reply_log_.buffered() > kMaxReplyBytes) {
-                const std::string why = "the server's reply passed " + std::to_string(kMaxReplyBytes) +
-                                        " bytes without its last line (the limit for one reply)";
-                recorder_.note(now(), "client", why);
-                fail(why);
-                return;
-            }
-            session_.receive_control(std::string_view(buf, r.n), t);
-            pump();
-            return;
+// Control bytes from the server, before the session sees them: the limits, the trace, -v.
+// Bytes alone are not progress: only a whole reply is (a server trickling a line that never
+// ends must not hold the client past --timeout).
+bool Driver::control_in(std::string_view bytes) {
+    if (done_) return false;
+    const proto::Time t = now();
+    if (!check_reply_limits(bytes.data(), bytes.size())) return false;
+    reply_log_.feed(bytes);
+    while (auto reply = reply_log_.next()) {
+        activity();
+        std::string text = reply->raw;
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+        std::string joined;
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
+            joined += text[i];
         }
-        if (r.would_block) return;
-        // EOF or an error: the server closed (or reset) the control connection.
-        settle_data_sockets();
-        if (!control_.valid()) return;
-        loop_.unwatch(control_.get());
-        const bool reset = !r.eof;
-        recorder_.close(now(), control_rec_, "server", reset);
-        log(reset ? "* The control connection was reset: " + errno_text(r.err) : "* The server closed the control connection");
-        control_.close();
+        recorder_.reply(t, control_rec_, joined);
+        last_reply_ = joined.substr(joined.rfind('\n') == std::string::npos ? 0 : joined.rfind('\n') + 1);
+        if (req_.verbose) {
+            std::size_t start = 0;
+            while (start <= joined.size()) {
+                auto nl = joined.find('\n', start);
+                log("< " + joined.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+                if (nl == std::string::npos) break;
+                start = nl + 1;
+            }
+        }
+    }
+    if (reply_log_.buffered() > kMaxReplyBytes) {
+        const std::string why = "the server's reply passed " + std::to_string(kMaxReplyBytes) +
+                                " bytes without its last line (the limit for one reply)";
+        recorder_.note(now(), "client", why);
+        fail(why);
+        return false;
+    }
+    return true;
+}
+
+void Driver::listened(const HostPort& local) {
+    recorder_.listen(now(), "client", endpoint(local));
+    log("* Listening on " + local.to_string());
+}
+
+void Driver::listen_failed(const HostPort& wanted, int err, const std::string& message) {
+    recorder_.listen_failed(now(), "client", endpoint(wanted),
+                            err == EADDRINUSE ? trace::SocketError::PortInUse : trace::SocketError::NoFreePort);
+    log("* " + message);
+}
+
+void Driver::data_opened(ConnId c, ConnId, bool we_connected, const HostPort& local, const HostPort& remote) {
+    activity();
+    DataRec& d = data_[c];
+    if (we_connected) {
+        d.rec = recorder_.open_connection(now(), "data", "client", "server", endpoint(local), endpoint(remote),
+                                          control_rec_);
+        log("* Data connection " + local.to_string() + " -> " + remote.to_string());
+    } else {
+        // The server initiated it: its endpoints as the server sees them (the mirror image here).
+        d.rec = recorder_.open_connection(now(), "data", "server", "client", endpoint(remote), endpoint(local),
+                                          control_rec_);
+    }
+}
+
+void Driver::data_in(ConnId c, std::size_t n) {
+    activity();
+    auto it = data_.find(c);
+    if (it != data_.end()) recorder_.data(now(), it->second.rec, "server", n);
+    bytes_ += n;
+}
+
+void Driver::data_out(ConnId c, std::size_t n) {
+    activity();
+    auto it = data_.find(c);
+    if (it != data_.end()) recorder_.data(now(), it->second.rec, "client", n);
+    bytes_ += n;
+}
+
+// SPSV: the server's replies on the data connection before "200 DATA", and our SPDT line.
+void Driver::data_text_in(ConnId c, std::string_view bytes) {
+    activity();
+    auto it = data_.find(c);
+    if (it == data_.end()) return;
+    it->second.spdt.feed(bytes);
+    while (auto reply = it->second.spdt.next()) {
+        std::string text = reply->raw;
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+        recorder_.reply(now(), it->second.rec, text);
+        log("< " + text + "   (on the data connection)");
+    }
+}
+
+void Driver::data_text_out(ConnId c, std::string_view bytes) {
+    auto it = data_.find(c);
+    if (it == data_.end()) return;
+    std::string line(bytes);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    recorder_.command(now(), it->second.rec, line);
+    log("> " + line + "   (on the data connection)");
+}
+
+void Driver::ended(ConnId c, bool data, bool us, bool reset, int err) {
+    if (!data) {
+        if (c != control_ || control_rec_ < 0) return;
+        if (us) {
+            recorder_.close(now(), control_rec_, "client", reset);
+        } else {
+            recorder_.close(now(), control_rec_, "server", reset);
+            log(reset ? "* The control connection was reset: " + errno_text(err) : "* The server closed the control connection");
+        }
+        control_rec_ = -1;
         control_connected_ = false;
-        session_.on_control_closed(now());
-        pump();
         return;
     }
+    auto it = data_.find(c);
+    if (it == data_.end() || it->second.rec < 0) return;
+    recorder_.close(now(), it->second.rec, us ? "client" : "server", reset);
+    it->second.rec = -1;
+    if (us) return;
+    log(reset ? "* The data connection was reset: " + errno_text(err) : "* The server closed the data connection");
+    if (reset && data_reset_.empty()) {
+        if (req_.op == ClientOp::Put)
+            data_reset_ = "the data connection was reset by the server (" + errno_text(err) + ") after " +
+                          std::to_string(bytes_) + " of " + std::to_string(req_.upload_size) +
+                          " bytes: the upload is incomplete";
+        else
+            data_reset_ = "the data connection was reset by the server (" + errno_text(err) + ") after " +
+                          std::to_string(bytes_) + " bytes: the " +
+                          (req_.op == ClientOp::Ls ? std::string("listing") : std::string("file")) + " is incomplete";
+    }
 }
 
-// The longest reply line is kMaxReplyLine bytes with its LF: a longer one is an error of the
-// server, reported as such (not dropped, not a timeout later).
+void Driver::note(const std::string& text) { log("* " + text); }
+
+void Driver::explained(const proto::Explain& e) {
+    recorder_.note(now(), "client", e.text);
+    log("* " + e.text);
+}
+
+void Driver::gone(ConnId c, bool data) {
+    if (data) data_.erase(c);
+    else if (c == control_) control_open_ = false;
+}
+
+// File or listing bytes that arrived: straight to the output, never kept.
+bool Driver::deliver(const char* p, std::size_t n) {
+    if (sink_ < 0 || sink_failed_ || n == 0) return true;
+    std::string escaped;
+    if (req_.op == ClientOp::Ls && sink_ == STDOUT_FILENO) {
+        escaped = escape_listing(p, n);
+        p = escaped.data();
+        n = escaped.size();
+    }
+    if (!write_all(sink_, p, n)) {
+        sink_failed_ = true;
+        fail("writing " + (req_.local == "-" ? std::string("to stdout") : req_.local) + " failed: " +
+             std::strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+std::string Driver::escape_listing(const char* p, std::size_t n) {
+    std::string out;
+    out.reserve(n + 8);
+    for (std::size_t i = 0; i < n; ++i) {
+        const char c = p[i];
+        if (pending_cr_) {
+            pending_cr_ = false;
+            out += c == '\n' ? std::string("\r") : printable("\r");
+        }
+        if (c == '\r') pending_cr_ = true;
+        else if (c == '\n') out += c;
+        else out += printable(std::string_view(&c, 1));
+    }
+    return out;
+}
+
 bool Driver::check_reply_limits(const char* p, std::size_t n) {
     const char* end = p + n;
     while (p < end) {
@@ -579,405 +759,6 @@ void Driver::record_sent_lines(const std::string& bytes) {
         if (end == std::string::npos) break;
         start = end + 2;
     }
-}
-
-void Driver::flush_control() {
-    while (control_.valid() && !control_out_.empty()) {
-        IoResult w = write_some(control_.get(), control_out_.data(), control_out_.size());
-        if (w.n > 0) {
-            control_out_.erase(0, w.n);
-            continue;
-        }
-        if (w.would_block) {
-            loop_.set_writable(control_.get(), [this] { flush_control(); });
-            return;
-        }
-        // The server is gone; the reader will see it.
-        control_out_.clear();
-        break;
-    }
-    if (control_.valid()) loop_.set_writable(control_.get(), nullptr);
-    if (control_closing_ && control_.valid()) {
-        loop_.unwatch(control_.get());
-        recorder_.close(now(), control_rec_, "client", control_abort_);
-        if (control_abort_) control_.reset();
-        else control_.close();
-        control_connected_ = false;
-    }
-}
-
-void Driver::close_control(bool abort) {
-    if (!control_.valid() || control_closing_) return;
-    control_closing_ = true;
-    control_abort_ = abort;
-    if (abort) control_out_.clear();
-    flush_control();
-}
-
-// ---- data connections
-
-void Driver::data_event(const proto::DataEvent& e) {
-    session_.on_data_event(e, now());
-}
-
-void Driver::do_listen(const proto::Listen& a) {
-    const IpAddress addr = a.addr.is_unspecified() ? control_local_.addr : a.addr;
-    auto l = listen_tcp(addr, a.port_lo, a.port_hi, 0, 1);
-    if (auto* e = std::get_if<NetError>(&l)) {
-        recorder_.listen_failed(now(), "client", endpoint(HostPort{addr, a.port_lo}),
-                                e->err == EADDRINUSE ? trace::SocketError::PortInUse : trace::SocketError::NoFreePort);
-        log("* " + e->message);
-        data_event(proto::DataListenFailed{a.id});
-        return;
-    }
-    Listener listener = std::get<Listener>(std::move(l));
-    const HostPort local = listener.local;
-    const int fd = listener.fd.get();
-    listeners_[a.id] = std::move(listener);
-    recorder_.listen(now(), "client", endpoint(local));
-    log("* Listening on " + local.to_string());
-    const proto::DataId id = a.id;
-    loop_.watch(fd, [this, id] { on_accept(id); }, nullptr);
-    data_event(proto::DataListening{id, local});
-}
-
-void Driver::on_accept(proto::DataId id) {
-    auto it = listeners_.find(id);
-    if (it == listeners_.end()) return;
-    int err = 0;
-    auto acc = accept_tcp(it->second.fd.get(), &err);
-    if (!acc) {
-        if (err) log("* accept on " + it->second.local.to_string() + " failed: " + errno_text(err));
-        return;
-    }
-    activity();
-    auto conn = std::make_unique<DataConn>();
-    conn->fd = std::move(acc->fd);
-    conn->local = acc->local;
-    conn->remote = acc->remote;
-    // The server initiated it: its endpoints as the server sees them (the mirror image here).
-    conn->rec = recorder_.open_connection(now(), "data", "server", "client", endpoint(acc->remote),
-                                          endpoint(acc->local), control_rec_);
-    const int fd = conn->fd.get();
-    data_[id] = std::move(conn);
-    loop_.watch(fd, [this, id] { on_data_readable(id); }, nullptr);
-    data_event(proto::DataConnected{id, acc->local, acc->remote});
-    pump();
-}
-
-void Driver::do_connect(const proto::Connect& a) {
-    if (a.remote.addr != control_remote_.addr) {
-        // A profile that trusts the 227 address (lftp, classic, textbook, FileZilla when it
-        // looks routable) connects wherever the server says: never silently.
-        const std::string what = "the server's reply names " + a.remote.addr.to_string() +
-                                 ", not the control connection's peer " + control_remote_.addr.to_string() +
-                                 "; the " + std::string(req_.profile->name) + " profile trusts that address and " +
-                                 (req_.op == ClientOp::Put ? "uploads to " : "downloads from ") +
-                                 a.remote.to_string() + " (curl and ftplib would use " +
-                                 control_remote_.addr.to_string() + ")";
-        recorder_.note(now(), "client", what);
-        warn(what);
-    }
-    std::optional<HostPort> local;
-    if (a.local_port) local = HostPort{control_local_.addr, *a.local_port};
-    auto c = connect_tcp(a.remote, local);
-    const proto::DataId id = a.id;
-    if (auto* e = std::get_if<NetError>(&c)) {
-        recorder_.connect_failed(now(), "client", {}, endpoint(a.remote),
-                                 e->err == ECONNREFUSED ? trace::SocketError::Refused : trace::SocketError::Unreachable);
-        log("* " + e->message);
-        data_event(proto::DataRefused{id});
-        return;
-    }
-    auto conn = std::make_unique<DataConn>();
-    conn->fd = std::move(std::get<Connecting>(c).fd);
-    conn->connecting = true;
-    conn->remote = a.remote;
-    conn->connect_timer = loop_.add_timer(EventLoop::now_ns() + req_.timeout_ns, [this, id] {
-        auto it = data_.find(id);
-        if (it == data_.end() || !it->second->connecting) return;
-        recorder_.connect_failed(now(), "client", {}, endpoint(it->second->remote), trace::SocketError::TimedOut,
-                                 req_.timeout_ns);
-        log("* The data connection to " + it->second->remote.to_string() + " timed out");
-        loop_.unwatch(it->second->fd.get());
-        data_.erase(it);
-        data_event(proto::DataTimedOut{id});
-        pump();
-    });
-    const int fd = conn->fd.get();
-    data_[id] = std::move(conn);
-    loop_.watch(fd, nullptr, [this, id] { on_data_connect_done(id); });
-}
-
-void Driver::on_data_connect_done(proto::DataId id) {
-    auto it = data_.find(id);
-    if (it == data_.end()) return;
-    DataConn& c = *it->second;
-    int err = 0;
-    ConnectStatus s = connect_result(c.fd.get(), &err);
-    if (s == ConnectStatus::InProgress) return;
-    loop_.cancel_timer(c.connect_timer);
-    if (s != ConnectStatus::Ok) {
-        recorder_.connect_failed(now(), "client", {}, endpoint(c.remote), socket_error(s));
-        log("* The data connection to " + c.remote.to_string() + " failed: " + errno_text(err));
-        loop_.unwatch(c.fd.get());
-        data_.erase(it);
-        data_event(s == ConnectStatus::TimedOut ? proto::DataEvent{proto::DataTimedOut{id}}
-                                                : proto::DataEvent{proto::DataRefused{id}});
-        pump();
-        return;
-    }
-    activity();
-    c.connecting = false;
-    c.local = local_endpoint(c.fd.get()).value_or(HostPort{});
-    if (auto peer = peer_endpoint(c.fd.get())) c.remote = *peer;
-    c.rec = recorder_.open_connection(now(), "data", "client", "server", endpoint(c.local), endpoint(c.remote),
-                                      control_rec_);
-    log("* Data connection " + c.local.to_string() + " -> " + c.remote.to_string());
-    loop_.watch(c.fd.get(), [this, id] { on_data_readable(id); }, nullptr);
-    data_event(proto::DataConnected{id, c.local, c.remote});
-    pump();
-}
-
-// A listing shown on stdout: control characters escaped (a server must not drive the terminal)
-// except TAB, LF and the CR of a CRLF.
-std::string Driver::escape_listing(const char* p, std::size_t n) {
-    std::string out;
-    out.reserve(n + 8);
-    for (std::size_t i = 0; i < n; ++i) {
-        const char c = p[i];
-        if (pending_cr_) {
-            pending_cr_ = false;
-            out += c == '\n' ? std::string("\r") : printable("\r");
-        }
-        if (c == '\r') pending_cr_ = true;
-        else if (c == '\n') out += c;
-        else out += printable(std::string_view(&c, 1));
-    }
-    return out;
-}
-
-// File or listing bytes that arrived: straight to the sink, not through the session.
-void Driver::deliver(proto::DataId id, const char* p, std::size_t n) {
-    auto it = data_.find(id);
-    if (it == data_.end() || n == 0) return;
-    recorder_.data(now(), it->second->rec, "server", n);
-    bytes_ += n;
-    if (sink_ < 0 || sink_failed_) return;
-    std::string escaped;
-    if (req_.op == ClientOp::Ls && sink_ == STDOUT_FILENO) {
-        escaped = escape_listing(p, n);
-        p = escaped.data();
-        n = escaped.size();
-    }
-    if (!write_all(sink_, p, n)) {
-        sink_failed_ = true;
-        fail("writing " + (req_.local == "-" ? std::string("to stdout") : req_.local) + " failed: " +
-             std::strerror(errno));
-    }
-}
-
-void Driver::on_data_readable(proto::DataId id) {
-    std::vector<char>& buf = read_buffer_;
-    for (int rounds = 0; rounds < 16; ++rounds) {
-        auto it = data_.find(id);
-        if (it == data_.end()) return;
-        DataConn& c = *it->second;
-        IoResult r = read_some(c.fd.get(), buf.data(), buf.size());
-        if (r.n > 0) {
-            activity();
-            if (session_.data_state() == proto::DataState::SpdtHandshake) {
-                // SPSV: the server's replies on the data connection come before "200 DATA". The
-                // session gets them byte by byte until it declares the connection open, so
-                // what follows in the same read is file data and goes to the sink.
-                std::size_t i = 0;
-                while (i < r.n && session_.data_state() == proto::DataState::SpdtHandshake) {
-                    c.spdt.feed(std::string_view(&buf[i], 1));
-                    while (auto reply = c.spdt.next()) {
-                        std::string text = reply->raw;
-                        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-                        recorder_.reply(now(), c.rec, text);
-                        log("< " + text + "   (on the data connection)");
-                    }
-                    data_event(proto::DataBytes{id, std::string(1, buf[i])});
-                    ++i;
-                }
-                if (i < r.n) deliver(id, buf.data() + i, r.n - i);
-                pump();
-            } else {
-                deliver(id, buf.data(), r.n);
-            }
-            if (done_) return;
-            continue;
-        }
-        if (r.would_block) return;
-        // The server closed the data connection (the end of the file) or reset it.
-        loop_.set_readable(c.fd.get(), nullptr);
-        c.reading = false;
-        const bool reset = !r.eof;
-        recorder_.close(now(), c.rec, "server", reset);
-        log(reset ? "* The data connection was reset: " + errno_text(r.err) : "* The server closed the data connection");
-        if (reset) {
-            if (data_reset_.empty())
-                data_reset_ = "the data connection was reset by the server (" + errno_text(r.err) + ") after " +
-                              std::to_string(bytes_) + " bytes: the " +
-                              (req_.op == ClientOp::Ls ? std::string("listing") : std::string("file")) + " is incomplete";
-            loop_.unwatch(c.fd.get());
-            data_.erase(it);
-            data_event(proto::DataReset{id});
-        } else {
-            data_event(proto::DataClosed{id});
-        }
-        pump();
-        return;
-    }
-}
-
-void Driver::on_data_writable(proto::DataId id) {
-    for (;;) {
-        auto it = data_.find(id);
-        if (it == data_.end()) return;
-        DataConn& c = *it->second;
-        if (c.out_pos == c.out.size() && c.upload && source_ >= 0) {
-            c.out.resize(kChunk);
-            ssize_t n;
-            do n = ::read(source_, c.out.data(), kChunk);
-            while (n < 0 && errno == EINTR);
-            if (n < 0) {
-                fail("reading " + req_.local + " failed: " + std::strerror(errno));
-                return;
-            }
-            c.out.resize(static_cast<std::size_t>(n));
-            c.out_pos = 0;
-            if (n == 0) c.upload = false;  // the end of the file
-        }
-        if (c.out_pos < c.out.size()) {
-            IoResult w = write_some(c.fd.get(), c.out.data() + c.out_pos, c.out.size() - c.out_pos);
-            if (w.n > 0) {
-                activity();
-                c.out_pos += w.n;
-                if (c.upload || c.close_requested) {
-                    // File bytes (the SPDT line is recorded as a command instead).
-                    recorder_.data(now(), c.rec, "client", w.n);
-                    bytes_ += w.n;
-                }
-                continue;
-            }
-            if (w.would_block) {
-                loop_.set_writable(c.fd.get(), [this, id] { on_data_writable(id); });
-                return;
-            }
-            // The server reset the connection: its reply on the control connection says why.
-            if (data_reset_.empty())
-                data_reset_ = "the data connection was reset by the server (" + errno_text(w.err) + ") after " +
-                              std::to_string(bytes_) + " of " + std::to_string(req_.upload_size) +
-                              " bytes: the upload is incomplete";
-            recorder_.close(now(), c.rec, "server", true);
-            log("* Writing to the data connection failed: " + errno_text(w.err));
-            loop_.unwatch(c.fd.get());
-            data_.erase(it);
-            data_event(proto::DataReset{id});
-            pump();
-            return;
-        }
-        loop_.set_writable(c.fd.get(), nullptr);
-        if (c.close_requested && !c.upload) {
-            loop_.unwatch(c.fd.get());
-            recorder_.close(now(), c.rec, "client", false);
-            c.fd.close();
-            data_.erase(it);
-        }
-        return;
-    }
-}
-
-void Driver::close_data(proto::DataId id, bool abort) {
-    auto it = data_.find(id);
-    if (it == data_.end()) return;
-    DataConn& c = *it->second;
-    if (c.connecting) loop_.cancel_timer(c.connect_timer);
-    if (abort || c.connecting) {
-        loop_.unwatch(c.fd.get());
-        if (!c.connecting) recorder_.close(now(), c.rec, "client", true);
-        c.fd.reset();
-        data_.erase(it);
-        return;
-    }
-    c.close_requested = true;
-    if (c.reading) {
-        // We close first (an upload, or a failure): stop reading; the sink is done with it.
-        loop_.set_readable(c.fd.get(), nullptr);
-        c.reading = false;
-    }
-    on_data_writable(id);
-}
-
-void Driver::pump() {
-    while (auto action = session_.poll_action()) {
-        std::visit(
-            [&](auto&& a) {
-                using T = std::decay_t<decltype(a)>;
-                if constexpr (std::is_same_v<T, proto::SendControl>) {
-                    if (!control_.valid() || control_closing_) return;
-                    record_sent_lines(a.bytes);
-                    control_out_ += a.bytes;
-                    flush_control();
-                } else if constexpr (std::is_same_v<T, proto::Listen>) {
-                    do_listen(a);
-                } else if constexpr (std::is_same_v<T, proto::StopListening>) {
-                    if (auto it = listeners_.find(a.id); it != listeners_.end()) {
-                        loop_.unwatch(it->second.fd.get());
-                        listeners_.erase(it);
-                    }
-                } else if constexpr (std::is_same_v<T, proto::Connect>) {
-                    do_connect(a);
-                } else if constexpr (std::is_same_v<T, proto::SendData>) {
-                    auto it = data_.find(a.id);
-                    if (it == data_.end()) return;
-                    // Only the SPDT line: uploads are streamed from the file (0 bytes to the session).
-                    std::string line = a.bytes;
-                    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-                    recorder_.command(now(), it->second->rec, line);
-                    log("> " + line + "   (on the data connection)");
-                    it->second->out += a.bytes;
-                    on_data_writable(a.id);
-                } else if constexpr (std::is_same_v<T, proto::CloseData>) {
-                    auto it = data_.find(a.id);
-                    // The session's "upload done" close (see client.hpp): the server's 1yz came and
-                    // the connection is open, so the file goes out first, then the FIN.
-                    if (it != data_.end() && !a.abort && req_.op == ClientOp::Put && !it->second->connecting &&
-                        session_.control_state() == proto::ControlState::AwaitCompletion && source_ >= 0 &&
-                        !it->second->close_requested) {
-                        log("* Sending " + req_.local + " (" + std::to_string(req_.upload_size) + " bytes)");
-                        it->second->upload = true;
-                    }
-                    close_data(a.id, a.abort);
-                } else if constexpr (std::is_same_v<T, proto::CloseControl>) {
-                    close_control(a.abort);
-                } else if constexpr (std::is_same_v<T, proto::Explain>) {
-                    recorder_.note(now(), "client", a.text);
-                    log("* " + a.text);
-                }
-            },
-            *action);
-    }
-    arm_timers();
-}
-
-void Driver::arm_timers() {
-    const proto::Time expiry = session_.next_expiry();
-    const std::int64_t at = expiry == proto::kNever ? 0 : origin_ + expiry;
-    if (at == session_timer_at_) return;
-    if (session_timer_) loop_.cancel_timer(session_timer_);
-    session_timer_ = 0;
-    session_timer_at_ = at;
-    if (at == 0) return;
-    session_timer_ = loop_.add_timer(at, [this] {
-        session_timer_ = 0;
-        session_timer_at_ = 0;
-        session_.on_timer(now());
-        pump();
-    });
 }
 
 void Driver::on_inactivity_timer() {
@@ -1037,9 +818,15 @@ ClientOutcome Driver::run() {
         // Finished: the session is done, every data socket is closed and so is the control
         // connection (closed by the session after 221, or here if it left it open).
         if (!session_.finished() || !data_.empty()) return false;
-        if (control_.valid() && !control_closing_) close_control(false);
-        return !control_.valid();
+        if (control_open_ && !control_closing_) {
+            control_closing_ = true;
+            transport_.close(control_);
+        }
+        return !control_open_;
     });
+
+    if (upload_ && upload_->error() && failure_.empty())
+        failure_ = "reading " + req_.local + " failed: " + std::strerror(upload_->error());
 
     // Results: the login, the transfer, QUIT.
     const auto& results = session_.results();
@@ -1089,17 +876,14 @@ ClientOutcome Driver::run() {
     }
 
     // Close whatever is still open (a timeout, a failure).
-    for (auto& [id, c] : data_) {
-        loop_.unwatch(c->fd.get());
-        if (!c->connecting) recorder_.close(now(), c->rec, "client", true);
-        c->fd.reset();
-    }
+    for (auto& [id, d] : data_)
+        if (d.rec >= 0) recorder_.close(now(), d.rec, "client", true);
     data_.clear();
-    listeners_.clear();
-    if (control_.valid()) {
+    if (control_open_ && control_rec_ >= 0) {
         recorder_.close(now(), control_rec_, "client", true);
-        control_.reset();
+        control_rec_ = -1;
     }
+    transport_.shutdown_all();
 
     // The output file: renamed into place on success, removed on failure (an existing file of
     // that name is left as it was).
@@ -1152,6 +936,7 @@ ClientOutcome Driver::run() {
 }
 
 }  // namespace
+
 
 ClientOutcome run_client(const ClientRequest& request) {
     Driver d(request);

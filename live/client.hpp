@@ -1,19 +1,16 @@
 // Live mode, the client: `ftpsim get|put|ls URL` on real sockets.
 //
 // The FTP dialogue is the shared sans-IO proto::ClientSession (the one the simulator runs, with
-// the same profiles and modes); this file only executes its actions on real sockets with the
-// live/sockets.hpp event loop, the way sim/run/apps.cpp ClientApp executes them on the simulated
-// TCP: SendControl -> the control socket, Listen -> a listening socket (DataListening with the
-// bound port), Connect -> a non-blocking connect (DataConnected / DataRefused / DataTimedOut),
-// SendData / CloseData -> the data socket.
+// the same profiles and modes), driven by the session host (protocol/host.hpp) exactly as the
+// simulator drives it; live mode's poll loop is the host's transport (live/host_transport.hpp).
+// This file adds what only a command-line client needs: the name lookup and the addresses tried
+// in turn, the output file, the limits on replies, the timeouts, the -v dialogue and the trace.
 //
-// Files are streamed, never held in memory: a download is written to disk (or stdout) as it
-// arrives, without handing the bytes to the session (it keeps a received copy only of what it
-// is fed; it is fed only the SPSV handshake bytes); an upload is read from disk in 64 KiB chunks
-// when the data socket is writable. The session is told the upload has 0 bytes, so it never
-// builds its synthetic upload content; its "upload done" CloseData (sent once the data
-// connection is open and the server's 1yz came) is the driver's cue to stream the file and then
-// close. docs/live.md ("Client") says what the command line does with this.
+// Files are streamed, never held in memory and never passed through the session (the explicit
+// data path): a download (or a listing) arrives through a ReceiveInto sink that writes it to disk
+// (or stdout) as it comes; an upload is a SendFile whose source reads the local file in 64 KiB
+// chunks as the data socket takes them. The session sees byte counts only. docs/live.md
+// ("Client") says what the command line does with this.
 #pragma once
 
 #include <cstdint>

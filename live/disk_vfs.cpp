@@ -1,5 +1,7 @@
 #include "live/disk_vfs.hpp"
 
+#include "live/disk_content.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -10,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -38,20 +41,6 @@ DiskVfs::DiskVfs(const std::string& root) {
         throw std::runtime_error("--root " + root + ": " +
                                  (errno == ENOTDIR ? std::string("not a directory") : errno_text(errno)));
     root_ = Fd(fd);
-    std::random_device rd;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "\x01" "ftpsim-live-file-%08x%08x%08x%08x:", rd(), rd(), rd(), rd());
-    token_prefix_ = buf;
-    spool_prefix_ = token_prefix_;
-    spool_prefix_.replace(1, 16, "ftpsim-live-spool");
-    list_prefix_ = token_prefix_;
-    list_prefix_.replace(1, 16, "ftpsim-live-lists");
-}
-
-std::string DiskVfs::add_spool(Fd file, std::uint64_t size, std::uint64_t owner) {
-    const std::uint64_t id = next_token_++;
-    spools_[id] = Spool{std::move(file), size, owner};
-    return spool_prefix_ + std::to_string(id);
 }
 
 int DiskVfs::walk_nofollow(std::string_view rel, int flags, int mode) const {
@@ -138,12 +127,7 @@ std::optional<VfsEntry> DiskVfs::stat_entry(std::string_view abs_path) const {
 }
 
 const VfsEntry* DiskVfs::find(std::string_view abs_path) {
-    std::optional<VfsEntry> e;
-    if (stream_listings && is_listing_token_path(abs_path)) {
-        e = VfsEntry{};  // the placeholder entry children() handed out (see take_listing)
-    } else {
-        e = stat_entry(abs_path);
-    }
+    const std::optional<VfsEntry> e = stat_entry(abs_path);
     if (!e) return nullptr;
     auto it = cache_.find(abs_path);
     if (it == cache_.end()) it = cache_.emplace(std::string(abs_path), *e).first;
@@ -151,48 +135,38 @@ const VfsEntry* DiskVfs::find(std::string_view abs_path) {
     return &it->second;
 }
 
+// The file's bytes from `offset`, read whole (the protocol core's Vfs::read: tests and the
+// in-memory paths; transfers use open_read).
 std::string DiskVfs::read(std::string_view abs_path, std::uint64_t offset) {
-    const VfsEntry* e = find(abs_path);
-    if (!e || e->is_dir || offset >= e->size) return {};
-    const std::uint64_t id = next_token_++;
-    pending_[id] = Pending{std::string(abs_path), offset, current_owner};
-    return token_prefix_ + std::to_string(id);
+    auto f = open_file(abs_path, offset);
+    std::string out;
+    if (f)
+        while (f->fill(out, 1 << 20)) {}
+    return out;
 }
 
-std::optional<DiskVfs::Stream> DiskVfs::take_stream(std::string_view bytes) {
-    if (bytes.size() <= token_prefix_.size() || bytes.size() > token_prefix_.size() + 20 ||
-        bytes.compare(0, token_prefix_.size(), token_prefix_) != 0)
-        return std::nullopt;
-    std::uint64_t id = 0;
-    for (char c : bytes.substr(token_prefix_.size())) {
-        if (c < '0' || c > '9') return std::nullopt;
-        id = id * 10 + static_cast<std::uint64_t>(c - '0');
+std::unique_ptr<FileSource> DiskVfs::open_file(std::string_view abs_path, std::uint64_t offset, int* err) const {
+    int dummy = 0;
+    int& e = err ? *err : dummy;
+    // O_NONBLOCK: a FIFO put in place since the session looked must not block the server (it is
+    // refused below).
+    const int fd = open_beneath(abs_path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) {
+        e = errno == EXDEV ? ENOENT : errno;
+        return nullptr;
     }
-    auto it = pending_.find(id);
-    if (it == pending_.end()) return std::nullopt;
-    Stream s;
-    const Pending p = it->second;
-    pending_.erase(it);
-    // O_NONBLOCK: a FIFO put in place since find() must not block the server (it is refused below).
-    const int fd = open_beneath(p.path, O_RDONLY | O_NONBLOCK);
-    if (fd < 0) return s;
+    Fd file(fd);
     struct stat st{};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        return s;
+    if (::fstat(fd, &st) != 0) {
+        e = errno;
+        return nullptr;
     }
-    s.file = Fd(fd);
-    s.offset = p.offset;
+    if (!S_ISREG(st.st_mode)) {
+        e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        return nullptr;
+    }
     const auto size = static_cast<std::uint64_t>(st.st_size);
-    s.remaining = size > p.offset ? size - p.offset : 0;
-    return s;
-}
-
-void DiskVfs::forget_streams(std::uint64_t owner) {
-    std::erase_if(pending_, [owner](const auto& kv) { return kv.second.owner == owner; });
-    std::erase_if(spools_, [owner](const auto& kv) { return kv.second.owner == owner; });
-    std::erase_if(pending_lists_, [owner](const auto& kv) { return kv.second.owner == owner; });
-    if (error_owner_ == owner) error_owner_ = 0;
+    return std::make_unique<FileSource>(std::move(file), offset, size > offset ? size - offset : 0);
 }
 
 namespace {
@@ -206,11 +180,6 @@ bool listable_name(const char* n) {
 }  // namespace
 
 std::vector<std::string> DiskVfs::children(std::string_view abs_dir) {
-    if (stream_listings) {  // a placeholder the live server replaces by a DirListing
-        const std::uint64_t id = next_token_++;
-        pending_lists_[id] = PendingList{std::string(abs_dir), current_owner};
-        return {list_prefix_ + std::to_string(id)};
-    }
     std::vector<std::string> names;
     const int fd = open_beneath(abs_dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return names;
@@ -220,7 +189,7 @@ std::vector<std::string> DiskVfs::children(std::string_view abs_dir) {
         return names;
     }
     while (dirent* ent = ::readdir(d))
-        if (listable_name(ent->d_name)) names.push_back(ent->d_name);
+        if (listable_name(ent->d_name) && names.size() < kChildrenLimit) names.push_back(ent->d_name);
     ::closedir(d);
     std::sort(names.begin(), names.end());
     // Only what find() resolves: links leaving the root, dangling links and special files are
@@ -230,29 +199,14 @@ std::vector<std::string> DiskVfs::children(std::string_view abs_dir) {
     return names;
 }
 
-bool DiskVfs::is_listing_token_path(std::string_view abs_path) const {
-    const auto slash = abs_path.rfind('/');
-    const std::string_view last = slash == std::string_view::npos ? abs_path : abs_path.substr(slash + 1);
-    return last.size() > list_prefix_.size() && last.compare(0, list_prefix_.size(), list_prefix_) == 0;
-}
-
-std::unique_ptr<DiskVfs::DirListing> DiskVfs::take_listing(std::string_view bytes, proto::ListingKind kind,
-                                                           const proto::ListingStyle& style) {
-    const auto at = bytes.find(list_prefix_);
-    if (at == std::string_view::npos) return nullptr;
-    std::uint64_t id = 0;
-    std::size_t i = at + list_prefix_.size(), digits = 0;
-    for (; i < bytes.size() && bytes[i] >= '0' && bytes[i] <= '9' && digits < 20; ++i, ++digits)
-        id = id * 10 + static_cast<std::uint64_t>(bytes[i] - '0');
-    auto it = pending_lists_.find(id);
-    if (digits == 0 || it == pending_lists_.end()) return nullptr;
+std::unique_ptr<DiskVfs::DirListing> DiskVfs::list_dir(std::string_view abs_dir, proto::ListingKind kind,
+                                                       const proto::ListingStyle& style) const {
     auto l = std::unique_ptr<DirListing>(new DirListing());
     l->vfs_ = this;
     l->kind_ = kind;
     l->style_ = style;
-    l->base_ = is_root(it->second.dir) ? std::string("/") : it->second.dir + "/";
-    const int fd = open_beneath(it->second.dir, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
-    pending_lists_.erase(it);
+    l->base_ = is_root(abs_dir) ? std::string("/") : std::string(abs_dir) + "/";
+    const int fd = open_beneath(abs_dir, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
     if (fd >= 0) {
         l->dir_.reset(::fdopendir(fd));
         if (!l->dir_) ::close(fd);
@@ -402,13 +356,11 @@ std::optional<DiskVfs::WriteError> DiskVfs::take_error(std::uint64_t owner) {
 
 VfsStatus DiskVfs::write(std::string_view abs_path, std::string_view data, WriteMode mode,
                          std::uint64_t offset) {
-    // Whatever happens, this session's spooled uploads are used or given up now.
-    struct Forget {
-        DiskVfs& d;
-        ~Forget() {
-            std::erase_if(d.spools_, [this](const auto& kv) { return kv.second.owner == d.current_owner; });
-        }
-    } forget{*this};
+    return store(abs_path, data, nullptr, mode, offset, current_owner);
+}
+
+VfsStatus DiskVfs::store(std::string_view abs_path, std::string_view data, const UploadSpool* spool,
+                         WriteMode mode, std::uint64_t offset, std::uint64_t owner) {
     if (!writable || is_root(abs_path)) return VfsStatus::NotFound;
     auto parent = open_parent(abs_path);
     if (!parent) return VfsStatus::NoParent;
@@ -420,21 +372,6 @@ VfsStatus DiskVfs::write(std::string_view abs_path, std::string_view data, Write
     if (exists && S_ISDIR(old.st_mode)) return VfsStatus::IsDir;
     if (exists && !S_ISREG(old.st_mode)) return VfsStatus::NotFound;
     if (!exists && errno != ENOENT) return VfsStatus::NoParent;
-    // A spooled upload: its token ends the data (what came before it arrived in memory).
-    std::optional<Spool> spooled;
-    if (const auto at = data.rfind(spool_prefix_); at != std::string_view::npos) {
-        std::uint64_t id = 0;
-        bool digits = at + spool_prefix_.size() < data.size();
-        for (char c : data.substr(at + spool_prefix_.size())) {
-            if (c < '0' || c > '9') digits = false;
-            else id = id * 10 + static_cast<std::uint64_t>(c - '0');
-        }
-        if (auto it = spools_.find(id); digits && it != spools_.end()) {
-            spooled = std::move(it->second);
-            spools_.erase(it);
-            data = data.substr(0, at);
-        }
-    }
     // Atomic: a new file beside the target (O_EXCL, never through a link), renamed over it only
     // when everything is written; on any failure it is removed and the old file is untouched.
     std::string tmp;
@@ -448,7 +385,7 @@ VfsStatus DiskVfs::write(std::string_view abs_path, std::string_view data, Write
     }
     auto fail = [&](const std::string& what) {
         const int e = errno;
-        set_error(current_owner, e, what, false, name);
+        set_error(owner, e, what, false, name);
         return write_status(e);
     };
     if (fd < 0) return fail("cannot create a temporary file beside " + name);
@@ -492,12 +429,12 @@ VfsStatus DiskVfs::write(std::string_view abs_path, std::string_view data, Write
         return true;
     };
     if (!put(data.data(), data.size())) return fail("cannot write " + name);
-    if (spooled) {
+    if (spool && spool->size() > 0) {
         std::string chunk(64 * 1024, '\0');
         std::uint64_t from = 0;
-        while (from < spooled->size) {
-            const ssize_t n = ::pread(spooled->file.get(), chunk.data(),
-                                      static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), spooled->size - from)),
+        while (from < spool->size()) {
+            const ssize_t n = ::pread(spool->fd(), chunk.data(),
+                                      static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), spool->size() - from)),
                                       static_cast<off_t>(from));
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) return fail("cannot read the upload's staging file");
@@ -513,9 +450,67 @@ VfsStatus DiskVfs::write(std::string_view abs_path, std::string_view data, Write
 }
 
 bool DiskVfs::fits(std::string_view, std::uint64_t new_size) {
-    if (over_limit_owner != 0 && over_limit_owner == current_owner) return false;
-    if (stage_failed_owner != 0 && stage_failed_owner == current_owner) return false;
     return max_transfer == 0 || new_size <= max_transfer;
+}
+
+std::shared_ptr<const proto::ContentSource> DiskVfs::open_read(std::string_view abs_path) {
+    int err = 0;
+    auto f = open_file(abs_path, 0, &err);
+    if (!f) return std::make_shared<DiskFileSource>(Fd(), 0, err);  // sent as a reset (live server)
+    return std::make_shared<DiskFileSource>(f->release_file(), f->remaining(), 0);
+}
+
+std::shared_ptr<proto::ContentSink> DiskVfs::open_upload() {
+    return std::make_shared<DiskUploadSink>(*this, current_owner);
+}
+
+VfsStatus DiskVfs::store(std::string_view abs_path, proto::ContentSink& upload, WriteMode mode, std::uint64_t offset) {
+    auto* sink = dynamic_cast<DiskUploadSink*>(&upload);
+    if (!sink) return VfsStatus::NotFound;
+    const VfsStatus st = store(abs_path, "", &sink->spool(), mode, offset, current_owner);
+    sink->finish();
+    return st;
+}
+
+std::shared_ptr<const proto::ContentSource> DiskVfs::open_listing(std::string_view abs_dir, proto::ListingKind kind,
+                                                                  const proto::ListingStyle& style) {
+    return std::make_shared<DiskListingSource>(list_dir(abs_dir, kind, style));
+}
+
+std::string UploadSpool::staging_dir() {
+    const char* dir = std::getenv("TMPDIR");
+    return dir && *dir ? std::string(dir) : std::string("/tmp");
+}
+
+bool UploadSpool::append(const char* p, std::size_t n) {
+    if (err_) return false;
+    if (!file_.valid()) {
+        const std::string dir = staging_dir();
+        int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+            // No O_TMPFILE on this file system: a named file, unlinked at once.
+            std::string tmpl = dir + "/ftpsim-upload-XXXXXX";
+            fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+            if (fd >= 0) ::unlink(tmpl.c_str());
+        }
+        if (fd < 0) {
+            err_ = errno;
+            return false;
+        }
+        file_ = Fd(fd);
+    }
+    std::size_t done = 0;
+    while (done < n) {
+        const ssize_t w = ::write(file_.get(), p + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            err_ = w < 0 ? errno : ENOSPC;
+            return false;
+        }
+        done += static_cast<std::size_t>(w);
+    }
+    size_ += n;
+    return true;
 }
 
 }  // namespace ftpsim::live

@@ -11,24 +11,18 @@
 // sockets, FIFOs and devices are hidden (a FIFO would block a RETR). Writes never follow a link
 // in the last component (O_NOFOLLOW).
 //
-// Uploads: the live server spools an upload's bytes to an unnamed temporary file (O_TMPFILE in
-// $TMPDIR or /tmp, the staging directory) and hands the session a token instead (add_spool());
-// when the session stores the upload, write() finds the token at the end of the data and copies
-// the file into place. Atomically: into a new file beside the target (".ftpsim-upload-<random>",
-// O_CREAT|O_EXCL|O_NOFOLLOW; for APPE and REST the old bytes are copied first), renamed over the
-// target only when everything was written; on a failure the new file is removed, the old file is
-// untouched and the system error is kept for the reply (take_error()). Only a missing target or a
-// regular file is written: a link, FIFO, socket or device answers as a file that cannot be
-// stored, and nothing is ever opened in a way that blocks (O_NONBLOCK).
-//
-// Streaming: read() does not load the file. It returns a short token (a per-process random
-// prefix and a number) that stands for "this file from this offset"; the live server recognises
-// the token in the session's SendData and streams the file from disk in 64 KiB chunks as the
-// socket accepts them (take_stream()). With `stream_listings`, a directory listing is streamed
-// the same way: children() returns one placeholder name, the session renders its one line, and
-// the live server replaces that line by a DirListing (take_listing()) that reads the directory
-// as the data connection drains (bounded memory per listing; a directory of up to kSortedUpTo
-// entries is sorted by name, a larger one is listed in the order the directory is read).
+// The data path (protocol/content.hpp, the session host): open_read() is the file as a source
+// read with pread as the data connection drains (live/disk_content.hpp: opened once, with
+// O_NONBLOCK and a regular-file check, so a FIFO can never block the loop); open_listing() a
+// directory listing read as it drains (bounded memory per listing; a directory of up to
+// kSortedUpTo entries is sorted by name, a larger one listed in the order the directory is
+// read); open_upload() a sink that spools an upload to an unnamed file in the staging directory
+// ($TMPDIR or /tmp) as it arrives, and store() copies it into place atomically: into a new file
+// beside the target (".ftpsim-upload-<random>", O_CREAT|O_EXCL|O_NOFOLLOW; for APPE and REST the
+// old bytes are copied first), renamed over the target only when everything was written; on a
+// failure the new file is removed, the old file is untouched and the system error is kept for
+// the reply (take_error()). Only a missing target or a regular file is written: a link, FIFO,
+// socket or device answers as a file that cannot be stored.
 //
 // Writability: writes (STOR/APPE/STOU, MKD, RMD, DELE, RNFR/RNTO) are allowed only while
 // `writable` is true; the live server sets it before each call into a session from that
@@ -38,6 +32,7 @@
 
 #include <dirent.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -48,9 +43,29 @@
 #include <vector>
 
 #include "live/sockets.hpp"
+#include "live/transport.hpp"
 #include "protocol/vfs.hpp"
 
 namespace ftpsim::live {
+
+// An upload's bytes as they arrive, in an unnamed staging file (O_TMPFILE in $TMPDIR or /tmp;
+// on a file system without O_TMPFILE, a named file unlinked at once), created at the first byte.
+// DiskVfs::store() then copies it into place atomically.
+class UploadSpool {
+public:
+    static std::string staging_dir();  // $TMPDIR, else /tmp
+    // Appends; false when the staging file cannot be made or written (error() says why).
+    bool append(const char* p, std::size_t n);
+    std::uint64_t size() const { return size_; }
+    int error() const { return err_; }
+    int fd() const { return file_.get(); }
+    void close() { file_.close(); }  // stored or given up: the staging file's space is freed
+
+private:
+    Fd file_;
+    std::uint64_t size_ = 0;
+    int err_ = 0;
+};
 
 class DiskVfs final : public proto::VfsBackend {
 public:
@@ -77,25 +92,24 @@ public:
     proto::VfsStatus write(std::string_view abs_path, std::string_view data, proto::WriteMode mode,
                            std::uint64_t offset) override;
     bool fits(std::string_view abs_path, std::uint64_t new_size) override;
+    std::shared_ptr<const proto::ContentSource> open_read(std::string_view abs_path) override;
+    std::shared_ptr<proto::ContentSink> open_upload() override;
+    proto::VfsStatus store(std::string_view abs_path, proto::ContentSink& upload, proto::WriteMode mode,
+                           std::uint64_t offset) override;
+    std::shared_ptr<const proto::ContentSource> open_listing(std::string_view abs_dir, proto::ListingKind kind,
+                                                             const proto::ListingStyle& style) override;
 
-    // A token made by read(): the open file positioned at its offset, and the bytes to send.
-    struct Stream {
-        Fd file;
-        std::uint64_t offset = 0;
-        std::uint64_t remaining = 0;
-    };
-    // nullopt when `bytes` is not a token of this DiskVfs (ordinary data: a listing).
-    // A token whose file can no longer be opened gives a Stream with an invalid fd.
-    std::optional<Stream> take_stream(std::string_view bytes);
-    // An upload spooled to a temporary file by the live server: the token the session receives
-    // as the upload's bytes; write() recognises it at the end of its data and copies the file.
-    std::string add_spool(Fd file, std::uint64_t size, std::uint64_t owner);
-    // Forget the tokens issued while `owner` was current (its session ended).
-    void forget_streams(std::uint64_t owner);
-    // Set while the live server reports an upload past --max-transfer: fits() says no.
-    std::uint64_t over_limit_owner = 0;
-    // Set while the live server reports an upload whose staging file failed: fits() says no.
-    std::uint64_t stage_failed_owner = 0;
+    // ---- Content as sources and sinks ---------------------------------------------------------
+    // The regular file at `abs_path` from `offset`, opened now without blocking (O_NONBLOCK and
+    // a type check: a FIFO, device or socket put in place meanwhile is refused); null with
+    // *err set (ENOENT, EISDIR, EINVAL for a special file) when it cannot be sent.
+    std::unique_ptr<FileSource> open_file(std::string_view abs_path, std::uint64_t offset, int* err = nullptr) const;
+    // Stores an upload atomically: `data` then the spooled bytes (`spool` may be null) into a new
+    // file beside the target (O_CREAT|O_EXCL|O_NOFOLLOW; for Append/At the old bytes first),
+    // renamed over it only when everything was written and closed. On a failure the target is
+    // untouched, the new file removed, and the system error kept for `owner` (take_error()).
+    proto::VfsStatus store(std::string_view abs_path, std::string_view data, const UploadSpool* spool,
+                           proto::WriteMode mode, std::uint64_t offset, std::uint64_t owner);
 
     // The system error behind a failed store of session `owner` (write() or the live server's
     // staging file), once: the reply and the log line name it.
@@ -108,14 +122,16 @@ public:
     void set_error(std::uint64_t owner, int err, std::string what, bool staging = false, std::string name = {});
     std::optional<WriteError> take_error(std::uint64_t owner);
 
-    // Streamed listings (see above).
-    bool stream_listings = false;
     static constexpr std::size_t kSortedUpTo = 4096;
-    class DirListing {
+    // children() (STAT PATH, rendered in memory) lists at most this many names.
+    static constexpr std::size_t kChildrenLimit = 16384;
+    class DirListing final : public ByteSource {
     public:
         // Appends lines to `out` until it holds about `max_bytes` (or 4096 names were looked at);
         // false when the listing is complete.
         bool next(std::string& out, std::size_t max_bytes);
+        bool fill(std::string& out, std::size_t max) override { return next(out, std::min<std::size_t>(max, 16 * 1024)); }
+        bool costly() const override { return true; }
         std::uint64_t entries() const { return entries_; }
 
     private:
@@ -133,12 +149,12 @@ public:
         bool started_ = false, at_end_ = false;
         std::uint64_t entries_ = 0;
     };
-    // The listing a session's SendData stands for (its placeholder line), or null when `bytes`
-    // holds none. A directory that can no longer be opened gives an empty listing.
-    std::unique_ptr<DirListing> take_listing(std::string_view bytes, proto::ListingKind kind,
-                                             const proto::ListingStyle& style);
-
-    // Set by the caller around each session call.
+    // The listing of `abs_dir` as a source, read as the data connection drains; a directory that
+    // cannot be opened gives an empty listing.
+    std::unique_ptr<DirListing> list_dir(std::string_view abs_dir, proto::ListingKind kind,
+                                         const proto::ListingStyle& style) const;
+    // Set by the caller around each session call (the upload sinks made meanwhile belong to
+    // current_owner: their errors are its).
     bool writable = false;
     std::uint64_t current_owner = 0;
     std::uint64_t max_transfer = 0;  // 0 = no limit
@@ -149,33 +165,11 @@ public:
     void force_component_walk() { openat2_ = false; }  // tests: the fallback path
 
 private:
-    bool is_listing_token_path(std::string_view abs_path) const;
     int walk_nofollow(std::string_view rel, int flags, int mode) const;
 
     Fd root_;
     mutable bool openat2_ = true;
     std::map<std::string, proto::VfsEntry, std::less<>> cache_;
-    std::string token_prefix_;
-    struct Pending {
-        std::string path;
-        std::uint64_t offset;
-        std::uint64_t owner;
-    };
-    std::map<std::uint64_t, Pending> pending_;
-    std::string spool_prefix_;
-    struct Spool {
-        Fd file;
-        std::uint64_t size = 0;
-        std::uint64_t owner = 0;
-    };
-    std::map<std::uint64_t, Spool> spools_;
-    std::string list_prefix_;
-    struct PendingList {
-        std::string dir;
-        std::uint64_t owner;
-    };
-    std::map<std::uint64_t, PendingList> pending_lists_;
-    std::uint64_t next_token_ = 1;
     std::uint64_t error_owner_ = 0;
     WriteError error_;
     std::mt19937_64 tmp_rng_{std::random_device{}()};

@@ -18,9 +18,12 @@
 #include <variant>
 #include <vector>
 
+#include "live/disk_content.hpp"
 #include "live/disk_vfs.hpp"
+#include "live/host_transport.hpp"
 #include "live/recorder.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/host.hpp"
 #include "protocol/server.hpp"
 #include "trace/json.hpp"
 
@@ -31,16 +34,8 @@ using proto::SessionId;
 
 namespace {
 
-constexpr std::size_t kChunk = 64 * 1024;
-constexpr std::size_t kListChunk = 16 * 1024;  // a listing's chunk: about 250 entries, each a stat
 constexpr std::int64_t kSecond = 1'000'000'000;
 
-template <class... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 int g_signal_pipe[2] = {-1, -1};
 
@@ -117,16 +112,45 @@ std::optional<std::string> read_users_file(const std::string& path,
 
 // ================================================================================================
 
-struct LiveServer::Impl {
-    using Key = std::pair<SessionId, DataId>;
+struct LiveServer::Impl final : LiveHooks {
+    // The FtpServer as the session host sees it, with live mode's policies in between: one
+    // command line at a time (the line limit, a failed login's delay), the replies as the trace
+    // and the limits want them, the per-session writability, the transfer size limit.
+    struct Sessions final : proto::HostedServer {
+        Impl& s;
+        Sessions(Impl& impl, proto::FtpServer& server) : HostedServer(server), s(impl) {}
+        std::optional<proto::SessionAction> poll_action() override { return s.vet(HostedServer::poll_action()); }
+        std::optional<SessionId> accept(proto::Time now, const HostPort& local, const HostPort& remote) override {
+            auto sid = HostedServer::accept(now, local, remote);
+            if (sid) s.session_accepted(*sid);
+            return sid;
+        }
+        void control_bytes(proto::Time, SessionId sid, std::string_view bytes) override { s.feed_control(sid, bytes); }
+        void feed_line(proto::Time now, SessionId sid, std::string_view line) {
+            s.enter(sid);
+            HostedServer::control_bytes(now, sid, line);
+        }
+        std::string control_out(SessionId sid, std::string bytes) override { return s.control_out(sid, std::move(bytes)); }
+        void control_ended(proto::Time now, SessionId sid, proto::ControlEnd how) override {
+            s.enter(sid);
+            HostedServer::control_ended(now, sid, how);
+        }
+        void data_event(proto::Time now, SessionId sid, const proto::DataEvent& e) override {
+            s.enter(sid);
+            HostedServer::data_event(now, sid, e);
+        }
+        void on_timer(proto::Time now) override {
+            s.disk->writable = false;
+            s.disk->current_owner = 0;
+            HostedServer::on_timer(now);
+        }
+        void settled(proto::Time) override { s.disk->trim_cache(); }
+    };
 
     struct Control {
         SessionId sid = 0;
-        Fd fd;
+        ConnId conn = -1;
         HostPort local, remote;
-        std::string out;
-        std::size_t out_off = 0;
-        bool close_after_flush = false;
         std::int64_t last_command = 0;
         std::size_t line_len = 0;      // bytes of the current line given to the session
         bool discarding = false;       // the rest of an over-long line is dropped
@@ -147,46 +171,29 @@ struct LiveServer::Impl {
         int login_fails = 0;
         bool held = false;             // a failed login's reply is being delayed: not read, not written
         EventLoop::TimerId hold_timer = 0;
-        std::int64_t hold_until = 0;
         std::string stash;             // lines received before a failed login's delay, fed after it
     };
-    using Item = std::variant<std::string, DiskVfs::Stream, std::unique_ptr<DiskVfs::DirListing>>;
-    struct Data {
-        Key key;
-        Fd fd;
-        bool connecting = false;
-        bool passive = false;
-        EventLoop::TimerId connect_timer = 0;
-        HostPort local, remote;
-        std::deque<Item> queue;        // what the session asked to send, in order
-        std::string buf;               // the chunk being written
-        std::size_t buf_off = 0;
-        bool close_after = false;      // CloseData{abort=false}: FIN once the queue is empty
-        bool fin_sent = false;
-        EventLoop::TimerId drain_timer = 0;
-        std::int64_t last_progress = 0;
-        std::int64_t started = 0;      // an active connect's start
-        Fd spool;                      // an upload's bytes so far (O_TMPFILE), see spool()
-        std::uint64_t spooled = 0;
-        int spool_err = 0;             // why the staging file failed
+    struct DataRec {                   // a data connection, for the trace
+        SessionId sid = 0;
         int trace_conn = -1;
-        std::string initiator;         // trace lane names
         std::string peer_node;
     };
 
     ServeOptions opt;
     std::ostream& log;
     EventLoop loop;
+    LiveTransport transport;
     std::unique_ptr<proto::FtpServer> server;
+    std::unique_ptr<Sessions> sessions;
+    std::unique_ptr<proto::SessionHost> host;
     std::shared_ptr<DiskVfs> disk;
-    Fd listen_fd;
+    ListenerId control_listener = -1;
     HostPort listen_local;
     std::map<SessionId, std::unique_ptr<Control>> controls;
-    std::map<Key, std::unique_ptr<Data>> datas;
-    std::map<Key, Listener> listeners;
+    std::map<ConnId, SessionId> session_of_conn;
+    std::map<ConnId, DataRec> datas;
+    ConnId admitted = -1;              // the connection accept() is about to make a session of
     std::mt19937_64 rng{std::random_device{}()};
-    EventLoop::TimerId session_timer = 0;
-    proto::Time session_timer_at = proto::kNever;
     Fd sig_read, sig_write;
     bool stopping = false;
     bool had_session = false;
@@ -201,7 +208,13 @@ struct LiveServer::Impl {
     bool recording = false;
     std::int64_t origin = -1;
 
-    Impl(ServeOptions o, std::ostream& l) : opt(std::move(o)), log(l) {}
+    static LiveTransportOptions transport_options(const ServeOptions& o) {
+        LiveTransportOptions t;
+        t.connect_timeout_ns = o.connect_timeout_ns;
+        t.send_window = 64 * 1024;  // a chunk per loop round: a listing's stats never hold the loop long
+        return t;
+    }
+    Impl(ServeOptions o, std::ostream& l) : opt(std::move(o)), log(l), transport(loop, *this, transport_options(opt)) {}
 
     // ---- helpers --------------------------------------------------------------------------
     static std::int64_t now() { return EventLoop::now_ns(); }
@@ -224,10 +237,18 @@ struct LiveServer::Impl {
         auto it = opt.users.find(u);
         return it != opt.users.end() && it->second.writable;
     }
-    // Before each call into a session: who may write, whose stream tokens.
+    // Before each call into a session: who may write, whose upload errors.
     void enter(SessionId sid) {
         disk->writable = writable_for(sid);
         disk->current_owner = sid;
+    }
+    Control* control(SessionId sid) {
+        auto it = controls.find(sid);
+        return it == controls.end() ? nullptr : it->second.get();
+    }
+    Control* control_by_conn(ConnId c) {
+        auto it = session_of_conn.find(c);
+        return it == session_of_conn.end() ? nullptr : control(it->second);
     }
 
     // ---- start ----------------------------------------------------------------------------
@@ -240,7 +261,6 @@ struct LiveServer::Impl {
             return std::string(e.what());
         }
         disk->max_transfer = opt.max_transfer;
-        disk->stream_listings = true;
         proto::ServerConfig cfg;
         cfg.profile = *named;
         cfg.profile.listing.now = ::time(nullptr);
@@ -251,24 +271,26 @@ struct LiveServer::Impl {
         for (const auto& [name, u] : opt.users) cfg.users[name] = u.password;
         cfg.allow_anonymous = opt.anonymous;
         // The limits are the live server's (logged-in sessions, unauthenticated connections, per
-        // address: see on_accept and check_login); the core counts every connection.
+        // address: see admit and check_login); the core counts every connection.
         cfg.max_users = 0;
         profile = cfg.profile;
         login_policy = login_policy_for(opt.profile);
         if (opt.login_fail_delay_ns >= 0) login_policy.delay_ns = opt.login_fail_delay_ns;
         if (opt.max_login_fails >= 0) login_policy.max_fails = opt.max_login_fails;
         cfg.await_listen = true;
+        cfg.explicit_data_path = true;  // files and uploads stream through the host, not the session
         proto::Vfs vfs;
         vfs.set_backend(disk);
         auto rnd = [this] { return rng(); };
         server = std::make_unique<proto::FtpServer>(std::move(cfg), std::move(vfs), rnd);
+        sessions = std::make_unique<Sessions>(*this, *server);
+        host = std::make_unique<proto::SessionHost>(transport, *sessions);
+        transport.attach(*host);
 
-        auto l = listen_tcp(opt.listen.addr, opt.listen.port, opt.listen.port, 0, 511);
-        if (auto* e = std::get_if<NetError>(&l)) return "--listen " + opt.listen.to_string() + ": " + e->message;
-        auto& lst = std::get<Listener>(l);
-        listen_fd = std::move(lst.fd);
-        listen_local = lst.local;
-        loop.watch(listen_fd.get(), [this] { on_accept(); }, nullptr);
+        auto l = host->listen_control(opt.listen.addr, opt.listen.port);
+        if (!l) return "--listen " + opt.listen.to_string() + ": " + l.error;
+        control_listener = l.id;
+        listen_local = HostPort{opt.listen.addr, l.port};
         recording = !opt.trace_file.empty();
         if (recording) {
             recorder.add_node("server", "server", listen_local.addr.to_string());
@@ -286,127 +308,88 @@ struct LiveServer::Impl {
         });
     }
 
-    // ---- the server's actions -------------------------------------------------------------
-    void pump() {
-        for (;;) {
-            auto actions = server->take_actions();
-            if (actions.empty()) break;
-            for (auto& sa : actions) {
-                if (auto* hand = std::get_if<proto::BecomeDataConnection>(&sa.what)) {
-                    become_data(sa.session, *hand);
-                    continue;
-                }
-                apply(sa.session, std::get<proto::Action>(sa.what));
-            }
-        }
-        disk->trim_cache();
-        const proto::Time next = server->next_expiry();
-        if (next != session_timer_at) {
-            if (session_timer) loop.cancel_timer(session_timer);
-            session_timer = 0;
-            session_timer_at = next;
-            if (next != proto::kNever) {
-                session_timer = loop.add_timer(next, [this] {
-                    session_timer = 0;
-                    session_timer_at = proto::kNever;
-                    disk->writable = false;
-                    disk->current_owner = 0;
-                    server->on_timer(now());
-                    pump();
-                });
-            }
-        }
-    }
-
-    void apply(SessionId sid, const proto::Action& action) {
-        std::visit(Overloaded{
-                       [&](const proto::SendControl& a) { send_control(sid, a.bytes); },
-                       [&](const proto::Listen& a) { do_listen(sid, a); },
-                       [&](const proto::StopListening& a) {
-                           if (auto it = listeners.find({sid, a.id}); it != listeners.end()) {
-                               loop.unwatch(it->second.fd.get());
-                               listeners.erase(it);
-                           }
-                       },
-                       [&](const proto::Connect& a) { do_connect(sid, a); },
-                       [&](const proto::SendData& a) { send_data({sid, a.id}, a.bytes); },
-                       [&](const proto::CloseData& a) { close_data({sid, a.id}, a.abort); },
-                       [&](const proto::CloseControl& a) { close_control(sid, a.abort); },
-                       // SendFile/ReceiveInto come only with ServerConfig::explicit_data_path
-                       // (the session host, protocol/host.hpp), which live mode does not set yet.
-                       [&](const proto::SendFile&) {}, [&](const proto::ReceiveInto&) {},
-                       [&](const proto::Explain& a) {
-                           say("  [" + std::to_string(sid) + "] " + a.text);
-                           if (recording) recorder.note(t(), "server", a.text);
-                       },
-                   },
-                   action);
+    // ---- what the sessions do (typed actions, before the host carries them out) ------------
+    // A file larger than --max-transfer, or one that can no longer be opened, is not sent: the
+    // data connection is reset and the session hears so (426).
+    std::optional<proto::SessionAction> vet(std::optional<proto::SessionAction> sa) {
+        if (!sa) return sa;
+        auto* a = std::get_if<proto::Action>(&sa->what);
+        auto* f = a ? std::get_if<proto::SendFile>(a) : nullptr;
+        if (!f || !f->source) return sa;
+        const auto* disk_file = dynamic_cast<const DiskFileSource*>(f->source.get());
+        const bool gone = disk_file && disk_file->failed();
+        const std::uint64_t size = f->source->size();
+        const bool too_big = opt.max_transfer && size != DiskListingSource::kUnknownSize &&
+                             size > f->offset && size - f->offset > opt.max_transfer;
+        if (!gone && !too_big) return sa;
+        const SessionId sid = sa->session;
+        const DataId id = f->id;
+        say("[" + std::to_string(sid) + "] " +
+            (too_big ? "the file is larger than --max-transfer: the data connection is reset"
+                     : "the file can no longer be opened: the data connection is reset"));
+        loop.add_timer(now(), [this, sid, id] {
+            enter(sid);
+            server->receive_data(now(), sid, proto::DataReset{id});
+            host->pump();
+        });
+        return proto::SessionAction{sid, proto::Action{proto::CloseData{id, true}}};
     }
 
     // ---- control connections --------------------------------------------------------------
-    void on_accept() {
-        for (int i = 0; i < 64; ++i) {
-            int err = 0;
-            auto a = accept_tcp(listen_fd.get(), &err);
-            if (!a) {
-                if (err == EMFILE || err == ENFILE) pause_accepting(err);
-                return;
-            }
-            if (stopping) {
-                a->fd.reset();
-                continue;
-            }
-            if (auto why = over_limit(a->remote)) {
-                refuse(*a, *why);
-                continue;
-            }
-            had_session = true;
-            auto c = std::make_unique<Control>();
-            c->fd = std::move(a->fd);
-            c->local = a->local;
-            c->remote = a->remote;
-            c->last_command = now();
-            c->connected_at = c->last_command;
-            ++accepted;
-            c->node = accepted == 1 ? std::string("client") : "client-" + std::to_string(accepted);
-            const int fd = c->fd.get();
-            const SessionId sid = server->accept(now(), a->local, a->remote);
-            c->sid = sid;
-            if (recording) {
-                recorder.add_node(c->node, "client", c->remote.addr.to_string());
-                // An SPSV data connection arrives as a control connection: its events wait
-                // until its first command has been handled (adopt_as_data rewrites them).
-                c->trace_conn = recorder.open_connection(t(), "control", c->node, "server", ep(c->remote),
-                                                         ep(c->local), -1, profile.supports_spsv);
-            }
-            if (opt.verbose) log << "[" << sid << "] control connection from " << c->remote.to_string() << std::endl;
-            controls[sid] = std::move(c);
-            loop.watch(fd, [this, sid] { on_control_readable(sid); }, nullptr);
-            pump();
+    bool admit(ConnId c, const HostPort&, const HostPort& remote) override {
+        if (stopping) return false;
+        if (auto why = over_limit(remote)) {
+            refuse(c, remote, *why);
+            return false;
         }
+        admitted = c;
+        return true;
+    }
+
+    void session_accepted(SessionId sid) {
+        auto ends = transport.ends(admitted);
+        had_session = true;
+        auto c = std::make_unique<Control>();
+        c->sid = sid;
+        c->conn = admitted;
+        c->local = ends.local;
+        c->remote = ends.remote;
+        c->last_command = now();
+        c->connected_at = c->last_command;
+        ++accepted;
+        c->node = accepted == 1 ? std::string("client") : "client-" + std::to_string(accepted);
+        if (recording) {
+            recorder.add_node(c->node, "client", c->remote.addr.to_string());
+            // An SPSV data connection arrives as a control connection: its events wait
+            // until its first command has been handled (adopt_as_data rewrites them).
+            c->trace_conn = recorder.open_connection(t(), "control", c->node, "server", ep(c->remote),
+                                                     ep(c->local), -1, profile.supports_spsv);
+        }
+        if (opt.verbose) log << "[" << sid << "] control connection from " << c->remote.to_string() << std::endl;
+        session_of_conn[admitted] = sid;
+        controls[sid] = std::move(c);
     }
 
     // At the descriptor limit (EMFILE/ENFILE) accept() fails at once while connections wait:
     // polling the listener would spin. It is left out of poll() for 100 ms at a time (the
     // waiting connections stay in the kernel's backlog) and taken back when descriptors free up.
-    void pause_accepting(int err) {
+    void accept_failed(ListenerId, int err) override {
         if (accept_paused) return;
         accept_paused = true;
         warn("accept: " + errno_text(err) + ": not accepting connections until descriptors free up");
-        if (recording)
-            recorder.refusal(t(), RefusalKind::DescriptorLimit, {}, 0, 0, errno_text(err));
-        loop.set_readable(listen_fd.get(), nullptr);
+        if (recording) recorder.refusal(t(), RefusalKind::DescriptorLimit, {}, 0, 0, errno_text(err));
+        transport.sockets().pause_listener(control_listener, true);
         accept_timer = loop.add_timer(now() + kSecond / 10, [this] {
             accept_timer = 0;
             resume_accepting();
         });
     }
     void resume_accepting() {
-        if (!accept_paused || !listen_fd.valid()) return;
+        if (!accept_paused || stopping) return;
         accept_paused = false;
         if (accept_timer) loop.cancel_timer(accept_timer);
         accept_timer = 0;
-        loop.set_readable(listen_fd.get(), [this] { on_accept(); });
+        transport.sockets().pause_listener(control_listener, false);
     }
 
     bool authed(SessionId sid) {
@@ -436,18 +419,17 @@ struct LiveServer::Impl {
         return std::nullopt;
     }
 
-    // The profile's "too many users" reply, written once without waiting, then close.
-    void refuse(Accepted& a, const OverLimit& why) {
+    // The profile's "too many users" reply, then close; no session is made.
+    void refuse(ConnId c, const HostPort& remote, const OverLimit& why) {
         ++refused;
-        const std::string line = profile.reply(proto::Reply::TooManyUsers) + "\r\n";
-        [[maybe_unused]] auto r = write_some(a.fd.get(), line.data(), line.size());
-        say("refused " + a.remote.to_string() + ": " + render_refusal(why.kind, a.remote.addr.to_string(), why.count, why.limit, ""));
-        if (recording) recorder.refusal(t(), why.kind, a.remote.addr.to_string(), why.count, why.limit, "");
-        a.fd.close();
+        transport.sockets().send(c, profile.reply(proto::Reply::TooManyUsers) + "\r\n");
+        say("refused " + remote.to_string() + ": " +
+            render_refusal(why.kind, remote.addr.to_string(), why.count, why.limit, ""));
+        if (recording) recorder.refusal(t(), why.kind, remote.addr.to_string(), why.count, why.limit, "");
     }
 
-    // After each call into a session: a session that has just logged in counts against
-    // --max-clients; over it, the profile's 421 and close.
+    // After each command line: a session that has just logged in counts against --max-clients;
+    // over it, the profile's 421 went out instead of the 230 and the session ends.
     void check_login(SessionId sid) {
         Control* c = control(sid);
         if (!c) return;
@@ -455,8 +437,8 @@ struct LiveServer::Impl {
         if (!c->authenticated && authed(sid)) c->authenticated = true;
     }
 
-    // The reply that logs a session in (230 to USER or PASS): over --max-clients it becomes the
-    // profile's 421 instead, and the session ends after it (check_login).
+    // The reply that logs a session in: over --max-clients it becomes the profile's 421 instead,
+    // and the session ends after it (check_login).
     bool login_over_limit(Control& c) {
         std::size_t logged_in = 0;
         for (const auto& [other, oc] : controls)
@@ -473,44 +455,39 @@ struct LiveServer::Impl {
     // The server ends a session: `last` (a 421) goes out, the session is told, the connection
     // closes once the bytes are written.
     void end_session(SessionId sid, const std::string& last) {
-        if (!last.empty()) send_control(sid, last);
         Control* c = control(sid);
         if (!c) return;
-        if (recording && c->trace_conn >= 0) recorder.close(t(), c->trace_conn, "server", false);
+        if (recording && c->trace_conn >= 0) {
+            if (!last.empty()) recorder.reply(t(), c->trace_conn, reply_text(last));
+            recorder.close(t(), c->trace_conn, "server", false);
+        }
         c->trace_conn = -1;
-        server->control_closed(now(), sid);  // the session ends; its actions are dropped
-        pump();
-        close_control(sid, false);
-    }
-
-    Control* control(SessionId sid) {
-        auto it = controls.find(sid);
-        return it == controls.end() ? nullptr : it->second.get();
+        if (c->hold_timer) loop.cancel_timer(c->hold_timer);
+        c->hold_timer = 0;
+        c->held = false;
+        transport.end_control(c->conn, last);
     }
 
     // The first command still waiting for its final reply ("" when none).
     static std::string front_verb(const Control& c) { return c.awaiting.empty() ? std::string() : c.awaiting.front().verb; }
 
-    void send_control(SessionId sid, const std::string& session_bytes) {
+    // What a session sends on its control connection, on its way out.
+    std::string control_out(SessionId sid, std::string bytes) {
         Control* c = control(sid);
-        if (!c) return;
-        std::string bytes = session_bytes;
+        if (!c) return bytes;
         const int code = reply_code(bytes);
-        const std::string verb = front_verb(*c);
         const bool final_reply = code >= 200 && c->greeted;
-        if (final_reply && (verb == "STOR" || verb == "APPE" || verb == "STOU")) {
-            if (auto e = disk->take_error(sid); e && code >= 400) bytes = store_failure_reply(sid, bytes, *e);
-        }
-        if (disk->stream_listings) expand_inline_listing(bytes);  // STAT PATH
-        const bool login_failed = final_reply && code == 530 && verb == "PASS";
-        if (code == 230 && (verb == "USER" || verb == "PASS") && !c->authenticated && !c->login_refused &&
-            login_over_limit(*c))
+        // A store that failed with a system error (the disk, the staging directory): the reply
+        // says which.
+        if (final_reply && code >= 400)
+            if (auto e = disk->take_error(sid)) bytes = store_failure_reply(sid, bytes, *e);
+        const bool login_failed = final_reply && code == 530 && front_verb(*c) == "PASS";
+        if (code == 230 && !c->authenticated && !c->login_refused && authed(sid) && login_over_limit(*c))
             bytes = profile.reply(proto::Reply::TooManyUsers) + "\r\n";
         if (recording && c->trace_conn >= 0) recorder.reply(t(), c->trace_conn, reply_text(bytes));
         note_reply(*c, bytes);
-        c->out += bytes;
-        if (login_failed) return failed_login(sid);
-        flush_control(sid);
+        if (login_failed) failed_login(sid);
+        return bytes;
     }
 
     // A store failed with a system error: the reply says which (452 for a full disk, 552 for a
@@ -527,24 +504,6 @@ struct LiveServer::Impl {
         return std::to_string(code) + " " + text + ": " + errno_text(e.err) + ".\r\n";
     }
 
-    // STAT PATH: the listing goes over the control connection; it is rendered here in memory,
-    // cut at kInlineListing bytes (with a line saying so).
-    static constexpr std::size_t kInlineListing = 1 << 20;
-    void expand_inline_listing(std::string& bytes) {
-        auto l = disk->take_listing(bytes, proto::ListingKind::Long, profile.listing);
-        if (!l) return;
-        // The placeholder's line: from the LF before it to the CRLF after it.
-        const std::size_t at = bytes.find('\x01');
-        const std::size_t begin = bytes.rfind('\n', at) == std::string::npos ? 0 : bytes.rfind('\n', at) + 1;
-        std::size_t end = bytes.find('\n', at);
-        end = end == std::string::npos ? bytes.size() : end + 1;
-        std::string listing;
-        bool more = true;
-        while (more && listing.size() < kInlineListing) more = l->next(listing, kInlineListing);
-        if (more) listing += " (the listing is cut at " + std::to_string(kInlineListing) + " bytes: use LIST)\r\n";
-        bytes.replace(begin, end - begin, listing);
-    }
-
     // PASS answered 530: the reply waits login_policy.delay_ns on a timer while the connection
     // is neither read nor written (other clients are served meanwhile); after max_fails failures
     // the connection is closed once the reply is out (vsftpd's delay_failed_login and
@@ -558,7 +517,10 @@ struct LiveServer::Impl {
             recorder.login_failed(t(), c->node, c->login_fails, login_policy.max_fails, login_policy.delay_ns, last);
         say("[" + std::to_string(sid) + "] failed login " + std::to_string(c->login_fails) +
             (last ? ": the connection is closed after the reply" : ""));
-        auto release = [this, sid, last] {
+        c->held = true;
+        transport.hold(c->conn, true);
+        const std::int64_t until = now() + std::max<std::int64_t>(login_policy.delay_ns, 0);
+        c->hold_timer = loop.add_timer(until, [this, sid, last] {
             Control* cc = control(sid);
             if (!cc) return;
             cc->held = false;
@@ -567,56 +529,16 @@ struct LiveServer::Impl {
                 cc->stash.clear();
                 return end_session(sid, "");
             }
-            loop.set_readable(cc->fd.get(), [this, sid] { on_control_readable(sid); });
-            flush_control(sid);
-            if (!control(sid)) return;
-            feed_lines(sid, std::exchange(control(sid)->stash, std::string()));
-        };
-        if (login_policy.delay_ns <= 0) return release();
-        c->held = true;
-        loop.set_readable(c->fd.get(), nullptr);
-        loop.set_writable(c->fd.get(), nullptr);
-        c->hold_until = now() + login_policy.delay_ns;
-        c->hold_timer = loop.add_timer(c->hold_until, release);
-    }
-
-    void flush_control(SessionId sid) {
-        Control* c = control(sid);
-        if (!c || c->held) return;
-        while (c->out_off < c->out.size()) {
-            IoResult r = write_some(c->fd.get(), c->out.data() + c->out_off, c->out.size() - c->out_off);
-            if (r.would_block) break;
-            if (r.err) return control_lost(sid, true);
-            c->out_off += r.n;
-        }
-        if (c->out_off == c->out.size()) {
-            c->out.clear();
-            c->out_off = 0;
-            if (c->close_after_flush) return drop_control(sid, false);
-            if (loop.watching(c->fd.get())) loop.set_writable(c->fd.get(), nullptr);
-        } else {
-            loop.set_writable(c->fd.get(), [this, sid] { flush_control(sid); });
-        }
-    }
-
-    void on_control_readable(SessionId sid) {
-        Control* c = control(sid);
-        if (!c || c->held) return;
-        char buf[16384];
-        for (int round = 0; round < 4; ++round) {
-            IoResult r = read_some(c->fd.get(), buf, sizeof buf);
-            if (r.would_block) return;
-            if (r.eof || r.err) return control_lost(sid, r.err != 0);
-            feed_control(sid, std::string_view(buf, r.n));
-            c = control(sid);
-            if (!c || c->held) return;
-        }
+            transport.hold(cc->conn, false);
+            feed_lines(sid, std::exchange(cc->stash, std::string()));
+        });
     }
 
     // Gives the session at most one over-long line's first kDefaultMaxLine + 1 bytes (it answers
     // 500 and drops them, see protocol/codec.hpp) and drops the rest of that line here.
     void feed_control(SessionId sid, std::string_view bytes) {
         Control* c = control(sid);
+        if (!c) return;
         std::string pass;
         pass.reserve(bytes.size());
         for (char ch : bytes) {
@@ -640,8 +562,9 @@ struct LiveServer::Impl {
         feed_lines(sid, std::move(pass));
     }
 
-    // One line at a time into the session; while a failed login's reply is delayed, the rest
-    // waits in `stash` (so pipelined guesses are not answered faster than the policy allows).
+    // One line at a time into the session, its actions carried out before the next; while a
+    // failed login's reply is delayed, the rest waits in `stash` (so pipelined guesses are not
+    // answered faster than the policy allows).
     void feed_lines(SessionId sid, std::string pass) {
         std::size_t from = 0;
         while (from < pass.size()) {
@@ -657,19 +580,15 @@ struct LiveServer::Impl {
             from = nl;
             track_commands(*c, chunk);
             const int conn = c->trace_conn;
-            enter(sid);
-            server->receive_control(now(), sid, chunk);
-            pump();
+            sessions->feed_line(now(), sid, chunk);
+            host->pump();
             check_login(sid);
             if (recording) recorder.settle(conn);
         }
     }
-    int c_trace_conn(SessionId sid) {
-        Control* c = control(sid);
-        return c ? c->trace_conn : -1;
-    }
 
-    // The command lines received, for the trace and to know which transfer is under way.
+    // The command lines received, for the trace (commands, and which transfer a final reply
+    // ends).
     void track_commands(Control& c, std::string_view bytes) {
         c.rx += bytes;
         std::size_t nl;
@@ -688,7 +607,8 @@ struct LiveServer::Impl {
         if (c.rx.size() > proto::kDefaultMaxLine) c.rx.clear();
     }
 
-    // A final reply (not 1yz) ends the oldest command; a transfer command's becomes a Transfer.
+    // A final reply (not 1yz) ends the oldest command; a transfer command's becomes the trace's
+    // Transfer.
     void note_reply(Control& c, std::string_view bytes) {
         if (bytes.size() < 3 || bytes[0] == '1') return;
         if (!c.greeted) {
@@ -711,528 +631,144 @@ struct LiveServer::Impl {
         recorder.add_transfer(tr);
     }
 
-    // The session's current (or next) transfer is an upload: its first transfer command still
-    // waiting for the final reply is STOR, APPE or STOU.
-    bool upload_under_way(SessionId sid) {
-        Control* c = control(sid);
-        if (!c) return false;
-        for (const auto& p : c->awaiting) {
-            if (p.verb == "STOR" || p.verb == "APPE" || p.verb == "STOU") return true;
-            if (p.verb == "RETR" || p.verb == "LIST" || p.verb == "NLST" || p.verb == "MLSD") return false;
+    void count_data(SessionId sid, std::uint64_t n) {
+        if (Control* c = control(sid)) c->data_bytes += n;
+    }
+
+    // ---- what the sockets did (LiveHooks) ----------------------------------------------------
+    void data_opened(ConnId c, ConnId control_conn, bool we_connected, const HostPort& local,
+                     const HostPort& remote) override {
+        DataRec d;
+        Control* ctl = control_by_conn(control_conn);
+        if (ctl) {
+            d.sid = ctl->sid;
+            d.peer_node = ctl->node;
+            if (recording) {
+                d.trace_conn = we_connected
+                                   ? recorder.open_connection(t(), "data", "server", ctl->node, ep(local), ep(remote),
+                                                              ctl->trace_conn)
+                                   : recorder.open_connection(t(), "data", ctl->node, "server", ep(remote), ep(local),
+                                                              ctl->trace_conn);
+            }
         }
+        datas[c] = d;
+    }
+
+    bool connect_failed(const HostPort& remote, ConnectStatus st, int err, std::int64_t elapsed_ns, bool) override {
+        say("connect to " + remote.to_string() + ": " + to_string(st) + (err ? " (" + errno_text(err) + ")" : ""));
+        if (recording)
+            recorder.connect_failed(t(), "server", {}, ep(remote),
+                                    st == ConnectStatus::Refused       ? trace::SocketError::Refused
+                                    : st == ConnectStatus::Unreachable ? trace::SocketError::Unreachable
+                                                                       : trace::SocketError::TimedOut,
+                                    elapsed_ns);
         return false;
     }
 
-    // Upload bytes go to an unnamed temporary file instead of the session's memory; the session
-    // gets a token for them when the data connection closes (DiskVfs::write copies the file).
-    // false: not an upload, or no temporary file (then the bytes go to the session as they are).
-    enum class Spooled { No, Yes, Failed, OverLimit };
-    Spooled spool(Data& d, const char* p, std::size_t n) {
-        if (!d.spool.valid() && !upload_under_way(d.key.first)) return Spooled::No;
-        if (!d.spool.valid()) {
-            const std::string dir = staging_dir();
-            int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-            if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-                // No O_TMPFILE on this file system: a named file, unlinked at once.
-                std::string tmpl = dir + "/ftpsim-upload-XXXXXX";
-                fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
-                if (fd >= 0) ::unlink(tmpl.c_str());
-            }
-            if (fd < 0) {
-                d.spool_err = errno;
-                return Spooled::Failed;
-            }
-            d.spool = Fd(fd);
+    void listen_failed(const HostPort&, int, const std::string& message) override { say(message); }
+    void note(const std::string& text) override { say(text); }
+
+    void data_in(ConnId c, std::size_t n) override {
+        auto it = datas.find(c);
+        if (it == datas.end()) return;
+        if (recording && it->second.trace_conn >= 0) recorder.data(t(), it->second.trace_conn, it->second.peer_node, n);
+        count_data(it->second.sid, n);
+    }
+    void data_out(ConnId c, std::size_t n) override {
+        auto it = datas.find(c);
+        if (it == datas.end()) return;
+        if (recording && it->second.trace_conn >= 0) recorder.data(t(), it->second.trace_conn, "server", n);
+        count_data(it->second.sid, n);
+    }
+
+    // A connection ended: its first close is the trace's (by us or by the peer).
+    void ended(ConnId c, bool data, bool us, bool reset, int) override {
+        if (data) {
+            auto it = datas.find(c);
+            if (it == datas.end()) return;
+            if (recording && it->second.trace_conn >= 0)
+                recorder.close(t(), it->second.trace_conn, us ? std::string("server") : it->second.peer_node, reset);
+            it->second.trace_conn = -1;
+            return;
         }
-        std::size_t done = 0;
-        while (done < n) {
-            const ssize_t w = ::write(d.spool.get(), p + done, n - done);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) {
-                d.spool_err = w < 0 ? errno : ENOSPC;
-                return Spooled::Failed;
-            }
-            done += static_cast<std::size_t>(w);
+        Control* ctl = control_by_conn(c);
+        if (!ctl) return;
+        if (recording && ctl->trace_conn >= 0) recorder.close(t(), ctl->trace_conn, us ? "server" : ctl->node, reset);
+        ctl->trace_conn = -1;
+    }
+
+    // SPSV: this control connection is from now on a data connection of another session, on
+    // that session's lane (as `ftpsim import` draws it).
+    void relabeled(ConnId c, ConnId owner_conn) override {
+        auto it = session_of_conn.find(c);
+        if (it == session_of_conn.end()) return;
+        const SessionId sid = it->second;
+        session_of_conn.erase(it);
+        auto cit = controls.find(sid);
+        if (cit == controls.end()) return;
+        std::unique_ptr<Control> was = std::move(cit->second);
+        controls.erase(cit);
+        DataRec d;
+        d.trace_conn = was->trace_conn;
+        if (Control* owner = control_by_conn(owner_conn)) {
+            d.sid = owner->sid;
+            d.peer_node = owner->node;
+            if (recording && d.trace_conn >= 0 && owner->trace_conn >= 0) recorder.adopt_as_data(d.trace_conn, owner->trace_conn);
         }
-        d.spooled += n;
-        if (opt.max_transfer && d.spooled > opt.max_transfer) return Spooled::OverLimit;
-        return Spooled::Yes;
+        if (recording) recorder.settle(d.trace_conn);
+        if (was->hold_timer) loop.cancel_timer(was->hold_timer);
+        datas[c] = d;
     }
 
-    // Where uploads are staged: $TMPDIR, else /tmp.
-    static std::string staging_dir() {
-        const char* dir = std::getenv("TMPDIR");
-        return dir && *dir ? std::string(dir) : std::string("/tmp");
+    void explained(const proto::Explain& e) override {
+        say("  " + e.text);
+        if (recording) recorder.note(t(), "server", e.text);
     }
 
-    void count_data(const Key& key, std::uint64_t n) {
-        if (Control* c = control(key.first)) c->data_bytes += n;
+    // A connection is gone: a data connection's record goes; a control connection's session is
+    // forgotten once the host is done with it (from the loop).
+    void gone(ConnId c, bool data) override {
+        if (data) {
+            datas.erase(c);
+        } else if (auto it = session_of_conn.find(c); it != session_of_conn.end()) {
+            const SessionId sid = it->second;
+            session_of_conn.erase(it);
+            loop.add_timer(now(), [this, sid] { forget_session(sid); });
+        }
+        resume_accepting();  // a descriptor is free again
     }
 
-    // The peer closed or reset the control connection.
-    void control_lost(SessionId sid, bool reset) {
-        Control* c = control(sid);
-        if (!c) return;
-        if (recording && c->trace_conn >= 0) recorder.close(t(), c->trace_conn, c->node, reset);
-        c->trace_conn = -1;
-        enter(sid);
-        server->control_closed(now(), sid);
-        pump();
-        drop_control(sid, false);
-    }
-
-    // The session closes its control connection (after the queued bytes).
-    void close_control(SessionId sid, bool abort) {
-        Control* c = control(sid);
-        if (!c) return;
-        if (abort) return drop_control(sid, true);
-        c->close_after_flush = true;
-        flush_control(sid);
-    }
-
-    void drop_control(SessionId sid, bool reset) {
+    void forget_session(SessionId sid) {
         auto it = controls.find(sid);
         if (it == controls.end()) return;
-        Control& c = *it->second;
-        if (recording && c.trace_conn >= 0) recorder.close(t(), c.trace_conn, "server", reset);
-        if (c.hold_timer) loop.cancel_timer(c.hold_timer);
-        loop.unwatch(c.fd.get());
-        if (reset) c.fd.reset();
-        else c.fd.close();
+        if (it->second->hold_timer) loop.cancel_timer(it->second->hold_timer);
+        if (recording && it->second->trace_conn >= 0) recorder.close(t(), it->second->trace_conn, "server", false);
         say("[" + std::to_string(sid) + "] closed");
         controls.erase(it);
-        // The session's data connections and listeners go with it.
-        std::vector<Key> keys;
-        for (const auto& [k, d] : datas)
-            if (k.first == sid) keys.push_back(k);
-        for (const auto& k : keys) drop_data(k, true);
-        for (auto l = listeners.begin(); l != listeners.end();) {
-            if (l->first.first == sid) {
-                loop.unwatch(l->second.fd.get());
-                l = listeners.erase(l);
-            } else {
-                ++l;
-            }
-        }
-        disk->forget_streams(sid);
         // Closed sessions are forgotten (FtpServer::restart only erases closed sessions while
         // the server runs).
         if (!stopping) server->restart(now());
-        resume_accepting();  // a descriptor is free again
         if (opt.once && controls.empty()) loop.stop();
-    }
-
-    // SPSV: this control connection is from now on data connection `id` of `owner`.
-    void become_data(SessionId sid, const proto::BecomeDataConnection& hand) {
-        auto it = controls.find(sid);
-        if (it == controls.end()) return;
-        std::unique_ptr<Control> c = std::move(it->second);
-        controls.erase(it);
-        loop.unwatch(c->fd.get());
-        auto d = std::make_unique<Data>();
-        d->key = {hand.owner, hand.id};
-        d->fd = std::move(c->fd);
-        d->local = c->local;
-        d->remote = c->remote;
-        d->passive = true;
-        d->last_progress = now();
-        d->trace_conn = c->trace_conn;
-        Control* owner = control(hand.owner);
-        if (owner) d->peer_node = owner->node;
-        d->initiator = d->peer_node;
-        // The trace: this connection was recorded as a new session's control connection; from
-        // now on it is the owner's data connection, on the owner's lane (as `ftpsim import` draws it).
-        if (recording && owner && d->trace_conn >= 0 && owner->trace_conn >= 0)
-            recorder.adopt_as_data(d->trace_conn, owner->trace_conn);
-        if (recording) recorder.settle(d->trace_conn);
-        const int fd = d->fd.get();
-        const Key key = d->key;
-        datas[key] = std::move(d);
-        watch_data(key, fd);
-        if (!c->out.empty()) {  // the "200 DATA" still queued: it goes out first
-            datas[key]->queue.emplace_back(c->out.substr(c->out_off));
-            arm_write(key);
-        }
-    }
-
-    // ---- data connections -----------------------------------------------------------------
-    Data* data(const Key& k) {
-        auto it = datas.find(k);
-        return it == datas.end() ? nullptr : it->second.get();
-    }
-
-    void data_event(SessionId sid, const proto::DataEvent& e) {
-        enter(sid);
-        server->receive_data(now(), sid, e);
-        pump();
-    }
-
-    void do_listen(SessionId sid, const proto::Listen& a) {
-        Control* c = control(sid);
-        proto::IpAddress addr = a.addr;
-        if (addr.is_unspecified()) addr = c ? c->local.addr : listen_local.addr;
-        std::uint16_t lo = a.port_lo, hi = a.port_hi;
-        auto r = listen_tcp(addr, lo, hi, lo, 4);
-        if (auto* e = std::get_if<NetError>(&r)) {
-            say("[" + std::to_string(sid) + "] " + e->message);
-            return data_event(sid, proto::DataListenFailed{a.id});
-        }
-        Listener l = std::move(std::get<Listener>(r));
-        const Key key{sid, a.id};
-        const int fd = l.fd.get();
-        const HostPort local = l.local;
-        if (auto old = listeners.find(key); old != listeners.end()) {
-            loop.unwatch(old->second.fd.get());
-            listeners.erase(old);
-        }
-        listeners[key] = std::move(l);
-        loop.watch(fd, [this, key] { on_data_accept(key); }, nullptr);
-        data_event(sid, proto::DataListening{a.id, local});
-    }
-
-    void on_data_accept(Key key) {
-        auto it = listeners.find(key);
-        if (it == listeners.end()) return;
-        auto a = accept_tcp(it->second.fd.get());
-        if (!a) return;
-        if (datas.count(key)) {  // a second connection to a passive port in use: refused
-            a->fd.reset();
-            return;
-        }
-        auto d = std::make_unique<Data>();
-        d->key = key;
-        d->fd = std::move(a->fd);
-        d->local = a->local;
-        d->remote = a->remote;
-        d->passive = true;
-        d->last_progress = now();
-        if (Control* c = control(key.first)) {
-            d->peer_node = c->node;
-            d->initiator = c->node;
-            if (recording)
-                d->trace_conn = recorder.open_connection(t(), "data", c->node, "server", ep(d->remote),
-                                                         ep(d->local), c->trace_conn);
-        }
-        const int fd = d->fd.get();
-        const HostPort local = d->local, remote = d->remote;
-        datas[key] = std::move(d);
-        watch_data(key, fd);
-        data_event(key.first, proto::DataConnected{key.second, local, remote});
-    }
-
-    void do_connect(SessionId sid, const proto::Connect& a) {
-        const Key key{sid, a.id};
-        Control* c = control(sid);
-        std::optional<HostPort> local;
-        if (a.local_port && c) local = HostPort{c->local.addr, *a.local_port};
-        auto r = connect_tcp(a.remote, local);
-        if (std::holds_alternative<NetError>(r) && local) {
-            say("[" + std::to_string(sid) + "] " + std::get<NetError>(r).message +
-                ": connecting from an ephemeral port instead");
-            r = connect_tcp(a.remote, std::nullopt);
-        }
-        if (auto* e = std::get_if<NetError>(&r)) {
-            say("[" + std::to_string(sid) + "] " + e->message);
-            if (recording)
-                recorder.connect_failed(t(), "server", {}, ep(a.remote),
-                                        e->err == ECONNREFUSED ? trace::SocketError::Refused
-                                        : e->err == ENETUNREACH || e->err == EHOSTUNREACH ? trace::SocketError::Unreachable
-                                                                                           : trace::SocketError::TimedOut);
-            if (e->err == ECONNREFUSED) return data_event(sid, proto::DataRefused{a.id});
-            return data_event(sid, proto::DataTimedOut{a.id});
-        }
-        auto d = std::make_unique<Data>();
-        d->key = key;
-        d->fd = std::move(std::get<Connecting>(r).fd);
-        d->connecting = true;
-        d->remote = a.remote;
-        d->last_progress = now();
-        d->started = d->last_progress;
-        if (c) d->peer_node = c->node;
-        d->initiator = "server";
-        const int fd = d->fd.get();
-        d->connect_timer = loop.add_timer(now() + opt.connect_timeout_ns, [this, key] {
-            Data* dd = data(key);
-            if (!dd || !dd->connecting) return;
-            dd->connect_timer = 0;
-            if (recording)
-                recorder.connect_failed(t(), "server", {}, ep(dd->remote), trace::SocketError::TimedOut, opt.connect_timeout_ns);
-            drop_data(key, true);
-            data_event(key.first, proto::DataTimedOut{key.second});
-        });
-        datas[key] = std::move(d);
-        loop.watch(fd, nullptr, [this, key] { on_connect_done(key); });
-    }
-
-    void on_connect_done(Key key) {
-        Data* d = data(key);
-        if (!d || !d->connecting) return;
-        int err = 0;
-        const ConnectStatus st = connect_result(d->fd.get(), &err);
-        if (st == ConnectStatus::InProgress) return;
-        if (d->connect_timer) loop.cancel_timer(d->connect_timer);
-        d->connect_timer = 0;
-        d->connecting = false;
-        if (st != ConnectStatus::Ok) {
-            const std::string what = "connect to " + d->remote.to_string() + ": " + to_string(st);
-            say("[" + std::to_string(key.first) + "] " + what);
-            if (recording)
-                recorder.connect_failed(t(), "server", {}, ep(d->remote),
-                                        st == ConnectStatus::Refused       ? trace::SocketError::Refused
-                                        : st == ConnectStatus::Unreachable ? trace::SocketError::Unreachable
-                                                                           : trace::SocketError::TimedOut,
-                                        now() - d->started);
-            drop_data(key, false);
-            if (st == ConnectStatus::Refused) return data_event(key.first, proto::DataRefused{key.second});
-            return data_event(key.first, proto::DataTimedOut{key.second});
-        }
-        d->local = local_endpoint(d->fd.get()).value_or(HostPort{});
-        d->last_progress = now();
-        if (recording) {
-            Control* c = control(key.first);
-            d->trace_conn = recorder.open_connection(t(), "data", "server", d->peer_node, ep(d->local),
-                                                     ep(d->remote), c ? c->trace_conn : -1);
-        }
-        const HostPort local = d->local, remote = d->remote;
-        watch_data(key, d->fd.get());
-        data_event(key.first, proto::DataConnected{key.second, local, remote});
-    }
-
-    void watch_data(const Key& key, int fd) {
-        loop.watch(fd, [this, key] { on_data_readable(key); }, nullptr);
-    }
-
-    void on_data_readable(Key key) {
-        Data* d = data(key);
-        if (!d) return;
-        char buf[kChunk];
-        for (int round = 0; round < 4; ++round) {
-            IoResult r = read_some(d->fd.get(), buf, sizeof buf);
-            if (r.would_block) return;
-            if (r.err) {
-                if (recording && d->trace_conn >= 0) recorder.close(t(), d->trace_conn, d->peer_node, true);
-                d->trace_conn = -1;
-                drop_data(key, true);
-                return data_event(key.first, proto::DataReset{key.second});
-            }
-            if (r.eof) {
-                if (recording && d->trace_conn >= 0) recorder.close(t(), d->trace_conn, d->peer_node, false);
-                d->trace_conn = -1;
-                if (d->spool.valid()) {  // the spooled upload, as a token, before the close
-                    const std::string token = disk->add_spool(std::move(d->spool), d->spooled, key.first);
-                    data_event(key.first, proto::DataBytes{key.second, token});
-                }
-                drop_data(key, false);
-                return data_event(key.first, proto::DataClosed{key.second});
-            }
-            d->last_progress = now();
-            if (recording && d->trace_conn >= 0) recorder.data(t(), d->trace_conn, d->peer_node, r.n);
-            if (recording) count_data(key, r.n);
-            const Spooled sp = spool(*d, buf, r.n);
-            if (sp == Spooled::Failed) {  // the session answers as for a full disk, with the error
-                disk->set_error(key.first, d->spool_err, "cannot write the upload's staging file in " + staging_dir(), true, "");
-                disk->stage_failed_owner = key.first;
-                data_event(key.first, proto::DataBytes{key.second, std::string(1, 'x')});
-                disk->stage_failed_owner = 0;
-                if (data(key)) {  // the session did not abort it (no transfer yet): reset
-                    drop_data(key, true);
-                    data_event(key.first, proto::DataReset{key.second});
-                }
-                return;
-            }
-            if (sp == Spooled::OverLimit) {  // the session's size check answers (disk full)
-                disk->over_limit_owner = key.first;
-                data_event(key.first, proto::DataBytes{key.second, std::string(1, 'x')});
-                disk->over_limit_owner = 0;
-            } else if (sp == Spooled::No) {
-                data_event(key.first, proto::DataBytes{key.second, std::string(buf, r.n)});
-            }
-            d = data(key);
-            if (!d) return;
-        }
-    }
-
-    void send_data(const Key& key, const std::string& bytes) {
-        Data* d = data(key);
-        if (!d) return;
-        if (auto s = disk->take_stream(bytes)) {
-            if (!s->file.valid() || (opt.max_transfer && s->remaining > opt.max_transfer)) {
-                say("[" + std::to_string(key.first) + "] " +
-                    (s->file.valid() ? "the file is larger than --max-transfer: the data connection is reset"
-                                     : "the file can no longer be opened: the data connection is reset"));
-                if (recording && d->trace_conn >= 0) recorder.close(t(), d->trace_conn, "server", true);
-                d->trace_conn = -1;
-                drop_data(key, true);
-                return data_event(key.first, proto::DataReset{key.second});
-            }
-            d->queue.emplace_back(std::move(*s));
-        } else if (auto l = disk->take_listing(bytes, listing_kind(key.first), profile.listing)) {
-            d->queue.emplace_back(std::move(l));
-        } else {
-            d->queue.emplace_back(bytes);
-        }
-        arm_write(key);
-    }
-
-    // The kind of listing the session's current transfer command asks for.
-    proto::ListingKind listing_kind(SessionId sid) {
-        if (Control* c = control(sid))
-            for (const auto& p : c->awaiting) {
-                if (p.verb == "NLST") return proto::ListingKind::NamesOnly;
-                if (p.verb == "MLSD") return proto::ListingKind::Mlsd;
-                if (p.verb == "LIST") return proto::ListingKind::Long;
-            }
-        return proto::ListingKind::Long;
-    }
-
-    void arm_write(const Key& key) {
-        Data* d = data(key);
-        if (!d || d->connecting) return;
-        loop.set_writable(d->fd.get(), [this, key] { on_data_writable(key); });
-        on_data_writable(key);
-    }
-
-    // Fills `buf` from the queue; false when there is nothing more to send.
-    bool refill(Data& d) {
-        while (d.buf_off >= d.buf.size()) {
-            d.buf.clear();
-            d.buf_off = 0;
-            if (d.queue.empty()) return false;
-            Item& front = d.queue.front();
-            if (auto* s = std::get_if<std::string>(&front)) {
-                d.buf = std::move(*s);
-                d.queue.pop_front();
-                continue;
-            }
-            if (auto* l = std::get_if<std::unique_ptr<DiskVfs::DirListing>>(&front)) {
-                if (!(*l)->next(d.buf, kListChunk)) d.queue.pop_front();  // the rest is in buf
-                continue;
-            }
-            auto& st = std::get<DiskVfs::Stream>(front);
-            if (st.remaining == 0) {
-                d.queue.pop_front();
-                continue;
-            }
-            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, st.remaining));
-            d.buf.resize(want);
-            ssize_t n;
-            do n = ::pread(st.file.get(), d.buf.data(), want, static_cast<off_t>(st.offset));
-            while (n < 0 && errno == EINTR);
-            if (n <= 0) {  // the file shrank or failed: what was read is what is sent
-                d.buf.clear();
-                d.queue.pop_front();
-                continue;
-            }
-            d.buf.resize(static_cast<std::size_t>(n));
-            st.offset += static_cast<std::uint64_t>(n);
-            st.remaining -= static_cast<std::uint64_t>(n);
-        }
-        return true;
-    }
-
-    void on_data_writable(Key key) {
-        Data* d = data(key);
-        if (!d || d->connecting) return;
-        for (int round = 0; round < 16; ++round) {
-            // A listing costs a stat per entry: one chunk per round of the loop, so a large
-            // directory never holds the other sessions up for long.
-            const bool listing = d->buf_off >= d->buf.size() && !d->queue.empty() &&
-                                 std::holds_alternative<std::unique_ptr<DiskVfs::DirListing>>(d->queue.front());
-            if (listing && round > 0) return;  // the writable callback stays armed
-            if (!refill(*d)) break;
-            IoResult r = write_some(d->fd.get(), d->buf.data() + d->buf_off, d->buf.size() - d->buf_off);
-            if (r.would_block) return;  // the writable callback stays armed
-            if (r.err) {
-                if (recording && d->trace_conn >= 0) recorder.close(t(), d->trace_conn, d->peer_node, true);
-                d->trace_conn = -1;
-                drop_data(key, true);
-                return data_event(key.first, proto::DataReset{key.second});
-            }
-            d->buf_off += r.n;
-            d->last_progress = now();
-            if (recording && d->trace_conn >= 0) recorder.data(t(), d->trace_conn, "server", r.n);
-            if (recording) count_data(key, r.n);
-        }
-        if (d->buf_off < d->buf.size() || !d->queue.empty()) return;  // more next round
-        loop.set_writable(d->fd.get(), nullptr);
-        if (d->close_after && !d->fin_sent) send_fin(key);
-    }
-
-    void close_data(const Key& key, bool abort) {
-        Data* d = data(key);
-        if (!d) return;
-        if (abort || d->connecting) {
-            if (recording && d->trace_conn >= 0) recorder.close(t(), d->trace_conn, "server", true);
-            d->trace_conn = -1;
-            return drop_data(key, true);
-        }
-        d->close_after = true;
-        if (d->buf_off >= d->buf.size() && d->queue.empty() && !d->fin_sent) send_fin(key);
-    }
-
-    // Everything written: our FIN, then DataDrained once the kernel's send queue is empty (the
-    // peer acknowledged every byte and the FIN), like a blocking close() returning.
-    void send_fin(const Key& key) {
-        Data* d = data(key);
-        if (!d) return;
-        shutdown_write(d->fd.get());
-        d->fin_sent = true;
-        if (recording && d->trace_conn >= 0) recorder.close(t(), d->trace_conn, "server", false);
-        d->trace_conn = -1;
-        check_drained(key);
-    }
-
-    void check_drained(Key key) {
-        Data* d = data(key);
-        if (!d) return;
-        d->drain_timer = 0;
-        if (unsent_bytes(d->fd.get()) == 0) {
-            drop_data(key, false);
-            return data_event(key.first, proto::DataDrained{key.second});
-        }
-        d->drain_timer = loop.add_timer(now() + 1'000'000, [this, key] { check_drained(key); });
-    }
-
-    void drop_data(const Key& key, bool reset) {
-        auto it = datas.find(key);
-        if (it == datas.end()) return;
-        Data& d = *it->second;
-        if (d.connect_timer) loop.cancel_timer(d.connect_timer);
-        if (d.drain_timer) loop.cancel_timer(d.drain_timer);
-        loop.unwatch(d.fd.get());
-        if (reset) d.fd.reset();
-        else d.fd.close();
-        datas.erase(it);
-        resume_accepting();  // a descriptor is free again
     }
 
     // ---- timeouts -------------------------------------------------------------------------
     void sweep() {
         const std::int64_t n = now();
-        std::vector<Key> stalled;
-        for (const auto& [k, d] : datas)
-            if (n - d->last_progress > (d->connecting ? opt.connect_timeout_ns + kSecond : opt.data_timeout_ns))
-                stalled.push_back(k);
-        for (const auto& k : stalled) {
-            Data* d = data(k);
-            if (!d) continue;
-            say("[" + std::to_string(k.first) + "] data connection stalled: reset");
-            if (recording) {
-                recorder.data_stalled(t(), opt.data_timeout_ns);
-                if (d->trace_conn >= 0) recorder.close(t(), d->trace_conn, "server", true);
-            }
-            drop_data(k, true);
-            data_event(k.first, proto::DataReset{k.second});
+        for (ConnId c : transport.idle_data(n - opt.data_timeout_ns)) {
+            auto it = datas.find(c);
+            say("[" + std::to_string(it == datas.end() ? 0 : it->second.sid) + "] data connection stalled: reset");
+            if (recording) recorder.data_stalled(t(), opt.data_timeout_ns);
+            transport.reset_now(c);
         }
         // Idle: no complete command line for --idle-timeout (bytes of an unfinished line do
         // not count: a line must complete within the timeout), and no data progress; or not
         // logged in after --login-timeout.
         std::vector<std::pair<SessionId, TimeoutKind>> idle;
         for (const auto& [sid, c] : controls) {
-            if (c->close_after_flush || c->held) continue;
+            if (c->held || !transport.ends(c->conn).open) continue;
             bool busy = false;
-            for (const auto& [k, d] : datas)
-                if (k.first == sid && n - d->last_progress < opt.idle_timeout_ns) busy = true;
+            for (const auto& [dc, d] : datas)
+                if (d.sid == sid && n - transport.last_progress(dc) < opt.idle_timeout_ns) busy = true;
             if (!busy && n - c->last_command > opt.idle_timeout_ns) idle.emplace_back(sid, TimeoutKind::Idle);
             else if (!c->authenticated && opt.login_timeout_ns > 0 && n - c->connected_at > opt.login_timeout_ns)
                 idle.emplace_back(sid, TimeoutKind::Login);
@@ -1248,24 +784,18 @@ struct LiveServer::Impl {
     // ---- stopping -------------------------------------------------------------------------
     void shutdown_all() {
         stopping = true;
-        if (listen_fd.valid()) {
-            loop.unwatch(listen_fd.get());
-            listen_fd.close();
-        }
+        if (accept_timer) loop.cancel_timer(accept_timer);
+        accept_timer = 0;
+        host->stop_listening_control();
         server->shutdown(now());
-        pump();
+        host->pump();
         // One last attempt to write what is queued (the 421s), then close everything.
-        std::vector<SessionId> sids;
-        for (const auto& [sid, c] : controls) sids.push_back(sid);
-        for (SessionId sid : sids) {
-            flush_control(sid);
-            drop_control(sid, false);
+        for (auto& [sid, c] : controls) {
+            if (recording && c->trace_conn >= 0) recorder.close(t(), c->trace_conn, "server", false);
+            c->trace_conn = -1;
         }
-        std::vector<Key> keys;
-        for (const auto& [k, d] : datas) keys.push_back(k);
-        for (const auto& k : keys) drop_data(k, true);
-        for (auto& [k, l] : listeners) loop.unwatch(l.fd.get());
-        listeners.clear();
+        transport.shutdown_all();
+        controls.clear();
     }
 };
 

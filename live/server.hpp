@@ -1,13 +1,12 @@
 // `ftpsim serve`: the protocol core's FtpServer on real sockets (docs/live.md).
 //
-// One poll() loop (live/sockets.hpp) drives an FtpServer (protocol/server.hpp) exactly as the
-// simulator's ServerApp does (sim/run/apps.cpp): every accepted control connection becomes a
-// ServerSession; the sessions' actions (SendControl, Listen, Connect, SendData, CloseData, ...)
-// become socket calls, and what the sockets report goes back as DataEvents. The file system is a
-// real directory confined to its root (live/disk_vfs.hpp). Files and listings are streamed from
-// disk as the data socket accepts them; an upload is spooled to an unnamed staging file as it
-// arrives and stored atomically (a new file beside the target, renamed over it on success) when
-// the session stores it. No client can hold the others up: a command line must be complete
+// One poll() loop is the session host's transport (live/host_transport.hpp, protocol/host.hpp):
+// the host drives an FtpServer (protocol/server.hpp) exactly as the simulator does; every
+// accepted control connection becomes a ServerSession. The file system is a real directory
+// confined to its root (live/disk_vfs.hpp). Files and listings are sources read from disk as the
+// data socket accepts them; an upload is a sink spooled to an unnamed staging file as it arrives
+// and stored atomically (a new file beside the target, renamed over it on success) when the
+// session stores it. No client can hold the others up: a command line must be complete
 // within the idle timeout, connections are limited per address, before login and after login,
 // a failed login's reply waits on a timer, the listener pauses at the descriptor limit, and the
 // trace is streamed to its file (docs/live.md, docs/reliability.md).

@@ -20,6 +20,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -176,7 +177,7 @@ public:
     bool run_once(std::int64_t max_wait_ns = -1);
     // Rounds until `done()` is true (checked before each round) or stop() was called.
     void run_until(const std::function<bool()>& done);
-    void stop() { stopped_ = true; }
+    void stop() { stopped_ = true; }  // from a callback or another thread; ends run_until's round
     bool stopped() const { return stopped_; }
 
 private:
@@ -189,7 +190,7 @@ private:
     std::map<TimerId, std::int64_t> timer_at_;
     TimerId next_timer_ = 1;
     std::uint64_t next_generation_ = 1;
-    bool stopped_ = false;
+    std::atomic<bool> stopped_{false};  // stop() may come from another thread (a test's)
 };
 
 }  // namespace ftpsim::live

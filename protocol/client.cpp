@@ -1078,7 +1078,8 @@ void ClientSession::maybe_receive() {
     if (!config_.explicit_data_path || upload_ || raw_transfer_ || data_.state != D::Open || !action_) return;
     if (download_ || listing_) return;
     std::shared_ptr<ContentSink> sink;
-    if (action_->kind == UserAction::Kind::List) {
+    // A listing is text the result keeps, unless the caller streams it (live mode: to stdout).
+    if (action_->kind == UserAction::Kind::List && !config_.download_sink) {
         listing_ = std::make_shared<TextSink>();
         sink = listing_;
     } else {

@@ -160,11 +160,12 @@ struct ClientConfig {
     std::optional<std::size_t> resume_at;
     // The data path of issue #22 (see ServerConfig::explicit_data_path): uploads go out as
     // SendFile from `upload_source`, downloads come in through ReceiveInto into `download_sink`
-    // (a listing into a TextSink the session reads), counted by DataStored.
+    // (a listing into a TextSink the session reads, or into `download_sink` when it is set),
+    // counted by DataStored.
     bool explicit_data_path = false;
     // What put/append send (default: upload_pattern_source(action.size)).
     std::function<std::shared_ptr<const ContentSource>(const UserAction&)> upload_source{};
-    // Where get puts the file (default: counting_sink()).
+    // Where get puts the file, and ls its listing (default: counting_sink(); ls: a TextSink).
     std::function<std::shared_ptr<ContentSink>(const UserAction&)> download_sink{};
 };
 

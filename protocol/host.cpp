@@ -230,7 +230,11 @@ void SessionHost::on_reset(ConnHandle c) {
         pump();
     } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
         it->second.out.clear();
+<<<<<<< ours
         it->second.sink.reset();
+=======
+        it->second.sink.reset();  // nothing more arrives: the sink's resources go (live: a staging file)
+>>>>>>> theirs
         data_event(it->second.key, DataReset{it->second.key.second});
     }
 }
@@ -363,6 +367,7 @@ void SessionHost::apply(SessionId sid, const Action& action) {
                     DataConn& d = data_of_conn_[c];
                     if (a.abort) {
                         d.out.clear();
+                        d.sink.reset();
                         t_.abort(c);
                     } else if (!d.out.empty()) {
                         d.out.back().close = true;  // after the file's last byte

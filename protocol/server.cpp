@@ -877,7 +877,7 @@ void ServerSession::cmd_list(Time now, TransferKind kind, std::string_view arg) 
         const ListingKind lk = kind == TransferKind::List   ? ListingKind::Long
                                : kind == TransferKind::Nlst ? ListingKind::NamesOnly
                                                             : ListingKind::Mlsd;
-        t.payload = text_source(render_listing(vfs_, path, lk, profile_.listing));
+        t.payload = vfs_.open_listing(path, lk, profile_.listing);
     }
     restart_ = 0;
     begin_transfer(now, std::move(t));

@@ -97,6 +97,7 @@ void Vfs::put_file(std::string_view path, std::shared_ptr<const ContentSource> c
 }
 
 bool UploadSink::write(std::string_view bytes) {
+    if (forward_) return forward_->write(bytes);
     if (pattern_) {
         for (std::size_t i = 0; i < bytes.size(); ++i)
             if (bytes[i] != static_cast<char>('a' + (size_ + i) % 26)) {
@@ -174,7 +175,7 @@ std::shared_ptr<const ContentSource> Vfs::open_read(std::string_view abs_path) c
     if (backend_) {
         const VfsEntry* e = backend_->find(abs_path);
         if (!e || e->is_dir) return nullptr;
-        return text_source(backend_->read(abs_path, 0));
+        return backend_->open_read(abs_path);
     }
     const VfsEntry* e = find(abs_path);
     if (!e || e->is_dir) return nullptr;
@@ -183,7 +184,15 @@ std::shared_ptr<const ContentSource> Vfs::open_read(std::string_view abs_path) c
 }
 
 std::shared_ptr<UploadSink> Vfs::open_upload() const {
-    return std::make_shared<UploadSink>(backend_ ? SIZE_MAX : UploadSink::kKeep);
+    if (backend_) return std::make_shared<UploadSink>(backend_->open_upload());
+    return std::make_shared<UploadSink>(UploadSink::kKeep);
+}
+
+std::shared_ptr<const ContentSource> Vfs::open_listing(std::string_view abs_path, ListingKind kind,
+                                                       const ListingStyle& style) const {
+    if (backend_)
+        if (auto l = backend_->open_listing(abs_path, kind, style)) return l;
+    return text_source(render_listing(*this, abs_path, kind, style));
 }
 
 std::vector<std::string> Vfs::children(std::string_view abs_dir) const {
@@ -261,7 +270,10 @@ VfsStatus Vfs::write(std::string_view abs_path, std::string_view data, WriteMode
 
 VfsStatus Vfs::store(std::string_view abs_path, const UploadSink& upload, WriteMode mode,
                      std::uint64_t offset, std::int64_t mtime) {
-    if (backend_) return backend_->write(abs_path, upload.kept(), mode, offset);
+    if (backend_) {
+        if (ContentSink* sink = upload.forwarded()) return backend_->store(abs_path, *sink, mode, offset);
+        return backend_->write(abs_path, upload.kept(), mode, offset);
+    }
     const VfsEntry* parent = find(parent_of(abs_path));
     if (!parent) return VfsStatus::NoParent;
     if (!parent->is_dir) return VfsStatus::NotDir;

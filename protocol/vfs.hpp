@@ -32,8 +32,11 @@ class UploadSink final : public ContentSink {
 public:
     static constexpr std::size_t kKeep = 64 * 1024;
     explicit UploadSink(std::size_t keep = kKeep) : keep_(keep) {}
+    // A Vfs with a backend (live/): the bytes go to the backend's sink instead, kept nowhere here.
+    explicit UploadSink(std::shared_ptr<ContentSink> forward) : keep_(0), forward_(std::move(forward)) {}
     bool write(std::string_view bytes) override;
-    std::uint64_t size() const override { return size_; }
+    std::uint64_t size() const override { return forward_ ? forward_->size() : size_; }
+    ContentSink* forwarded() const { return forward_.get(); }
     bool all_kept() const { return size_ == kept_.size(); }
     const std::string& kept() const { return kept_; }
     // The received bytes as a source: the kept bytes, or the upload pattern they matched. An
@@ -46,7 +49,11 @@ private:
     std::string kept_;
     std::uint64_t size_ = 0;
     bool pattern_ = true;
+    std::shared_ptr<ContentSink> forward_;
 };
+
+enum class ListingKind : std::uint8_t;
+struct ListingStyle;
 
 enum class VfsStatus : std::uint8_t {
     Ok,
@@ -81,6 +88,17 @@ public:
                             std::uint64_t offset) = 0;
     // Whether a file at `path` may grow to `new_size` bytes (a size limit: false -> 452).
     virtual bool fits(std::string_view abs_path, std::uint64_t new_size) = 0;
+    // The data path (issue #22): a file's bytes as a source read as they are sent (null: not a
+    // file), a sink for an upload's bytes as they arrive, storing it, and a directory listing
+    // as a source (null: rendered in memory from children()).
+    virtual std::shared_ptr<const ContentSource> open_read(std::string_view abs_path) = 0;
+    virtual std::shared_ptr<ContentSink> open_upload() = 0;
+    virtual VfsStatus store(std::string_view abs_path, ContentSink& upload, WriteMode mode,
+                            std::uint64_t offset) = 0;
+    virtual std::shared_ptr<const ContentSource> open_listing(std::string_view, ListingKind,
+                                                              const ListingStyle&) {
+        return nullptr;
+    }
 };
 
 class Vfs {
@@ -112,7 +130,10 @@ public:
     std::string read(std::string_view abs_path, std::uint64_t offset = 0) const;
     // The file's content as a source (null: no such file). With a backend, its read() whole.
     std::shared_ptr<const ContentSource> open_read(std::string_view abs_path) const;
-    // A sink for an upload, made the file by store() (with a backend it keeps every byte).
+    // A listing as a source: the backend's (streamed), else render_listing's text.
+    std::shared_ptr<const ContentSource> open_listing(std::string_view abs_path, ListingKind kind,
+                                                      const ListingStyle& style) const;
+    // A sink for an upload, made the file by store() (with a backend, the backend's sink).
     std::shared_ptr<UploadSink> open_upload() const;
     VfsStatus store(std::string_view abs_path, const UploadSink& upload, WriteMode mode,
                     std::uint64_t offset = 0, std::int64_t mtime = kDefaultMtime);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "live/disk_content.hpp"
 #include "live/disk_vfs.hpp"
 #include "live/server.hpp"
 #include "protocol/vfs.hpp"
@@ -62,14 +63,17 @@ struct Tree {
     }
 };
 
-// The bytes a read() token stands for, as the live server streams them.
-std::string stream_all(live::DiskVfs& d, const std::string& token) {
-    auto s = d.take_stream(token);
+// A file's bytes as the session host sends them: its source, pulled in chunks.
+std::string stream_all(live::DiskVfs& d, const std::string& path, std::uint64_t offset = 0) {
+    auto s = d.open_read(path);
     REQUIRE(s);
-    REQUIRE(s->file.valid());
-    std::string out(s->remaining, '\0');
-    const ssize_t n = ::pread(s->file.get(), out.data(), out.size(), static_cast<off_t>(s->offset));
-    REQUIRE(n == static_cast<ssize_t>(out.size()));
+    std::string out;
+    for (std::uint64_t at = offset; at < s->size();) {
+        const std::string chunk = s->read(at, 3);
+        if (chunk.empty()) break;
+        out += chunk;
+        at += chunk.size();
+    }
     return out;
 }
 
@@ -103,7 +107,7 @@ TEST_CASE("disk vfs: paths stay inside the root and links leaving it are not fou
         REQUIRE(d.find("/dir/inside-link"));
         CHECK(d.find("/dir/inside-link")->size == 8);
         REQUIRE(d.find("/dir-link/b.txt"));
-        CHECK(stream_all(d, d.read("/dir/inside-link", 0)) == "hello a\n");
+        CHECK(stream_all(d, "/dir/inside-link") == "hello a\n");
     }
 }
 
@@ -176,23 +180,16 @@ TEST_CASE("disk vfs: writes need writable, never follow a link, and stay inside"
     CHECK(fs::exists(t.base / "decoy-etc" / "passwd"));
 }
 
-TEST_CASE("disk vfs: read() gives a token that streams the file from its offset") {
+TEST_CASE("disk vfs: open_read gives a source that reads the file from any offset, in chunks") {
     Tree t;
     live::DiskVfs d(t.root.string());
-    d.current_owner = 7;
-    const std::string token = d.read("/dir/b.txt", 6);
-    CHECK(token.size() < 64);
-    CHECK(stream_all(d, token) == "b\n");
-    CHECK_FALSE(d.take_stream(token));          // one use
-    CHECK_FALSE(d.take_stream("hello b\n"));     // ordinary data is not a token
-    CHECK(d.read("/dir/b.txt", 8).empty());      // at the end: nothing to send
-    const std::string forgotten = d.read("/a.txt", 0);
-    d.forget_streams(7);                         // the session ended
-    CHECK_FALSE(d.take_stream(forgotten));
-    // max_transfer is the size limit of fits() (the session answers 452).
-    d.max_transfer = 10;
-    CHECK(d.fits("/x", 10));
-    CHECK_FALSE(d.fits("/x", 11));
+    auto s = d.open_read("/dir/b.txt");
+    REQUIRE(s);
+    CHECK(s->size() == 8);
+    CHECK(s->read(6, 100) == "b\n");
+    CHECK(s->read(8, 100).empty());             // at the end: nothing to send
+    CHECK(stream_all(d, "/dir/b.txt", 2) == "llo b\n");
+    CHECK(d.read("/dir/b.txt", 6) == "b\n");    // Vfs::read: the bytes themselves
 }
 
 TEST_CASE("disk vfs: a root that is not a directory is a readable error") {
@@ -230,40 +227,33 @@ TEST_CASE("users file: NAME PASSWORD [rw|ro], errors name the file and line") {
     CHECK(e->find("cannot open the users file") != std::string::npos);
 }
 
-TEST_CASE("disk vfs: a spooled upload's token is replaced by the file's bytes in every write mode") {
+TEST_CASE("disk vfs: an upload through the backend's sink is stored atomically, and --max-transfer is a size limit") {
     Tree t;
     live::DiskVfs d(t.root.string());
     d.writable = true;
     d.current_owner = 3;
-    auto spool = [&](const std::string& bytes) {
-        char tmpl[] = "/tmp/ftpsim-spool-XXXXXX";
-        const int fd = ::mkstemp(tmpl);
-        REQUIRE(fd >= 0);
-        ::unlink(tmpl);
-        REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-        return d.add_spool(live::Fd(fd), bytes.size(), 3);
-    };
     using proto::VfsStatus;
     using proto::WriteMode;
-    CHECK(d.write("/u.bin", spool("0123456789"), WriteMode::Replace, 0) == VfsStatus::Ok);
+    auto sink = d.open_upload();
+    REQUIRE(sink);
+    CHECK(sink->write("0123"));
+    CHECK(sink->write("456789"));
+    CHECK(sink->size() == 10);
+    CHECK(d.store("/u.bin", *sink, WriteMode::Replace, 0) == VfsStatus::Ok);
     CHECK(Tree::read(t.root / "u.bin") == "0123456789");
-    // Bytes that reached the session before the spool started come first.
-    CHECK(d.write("/u.bin", "ab" + spool("cd"), WriteMode::Append, 0) == VfsStatus::Ok);
+    // Through the protocol core's Vfs, as the session stores it.
+    proto::Vfs vfs;
+    auto backend = std::make_shared<live::DiskVfs>(t.root.string());
+    backend->writable = true;
+    vfs.set_backend(backend);
+    auto up = vfs.open_upload();
+    CHECK(up->write("abcd"));
+    CHECK(up->size() == 4);
+    CHECK(vfs.store("/u.bin", *up, WriteMode::Append) == VfsStatus::Ok);
     CHECK(Tree::read(t.root / "u.bin") == "0123456789abcd");
-    CHECK(d.write("/u.bin", spool("XY"), WriteMode::At, 3) == VfsStatus::Ok);
-    CHECK(Tree::read(t.root / "u.bin") == "012XY56789abcd");
-    // A refused write gives the spool up too (no file descriptor left behind).
-    d.writable = false;
-    const std::string token = spool("zz");
-    CHECK(d.write("/v.bin", token, WriteMode::Replace, 0) == VfsStatus::NotFound);
-    d.writable = true;
-    CHECK(d.write("/v.bin", token, WriteMode::Replace, 0) == VfsStatus::Ok);
-    CHECK(Tree::read(t.root / "v.bin") == token);  // now just bytes: the spool is gone
-    // Over the limit (the live server sets over_limit_owner while it reports it): fits() says no.
-    d.over_limit_owner = 3;
-    CHECK_FALSE(d.fits("/u.bin", 1));
-    d.over_limit_owner = 0;
-    CHECK(d.fits("/u.bin", 1));
+    d.max_transfer = 10;
+    CHECK(d.fits("/u.bin", 10));
+    CHECK_FALSE(d.fits("/u.bin", 11));
 }
 
 // ---- #17: atomic uploads, no blocking opens, streamed listings -----------------------------
@@ -341,32 +331,33 @@ TEST_CASE("disk vfs: STOR or APPE to a FIFO, socket or link is refused at once, 
     CHECK(d.write("/dangling", "x", WriteMode::Replace, 0) == VfsStatus::NotFound);
     CHECK(fs::is_symlink(t.root / "dangling"));
     CHECK(upload_temporaries(t.root).empty());
-    // A read token whose file became a FIFO is not streamed (and the open does not block).
-    const std::string token = d.read("/a.txt", 0);
+    // A file that became a FIFO since the session looked is not streamed (and the open does
+    // not block): a failed source, which the live server sends as a reset.
     fs::remove(t.root / "a.txt");
     ::mkfifo((t.root / "a.txt").c_str(), 0644);
-    auto s = d.take_stream(token);
+    auto s = d.open_read("/a.txt");
     REQUIRE(s);
-    CHECK_FALSE(s->file.valid());
+    const auto* f = dynamic_cast<const live::DiskFileSource*>(s.get());
+    REQUIRE(f);
+    CHECK(f->failed());
+    CHECK(s->read(0, 10).empty());
 }
 
 TEST_CASE("disk vfs: a streamed listing reads the directory as it goes, every entry once") {
     Tree t;
     live::DiskVfs d(t.root.string());
-    d.stream_listings = true;
-    d.current_owner = 9;
-    auto vfs = std::make_shared<live::DiskVfs>(t.root.string());
-    // A small directory: one placeholder, replaced by the sorted listing.
-    const auto names = d.children("/");
-    REQUIRE(names.size() == 1);
-    REQUIRE(d.find("/" + names[0]));
-    const std::string line = names[0] + "\r\n";
-    auto l = d.take_listing(line, proto::ListingKind::NamesOnly, proto::ListingStyle{});
-    REQUIRE(l);
+    // A small directory: sorted, through the backend's listing source as the host pulls it.
+    auto small = d.open_listing("/", proto::ListingKind::NamesOnly, proto::ListingStyle{});
+    REQUIRE(small);
+    CHECK(small->size() == live::DiskListingSource::kUnknownSize);
     std::string out;
-    while (l->next(out, 1 << 20)) {}
+    for (std::uint64_t at = 0;;) {
+        const std::string chunk = small->read(at, 7);
+        if (chunk.empty()) break;
+        out += chunk;
+        at += chunk.size();
+    }
     CHECK(out == "a.txt\r\ndir\r\ndir-link\r\n");
-    CHECK_FALSE(d.take_listing(line, proto::ListingKind::NamesOnly, proto::ListingStyle{}));  // one use
     // A large directory: more than kSortedUpTo entries, in chunks of about 64 KiB.
     const fs::path big = t.root / "big";
     fs::create_directories(big);
@@ -376,10 +367,7 @@ TEST_CASE("disk vfs: a streamed listing reads the directory as it goes, every en
         name.insert(name.begin(), 'f');
         std::ofstream(big / name);
     }
-    const auto ph = d.children("/big");
-    REQUIRE(ph.size() == 1);
-    auto big_l = d.take_listing("-rw-r--r-- 1 0 0 0 Jan 01 1970 " + ph[0] + "\r\n", proto::ListingKind::Long,
-                                proto::ListingStyle{});
+    auto big_l = d.list_dir("/big", proto::ListingKind::Long, proto::ListingStyle{});
     REQUIRE(big_l);
     std::set<std::string> seen;
     std::size_t chunks = 0, lines = 0;
@@ -402,8 +390,94 @@ TEST_CASE("disk vfs: a streamed listing reads the directory as it goes, every en
     CHECK(seen.size() == n);
     CHECK(chunks > 3);
     CHECK(big_l->entries() == n);
-    // The session ended: its placeholders are forgotten.
-    const auto again = d.children("/");
-    d.forget_streams(9);
-    CHECK_FALSE(d.take_listing(again[0] + "\r\n", proto::ListingKind::NamesOnly, proto::ListingStyle{}));
+    // children() (STAT PATH, in memory) stops at its limit.
+    CHECK(d.children("/big").size() <= live::DiskVfs::kChildrenLimit);
+}
+
+// ---- The data path's sources and sinks -------------------------------------------
+
+namespace {
+
+std::string drain(live::ByteSource& s) {
+    std::string out;
+    while (s.fill(out, 65536)) {}
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("disk vfs: open_file streams a regular file from its offset, and anything else is refused without blocking") {
+    Tree t;
+    live::DiskVfs d(t.root.string());
+    auto f = d.open_file("/dir/b.txt", 6);
+    REQUIRE(f);
+    CHECK(f->remaining() == 2);
+    CHECK(drain(*f) == "b\n");
+    auto whole = d.open_file("/dir/inside-link", 0);  // a link that stays inside
+    REQUIRE(whole);
+    CHECK(drain(*whole) == "hello a\n");
+    auto past = d.open_file("/a.txt", 100);  // past the end: nothing to send
+    REQUIRE(past);
+    CHECK(past->remaining() == 0);
+    int err = 0;
+    CHECK_FALSE(d.open_file("/fifo", 0, &err));  // a FIFO nobody writes: no blocking open
+    CHECK(err == EINVAL);
+    CHECK_FALSE(d.open_file("/dir", 0, &err));
+    CHECK(err == EISDIR);
+    CHECK_FALSE(d.open_file("/secret-link", 0, &err));  // leaves the root
+    CHECK(err == ENOENT);
+    CHECK_FALSE(d.open_file("/missing", 0, &err));
+    CHECK(err == ENOENT);
+}
+
+TEST_CASE("disk vfs: an upload spooled to the staging directory is stored atomically in every write mode") {
+    Tree t;
+    live::DiskVfs d(t.root.string());
+    d.writable = true;
+    using proto::VfsStatus;
+    using proto::WriteMode;
+    auto spooled = [](const std::string& bytes) {
+        auto s = std::make_unique<live::UploadSpool>();
+        REQUIRE(s->append(bytes.data(), bytes.size()));
+        CHECK(s->size() == bytes.size());
+        return s;
+    };
+    CHECK(d.store("/u.bin", "", spooled("0123456789").get(), WriteMode::Replace, 0, 3) == VfsStatus::Ok);
+    CHECK(Tree::read(t.root / "u.bin") == "0123456789");
+    CHECK(d.store("/u.bin", "ab", spooled("cd").get(), WriteMode::Append, 0, 3) == VfsStatus::Ok);
+    CHECK(Tree::read(t.root / "u.bin") == "0123456789abcd");
+    CHECK(d.store("/u.bin", "", spooled("XY").get(), WriteMode::At, 3, 3) == VfsStatus::Ok);
+    CHECK(Tree::read(t.root / "u.bin") == "012XY56789abcd");
+    live::UploadSpool empty;  // nothing arrived: an empty file
+    CHECK(d.store("/empty.bin", "", &empty, WriteMode::Replace, 0, 3) == VfsStatus::Ok);
+    CHECK(fs::file_size(t.root / "empty.bin") == 0);
+    CHECK(d.store("/fifo", "", spooled("x").get(), WriteMode::Replace, 0, 3) == VfsStatus::NotFound);
+    d.writable = false;
+    CHECK(d.store("/v.bin", "", spooled("zz").get(), WriteMode::Replace, 0, 3) == VfsStatus::NotFound);
+    CHECK_FALSE(fs::exists(t.root / "v.bin"));
+    CHECK(upload_temporaries(t.root).empty());
+}
+
+TEST_CASE("disk vfs: a staging directory that cannot hold the upload fails the spool with the system error") {
+    const char* saved = std::getenv("TMPDIR");
+    const std::string keep = saved ? saved : "";
+    ::setenv("TMPDIR", "/nonexistent-ftpsim-staging", 1);
+    live::UploadSpool s;
+    CHECK_FALSE(s.append("abc", 3));
+    CHECK(s.error() == ENOENT);
+    CHECK_FALSE(s.append("abc", 3));  // stays failed
+    if (saved) ::setenv("TMPDIR", keep.c_str(), 1);
+    else ::unsetenv("TMPDIR");
+}
+
+TEST_CASE("disk vfs: open_listing reads a directory as a source, sorted when small") {
+    Tree t;
+    live::DiskVfs d(t.root.string());
+    auto l = d.list_dir("/", proto::ListingKind::NamesOnly, proto::ListingStyle{});
+    REQUIRE(l);
+    CHECK(l->costly());
+    CHECK(drain(*l) == "a.txt\r\ndir\r\ndir-link\r\n");
+    auto missing = d.list_dir("/missing", proto::ListingKind::Long, proto::ListingStyle{});
+    REQUIRE(missing);
+    CHECK(drain(*missing).empty());
 }
