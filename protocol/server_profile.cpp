@@ -681,8 +681,14 @@ std::string table_cell(std::string_view text) {  // a Markdown code span in a ta
 }  // namespace
 
 std::string render_reply_table() {
-    const ServerProfile profiles[] = {vsftpd_profile(), pyftpdlib_profile(), rfc959_profile()};
-    std::string out = "| name | vsftpd | pyftpdlib | rfc959 |\n|---|---|---|---|\n";
+    std::vector<ServerProfile> profiles;
+    std::string out = "| name |", rule = "|---|";
+    for (const auto& e : server_profiles()) {
+        profiles.push_back(e.make());
+        out.append(" ").append(e.name).append(" |");
+        rule += "---|";
+    }
+    out += "\n" + rule + "\n";
     for (const auto& n : kReplyNames) {
         out.append("| `").append(n.name).append("` |");
         for (const auto& p : profiles)
@@ -781,11 +787,26 @@ ServerProfile pyftpdlib_profile() {
     return p;
 }
 
+namespace {
+constexpr ServerProfileEntry kServerProfiles[] = {
+    {"vsftpd", "vsftpd 3.0 (Debian's vsftpd.conf): refuses foreign data addresses, connects from port 20",
+     vsftpd_profile},
+    {"pyftpdlib", "pyftpdlib 1.5: refuses foreign data addresses (permit_foreign_addresses off)",
+     pyftpdlib_profile},
+    {"rfc959", "the RFC's literal behaviour: trusts every data address", rfc959_profile},
+};
+}  // namespace
+
+std::span<const ServerProfileEntry> server_profiles() { return kServerProfiles; }
+
 std::optional<ServerProfile> server_profile_by_name(std::string_view name) {
-    if (name == "vsftpd") return vsftpd_profile();
-    if (name == "pyftpdlib") return pyftpdlib_profile();
-    if (name == "rfc959") return rfc959_profile();
+    for (const auto& e : kServerProfiles)
+        if (e.name == name) return e.make();
     return std::nullopt;
+}
+
+bool refuses_foreign_data_addresses(const ServerProfile& profile) {
+    return !profile.port_promiscuous || !profile.pasv_promiscuous;
 }
 
 }  // namespace ftpsim::proto
