@@ -19,32 +19,13 @@
 
 #include "protocol/actions.hpp"
 #include "protocol/address.hpp"
+#include "protocol/commands.hpp"
 #include "protocol/server_states.hpp"
 #include "protocol/vfs.hpp"
 
 namespace ftpsim::proto {
 
-// ---- Commands the server knows ------------------------------------------------------------------
-enum class Verb : std::uint8_t {
-    USER, PASS, ACCT, SYST, FEAT, OPTS, TYPE, MODE, STRU, PWD, CWD, CDUP, MKD, RMD, DELE, RNFR,
-    RNTO, SIZE, MDTM, LIST, NLST, MLSD, RETR, STOR, STOU, APPE, REST, ABOR, NOOP, HELP, STAT, QUIT,
-    PORT, PASV, EPRT, EPSV, SPSV, SPDT, AUTH, PBSZ, PROT, CCC, LSTN, SOCK, RTRV, ALLO, REIN, SMNT,
-    SITE, Unknown,
-};
-
-enum class ArgRule : std::uint8_t { None, Optional, Required };
-
-struct VerbInfo {
-    std::string_view name;
-    Verb verb;
-    CommandGroup group;
-    ArgRule arg;
-};
-
-// The verb of a command name (case-insensitive; X-variants XPWD XCWD XCUP XMKD XRMD map too).
-const VerbInfo& verb_info(std::string_view name);
-const VerbInfo& verb_info(Verb v);
-std::span<const VerbInfo> known_verbs();
+// The commands the server knows: protocol/commands.hpp.
 
 // ---- Reply texts --------------------------------------------------------------------------------
 enum class Reply : std::uint8_t {
