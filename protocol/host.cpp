@@ -230,11 +230,7 @@ void SessionHost::on_reset(ConnHandle c) {
         pump();
     } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
         it->second.out.clear();
-<<<<<<< ours
-        it->second.sink.reset();
-=======
         it->second.sink.reset();  // nothing more arrives: the sink's resources go (live: a staging file)
->>>>>>> theirs
         data_event(it->second.key, DataReset{it->second.key.second});
     }
 }
