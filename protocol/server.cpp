@@ -571,6 +571,9 @@ void ServerSession::cmd_port(Time now, std::string_view verb, std::string_view a
         const EprtResult r = parse_eprt(arg);
         if (r.status == EprtStatus::UnsupportedProtocol) return send_reply(Reply::EprtBadProtocol);
         if (r.status != EprtStatus::Ok) return send_reply(Reply::EprtBad);
+        // EPRT |2| on an IPv4 control connection: vsftpd "500 Bad EPRT protocol.", pyftpdlib and
+        // RFC 2428 522 (handle_eprt's `!is_ipv6 && proto == 2`, ftp_EPRT's socket.family check).
+        if (!r.hp.addr.is_v4() && control_local_.addr.is_v4()) return send_reply(Reply::EprtBadProtocol);
         hp = r.hp;
     }
     drop_data_plan();
@@ -708,11 +711,14 @@ void ServerSession::announce_listener(Announce what) {
         return send_reply(Reply::Lstn, {format_255(announced.port)});
     }
     const bool extended = what == Announce::Epsv;
-    explain("the server listens on " + control_local_.addr.to_string() + ":" +
-            std::to_string(announced.port) + " and announces " +
+    explain("the server listens on " + HostPort{control_local_.addr, announced.port}.to_string() + " and announces " +
             (extended ? "the port in the 229 reply" : announced.to_string() + " in the 227 reply"));
     if (extended) return send_reply(Reply::Epsv, {std::to_string(announced.port)});
-    // PASV cannot carry an IPv6 address; vsftpd announces 0,0,0,0 then (RFC 2428 wants EPSV).
+    // PASV cannot carry an IPv6 address; vsftpd announces 0,0,0,0 then (RFC 2428 wants EPSV),
+    // pyftpdlib the address text with its dots (none) made commas.
+    if (!announced.addr.is_v4() && profile_.pasv_ipv6_address_text)
+        return send_reply(Reply::Pasv, {announced.addr.to_string() + "," + std::to_string(announced.port >> 8) +
+                                        "," + std::to_string(announced.port & 0xff)});
     const HostPort v4{announced.addr.is_v4() ? announced.addr : IpAddress::v4(0, 0, 0, 0),
                       announced.port};
     send_reply(Reply::Pasv, {format_port_arg(v4)});

@@ -26,6 +26,12 @@ const char* kModelNotes[] = {
     "TCP: no TIME_WAIT, no window scaling or SACK; retransmission timeout per RFC 6298 (min 200 ms)",
 };
 
+// The header bytes a segment costs on the wire: TcpConfig::header_bytes counts IPv4's 20-byte
+// header; an IPv6 header is 40 bytes (RFC 8200), so an IPv6 segment costs 20 more.
+std::uint64_t wire_header_bytes(const TcpConfig& tcp, const mbox::Packet& p) {
+    return tcp.header_bytes + (tcp.header_bytes && !p.src.addr.is_v4() ? 20u : 0u);
+}
+
 double cpu_now() {
     timespec ts{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -95,8 +101,13 @@ Runtime::Runtime(Topology t, NetConfig c)
         "listen() starts at a random odd port (Linux __inet_hash_connect / inet_csk_find_open_port), both "
         "from the host's ip_local_port_range, with a secret and random numbers drawn from the seed; unlike "
         "Linux, a connect() never shares a local port with another socket of the host");
+    bool any_v6 = false;
+    for (const auto& n : topo.nodes())
+        for (const auto& i : n.interfaces) any_v6 = any_v6 || !i.addr.is_v4();
     rec.model_note("links: store-and-forward, each segment costs (payload + " + std::to_string(tcp.header_bytes) +
-                   " header bytes) * 8 / bandwidth, then the latency");
+                   " header bytes) * 8 / bandwidth, then the latency" +
+                   (any_v6 && tcp.header_bytes ? std::string(" (an IPv6 segment: 20 bytes more, its 40-byte header)")
+                                               : std::string()));
 }
 
 void Runtime::build_routes() {
@@ -440,7 +451,7 @@ void Runtime::forward(int node, InFlight* p, int in_iface, bool originated) {
     enqueue(route->dir, p);
 }
 
-std::uint64_t Runtime::wire_bytes(const Packet& p) const { return cfg.tcp.header_bytes + p.payload.size(); }
+std::uint64_t Runtime::wire_bytes(const Packet& p) const { return wire_header_bytes(cfg.tcp, p) + p.payload.size(); }
 
 void Runtime::enqueue(int d, InFlight* p) {
     LinkDir& dir = dirs[static_cast<std::size_t>(d)];

@@ -85,7 +85,7 @@ net::Topology build_topology(const scenario::Scenario& s) {
                        l.loss);
         }
         for (const auto& n : s.nodes) {
-            if (n.gateway) t.add_route(n.name, "0.0.0.0/0", n.gateway->to_string());
+            if (n.gateway) t.add_route(n.name, n.gateway->is_v4() ? "0.0.0.0/0" : "::/0", n.gateway->to_string());
             for (const auto& r : n.routes) t.add_route(n.name, r.to.to_string(), r.via.to_string());
         }
         t.validate();
@@ -93,6 +93,19 @@ net::Topology build_topology(const scenario::Scenario& s) {
         throw scenario::ScenarioError(scenario::Mark{s.file, 1, 1}, std::string("the network cannot be built: ") + e.what());
     }
     return t;
+}
+
+std::unique_ptr<mbox::Nat64> build_nat64(const scenario::NodeSpec& n) {
+    if (n.kind != "router" || !n.nat64.enabled) return nullptr;
+    mbox::Nat64Config c;
+    c.name = n.name;
+    c.prefix = {n.nat64.prefix.addr, n.nat64.prefix.prefix};
+    for (const auto& i : n.interfaces)
+        if (i.side == "outside" && i.address.addr.is_v4()) {
+            c.pool = i.address.addr;
+            break;
+        }
+    return std::make_unique<mbox::Nat64>(c);
 }
 
 std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {

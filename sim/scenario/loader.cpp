@@ -635,6 +635,26 @@ const Key<AlgSpec> kAlgKeys[] = {
      }},
 };
 
+Nat64Spec read_nat64(const Value& v) {
+    Nat64Spec n;
+    n.mark = v.mark();
+    n.prefix = Cidr{*proto::parse_ip("64:ff9b::"), 96};
+    if (v.node().IsScalar()) {  // "nat64: on"
+        n.enabled = v.boolean();
+        return n;
+    }
+    Map m(v);
+    n.enabled = true;
+    if (auto x = m.get("enabled")) n.enabled = x->boolean();
+    if (auto x = m.get("prefix")) {
+        n.prefix = x->cidr();
+        if (n.prefix.addr.is_v4() || n.prefix.prefix != 96)
+            x->expected("an IPv6 /96 prefix like 64:ff9b::/96 (only /96 is modelled)");
+    }
+    m.done();
+    return n;
+}
+
 AlgSpec read_alg(const Value& v) {
     AlgSpec alg;
     alg.mark = v.mark();
@@ -742,8 +762,11 @@ Route read_route(const Value& v) {
     Route r;
     r.mark = v.mark();
     Value to = m.need("to");
-    r.to = to.scalar() == "default" ? Cidr{proto::IpAddress::v4(0u), 0} : to.cidr();
     r.via = m.need("via").address();
+    // "default" is 0.0.0.0/0 or ::/0, in the family of the next hop.
+    proto::IpAddress any_v6;
+    any_v6.family = proto::IpAddress::Family::V6;
+    r.to = to.scalar() == "default" ? Cidr{r.via.is_v4() ? proto::IpAddress::v4(0u) : any_v6, 0} : to.cidr();
     m.done();
     return r;
 }
@@ -796,6 +819,10 @@ const Key<NodeSpec> kNodeKeys[] = {
      [](const Value& v, NodeSpec& n) { router_only(v, n), n.nat = read_nat(v); }},
     {"alg", "boolean or mapping (below)", "off", "the FTP application-level gateway", {},
      [](const Value& v, NodeSpec& n) { router_only(v, n), n.alg = read_alg(v); }},
+    {"nat64", "boolean or mapping `{enabled, prefix}`", "off",
+     "stateful NAT64 (RFC 6146): IPv6 inside, IPv4 outside (its IPv4 address is the pool); `prefix` is the /96 that "
+     "embeds IPv4 addresses (default the well-known 64:ff9b::/96, DNS64 assumed)",
+     {}, [](const Value& v, NodeSpec& n) { router_only(v, n), n.nat64 = read_nat64(v); }},
     {"forwards", "list of forwards (below)", "`[]`", "port forwarding (DNAT) from the outside address", {},
      [](const Value& v, NodeSpec& n) {
          router_only(v, n);
@@ -1448,6 +1475,20 @@ void validate(const Scenario& s) {
                                     "; links are point-to-point: give " + self->name +
                                     " one interface per link, or put a router between the hosts");
         }
+    }
+    for (const auto& n : s.nodes) {
+        if (!n.nat64.enabled) continue;
+        if (n.nat.enabled || n.alg.enabled || !n.forwards.empty() || n.firewall.enabled)
+            fail_at(n.nat64.mark, "nodes." + n.name + ".nat64: a NAT64 router has no other middlebox here (nat, alg, "
+                                  "forwards, firewall); put them on a router of their own");
+        bool inside_v6 = false, outside_v4 = false;
+        for (const auto& i : n.interfaces) {
+            inside_v6 = inside_v6 || (i.side == "inside" && !i.address.addr.is_v4());
+            outside_v4 = outside_v4 || (i.side == "outside" && i.address.addr.is_v4());
+        }
+        if (!inside_v6 || !outside_v4)
+            fail_at(n.nat64.mark, "nodes." + n.name + ".nat64: needs an IPv6 interface with side: inside and an IPv4 "
+                                  "interface with side: outside (its address is the IPv4 pool)");
     }
     for (const auto& n : s.nodes) {
         auto directly_reachable = [&](const proto::IpAddress& gw) {
