@@ -10,6 +10,7 @@ Both are reduced by the same code to the same fields, seen on the same two links
 link (what the client sent and received) and the server's link (what the server received).
 """
 import argparse
+import ipaddress
 import json
 import os
 import re
@@ -23,12 +24,24 @@ TOPO = {  # client address, server address, interface on the client's side, on t
     "cnat": ("192.168.1.10", "203.0.113.10", "lan1", "wan"),
     "snat21": ("203.0.113.10", "192.168.2.10", "wan", "lan2"),
     "snatfwd": ("203.0.113.10", "192.168.2.10", "wan", "lan2"),
+    # IPv6 (issue 19): no NAT; a stateful inet firewall on the router
+    "v6fwc": ("2001:db8:1::10", "2001:db8:ff::10", "lan1", "wan"),
+    "v6fws": ("2001:db8:ff::10", "2001:db8:2::10", "wan", "lan2"),
+    # an IPv6-only client, the IPv4-only server through tayga's NAT64 and the router's masquerade
+    "nat64": ("2001:db8:1::10", "203.0.113.10", "lan1", "wan"),
 }
 TOPO_TEXT = {
     "cnat": "client 192.168.1.10 behind the router's masquerade (203.0.113.1), server 203.0.113.10",
     "snat21": "server 192.168.2.10 behind the router, only 21 forwarded from 203.0.113.1; client 203.0.113.10",
     "snatfwd": "server 192.168.2.10 behind the router, 21 and 30000-30009 forwarded from 203.0.113.1; "
                "client 203.0.113.10",
+    "v6fwc": "client 2001:db8:1::10, server 2001:db8:ff::10, routed; the router's nftables inet forward chain "
+             "admits new connections only from the client's LAN (replies and related connections pass)",
+    "v6fws": "client 2001:db8:ff::10, server 2001:db8:2::10, routed; the router's nftables inet forward chain "
+             "admits new connections only to the server's port 21 (replies and related connections pass)",
+    "nat64": "IPv6-only client 2001:db8:1::10 to 2001:db8:64::cb00:710a (2001:db8:64::/96 + 203.0.113.10), "
+             "the IPv4-only server 203.0.113.10, through tayga's NAT64 (pool 192.168.255.0/24) and the "
+             "router's masquerade to 203.0.113.1; no ALG",
 }
 CELL_FIELDS = ["id", "phase", "server", "client", "topo", "helper", "mode", "variant", "t0", "t1", "rc", "size"]
 
@@ -121,12 +134,17 @@ def read_pcap(path):
         frame = data[off:off + incl]
         off += incl
         if linktype == 1:
-            if len(frame) < 34 or frame[12:14] != b"\x08\x00":
+            if len(frame) < 34 or frame[12:14] not in (b"\x08\x00", b"\x86\xdd"):
                 continue
             ip = frame[14:]
         elif linktype == 101:
             ip = frame
         else:
+            continue
+        if ip[0] >> 4 == 6:
+            seg = ipv6_seg(ts_s + ts_f / div, ip)
+            if seg:
+                segs.append(seg)
             continue
         if ip[0] >> 4 != 4:
             continue
@@ -156,6 +174,50 @@ def read_pcap(path):
     return segs
 
 
+def v6(b):
+    """16 bytes -> the address in RFC 5952's compressed form (as ftpsim prints it)."""
+    return ipaddress.IPv6Address(bytes(b)).compressed
+
+
+def tcp_seg(ts, src, dst, tcp):
+    if len(tcp) < 20:
+        return None
+    sport, dport, seq = struct.unpack("!HHI", tcp[:8])
+    doff = (tcp[12] >> 4) * 4
+    fl = tcp[13]
+    flags = "".join(ch for bit, ch in ((2, "S"), (16, "A"), (4, "R"), (1, "F"), (8, "P")) if fl & bit)
+    return Seg(ts, src, sport, dst, dport, seq, flags, bytes(tcp[doff:]))
+
+
+def ipv6_seg(ts, ip):
+    """An IPv6 packet (no extension headers: the rig's traffic has none) -> a TCP Seg, or an
+    ICMPv6 destination unreachable quoting a TCP segment as a Seg with flags "I6:<code>" (code 4 =
+    port unreachable, 1 = administratively prohibited, 0 = no route), or None."""
+    if len(ip) < 40:
+        return None
+    plen, nh = struct.unpack("!HB", ip[4:7])
+    src, dst, body = v6(ip[8:24]), v6(ip[24:40]), ip[40:40 + plen]
+    if nh == 6:
+        return tcp_seg(ts, src, dst, body)
+    if nh == 58 and len(body) >= 8 + 40 + 4 and body[0] == 1:
+        q = body[8:]
+        if q[6] != 6:
+            return None
+        qsport, qdport = struct.unpack("!HH", q[40:44])
+        return Seg(ts, v6(q[8:24]), qsport, v6(q[24:40]), qdport, 0, "I6:%d" % body[1], b"")
+    return None
+
+
+# An ICMP error's kind, from its type and code: IPv4 destination unreachable code 3 ("I3"), ICMPv6
+# destination unreachable (type 1) by code ("I6:<code>").
+ICMP_KIND = {"I3": "icmp port-unreachable", "I6:4": "icmp port-unreachable", "I6:0": "icmp no-route",
+             "I6:1": "icmp admin-prohibited", "I6:3": "icmp address-unreachable"}
+
+
+def icmp_kind(flags):
+    return ICMP_KIND.get(flags, "icmp unreachable")
+
+
 # ---- one link's view, from packets (real or simulated) ------------------------------------------
 def view(segs, client_ip, is_control, ctl_port=21):
     """segs in order -> events (kind, value, time): ('cmd', line) ('rep', line) for control lines;
@@ -166,7 +228,7 @@ def view(segs, client_ip, is_control, ctl_port=21):
     for s in segs:
         key = (s.src, s.sport, s.dst, s.dport)
         if s.flags.startswith("I"):
-            events.append(("icmp", key, s.ts))
+            events.append(("icmp", key, s.ts, icmp_kind(s.flags)))
             continue
         if is_control(s):
             if "S" in s.flags and "A" not in s.flags:
@@ -206,7 +268,7 @@ def parse_port_arg(verb, arg):
         if verb == "EPRT":
             d = arg.strip()[0]
             _, af, addr, port, _ = arg.strip().split(d)
-            return "%s:%s" % (addr, port)
+            return ("[%s]:%s" if af == "2" else "%s:%s") % (addr, port)
     except (ValueError, IndexError):
         pass
     return "?" + arg
@@ -306,7 +368,7 @@ def analyse(events, client_ip, ctl_port=21):
                 if ev[0] == "rst":
                     fails.append((i, "refused"))
                 elif ev[0] == "icmp":
-                    fails.append((i, "icmp port-unreachable"))
+                    fails.append((i, ev[3]))
                 syns[rev] = None
     for key, i in syns.items():
         if i is not None:
