@@ -408,7 +408,8 @@ open ftp://$uhost:$port; get file.bin -o $out" >"$log" 2>&1 ;;
       # no real client sends PASV or PORT on IPv6 (curl, lftp and ftplib send EPSV and EPRT |2|
       # there, whatever their mode): this scripted one does, as the simulator's "textbook"
       # profile: USER (PASS), TYPE I, PASV, trusting the 227 address, RETR, QUIT. Exit 3: its
-      # data connection could not start (network unreachable); 4: refused; 5: timed out;
+      # data connection could not start (network unreachable); 4: refused; 5: timed out (the data
+      # connection, or a reply that never came);
       # 6: a negative reply; 7: a 227 without the six numbers.
       timeout -k 1 $bound ip netns exec $ns $PY - "$host" "$mode" "$out" "$port" >"$log" 2>&1 <<'EOF' ;;
 import errno, ftplib, socket, sys
@@ -420,6 +421,8 @@ with ftplib.FTP(timeout=3) as ftp:
         ftp.login(passwd="guest@")
         ftp.voidcmd("TYPE I")
         h, p = ftplib.parse227(ftp.sendcmd("PASV"))
+    except TimeoutError as e:
+        print("no reply:", e); sys.exit(5)
     except ftplib.error_proto as e:
         print("227 not understood:", e); sys.exit(7)
     except ftplib.Error as e:
