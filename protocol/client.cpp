@@ -482,6 +482,11 @@ void ClientSession::plan_transfer(const UserAction& action, DataMode mode) {
         type_and_size.push_back({Step::Kind::Command, "SIZE " + action.path, false});
     if (action.kind == K::Get && config_.profile.mdtm_before_retr && !known)
         type_and_size.push_back({Step::Kind::Command, "MDTM " + action.path, false});
+    // curl, ftplib, lftp, FileZilla on IPv6: only the extended commands (RFC 2428).
+    if (config_.profile.extended_on_ipv6 && !control_ends_.local.addr.is_v4()) {
+        if (mode == DataMode::Port) mode = DataMode::Eprt;
+        if (mode == DataMode::Pasv) mode = DataMode::Epsv;
+    }
     const Step setup{Step::Kind::DataSetup, data_setup_verb(mode, upload), true};
     if (config_.profile.data_setup_before_type) steps_.push_back(setup);
     for (auto& s : type_and_size) steps_.push_back(std::move(s));
@@ -790,13 +795,15 @@ void ClientSession::on_transfer_reply(const Step& step, const ServerReply& reply
 // The profile's fallbacks. True when a new plan replaced the failed one.
 bool ClientSession::fall_back(const std::string& failed_verb, bool reply_refused) {
     const ClientProfile& p = config_.profile;
-    if (failed_verb == "EPSV" && mode_ != DataMode::EpsvAll &&
+    // On IPv6 there is nothing to fall back to: PASV and PORT cannot carry the address.
+    const bool extended_only = p.extended_on_ipv6 && !control_ends_.local.addr.is_v4();
+    if (failed_verb == "EPSV" && mode_ != DataMode::EpsvAll && !extended_only &&
         (reply_refused ? p.epsv_falls_back_to_pasv : p.epsv_connect_falls_back_to_pasv)) {
         explain(ExplainKind::FallBack, std::string(p.name) + " falls back from EPSV to PASV");
         steps_.push_front({Step::Kind::DataSetup, "PASV", true});
         return true;
     }
-    if (failed_verb == "EPRT" && reply_refused && p.eprt_falls_back_to_port) {
+    if (failed_verb == "EPRT" && reply_refused && p.eprt_falls_back_to_port && !extended_only) {
         explain(ExplainKind::FallBack, std::string(p.name) + " falls back from EPRT to PORT");
         steps_.push_front({Step::Kind::DataSetup, "PORT", true});
         return true;

@@ -696,11 +696,14 @@ void ServerSession::announce_listener(Announce what) {
         return send_reply(Reply::Lstn, {format_255(announced.port)});
     }
     const bool extended = what == Announce::Epsv;
-    explain("the server listens on " + control_local_.addr.to_string() + ":" +
-            std::to_string(announced.port) + " and announces " +
+    explain("the server listens on " + HostPort{control_local_.addr, announced.port}.to_string() + " and announces " +
             (extended ? "the port in the 229 reply" : announced.to_string() + " in the 227 reply"));
     if (extended) return send_reply(Reply::Epsv, {std::to_string(announced.port)});
-    // PASV cannot carry an IPv6 address; vsftpd announces 0,0,0,0 then (RFC 2428 wants EPSV).
+    // PASV cannot carry an IPv6 address; vsftpd announces 0,0,0,0 then (RFC 2428 wants EPSV),
+    // pyftpdlib the address text with its dots (none) made commas.
+    if (!announced.addr.is_v4() && profile_.pasv_ipv6_address_text)
+        return send_reply(Reply::Pasv, {announced.addr.to_string() + "," + std::to_string(announced.port >> 8) +
+                                        "," + std::to_string(announced.port & 0xff)});
     const HostPort v4{announced.addr.is_v4() ? announced.addr : IpAddress::v4(0, 0, 0, 0),
                       announced.port};
     send_reply(Reply::Pasv, {format_port_arg(v4)});

@@ -760,6 +760,7 @@ ServerProfile pyftpdlib_profile() {
     p.timing = DataTiming::Eager;
     p.default_data_port = false;
     p.port_promiscuous = false;  // permit_foreign_addresses = False
+    p.pasv_ipv6_address_text = true;
     p.pasv_promiscuous = false;
     p.refuse_privileged_ports = true;  // permit_privileged_ports = False
     p.reject_foreign_at_accept = true;

@@ -126,6 +126,10 @@ struct ServerProfile {
     bool refuse_privileged_ports = false;    // PORT to a port below 1024 refused
     bool reject_foreign_at_accept = false;   // pyftpdlib answers a foreign connection at once
     bool epsv_all_refuses_eprt = true;       // vsftpd 3.0.3 forgets EPRT after EPSV ALL
+    // PASV on an IPv6 control connection: vsftpd (postlogin.c handle_pasv) announces 0,0,0,0;
+    // pyftpdlib 1.5.7 (PassiveDTP) writes the IPv6 address text with '.' replaced by ',', which
+    // no client can parse: "227 Entering passive mode (2001:db8:2::10,117,49).".
+    bool pasv_ipv6_address_text = false;
     std::uint16_t pasv_min_port = 0;         // 0,0 = any unprivileged port (1024-65535)
     std::uint16_t pasv_max_port = 0;
     std::optional<IpAddress> pasv_address;   // vsftpd pasv_address / pyftpdlib masquerade_address

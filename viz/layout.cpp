@@ -563,7 +563,10 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
             if (e.packet != 0) {
                 auto [prev, fresh] = hop_addresses.try_emplace(e.packet, e.src, e.dst);
                 if (!fresh) {
-                    auto ep = [](const trace::Endpoint& x) { return x.addr + ":" + std::to_string(x.port); };
+                    auto ep = [](const trace::Endpoint& x) {
+                        const bool v6 = x.addr.find(':') != std::string::npos;
+                        return (v6 ? "[" + x.addr + "]" : x.addr) + ":" + std::to_string(x.port);
+                    };
                     if (!(prev->second.first == e.src)) translation = ep(prev->second.first) + " -> " + ep(e.src);
                     if (!(prev->second.second == e.dst))
                         translation += (translation.empty() ? "" : ", ") + ep(prev->second.second) + " -> " + ep(e.dst);

@@ -36,6 +36,12 @@ const char* kModelNotes[] = {
     "TCP: no TIME_WAIT, no window scaling or SACK; retransmission timeout per RFC 6298 (min 200 ms)",
 };
 
+// The header bytes a segment costs on the wire: TcpConfig::header_bytes counts IPv4's 20-byte
+// header; an IPv6 header is 40 bytes (RFC 8200), so an IPv6 segment costs 20 more.
+std::uint64_t wire_header_bytes(const TcpConfig& tcp, const mbox::Packet& p) {
+    return tcp.header_bytes + (tcp.header_bytes && !p.src.addr.is_v4() ? 20u : 0u);
+}
+
 double cpu_now() {
     timespec ts{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -114,8 +120,13 @@ Runtime::Runtime(Topology t, NetConfig c)
         "listen() starts at a random odd port (Linux __inet_hash_connect / inet_csk_find_open_port), both "
         "from the host's ip_local_port_range, with a secret and random numbers drawn from the seed; unlike "
         "Linux, a connect() never shares a local port with another socket of the host");
+    bool any_v6 = false;
+    for (const auto& n : topo.nodes())
+        for (const auto& i : n.interfaces) any_v6 = any_v6 || !i.addr.is_v4();
     rec.model_note("links: store-and-forward, each segment costs (payload + " + std::to_string(tcp.header_bytes) +
-                   " header bytes) * 8 / bandwidth, then the latency");
+                   " header bytes) * 8 / bandwidth, then the latency" +
+                   (any_v6 && tcp.header_bytes ? std::string(" (an IPv6 segment: 20 bytes more, its 40-byte header)")
+                                               : std::string()));
 }
 
 void Runtime::build_routes() {
@@ -507,7 +518,7 @@ void Runtime::enqueue(int d, InFlight* p) {
     p->dir = d;
     if (cfg.link_model == LinkModel::Scheduled) {
         // Store-and-forward FIFO: serialisation starts when the transmitter is free.
-        const double bits = 8.0 * static_cast<double>(cfg.tcp.header_bytes + p->pkt.payload.size());
+        const double bits = 8.0 * static_cast<double>(wire_header_bytes(cfg.tcp, p->pkt) + p->pkt.payload.size());
         const auto ser = static_cast<TimeNs>(std::llround(bits * 1e9 / dir.bandwidth_bps));
         p->sent_ns = std::max(now_ns(), dir.free_at);
         dir.free_at = p->sent_ns + ser;
@@ -555,7 +566,6 @@ void Runtime::egress_loop(int d) {
     sg4::Actor::self()->daemonize();
     LinkDir& dir = dirs[static_cast<std::size_t>(d)];
     NodeRt& to = nodes[static_cast<std::size_t>(dir.to)];
-    const std::uint32_t header = cfg.tcp.header_bytes;
     while (true) {
         if (dir.queue.empty()) {
             dir.idle = true;
@@ -565,7 +575,7 @@ void Runtime::egress_loop(int d) {
         InFlight* p = dir.queue.front();
         dir.queue.pop_front();
         p->sent_ns = now_ns();
-        double wire_bits = 8.0 * static_cast<double>(header + p->pkt.payload.size());
+        double wire_bits = 8.0 * static_cast<double>(wire_header_bytes(cfg.tcp, p->pkt) + p->pkt.payload.size());
         sg4::this_actor::sleep_for(wire_bits / dir.bandwidth_bps);
         p->lost = dir.loss > 0 && dir.rng.uniform() < dir.loss;
         if (to.idle_receivers.empty()) spawn_receiver(dir.to);

@@ -93,7 +93,7 @@ net::Topology build_topology(const scenario::Scenario& s) {
                        l.loss);
         }
         for (const auto& n : s.nodes) {
-            if (n.gateway) t.add_route(n.name, "0.0.0.0/0", n.gateway->to_string());
+            if (n.gateway) t.add_route(n.name, n.gateway->is_v4() ? "0.0.0.0/0" : "::/0", n.gateway->to_string());
             for (const auto& r : n.routes) t.add_route(n.name, r.to.to_string(), r.via.to_string());
         }
         t.validate();

@@ -30,6 +30,12 @@ std::vector<ControlLine> control_lines(const trace::Trace& t) {
 
 namespace {
 
+// "192.168.1.10:50069", "[2001:db8::10]:20" (RFC 5952 text in brackets, as in a URL).
+std::string port_text(const trace::Endpoint& e) {
+    const bool v6 = e.addr.find(':') != std::string::npos;
+    return (v6 ? "[" + e.addr + "]" : e.addr) + ":" + std::to_string(e.port);
+}
+
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
 
 // "1 s", "2.5 s", "1 min 30 s": simulated times in a diagnosis.
@@ -193,8 +199,8 @@ bool client_opened(const Context& c, const Event& syn) {
 }
 
 std::string syn_text(const Event& e) {
-    const std::string dst = e.dst.addr + ":" + std::to_string(e.dst.port);
-    return "its SYN from " + e.src.addr + ":" + std::to_string(e.src.port) + " to " + dst +
+    const std::string dst = port_text(e.dst);
+    return "its SYN from " + port_text(e.src) + " to " + dst +
            (e.verdict == trace::Verdict::Dropped ? " was dropped at " + e.to : " was refused with a RST by " + e.to) +
            (e.reason.empty() ? "" : " (" + e.reason + ")");
 }
@@ -474,7 +480,7 @@ const std::vector<Rule>& rules() {
          [](const Context&, const Match& m, trace::Diagnosis& d) {
              const Event& e = *m.event;
              d.what = "The data connection never opened: " + syn_text(e) + ".";
-             d.cause = "Nothing accepts connections on " + e.dst.addr + ":" + std::to_string(e.dst.port) +
+             d.cause = "Nothing accepts connections on " + port_text(e.dst) +
                        ": the router forwards only some ports to the server (typically 21), so the server's "
                        "passive data port is closed from the outside. The server announced " +
                        announce_text(m, "its port") + ", a port the router does not forward.";
@@ -684,7 +690,7 @@ const std::vector<Rule>& rules() {
          },
          [](const Context&, const Match& m, trace::Diagnosis& d) {
              const auto& e = *m.event;
-             const std::string peer = e.dst.addr + ":" + std::to_string(e.dst.port);
+             const std::string peer = port_text(e.dst);
              switch (e.error) {
              case trace::SocketError::Refused:
                  d.what = e.from + " could not open the control connection to " + peer + ": the connection was refused.";
@@ -861,6 +867,16 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
         if (n.nat.enabled && n.nat.timeout_established_ns < 7440LL * 1'000'000'000)
             out.push_back({"Give " + n.name + "'s NAT the RFC 5382 idle timeout for established connections (2 h 4 min)",
                            {"nodes." + n.name + ".nat.timeout_established=7440s"}, kFixNatTimeout});
+    }
+    // An IPv6 router filters without translating (no NAT66): its FTP helper only opens the way.
+    for (const auto& n : s.nodes) {
+        if (n.kind != "router" || !n.firewall.enabled || n.alg.enabled || n.nat.enabled || !n.forwards.empty()) continue;
+        bool v6 = false;
+        for (const auto& i : n.interfaces) v6 = v6 || !i.address.addr.is_v4();
+        if (v6)
+            out.push_back({"Turn on " + n.name + "'s FTP conntrack helper, so it reads EPRT/229 and its firewall admits "
+                           "the data connection as related",
+                           {"nodes." + n.name + ".alg.enabled=true"}, kFixAlg});
     }
     for (const auto& c : s.clients) {
         bool third = c.mode == "fxp" || c.mode == "rfc438" || c.mode == "rfc478";
@@ -1055,8 +1071,7 @@ void review_security(const scenario::Scenario& s, trace::Trace& t, bool verify) 
                 d.evidence.push_back(e.seq);
                 break;
             }
-        d.what = "Security: " + c.initiator + " opened a data connection to " + c.initiator_remote.addr + ":" +
-                 std::to_string(c.initiator_remote.port) + " (" + c.responder + "), a host its client " + client +
+        d.what = "Security: " + c.initiator + " opened a data connection to " + port_text(c.initiator_remote) + " (" + c.responder + "), a host its client " + client +
                  " never logged in to.";
         d.cause = "This is the FTP bounce attack (RFC 2577): PORT can name any address, and a server that obeys "
                   "connects wherever it is told and sends a file there. An attacker uses it to reach hosts and "

@@ -19,7 +19,10 @@ std::string at(trace::TimeNs ns) {
     return buf;
 }
 
-std::string endpoint(const trace::Endpoint& e) { return e.addr + ":" + std::to_string(e.port); }
+std::string endpoint(const trace::Endpoint& e) {
+    const bool v6 = e.addr.find(':') != std::string::npos;
+    return (v6 ? "[" + e.addr + "]" : e.addr) + ":" + std::to_string(e.port);
+}
 
 void section(std::string& out, const char* name) {
     out += "== ";

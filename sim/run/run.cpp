@@ -219,9 +219,13 @@ void add_attackers(net::Network& net, const scenario::Scenario& s, Apps& apps,
 
 void add_server(net::Network& net, const scenario::Scenario& s, const scenario::ServerSpec& sv, Apps& apps) {
     const auto* node = s.node(sv.node);
+    // A host with an IPv6 address listens on :: (vsftpd listen_ipv6=YES, pyftpdlib on "::"): one
+    // dual-stack socket that takes both families (Linux bindv6only=0). Else on 0.0.0.0.
+    proto::IpAddress any;
+    for (const auto& i : node->interfaces)
+        if (!i.address.addr.is_v4()) any.family = proto::IpAddress::Family::V6;
     auto app = std::make_unique<ServerApp>(net, sv.node, build_server_config(sv), build_vfs(sv),
-                                           s.seed ^ hash_name(sv.node), proto::IpAddress{}, sv.port);
-    (void)node;
+                                           s.seed ^ hash_name(sv.node), any, sv.port);
     // Only an attacker ever makes a second connection to a passive port.
     app->model_listen_queue(!s.attackers.empty());
     ServerApp* raw = app.get();

@@ -604,8 +604,11 @@ Route read_route(const Value& v) {
     Route r;
     r.mark = v.mark();
     Value to = m.need("to");
-    r.to = to.scalar() == "default" ? Cidr{proto::IpAddress::v4(0u), 0} : to.cidr();
     r.via = m.need("via").address();
+    // "default" is 0.0.0.0/0 or ::/0, in the family of the next hop.
+    proto::IpAddress any_v6;
+    any_v6.family = proto::IpAddress::Family::V6;
+    r.to = to.scalar() == "default" ? Cidr{r.via.is_v4() ? proto::IpAddress::v4(0u) : any_v6, 0} : to.cidr();
     m.done();
     return r;
 }

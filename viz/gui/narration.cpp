@@ -34,7 +34,8 @@ std::string verb_of(const std::string& line) {
 
 std::string endpoint(const trace::Endpoint& e) {
     if (e.addr.empty()) return {};
-    return e.addr + ":" + std::to_string(e.port);
+    const bool v6 = e.addr.find(':') != std::string::npos;
+    return (v6 ? "[" + e.addr + "]" : e.addr) + ":" + std::to_string(e.port);
 }
 
 std::string connection_words(const viz::Item& it) {
