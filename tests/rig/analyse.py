@@ -410,7 +410,8 @@ def real_views(cell, pcaps):
 # timeout(1)'s 124. Exit statuses only: the clients' messages are never searched.
 EXIT_KIND = {("curl", 7): "refused", ("curl", 28): "timeout",
              # the scripted textbook client (run-rig.sh): its own exit statuses
-             ("textbook", 3): "unreachable", ("textbook", 4): "refused", ("textbook", 5): "timeout"}
+             ("textbook", 3): "unreachable", ("textbook", 4): "refused", ("textbook", 5): "timeout",
+             ("textbook", 7): "gave up"}
 
 
 def real_kind(cell, cv, work):
@@ -477,6 +478,12 @@ def sim_kind(trace, cv):
             kind = SOCKET_ERROR_KIND.get(e.get("error", ""))
             if kind:
                 return False, kind
+    for e in trace.get("events", []):
+        # the client gave up: on its own time limit (curl --max-time, lftp net:timeout, ftplib
+        # timeout=; the fact carries timeout_ns), what curl's exit 28 says on the real side; else
+        # a decision of the protocol core (e.g. a 227 it cannot read)
+        if e.get("from") == "client" and e.get("fact") == "client-give-up":
+            return False, "timeout" if e.get("timeout_ns") else "gave up"
     if out.get("limit_reached"):
         return False, "limit " + out["limit_reached"]
     return False, "failed"
@@ -514,7 +521,7 @@ def client_options(cell):
             o.update({"net:max-retries": 3 if "retry" in t else 1, "net:reconnect-interval-base": "1s",
                       "ftp:auto-passive-mode": "no" if "noauto" in t else "yes"})
         return o
-    if cell["client"] in ("ftplib", "textbook"):
+    if cell["client"] == "ftplib":
         return {"timeout": "3s"}
     return {}
 

@@ -431,7 +431,7 @@ with ftplib.FTP(timeout=3) as ftp:
         data = socket.create_connection((h, p), timeout=3)
     except OSError as e:
         print("data connection to %s:%d: %s" % (h, p, e))
-        ftp.close()
+        ftp.quit()
         sys.exit({errno.ENETUNREACH: 3, errno.EHOSTUNREACH: 3, errno.ECONNREFUSED: 4}.get(e.errno, 5))
     ftp.sendcmd("RETR file.bin")
     with open(out, "wb") as f, data:

@@ -196,6 +196,13 @@ class SimulatedSide(unittest.TestCase):
         self.assertEqual(A.sim_kind(self.trace([{"kind": "socket", "from": "client", "text": "refused"}]),
                                     dict(A.EMPTY_VIEW)), (False, "failed"))
 
+    def test_failure_kind_from_give_up_fact(self):
+        give_up = {"kind": "note", "from": "client", "fact": "client-give-up", "timeout_ns": 5000000000,
+                   "state": "max-time"}
+        self.assertEqual(A.sim_kind(self.trace([give_up]), dict(A.EMPTY_VIEW)), (False, "timeout"))
+        del give_up["timeout_ns"]  # a protocol decision (a 227 the client cannot read), no time limit
+        self.assertEqual(A.sim_kind(self.trace([give_up]), dict(A.EMPTY_VIEW)), (False, "gave up"))
+
     def test_icmp_hop_keyed_by_the_quoted_syn(self):
         def segment(t, frm, to, src, dst, flags, **kw):
             e = {"kind": "segment", "from": frm, "to": to, "conn": 2, "time_ns": t, "flags": flags,
