@@ -563,12 +563,21 @@ while read -r line; do
 done < <(plan)
 [ ${#PLAN[@]} -gt 0 ] || die "no cell matched --only '$ONLY'"
 
-# tayga only when a nat64 cell runs
+# tayga only when a nat64 cell runs; without tayga or /dev/net/tun the nat64 cells are left out
+# (said on stderr and in the report's cell count), the others run
 for line in "${PLAN[@]}"; do
   set -- $line
   if [ "$4" = nat64 ]; then
-    command -v tayga >/dev/null 2>&1 || skip "tayga is not installed (the nat64 cells need it)"
-    start_tayga; break
+    why=""
+    command -v tayga >/dev/null 2>&1 || why="tayga is not installed (tools/install-deps.sh --test)"
+    [ -z "$why" ] && [ ! -c /dev/net/tun ] && why="/dev/net/tun is missing"
+    if [ -n "$why" ]; then
+      echo "rig: WARNING: leaving out the nat64 cells: $why" >&2
+      KEEP=(); for l in "${PLAN[@]}"; do set -- $l; [ "$4" = nat64 ] || KEEP+=("$l"); done; PLAN=("${KEEP[@]}")
+    else
+      start_tayga
+    fi
+    break
   fi
 done
 
