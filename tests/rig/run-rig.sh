@@ -535,15 +535,19 @@ plan() {
   echo "vsftpd vsftpd lftp snat21 off pasv retry"
   echo "vsftpd-pasvaddr vsftpd lftp snat21 off pasv pasvaddr-drop-retry"
   # ---- IPv6 and NAT64 (issue 19 item 6) ----
-  # every client in every mode on IPv6: what it sends there (EPRT |2|, EPSV) decides the cell
+  # every client's active and passive mode on IPv6 (EPRT |2| and EPSV whatever the mode). curl's
+  # port/pasv (--disable-eprt/--disable-epsv, ignored on IPv6) and lftp's pasv (ftp:prefer-epsv
+  # no) send what eprt/epsv send: they run where they pass, not again where they wait for a timeout
   for topo in v6fwc v6fws; do for helper in off on; do
-    for mode in port eprt pasv epsv; do echo "vsftpd6 vsftpd curl $topo $helper $mode"; done
-    for mode in port pasv epsv; do echo "vsftpd6 vsftpd lftp $topo $helper $mode"; done
+    modes="eprt epsv"; [ $helper = on ] && modes="port eprt pasv epsv"
+    for mode in $modes; do echo "vsftpd6 vsftpd curl $topo $helper $mode"; done
+    modes="port epsv"; [ $helper = on ] && modes="port pasv epsv"
+    for mode in $modes; do echo "vsftpd6 vsftpd lftp $topo $helper $mode"; done
     for mode in port pasv; do echo "vsftpd6 vsftpd ftplib $topo $helper $mode"; done
     for mode in eprt epsv; do echo "pyftpdlib6 pyftpdlib curl $topo $helper $mode"; done
   done; done
   # NAT64 without an ALG: an IPv6-only client, an IPv4-only server
-  for mode in port eprt pasv epsv; do echo "vsftpd vsftpd curl nat64 off $mode"; done
+  for mode in eprt pasv epsv; do echo "vsftpd vsftpd curl nat64 off $mode"; done
   for mode in port pasv epsv; do echo "vsftpd vsftpd lftp nat64 off $mode"; done
   for mode in port pasv; do echo "vsftpd vsftpd ftplib nat64 off $mode"; done
   for mode in eprt epsv; do echo "pyftpdlib pyftpdlib curl nat64 off $mode"; done
