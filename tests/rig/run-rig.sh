@@ -150,7 +150,7 @@ in_ns $NS_PUB ip -6 addr add 2001:db8:ff::10/64 dev eth0 nodad
 in_ns $NS_CLI ip -6 route add default via 2001:db8:1::1
 in_ns $NS_SRV ip -6 route add default via 2001:db8:2::1
 in_ns $NS_PUB ip -6 route add default via 2001:db8:ff::1
-# NAT64 (the nat64 cells): tayga translates 64:ff9b::/96 <-> IPv4, mapping each IPv6 client to an
+# NAT64 (the nat64 cells): tayga translates 2001:db8:64::/96 <-> IPv4, mapping each IPv6 client to an
 # address of its pool 192.168.255.0/24, which the router masquerades to 203.0.113.1 (stateful
 # NAT64 as RFC 6146 describes it, built the usual Linux way). Started once, if a nat64 cell runs.
 start_tayga() {
@@ -245,8 +245,9 @@ EOF
 # The IPv6 firewall (an nftables inet table, the stateful filter of a home router): forward policy
 # drop, replies and related connections (the helper's expectations) accepted, new connections only
 # out of the client's LAN (v6fwc) or only to the server's port 21 (v6fws). The helper: the same
-# `ct helper set` as for IPv4; in an inet table the helper object needs `l3proto inet` to serve
-# both families.
+# `ct helper set` as for IPv4, its object with `l3proto inet` (both families). Measured with
+# nftables 1.0.6: the object without l3proto, and an `ip6` table instead of `inet`, give the same
+# cells (nf_conntrack_ftp opens IPv6 expectations for EPRT |2| and 229 either way).
 router6() {  # router6 TOPO HELPER CTLPORT
   local topo=$1 helper=$2 cp=$3 hrule="" allow
   [ "$helper" = on ] && hrule="tcp dport $cp ct helper set \"ftp-std\""
