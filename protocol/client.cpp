@@ -482,10 +482,12 @@ void ClientSession::plan_transfer(const UserAction& action, DataMode mode) {
         type_and_size.push_back({Step::Kind::Command, "SIZE " + action.path, false});
     if (action.kind == K::Get && config_.profile.mdtm_before_retr && !known)
         type_and_size.push_back({Step::Kind::Command, "MDTM " + action.path, false});
-    // curl, ftplib, lftp, FileZilla on IPv6: only the extended commands (RFC 2428).
-    if (config_.profile.extended_on_ipv6 && !control_ends_.local.addr.is_v4()) {
+    // On IPv6, PORT cannot carry the client's address: every client announces with EPRT |2|.
+    // curl, ftplib, lftp, FileZilla also passive with EPSV only (RFC 2428); a client that knows
+    // only RFC 959's commands still sends PASV there.
+    if (!control_ends_.local.addr.is_v4()) {
         if (mode == DataMode::Port) mode = DataMode::Eprt;
-        if (mode == DataMode::Pasv) mode = DataMode::Epsv;
+        if (mode == DataMode::Pasv && config_.profile.extended_on_ipv6) mode = DataMode::Epsv;
     }
     const Step setup{Step::Kind::DataSetup, data_setup_verb(mode, upload), true};
     if (config_.profile.data_setup_before_type) steps_.push_back(setup);
@@ -803,7 +805,7 @@ bool ClientSession::fall_back(const std::string& failed_verb, bool reply_refused
         steps_.push_front({Step::Kind::DataSetup, "PASV", true});
         return true;
     }
-    if (failed_verb == "EPRT" && reply_refused && p.eprt_falls_back_to_port && !extended_only) {
+    if (failed_verb == "EPRT" && reply_refused && p.eprt_falls_back_to_port && control_ends_.local.addr.is_v4()) {
         explain(ExplainKind::FallBack, std::string(p.name) + " falls back from EPRT to PORT");
         steps_.push_front({Step::Kind::DataSetup, "PORT", true});
         return true;

@@ -78,10 +78,10 @@ struct ClientProfile {
     bool mdtm_before_retr = false;        // lftp: "MDTM file" after SIZE, before the data setup
 
     // Data connection.
-    // On an IPv6 control connection, PORT becomes EPRT and PASV becomes EPSV, with no fallback to
-    // PORT/PASV (curl's ftp.c, ftplib's sendport/makepasv when af is AF_INET6, lftp, FileZilla):
-    // PORT and 227 cannot carry an IPv6 address. false: the command is sent as the mode names it
-    // (a client that knows only RFC 959's commands).
+    // On an IPv6 control connection PASV becomes EPSV, with no fallback to PASV (curl's ftp.c,
+    // ftplib's makepasv when af is AF_INET6, lftp, FileZilla): a 227 cannot carry an IPv6
+    // address. false: PASV is sent as the mode names it (a client that knows only RFC 959's
+    // passive command). PORT always becomes EPRT |2| on IPv6, with no fallback to PORT.
     bool extended_on_ipv6 = false;
     PasvAddressPolicy pasv_address = PasvAddressPolicy::Trust;
     bool epsv_falls_back_to_pasv = false;        // on a negative reply to EPSV

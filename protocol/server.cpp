@@ -559,6 +559,9 @@ void ServerSession::cmd_port(Time now, std::string_view verb, std::string_view a
         const EprtResult r = parse_eprt(arg);
         if (r.status == EprtStatus::UnsupportedProtocol) return send_reply(Reply::EprtBadProtocol);
         if (r.status != EprtStatus::Ok) return send_reply(Reply::EprtBad);
+        // EPRT |2| on an IPv4 control connection: vsftpd "500 Bad EPRT protocol.", pyftpdlib and
+        // RFC 2428 522 (handle_eprt's `!is_ipv6 && proto == 2`, ftp_EPRT's socket.family check).
+        if (!r.hp.addr.is_v4() && control_local_.addr.is_v4()) return send_reply(Reply::EprtBadProtocol);
         hp = r.hp;
     }
     drop_data_plan();

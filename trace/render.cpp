@@ -49,7 +49,7 @@ std::string closed_port_why(const Event& e) {
 }
 
 std::string expectation_text(const Event& e) {
-    std::string s = e.src.addr + ":* -> " + endpoint_text(e.dst);
+    std::string s = endpoint_text({e.src.addr, 0}) + " -> " + endpoint_text(e.dst);
     if (!(e.dst_after == e.dst) && !e.dst_after.addr.empty()) s += " => " + endpoint_text(e.dst_after);
     return s;
 }
@@ -62,6 +62,7 @@ std::string reason(const Event& e) {
     switch (e.fact) {
     case Fact::NatInboundFiltered: return "NAT filtering (" + e.policy + ")";
     case Fact::NatPoolExhausted: return "NAT port pool exhausted";
+    case Fact::Nat64Unsolicited: return "NAT64: no session";
     case Fact::NatHairpinOff: return "NAT hairpinning off";
     case Fact::FirewallVerdict:
         return e.action == Action::Accept ? std::string() : "rule " + std::to_string(e.rule) + " (" + e.rule_text + ")";
@@ -103,6 +104,12 @@ std::string sentence(const Event& e) {
     case Fact::NatHairpinOff:
         return r + "dropped " + packet_word(e) + " to its own public address " + endpoint_text(e.dst) +
                ": hairpinning is off";
+    case Fact::Nat64Session:
+        return r + "NAT64 session " + endpoint_text(e.src) + " -> " + endpoint_text(e.dst) + " as " +
+               endpoint_text(e.src_after) + " -> " + endpoint_text(e.dst_after);
+    case Fact::Nat64Unsolicited:
+        return r + "dropped " + packet_word(e) + " from " + endpoint_text(e.src) + " to " + endpoint_text(e.dst) +
+               ": no NAT64 session (nothing on the IPv6 side opened it)";
     case Fact::PortForward:
         return r + "port forward " + endpoint_text(e.dst) + " -> " + endpoint_text(e.dst_after) + " (" +
                e.rule_text + ")";

@@ -66,6 +66,8 @@ constexpr Names<Fact, static_cast<std::size_t>(Fact::Explain) + 1> kFacts{{
     {Fact::AlgExpectationExpired, "alg-expectation-expired"},
     {Fact::AlgNoFreePort, "alg-no-free-port"},
     {Fact::SeqAdjust, "seq-adjust"},
+    {Fact::Nat64Session, "nat64-session"},
+    {Fact::Nat64Unsolicited, "nat64-unsolicited"},
     {Fact::Listen, "listen"},
     {Fact::ListenFailed, "listen-failed"},
     {Fact::StopListening, "stop-listening"},

@@ -116,6 +116,9 @@ enum class Fact : std::uint8_t {
     AlgExpectationExpired,  // as created
     AlgNoFreePort,          // verdict dropped; form
     SeqAdjust,              // seq_delta: later sequence numbers of this direction move by it
+    Nat64Session,           // a NAT64 session (RFC 6146): src -> dst on the IPv6 side become
+                            // src_after -> dst_after on the IPv4 side; entry = session id
+    Nat64Unsolicited,       // verdict dropped; src -> dst matches no NAT64 session
 
     // Socket events (EventKind::Socket; `from` is the host). src = local, dst = remote.
     Listen,               // src = the listening address

@@ -103,6 +103,19 @@ net::Topology build_topology(const scenario::Scenario& s) {
     return t;
 }
 
+std::unique_ptr<mbox::Nat64> build_nat64(const scenario::NodeSpec& n) {
+    if (n.kind != "router" || !n.nat64.enabled) return nullptr;
+    mbox::Nat64Config c;
+    c.name = n.name;
+    c.prefix = {n.nat64.prefix.addr, n.nat64.prefix.prefix};
+    for (const auto& i : n.interfaces)
+        if (i.side == "outside" && i.address.addr.is_v4()) {
+            c.pool = i.address.addr;
+            break;
+        }
+    return std::make_unique<mbox::Nat64>(c);
+}
+
 std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {
     if (n.kind != "router") return nullptr;
     const bool input_default = n.input_policy == "accept" && n.input_reject.empty();

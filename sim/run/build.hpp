@@ -12,6 +12,7 @@
 #include "sim/mbox/router.hpp"
 #include "sim/net/rng.hpp"
 #include "sim/net/topology.hpp"
+#include "sim/mbox/nat64.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace ftpsim::sim {
@@ -23,6 +24,8 @@ net::Topology build_topology(const scenario::Scenario& s);
 // The middlebox pipeline of a node with NAT, port forwards, an ALG or a firewall; null when the
 // node only routes (or, for a host, has no firewall).
 std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n);
+// A router's NAT64 (nat64 on); null otherwise. The pool is its outside IPv4 address.
+std::unique_ptr<mbox::Nat64> build_nat64(const scenario::NodeSpec& n);
 
 proto::ServerConfig build_server_config(const scenario::ServerSpec& s);
 proto::Vfs build_vfs(const scenario::ServerSpec& s);

@@ -30,6 +30,14 @@ std::vector<ControlLine> control_lines(const trace::Trace& t) {
 
 namespace {
 
+bool is_v6_text(const std::string& addr) { return addr.find(':') != std::string::npos; }
+
+bool has_nat64(const scenario::Scenario& s) {
+    for (const auto& n : s.nodes)
+        if (n.nat64.enabled) return true;
+    return false;
+}
+
 // "192.168.1.10:50069", "[2001:db8::10]:20" (RFC 5952 text in brackets, as in a URL).
 std::string port_text(const trace::Endpoint& e) {
     const bool v6 = e.addr.find(':') != std::string::npos;
@@ -320,6 +328,81 @@ const std::vector<Rule>& rules() {
                        "the range has ports, the server cannot answer PASV/EPSV and the transfer fails.";
          },
          kFixPassiveRange | kFixUsers | kFixMode},
+
+        {"eprt-ipv6-to-ipv4-server", "an IPv6 client's EPRT |2| reached an IPv4 server through NAT64 and was refused",
+         [](const Context& c) -> std::optional<Match> {
+             if (!has_nat64(c.s)) return std::nullopt;
+             for (std::size_t i = 0; i < c.lines.size(); ++i) {
+                 const ControlLine& l = c.lines[i];
+                 if (!l.from_client || l.ftp.verb != "EPRT" || !is_v6_text(l.ftp.announced.addr)) continue;
+                 for (std::size_t j = i + 1; j < c.lines.size(); ++j) {
+                     const ControlLine& r = c.lines[j];
+                     if (r.from_client || r.conn != l.conn || !r.ftp.final_line) continue;
+                     if (r.ftp.code < 400) break;
+                     Match m;
+                     m.announce = &l;
+                     m.line = &r;
+                     add_line(m, &l, c);
+                     add_line(m, &r, c);
+                     if (m.evidence.empty()) return std::nullopt;
+                     m.event = m.evidence.front();
+                     return m;
+                 }
+             }
+             return std::nullopt;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "The server refused the data-connection address: it answered " + quote(m.line->text) + " to " +
+                      quote(m.announce->text) + ".";
+             d.cause = "The client has only IPv6 and announced an IPv6 address with EPRT |2|. The NAT64 translator "
+                       "passed the line unchanged to an IPv4-only server, which cannot connect to an IPv6 address "
+                       "(and the translator admits no connection that nothing on the IPv6 side opened). Active mode "
+                       "through NAT64 needs an FTP64 ALG (RFC 6384) that rewrites EPRT to the translator's IPv4 "
+                       "address; extended passive mode (EPSV) needs nothing.";
+         },
+         kFixMode},
+
+        {"pasv-on-ipv6", "the client sent PASV on an IPv6 control connection; the 227 gave it no usable address",
+         [](const Context& c) -> std::optional<Match> {
+             for (std::size_t i = 0; i < c.lines.size(); ++i) {
+                 const ControlLine& l = c.lines[i];
+                 if (!l.from_client || l.ftp.verb != "PASV") continue;
+                 const Event* sent = nullptr;
+                 for (const auto& e : c.t.events)
+                     if (e.seq == l.seq) sent = &e;
+                 if (!sent || !is_v6_text(sent->src.addr)) continue;
+                 for (std::size_t j = i + 1; j < c.lines.size(); ++j) {
+                     const ControlLine& r = c.lines[j];
+                     if (r.from_client || r.conn != l.conn || !r.ftp.final_line) continue;
+                     if (r.ftp.code != 227) break;
+                     Match m;
+                     m.announce = &r;
+                     add_line(m, &l, c);
+                     add_line(m, &r, c);
+                     if (m.evidence.empty()) return std::nullopt;
+                     m.event = m.evidence.front();
+                     return m;
+                 }
+             }
+             return std::nullopt;
+         },
+         [](const Context& c, const Match& m, trace::Diagnosis& d) {
+             d.what = "The client sent PASV on an IPv6 control connection and got " + quote(m.announce->text) +
+                      ": no address it can connect to.";
+             const auto& a = m.announce->ftp;
+             if (has_nat64(c.s) && a.announce == trace::Announce::Pasv227 && !a.announced.addr.empty() &&
+                 a.announced.addr != "0.0.0.0")
+                 d.cause = "The server is IPv4-only behind a NAT64 translator: its 227 names its IPv4 address " +
+                           a.announced.addr +
+                           ", which the IPv6-only client has no route to. Without an FTP64 ALG (RFC 6384) nothing "
+                           "rewrites the reply; EPSV's 229 carries only a port and passes the translator unchanged.";
+             else
+                 d.cause = "A 227 reply has room only for an IPv4 address (RFC 959). On IPv6 the server answers "
+                           "with a placeholder (vsftpd: 0,0,0,0) or with text no client can parse (pyftpdlib). "
+                           "RFC 2428's EPSV is the passive command for IPv6; curl, ftplib and lftp always use it "
+                           "there.";
+         },
+         kFixMode | kFixClient},
 
         {"port-refused-foreign-address", "the server refused a PORT/EPRT naming another host than its peer",
          [](const Context& c) -> std::optional<Match> {

@@ -53,6 +53,26 @@ private:
     std::unique_ptr<mbox::Router> router_;
 };
 
+// A router's NAT64 as the network's packet hook: translated at PREROUTING, then routed in its new
+// family.
+class Nat64Hook final : public net::PacketProcessor {
+public:
+    explicit Nat64Hook(std::unique_ptr<mbox::Nat64> n) : nat64_(std::move(n)) {}
+    net::Decision prerouting(net::Packet& p, const net::HookContext&, std::vector<mbox::MiddleboxNote>& notes) override {
+        if (nat64_->process(p, notes) == mbox::Verdict::Forward) return {};
+        net::Decision d{net::Fate::Drop, {}, trace::Fact::None};
+        for (const auto& n : notes)
+            if (n.verdict != trace::Verdict::None) {
+                d.reason = n.reason;
+                d.fact = n.fact.fact;
+            }
+        return d;
+    }
+
+private:
+    std::unique_ptr<mbox::Nat64> nat64_;
+};
+
 // A host's own packet filter (sim/mbox/host_firewall.hpp) as the node's packet hook: what the
 // host receives at prerouting, what it sends itself at postrouting.
 class HostFirewallHook final : public net::PacketProcessor {
@@ -317,6 +337,10 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
             routers.emplace_back(n.name, static_cast<const RouterHook*>(hooks.back().get()));
             net.set_processor(n.name, hooks.back().get());
             hook_of[n.name] = hooks.back().get();
+        } else if (auto n64 = build_nat64(n)) {
+            hooks.push_back(std::make_unique<Nat64Hook>(std::move(n64)));
+            net.set_processor(n.name, hooks.back().get());
+            hook_of[n.name] = hooks.back().get();
         } else if (n.kind == "host" && n.firewall.enabled) {
             hooks.push_back(std::make_unique<HostFirewallHook>(mbox::HostFirewall(n.name, build_firewall(n.firewall))));
             net.set_processor(n.name, hooks.back().get());
@@ -340,6 +364,11 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
         t.model_notes.push_back(
             "NAT: a source port is kept when no mapping holds it and a clash takes the next free port of its class "
             "(Linux counts clashes per whole tuple and starts at a random offset)");
+    if (std::any_of(s.nodes.begin(), s.nodes.end(), [](const scenario::NodeSpec& n) { return n.nat64.enabled; }))
+        t.model_notes.push_back(
+            "NAT64: a /96 prefix only, one IPv4 pool address, endpoint-independent mapping keeping the port when free, "
+            "inbound only through a session the IPv6 side opened; sessions do not expire within a run; ICMP is not "
+            "translated; no FTP64 ALG (RFC 6384)");
     if (icmp)
         t.model_notes.push_back(
             "ICMP: only the port unreachable of a router's reject rule; its quote names the TCP segment's endpoints "

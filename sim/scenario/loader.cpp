@@ -504,6 +504,26 @@ NatSpec read_nat(const Value& v) {
     return nat;
 }
 
+Nat64Spec read_nat64(const Value& v) {
+    Nat64Spec n;
+    n.mark = v.mark();
+    n.prefix = Cidr{*proto::parse_ip("64:ff9b::"), 96};
+    if (v.node().IsScalar()) {  // "nat64: on"
+        n.enabled = v.boolean();
+        return n;
+    }
+    Map m(v);
+    n.enabled = true;
+    if (auto x = m.get("enabled")) n.enabled = x->boolean();
+    if (auto x = m.get("prefix")) {
+        n.prefix = x->cidr();
+        if (n.prefix.addr.is_v4() || n.prefix.prefix != 96)
+            x->expected("an IPv6 /96 prefix like 64:ff9b::/96 (only /96 is modelled)");
+    }
+    m.done();
+    return n;
+}
+
 AlgSpec read_alg(const Value& v) {
     AlgSpec alg;
     alg.mark = v.mark();
@@ -634,6 +654,7 @@ NodeSpec read_node(const std::string& name, const Value& v) {
     };
     if (auto x = router_only("nat")) n.nat = read_nat(*x);
     if (auto x = router_only("alg")) n.alg = read_alg(*x);
+    if (auto x = router_only("nat64")) n.nat64 = read_nat64(*x);
     if (auto x = router_only("forwards"))
         for (const auto& f : x->list("forwards")) n.forwards.push_back(read_forward(f));
     if (auto x = m.get("firewall")) n.firewall = read_firewall(*x);
@@ -1098,6 +1119,20 @@ void validate(const Scenario& s) {
                                     "; links are point-to-point: give " + self->name +
                                     " one interface per link, or put a router between the hosts");
         }
+    }
+    for (const auto& n : s.nodes) {
+        if (!n.nat64.enabled) continue;
+        if (n.nat.enabled || n.alg.enabled || !n.forwards.empty() || n.firewall.enabled)
+            fail_at(n.nat64.mark, "nodes." + n.name + ".nat64: a NAT64 router has no other middlebox here (nat, alg, "
+                                  "forwards, firewall); put them on a router of their own");
+        bool inside_v6 = false, outside_v4 = false;
+        for (const auto& i : n.interfaces) {
+            inside_v6 = inside_v6 || (i.side == "inside" && !i.address.addr.is_v4());
+            outside_v4 = outside_v4 || (i.side == "outside" && i.address.addr.is_v4());
+        }
+        if (!inside_v6 || !outside_v4)
+            fail_at(n.nat64.mark, "nodes." + n.name + ".nat64: needs an IPv6 interface with side: inside and an IPv4 "
+                                  "interface with side: outside (its address is the IPv4 pool)");
     }
     for (const auto& n : s.nodes) {
         auto directly_reachable = [&](const proto::IpAddress& gw) {

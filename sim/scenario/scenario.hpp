@@ -71,6 +71,13 @@ struct AlgSpec {
     Mark mark;
 };
 
+// Stateful NAT64 (RFC 6146) on a router: IPv6 inside, IPv4 outside (sim/mbox/nat64.hpp).
+struct Nat64Spec {
+    bool enabled = false;
+    Cidr prefix{};                    // default 64:ff9b::/96 (RFC 6052's well-known prefix)
+    Mark mark;
+};
+
 struct ForwardSpec {
     PortRange external;
     proto::IpAddress to;
@@ -103,6 +110,7 @@ struct NodeSpec {
     std::vector<Route> routes;
     NatSpec nat;
     AlgSpec alg;
+    Nat64Spec nat64;
     std::vector<ForwardSpec> forwards;
     FirewallSpec firewall;
     std::optional<PortRange> local_ports;  // ip_local_port_range (default 32768-60999)

@@ -1,0 +1,66 @@
+// Stateful NAT64 (RFC 6146): IPv6-only hosts reach IPv4 hosts through an IPv6 prefix that embeds
+// the IPv4 address (RFC 6052), the client having learnt the synthesized address from DNS64
+// (RFC 6147, assumed: the scenario gives the client the synthesized address).
+//
+// A plain class, tested without SimGrid (tests/mbox/nat64_test.cpp). docs/middleboxes.md, "NAT64",
+// says what it does and what it leaves out.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/mbox/note.hpp"
+#include "sim/mbox/packet.hpp"
+#include "sim/mbox/router.hpp"
+
+namespace ftpsim::mbox {
+
+struct Nat64Config {
+    std::string name = "nat64";  // prefixes its notes
+    // The IPv6 prefix that stands for the IPv4 Internet: the well-known 64:ff9b::/96 (RFC 6052
+    // section 2.1) or a network-specific one. Only /96 is modelled (the IPv4 address is the last
+    // 32 bits; the other RFC 6052 lengths put it around the u-octet).
+    Prefix prefix{};
+    IpAddress pool;  // the IPv4 transport address the sessions use (one address)
+};
+
+// A BIB entry with its session (RFC 6146 section 3.1: the binding of an IPv6 endpoint to an IPv4
+// one, and the connection that uses it).
+struct Nat64Session {
+    int id = 0;
+    HostPort v6_src, v6_dst;  // the IPv6 side: client endpoint, synthesized server endpoint
+    HostPort v4_src, v4_dst;  // the IPv4 side: pool endpoint, server endpoint
+};
+
+// The well-known prefix 64:ff9b::/96.
+Prefix nat64_well_known_prefix();
+// 64:ff9b::c633:640a for 198.51.100.10 with a /96 prefix.
+IpAddress nat64_synthesize(const Prefix& prefix, const IpAddress& v4);
+// The IPv4 address embedded in `v6` when it is inside the /96 prefix.
+std::optional<IpAddress> nat64_extract(const Prefix& prefix, const IpAddress& v6);
+
+class Nat64 {
+public:
+    explicit Nat64(Nat64Config config);
+
+    // One packet arriving at the translator. IPv6 to the prefix: translated to IPv4 (a new
+    // session on a SYN); IPv4 to the pool address: translated back through its session, or
+    // dropped when none matches (RFC 6146 3.5.2.2: unsolicited inbound is not admitted). Any
+    // other packet is left alone (routed as it is). Forward or Drop.
+    Verdict process(Packet& pkt, std::vector<MiddleboxNote>& notes);
+
+    const std::vector<Nat64Session>& sessions() const { return sessions_; }
+    const Nat64Config& config() const { return config_; }
+
+private:
+    trace::Event fact(trace::Fact f, const Packet& pkt) const;
+    std::optional<std::uint16_t> pool_port(const HostPort& v6_src) const;
+
+    Nat64Config config_;
+    std::vector<Nat64Session> sessions_;
+    int next_id_ = 1;
+};
+
+}  // namespace ftpsim::mbox
