@@ -102,6 +102,46 @@ private:
 constexpr std::uint32_t kSnapLen = 262144;
 constexpr std::size_t kMaxPayload = 65535 - 60 - 20;  // fits an IPv4 datagram
 
+// An ICMPv6 destination unreachable (type 1), code 4 (port unreachable), RFC 4443 section 3.1,
+// quoting the offending segment's IPv6 header and first 8 bytes of its TCP header (ports and
+// sequence number; Linux quotes as much as fits in the minimum MTU, the model keeps what the trace
+// holds, as for IPv4).
+void write_icmp6_frame(std::string& out, const Event& e, trace::TimeNs ts, const Ip& src, const Ip& dst,
+                       const Ip& qsrc, const Ip& qdst) {
+    constexpr std::size_t kIcmpLen = 8 + 40 + 8, kFrameLen = 14 + 40 + kIcmpLen;
+    const auto t = ts < 0 ? 0 : static_cast<std::uint64_t>(ts);
+    put32le(out, static_cast<std::uint32_t>(t / 1'000'000'000ull));
+    put32le(out, static_cast<std::uint32_t>(t % 1'000'000'000ull));
+    put32le(out, static_cast<std::uint32_t>(kFrameLen));
+    put32le(out, static_cast<std::uint32_t>(kFrameLen));
+    const auto dmac = mac_of(e.to), smac = mac_of(e.from);
+    out.append(reinterpret_cast<const char*>(dmac.data()), 6);
+    out.append(reinterpret_cast<const char*>(smac.data()), 6);
+    put16be(out, 0x86DD);
+    auto ip6_header = [&](std::size_t payload, std::uint8_t next, const Ip& a, const Ip& b) {
+        put32be(out, 0x60000000u);
+        put16be(out, static_cast<std::uint16_t>(payload));
+        out.push_back(static_cast<char>(next));
+        out.push_back(64);
+        out.append(reinterpret_cast<const char*>(a.b.data()), 16);
+        out.append(reinterpret_cast<const char*>(b.b.data()), 16);
+    };
+    ip6_header(kIcmpLen, 58, src, dst);
+    const std::size_t icmp_at = out.size();
+    out.push_back(1);  // destination unreachable
+    out.push_back(4);  // port unreachable
+    put16be(out, 0);
+    put32be(out, 0);
+    ip6_header(20, 6, qsrc, qdst);  // the quoted SYN: a 20-byte TCP header
+    put16be(out, e.quoted_src.port);
+    put16be(out, e.quoted_dst.port);
+    put32be(out, e.tcp_seq);
+    std::uint32_t pseudo = sum16(reinterpret_cast<const char*>(src.b.data()), 16);
+    pseudo = sum16(reinterpret_cast<const char*>(dst.b.data()), 16, pseudo);
+    pseudo += static_cast<std::uint32_t>(kIcmpLen) + 58;
+    set16be(out, icmp_at + 2, fold(sum16(out.data() + icmp_at, kIcmpLen, pseudo)));
+}
+
 // An ICMP destination unreachable, code 3 (port), quoting the offending TCP segment's IPv4 header
 // and first 8 bytes (ports and sequence number), as RFC 792 and Linux's icmp_send write it.
 void write_icmp_frame(std::string& out, const Event& e, trace::TimeNs ts, IpCache& ips) {
@@ -109,8 +149,9 @@ void write_icmp_frame(std::string& out, const Event& e, trace::TimeNs ts, IpCach
     const Ip& dst = ips.get(e.dst.addr);
     const Ip& qsrc = ips.get(e.quoted_src.addr);
     const Ip& qdst = ips.get(e.quoted_dst.addr);
-    if (src.v6 || dst.v6 || qsrc.v6 || qdst.v6)
-        throw ExportError("pcap: event " + std::to_string(e.seq) + ": ICMP is modelled for IPv4 only");
+    if (src.v6 != dst.v6 || qsrc.v6 != qdst.v6 || src.v6 != qsrc.v6)
+        throw ExportError("pcap: event " + std::to_string(e.seq) + " mixes IPv4 and IPv6");
+    if (src.v6) return write_icmp6_frame(out, e, ts, src, dst, qsrc, qdst);
     constexpr std::size_t kIcmpLen = 8 + 20 + 8, kIpLen = 20 + kIcmpLen, kFrameLen = 14 + kIpLen;
     const auto t = ts < 0 ? 0 : static_cast<std::uint64_t>(ts);
     put32le(out, static_cast<std::uint32_t>(t / 1'000'000'000ull));

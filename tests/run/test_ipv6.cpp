@@ -7,6 +7,7 @@
 
 #include "sim/run/run.hpp"
 #include "sim/scenario/loader.hpp"
+#include "viz/export.hpp"
 
 using namespace ftpsim;
 
@@ -103,4 +104,44 @@ TEST_CASE("nat64: the IPv6 SYN leaves the translator as IPv4, 20 bytes cheaper, 
         }
     CHECK(sessions == 2);  // the control connection and the EPSV data connection
     CHECK(t.outcome.ok);
+}
+
+TEST_CASE("ipv6: a router's ICMP port unreachable to an IPv6 sender is an ICMPv6 frame in the pcap") {
+    const trace::Trace t = run_library("ipv6-end-to-end-passive", {"nodes.router.input={reject: icmp port-unreachable}",
+                                                                   "clients.client.server=\"[2001:db8:1::1]:21\""});
+    CHECK_FALSE(t.outcome.ok);
+    const std::string pcap = viz::to_pcap(t);  // captured at the client
+    // Walk the records: exactly one ICMPv6 frame, type 1 code 4, a correct checksum.
+    int icmp6 = 0;
+    for (std::size_t at = 24; at + 16 <= pcap.size();) {
+        auto u32 = [&](std::size_t i) {
+            return static_cast<std::uint32_t>(static_cast<unsigned char>(pcap[i])) |
+                   static_cast<std::uint32_t>(static_cast<unsigned char>(pcap[i + 1])) << 8 |
+                   static_cast<std::uint32_t>(static_cast<unsigned char>(pcap[i + 2])) << 16 |
+                   static_cast<std::uint32_t>(static_cast<unsigned char>(pcap[i + 3])) << 24;
+        };
+        const std::size_t len = u32(at + 8);
+        const auto* f = reinterpret_cast<const unsigned char*>(pcap.data() + at + 16);
+        at += 16 + len;
+        if (len < 14 + 40 + 8 || f[12] != 0x86 || f[13] != 0xdd || f[14 + 6] != 58) continue;
+        ++icmp6;
+        const unsigned char* ip6 = f + 14;
+        const unsigned char* icmp = ip6 + 40;
+        const std::size_t icmp_len = static_cast<std::size_t>(ip6[4] << 8 | ip6[5]);
+        CHECK(icmp_len == 56);
+        CHECK(icmp[0] == 1);  // destination unreachable
+        CHECK(icmp[1] == 4);  // port unreachable
+        std::uint32_t sum = 0;
+        for (int i = 8; i < 40; i += 2) sum += static_cast<std::uint32_t>(ip6[i] << 8 | ip6[i + 1]);
+        sum += static_cast<std::uint32_t>(icmp_len) + 58;
+        for (std::size_t i = 0; i + 1 < icmp_len; i += 2) sum += static_cast<std::uint32_t>(icmp[i] << 8 | icmp[i + 1]);
+        while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+        CHECK(sum == 0xffff);  // RFC 4443 2.3: the checksum over the pseudo-header verifies
+        // The quote: the SYN's IPv6 header (next header TCP) and its ports.
+        const unsigned char* quote = icmp + 8;
+        CHECK((quote[0] >> 4) == 6);
+        CHECK(quote[6] == 6);
+        CHECK((quote[40 + 2] << 8 | quote[40 + 3]) == 21);
+    }
+    CHECK(icmp6 == 1);
 }
