@@ -934,9 +934,12 @@ def cmd_report(args):
     w("- **result**: the file arrived whole (real: client exit 0 and 65536 bytes; sim: `outcome.ok`).")
     w("- **failure**: the first thing that went wrong, seen on the client's link: `reply NNN` (a 4xx/5xx "
       "answer to PORT/EPRT/PASV/EPSV/RETR), `refused` (the client's data SYN answered by a RST), "
-      "`icmp port-unreachable` (answered by ICMP), `timeout` (never answered). When the link shows "
-      "none, the real client's exit status (curl 7, 28; timeout(1) 124) and the simulated client's "
-      "typed `connect-failed` socket fact with its `error`.")
+      "`icmp port-unreachable` (answered by ICMP or ICMPv6 code 4; other ICMPv6 codes by name: "
+      "`icmp admin-prohibited`, `icmp no-route`, `icmp address-unreachable`), `timeout` (never "
+      "answered). When the link shows none, the real client's exit status (curl 7, 28; the textbook "
+      "script's 3 unreachable, 4 refused, 5 timeout, 7 gave up on a 227 it cannot read; timeout(1) 124) "
+      "and the simulated client's typed `connect-failed` socket fact with its `error`, else its "
+      "`client-give-up` fact (`timeout` when it carries the client's time limit, else `gave up`).")
     w("- **server saw**: PORT/EPRT as they arrived on the server's link; **client saw**: 227/229 as they "
       "arrived on the client's link. Compared by address and by whether the port is in 30000-30009 "
       "(ports are random).")
