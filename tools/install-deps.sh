@@ -9,7 +9,7 @@ build_pkgs=(cmake g++ make pkg-config libsimgrid-dev libimgui-dev libglfw3-dev d
   libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev libstb-dev libpcap-dev
   fonts-dejavu-core)
 test_pkgs=(xvfb xauth tshark plantuml mscgen librsvg2-bin libxml2-utils
-  vsftpd lftp curl python3-pyftpdlib python3-jsonschema nftables iptables conntrack iproute2 tcpdump
+  vsftpd lftp curl python3-pyftpdlib python3-jsonschema nftables iptables conntrack iproute2 tcpdump tayga
   clang libclang-rt-14-dev dpkg-dev file binutils)
 
 want=("${build_pkgs[@]}")

@@ -31,10 +31,31 @@ def icmp_unreachable(router, quoted):
     return ip + body
 
 
-def write_pcap(path, packets):
+def ip6(a):
+    import ipaddress
+    return ipaddress.IPv6Address(a).packed
+
+
+def tcp6_packet(src, sport, dst, dport, flags, payload=b"", seq=1):
+    fl = sum(bit for ch, bit in (("F", 1), ("S", 2), ("R", 4), ("P", 8), ("A", 16)) if ch in flags)
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, fl, 65535, 0, 0) + payload
+    return struct.pack("!IHBB16s16s", 6 << 28, len(tcp), 6, 64, ip6(src), ip6(dst)) + tcp
+
+
+def icmp6_unreachable(router, code, quoted):
+    """ICMPv6 destination unreachable (type 1) from `router`, quoting `quoted` (IPv6 header + TCP)."""
+    body = struct.pack("!BBHI", 1, code, 0, 0) + quoted[:48]
+    return struct.pack("!IHBB16s16s", 6 << 28, len(body), 58, 64, ip6(router), quoted[8:24]) + body
+
+
+def ether(packet, ethertype):
+    return b"\x02" * 6 + b"\x04" * 6 + ethertype + packet
+
+
+def write_pcap(path, packets, linktype=101):
     """packets: (time in s, raw IPv4 packet); link type 101 (raw IP), microseconds."""
     with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101))
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, linktype))
         for t, p in packets:
             f.write(struct.pack("<IIII", int(t), int(round((t - int(t)) * 1e6)), len(p), len(p)) + p)
 
@@ -58,6 +79,59 @@ class Pcap(unittest.TestCase):
         v = A.analyse(A.view(segs, C, ctl), C)
         self.assertEqual(v["first_fail"], "icmp port-unreachable")
         self.assertEqual(v["data"], ["eph>pasv icmp"])
+
+
+class Pcap6(unittest.TestCase):
+    """IPv6 in Ethernet frames (tcpdump on the router's veths): TCP with RFC 5952 addresses, EPRT |2|
+    and 229 on the control connection, the ICMPv6 error quoting a SYN."""
+    C6, S6 = "2001:db8:ff::10", "2001:db8:2::10"
+
+    def test_control_lines_and_data_syn(self):
+        pk = [tcp6_packet(self.C6, 40000, self.S6, 21, "S"), tcp6_packet(self.S6, 21, self.C6, 40000, "SA"),
+              tcp6_packet(self.S6, 21, self.C6, 40000, "PA", b"220 hi\r\n"),
+              tcp6_packet(self.C6, 40000, self.S6, 21, "PA", b"EPRT |2|2001:db8:ff::10|40002|\r\n"),
+              tcp6_packet(self.S6, 21, self.C6, 40000, "PA", b"200 ok\r\n", seq=20),
+              tcp6_packet(self.C6, 40000, self.S6, 21, "PA", b"EPSV\r\n", seq=40),
+              tcp6_packet(self.S6, 21, self.C6, 40000, "PA", b"229 Entering (|||30004|)\r\n", seq=40),
+              tcp6_packet(self.C6, 40010, self.S6, 30004, "S")]
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "wan.pcap")
+            write_pcap(p, [(10.0 + i / 100, ether(x, b"\x86\xdd")) for i, x in enumerate(pk)], linktype=1)
+            segs = A.read_pcap(p)
+        self.assertEqual(segs[0].src, "2001:db8:ff::10")
+        v = A.analyse(A.view(segs, self.C6, ctl), self.C6)
+        self.assertEqual(v["codes"], [220, 200, 229])
+        self.assertEqual(v["port_cmds"], ["EPRT [2001:db8:ff::10]:40002"])
+        self.assertEqual(A.norm_addr("[2001:db8:ff::10]:40002"), "[2001:db8:ff::10]:other")
+        self.assertEqual(v["pasv"], ["229 :30004"])
+        self.assertEqual(v["data"], ["eph>pasv none"])
+        self.assertEqual(v["first_fail"], "timeout")
+
+    def test_icmp6_quoting_the_syn_by_code(self):
+        syn = tcp6_packet(self.C6, 40000, self.S6, 30005, "S")
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "wan.pcap")
+            write_pcap(p, [(1.0, syn), (1.001, icmp6_unreachable("2001:db8:ff::1", 1, syn))])
+            segs = A.read_pcap(p)
+        self.assertEqual([(s.src, s.sport, s.dst, s.dport, s.flags) for s in segs],
+                         [(self.C6, 40000, self.S6, 30005, "S"), (self.C6, 40000, self.S6, 30005, "I6:1")])
+        v = A.analyse(A.view(segs, self.C6, ctl), self.C6)
+        self.assertEqual(v["first_fail"], "icmp admin-prohibited")
+        self.assertEqual(v["data"], ["eph>pasv icmp"])
+        self.assertEqual(A.icmp_kind("I6:4"), "icmp port-unreachable")
+
+    def test_v6_scenarios(self):
+        cell = {"id": "x", "client": "curl", "server": "vsftpd", "topo": "v6fws", "helper": "on",
+                "mode": "epsv", "variant": ""}
+        y = A.scenario_yaml(cell)
+        self.assertIn('server: "[2001:db8:2::10]:21"', y)
+        self.assertIn("alg: {enabled: true, ports: [21]}", y)
+        self.assertIn("dst: 2001:db8:2::10/128, dport: 21", y)
+        self.assertIn("options: {connect_timeout: 2s}", y)  # the vsftpd6 phase
+        cell.update(topo="nat64", helper="off")
+        y = A.scenario_yaml(cell)
+        self.assertIn('server: "[2001:db8:64::cb00:710a]:21"', y)
+        self.assertNotIn("connect_timeout", y)  # the plain IPv4 vsftpd phase
 
 
 def seg(t, src, sport, dst, dport, flags, payload=b"", seq=1):
@@ -121,6 +195,13 @@ class SimulatedSide(unittest.TestCase):
         self.assertEqual(A.sim_kind(self.trace([ev]), dict(A.EMPTY_VIEW)), (False, "refused"))
         self.assertEqual(A.sim_kind(self.trace([{"kind": "socket", "from": "client", "text": "refused"}]),
                                     dict(A.EMPTY_VIEW)), (False, "failed"))
+
+    def test_failure_kind_from_give_up_fact(self):
+        give_up = {"kind": "note", "from": "client", "fact": "client-give-up", "timeout_ns": 5000000000,
+                   "state": "max-time"}
+        self.assertEqual(A.sim_kind(self.trace([give_up]), dict(A.EMPTY_VIEW)), (False, "timeout"))
+        del give_up["timeout_ns"]  # a protocol decision (a 227 the client cannot read), no time limit
+        self.assertEqual(A.sim_kind(self.trace([give_up]), dict(A.EMPTY_VIEW)), (False, "gave up"))
 
     def test_icmp_hop_keyed_by_the_quoted_syn(self):
         def segment(t, frm, to, src, dst, flags, **kw):
