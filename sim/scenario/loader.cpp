@@ -724,7 +724,9 @@ ClientSpec read_client(const std::string& node, const Value& v) {
     if (auto x = m.get("data_ports")) c.data_ports = x->port_range();
     if (auto x = m.get("announce_address")) c.announce_address = x->address();
     if (auto x = m.get("start")) c.start_ns = x->duration();
-    if (auto x = m.get("count")) c.count = static_cast<int>(x->integer(1, 100000));
+    if (auto x = m.get("count")) c.count = static_cast<int>(x->integer(1, kMaxClientsPerHost));
+    if (auto x = m.get("hosts")) c.hosts = static_cast<int>(x->integer(1, kMaxHosts));
+    if (auto x = m.get("host_interval")) c.host_interval_ns = x->duration();
     if (auto x = m.get("options"))
         for (auto& [k, val] : Map(*x).entries()) c.options[k] = val.scalar("a value");
     m.done();
@@ -1032,6 +1034,15 @@ const Interface* interface_on(const NodeSpec& n, const Cidr& net) {
 
 }  // namespace
 
+const Interface& client_interface(const NodeSpec& n, const proto::IpAddress& server) {
+    for (const auto& i : n.interfaces)
+        if (i.address.contains(server)) return i;
+    if (n.gateway)
+        for (const auto& i : n.interfaces)
+            if (i.address.contains(*n.gateway)) return i;
+    return n.interfaces.front();
+}
+
 void validate(const Scenario& s) {
     // What cannot be simulated within memory, before anything else (the ranges are in loader.hpp).
     if (s.nodes.size() > kMaxNodes)
@@ -1046,10 +1057,13 @@ void validate(const Scenario& s) {
     {
         std::size_t clients = 0;
         for (const auto& c : s.clients) {
-            clients += static_cast<std::size_t>(std::max(c.count, 1));
+            if (c.count > kMaxClientsPerHost)
+                fail_at(c.mark, "clients." + c.node + ": count " + std::to_string(c.count) + " clients on one host, expected at most " +
+                                    std::to_string(kMaxClientsPerHost) + " per host (add hosts: for more)");
+            clients += static_cast<std::size_t>(std::max(c.count, 1)) * static_cast<std::size_t>(std::max(c.hosts, 1));
             if (clients > kMaxClients)
                 fail_at(c.mark, "clients." + c.node + ": " + std::to_string(clients) +
-                                    " clients so far (count included), expected at most " +
+                                    " clients so far (count x hosts included), expected at most " +
                                     std::to_string(kMaxClients) + " in a scenario");
         }
     }
@@ -1128,7 +1142,30 @@ void validate(const Scenario& s) {
                                  "-" + std::to_string(sv.passive_ports->hi) + " include the control port " +
                                  std::to_string(sv.port));
     }
-    for (const auto& c : s.clients) host_node(c.node, c.mark, "client");
+    for (const auto& c : s.clients) {
+        const NodeSpec* n = host_node(c.node, c.mark, "client");
+        if (c.hosts <= 1) continue;
+        if (c.host_interval_ns > 0 && c.hosts - 1 > (1'000'000'000'000'000'000LL - c.start_ns) / c.host_interval_ns)
+            fail_at(c.mark, "clients." + c.node + ".host_interval: the last of " + std::to_string(c.hosts) +
+                                " hosts would start after 1000000000s");
+        // The hosts' addresses: the interface towards the server and the hosts - 1 after it.
+        const Interface* i = &client_interface(*n, c.server.addr);
+        const std::string what = "clients." + c.node + ".hosts: " + std::to_string(c.hosts) + " hosts from " +
+                                 i->address.addr.to_string();
+        if (!i->address.addr.is_v4()) fail_at(c.mark, what + ": several hosts need an IPv4 address");
+        const std::uint32_t first = i->address.addr.v4_host_order();
+        const std::uint32_t last = first + static_cast<std::uint32_t>(c.hosts - 1);
+        const Cidr net{proto::IpAddress::v4(first), i->address.prefix};
+        const std::uint32_t host_bits = i->address.prefix >= 32 ? 0 : 0xffffffffu >> i->address.prefix;
+        if (last < first || !net.contains(proto::IpAddress::v4(last)) || (host_bits && (last & host_bits) == host_bits))
+            fail_at(c.mark, what + " pass the end of the network " + i->address.to_string() + " (the last would be " +
+                                proto::IpAddress::v4(last).to_string() + ")");
+        for (const auto& other : s.nodes)
+            for (const auto& j : other.interfaces)
+                if (&j != i && j.address.addr.is_v4() && j.address.addr.v4_host_order() - first <= last - first)
+                    fail_at(c.mark, what + " to " + proto::IpAddress::v4(last).to_string() + " include " +
+                                        j.address.addr.to_string() + " of node '" + other.name + "'");
+    }
     for (const auto& a : s.attackers) {
         host_node(a.node, a.mark, "attacker");
         for (const auto& c : s.clients)
