@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "app/commands.hpp"
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 #include "viz/export.hpp"
 
 namespace ftpsim::app {

@@ -18,7 +18,7 @@
 #include "live/recorder.hpp"
 #include "live/sockets.hpp"
 #include "protocol/client.hpp"
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 
 namespace ftpsim::live {
 

@@ -24,7 +24,7 @@
 
 #include "live/client_url.hpp"
 #include "protocol/client_profile.hpp"
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::live {
 

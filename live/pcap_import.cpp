@@ -1,7 +1,7 @@
 // `ftpsim import`: a capture of an FTP session as an ftpsim trace (see pcap_import.hpp).
 #include "live/pcap_import.hpp"
 
-#include "sim/trace/render.hpp"
+#include "trace/render.hpp"
 
 #include <pcap/pcap.h>
 
@@ -20,7 +20,7 @@
 #include "live/recorder.hpp"
 #include "protocol/address.hpp"
 #include "protocol/codec.hpp"
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 
 namespace ftpsim::live {
 namespace {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::live {
 

@@ -7,8 +7,8 @@
 #include <map>
 #include <stdexcept>
 
-#include "sim/trace/json.hpp"
-#include "sim/trace/render.hpp"
+#include "trace/json.hpp"
+#include "trace/render.hpp"
 
 namespace ftpsim::live {
 namespace {
@@ -329,7 +329,7 @@ void Recorder::add_model_note(const std::string& text) { trace_.model_notes.push
 
 namespace {
 
-// One event as to_json writes it (one event per line, sim/trace/json.hpp).
+// One event as to_json writes it (one event per line, trace/json.hpp).
 std::string event_line(const trace::Event& e) {
     trace::Trace one;
     one.events.push_back(e);

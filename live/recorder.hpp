@@ -15,7 +15,7 @@
 // keeps the call order for events with the same time.
 //
 // Typed facts (issue #14): socket events and the live server's own decisions carry a
-// trace::Fact and its fields; their text is trace::sentence(e) (sim/trace/render.hpp), never a
+// trace::Fact and its fields; their text is trace::sentence(e) (trace/render.hpp), never a
 // sentence written here. FTP lines are recorded as written.
 //
 // Streaming (`ftpsim serve --trace`): after stream_to(), events are written to the file as they
@@ -36,7 +36,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::live {
 
@@ -87,7 +87,7 @@ public:
     void listen(trace::TimeNs t, const std::string& node, const trace::Endpoint& local);
     void listen_failed(trace::TimeNs t, const std::string& node, const trace::Endpoint& local, trace::SocketError error);
 
-    // The live server's decisions (Fact::Serve*; see sim/trace/trace.hpp for the fields).
+    // The live server's decisions (Fact::Serve*; see trace/trace.hpp for the fields).
     void refusal(trace::TimeNs t, RefusalKind kind, const std::string& addr, std::size_t count,
                  std::size_t limit, const std::string& detail);
     void login_failed(trace::TimeNs t, const std::string& node, int fails, int max_fails,

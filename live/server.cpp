@@ -22,7 +22,7 @@
 #include "live/recorder.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/server.hpp"
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 
 namespace ftpsim::live {
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::viz {
 

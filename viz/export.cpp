@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 #include "viz/detail.hpp"
 #include "viz/export.hpp"
 

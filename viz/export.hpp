@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 #include "viz/diagram.hpp"
 
 namespace ftpsim::viz {

@@ -12,7 +12,7 @@
 
 #include "common.hpp"
 #include "live/pcap_import.hpp"
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 #include "viz/diagram.hpp"
 #include "viz/export.hpp"
 

@@ -1,11 +1,11 @@
 // What a middlebox tells the trace about one decision: a typed fact (trace::Event's fact and
-// fields, sim/trace/trace.hpp), with its sentence rendered from the fields by trace::sentence.
+// fields, trace/trace.hpp), with its sentence rendered from the fields by trace::sentence.
 #pragma once
 
 #include <string>
 
-#include "sim/trace/render.hpp"
-#include "sim/trace/trace.hpp"
+#include "trace/render.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::mbox {
 

@@ -18,7 +18,7 @@
 
 #include "sim/net/processor.hpp"
 #include "sim/net/topology.hpp"
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::net {
 

@@ -8,7 +8,7 @@
 
 #include "sim/mbox/note.hpp"
 #include "sim/mbox/packet.hpp"
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::net {
 

@@ -12,7 +12,7 @@
 
 #include "protocol/address.hpp"
 #include "sim/mbox/packet.hpp"
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::net {
 

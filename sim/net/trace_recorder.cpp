@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "sim/trace/render.hpp"
+#include "trace/render.hpp"
 
 namespace ftpsim::net {
 

@@ -16,8 +16,8 @@
 #include "sim/mbox/note.hpp"
 #include "sim/mbox/packet.hpp"
 #include "sim/net/topology.hpp"
-#include "sim/trace/ftp_line.hpp"
-#include "sim/trace/trace.hpp"
+#include "trace/ftp_line.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::net {
 

@@ -14,8 +14,8 @@
 #include "protocol/server.hpp"
 #include "sim/net/network.hpp"
 #include "sim/run/build.hpp"
-#include "sim/run/tls.hpp"
-#include "sim/trace/trace.hpp"
+#include "sim/net/tls.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::sim {
 

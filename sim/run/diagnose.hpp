@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "sim/scenario/scenario.hpp"
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::sim {
 

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <string>
 
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::sim {
 

@@ -8,6 +8,8 @@
 #include <set>
 
 #include "sim/mbox/firewall.hpp"
+#include "sim/mbox/host_firewall.hpp"
+#include "sim/net/link_down.hpp"
 #include "sim/net/network.hpp"
 #include "sim/run/apps.hpp"
 #include "sim/run/build.hpp"
@@ -51,86 +53,29 @@ private:
     std::unique_ptr<mbox::Router> router_;
 };
 
-// A host's own packet filter (iptables INPUT/OUTPUT): ordered rules with connection state.
-// Simplification: a host firewall has no FTP helper, so no connection is ever "related".
-class HostFirewall final : public net::PacketProcessor {
+// A host's own packet filter (sim/mbox/host_firewall.hpp) as the node's packet hook: what the
+// host receives at prerouting, what it sends itself at postrouting.
+class HostFirewallHook final : public net::PacketProcessor {
 public:
-    HostFirewall(std::string node, mbox::Firewall fw) : node_(std::move(node)), fw_(std::move(fw)) {}
+    explicit HostFirewallHook(mbox::HostFirewall fw) : fw_(std::move(fw)) {}
     net::Decision prerouting(net::Packet& p, const net::HookContext& ctx,
                              std::vector<mbox::MiddleboxNote>& notes) override {
-        return filter(p, ctx, mbox::FwDirection::Inbound, notes);
+        return decision(fw_.filter(p, ctx.in_iface, ctx.out_iface, mbox::FwDirection::Inbound, notes), notes);
     }
     net::Decision postrouting(net::Packet& p, const net::HookContext& ctx,
                               std::vector<mbox::MiddleboxNote>& notes) override {
         if (ctx.in_iface >= 0) return {};  // forwarded, not ours
-        return filter(p, ctx, mbox::FwDirection::Outbound, notes);
+        return decision(fw_.filter(p, ctx.in_iface, ctx.out_iface, mbox::FwDirection::Outbound, notes), notes);
     }
 
 private:
-    using Flow = std::pair<proto::HostPort, proto::HostPort>;
-    net::Decision filter(net::Packet& p, const net::HookContext& ctx, mbox::FwDirection dir,
-                         std::vector<mbox::MiddleboxNote>& notes) {
-        // An ICMP error about one of this host's connections is RELATED: let it through.
-        if (p.icmp != mbox::Icmp::None && flows_.count(Flow{p.quoted_src, p.quoted_dst})) return {};
-        Flow flow{p.src, p.dst}, back{p.dst, p.src};
-        bool known = flows_.count(flow) || flows_.count(back);
-        mbox::FilterInput in{&p, p.src, p.dst, ctx.in_iface, ctx.out_iface, dir,
-                             known ? mbox::kCtEstablished : mbox::kCtNew};
-        auto d = fw_.evaluate(in);
-        if (d.action == mbox::FwAction::Accept) {
-            flows_.insert(flow);
-            return {};
-        }
-        bool drop = d.action == mbox::FwAction::Drop;
-        trace::Event e;
-        e.from = node_;
-        e.fact = trace::Fact::FirewallVerdict;
-        e.action = drop ? trace::Action::Drop : trace::Action::Reject;
-        e.verdict = drop ? trace::Verdict::Dropped : trace::Verdict::Rejected;
-        e.flags = mbox::flags_string(p.flags);
-        e.payload_len = static_cast<std::uint32_t>(p.payload.size());
-        e.src = {p.src.addr.to_string(), p.src.port};
-        e.dst = {p.dst.addr.to_string(), p.dst.port};
-        e.rule = d.rule;
-        e.rule_text = d.by_policy ? std::string("default ") + mbox::to_string(fw_.policy())
-                                  : fw_.rules()[static_cast<std::size_t>(d.rule - 1)].to_string();
-        e.state = mbox::ct_states_string(in.state);
-        mbox::MiddleboxNote n = mbox::make_note(mbox::NoteKind::Firewall, std::move(e));
-        net::Decision out{drop ? net::Fate::Drop : net::Fate::Reject, node_ + ": " + n.reason,
-                          trace::Fact::FirewallVerdict};
-        notes.push_back(std::move(n));
-        return out;
+    net::Decision decision(mbox::Verdict v, const std::vector<mbox::MiddleboxNote>& notes) const {
+        if (v == mbox::Verdict::Forward) return {};
+        return {v == mbox::Verdict::Drop ? net::Fate::Drop : net::Fate::Reject, fw_.node() + ": " + notes.back().reason,
+                trace::Fact::FirewallVerdict};
     }
 
-    std::string node_;
-    mbox::Firewall fw_;
-    std::set<Flow> flows_;
-};
-
-// Fault "link-down": packets arriving over the link during [from, until) are lost. Wraps the
-// node's own hook, if any.
-using TimeNs = trace::TimeNs;
-
-class LinkDownHook final : public net::PacketProcessor {
-public:
-    LinkDownHook(net::PacketProcessor* inner, int iface, std::string link, TimeNs from, TimeNs until)
-        : inner_(inner), iface_(iface), link_(std::move(link)), from_(from), until_(until) {}
-    net::Decision prerouting(net::Packet& p, const net::HookContext& ctx,
-                             std::vector<mbox::MiddleboxNote>& notes) override {
-        if (ctx.in_iface == iface_ && ctx.now >= from_ && ctx.now < until_)
-            return {net::Fate::Drop, "link " + link_ + " is down", trace::Fact::LinkDown};
-        return inner_ ? inner_->prerouting(p, ctx, notes) : net::Decision{};
-    }
-    net::Decision postrouting(net::Packet& p, const net::HookContext& ctx,
-                              std::vector<mbox::MiddleboxNote>& notes) override {
-        return inner_ ? inner_->postrouting(p, ctx, notes) : net::Decision{};
-    }
-
-private:
-    net::PacketProcessor* inner_;
-    int iface_;
-    std::string link_;
-    TimeNs from_, until_;
+    mbox::HostFirewall fw_;
 };
 
 // An attacker's tap on a node: every segment arriving there from a link that comes from a
@@ -282,7 +227,7 @@ void schedule_faults(net::Network& net, const scenario::Scenario& s, Apps& apps,
                 for (const auto& end : {l.a, l.b}) {
                     const std::string& node = topo.nodes()[static_cast<std::size_t>(end.node)].name;
                     auto it = hook_of.find(node);
-                    hooks.push_back(std::make_unique<LinkDownHook>(it == hook_of.end() ? nullptr : it->second,
+                    hooks.push_back(std::make_unique<net::LinkDown>(it == hook_of.end() ? nullptr : it->second,
                                                                    end.iface, l.name, f.at_ns, f.at_ns + f.duration_ns));
                     hook_of[node] = hooks.back().get();
                     net.set_processor(node, hooks.back().get());
@@ -373,7 +318,7 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
             net.set_processor(n.name, hooks.back().get());
             hook_of[n.name] = hooks.back().get();
         } else if (n.kind == "host" && n.firewall.enabled) {
-            hooks.push_back(std::make_unique<HostFirewall>(n.name, build_firewall(n.firewall)));
+            hooks.push_back(std::make_unique<HostFirewallHook>(mbox::HostFirewall(n.name, build_firewall(n.firewall))));
             net.set_processor(n.name, hooks.back().get());
             hook_of[n.name] = hooks.back().get();
         }

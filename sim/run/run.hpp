@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "sim/scenario/scenario.hpp"
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::mbox {
 struct RouterSnapshot;  // sim/mbox/router.hpp

@@ -1,7 +1,8 @@
 // The app's model, scripted input and panels with ImGui's core and no window, and the real
 // window in screenshot mode under X (or Xvfb) when one is available.
 #include "tests/gui/headless.hpp"
-#include "sim/trace/json.hpp"
+#include "tests/support/demo_backend.hpp"
+#include "trace/json.hpp"
 #include "viz/gui/app.hpp"
 #include "viz/gui/driver.hpp"
 #include "viz/gui/script.hpp"
@@ -323,13 +324,17 @@ TEST_CASE("bad options and scripts are refused before any window opens") {
     CHECK(gui::main_from_args(3, const_cast<char**>(help_argv)) == 0);
 
     gui::GuiOptions bad;
+    bad.backend = gui::make_demo_backend();
     bad.script = "step 1; fly";
     CHECK(gui::run_gui(bad) == 2);
     bad.script.clear();
     bad.scenario = "nowhere";
     CHECK(gui::run_gui(bad) == 2);
     bad.scenario.clear();
+    bad.backend = nullptr;  // a backend wins over --trace
     bad.trace_files = {"/nonexistent/trace.json"};
+    CHECK(gui::run_gui(bad) == 2);
+    bad.trace_files.clear();  // neither a backend nor a trace: nothing to show
     CHECK(gui::run_gui(bad) == 2);
 }
 
@@ -397,6 +402,7 @@ TEST_CASE("gui window: screenshot mode writes the last frame as a PNG") {
         break;
     case Display::Here: {
         gui::GuiOptions o;
+        o.backend = gui::make_demo_backend();
         o.screenshot = png;
         o.frames = 3;
         o.step = 30;
@@ -421,6 +427,7 @@ TEST_CASE("gui window: a script changes a knob, steps and takes screenshots") {
         break;
     case Display::Here: {
         gui::GuiOptions o;
+        o.backend = gui::make_demo_backend();
         o.width = 1024;
         o.height = 700;
         o.script = "set knob nodes.home-router.alg.enabled=true; view end-to-end; step 20; hover 600 400; wait 2; screenshot " + png +

@@ -1,5 +1,6 @@
 // The ladder canvas drawn with ImGui's core and no window: what lands in the draw list.
 #include "tests/gui/headless.hpp"
+#include "tests/support/demo_backend.hpp"
 #include "viz/diagram.hpp"
 #include "viz/gui/backend.hpp"
 #include "viz/gui/ladder_canvas.hpp"

@@ -4,8 +4,9 @@
 // reply-code registry. Headless (ImGui's core, no window); the library traces come from
 // `ftpsim run ... --export x.json`.
 #include "tests/gui/headless.hpp"
+#include "tests/support/demo_backend.hpp"
 #include "protocol/reply_codes.hpp"
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 #include "viz/gui/narration.hpp"
 #include "viz/gui/script.hpp"
 #include "viz/gui/state.hpp"

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "live/pcap_import.hpp"
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 #include "viz/diagram.hpp"
 
 using namespace ftpsim;

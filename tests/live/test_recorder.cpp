@@ -2,10 +2,10 @@
 #include <doctest/doctest.h>
 
 #include "live/recorder.hpp"
-#include "sim/trace/render.hpp"
+#include "trace/render.hpp"
 #include <unistd.h>
 #include <cerrno>
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 #include "viz/diagram.hpp"
 
 using namespace ftpsim;
@@ -277,7 +277,7 @@ TEST_CASE("recorder: an SPDT connection accepted as a control connection is adop
 #include <fstream>
 #include <sstream>
 
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 
 TEST_CASE("recorder: streaming writes events as they happen, keeps only open runs, and the file is a trace") {
     char tmpl[] = "/tmp/ftpsim-stream-XXXXXX";

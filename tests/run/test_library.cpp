@@ -11,7 +11,7 @@
 #include "sim/run/digest.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/loader.hpp"
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 #include "viz/export.hpp"
 
 namespace fs = std::filesystem;

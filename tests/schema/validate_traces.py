@@ -6,7 +6,7 @@
 Every library scenario (DIR/*.yaml) is run with `ftpsim run --no-verify --export` and its trace
 validated; any TRACE.json given is validated too (traces written by `ftpsim import` or
 `ftpsim serve --trace` are added that way: see tests/CMakeLists.txt). Also checks that the
-schema's enums list every name the C++ tables define (sim/trace/trace.cpp), so the two cannot
+schema's enums list every name the C++ tables define (trace/trace.cpp), so the two cannot
 drift apart. Exits 1 with one line per problem (file, JSON path, message).
 """
 import argparse
@@ -32,7 +32,7 @@ def main():
     ap.add_argument("schema")
     ap.add_argument("--ftpsim")
     ap.add_argument("--scenarios")
-    ap.add_argument("--source", help="the source tree (checks the schema's enums against sim/trace/trace.cpp)")
+    ap.add_argument("--source", help="the source tree (checks the schema's enums against trace/trace.cpp)")
     ap.add_argument("--captures", help="a folder of pcap files: each is imported with `ftpsim import` and its trace validated")
     ap.add_argument("traces", nargs="*")
     a = ap.parse_args()
@@ -53,7 +53,7 @@ def main():
         for table, enum in pairs:
             names = cpp_names(trace_cpp, table)
             if sorted(names) != sorted(enum):
-                problems.append(f"{a.schema}: enum for {table} differs from sim/trace/trace.cpp: "
+                problems.append(f"{a.schema}: enum for {table} differs from trace/trace.cpp: "
                                 f"missing {sorted(set(names) - set(enum))}, extra {sorted(set(enum) - set(names))}")
 
     files = [pathlib.Path(t) for t in a.traces]

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "seed_traces.hpp"
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 #include "tools.hpp"
 #include "viz/export.hpp"
 

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
 #include "seed_traces.hpp"
-#include "sim/trace/json.hpp"
-#include "sim/trace/render.hpp"
+#include "trace/json.hpp"
+#include "trace/render.hpp"
 
 using namespace ftpsim;
 using trace::from_json;

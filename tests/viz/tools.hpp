@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 #include "viz/export.hpp"
 
 namespace ftpsim::testing {

@@ -1,6 +1,6 @@
 #include "viz/gui/app.hpp"
 
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 #include "viz/gui/driver.hpp"
 #include "viz/gui/script.hpp"
 #include "viz/gui/state.hpp"
@@ -86,7 +86,10 @@ void glfw_error(int code, const char* text) { std::fprintf(stderr, "ftpsim gui: 
 
 std::shared_ptr<GuiBackend> make_backend(const GuiOptions& o, std::string& error) {
     if (o.backend) return o.backend;
-    if (o.trace_files.empty()) return std::shared_ptr<GuiBackend>(make_demo_backend());
+    if (o.trace_files.empty()) {
+        error = "nothing to show: give --trace FILE.json (`ftpsim gui` attaches the simulator)";
+        return nullptr;
+    }
     auto b = std::make_shared<FixedTraceBackend>();
     for (const auto& path : o.trace_files) {
         std::ifstream in(path, std::ios::binary);

@@ -15,7 +15,7 @@
 namespace ftpsim::gui {
 
 struct GuiOptions {
-    std::shared_ptr<GuiBackend> backend;   // nullptr: trace_files if any, else the built-in demos
+    std::shared_ptr<GuiBackend> backend;   // nullptr: trace_files (one of the two is needed)
     std::vector<std::string> trace_files;  // --trace FILE.json (repeatable): show recorded traces
     std::string scenario;                  // --scenario ID: the library entry to open
     std::vector<std::string> sets;         // --set NAME=VALUE: knob values to start with

@@ -3,7 +3,7 @@
 // includes SimGrid and runs (and is tested) on traces from JSON files or built in code.
 #pragma once
 
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 #include <memory>
 #include <string>
@@ -72,11 +72,6 @@ public:
 private:
     std::vector<trace::Trace> traces_;
 };
-
-// Built-in teaching examples generated in code (no simulator): active and passive FTP through a
-// home NAT, with the ALG and the client's behaviour as knobs. Hand-made but consistent traces,
-// good enough to drive the GUI, the screenshots and the tests.
-std::unique_ptr<GuiBackend> make_demo_backend();
 
 // A synthetic trace of `n` events (a long passive download) for the culling and speed tests.
 trace::Trace make_long_trace(std::size_t n);

@@ -5,7 +5,7 @@
 // the typed trace fields (branch `typed`) will feed.
 #pragma once
 
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 #include "viz/diagram.hpp"
 
 #include <cstddef>

@@ -16,7 +16,7 @@
 namespace ftpsim::gui {
 
 GuiState::GuiState(std::shared_ptr<GuiBackend> backend) : backend_(std::move(backend)) {
-    if (!backend_) backend_ = std::shared_ptr<GuiBackend>(make_demo_backend());
+    if (!backend_) backend_ = std::make_shared<FixedTraceBackend>();  // an empty library
     library_ = backend_->library();
     if (!library_.empty()) select_scenario(library_.front().id);
 }

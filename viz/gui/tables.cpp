@@ -175,7 +175,7 @@ TablesAt tables_at(const trace::Trace& t, std::size_t upto) {
             }
         }
         if (e.kind == trace::EventKind::Middlebox) {
-            // the routers' table changes, as typed facts (sim/trace/trace.hpp)
+            // the routers' table changes, as typed facts (trace/trace.hpp)
             using F = trace::Fact;
             switch (e.fact) {
             case F::NatMappingCreated:

@@ -2,7 +2,7 @@
 // each router's connection tracking, ALG expectations and the drops and rejects so far. The GUI's
 // side panel shows it at the playback position.
 //
-// A fold over the trace's typed facts (sim/trace/trace.hpp), with no text read: NatMappingCreated
+// A fold over the trace's typed facts (trace/trace.hpp), with no text read: NatMappingCreated
 // / NatMappingExpired / PortForward for the NAT rows, AlgExpectationCreated / Used / Expired for
 // the expectations, ConntrackExpired for forgotten connections; each router's conntrack entries
 // are the connections it forwarded (the segments), their states from the TCP flags.
@@ -13,7 +13,7 @@
 // trace shows), except closing and unanswered connections, which leave after Linux's 120 s.
 #pragma once
 
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "sim/trace/ftp_line.hpp"
+#include "trace/ftp_line.hpp"
 
 #include <cctype>
 

@@ -1,13 +1,13 @@
 // The one place where an event's typed fields become the sentence a user reads.
 //
-// The simulator fills an event's fields (sim/trace/trace.hpp, enum Fact) and the recorder stores
+// The simulator fills an event's fields (trace/trace.hpp, enum Fact) and the recorder stores
 // sentence(e) in e.text; the text, SVG, Mermaid, GUI and other exporters show e.text. Readers
 // that decide anything (the diagnosis, the GUI's tables, the rig's analyser) read the fields.
 #pragma once
 
 #include <string>
 
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::trace {
 

@@ -1,5 +1,5 @@
 // The trace <-> JSON codec. nlohmann-json is kept to this one translation unit (it is heavy).
-#include "sim/trace/json.hpp"
+#include "trace/json.hpp"
 
 #include <cstdint>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 #include <array>
 #include <utility>

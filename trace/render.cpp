@@ -1,4 +1,4 @@
-#include "sim/trace/render.hpp"
+#include "trace/render.hpp"
 
 namespace ftpsim::trace {
 

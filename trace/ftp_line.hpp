@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::trace {
 

@@ -4,7 +4,7 @@
 // simulation. Times are integer nanoseconds of simulated time, so that the same scenario and
 // seed give byte-identical traces and exact assertions (a 10 ms link shows 10000000 ns).
 //
-// Changes here are additive (format version: sim/trace/json.hpp; fields: docs/trace.md): add fields with defaults, never rename or remove one without
+// Changes here are additive (format version: trace/json.hpp; fields: docs/trace.md): add fields with defaults, never rename or remove one without
 // updating every reader (sim/, viz/, the JSON codec and the golden traces).
 #pragma once
 
@@ -79,7 +79,7 @@ enum class Verdict {
 // ---- Typed facts (JSON format version 2; docs/trace.md) -----------------------------------------
 //
 // Every event says what happened as fields; its `text` is the sentence rendered from them by
-// trace::sentence() (sim/trace/render.hpp) when it was recorded. Nothing may decide anything by
+// trace::sentence() (trace/render.hpp) when it was recorded. Nothing may decide anything by
 // reading `text` or `reason`: read `fact` and the fields it documents.
 
 // What an event records, beyond its EventKind. One list for every kind of event, so that a

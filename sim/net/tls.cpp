@@ -1,4 +1,4 @@
-#include "sim/run/tls.hpp"
+#include "sim/net/tls.hpp"
 
 #include <cctype>
 

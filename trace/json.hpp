@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "sim/trace/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace ftpsim::trace {
 
