@@ -1,13 +1,21 @@
 // ftpsim sweep: runs one scenario over the cartesian product of --vary values and prints which
-// cells work, as a pivot table (text, Markdown) or one row per cell (CSV, JSON).
+// cells work, as a pivot table (text, Markdown) or one row per cell (CSV, JSON). With --shard K/N
+// it runs every N-th cell; `--format json` then writes a shard document that `ftpsim sweep merge`
+// joins with the other shards' into what one run over every cell prints (docs/sweep.md).
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "app/commands.hpp"
 #include "sim/run/run.hpp"
@@ -88,10 +96,16 @@ void progress_bar(std::size_t done, std::size_t total) {
     if (done == total) std::fprintf(stderr, "\n");
 }
 
-// Runs the cells in `jobs` forked workers; each writes "idx ok summary" lines to its pipe.
+// Runs the cells in `jobs` forked workers; each writes "idx ok summary" lines to its pipe. The
+// workers take the next cell from a counter they share (cells differ in cost, so a fixed deal
+// would leave one worker idle at the end); a cell's result does not depend on who runs it.
 std::string run_parallel(const std::string& file, const std::vector<std::string>& base_sets,
                          const std::vector<Dimension>& dims, const std::vector<std::size_t>& cells,
                          int jobs, bool progress, std::vector<CellResult>& results) {
+    if (static_cast<std::size_t>(jobs) > cells.size()) jobs = static_cast<int>(std::max<std::size_t>(cells.size(), 1));
+    void* shared = mmap(nullptr, sizeof(std::atomic<std::size_t>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) return "sweep: cannot map memory shared with the workers";
+    auto* next_cell = new (shared) std::atomic<std::size_t>(0);
     std::vector<int> fds;
     std::vector<pid_t> pids;
     for (int w = 0; w < jobs; ++w) {
@@ -101,8 +115,9 @@ std::string run_parallel(const std::string& file, const std::vector<std::string>
         if (pid < 0) return "sweep: cannot start a worker process";
         if (pid == 0) {
             close(p[0]);
+            for (int fd : fds) close(fd);
             FILE* out = fdopen(p[1], "w");
-            for (std::size_t i = static_cast<std::size_t>(w); i < cells.size(); i += static_cast<std::size_t>(jobs)) {
+            for (std::size_t i = next_cell->fetch_add(1); i < cells.size(); i = next_cell->fetch_add(1)) {
                 auto sets = base_sets;
                 auto extra = cell_sets(dims, cells[i]);
                 sets.insert(sets.end(), extra.begin(), extra.end());
@@ -164,6 +179,7 @@ std::string run_parallel(const std::string& file, const std::vector<std::string>
         }
     }
     for (pid_t p : pids) waitpid(p, nullptr, 0);
+    munmap(shared, sizeof(std::atomic<std::size_t>));
     return error;
 }
 
@@ -233,9 +249,66 @@ void print_pivot(const std::vector<Dimension>& dims, const std::vector<std::size
     for (const auto& l : table) emit(l);
 }
 
+// The results of `cells` in one of the formats; `ftpsim sweep merge` prints through it too, so a
+// merged sweep is byte for byte what one run prints.
+void print_results(const std::string& format, const std::vector<Dimension>& dims, const std::vector<std::size_t>& cells,
+                   const std::vector<CellResult>& results) {
+    if (format == "csv") {
+        for (const auto& d : dims) std::cout << csv_field(d.key) << ",";
+        std::cout << "ok,result\n";
+        for (std::size_t idx : cells) {
+            for (std::size_t d = 0; d < dims.size(); ++d) std::cout << csv_field(value_of(dims, idx, d)) << ",";
+            std::cout << (results[idx].ok ? "true" : "false") << "," << csv_field(results[idx].summary) << "\n";
+        }
+    } else if (format == "json") {
+        std::cout << "[\n";
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+            std::size_t idx = cells[i];
+            std::cout << "  {";
+            for (std::size_t d = 0; d < dims.size(); ++d)
+                std::cout << json_string(dims[d].key) << ": " << json_string(value_of(dims, idx, d)) << ", ";
+            std::cout << "\"ok\": " << (results[idx].ok ? "true" : "false")
+                      << ", \"result\": " << json_string(results[idx].summary) << "}"
+                      << (i + 1 < cells.size() ? "," : "") << "\n";
+        }
+        std::cout << "]\n";
+    } else {
+        print_pivot(dims, cells, results, format == "md");
+        std::size_t ok = 0;
+        for (std::size_t idx : cells) ok += results[idx].ok;
+        std::cout << "\n" << ok << " of " << cells.size() << " cells work\n";
+    }
+}
+
+// A shard's results as a document `ftpsim sweep merge` reads: the sweep it belongs to (the
+// dimensions with their values in order, the --set overrides, the number of cells, K/N) and
+// each cell's index with its result.
+void print_shard(const SweepFlags& f, const std::vector<Dimension>& dims, std::size_t total, std::size_t k,
+                 std::size_t n, const std::vector<std::size_t>& cells, const std::vector<CellResult>& results) {
+    nlohmann::ordered_json doc;
+    doc["ftpsim_sweep_shard"] = 1;
+    doc["shard"] = {k, n};
+    doc["scenario"] = f.file;
+    doc["sets"] = f.sets;
+    nlohmann::ordered_json vary = nlohmann::ordered_json::array();
+    for (const auto& d : dims) vary.push_back({{"key", d.key}, {"values", d.values}});
+    doc["vary"] = vary;
+    doc["cells"] = total;
+    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+    for (std::size_t idx : cells)
+        rows.push_back({{"cell", idx}, {"ok", results[idx].ok}, {"result", results[idx].summary}});
+    doc["results"] = rows;
+    std::cout << doc.dump(1) << "\n";
+}
+
 }  // namespace
 
 int cmd_sweep(const SweepFlags& f) {
+    if (f.file.empty() || f.vary.empty()) {
+        std::fprintf(stderr, "ftpsim sweep: %s\nRun 'ftpsim sweep --help' for the usage.\n",
+                     f.file.empty() ? "a scenario file is required" : "--vary KEY=V1,V2,... is required");
+        return kExitBadInput;
+    }
     std::vector<Dimension> dims;
     if (std::string err = parse_dimensions(f.vary, dims); !err.empty()) {
         std::fprintf(stderr, "%s\n", err.c_str());
@@ -278,31 +351,90 @@ int cmd_sweep(const SweepFlags& f) {
         return kExitBadInput;
     }
 
-    if (f.format == "csv") {
-        for (const auto& d : dims) std::cout << csv_field(d.key) << ",";
-        std::cout << "ok,result\n";
-        for (std::size_t idx : cells) {
-            for (std::size_t d = 0; d < dims.size(); ++d) std::cout << csv_field(value_of(dims, idx, d)) << ",";
-            std::cout << (results[idx].ok ? "true" : "false") << "," << csv_field(results[idx].summary) << "\n";
-        }
-    } else if (f.format == "json") {
-        std::cout << "[\n";
-        for (std::size_t i = 0; i < cells.size(); ++i) {
-            std::size_t idx = cells[i];
-            std::cout << "  {";
-            for (std::size_t d = 0; d < dims.size(); ++d)
-                std::cout << json_string(dims[d].key) << ": " << json_string(value_of(dims, idx, d)) << ", ";
-            std::cout << "\"ok\": " << (results[idx].ok ? "true" : "false")
-                      << ", \"result\": " << json_string(results[idx].summary) << "}"
-                      << (i + 1 < cells.size() ? "," : "") << "\n";
-        }
-        std::cout << "]\n";
-    } else {
-        print_pivot(dims, cells, results, f.format == "md");
-        std::size_t ok = 0;
-        for (std::size_t idx : cells) ok += results[idx].ok;
-        std::cout << "\n" << ok << " of " << cells.size() << " cells work\n";
+    if (!f.shard.empty() && f.format == "json") {
+        print_shard(f, dims, total, shard_k, shard_n, cells, results);
+        return kExitOk;
     }
+    print_results(f.format, dims, cells, results);
+    return kExitOk;
+}
+
+int cmd_sweep_merge(const SweepMergeFlags& f) {
+    if (f.files.empty()) {
+        std::fprintf(stderr, "ftpsim sweep merge: give the shards' JSON files (ftpsim sweep --shard K/N --format json)\n");
+        return kExitBadInput;
+    }
+    std::vector<Dimension> dims;
+    nlohmann::json first_vary, first_sets;
+    std::size_t total = 0, n = 0;
+    std::map<std::size_t, std::string> shard_file;  // K -> the file that holds it
+    std::vector<CellResult> results;
+    std::string first_file;
+    auto bad = [](const std::string& file, const std::string& what) {
+        std::fprintf(stderr, "%s: %s\n", file.c_str(), what.c_str());
+        return kExitBadInput;
+    };
+    for (const auto& file : f.files) {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) return bad(file, "cannot open the shard file");
+        nlohmann::json doc;
+        try {
+            doc = nlohmann::json::parse(in);
+        } catch (const nlohmann::json::exception& e) {
+            return bad(file, std::string("not a sweep shard (JSON): ") + e.what());
+        }
+        try {
+            if (!doc.is_object() || doc.value("ftpsim_sweep_shard", 0) != 1)
+                return bad(file, "not a sweep shard: expected the output of ftpsim sweep --shard K/N --format json");
+            const auto k = doc.at("shard").at(0).get<std::size_t>();
+            const auto kn = doc.at("shard").at(1).get<std::size_t>();
+            const auto cells = doc.at("cells").get<std::size_t>();
+            if (first_file.empty()) {
+                first_file = file;
+                first_vary = doc.at("vary");
+                first_sets = doc.at("sets");
+                n = kn;
+                total = cells;
+                for (const auto& d : first_vary) {
+                    Dimension dim{d.at("key").get<std::string>(), d.at("values").get<std::vector<std::string>>()};
+                    if (dim.values.empty()) return bad(file, "dimension " + dim.key + " has no values");
+                    dims.push_back(std::move(dim));
+                }
+                std::size_t product = 1;
+                for (const auto& d : dims) product *= d.values.size();
+                if (dims.empty() || product != total)
+                    return bad(file, "the dimensions make " + std::to_string(product) + " cells, the shard says " +
+                                         std::to_string(total));
+                results.assign(total, CellResult{});
+            } else if (doc.at("vary") != first_vary || doc.at("sets") != first_sets || kn != n || cells != total) {
+                return bad(file, "a shard of another sweep than " + first_file +
+                                     " (its --vary, --set or number of shards differ)");
+            }
+            if (k < 1 || k > n) return bad(file, "shard " + std::to_string(k) + "/" + std::to_string(n) + " is out of range");
+            if (auto [it, fresh] = shard_file.emplace(k, file); !fresh)
+                return bad(file, "shard " + std::to_string(k) + "/" + std::to_string(n) + " is also in " + it->second);
+            for (const auto& r : doc.at("results")) {
+                const auto idx = r.at("cell").get<std::size_t>();
+                if (idx >= total || idx % n != k - 1)
+                    return bad(file, "cell " + std::to_string(idx) + " does not belong to shard " + std::to_string(k) +
+                                         "/" + std::to_string(n));
+                if (results[idx].done) return bad(file, "cell " + std::to_string(idx) + " appears twice");
+                results[idx] = {true, r.at("ok").get<bool>(), r.at("result").get<std::string>()};
+            }
+        } catch (const nlohmann::json::exception& e) {
+            return bad(file, std::string("not a sweep shard: ") + e.what());
+        }
+    }
+    std::string missing;
+    for (std::size_t k = 1; k <= n; ++k)
+        if (!shard_file.count(k)) missing += (missing.empty() ? "" : ", ") + std::to_string(k) + "/" + std::to_string(n);
+    if (!missing.empty()) return bad(first_file, "shards missing from the merge: " + missing);
+    std::vector<std::size_t> cells;
+    for (std::size_t i = 0; i < total; ++i) {
+        if (!results[i].done) return bad(shard_file[i % n + 1], "cell " + std::to_string(i) + " is missing from its shard");
+        cells.push_back(i);
+    }
+    print_results(f.format, dims, cells, results);
     return kExitOk;
 }
 

@@ -58,6 +58,12 @@ struct SweepFlags {
     std::string progress = "auto";       // auto | always | never
 };
 
+// ftpsim sweep merge SHARD.json...: the shards of one sweep joined into what one run prints.
+struct SweepMergeFlags {
+    std::vector<std::string> files;
+    std::string format = "text";         // text | csv | json | md
+};
+
 struct ListFlags {
     std::string dir;
 };
@@ -116,6 +122,7 @@ int cmd_live_client(const LiveClientFlags& f);
 int cmd_run(const RunFlags& f);
 int cmd_check(const CheckFlags& f);
 int cmd_sweep(const SweepFlags& f);
+int cmd_sweep_merge(const SweepMergeFlags& f);
 int cmd_gui(int argc, char** argv);
 
 // Shared helpers.

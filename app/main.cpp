@@ -141,19 +141,31 @@ int main(int argc, char** argv) {
 
     SweepFlags sweep_flags;
     auto* sweep = app.add_subcommand("sweep", "Vary knobs over a matrix and print which cells work");
-    sweep->add_option("file", sweep_flags.file, "Scenario file")->required();
-    sweep->add_option("--vary", sweep_flags.vary, "KEY=V1,V2,...; repeat for more dimensions")->required();
+    // Not ->required(): `ftpsim sweep merge` has neither (cmd_sweep checks them).
+    sweep->add_option("file", sweep_flags.file, "Scenario file (required)");
+    sweep->add_option("--vary", sweep_flags.vary, "KEY=V1,V2,...; repeat for more dimensions (required)");
     sweep->add_option("--set", sweep_flags.sets, "Override a key in every cell");
     sweep->add_option("--format", sweep_flags.format, "text, csv, json or md")
         ->check(CLI::IsMember({"text", "csv", "json", "md"}));
     sweep->add_option("--jobs,-j", sweep_flags.jobs, "Worker processes")->check(CLI::Range(1, 256));
-    sweep->add_option("--shard", sweep_flags.shard, "K/N: run only the K-th of N shards (batch array jobs)");
+    sweep->add_option("--shard", sweep_flags.shard,
+                      "K/N: run only the K-th of N shards (batch array jobs); with --format json, a shard "
+                      "document for `ftpsim sweep merge`");
     sweep->add_option("--progress", sweep_flags.progress, "Progress bar: auto (on a TTY), always, never")
         ->check(CLI::IsMember({"auto", "always", "never"}));
     sweep->footer("Example:\n"
                   "  ftpsim sweep scenarios/matrix-base.yaml --vary clients.client.mode=port,eprt,pasv,epsv \\\n"
                   "      --vary nodes.router.nat.type=full-cone,restricted,port-restricted,symmetric \\\n"
-                  "      --vary nodes.router.alg.enabled=false,true --format md --jobs 2");
+                  "      --vary nodes.router.alg.enabled=false,true --format md --jobs 2\n"
+                  "On a batch system (docs/sweep.md): task K of N runs\n"
+                  "  ftpsim sweep FILE --vary ... --shard K/N --format json > shard-K.json\n"
+                  "and at the end: ftpsim sweep merge shard-*.json --format md");
+    SweepMergeFlags merge_flags;
+    auto* merge = sweep->add_subcommand("merge", "Join the JSON of every shard of a sweep into what one run prints");
+    merge->add_option("files", merge_flags.files, "The shards' JSON files (ftpsim sweep --shard K/N --format json)")
+        ->required();
+    merge->add_option("--format", merge_flags.format, "text, csv, json or md")
+        ->check(CLI::IsMember({"text", "csv", "json", "md"}));
 
     LiveClientFlags client_flags;
     auto* get = app.add_subcommand("get", "Download a file from a real FTP server (live mode)");
@@ -254,6 +266,7 @@ int main(int argc, char** argv) {
     try {
         if (*list) return finish_output(cmd_list(list_flags));
         if (*check) return finish_output(cmd_check(check_flags));
+        if (*merge) return finish_output(cmd_sweep_merge(merge_flags));
         if (*sweep) return finish_output(cmd_sweep(sweep_flags));
         if (*gui) {
             // The GUI parses its own arguments, from the word "gui" on (top-level options such as

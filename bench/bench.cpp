@@ -168,7 +168,8 @@ struct Options {
     int reps = 5;                       // alternating repetitions of each side of a ratio
     long pingpong_messages = 20'000;    // raw SimGrid messages per repetition
     int max_full_runs = 30;             // full-stack runs per repetition (at most)
-    int sessions = 10'000;              // scale: concurrent sessions through one NAT
+    int sessions = 1'000;               // scale: sessions per client host
+    std::vector<int> hosts = {1, 10, 100};  // scale: the sizes, as numbers of hosts (1k, 10k, 100k)
     std::size_t sweep_cells = 96;       // first N cells of the 96-cell matrix
     int sweep_rounds = 5;               // serial/parallel alternations
     int knob_iterations = 30;
@@ -275,8 +276,12 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
     return s;
 }
 
-void bench_scale(const Options& o, const Report& report) {
-    const auto s = scenario::load_string(replace_all(kScaleYaml, "COUNT", std::to_string(o.sessions)), "bench-scale");
+// One size: `hosts` hosts with `count` sessions each, in this (forked) process.
+void bench_scale(int count, int hosts, const Report& report) {
+    std::string yaml = replace_all(kScaleYaml, "COUNT", std::to_string(count));
+    yaml = replace_all(yaml, "HOSTS", std::to_string(hosts));
+    const auto s = scenario::load_string(yaml, "bench-scale");
+    const int sessions = count * hosts;
     sim::RunOptions ro;
     ro.record_segments = false;
     ro.diagnose = false;
@@ -290,16 +295,17 @@ void bench_scale(const Options& o, const Report& report) {
     const long rss1 = maxrss_kib();
     std::size_t ok_transfers = 0;
     for (const auto& tr : t.outcome.transfers) ok_transfers += tr.ok ? 1 : 0;
-    report("scale.sessions", o.sessions);
-    report("scale.transfers_ok", static_cast<double>(ok_transfers));
-    report("scale.wall_s", wall);
-    report("scale.cpu_s", cpu);
-    report("scale.sim_s", t.events.empty() ? 0 : static_cast<double>(t.events.back().time_ns) * 1e-9);
-    report("scale.rss_delta_kib", static_cast<double>(rss1 - rss0));
-    report("scale.kib_per_session", static_cast<double>(rss1 - rss0) / o.sessions);
-    report("scale.trace_events", static_cast<double>(t.events.size()));
-    report("scale.events_per_s", static_cast<double>(t.events.size()) / wall);
-    report("scale.limit_reached", t.outcome.limit_reached.empty() ? 0 : 1);
+    report("sessions", sessions);
+    report("transfers_ok", static_cast<double>(ok_transfers));
+    report("wall_s", wall);
+    report("cpu_s", cpu);
+    report("cpu_us_per_session", cpu / sessions * 1e6);
+    report("sim_s", t.events.empty() ? 0 : static_cast<double>(t.events.back().time_ns) * 1e-9);
+    report("rss_delta_kib", static_cast<double>(rss1 - rss0));
+    report("kib_per_session", static_cast<double>(rss1 - rss0) / sessions);
+    report("trace_events", static_cast<double>(t.events.size()));
+    report("events_per_s", static_cast<double>(t.events.size()) / wall);
+    report("limit_reached", t.outcome.limit_reached.empty() ? 0 : 1);
 }
 
 // ---- 3. Sweep --------------------------------------------------------------------------------------
@@ -571,7 +577,7 @@ std::string fmt(double v, const char* f = "%.2f") {
 int usage() {
     std::fprintf(stderr,
                  "usage: ftpsim_bench [--quick] [--only overhead|scale|sweep|parse|render] [--reps N]\n"
-                 "                    [--sessions N] [--pingpong N] [--full-runs N] [--aged-runs N] [--cells N] [--rounds N] [--corpus-mb N]\n"
+                 "                    [--sessions N] [--hosts H1,H2,H3] [--pingpong N] [--full-runs N] [--aged-runs N] [--cells N] [--rounds N] [--corpus-mb N]\n"
                  "                    [--render-events SMALL,LARGE] [--frames N] [--knob-iterations N]\n");
     return 2;
 }
@@ -597,6 +603,7 @@ int main(int argc, char** argv) {
             o.max_full_runs = 3;
             o.knob_aged_runs = 3;
             o.sessions = 20;
+            o.hosts = {1, 2, 4};
             o.sweep_cells = 8;
             o.sweep_rounds = 1;
             o.knob_iterations = 2;
@@ -607,6 +614,12 @@ int main(int argc, char** argv) {
         } else if (a == "--only") o.only = next();
         else if (a == "--reps") o.reps = std::max(1, std::atoi(next().c_str()));
         else if (a == "--sessions") o.sessions = std::max(1, std::atoi(next().c_str()));
+        else if (a == "--hosts") {
+            o.hosts.clear();
+            std::stringstream ss(next());
+            for (std::string item; std::getline(ss, item, ',');) o.hosts.push_back(std::max(1, std::atoi(item.c_str())));
+            if (o.hosts.empty()) return usage();
+        }
         else if (a == "--full-runs") o.max_full_runs = std::max(3, std::atoi(next().c_str()));
         else if (a == "--aged-runs") o.knob_aged_runs = std::max(0, std::atoi(next().c_str()));
         else if (a == "--pingpong") o.pingpong_messages = std::max(2L, std::atol(next().c_str()));
@@ -658,17 +671,36 @@ int main(int argc, char** argv) {
         }
     }
     if (want("scale")) {
-        Results r = in_child([&](const Report& rep) { bench_scale(o, rep); });
-        std::printf("2. Scale: %d concurrent sessions on one host behind one NAT (login, get 512 B, quit; no segment events)\n",
+        std::printf("2. Scale: sessions from H hosts (%d each, 10 s apart) behind one NAT with the pool 1024-65535\n"
+                    "   (login, get 512 B, quit; no segment events); cost per session = CPU time / sessions\n",
                     o.sessions);
-        if (check_child(r, "scale")) {
-            row("wall time (cpu time)", fmt(r["scale.wall_s"], "%.2f s") + " (" + fmt(r["scale.cpu_s"], "%.2f s") + ")", "", -1);
-            row("transfers ok / sessions", fmt(r["scale.transfers_ok"], "%.0f") + " / " + fmt(r["scale.sessions"], "%.0f"), "", -1);
-            row("simulated time", fmt(r["scale.sim_s"], "%.3f s"), "", -1);
-            row("peak memory per session (ru_maxrss delta / sessions)", fmt(r["scale.kib_per_session"], "%.1f KiB"),
-                "<= 64 KiB", r["scale.kib_per_session"] <= 64);
-            row("trace events per wall second (RunStats not exposed by sim::run)", fmt(r["scale.events_per_s"], "%.0f"), "", -1);
-            row("  (trace events)", fmt(r["scale.trace_events"], "%.0f"), "", -1);
+        std::vector<Results> sizes;
+        for (int h : o.hosts) {
+            Results r = in_child([&](const Report& rep) { bench_scale(o.sessions, h, rep); });
+            char what[96];
+            std::snprintf(what, sizeof what, "%d sessions (%d host%s): cpu per session (wall, transfers ok)",
+                          o.sessions * h, h, h == 1 ? "" : "s");
+            if (!check_child(r, "scale")) break;
+            row(what, fmt(r["cpu_us_per_session"], "%.0f us") + " (" + fmt(r["wall_s"], "%.1f s") + ", " +
+                          fmt(r["transfers_ok"], "%.0f") + ")", "", -1);
+            std::snprintf(what, sizeof what, "  peak memory per session; trace events; simulated time");
+            row(what, fmt(r["kib_per_session"], "%.1f KiB") + "; " + fmt(r["trace_events"], "%.0f") + "; " +
+                          fmt(r["sim_s"], "%.0f s"), "", -1);
+            if (r["transfers_ok"] != r["sessions"] || r["limit_reached"] > 0) {
+                std::printf("  scale: not every session succeeded\n");
+                ++failures;
+            }
+            sizes.push_back(r);
+        }
+        if (sizes.size() == o.hosts.size() && sizes.size() >= 2) {
+            Results& first = sizes.front();
+            Results& last = sizes.back();
+            char what[96];
+            std::snprintf(what, sizeof what, "RATIO cpu per session, %.0f / %.0f sessions", last["sessions"], first["sessions"]);
+            const double ratio = last["cpu_us_per_session"] / first["cpu_us_per_session"];
+            row(what, fmt(ratio), "<= 1.3", ratio <= 1.3);
+            std::snprintf(what, sizeof what, "peak memory per session at %.0f sessions", last["sessions"]);
+            row(what, fmt(last["kib_per_session"], "%.1f KiB"), "<= 32 KiB", last["kib_per_session"] <= 32);
         }
     }
     if (want("sweep")) {

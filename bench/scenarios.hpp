@@ -54,22 +54,24 @@ clients:
     script: [login, get /pub/file.bin, quit]
 )";
 
-// Scale: `count` clients on one host behind one NAT, each login / get a small file / quit, all
-// starting at time 0. COUNT is replaced by the number of sessions.
-inline const char* kScaleYaml = R"(title: "bench: many sessions through one NAT"
+// Scale: HOSTS client hosts behind one carrier-grade NAT (a port-restricted NAT with the large
+// pool 1024-65535), COUNT clients on each, each login / get a small file / quit. The hosts start
+// 10 s apart: a host's 1000 sessions hold about 2000 NAT mappings, which stay for RFC 5382's 4 min
+// transitory timeout after their connections close, so about 32 hosts share the pool at a time.
+inline const char* kScaleYaml = R"(title: "bench: many sessions from many hosts through one NAT"
 seed: 5
-limits: {time: 3600s, events: 1000000000}
+limits: {time: 36000s, events: 1000000000, memory: 32GiB}
 nodes:
   clients:
-    interfaces: [192.168.1.10/24]
-    gateway: 192.168.1.1
+    interfaces: [10.1.0.1/16]
+    gateway: 10.1.255.254
   nat:
     kind: router
     interfaces:
-      - {name: lan, address: 192.168.1.1/24, side: inside}
+      - {name: lan, address: 10.1.255.254/16, side: inside}
       - {name: wan, address: 203.0.113.1/24, side: outside}
     gateway: 203.0.113.254
-    nat: port-restricted
+    nat: {type: port-restricted, ports: 1024-65535}
   internet:
     kind: router
     interfaces:
@@ -94,6 +96,8 @@ clients:
     profile: classic
     mode: pasv
     count: COUNT
+    hosts: HOSTS
+    host_interval: 10s
     server: 198.51.100.10:21
     script: [login, get /pub/small.txt, quit]
 )";

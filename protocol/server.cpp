@@ -1314,8 +1314,18 @@ void FtpServer::shutdown(Time now) {
 
 void FtpServer::restart(Time) {
     running_ = true;
-    std::erase_if(sessions_,
-                  [](const auto& kv) { return kv.second->state() == ServerState::Closed; });
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        if (it->second->state() != ServerState::Closed) {
+            ++it;
+            continue;
+        }
+        if (auto k = known_.find(it->first); k != known_.end()) {
+            if (k->second.expiry != kNever) by_expiry_.erase({k->second.expiry, it->first});
+            if (k->second.user) --user_count_;
+            known_.erase(k);
+        }
+        it = sessions_.erase(it);
+    }
 }
 
 ServerSession* FtpServer::session(SessionId s) {
@@ -1323,10 +1333,24 @@ ServerSession* FtpServer::session(SessionId s) {
     return it == sessions_.end() ? nullptr : it->second.get();
 }
 
-std::size_t FtpServer::user_sessions() const {
-    return static_cast<std::size_t>(
-        std::count_if(sessions_.begin(), sessions_.end(),
-                      [](const auto& kv) { return kv.second->is_user_session(); }));
+std::size_t FtpServer::user_sessions() const { return user_count_; }
+
+void FtpServer::touch(SessionId sid) {
+    const ServerSession* s = session(sid);
+    if (!s) return;
+    Known& k = known_[sid];
+    const Time expiry = s->next_expiry();
+    if (expiry != k.expiry) {
+        if (k.expiry != kNever) by_expiry_.erase({k.expiry, sid});
+        if (expiry != kNever) by_expiry_.insert({expiry, sid});
+        k.expiry = expiry;
+    }
+    const bool user = s->is_user_session();
+    if (user != k.user) {
+        if (user) ++user_count_;
+        else --user_count_;
+        k.user = user;
+    }
 }
 
 void FtpServer::receive_control(Time now, SessionId sid, std::string_view bytes) {
@@ -1353,6 +1377,7 @@ void FtpServer::control_closed(Time now, SessionId sid) {
     if (!s) return;
     if (const auto h = s->handed_over()) {
         s->control_closed(now);
+        touch(sid);
         receive_data(now, h->owner, DataClosed{h->id});
         return;
     }
@@ -1360,15 +1385,17 @@ void FtpServer::control_closed(Time now, SessionId sid) {
     collect(sid);
 }
 
-Time FtpServer::next_expiry() const {
-    Time t = kNever;
-    for (const auto& [sid, s] : sessions_) t = std::min(t, s->next_expiry());
-    return t;
-}
+Time FtpServer::next_expiry() const { return by_expiry_.empty() ? kNever : by_expiry_.begin()->first; }
 
 void FtpServer::on_timer(Time now) {
-    for (auto& [sid, s] : sessions_) {
-        if (s->next_expiry() > now) continue;
+    // The sessions whose timer is due, in session order (as a walk over every session would
+    // visit them: their actions come out in that order).
+    std::vector<SessionId> due;
+    for (auto it = by_expiry_.begin(); it != by_expiry_.end() && it->first <= now; ++it) due.push_back(it->second);
+    std::sort(due.begin(), due.end());
+    for (SessionId sid : due) {
+        ServerSession* s = session(sid);
+        if (!s || s->next_expiry() > now) continue;
         s->on_timer(now);
         collect(sid);
     }
@@ -1394,6 +1421,7 @@ void FtpServer::collect(SessionId sid) {
         sa.what = std::move(a);
         out_.push_back(std::move(sa));
     }
+    touch(sid);
 }
 
 void FtpServer::complete_hand_overs(Time now) {
@@ -1410,6 +1438,7 @@ void FtpServer::complete_hand_overs(Time now) {
                                        claimer->control_remote());
         if (std::string rest = claimer->take_unparsed_bytes(); !rest.empty())
             owner->receive_data(now, DataBytes{h.claim.id, std::move(rest)});
+        touch(h.claimer);
         collect(h.claim.owner);
     }
 }

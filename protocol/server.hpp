@@ -324,12 +324,24 @@ public:
 
 private:
     void collect(SessionId s);
+    // Brings the indexes below up to date with session s (after anything that may change it).
+    void touch(SessionId s);
     void complete_hand_overs(Time now);
 
     ServerConfig config_;
     Vfs vfs_;
     RandomSource random_;
     std::map<SessionId, std::unique_ptr<ServerSession>> sessions_;
+    // Indexes kept by touch(), so that the time of the next timer and the number of user sessions
+    // cost O(log n) instead of a walk over every session the server ever accepted: each session's
+    // last known expiry and user-session flag, and the sessions ordered by expiry.
+    struct Known {
+        Time expiry = kNever;
+        bool user = false;
+    };
+    std::map<SessionId, Known> known_;
+    std::set<std::pair<Time, SessionId>> by_expiry_;
+    std::size_t user_count_ = 0;
     std::map<std::string, Claim, std::less<>> spsv_;
     struct PendingHandOver {
         SessionId claimer;

@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages ftpsim needs, only those that are missing.
 #   tools/install-deps.sh           build + run dependencies
 #   tools/install-deps.sh --test    also the test tools (validators, Xvfb, tshark, real FTP peers,
-#                                   the Debian packaging tools, the fuzz build's clang)
+#                                   the Debian packaging tools, the fuzz build's clang, munge and
+#                                   Slurm for the batch-system test)
 set -euo pipefail
 
 build_pkgs=(cmake g++ make pkg-config libsimgrid-dev libimgui-dev libglfw3-dev doctest-dev
@@ -10,7 +11,7 @@ build_pkgs=(cmake g++ make pkg-config libsimgrid-dev libimgui-dev libglfw3-dev d
   fonts-dejavu-core)
 test_pkgs=(xvfb xauth tshark plantuml mscgen librsvg2-bin libxml2-utils
   vsftpd lftp curl python3-pyftpdlib python3-jsonschema nftables iptables conntrack iproute2 tcpdump tayga
-  clang libclang-rt-14-dev dpkg-dev file binutils)
+  clang libclang-rt-14-dev dpkg-dev file binutils munge slurmctld slurmd slurm-client)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

@@ -119,6 +119,7 @@ NatMapping& Nat::add(const HostPort& internal, std::uint16_t port, std::uint16_t
     NatMapping& stored = mappings_[m.id] = m;
     by_flow_[{stored.internal, stored.remote_key}].push_back(stored.id);
     by_port_[stored.external.port].push_back(stored.id);
+    used_[stored.external.port >> 6] |= std::uint64_t{1} << (stored.external.port & 63);
     push_deadline(stored);
     return stored;
 }
@@ -136,6 +137,7 @@ void Nat::erase(std::map<int, NatMapping>::iterator it) {
     };
     drop(by_flow_, std::pair{m.internal, m.remote_key});
     drop(by_port_, m.external.port);
+    if (!by_port_.count(m.external.port)) used_[m.external.port >> 6] &= ~(std::uint64_t{1} << (m.external.port & 63));
     mappings_.erase(it);
 }
 
@@ -159,17 +161,32 @@ std::pair<std::uint16_t, std::uint16_t> Nat::pool_for(std::uint16_t wanted) cons
 // Deterministic: the wanted port if free (port preservation), else the next free port after it in
 // its pool; without preservation, the next free port after the previous allocation. Wraps once
 // round the pool. (Linux starts a clash's search at a random offset; see docs/middleboxes.md.)
+std::uint32_t Nat::next_unused(std::uint32_t from, std::uint32_t to) const {
+    for (std::uint32_t w = from >> 6; from <= to && w <= (to >> 6); ++w) {
+        std::uint64_t free_bits = ~used_[w];
+        if (w == from >> 6) free_bits &= ~std::uint64_t{0} << (from & 63);
+        if (w == to >> 6 && (to & 63) != 63) free_bits &= (std::uint64_t{1} << ((to & 63) + 1)) - 1;
+        if (free_bits) return (w << 6) + static_cast<std::uint32_t>(__builtin_ctzll(free_bits));
+    }
+    return 0;
+}
+
 std::optional<std::uint16_t> Nat::allocate_port(std::uint16_t wanted, bool try_wanted) {
     if (try_wanted && port_free(wanted)) return wanted;
     const auto [lo, hi] = pool_for(try_wanted ? wanted : 0);
-    const std::uint32_t size = std::uint32_t(hi) - lo + 1;
     std::uint32_t start = cursor_ >= lo && cursor_ <= hi ? cursor_ : lo;
     if (try_wanted && wanted >= lo && wanted <= hi) start = wanted;
-    for (std::uint32_t i = 0; i < size; ++i) {
-        auto port = static_cast<std::uint16_t>(lo + (start - lo + i) % size);
-        if (!port_free(port)) continue;
-        if (!try_wanted) cursor_ = port == hi ? lo : static_cast<std::uint16_t>(port + 1);
-        return port;
+    // The first free port from start to hi, then from lo to start - 1 (a scan round the pool,
+    // skipping the used ports a word of the bitmap at a time).
+    const std::pair<std::uint32_t, std::uint32_t> spans[] = {{start, hi}, {lo, start - 1}};
+    for (const auto& [from, to] : spans) {
+        if (to < from) continue;
+        for (std::uint32_t p = next_unused(from, to); p != 0; p = p < to ? next_unused(p + 1, to) : 0) {
+            const auto port = static_cast<std::uint16_t>(p);
+            if (!port_free(port)) continue;
+            if (!try_wanted) cursor_ = port == hi ? lo : static_cast<std::uint16_t>(port + 1);
+            return port;
+        }
     }
     return std::nullopt;
 }

@@ -158,6 +158,11 @@ private:
     std::map<int, NatMapping> mappings_;  // by id: stable addresses, creation order
     std::map<std::pair<HostPort, HostPort>, std::vector<int>> by_flow_;  // (internal, remote key)
     std::map<std::uint16_t, std::vector<int>> by_port_;                  // external port
+    // Bit p set: by_port_ holds port p. allocate_port skips 64 used ports per word instead of
+    // walking a run of them (at tens of thousands of mappings a clash walked most of the pool).
+    std::vector<std::uint64_t> used_ = std::vector<std::uint64_t>(65536 / 64);
+    // The first port of [from, to] whose bit is clear; 0 when none (port 0 is never allocated).
+    std::uint32_t next_unused(std::uint32_t from, std::uint32_t to) const;
     using Deadline = std::pair<TimeNs, int>;
     std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
     std::vector<std::pair<std::uint16_t, std::uint16_t>> excluded_;

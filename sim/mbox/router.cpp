@@ -1,5 +1,7 @@
 #include "sim/mbox/router.hpp"
 
+#include <algorithm>
+
 namespace ftpsim::mbox {
 
 std::string format_duration(TimeNs ns) { return trace::duration_text(ns); }
@@ -109,9 +111,15 @@ void Router::expire(TimeNs now, std::vector<MiddleboxNote>& notes) {
             e.timeout_ns = nat_->timeout_of(m);
             e.state = m.established() ? "established" : "transitory";
             notes.push_back(make_note(NoteKind::Nat, std::move(e)));
-            // The translation is gone with the mapping: its connections are forgotten too.
-            for (const auto& e : conntrack_.entries())
-                if (e.nat_mapping == m.id) forget(e.id);
+            // The translation is gone with the mapping: its connections are forgotten too (in id
+            // order, as a scan of the table finds them).
+            if (auto it = ct_by_mapping_.find(m.id); it != ct_by_mapping_.end()) {
+                std::vector<int> ids = std::move(it->second);
+                ct_by_mapping_.erase(it);
+                std::sort(ids.begin(), ids.end());
+                for (int id : ids)
+                    if (const ConntrackEntry* ct = conntrack_.get(id); ct && ct->nat_mapping == m.id) forget(id);
+            }
         }
     }
     for (const auto& e : conntrack_.expire(now)) {
@@ -190,6 +198,7 @@ Verdict Router::process_new(Packet& pkt, int in_iface, int& out_iface, TimeNs no
     ct.related = f.related;
     ct.master = f.master;
     ct.nat_mapping = f.mapping;
+    if (f.mapping >= 0) ct_by_mapping_[f.mapping].push_back(ct.id);
     ct.nat_inside_is_reply = f.inside_is_reply;
     // The helper is chosen by the real server port (the reply tuple's source), as
     // __nf_ct_helper_find does: a forward of 2121 to 21 is helped on the port-21 list.

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "sim/mbox/alg.hpp"
@@ -145,6 +146,9 @@ private:
 
     RouterConfig config_;
     Conntrack conntrack_;
+    // The conntrack entries made with each NAT mapping (ids; some may be gone already), so that
+    // a mapping's expiry forgets its connections without a scan of every entry.
+    std::unordered_map<int, std::vector<int>> ct_by_mapping_;
     std::unique_ptr<Nat> nat_;
     PortForwarder forwarder_;
     std::optional<Firewall> firewall_;

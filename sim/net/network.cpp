@@ -352,7 +352,7 @@ void Runtime::free_packet(InFlight* p) { free_packets.push_back(p); }
 
 bool Runtime::is_local(int node, const IpAddress& a) const {
     for (const auto& i : nodes[static_cast<std::size_t>(node)].spec->interfaces)
-        if (i.addr == a) return true;
+        if (i.has(a)) return true;
     return false;
 }
 
@@ -428,7 +428,7 @@ void Runtime::forward(int node, InFlight* p, int in_iface, bool originated) {
                     trace::Fact::NoRoute);
     LinkDir& dir = dirs[static_cast<std::size_t>(route->dir)];
     if (route->connected &&
-        topo.nodes()[static_cast<std::size_t>(dir.to)].interfaces[static_cast<std::size_t>(dir.to_iface)].addr != p->pkt.dst.addr)
+        !topo.nodes()[static_cast<std::size_t>(dir.to)].interfaces[static_cast<std::size_t>(dir.to_iface)].has(p->pkt.dst.addr))
         return drop(trace::Verdict::Dropped, "no route: no host has " + p->pkt.dst.addr.to_string() + " on link " +
                                                  topo.links()[static_cast<std::size_t>(dir.link)].name,
                     trace::Fact::NoRoute);

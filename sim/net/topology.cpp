@@ -72,12 +72,20 @@ int Topology::iface_index(const NodeSpec& n, const std::string& iface) const {
     return -1;
 }
 
-void Topology::add_interface(const std::string& node, const std::string& iface, const std::string& cidr) {
+void Topology::add_interface(const std::string& node, const std::string& iface, const std::string& cidr,
+                             std::uint32_t count) {
     NodeSpec& n = node_named(node);
     if (iface_index(n, iface) >= 0)
         throw TopologyError("node '" + node + "' already has an interface '" + iface + "'");
     mbox::Prefix p = parse_prefix_or_throw(cidr);
-    n.interfaces.push_back(Interface{iface, p.addr, p.len, -1});
+    if (count > 1) {
+        const mbox::Prefix net = network_of(p.addr, p.len);
+        if (!p.addr.is_v4() || !net.contains(IpAddress::v4(p.addr.v4_host_order() + (count - 1))) ||
+            p.addr.v4_host_order() + (count - 1) < p.addr.v4_host_order())
+            throw TopologyError(node + "/" + iface + ": " + std::to_string(count) + " addresses from " +
+                                p.addr.to_string() + " do not fit in " + cidr);
+    }
+    n.interfaces.push_back(Interface{iface, p.addr, p.len, -1, count < 1 ? 1u : count});
 }
 
 int Topology::add_link(const std::string& name, const std::string& node_a, const std::string& iface_a,
@@ -131,7 +139,7 @@ void Topology::set_local_port_range(const std::string& node, std::uint16_t lo, s
 int Topology::owner_of(const IpAddress& addr, int* iface) const {
     for (std::size_t n = 0; n < nodes_.size(); ++n)
         for (std::size_t i = 0; i < nodes_[n].interfaces.size(); ++i)
-            if (nodes_[n].interfaces[i].addr == addr) {
+            if (nodes_[n].interfaces[i].has(addr)) {
                 if (iface) *iface = static_cast<int>(i);
                 return static_cast<int>(n);
             }
@@ -151,6 +159,17 @@ void Topology::validate() const {
                 throw TopologyError("duplicate address " + itf.addr.to_string() + " on " + nodes_[n].name + "/" +
                                     itf.name + " and " + nodes_[static_cast<std::size_t>(other)].name + "/" +
                                     nodes_[static_cast<std::size_t>(other)].interfaces[static_cast<std::size_t>(other_if)].name);
+        }
+    // An interface standing for many addresses holds none of another interface's.
+    for (const auto& n : nodes_)
+        for (const auto& itf : n.interfaces) {
+            if (itf.count <= 1) continue;
+            for (const auto& m : nodes_)
+                for (const auto& other : m.interfaces)
+                    if (&other != &itf && itf.has(other.addr))
+                        throw TopologyError("duplicate address " + other.addr.to_string() + " on " + m.name + "/" +
+                                            other.name + " and among the " + std::to_string(itf.count) +
+                                            " addresses of " + n.name + "/" + itf.name);
         }
     // Both ends of a link in one network.
     for (const auto& l : links_) {

@@ -34,6 +34,13 @@ struct Interface {
     IpAddress addr;
     int prefix = 24;       // network length: 192.168.1.10/24
     int link = -1;         // index into Topology::links(), -1 while unconnected
+    // IPv4 only: the interface also answers for the count - 1 addresses after addr (a client node
+    // that stands for many hosts behind one switch: scenario key clients.*.hosts).
+    std::uint32_t count = 1;
+    bool has(const IpAddress& a) const {
+        if (count <= 1 || !a.is_v4() || !addr.is_v4()) return a == addr;
+        return a.v4_host_order() - addr.v4_host_order() < count;
+    }
 };
 
 // `dest` via the neighbour whose address is `via` (0.0.0.0/0 is the default route).
@@ -71,7 +78,9 @@ public:
     int add_host(const std::string& name, const std::string& role = "host");
     int add_router(const std::string& name, const std::string& role = "router");
     // "192.168.1.10/24"; the interface name must be unique on its node.
-    void add_interface(const std::string& node, const std::string& iface, const std::string& cidr);
+    // count > 1 (IPv4): the interface holds the count consecutive addresses from the given one.
+    void add_interface(const std::string& node, const std::string& iface, const std::string& cidr,
+                       std::uint32_t count = 1);
     // Joins two interfaces ("node", "iface") with a link; returns its index.
     int add_link(const std::string& name, const std::string& node_a, const std::string& iface_a,
                  const std::string& node_b, const std::string& iface_b, TimeNs latency_ns,

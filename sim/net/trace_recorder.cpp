@@ -28,7 +28,7 @@ const std::string& TraceRecorder::addr_text(const IpAddress& a) {
 trace::Endpoint TraceRecorder::endpoint(const HostPort& hp) { return {addr_text(hp.addr), hp.port}; }
 
 trace::Event& TraceRecorder::add(TimeNs t, trace::EventKind kind, int node, int conn) {
-    trace::Event& e = trace_.events.emplace_back();
+    trace::Event& e = append();
     e.time_ns = t;
     e.kind = kind;
     if (node >= 0) e.from = topo_.nodes()[static_cast<std::size_t>(node)].name;
@@ -38,7 +38,7 @@ trace::Event& TraceRecorder::add(TimeNs t, trace::EventKind kind, int node, int 
 
 std::size_t TraceRecorder::begin_segment(const HopRecord& hop) {
     const mbox::Packet& p = *hop.packet;
-    const std::size_t index = trace_.events.size();
+    const std::size_t index = count_;
     trace::Event& e = add(hop.sent_ns, trace::EventKind::Segment, hop.from, p.conn);
     e.packet = p.id;
     e.src = endpoint(hop.src);
@@ -70,7 +70,7 @@ void TraceRecorder::read_lines(trace::Event& e, const HopRecord& hop) {
 
 void TraceRecorder::finish_segment(std::size_t index, const HopRecord& hop) {
     const mbox::Packet& p = *hop.packet;
-    trace::Event& e = trace_.events[index];
+    trace::Event& e = event_at(index);
     e.arrive_ns = hop.arrive_ns;
     if (hop.to >= 0) e.to = topo_.nodes()[static_cast<std::size_t>(hop.to)].name;
     e.src_after = endpoint(p.src);
@@ -81,7 +81,7 @@ void TraceRecorder::finish_segment(std::size_t index, const HopRecord& hop) {
 }
 
 void TraceRecorder::fact(TimeNs t, trace::EventKind kind, int node, int conn, trace::Event e) {
-    trace::Event& out = trace_.events.emplace_back(std::move(e));
+    trace::Event& out = append(std::move(e));
     out.time_ns = t;
     out.kind = kind;
     if (node >= 0) out.from = topo_.nodes()[static_cast<std::size_t>(node)].name;
@@ -102,7 +102,7 @@ void TraceRecorder::note(TimeNs t, int node, std::string text) {
 }
 
 void TraceRecorder::middlebox(TimeNs t, int node, int conn, std::uint64_t packet, const mbox::MiddleboxNote& n) {
-    trace::Event& e = trace_.events.emplace_back(n.fact);
+    trace::Event& e = append(n.fact);
     e.time_ns = t;
     e.kind = trace::EventKind::Middlebox;
     e.from = topo_.nodes()[static_cast<std::size_t>(node)].name;
@@ -148,9 +148,45 @@ void TraceRecorder::relabel_connection(int id, const std::string& purpose, int c
 void TraceRecorder::mark_control_text(int id) { control_text_conns_.insert(id); }
 
 trace::Trace TraceRecorder::finish(trace::Outcome outcome) {
-    std::stable_sort(trace_.events.begin(), trace_.events.end(),
-                     [](const trace::Event& a, const trace::Event& b) { return a.time_ns < b.time_ns; });
-    for (std::size_t i = 0; i < trace_.events.size(); ++i) trace_.events[i].seq = i;
+    // The chunks into one vector of exactly the events' size, each chunk freed once moved.
+    std::vector<trace::Event>& events = trace_.events;
+    events.clear();
+    events.reserve(count_);
+    for (auto& chunk : chunks_) {
+        for (auto& e : chunk) events.push_back(std::move(e));
+        std::vector<trace::Event>().swap(chunk);
+    }
+    chunks_.clear();
+    count_ = 0;
+    // A stable sort by time through an index (an event is 700 bytes: a merge sort's buffer would
+    // hold half of them again), applied in place by following the permutation's cycles.
+    if (!std::is_sorted(events.begin(), events.end(),
+                        [](const trace::Event& a, const trace::Event& b) { return a.time_ns < b.time_ns; })) {
+        std::vector<std::pair<TimeNs, std::uint32_t>> order(events.size());
+        for (std::size_t i = 0; i < events.size(); ++i) order[i] = {events[i].time_ns, static_cast<std::uint32_t>(i)};
+        std::sort(order.begin(), order.end());  // (time, recording order): the stable order
+        std::vector<bool> placed(events.size());
+        for (std::size_t start = 0; start < events.size(); ++start) {
+            if (placed[start]) continue;
+            if (order[start].second == start) {
+                placed[start] = true;
+                continue;
+            }
+            trace::Event held = std::move(events[start]);
+            std::size_t j = start;
+            for (;;) {
+                placed[j] = true;
+                const std::size_t from = order[j].second;
+                if (from == start) {
+                    events[j] = std::move(held);
+                    break;
+                }
+                events[j] = std::move(events[from]);
+                j = from;
+            }
+        }
+    }
+    for (std::size_t i = 0; i < events.size(); ++i) events[i].seq = i;
     // On an SPSV connection only the control text before the file keeps its payload: mark it,
     // and read its lines (as for a control connection, on each segment's first hop) unless they
     // were read while the connection was still a control connection (an attacker's SPDT).

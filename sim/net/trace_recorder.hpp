@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "sim/mbox/note.hpp"
@@ -68,7 +69,7 @@ public:
     // Sorts the events by time (stable: recording order breaks ties) and numbers them.
     trace::Trace finish(trace::Outcome outcome);
 
-    std::size_t size() const { return trace_.events.size(); }
+    std::size_t size() const { return count_; }
 
 private:
     trace::Endpoint endpoint(const HostPort& hp);
@@ -76,7 +77,23 @@ private:
     trace::Event& add(TimeNs t, trace::EventKind kind, int node, int conn);
 
     const Topology& topo_;
-    trace::Trace trace_;
+    trace::Trace trace_;  // everything but the events, which finish() moves in
+    // The events while recording, in chunks that never move: no reallocation holds the old and the
+    // new copy at once (a vector doubling held up to 3x the events at its peak), and finish()
+    // moves them into the trace one chunk at a time, freeing each as it goes.
+    static constexpr std::size_t kChunk = 1024;
+    std::vector<std::vector<trace::Event>> chunks_;
+    std::size_t count_ = 0;
+    trace::Event& event_at(std::size_t i) { return chunks_[i / kChunk][i % kChunk]; }
+    template <class... A>
+    trace::Event& append(A&&... a) {
+        if (count_ % kChunk == 0) {
+            chunks_.emplace_back();
+            chunks_.back().reserve(kChunk);
+        }
+        ++count_;
+        return chunks_.back().emplace_back(std::forward<A>(a)...);
+    }
     std::unordered_map<std::uint32_t, std::string> v4_text_;
     std::unordered_map<int, std::size_t> conn_index_;
     std::set<int> control_text_conns_;  // mark_control_text

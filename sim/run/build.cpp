@@ -1,5 +1,6 @@
 #include "sim/run/build.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <cstdlib>
 #include <stdexcept>
@@ -74,7 +75,14 @@ net::Topology build_topology(const scenario::Scenario& s) {
             if (n.kind == scenario::NodeKind::Router) t.add_router(n.name, role);
             else t.add_host(n.name, role);
             if (n.local_ports) t.set_local_port_range(n.name, n.local_ports->lo, n.local_ports->hi);
-            for (const auto& i : n.interfaces) t.add_interface(n.name, i.name, i.address.to_string());
+            for (const auto& i : n.interfaces) {
+                // clients.*.hosts: the interface towards the server holds the hosts' addresses.
+                std::uint32_t count = 1;
+                for (const auto& c : s.clients)
+                    if (c.node == n.name && c.hosts > 1 && &scenario::client_interface(n, c.server.addr) == &i)
+                        count = std::max(count, static_cast<std::uint32_t>(c.hosts));
+                t.add_interface(n.name, i.name, i.address.to_string(), count);
+            }
         }
         for (const auto& l : s.links) {
             const auto& a = *s.node(l.a);

@@ -210,9 +210,13 @@ void add_server(net::Network& net, const scenario::Scenario& s, const scenario::
 
 void add_client(net::Network& net, const scenario::Scenario& s, const scenario::ClientSpec& c, Apps& apps) {
     const auto* node = s.node(c.node);
-    proto::IpAddress local = source_address(*node, c.server.addr);
+    const proto::IpAddress first = source_address(*node, c.server.addr);
     bool third_party = scenario::is_server_to_server(c.mode);
+    for (int h = 0; h < std::max(c.hosts, 1); ++h)
     for (int k = 0; k < c.count; ++k) {
+        // clients.*.hosts: host h has the h-th address from the first (the loader checked the range).
+        const proto::IpAddress local =
+            h == 0 ? first : proto::IpAddress::v4(first.v4_host_order() + static_cast<std::uint32_t>(h));
         std::function<void(net::Stack&)> starter;
         if (third_party) {
             auto app = std::make_unique<ThirdPartyApp>(net, c.node, third_party_config(c), local,
@@ -235,7 +239,7 @@ void add_client(net::Network& net, const scenario::Scenario& s, const scenario::
             starter = [raw](net::Stack& st) { raw->start(st); };
             apps.clients.push_back(std::move(app));
         }
-        std::int64_t at = c.start_ns;
+        const std::int64_t at = c.start_ns + h * c.host_interval_ns;
         net.on_start(c.node, [starter, at](net::Stack& st) {
             if (at <= st.now()) starter(st);
             else st.schedule(at, [starter, &st] { starter(st); });
@@ -378,6 +382,14 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
             "NAT64: a /96 prefix only, one IPv4 pool address, endpoint-independent mapping keeping the port when free, "
             "inbound only through a session the IPv6 side opened; sessions do not expire within a run; ICMP is not "
             "translated; no FTP64 ALG (RFC 6384)");
+    for (const auto& c : s.clients)
+        if (c.hosts > 1) {
+            t.model_notes.push_back("clients." + c.node + ".hosts: " + std::to_string(c.hosts) +
+                                    " hosts with consecutive addresses, each with its own ephemeral ports and " +
+                                    std::to_string(c.count) + " client(s), share node " + c.node +
+                                    " (one lane) and its links, as behind one switch");
+            break;
+        }
     if (icmp)
         t.model_notes.push_back(
             "ICMP: only the port unreachable of a router's reject rule; its quote names the TCP segment's endpoints "

@@ -994,8 +994,14 @@ const Key<ClientSpec> kClientKeys[] = {
      {}, [](const Value& v, ClientSpec& c) { c.announce_address = v.address(); }},
     {"start", "duration", "`0s`", "when the client starts", {},
      [](const Value& v, ClientSpec& c) { c.start_ns = v.duration(); }},
-    {"count", "integer", "`1`", "start this many identical clients on the host (load scenarios)", {},
-     [](const Value& v, ClientSpec& c) { c.count = static_cast<int>(v.integer(1, 100000)); }},
+    {"count", "integer", "`1`", "start this many identical clients on the host (load scenarios; at most 10000, a host's ephemeral ports)", {},
+     [](const Value& v, ClientSpec& c) { c.count = static_cast<int>(v.integer(1, kMaxClientsPerHost)); }},
+    {"hosts", "integer", "`1`",
+     "this many client hosts with consecutive addresses from the node's own, each running `count` clients (many "
+     "subscribers behind one NAT); they share the node's lane and links, as behind one switch", {},
+     [](const Value& v, ClientSpec& c) { c.hosts = static_cast<int>(v.integer(1, kMaxHosts)); }},
+    {"host_interval", "duration", "`0s`", "with `hosts`: host h starts its clients h x this after `start`", {},
+     [](const Value& v, ClientSpec& c) { c.host_interval_ns = v.duration(); }},
     {"options", "mapping", "`{}`",
      "the program's own options under its own names (an option of another program is an error); timeouts in "
      "seconds (`5`, `0.5`) or as a duration. curl: `connect-timeout` (default 300 s: control connection and "
@@ -1389,6 +1395,15 @@ std::uint64_t max_simulated_file(const Scenario& s) {
     return s.limits.events > UINT64_MAX / mss ? UINT64_MAX : s.limits.events * mss;
 }
 
+const Interface& client_interface(const NodeSpec& n, const proto::IpAddress& server) {
+    for (const auto& i : n.interfaces)
+        if (i.address.contains(server)) return i;
+    if (n.gateway)
+        for (const auto& i : n.interfaces)
+            if (i.address.contains(*n.gateway)) return i;
+    return n.interfaces.front();
+}
+
 void validate(const Scenario& s) {
     // What cannot be simulated within memory, before anything else (the ranges are in loader.hpp).
     if (s.nodes.size() > kMaxNodes)
@@ -1403,10 +1418,13 @@ void validate(const Scenario& s) {
     {
         std::size_t clients = 0;
         for (const auto& c : s.clients) {
-            clients += static_cast<std::size_t>(std::max(c.count, 1));
+            if (c.count > kMaxClientsPerHost)
+                fail_at(c.mark, "clients." + c.node + ": count " + std::to_string(c.count) + " clients on one host, expected at most " +
+                                    std::to_string(kMaxClientsPerHost) + " per host (add hosts: for more)");
+            clients += static_cast<std::size_t>(std::max(c.count, 1)) * static_cast<std::size_t>(std::max(c.hosts, 1));
             if (clients > kMaxClients)
                 fail_at(c.mark, "clients." + c.node + ": " + std::to_string(clients) +
-                                    " clients so far (count included), expected at most " +
+                                    " clients so far (count x hosts included), expected at most " +
                                     std::to_string(kMaxClients) + " in a scenario");
         }
     }
@@ -1522,7 +1540,30 @@ void validate(const Scenario& s) {
                                  "-" + std::to_string(sv.passive_ports->hi) + " include the control port " +
                                  std::to_string(sv.port));
     }
-    for (const auto& c : s.clients) host_node(c.node, c.mark, "client");
+    for (const auto& c : s.clients) {
+        const NodeSpec* n = host_node(c.node, c.mark, "client");
+        if (c.hosts <= 1) continue;
+        if (c.host_interval_ns > 0 && c.hosts - 1 > (1'000'000'000'000'000'000LL - c.start_ns) / c.host_interval_ns)
+            fail_at(c.mark, "clients." + c.node + ".host_interval: the last of " + std::to_string(c.hosts) +
+                                " hosts would start after 1000000000s");
+        // The hosts' addresses: the interface towards the server and the hosts - 1 after it.
+        const Interface* i = &client_interface(*n, c.server.addr);
+        const std::string what = "clients." + c.node + ".hosts: " + std::to_string(c.hosts) + " hosts from " +
+                                 i->address.addr.to_string();
+        if (!i->address.addr.is_v4()) fail_at(c.mark, what + ": several hosts need an IPv4 address");
+        const std::uint32_t first = i->address.addr.v4_host_order();
+        const std::uint32_t last = first + static_cast<std::uint32_t>(c.hosts - 1);
+        const Cidr net{proto::IpAddress::v4(first), i->address.prefix};
+        const std::uint32_t host_bits = i->address.prefix >= 32 ? 0 : 0xffffffffu >> i->address.prefix;
+        if (last < first || !net.contains(proto::IpAddress::v4(last)) || (host_bits && (last & host_bits) == host_bits))
+            fail_at(c.mark, what + " pass the end of the network " + i->address.to_string() + " (the last would be " +
+                                proto::IpAddress::v4(last).to_string() + ")");
+        for (const auto& other : s.nodes)
+            for (const auto& j : other.interfaces)
+                if (&j != i && j.address.addr.is_v4() && j.address.addr.v4_host_order() - first <= last - first)
+                    fail_at(c.mark, what + " to " + proto::IpAddress::v4(last).to_string() + " include " +
+                                        j.address.addr.to_string() + " of node '" + other.name + "'");
+    }
     for (const auto& a : s.attackers) {
         host_node(a.node, a.mark, "attacker");
         for (const auto& c : s.clients)

@@ -28,7 +28,9 @@ private:
 constexpr std::size_t kMaxScenarioBytes = 4u << 20;          // the YAML file
 constexpr std::size_t kMaxNodes = 1000;
 constexpr std::size_t kMaxLinks = 2000;
-constexpr std::size_t kMaxClients = 1000;                    // clients in all, their counts included
+constexpr std::size_t kMaxClients = 100000;                   // clients in all: count x hosts, summed
+constexpr int kMaxClientsPerHost = 10000;                      // clients.*.count (a host's ephemeral ports)
+constexpr int kMaxHosts = 10000;                               // clients.*.hosts
 constexpr std::size_t kMaxServers = 1000;
 
 // `sets` are "a.b.c=value" overrides applied to the document before validation, so they are
@@ -48,6 +50,10 @@ void validate(const Scenario& s);
 // at least one event: limits.events x tcp.mss). With tcp.window 0 the whole file is written and
 // in flight at once (about 4 bytes of memory per byte): limits.memory / 4.
 std::uint64_t max_simulated_file(const Scenario& s);
+
+// A client node's interface towards `server` (the one on its network, else the gateway's, else
+// the first): its address is the clients' source address, the first of clients.*.hosts.
+const Interface& client_interface(const NodeSpec& n, const proto::IpAddress& server);
 
 // Value parsers shared with the command line (--vary values); they return false on bad input.
 bool parse_duration(std::string_view text, std::int64_t& ns);

@@ -209,7 +209,12 @@ struct ClientSpec {
     std::optional<PortRange> data_ports;  // active mode: the ports the client listens on
     std::optional<proto::IpAddress> announce_address;  // active mode: the address PORT/EPRT announce
     std::int64_t start_ns = 0;
-    int count = 1;                    // how many identical clients to start (load scenarios)
+    int count = 1;                    // how many identical clients to start per host (load scenarios)
+    // How many hosts the client node stands for (load scenarios): host h (0-based) has the
+    // address of the node's interface towards the server plus h, its own ephemeral ports, and
+    // runs `count` clients; the hosts share the node's lane and its link.
+    int hosts = 1;
+    std::int64_t host_interval_ns = 0;  // host h starts its clients at start + h x host_interval
     // The program's own options, named as it names them (curl connect-timeout, ftplib timeout,
     // lftp net:timeout ...), validated by the builder against the profile.
     std::map<std::string, std::string> options;

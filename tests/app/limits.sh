@@ -66,8 +66,10 @@ expect 2 "clients.client.script: an upload of 99999999999999999999999 bytes cann
   run base.yaml --set 'clients.client.script=[login, put /up 99999999999999999999999, quit]' 
 sized 1e16
 expect 2 "expected a size from 0 to 1000000000000000 bytes (1e15)" run "$work/sized.yaml"
-expect 2 "clients.client: 16000 clients so far (count included), expected at most 1000 in a scenario" \
+expect 2 "clients.client.count: expected a whole number from 1 to 10000, found '16000'" \
   run base.yaml --set clients.client.count=16000
+expect 2 "clients.client: 110000 clients so far (count x hosts included), expected at most 100000 in a scenario" \
+  run base.yaml --set clients.client.count=10000 --set clients.client.hosts=11
 python3 - "$work/nodes.yaml" <<'EOF'
 import sys
 with open(sys.argv[1], "w") as f:

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <random>  // std::mt19937_64: fully specified, the same sequence everywhere
 #include <vector>
 
@@ -151,4 +152,53 @@ TEST_CASE("Conntrack index and deadline heap give the answers of a scan in id or
     }
     CHECK(found_total > 1000);
     CHECK(expired_total > 100);
+}
+
+// The pool's used ports are a bitmap that allocate_port skips a word at a time: it must pick the
+// port a scan round the pool picks (the wanted port, else the next free one after it, wrapping;
+// without port preservation, the next free one after the previous allocation).
+TEST_CASE("NAT port allocation through the bitmap picks the port of a scan round the pool") {
+    for (bool preserve : {true, false}) {
+        CAPTURE(preserve);
+        NatConfig cfg = NatConfig::port_restricted();
+        cfg.port_preservation = preserve;
+        cfg.port_min = 40000;
+        cfg.port_max = 40300;
+        cfg.timeouts.transitory = 50 * kSec;
+        Nat nat(cfg, proto::IpAddress::v4(0xCB007101));
+        net::SplitMix64 rng(11);
+        const std::uint32_t lo = 40000, hi = 40300, size = hi - lo + 1;
+        std::uint32_t cursor = lo;
+        int exhausted = 0, moved = 0;
+        for (int i = 0; i < 6000; ++i) {
+            const TimeNs now = static_cast<TimeNs>(i) * kSec / 8;  // ~400 live mappings for 301 ports
+            nat.expire(now);
+            const auto wanted = static_cast<std::uint16_t>(39990 + rng.next() % 330);  // some outside the pool
+            std::optional<std::uint16_t> expect;
+            if (preserve && nat.port_free(wanted)) {
+                expect = wanted;
+            } else {
+                const std::uint32_t start = preserve ? (wanted >= lo && wanted <= hi ? wanted : lo) : cursor;
+                for (std::uint32_t k = 0; k < size && !expect; ++k) {
+                    const auto p = static_cast<std::uint16_t>(lo + (start - lo + k) % size);
+                    if (nat.port_free(p)) expect = p;
+                }
+            }
+            bool created = false;
+            NatMapping* m = nat.map_outbound(host(0x0A000000u + static_cast<std::uint32_t>(i), wanted),
+                                             host(0xC6336401, 21), now, created);
+            if (!expect) {
+                CHECK(m == nullptr);
+                ++exhausted;
+                continue;
+            }
+            REQUIRE(m != nullptr);
+            CHECK(created);
+            CHECK(m->external.port == *expect);
+            moved += m->external.port != wanted;
+            if (!preserve) cursor = *expect == hi ? lo : *expect + 1u;
+        }
+        CHECK(exhausted > 0);  // the pool ran out at times
+        CHECK(moved > 100);    // and clashes were searched
+    }
 }
