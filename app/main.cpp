@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/commands.hpp"
+#include "sim/net/network.hpp"
 
 using namespace ftpsim::app;
 
@@ -240,6 +241,13 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         std::fprintf(stderr, "ftpsim: %s\nRun 'ftpsim --help' for the usage.\n", e.what());
+        return kExitBadInput;
+    }
+
+    try {
+        ftpsim::net::engine_from_environment();  // a bad FTPSIM_ENGINE is bad input, said before any run
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "ftpsim: %s\n", e.what());
         return kExitBadInput;
     }
 

@@ -1,30 +1,20 @@
-// The SimGrid side of the network: platform, actors, link model, forwarding and timers.
-// The TCP model is in tcp.cpp.
+// The network model: links, forwarding, timers and the processes an engine runs (scheduler.hpp).
+// The sockets are in tcp.cpp, the TCP model in tcp_connection.cpp, the engines in
+// engine_simgrid.cpp and engine_single.cpp.
 #include "sim/net/network.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <stdexcept>
+#include <string_view>
 
 #include <unistd.h>
 
-#include <xbt/config.hpp>
-#include <xbt/log.h>
-
 #include "sim/net/runtime.hpp"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define FTPSIM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FTPSIM_ASAN 1
-#endif
-#endif
-#ifndef FTPSIM_ASAN
-#define FTPSIM_ASAN 0
-#endif
 
 namespace ftpsim::net {
 
@@ -55,15 +45,6 @@ std::size_t ConnKeyHash::operator()(const ConnKey& k) const noexcept {
     h = (h ^ k.rport) * 1099511628211ULL;
     return static_cast<std::size_t>(h ^ (h >> 29));
 }
-
-// ---------------------------------------------------------------------------------------------
-// Time
-
-TimeNs Runtime::now_ns() const {
-    return static_cast<TimeNs>(std::llround((sg4::Engine::get_clock() - start_clock) * 1e9));
-}
-
-double Runtime::to_sim_time(TimeNs t) const { return start_clock + static_cast<double>(t) * 1e-9; }
 
 // ---------------------------------------------------------------------------------------------
 // Setup
@@ -162,12 +143,13 @@ void Network::label_connection(ConnId c, const std::string& purpose, int control
     rt_->rec.relabel_connection(rt_->trace_id_of(c), purpose, rt_->trace_id_of(control_conn));
 }
 
-void use_exact_network_model() {
-    namespace cfg = simgrid::config;
-    if (cfg::get_value<std::string>("network/model") != "CM02") sg4::Engine::set_config("network/model:CM02");
-    if (cfg::get_value<bool>("network/crosstraffic")) sg4::Engine::set_config("network/crosstraffic:0");
-    // KiB per actor: SimGridComm mode may run thousands of receiver actors.
-    if (cfg::get_value<int>("contexts/stack-size") != 256) sg4::Engine::set_config("contexts/stack-size:256");
+EngineKind engine_from_environment() {
+    const char* v = std::getenv("FTPSIM_ENGINE");
+    if (!v || !*v) return EngineKind::SimGrid;
+    const std::string_view name(v);
+    if (name == "simgrid") return EngineKind::SimGrid;
+    if (name == "single") return EngineKind::Single;
+    throw std::invalid_argument("FTPSIM_ENGINE=" + std::string(name) + ": expected simgrid or single");
 }
 
 void Network::set_memory_budget(std::uint64_t bytes) { memory_budget_ = bytes; }
@@ -188,59 +170,16 @@ trace::Trace Network::run(TimeNs limit_time, std::uint64_t limit_events) {
     auto wall0 = std::chrono::steady_clock::now();
     double cpu0 = cpu_now();
 
-    char arg0[] = "ftpsim";
-#if FTPSIM_ASAN
-    // Under AddressSanitizer every actor runs on its own thread: Debian's SimGrid is built
-    // without ASan's fiber annotations, so ASan cannot follow its raw context switches
-    // (docs/reliability.md, "Sanitizer build"). Parsed by the first Engine of the process only.
-    char arg1[] = "--log=root.thresh:critical";
-    char arg2[] = "--cfg=contexts/factory:thread";
-    char* argv[] = {arg0, arg1, arg2, nullptr};
-    int argc = 3;
-#else
-    char* argv[] = {arg0, nullptr};
-    int argc = 1;
-#endif
-    sg4::Engine engine(&argc, argv);
-    xbt_log_control_set("root.thresh:critical");
-    use_exact_network_model();
-    rt.start_clock = sg4::Engine::get_clock();
-
-    // One SimGrid host per node, one SimGrid link per topology link, routes between neighbours
-    // only: packets travel hop by hop, forwarded by the nodes.
-    auto* zone = sg4::create_full_zone("ftpsim");
-    for (auto& n : rt.nodes) n.host = zone->create_host(n.spec->name, 1e9)->seal();
-    for (const auto& l : rt.topo.links()) {
-        auto* link = zone->create_link(l.name, l.bandwidth_bps)
-                         ->set_latency(static_cast<double>(l.latency_ns) * 1e-9)
-                         ->seal();
-        zone->add_route(rt.nodes[static_cast<std::size_t>(l.a.node)].host->get_netpoint(),
-                        rt.nodes[static_cast<std::size_t>(l.b.node)].host->get_netpoint(), nullptr, nullptr,
-                        {sg4::LinkInRoute(link)}, true);
+    EngineKind kind = rt.cfg.engine;
+    if (kind == EngineKind::Default) {
+        // The environment's choice applies where it can: SimGridComm needs SimGrid.
+        kind = engine_from_environment();
+        if (rt.cfg.link_model != LinkModel::Scheduled) kind = EngineKind::SimGrid;
     }
-    zone->seal();
-
-    for (std::size_t d = 0; d < rt.dirs.size(); ++d) {
-        rt.dirs[d].wake = sg4::Semaphore::create(0);
-        if (rt.cfg.link_model == LinkModel::Scheduled) {
-            sg4::Actor::create("wire:" + rt.topo.links()[static_cast<std::size_t>(rt.dirs[d].link)].name + (d % 2 ? ":ba" : ":ab"),
-                               rt.nodes[static_cast<std::size_t>(rt.dirs[d].to)].host,
-                               [&rt, d] { rt.delivery_loop(static_cast<int>(d)); });
-            continue;
-        }
-        sg4::Actor::create("tx:" + rt.topo.links()[static_cast<std::size_t>(rt.dirs[d].link)].name + (d % 2 ? ":ba" : ":ab"),
-                           rt.nodes[static_cast<std::size_t>(rt.dirs[d].from)].host,
-                           [&rt, d] { rt.egress_loop(static_cast<int>(d)); });
-    }
-    rt.sched_wake = sg4::Semaphore::create(0);
-    sg4::Actor::create("scheduler", rt.nodes.front().host, [&rt] { rt.scheduler_loop(); });
-
-    engine.run();
-    // SimGrid objects must go before their Engine does.
-    for (auto& d : rt.dirs) d.wake = nullptr;
-    rt.sched_wake = nullptr;
-
-    rt.stats.end_ns = rt.now_ns();
+    if (kind == EngineKind::Single && rt.cfg.link_model != LinkModel::Scheduled)
+        throw std::invalid_argument("the single-threaded engine runs LinkModel::Scheduled only");
+    rt.sched = kind == EngineKind::Single ? make_single_scheduler(rt) : make_simgrid_scheduler(rt);
+    rt.sched->run();  // sets stats.end_ns
     rt.stats.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     rt.stats.cpu_seconds = cpu_now() - cpu0;
     if (!rt.error.empty()) throw std::runtime_error(rt.error);
@@ -255,45 +194,43 @@ void Runtime::fail(const std::string& what) {
     maybe_wake_scheduler();
 }
 
-// The only non-daemon actor: it fires timers and ends the run when nothing is left to happen
-// (no packet in flight, no timer armed) or a limit is reached.
-void Runtime::scheduler_loop() {
+void Runtime::start_apps() {
     try {
         for (auto& n : nodes)
             for (auto& fn : n.starts) fn(*n.stack);
     } catch (const std::exception& e) {
         fail(std::string("application start: ") + e.what());
     }
-    while (!stopping) {
-        if (quiescent()) break;
-        TimeNs now = now_ns();
-        if (now >= limit_ns) {
-            limit_reached = "time limit " + std::to_string(limit_ns) + " ns";
-            break;
-        }
-        if (!timers.empty() && timers.top().at <= now) {
-            TimerEntry e = timers.top();
-            timers.pop();
-            try {
-                fire(e);
-            } catch (const std::exception& ex) {
-                fail(std::string("timer: ") + ex.what());
-            }
-            continue;
-        }
-        sched_until = timers.empty() ? limit_ns : std::min(timers.top().at, limit_ns);
-        sched_waiting = true;
-        sched_wake_posted = false;
-        sched_wake->acquire_timeout(std::max(0.0, to_sim_time(sched_until) - sg4::Engine::get_clock()));
-        sched_waiting = false;
+}
+
+// One pass of the scheduler process's loop: it fires timers and ends the run when nothing is
+// left to happen (no packet in flight, no timer armed) or a limit is reached.
+Runtime::Step Runtime::scheduler_step(TimeNs& until) {
+    if (stopping || quiescent()) return Step::Stop;
+    TimeNs now = now_ns();
+    if (now >= limit_ns) {
+        limit_reached = "time limit " + std::to_string(limit_ns) + " ns";
+        return Step::Stop;
     }
-    stopping = true;
+    if (!timers.empty() && timers.top().at <= now) {
+        TimerEntry e = timers.top();
+        timers.pop();
+        try {
+            fire(e);
+        } catch (const std::exception& ex) {
+            fail(std::string("timer: ") + ex.what());
+        }
+        return Step::Again;
+    }
+    sched_until = timers.empty() ? limit_ns : std::min(timers.top().at, limit_ns);
+    until = sched_until;
+    return Step::Wait;
 }
 
 void Runtime::maybe_wake_scheduler() {
     if (sched_waiting && !sched_wake_posted) {
         sched_wake_posted = true;
-        sched_wake->release();
+        sched->post_scheduler();
     }
 }
 
@@ -319,16 +256,17 @@ void Runtime::fire(const TimerEntry& e) {
         TcpConn* c = conn(static_cast<ConnId>(e.ref));
         if (!c || c->heap_at != e.at) return;  // superseded entry
         c->heap_at = -1;
-        if (c->rto_deadline < 0) return;
-        if (c->rto_deadline > e.at) {  // the deadline moved later: re-queue lazily
-            c->heap_at = c->rto_deadline;
-            push_timer(c->rto_deadline, TimerKind::Conn, e.ref);
+        const TimeNs deadline = c->tcp.deadline();
+        if (deadline < 0) return;
+        if (deadline > e.at) {  // the deadline moved later: re-queue lazily
+            c->heap_at = deadline;
+            push_timer(deadline, TimerKind::Conn, e.ref);
             return;
         }
-        c->rto_deadline = -1;
+        c->armed = false;
         --live_timers;
         ++stats.events;
-        conn_timer(c->id);
+        c->tcp.on_timer(now_ns());
         break;
     }
     case TimerKind::Local: {
@@ -517,62 +455,30 @@ void Runtime::enqueue(int d, InFlight* p) {
     dir.queue.push_back(p);
     if (dir.idle) {
         dir.idle = false;
-        dir.wake->release();
+        sched->post_wire(d);
     }
 }
 
 // LinkModel::Scheduled: packets reach the far end in the order they left (constant latency),
-// so one actor sleeping until the head's arrival serves the whole link direction.
-void Runtime::delivery_loop(int d) {
-    sg4::Actor::self()->daemonize();
+// so one process sleeping until the head's arrival serves the whole link direction.
+Runtime::Step Runtime::wire_step(int d, TimeNs& until) {
     LinkDir& dir = dirs[static_cast<std::size_t>(d)];
-    while (true) {
-        if (dir.queue.empty()) {
-            dir.idle = true;
-            dir.wake->acquire();
-            continue;
-        }
-        InFlight* p = dir.queue.front();
-        if (now_ns() < p->arrive_at) {
-            sg4::this_actor::sleep_until(to_sim_time(p->arrive_at));
-            continue;
-        }
-        dir.queue.pop_front();
-        try {
-            reach_far_end(d, p);
-        } catch (const std::exception& e) {
-            fail(std::string("on ") + nodes[static_cast<std::size_t>(dir.to)].spec->name + ": " + e.what());
-        }
+    if (dir.queue.empty()) {
+        dir.idle = true;
+        return Step::Stop;
     }
-}
-
-// LinkModel::SimGridComm: one actor per link direction, FIFO store-and-forward. A packet
-// occupies the transmitter for its serialisation time; then it propagates as a zero-size
-// SimGrid communication over the link, which under CM02 without cross-traffic takes exactly the
-// link's latency. The next packet starts serialising as soon as this one has, so packets
-// pipeline on the link.
-void Runtime::egress_loop(int d) {
-    sg4::Actor::self()->daemonize();
-    LinkDir& dir = dirs[static_cast<std::size_t>(d)];
-    NodeRt& to = nodes[static_cast<std::size_t>(dir.to)];
-    const std::uint32_t header = cfg.tcp.header_bytes;
-    while (true) {
-        if (dir.queue.empty()) {
-            dir.idle = true;
-            dir.wake->acquire();
-            continue;
-        }
-        InFlight* p = dir.queue.front();
-        dir.queue.pop_front();
-        p->sent_ns = now_ns();
-        double wire_bits = 8.0 * static_cast<double>(header + p->pkt.payload.size());
-        sg4::this_actor::sleep_for(wire_bits / dir.bandwidth_bps);
-        p->lost = dir.loss > 0 && dir.rng.uniform() < dir.loss;
-        if (to.idle_receivers.empty()) spawn_receiver(dir.to);
-        int k = to.idle_receivers.back();
-        to.idle_receivers.pop_back();
-        to.receivers[static_cast<std::size_t>(k)]->put_init(p, 0)->detach();
+    InFlight* p = dir.queue.front();
+    if (now_ns() < p->arrive_at) {
+        until = p->arrive_at;
+        return Step::Wait;
     }
+    dir.queue.pop_front();
+    try {
+        reach_far_end(d, p);
+    } catch (const std::exception& e) {
+        fail(std::string("on ") + nodes[static_cast<std::size_t>(dir.to)].spec->name + ": " + e.what());
+    }
+    return Step::Again;
 }
 
 // The packet has crossed link direction d: lost on the way, or handed to the next node.
@@ -584,31 +490,6 @@ void Runtime::reach_far_end(int d, InFlight* p) {
     free_packet(p);
     --in_flight;
     if (quiescent()) maybe_wake_scheduler();
-}
-
-void Runtime::spawn_receiver(int node) {
-    NodeRt& n = nodes[static_cast<std::size_t>(node)];
-    int k = static_cast<int>(n.receivers.size());
-    std::string name = "rx:" + n.spec->name + ":" + std::to_string(k);
-    n.receivers.push_back(sg4::Mailbox::by_name(name));
-    n.idle_receivers.push_back(k);
-    ++stats.receiver_actors;
-    sg4::Actor::create(name, n.host, [this, node, k] { receiver_loop(node, k); });
-}
-
-void Runtime::receiver_loop(int node, int k) {
-    sg4::Actor::self()->daemonize();
-    NodeRt& n = nodes[static_cast<std::size_t>(node)];
-    sg4::Mailbox* mailbox = n.receivers[static_cast<std::size_t>(k)];
-    while (true) {
-        auto* p = mailbox->get<InFlight>();
-        try {
-            reach_far_end(p->dir, p);
-        } catch (const std::exception& e) {
-            fail(std::string("on ") + n.spec->name + ": " + e.what());
-        }
-        n.idle_receivers.push_back(k);
-    }
 }
 
 // A packet reached `node`: prerouting hooks, then local delivery or forwarding.

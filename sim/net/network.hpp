@@ -5,8 +5,9 @@
 //   net.on_start("client", [&](Stack& s) { s.connect(client_addr, 0, {server_addr, 21}, &app); });
 //   trace::Trace t = net.run(60 * trace::kNsPerSec, 1'000'000);
 //
-// Everything an application does runs inside a SimGrid actor of the simulation; the calls below
-// never block (a run is single-threaded and cooperative). See docs/network-model.md for the
+// Everything an application does runs inside a process of the engine (SimGrid actors, or the
+// single-threaded engine: NetConfig::engine); the calls below never block (a run is
+// single-threaded and cooperative). See docs/network-model.md for the
 // model, its timing formulas and its simplifications.
 #pragma once
 
@@ -17,6 +18,7 @@
 #include <string_view>
 
 #include "sim/net/processor.hpp"
+#include "sim/net/tcp_connection.hpp"
 #include "sim/net/topology.hpp"
 #include "trace/trace.hpp"
 
@@ -25,21 +27,6 @@ namespace ftpsim::net {
 using ConnId = int;        // unique within a run; also the trace's connection id on the initiator side
 using ListenerId = int;
 using TimerId = std::uint64_t;
-
-struct TcpConfig {
-    std::uint32_t mss = 1460;             // payload bytes per segment
-    std::uint32_t header_bytes = 40;      // IPv4 (20) + TCP (20) header counted on the wire
-    TimeNs initial_rto_ns = trace::kNsPerSec;        // SYN and data RTO before any RTT sample (Linux: 1 s)
-    int syn_retries = 6;                  // Linux tcp_syn_retries: 1+2+4+...+64 = 127 s
-    int synack_retries = 5;               // Linux tcp_synack_retries
-    TimeNs connect_timeout_ns = 0;        // > 0: give up connecting after this long, whatever syn_retries says
-    TimeNs min_rto_ns = 200 * trace::kNsPerMs;       // Linux TCP_RTO_MIN
-    TimeNs max_rto_ns = 120 * trace::kNsPerSec;      // Linux TCP_RTO_MAX
-    int data_retries = 15;                // Linux tcp_retries2: then the connection times out
-    std::uint64_t send_window = 0;        // bytes in flight per connection; 0 = unlimited (the default model)
-    std::uint16_t ephemeral_first = 32768;  // Linux ip_local_port_range
-    std::uint16_t ephemeral_last = 60999;
-};
 
 // How a link direction delays packets; both give the same trace (tests/sim checks it).
 enum class LinkModel {
@@ -53,9 +40,20 @@ enum class LinkModel {
     SimGridComm,
 };
 
+// The engine that runs the model (sim/net/scheduler.hpp); both give byte-identical traces.
+enum class EngineKind {
+    Default,  // the environment's FTPSIM_ENGINE (simgrid or single), else SimGrid
+    SimGrid,  // SimGrid actors: the reference, and the only engine for LinkModel::SimGridComm
+    Single,   // a single-threaded discrete-event loop without SimGrid (LinkModel::Scheduled only)
+};
+// FTPSIM_ENGINE=simgrid|single (unset or empty: SimGrid); any other value throws
+// std::invalid_argument naming the accepted values.
+EngineKind engine_from_environment();
+
 struct NetConfig {
     std::uint64_t seed = 1;
     LinkModel link_model = LinkModel::Scheduled;
+    EngineKind engine = EngineKind::Default;
     TcpConfig tcp;
     bool record_segments = true;          // one trace event per segment per hop (off: benchmarks)
     std::string scenario;                 // copied into the trace
@@ -85,6 +83,10 @@ public:
     // Everything written on the connection, and our FIN if we closed, is acknowledged by the peer
     // (an ACK brought it up to date; fired again after later writes are acknowledged).
     virtual void on_drained(Stack&, ConnId) {}
+    // TcpConfig::send_buffer bounds what is written but not yet acknowledged: after a send()
+    // took fewer bytes than offered, ACKs freed space (Stack::send_space() > 0). Fired once per
+    // short send(). Never fired with the default unbounded buffer.
+    virtual void on_writable(Stack&, ConnId) {}
 };
 
 struct SocketOptions {
@@ -124,7 +126,12 @@ public:
     // no SYN is sent and on_unreachable follows at once (still after connect() has returned).
     ConnId connect(const IpAddress& local, std::uint16_t local_port, const HostPort& remote,
                    SocketHandler* handler, const SocketOptions& opts = {});
-    void send(ConnId c, std::string_view bytes);
+    // Queues bytes and sends what the window allows. Returns how many it took: all of them,
+    // unless TcpConfig::send_buffer bounds the send buffer (then the rest must be offered again
+    // after on_writable); 0 on a closed or closing connection.
+    std::size_t send(ConnId c, std::string_view bytes);
+    // What send() would take now: UINT64_MAX with an unbounded buffer, 0 when c cannot send.
+    std::uint64_t send_space(ConnId c) const;
     // What c carried so far is control text, recorded in the trace; what is written from now on
     // is file data, not recorded (SPSV: the connection's "220", "SPDT id" and "200 DATA", then the
     // file). A segment never holds bytes of both.

@@ -1,5 +1,6 @@
 // Internal to sim/net: the state of one run (nodes, link directions, TCP connections, timers)
-// shared by network.cpp (SimGrid, forwarding, timers) and tcp.cpp (the TCP model).
+// shared by network.cpp (forwarding, links, timers), tcp.cpp (sockets) and the engines that run
+// it behind scheduler.hpp (engine_simgrid.cpp, engine_single.cpp). No SimGrid include.
 #pragma once
 
 #include <chrono>
@@ -14,15 +15,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include <simgrid/s4u.hpp>
-
 #include "sim/net/network.hpp"
 #include "sim/net/rng.hpp"
+#include "sim/net/scheduler.hpp"
+#include "sim/net/tcp_connection.hpp"
 #include "sim/net/trace_recorder.hpp"
 
 namespace ftpsim::net {
-
-namespace sg4 = simgrid::s4u;
 
 // A packet on its way, with the bookkeeping of its current hop.
 struct InFlight {
@@ -52,8 +51,7 @@ struct LinkDir {
     SplitMix64 rng;
     std::deque<InFlight*> queue;  // SimGridComm: waiting to be serialised; Scheduled: on the wire
     TimeNs free_at = 0;           // Scheduled: when the transmitter finishes its last packet
-    bool idle = false;            // its actor waits on `wake`
-    sg4::SemaphorePtr wake;
+    bool idle = false;            // its process waits on its semaphore (Scheduler::post_wire)
 };
 
 struct RouteEntry {
@@ -80,65 +78,34 @@ struct Listener {
     bool open = false;
 };
 
-enum class TcpState { SynSent, SynRcvd, Open, Closed };
-
-// Sequence numbers are kept as 64-bit offsets from the ISN (offset 0 is the SYN, data byte i
-// is at offset 1+i, the FIN follows the last byte); the wire carries isn + offset mod 2^32.
-struct TcpConn {
+// A socket: the sans-IO TCP connection (tcp_connection.hpp) and what the network adds to it
+// (node, addresses, handler, trace id, its entry in the timer heap). It is the connection's
+// TcpOutput: segments become packets, events become trace facts and handler callbacks.
+struct TcpConn final : TcpOutput {
+    TcpConn(struct Runtime& r, const TcpConfig& cfg) : rt(&r), tcp(cfg, *this) {}
+    struct Runtime* rt;
     ConnId id = -1;
     int node = -1;
     int trace_id = -1;
     ListenerId listener = -1;
     SocketHandler* handler = nullptr;
     SocketOptions opts;
-    TcpState state = TcpState::Closed;
     HostPort local, remote;
-    TimeNs connect_started = 0;
     bool unreachable = false;  // connect found no route: on_unreachable is due, no SYN was sent
+    bool registered = false;   // in its node's connection table, its port bound
+    bool armed = false;        // counted in Runtime::live_timers
+    TimeNs heap_at = -1;       // time of this connection's live entry in the timer heap
+    TcpConnection tcp;
 
-    // Sender.
-    std::uint32_t iss = 0;
-    std::uint64_t snd_una = 0, snd_nxt = 0;
-    std::string buf;          // unacknowledged and unsent bytes, starting at data offset buf_base
-    std::uint64_t buf_base = 0;
-    std::uint64_t app_len = 0;    // bytes written by the application
-    // Bytes from this data offset on are file data: not recorded in the trace, and no segment
-    // carries bytes from both sides of it (an SPSV connection's "200 DATA" and the file after it).
-    std::uint64_t record_until = UINT64_MAX;
-    bool close_requested = false, fin_sent = false, fin_acked = false;
-    int dupacks = 0;
-    bool in_recovery = false;
-    std::uint64_t recover = 0;
-
-    // Retransmission timer (RFC 6298) and the one segment being timed (Karn).
-    TimeNs rto = 0, srtt = 0, rttvar = 0;
-    bool have_rtt = false;
-    int retries = 0;
-    TimeNs rto_deadline = -1;   // armed when >= 0
-    TimeNs heap_at = -1;        // time of this connection's live entry in the timer heap
-    bool timing = false;
-    std::uint64_t timed_off = 0;
-    TimeNs timed_at = 0;
-
-    // Receiver.
-    std::uint32_t irs = 0;
-    std::uint64_t rcv_nxt = 0;
-    std::map<std::uint64_t, std::string> out_of_order;
-    std::uint64_t peer_fin_off = UINT64_MAX;
-    bool fin_rcvd = false;
-    bool ack_pending = false;
-
-    std::uint64_t bytes_received = 0;
+    void segment(const TcpSegment& s) override;
+    void event(const TcpEvent& e) override;
+    void timer_armed(TimeNs at) override;
+    void timer_disarmed() override;
 };
 
 struct NodeRt {
     int index = -1;
     const NodeSpec* spec = nullptr;
-    sg4::Host* host = nullptr;
-    // Receiver actors, each with its own mailbox: a comm starts only when its receiver waits,
-    // so every packet on the wire needs a waiting receiver; a private mailbox keeps the match O(1).
-    std::vector<sg4::Mailbox*> receivers;
-    std::vector<int> idle_receivers;
     PacketProcessor* processor = nullptr;
     std::vector<RouteEntry> routes;       // longest prefix first
     std::vector<int> iface_dir;           // outgoing link direction of each interface (-1: none)
@@ -178,7 +145,6 @@ struct Runtime {
     bool ran = false;
 
     // --- run state
-    double start_clock = 0;  // SimGrid clock when the run started (it is not reset per Engine)
     std::vector<NodeRt> nodes;
     std::vector<LinkDir> dirs;   // 2*link: a->b, 2*link+1: b->a
     std::vector<std::unique_ptr<TcpConn>> conns;
@@ -196,7 +162,7 @@ struct Runtime {
     TimerId next_timer_id = 1;
     std::uint64_t live_timers = 0;   // app timers + armed connection timers + local deliveries
 
-    sg4::SemaphorePtr sched_wake;
+    std::unique_ptr<Scheduler> sched;
     bool sched_waiting = false;
     bool sched_wake_posted = false;
     TimeNs sched_until = -1;
@@ -211,9 +177,18 @@ struct Runtime {
     bool stopping = false;
     std::vector<mbox::MiddleboxNote> notes;  // scratch for the processors
 
-    // --- time: the only conversions between SimGrid's double seconds and trace nanoseconds
-    TimeNs now_ns() const;
-    double to_sim_time(TimeNs t) const;   // absolute SimGrid time of run-relative t
+    // --- time: the engine's clock (SimGrid's double seconds become ns in engine_simgrid.cpp only)
+    TimeNs now_ns() const { return sched->now(); }
+
+    // --- the processes the engines run (scheduler.hpp)
+    enum class Step { Again, Wait, Stop };
+    void start_apps();
+    // The scheduler process: fires one due timer (Again), or says until when to wait (Wait;
+    // sets sched_until), or ends the run (Stop).
+    Step scheduler_step(TimeNs& until);
+    // A wire process (LinkModel::Scheduled): delivered the head packet (Again), its head arrives
+    // at `until` (Wait), or the direction is idle (Stop: wait on its semaphore; sets idle).
+    Step wire_step(int d, TimeNs& until);
 
     // --- network.cpp
     void build_routes();
@@ -223,12 +198,7 @@ struct Runtime {
     void arrive(int node, InFlight* p);           // a packet reached `node` over a link
     void forward(int node, InFlight* p, int in_iface, bool originated);
     void enqueue(int dir, InFlight* p);
-    void egress_loop(int dir);    // LinkModel::SimGridComm
-    void delivery_loop(int dir);  // LinkModel::Scheduled
     void reach_far_end(int dir, InFlight* p);
-    void receiver_loop(int node, int k);
-    void spawn_receiver(int node);
-    void scheduler_loop();
     void fire(const TimerEntry& e);
     void push_timer(TimeNs at, TimerKind kind, std::uint64_t ref);
     void maybe_wake_scheduler();
@@ -243,18 +213,9 @@ struct Runtime {
     // --- tcp.cpp
     Stack& stack_of(int node) { return *nodes[static_cast<std::size_t>(node)].stack; }
     trace::Verdict tcp_input(int node, InFlight* p, std::string& reason);
-    void conn_timer(ConnId id);
-    void arm_rto(TcpConn& c, TimeNs deadline);
-    void disarm_rto(TcpConn& c);
-    void send_segment(TcpConn& c, std::uint8_t flags, std::uint64_t off, std::uint64_t data_off, std::uint32_t len);
     void send_rst_for(int node, const Packet& in, int conn_trace_id);
-    void flush(TcpConn& c);
-    void retransmit(TcpConn& c);
-    void handle_ack(TcpConn& c, const Packet& p);
-    void accept_payload(TcpConn& c, std::uint64_t off, std::string_view data, bool fin);
     void finish_conn(TcpConn& c);
     void connect_unreachable(ConnId id);
-    void maybe_closed(TcpConn& c);
     // connect() to `remote` from port 0 (Linux __inet_hash_connect) and bind()/listen() on port 0
     // (inet_csk_find_open_port); 0 when every port of the range is taken.
     std::uint16_t connect_port(NodeRt& n, const IpAddress& local, const HostPort& remote);

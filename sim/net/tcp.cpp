@@ -7,11 +7,7 @@
 
 namespace ftpsim::net {
 
-using mbox::kAck;
-using mbox::kFin;
-using mbox::kPsh;
 using mbox::kRst;
-using mbox::kSyn;
 
 namespace {
 
@@ -22,13 +18,6 @@ trace::Event conn_fact(trace::Fact f, const HostPort& local, const HostPort& rem
     e.src = {local.addr.to_string(), local.port};
     if (remote.port || !remote.addr.is_unspecified()) e.dst = {remote.addr.to_string(), remote.port};
     return e;
-}
-
-// The offset a 32-bit wire number denotes, near a known offset (RFC 1982 arithmetic).
-std::uint64_t unwrap(std::uint32_t base_wire, std::uint64_t near_off, std::uint32_t wire) {
-    auto delta = static_cast<std::int32_t>(wire - (base_wire + static_cast<std::uint32_t>(near_off)));
-    auto off = static_cast<std::int64_t>(near_off) + delta;
-    return off < 0 ? 0 : static_cast<std::uint64_t>(off);
 }
 
 }  // namespace
@@ -125,33 +114,128 @@ std::uint16_t Runtime::bind_any_port(NodeRt& n, const IpAddress& local) {
 
 std::string Runtime::conn_label(const TcpConn& c) const { return c.local.to_string() + " -> " + c.remote.to_string(); }
 
-void Runtime::arm_rto(TcpConn& c, TimeNs deadline) {
-    if (c.rto_deadline < 0) ++live_timers;
-    c.rto_deadline = deadline;
-    if (c.heap_at < 0 || deadline < c.heap_at) {
-        c.heap_at = deadline;
-        push_timer(deadline, TimerKind::Conn, static_cast<std::uint64_t>(c.id));
+// ---------------------------------------------------------------------------------------------
+// A connection's output: packets, trace facts, callbacks, its timer
+
+void TcpConn::segment(const TcpSegment& s) {
+    InFlight* p = rt->alloc_packet();
+    Packet& k = p->pkt;
+    k.conn = trace_id;
+    k.src = local;
+    k.dst = remote;
+    k.flags = s.flags;
+    k.seq = s.seq;
+    k.ack = s.ack;
+    if (!s.payload.empty()) k.payload.assign(s.payload);
+    p->record_payload = opts.record_payload && !s.file_data;
+    rt->transmit(node, p);
+}
+
+void TcpConn::timer_armed(TimeNs at) {
+    if (!armed) {
+        armed = true;
+        ++rt->live_timers;
+    }
+    if (heap_at < 0 || at < heap_at) {
+        heap_at = at;
+        rt->push_timer(at, TimerKind::Conn, static_cast<std::uint64_t>(id));
     }
 }
 
-void Runtime::disarm_rto(TcpConn& c) {
-    if (c.rto_deadline >= 0) --live_timers;
-    c.rto_deadline = -1;
+void TcpConn::timer_disarmed() {
+    if (armed) {
+        armed = false;
+        --rt->live_timers;
+    }
 }
 
-void Runtime::send_segment(TcpConn& c, std::uint8_t flags, std::uint64_t off, std::uint64_t data_off, std::uint32_t len) {
-    InFlight* p = alloc_packet();
-    Packet& k = p->pkt;
-    k.conn = c.trace_id;
-    k.src = c.local;
-    k.dst = c.remote;
-    k.flags = flags;
-    k.seq = c.iss + static_cast<std::uint32_t>(off);
-    k.ack = (flags & kAck) ? c.irs + static_cast<std::uint32_t>(c.rcv_nxt) : 0;
-    if (len) k.payload.assign(c.buf, static_cast<std::size_t>(data_off - c.buf_base), len);
-    p->record_payload = c.opts.record_payload && (len == 0 || data_off < c.record_until);
-    if (flags & kAck) c.ack_pending = false;
-    transmit(c.node, p);
+void TcpConn::event(const TcpEvent& e) {
+    Runtime& r = *rt;
+    const TimeNs now = r.now_ns();
+    auto fact = [&](trace::EventKind kind, trace::Event ev) { r.rec.fact(now, kind, node, trace_id, std::move(ev)); };
+    auto socket_fact = [&](trace::Fact f) { fact(trace::EventKind::Socket, conn_fact(f, local, remote)); };
+    Stack& s = r.stack_of(node);
+    switch (e.kind) {
+    case TcpEventKind::Established: return socket_fact(trace::Fact::Connected);
+    case TcpEventKind::Connected:
+        if (handler) handler->on_connected(s, id);
+        return;
+    case TcpEventKind::Accepted:
+        socket_fact(trace::Fact::Accepted);
+        if (handler) handler->on_accept(s, listener, id, local, remote);
+        return;
+    case TcpEventKind::Data:
+        if (handler) handler->on_data(s, id, e.data);
+        return;
+    case TcpEventKind::PeerClosed:
+        socket_fact(trace::Fact::PeerClosed);
+        if (handler) handler->on_peer_closed(s, id);
+        return;
+    case TcpEventKind::Drained:
+        if (handler) handler->on_drained(s, id);
+        return;
+    case TcpEventKind::Writable:
+        if (handler) handler->on_writable(s, id);
+        return;
+    case TcpEventKind::SynRetransmit:
+    case TcpEventKind::SynAckRetransmit:
+    case TcpEventKind::Retransmit: {
+        trace::Event ev = conn_fact(e.kind == TcpEventKind::SynRetransmit      ? trace::Fact::SynRetransmit
+                                    : e.kind == TcpEventKind::SynAckRetransmit ? trace::Fact::SynAckRetransmit
+                                                                               : trace::Fact::Retransmit,
+                                    local, remote);
+        ev.attempt = e.attempt;
+        ev.timeout_ns = e.timeout_ns;
+        if (e.kind == TcpEventKind::Retransmit) ev.tcp_seq = e.seq;
+        return fact(trace::EventKind::Timer, std::move(ev));
+    }
+    case TcpEventKind::FastRetransmit:
+        return fact(trace::EventKind::Timer, conn_fact(trace::Fact::FastRetransmit, local, remote));
+    case TcpEventKind::Refused: {
+        trace::Event ev = conn_fact(trace::Fact::ConnectFailed, local, remote);
+        ev.error = trace::SocketError::Refused;
+        fact(trace::EventKind::Socket, std::move(ev));
+        r.finish_conn(*this);
+        if (handler) handler->on_refused(s, id);
+        return;
+    }
+    case TcpEventKind::ConnectTimedOut: {
+        trace::Event ev = conn_fact(trace::Fact::ConnectFailed, local, remote);
+        ev.error = trace::SocketError::TimedOut;
+        ev.timeout_ns = e.timeout_ns;
+        ev.attempt = e.attempt;
+        fact(trace::EventKind::Socket, std::move(ev));
+        r.finish_conn(*this);
+        if (handler) handler->on_timeout(s, id);
+        return;
+    }
+    case TcpEventKind::HalfOpenReset: return r.finish_conn(*this);
+    case TcpEventKind::HalfOpenGaveUp:
+        socket_fact(trace::Fact::HalfOpenGaveUp);
+        return r.finish_conn(*this);
+    case TcpEventKind::Reset: {
+        trace::Event ev = conn_fact(trace::Fact::Reset, local, remote);
+        ev.error = trace::SocketError::Reset;
+        fact(trace::EventKind::Socket, std::move(ev));
+        r.finish_conn(*this);
+        if (handler) handler->on_reset(s, id);
+        return;
+    }
+    case TcpEventKind::TimedOut: {
+        trace::Event ev = conn_fact(trace::Fact::TimedOut, local, remote);
+        ev.error = trace::SocketError::TimedOut;
+        ev.attempt = e.attempt;
+        fact(trace::EventKind::Socket, std::move(ev));
+        r.finish_conn(*this);
+        if (handler) handler->on_timeout(s, id);
+        return;
+    }
+    case TcpEventKind::Closed:
+        socket_fact(trace::Fact::Closed);
+        r.finish_conn(*this);
+        if (handler) handler->on_closed(s, id);
+        return;
+    }
 }
 
 void Runtime::send_rst_for(int node, const Packet& in, int conn_trace_id) {
@@ -160,171 +244,26 @@ void Runtime::send_rst_for(int node, const Packet& in, int conn_trace_id) {
     k.conn = conn_trace_id;
     k.src = in.dst;
     k.dst = in.src;
-    if (in.has(kAck)) {
-        k.flags = kRst;
-        k.seq = in.ack;
-    } else {
-        k.flags = kRst | kAck;
-        k.seq = 0;
-        k.ack = in.seq + in.seq_len();
-    }
+    TcpSegment seg;
+    seg.flags = in.flags;
+    seg.seq = in.seq;
+    seg.ack = in.ack;
+    seg.payload = in.payload;
+    TcpSegment r = reset_for(seg);
+    k.flags = r.flags;
+    k.seq = r.seq;
+    k.ack = r.ack;
     transmit(node, p);
 }
 
-// Sends what the window allows, the FIN once everything is sent, and a pending ACK.
-void Runtime::flush(TcpConn& c) {
-    if (c.state != TcpState::Open) return;
-    const std::uint64_t window = cfg.tcp.send_window;
-    bool sent_new = false;
-    while (!c.fin_sent && c.snd_nxt - 1 < c.app_len) {
-        std::uint64_t in_flight_bytes = c.snd_nxt - c.snd_una;
-        if (window && in_flight_bytes >= window) break;
-        std::uint64_t data_off = c.snd_nxt - 1;
-        std::uint64_t len = std::min<std::uint64_t>(cfg.tcp.mss, c.app_len - data_off);
-        if (window) len = std::min(len, window - in_flight_bytes);
-        if (data_off < c.record_until) len = std::min(len, c.record_until - data_off);
-        std::uint8_t flags = kAck | (data_off + len == c.app_len ? kPsh : 0);
-        send_segment(c, flags, c.snd_nxt, data_off, static_cast<std::uint32_t>(len));
-        if (!c.timing) {
-            c.timing = true;
-            c.timed_off = c.snd_nxt + len;
-            c.timed_at = now_ns();
-        }
-        c.snd_nxt += len;
-        sent_new = true;
-    }
-    if (c.close_requested && !c.fin_sent && c.snd_nxt == 1 + c.app_len) {
-        send_segment(c, kFin | kAck, c.snd_nxt, 0, 0);
-        c.fin_sent = true;
-        c.snd_nxt += 1;
-        sent_new = true;
-    }
-    if (sent_new && c.rto_deadline < 0) arm_rto(c, now_ns() + c.rto);
-    if (c.ack_pending) send_segment(c, kAck, c.snd_nxt, 0, 0);
-}
-
-// Resends the first unacknowledged segment (SYN, SYN-ACK, data or FIN).
-void Runtime::retransmit(TcpConn& c) {
-    c.timing = false;  // Karn: no RTT sample from a retransmitted segment
-    if (c.state == TcpState::SynSent) return send_segment(c, kSyn, 0, 0, 0);
-    if (c.state == TcpState::SynRcvd) return send_segment(c, kSyn | kAck, 0, 0, 0);
-    if (c.snd_una >= c.snd_nxt) return;
-    std::uint64_t off = c.snd_una;
-    if (off - 1 < c.app_len) {
-        std::uint64_t data_off = off - 1;
-        std::uint64_t len = std::min<std::uint64_t>({cfg.tcp.mss, c.app_len - data_off, c.snd_nxt - off});
-        if (data_off < c.record_until) len = std::min(len, c.record_until - data_off);
-        std::uint8_t flags = kAck | (data_off + len == c.app_len ? kPsh : 0);
-        send_segment(c, flags, off, data_off, static_cast<std::uint32_t>(len));
-    } else {
-        send_segment(c, kFin | kAck, off, 0, 0);
-    }
-}
-
+// Takes c out of its node's tables (its port is free again) and forgets its TCP state.
 void Runtime::finish_conn(TcpConn& c) {
-    if (c.state == TcpState::Closed) return;
-    c.state = TcpState::Closed;
-    disarm_rto(c);
+    c.tcp.release();
+    if (!c.registered) return;
+    c.registered = false;
     NodeRt& n = nodes[static_cast<std::size_t>(c.node)];
     n.conns.erase(ConnKey{c.local.addr, c.remote.addr, c.local.port, c.remote.port});
     unbind_port(n, c.local.addr, c.local.port);
-    std::string().swap(c.buf);
-    c.out_of_order.clear();
-}
-
-void Runtime::maybe_closed(TcpConn& c) {
-    if (c.state == TcpState::Open && c.fin_sent && c.fin_acked && c.fin_rcvd) {
-        rec.fact(now_ns(), trace::EventKind::Socket, c.node, c.trace_id, conn_fact(trace::Fact::Closed, c.local, c.remote));
-        finish_conn(c);
-        if (c.handler) c.handler->on_closed(stack_of(c.node), c.id);
-    }
-}
-
-static void rtt_sample(TcpConn& c, TimeNs r, const TcpConfig& cfg) {
-    if (!c.have_rtt) {
-        c.srtt = r;
-        c.rttvar = r / 2;
-        c.have_rtt = true;
-    } else {
-        TimeNs err = c.srtt > r ? c.srtt - r : r - c.srtt;
-        c.rttvar = (3 * c.rttvar + err) / 4;
-        c.srtt = (7 * c.srtt + r) / 8;
-    }
-    c.rto = std::clamp(c.srtt + 4 * c.rttvar, cfg.min_rto_ns, cfg.max_rto_ns);
-}
-
-void Runtime::handle_ack(TcpConn& c, const Packet& k) {
-    if (!k.has(kAck)) return;
-    std::uint64_t ack = unwrap(c.iss, c.snd_una, k.ack);
-    if (ack > c.snd_nxt) return;  // acknowledges something never sent
-    if (ack > c.snd_una) {
-        if (c.timing && ack >= c.timed_off) {
-            rtt_sample(c, now_ns() - c.timed_at, cfg.tcp);
-            c.timing = false;
-        }
-        c.snd_una = ack;
-        c.retries = 0;
-        c.dupacks = 0;
-        std::uint64_t acked_data = std::min(c.snd_una - 1, c.app_len);
-        std::uint64_t dead = acked_data - c.buf_base;
-        if (dead > 65536 && dead > c.buf.size() / 2) {
-            c.buf.erase(0, static_cast<std::size_t>(dead));
-            c.buf_base = acked_data;
-        }
-        if (c.fin_sent && c.snd_una == c.app_len + 2) c.fin_acked = true;
-        if (c.in_recovery) {
-            if (c.snd_una >= c.recover) {
-                c.in_recovery = false;
-            } else {
-                retransmit(c);  // partial ACK: the next hole
-            }
-        }
-        if (c.snd_una == c.snd_nxt) {
-            disarm_rto(c);
-        } else {
-            arm_rto(c, now_ns() + c.rto);
-        }
-        // Everything the application wrote, and the FIN it asked for, is acknowledged.
-        if (c.handler && c.snd_una == c.app_len + 1 + (c.close_requested ? 1 : 0))
-            c.handler->on_drained(stack_of(c.node), c.id);
-    } else if (ack == c.snd_una && c.snd_nxt > c.snd_una && k.payload.empty() && !k.has(kSyn) && !k.has(kFin)) {
-        if (++c.dupacks == 3 && !c.in_recovery) {
-            c.in_recovery = true;
-            c.recover = c.snd_nxt;
-            rec.fact(now_ns(), trace::EventKind::Timer, c.node, c.trace_id, conn_fact(trace::Fact::FastRetransmit, c.local, c.remote));
-            retransmit(c);
-        }
-    }
-}
-
-void Runtime::accept_payload(TcpConn& c, std::uint64_t off, std::string_view data, bool fin) {
-    c.ack_pending = true;
-    if (fin) c.peer_fin_off = off + data.size();
-    auto deliver = [&](std::uint64_t at, std::string_view bytes) {
-        if (at + bytes.size() <= c.rcv_nxt) return;
-        bytes.remove_prefix(static_cast<std::size_t>(c.rcv_nxt - at));
-        c.rcv_nxt += bytes.size();
-        c.bytes_received += bytes.size();
-        if (c.handler) c.handler->on_data(stack_of(c.node), c.id, bytes);
-    };
-    if (off > c.rcv_nxt) {
-        if (!data.empty()) {
-            auto& slot = c.out_of_order[off];
-            if (slot.size() < data.size()) slot.assign(data);
-        }
-        return;
-    }
-    deliver(off, data);
-    while (c.state == TcpState::Open && !c.out_of_order.empty() && c.out_of_order.begin()->first <= c.rcv_nxt) {
-        auto node = c.out_of_order.extract(c.out_of_order.begin());
-        deliver(node.key(), node.mapped());
-    }
-    if (c.state == TcpState::Open && !c.fin_rcvd && c.peer_fin_off == c.rcv_nxt) {
-        c.rcv_nxt += 1;
-        c.fin_rcvd = true;
-        rec.fact(now_ns(), trace::EventKind::Socket, c.node, c.trace_id, conn_fact(trace::Fact::PeerClosed, c.local, c.remote));
-        if (c.handler) c.handler->on_peer_closed(stack_of(c.node), c.id);
-    }
 }
 
 trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
@@ -337,7 +276,7 @@ trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
         auto q = n.conns.find(ConnKey{k.quoted_src.addr, k.quoted_dst.addr, k.quoted_src.port, k.quoted_dst.port});
         if (q == n.conns.end()) return trace::Verdict::Delivered;
         TcpConn& c = *conns[static_cast<std::size_t>(q->second)];
-        if (c.state != TcpState::SynSent) return trace::Verdict::Delivered;
+        if (c.tcp.state() != TcpState::SynSent) return trace::Verdict::Delivered;
         rec.socket(now_ns(), node, c.trace_id,
                    "connect " + conn_label(c) + " failed: ICMP port unreachable from " + k.src.addr.to_string() +
                        " (connection refused)");
@@ -364,7 +303,7 @@ trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
                 reason = "RST: port closed (" + k.dst.to_string() + ")";
                 return trace::Verdict::Rejected;
             }
-            auto owned = std::make_unique<TcpConn>();
+            auto owned = std::make_unique<TcpConn>(*this, cfg.tcp);
             TcpConn& c = *owned;
             c.id = static_cast<ConnId>(conns.size());
             conns.push_back(std::move(owned));
@@ -373,20 +312,14 @@ trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
             c.listener = best_id;
             c.handler = best->handler;
             c.opts = best->opts;
-            c.state = TcpState::SynRcvd;
             c.local = k.dst;
             c.remote = k.src;
-            c.irs = k.seq;
-            c.rcv_nxt = 1;
-            c.iss = static_cast<std::uint32_t>(isn_rng.next());
-            c.rto = cfg.tcp.initial_rto_ns;
-            c.connect_started = now_ns();
+            const auto iss = static_cast<std::uint32_t>(isn_rng.next());
             n.conns.emplace(ConnKey{c.local.addr, c.remote.addr, c.local.port, c.remote.port}, c.id);
+            c.registered = true;
             bind_port(n, c.local.addr, c.local.port);
             rec.responder_view(c.trace_id, node, c.local, c.remote);
-            send_segment(c, kSyn | kAck, 0, 0, 0);
-            c.snd_nxt = 1;
-            arm_rto(c, now_ns() + c.rto);
+            c.tcp.open_passive(now_ns(), iss, k.seq);
             return trace::Verdict::Delivered;
         }
         send_rst_for(node, k, k.conn);
@@ -395,144 +328,13 @@ trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
     }
 
     TcpConn& c = *conns[static_cast<std::size_t>(it->second)];
-    Stack& s = stack_of(node);
-    if (k.has(kRst)) {
-        TcpState was = c.state;
-        if (was == TcpState::SynSent) {
-            trace::Event e = conn_fact(trace::Fact::ConnectFailed, c.local, c.remote);
-            e.error = trace::SocketError::Refused;
-            rec.fact(now_ns(), trace::EventKind::Socket, node, c.trace_id, std::move(e));
-            finish_conn(c);
-            if (c.handler) c.handler->on_refused(s, c.id);
-        } else if (was == TcpState::SynRcvd) {
-            finish_conn(c);
-        } else {
-            trace::Event e = conn_fact(trace::Fact::Reset, c.local, c.remote);
-            e.error = trace::SocketError::Reset;
-            rec.fact(now_ns(), trace::EventKind::Socket, node, c.trace_id, std::move(e));
-            finish_conn(c);
-            if (c.handler) c.handler->on_reset(s, c.id);
-        }
-        return trace::Verdict::Delivered;
-    }
-
-    if (c.state == TcpState::SynSent) {
-        if (k.has(kSyn | kAck) && k.ack == c.iss + 1) {
-            c.irs = k.seq;
-            c.rcv_nxt = 1;
-            c.snd_una = 1;
-            if (c.retries == 0) rtt_sample(c, now_ns() - c.connect_started, cfg.tcp);
-            c.retries = 0;
-            disarm_rto(c);
-            c.state = TcpState::Open;
-            rec.fact(now_ns(), trace::EventKind::Socket, node, c.trace_id, conn_fact(trace::Fact::Connected, c.local, c.remote));
-            send_segment(c, kAck, c.snd_nxt, 0, 0);
-            if (c.handler) c.handler->on_connected(s, c.id);
-            flush(c);
-        }
-        return trace::Verdict::Delivered;
-    }
-
-    if (c.state == TcpState::SynRcvd) {
-        if (k.is_syn_only()) {  // our SYN-ACK was lost or is late: answer again
-            send_segment(c, kSyn | kAck, 0, 0, 0);
-            return trace::Verdict::Delivered;
-        }
-        if (!k.has(kAck) || k.ack != c.iss + 1) return trace::Verdict::Delivered;
-        c.snd_una = 1;
-        if (c.retries == 0) rtt_sample(c, now_ns() - c.connect_started, cfg.tcp);
-        c.retries = 0;
-        disarm_rto(c);
-        c.state = TcpState::Open;
-        rec.fact(now_ns(), trace::EventKind::Socket, node, c.trace_id, conn_fact(trace::Fact::Accepted, c.local, c.remote));
-        if (c.handler) c.handler->on_accept(s, c.listener, c.id, c.local, c.remote);
-        if (c.state != TcpState::Open) return trace::Verdict::Delivered;
-        // The same segment may carry data or a FIN: fall through (its ACK is handled).
-    } else if (k.has(kSyn)) {  // a retransmitted SYN-ACK: our ACK was lost
-        c.ack_pending = true;
-        flush(c);
-        return trace::Verdict::Delivered;
-    } else {
-        handle_ack(c, k);
-    }
-    if (c.state != TcpState::Open) return trace::Verdict::Delivered;
-    if (!k.payload.empty() || k.has(kFin)) {
-        std::uint64_t off = unwrap(c.irs, c.rcv_nxt, k.seq);
-        accept_payload(c, off, k.payload, k.has(kFin));
-    }
-    if (c.state != TcpState::Open) return trace::Verdict::Delivered;
-    flush(c);
-    maybe_closed(c);
+    TcpSegment seg;
+    seg.flags = k.flags;
+    seg.seq = k.seq;
+    seg.ack = k.ack;
+    seg.payload = k.payload;
+    c.tcp.on_segment(now_ns(), seg);
     return trace::Verdict::Delivered;
-}
-
-// The retransmission timer of c expired.
-void Runtime::conn_timer(ConnId id) {
-    TcpConn& c = *conn(id);
-    TimeNs now = now_ns();
-    ++c.retries;
-    const TcpConfig& t = cfg.tcp;
-    if (c.state == TcpState::SynSent) {
-        TimeNs give_up = t.connect_timeout_ns > 0 ? c.connect_started + t.connect_timeout_ns : -1;
-        if (c.retries > t.syn_retries || (give_up >= 0 && now >= give_up)) {
-            trace::Event e = conn_fact(trace::Fact::ConnectFailed, c.local, c.remote);
-            e.error = trace::SocketError::TimedOut;
-            e.timeout_ns = now - c.connect_started;
-            e.attempt = c.retries - 1;
-            rec.fact(now, trace::EventKind::Socket, c.node, c.trace_id, std::move(e));
-            finish_conn(c);
-            if (c.handler) c.handler->on_timeout(stack_of(c.node), c.id);
-            return;
-        }
-        trace::Event e = conn_fact(trace::Fact::SynRetransmit, c.local, c.remote);
-        e.attempt = c.retries;
-        e.timeout_ns = c.rto;
-        rec.fact(now, trace::EventKind::Timer, c.node, c.trace_id, std::move(e));
-        c.rto = std::min(2 * c.rto, t.max_rto_ns);
-        retransmit(c);
-        TimeNs next = now + c.rto;
-        if (give_up >= 0) next = std::min(next, give_up);
-        arm_rto(c, next);
-        return;
-    }
-    if (c.state == TcpState::SynRcvd) {
-        if (c.retries > t.synack_retries) {
-            rec.fact(now, trace::EventKind::Socket, c.node, c.trace_id, conn_fact(trace::Fact::HalfOpenGaveUp, c.local, c.remote));
-            finish_conn(c);
-            return;
-        }
-        trace::Event e = conn_fact(trace::Fact::SynAckRetransmit, c.local, c.remote);
-        e.attempt = c.retries;
-        e.timeout_ns = c.rto;
-        rec.fact(now, trace::EventKind::Timer, c.node, c.trace_id, std::move(e));
-        c.rto = std::min(2 * c.rto, t.max_rto_ns);
-        retransmit(c);
-        arm_rto(c, now + c.rto);
-        return;
-    }
-    if (c.state != TcpState::Open || c.snd_una >= c.snd_nxt) return;
-    if (c.retries > t.data_retries) {
-        trace::Event e = conn_fact(trace::Fact::TimedOut, c.local, c.remote);
-        e.error = trace::SocketError::TimedOut;
-        e.attempt = t.data_retries;
-        rec.fact(now, trace::EventKind::Socket, c.node, c.trace_id, std::move(e));
-        finish_conn(c);
-        if (c.handler) c.handler->on_timeout(stack_of(c.node), c.id);
-        return;
-    }
-    {
-        trace::Event e = conn_fact(trace::Fact::Retransmit, c.local, c.remote);
-        e.attempt = c.retries;
-        e.timeout_ns = c.rto;
-        e.tcp_seq = c.iss + static_cast<std::uint32_t>(c.snd_una);
-        rec.fact(now, trace::EventKind::Timer, c.node, c.trace_id, std::move(e));
-    }
-    c.rto = std::min(2 * c.rto, t.max_rto_ns);
-    c.in_recovery = true;
-    c.recover = c.snd_nxt;
-    c.dupacks = 0;
-    retransmit(c);
-    arm_rto(c, now + c.rto);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -628,7 +430,7 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
     if (n.conns.count(key))
         throw std::runtime_error("connect: " + HostPort{src, port}.to_string() + " -> " + remote.to_string() +
                                  " already exists on " + n.spec->name);
-    auto owned = std::make_unique<TcpConn>();
+    auto owned = std::make_unique<TcpConn>(rt, rt.cfg.tcp);
     TcpConn& c = *owned;
     c.id = static_cast<ConnId>(rt.conns.size());
     rt.conns.push_back(std::move(owned));
@@ -636,13 +438,12 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
     c.trace_id = c.id;
     c.handler = handler;
     c.opts = opts;
-    c.state = TcpState::SynSent;
     c.local = HostPort{src, port};
     c.remote = remote;
-    c.iss = static_cast<std::uint32_t>(rt.isn_rng.next());
-    c.rto = rt.cfg.tcp.initial_rto_ns;
-    c.connect_started = rt.now_ns();
+    const auto iss = static_cast<std::uint32_t>(rt.isn_rng.next());
+    const TimeNs now = rt.now_ns();
     n.conns.emplace(key, c.id);
+    c.registered = true;
     rt.bind_port(n, src, port);
     // The control connection may be the accepting side's socket: the trace knows it by the
     // initiator's id.
@@ -650,66 +451,65 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
     if (unreachable) {
         // The handler learns it from a zero-delay timer: connect() must return the id first.
         c.unreachable = true;
+        c.tcp.open_active(now, iss, false);
         trace::Event e = conn_fact(trace::Fact::ConnectFailed, c.local, remote);
         e.error = trace::SocketError::Unreachable;
-        rt.rec.fact(c.connect_started, trace::EventKind::Socket, node_, c.id, std::move(e));
+        rt.rec.fact(now, trace::EventKind::Socket, node_, c.id, std::move(e));
         // One nanosecond later, not at once: a timer due now may run in the scheduler actor before
         // connect() has returned to the application, which would not know the id yet.
-        schedule(c.connect_started + 1, [&rt, id = c.id] { rt.connect_unreachable(id); });
+        schedule(now + 1, [&rt, id = c.id] { rt.connect_unreachable(id); });
         return c.id;
     }
-    rt.rec.fact(c.connect_started, trace::EventKind::Socket, node_, c.id, conn_fact(trace::Fact::Connect, c.local, c.remote));
-    rt.send_segment(c, kSyn, 0, 0, 0);
-    c.snd_nxt = 1;
-    TimeNs deadline = c.connect_started + c.rto;
-    if (rt.cfg.tcp.connect_timeout_ns > 0) deadline = std::min(deadline, c.connect_started + rt.cfg.tcp.connect_timeout_ns);
-    rt.arm_rto(c, deadline);
+    rt.rec.fact(now, trace::EventKind::Socket, node_, c.id, conn_fact(trace::Fact::Connect, c.local, c.remote));
+    c.tcp.open_active(now, iss);
     return c.id;
 }
 
 // The timer connect() set when it found no route (unless the application closed the socket).
 void Runtime::connect_unreachable(ConnId id) {
     TcpConn* c = conn(id);
-    if (!c || !c->unreachable || c->state != TcpState::SynSent) return;
+    if (!c || !c->unreachable || c->tcp.state() != TcpState::SynSent) return;
     finish_conn(*c);
     if (c->handler) c->handler->on_unreachable(stack_of(c->node), c->id);
 }
 
-void Stack::send(ConnId id, std::string_view bytes) {
+std::size_t Stack::send(ConnId id, std::string_view bytes) {
     TcpConn* c = rt_->conn(id);
-    if (!c || c->state == TcpState::Closed || c->close_requested || bytes.empty()) return;
-    c->buf.append(bytes);
-    c->app_len += bytes.size();
-    rt_->flush(*c);
+    if (!c) return 0;
+    return c->tcp.write(rt_->now_ns(), bytes);
+}
+
+std::uint64_t Stack::send_space(ConnId id) const {
+    const TcpConn* c = rt_->conn(id);
+    return c ? c->tcp.send_space() : 0;
 }
 
 void Stack::file_data_from_now(ConnId id) {
     TcpConn* c = rt_->conn(id);
     if (!c) return;
-    if (c->record_until == UINT64_MAX) c->record_until = c->app_len;
+    c->tcp.file_data_from_now();
     rt_->rec.mark_control_text(c->trace_id);
 }
 
 void Stack::close(ConnId id) {
     TcpConn* c = rt_->conn(id);
-    if (!c || c->state == TcpState::Closed || c->close_requested) return;
-    if (c->state != TcpState::Open) {  // not connected yet: forget it, like close() on a connecting socket
+    if (!c || c->tcp.state() == TcpState::Closed || c->tcp.close_requested()) return;
+    if (!c->tcp.is_open()) {  // not connected yet: forget it, like close() on a connecting socket
         if (!c->unreachable)
             rt_->rec.fact(rt_->now_ns(), trace::EventKind::Socket, node_, c->trace_id,
                           conn_fact(trace::Fact::ClosedBeforeConnected, c->local, c->remote));
         rt_->finish_conn(*c);
         return;
     }
-    c->close_requested = true;
-    rt_->flush(*c);
+    c->tcp.close(rt_->now_ns());
 }
 
 void Stack::abort(ConnId id) {
     TcpConn* c = rt_->conn(id);
-    if (!c || c->state == TcpState::Closed) return;
+    if (!c || c->tcp.state() == TcpState::Closed) return;
     if (!c->unreachable)
         rt_->rec.fact(rt_->now_ns(), trace::EventKind::Socket, node_, c->trace_id, conn_fact(trace::Fact::Aborted, c->local, c->remote));
-    if (c->state != TcpState::SynSent) rt_->send_segment(*c, kRst | kAck, c->snd_nxt, 0, 0);
+    c->tcp.abort();
     rt_->finish_conn(*c);
 }
 
@@ -719,9 +519,9 @@ ConnInfo Stack::info(ConnId id) const {
     if (!c) return i;
     i.local = c->local;
     i.remote = c->remote;
-    i.open = c->state == TcpState::Open;
-    i.bytes_sent = c->app_len;
-    i.bytes_received = c->bytes_received;
+    i.open = c->tcp.is_open();
+    i.bytes_sent = c->tcp.bytes_written();
+    i.bytes_received = c->tcp.bytes_received();
     return i;
 }
 
