@@ -22,6 +22,9 @@ foreach(dir fmt nlohmann stb)
 endforeach()
 
 set(em_flags -sUSE_GLFW=3)
+# em++'s JavaScript optimiser needs Debian's node-acorn (/usr/share/nodejs), which a Node.js not
+# from Debian (a NodeSource one, say) does not search.
+set(CMAKE_CXX_LINKER_LAUNCHER ${CMAKE_COMMAND} -E env NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs)
 add_compile_options(-Wall -Wextra -Wno-unused-command-line-argument)
 add_compile_definitions(FMT_HEADER_ONLY=1 FTPSIM_WEB=1)
 
@@ -53,12 +56,22 @@ function(web_lib name)
 endfunction()
 
 web_lib(web_core protocol/*.cpp trace/*.cpp viz/*.cpp)
+# The simulator without SimGrid: every sim/ source but the SimGrid engine (sim/net/engine_simgrid.cpp);
+# network.cpp runs the single-threaded engine (sim/net/engine_single.cpp) when FTPSIM_WEB is set.
+web_lib(web_sim sim/mbox/*.cpp sim/net/*.cpp sim/scenario/*.cpp sim/run/*.cpp)
+get_target_property(web_sim_sources web_sim SOURCES)
+list(FILTER web_sim_sources EXCLUDE REGEX "engine_simgrid\\.cpp$")
+set_target_properties(web_sim PROPERTIES SOURCES "${web_sim_sources}")
+target_link_libraries(web_sim PUBLIC web_core yaml-cpp)
 web_lib(web_gui viz/gui/*.cpp)
 target_link_libraries(web_gui PUBLIC web_core web_imgui)
 target_compile_options(web_gui PRIVATE ${em_flags})
+target_compile_definitions(web_gui PRIVATE FTPSIM_GUI_DEFAULT_FONT="/fonts/DejaVuSans.ttf"
+  FTPSIM_GUI_DEFAULT_MONO_FONT="/fonts/DejaVuSansMono.ttf")
 
-add_executable(ftpsim_web ${PROJECT_SOURCE_DIR}/web/main.cpp)
-target_link_libraries(ftpsim_web PRIVATE web_gui web_core yaml-cpp)
+add_executable(ftpsim_web ${PROJECT_SOURCE_DIR}/web/main.cpp ${PROJECT_SOURCE_DIR}/app/gui_backend.cpp)
+target_compile_definitions(ftpsim_web PRIVATE FTPSIM_HAVE_GUI=1)
+target_link_libraries(ftpsim_web PRIVATE web_gui web_sim web_core yaml-cpp)
 target_compile_options(ftpsim_web PRIVATE ${em_flags})
 target_link_options(ftpsim_web PRIVATE ${em_flags} -sMAX_WEBGL_VERSION=2 -sMIN_WEBGL_VERSION=2
   -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=0 -sEXPORTED_RUNTIME_METHODS=FS,callMain
