@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,7 +23,14 @@ struct IpAddress {
     bool is_private() const;              // RFC 1918 / RFC 4193 / loopback / link-local
     std::string to_string() const;        // dotted quad, or RFC 5952 text for V6
     bool operator==(const IpAddress&) const = default;
-    auto operator<=>(const IpAddress&) const = default;
+    // Written out (family, then the bytes): a defaulted <=> needs std::array's, which the
+    // browser build's libc++ 14 (Emscripten 3.1.6) does not have.
+    std::strong_ordering operator<=>(const IpAddress& o) const {
+        if (family != o.family) return family <=> o.family;
+        for (std::size_t i = 0; i < bytes.size(); ++i)
+            if (bytes[i] != o.bytes[i]) return bytes[i] <=> o.bytes[i];
+        return std::strong_ordering::equal;
+    }
 };
 
 // Parses "192.168.1.10" or an IPv6 text form. No allocation.
@@ -33,7 +41,10 @@ struct HostPort {
     std::uint16_t port = 0;
     std::string to_string() const;  // "192.168.1.10:50069", "[2001:db8::1]:21"
     bool operator==(const HostPort&) const = default;
-    auto operator<=>(const HostPort&) const = default;
+    std::strong_ordering operator<=>(const HostPort& o) const {
+        if (const auto c = addr <=> o.addr; c != 0) return c;
+        return port <=> o.port;
+    }
 };
 
 }  // namespace ftpsim::proto

@@ -20,7 +20,10 @@ namespace ftpsim::mbox {
 struct FlowTuple {
     HostPort src, dst;
     bool operator==(const FlowTuple&) const = default;
-    auto operator<=>(const FlowTuple&) const = default;
+    std::strong_ordering operator<=>(const FlowTuple& o) const {  // written out: see IpAddress
+        if (const auto c = src <=> o.src; c != 0) return c;
+        return dst <=> o.dst;
+    }
     FlowTuple inverse() const { return {dst, src}; }
     std::string to_string() const;  // "192.168.1.10:50000 -> 203.0.113.10:21"
 };

@@ -156,7 +156,11 @@ void Network::label_connection(ConnId c, const std::string& purpose, int control
 
 EngineKind engine_from_environment() {
     const char* v = std::getenv("FTPSIM_ENGINE");
+#ifdef FTPSIM_WEB
+    if (!v || !*v) return EngineKind::Single;  // the browser build has no SimGrid (web/web.cmake)
+#else
     if (!v || !*v) return EngineKind::SimGrid;
+#endif
     const std::string_view name(v);
     if (name == "simgrid") return EngineKind::SimGrid;
     if (name == "single") return EngineKind::Single;
@@ -189,7 +193,13 @@ trace::Trace Network::run(TimeNs limit_time, std::uint64_t limit_events) {
     }
     if (kind == EngineKind::Single && rt.cfg.link_model != LinkModel::Scheduled)
         throw std::invalid_argument("the single-threaded engine runs LinkModel::Scheduled only");
+#ifdef FTPSIM_WEB
+    if (kind != EngineKind::Single)
+        throw std::invalid_argument("the browser build runs the single-threaded engine only (LinkModel::Scheduled)");
+    rt.sched = make_single_scheduler(rt);
+#else
     rt.sched = kind == EngineKind::Single ? make_single_scheduler(rt) : make_simgrid_scheduler(rt);
+#endif
     rt.sched->run();  // sets stats.end_ns
     rt.stats.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     rt.stats.cpu_seconds = cpu_now() - cpu0;

@@ -1,4 +1,5 @@
 #include "sim/scenario/loader.hpp"
+#include "protocol/number.hpp"
 
 #include <sys/stat.h>
 
@@ -87,7 +88,7 @@ bool split_number_unit(std::string_view text, double& number, std::string_view& 
             i = j;
         }
     }
-    auto [p, ec] = std::from_chars(text.data(), text.data() + i, number);
+    auto [p, ec] = proto::parse_double(text.data(), text.data() + i, number);
     if (ec != std::errc() || p != text.data() + i || !std::isfinite(number)) return false;
     unit = text.substr(i);
     while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
@@ -306,7 +307,7 @@ public:
         double v = -1;
         bool pct = !s.empty() && s.back() == '%';
         std::string_view num(s.data(), s.size() - (pct ? 1 : 0));
-        auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
+        auto [p, ec] = proto::parse_double(num.data(), num.data() + num.size(), v);
         if (ec != std::errc() || p != num.data() + num.size()) v = -1;
         if (pct) v /= 100;
         if (!(v >= 0 && v <= 1)) expected("a probability from 0 to 1 (or a percentage like 2%)");

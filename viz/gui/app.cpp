@@ -12,7 +12,13 @@
 #include <imgui.h>
 
 #define GLFW_INCLUDE_NONE
+#ifdef __EMSCRIPTEN__
+#include <GLES3/gl3.h>
+#include <emscripten.h>
+#include <emscripten/html5.h>
+#else
 #include <GL/gl.h>
+#endif
 #include <GLFW/glfw3.h>
 #include <stb_image_write.h>
 
@@ -81,6 +87,121 @@ bool write_png(const std::string& path, int w, int h) {
                          px.begin() + static_cast<std::ptrdiff_t>((h - 1 - y) * row));
     return stbi_write_png(path.c_str(), w, h, 3, px.data(), static_cast<int>(row)) != 0;
 }
+
+
+// One frame of the app: the script's next command, the UI, the screenshot. frame() returns false
+// when the app is done (quit, window closed, script finished with a screenshot, or a failure).
+struct FrameLoop {
+    FrameLoop(const GuiOptions& options, std::unique_ptr<GuiState> st, std::deque<ScriptCommand> cmds, bool unattended_run, GLFWwindow* w)
+        : o(options), owned_state(std::move(st)), state(*owned_state), script(std::move(cmds)), unattended(unattended_run), window(w) {
+        ctx.screenshot = [this](const std::string& path) { capture_path = path; };
+    }
+    const GuiOptions o;  // a copy: in the browser the caller's frame is gone after the first frame
+    std::unique_ptr<GuiState> owned_state;
+    GuiState& state;
+    std::deque<ScriptCommand> script;
+    bool unattended;
+    GLFWwindow* window;
+    UiContext ctx;
+    UiDriver driver;           // `set knob` and `fix` click the widgets
+    std::string capture_path;  // write the frame being rendered to this file
+    std::string error;
+    int status = kExitOk;
+    int wait_frames = 0;
+    int frames_after_script = 0;
+    bool have_hover = false;
+    ImVec2 hover{0, 0};
+    bool quit = false;
+    long rendered_frames = 0;
+
+    bool frame() {
+        if (quit || glfwWindowShouldClose(window)) return false;
+        ImGuiIO& io = ImGui::GetIO();
+        glfwPollEvents();
+        // the script: run commands until one asks for a frame of its own
+        if (driver.busy()) {
+            // the driver is clicking a widget: no new command until it is done
+        } else if (wait_frames > 0) {
+            --wait_frames;
+        } else if (!script.empty()) {
+            const ScriptCommand cmd = script.front();
+            script.pop_front();
+            if (cmd.verb == "screenshot") capture_path = cmd.args[0];
+            else if (cmd.verb == "quit") quit = true;
+            else if (cmd.verb == "wait") wait_frames = std::max(0, std::atoi(cmd.args[0].c_str()) - 1);
+            else if (cmd.verb == "hover") {
+                have_hover = true;
+                hover = ImVec2(std::strtof(cmd.args[0].c_str(), nullptr), std::strtof(cmd.args[1].c_str(), nullptr));
+            } else if (cmd.verb == "expect") {
+                if (!state.check(cmd, error)) {
+                    std::fprintf(stderr, "ftpsim gui: script: expectation failed: %s\n", error.c_str());
+                    status = kExitExpectation;
+                    quit = true;
+                } else {
+                    std::fprintf(stderr, "ftpsim gui: script: %s: yes\n", cmd.text.c_str());
+                }
+            } else if (cmd.verb == "set" || cmd.verb == "fix") {
+                if (!driver.start(cmd, state, error)) {
+                    std::fprintf(stderr, "ftpsim gui: script: %s\n", error.c_str());
+                    status = kExitBadInput;
+                    quit = true;
+                }
+            } else if (!state.run_command(cmd, error)) {
+                std::fprintf(stderr, "ftpsim gui: script: %s\n", error.c_str());
+                status = kExitBadInput;
+                quit = true;
+            }
+            if (quit) return false;
+        } else if (!o.screenshot.empty()) {
+            if (++frames_after_script == o.frames) capture_path = o.screenshot;
+            else if (frames_after_script > o.frames) return false;
+        }  // else: a script with no --screenshot and no quit hands over to the user
+
+        // the first time, ImGui_ImplOpenGL3_NewFrame creates the font texture itself
+        if (state.fonts_dirty) ctx.mono = rebuild_fonts(o, state, rendered_frames > 0);
+        ImGui_ImplOpenGL3_NewFrame();
+        ImGui_ImplGlfw_NewFrame();
+        if (unattended) {
+            io.DeltaTime = 1.0f / 60.0f;  // scripted playback is the same on any machine
+            const ImVec2 rest = have_hover ? hover : ImVec2(-FLT_MAX, -FLT_MAX);
+            if (driver.busy()) {
+                driver.before_frame(io, ctx, rest);
+            } else {
+                io.MousePos = rest;
+                for (int b = 0; b < 3; ++b) io.MouseDown[b] = false;  // the X server's pointer takes no part
+            }
+        }
+        ImGui::NewFrame();
+        handle_shortcuts(state, ctx);
+        draw_ui(state, ctx);
+        ImGui::Render();
+        int fw = 0, fh = 0;
+        glfwGetFramebufferSize(window, &fw, &fh);
+        glViewport(0, 0, fw, fh);
+        const ImVec4 bg = ImGui::GetStyle().Colors[ImGuiCol_WindowBg];
+        glClearColor(bg.x, bg.y, bg.z, 1.0f);
+        glClear(GL_COLOR_BUFFER_BIT);
+        ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+        if (!capture_path.empty()) {
+            if (!write_png(capture_path, fw, fh)) {
+                std::fprintf(stderr, "ftpsim gui: cannot write %s\n", capture_path.c_str());
+                status = kExitRuntime;
+                quit = true;
+            } else if (unattended) {
+                std::fprintf(stderr, "ftpsim gui: wrote %s (%dx%d)\n", capture_path.c_str(), fw, fh);
+            }
+            capture_path.clear();
+        }
+        if (driver.busy() && !driver.after_frame(state, ctx, error)) {
+            std::fprintf(stderr, "ftpsim gui: script: %s\n", error.c_str());
+            status = kExitRuntime;
+            quit = true;
+        }
+        glfwSwapBuffers(window);
+        ++rendered_frames;
+        return !quit;
+    }
+};
 
 void glfw_error(int code, const char* text) { std::fprintf(stderr, "ftpsim gui: GLFW error %d: %s\n", code, text); }
 
@@ -347,7 +468,8 @@ int run_gui(const GuiOptions& o) {
         std::fprintf(stderr, "ftpsim gui: %s\n", error.c_str());
         return kExitBadInput;
     }
-    GuiState state(backend);
+    auto owned_state = std::make_unique<GuiState>(backend);
+    GuiState& state = *owned_state;
     if (!configure(o, state, error)) {
         std::fprintf(stderr, "ftpsim gui: %s\n", error.c_str());
         return kExitBadInput;
@@ -367,6 +489,13 @@ int run_gui(const GuiOptions& o) {
                      "  xvfb-run -a -s \"-screen 0 1280x800x24\" ftpsim gui --screenshot out.png\n");
         return kExitRuntime;
     }
+#ifdef __EMSCRIPTEN__
+    // WebGL 2 is OpenGL ES 3.0: GLSL ES 3.00
+    const char* glsl = "#version 300 es";
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+    GLFWwindow* window = glfwCreateWindow(o.width, o.height, "ftpsim", nullptr, nullptr);
+#else
     // GL 3.0 + GLSL 130 runs almost everywhere; fall back to a 3.3 core profile (macOS-style drivers).
     const char* glsl = "#version 130";
     glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
@@ -379,6 +508,7 @@ int run_gui(const GuiOptions& o) {
         glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
         window = glfwCreateWindow(o.width, o.height, "ftpsim", nullptr, nullptr);
     }
+#endif
     if (!window) {
         std::fprintf(stderr, "ftpsim gui: cannot create an OpenGL 3 window\n");
         glfwTerminate();
@@ -394,109 +524,34 @@ int run_gui(const GuiOptions& o) {
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     ImGui_ImplOpenGL3_Init(glsl);
 
-    UiContext ctx;
-    UiDriver driver;  // `set knob` and `fix` click the widgets
-    std::string capture_path;  // write the frame being rendered to this file
-    ctx.screenshot = [&](const std::string& path) { capture_path = path; };
-    int status = kExitOk;
-    int wait_frames = 0;
-    int frames_after_script = 0;
-    bool have_hover = false;
-    ImVec2 hover{0, 0};
-    bool quit = false;
-    long rendered_frames = 0;
-
-    while (!quit && !glfwWindowShouldClose(window)) {
-        glfwPollEvents();
-        // the script: run commands until one asks for a frame of its own
-        if (driver.busy()) {
-            // the driver is clicking a widget: no new command until it is done
-        } else if (wait_frames > 0) {
-            --wait_frames;
-        } else if (!script.empty()) {
-            const ScriptCommand cmd = script.front();
-            script.pop_front();
-            if (cmd.verb == "screenshot") capture_path = cmd.args[0];
-            else if (cmd.verb == "quit") quit = true;
-            else if (cmd.verb == "wait") wait_frames = std::max(0, std::atoi(cmd.args[0].c_str()) - 1);
-            else if (cmd.verb == "hover") {
-                have_hover = true;
-                hover = ImVec2(std::strtof(cmd.args[0].c_str(), nullptr), std::strtof(cmd.args[1].c_str(), nullptr));
-            } else if (cmd.verb == "expect") {
-                if (!state.check(cmd, error)) {
-                    std::fprintf(stderr, "ftpsim gui: script: expectation failed: %s\n", error.c_str());
-                    status = kExitExpectation;
-                    quit = true;
-                } else {
-                    std::fprintf(stderr, "ftpsim gui: script: %s: yes\n", cmd.text.c_str());
-                }
-            } else if (cmd.verb == "set" || cmd.verb == "fix") {
-                if (!driver.start(cmd, state, error)) {
-                    std::fprintf(stderr, "ftpsim gui: script: %s\n", error.c_str());
-                    status = kExitBadInput;
-                    quit = true;
-                }
-            } else if (!state.run_command(cmd, error)) {
-                std::fprintf(stderr, "ftpsim gui: script: %s\n", error.c_str());
-                status = kExitBadInput;
-                quit = true;
+    // Everything one frame needs, so that the frame can run from a loop (native) or from the
+    // browser's animation callback (the web build returns to the browser after each frame).
+    auto run = std::make_unique<FrameLoop>(o, std::move(owned_state), std::move(script), unattended, window);
+#ifdef __EMSCRIPTEN__
+    FrameLoop* loop = run.release();  // lives as long as the page
+    emscripten_set_main_loop_arg(
+        [](void* arg) {
+            auto* l = static_cast<FrameLoop*>(arg);
+            if (!l->frame()) {
+                emscripten_cancel_main_loop();
+                std::fprintf(stderr, "ftpsim gui: finished with status %d\n", l->status);
+                EM_ASM({ if (Module.onGuiExit) Module.onGuiExit($0); }, l->status);
             }
-            if (quit) break;
-        } else if (!o.screenshot.empty()) {
-            if (++frames_after_script == o.frames) capture_path = o.screenshot;
-            else if (frames_after_script > o.frames) break;
-        }  // else: a script with no --screenshot and no quit hands over to the user
-
-        // the first time, ImGui_ImplOpenGL3_NewFrame creates the font texture itself
-        if (state.fonts_dirty) ctx.mono = rebuild_fonts(o, state, rendered_frames > 0);
-        ImGui_ImplOpenGL3_NewFrame();
-        ImGui_ImplGlfw_NewFrame();
-        if (unattended) {
-            io.DeltaTime = 1.0f / 60.0f;  // scripted playback is the same on any machine
-            const ImVec2 rest = have_hover ? hover : ImVec2(-FLT_MAX, -FLT_MAX);
-            if (driver.busy()) {
-                driver.before_frame(io, ctx, rest);
-            } else {
-                io.MousePos = rest;
-                for (int b = 0; b < 3; ++b) io.MouseDown[b] = false;  // the X server's pointer takes no part
-            }
-        }
-        ImGui::NewFrame();
-        handle_shortcuts(state, ctx);
-        draw_ui(state, ctx);
-        ImGui::Render();
-        int fw = 0, fh = 0;
-        glfwGetFramebufferSize(window, &fw, &fh);
-        glViewport(0, 0, fw, fh);
-        const ImVec4 bg = ImGui::GetStyle().Colors[ImGuiCol_WindowBg];
-        glClearColor(bg.x, bg.y, bg.z, 1.0f);
-        glClear(GL_COLOR_BUFFER_BIT);
-        ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
-        if (!capture_path.empty()) {
-            if (!write_png(capture_path, fw, fh)) {
-                std::fprintf(stderr, "ftpsim gui: cannot write %s\n", capture_path.c_str());
-                status = kExitRuntime;
-                quit = true;
-            } else if (unattended) {
-                std::fprintf(stderr, "ftpsim gui: wrote %s (%dx%d)\n", capture_path.c_str(), fw, fh);
-            }
-            capture_path.clear();
-        }
-        if (driver.busy() && !driver.after_frame(state, ctx, error)) {
-            std::fprintf(stderr, "ftpsim gui: script: %s\n", error.c_str());
-            status = kExitRuntime;
-            quit = true;
-        }
-        glfwSwapBuffers(window);
-        ++rendered_frames;
+        },
+        loop, 0, true);
+    return kExitOk;  // not reached: simulate_infinite_loop
+#else
+    while (run->frame()) {
     }
-
+    const int status = run->status;
+    run.reset();
     ImGui_ImplOpenGL3_Shutdown();
     ImGui_ImplGlfw_Shutdown();
     ImGui::DestroyContext();
     glfwDestroyWindow(window);
     glfwTerminate();
     return status;
+#endif
 }
 
 }  // namespace ftpsim::gui
