@@ -104,7 +104,7 @@ net::Topology build_topology(const scenario::Scenario& s) {
 }
 
 std::unique_ptr<mbox::Nat64> build_nat64(const scenario::NodeSpec& n) {
-    if (n.kind != "router" || !n.nat64.enabled) return nullptr;
+    if (n.kind != scenario::NodeKind::Router || !n.nat64.enabled) return nullptr;
     mbox::Nat64Config c;
     c.name = n.name;
     c.prefix = {n.nat64.prefix.addr, n.nat64.prefix.prefix};

@@ -961,7 +961,7 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
     }
     // An IPv6 router filters without translating (no NAT66): its FTP helper only opens the way.
     for (const auto& n : s.nodes) {
-        if (n.kind != "router" || !n.firewall.enabled || n.alg.enabled || n.nat.enabled || !n.forwards.empty()) continue;
+        if (n.kind != scenario::NodeKind::Router || !n.firewall.enabled || n.alg.enabled || n.nat.enabled || !n.forwards.empty()) continue;
         bool v6 = false;
         for (const auto& i : n.interfaces) v6 = v6 || !i.address.addr.is_v4();
         if (v6)

@@ -166,14 +166,14 @@ TEST_CASE("NAT port allocation through the bitmap picks the port of a scan round
         cfg.port_max = 40300;
         cfg.timeouts.transitory = 50 * kSec;
         Nat nat(cfg, proto::IpAddress::v4(0xCB007101));
-        net::SplitMix64 rng(11);
+        std::mt19937_64 rng(11);
         const std::uint32_t lo = 40000, hi = 40300, size = hi - lo + 1;
         std::uint32_t cursor = lo;
         int exhausted = 0, moved = 0;
         for (int i = 0; i < 6000; ++i) {
             const TimeNs now = static_cast<TimeNs>(i) * kSec / 8;  // ~400 live mappings for 301 ports
             nat.expire(now);
-            const auto wanted = static_cast<std::uint16_t>(39990 + rng.next() % 330);  // some outside the pool
+            const auto wanted = static_cast<std::uint16_t>(39990 + rng() % 330);  // some outside the pool
             std::optional<std::uint16_t> expect;
             if (preserve && nat.port_free(wanted)) {
                 expect = wanted;
