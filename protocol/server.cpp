@@ -1249,8 +1249,10 @@ void ServerSession::explain(ExplainKind kind, std::string text) {
 }
 
 void ServerSession::step(ServerEvent e) {
-    // An event the table does not list for this state leaves the state alone (h11's rule).
+    // An event the table does not list for this state leaves the state alone (h11's rule) and
+    // is a protocol error, as in the client.
     if (const auto next = next_server_state(state_, e)) state_ = *next;
+    else protocol_error(std::string("control connection: ") + to_string(e) + " in " + to_string(state_));
 }
 
 void ServerSession::protocol_error(std::string text) {

@@ -21,6 +21,8 @@ constexpr std::array kTransitions{
     ServerTransition{S::AwaitPass, E::LoginFailed, S::AwaitUser},
     ServerTransition{S::AwaitAcct, E::AcctOk, S::LoggedIn},
     ServerTransition{S::AwaitAcct, E::LoginFailed, S::AwaitUser},
+    ServerTransition{S::AwaitAcct, E::UserNeedsPass, S::AwaitPass},  // USER starts the login again
+    ServerTransition{S::AwaitAcct, E::UserLoggedIn, S::LoggedIn},
     ServerTransition{S::LoggedIn, E::UserNeedsPass, S::AwaitPass},
     ServerTransition{S::LoggedIn, E::UserLoggedIn, S::LoggedIn},
     // Rename: "RNFR -> 350, then RNTO".
@@ -34,6 +36,7 @@ constexpr std::array kTransitions{
     // draft-rosenau 3.2 and 5: SPDT instead of USER, instead of or after PASS.
     ServerTransition{S::AwaitUser, E::SpdtOk, S::DataChannel},
     ServerTransition{S::AwaitPass, E::SpdtOk, S::DataChannel},
+    ServerTransition{S::AwaitAcct, E::SpdtOk, S::DataChannel},
     ServerTransition{S::LoggedIn, E::SpdtOk, S::DataChannel},
     ServerTransition{S::SpsvOnly, E::SpdtOk, S::DataChannel},
     ServerTransition{S::SpsvOnly, E::Refused, S::Closed},
@@ -56,6 +59,7 @@ constexpr std::array kTransitions{
     ServerTransition{S::Transfer, E::ConnectionLost, S::Closed},
     ServerTransition{S::SpsvOnly, E::ConnectionLost, S::Closed},
     ServerTransition{S::DataChannel, E::ConnectionLost, S::Closed},
+    ServerTransition{S::Closed, E::ConnectionLost, S::Closed},  // the peer's close after our 221/421
 };
 
 using G = CommandGroup;

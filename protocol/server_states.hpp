@@ -1,7 +1,8 @@
 // The server session's states and transitions, as data (h11's _state.py style).
 //
 // One table holds every legal (state, event) -> next-state step; an event that is not in the table
-// for the current state is illegal and changes nothing. A second table says, for each state and
+// for the current state is illegal: it changes nothing and is a protocol error
+// (ServerSession::protocol_errors(), as in the client). A second table says, for each state and
 // command group, whether a command is handled, refused as out of sequence (503) or refused because
 // nobody is logged in (530). The docs' state diagram is rendered from the first table
 // (render_server_state_diagram), and a test checks docs/server.md contains that rendering.

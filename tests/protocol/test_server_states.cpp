@@ -54,6 +54,24 @@ TEST_CASE("the diagram names every transition") {
     CHECK(text.find("    SpsvOnly --> DataChannel : SPDT 200 DATA\n") != std::string::npos);
 }
 
+TEST_CASE("server states: USER after 332 starts the login again; the peer's close after QUIT is no error") {
+    ServerConfig c = config_with(rfc959_profile());
+    c.users_needing_account = {"alice"};
+    Driver d(std::move(c), Vfs{}, scripted_random({}), hp("192.0.2.1", 21), hp("198.51.100.20", 50000));
+    d.take();
+    d.cmd("USER alice");
+    CHECK(d.reply("PASS secret").rfind("332 ", 0) == 0);
+    REQUIRE(d.session->state() == ServerState::AwaitAcct);
+    CHECK(d.reply("USER u001").rfind("331 ", 0) == 0);
+    CHECK(d.session->state() == ServerState::AwaitPass);  // the table follows the 331
+    CHECK(d.reply("PASS xyz").rfind("230 ", 0) == 0);
+    d.cmd("QUIT");
+    REQUIRE(d.session->state() == ServerState::Closed);
+    d.session->control_closed(d.now);
+    CHECK(d.session->state() == ServerState::Closed);
+    CHECK(d.session->protocol_errors().empty());
+}
+
 // ---- The data connection's table ------------------------------------------------------------
 
 TEST_CASE("server data table: a function; every phase is reachable and can be aborted and dropped") {
