@@ -998,6 +998,7 @@ void ClientSession::on_data_bytes(const DataBytes& e) {
     const std::string rest = data_.spdt_replies.take_buffer();
     result_.bytes_received += rest.size();
     if (download_) download_->write(rest);
+    else if (listing_) listing_->write(rest);
     else result_.received += rest;
 }
 

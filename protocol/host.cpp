@@ -219,6 +219,7 @@ void SessionHost::on_peer_closed(ConnHandle c) {
         sessions_.control_ended(t_.now(), sc->second, ControlEnd::PeerClosed);
         pump();
     } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        it->second.sink.reset();  // the peer sends nothing more: the sink is the session's now
         data_event(it->second.key, DataClosed{it->second.key.second});
     }
 }
@@ -229,6 +230,7 @@ void SessionHost::on_reset(ConnHandle c) {
         pump();
     } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
         it->second.out.clear();
+        it->second.sink.reset();
         data_event(it->second.key, DataReset{it->second.key.second});
     }
 }
