@@ -104,11 +104,8 @@ void ServerSession::shutdown(Time now) {
                 ? "the server shuts down: it says 421 and closes the control and data connections"
                 : "the server shuts down: it closes the control and data connections without a "
                   "reply (" + profile_.name + " sends no 421)");
-    if (transfer_ && (data_.phase == Phase::Open || data_.phase == Phase::Draining)) {
-        // the transfer is cut off
-        actions_.push_back(CloseData{data_.id, true});
-        data_.phase = Phase::Idle;
-    }
+    if (transfer_ && (data_.phase == DataPhase::Open || data_.phase == DataPhase::Draining))
+        data_step(DataPhaseEvent::Abort);  // the transfer is cut off
     die(now, {});
 }
 
@@ -653,8 +650,7 @@ HostPort ServerSession::open_listener(std::optional<std::uint16_t> port) {
     data_.mode = DataMode::Passive;
     data_.id = next_data_id_++;
     data_.local_port = port ? *port : choose_passive_port();
-    data_.phase = Phase::Listening;
-    actions_.push_back(Listen{data_.id, control_local_.addr, data_.local_port, data_.local_port});
+    data_step(DataPhaseEvent::Listen);
     return {profile_.pasv_address.value_or(control_local_.addr), data_.local_port};
 }
 
@@ -741,7 +737,7 @@ void ServerSession::on_listen_failed(Time now, DataId id) {
             explain(ExplainKind::PassiveExhausted, exhausted + ": the server cannot listen on port " +
                     std::to_string(data_.local_port) + " and its session dies (" +
                     profile_.name + " would say this instead of the passive reply)");
-            data_ = DataPlan{};
+            data_step(DataPhaseEvent::ListenFailed);
             return die(now, {Reply::BindFailed});
         }
         explain(ExplainKind::PassiveExhausted, exhausted + ": the server cannot listen on the announced port " +
@@ -755,7 +751,7 @@ void ServerSession::on_listen_failed(Time now, DataId id) {
             data_.local_port = *port;
             explain("port " + std::to_string(failed) + " is in use: the server tries port " +
                     std::to_string(*port));
-            actions_.push_back(Listen{data_.id, control_local_.addr, *port, *port});
+            data_step(DataPhaseEvent::ListenRetry);
             return;
         }
         if (profile_.pasv_fallback_to_any_port) {
@@ -764,11 +760,13 @@ void ServerSession::on_listen_failed(Time now, DataId id) {
                     "kernel picks, outside the range (\"Can't find a valid passive port in the "
                     "configured range. A random kernel-assigned port will be used.\"); a firewall "
                     "that opens only the range will block it");
-            actions_.push_back(Listen{data_.id, control_local_.addr, 0, 0});
+            data_.local_port = 0;  // any port: DataListening names it
+            data_step(DataPhaseEvent::ListenRetry);
             return;
         }
     }
-    data_ = DataPlan{};
+    if (!data_step(DataPhaseEvent::ListenFailed)) return;
+    drop_data_plan();
     if (profile_.bind_failure_closes_session) {
         explain(ExplainKind::PassiveExhausted, exhausted + ": no free port after " +
                 std::to_string(profile_.pasv_bind_attempts) +
@@ -785,7 +783,7 @@ void ServerSession::cmd_spsv() {
     drop_data_plan();
     data_.mode = DataMode::SinglePort;
     data_.id = next_data_id_++;
-    data_.phase = Phase::Listening;
+    data_step(DataPhaseEvent::AwaitSpdt);
     const std::string identifier = context_->issue_spsv_id(id_, data_.id);
     explain("SPSV: the data connection will arrive on the control port " +
             std::to_string(control_local_.port) + " and name itself with SPDT " + identifier);
@@ -918,10 +916,7 @@ void ServerSession::cmd_store(Time now, TransferKind kind, std::string_view arg)
 
 void ServerSession::cmd_abor(Time now) {
     if (!transfer_) return send_reply(Reply::AborNone);
-    if (data_.phase == Phase::Open || data_.phase == Phase::Connecting ||
-        data_.phase == Phase::Draining)
-        actions_.push_back(CloseData{data_.id, true});
-    data_.phase = Phase::Idle;
+    data_step(DataPhaseEvent::Abort);  // reset a connection, close a listener
     explain("ABOR: the server resets the data connection, answers 426 for the transfer and 226 "
             "for the ABOR");
     send_reply(Reply::AborAborted);
@@ -946,7 +941,7 @@ void ServerSession::begin_transfer(Time now, Transfer t) {
     }
     transfer_ = std::move(t);
     step(ServerEvent::TransferStarted);
-    const bool open = data_.phase == Phase::Open;
+    const bool open = data_.phase == DataPhase::Open;
     switch (profile_.timing) {
         case DataTiming::MarkThenConnect: send_mark(); break;
         case DataTiming::ConnectThenMark: break;
@@ -968,7 +963,7 @@ void ServerSession::send_mark() {
 
 void ServerSession::open_data(Time now) {
     switch (data_.phase) {
-        case Phase::Idle:
+        case DataPhase::Idle:
             if (data_.mode != DataMode::Active) return finish_transfer(now, Reply::DataFailed);
             if (profile_.promiscuous_port_binds_unprivileged && profile_.port_promiscuous &&
                 data_.from_port && *data_.from_port < 1024) {
@@ -977,22 +972,21 @@ void ServerSession::open_data(Time now) {
                         std::to_string(*data_.from_port) +
                         " (connect_from_port_20=YES): bind() fails with EACCES, the session "
                         "dies and its privileged helper follows; the control connection closes");
-                data_ = DataPlan{};
+                drop_data_plan();
                 return die(now, {Reply::BindFailed, Reply::HelperGone});
             }
-            data_.phase = Phase::Connecting;
-            actions_.push_back(Connect{data_.id, data_.target, data_.from_port});
+            data_step(DataPhaseEvent::Connect);
             connect_deadline_ = after(now, profile_.connect_timeout);
             return;
-        case Phase::Listening:
+        case DataPhase::Listening:
             if (transfer_) accept_deadline_ = now + profile_.accept_timeout;
             return;
-        case Phase::Failed:
+        case DataPhase::Failed:
             if (transfer_) finish_transfer(now, Reply::DataFailed);
             return;
-        case Phase::Connecting:
-        case Phase::Open:
-        case Phase::Draining: return;
+        case DataPhase::Connecting:
+        case DataPhase::Open:
+        case DataPhase::Draining: return;
     }
 }
 
@@ -1004,15 +998,12 @@ bool ServerSession::peer_allowed(const HostPort& remote) const {
 
 void ServerSession::reject_peer(Time now) {
     const HostPort remote = data_.remote;
-    actions_.push_back(CloseData{data_.id, true});
+    data_step(DataPhaseEvent::RefusePeer);  // reset; a listener keeps listening (pyftpdlib)
     explain(ExplainKind::RefusedDataPeer, "the data connection comes from " + remote.to_string() + ", not from the client " +
             control_remote_.addr.to_string() + ": the server refuses it");
     const std::string addr = remote.addr.to_string(), port = std::to_string(remote.port);
-    if (profile_.reject_foreign_at_accept) {  // pyftpdlib: answer now, keep listening
-        data_.phase = Phase::Listening;
+    if (profile_.reject_foreign_at_accept)  // pyftpdlib: answer now, keep listening
         return send_reply(Reply::BadIpConnecting, {addr, port});
-    }
-    data_.phase = Phase::Failed;
     if (transfer_) finish_transfer(now, Reply::BadIpConnecting, {addr, port});
 }
 
@@ -1035,12 +1026,10 @@ void ServerSession::data_ready(Time now) {
         else
             actions_.push_back(SendData{data_.id, p->read(0, static_cast<std::size_t>(p->size()))});
     }
-    actions_.push_back(CloseData{data_.id, false});
-    data_.phase = Phase::Draining;
+    data_step(DataPhaseEvent::SentAll);  // close our end (FIN)
 }
 
 void ServerSession::finish_sending(Time now) {
-    data_.phase = Phase::Idle;
     finish_transfer(now, transfer_->final_reply, {Vfs::base_name(transfer_->path)});
 }
 
@@ -1056,7 +1045,9 @@ void ServerSession::receive_data(Time now, const DataEvent& event) {
             else if constexpr (std::is_same_v<T, DataListening>) on_listening(now, e.id, e.local);
             else if constexpr (std::is_same_v<T, DataListenFailed>) on_listen_failed(now, e.id);
             else if constexpr (std::is_same_v<T, DataStored>) on_stored(now, e.id, e.bytes, e.failed);
-            else if constexpr (std::is_same_v<T, DataSent>) return;  // the 226 waits for DataDrained
+            else if constexpr (std::is_same_v<T, DataSent>) {
+                if (e.id == data_.id) data_step(DataPhaseEvent::Sent);  // the 226 waits for DataDrained
+            }
             else on_connect_failed(now, e.id);  // refused, timed out
         },
         event);
@@ -1068,15 +1059,17 @@ void ServerSession::attach_single_port_data(Time now, DataId id, HostPort, HostP
 }
 
 void ServerSession::on_connected(Time now, DataId id, HostPort remote) {
-    if (id != data_.id || (data_.phase != Phase::Connecting && data_.phase != Phase::Listening))
+    if (id != data_.id) return;
+    if (!next_data_phase(data_.phase, DataPhaseEvent::Connected)) {
+        data_step(DataPhaseEvent::Connected);  // not allowed here: recorded as a protocol error
         return;
-    const bool accepted = data_.phase == Phase::Listening;
+    }
+    const bool accepted = data_.phase == DataPhase::Listening;
     connect_deadline_ = kNever;
     data_.remote = remote;
     if (accepted && profile_.reject_foreign_at_accept && !peer_allowed(remote))
         return reject_peer(now);
-    data_.phase = Phase::Open;
-    if (accepted && data_.mode == DataMode::Passive) actions_.push_back(StopListening{id});
+    data_step(DataPhaseEvent::Connected);  // a passive listener stops listening
     if (data_.announce_on_connect) {
         data_.announce_on_connect = false;
         send_reply(Reply::ActiveEstablished);
@@ -1085,18 +1078,17 @@ void ServerSession::on_connected(Time now, DataId id, HostPort remote) {
 }
 
 void ServerSession::on_connect_failed(Time now, DataId id) {
-    if (id != data_.id) return;
+    if (id != data_.id || !data_step(DataPhaseEvent::ConnectFailed)) return;
     connect_deadline_ = kNever;
-    data_.phase = Phase::Failed;
     if (data_.announce_on_connect) {  // pyftpdlib's PORT is answered only now
-        data_ = DataPlan{};
+        drop_data_plan();
         return send_reply(Reply::ActiveFailed);
     }
     if (transfer_) finish_transfer(now, Reply::DataFailed);
 }
 
 void ServerSession::on_bytes(Time now, DataId id, std::string bytes) {
-    if (id != data_.id) return;
+    if (id != data_.id || !data_step(DataPhaseEvent::Bytes)) return;
     if (!transfer_) {
         early_bytes_ += bytes;
         return;
@@ -1109,10 +1101,10 @@ void ServerSession::on_bytes(Time now, DataId id, std::string bytes) {
 }
 
 void ServerSession::on_stored(Time now, DataId id, std::uint64_t, bool failed) {
-    if (id != data_.id || !transfer_ || !is_incoming(transfer_->kind)) return;
+    if (id != data_.id || !data_step(DataPhaseEvent::Stored)) return;
+    if (!transfer_ || !is_incoming(transfer_->kind)) return;
     if (failed) {
-        actions_.push_back(CloseData{data_.id, true});
-        data_.phase = Phase::Idle;
+        data_step(DataPhaseEvent::Abort);
         return finish_transfer(now, Reply::DiskFull);
     }
     upload_grew(now);
@@ -1121,8 +1113,7 @@ void ServerSession::on_stored(Time now, DataId id, std::uint64_t, bool failed) {
 void ServerSession::upload_grew(Time now) {
     data_deadline_ = after(now, profile_.data_connection_timeout);
     if (!vfs_.fits(transfer_->path, projected_size())) {
-        actions_.push_back(CloseData{data_.id, true});
-        data_.phase = Phase::Idle;
+        data_step(DataPhaseEvent::Abort);
         explain(ExplainKind::DiskFull, "the disk is full (quota " + std::to_string(vfs_.quota().value_or(0)) +
                 " bytes): the server aborts the upload");
         finish_transfer(now, Reply::DiskFull);
@@ -1140,16 +1131,15 @@ std::uint64_t ServerSession::projected_size() const {
 
 void ServerSession::on_closed(Time now, DataId id, bool reset) {
     if (id != data_.id) return;
-    const Phase was = data_.phase;
+    const DataPhase was = data_.phase;
     // The peer's FIN: this side closes its end too (the receiving server of a 1973 transfer, a
     // STOR's server), so every data connection is closed by both ends.
-    if (!reset && was == Phase::Open) actions_.push_back(CloseData{id, false});
-    data_.phase = Phase::Failed;
-    if (transfer_ && was == Phase::Draining) {  // our FIN went out; the 226 was still to come
+    if (!data_step(reset ? DataPhaseEvent::Reset : DataPhaseEvent::PeerClosed)) return;
+    if (transfer_ && was == DataPhase::Draining) {  // our FIN went out; the 226 was still to come
         if (reset) return finish_transfer(now, Reply::SendNetFail);
         return finish_sending(now);  // the peer read everything and closed: the data has left
     }
-    if (!transfer_ || was != Phase::Open) return;
+    if (!transfer_ || was != DataPhase::Open) return;
     if (reset) {
         return finish_transfer(now, is_incoming(transfer_->kind) ? Reply::RecvNetFail
                                                                  : Reply::SendNetFail);
@@ -1159,8 +1149,8 @@ void ServerSession::on_closed(Time now, DataId id, bool reset) {
 }
 
 void ServerSession::on_drained(Time now, DataId id) {
-    if (id != data_.id || data_.phase != Phase::Draining || !transfer_) return;
-    finish_sending(now);
+    if (id != data_.id || !data_step(DataPhaseEvent::Drained)) return;
+    finish_sending(now);  // Draining always has a transfer
 }
 
 void ServerSession::store_received(Time now) {
@@ -1186,18 +1176,27 @@ void ServerSession::finish_transfer(Time now, Reply reply,
 }
 
 void ServerSession::drop_data_plan() {
-    switch (data_.phase) {
-        case Phase::Listening:
-            if (data_.mode == DataMode::Passive) actions_.push_back(StopListening{data_.id});
-            if (data_.mode == DataMode::SinglePort && context_) context_->forget_spsv_ids(id_);
-            break;
-        case Phase::Connecting: actions_.push_back(CloseData{data_.id, true}); break;
-        case Phase::Open: actions_.push_back(CloseData{data_.id, false}); break;
-        case Phase::Draining:  // closed already
-        case Phase::Idle:
-        case Phase::Failed: break;
-    }
+    data_step(DataPhaseEvent::Drop);  // stop listening, reset a connect, close an open connection
     data_ = DataPlan{};
+}
+
+bool ServerSession::data_step(DataPhaseEvent e) {
+    const auto t = next_data_phase(data_.phase, e);
+    if (!t) {
+        protocol_error(std::string("data connection: ") + to_string(e) + " in " + to_string(data_.phase));
+        return false;
+    }
+    data_.phase = t->to;
+    const DataId id = data_.id;
+    if (t->effects & kResetData) actions_.push_back(CloseData{id, true});
+    if (t->effects & kCloseData) actions_.push_back(CloseData{id, false});
+    if ((t->effects & kStopListening) && data_.mode == DataMode::Passive) actions_.push_back(StopListening{id});
+    if ((t->effects & kForgetIdentifier) && data_.mode == DataMode::SinglePort && context_)
+        context_->forget_spsv_ids(id_);
+    if (t->effects & kListen)
+        actions_.push_back(Listen{id, control_local_.addr, data_.local_port, data_.local_port});
+    if (t->effects & kConnect) actions_.push_back(Connect{id, data_.target, data_.from_port});
+    return true;
 }
 
 Time ServerSession::next_expiry() const {
@@ -1207,26 +1206,25 @@ Time ServerSession::next_expiry() const {
 void ServerSession::on_timer(Time now) {
     if (now >= connect_deadline_) {
         connect_deadline_ = kNever;
-        if (data_.phase == Phase::Connecting) {
+        if (data_.phase == DataPhase::Connecting) {
             actions_.push_back(Explain{"the active data connection to " + data_.target.to_string() + " is not up after " +
                                            std::to_string(profile_.connect_timeout / 1'000'000'000) +
                                            " s (connect_timeout): the server gives up",
                                        ExplainKind::Other, profile_.connect_timeout});
-            actions_.push_back(CloseData{data_.id, true});
+            data_step(DataPhaseEvent::Abort);
             const bool announce = data_.announce_on_connect;
-            data_ = DataPlan{};
+            drop_data_plan();
             if (announce) send_reply(Reply::ConnectTimeout);  // pyftpdlib: PORT's late answer
             else if (transfer_) finish_transfer(now, Reply::ConnectTimeout);
         }
     }
     if (now >= data_deadline_) {
         data_deadline_ = kNever;
-        if (transfer_ && data_.phase == Phase::Open) {
+        if (transfer_ && data_.phase == DataPhase::Open) {
             actions_.push_back(Explain{"no data arrived for " + std::to_string(profile_.data_connection_timeout / 1'000'000'000) +
                                            " s (data_connection_timeout): the server ends the session",
                                        ExplainKind::Other, profile_.data_connection_timeout});
-            actions_.push_back(CloseData{data_.id, true});
-            data_.phase = Phase::Idle;
+            data_step(DataPhaseEvent::Abort);
             return die(now, {Reply::DataTimeout});
         }
     }
@@ -1241,7 +1239,7 @@ void ServerSession::on_timer(Time now) {
     }
     if (now < accept_deadline_) return;
     accept_deadline_ = kNever;
-    if (!transfer_ || data_.phase != Phase::Listening) return;
+    if (!transfer_ || data_.phase != DataPhase::Listening) return;
     explain("no data connection arrived in time: the server gives up waiting");
     finish_transfer(now, Reply::AcceptTimeout);
 }
@@ -1262,8 +1260,15 @@ void ServerSession::explain(ExplainKind kind, std::string text) {
 }
 
 void ServerSession::step(ServerEvent e) {
-    // An event the table does not list for this state leaves the state alone (h11's rule).
+    // An event the table does not list for this state leaves the state alone (h11's rule) and
+    // is a protocol error, as in the client.
     if (const auto next = next_server_state(state_, e)) state_ = *next;
+    else protocol_error(std::string("control connection: ") + to_string(e) + " in " + to_string(state_));
+}
+
+void ServerSession::protocol_error(std::string text) {
+    explain("protocol error: " + text);
+    protocol_errors_.push_back(std::move(text));
 }
 
 // ================================================================================================
@@ -1351,6 +1356,13 @@ void FtpServer::touch(SessionId sid) {
         else --user_count_;
         k.user = user;
     }
+}
+
+std::vector<std::string> FtpServer::protocol_errors() const {
+    std::vector<std::string> out;
+    for (const auto& [id, s] : sessions_)
+        for (const auto& e : s->protocol_errors()) out.push_back("session " + std::to_string(id) + ": " + e);
+    return out;
 }
 
 void FtpServer::receive_control(Time now, SessionId sid, std::string_view bytes) {

@@ -119,6 +119,10 @@ public:
     const std::string& user() const { return user_; }
     HostPort control_local() const { return control_local_; }
     HostPort control_remote() const { return control_remote_; }
+    // Events the state tables do not allow (the server's own, or the peer's), in order: "data
+    // connection: DataDrained in Open". Each is also explained; none changed the state.
+    const std::vector<std::string>& protocol_errors() const { return protocol_errors_; }
+    DataPhase data_phase() const { return data_.phase; }
     // Set after SPDT: this connection is data connection `second` of session `first`.
     std::optional<ServerContext::Claim> handed_over() const { return handed_over_; }
     // Counts against the user limit (not a data channel, not closed).
@@ -126,9 +130,6 @@ public:
 
 private:
     enum class DataMode : std::uint8_t { None, Active, Passive, SinglePort };
-    // Draining: a sending transfer has written everything and closed (FIN); its 226 waits for
-    // DataDrained (or the peer's close), a reset before that gives 426.
-    enum class Phase : std::uint8_t { Idle, Listening, Connecting, Open, Draining, Failed };
     enum class TransferKind : std::uint8_t { Retr, Stor, Appe, Stou, List, Nlst, Mlsd };
 
     enum class Announce : std::uint8_t { None, Pasv, Epsv, Lstn, Pasv478 };
@@ -140,7 +141,7 @@ private:
         std::uint16_t local_port = 0;       // Passive: the port listened on
         std::optional<std::uint16_t> from_port;
         std::optional<HostPort> only_from;  // SOCK after LSTN/PASV: the one acceptable peer
-        Phase phase = Phase::Idle;
+        DataPhase phase = DataPhase::Idle;  // changed by data_step() only (server_states.hpp)
         HostPort remote;                    // the peer once open
         bool announce_on_connect = false;   // pyftpdlib: PORT's 200 waits for the connection
         Announce announce = Announce::None; // await_listen: the reply waits for DataListening
@@ -227,6 +228,9 @@ private:
     void on_stored(Time now, DataId id, std::uint64_t bytes, bool failed);
     void on_closed(Time now, DataId id, bool reset);
     void on_drained(Time now, DataId id);
+    // The data table's step for `e`: the new phase and its actions; false (and a protocol error)
+    // when the table does not allow `e` in the current phase.
+    bool data_step(DataPhaseEvent e);
 
     // Transfers.
     static bool is_incoming(TransferKind k);
@@ -247,6 +251,7 @@ private:
     void explain(std::string text);
     void explain(ExplainKind kind, std::string text);
     void step(ServerEvent e);
+    void protocol_error(std::string text);
     std::string resolve(std::string_view arg) const;
 
     const ServerConfig& config_;
@@ -278,6 +283,7 @@ private:
     Time idle_deadline_ = kNever;      // profile.idle_session_timeout after the last command
     Time data_deadline_ = kNever;      // profile.data_connection_timeout after the last bytes in
     std::optional<ServerContext::Claim> handed_over_;
+    std::vector<std::string> protocol_errors_;
 };
 
 // ---- The server host ---------------------------------------------------------------------------
@@ -315,6 +321,8 @@ public:
     const ServerConfig& config() const { return config_; }
     Vfs& vfs() { return vfs_; }
     std::size_t user_sessions() const;
+    // Every session's protocol errors ("session 2: data connection: DataDrained in Open").
+    std::vector<std::string> protocol_errors() const;
     std::size_t pending_spsv_ids() const { return spsv_.size(); }
 
     // ServerContext.

@@ -25,7 +25,7 @@ PRODUCTION = ["protocol", "trace", "sim/scenario", "sim/mbox", "sim/net", "sim/r
 LAYERS = {
     "protocol": [],
     "trace": ["protocol"],
-    "sim/scenario": ["protocol"],
+    "sim/scenario": ["protocol", "trace", "sim/mbox"],  # the loader makes typed model values (NAT presets)
     "sim/mbox": ["protocol", "trace"],
     "sim/net": ["protocol", "trace", "sim/mbox"],
     "sim/run": ["protocol", "trace", "sim/mbox", "sim/net", "sim/scenario"],

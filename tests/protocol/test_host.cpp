@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "protocol/client.hpp"
+#include "protocol/codec.hpp"
 #include "protocol/content.hpp"
 #include "protocol/host.hpp"
 #include "protocol/server.hpp"
@@ -287,6 +288,41 @@ TEST_CASE("host: a client's data connection, download counted into a sink, uploa
     reply("226 stored");
     CHECK(session.results()[2].ok);
     CHECK(session.results()[2].bytes_sent == 100'000);
+}
+
+TEST_CASE("host: SPSV, a second control connection becomes the first session's data connection") {
+    FakeTransport t;
+    ServerConfig c = config_with(rfc959_profile());
+    c.explicit_data_path = true;
+    Vfs vfs;
+    vfs.put_file("/example.file", "Contents of example.file");
+    FtpServer server(c, std::move(vfs), scripted_random({}));
+    HostedServer sessions(server);
+    SessionHost host(t, sessions);
+    const ListenerHandle l = host.listen_control(kServer.addr, 21).id;
+    host.on_accept(l, kControlConn, kServer, kClient);
+    for (const char* line : {"USER u001\r\n", "PASS xyz\r\n", "TYPE I\r\n", "SPSV\r\n"}) host.on_data(kControlConn, line);
+    const std::string& control = t.sent[kControlConn];
+    const auto at = control.find("227 ");
+    REQUIRE(at != std::string::npos);
+    const std::string reply = control.substr(at + 4, control.find("\r\n", at) - at - 4);
+    const auto id = parse_spsv_227_text(reply);
+    REQUIRE(id);
+    // The client's second connection to the control port, and its SPDT.
+    const ConnHandle second = 3;
+    host.on_accept(l, second, kServer, hp("198.51.100.7", 40009));
+    CHECK(t.sent[second].starts_with("220"));
+    host.on_data(second, "SPDT " + std::string(*id) + "\r\n");
+    CHECK(t.sent[second].ends_with("200 DATA\r\n"));
+    CHECK_FALSE(host.is_control(second));
+    CHECK(t.index_of("file_data_from_now 3") >= 0);
+    CHECK(t.index_of("relabel 3 for 1") >= 0);
+    // The first session's RETR goes out on it, after the handshake text.
+    host.on_data(kControlConn, "RETR /example.file\r\n");
+    CHECK(t.sent[second].ends_with("200 DATA\r\nContents of example.file"));
+    CHECK(t.index_of("close 3") > t.index_of("send 3 24"));
+    host.on_drained(second);
+    CHECK(control.find("226") != std::string::npos);
 }
 
 // ---- content sources --------------------------------------------------------------------------
