@@ -140,6 +140,13 @@ std::vector<Action> ServerSession::take_actions() {
     return out;
 }
 
+std::optional<Action> ServerSession::poll_action() {
+    if (actions_.empty()) return std::nullopt;
+    Action a = std::move(actions_.front());
+    actions_.erase(actions_.begin());
+    return a;
+}
+
 std::string ServerSession::take_unparsed_bytes() {
     std::string out;
     out.swap(inbuf_);
@@ -844,7 +851,12 @@ void ServerSession::cmd_retr(Time now, std::string_view arg) {
     t.kind = TransferKind::Retr;
     t.path = path;
     t.offset = std::exchange(restart_, 0);
-    t.payload = vfs_.read(path, t.offset);
+    if (config_.explicit_data_path) {
+        t.payload = vfs_.open_read(path);
+        t.payload_offset = t.offset;
+    } else {
+        t.payload = text_source(vfs_.read(path, t.offset));  // live/: its backend's token
+    }
     t.mark = profile_.reply(Reply::RetrMark,
                             {ascii_ ? "ASCII" : "BINARY", arg, std::to_string(e->size)});
     begin_transfer(now, std::move(t));
@@ -865,7 +877,7 @@ void ServerSession::cmd_list(Time now, TransferKind kind, std::string_view arg) 
         const ListingKind lk = kind == TransferKind::List   ? ListingKind::Long
                                : kind == TransferKind::Nlst ? ListingKind::NamesOnly
                                                             : ListingKind::Mlsd;
-        t.payload = render_listing(vfs_, path, lk, profile_.listing);
+        t.payload = text_source(render_listing(vfs_, path, lk, profile_.listing));
     }
     restart_ = 0;
     begin_transfer(now, std::move(t));
@@ -884,6 +896,7 @@ void ServerSession::cmd_store(Time now, TransferKind kind, std::string_view arg)
         t.path = resolve(arg);
         t.mark = profile_.reply(Reply::StorMark, {arg});
     }
+    t.upload = vfs_.open_upload();
     const VfsEntry* parent = vfs_.find(Vfs::resolve(t.path, ".."));
     const VfsEntry* existing = vfs_.find(t.path);
     if ((arg.empty() && kind != TransferKind::Stou) || !parent || !parent->is_dir ||
@@ -998,12 +1011,19 @@ void ServerSession::data_ready(Time now) {
     send_mark();
     if (is_incoming(transfer_->kind)) {
         data_deadline_ = after(now, profile_.data_connection_timeout);
+        if (config_.explicit_data_path) actions_.push_back(ReceiveInto{data_.id, transfer_->upload});
         if (!early_bytes_.empty()) on_bytes(now, data_.id, std::exchange(early_bytes_, {}));
         return;
     }
     // Like vsftpd: write() the whole file, close() the data socket, and only then the 226. The
     // caller reports DataDrained when the bytes and our FIN are acknowledged.
-    if (!transfer_->payload.empty()) actions_.push_back(SendData{data_.id, transfer_->payload});
+    const auto& p = transfer_->payload;
+    if (p && transfer_->payload_offset < p->size()) {
+        if (config_.explicit_data_path)
+            actions_.push_back(SendFile{data_.id, p, transfer_->payload_offset});
+        else
+            actions_.push_back(SendData{data_.id, p->read(0, static_cast<std::size_t>(p->size()))});
+    }
     actions_.push_back(CloseData{data_.id, false});
     data_.phase = Phase::Draining;
 }
@@ -1024,6 +1044,8 @@ void ServerSession::receive_data(Time now, const DataEvent& event) {
             else if constexpr (std::is_same_v<T, DataDrained>) on_drained(now, e.id);
             else if constexpr (std::is_same_v<T, DataListening>) on_listening(now, e.id, e.local);
             else if constexpr (std::is_same_v<T, DataListenFailed>) on_listen_failed(now, e.id);
+            else if constexpr (std::is_same_v<T, DataStored>) on_stored(now, e.id, e.bytes, e.failed);
+            else if constexpr (std::is_same_v<T, DataSent>) return;  // the 226 waits for DataDrained
             else on_connect_failed(now, e.id);  // refused, timed out
         },
         event);
@@ -1069,8 +1091,24 @@ void ServerSession::on_bytes(Time now, DataId id, std::string bytes) {
         return;
     }
     if (!is_incoming(transfer_->kind)) return;
+    // Without explicit_data_path the bytes come here (live/); else only bytes that arrived
+    // before the transfer existed (early_bytes_), into the upload's sink like the rest.
+    transfer_->upload->write(bytes);
+    upload_grew(now);
+}
+
+void ServerSession::on_stored(Time now, DataId id, std::uint64_t, bool failed) {
+    if (id != data_.id || !transfer_ || !is_incoming(transfer_->kind)) return;
+    if (failed) {
+        actions_.push_back(CloseData{data_.id, true});
+        data_.phase = Phase::Idle;
+        return finish_transfer(now, Reply::DiskFull);
+    }
+    upload_grew(now);
+}
+
+void ServerSession::upload_grew(Time now) {
     data_deadline_ = after(now, profile_.data_connection_timeout);
-    transfer_->received += bytes;
     if (!vfs_.fits(transfer_->path, projected_size())) {
         actions_.push_back(CloseData{data_.id, true});
         data_.phase = Phase::Idle;
@@ -1083,7 +1121,7 @@ void ServerSession::on_bytes(Time now, DataId id, std::string bytes) {
 std::uint64_t ServerSession::projected_size() const {
     const VfsEntry* e = vfs_.find(transfer_->path);
     const std::uint64_t existing = e ? e->size : 0;
-    const std::uint64_t received = transfer_->received.size();
+    const std::uint64_t received = transfer_->upload->size();
     if (transfer_->kind == TransferKind::Appe) return existing + received;
     if (transfer_->offset > 0) return std::max(existing, transfer_->offset + received);
     return received;
@@ -1118,7 +1156,7 @@ void ServerSession::store_received(Time now) {
     const WriteMode mode = transfer_->kind == TransferKind::Appe ? WriteMode::Append
                            : transfer_->offset > 0               ? WriteMode::At
                                                                  : WriteMode::Replace;
-    const VfsStatus st = vfs_.write(transfer_->path, transfer_->received, mode, transfer_->offset);
+    const VfsStatus st = vfs_.store(transfer_->path, *transfer_->upload, mode, transfer_->offset);
     if (st == VfsStatus::QuotaExceeded) return finish_transfer(now, Reply::DiskFull);
     if (st != VfsStatus::Ok) return finish_transfer(now, Reply::StorFail);
     finish_transfer(now, transfer_->final_reply, {Vfs::base_name(transfer_->path)});
@@ -1326,9 +1364,16 @@ void FtpServer::on_timer(Time now) {
 }
 
 std::vector<ServerAction> FtpServer::take_actions() {
-    std::vector<ServerAction> out;
-    out.swap(out_);
+    std::vector<ServerAction> out(std::make_move_iterator(out_.begin()), std::make_move_iterator(out_.end()));
+    out_.clear();
     return out;
+}
+
+std::optional<SessionAction> FtpServer::poll_action() {
+    if (out_.empty()) return std::nullopt;
+    SessionAction a = std::move(out_.front());
+    out_.pop_front();
+    return a;
 }
 
 void FtpServer::collect(SessionId sid) {

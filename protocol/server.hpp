@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,8 +43,6 @@
 
 namespace ftpsim::proto {
 
-using SessionId = std::uint32_t;
-
 struct ServerConfig {
     ServerProfile profile = rfc959_profile();
     std::map<std::string, std::string> users;          // user -> password
@@ -59,6 +58,11 @@ struct ServerConfig {
     // profile's answer instead of the 227. Off: the reply goes out with the Listen (the port is
     // assumed free) and a later DataListenFailed fails the next transfer.
     bool await_listen = false;
+    // The data path of issue #22: RETR and listings go out as SendFile, uploads come in through
+    // ReceiveInto (DataStored counts), and file contents never pass through the session. The
+    // session host (host.hpp) sets it. Off (live/ until it runs on the session host): the file
+    // goes out as one SendData and uploads arrive as DataBytes.
+    bool explicit_data_path = false;
 };
 
 // What a session needs from the FtpServer that owns it (null for a stand-alone session:
@@ -99,6 +103,8 @@ public:
     Time next_expiry() const;
     void on_timer(Time now);
 
+    // The next action (nullopt: none); take_actions() hands out all of them at once.
+    std::optional<Action> poll_action();
     std::vector<Action> take_actions();
     bool has_actions() const { return !actions_.empty(); }
     // Bytes received after SPDT on this connection (they are data: the FtpServer forwards them).
@@ -146,8 +152,11 @@ private:
     struct Transfer {
         TransferKind kind = TransferKind::Retr;
         std::string path;                   // absolute
-        std::string payload;                // what we send (RETR, listings)
-        std::string received;               // what we got (STOR, APPE, STOU)
+        // What we send (RETR: the file from payload_offset; listings), and where what we
+        // receive goes (STOR, APPE, STOU). Never the bytes themselves (issue #22).
+        std::shared_ptr<const ContentSource> payload;
+        std::uint64_t payload_offset = 0;
+        std::shared_ptr<UploadSink> upload;
         std::uint64_t offset = 0;           // REST
         Reply final_reply = Reply::TransferOk;
         std::string mark;                   // the 1yz line
@@ -215,6 +224,7 @@ private:
     void on_connected(Time now, DataId id, HostPort remote);
     void on_connect_failed(Time now, DataId id);
     void on_bytes(Time now, DataId id, std::string bytes);
+    void on_stored(Time now, DataId id, std::uint64_t bytes, bool failed);
     void on_closed(Time now, DataId id, bool reset);
     void on_drained(Time now, DataId id);
 
@@ -229,6 +239,7 @@ private:
     void finish_transfer(Time now, Reply reply, std::initializer_list<std::string_view> args = {});
     void finish_sending(Time now);
     void store_received(Time now);
+    void upload_grew(Time now);
 
     // Output.
     void send_reply(Reply r, std::initializer_list<std::string_view> args = {});
@@ -270,15 +281,7 @@ private:
 };
 
 // ---- The server host ---------------------------------------------------------------------------
-struct BecomeDataConnection {  // this control connection is now data connection `id` of `owner`
-    SessionId owner = 0;
-    DataId id = 0;
-};
-
-struct ServerAction {
-    SessionId session = 0;  // whose connection the action is about
-    std::variant<Action, BecomeDataConnection> what;
-};
+using ServerAction = SessionAction;
 
 class FtpServer final : public ServerContext {
 public:
@@ -303,7 +306,9 @@ public:
     Time next_expiry() const;
     void on_timer(Time now);
 
-    // Every session's actions, in the order they arose.
+    // Every session's actions, in the order they arose: one at a time (as every session kind
+    // hands them out), or all at once.
+    std::optional<SessionAction> poll_action();
     std::vector<ServerAction> take_actions();
 
     ServerSession* session(SessionId s);
@@ -331,7 +336,7 @@ private:
         Claim claim;
     };
     std::vector<PendingHandOver> hand_overs_;
-    std::vector<ServerAction> out_;
+    std::deque<ServerAction> out_;
     SessionId next_session_ = 1;
     bool running_ = true;
 };
