@@ -83,10 +83,10 @@ public:
     // Everything written on the connection, and our FIN if we closed, is acknowledged by the peer
     // (an ACK brought it up to date; fired again after later writes are acknowledged).
     virtual void on_drained(Stack&, ConnId) {}
-    // Room in the send buffer: TcpConfig::send_buffer bounds what is written but not yet
-    // acknowledged, and after a send() took fewer bytes than offered, ACKs freed space; or, with
-    // an unbounded buffer under a send window, an ACK moved the window (Stack::send_space() > 0).
-    // The session host writes the next chunk of a file then.
+    // Acknowledged bytes left the send buffer: Stack::send_space() may have grown (the session
+    // host writes the next chunk of a file then). After every segment whose ACK acknowledged
+    // something new, once its data is delivered and before the connection sends (so a refill
+    // leaves in the same flush, as one big write would), when the application has written.
     virtual void on_writable(Stack&, ConnId) {}
 };
 
@@ -127,13 +127,13 @@ public:
     // no SYN is sent and on_unreachable follows at once (still after connect() has returned).
     ConnId connect(const IpAddress& local, std::uint16_t local_port, const HostPort& remote,
                    SocketHandler* handler, const SocketOptions& opts = {});
-    // Queues bytes and sends what the window allows. Returns how many it took: all of them,
-    // unless TcpConfig::send_buffer bounds the send buffer (then the rest must be offered again
-    // after on_writable); 0 on a closed or closing connection.
+    // Queues bytes and sends what the window allows; returns how many it took (all of them,
+    // or 0 on a closed or closing connection).
     std::size_t send(ConnId c, std::string_view bytes);
-    // What send() should be given now: with TcpConfig::send_buffer, the free space; with an
-    // unbounded buffer under a send window, the room that keeps the unsent part within 2 windows
-    // + 1 MSS (a file is never buffered whole); UINT64_MAX with neither; 0 when c cannot send.
+    // How many more bytes send() should be given now so that the written-but-unsent part of
+    // the buffer stays within 2 send windows + 1 MSS: the window can always be filled, and a
+    // file is never buffered whole. UINT64_MAX without a window (send_window 0: the model
+    // puts everything in flight at once).
     std::uint64_t send_space(ConnId c) const;
     // What c carried so far is control text, recorded in the trace; what is written from now on
     // is file data, not recorded (SPSV: the connection's "220", "SPDT id" and "200 DATA", then the

@@ -108,30 +108,16 @@ std::uint64_t TcpConnection::bytes_unacked() const {
 
 std::uint64_t TcpConnection::send_space() const {
     if (state_ == TcpState::Closed || close_requested_) return 0;
-    if (cfg_->send_buffer == 0) {
-        if (cfg_->send_window == 0) return UINT64_MAX;
-        // Unbounded buffer under a send window: the room that keeps the written-but-unsent part
-        // within 2 windows + 1 MSS, so the window can always be filled and a writer that asks
-        // first (the session host feeding a file) never buffers a file whole.
-        const std::uint64_t sent = snd_nxt_ > 0 ? snd_nxt_ - 1 : 0;  // data offset of the next new byte
-        const std::uint64_t unsent = app_len_ > sent ? app_len_ - sent : 0;
-        const std::uint64_t target = 2 * cfg_->send_window + cfg_->mss;
-        return unsent >= target ? 0 : target - unsent;
-    }
-    std::uint64_t used = bytes_unacked();
-    return used >= cfg_->send_buffer ? 0 : cfg_->send_buffer - used;
+    const std::uint64_t window = cfg_->send_window;
+    if (!window) return UINT64_MAX;
+    const std::uint64_t sent = snd_nxt_ > 0 ? snd_nxt_ - 1 : 0;  // data offset of the next new byte
+    const std::uint64_t unsent = app_len_ > sent ? app_len_ - sent : 0;
+    const std::uint64_t target = 2 * window + cfg_->mss;
+    return unsent >= target ? 0 : target - unsent;
 }
 
 std::size_t TcpConnection::write(TimeNs now, std::string_view bytes) {
     if (state_ == TcpState::Closed || close_requested_ || bytes.empty()) return 0;
-    if (cfg_->send_buffer) {
-        std::uint64_t space = send_space();
-        if (space < bytes.size()) {
-            want_writable_ = true;
-            bytes = bytes.substr(0, static_cast<std::size_t>(space));
-            if (bytes.empty()) return 0;
-        }
-    }
     buf_.append(bytes);
     app_len_ += bytes.size();
     flush(now);
@@ -252,15 +238,6 @@ void TcpConnection::handle_ack(TimeNs now, const TcpSegment& k) {
         } else {
             arm(now + rto_);
         }
-        // Writable: after a write was cut short by send_buffer, or, with an unbounded buffer under
-        // a send window, whenever an ACK moved the window (a writer pacing itself by send_space()
-        // writes its next chunk then).
-        const bool paced = cfg_->send_buffer == 0 && cfg_->send_window != 0 && app_len_ > 0;
-        if ((want_writable_ || paced) && send_space() > 0) {
-            want_writable_ = false;
-            emit(TcpEventKind::Writable);
-            if (state_ != TcpState::Open) return;
-        }
         // Everything the application wrote, and the FIN it asked for, is acknowledged.
         if (snd_una_ == app_len_ + 1 + (close_requested_ ? 1 : 0)) emit(TcpEventKind::Drained);
     } else if (ack == snd_una_ && snd_nxt_ > snd_una_ && k.payload.empty() && !k.has(kSyn) && !k.has(kFin)) {
@@ -332,6 +309,7 @@ void TcpConnection::on_segment(TimeNs now, const TcpSegment& k) {
         return;
     }
 
+    const std::uint64_t una_before = snd_una_;
     if (state_ == TcpState::SynRcvd) {
         if (k.is_syn_only()) {  // our SYN-ACK was lost or is late: answer again
             send(kSyn | kAck, 0, 0, 0);
@@ -359,6 +337,11 @@ void TcpConnection::on_segment(TimeNs now, const TcpSegment& k) {
         accept_payload(off, k.payload, k.has(kFin));
     }
     if (state_ != TcpState::Open) return;
+    // Room in the send buffer: the application refills it before the flush below sends.
+    if (snd_una_ > una_before && app_len_ > 0) {
+        emit(TcpEventKind::Writable);
+        if (state_ != TcpState::Open) return;
+    }
     flush(now);
     maybe_closed();
 }

@@ -16,11 +16,13 @@
 // ("TCP") describes the behaviour; every rule there is implemented here.
 //
 // The send buffer: write() copies bytes into the connection, which keeps them until they are
-// acknowledged. TcpConfig::send_buffer bounds it (0 = unbounded, the default: applications that
-// write a whole file at once keep working): write() then takes only what fits and returns that
-// count; send_space() says how much would fit now; when ACKs free space after a write was cut
-// short, the connection emits TcpEventKind::Writable once (Stack: SocketHandler::on_writable),
-// so a data path can feed a file in chunks instead of holding it whole.
+// acknowledged. With a send window, send_space() says how much more to write so that the
+// written-but-unsent part stays within 2 windows + 1 MSS (the window can always be filled, a file
+// is never buffered whole); without one, everything goes in flight at once and it is unbounded.
+// After every segment whose ACK acknowledged something new, once its data is delivered and
+// before the connection sends, it emits TcpEventKind::Writable (Stack: SocketHandler::on_writable)
+// if the application has written: a data path feeding a file in chunks refills there, and the
+// refill leaves in the same flush, so segments are those of one big write.
 #pragma once
 
 #include <cstdint>
@@ -43,7 +45,6 @@ struct TcpConfig {
     TimeNs max_rto_ns = 120'000'000'000;  // Linux TCP_RTO_MAX
     int data_retries = 15;                // Linux tcp_retries2: then the connection times out
     std::uint64_t send_window = 0;        // bytes in flight per connection; 0 = unlimited (the default model)
-    std::uint64_t send_buffer = 0;        // bytes written but not yet acknowledged; 0 = unbounded
     std::uint16_t ephemeral_first = 32768;  // Linux ip_local_port_range
     std::uint16_t ephemeral_last = 60999;
 };
@@ -82,7 +83,7 @@ enum class TcpEventKind {
     Data,              // bytes delivered in order (`data`)
     PeerClosed,        // the peer's FIN arrived in order
     Drained,           // everything written, and our FIN if closed, is acknowledged
-    Writable,          // send_buffer: ACKs freed space after a write was cut short
+    Writable,          // an ACK acknowledged new data (the application has written): send_space() may have grown
     SynRetransmit,     // `attempt`, `timeout_ns` = the RTO that expired
     SynAckRetransmit,  // `attempt`, `timeout_ns`
     Retransmit,        // RTO expiry on data or FIN: `attempt`, `timeout_ns`, `seq` (wire)
@@ -133,9 +134,10 @@ public:
     void on_timer(TimeNs now);
 
     // Queues bytes (an open or connecting connection that has not closed); returns how many it
-    // took: all of them unless send_buffer bounds it. Sends what the window allows.
+    // took (all of them, or 0). Sends what the window allows.
     std::size_t write(TimeNs now, std::string_view bytes);
-    // What write() would take now (UINT64_MAX when unbounded, 0 once closed).
+    // How much more to write now: 2 send windows + 1 MSS minus the written-but-unsent bytes
+    // (UINT64_MAX without a send window, 0 once closed or closing).
     std::uint64_t send_space() const;
     // Bytes written from now on are file data: TcpSegment::file_data, and no segment carries
     // bytes from both sides of the boundary.
@@ -188,7 +190,6 @@ private:
     std::uint64_t app_len_ = 0;     // bytes written by the application
     std::uint64_t record_until_ = UINT64_MAX;
     bool close_requested_ = false, fin_sent_ = false, fin_acked_ = false;
-    bool want_writable_ = false;
     int dupacks_ = 0;
     bool in_recovery_ = false;
     std::uint64_t recover_ = 0;

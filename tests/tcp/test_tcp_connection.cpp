@@ -557,37 +557,41 @@ TEST_CASE("RST: on an open connection it resets; abort sends RST+ACK and says no
     CHECK(b.events == std::vector<TcpEventKind>{TcpEventKind::HalfOpenReset});
 }
 
-TEST_CASE("bounded send buffer: write takes what fits, Writable once ACKs free space") {
+TEST_CASE("send space: 2 windows + 1 MSS of unsent bytes; Writable after each ACK of new data, before sending") {
     TcpConfig cfg;
-    cfg.send_buffer = 3000;
-    cfg.send_window = 1460;
+    cfg.send_window = 2000;
     Pair p(cfg);
     p.connect();
     p.a.now = 200 * kMs;
-    CHECK(p.a.c.send_space() == 3000);
-    CHECK(p.a.c.write(200 * kMs, std::string(5000, 'b')) == 3000);
-    CHECK(p.a.c.send_space() == 0);
-    CHECK(p.a.c.write(200 * kMs, "x") == 0);
-    // The application feeds the rest of a 5000-byte file as space frees up.
-    std::size_t writable = 0, rest = 2000;
+    const std::uint64_t target = 2 * 2000 + 1460;
+    CHECK(p.a.c.send_space() == target);
+    CHECK(p.a.c.write(200 * kMs, std::string(3000, 'w')) == 3000);
+    // 2000 in flight (1460 + 540), 1000 unsent.
+    CHECK(p.a.c.send_space() == target - 1000);
+    // The application refills inside Writable; the refill leaves in the same flush as the
+    // window opened by the ACK (the log shows the event right before the segments).
+    std::size_t rest = 7000, writable = 0;
     p.a.react = [&](const TcpEvent& e) {
         if (e.kind != TcpEventKind::Writable) return;
         ++writable;
-        CHECK(p.a.c.send_space() == 1460);  // one segment's 1460 bytes were acknowledged
-        rest -= p.a.c.write(p.a.now, std::string(rest, 'b'));
+        const std::size_t n = std::min<std::size_t>(rest, p.a.c.send_space());
+        rest -= p.a.c.write(p.a.now, std::string(n, 'w'));
     };
+    const std::size_t log_before = p.a.log.size();
     p.run(300 * kMs);
-    CHECK(writable == 1);
-    CHECK(rest == 540);
-    CHECK(p.a.c.bytes_written() == 4460);
-    CHECK(p.a.c.bytes_unacked() == 3000);
+    CHECK(writable == 2);  // the ACKs of the 1460 and the 540 bytes, both at 300 ms
+    REQUIRE(p.a.log.size() > log_before + 1);
+    CHECK(p.a.log[log_before] == "ev " + std::to_string(static_cast<int>(TcpEventKind::Writable)));
+    CHECK(p.a.log[log_before + 1].rfind("seg A", 0) == 0);
     p.run();
-    CHECK(writable == 2);
     CHECK(rest == 0);
-    CHECK(p.b.received == std::string(5000, 'b'));
-    // Unbounded (the default): everything is taken at once.
+    CHECK(p.b.received == std::string(10000, 'w'));
+    CHECK(writable >= 5);
+    // Without a window the model sends everything at once: no limit.
     Pair q;
     q.connect();
     CHECK(q.a.c.send_space() == UINT64_MAX);
     CHECK(q.a.c.write(200 * kMs, std::string(100000, 'u')) == 100000);
+    q.a.c.close(200 * kMs);
+    CHECK(q.a.c.send_space() == 0);  // closing: nothing more to write
 }
