@@ -618,9 +618,7 @@ struct LiveServer::Impl final : LiveHooks {
         if (c.awaiting.empty()) return;
         const Control::Pending p = c.awaiting.front();
         c.awaiting.pop_front();
-        static const char* const kTransfers[] = {"RETR", "STOR", "APPE", "STOU", "LIST", "NLST", "MLSD"};
-        if (!recording || std::find(std::begin(kTransfers), std::end(kTransfers), p.verb) == std::end(kTransfers))
-            return;
+        if (!recording || !proto::verb_info(p.verb).needs_data_connection()) return;  // the verb table
         trace::Transfer tr;
         tr.client = c.node;
         tr.command = p.verb;
