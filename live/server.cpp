@@ -23,6 +23,7 @@
 #include "live/host_transport.hpp"
 #include "live/recorder.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/commands.hpp"
 #include "protocol/host.hpp"
 #include "protocol/server.hpp"
 #include "trace/json.hpp"
@@ -481,7 +482,7 @@ struct LiveServer::Impl final : LiveHooks {
         // says which.
         if (final_reply && code >= 400)
             if (auto e = disk->take_error(sid)) bytes = store_failure_reply(sid, bytes, *e);
-        const bool login_failed = final_reply && code == 530 && front_verb(*c) == "PASS";
+        const bool login_failed = final_reply && code == 530 && proto::verb_info(front_verb(*c)).verb == proto::Verb::PASS;
         if (code == 230 && !c->authenticated && !c->login_refused && authed(sid) && login_over_limit(*c))
             bytes = profile.reply(proto::Reply::TooManyUsers) + "\r\n";
         if (recording && c->trace_conn >= 0) recorder.reply(t(), c->trace_conn, reply_text(bytes));
