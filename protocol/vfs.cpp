@@ -1,6 +1,7 @@
 #include "protocol/vfs.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 namespace ftpsim::proto {
@@ -243,15 +244,28 @@ std::string Vfs::unique_name(std::string_view abs_base) const {
 
 std::string generated_content(std::string_view abs_path, std::uint64_t offset, std::uint64_t size) {
     // Lines "<path> line <n>\n" make a transfer readable in a ladder's data arrows.
+    // Each line is built once in a reused buffer and the part inside [offset, offset + size)
+    // appended whole (was a string per line and a byte-by-byte copy: 23% of a small run's CPU).
     std::string out;
     out.reserve(size);
+    const std::uint64_t end = offset + size;
     std::uint64_t pos = 0, line = 1;
-    while (pos < offset + size) {
-        std::string text = std::string(abs_path) + " line " + std::to_string(line++) + "\n";
-        for (char c : text) {
-            if (pos >= offset && pos < offset + size) out += c;
-            ++pos;
+    std::string text;
+    text.reserve(abs_path.size() + 32);
+    while (pos < end) {
+        text.assign(abs_path);
+        text += " line ";
+        char digits[24];
+        const auto done = std::to_chars(digits, digits + sizeof digits, line++);
+        text.append(digits, done.ptr);
+        text += '\n';
+        const std::uint64_t next = pos + text.size();
+        if (next > offset) {
+            const std::uint64_t from = offset > pos ? offset - pos : 0;
+            const std::uint64_t to = std::min<std::uint64_t>(text.size(), end - pos);
+            out.append(text, static_cast<std::size_t>(from), static_cast<std::size_t>(to - from));
         }
+        pos = next;
     }
     return out;
 }
