@@ -41,7 +41,7 @@ def main():
     problems = []
 
     if a.source:
-        trace_cpp = pathlib.Path(a.source) / "sim" / "trace" / "trace.cpp"
+        trace_cpp = pathlib.Path(a.source) / "trace" / "trace.cpp"
         defs = schema["$defs"]
         pairs = [("kFacts", defs["event"]["properties"]["fact"]["enum"]),
                  ("kKinds", defs["event"]["properties"]["kind"]["enum"]),
