@@ -32,6 +32,26 @@ std::string category_of(const std::string& name) {
 
 std::string yes_no(bool b) { return b ? "true" : "false"; }
 
+// A knob's choices are the schema's allowed values for its key (scenarios/README.md lists the
+// same ones), so a new profile, mode or NAT preset appears here without an edit.
+std::vector<std::string> allowed(std::string_view section, std::string_view key,
+                                 bool (*keep)(const std::string&) = nullptr) {
+    static const auto schema = scenario::scenario_schema();
+    std::vector<std::string> out;
+    if (const auto* k = scenario::find_key(schema, section, key))
+        for (const auto& v : k->allowed)
+            if (!keep || keep(v)) out.push_back(v);
+    return out;
+}
+
+// The mode knob offers the modes of a single client session (server-to-server needs a second server).
+bool one_session_mode(const std::string& name) {
+    for (const auto& c : scenario::choices<scenario::ClientMode>())
+        if (c.name == name) return !scenario::is_server_to_server(c.value);
+    return false;
+}
+bool nat_preset(const std::string& name) { return name != "custom"; }
+
 class SimBackend final : public gui::GuiBackend {
 public:
     explicit SimBackend(std::string dir) : dir_(std::move(dir)) {
@@ -70,21 +90,21 @@ public:
         }
         for (const auto& c : s.clients) {
             k.knobs.push_back({"clients." + c.node + ".mode", c.node + ": data connection mode",
-                               {"port", "eprt", "pasv", "epsv", "epsv-all", "spsv", "default"}, c.mode,
+                               allowed("clients.NODE", "mode", one_session_mode), std::string(scenario::name_of(c.mode)),
                                "PORT/EPRT: the server connects (active); PASV/EPSV: the client connects (passive)"});
             k.knobs.push_back({"clients." + c.node + ".profile", c.node + ": client program",
-                               {"curl", "ftplib", "lftp", "filezilla", "classic", "textbook"}, c.profile,
+                               allowed("clients.NODE", "profile"), c.profile,
                                "How the client behaves (which commands, what it trusts)"});
         }
         for (const auto& sv : s.servers)
             k.knobs.push_back({"servers." + sv.node + ".profile", sv.node + ": server program",
-                               {"vsftpd", "pyftpdlib", "rfc959"}, sv.profile,
+                               allowed("servers.NODE", "profile"), sv.profile,
                                "vsftpd and pyftpdlib refuse foreign data addresses; rfc959 trusts them"});
         for (const auto& n : s.nodes) {
-            if (n.kind != "router") continue;
+            if (n.kind != scenario::NodeKind::Router) continue;
             if (n.nat.enabled)
                 k.knobs.push_back({"nodes." + n.name + ".nat.type", n.name + ": NAT type",
-                                   {"full-cone", "restricted", "port-restricted", "symmetric"},
+                                   allowed("nodes.NAME.nat", "type", nat_preset),
                                    n.nat.type == "custom" ? "port-restricted" : n.nat.type, "RFC 4787 behaviour"});
             if (n.nat.enabled || !n.forwards.empty())
                 k.knobs.push_back({"nodes." + n.name + ".alg.enabled", n.name + ": FTP ALG", {"false", "true"},

@@ -20,6 +20,7 @@
 #include "live/recorder.hpp"
 #include "protocol/address.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/commands.hpp"
 #include "trace/json.hpp"
 
 namespace ftpsim::live {
@@ -752,8 +753,7 @@ void Importer::on_command(int fi, TimeNs t, std::string_view line) {
     } else if (verb == "EPRT") {
         if (auto hp = proto::parse_eprt_arg(cv.arg))
             expect_.push_back({fi, ExpectKind::Active, hp->addr, hp->port, "EPRT " + std::string(cv.arg)});
-    } else if (verb == "RETR" || verb == "STOR" || verb == "STOU" || verb == "APPE" || verb == "LIST" ||
-               verb == "NLST" || verb == "MLSD") {
+    } else if (proto::verb_info(verb).needs_data_connection()) {  // RETR STOR LIST ... (the verb table)
         trace::Transfer tr;
         tr.client = f.ini_node;
         tr.command = verb;

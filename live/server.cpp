@@ -495,7 +495,7 @@ struct LiveServer::Impl {
         const int code = reply_code(bytes);
         const std::string verb = front_verb(*c);
         const bool final_reply = code >= 200 && c->greeted;
-        if (final_reply && (verb == "STOR" || verb == "APPE" || verb == "STOU")) {
+        if (final_reply && proto::verb_info(verb).transfer == proto::Transfer::Upload) {
             if (auto e = disk->take_error(sid); e && code >= 400) bytes = store_failure_reply(sid, bytes, *e);
         }
         if (disk->stream_listings) expand_inline_listing(bytes);  // STAT PATH
@@ -695,9 +695,7 @@ struct LiveServer::Impl {
         if (c.awaiting.empty()) return;
         const Control::Pending p = c.awaiting.front();
         c.awaiting.pop_front();
-        static const char* const kTransfers[] = {"RETR", "STOR", "APPE", "STOU", "LIST", "NLST", "MLSD"};
-        if (!recording || std::find(std::begin(kTransfers), std::end(kTransfers), p.verb) == std::end(kTransfers))
-            return;
+        if (!recording || !proto::verb_info(p.verb).needs_data_connection()) return;  // the verb table
         trace::Transfer tr;
         tr.client = c.node;
         tr.command = p.verb;
@@ -714,8 +712,8 @@ struct LiveServer::Impl {
         Control* c = control(sid);
         if (!c) return false;
         for (const auto& p : c->awaiting) {
-            if (p.verb == "STOR" || p.verb == "APPE" || p.verb == "STOU") return true;
-            if (p.verb == "RETR" || p.verb == "LIST" || p.verb == "NLST" || p.verb == "MLSD") return false;
+            const proto::Transfer t = proto::verb_info(p.verb).transfer;
+            if (t != proto::Transfer::None) return t == proto::Transfer::Upload;
         }
         return false;
     }

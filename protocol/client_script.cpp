@@ -1,5 +1,7 @@
 #include "protocol/client_script.hpp"
 
+#include "protocol/commands.hpp"
+
 #include <array>
 #include <charconv>
 #include <climits>
@@ -43,9 +45,9 @@ std::string raw_transfer_verb(std::string_view line) {
         if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
         verb += c;
     }
-    for (const char* v : {"RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD", "RTRV"})
-        if (verb == v) return verb;
-    return {};
+    // The verb table knows which commands open a data connection (RETR STOR STOU APPE LIST NLST
+    // MLSD RTRV ...).
+    return verb_info(verb).needs_data_connection() ? verb : std::string{};
 }
 
 std::string transfer_verb(const UserAction& action) {
@@ -116,17 +118,17 @@ std::string format_wait_duration(std::int64_t ns) {
 
 namespace {
 
-struct VerbInfo {
+struct StepWord {
     UserAction::Kind kind;
     const char* word;
 };
 
 constexpr std::array kVerbs{
-    VerbInfo{UserAction::Kind::Login, "login"}, VerbInfo{UserAction::Kind::List, "ls"},
-    VerbInfo{UserAction::Kind::Get, "get"},     VerbInfo{UserAction::Kind::Put, "put"},
-    VerbInfo{UserAction::Kind::Append, "append"}, VerbInfo{UserAction::Kind::Cwd, "cwd"},
-    VerbInfo{UserAction::Kind::Pwd, "pwd"},     VerbInfo{UserAction::Kind::Raw, "raw"},
-    VerbInfo{UserAction::Kind::Wait, "wait"},   VerbInfo{UserAction::Kind::Quit, "quit"},
+    StepWord{UserAction::Kind::Login, "login"}, StepWord{UserAction::Kind::List, "ls"},
+    StepWord{UserAction::Kind::Get, "get"},     StepWord{UserAction::Kind::Put, "put"},
+    StepWord{UserAction::Kind::Append, "append"}, StepWord{UserAction::Kind::Cwd, "cwd"},
+    StepWord{UserAction::Kind::Pwd, "pwd"},     StepWord{UserAction::Kind::Raw, "raw"},
+    StepWord{UserAction::Kind::Wait, "wait"},   StepWord{UserAction::Kind::Quit, "quit"},
 };
 
 // One whitespace-separated word of a line, with where it starts (for error columns).
@@ -182,7 +184,7 @@ std::variant<UserAction, ScriptError> parse_line(std::string_view line, std::siz
     }
     const auto words = split_words(line);
     const Word& verb = words.front();
-    const VerbInfo* info = nullptr;
+    const StepWord* info = nullptr;
     for (const auto& v : kVerbs)
         if (verb.text == v.word) info = &v;
     if (info == nullptr)

@@ -175,19 +175,19 @@ void ServerSession::process_buffer(Time now) {
     }
 }
 
+// A profile enables a command with its dialect (protocol/commands.hpp), and a few one by one.
 bool ServerSession::verb_enabled(Verb v) const {
     switch (v) {
-        case Verb::SPSV:
-        case Verb::SPDT: return profile_.supports_spsv && context_ != nullptr;
-        case Verb::LSTN:
-        case Verb::SOCK:
-        case Verb::RTRV: return profile_.supports_1973;
-        case Verb::AUTH:
-        case Verb::PBSZ:
-        case Verb::PROT: return profile_.supports_tls;
         case Verb::CCC: return profile_.supports_tls && profile_.supports_ccc;
         case Verb::MLSD: return profile_.supports_mlsd;
         case Verb::Unknown: return false;
+        default: break;
+    }
+    switch (verb_info(v).dialect) {
+        case Dialect::DraftRosenau: return profile_.supports_spsv && context_ != nullptr;
+        case Dialect::Rfc438:
+        case Dialect::Rfc478: return profile_.supports_1973;
+        case Dialect::Rfc4217: return profile_.supports_tls;
         default: return true;
     }
 }
@@ -276,15 +276,20 @@ void ServerSession::handle(Time now, const VerbInfo& info, std::string_view arg)
         case Verb::PBSZ: cmd_pbsz(); break;
         case Verb::PROT: cmd_prot(arg); break;
         case Verb::CCC: cmd_ccc(); break;
-        case Verb::RETR:
-        case Verb::RTRV: cmd_retr(now, arg); break;
-        case Verb::LIST: cmd_list(now, TransferKind::List, arg); break;
         case Verb::NLST: cmd_list(now, TransferKind::Nlst, arg); break;
         case Verb::MLSD: cmd_list(now, TransferKind::Mlsd, arg); break;
-        case Verb::STOR: cmd_store(now, TransferKind::Stor, arg); break;
         case Verb::APPE: cmd_store(now, TransferKind::Appe, arg); break;
         case Verb::STOU: cmd_store(now, TransferKind::Stou, arg); break;
-        default: cmd_simple(info, arg); break;
+        default:
+            // A transfer command goes by its direction in the verb table (RETR, RTRV: download;
+            // STOR: upload; LIST: listing), so a new one needs no case of its own.
+            switch (info.transfer) {
+                case proto::Transfer::Download: cmd_retr(now, arg); break;
+                case proto::Transfer::Upload: cmd_store(now, TransferKind::Stor, arg); break;
+                case proto::Transfer::Listing: cmd_list(now, TransferKind::List, arg); break;
+                case proto::Transfer::None: cmd_simple(info, arg); break;
+            }
+            break;
     }
 }
 

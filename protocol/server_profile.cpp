@@ -8,71 +8,6 @@ namespace ftpsim::proto {
 
 namespace {
 
-using G = CommandGroup;
-using A = ArgRule;
-
-constexpr std::array kVerbs{
-    VerbInfo{"USER", Verb::USER, G::Login, A::Required},
-    VerbInfo{"PASS", Verb::PASS, G::Login, A::Optional},
-    VerbInfo{"ACCT", Verb::ACCT, G::Login, A::Required},
-    VerbInfo{"SYST", Verb::SYST, G::Session, A::None},
-    VerbInfo{"FEAT", Verb::FEAT, G::Session, A::None},
-    VerbInfo{"OPTS", Verb::OPTS, G::Session, A::Required},
-    VerbInfo{"TYPE", Verb::TYPE, G::Other, A::Required},
-    VerbInfo{"MODE", Verb::MODE, G::Other, A::Required},
-    VerbInfo{"STRU", Verb::STRU, G::Other, A::Required},
-    VerbInfo{"PWD", Verb::PWD, G::Other, A::None},
-    VerbInfo{"CWD", Verb::CWD, G::Other, A::Required},
-    VerbInfo{"CDUP", Verb::CDUP, G::Other, A::None},
-    VerbInfo{"MKD", Verb::MKD, G::Other, A::Required},
-    VerbInfo{"RMD", Verb::RMD, G::Other, A::Required},
-    VerbInfo{"DELE", Verb::DELE, G::Other, A::Required},
-    VerbInfo{"RNFR", Verb::RNFR, G::Other, A::Required},
-    VerbInfo{"RNTO", Verb::RNTO, G::Rnto, A::Required},
-    VerbInfo{"SIZE", Verb::SIZE, G::Other, A::Required},
-    VerbInfo{"MDTM", Verb::MDTM, G::Other, A::Required},
-    VerbInfo{"LIST", Verb::LIST, G::Other, A::Optional},
-    VerbInfo{"NLST", Verb::NLST, G::Other, A::Optional},
-    VerbInfo{"MLSD", Verb::MLSD, G::Other, A::Optional},
-    VerbInfo{"RETR", Verb::RETR, G::Other, A::Required},
-    VerbInfo{"STOR", Verb::STOR, G::Other, A::Required},
-    VerbInfo{"STOU", Verb::STOU, G::Other, A::Optional},
-    VerbInfo{"APPE", Verb::APPE, G::Other, A::Required},
-    VerbInfo{"REST", Verb::REST, G::Other, A::Required},
-    VerbInfo{"ABOR", Verb::ABOR, G::Abor, A::None},
-    VerbInfo{"NOOP", Verb::NOOP, G::Session, A::None},
-    VerbInfo{"HELP", Verb::HELP, G::Session, A::Optional},
-    VerbInfo{"STAT", Verb::STAT, G::Session, A::Optional},
-    VerbInfo{"QUIT", Verb::QUIT, G::Session, A::None},
-    VerbInfo{"PORT", Verb::PORT, G::Other, A::Required},
-    VerbInfo{"PASV", Verb::PASV, G::Other, A::None},
-    VerbInfo{"EPRT", Verb::EPRT, G::Other, A::Required},
-    VerbInfo{"EPSV", Verb::EPSV, G::Other, A::Optional},
-    VerbInfo{"SPSV", Verb::SPSV, G::Other, A::None},
-    VerbInfo{"SPDT", Verb::SPDT, G::Spdt, A::Required},
-    VerbInfo{"AUTH", Verb::AUTH, G::Session, A::Required},
-    VerbInfo{"PBSZ", Verb::PBSZ, G::Session, A::Required},
-    VerbInfo{"PROT", Verb::PROT, G::Session, A::Required},
-    VerbInfo{"CCC", Verb::CCC, G::Session, A::None},
-    VerbInfo{"LSTN", Verb::LSTN, G::Other, A::Required},
-    VerbInfo{"SOCK", Verb::SOCK, G::Other, A::Required},
-    VerbInfo{"RTRV", Verb::RTRV, G::Other, A::Required},
-    VerbInfo{"ALLO", Verb::ALLO, G::Other, A::Optional},
-    VerbInfo{"REIN", Verb::REIN, G::Other, A::None},
-    VerbInfo{"SMNT", Verb::SMNT, G::Other, A::Required},
-    VerbInfo{"SITE", Verb::SITE, G::Other, A::Required},
-};
-
-constexpr VerbInfo kUnknown{"", Verb::Unknown, G::Other, A::Optional};
-
-// RFC 959 calls the X-variants (RFC 775) the same commands.
-std::string_view strip_x_variant(std::string_view name) {
-    static constexpr std::array kX{"XPWD", "XCWD", "XCUP", "XMKD", "XRMD"};
-    for (std::string_view x : kX)
-        if (iequals(name, x)) return name.substr(1);
-    return name;
-}
-
 using R = Reply;
 
 struct ReplyName {
@@ -522,21 +457,6 @@ void apply_pyftpdlib_texts(ReplyTexts& t) {
 
 }  // namespace
 
-const VerbInfo& verb_info(std::string_view name) {
-    name = strip_x_variant(name);
-    for (const auto& v : kVerbs)
-        if (iequals(v.name, name)) return v;
-    return kUnknown;
-}
-
-std::span<const VerbInfo> known_verbs() { return kVerbs; }
-
-const VerbInfo& verb_info(Verb verb) {
-    for (const auto& v : kVerbs)
-        if (v.verb == verb) return v;
-    return kUnknown;
-}
-
 std::string fill_reply(std::string_view tmpl, std::initializer_list<std::string_view> args) {
     std::string out;
     std::size_t next = 0;
@@ -681,8 +601,14 @@ std::string table_cell(std::string_view text) {  // a Markdown code span in a ta
 }  // namespace
 
 std::string render_reply_table() {
-    const ServerProfile profiles[] = {vsftpd_profile(), pyftpdlib_profile(), rfc959_profile()};
-    std::string out = "| name | vsftpd | pyftpdlib | rfc959 |\n|---|---|---|---|\n";
+    std::vector<ServerProfile> profiles;
+    std::string out = "| name |", rule = "|---|";
+    for (const auto& e : server_profiles()) {
+        profiles.push_back(e.make());
+        out.append(" ").append(e.name).append(" |");
+        rule += "---|";
+    }
+    out += "\n" + rule + "\n";
     for (const auto& n : kReplyNames) {
         out.append("| `").append(n.name).append("` |");
         for (const auto& p : profiles)
@@ -781,11 +707,26 @@ ServerProfile pyftpdlib_profile() {
     return p;
 }
 
+namespace {
+constexpr ServerProfileEntry kServerProfiles[] = {
+    {"vsftpd", "vsftpd 3.0 (Debian's vsftpd.conf): refuses foreign data addresses, connects from port 20",
+     vsftpd_profile},
+    {"pyftpdlib", "pyftpdlib 1.5: refuses foreign data addresses (permit_foreign_addresses off)",
+     pyftpdlib_profile},
+    {"rfc959", "the RFC's literal behaviour: trusts every data address", rfc959_profile},
+};
+}  // namespace
+
+std::span<const ServerProfileEntry> server_profiles() { return kServerProfiles; }
+
 std::optional<ServerProfile> server_profile_by_name(std::string_view name) {
-    if (name == "vsftpd") return vsftpd_profile();
-    if (name == "pyftpdlib") return pyftpdlib_profile();
-    if (name == "rfc959") return rfc959_profile();
+    for (const auto& e : kServerProfiles)
+        if (e.name == name) return e.make();
     return std::nullopt;
+}
+
+bool refuses_foreign_data_addresses(const ServerProfile& profile) {
+    return !profile.port_promiscuous || !profile.pasv_promiscuous;
 }
 
 }  // namespace ftpsim::proto

@@ -19,32 +19,13 @@
 
 #include "protocol/actions.hpp"
 #include "protocol/address.hpp"
+#include "protocol/commands.hpp"
 #include "protocol/server_states.hpp"
 #include "protocol/vfs.hpp"
 
 namespace ftpsim::proto {
 
-// ---- Commands the server knows ------------------------------------------------------------------
-enum class Verb : std::uint8_t {
-    USER, PASS, ACCT, SYST, FEAT, OPTS, TYPE, MODE, STRU, PWD, CWD, CDUP, MKD, RMD, DELE, RNFR,
-    RNTO, SIZE, MDTM, LIST, NLST, MLSD, RETR, STOR, STOU, APPE, REST, ABOR, NOOP, HELP, STAT, QUIT,
-    PORT, PASV, EPRT, EPSV, SPSV, SPDT, AUTH, PBSZ, PROT, CCC, LSTN, SOCK, RTRV, ALLO, REIN, SMNT,
-    SITE, Unknown,
-};
-
-enum class ArgRule : std::uint8_t { None, Optional, Required };
-
-struct VerbInfo {
-    std::string_view name;
-    Verb verb;
-    CommandGroup group;
-    ArgRule arg;
-};
-
-// The verb of a command name (case-insensitive; X-variants XPWD XCWD XCUP XMKD XRMD map too).
-const VerbInfo& verb_info(std::string_view name);
-const VerbInfo& verb_info(Verb v);
-std::span<const VerbInfo> known_verbs();
+// The commands the server knows: protocol/commands.hpp.
 
 // ---- Reply texts --------------------------------------------------------------------------------
 enum class Reply : std::uint8_t {
@@ -179,7 +160,22 @@ std::string render_reply_table();
 ServerProfile vsftpd_profile();
 ServerProfile pyftpdlib_profile();
 ServerProfile rfc959_profile();
-// "vsftpd", "pyftpdlib", "rfc959"; nullopt for another name.
+
+// The built-in server profiles, in the order the docs, the CLI and the GUI list them: the one
+// list the scenario loader, `ftpsim serve --profile`, `ftpsim list` and the GUI's knobs read.
+// A new profile is a function in server_profile.cpp and a row in its table (docs/design.md,
+// "How to add a client or server profile").
+struct ServerProfileEntry {
+    std::string_view name;
+    std::string_view description;  // one line for the CLI help and the GUI
+    ServerProfile (*make)();
+};
+std::span<const ServerProfileEntry> server_profiles();
+// A profile of server_profiles() by name; nullopt for another name.
 std::optional<ServerProfile> server_profile_by_name(std::string_view name);
+// Whether the profile, as it comes, refuses data addresses other than the control peer's
+// (PORT to a foreign address, or a passive connection from one): what the diagnosis offers to
+// relax with port_promiscuous / pasv_promiscuous.
+bool refuses_foreign_data_addresses(const ServerProfile& profile);
 
 }  // namespace ftpsim::proto

@@ -25,25 +25,39 @@ const char* to_string(NoteKind k) {
     return "?";
 }
 
-static NatConfig preset(NatBehaviour mapping, NatBehaviour filtering) {
+namespace {
+constexpr NatBehaviour kEI = NatBehaviour::EndpointIndependent;
+constexpr NatBehaviour kAD = NatBehaviour::AddressDependent;
+constexpr NatBehaviour kAPD = NatBehaviour::AddressAndPortDependent;
+
+// RFC 4787 section 3 maps the old cone names onto mapping x filtering behaviours.
+constexpr NatPreset kPresets[] = {
+    {"full-cone", "endpoint-independent mapping and filtering", kEI, kEI},
+    {"restricted", "endpoint-independent mapping, address-dependent filtering", kEI, kAD},
+    {"port-restricted", "endpoint-independent mapping, address-and-port-dependent filtering", kEI, kAPD},
+    {"symmetric", "address-and-port-dependent mapping and filtering", kAPD, kAPD},
+};
+constexpr NatBehaviour kBehaviours[] = {kEI, kAD, kAPD};
+}  // namespace
+
+NatConfig NatPreset::config() const {
     NatConfig c;
     c.mapping = mapping;
     c.filtering = filtering;
     return c;
 }
+std::span<const NatPreset> nat_presets() { return kPresets; }
+const NatPreset* find_nat_preset(std::string_view name) {
+    for (const auto& p : kPresets)
+        if (name == p.name) return &p;
+    return nullptr;
+}
+std::span<const NatBehaviour> nat_behaviours() { return kBehaviours; }
 
-NatConfig NatConfig::full_cone() {
-    return preset(NatBehaviour::EndpointIndependent, NatBehaviour::EndpointIndependent);
-}
-NatConfig NatConfig::restricted_cone() {
-    return preset(NatBehaviour::EndpointIndependent, NatBehaviour::AddressDependent);
-}
-NatConfig NatConfig::port_restricted() {
-    return preset(NatBehaviour::EndpointIndependent, NatBehaviour::AddressAndPortDependent);
-}
-NatConfig NatConfig::symmetric() {
-    return preset(NatBehaviour::AddressAndPortDependent, NatBehaviour::AddressAndPortDependent);
-}
+NatConfig NatConfig::full_cone() { return find_nat_preset("full-cone")->config(); }
+NatConfig NatConfig::restricted_cone() { return find_nat_preset("restricted")->config(); }
+NatConfig NatConfig::port_restricted() { return find_nat_preset("port-restricted")->config(); }
+NatConfig NatConfig::symmetric() { return find_nat_preset("symmetric")->config(); }
 
 bool filter_admits(NatBehaviour behaviour, const std::vector<HostPort>& contacted,
                    const HostPort& remote) {

@@ -10,7 +10,9 @@
 #include <map>
 #include <queue>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -47,13 +49,29 @@ struct NatConfig {
     std::uint16_t port_min = 0;
     std::uint16_t port_max = 0;
     NatTimeouts timeouts;
-    bool hairpinning = true;  // RFC 4787 REQ-9
+    // RFC 4787 REQ-9 asks for it; a Linux masquerade rule alone does not hairpin (it needs a
+    // DNAT and a second SNAT rule), so a home router without that setup drops such a packet.
+    bool hairpinning = false;
 
     static NatConfig full_cone();        // EIM + EIF
     static NatConfig restricted_cone();  // EIM + ADF
     static NatConfig port_restricted();  // EIM + APDF (what Linux masquerade behaves like)
     static NatConfig symmetric();        // APDM + APDF
 };
+
+// The old names of RFC 4787's behaviours (section 3), as presets of mapping x filtering: the one
+// list the scenario format (nodes.NAME.nat.type), the GUI and the docs take their names from.
+// A new NAT behaviour is a row here (docs/design.md, "How to add a NAT behaviour").
+struct NatPreset {
+    const char* name;         // "full-cone", ...
+    const char* description;  // one line for the docs and the GUI
+    NatBehaviour mapping;
+    NatBehaviour filtering;
+    NatConfig config() const;  // NatConfig's defaults with this mapping and filtering
+};
+std::span<const NatPreset> nat_presets();
+const NatPreset* find_nat_preset(std::string_view name);
+std::span<const NatBehaviour> nat_behaviours();  // the three, for the format's mapping/filtering
 
 struct NatMapping {
     int id = 0;

@@ -30,20 +30,12 @@ std::string role_of(const scenario::Scenario& s, const scenario::NodeSpec& n) {
         if (sv.node == n.name) return "server";
     for (const auto& c : s.clients)
         if (c.node == n.name) return "client";
-    if (n.kind == "router") {
+    if (n.kind == scenario::NodeKind::Router) {
         if (n.nat.enabled) return "nat";
         if (n.firewall.enabled) return "firewall";
         return "router";
     }
     return "host";
-}
-
-mbox::NatBehaviour behaviour(scenario::NatBehaviour b) {
-    switch (b) {
-        case scenario::NatBehaviour::EndpointIndependent: return mbox::NatBehaviour::EndpointIndependent;
-        case scenario::NatBehaviour::AddressDependent: return mbox::NatBehaviour::AddressDependent;
-        default: return mbox::NatBehaviour::AddressAndPortDependent;
-    }
 }
 
 mbox::FwAction action_of(const std::string& a) {
@@ -80,7 +72,7 @@ net::Topology build_topology(const scenario::Scenario& s) {
     try {
         for (const auto& n : s.nodes) {
             std::string role = role_of(s, n);
-            if (n.kind == "router") t.add_router(n.name, role);
+            if (n.kind == scenario::NodeKind::Router) t.add_router(n.name, role);
             else t.add_host(n.name, role);
             if (n.local_ports) t.set_local_port_range(n.name, n.local_ports->lo, n.local_ports->hi);
             for (const auto& i : n.interfaces) {
@@ -112,7 +104,7 @@ net::Topology build_topology(const scenario::Scenario& s) {
 }
 
 std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {
-    if (n.kind != "router") return nullptr;
+    if (n.kind != scenario::NodeKind::Router) return nullptr;
     const bool input_default = n.input_policy == "accept" && n.input_reject.empty();
     bool any = n.nat.enabled || n.alg.enabled || !n.forwards.empty() || n.firewall.enabled || !input_default;
     if (!any) return nullptr;
@@ -124,21 +116,10 @@ std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {
         c.interfaces.push_back({i.name, i.address.addr, i.address.prefix,
                                 i.side == "inside" ? mbox::Realm::Inside : mbox::Realm::Outside});
     if (n.nat.enabled) {
-        mbox::NatConfig nat;
-        nat.mapping = behaviour(n.nat.mapping);
-        nat.filtering = behaviour(n.nat.filtering);
-        nat.port_preservation = n.nat.port_preservation;
-        if (n.nat.ports) {
-            nat.port_min = n.nat.ports->lo;
-            nat.port_max = n.nat.ports->hi;
-        }
-        nat.timeouts.established = n.nat.timeout_established_ns;
-        nat.timeouts.transitory = n.nat.timeout_transitory_ns;
-        nat.hairpinning = n.nat.hairpin;
-        c.nat = nat;
+        c.nat = n.nat.config;
         // On Linux the NAT's state is its conntrack entry: an idle established connection loses
         // its translation when the entry times out, so the NAT's timeouts apply to conntrack.
-        c.conntrack.established = n.nat.timeout_established_ns;
+        c.conntrack.established = n.nat.config.timeouts.established;
     }
     for (const auto& f : n.forwards) {
         mbox::PortForward pf;
@@ -393,11 +374,21 @@ void apply_client_options(const scenario::ClientSpec& c, proto::ClientProfile& p
     }
 }
 
-proto::DataMode build_mode(const std::string& mode) {
-    if (mode == "default") return proto::DataMode::Default;
-    if (mode == "rfc438") return proto::DataMode::Lstn;
-    auto m = proto::parse_data_mode(mode);
-    return m ? *m : proto::DataMode::Auto;
+proto::DataMode build_mode(scenario::ClientMode mode) {
+    using M = scenario::ClientMode;
+    switch (mode) {
+        case M::Port: return proto::DataMode::Port;
+        case M::Eprt: return proto::DataMode::Eprt;
+        case M::Pasv: return proto::DataMode::Pasv;
+        case M::Epsv: return proto::DataMode::Epsv;
+        case M::EpsvAll: return proto::DataMode::EpsvAll;
+        case M::Spsv: return proto::DataMode::Spsv;
+        case M::Default: return proto::DataMode::Default;
+        case M::Rfc438: return proto::DataMode::Lstn;
+        case M::Fxp:
+        case M::Rfc478: break;
+    }
+    return proto::DataMode::Auto;
 }
 
 proto::ClientScript build_script(const scenario::ClientSpec& c) {

@@ -29,7 +29,7 @@ proto::Vfs build_vfs(const scenario::ServerSpec& s);
 
 // The client's script as user actions; the scenario's login step uses its user and password.
 proto::ClientScript build_script(const scenario::ClientSpec& c);
-proto::DataMode build_mode(const std::string& mode);
+proto::DataMode build_mode(scenario::ClientMode mode);
 // clients.X.options: the program's own options (curl connect-timeout, max-time, ftp-skip-pasv-ip;
 // ftplib timeout, trust_server_pasv_ipv4_address; lftp net:timeout, ftp:fix-pasv-address) set
 // the profile's fields. Throws ScenarioError for an unknown option or another program's.

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "protocol/codec.hpp"
+#include "protocol/server_profile.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/loader.hpp"
 
@@ -43,7 +44,7 @@ std::string seconds_text(trace::TimeNs ns) {
     return std::to_string(sec) + frac + " s";
 }
 
-const scenario::FaultSpec* fault_of_kind(const scenario::Scenario& s, const std::string& kind) {
+const scenario::FaultSpec* fault_of_kind(const scenario::Scenario& s, scenario::FaultKind kind) {
     for (const auto& f : s.faults)
         if (f.kind == kind) return &f;
     return nullptr;
@@ -56,7 +57,7 @@ bool is_attacker(const scenario::Scenario& s, const std::string& node) {
 std::vector<std::string> nat_routers(const scenario::Scenario& s) {
     std::vector<std::string> out;
     for (const auto& n : s.nodes)
-        if (n.kind == "router" && (n.nat.enabled || !n.forwards.empty())) out.push_back(n.name);
+        if (n.kind == scenario::NodeKind::Router && (n.nat.enabled || !n.forwards.empty())) out.push_back(n.name);
     return out;
 }
 
@@ -216,7 +217,7 @@ const std::vector<Rule>& rules() {
         {"server-restart", "a server-restart fault stopped the FTP server",
          [](const Context& c) -> std::optional<Match> {
              const Event* stop = c.first_fact(Fact::FaultServerStop);
-             if (!stop || !fault_of_kind(c.s, "server-restart")) return std::nullopt;
+             if (!stop || !fault_of_kind(c.s, scenario::FaultKind::ServerRestart)) return std::nullopt;
              Match m;
              m.event = stop;
              m.evidence.push_back(stop);
@@ -227,7 +228,7 @@ const std::vector<Rule>& rules() {
              return m;
          },
          [](const Context& c, const Match& m, trace::Diagnosis& d) {
-             const auto* f = fault_of_kind(c.s, "server-restart");
+             const auto* f = fault_of_kind(c.s, scenario::FaultKind::ServerRestart);
              std::string profile = "the server";
              std::uint16_t port = 21;
              for (const auto& sv : c.s.servers)
@@ -254,7 +255,7 @@ const std::vector<Rule>& rules() {
         {"link-down", "a link-down fault lost packets",
          [](const Context& c) -> std::optional<Match> {
              const Event* lost = c.first_fact(Fact::LinkDown);
-             if (!lost || !fault_of_kind(c.s, "link-down")) return std::nullopt;
+             if (!lost || !fault_of_kind(c.s, scenario::FaultKind::LinkDown)) return std::nullopt;
              Match m;
              m.event = lost;
              m.evidence.push_back(lost);
@@ -265,7 +266,7 @@ const std::vector<Rule>& rules() {
              return m;
          },
          [](const Context& c, const Match& m, trace::Diagnosis& d) {
-             const auto* f = fault_of_kind(c.s, "link-down");
+             const auto* f = fault_of_kind(c.s, scenario::FaultKind::LinkDown);
              d.what = "The link " + f->target + " was down from " + seconds_text(f->at_ns) + " to " +
                       seconds_text(f->at_ns + f->duration_ns) + " (" + seconds_text(f->duration_ns) +
                       "): every packet sent over it was lost" +
@@ -339,7 +340,7 @@ const std::vector<Rule>& rules() {
                       (m.line ? quote(m.line->text) : std::string("with an error")) +
                       (m.announce ? " to " + quote(m.announce->text) : "") + ".";
              bool fxp = false;
-             for (const auto& cl : c.s.clients) fxp = fxp || cl.mode == "fxp";
+             for (const auto& cl : c.s.clients) fxp = fxp || cl.mode == scenario::ClientMode::Fxp;
              std::string nats;
              for (const auto& r : nat_routers(c.s)) nats += (nats.empty() ? "" : ", ") + r;
              if (fxp)
@@ -801,7 +802,7 @@ std::optional<Candidate> tls_candidate(const scenario::Scenario& s) {
                 {}, kFixTls};
     for (const auto& sv : s.servers) c.sets.push_back("servers." + sv.node + ".options.supports_tls=true");
     for (const auto& cl : s.clients) {
-        if (cl.mode == "fxp" || cl.mode == "rfc438" || cl.mode == "rfc478") continue;
+        if (scenario::is_server_to_server(cl.mode)) continue;
         std::vector<std::string> steps;
         bool logged_in = false;
         for (const auto& step : cl.script) {
@@ -821,6 +822,13 @@ std::optional<Candidate> tls_candidate(const scenario::Scenario& s) {
     return c;
 }
 
+// The server's profile, as it comes, refuses foreign data addresses: the promiscuous options are
+// a fix worth trying (a property of the profile, not its name).
+bool refuses_foreign(const scenario::ServerSpec& sv) {
+    const auto profile = proto::server_profile_by_name(sv.profile);
+    return profile && proto::refuses_foreign_data_addresses(*profile);
+}
+
 std::vector<Candidate> candidates(const scenario::Scenario& s) {
     std::vector<Candidate> out;
     if (!s.attackers.empty())
@@ -828,7 +836,7 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
     // A server-to-server transfer needs both servers to accept the other's address.
     std::vector<std::string> all_promiscuous;
     for (const auto& sv : s.servers)
-        if (sv.profile != "rfc959") all_promiscuous.push_back("servers." + sv.node + ".options=" + kPromiscuous);
+        if (refuses_foreign(sv)) all_promiscuous.push_back("servers." + sv.node + ".options=" + kPromiscuous);
     if (all_promiscuous.size() > 1)
         out.push_back({"Let the servers accept each other's address (vsftpd port_promiscuous and pasv_promiscuous, "
                        "as FXP needs; this also permits the bounce attack)",
@@ -840,7 +848,7 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
     std::set<std::uint16_t> server_ports;
     for (const auto& sv : s.servers) server_ports.insert(sv.port);
     for (const auto& n : s.nodes) {
-        if (n.kind != "router" || !(n.nat.enabled || !n.forwards.empty())) continue;
+        if (n.kind != scenario::NodeKind::Router || !(n.nat.enabled || !n.forwards.empty())) continue;
         if (!n.alg.enabled) {
             out.push_back({"Turn on " + n.name + "'s FTP ALG, so it reads PORT/227 and opens the data connection's way",
                            {"nodes." + n.name + ".alg.enabled=true"}, kFixAlg});
@@ -855,15 +863,15 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
             out.push_back({"Make " + n.name + "'s FTP ALG inspect the server's control port (" + ports + ")",
                            {"nodes." + n.name + ".alg.enabled=true", "nodes." + n.name + ".alg.ports=[" + ports + "]"},
                            kFixAlg});
-        if (n.nat.enabled && n.nat.ports && (n.nat.ports->hi - n.nat.ports->lo) < 1000)
+        if (n.nat.enabled && n.nat.config.port_min != 0 && (n.nat.config.port_max - n.nat.config.port_min) < 1000)
             out.push_back({"Give " + n.name + "'s NAT a larger public port pool (1024-65535)",
                            {"nodes." + n.name + ".nat.ports=1024-65535"}, kFixNatPool});
-        if (n.nat.enabled && n.nat.timeout_established_ns < 7440LL * 1'000'000'000)
+        if (n.nat.enabled && n.nat.config.timeouts.established < mbox::NatTimeouts{}.established)
             out.push_back({"Give " + n.name + "'s NAT the RFC 5382 idle timeout for established connections (2 h 4 min)",
                            {"nodes." + n.name + ".nat.timeout_established=7440s"}, kFixNatTimeout});
     }
     for (const auto& c : s.clients) {
-        bool third = c.mode == "fxp" || c.mode == "rfc438" || c.mode == "rfc478";
+        bool third = scenario::is_server_to_server(c.mode);
         if (third) continue;
         static const std::vector<std::pair<std::string, std::string>> modes = {
             {"pasv", "passive mode (PASV): the client opens the data connection"},
@@ -873,7 +881,7 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
             {"spsv", "single-port mode (SPSV): the data connection goes to the control port"},
         };
         for (const auto& [m, words] : modes)
-            if (m != c.mode) out.push_back({"Use " + words, {"clients." + c.node + ".mode=" + m}, kFixMode});
+            if (m != scenario::name_of(c.mode)) out.push_back({"Use " + words, {"clients." + c.node + ".mode=" + m}, kFixMode});
         if (c.profile == "classic")
             out.push_back({"Use a client that ignores the address in 227 and connects to the control connection's "
                            "peer (curl)",
@@ -895,7 +903,7 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
                                     forwards_yaml(*r, "{port: " + rs + ", to: " + node->interfaces.front().address.addr.to_string() + "}")},
                                kFixForward});
         }
-        if (sv.profile != "rfc959") {
+        if (refuses_foreign(sv)) {
             out.push_back({"Let " + sv.node + " accept data addresses other than the control peer's "
                            "(port_promiscuous and pasv_promiscuous; this also permits the bounce attack)",
                            {"servers." + sv.node + ".options=" + kPromiscuous}, kFixServerPolicy});

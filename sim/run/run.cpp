@@ -111,8 +111,8 @@ private:
 
 proto::ThirdPartyConfig third_party_config(const scenario::ClientSpec& c) {
     proto::ThirdPartyConfig tp;
-    tp.dialect = c.mode == "rfc438"   ? proto::ThirdPartyDialect::Rfc438
-                 : c.mode == "rfc478" ? proto::ThirdPartyDialect::Rfc478
+    tp.dialect = c.mode == scenario::ClientMode::Rfc438   ? proto::ThirdPartyDialect::Rfc438
+                 : c.mode == scenario::ClientMode::Rfc478 ? proto::ThirdPartyDialect::Rfc478
                                       : proto::ThirdPartyDialect::Rfc959;
     tp.receiver.user = tp.sender.user = c.user;
     tp.receiver.password = tp.sender.password = c.password;
@@ -177,7 +177,7 @@ void add_server(net::Network& net, const scenario::Scenario& s, const scenario::
 void add_client(net::Network& net, const scenario::Scenario& s, const scenario::ClientSpec& c, Apps& apps) {
     const auto* node = s.node(c.node);
     const proto::IpAddress first = source_address(*node, c.server.addr);
-    bool third_party = c.mode == "fxp" || c.mode == "rfc438" || c.mode == "rfc478";
+    bool third_party = scenario::is_server_to_server(c.mode);
     for (int h = 0; h < std::max(c.hosts, 1); ++h)
     for (int k = 0; k < c.count; ++k) {
         // clients.*.hosts: host h has the h-th address from the first (the loader checked the range).
@@ -218,7 +218,7 @@ void schedule_faults(net::Network& net, const scenario::Scenario& s, Apps& apps,
                      std::vector<std::unique_ptr<net::PacketProcessor>>& hooks,
                      std::map<std::string, net::PacketProcessor*>& hook_of) {
     for (const auto& f : s.faults) {
-        if (f.kind == "link-down") {
+        if (f.kind == scenario::FaultKind::LinkDown) {
             const auto& topo = net.topology();
             bool found = false;
             for (const auto& l : topo.links()) {
@@ -245,19 +245,19 @@ void schedule_faults(net::Network& net, const scenario::Scenario& s, Apps& apps,
             if (sv->node() != f.target) continue;
             found = true;
             ServerApp* app = sv.get();
-            if (f.kind == "server-restart")
+            if (f.kind == scenario::FaultKind::ServerRestart)
                 net.on_start(f.target, [app, at = f.at_ns, back = f.at_ns + f.duration_ns](net::Stack& st) {
                     st.schedule(at, [app, &st] { app->shutdown(st); });
                     st.schedule(back, [app, &st] { app->restart(st); });
                 });
-            else if (f.kind == "disk-full")
+            else if (f.kind == scenario::FaultKind::DiskFull)
                 net.on_start(f.target, [app, at = f.at_ns](net::Stack& st) {
                     st.schedule(at, [app, &st] { app->fill_disk(st); });
                 });
             else found = false;
         }
         for (auto& c : apps.clients) {
-            if (c->node() != f.target || f.kind != "reset") continue;
+            if (c->node() != f.target || f.kind != scenario::FaultKind::Reset) continue;
             found = true;
             ClientApp* app = c.get();
             net.on_start(f.target, [app, at = f.at_ns](net::Stack& st) {
@@ -266,8 +266,8 @@ void schedule_faults(net::Network& net, const scenario::Scenario& s, Apps& apps,
         }
         if (!found)
             throw scenario::ScenarioError(
-                f.mark, "faults: a '" + f.kind + "' fault needs a target " +
-                            (f.kind == "reset" ? std::string("client node") : std::string("server node")) +
+                f.mark, "faults: a '" + std::string(scenario::name_of(f.kind)) + "' fault needs a target " +
+                            (f.kind == scenario::FaultKind::Reset ? std::string("client node") : std::string("server node")) +
                             ", found '" + f.target + "'");
     }
 }
@@ -317,7 +317,7 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
             routers.emplace_back(n.name, static_cast<const RouterHook*>(hooks.back().get()));
             net.set_processor(n.name, hooks.back().get());
             hook_of[n.name] = hooks.back().get();
-        } else if (n.kind == "host" && n.firewall.enabled) {
+        } else if (n.kind == scenario::NodeKind::Host && n.firewall.enabled) {
             hooks.push_back(std::make_unique<HostFirewallHook>(mbox::HostFirewall(n.name, build_firewall(n.firewall))));
             net.set_processor(n.name, hooks.back().get());
             hook_of[n.name] = hooks.back().get();

@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "protocol/client_profile.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/server_profile.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -453,28 +455,151 @@ private:
 namespace ftpsim::scenario {
 namespace {
 
-const std::vector<std::string> kNatPresets = {"full-cone", "restricted", "port-restricted",
-                                              "symmetric", "custom"};
-const std::vector<std::string> kBehaviours = {"endpoint-independent", "address-dependent",
-                                              "address-and-port-dependent"};
+// The format as one table per section: each key with its type, default, meaning and allowed
+// values, and how it is read into the typed scenario. The loader reads a section by walking its
+// table; scenarios/README.md's key reference is rendered from the same tables (a test keeps the
+// two equal); --set paths and the GUI's knobs are checked against them. A new key is one row
+// (docs/design.md, "How to add a scenario key").
+template <class S>
+struct Key {
+    std::string_view name;
+    std::string_view type;     // as the reference writes it; "" = the allowed values
+    std::string_view fallback; // the default, as the reference writes it
+    std::string_view meaning;
+    std::vector<std::string> allowed;  // the words a choice accepts (one_of)
+    void (*read)(const Value&, S&);
+    bool required = false;
+};
 
-NatBehaviour behaviour(const Value& v) {
-    std::string s = v.one_of(kBehaviours);
-    if (s == "endpoint-independent") return NatBehaviour::EndpointIndependent;
-    if (s == "address-dependent") return NatBehaviour::AddressDependent;
-    return NatBehaviour::AddressAndPortDependent;
+template <class E>
+std::vector<std::string> names() {
+    std::vector<std::string> out;
+    for (const auto& c : choices<E>()) out.emplace_back(c.name);
+    return out;
 }
 
-// RFC 4787 section 3 maps the old cone names onto mapping x filtering behaviours.
-void apply_preset(NatSpec& nat, const std::string& preset) {
-    using B = NatBehaviour;
-    if (preset == "full-cone") nat.mapping = B::EndpointIndependent, nat.filtering = B::EndpointIndependent;
-    if (preset == "restricted") nat.mapping = B::EndpointIndependent, nat.filtering = B::AddressDependent;
-    if (preset == "port-restricted")
-        nat.mapping = B::EndpointIndependent, nat.filtering = B::AddressAndPortDependent;
-    if (preset == "symmetric")
-        nat.mapping = B::AddressAndPortDependent, nat.filtering = B::AddressAndPortDependent;
+template <class E>
+E choice(const Value& v) {
+    const std::string s = v.one_of(names<E>());
+    for (const auto& c : choices<E>())
+        if (c.name == s) return c.value;
+    return choices<E>().front().value;
 }
+
+template <class S, std::size_t N>
+void read_keys(Map& m, const Key<S> (&keys)[N], S& s) {
+    for (const auto& k : keys) {
+        if (k.required) k.read(m.need(std::string(k.name)), s);
+        else if (auto x = m.get(std::string(k.name))) k.read(*x, s);
+    }
+    m.done();
+}
+
+std::vector<std::string> nat_preset_names() {
+    std::vector<std::string> out;
+    for (const auto& p : mbox::nat_presets()) out.emplace_back(p.name);
+    out.emplace_back("custom");
+    return out;
+}
+
+std::vector<std::string> behaviour_names() {
+    std::vector<std::string> out;
+    for (auto b : mbox::nat_behaviours()) out.emplace_back(mbox::to_string(b));
+    return out;
+}
+
+mbox::NatBehaviour behaviour(const Value& v) {
+    const std::string s = v.one_of(behaviour_names());
+    for (auto b : mbox::nat_behaviours())
+        if (s == mbox::to_string(b)) return b;
+    return mbox::NatBehaviour::AddressAndPortDependent;
+}
+
+std::vector<std::string> client_profile_names() {
+    std::vector<std::string> out;
+    for (const auto& p : proto::client_profiles()) out.emplace_back(p.name);
+    return out;
+}
+
+std::vector<std::string> server_profile_names() {
+    std::vector<std::string> out;
+    for (const auto& p : proto::server_profiles()) out.emplace_back(p.name);
+    return out;
+}
+
+void set_preset(NatSpec& nat, const std::string& name) {
+    nat.type = name;
+    if (const auto* p = mbox::find_nat_preset(name)) {
+        nat.config.mapping = p->mapping;
+        nat.config.filtering = p->filtering;
+    }
+}
+
+const Key<Limits> kLimitKeys[] = {
+    {"time", "duration", "`3600s`", "the run stops at this simulated time and reports it", {},
+     [](const Value& v, Limits& l) { l.time_ns = v.duration(); }},
+    {"events", "integer", "`5000000`", "the run stops after this many trace events and reports it", {},
+     [](const Value& v, Limits& l) { l.events = static_cast<std::uint64_t>(v.integer(1, INT64_MAX)); }},
+    {"memory", "size, 16MiB to 64GiB", "`1GiB`",
+     "the run stops when the process's resident size passes this (\"Stopped: memory budget ...\", checked every "
+     "16384 events)",
+     {},
+     [](const Value& v, Limits& l) {
+         l.memory_bytes = v.size();
+         if (l.memory_bytes < (16u << 20) || l.memory_bytes > (64ull << 30))
+             v.expected("a memory budget from 16MiB to 64GiB");
+     }},
+};
+
+const Key<TcpSpec> kTcpKeys[] = {
+    {"mss", "integer", "`1460`", "payload bytes per TCP segment", {},
+     [](const Value& v, TcpSpec& t) { t.mss = static_cast<std::uint32_t>(v.integer(100, 65495)); }},
+    {"header_bytes", "integer", "`40`",
+     "IPv4 + TCP header bytes each segment costs on the wire (0: count payload only)", {},
+     [](const Value& v, TcpSpec& t) { t.header_bytes = static_cast<std::uint32_t>(v.integer(0, 120)); }},
+    {"window", "size", "`65535`",
+     "bytes a connection may have in flight (TCP without window scaling); `0`: unlimited", {},
+     [](const Value& v, TcpSpec& t) { t.window = v.size(); }},
+    {"connect_timeout", "duration", "none",
+     "give up a connect after this long (else Linux's 6 SYN retries, about 127 s)", {},
+     [](const Value& v, TcpSpec& t) { t.connect_timeout_ns = v.duration(); }},
+    {"syn_retries", "integer", "`6`",
+     "SYN retransmissions before a connect times out (Linux `tcp_syn_retries`)", {},
+     [](const Value& v, TcpSpec& t) { t.syn_retries = static_cast<int>(v.integer(0, 20)); }},
+};
+
+const Key<NatSpec> kNatKeys[] = {
+    {"enabled", "boolean", "`true`", "", {}, [](const Value& v, NatSpec& n) { n.enabled = v.boolean(); }},
+    {"type", "preset name or `custom`", "`port-restricted`", "", nat_preset_names(),
+     [](const Value& v, NatSpec& n) { set_preset(n, v.one_of(nat_preset_names())); }},
+    {"mapping", "", "from `type`", "RFC 4787 section 4.1", behaviour_names(),
+     [](const Value& v, NatSpec& n) { n.config.mapping = behaviour(v), n.type = "custom"; }},
+    {"filtering", "same three", "from `type`", "RFC 4787 section 5", behaviour_names(),
+     [](const Value& v, NatSpec& n) { n.config.filtering = behaviour(v), n.type = "custom"; }},
+    {"port_preservation", "boolean", "`true`",
+     "keep the inside source port when no other mapping holds it (Linux's masquerade/SNAT; port 20 stays 20); on "
+     "a clash, the next free port of the port's class (1-511, 600-1023, 1024-65535) or of `ports`. The NAT note "
+     "says \"(port N kept)\" or \"(port N remapped: not free)\". `false`: every mapping takes the next port of the "
+     "pool",
+     {}, [](const Value& v, NatSpec& n) { n.config.port_preservation = v.boolean(); }},
+    {"ports", "port range", "none",
+     "an external port pool, like iptables `--to-ports`: a port outside it is always remapped into it; when it "
+     "runs out, new flows are dropped. None: any port may be kept",
+     {},
+     [](const Value& v, NatSpec& n) {
+         const PortRange r = v.port_range();
+         n.config.port_min = r.lo;
+         n.config.port_max = r.hi;
+     }},
+    {"timeout_established", "duration", "`7440s`",
+     "idle timeout of an established TCP mapping (RFC 5382: 2 h 4 min)", {},
+     [](const Value& v, NatSpec& n) { n.config.timeouts.established = v.duration(); }},
+    {"timeout_transitory", "duration", "`240s`",
+     "idle timeout of a mapping in handshake or closing (RFC 5382: 4 min)", {},
+     [](const Value& v, NatSpec& n) { n.config.timeouts.transitory = v.duration(); }},
+    {"hairpin", "boolean", "`false`", "an inside host may reach another through the outside address", {},
+     [](const Value& v, NatSpec& n) { n.config.hairpinning = v.boolean(); }},
+};
 
 NatSpec read_nat(const Value& v) {
     NatSpec nat;
@@ -483,26 +608,41 @@ NatSpec read_nat(const Value& v) {
         std::string s = v.scalar();
         if (s == "off" || s == "false") return nat;
         nat.enabled = true;
-        nat.type = v.one_of(kNatPresets);
-        apply_preset(nat, nat.type);
+        set_preset(nat, v.one_of(nat_preset_names()));
         return nat;
     }
     Map m(v);
     nat.enabled = true;
-    if (auto x = m.get("enabled")) nat.enabled = x->boolean();
-    nat.type = "port-restricted";
-    if (auto x = m.get("type")) nat.type = x->one_of(kNatPresets);
-    apply_preset(nat, nat.type);
-    if (auto x = m.get("mapping")) nat.mapping = behaviour(*x), nat.type = "custom";
-    if (auto x = m.get("filtering")) nat.filtering = behaviour(*x), nat.type = "custom";
-    if (auto x = m.get("port_preservation")) nat.port_preservation = x->boolean();
-    if (auto x = m.get("ports")) nat.ports = x->port_range();
-    if (auto x = m.get("timeout_established")) nat.timeout_established_ns = x->duration();
-    if (auto x = m.get("timeout_transitory")) nat.timeout_transitory_ns = x->duration();
-    if (auto x = m.get("hairpin")) nat.hairpin = x->boolean();
-    m.done();
+    set_preset(nat, "port-restricted");
+    read_keys(m, kNatKeys, nat);
     return nat;
 }
+
+const std::vector<std::string> kAlgForms = {"PORT", "EPRT", "227", "229"};
+
+const Key<AlgSpec> kAlgKeys[] = {
+    {"enabled", "boolean", "`true` when the mapping is present", "", {},
+     [](const Value& v, AlgSpec& a) { a.enabled = v.boolean(); }},
+    {"ports", "list of ports", "`[21]`", "the control ports it inspects (a home router's \"port 21 only\")", {},
+     [](const Value& v, AlgSpec& a) {
+         a.ports.clear();
+         for (const auto& p : v.list("ports")) a.ports.push_back(p.port());
+     }},
+    {"loose", "boolean", "`false`",
+     "like Linux's `nf_conntrack_ftp loose=1`: accept an announced address that is not the sender's own", {},
+     [](const Value& v, AlgSpec& a) { a.loose = v.boolean(); }},
+    {"forms", "list of `PORT`, `EPRT`, `227`, `229`", "all four",
+     "the address lines it handles; the others pass untouched (with a note). Linux's helper: all four. The "
+     "in-depth article's Linksys: `[PORT]` (it fixes a client's PORT, never a server's 227)",
+     kAlgForms,
+     [](const Value& v, AlgSpec& a) {
+         a.forms.clear();
+         for (const auto& f : v.list("forms")) {
+             std::string form = f.one_of(kAlgForms);
+             if (std::find(a.forms.begin(), a.forms.end(), form) == a.forms.end()) a.forms.push_back(form);
+         }
+     }},
+};
 
 AlgSpec read_alg(const Value& v) {
     AlgSpec alg;
@@ -513,74 +653,84 @@ AlgSpec read_alg(const Value& v) {
     }
     Map m(v);
     alg.enabled = true;
-    if (auto x = m.get("enabled")) alg.enabled = x->boolean();
-    if (auto x = m.get("ports")) {
-        alg.ports.clear();
-        for (const auto& p : x->list("ports")) alg.ports.push_back(p.port());
-    }
-    if (auto x = m.get("loose")) alg.loose = x->boolean();
-    if (auto x = m.get("forms")) {
-        alg.forms.clear();
-        for (const auto& f : x->list("forms")) {
-            std::string form = f.one_of({"PORT", "EPRT", "227", "229"});
-            if (std::find(alg.forms.begin(), alg.forms.end(), form) == alg.forms.end()) alg.forms.push_back(form);
-        }
-    }
-    m.done();
+    read_keys(m, kAlgKeys, alg);
     return alg;
 }
 
-ForwardSpec read_forward(const Value& v) {
-    Map m(v);
-    ForwardSpec f;
-    f.mark = v.mark();
-    f.external = m.need("port").port_range();
-    Value to = m.need("to");
-    std::string s = to.scalar("an address or address:port");
-    if (s.find(':') != std::string::npos && s.find('.') != std::string::npos) {
-        auto hp = to.host_port();
-        f.to = hp.addr;
-        f.to_port = hp.port;
-        if (f.external.lo != f.external.hi)
-            to.fail(to.path() + ": a port range forwards to an address only (ports are kept), found '" +
-                    s + "'");
-    } else {
-        f.to = to.address();
-    }
-    m.done();
-    return f;
-}
+const Key<ForwardSpec> kForwardKeys[] = {
+    {"port", "port or port range", "required", "the external port(s) on the router's outside address", {},
+     [](const Value& v, ForwardSpec& f) { f.external = v.port_range(); }, true},
+    {"to", "address, or address:port for a single port", "required", "the inside host; a range keeps its ports", {},
+     [](const Value& to, ForwardSpec& f) {
+         std::string s = to.scalar("an address or address:port");
+         if (s.find(':') != std::string::npos && s.find('.') != std::string::npos) {
+             auto hp = to.host_port();
+             f.to = hp.addr;
+             f.to_port = hp.port;
+             if (f.external.lo != f.external.hi)
+                 to.fail(to.path() + ": a port range forwards to an address only (ports are kept), found '" + s + "'");
+         } else {
+             f.to = to.address();
+         }
+     },
+     true},
+};
+
+const std::vector<std::string> kFwActions = {"accept", "drop", "reject"};
+
+const Key<FirewallRule> kRuleKeys[] = {
+    {"action", "", "required", "`reject` answers a TCP SYN with a RST", kFwActions,
+     [](const Value& v, FirewallRule& r) { r.action = v.one_of(kFwActions); }, true},
+    {"direction", "", "`any`", "`in`: arriving from an outside interface (or, on a host, to the host)",
+     {"in", "out", "any"}, [](const Value& v, FirewallRule& r) { r.direction = v.one_of({"in", "out", "any"}); }},
+    {"state", "", "`any`", "connection tracking state; `related` is a data connection an ALG expects",
+     {"new", "established", "related", "any"},
+     [](const Value& v, FirewallRule& r) { r.state = v.one_of({"new", "established", "related", "any"}); }},
+    {"src", "cidr", "any", "", {}, [](const Value& v, FirewallRule& r) { r.src = v.cidr(); }},
+    {"dst", "cidr", "any", "", {}, [](const Value& v, FirewallRule& r) { r.dst = v.cidr(); }},
+    {"sport", "port range", "any", "", {}, [](const Value& v, FirewallRule& r) { r.sport = v.port_range(); }},
+    {"dport", "port range", "any", "", {}, [](const Value& v, FirewallRule& r) { r.dport = v.port_range(); }},
+    {"comment", "text", "`\"\"`", "shown in the trace when the rule decides", {},
+     [](const Value& v, FirewallRule& r) { r.comment = v.str(); }},
+};
 
 FirewallRule read_rule(const Value& v) {
     Map m(v);
     FirewallRule r;
     r.mark = v.mark();
-    r.action = m.need("action").one_of({"accept", "drop", "reject"});
     r.direction = "any";
-    if (auto x = m.get("direction")) r.direction = x->one_of({"in", "out", "any"});
     r.state = "any";
-    if (auto x = m.get("state")) r.state = x->one_of({"new", "established", "related", "any"});
-    if (auto x = m.get("src")) r.src = x->cidr();
-    if (auto x = m.get("dst")) r.dst = x->cidr();
-    if (auto x = m.get("sport")) r.sport = x->port_range();
-    if (auto x = m.get("dport")) r.dport = x->port_range();
-    if (auto x = m.get("comment")) r.comment = x->str();
-    m.done();
+    read_keys(m, kRuleKeys, r);
     return r;
 }
+
+const Key<FirewallSpec> kFirewallKeys[] = {
+    {"enabled", "boolean", "`true`", "", {}, [](const Value& v, FirewallSpec& f) { f.enabled = v.boolean(); }},
+    {"policy", "", "`accept`", "what happens when no rule matches", kFwActions,
+     [](const Value& v, FirewallSpec& f) { f.policy = v.one_of(kFwActions); }},
+    {"rules", "list of rules", "`[]`", "checked in order; the first match decides", {},
+     [](const Value& v, FirewallSpec& f) {
+         for (const auto& r : v.list("rules")) f.rules.push_back(read_rule(r));
+     }},
+};
 
 FirewallSpec read_firewall(const Value& v) {
     Map m(v);
     FirewallSpec fw;
     fw.mark = v.mark();
     fw.enabled = true;
-    if (auto x = m.get("enabled")) fw.enabled = x->boolean();
-    if (auto x = m.get("policy")) fw.policy = x->one_of({"accept", "drop", "reject"});
-    if (auto x = m.get("rules"))
-        for (const auto& r : x->list("rules")) fw.rules.push_back(read_rule(r));
-    m.done();
+    read_keys(m, kFirewallKeys, fw);
     return fw;
 }
+
+const Key<Interface> kInterfaceKeys[] = {
+    {"name", "text", "`ethN`", "the interface's name in the trace", {},
+     [](const Value& v, Interface& i) { i.name = v.str(); }},
+    {"address", "cidr", "required", "address and network", {},
+     [](const Value& v, Interface& i) { i.address = v.cidr(); }, true},
+    {"side", "", "private address: `inside`, else `outside`", "routers: NAT translates from inside to outside",
+     {"inside", "outside"}, [](const Value& v, Interface& i) { i.side = v.one_of({"inside", "outside"}); }},
+};
 
 Interface read_interface(const Value& v, std::size_t index, bool router) {
     Interface i;
@@ -589,10 +739,7 @@ Interface read_interface(const Value& v, std::size_t index, bool router) {
         i.address = v.cidr();
     } else {
         Map m(v);
-        if (auto x = m.get("name")) i.name = x->str();
-        i.address = m.need("address").cidr();
-        if (auto x = m.get("side")) i.side = x->one_of({"inside", "outside"});
-        m.done();
+        read_keys(m, kInterfaceKeys, i);
     }
     if (i.name.empty()) i.name = "eth" + std::to_string(index);
     if (router && i.side.empty()) i.side = i.address.addr.is_private() ? "inside" : "outside";
@@ -610,166 +757,319 @@ Route read_route(const Value& v) {
     return r;
 }
 
+const Key<NodeSpec> kInputKeys[] = {
+    {"policy", "", "`accept`",
+     "`accept`: the packet reaches the router's own TCP, whose closed port answers RST (Linux with no input "
+     "filter; the snat21-off-pasv capture). `drop`: silence; the sender retransmits its SYN until its connect "
+     "times out",
+     {"accept", "drop"}, [](const Value& v, NodeSpec& n) { n.input_policy = v.one_of({"accept", "drop"}); }},
+    {"reject", "", "none",
+     "a last rule `reject with tcp reset` (a RST, whatever the policy) or `reject with icmp type "
+     "port-unreachable`: an ICMP destination unreachable that Linux's TCP turns into ECONNREFUSED on a connect "
+     "in progress",
+     {"tcp reset", "icmp port-unreachable"},
+     [](const Value& v, NodeSpec& n) { n.input_reject = v.one_of({"tcp reset", "icmp port-unreachable"}); }},
+};
+
+// A key only a router has: on a host it is an error that says how to fix it.
+bool router_only(const Value& v, const NodeSpec& n) {
+    if (n.kind != NodeKind::Router) {
+        const std::string key = v.path().substr(v.path().rfind('.') + 1);
+        v.fail(v.path() + ": only a router has '" + key + "' (node '" + n.name +
+               "' is a host; add 'kind: router')");
+    }
+    return true;
+}
+
+const Key<NodeSpec> kNodeKeys[] = {
+    {"kind", "", "`host`", "a router forwards packets and may have `nat`, `alg`, `forwards`; a host runs servers "
+                           "and clients",
+     names<NodeKind>(), [](const Value& v, NodeSpec& n) { n.kind = choice<NodeKind>(v); }},
+    {"interfaces", "list of cidr, or of `{name, address, side}`", "required",
+     "the node's addresses; a plain `192.168.1.10/24` is an interface named `eth0`, `eth1`, ...", {},
+     [](const Value& v, NodeSpec& n) {
+         std::size_t idx = 0;
+         for (const auto& i : v.list("interfaces"))
+             n.interfaces.push_back(read_interface(i, idx++, n.kind == NodeKind::Router));
+     },
+     true},
+    {"gateway", "address", "none", "default route; must be on one of the node's networks", {},
+     [](const Value& v, NodeSpec& n) { n.gateway = v.address(); }},
+    {"routes", "list of `{to: cidr or default, via: address}`", "`[]`",
+     "static routes; `via` must be on one of the node's networks", {},
+     [](const Value& v, NodeSpec& n) {
+         for (const auto& r : v.list("routes")) n.routes.push_back(read_route(r));
+     }},
+    {"nat", "preset name, `off`, or mapping (below)", "off",
+     "source NAT (masquerade) from inside to outside interfaces", {},
+     [](const Value& v, NodeSpec& n) { router_only(v, n), n.nat = read_nat(v); }},
+    {"alg", "boolean or mapping (below)", "off", "the FTP application-level gateway", {},
+     [](const Value& v, NodeSpec& n) { router_only(v, n), n.alg = read_alg(v); }},
+    {"forwards", "list of forwards (below)", "`[]`", "port forwarding (DNAT) from the outside address", {},
+     [](const Value& v, NodeSpec& n) {
+         router_only(v, n);
+         for (const auto& f : v.list("forwards")) {
+             Map m(f);
+             ForwardSpec fw;
+             fw.mark = f.mark();
+             read_keys(m, kForwardKeys, fw);
+             n.forwards.push_back(fw);
+         }
+     }},
+    {"firewall", "mapping (below)", "none", "a stateful packet filter; on a host it filters that host's own traffic",
+     {}, [](const Value& v, NodeSpec& n) { n.firewall = read_firewall(v); }},
+    {"input", "mapping (below)", "`{policy: accept}`",
+     "routers: what answers a connection to one of the router's own ports that nothing forwards or maps", {},
+     [](const Value& v, NodeSpec& n) {  // nftables: chain input { policy drop; reject with ... }
+         router_only(v, n);
+         Map in(v);
+         read_keys(in, kInputKeys, n);
+     }},
+    {"ip_local_port_range", "port range", "`32768-60999`",
+     "the host's ephemeral ports (Linux `net.ipv4.ip_local_port_range`): port-0 connects and listeners take ports "
+     "from it (docs/network-model.md, \"Ports\")",
+     {}, [](const Value& v, NodeSpec& n) { n.local_ports = v.port_range(); }},
+};
+
 NodeSpec read_node(const std::string& name, const Value& v) {
     Map m(v);
     NodeSpec n;
     n.name = name;
     n.mark = v.mark();
-    if (auto x = m.get("kind")) n.kind = x->one_of({"host", "router"});
-    bool router = n.kind == "router";
-    std::size_t idx = 0;
-    for (const auto& i : m.need("interfaces").list("interfaces"))
-        n.interfaces.push_back(read_interface(i, idx++, router));
-    if (auto x = m.get("gateway")) n.gateway = x->address();
-    if (auto x = m.get("routes"))
-        for (const auto& r : x->list("routes")) n.routes.push_back(read_route(r));
-    auto router_only = [&](const char* key) {
-        auto x = m.get(key);
-        if (x && !router) x->fail(x->path() + ": only a router has '" + key + "' (node '" + name +
-                                  "' is a host; add 'kind: router')");
-        return x;
-    };
-    if (auto x = router_only("nat")) n.nat = read_nat(*x);
-    if (auto x = router_only("alg")) n.alg = read_alg(*x);
-    if (auto x = router_only("forwards"))
-        for (const auto& f : x->list("forwards")) n.forwards.push_back(read_forward(f));
-    if (auto x = m.get("firewall")) n.firewall = read_firewall(*x);
-    if (auto x = router_only("input")) {  // nftables: chain input { policy drop; reject with ... }
-        Map in(*x);
-        if (auto y = in.get("policy")) n.input_policy = y->one_of({"accept", "drop"});
-        if (auto y = in.get("reject")) n.input_reject = y->one_of({"tcp reset", "icmp port-unreachable"});
-        in.done();
-    }
-    if (auto x = m.get("ip_local_port_range")) n.local_ports = x->port_range();
-    m.done();
+    read_keys(m, kNodeKeys, n);
     return n;
 }
+
+const Key<LinkSpec> kLinkKeys[] = {
+    {"between", "list of two node names", "required",
+     "the two ends; they must have addresses on a common network", {},
+     [](const Value& v, LinkSpec& l) {
+         auto ends = v.list("two node names");
+         if (ends.size() != 2) v.expected("a list of exactly two node names");
+         l.a = ends[0].str();
+         l.b = ends[1].str();
+     },
+     true},
+    {"latency", "duration", "`1ms`", "one-way propagation delay", {},
+     [](const Value& v, LinkSpec& l) { l.latency_ns = v.duration(); }},
+    {"bandwidth", "bandwidth", "`100Mbit/s`", "serialisation rate in each direction", {},
+     [](const Value& v, LinkSpec& l) { l.bandwidth_bps = v.bandwidth(); }},
+    {"loss", "probability", "`0`", "chance that a packet is lost on this link (decided by the seed)", {},
+     [](const Value& v, LinkSpec& l) { l.loss = v.probability(); }},
+};
 
 LinkSpec read_link(const Value& v) {
     Map m(v);
     LinkSpec l;
     l.mark = v.mark();
-    auto ends = m.need("between").list("two node names");
-    if (ends.size() != 2) m.need("between").expected("a list of exactly two node names");
-    l.a = ends[0].str();
-    l.b = ends[1].str();
-    if (auto x = m.get("latency")) l.latency_ns = x->duration();
-    if (auto x = m.get("bandwidth")) l.bandwidth_bps = x->bandwidth();
-    if (auto x = m.get("loss")) l.loss = x->probability();
-    m.done();
+    read_keys(m, kLinkKeys, l);
     return l;
 }
 
-const std::vector<std::string> kServerProfiles = {"vsftpd", "pyftpdlib", "rfc959"};
-const std::vector<std::string> kClientProfiles = {"curl", "ftplib", "lftp", "filezilla", "classic", "textbook"};
-const std::vector<std::string> kModes = {"port", "eprt", "pasv", "epsv", "epsv-all", "spsv",
-                                         "default", "fxp", "rfc438", "rfc478"};
+const Key<ServerSpec> kServerKeys[] = {
+    {"profile", "", "`vsftpd`", "behaviour profile (replies, foreign-address checks); see docs/server.md",
+     server_profile_names(), [](const Value& v, ServerSpec& s) { s.profile = v.one_of(server_profile_names()); }},
+    {"port", "port", "`21`", "the control port", {}, [](const Value& v, ServerSpec& s) { s.port = v.port(); }},
+    {"passive_ports", "port range", "the profile's",
+     "where PASV/EPSV listen (vsftpd `pasv_min_port`/`pasv_max_port`)", {},
+     [](const Value& v, ServerSpec& s) { s.passive_ports = v.port_range(); }},
+    {"pasv_address", "address", "the control connection's local address",
+     "the address announced in 227 (vsftpd `pasv_address`, pyftpdlib `masquerade_address`)", {},
+     [](const Value& v, ServerSpec& s) { s.pasv_address = v.address(); }},
+    {"disk_quota", "size", "unlimited", "STOR beyond it gets 452", {},
+     [](const Value& v, ServerSpec& s) { s.disk_quota = v.size(); }},
+    {"max_clients", "integer", "unlimited",
+     "more control connections get 421 (or draft-rosenau's SPSV-only greeting)", {},
+     [](const Value& v, ServerSpec& s) { s.max_clients = static_cast<int>(v.integer(1, 100000)); }},
+    {"options", "mapping", "`{}`",
+     "the profile's other knobs by name (e.g. `port_promiscuous: true`, `pasv_promiscuous: true`, "
+     "`connect_from_port_20: false`, `permit_foreign_addresses: true`), and these, named as the daemons name "
+     "them: `ftp_data_port` (port; the source port of active connections with `connect_from_port_20`, vsftpd 20, "
+     "rfc959 the control port - 1), timeouts in seconds (`60`) or as a duration (`500ms`): `connect_timeout` / "
+     "pyftpdlib `ActiveDTP.timeout` (vsftpd 60 s then \"425 Failed to establish connection.\", pyftpdlib 30 s "
+     "then \"421 Active data channel timed out.\"), `accept_timeout` / `PassiveDTP.timeout` (60 s / 30 s), "
+     "`idle_session_timeout` / `FTPHandler.timeout` (300 s / 300 s, then 421), `data_connection_timeout` / "
+     "`DTPHandler.timeout` (300 s / 300 s: an upload with no bytes for that long ends the session; rfc959: none "
+     "of these timeouts), `users` (`\"u001:xyz,other:pw\"`: local accounts), `spsv_ids` (`\"xYab1234\"`: the "
+     "SPSV identifiers handed out first, in order, then random ones)",
+     {},
+     [](const Value& v, ServerSpec& s) {
+         for (auto& [k, val] : Map(v).entries()) s.options[k] = val.scalar("a value");
+     }},
+    {"replies", "mapping name -> text", "the profile's",
+     "override reply texts, e.g. `greeting: \"220 FTP server ready\"`; names are listed in docs/server.md", {},
+     [](const Value& v, ServerSpec& s) {
+         for (auto& [k, val] : Map(v).entries()) s.replies[k] = val.scalar("a reply text");
+     }},
+    {"files", "mapping path -> size", "`{}`", "the files the server holds; content is deterministic", {},
+     [](const Value& v, ServerSpec& s) {
+         for (auto& [path, size] : Map(v).entries()) {
+             if (path.empty() || path.front() != '/')
+                 size.fail(size.path() + ": a file path must start with '/', found '" + path + "'");
+             s.files.push_back({path, size.file_size()});
+         }
+     }},
+};
 
 ServerSpec read_server(const std::string& node, const Value& v) {
     Map m(v);
     ServerSpec s;
     s.node = node;
     s.mark = v.mark();
-    if (auto x = m.get("profile")) s.profile = x->one_of(kServerProfiles);
-    if (auto x = m.get("port")) s.port = x->port();
-    if (auto x = m.get("passive_ports")) s.passive_ports = x->port_range();
-    if (auto x = m.get("pasv_address")) s.pasv_address = x->address();
-    if (auto x = m.get("disk_quota")) s.disk_quota = x->size();
-    if (auto x = m.get("max_clients")) s.max_clients = static_cast<int>(x->integer(1, 100000));
-    if (auto x = m.get("options"))
-        for (auto& [k, val] : Map(*x).entries()) s.options[k] = val.scalar("a value");
-    if (auto x = m.get("replies"))
-        for (auto& [k, val] : Map(*x).entries()) s.replies[k] = val.scalar("a reply text");
-    if (auto x = m.get("files"))
-        for (auto& [path, size] : Map(*x).entries()) {
-            if (path.empty() || path.front() != '/')
-                size.fail(size.path() + ": a file path must start with '/', found '" + path + "'");
-            s.files.push_back({path, size.file_size()});
-        }
-    m.done();
+    read_keys(m, kServerKeys, s);
     return s;
 }
 
+const std::vector<std::string> kScriptSteps = {"login", "ls", "nlst", "get", "put", "append",
+                                               "cwd", "pwd", "quit", "raw", "mkdir", "delete",
+                                               "rename", "size", "noop", "wait"};
+
 void check_script_line(const Value& v) {
-    static const std::vector<std::string> verbs = {"login", "ls", "nlst", "get", "put", "append",
-                                                   "cwd", "pwd", "quit", "raw", "mkdir", "delete",
-                                                   "rename", "size", "noop", "wait"};
     std::string line = v.scalar("a script step like 'get /pub/file'");
     std::string verb = line.substr(0, line.find(' '));
-    if (std::find(verbs.begin(), verbs.end(), verb) == verbs.end()) {
-        std::string near = nearest_key(verb, verbs);
-        v.fail(v.path() + ": unknown script step '" + verb + "'; expected one of " + join(verbs) +
+    if (std::find(kScriptSteps.begin(), kScriptSteps.end(), verb) == kScriptSteps.end()) {
+        std::string near = nearest_key(verb, kScriptSteps);
+        v.fail(v.path() + ": unknown script step '" + verb + "'; expected one of " + join(kScriptSteps) +
                (near.empty() ? "" : " (did you mean '" + near + "'?)"));
     }
 }
+
+const Key<ClientSpec> kClientKeys[] = {
+    {"profile", "", "`classic`",
+     "behaviour profile; see docs/client.md (`textbook`: the lecture figures' client, USER/PASS then only what the "
+     "transfer needs)",
+     client_profile_names(), [](const Value& v, ClientSpec& c) { c.profile = v.one_of(client_profile_names()); }},
+    {"mode", "", "`pasv`",
+     "how data connections are made; `default` sends neither PORT nor PASV (RFC 959 3.2); `fxp`, `rfc438`, "
+     "`rfc478` are server-to-server transfers between `server` and `second_server`",
+     names<ClientMode>(), [](const Value& v, ClientSpec& c) { c.mode = choice<ClientMode>(v); }},
+    {"server", "address:port", "required", "where the control connection goes", {},
+     [](const Value& v, ClientSpec& c) { c.server = v.host_port(); }, true},
+    {"second_server", "address:port", "none", "server-to-server modes: the other server", {},
+     [](const Value& v, ClientSpec& c) { c.second_server = v.host_port(); }},
+    {"user", "text", "`anonymous`", "", {}, [](const Value& v, ClientSpec& c) { c.user = v.str(); }},
+    {"password", "text", "`ftp@example.com`", "", {}, [](const Value& v, ClientSpec& c) { c.password = v.str(); }},
+    {"script", "list of steps (quote a step that contains a comma: `\"raw PORT 1,2,3,4,5,6\"`)", "`[login, quit]`",
+     "`login`, `ls [path]`, `nlst [path]`, `get PATH`, `put PATH SIZE`, `append PATH SIZE` (server-to-server "
+     "modes: `get SRC [DST]`, `append SRC [DST]`, one path per server, as RFC 438's `RETR PROG1.PL1` / `APPE "
+     "PROG2.PL1`), `cwd PATH`, `pwd`, `mkdir PATH`, `delete PATH`, `rename FROM TO`, `size PATH`, `noop`, `raw "
+     "LINE`, `wait DURATION`, `quit`",
+     {},
+     [](const Value& v, ClientSpec& c) {
+         for (const auto& step : v.list("script steps")) {
+             check_script_line(step);
+             c.script.push_back(step.str());
+         }
+     }},
+    {"control_port", "port", "ephemeral", "the control connection's local port (the lecture deck's \"Port 1120\")",
+     {}, [](const Value& v, ClientSpec& c) { c.control_port = v.port(); }},
+    {"data_ports", "port range", "ephemeral",
+     "the client's data port(s): where it listens in active mode, and the local port of its passive connects (the "
+     "deck's \"Port 1121\"); without it an active-mode listener binds port 0 as curl, ftplib and lftp do (a free "
+     "ephemeral port, never the control connection's)",
+     {}, [](const Value& v, ClientSpec& c) { c.data_ports = v.port_range(); }},
+    {"announce_address", "address", "the control connection's local address",
+     "active mode: the address PORT/EPRT announce, while the listener stays on the local address (the in-depth "
+     "article's \"announce WAN IP\" remedy; curl `--ftp-port ADDRESS[:PORTS]`, FileZilla's external IP, lftp "
+     "`ftp:port-ipv4`). With `data_ports` and a forward of those ports: article-port-announce-wan-ip-16683",
+     {}, [](const Value& v, ClientSpec& c) { c.announce_address = v.address(); }},
+    {"start", "duration", "`0s`", "when the client starts", {},
+     [](const Value& v, ClientSpec& c) { c.start_ns = v.duration(); }},
+    {"count", "integer, 1 to 10000", "`1`", "start this many identical clients on each host (load scenarios)", {},
+     [](const Value& v, ClientSpec& c) { c.count = static_cast<int>(v.integer(1, kMaxClientsPerHost)); }},
+    {"hosts", "integer, 1 to 10000", "`1`",
+     "how many client hosts the node stands for (load scenarios, e.g. many subscribers behind one carrier-grade "
+     "NAT): host h has the address of the node's interface towards the server plus h (10.1.0.1, 10.1.0.2, ... "
+     "within that interface's network, none of them another node's), its own ephemeral ports, and runs `count` "
+     "clients. Simplified: the hosts share the node's lane and its link (as behind one switch), and the trace says "
+     "so in its model notes",
+     {}, [](const Value& v, ClientSpec& c) { c.hosts = static_cast<int>(v.integer(1, kMaxHosts)); }},
+    {"host_interval", "duration", "`0s`",
+     "host h starts its clients at `start` + h x `host_interval` (spreads the hosts' sessions over time, so a "
+     "NAT's port pool is not held by all of them at once)",
+     {}, [](const Value& v, ClientSpec& c) { c.host_interval_ns = v.duration(); }},
+    {"options", "mapping", "`{}`",
+     "the program's own options under its own names (an option of another program is an error); timeouts in "
+     "seconds (`5`, `0.5`) or as a duration. curl: `connect-timeout` (default 300 s: control connection and "
+     "passive data connections), `max-time` (default none: the whole session), `ftp-skip-pasv-ip` (default "
+     "`true`: connect to the control peer, not the 227 address); ftplib: `timeout` (default none: connect and "
+     "accept), `trust_server_pasv_ipv4_address` (default `false`); lftp: `net:timeout` (default 300 s: connect "
+     "and accept), `ftp:fix-pasv-address` (default `true`), `net:max-retries` (default 1000 tries in all; a retry "
+     "is a new control connection when the control connection cannot be made), `net:reconnect-interval-base` (30 "
+     "s), `net:reconnect-interval-multiplier` (1.5), `net:reconnect-interval-max` (600 s). See docs/client.md",
+     {},
+     [](const Value& v, ClientSpec& c) {
+         for (auto& [k, val] : Map(v).entries()) c.options[k] = val.scalar("a value");
+     }},
+};
 
 ClientSpec read_client(const std::string& node, const Value& v) {
     Map m(v);
     ClientSpec c;
     c.node = node;
     c.mark = v.mark();
-    if (auto x = m.get("profile")) c.profile = x->one_of(kClientProfiles);
-    if (auto x = m.get("mode")) c.mode = x->one_of(kModes);
-    c.server = m.need("server").host_port();
-    if (auto x = m.get("second_server")) c.second_server = x->host_port();
-    if (auto x = m.get("user")) c.user = x->str();
-    if (auto x = m.get("password")) c.password = x->str();
-    if (auto x = m.get("script"))
-        for (const auto& step : x->list("script steps")) {
-            check_script_line(step);
-            c.script.push_back(step.str());
-        }
+    read_keys(m, kClientKeys, c);
     if (c.script.empty()) c.script = {"login", "quit"};
-    if (auto x = m.get("control_port")) c.control_port = x->port();
-    if (auto x = m.get("data_ports")) c.data_ports = x->port_range();
-    if (auto x = m.get("announce_address")) c.announce_address = x->address();
-    if (auto x = m.get("start")) c.start_ns = x->duration();
-    if (auto x = m.get("count")) c.count = static_cast<int>(x->integer(1, kMaxClientsPerHost));
-    if (auto x = m.get("hosts")) c.hosts = static_cast<int>(x->integer(1, kMaxHosts));
-    if (auto x = m.get("host_interval")) c.host_interval_ns = x->duration();
-    if (auto x = m.get("options"))
-        for (auto& [k, val] : Map(*x).entries()) c.options[k] = val.scalar("a value");
-    m.done();
-    bool third_party = c.mode == "fxp" || c.mode == "rfc438" || c.mode == "rfc478";
-    if (third_party && !c.second_server)
-        v.fail(v.path() + ": mode '" + c.mode +
+    if (is_server_to_server(c.mode) && !c.second_server)
+        v.fail(v.path() + ": mode '" + std::string(name_of(c.mode)) +
                "' needs 'second_server' (the other server's address:port)");
     return c;
 }
+
+const Key<FaultSpec> kFaultKeys[] = {
+    {"kind", "", "required", "", names<FaultKind>(), [](const Value& v, FaultSpec& f) { f.kind = choice<FaultKind>(v); },
+     true},
+    {"target", "text", "`\"\"`", "a link (`client-home-router`), a node, or a server", {},
+     [](const Value& v, FaultSpec& f) { f.target = v.str(); }},
+    {"at", "duration", "`0s`", "when it happens", {}, [](const Value& v, FaultSpec& f) { f.at_ns = v.duration(); }},
+    {"duration", "duration", "`0s`", "how long it lasts (link-down, server-restart)", {},
+     [](const Value& v, FaultSpec& f) { f.duration_ns = v.duration(); }},
+};
 
 FaultSpec read_fault(const Value& v) {
     Map m(v);
     FaultSpec f;
     f.mark = v.mark();
-    f.kind = m.need("kind").one_of({"link-down", "reset", "server-restart", "disk-full"});
-    if (auto x = m.get("target")) f.target = x->str();
-    if (auto x = m.get("at")) f.at_ns = x->duration();
-    if (auto x = m.get("duration")) f.duration_ns = x->duration();
-    m.done();
+    read_keys(m, kFaultKeys, f);
     return f;
 }
+
+const Key<AttackerSpec> kAttackerKeys[] = {
+    {"steal", "", "required",
+     "`data`: connect to the passive port that a 227 or 229 reply announces (to the address the reply came from); "
+     "`spdt`: connect to the control port and send `SPDT <id>`, then read what follows `200 DATA`",
+     {"data", "spdt"}, [](const Value& v, AttackerSpec& a) { a.steal = v.one_of({"data", "spdt"}); }, true},
+    {"sniff", "node name", "none",
+     "the node whose traffic the attacker reads (a mirror port on a router, a shared medium): every reply from a "
+     "server's control port that arrives there is seen at once. Needed for `steal: data`",
+     {}, [](const Value& v, AttackerSpec& a) { a.sniff = v.str(); }},
+    {"delay", "duration", "`0s`", "with `sniff`: how long after the sniffed reply the attacker acts", {},
+     [](const Value& v, AttackerSpec& a) { a.delay_ns = v.duration(); }},
+    {"server", "address:port", "none",
+     "`steal: spdt` without `sniff`: the control port to send SPDT to (needs `id`)", {},
+     [](const Value& v, AttackerSpec& a) { a.server = v.host_port(); }},
+    {"at", "duration", "`0s`", "`steal: spdt` without `sniff`: when", {},
+     [](const Value& v, AttackerSpec& a) { a.at_ns = v.duration(); }},
+    {"id", "SPSV identifier", "the sniffed one", "`steal: spdt`: the identifier to send (a guess)", {},
+     [](const Value& v, AttackerSpec& a) {
+         a.id = v.str();
+         if (!proto::is_valid_spsv_id(*a.id))
+             v.fail(v.path() + ": expected an SPSV identifier (1 to 32 printable characters, no spaces, "
+                               "'(', ')' or ':'), found '" + *a.id + "'");
+     }},
+};
 
 AttackerSpec read_attacker(const std::string& node, const Value& v) {
     Map m(v);
     AttackerSpec a;
     a.node = node;
     a.mark = v.mark();
-    a.steal = m.need("steal").one_of({"data", "spdt"});
-    if (auto x = m.get("sniff")) a.sniff = x->str();
+    read_keys(m, kAttackerKeys, a);
+    // Which keys were written (for the checks between them, at the key's own place).
     const auto delay = m.get("delay");
-    if (delay) a.delay_ns = delay->duration();
     const auto server = m.get("server");
-    if (server) a.server = server->host_port();
     const auto at = m.get("at");
-    if (at) a.at_ns = at->duration();
     const auto id = m.get("id");
-    if (id) {
-        a.id = id->str();
-        if (!proto::is_valid_spsv_id(*a.id))
-            id->fail(id->path() + ": expected an SPSV identifier (1 to 32 printable characters, no spaces, "
-                                  "'(', ')' or ':'), found '" + *a.id + "'");
-    }
-    m.done();
     const std::string where = v.path() + ": ";
     if (a.steal == "data" && a.sniff.empty())
         v.fail(where + "'steal: data' needs 'sniff' (the node whose traffic shows the server's 227/229 reply)");
@@ -785,69 +1085,110 @@ AttackerSpec read_attacker(const std::string& node, const Value& v) {
     return a;
 }
 
-Expectation read_expect(const Value& v) {
-    Map m(v);
-    Expectation e;
-    e.mark = v.mark();
-    if (auto x = m.get("ok")) e.ok = x->boolean();
-    if (auto x = m.get("transfers"))
-        for (const auto& t : x->list("transfers")) {
-            Map tm(t);
-            ExpectedTransfer et;
-            et.mark = t.mark();
-            if (auto y = tm.get("command")) et.command = y->str();
-            if (auto y = tm.get("ok")) et.ok = y->boolean();
-            if (auto y = tm.get("reply")) et.reply = static_cast<int>(y->integer(100, 599, "a reply code from 100 to 599"));
-            tm.done();
-            e.transfers.push_back(et);
-        }
-    if (auto x = m.get("diagnosis_mentions"))
-        for (const auto& w : x->list("words")) e.diagnosis_mentions.push_back(w.str());
-    if (auto x = m.get("no_fix")) e.no_fix = x->str();
-    m.done();
-    return e;
-}
+const Key<ExpectedTransfer> kExpectedTransferKeys[] = {
+    {"command", "text", "not checked", "", {}, [](const Value& v, ExpectedTransfer& t) { t.command = v.str(); }},
+    {"ok", "boolean", "not checked", "", {}, [](const Value& v, ExpectedTransfer& t) { t.ok = v.boolean(); }},
+    {"reply", "integer", "not checked", "", {},
+     [](const Value& v, ExpectedTransfer& t) {
+         t.reply = static_cast<int>(v.integer(100, 599, "a reply code from 100 to 599"));
+     }},
+};
+
+const Key<Expectation> kExpectKeys[] = {
+    {"ok", "boolean", "not checked", "every client's transfer succeeded (attackers' attempts do not count)", {},
+     [](const Value& v, Expectation& e) { e.ok = v.boolean(); }},
+    {"transfers", "list of `{command, ok, reply}`", "not checked",
+     "the transfers in order: command (`RETR`, `LIST`, ...), success, final reply code; then each attacker's "
+     "`DATA`/`SPDT` attempt",
+     {},
+     [](const Value& v, Expectation& e) {
+         for (const auto& t : v.list("transfers")) {
+             Map tm(t);
+             ExpectedTransfer et;
+             et.mark = t.mark();
+             read_keys(tm, kExpectedTransferKeys, et);
+             e.transfers.push_back(et);
+         }
+     }},
+    {"diagnosis_mentions", "list of text", "`[]`", "words the diagnosis must contain", {},
+     [](const Value& v, Expectation& e) {
+         for (const auto& w : v.list("words")) e.diagnosis_mentions.push_back(w.str());
+     }},
+    {"no_fix", "text", "`\"\"`",
+     "for a failure that is the intended protection (a bounce attack refused): why no fix is offered; the "
+     "diagnosis then says so instead of proposing changes",
+     {}, [](const Value& v, Expectation& e) { e.no_fix = v.str(); }},
+};
+
+const Key<Scenario> kTopKeys[] = {
+    {"title", "text", "required", "one line shown in `ftpsim list` and the GUI's library", {},
+     [](const Value& v, Scenario& s) { s.title = v.str(); }, true},
+    {"description", "text", "`\"\"`", "what the learner should see and why, a few sentences", {},
+     [](const Value& v, Scenario& s) { s.description = v.str(); }},
+    {"seed", "integer", "`1`",
+     "seeds every random choice (passive ports, SPSV identifiers, loss); same seed, same trace", {},
+     [](const Value& v, Scenario& s) { s.seed = static_cast<std::uint64_t>(v.integer(0, INT64_MAX)); }},
+    {"limits", "mapping", "", "when a run stops (the keys `limits.*` below)", {},
+     [](const Value& v, Scenario& s) {
+         Map m(v);
+         read_keys(m, kLimitKeys, s.limits);
+     }},
+    {"tcp", "mapping", "", "the TCP model's parameters (the keys `tcp.*` below)", {},
+     [](const Value& v, Scenario& s) {
+         Map m(v);
+         read_keys(m, kTcpKeys, s.tcp);
+     }},
+    {"nodes", "mapping name -> node", "required", "the hosts and routers, in the order of the ladder's lanes", {},
+     [](const Value& v, Scenario& s) {
+         for (auto& [name, x] : Map(v).entries()) s.nodes.push_back(read_node(name, x));
+     },
+     true},
+    {"links", "list of links", "required", "point-to-point links between nodes", {},
+     [](const Value& v, Scenario& s) {
+         for (const auto& l : v.list("links")) s.links.push_back(read_link(l));
+     },
+     true},
+    {"servers", "mapping node name -> server", "`{}`", "FTP servers, keyed by the host they run on", {},
+     [](const Value& v, Scenario& s) {
+         for (auto& [name, x] : Map(v).entries()) s.servers.push_back(read_server(name, x));
+     }},
+    {"clients", "mapping node name -> client", "required", "FTP clients, keyed by the host they run on", {},
+     [](const Value& v, Scenario& s) {
+         for (auto& [name, x] : Map(v).entries()) s.clients.push_back(read_client(name, x));
+     }},
+    {"faults", "list of faults", "`[]`", "things that go wrong during the run", {},
+     [](const Value& v, Scenario& s) {
+         for (const auto& f : v.list("faults")) s.faults.push_back(read_fault(f));
+     }},
+    {"attackers", "mapping node name -> attacker", "`{}`",
+     "third hosts that race the client for its data connection (security cases)", {},
+     [](const Value& v, Scenario& s) {
+         for (auto& [name, x] : Map(v).entries()) s.attackers.push_back(read_attacker(name, x));
+     }},
+    {"expect", "expectation", "none", "the outcome `ftpsim check` compares with", {},
+     [](const Value& v, Scenario& s) {
+         Map m(v);
+         Expectation e;
+         e.mark = v.mark();
+         read_keys(m, kExpectKeys, e);
+         s.expect = e;
+     }},
+};
 
 Scenario read_scenario(const Context& ctx, const YAML::Node& root) {
     Map m(ctx, root, "");
     Scenario s;
     s.file = ctx.file;
-    s.title = m.need("title").str();
-    if (auto x = m.get("description")) s.description = x->str();
-    if (auto x = m.get("seed")) s.seed = static_cast<std::uint64_t>(x->integer(0, INT64_MAX));
-    if (auto x = m.get("limits")) {
-        Map lm(*x);
-        if (auto y = lm.get("time")) s.limits.time_ns = y->duration();
-        if (auto y = lm.get("events")) s.limits.events = static_cast<std::uint64_t>(y->integer(1, INT64_MAX));
-        if (auto y = lm.get("memory")) {
-            s.limits.memory_bytes = y->size();
-            if (s.limits.memory_bytes < (16u << 20) || s.limits.memory_bytes > (64ull << 30))
-                y->expected("a memory budget from 16MiB to 64GiB");
-        }
-        lm.done();
-    }
-    if (auto x = m.get("tcp")) {
-        Map tm(*x);
-        if (auto y = tm.get("mss")) s.tcp.mss = static_cast<std::uint32_t>(y->integer(100, 65495));
-        if (auto y = tm.get("header_bytes")) s.tcp.header_bytes = static_cast<std::uint32_t>(y->integer(0, 120));
-        if (auto y = tm.get("window")) s.tcp.window = y->size();
-        if (auto y = tm.get("connect_timeout")) s.tcp.connect_timeout_ns = y->duration();
-        if (auto y = tm.get("syn_retries")) s.tcp.syn_retries = static_cast<int>(y->integer(0, 20));
-        tm.done();
-    }
-    for (auto& [name, v] : Map(m.need("nodes")).entries()) s.nodes.push_back(read_node(name, v));
-    for (const auto& l : m.need("links").list("links")) s.links.push_back(read_link(l));
-    if (auto x = m.get("servers"))
-        for (auto& [name, v] : Map(*x).entries()) s.servers.push_back(read_server(name, v));
-    if (auto x = m.get("clients"))
-        for (auto& [name, v] : Map(*x).entries()) s.clients.push_back(read_client(name, v));
-    if (auto x = m.get("faults"))
-        for (const auto& f : x->list("faults")) s.faults.push_back(read_fault(f));
-    if (auto x = m.get("attackers"))
-        for (auto& [name, v] : Map(*x).entries()) s.attackers.push_back(read_attacker(name, v));
-    if (auto x = m.get("expect")) s.expect = read_expect(*x);
-    m.done();
+    read_keys(m, kTopKeys, s);
     return s;
+}
+
+// The reference's view of one section's table.
+template <class S, std::size_t N>
+void describe_section(std::vector<KeyInfo>& out, std::string_view section, const Key<S> (&keys)[N]) {
+    for (const auto& k : keys)
+        out.push_back({std::string(section), std::string(k.name), std::string(k.type), std::string(k.fallback),
+                       std::string(k.meaning), k.allowed, k.required});
 }
 
 // ---- --set overrides ---------------------------------------------------------------------------
@@ -1138,7 +1479,7 @@ void validate(const Scenario& s) {
             fail_at(m, std::string(what) + " '" + name + "': no node of that name" +
                            (near.empty() ? "" : " (did you mean '" + near + "'?)"));
         }
-        if (n->kind != "host") fail_at(m, std::string(what) + " '" + name + "' must run on a host, not a router");
+        if (n->kind != NodeKind::Host) fail_at(m, std::string(what) + " '" + name + "' must run on a host, not a router");
         return n;
     };
     for (const auto& sv : s.servers) {
@@ -1188,6 +1529,112 @@ void validate(const Scenario& s) {
         }
     }
     if (s.clients.empty()) fail_at(Mark{s.file, 1, 1}, "the scenario has no clients: add a 'clients' section");
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// The key reference (scenarios/README.md), rendered from the tables the loader reads with
+// ---------------------------------------------------------------------------------------------
+
+std::vector<KeyInfo> scenario_schema() {
+    std::vector<KeyInfo> out;
+    describe_section(out, "", kTopKeys);
+    describe_section(out, "limits", kLimitKeys);
+    describe_section(out, "tcp", kTcpKeys);
+    describe_section(out, "nodes.NAME", kNodeKeys);
+    describe_section(out, "nodes.NAME.interfaces[]", kInterfaceKeys);
+    describe_section(out, "nodes.NAME.nat", kNatKeys);
+    describe_section(out, "nodes.NAME.alg", kAlgKeys);
+    describe_section(out, "nodes.NAME.input", kInputKeys);
+    describe_section(out, "nodes.NAME.forwards[]", kForwardKeys);
+    describe_section(out, "nodes.NAME.firewall", kFirewallKeys);
+    describe_section(out, "nodes.NAME.firewall.rules[]", kRuleKeys);
+    describe_section(out, "links[]", kLinkKeys);
+    describe_section(out, "servers.NODE", kServerKeys);
+    describe_section(out, "clients.NODE", kClientKeys);
+    describe_section(out, "faults[]", kFaultKeys);
+    describe_section(out, "attackers.NODE", kAttackerKeys);
+    describe_section(out, "expect", kExpectKeys);
+    describe_section(out, "expect.transfers[]", kExpectedTransferKeys);
+    return out;
+}
+
+const KeyInfo* find_key(const std::vector<KeyInfo>& schema, std::string_view section, std::string_view key) {
+    for (const auto& k : schema)
+        if (k.section == section && k.key == key) return &k;
+    return nullptr;
+}
+
+namespace {
+
+constexpr std::string_view kKeysMarker = "<!-- keys: ";
+
+std::string type_cell(const KeyInfo& k) {
+    if (!k.type.empty()) return k.type;
+    std::string out;
+    for (std::size_t i = 0; i < k.allowed.size(); ++i)
+        out += (i == 0 ? "" : k.allowed.size() == 2 ? " or " : ", ") + ("`" + k.allowed[i] + "`");
+    return out;
+}
+
+// A section's rows; a nested section (tcp, interfaces[], rules[], servers.NODE) that has no table
+// of its own in the document follows its key's row with dotted names (tcp.mss, rules[].action).
+void table_rows(const std::vector<KeyInfo>& schema, const std::set<std::string>& own_tables,
+                const std::string& section, const std::string& prefix, std::string& out) {
+    for (const auto& k : schema) {
+        if (k.section != section) continue;
+        out += "| `" + prefix + k.key + "` | " + type_cell(k) + " | " + k.fallback + " | " + k.meaning + " |\n";
+        const std::string sub = (section.empty() ? "" : section + ".") + k.key;
+        for (const char* form : {"", "[]", ".NAME", ".NODE"}) {
+            const std::string nested = sub + form;
+            const bool exists = std::any_of(schema.begin(), schema.end(),
+                                            [&](const KeyInfo& x) { return x.section == nested; });
+            if (exists && !own_tables.count(nested))
+                table_rows(schema, own_tables, nested, prefix + k.key + form + ".", out);
+        }
+    }
+}
+
+std::set<std::string> marked_sections(std::string_view doc) {
+    std::set<std::string> out;
+    for (std::size_t m = doc.find(kKeysMarker); m != std::string_view::npos; m = doc.find(kKeysMarker, m + 1)) {
+        const std::size_t close = doc.find(" -->", m);
+        if (close == std::string_view::npos) break;
+        out.emplace(doc.substr(m + kKeysMarker.size(), close - m - kKeysMarker.size()));
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string render_key_table(std::string_view section, const std::set<std::string>& own_tables) {
+    const auto schema = scenario_schema();
+    std::string out = "| key | type | default | meaning |\n|---|---|---|---|\n";
+    table_rows(schema, own_tables, std::string(section), "", out);
+    return out;
+}
+
+std::string regenerate_key_reference(std::string_view doc) {
+    constexpr std::string_view kMarker = kKeysMarker;
+    const std::set<std::string> own_tables = marked_sections(doc);
+    std::string out;
+    std::size_t pos = 0;
+    while (true) {
+        const std::size_t m = doc.find(kMarker, pos);
+        if (m == std::string_view::npos) break;
+        const std::size_t close = doc.find(" -->", m);
+        const std::size_t eol = doc.find('\n', close);
+        if (close == std::string_view::npos || eol == std::string_view::npos) break;
+        const std::string section(doc.substr(m + kMarker.size(), close - m - kMarker.size()));
+        // The table runs from the line after the marker to the first blank line.
+        std::size_t end = doc.find("\n\n", eol);
+        end = end == std::string_view::npos ? doc.size() : end + 1;
+        out.append(doc.substr(pos, eol + 1 - pos));
+        out += render_key_table(section, own_tables);
+        pos = end;
+    }
+    out.append(doc.substr(pos));
+    return out;
 }
 
 }  // namespace ftpsim::scenario

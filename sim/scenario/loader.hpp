@@ -2,6 +2,7 @@
 // what was expected and what was found; the command line turns it into exit status 2.
 #pragma once
 
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -52,6 +53,27 @@ const Interface& client_interface(const NodeSpec& n, const proto::IpAddress& ser
 bool parse_duration(std::string_view text, std::int64_t& ns);
 bool parse_bandwidth(std::string_view text, double& bps);
 bool parse_size(std::string_view text, std::uint64_t& bytes);
+
+// The format's schema: every key the loader reads, section by section, with what the reference
+// (scenarios/README.md) says about it. Sections are written as paths with placeholders:
+// "" (the top level), "tcp", "nodes.NAME", "nodes.NAME.nat", "links[]", "clients.NODE", ...
+struct KeyInfo {
+    std::string section;
+    std::string key;
+    std::string type;                  // as the reference writes it; "" = one of `allowed`
+    std::string fallback;              // the default, as the reference writes it
+    std::string meaning;
+    std::vector<std::string> allowed;  // the words a choice accepts
+    bool required = false;
+};
+std::vector<KeyInfo> scenario_schema();
+const KeyInfo* find_key(const std::vector<KeyInfo>& schema, std::string_view section, std::string_view key);
+// A section's reference table (Markdown): its keys, then the keys of each nested section that
+// has no table of its own (`own_tables`) with dotted names. regenerate_key_reference renders
+// again each table that follows a line "<!-- keys: SECTION -->" (the test that keeps
+// scenarios/README.md equal to the schema uses it).
+std::string render_key_table(std::string_view section, const std::set<std::string>& own_tables = {});
+std::string regenerate_key_reference(std::string_view doc);
 
 // The known key closest to `key` (edit distance), or "" when none is close.
 std::string nearest_key(std::string_view key, const std::vector<std::string>& known);

@@ -6,10 +6,13 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocol/address.hpp"
+#include "sim/mbox/nat.hpp"
 
 namespace ftpsim::scenario {
 
@@ -19,6 +22,56 @@ struct Mark {
     int line = 0;    // 1-based; 0 = unknown
     int column = 0;  // 1-based
 };
+
+// A closed set of words in the format, each standing for one typed value. The loader reads the
+// word once and hands the enum downstream; the schema (loader.hpp) lists the words as the key's
+// allowed values, so the loader, --set, the GUI's knobs and scenarios/README.md name the same ones.
+template <class E>
+struct Choice {
+    E value;
+    std::string_view name;
+};
+template <class E>
+std::span<const Choice<E>> choices();  // specialised below for each enum of the format
+template <class E>
+std::string_view name_of(E value) {
+    for (const auto& c : choices<E>())
+        if (c.value == value) return c.name;
+    return "?";
+}
+
+enum class NodeKind { Host, Router };
+template <>
+inline std::span<const Choice<NodeKind>> choices<NodeKind>() {
+    static constexpr Choice<NodeKind> kNames[] = {{NodeKind::Host, "host"}, {NodeKind::Router, "router"}};
+    return kNames;
+}
+
+// How a client makes its data connections (clients.NODE.mode).
+enum class ClientMode { Port, Eprt, Pasv, Epsv, EpsvAll, Spsv, Default, Fxp, Rfc438, Rfc478 };
+template <>
+inline std::span<const Choice<ClientMode>> choices<ClientMode>() {
+    static constexpr Choice<ClientMode> kNames[] = {
+        {ClientMode::Port, "port"},       {ClientMode::Eprt, "eprt"},     {ClientMode::Pasv, "pasv"},
+        {ClientMode::Epsv, "epsv"},       {ClientMode::EpsvAll, "epsv-all"}, {ClientMode::Spsv, "spsv"},
+        {ClientMode::Default, "default"}, {ClientMode::Fxp, "fxp"},       {ClientMode::Rfc438, "rfc438"},
+        {ClientMode::Rfc478, "rfc478"}};
+    return kNames;
+}
+// fxp, rfc438, rfc478: the client drives a transfer between two servers.
+inline bool is_server_to_server(ClientMode m) {
+    return m == ClientMode::Fxp || m == ClientMode::Rfc438 || m == ClientMode::Rfc478;
+}
+
+enum class FaultKind { LinkDown, Reset, ServerRestart, DiskFull };
+template <>
+inline std::span<const Choice<FaultKind>> choices<FaultKind>() {
+    static constexpr Choice<FaultKind> kNames[] = {{FaultKind::LinkDown, "link-down"},
+                                                   {FaultKind::Reset, "reset"},
+                                                   {FaultKind::ServerRestart, "server-restart"},
+                                                   {FaultKind::DiskFull, "disk-full"}};
+    return kNames;
+}
 
 struct PortRange {
     std::uint16_t lo = 0, hi = 0;
@@ -46,18 +99,12 @@ struct Route {
     Mark mark;
 };
 
-enum class NatBehaviour { EndpointIndependent, AddressDependent, AddressAndPortDependent };
-
+// Source NAT on a router: the model's own configuration (sim/mbox/nat.hpp: its defaults, its
+// presets) and the preset it was written as.
 struct NatSpec {
     bool enabled = false;
-    std::string type;                 // preset name as written, or "custom"
-    NatBehaviour mapping = NatBehaviour::EndpointIndependent;
-    NatBehaviour filtering = NatBehaviour::AddressAndPortDependent;
-    bool port_preservation = true;
-    std::optional<PortRange> ports;   // the external port pool (--to-ports); none: any port is kept
-    std::int64_t timeout_established_ns = 7440LL * 1'000'000'000;  // RFC 5382: 2 h 4 min
-    std::int64_t timeout_transitory_ns = 240LL * 1'000'000'000;    // RFC 5382: 4 min
-    bool hairpin = false;
+    std::string type;                 // a preset's name (mbox::nat_presets()) or "custom"
+    mbox::NatConfig config;           // mapping, filtering, port pool, timeouts, hairpinning
     Mark mark;
 };
 
@@ -97,7 +144,7 @@ struct FirewallSpec {
 
 struct NodeSpec {
     std::string name;
-    std::string kind = "host";        // host | router
+    NodeKind kind = NodeKind::Host;
     std::vector<Interface> interfaces;
     std::optional<proto::IpAddress> gateway;
     std::vector<Route> routes;
@@ -127,7 +174,7 @@ struct FileSpec {
 
 struct ServerSpec {
     std::string node;
-    std::string profile = "vsftpd";   // vsftpd | pyftpdlib | rfc959
+    std::string profile = "vsftpd";   // a name from proto::server_profiles()
     std::uint16_t port = 21;
     std::optional<PortRange> passive_ports;
     std::optional<proto::IpAddress> pasv_address;  // vsftpd pasv_address / pyftpdlib masquerade_address
@@ -141,8 +188,8 @@ struct ServerSpec {
 
 struct ClientSpec {
     std::string node;
-    std::string profile = "classic";  // curl | ftplib | lftp | filezilla | classic
-    std::string mode = "pasv";        // port | eprt | pasv | epsv | epsv-all | spsv | default
+    std::string profile = "classic";  // a name from proto::client_profiles()
+    ClientMode mode = ClientMode::Pasv;
     proto::HostPort server;           // the control connection's destination
     std::optional<proto::HostPort> second_server;  // server-to-server: the other server
     std::string user = "anonymous";
@@ -165,7 +212,7 @@ struct ClientSpec {
 };
 
 struct FaultSpec {
-    std::string kind;                 // link-down | reset | server-restart | disk-full
+    FaultKind kind = FaultKind::LinkDown;
     std::string target;               // link "a-b", node name, ...
     std::int64_t at_ns = 0;
     std::int64_t duration_ns = 0;

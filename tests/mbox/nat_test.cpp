@@ -243,7 +243,9 @@ TEST_CASE("NAT: an inbound SYN with no mapping reaches the router's closed port,
 
 TEST_CASE("NAT: hairpinning") {
     NatConfig cfg = NatConfig::full_cone();
+    CHECK_FALSE(cfg.hairpinning);  // the one default: off, like a Linux masquerade rule alone
     SUBCASE("on: an inside host reaches another through the public address, seen from its own public address") {
+        cfg.hairpinning = true;
         Router r(home_config(cfg));
         r.process(syn("192.168.1.11:6000", "203.0.113.10:80"), kLan);  // B gets 203.0.113.1:6000
         RouterResult h = r.process(syn("192.168.1.10:5000", "203.0.113.1:6000"), kLan);

@@ -83,6 +83,7 @@ TEST_CASE("router: port forwards apply to the outside address only") {
 TEST_CASE("router: hairpinning through a port forward") {
     RouterConfig c = home();
     c.nat = NatConfig::port_restricted();
+    c.nat->hairpinning = true;
     c.forwards.push_back({21, 21, ip("192.168.1.20"), 21});
     Router r(c);
     int out = -1;

@@ -42,7 +42,7 @@ TEST_CASE("no library scenario's active-mode data port is a port its host alread
         // RFC 959 3.2's default data port is the control port by definition.
         std::set<std::string> default_mode_clients;
         for (const auto& c : s.clients)
-            if (c.mode == "default") default_mode_clients.insert(c.node);
+            if (c.mode == scenario::ClientMode::Default) default_mode_clients.insert(c.node);
         sim::RunOptions o;
         o.verify_fixes = false;
         o.diagnose = false;

@@ -41,11 +41,11 @@ TEST_CASE("the base scenario loads with every field in place") {
     CHECK(s.seed == 7);
     REQUIRE(s.nodes.size() == 3);
     CHECK(s.nodes[0].name == "client");
-    CHECK(s.nodes[1].kind == "router");
+    CHECK(s.nodes[1].kind == NodeKind::Router);
     CHECK(s.nodes[1].interfaces[1].side == "outside");
     CHECK(s.nodes[1].nat.enabled);
-    CHECK(s.nodes[1].nat.mapping == NatBehaviour::EndpointIndependent);
-    CHECK(s.nodes[1].nat.filtering == NatBehaviour::AddressAndPortDependent);
+    CHECK(s.nodes[1].nat.config.mapping == ftpsim::mbox::NatBehaviour::EndpointIndependent);
+    CHECK(s.nodes[1].nat.config.filtering == ftpsim::mbox::NatBehaviour::AddressAndPortDependent);
     CHECK_FALSE(s.nodes[1].alg.enabled);
     REQUIRE(s.links.size() == 2);
     CHECK(s.links[0].latency_ns == 5'000'000);
@@ -54,7 +54,7 @@ TEST_CASE("the base scenario loads with every field in place") {
     CHECK(s.servers[0].files[0].size == 65536);
     CHECK(s.servers[0].passive_ports->lo == 30000);
     REQUIRE(s.clients.size() == 1);
-    CHECK(s.clients[0].mode == "port");
+    CHECK(s.clients[0].mode == ClientMode::Port);
     CHECK(s.clients[0].server.port == 21);
     CHECK(s.clients[0].script.size() == 3);
     REQUIRE(s.expect);
