@@ -5,7 +5,11 @@
 #include <iostream>
 
 #include "app/commands.hpp"
+#include "protocol/client_profile.hpp"
+#include "protocol/server_profile.hpp"
+#include "sim/mbox/nat.hpp"
 #include "sim/run/run.hpp"
+#include "viz/export.hpp"
 #include "sim/scenario/loader.hpp"
 
 namespace fs = std::filesystem;
@@ -48,7 +52,38 @@ std::string expected_summary(const scenario::Scenario& s) {
 
 }  // namespace
 
+namespace {
+
+// `ftpsim list profiles|exporters|nat|keys`: what the registries hold, one per line.
+int list_registry(const std::string& what) {
+    if (what == "profiles") {
+        for (const auto& p : proto::client_profiles())
+            std::cout << "client  " << p.name << "  " << p.description << "\n";
+        for (const auto& p : proto::server_profiles())
+            std::cout << "server  " << p.name << "  " << p.description << "\n";
+    } else if (what == "exporters") {
+        for (const auto& x : viz::exporters()) {
+            std::string exts;
+            for (auto e : x.extensions) exts += (exts.empty() ? "." : " .") + std::string(e);
+            std::cout << x.name << "  " << exts << "  " << x.label << "\n";
+        }
+    } else if (what == "nat") {
+        for (const auto& p : mbox::nat_presets()) std::cout << p.name << "  " << p.description << "\n";
+    } else {  // keys
+        for (const auto& k : scenario::scenario_schema()) {
+            std::string allowed;
+            for (const auto& a : k.allowed) allowed += (allowed.empty() ? "" : ", ") + a;
+            std::cout << (k.section.empty() ? "" : k.section + ".") << k.key << "  "
+                      << (k.type.empty() ? allowed : k.type) << "  " << (k.fallback.empty() ? "-" : k.fallback) << "\n";
+        }
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
 int cmd_list(const ListFlags& f) {
+    if (f.what != "scenarios") return list_registry(f.what);
     std::vector<std::string> files;
     const std::string dir = f.dir.empty() ? library_dir() : f.dir;
     if (std::string err = collect({dir}, files, false); !err.empty()) {

@@ -14,11 +14,9 @@ namespace ftpsim::app {
 
 int cmd_import(const ImportFlags& f) {
     for (const auto& p : f.exports)
-        if (!viz::format_from_path(p)) {
-            std::fprintf(stderr,
-                         "--export %s: unknown file extension; expected .svg .puml .plantuml .mmd .msc "
-                         ".txt .json or .pcap\n",
-                         p.c_str());
+        if (!viz::find_exporter(p)) {
+            std::fprintf(stderr, "--export %s: unknown file extension; expected %s\n", p.c_str(),
+                         viz::export_extensions().c_str());
             return kExitBadInput;
         }
     live::ImportOptions io;

@@ -107,11 +107,9 @@ int cmd_run(const RunFlags& f) {
         return kExitBadInput;
     }
     for (const auto& p : f.exports)
-        if (!viz::format_from_path(p)) {
-            std::fprintf(stderr,
-                         "--export %s: unknown file extension; expected .svg .puml .plantuml .mmd .msc "
-                         ".txt .json or .pcap\n",
-                         p.c_str());
+        if (!viz::find_exporter(p)) {
+            std::fprintf(stderr, "--export %s: unknown file extension; expected %s\n", p.c_str(),
+                         viz::export_extensions().c_str());
             return kExitBadInput;
         }
 

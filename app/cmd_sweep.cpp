@@ -102,10 +102,48 @@ void progress_bar(std::size_t done, std::size_t total) {
 std::string run_parallel(const std::string& file, const std::vector<std::string>& base_sets,
                          const std::vector<Dimension>& dims, const std::vector<std::size_t>& cells,
                          int jobs, bool progress, std::vector<CellResult>& results) {
-    if (static_cast<std::size_t>(jobs) > cells.size()) jobs = static_cast<int>(std::max<std::size_t>(cells.size(), 1));
-    void* shared = mmap(nullptr, sizeof(std::atomic<std::size_t>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (shared == MAP_FAILED) return "sweep: cannot map memory shared with the workers";
-    auto* next_cell = new (shared) std::atomic<std::size_t>(0);
+    if (cells.empty()) return "";
+    // The first cell runs here, before the fork: the workers inherit what a process's first
+    // simulation sets up once (SimGrid's start-up, the dynamic linker's bindings, a warm heap)
+    // instead of each paying for it again (measured: 15% more instructions with two workers).
+    std::size_t done = 0;
+    {
+        auto sets = base_sets;
+        auto extra = cell_sets(dims, cells[0]);
+        sets.insert(sets.end(), extra.begin(), extra.end());
+        try {
+            results[cells[0]] = run_cell(file, sets);
+        } catch (const scenario::ScenarioError& e) {
+            return e.what();
+        }
+        if (progress) progress_bar(++done, cells.size());
+    }
+    // Every value of every dimension, each loaded once by one worker before its cells.
+    std::vector<std::string> values;
+    for (const auto& d : dims)
+        for (const auto& v : d.values) values.push_back(d.key + "=" + v);
+    auto validate = [&](const std::string& value) {
+        auto sets = base_sets;
+        sets.push_back(value);
+        scenario::load_file(file, sets);
+    };
+    if (cells.size() == 1) {
+        try {
+            for (const auto& v : values) validate(v);
+        } catch (const scenario::ScenarioError& e) {
+            return e.what();
+        }
+        return "";
+    }
+    if (static_cast<std::size_t>(jobs) > cells.size() - 1) jobs = static_cast<int>(cells.size() - 1);
+    struct Shared {
+        std::atomic<std::size_t> next_cell;
+        std::atomic<bool> abort;  // a worker found a bad value: the others stop
+    };
+    void* mem = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return "sweep: cannot map memory shared with the workers";
+    auto* shared = new (mem) Shared{{1}, {false}};
+    auto* next_cell = &shared->next_cell;
     std::vector<int> fds;
     std::vector<pid_t> pids;
     for (int w = 0; w < jobs; ++w) {
@@ -117,7 +155,18 @@ std::string run_parallel(const std::string& file, const std::vector<std::string>
             close(p[0]);
             for (int fd : fds) close(fd);
             FILE* out = fdopen(p[1], "w");
-            for (std::size_t i = next_cell->fetch_add(1); i < cells.size(); i = next_cell->fetch_add(1)) {
+            for (std::size_t v = static_cast<std::size_t>(w); v < values.size(); v += static_cast<std::size_t>(jobs)) {
+                try {
+                    validate(values[v]);
+                } catch (const scenario::ScenarioError& e) {
+                    shared->abort = true;
+                    std::fprintf(out, "0 E %s\n", e.what());
+                    std::fclose(out);
+                    _exit(0);
+                }
+            }
+            for (std::size_t i = next_cell->fetch_add(1); i < cells.size() && !shared->abort;
+                 i = next_cell->fetch_add(1)) {
                 auto sets = base_sets;
                 auto extra = cell_sets(dims, cells[i]);
                 sets.insert(sets.end(), extra.begin(), extra.end());
@@ -137,7 +186,7 @@ std::string run_parallel(const std::string& file, const std::vector<std::string>
         pids.push_back(pid);
     }
     std::vector<std::string> partial(fds.size());
-    std::size_t done = 0, open_fds = fds.size();
+    std::size_t open_fds = fds.size();
     std::string error;
     while (open_fds > 0) {
         std::vector<pollfd> pfds;
@@ -179,7 +228,7 @@ std::string run_parallel(const std::string& file, const std::vector<std::string>
         }
     }
     for (pid_t p : pids) waitpid(p, nullptr, 0);
-    munmap(shared, sizeof(std::atomic<std::size_t>));
+    munmap(mem, sizeof(Shared));
     return error;
 }
 
@@ -326,15 +375,10 @@ int cmd_sweep(const SweepFlags& f) {
             return kExitBadInput;
         }
     }
-    // Validate the base scenario and every value once, in this process, before forking.
+    // Validate the base scenario here, before forking; every value is validated once too, by the
+    // workers before their cells (run_parallel), so that a bad value stops the sweep at once.
     try {
         scenario::load_file(f.file, f.sets);
-        for (const auto& d : dims)
-            for (const auto& v : d.values) {
-                auto sets = f.sets;
-                sets.push_back(d.key + "=" + v);
-                scenario::load_file(f.file, sets);
-            }
     } catch (const scenario::ScenarioError& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return kExitBadInput;

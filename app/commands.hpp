@@ -66,6 +66,7 @@ struct SweepMergeFlags {
 
 struct ListFlags {
     std::string dir;
+    std::string what = "scenarios";  // scenarios | profiles | exporters | nat | keys
 };
 
 // Live mode, the client: ftpsim get URL [-o FILE] | put FILE URL | ls URL (docs/live.md).

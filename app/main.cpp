@@ -9,11 +9,31 @@
 #include <vector>
 
 #include "app/commands.hpp"
+#include "protocol/client_profile.hpp"
+#include "protocol/server_profile.hpp"
+#include "viz/export.hpp"
 #include "sim/net/network.hpp"
 
 using namespace ftpsim::app;
 
 namespace {
+
+// The help lists what the registries hold (protocol/client_profile.cpp, server_profile.cpp).
+std::string client_profile_names() {
+    std::string out;
+    for (const auto& p : ftpsim::proto::client_profiles()) out += (out.empty() ? "" : ", ") + std::string(p.name);
+    return out;
+}
+std::vector<std::string> server_profile_list() {
+    std::vector<std::string> out;
+    for (const auto& p : ftpsim::proto::server_profiles()) out.emplace_back(p.name);
+    return out;
+}
+std::string server_profile_names() {
+    std::string out;
+    for (const auto& n : server_profile_list()) out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
 
 void add_view_flags(CLI::App* cmd, ViewFlags& v) {
     cmd->add_option("--view", v.view, "Ladder view: per-hop (middleboxes as lanes) or end-to-end")
@@ -53,7 +73,7 @@ void add_view_flags(CLI::App* cmd, ViewFlags& v) {
 // get / put / ls share their flags (only one of them is parsed).
 void add_live_client_flags(CLI::App* cmd, LiveClientFlags& f) {
     cmd->add_option("--mode", f.mode, "Data connection: port, eprt, pasv, epsv or spsv (default: the profile's; curl: EPSV, then PASV)");
-    cmd->add_option("--profile", f.profile, "Client behaviour: curl, ftplib, lftp, filezilla, classic, textbook");
+    cmd->add_option("--profile", f.profile, "Client behaviour: " + client_profile_names());
     cmd->add_option("--user", f.user, "User name (default: the URL's, else anonymous)")
         ->each([&f](const std::string&) { f.user_set = true; });
     cmd->add_option("--password", f.password, "Password (default: the URL's, else the profile's anonymous password)")
@@ -101,8 +121,11 @@ int main(int argc, char** argv) {
 
     ListFlags list_flags;
     auto* list = app.add_subcommand("list", "List the scenario library with titles and expected outcomes");
+    list->add_option("what", list_flags.what,
+                     "What to list: scenarios (default), profiles, exporters, nat (NAT presets), keys (scenario keys)")
+        ->check(CLI::IsMember({"scenarios", "profiles", "exporters", "nat", "keys"}));
     list->add_option("--dir", list_flags.dir, "Scenario folder (default: the library)");
-    list->footer("Example:\n  ftpsim list");
+    list->footer("Examples:\n  ftpsim list\n  ftpsim list profiles\n  ftpsim list keys");
 
     RunFlags run_flags;
     auto* run = app.add_subcommand("run", "Simulate a scenario: print the ladder, the outcome and the diagnosis");
@@ -111,7 +134,7 @@ int main(int argc, char** argv) {
     run->add_option("--set", run_flags.sets, "Override a key: --set nodes.home-router.alg.enabled=true")
         ->take_all()->allow_extra_args(false);
     run->add_option("--export,-o", run_flags.exports,
-                    "Write an export; the format comes from the extension: .svg .puml .mmd .msc .txt .json .pcap");
+                    "Write an export; the format comes from the extension: " + ftpsim::viz::export_extensions());
     run->add_flag("--quiet,-q", run_flags.quiet, "Print only the outcome and the diagnosis");
     run->add_flag("--no-verify", run_flags.no_verify, "Do not verify the proposed fixes by re-running");
     run->add_option("--compare", run_flags.compare,
@@ -189,7 +212,7 @@ int main(int argc, char** argv) {
     import->add_option("file", import_flags.file, "A capture (tcpdump -w, Wireshark) or a trace JSON (serve --trace)")
         ->required();
     import->add_option("--export,-o", import_flags.exports,
-                       "Write an export; the format comes from the extension: .svg .puml .mmd .msc .txt .json .pcap");
+                       "Write an export; the format comes from the extension: " + ftpsim::viz::export_extensions());
     import->add_option("--control-port", import_flags.control_ports,
                        "A port the FTP server listens on besides 21 (repeatable; a 220 greeting is found anyway)");
     import->add_flag("--segments", import_flags.segments,
@@ -204,8 +227,8 @@ int main(int argc, char** argv) {
     auto* serve = app.add_subcommand("serve", "Run a real FTP server on the protocol core (live mode)");
     serve->add_option("--listen", serve_flags.listen, "ADDR:PORT to listen on ([::1]:2121 for IPv6; default 127.0.0.1:2121)");
     serve->add_option("--root", serve_flags.root, "Directory to serve (the server is confined to it)")->required();
-    serve->add_option("--profile", serve_flags.profile, "Server behaviour: vsftpd, pyftpdlib or rfc959")
-        ->check(CLI::IsMember({"vsftpd", "pyftpdlib", "rfc959"}));
+    serve->add_option("--profile", serve_flags.profile, "Server behaviour: " + server_profile_names())
+        ->check(CLI::IsMember(server_profile_list()));
     serve->add_option("--passive-ports", serve_flags.passive_ports, "A-B: passive data ports (default: any unprivileged port)");
     serve->add_option("--users", serve_flags.users, "Users file: one \"NAME PASSWORD [rw|ro]\" per line");
     serve->add_flag("--no-anonymous", serve_flags.no_anonymous, "Refuse the anonymous login");

@@ -4,6 +4,7 @@
 // model per process), the peak RSS and the allocation counter start clean, and each child
 // reports "key value" lines through a pipe. Ratios compare two things timed side by side in the
 // same child, alternating repetitions, so a shared, loaded machine slows both alike.
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -359,30 +360,44 @@ void bench_sweep(const Options& o, std::vector<Results>& rounds_out, Results& kn
         r["serial_cpu"] = serial["cpu"];
         r["ok_cells"] = serial["ok"];
         r["failed"] = serial["failed"];
-        // two workers, cells dealt alternately (as `ftpsim sweep --jobs 2` does)
+        // two workers as `ftpsim sweep --jobs 2` runs them: a sweep process runs the first cell,
+        // then forks two workers that take the next cell from a shared counter; cores obtained =
+        // the CPU time of the sweep process and its workers / wall time
         t0 = Clock::now();
-        std::vector<pid_t> pids;
-        for (int w = 0; w < 2; ++w) {
+        double child_cpu = 0;
+        {
             std::fflush(stdout);
-            pid_t pid = fork();
-            if (pid == 0) {
-                for (std::size_t i = static_cast<std::size_t>(w); i < cells.size(); i += 2) {
-                    try {
-                        sweep_cell(cells[i]);
-                    } catch (...) {
-                    }
+            pid_t sweep = fork();
+            if (sweep == 0) {
+                try {
+                    sweep_cell(cells[0]);
+                } catch (...) {
                 }
+                void* mem = mmap(nullptr, sizeof(std::atomic<std::size_t>), PROT_READ | PROT_WRITE,
+                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                auto* next = new (mem) std::atomic<std::size_t>(1);
+                std::vector<pid_t> workers;
+                for (int w = 0; w < 2; ++w) {
+                    pid_t pid = fork();
+                    if (pid == 0) {
+                        for (std::size_t i = next->fetch_add(1); i < cells.size(); i = next->fetch_add(1)) {
+                            try {
+                                sweep_cell(cells[i]);
+                            } catch (...) {
+                            }
+                        }
+                        _exit(0);
+                    }
+                    workers.push_back(pid);
+                }
+                for (pid_t p : workers) waitpid(p, nullptr, 0);
                 _exit(0);
             }
-            pids.push_back(pid);
-        }
-        double child_cpu = 0;
-        for (pid_t p : pids) {
             int st = 0;
             rusage ru{};
-            wait4(p, &st, 0, &ru);
-            child_cpu += static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-                         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+            wait4(sweep, &st, 0, &ru);  // the sweep process's usage includes its reaped workers'
+            child_cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                        static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
         }
         r["parallel_wall"] = seconds_since(t0);
         r["parallel_cpu"] = child_cpu;

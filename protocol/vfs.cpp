@@ -1,6 +1,7 @@
 #include "protocol/vfs.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 namespace ftpsim::proto {

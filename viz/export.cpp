@@ -17,63 +17,90 @@ std::string lane_address(const Lane& l) {
     return s;
 }
 
-std::optional<Format> format_from_path(std::string_view path) {
+namespace {
+
+// PlantUML, Mermaid and mscgen fold long data runs (their tools take minutes on a long transfer).
+Diagram laid_out(const trace::Trace& t, const ExportOptions& o, bool text_tool) {
+    LayoutOptions lo = o.layout;
+    if (text_tool && lo.fold_data_above == 0) lo.fold_data_above = o.text_diagram_fold_above;
+    return layout(t, lo);
+}
+
+constexpr std::string_view kSvgExt[] = {"svg"};
+constexpr std::string_view kPlantUmlExt[] = {"puml", "plantuml"};
+constexpr std::string_view kMermaidExt[] = {"mmd", "mermaid"};
+constexpr std::string_view kMscgenExt[] = {"msc"};
+constexpr std::string_view kTextExt[] = {"txt", "text"};
+constexpr std::string_view kJsonExt[] = {"json"};
+constexpr std::string_view kPcapExt[] = {"pcap"};
+
+const Exporter kExporters[] = {
+    {"svg", "SVG", kSvgExt,
+     [](const trace::Trace& t, const ExportOptions& o) { return to_svg(laid_out(t, o, false), o.svg); }, Format::Svg},
+    {"plantuml", "PlantUML", kPlantUmlExt,
+     [](const trace::Trace& t, const ExportOptions& o) { return to_plantuml(laid_out(t, o, true)); },
+     Format::PlantUml},
+    {"mermaid", "Mermaid", kMermaidExt,
+     [](const trace::Trace& t, const ExportOptions& o) { return to_mermaid(laid_out(t, o, true)); },
+     Format::Mermaid},
+    {"mscgen", "mscgen", kMscgenExt,
+     [](const trace::Trace& t, const ExportOptions& o) { return to_mscgen(laid_out(t, o, true)); }, Format::Mscgen},
+    {"text", "Text", kTextExt,
+     [](const trace::Trace& t, const ExportOptions& o) { return to_text(laid_out(t, o, false), o.text); },
+     Format::Text},
+    {"json", "JSON trace", kJsonExt, [](const trace::Trace& t, const ExportOptions&) { return trace::to_json(t); },
+     Format::Json},
+    {"pcap", "pcap (Wireshark)", kPcapExt,
+     [](const trace::Trace& t, const ExportOptions& o) { return to_pcap(t, o.pcap); }, Format::Pcap},
+};
+
+}  // namespace
+
+std::span<const Exporter> exporters() { return kExporters; }
+
+const Exporter* find_exporter(std::string_view path) {
     const auto dot = path.rfind('.');
     const auto slash = path.find_last_of("/\\");
     std::string_view ext = path;
     if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash)) ext = path.substr(dot + 1);
     std::string e(ext);
     std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (e == "svg") return Format::Svg;
-    if (e == "puml" || e == "plantuml") return Format::PlantUml;
-    if (e == "mmd" || e == "mermaid") return Format::Mermaid;
-    if (e == "msc") return Format::Mscgen;
-    if (e == "txt" || e == "text") return Format::Text;
-    if (e == "json") return Format::Json;
-    if (e == "pcap") return Format::Pcap;
-    return std::nullopt;
+    for (const auto& x : kExporters)
+        for (auto known : x.extensions)
+            if (e == known) return &x;
+    return nullptr;
+}
+
+std::string export_extensions(std::string_view separator) {
+    std::string out;
+    for (const auto& x : kExporters)
+        for (auto e : x.extensions) out.append(out.empty() ? "" : separator).append(".").append(e);
+    return out;
+}
+
+std::optional<Format> format_from_path(std::string_view path) {
+    const Exporter* x = find_exporter(path);
+    return x ? x->format : std::nullopt;
 }
 
 const char* format_name(Format f) {
-    switch (f) {
-    case Format::Svg: return "svg";
-    case Format::PlantUml: return "plantuml";
-    case Format::Mermaid: return "mermaid";
-    case Format::Mscgen: return "mscgen";
-    case Format::Text: return "text";
-    case Format::Json: return "json";
-    case Format::Pcap: return "pcap";
-    }
+    for (const auto& x : kExporters)
+        if (x.format == f) return x.name.data();
     return "?";
 }
 
 std::string export_trace(const trace::Trace& t, Format f, const ExportOptions& o) {
-    switch (f) {
-    case Format::Json: return trace::to_json(t);
-    case Format::Pcap: return to_pcap(t, o.pcap);
-    default: break;
-    }
-    LayoutOptions lo = o.layout;
-    if ((f == Format::PlantUml || f == Format::Mermaid || f == Format::Mscgen) && lo.fold_data_above == 0)
-        lo.fold_data_above = o.text_diagram_fold_above;
-    const Diagram d = layout(t, lo);
-    switch (f) {
-    case Format::Svg: return to_svg(d, o.svg);
-    case Format::PlantUml: return to_plantuml(d);
-    case Format::Mermaid: return to_mermaid(d);
-    case Format::Mscgen: return to_mscgen(d);
-    case Format::Text: return to_text(d, o.text);
-    default: break;
-    }
+    for (const auto& x : kExporters)
+        if (x.format == f) return x.render(t, o);
     throw ExportError("unknown export format");
 }
 
 std::string export_for_path(const trace::Trace& t, std::string_view path, const ExportOptions& o) {
-    const auto f = format_from_path(path);
-    if (!f)
-        throw ExportError("cannot tell the export format from \"" + std::string(path) +
-                          "\": use .svg, .puml, .plantuml, .mmd, .msc, .txt, .json or .pcap");
-    return export_trace(t, *f, o);
+    const Exporter* x = find_exporter(path);
+    if (!x)
+        throw ExportError("cannot tell the export format from \"" + std::string(path) + "\": use " +
+                          export_extensions(", "));
+    return x->render(t, o);
 }
 
 }  // namespace ftpsim::viz

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -84,8 +85,27 @@ void synthesize_file_bytes(std::uint32_t tcp_seq, std::uint32_t len, std::string
 
 enum class Format { Svg, PlantUml, Mermaid, Mscgen, Text, Json, Pcap };
 
+struct ExportOptions;
+
+// The exporters as one table: `ftpsim run --export` and `import --export` choose by the file's
+// extension, their help and error messages list the extensions, and the GUI's export menu has a
+// button per row. A new exporter is its renderer's file and a row in viz/export.cpp
+// (docs/design.md, "How to add an exporter"); `format` names the built-in ones in code.
+struct Exporter {
+    std::string_view name;                        // "svg", "plantuml", ...
+    std::string_view label;                       // the GUI's button: "SVG", "pcap (Wireshark)"
+    std::span<const std::string_view> extensions; // without the dot, the first is the usual one
+    std::string (*render)(const trace::Trace&, const ExportOptions&);
+    std::optional<Format> format;
+};
+std::span<const Exporter> exporters();
+// The exporter of a path's extension, or of a bare extension (case-insensitive); nullptr if none.
+const Exporter* find_exporter(std::string_view path);
+// ".svg .puml .plantuml .mmd .msc .txt .json .pcap": every extension, for help and messages.
+std::string export_extensions(std::string_view separator = " ");
+
 // ".svg" ".puml" ".plantuml" ".mmd" ".msc" ".txt" ".json" ".pcap" (case-insensitive), from a path
-// or a bare extension; nullopt for anything else.
+// or a bare extension; nullopt for anything else (or an exporter without a Format).
 std::optional<Format> format_from_path(std::string_view path);
 const char* format_name(Format f);
 

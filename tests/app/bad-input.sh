@@ -35,6 +35,28 @@ check "--vary clients.client.mode: expected KEY=V1,V2" sweep base.yaml --vary cl
 check "--set clients.client.mode=passive:1:21: clients.client.mode: expected one of" \
   sweep base.yaml --vary clients.client.mode=passive
 check "--shard 3/2: expected K/N" sweep base.yaml --vary clients.client.mode=pasv --shard 3/2
+# ftpsim sweep merge: shards of one sweep only, each once, none missing (docs/sweep.md).
+shards=$(mktemp -d)
+for k in 1 2 3; do
+  "$ftpsim" sweep base.yaml --vary clients.client.mode=port,pasv,epsv --shard $k/3 --format json >"$shards/s$k.json"
+done
+"$ftpsim" sweep base.yaml --vary clients.client.mode=port,pasv --shard 1/3 --format json >"$shards/other.json"
+echo '{"not": "a shard"}' >"$shards/junk.json"
+check "$shards/s1.json: shards missing from the merge: 2/3" sweep merge "$shards/s1.json" "$shards/s3.json"
+check "$shards/s1.json: shard 1/3 is also in $shards/s1.json" sweep merge "$shards/s1.json" "$shards/s1.json"
+check "$shards/other.json: a shard of another sweep than $shards/s1.json" sweep merge "$shards/s1.json" "$shards/other.json"
+check "$shards/junk.json: not a sweep shard" sweep merge "$shards/junk.json"
+check "$shards/none.json: cannot open the shard file" sweep merge "$shards/none.json"
+n=$((n + 1))
+merged=$("$ftpsim" sweep merge "$shards/s3.json" "$shards/s1.json" "$shards/s2.json" --format csv)
+single=$("$ftpsim" sweep base.yaml --vary clients.client.mode=port,pasv,epsv --format csv)
+[[ "$merged" == "$single" ]] || { echo "FAIL sweep merge: $merged != $single"; fail=1; }
+rm -rf "$shards"
+# clients.*.hosts: the hosts' addresses stay inside the network and off other nodes' addresses.
+check "base.yaml:28:5: clients.client.hosts: 300 hosts from 192.168.1.10 pass the end of the network 192.168.1.10/24" \
+  run base.yaml --set clients.client.hosts=300
+check "base.yaml:28:5: clients.client.hosts: 3 hosts from 192.168.1.10 to 192.168.1.12 include" \
+  run base.yaml --set clients.client.hosts=3 --set nodes.home-router.interfaces.0.address=192.168.1.11/24
 check "nonexistent.yaml:0:0: cannot open the scenario file" run nonexistent.yaml
 check "ftpsim: " run base.yaml --no-such-flag
 n=$((n + 1))  # a bad engine choice in the environment (docs/network-model.md, "Engines")

@@ -184,3 +184,40 @@ TEST_CASE("an exhausted NAT port pool shows in the trace and the diagnosis") {
     // The sentence is rendered from the NAT's decision, not left empty.
     CHECK(t.outcome.diagnosis[0].what.find("ports: .") == std::string::npos);
 }
+
+TEST_CASE("clients from many hosts behind one NAT: each host's sessions come from its own address") {
+    // 3 hosts x 4 clients (clients.*.hosts), the hosts 5 s apart (host_interval).
+    std::string y =
+        "title: hosts\ndescription: hosts\nseed: 5\n"
+        "nodes:\n"
+        "  clients: {interfaces: [10.1.0.1/16], gateway: 10.1.255.254}\n"
+        "  nat: {kind: router, interfaces: [{name: lan, address: 10.1.255.254/16, side: inside}, "
+        "{name: wan, address: 203.0.113.1/24, side: outside}], nat: {type: port-restricted, ports: 1024-65535}}\n"
+        "  server: {interfaces: [203.0.113.10/24]}\n"
+        "links:\n"
+        "  - {between: [clients, nat], latency: 2ms, bandwidth: 1Gbps}\n"
+        "  - {between: [nat, server], latency: 10ms, bandwidth: 1Gbps}\n"
+        "servers:\n  server: {profile: vsftpd, passive_ports: 30000-39999, files: {/f: 2000}}\n"
+        "clients:\n  clients: {profile: ftplib, mode: pasv, count: 4, hosts: 3, host_interval: 5s, "
+        "server: 203.0.113.10:21, script: [login, get /f, quit]}\n";
+    auto s = scenario::load_string(y, "hosts.yaml");
+    sim::RunOptions o;
+    o.diagnose = false;
+    auto t = sim::run(s, o);
+    CHECK(t.outcome.ok);
+    REQUIRE(t.outcome.transfers.size() == 12);
+    for (const auto& tr : t.outcome.transfers) CHECK(tr.bytes == 2000);
+    // Control connections per source address, and when each address's first SYN left.
+    std::map<std::string, int> per_host;
+    for (const auto& c : t.connections)
+        if (c.purpose == "control") ++per_host[c.initiator_local.addr];
+    CHECK(per_host == std::map<std::string, int>{{"10.1.0.1", 4}, {"10.1.0.2", 4}, {"10.1.0.3", 4}});
+    std::map<std::string, trace::TimeNs> first_syn;
+    for (const auto& e : t.events)
+        if (e.kind == trace::EventKind::Segment && e.flags == "S" && e.from == "clients" && !first_syn.count(e.src.addr))
+            first_syn[e.src.addr] = e.time_ns;
+    CHECK(first_syn == std::map<std::string, trace::TimeNs>{{"10.1.0.1", 0}, {"10.1.0.2", 5'000'000'000}, {"10.1.0.3", 10'000'000'000}});
+    // The trace says the hosts share the node.
+    CHECK(std::any_of(t.model_notes.begin(), t.model_notes.end(),
+                      [](const std::string& n) { return n.find("clients.clients.hosts: 3 hosts") == 0; }));
+}

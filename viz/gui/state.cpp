@@ -467,8 +467,8 @@ std::string GuiState::run_title() const {
 }
 
 bool GuiState::export_file(const std::string& path) {
-    if (!viz::format_from_path(path)) {
-        status = path + ": unknown format (use .svg .puml .mmd .msc .txt .json or .pcap)";
+    if (!viz::find_exporter(path)) {
+        status = path + ": unknown format (use " + viz::export_extensions() + ")";
         return false;
     }
     viz::ExportOptions opts;

@@ -1,6 +1,7 @@
 #include "viz/gui/ui.hpp"
 
 #include "protocol/reply_codes.hpp"
+#include "viz/export.hpp"
 #include "viz/gui/narration.hpp"
 #include "viz/gui/tables.hpp"
 #include "viz/gui/theme.hpp"
@@ -306,17 +307,12 @@ void export_panel(GuiState& s, UiContext& ctx) {
     ImGui::InputText("##dir", &ex.dir);
     const std::string base = (ex.dir.empty() ? std::string(".") : ex.dir) + "/" +
                              (s.scenario().empty() ? std::string("trace") : s.scenario());
-    struct Entry {
-        const char* label;
-        const char* ext;
-    };
-    static const Entry entries[] = {{"SVG", ".svg"},   {"PlantUML", ".puml"}, {"Mermaid", ".mmd"}, {"mscgen", ".msc"},
-                                    {"Text", ".txt"},  {"JSON trace", ".json"}, {"pcap (Wireshark)", ".pcap"}};
     const float w = (ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
     int n = 0;
-    for (const auto& e : entries) {
+    for (const auto& e : viz::exporters()) {  // one button per exporter (viz/export.cpp's table)
         if (n++ % 2) ImGui::SameLine();
-        if (ImGui::Button(e.label, ImVec2(w, 0))) s.export_file(base + e.ext);
+        const std::string label(e.label);
+        if (ImGui::Button(label.c_str(), ImVec2(w, 0))) s.export_file(base + "." + std::string(e.extensions.front()));
     }
     if (ImGui::Button("PNG of this window", ImVec2(-FLT_MIN, 0)) && ctx.screenshot) {
         ctx.screenshot(base + ".png");
