@@ -21,17 +21,23 @@ if [[ "${1:-}" == "--test" ]]; then
   command -v npm >/dev/null || want+=(nodejs npm)
 fi
 
-# The Mermaid validator (tests/viz/mermaid): mermaid + jsdom from the npm registry, pinned by
-# package-lock.json. Without them the Mermaid tests fail and say how to install them.
+# The Mermaid validator (tests/viz/mermaid: mermaid + jsdom) and the browser test's driver
+# (tests/web: playwright-core, which drives Debian's chromium) from the npm registry, pinned by
+# their package-lock.json; then the browser build's own dependencies (tools/web-deps.sh:
+# emscripten, chromium, the ImGui and yaml-cpp source packages). Without them those tests fail
+# and say how to install them.
 mermaid_deps() {
-  local dir
-  dir="$(dirname "$0")/../tests/viz/mermaid"
-  if [[ "${1:-}" == "--test" && -f "$dir/package-lock.json" && ! -d "$dir/node_modules" ]] &&
-     command -v npm >/dev/null; then
-    echo "install-deps: npm ci in tests/viz/mermaid"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
-      echo "install-deps: npm ci failed; the Mermaid parser tests will fail" >&2
-  fi
+  local dir here
+  here="$(dirname "$0")"
+  [[ "${1:-}" == "--test" ]] || return 0
+  for dir in "$here/../tests/viz/mermaid" "$here/../tests/web"; do
+    if [[ -f "$dir/package-lock.json" && ! -d "$dir/node_modules" ]] && command -v npm >/dev/null; then
+      echo "install-deps: npm ci in ${dir#"$here/../"}"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+        echo "install-deps: npm ci failed in $dir; its tests will fail" >&2
+    fi
+  done
+  "$here/web-deps.sh" || echo "install-deps: tools/web-deps.sh failed; the browser-build tests will fail" >&2
 }
 
 missing=()

@@ -25,7 +25,10 @@ set(em_flags -sUSE_GLFW=3)
 # em++'s JavaScript optimiser needs Debian's node-acorn (/usr/share/nodejs), which a Node.js not
 # from Debian (a NodeSource one, say) does not search.
 set(CMAKE_CXX_LINKER_LAUNCHER ${CMAKE_COMMAND} -E env NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs)
-add_compile_options(-Wall -Wextra -Wno-unused-command-line-argument)
+# C++ exceptions on (Emscripten's default ignores them and a throw aborts): the loader reports bad
+# input by throwing, and the GUI shows a run that cannot start as a failed outcome.
+add_compile_options(-Wall -Wextra -Wno-unused-command-line-argument -fexceptions)
+add_link_options(-fexceptions)
 add_compile_definitions(FMT_HEADER_ONLY=1 FTPSIM_WEB=1)
 
 # yaml-cpp 0.7.0 (Debian source package)
@@ -79,5 +82,12 @@ target_link_options(ftpsim_web PRIVATE ${em_flags} -sMAX_WEBGL_VERSION=2 -sMIN_W
   "SHELL:--embed-file /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf@/fonts/DejaVuSans.ttf"
   "SHELL:--embed-file /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf@/fonts/DejaVuSansMono.ttf")
 set_target_properties(ftpsim_web PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/site OUTPUT_NAME ftpsim SUFFIX .js)
+
+# The same engine under Node.js, for the test that every library scenario gives the native trace
+# (tests/web): `node ftpsim-run.js SCENARIO.yaml [--set K=V]...` prints the JSON trace.
+add_executable(ftpsim_web_run ${PROJECT_SOURCE_DIR}/web/run_main.cpp)
+target_link_libraries(ftpsim_web_run PRIVATE web_sim web_core yaml-cpp)
+target_link_options(ftpsim_web_run PRIVATE -sENVIRONMENT=node -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1)
+set_target_properties(ftpsim_web_run PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/node OUTPUT_NAME ftpsim-run SUFFIX .js)
 add_custom_command(TARGET ftpsim_web POST_BUILD
   COMMAND ${CMAKE_COMMAND} -E copy ${PROJECT_SOURCE_DIR}/web/index.html ${CMAKE_BINARY_DIR}/site/index.html)

@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-KINDS = {"unit", "integration", "external-tools", "system", "live", "rig", "gui", "slurm"}
+KINDS = {"unit", "integration", "external-tools", "system", "live", "rig", "gui", "slurm", "web"}
 out = subprocess.run(["ctest", "--test-dir", sys.argv[1], "--show-only=json-v1"],
                      check=True, capture_output=True, text=True).stdout
 tests = json.loads(out)["tests"]

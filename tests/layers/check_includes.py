@@ -36,6 +36,7 @@ LAYERS = {
     "tests": PRODUCTION,
     "bench": PRODUCTION + ["tests"],
     "fuzz": PRODUCTION,
+    "web": PRODUCTION + ["app"],  # the browser build's entry points (web/web.cmake)
 }
 
 # folder: include prefixes it must not use (the system and library headers of other layers)
@@ -50,6 +51,7 @@ SYSTEM = {
     "viz": NO_SIMGRID + ["imgui", "GLFW/", "GL/", "backends/"],
     "viz/gui": NO_SIMGRID,
     "live": NO_SIMGRID,
+    "web": NO_SIMGRID,
 }
 
 SOURCE = (".cpp", ".hpp", ".h", ".cc")

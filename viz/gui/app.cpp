@@ -189,6 +189,10 @@ struct FrameLoop {
                 quit = true;
             } else if (unattended) {
                 std::fprintf(stderr, "ftpsim gui: wrote %s (%dx%d)\n", capture_path.c_str(), fw, fh);
+            } else {
+#ifdef __EMSCRIPTEN__
+                offer_download(capture_path);  // "PNG of this window" in the browser
+#endif
             }
             capture_path.clear();
         }
@@ -202,6 +206,29 @@ struct FrameLoop {
         return !quit;
     }
 };
+
+}  // namespace
+
+void offer_download(const std::string& path) {
+#ifdef __EMSCRIPTEN__
+    EM_ASM(
+        {
+            const path = UTF8ToString($0);
+            const data = FS.readFile(path);
+            const a = document.createElement('a');
+            a.href = URL.createObjectURL(new Blob([data]));
+            a.download = path.split('/').pop();
+            document.body.appendChild(a);
+            a.click();
+            a.remove();
+        },
+        path.c_str());
+#else
+    (void)path;
+#endif
+}
+
+namespace {
 
 void glfw_error(int code, const char* text) { std::fprintf(stderr, "ftpsim gui: GLFW error %d: %s\n", code, text); }
 

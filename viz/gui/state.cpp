@@ -6,6 +6,8 @@
 #include "viz/gui/tables.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -74,7 +76,16 @@ bool GuiState::apply_fix(std::size_t index) {
 }
 
 void GuiState::resimulate() {
+#ifdef __EMSCRIPTEN__
+    // The browser build says how long a knob change took to re-simulate and lay out (the page's
+    // console; bench/web-knob.mjs reads it). Wall time: for the benchmark only.
+    const auto t0 = std::chrono::steady_clock::now();
     set_trace(backend_->simulate(knobs_));
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("ftpsim: re-simulated %s in %.1f ms\n", knobs_.scenario.c_str(), ms);
+#else
+    set_trace(backend_->simulate(knobs_));
+#endif
 }
 
 void GuiState::set_trace(trace::Trace t) {
@@ -487,6 +498,9 @@ bool GuiState::export_file(const std::string& path) {
         return false;
     }
     status = "Wrote " + path;
+#ifdef __EMSCRIPTEN__
+    offer_download(path);  // in the browser the file is the page's: hand it to the user
+#endif
     return true;
 }
 

@@ -173,4 +173,7 @@ private:
     void relayout();
 };
 
+// The browser build: offers a file the app wrote (an export, a PNG) as a download (app.cpp).
+void offer_download(const std::string& path);
+
 }  // namespace ftpsim::gui
