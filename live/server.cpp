@@ -332,6 +332,9 @@ struct LiveServer::Impl {
                        [&](const proto::SendData& a) { send_data({sid, a.id}, a.bytes); },
                        [&](const proto::CloseData& a) { close_data({sid, a.id}, a.abort); },
                        [&](const proto::CloseControl& a) { close_control(sid, a.abort); },
+                       // SendFile/ReceiveInto come only with ServerConfig::explicit_data_path
+                       // (the session host, protocol/host.hpp), which live mode does not set yet.
+                       [&](const proto::SendFile&) {}, [&](const proto::ReceiveInto&) {},
                        [&](const proto::Explain& a) {
                            say("  [" + std::to_string(sid) + "] " + a.text);
                            if (recording) recorder.note(t(), "server", a.text);

@@ -7,20 +7,30 @@
 //   inputs : bytes received on the control connection; data-connection events; the current time
 //            with every call; timer expiry (poll next_expiry(), call on_timer(now)).
 //   outputs: Action values, in order: control bytes to send, a port to listen on, an address to
-//            connect to, data bytes to send, connections to close, explanation lines.
+//            connect to, protocol text or a file to send on a data connection, where to put
+//            what a data connection receives, connections to close, explanation lines. Every
+//            session kind hands them out the same way: poll_action() returns the next one
+//            (take_actions() all of them).
 //
 // Data connections are named by a DataId that the session chooses; the caller reports every
 // event about that connection with the same id.
+//
+// The data path (issue #22): file contents never pass through a session. A session names the
+// bytes (SendFile: a ContentSource) or their destination (ReceiveInto: a ContentSink); the
+// caller -- the session host (host.hpp) -- streams them in chunks as the transport takes them
+// and reports DataSent / DataStored with counts only.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "protocol/address.hpp"
+#include "protocol/content.hpp"
 
 namespace ftpsim::proto {
 
@@ -28,6 +38,7 @@ using Time = std::int64_t;  // simulated (or real) time in nanoseconds; always p
 constexpr Time kNever = INT64_MAX;
 
 using DataId = std::uint32_t;
+using SessionId = std::uint32_t;  // one control connection of a server, or of a client
 
 // ---- Actions (session -> caller) -------------------------------------------------------------
 
@@ -50,9 +61,23 @@ struct Connect {            // open data connection `id` to `remote`
     // "200 DATA"); the file follows "200 DATA".
     bool single_port = false;
 };
-struct SendData {           // write bytes on data connection `id`
+struct SendData {           // write protocol text on data connection `id` (SPSV's "SPDT id")
     DataId id = 0;
     std::string bytes;
+};
+// Send `source` from `offset` to its end on data connection `id`; the caller pulls it in chunks
+// as the connection takes them, performs any later action on `id` (CloseData) only after the
+// last chunk, and reports DataSent{id, n} then.
+struct SendFile {
+    DataId id = 0;
+    std::shared_ptr<const ContentSource> source;
+    std::uint64_t offset = 0;
+};
+// From now on the bytes data connection `id` receives go into `sink`; the caller reports each
+// arrival as DataStored{id, n} (and DataBytes no more).
+struct ReceiveInto {
+    DataId id = 0;
+    std::shared_ptr<ContentSink> sink;
 };
 struct CloseData {          // close data connection `id` (FIN), or reset it (RST) when abort
     DataId id = 0;
@@ -81,8 +106,21 @@ struct Explain {            // one line for the learner: "the client listens on 
     Time timeout_ns = 0;    // a timeout that fired (connect_timeout, net:timeout ...): how long it was
 };
 
-using Action = std::variant<SendControl, Listen, StopListening, Connect, SendData, CloseData,
-                            CloseControl, Explain>;
+using Action = std::variant<SendControl, Listen, StopListening, Connect, SendData, SendFile,
+                            ReceiveInto, CloseData, CloseControl, Explain>;
+
+// SPSV (server.hpp): this control connection is now data connection `id` of session `owner`.
+struct BecomeDataConnection {
+    SessionId owner = 0;
+    DataId id = 0;
+};
+
+// An action of one of several sessions (a server's, a third-party client's two): whose
+// connection it is about, and what.
+struct SessionAction {
+    SessionId session = 0;
+    std::variant<Action, BecomeDataConnection> what;
+};
 
 // ---- Data-connection events (caller -> session) ---------------------------------------------
 
@@ -104,9 +142,18 @@ struct DataRefused {        // RST answered our SYN
 struct DataTimedOut {       // our SYN was never answered within the connect timeout
     DataId id = 0;
 };
-struct DataBytes {
+struct DataBytes {          // protocol text received on a data connection (no ReceiveInto yet)
     DataId id = 0;
     std::string bytes;
+};
+struct DataStored {         // `bytes` more bytes went into the ReceiveInto sink of `id`
+    DataId id = 0;
+    std::uint64_t bytes = 0;
+    bool failed = false;    // the sink refused them (its owner knows why: a full disk ...)
+};
+struct DataSent {           // the SendFile on `id` was handed to the transport: `bytes` bytes
+    DataId id = 0;
+    std::uint64_t bytes = 0;
 };
 struct DataClosed {         // the peer closed (FIN received)
     DataId id = 0;
@@ -123,7 +170,8 @@ struct DataDrained {
 };
 
 using DataEvent = std::variant<DataListening, DataListenFailed, DataConnected, DataRefused,
-                               DataTimedOut, DataBytes, DataClosed, DataReset, DataDrained>;
+                               DataTimedOut, DataBytes, DataStored, DataSent, DataClosed, DataReset,
+                               DataDrained>;
 
 // ---- Randomness, supplied by the caller --------------------------------------------------------
 // Returns a uniformly distributed 64-bit value. The simulator seeds it from the scenario's seed.

@@ -278,6 +278,12 @@ std::optional<Action> ClientSession::poll_action() {
     return a;
 }
 
+std::vector<Action> ClientSession::take_actions() {
+    std::vector<Action> out(std::make_move_iterator(actions_.begin()), std::make_move_iterator(actions_.end()));
+    actions_.clear();
+    return out;
+}
+
 bool ClientSession::finished() const {
     if (control_ == C::Closed) return true;
     return control_ == C::Ready && !action_ && steps_.empty() && data_.state == D::NoData &&
@@ -540,6 +546,8 @@ void ClientSession::send_command(const Step& step, ClientEvent event, const std:
 }
 
 void ClientSession::finish_action() {
+    if (listing_) result_.received = std::exchange(listing_, nullptr)->text();
+    download_.reset();
     results_.push_back(std::move(result_));
     result_ = {};
     action_.reset();
@@ -939,6 +947,8 @@ void ClientSession::on_data_event(const DataEvent& event, Time now) {
                                     " timed out");
             } else if constexpr (std::is_same_v<T, DataBytes>) {
                 on_data_bytes(e);
+            } else if constexpr (std::is_same_v<T, DataStored>) {
+                if (data_.state == D::Open) result_.bytes_received += e.bytes;
             } else if constexpr (std::is_same_v<T, DataClosed>) {
                 const bool handshake = data_.state == D::SpdtHandshake;
                 if (fire(E::PeerClosed)) emit(CloseData{data_.id, false});
@@ -964,11 +974,15 @@ void ClientSession::on_data_connected(const DataConnected& e) {
                 e.local.to_string());
     }
     maybe_upload();
+    maybe_receive();
 }
 
 void ClientSession::on_data_bytes(const DataBytes& e) {
     if (data_.state != D::SpdtHandshake) {
-        if (data_.state == D::Open) result_.received += e.bytes;
+        if (data_.state == D::Open) {
+            result_.received += e.bytes;
+            result_.bytes_received += e.bytes.size();
+        }
         return;
     }
     data_.spdt_replies.feed(e.bytes);
@@ -980,7 +994,12 @@ void ClientSession::on_data_bytes(const DataBytes& e) {
         on_spdt_reply(*reply);
     }
     // Bytes after "200 DATA" in the same segment are already file data.
-    if (data_.state == D::Open) result_.received += data_.spdt_replies.take_buffer();
+    if (data_.state != D::Open) return;
+    const std::string rest = data_.spdt_replies.take_buffer();
+    result_.bytes_received += rest.size();
+    if (download_) download_->write(rest);
+    else if (listing_) listing_->write(rest);
+    else result_.received += rest;
 }
 
 // draft-rosenau 3.2: greeting, "SPDT id", then exactly "200 DATA"; 504 for a bad identifier.
@@ -992,6 +1011,7 @@ void ClientSession::on_spdt_reply(const ServerReply& reply) {
     if (reply.code == 200) {
         fire(E::SpdtAccepted);
         explain("\"200 DATA\": the second connection is the data connection now");
+        maybe_receive();
         return;
     }
     if (reply.code / 100 == 1) return;
@@ -1038,12 +1058,34 @@ void ClientSession::request_transfer_retry(const std::string& failed_verb, bool 
 void ClientSession::maybe_upload() {
     if (!upload_ || upload_sent_ || !preliminary_seen_ || data_.state != D::Open) return;
     upload_sent_ = true;
-    const std::uint64_t size = action_ ? action_->size : 0;
-    if (size > 0) emit(SendData{data_.id, upload_bytes(size)});
+    std::uint64_t size = action_ ? action_->size : 0;
+    if (config_.explicit_data_path) {
+        auto source = config_.upload_source && action_ ? config_.upload_source(*action_) : upload_pattern_source(size);
+        size = source ? source->size() : 0;
+        if (size > 0) emit(SendFile{data_.id, std::move(source), 0});
+    } else if (size > 0) {
+        emit(SendData{data_.id, upload_bytes(size)});
+    }
     result_.bytes_sent = size;
     // The end of the file is the end of the connection (stream mode, RFC 959 3.4.1).
     fire(E::CloseData);
     emit(CloseData{data_.id, false});
+}
+
+// A download's data connection is open: its bytes go into the destination (a listing into
+// text the result keeps), and the session sees only their count (DataStored).
+void ClientSession::maybe_receive() {
+    if (!config_.explicit_data_path || upload_ || raw_transfer_ || data_.state != D::Open || !action_) return;
+    if (download_ || listing_) return;
+    std::shared_ptr<ContentSink> sink;
+    if (action_->kind == UserAction::Kind::List) {
+        listing_ = std::make_shared<TextSink>();
+        sink = listing_;
+    } else {
+        download_ = config_.download_sink ? config_.download_sink(*action_) : counting_sink();
+        sink = download_;
+    }
+    emit(ReceiveInto{data_.id, std::move(sink)});
 }
 
 // Closes whatever the data side holds; used on failures.

@@ -24,6 +24,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -156,6 +158,14 @@ struct ClientConfig {
     // home directory (no PWD after login) and the retried transfer's size and date (no SIZE,
     // MDTM).
     std::optional<std::size_t> resume_at;
+    // The data path of issue #22 (see ServerConfig::explicit_data_path): uploads go out as
+    // SendFile from `upload_source`, downloads come in through ReceiveInto into `download_sink`
+    // (a listing into a TextSink the session reads), counted by DataStored.
+    bool explicit_data_path = false;
+    // What put/append send (default: upload_pattern_source(action.size)).
+    std::function<std::shared_ptr<const ContentSource>(const UserAction&)> upload_source{};
+    // Where get puts the file (default: counting_sink()).
+    std::function<std::shared_ptr<ContentSink>(const UserAction&)> download_sink{};
 };
 
 // A failed transfer the profile retries on a new control connection (lftp).
@@ -174,7 +184,8 @@ struct ActionResult {
     // Any other action: the last final reply it got (0: it ended without one).
     int reply_code = 0;
     std::string reply_text;
-    std::string received;        // get / ls: what came over the data connection
+    std::string received;        // ls (and get without explicit_data_path): what came over the data connection
+    std::uint64_t bytes_received = 0;  // get / ls: how many bytes came over the data connection
     std::uint64_t bytes_sent = 0;  // put / append
     std::string failure;         // why it failed, in the learner's words
     // The reply that ended a failed action, whichever command it answered ("PORT ...", 500);
@@ -197,7 +208,9 @@ public:
     void on_timer(Time now);
 
     // ---- outputs
+    // The next action (nullopt: none); take_actions() hands out all of them at once.
     std::optional<Action> poll_action();
+    std::vector<Action> take_actions();
     bool has_actions() const { return !actions_.empty(); }
 
     // ---- observation
@@ -282,6 +295,7 @@ private:
     void on_data_failure(std::string why);
     void request_transfer_retry(const std::string& failed_verb, bool refused);
     void maybe_upload();
+    void maybe_receive();
     void release_data();
     bool transfer_data_done() const;
 
@@ -315,6 +329,8 @@ private:
     bool final_seen_ = false;
     bool upload_ = false;
     bool upload_sent_ = false;
+    std::shared_ptr<ContentSink> download_;  // explicit_data_path: where get's bytes go
+    std::shared_ptr<TextSink> listing_;      // explicit_data_path: ls's listing
     bool raw_transfer_ = false;          // the current transfer is a raw line
     Time now_ = 0;
     Time accept_deadline_ = kNever;

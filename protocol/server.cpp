@@ -104,11 +104,8 @@ void ServerSession::shutdown(Time now) {
                 ? "the server shuts down: it says 421 and closes the control and data connections"
                 : "the server shuts down: it closes the control and data connections without a "
                   "reply (" + profile_.name + " sends no 421)");
-    if (transfer_ && (data_.phase == Phase::Open || data_.phase == Phase::Draining)) {
-        // the transfer is cut off
-        actions_.push_back(CloseData{data_.id, true});
-        data_.phase = Phase::Idle;
-    }
+    if (transfer_ && (data_.phase == DataPhase::Open || data_.phase == DataPhase::Draining))
+        data_step(DataPhaseEvent::Abort);  // the transfer is cut off
     die(now, {});
 }
 
@@ -138,6 +135,13 @@ std::vector<Action> ServerSession::take_actions() {
     std::vector<Action> out;
     out.swap(actions_);
     return out;
+}
+
+std::optional<Action> ServerSession::poll_action() {
+    if (actions_.empty()) return std::nullopt;
+    Action a = std::move(actions_.front());
+    actions_.erase(actions_.begin());
+    return a;
 }
 
 std::string ServerSession::take_unparsed_bytes() {
@@ -643,8 +647,7 @@ HostPort ServerSession::open_listener(std::optional<std::uint16_t> port) {
     data_.mode = DataMode::Passive;
     data_.id = next_data_id_++;
     data_.local_port = port ? *port : choose_passive_port();
-    data_.phase = Phase::Listening;
-    actions_.push_back(Listen{data_.id, control_local_.addr, data_.local_port, data_.local_port});
+    data_step(DataPhaseEvent::Listen);
     return {profile_.pasv_address.value_or(control_local_.addr), data_.local_port};
 }
 
@@ -728,7 +731,7 @@ void ServerSession::on_listen_failed(Time now, DataId id) {
             explain(ExplainKind::PassiveExhausted, exhausted + ": the server cannot listen on port " +
                     std::to_string(data_.local_port) + " and its session dies (" +
                     profile_.name + " would say this instead of the passive reply)");
-            data_ = DataPlan{};
+            data_step(DataPhaseEvent::ListenFailed);
             return die(now, {Reply::BindFailed});
         }
         explain(ExplainKind::PassiveExhausted, exhausted + ": the server cannot listen on the announced port " +
@@ -742,7 +745,7 @@ void ServerSession::on_listen_failed(Time now, DataId id) {
             data_.local_port = *port;
             explain("port " + std::to_string(failed) + " is in use: the server tries port " +
                     std::to_string(*port));
-            actions_.push_back(Listen{data_.id, control_local_.addr, *port, *port});
+            data_step(DataPhaseEvent::ListenRetry);
             return;
         }
         if (profile_.pasv_fallback_to_any_port) {
@@ -751,11 +754,13 @@ void ServerSession::on_listen_failed(Time now, DataId id) {
                     "kernel picks, outside the range (\"Can't find a valid passive port in the "
                     "configured range. A random kernel-assigned port will be used.\"); a firewall "
                     "that opens only the range will block it");
-            actions_.push_back(Listen{data_.id, control_local_.addr, 0, 0});
+            data_.local_port = 0;  // any port: DataListening names it
+            data_step(DataPhaseEvent::ListenRetry);
             return;
         }
     }
-    data_ = DataPlan{};
+    if (!data_step(DataPhaseEvent::ListenFailed)) return;
+    drop_data_plan();
     if (profile_.bind_failure_closes_session) {
         explain(ExplainKind::PassiveExhausted, exhausted + ": no free port after " +
                 std::to_string(profile_.pasv_bind_attempts) +
@@ -772,7 +777,7 @@ void ServerSession::cmd_spsv() {
     drop_data_plan();
     data_.mode = DataMode::SinglePort;
     data_.id = next_data_id_++;
-    data_.phase = Phase::Listening;
+    data_step(DataPhaseEvent::AwaitSpdt);
     const std::string identifier = context_->issue_spsv_id(id_, data_.id);
     explain("SPSV: the data connection will arrive on the control port " +
             std::to_string(control_local_.port) + " and name itself with SPDT " + identifier);
@@ -849,7 +854,12 @@ void ServerSession::cmd_retr(Time now, std::string_view arg) {
     t.kind = TransferKind::Retr;
     t.path = path;
     t.offset = std::exchange(restart_, 0);
-    t.payload = vfs_.read(path, t.offset);
+    if (config_.explicit_data_path) {
+        t.payload = vfs_.open_read(path);
+        t.payload_offset = t.offset;
+    } else {
+        t.payload = text_source(vfs_.read(path, t.offset));  // live/: its backend's token
+    }
     t.mark = profile_.reply(Reply::RetrMark,
                             {ascii_ ? "ASCII" : "BINARY", arg, std::to_string(e->size)});
     begin_transfer(now, std::move(t));
@@ -870,7 +880,7 @@ void ServerSession::cmd_list(Time now, TransferKind kind, std::string_view arg) 
         const ListingKind lk = kind == TransferKind::List   ? ListingKind::Long
                                : kind == TransferKind::Nlst ? ListingKind::NamesOnly
                                                             : ListingKind::Mlsd;
-        t.payload = render_listing(vfs_, path, lk, profile_.listing);
+        t.payload = text_source(render_listing(vfs_, path, lk, profile_.listing));
     }
     restart_ = 0;
     begin_transfer(now, std::move(t));
@@ -889,6 +899,7 @@ void ServerSession::cmd_store(Time now, TransferKind kind, std::string_view arg)
         t.path = resolve(arg);
         t.mark = profile_.reply(Reply::StorMark, {arg});
     }
+    t.upload = vfs_.open_upload();
     const VfsEntry* parent = vfs_.find(Vfs::resolve(t.path, ".."));
     const VfsEntry* existing = vfs_.find(t.path);
     if ((arg.empty() && kind != TransferKind::Stou) || !parent || !parent->is_dir ||
@@ -899,10 +910,7 @@ void ServerSession::cmd_store(Time now, TransferKind kind, std::string_view arg)
 
 void ServerSession::cmd_abor(Time now) {
     if (!transfer_) return send_reply(Reply::AborNone);
-    if (data_.phase == Phase::Open || data_.phase == Phase::Connecting ||
-        data_.phase == Phase::Draining)
-        actions_.push_back(CloseData{data_.id, true});
-    data_.phase = Phase::Idle;
+    data_step(DataPhaseEvent::Abort);  // reset a connection, close a listener
     explain("ABOR: the server resets the data connection, answers 426 for the transfer and 226 "
             "for the ABOR");
     send_reply(Reply::AborAborted);
@@ -927,7 +935,7 @@ void ServerSession::begin_transfer(Time now, Transfer t) {
     }
     transfer_ = std::move(t);
     step(ServerEvent::TransferStarted);
-    const bool open = data_.phase == Phase::Open;
+    const bool open = data_.phase == DataPhase::Open;
     switch (profile_.timing) {
         case DataTiming::MarkThenConnect: send_mark(); break;
         case DataTiming::ConnectThenMark: break;
@@ -949,7 +957,7 @@ void ServerSession::send_mark() {
 
 void ServerSession::open_data(Time now) {
     switch (data_.phase) {
-        case Phase::Idle:
+        case DataPhase::Idle:
             if (data_.mode != DataMode::Active) return finish_transfer(now, Reply::DataFailed);
             if (profile_.promiscuous_port_binds_unprivileged && profile_.port_promiscuous &&
                 data_.from_port && *data_.from_port < 1024) {
@@ -958,22 +966,21 @@ void ServerSession::open_data(Time now) {
                         std::to_string(*data_.from_port) +
                         " (connect_from_port_20=YES): bind() fails with EACCES, the session "
                         "dies and its privileged helper follows; the control connection closes");
-                data_ = DataPlan{};
+                drop_data_plan();
                 return die(now, {Reply::BindFailed, Reply::HelperGone});
             }
-            data_.phase = Phase::Connecting;
-            actions_.push_back(Connect{data_.id, data_.target, data_.from_port});
+            data_step(DataPhaseEvent::Connect);
             connect_deadline_ = after(now, profile_.connect_timeout);
             return;
-        case Phase::Listening:
+        case DataPhase::Listening:
             if (transfer_) accept_deadline_ = now + profile_.accept_timeout;
             return;
-        case Phase::Failed:
+        case DataPhase::Failed:
             if (transfer_) finish_transfer(now, Reply::DataFailed);
             return;
-        case Phase::Connecting:
-        case Phase::Open:
-        case Phase::Draining: return;
+        case DataPhase::Connecting:
+        case DataPhase::Open:
+        case DataPhase::Draining: return;
     }
 }
 
@@ -985,15 +992,12 @@ bool ServerSession::peer_allowed(const HostPort& remote) const {
 
 void ServerSession::reject_peer(Time now) {
     const HostPort remote = data_.remote;
-    actions_.push_back(CloseData{data_.id, true});
+    data_step(DataPhaseEvent::RefusePeer);  // reset; a listener keeps listening (pyftpdlib)
     explain(ExplainKind::RefusedDataPeer, "the data connection comes from " + remote.to_string() + ", not from the client " +
             control_remote_.addr.to_string() + ": the server refuses it");
     const std::string addr = remote.addr.to_string(), port = std::to_string(remote.port);
-    if (profile_.reject_foreign_at_accept) {  // pyftpdlib: answer now, keep listening
-        data_.phase = Phase::Listening;
+    if (profile_.reject_foreign_at_accept)  // pyftpdlib: answer now, keep listening
         return send_reply(Reply::BadIpConnecting, {addr, port});
-    }
-    data_.phase = Phase::Failed;
     if (transfer_) finish_transfer(now, Reply::BadIpConnecting, {addr, port});
 }
 
@@ -1003,18 +1007,23 @@ void ServerSession::data_ready(Time now) {
     send_mark();
     if (is_incoming(transfer_->kind)) {
         data_deadline_ = after(now, profile_.data_connection_timeout);
+        if (config_.explicit_data_path) actions_.push_back(ReceiveInto{data_.id, transfer_->upload});
         if (!early_bytes_.empty()) on_bytes(now, data_.id, std::exchange(early_bytes_, {}));
         return;
     }
     // Like vsftpd: write() the whole file, close() the data socket, and only then the 226. The
     // caller reports DataDrained when the bytes and our FIN are acknowledged.
-    if (!transfer_->payload.empty()) actions_.push_back(SendData{data_.id, transfer_->payload});
-    actions_.push_back(CloseData{data_.id, false});
-    data_.phase = Phase::Draining;
+    const auto& p = transfer_->payload;
+    if (p && transfer_->payload_offset < p->size()) {
+        if (config_.explicit_data_path)
+            actions_.push_back(SendFile{data_.id, p, transfer_->payload_offset});
+        else
+            actions_.push_back(SendData{data_.id, p->read(0, static_cast<std::size_t>(p->size()))});
+    }
+    data_step(DataPhaseEvent::SentAll);  // close our end (FIN)
 }
 
 void ServerSession::finish_sending(Time now) {
-    data_.phase = Phase::Idle;
     finish_transfer(now, transfer_->final_reply, {Vfs::base_name(transfer_->path)});
 }
 
@@ -1029,6 +1038,10 @@ void ServerSession::receive_data(Time now, const DataEvent& event) {
             else if constexpr (std::is_same_v<T, DataDrained>) on_drained(now, e.id);
             else if constexpr (std::is_same_v<T, DataListening>) on_listening(now, e.id, e.local);
             else if constexpr (std::is_same_v<T, DataListenFailed>) on_listen_failed(now, e.id);
+            else if constexpr (std::is_same_v<T, DataStored>) on_stored(now, e.id, e.bytes, e.failed);
+            else if constexpr (std::is_same_v<T, DataSent>) {
+                if (e.id == data_.id) data_step(DataPhaseEvent::Sent);  // the 226 waits for DataDrained
+            }
             else on_connect_failed(now, e.id);  // refused, timed out
         },
         event);
@@ -1040,15 +1053,17 @@ void ServerSession::attach_single_port_data(Time now, DataId id, HostPort, HostP
 }
 
 void ServerSession::on_connected(Time now, DataId id, HostPort remote) {
-    if (id != data_.id || (data_.phase != Phase::Connecting && data_.phase != Phase::Listening))
+    if (id != data_.id) return;
+    if (!next_data_phase(data_.phase, DataPhaseEvent::Connected)) {
+        data_step(DataPhaseEvent::Connected);  // not allowed here: recorded as a protocol error
         return;
-    const bool accepted = data_.phase == Phase::Listening;
+    }
+    const bool accepted = data_.phase == DataPhase::Listening;
     connect_deadline_ = kNever;
     data_.remote = remote;
     if (accepted && profile_.reject_foreign_at_accept && !peer_allowed(remote))
         return reject_peer(now);
-    data_.phase = Phase::Open;
-    if (accepted && data_.mode == DataMode::Passive) actions_.push_back(StopListening{id});
+    data_step(DataPhaseEvent::Connected);  // a passive listener stops listening
     if (data_.announce_on_connect) {
         data_.announce_on_connect = false;
         send_reply(Reply::ActiveEstablished);
@@ -1057,28 +1072,42 @@ void ServerSession::on_connected(Time now, DataId id, HostPort remote) {
 }
 
 void ServerSession::on_connect_failed(Time now, DataId id) {
-    if (id != data_.id) return;
+    if (id != data_.id || !data_step(DataPhaseEvent::ConnectFailed)) return;
     connect_deadline_ = kNever;
-    data_.phase = Phase::Failed;
     if (data_.announce_on_connect) {  // pyftpdlib's PORT is answered only now
-        data_ = DataPlan{};
+        drop_data_plan();
         return send_reply(Reply::ActiveFailed);
     }
     if (transfer_) finish_transfer(now, Reply::DataFailed);
 }
 
 void ServerSession::on_bytes(Time now, DataId id, std::string bytes) {
-    if (id != data_.id) return;
+    if (id != data_.id || !data_step(DataPhaseEvent::Bytes)) return;
     if (!transfer_) {
         early_bytes_ += bytes;
         return;
     }
     if (!is_incoming(transfer_->kind)) return;
+    // Without explicit_data_path the bytes come here (live/); else only bytes that arrived
+    // before the transfer existed (early_bytes_), into the upload's sink like the rest.
+    transfer_->upload->write(bytes);
+    upload_grew(now);
+}
+
+void ServerSession::on_stored(Time now, DataId id, std::uint64_t, bool failed) {
+    if (id != data_.id || !data_step(DataPhaseEvent::Stored)) return;
+    if (!transfer_ || !is_incoming(transfer_->kind)) return;
+    if (failed) {
+        data_step(DataPhaseEvent::Abort);
+        return finish_transfer(now, Reply::DiskFull);
+    }
+    upload_grew(now);
+}
+
+void ServerSession::upload_grew(Time now) {
     data_deadline_ = after(now, profile_.data_connection_timeout);
-    transfer_->received += bytes;
     if (!vfs_.fits(transfer_->path, projected_size())) {
-        actions_.push_back(CloseData{data_.id, true});
-        data_.phase = Phase::Idle;
+        data_step(DataPhaseEvent::Abort);
         explain(ExplainKind::DiskFull, "the disk is full (quota " + std::to_string(vfs_.quota().value_or(0)) +
                 " bytes): the server aborts the upload");
         finish_transfer(now, Reply::DiskFull);
@@ -1088,7 +1117,7 @@ void ServerSession::on_bytes(Time now, DataId id, std::string bytes) {
 std::uint64_t ServerSession::projected_size() const {
     const VfsEntry* e = vfs_.find(transfer_->path);
     const std::uint64_t existing = e ? e->size : 0;
-    const std::uint64_t received = transfer_->received.size();
+    const std::uint64_t received = transfer_->upload->size();
     if (transfer_->kind == TransferKind::Appe) return existing + received;
     if (transfer_->offset > 0) return std::max(existing, transfer_->offset + received);
     return received;
@@ -1096,16 +1125,15 @@ std::uint64_t ServerSession::projected_size() const {
 
 void ServerSession::on_closed(Time now, DataId id, bool reset) {
     if (id != data_.id) return;
-    const Phase was = data_.phase;
+    const DataPhase was = data_.phase;
     // The peer's FIN: this side closes its end too (the receiving server of a 1973 transfer, a
     // STOR's server), so every data connection is closed by both ends.
-    if (!reset && was == Phase::Open) actions_.push_back(CloseData{id, false});
-    data_.phase = Phase::Failed;
-    if (transfer_ && was == Phase::Draining) {  // our FIN went out; the 226 was still to come
+    if (!data_step(reset ? DataPhaseEvent::Reset : DataPhaseEvent::PeerClosed)) return;
+    if (transfer_ && was == DataPhase::Draining) {  // our FIN went out; the 226 was still to come
         if (reset) return finish_transfer(now, Reply::SendNetFail);
         return finish_sending(now);  // the peer read everything and closed: the data has left
     }
-    if (!transfer_ || was != Phase::Open) return;
+    if (!transfer_ || was != DataPhase::Open) return;
     if (reset) {
         return finish_transfer(now, is_incoming(transfer_->kind) ? Reply::RecvNetFail
                                                                  : Reply::SendNetFail);
@@ -1115,15 +1143,15 @@ void ServerSession::on_closed(Time now, DataId id, bool reset) {
 }
 
 void ServerSession::on_drained(Time now, DataId id) {
-    if (id != data_.id || data_.phase != Phase::Draining || !transfer_) return;
-    finish_sending(now);
+    if (id != data_.id || !data_step(DataPhaseEvent::Drained)) return;
+    finish_sending(now);  // Draining always has a transfer
 }
 
 void ServerSession::store_received(Time now) {
     const WriteMode mode = transfer_->kind == TransferKind::Appe ? WriteMode::Append
                            : transfer_->offset > 0               ? WriteMode::At
                                                                  : WriteMode::Replace;
-    const VfsStatus st = vfs_.write(transfer_->path, transfer_->received, mode, transfer_->offset);
+    const VfsStatus st = vfs_.store(transfer_->path, *transfer_->upload, mode, transfer_->offset);
     if (st == VfsStatus::QuotaExceeded) return finish_transfer(now, Reply::DiskFull);
     if (st != VfsStatus::Ok) return finish_transfer(now, Reply::StorFail);
     finish_transfer(now, transfer_->final_reply, {Vfs::base_name(transfer_->path)});
@@ -1142,18 +1170,27 @@ void ServerSession::finish_transfer(Time now, Reply reply,
 }
 
 void ServerSession::drop_data_plan() {
-    switch (data_.phase) {
-        case Phase::Listening:
-            if (data_.mode == DataMode::Passive) actions_.push_back(StopListening{data_.id});
-            if (data_.mode == DataMode::SinglePort && context_) context_->forget_spsv_ids(id_);
-            break;
-        case Phase::Connecting: actions_.push_back(CloseData{data_.id, true}); break;
-        case Phase::Open: actions_.push_back(CloseData{data_.id, false}); break;
-        case Phase::Draining:  // closed already
-        case Phase::Idle:
-        case Phase::Failed: break;
-    }
+    data_step(DataPhaseEvent::Drop);  // stop listening, reset a connect, close an open connection
     data_ = DataPlan{};
+}
+
+bool ServerSession::data_step(DataPhaseEvent e) {
+    const auto t = next_data_phase(data_.phase, e);
+    if (!t) {
+        protocol_error(std::string("data connection: ") + to_string(e) + " in " + to_string(data_.phase));
+        return false;
+    }
+    data_.phase = t->to;
+    const DataId id = data_.id;
+    if (t->effects & kResetData) actions_.push_back(CloseData{id, true});
+    if (t->effects & kCloseData) actions_.push_back(CloseData{id, false});
+    if ((t->effects & kStopListening) && data_.mode == DataMode::Passive) actions_.push_back(StopListening{id});
+    if ((t->effects & kForgetIdentifier) && data_.mode == DataMode::SinglePort && context_)
+        context_->forget_spsv_ids(id_);
+    if (t->effects & kListen)
+        actions_.push_back(Listen{id, control_local_.addr, data_.local_port, data_.local_port});
+    if (t->effects & kConnect) actions_.push_back(Connect{id, data_.target, data_.from_port});
+    return true;
 }
 
 Time ServerSession::next_expiry() const {
@@ -1163,26 +1200,25 @@ Time ServerSession::next_expiry() const {
 void ServerSession::on_timer(Time now) {
     if (now >= connect_deadline_) {
         connect_deadline_ = kNever;
-        if (data_.phase == Phase::Connecting) {
+        if (data_.phase == DataPhase::Connecting) {
             actions_.push_back(Explain{"the active data connection to " + data_.target.to_string() + " is not up after " +
                                            std::to_string(profile_.connect_timeout / 1'000'000'000) +
                                            " s (connect_timeout): the server gives up",
                                        ExplainKind::Other, profile_.connect_timeout});
-            actions_.push_back(CloseData{data_.id, true});
+            data_step(DataPhaseEvent::Abort);
             const bool announce = data_.announce_on_connect;
-            data_ = DataPlan{};
+            drop_data_plan();
             if (announce) send_reply(Reply::ConnectTimeout);  // pyftpdlib: PORT's late answer
             else if (transfer_) finish_transfer(now, Reply::ConnectTimeout);
         }
     }
     if (now >= data_deadline_) {
         data_deadline_ = kNever;
-        if (transfer_ && data_.phase == Phase::Open) {
+        if (transfer_ && data_.phase == DataPhase::Open) {
             actions_.push_back(Explain{"no data arrived for " + std::to_string(profile_.data_connection_timeout / 1'000'000'000) +
                                            " s (data_connection_timeout): the server ends the session",
                                        ExplainKind::Other, profile_.data_connection_timeout});
-            actions_.push_back(CloseData{data_.id, true});
-            data_.phase = Phase::Idle;
+            data_step(DataPhaseEvent::Abort);
             return die(now, {Reply::DataTimeout});
         }
     }
@@ -1197,7 +1233,7 @@ void ServerSession::on_timer(Time now) {
     }
     if (now < accept_deadline_) return;
     accept_deadline_ = kNever;
-    if (!transfer_ || data_.phase != Phase::Listening) return;
+    if (!transfer_ || data_.phase != DataPhase::Listening) return;
     explain("no data connection arrived in time: the server gives up waiting");
     finish_transfer(now, Reply::AcceptTimeout);
 }
@@ -1218,8 +1254,15 @@ void ServerSession::explain(ExplainKind kind, std::string text) {
 }
 
 void ServerSession::step(ServerEvent e) {
-    // An event the table does not list for this state leaves the state alone (h11's rule).
+    // An event the table does not list for this state leaves the state alone (h11's rule) and
+    // is a protocol error, as in the client.
     if (const auto next = next_server_state(state_, e)) state_ = *next;
+    else protocol_error(std::string("control connection: ") + to_string(e) + " in " + to_string(state_));
+}
+
+void ServerSession::protocol_error(std::string text) {
+    explain("protocol error: " + text);
+    protocol_errors_.push_back(std::move(text));
 }
 
 // ================================================================================================
@@ -1285,6 +1328,13 @@ std::size_t FtpServer::user_sessions() const {
                       [](const auto& kv) { return kv.second->is_user_session(); }));
 }
 
+std::vector<std::string> FtpServer::protocol_errors() const {
+    std::vector<std::string> out;
+    for (const auto& [id, s] : sessions_)
+        for (const auto& e : s->protocol_errors()) out.push_back("session " + std::to_string(id) + ": " + e);
+    return out;
+}
+
 void FtpServer::receive_control(Time now, SessionId sid, std::string_view bytes) {
     ServerSession* s = session(sid);
     if (!s) return;
@@ -1331,9 +1381,16 @@ void FtpServer::on_timer(Time now) {
 }
 
 std::vector<ServerAction> FtpServer::take_actions() {
-    std::vector<ServerAction> out;
-    out.swap(out_);
+    std::vector<ServerAction> out(std::make_move_iterator(out_.begin()), std::make_move_iterator(out_.end()));
+    out_.clear();
     return out;
+}
+
+std::optional<SessionAction> FtpServer::poll_action() {
+    if (out_.empty()) return std::nullopt;
+    SessionAction a = std::move(out_.front());
+    out_.pop_front();
+    return a;
 }
 
 void FtpServer::collect(SessionId sid) {

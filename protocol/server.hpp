@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,8 +43,6 @@
 
 namespace ftpsim::proto {
 
-using SessionId = std::uint32_t;
-
 struct ServerConfig {
     ServerProfile profile = rfc959_profile();
     std::map<std::string, std::string> users;          // user -> password
@@ -59,6 +58,11 @@ struct ServerConfig {
     // profile's answer instead of the 227. Off: the reply goes out with the Listen (the port is
     // assumed free) and a later DataListenFailed fails the next transfer.
     bool await_listen = false;
+    // The data path of issue #22: RETR and listings go out as SendFile, uploads come in through
+    // ReceiveInto (DataStored counts), and file contents never pass through the session. The
+    // session host (host.hpp) sets it. Off (live/ until it runs on the session host): the file
+    // goes out as one SendData and uploads arrive as DataBytes.
+    bool explicit_data_path = false;
 };
 
 // What a session needs from the FtpServer that owns it (null for a stand-alone session:
@@ -99,6 +103,8 @@ public:
     Time next_expiry() const;
     void on_timer(Time now);
 
+    // The next action (nullopt: none); take_actions() hands out all of them at once.
+    std::optional<Action> poll_action();
     std::vector<Action> take_actions();
     bool has_actions() const { return !actions_.empty(); }
     // Bytes received after SPDT on this connection (they are data: the FtpServer forwards them).
@@ -113,6 +119,10 @@ public:
     const std::string& user() const { return user_; }
     HostPort control_local() const { return control_local_; }
     HostPort control_remote() const { return control_remote_; }
+    // Events the state tables do not allow (the server's own, or the peer's), in order: "data
+    // connection: DataDrained in Open". Each is also explained; none changed the state.
+    const std::vector<std::string>& protocol_errors() const { return protocol_errors_; }
+    DataPhase data_phase() const { return data_.phase; }
     // Set after SPDT: this connection is data connection `second` of session `first`.
     std::optional<ServerContext::Claim> handed_over() const { return handed_over_; }
     // Counts against the user limit (not a data channel, not closed).
@@ -120,9 +130,6 @@ public:
 
 private:
     enum class DataMode : std::uint8_t { None, Active, Passive, SinglePort };
-    // Draining: a sending transfer has written everything and closed (FIN); its 226 waits for
-    // DataDrained (or the peer's close), a reset before that gives 426.
-    enum class Phase : std::uint8_t { Idle, Listening, Connecting, Open, Draining, Failed };
     enum class TransferKind : std::uint8_t { Retr, Stor, Appe, Stou, List, Nlst, Mlsd };
 
     enum class Announce : std::uint8_t { None, Pasv, Epsv, Lstn, Pasv478 };
@@ -134,7 +141,7 @@ private:
         std::uint16_t local_port = 0;       // Passive: the port listened on
         std::optional<std::uint16_t> from_port;
         std::optional<HostPort> only_from;  // SOCK after LSTN/PASV: the one acceptable peer
-        Phase phase = Phase::Idle;
+        DataPhase phase = DataPhase::Idle;  // changed by data_step() only (server_states.hpp)
         HostPort remote;                    // the peer once open
         bool announce_on_connect = false;   // pyftpdlib: PORT's 200 waits for the connection
         Announce announce = Announce::None; // await_listen: the reply waits for DataListening
@@ -146,8 +153,11 @@ private:
     struct Transfer {
         TransferKind kind = TransferKind::Retr;
         std::string path;                   // absolute
-        std::string payload;                // what we send (RETR, listings)
-        std::string received;               // what we got (STOR, APPE, STOU)
+        // What we send (RETR: the file from payload_offset; listings), and where what we
+        // receive goes (STOR, APPE, STOU). Never the bytes themselves (issue #22).
+        std::shared_ptr<const ContentSource> payload;
+        std::uint64_t payload_offset = 0;
+        std::shared_ptr<UploadSink> upload;
         std::uint64_t offset = 0;           // REST
         Reply final_reply = Reply::TransferOk;
         std::string mark;                   // the 1yz line
@@ -215,8 +225,12 @@ private:
     void on_connected(Time now, DataId id, HostPort remote);
     void on_connect_failed(Time now, DataId id);
     void on_bytes(Time now, DataId id, std::string bytes);
+    void on_stored(Time now, DataId id, std::uint64_t bytes, bool failed);
     void on_closed(Time now, DataId id, bool reset);
     void on_drained(Time now, DataId id);
+    // The data table's step for `e`: the new phase and its actions; false (and a protocol error)
+    // when the table does not allow `e` in the current phase.
+    bool data_step(DataPhaseEvent e);
 
     // Transfers.
     static bool is_incoming(TransferKind k);
@@ -229,6 +243,7 @@ private:
     void finish_transfer(Time now, Reply reply, std::initializer_list<std::string_view> args = {});
     void finish_sending(Time now);
     void store_received(Time now);
+    void upload_grew(Time now);
 
     // Output.
     void send_reply(Reply r, std::initializer_list<std::string_view> args = {});
@@ -236,6 +251,7 @@ private:
     void explain(std::string text);
     void explain(ExplainKind kind, std::string text);
     void step(ServerEvent e);
+    void protocol_error(std::string text);
     std::string resolve(std::string_view arg) const;
 
     const ServerConfig& config_;
@@ -267,18 +283,11 @@ private:
     Time idle_deadline_ = kNever;      // profile.idle_session_timeout after the last command
     Time data_deadline_ = kNever;      // profile.data_connection_timeout after the last bytes in
     std::optional<ServerContext::Claim> handed_over_;
+    std::vector<std::string> protocol_errors_;
 };
 
 // ---- The server host ---------------------------------------------------------------------------
-struct BecomeDataConnection {  // this control connection is now data connection `id` of `owner`
-    SessionId owner = 0;
-    DataId id = 0;
-};
-
-struct ServerAction {
-    SessionId session = 0;  // whose connection the action is about
-    std::variant<Action, BecomeDataConnection> what;
-};
+using ServerAction = SessionAction;
 
 class FtpServer final : public ServerContext {
 public:
@@ -303,13 +312,17 @@ public:
     Time next_expiry() const;
     void on_timer(Time now);
 
-    // Every session's actions, in the order they arose.
+    // Every session's actions, in the order they arose: one at a time (as every session kind
+    // hands them out), or all at once.
+    std::optional<SessionAction> poll_action();
     std::vector<ServerAction> take_actions();
 
     ServerSession* session(SessionId s);
     const ServerConfig& config() const { return config_; }
     Vfs& vfs() { return vfs_; }
     std::size_t user_sessions() const;
+    // Every session's protocol errors ("session 2: data connection: DataDrained in Open").
+    std::vector<std::string> protocol_errors() const;
     std::size_t pending_spsv_ids() const { return spsv_.size(); }
 
     // ServerContext.
@@ -331,7 +344,7 @@ private:
         Claim claim;
     };
     std::vector<PendingHandOver> hand_overs_;
-    std::vector<ServerAction> out_;
+    std::deque<ServerAction> out_;
     SessionId next_session_ = 1;
     bool running_ = true;
 };

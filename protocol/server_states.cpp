@@ -1,6 +1,7 @@
 #include "protocol/server_states.hpp"
 
 #include <array>
+#include <utility>
 
 namespace ftpsim::proto {
 
@@ -20,6 +21,8 @@ constexpr std::array kTransitions{
     ServerTransition{S::AwaitPass, E::LoginFailed, S::AwaitUser},
     ServerTransition{S::AwaitAcct, E::AcctOk, S::LoggedIn},
     ServerTransition{S::AwaitAcct, E::LoginFailed, S::AwaitUser},
+    ServerTransition{S::AwaitAcct, E::UserNeedsPass, S::AwaitPass},  // USER starts the login again
+    ServerTransition{S::AwaitAcct, E::UserLoggedIn, S::LoggedIn},
     ServerTransition{S::LoggedIn, E::UserNeedsPass, S::AwaitPass},
     ServerTransition{S::LoggedIn, E::UserLoggedIn, S::LoggedIn},
     // Rename: "RNFR -> 350, then RNTO".
@@ -33,6 +36,7 @@ constexpr std::array kTransitions{
     // draft-rosenau 3.2 and 5: SPDT instead of USER, instead of or after PASS.
     ServerTransition{S::AwaitUser, E::SpdtOk, S::DataChannel},
     ServerTransition{S::AwaitPass, E::SpdtOk, S::DataChannel},
+    ServerTransition{S::AwaitAcct, E::SpdtOk, S::DataChannel},
     ServerTransition{S::LoggedIn, E::SpdtOk, S::DataChannel},
     ServerTransition{S::SpsvOnly, E::SpdtOk, S::DataChannel},
     ServerTransition{S::SpsvOnly, E::Refused, S::Closed},
@@ -55,6 +59,7 @@ constexpr std::array kTransitions{
     ServerTransition{S::Transfer, E::ConnectionLost, S::Closed},
     ServerTransition{S::SpsvOnly, E::ConnectionLost, S::Closed},
     ServerTransition{S::DataChannel, E::ConnectionLost, S::Closed},
+    ServerTransition{S::Closed, E::ConnectionLost, S::Closed},  // the peer's close after our 221/421
 };
 
 using G = CommandGroup;
@@ -105,6 +110,57 @@ constexpr std::array kGates{
     CommandGateRow{S::SpsvOnly, G::Rnto, K::NeedLogin},
     CommandGateRow{S::SpsvOnly, G::Abor, K::NeedLogin},
     CommandGateRow{S::SpsvOnly, G::Other, K::NeedLogin},
+};
+
+using P = DataPhase;
+using D = DataPhaseEvent;
+
+constexpr std::uint8_t kStopWaiting = kStopListening | kForgetIdentifier;
+
+constexpr std::array kDataTransitions{
+    // Setting up: a listener (or SPSV's identifier), or an active connect at the transfer.
+    DataPhaseTransition{P::Idle, D::Listen, P::Listening, kListen},
+    DataPhaseTransition{P::Idle, D::AwaitSpdt, P::Listening, kNoEffect},
+    DataPhaseTransition{P::Listening, D::ListenReady, P::Listening, kNoEffect},
+    DataPhaseTransition{P::Listening, D::ListenRetry, P::Listening, kListen},
+    DataPhaseTransition{P::Listening, D::ListenFailed, P::Failed, kNoEffect},
+    DataPhaseTransition{P::Idle, D::Connect, P::Connecting, kConnect},
+    // The connection comes up, or does not.
+    DataPhaseTransition{P::Listening, D::Connected, P::Open, kStopListening},
+    DataPhaseTransition{P::Connecting, D::Connected, P::Open, kNoEffect},
+    DataPhaseTransition{P::Listening, D::ConnectFailed, P::Failed, kNoEffect},
+    DataPhaseTransition{P::Connecting, D::ConnectFailed, P::Failed, kNoEffect},
+    // A foreign peer: refused at accept (pyftpdlib keeps listening) or at the transfer (vsftpd).
+    DataPhaseTransition{P::Listening, D::RefusePeer, P::Listening, kResetData},
+    DataPhaseTransition{P::Open, D::RefusePeer, P::Failed, kResetData},
+    // Data flows; a sending transfer closes first and waits for the acknowledgement.
+    DataPhaseTransition{P::Open, D::Bytes, P::Open, kNoEffect},
+    DataPhaseTransition{P::Draining, D::Bytes, P::Draining, kNoEffect},  // a download's peer talks: ignored
+    DataPhaseTransition{P::Open, D::Stored, P::Open, kNoEffect},
+    DataPhaseTransition{P::Draining, D::Sent, P::Draining, kNoEffect},
+    DataPhaseTransition{P::Open, D::SentAll, P::Draining, kCloseData},
+    DataPhaseTransition{P::Draining, D::Drained, P::Idle, kNoEffect},
+    DataPhaseTransition{P::Draining, D::PeerClosed, P::Idle, kNoEffect},
+    DataPhaseTransition{P::Draining, D::Reset, P::Failed, kNoEffect},
+    // The peer closes (this side closes too) or resets.
+    DataPhaseTransition{P::Open, D::PeerClosed, P::Failed, kCloseData},
+    DataPhaseTransition{P::Open, D::Reset, P::Failed, kNoEffect},
+    DataPhaseTransition{P::Failed, D::PeerClosed, P::Failed, kNoEffect},
+    DataPhaseTransition{P::Failed, D::Reset, P::Failed, kNoEffect},
+    // The server cuts the connection; ABOR before the connection came also closes the listener.
+    DataPhaseTransition{P::Connecting, D::Abort, P::Idle, kResetData},
+    DataPhaseTransition{P::Open, D::Abort, P::Idle, kResetData},
+    DataPhaseTransition{P::Draining, D::Abort, P::Idle, kResetData},
+    DataPhaseTransition{P::Listening, D::Abort, P::Idle, kStopWaiting},
+    DataPhaseTransition{P::Idle, D::Abort, P::Idle, kNoEffect},
+    DataPhaseTransition{P::Failed, D::Abort, P::Idle, kNoEffect},
+    // The plan is over: whatever is still open goes.
+    DataPhaseTransition{P::Listening, D::Drop, P::Idle, kStopWaiting},
+    DataPhaseTransition{P::Connecting, D::Drop, P::Idle, kResetData},
+    DataPhaseTransition{P::Open, D::Drop, P::Idle, kCloseData},
+    DataPhaseTransition{P::Draining, D::Drop, P::Idle, kNoEffect},
+    DataPhaseTransition{P::Failed, D::Drop, P::Idle, kNoEffect},
+    DataPhaseTransition{P::Idle, D::Drop, P::Idle, kNoEffect},
 };
 
 }  // namespace
@@ -175,6 +231,84 @@ std::string render_server_state_diagram() {
         out += '\n';
     }
     out += "    Closed --> [*]\n";
+    return out;
+}
+
+// ---- The data connection ----------------------------------------------------------------------
+
+const char* to_string(DataPhase p) {
+    switch (p) {
+        case P::Idle: return "Idle";
+        case P::Listening: return "Listening";
+        case P::Connecting: return "Connecting";
+        case P::Open: return "Open";
+        case P::Draining: return "Draining";
+        case P::Failed: return "Failed";
+    }
+    return "?";
+}
+
+const char* to_string(DataPhaseEvent e) {
+    switch (e) {
+        case D::Listen: return "PASV/EPSV/LSTN";
+        case D::ListenRetry: return "port in use, next port";
+        case D::AwaitSpdt: return "SPSV";
+        case D::Connect: return "transfer, active";
+        case D::SentAll: return "all sent";
+        case D::RefusePeer: return "foreign peer";
+        case D::Abort: return "abort";
+        case D::Drop: return "drop";
+        case D::ListenReady: return "DataListening";
+        case D::ListenFailed: return "DataListenFailed";
+        case D::Connected: return "DataConnected";
+        case D::ConnectFailed: return "refused/timed out";
+        case D::Bytes: return "DataBytes";
+        case D::Stored: return "DataStored";
+        case D::Sent: return "DataSent";
+        case D::PeerClosed: return "DataClosed";
+        case D::Reset: return "DataReset";
+        case D::Drained: return "DataDrained";
+    }
+    return "?";
+}
+
+std::string effects_string(std::uint8_t effects) {
+    static constexpr std::pair<std::uint8_t, const char*> kNames[] = {
+        {kListen, "listen"},         {kConnect, "connect"},  {kStopListening, "stop listening"},
+        {kForgetIdentifier, "forget SPSV id"}, {kCloseData, "close"}, {kResetData, "reset"}};
+    std::string out;
+    for (const auto& [bit, name] : kNames) {
+        if ((effects & bit) == 0) continue;
+        if (!out.empty()) out += ", ";
+        out += name;
+    }
+    return out;
+}
+
+std::span<const DataPhaseTransition> server_data_transitions() { return kDataTransitions; }
+
+std::optional<DataPhaseTransition> next_data_phase(DataPhase from, DataPhaseEvent event) {
+    for (const auto& t : kDataTransitions)
+        if (t.from == from && t.event == event) return t;
+    return std::nullopt;
+}
+
+std::string render_server_data_diagram() {
+    std::string out = "stateDiagram-v2\n";
+    out += "    [*] --> Idle : session start\n";
+    for (const auto& t : kDataTransitions) {
+        out += "    ";
+        out += to_string(t.from);
+        out += " --> ";
+        out += to_string(t.to);
+        out += " : ";
+        out += to_string(t.event);
+        if (t.effects != kNoEffect) {
+            out += " / ";
+            out += effects_string(t.effects);
+        }
+        out += '\n';
+    }
     return out;
 }
 

@@ -1,7 +1,8 @@
 // The server session's states and transitions, as data (h11's _state.py style).
 //
 // One table holds every legal (state, event) -> next-state step; an event that is not in the table
-// for the current state is illegal and changes nothing. A second table says, for each state and
+// for the current state is illegal: it changes nothing and is a protocol error
+// (ServerSession::protocol_errors(), as in the client). A second table says, for each state and
 // command group, whether a command is handled, refused as out of sequence (503) or refused because
 // nobody is logged in (530). The docs' state diagram is rendered from the first table
 // (render_server_state_diagram), and a test checks docs/server.md contains that rendering.
@@ -94,5 +95,77 @@ Gate command_gate(ServerState state, CommandGroup group);
 
 // The transition table as a Mermaid stateDiagram-v2 (the text docs/server.md embeds).
 std::string render_server_state_diagram();
+
+// ---- The data connection ----------------------------------------------------------------------
+// A session has at most one data connection (or listener) at a time, set up by PORT/PASV/EPRT/
+// EPSV/SPSV/LSTN/SOCK and used by the next transfer. Its phase changes only by a row of
+// server_data_transitions(), which also names what the step does to the connection (listen,
+// connect, stop listening, close, reset). An event the table does not allow in the current phase
+// is a protocol error: the phase stays and nothing is sent (ServerSession::protocol_errors()).
+// docs/server.md draws the table (render_server_data_diagram), and a test keeps the two equal.
+enum class DataPhase : std::uint8_t {
+    Idle,        // nothing open: no plan yet, or an active plan (PORT/EPRT/SOCK) not yet connected
+    Listening,   // waiting for the peer's connection: a listener (PASV/EPSV/LSTN) or SPSV's SPDT
+    Connecting,  // the server connects to the active plan's address
+    Open,        // the data connection is up
+    Draining,    // a sending transfer wrote everything and closed (FIN); its 226 waits for
+                 // DataDrained (or the peer's close), a reset before that gives 426
+    Failed,      // refused, timed out, closed or reset early; the transfer gets its 425/426
+};
+
+enum class DataPhaseEvent : std::uint8_t {
+    // The session's own steps.
+    Listen,         // PASV EPSV LSTN (SOCK then PASV): listen on a port
+    ListenRetry,    // the port was in use: listen on the next one (await_listen)
+    AwaitSpdt,      // SPSV: the connection will come to the control port and name itself by SPDT
+    Connect,        // a transfer with an active plan (PORT EPRT SOCK, or RFC 959's default port)
+    SentAll,        // a sending transfer wrote the whole file: close our end
+    RefusePeer,     // the connection comes from someone else than the client: reset it
+    Abort,          // ABOR, a full disk, a stalled upload, the connect timeout, a shutdown
+    Drop,           // the plan is over: a new PORT/PASV, the transfer's end, the session's end
+    // The caller's data events (actions.hpp).
+    ListenReady,    // DataListening
+    ListenFailed,   // DataListenFailed and no port left to try
+    Connected,      // DataConnected (or SPDT's connection handed over)
+    ConnectFailed,  // DataRefused, DataTimedOut, or the announced port could not be bound
+    Bytes,          // DataBytes
+    Stored,         // DataStored: an upload's bytes went into its sink (ReceiveInto)
+    Sent,           // DataSent: a SendFile's bytes went out (the 226 still waits for DataDrained)
+    PeerClosed,     // DataClosed: the peer's FIN
+    Reset,          // DataReset
+    Drained,        // DataDrained: our bytes and FIN are acknowledged
+};
+
+// What a step does to the connection besides changing the phase (bits; the arguments come from
+// the session's data plan).
+enum DataEffect : std::uint8_t {
+    kNoEffect = 0,
+    kListen = 1u << 0,            // Listen on the plan's port
+    kConnect = 1u << 1,           // Connect to the plan's address (from its port)
+    kStopListening = 1u << 2,     // StopListening (a passive listener)
+    kForgetIdentifier = 1u << 3,  // withdraw SPSV's pending identifier
+    kCloseData = 1u << 4,         // CloseData: FIN
+    kResetData = 1u << 5,         // CloseData abort: RST
+};
+
+const char* to_string(DataPhase p);
+const char* to_string(DataPhaseEvent e);
+std::string effects_string(std::uint8_t effects);  // "stop listening, forget SPSV id"; "" for none
+
+struct DataPhaseTransition {
+    DataPhase from;
+    DataPhaseEvent event;
+    DataPhase to;
+    std::uint8_t effects;  // DataEffect bits
+};
+
+// The table itself, in the order the diagram draws it.
+std::span<const DataPhaseTransition> server_data_transitions();
+
+// The step for `event` in `from`, or nullopt when the table does not allow it.
+std::optional<DataPhaseTransition> next_data_phase(DataPhase from, DataPhaseEvent event);
+
+// The data table as a Mermaid stateDiagram-v2 (the text docs/server.md embeds).
+std::string render_server_data_diagram();
 
 }  // namespace ftpsim::proto

@@ -71,25 +71,48 @@ std::string ls_date(std::int64_t mtime, std::int64_t now) {
 
 }  // namespace
 
-Vfs::Vfs() { entries_["/"] = VfsEntry{true, 0, kDefaultMtime, std::nullopt}; }
+Vfs::Vfs() { entries_["/"] = VfsEntry{true, 0, kDefaultMtime, nullptr}; }
 
 void Vfs::add_dir(std::string_view path, std::int64_t mtime) {
     const std::string abs = resolve("/", path);
     if (abs != "/" && !find(parent_of(abs))) add_dir(parent_of(abs), mtime);
-    entries_[abs] = VfsEntry{true, 0, mtime, std::nullopt};
+    entries_[abs] = VfsEntry{true, 0, mtime, nullptr};
 }
 
 void Vfs::add_file(std::string_view path, std::uint64_t size, std::int64_t mtime) {
     const std::string abs = resolve("/", path);
     if (!find(parent_of(abs))) add_dir(parent_of(abs), mtime);
-    entries_[abs] = VfsEntry{false, size, mtime, std::nullopt};
+    entries_[abs] = VfsEntry{false, size, mtime, nullptr};
 }
 
 void Vfs::put_file(std::string_view path, std::string content, std::int64_t mtime) {
+    put_file(path, text_source(std::move(content)), mtime);
+}
+
+void Vfs::put_file(std::string_view path, std::shared_ptr<const ContentSource> content, std::int64_t mtime) {
     const std::string abs = resolve("/", path);
     if (!find(parent_of(abs))) add_dir(parent_of(abs), mtime);
-    const auto size = content.size();
+    const auto size = content->size();
     entries_[abs] = VfsEntry{false, size, mtime, std::move(content)};
+}
+
+bool UploadSink::write(std::string_view bytes) {
+    if (pattern_) {
+        for (std::size_t i = 0; i < bytes.size(); ++i)
+            if (bytes[i] != static_cast<char>('a' + (size_ + i) % 26)) {
+                pattern_ = false;
+                break;
+            }
+    }
+    if (kept_.size() < keep_) kept_.append(bytes.substr(0, keep_ - kept_.size()));
+    size_ += bytes.size();
+    return true;
+}
+
+std::shared_ptr<const ContentSource> UploadSink::content(std::string_view abs_path) const {
+    if (all_kept()) return text_source(kept_);
+    if (pattern_) return upload_pattern_source(size_);
+    return generated_source(std::string(abs_path), size_);
 }
 
 std::uint64_t Vfs::used() const {
@@ -144,8 +167,23 @@ std::string Vfs::read(std::string_view abs_path, std::uint64_t offset) const {
     if (backend_) return backend_->read(abs_path, offset);
     const VfsEntry* e = find(abs_path);
     if (!e || e->is_dir || offset >= e->size) return {};
-    if (e->content) return e->content->substr(offset);
-    return generated_content(abs_path, offset, e->size - offset);
+    return open_read(abs_path)->read(offset, static_cast<std::size_t>(e->size - offset));
+}
+
+std::shared_ptr<const ContentSource> Vfs::open_read(std::string_view abs_path) const {
+    if (backend_) {
+        const VfsEntry* e = backend_->find(abs_path);
+        if (!e || e->is_dir) return nullptr;
+        return text_source(backend_->read(abs_path, 0));
+    }
+    const VfsEntry* e = find(abs_path);
+    if (!e || e->is_dir) return nullptr;
+    if (e->content) return e->content;
+    return generated_source(std::string(abs_path), e->size);
+}
+
+std::shared_ptr<UploadSink> Vfs::open_upload() const {
+    return std::make_shared<UploadSink>(backend_ ? SIZE_MAX : UploadSink::kKeep);
 }
 
 std::vector<std::string> Vfs::children(std::string_view abs_dir) const {
@@ -167,7 +205,7 @@ VfsStatus Vfs::mkdir(std::string_view abs_path, std::int64_t mtime) {
     const VfsEntry* parent = find(parent_of(abs_path));
     if (!parent) return VfsStatus::NoParent;
     if (!parent->is_dir) return VfsStatus::NotDir;
-    entries_[std::string(abs_path)] = VfsEntry{true, 0, mtime, std::nullopt};
+    entries_[std::string(abs_path)] = VfsEntry{true, 0, mtime, nullptr};
     return VfsStatus::Ok;
 }
 
@@ -216,19 +254,28 @@ VfsStatus Vfs::rename(std::string_view from, std::string_view to) {
 VfsStatus Vfs::write(std::string_view abs_path, std::string_view data, WriteMode mode,
                      std::uint64_t offset, std::int64_t mtime) {
     if (backend_) return backend_->write(abs_path, data, mode, offset);
+    UploadSink upload(data.size());
+    upload.write(data);
+    return store(abs_path, upload, mode, offset, mtime);
+}
+
+VfsStatus Vfs::store(std::string_view abs_path, const UploadSink& upload, WriteMode mode,
+                     std::uint64_t offset, std::int64_t mtime) {
+    if (backend_) return backend_->write(abs_path, upload.kept(), mode, offset);
     const VfsEntry* parent = find(parent_of(abs_path));
     if (!parent) return VfsStatus::NoParent;
     if (!parent->is_dir) return VfsStatus::NotDir;
     const VfsEntry* old = find(abs_path);
     if (old && old->is_dir) return VfsStatus::IsDir;
-    std::string content = (old && mode != WriteMode::Replace) ? read(abs_path) : std::string{};
-    if (mode == WriteMode::At) {
-        content.resize(std::max<std::size_t>(content.size(), offset));  // REST past the end pads
-        content.replace(offset, data.size(), data);
-    } else {
-        content.append(data);
+    std::shared_ptr<const ContentSource> content = upload.content(abs_path);
+    if (old && mode != WriteMode::Replace) {
+        // REST past the end pads with NUL bytes; APPE writes at the end.
+        const std::uint64_t at = mode == WriteMode::At ? offset : old->size;
+        content = spliced_source(open_read(abs_path), at, std::move(content));
+    } else if (mode == WriteMode::At && offset > 0) {
+        content = spliced_source(nullptr, offset, std::move(content));
     }
-    if (!fits(abs_path, content.size())) return VfsStatus::QuotaExceeded;
+    if (!fits(abs_path, content->size())) return VfsStatus::QuotaExceeded;
     put_file(abs_path, std::move(content), mtime);
     return VfsStatus::Ok;
 }
@@ -242,18 +289,7 @@ std::string Vfs::unique_name(std::string_view abs_base) const {
 }
 
 std::string generated_content(std::string_view abs_path, std::uint64_t offset, std::uint64_t size) {
-    // Lines "<path> line <n>\n" make a transfer readable in a ladder's data arrows.
-    std::string out;
-    out.reserve(size);
-    std::uint64_t pos = 0, line = 1;
-    while (pos < offset + size) {
-        std::string text = std::string(abs_path) + " line " + std::to_string(line++) + "\n";
-        for (char c : text) {
-            if (pos >= offset && pos < offset + size) out += c;
-            ++pos;
-        }
-    }
-    return out;
+    return generated_source(std::string(abs_path), offset + size)->read(offset, static_cast<std::size_t>(size));
 }
 
 std::string ls_line(std::string_view name, const VfsEntry& e, const ListingStyle& style) {

@@ -11,13 +11,41 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/content.hpp"
+
 namespace ftpsim::proto {
 
 struct VfsEntry {
     bool is_dir = false;
     std::uint64_t size = 0;
     std::int64_t mtime = 0;              // seconds since 1970-01-01 UTC
-    std::optional<std::string> content;  // stored bytes; nullopt = generated from the path
+    // The bytes (given, uploaded); null = generated from the path (generated_source). Never
+    // materialised: a source produces any range on demand.
+    std::shared_ptr<const ContentSource> content;
+};
+
+// Where an upload goes while it arrives (ReceiveInto's sink on the server): it keeps the bytes up
+// to `keep` and, past that, only whether they are still what a simulated client uploads
+// (upload_pattern_source), so a 1 GiB STOR costs no more than `keep` bytes. Vfs::store makes it
+// the file.
+class UploadSink final : public ContentSink {
+public:
+    static constexpr std::size_t kKeep = 64 * 1024;
+    explicit UploadSink(std::size_t keep = kKeep) : keep_(keep) {}
+    bool write(std::string_view bytes) override;
+    std::uint64_t size() const override { return size_; }
+    bool all_kept() const { return size_ == kept_.size(); }
+    const std::string& kept() const { return kept_; }
+    // The received bytes as a source: the kept bytes, or the upload pattern they matched. An
+    // upload past `keep` bytes that is not the pattern (only a hand-written data stream can be)
+    // reads back as the generated content of `abs_path` (a stated simplification).
+    std::shared_ptr<const ContentSource> content(std::string_view abs_path) const;
+
+private:
+    std::size_t keep_;
+    std::string kept_;
+    std::uint64_t size_ = 0;
+    bool pattern_ = true;
 };
 
 enum class VfsStatus : std::uint8_t {
@@ -65,6 +93,8 @@ public:
     void add_dir(std::string_view path, std::int64_t mtime = kDefaultMtime);
     void add_file(std::string_view path, std::uint64_t size, std::int64_t mtime = kDefaultMtime);
     void put_file(std::string_view path, std::string content, std::int64_t mtime = kDefaultMtime);
+    void put_file(std::string_view path, std::shared_ptr<const ContentSource> content,
+                  std::int64_t mtime = kDefaultMtime);
 
     void set_quota(std::optional<std::uint64_t> bytes) { quota_ = bytes; }
     std::optional<std::uint64_t> quota() const { return quota_; }
@@ -77,8 +107,15 @@ public:
     static std::string base_name(std::string_view path);
 
     const VfsEntry* find(std::string_view abs_path) const;
-    // The file's bytes from `offset` (generated deterministically unless stored).
+    // The file's bytes from `offset` (generated deterministically unless stored). Materialises
+    // them: for tests and small files; transfers use open_read.
     std::string read(std::string_view abs_path, std::uint64_t offset = 0) const;
+    // The file's content as a source (null: no such file). With a backend, its read() whole.
+    std::shared_ptr<const ContentSource> open_read(std::string_view abs_path) const;
+    // A sink for an upload, made the file by store() (with a backend it keeps every byte).
+    std::shared_ptr<UploadSink> open_upload() const;
+    VfsStatus store(std::string_view abs_path, const UploadSink& upload, WriteMode mode,
+                    std::uint64_t offset = 0, std::int64_t mtime = kDefaultMtime);
     // Names directly inside a directory, sorted.
     std::vector<std::string> children(std::string_view abs_dir) const;
 

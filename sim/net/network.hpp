@@ -85,6 +85,9 @@ public:
     // Everything written on the connection, and our FIN if we closed, is acknowledged by the peer
     // (an ACK brought it up to date; fired again after later writes are acknowledged).
     virtual void on_drained(Stack&, ConnId) {}
+    // Acknowledged bytes left the send buffer: Stack::send_space() may have grown (the session
+    // host writes the next chunk of a file then).
+    virtual void on_writable(Stack&, ConnId) {}
 };
 
 struct SocketOptions {
@@ -125,6 +128,11 @@ public:
     ConnId connect(const IpAddress& local, std::uint16_t local_port, const HostPort& remote,
                    SocketHandler* handler, const SocketOptions& opts = {});
     void send(ConnId c, std::string_view bytes);
+    // How many more bytes send() should be given now so that the written-but-unsent part of
+    // the buffer stays within 2 send windows + 1 MSS: the window can always be filled, and a
+    // file is never buffered whole. UINT64_MAX without a window (send_window 0: the model
+    // puts everything in flight at once).
+    std::uint64_t send_space(ConnId c) const;
     // What c carried so far is control text, recorded in the trace; what is written from now on
     // is file data, not recorded (SPSV: the connection's "220", "SPDT id" and "200 DATA", then the
     // file). A segment never holds bytes of both.

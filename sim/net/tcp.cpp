@@ -433,6 +433,7 @@ trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
         return trace::Verdict::Delivered;
     }
 
+    const std::uint64_t una_before = c.snd_una;
     if (c.state == TcpState::SynRcvd) {
         if (k.is_syn_only()) {  // our SYN-ACK was lost or is late: answer again
             send_segment(c, kSyn | kAck, 0, 0, 0);
@@ -460,6 +461,9 @@ trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
         std::uint64_t off = unwrap(c.irs, c.rcv_nxt, k.seq);
         accept_payload(c, off, k.payload, k.has(kFin));
     }
+    if (c.state != TcpState::Open) return trace::Verdict::Delivered;
+    // Room in the send buffer: the application refills it before the flush below sends.
+    if (c.handler && c.snd_una > una_before && c.app_len > 0) c.handler->on_writable(s, c.id);
     if (c.state != TcpState::Open) return trace::Verdict::Delivered;
     flush(c);
     maybe_closed(c);
@@ -681,6 +685,17 @@ void Stack::send(ConnId id, std::string_view bytes) {
     c->buf.append(bytes);
     c->app_len += bytes.size();
     rt_->flush(*c);
+}
+
+std::uint64_t Stack::send_space(ConnId id) const {
+    const TcpConn* c = rt_->conn(id);
+    if (!c) return 0;
+    const std::uint64_t window = rt_->cfg.tcp.send_window;
+    if (!window) return UINT64_MAX;
+    const std::uint64_t sent = c->snd_nxt > 0 ? c->snd_nxt - 1 : 0;  // data offset of the next new byte
+    const std::uint64_t unsent = c->app_len > sent ? c->app_len - sent : 0;
+    const std::uint64_t target = 2 * window + rt_->cfg.tcp.mss;
+    return unsent >= target ? 0 : target - unsent;
 }
 
 void Stack::file_data_from_now(ConnId id) {

@@ -1,6 +1,8 @@
-// The FTP applications on the simulated TCP stacks: each turns the sans-IO sessions' actions
-// into socket calls and the sockets' callbacks into the sessions' inputs. The same sessions run
-// in the SessionPair tests and (later) on real sockets.
+// The FTP applications on the simulated TCP stacks. Each is thin: the session host
+// (protocol/host.hpp) turns the sans-IO sessions' actions into calls on SimTransport and the
+// sockets' callbacks into the sessions' inputs; an app adds only its node's policy (TLS
+// records, a client's reconnects, a server's faults). The same sessions run in the SessionPair
+// tests and on real sockets (live/).
 #pragma once
 
 #include <map>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "protocol/client.hpp"
+#include "protocol/host.hpp"
 #include "protocol/server.hpp"
 #include "sim/net/network.hpp"
 #include "sim/run/build.hpp"
@@ -19,42 +22,71 @@
 
 namespace ftpsim::sim {
 
-// Re-arms one stack timer for a session's next expiry.
-class SessionTimer {
+// The simulated TCP stack of one node as the session host's transport (protocol/host.hpp): the
+// host's calls become Stack calls, and the node's socket callbacks reach the host through the
+// app (each app below is the SocketHandler of its sockets).
+class SimTransport final : public proto::Transport {
 public:
-    template <class Fn>
-    void arm(net::Stack& stack, proto::Time at, Fn fn) {
-        if (at == armed_) return;
-        if (id_) stack.cancel(*id_);
-        id_.reset();
-        armed_ = at;
-        if (at == proto::kNever) return;
-        id_ = stack.schedule(std::max(at, stack.now()), [this, fn] {
-            id_.reset();
-            armed_ = proto::kNever;
-            fn();
-        });
+    SimTransport(net::Network& net, net::SocketHandler* handler) : net_(net), handler_(handler) {}
+    void attach(net::Stack& stack) { stack_ = &stack; }
+    void set_host(proto::SessionHost* host) { host_ = host; }
+    net::Stack& stack() const { return *stack_; }
+
+    proto::Time now() const override { return stack_->now(); }
+    proto::ListenOutcome listen(const proto::IpAddress& addr, std::uint16_t lo, std::uint16_t hi,
+                                const proto::SocketPurpose& purpose) override;
+    void stop_listening(proto::ListenerHandle l) override { stack_->stop_listening(static_cast<net::ListenerId>(l)); }
+    proto::ConnHandle connect(const proto::IpAddress& local, std::uint16_t local_port, const proto::HostPort& remote,
+                              const proto::SocketPurpose& purpose) override;
+    void send(proto::ConnHandle c, std::string_view bytes) override { stack_->send(conn(c), bytes); }
+    std::uint64_t send_space(proto::ConnHandle c) const override { return stack_->send_space(conn(c)); }
+    void close(proto::ConnHandle c) override { stack_->close(conn(c)); }
+    void abort(proto::ConnHandle c) override { stack_->abort(conn(c)); }
+    Ends ends(proto::ConnHandle c) const override;
+    void file_data_from_now(proto::ConnHandle c) override { stack_->file_data_from_now(conn(c)); }
+    void relabel_as_data(proto::ConnHandle c, proto::ConnHandle control) override {
+        net_.label_connection(conn(c), "data", static_cast<int>(control));
     }
+    void set_timer(proto::Time at) override;
+    void explain(const proto::Explain& e) override;
+    void queued_connection_reset(proto::ConnHandle c) override;
+    void connection_queued(const proto::HostPort& remote, const proto::HostPort& local) override;
 
 private:
-    std::optional<net::TimerId> id_;
-    proto::Time armed_ = proto::kNever;
+    static net::ConnId conn(proto::ConnHandle c) { return static_cast<net::ConnId>(c); }
+    net::Network& net_;
+    net::SocketHandler* handler_;
+    net::Stack* stack_ = nullptr;
+    proto::SessionHost* host_ = nullptr;
+    std::optional<net::TimerId> timer_;
 };
 
-class ServerApp final : public net::SocketHandler {
+// Socket callbacks -> the session host (the one mapping every app below shares).
+class HostedApp : public net::SocketHandler {
+public:
+    void on_accept(net::Stack&, net::ListenerId l, net::ConnId c, const net::HostPort& local,
+                   const net::HostPort& remote) override {
+        host().on_accept(l, c, local, remote);
+    }
+    void on_connected(net::Stack&, net::ConnId c) override { host().on_connected(c); }
+    void on_refused(net::Stack&, net::ConnId c) override { host().on_refused(c); }
+    void on_unreachable(net::Stack&, net::ConnId c) override { host().on_unreachable(c); }
+    void on_timeout(net::Stack&, net::ConnId c) override { host().on_timeout(c); }
+    void on_data(net::Stack&, net::ConnId c, std::string_view bytes) override { host().on_data(c, bytes); }
+    void on_peer_closed(net::Stack&, net::ConnId c) override { host().on_peer_closed(c); }
+    void on_reset(net::Stack&, net::ConnId c) override { host().on_reset(c); }
+    void on_drained(net::Stack&, net::ConnId c) override { host().on_drained(c); }
+    void on_writable(net::Stack&, net::ConnId c) override { host().on_writable(c); }
+
+protected:
+    virtual proto::SessionHost& host() = 0;
+};
+
+class ServerApp final : public HostedApp {
 public:
     ServerApp(net::Network& net, std::string node, proto::ServerConfig config, proto::Vfs vfs,
               std::uint64_t seed, proto::IpAddress listen_addr, std::uint16_t port);
     void start(net::Stack& stack);
-
-    void on_accept(net::Stack&, net::ListenerId, net::ConnId, const net::HostPort&, const net::HostPort&) override;
-    void on_connected(net::Stack&, net::ConnId) override;
-    void on_refused(net::Stack&, net::ConnId) override;
-    void on_timeout(net::Stack&, net::ConnId) override;
-    void on_data(net::Stack&, net::ConnId, std::string_view) override;
-    void on_peer_closed(net::Stack&, net::ConnId) override;
-    void on_reset(net::Stack&, net::ConnId) override;
-    void on_drained(net::Stack&, net::ConnId) override;
 
     const std::string& node() const { return node_; }
     // Faults (scenario `faults`): a restart (421 to everyone, nothing accepted until restart()),
@@ -69,37 +101,34 @@ public:
     // in the queue and are reset then. Profiles that answer a foreign connection at accept
     // (pyftpdlib) close the listener at once. Off: the listener closes at the first accept
     // (indistinguishable while only the client connects).
-    void model_listen_queue(bool on) { listen_queue_ = on; }
+    void model_listen_queue(bool on);
 
 private:
-    using DataKey = std::pair<proto::SessionId, proto::DataId>;
-    void data_event(net::Stack& s, net::ConnId c, const proto::DataEvent& e);
-    void pump(net::Stack& s);
-    void apply(net::Stack& s, proto::SessionId sid, const proto::Action& a);
+    // The server's sessions behind TLS control channels (RFC 4217 records on the wire).
+    class Sessions final : public proto::HostedServer {
+    public:
+        using HostedServer::HostedServer;
+        void control_bytes(proto::Time now, proto::SessionId sid, std::string_view bytes) override {
+            HostedServer::control_bytes(now, sid, tls(sid).incoming(bytes));
+        }
+        std::string control_out(proto::SessionId sid, std::string bytes) override { return tls(sid).outgoing(bytes); }
 
-    net::Network& net_;
+    private:
+        TlsControlChannel& tls(proto::SessionId sid) {
+            return tls_.try_emplace(sid, TlsControlChannel::Side::Server).first->second;
+        }
+        std::map<proto::SessionId, TlsControlChannel> tls_;
+    };
+    proto::SessionHost& host() override { return host_; }
+
     std::string node_;
     SplitMix rng_;
     proto::FtpServer server_;
     proto::IpAddress listen_addr_;
     std::uint16_t port_;
-    net::ListenerId control_listener_ = -1;
-    std::map<net::ConnId, proto::SessionId> session_of_conn_;
-    std::map<proto::SessionId, net::ConnId> conn_of_session_;
-    std::map<DataKey, net::ConnId> data_conn_;
-    std::map<net::ConnId, DataKey> data_of_conn_;
-    std::map<DataKey, net::ListenerId> listener_of_;
-    std::map<net::ListenerId, DataKey> data_of_listener_;
-    std::map<proto::SessionId, TlsControlChannel> tls_;
-    bool listen_queue_ = false;
-    std::set<net::ConnId> opened_;  // data connections whose handshake completed
-    std::map<DataKey, net::ListenerId> lingering_;          // passive listeners kept open
-    std::map<net::ListenerId, std::vector<net::ConnId>> queued_;  // connections waiting in them
-    void close_lingering(net::Stack& s, const DataKey& key);
-    SessionTimer timer_;
-    TlsControlChannel& tls(proto::SessionId sid) {
-        return tls_.try_emplace(sid, TlsControlChannel::Side::Server).first->second;
-    }
+    SimTransport transport_;
+    Sessions sessions_{server_};
+    proto::SessionHost host_;
 };
 
 // What one client (or one third-party client) achieved, for the trace's outcome.
@@ -110,7 +139,7 @@ struct ClientReport {
     std::vector<std::string> failures;
 };
 
-class ClientApp final : public net::SocketHandler {
+class ClientApp final : public HostedApp {
 public:
     ClientApp(net::Network& net, std::string node, proto::ClientConfig config,
               proto::IpAddress local, proto::HostPort server, std::uint16_t local_port = 0,
@@ -119,19 +148,26 @@ public:
     ClientReport report() const;
     const std::string& node() const { return node_; }
     void reset_data(net::Stack& s);  // fault: RST on every open data connection
-    void on_unreachable(net::Stack&, net::ConnId) override;
-
-    void on_accept(net::Stack&, net::ListenerId, net::ConnId, const net::HostPort&, const net::HostPort&) override;
-    void on_connected(net::Stack&, net::ConnId) override;
-    void on_refused(net::Stack&, net::ConnId) override;
-    void on_timeout(net::Stack&, net::ConnId) override;
-    void on_data(net::Stack&, net::ConnId, std::string_view) override;
-    void on_peer_closed(net::Stack&, net::ConnId) override;
-    void on_reset(net::Stack&, net::ConnId) override;
 
 private:
-    void data_event(net::Stack& s, net::ConnId c, const proto::DataEvent& e);
-    void pump(net::Stack& s);
+    // The client session with this client's policy for its control connection: TLS records,
+    // reconnects (lftp net:max-retries) and the retry of a failed transfer.
+    class Sessions final : public proto::HostedClient {
+    public:
+        Sessions(ClientApp& app, proto::ClientSession& session) : HostedClient(session), app_(app) {}
+        void control_connected(proto::Time now, proto::SessionId sid, const proto::HostPort& local,
+                               const proto::HostPort& remote) override;
+        void control_bytes(proto::Time now, proto::SessionId sid, std::string_view bytes) override {
+            HostedClient::control_bytes(now, sid, app_.tls_.incoming(bytes));
+        }
+        std::string control_out(proto::SessionId, std::string bytes) override { return app_.tls_.outgoing(bytes); }
+        void control_ended(proto::Time now, proto::SessionId sid, proto::ControlEnd how) override;
+        void settled(proto::Time now) override;
+
+    private:
+        ClientApp& app_;
+    };
+    proto::SessionHost& host() override { return host_; }
     // The control connection could not be made: a new one after the profile's reconnect
     // interval (lftp net:max-retries ...), if it has tries left. False: give up.
     bool retry_control(net::Stack& s);
@@ -141,7 +177,6 @@ private:
     void retry_transfer(net::Stack& s);
     std::vector<proto::ActionResult> all_results() const;
 
-    [[maybe_unused]] net::Network& net_;  // unused so far (clang: -Wunused-private-field)
     std::string node_;
     proto::ClientConfig config_;         // each retry starts a new session with it
     proto::ClientSession session_;
@@ -156,86 +191,50 @@ private:
     proto::IpAddress local_;
     proto::HostPort server_;
     std::uint16_t local_port_;
-    std::pair<std::uint16_t, std::uint16_t> data_ports_;  // active mode: where to listen (0,0: ephemeral)
     net::ConnId control_ = -1;
     bool control_open_ = false;
     std::string control_failure_;
-    std::map<proto::DataId, net::ConnId> data_conn_;
-    std::map<net::ConnId, proto::DataId> data_of_conn_;
-    std::set<net::ConnId> spdt_handshake_;  // SPSV connections before "200 DATA"
-    std::map<proto::DataId, net::ListenerId> listener_of_;
-    std::map<net::ListenerId, proto::DataId> data_of_listener_;
     TlsControlChannel tls_{TlsControlChannel::Side::Client};
-    SessionTimer timer_;
-};
-
-// A third host that races the client for its data connection (scenario key `attackers`). It
-// reads the server's replies where they pass a node (a mirror port on a router, or a shared
-// medium) and, `delay` after it sees the announcement, either connects to the passive port a
-// 227/229 names (steal: data) or opens a connection to the control port and sends SPDT with the
-// identifier a single-port 227 carries (steal: spdt). Without a sniffed reply it can send SPDT
-// with an identifier it guesses, at a fixed time. It acts once, then reads whatever it is sent.
-class AttackerApp final : public net::SocketHandler {
-public:
-    AttackerApp(scenario::AttackerSpec spec, scenario::NodeSpec node);
-    void start(net::Stack& stack);
-    // A reply line from the server's control endpoint `server`, seen on the sniffed node.
-    void sniffed(const std::string& line, const proto::HostPort& server);
-    ClientReport report() const;
-    const scenario::AttackerSpec& spec() const { return spec_; }
-
-    void on_connected(net::Stack&, net::ConnId) override;
-    void on_refused(net::Stack&, net::ConnId) override;
-    void on_timeout(net::Stack&, net::ConnId) override;
-    void on_data(net::Stack&, net::ConnId, std::string_view) override;
-    void on_peer_closed(net::Stack&, net::ConnId) override;
-    void on_reset(net::Stack&, net::ConnId) override;
-
-private:
-    void attack(const proto::HostPort& target, const std::string& id);
-
-    scenario::AttackerSpec spec_;
-    scenario::NodeSpec node_;
-    net::Stack* stack_ = nullptr;
-    bool acted_ = false;
-    net::ConnId conn_ = -1;
-    proto::HostPort target_;
-    std::string id_;            // spdt: the identifier sent
-    std::string lines_;         // spdt: control bytes not yet split into lines
-    bool greeted_ = false, handed_over_ = false;
-    int reply_ = 0;             // spdt: the reply to SPDT
-    std::uint64_t stolen_ = 0;  // data bytes received
-    std::string failure_;
+    SimTransport transport_;
+    Sessions sessions_{*this, session_};
+    proto::SessionHost host_;
 };
 
 // Server-to-server (RFC 959 5.2, RFC 478, RFC 438): one client, two control connections.
-class ThirdPartyApp final : public net::SocketHandler {
+class ThirdPartyApp final : public HostedApp {
 public:
     ThirdPartyApp(net::Network& net, std::string node, proto::ThirdPartyConfig config,
                   proto::IpAddress local, proto::HostPort receiver, proto::HostPort sender);
     void start(net::Stack& stack);
     ClientReport report() const;
 
-    void on_connected(net::Stack&, net::ConnId) override;
-    void on_refused(net::Stack&, net::ConnId) override;
-    void on_timeout(net::Stack&, net::ConnId) override;
-    void on_data(net::Stack&, net::ConnId, std::string_view) override;
-    void on_peer_closed(net::Stack&, net::ConnId) override;
-    void on_reset(net::Stack&, net::ConnId) override;
-
 private:
-    int control_of(net::ConnId c) const;
-    void pump(net::Stack& s);
+    class Sessions final : public proto::HostedThirdParty {
+    public:
+        Sessions(ThirdPartyApp& app, proto::ThirdPartyClient& client) : HostedThirdParty(client), app_(app) {}
+        void control_bytes(proto::Time now, proto::SessionId sid, std::string_view bytes) override {
+            HostedThirdParty::control_bytes(now, sid, app_.tls_[sid].incoming(bytes));
+        }
+        std::string control_out(proto::SessionId sid, std::string bytes) override {
+            return app_.tls_[sid].outgoing(bytes);
+        }
+        void control_ended(proto::Time now, proto::SessionId sid, proto::ControlEnd how) override;
 
-    [[maybe_unused]] net::Network& net_;  // unused so far (clang: -Wunused-private-field)
+    private:
+        ThirdPartyApp& app_;
+    };
+    proto::SessionHost& host() override { return host_; }
+
     std::string node_;
     proto::ThirdPartyClient client_;
     proto::IpAddress local_;
     proto::HostPort servers_[2];
-    net::ConnId conns_[2] = {-1, -1};
     TlsControlChannel tls_[2] = {TlsControlChannel{TlsControlChannel::Side::Client},
                                  TlsControlChannel{TlsControlChannel::Side::Client}};
     std::string failure_;
+    SimTransport transport_;
+    Sessions sessions_{*this, client_};
+    proto::SessionHost host_;
 };
 
 }  // namespace ftpsim::sim

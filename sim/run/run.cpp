@@ -11,6 +11,7 @@
 #include "sim/mbox/host_firewall.hpp"
 #include "sim/net/link_down.hpp"
 #include "sim/net/network.hpp"
+#include "sim/net/attacker.hpp"
 #include "sim/run/apps.hpp"
 #include "sim/run/build.hpp"
 #include "sim/run/diagnose.hpp"
@@ -149,7 +150,16 @@ void add_attackers(net::Network& net, const scenario::Scenario& s, Apps& apps,
     std::set<std::uint16_t> control_ports;
     for (const auto& sv : s.servers) control_ports.insert(sv.port);
     for (const auto& a : s.attackers) {
-        auto app = std::make_unique<AttackerApp>(a, *s.node(a.node));
+        AttackerConfig cfg;
+        cfg.node = a.node;
+        cfg.steal = a.steal == "data" ? AttackerConfig::Steal::Data : AttackerConfig::Steal::Spdt;
+        cfg.sniff = a.sniff;
+        cfg.delay_ns = a.delay_ns;
+        cfg.server = a.server;
+        cfg.at_ns = a.at_ns;
+        cfg.id = a.id;
+        cfg.source_for = [node = *s.node(a.node)](const proto::IpAddress& dest) { return source_address(node, dest); };
+        auto app = std::make_unique<AttackerApp>(std::move(cfg));
         AttackerApp* raw = app.get();
         net.on_start(a.node, [raw](net::Stack& st) { raw->start(st); });
         if (!a.sniff.empty()) {
@@ -284,8 +294,7 @@ void fill_outcome(const Apps& apps, trace::Trace& t) {
     t.outcome.ok = ok && t.outcome.limit_reached.empty();
     // The attackers' attempts are listed after the clients' transfers (ok: the attacker received
     // data); they do not count towards the outcome, which is the legitimate clients'.
-    for (const auto& a : apps.attackers)
-        for (auto& tr : a->report().transfers) t.outcome.transfers.push_back(tr);
+    for (const auto& a : apps.attackers) t.outcome.transfers.push_back(a->attempt());
 }
 
 // The simulation proper; the Network (and its SimGrid engine) is gone when it returns, so the

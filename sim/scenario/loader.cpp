@@ -301,15 +301,6 @@ public:
         }
         return b;
     }
-    // A file the simulator transfers: its bytes are held in memory while it moves (several
-    // copies), so it is limited to kMaxSimulatedFile (docs/reliability.md).
-    std::uint64_t file_size() const {
-        const std::uint64_t b = size();
-        if (b > kMaxSimulatedFile)
-            expected("a simulated file size from 0 to 256MiB (" + std::to_string(kMaxSimulatedFile) +
-                     " bytes: a transferred file is held in memory)");
-        return b;
-    }
     double probability() const {
         std::string s = scalar("a probability");
         double v = -1;
@@ -906,7 +897,7 @@ const Key<ServerSpec> kServerKeys[] = {
          for (auto& [path, size] : Map(v).entries()) {
              if (path.empty() || path.front() != '/')
                  size.fail(size.path() + ": a file path must start with '/', found '" + path + "'");
-             s.files.push_back({path, size.file_size()});
+             s.files.push_back({path, size.size(), size.mark()});  // its range: validate()
          }
      }},
 };
@@ -959,6 +950,7 @@ const Key<ClientSpec> kClientKeys[] = {
          for (const auto& step : v.list("script steps")) {
              check_script_line(step);
              c.script.push_back(step.str());
+             c.script_marks.push_back(step.mark());
          }
      }},
     {"control_port", "port", "ephemeral", "the control connection's local port (the lecture deck's \"Port 1120\")",
@@ -1364,6 +1356,12 @@ const Interface* interface_on(const NodeSpec& n, const Cidr& net) {
 
 }  // namespace
 
+std::uint64_t max_simulated_file(const Scenario& s) {
+    if (s.tcp.window == 0) return s.limits.memory_bytes / 4;
+    const std::uint64_t mss = s.tcp.mss ? s.tcp.mss : 1;
+    return s.limits.events > UINT64_MAX / mss ? UINT64_MAX : s.limits.events * mss;
+}
+
 void validate(const Scenario& s) {
     // What cannot be simulated within memory, before anything else (the ranges are in loader.hpp).
     if (s.nodes.size() > kMaxNodes)
@@ -1384,6 +1382,29 @@ void validate(const Scenario& s) {
                                     " clients so far (count included), expected at most " +
                                     std::to_string(kMaxClients) + " in a scenario");
         }
+    }
+    {
+        const std::uint64_t max = max_simulated_file(s);
+        const std::string range = "expected a size from 0 to " + std::to_string(max) + " bytes (" +
+                                  (s.tcp.window ? "limits.events x tcp.mss: each segment is at least one event"
+                                                : "limits.memory / 4: with tcp.window 0 a file is in flight whole") +
+                                  ")";
+        for (const auto& sv : s.servers)
+            for (const auto& f : sv.files)
+                if (f.size > max)
+                    fail_at(f.mark, "servers." + sv.node + ".files." + f.path + ": a file of " + std::to_string(f.size) +
+                                        " bytes cannot be simulated, " + range);
+        for (const auto& c : s.clients)
+            for (std::size_t i = 0; i < c.script.size() && i < c.script_marks.size(); ++i) {
+                const std::string& line = c.script[i];
+                if (line.rfind("put ", 0) != 0 && line.rfind("append ", 0) != 0) continue;
+                std::uint64_t size = 0;
+                const std::string word = line.substr(line.rfind(' ') + 1);
+                auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), size);
+                if (ec == std::errc::result_out_of_range || (ec == std::errc() && size > max))
+                    fail_at(c.script_marks[i], "clients." + c.node + ".script: an upload of " + word +
+                                                   " bytes cannot be simulated, " + range);
+            }
     }
     std::set<std::string> names;
     std::map<proto::IpAddress, std::string> owners;

@@ -26,7 +26,6 @@ private:
 // What the loader accepts, so that a scenario that cannot be simulated within memory is refused
 // before it runs (docs/reliability.md, "Limits"); each message names its range.
 constexpr std::size_t kMaxScenarioBytes = 4u << 20;          // the YAML file
-constexpr std::uint64_t kMaxSimulatedFile = 256ull << 20;    // servers.*.files sizes
 constexpr std::size_t kMaxNodes = 1000;
 constexpr std::size_t kMaxLinks = 2000;
 constexpr std::size_t kMaxClients = 1000;                    // clients in all, their counts included
@@ -42,6 +41,13 @@ Scenario load_string(std::string_view yaml, const std::string& file_name,
 // Semantic checks that need the whole scenario (addresses on their links' networks, gateways
 // directly reachable, servers and clients on hosts that exist). load_* call it.
 void validate(const Scenario& s);
+
+// The largest file a run of `s` can move (servers.*.files, put/append sizes), docs/reliability.md
+// "Simulated file sizes": contents are generated on demand and stream through a send buffer of
+// 2 windows + 1 MSS, so memory does not bound the size; the event limit does (each segment is
+// at least one event: limits.events x tcp.mss). With tcp.window 0 the whole file is written and
+// in flight at once (about 4 bytes of memory per byte): limits.memory / 4.
+std::uint64_t max_simulated_file(const Scenario& s);
 
 // Value parsers shared with the command line (--vary values); they return false on bad input.
 bool parse_duration(std::string_view text, std::int64_t& ns);

@@ -170,6 +170,7 @@ struct LinkSpec {
 struct FileSpec {
     std::string path;
     std::uint64_t size = 0;
+    Mark mark;  // the size
 };
 
 struct ServerSpec {
@@ -195,6 +196,7 @@ struct ClientSpec {
     std::string user = "anonymous";
     std::string password = "ftp@example.com";
     std::vector<std::string> script;  // "login", "ls /pub", "get /pub/f", "put /up/f 1000", ...
+    std::vector<Mark> script_marks;   // where each step is (a put's size is checked against the run's limits)
     std::uint16_t control_port = 0;   // the control connection's local port (0: ephemeral)
     std::optional<PortRange> data_ports;  // active mode: the ports the client listens on
     std::optional<proto::IpAddress> announce_address;  // active mode: the address PORT/EPRT announce

@@ -54,9 +54,16 @@ status=$?
 sized() {  # sized SIZE: base.yaml with /pub/file.bin of SIZE, as $work/sized.yaml
   sed "s|/pub/file.bin: 64KiB|/pub/file.bin: $1|" base.yaml >"$work/sized.yaml"
 }
+# Contents are generated on demand: the event limit bounds a file, not memory (docs/reliability.md).
 sized 1000000000000000
-expect 2 "servers.server.files./pub/file.bin: expected a simulated file size from 0 to 256MiB" \
+expect 2 "servers.server.files./pub/file.bin: a file of 1000000000000000 bytes cannot be simulated, expected a size from 0 to 7300000000 bytes (limits.events x tcp.mss" \
   run "$work/sized.yaml"
+expect 2 "servers.server.files./pub/file.bin: a file of 1000000000000000 bytes cannot be simulated, expected a size from 0 to 268435456 bytes (limits.memory / 4" \
+  run "$work/sized.yaml" --set tcp.window=0
+expect 2 "clients.client.script: an upload of 99999999999999 bytes cannot be simulated, expected a size from 0 to 7300000000 bytes" \
+  run base.yaml --set 'clients.client.script=[login, put /up 99999999999999, quit]'
+expect 2 "clients.client.script: an upload of 99999999999999999999999 bytes cannot be simulated" \
+  run base.yaml --set 'clients.client.script=[login, put /up 99999999999999999999999, quit]' 
 sized 1e16
 expect 2 "expected a size from 0 to 1000000000000000 bytes (1e15)" run "$work/sized.yaml"
 expect 2 "clients.client: 16000 clients so far (count included), expected at most 1000 in a scenario" \

@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <random>  // std::mt19937_64: fully specified, the same sequence everywhere
 #include <vector>
 
 #include "sim/mbox/conntrack.hpp"
 #include "sim/mbox/nat.hpp"
-#include "sim/net/rng.hpp"
 
 using namespace ftpsim;
 using namespace ftpsim::mbox;
@@ -40,11 +40,11 @@ void check_nat_against_scan(NatBehaviour mapping) {
     cfg.timeouts.established = 50 * kSec;
     cfg.timeouts.transitory = 7 * kSec;
     Nat nat(cfg, proto::IpAddress::v4(0xCB007101));
-    net::SplitMix64 rng(42 + static_cast<int>(mapping));
+    std::mt19937_64 rng(42 + static_cast<int>(mapping));
     TimeNs now = 0;
     int created_total = 0, reused_total = 0, expired_total = 0;
     for (int step = 0; step < 6000; ++step) {
-        now += static_cast<TimeNs>(rng.next() % (2 * kSec));
+        now += static_cast<TimeNs>(rng() % (2 * kSec));
         // Expiry: the heap's answer equals a scan for mappings idle beyond their timeout.
         std::vector<int> due;
         for (const auto& m : nat.mappings())
@@ -53,8 +53,8 @@ void check_nat_against_scan(NatBehaviour mapping) {
         REQUIRE(ids(gone) == due);
         expired_total += static_cast<int>(gone.size());
 
-        const HostPort internal = host(0xC0A80100 + rng.next() % 6, static_cast<std::uint16_t>(50000 + rng.next() % 40));
-        const HostPort remote = host(0xCB007100 + rng.next() % 3, static_cast<std::uint16_t>(20 + rng.next() % 3));
+        const HostPort internal = host(0xC0A80100 + rng() % 6, static_cast<std::uint16_t>(50000 + rng() % 40));
+        const HostPort remote = host(0xCB007100 + rng() % 3, static_cast<std::uint16_t>(20 + rng() % 3));
         // The mapping a scan in creation order would reuse.
         const NatMapping* expect = nullptr;
         for (const auto& m : nat.mappings()) {
@@ -81,12 +81,12 @@ void check_nat_against_scan(NatBehaviour mapping) {
             // find_external: the lowest-id mapping owning the port (a scan would find it first).
             CHECK(nat.find_external(got->external.port) == got);
             CHECK_FALSE(nat.port_free(got->external.port));
-            const std::uint8_t flags = rng.next() % 9 == 0 ? kFin : (rng.next() % 2 ? kAck : kSyn);
-            nat.touch(*got, rng.next() % 2 == 0, flags, remote, now);
+            const std::uint8_t flags = rng() % 9 == 0 ? kFin : (rng() % 2 ? kAck : kSyn);
+            nat.touch(*got, rng() % 2 == 0, flags, remote, now);
         }
         if (step % 500 == 0) {
             // An ALG reservation takes a port too.
-            if (NatMapping* r = nat.reserve(internal, static_cast<std::uint16_t>(40000 + rng.next() % 300), now,
+            if (NatMapping* r = nat.reserve(internal, static_cast<std::uint16_t>(40000 + rng() % 300), now,
                                             "ALG expectation"))
                 CHECK(nat.find_external(r->external.port) == r);
         }
@@ -110,11 +110,11 @@ TEST_CASE("Conntrack index and deadline heap give the answers of a scan in id or
     ct.timeouts.established = 40 * kSec;
     ct.timeouts.unreplied = 5 * kSec;
     ct.timeouts.closing = 3 * kSec;
-    net::SplitMix64 rng(7);
+    std::mt19937_64 rng(7);
     TimeNs now = 0;
     int found_total = 0, expired_total = 0;
     for (int step = 0; step < 6000; ++step) {
-        now += static_cast<TimeNs>(rng.next() % kSec);
+        now += static_cast<TimeNs>(rng() % kSec);
         std::vector<int> due;
         for (const auto& e : ct.entries())
             if (ct.expired(e, now)) due.push_back(e.id);
@@ -122,10 +122,10 @@ TEST_CASE("Conntrack index and deadline heap give the answers of a scan in id or
         REQUIRE(ids(gone) == due);
         expired_total += static_cast<int>(gone.size());
 
-        const HostPort a = host(0xC0A80100 + rng.next() % 4, static_cast<std::uint16_t>(50000 + rng.next() % 30));
-        const HostPort b = host(0xCB007100 + rng.next() % 2, 21);
-        Packet p = make_packet(rng.next() % 2 ? a : b, rng.next() % 2 ? b : a,
-                               rng.next() % 7 == 0 ? kFin : kAck, 1);
+        const HostPort a = host(0xC0A80100 + rng() % 4, static_cast<std::uint16_t>(50000 + rng() % 30));
+        const HostPort b = host(0xCB007100 + rng() % 2, 21);
+        Packet p = make_packet(rng() % 2 ? a : b, rng() % 2 ? b : a,
+                               rng() % 7 == 0 ? kFin : kAck, 1);
         // A scan in id order: original before reply within an entry.
         const ConntrackEntry* expect = nullptr;
         CtDirection expect_dir = CtDirection::Original;
@@ -140,11 +140,11 @@ TEST_CASE("Conntrack index and deadline heap give the answers of a scan in id or
             CHECK(dir == expect_dir);
             ct.update(*got, dir, p, now);
             ++found_total;
-            if (rng.next() % 50 == 0) ct.erase(got->id);
+            if (rng() % 50 == 0) ct.erase(got->id);
         } else {
             // Sometimes a translated reply tuple, so that tuples overlap between entries.
             const FlowTuple orig{p.src, p.dst};
-            const FlowTuple reply = rng.next() % 3 == 0 ? FlowTuple{p.dst, host(0xCB007101, static_cast<std::uint16_t>(40000 + rng.next() % 20))}
+            const FlowTuple reply = rng() % 3 == 0 ? FlowTuple{p.dst, host(0xCB007101, static_cast<std::uint16_t>(40000 + rng() % 20))}
                                                          : orig.inverse();
             ct.add(orig, reply, now);
         }

@@ -93,6 +93,7 @@ TEST_CASE("pair: every mode x every client profile x every server profile") {
                 CHECK(client.finished());
                 CHECK(client.control_state() == ControlState::Closed);
                 CHECK(client.protocol_errors().empty());
+                CHECK(pair.server().protocol_errors().empty());
                 CHECK(pair.open_connections() == 0);
                 REQUIRE(client.results().size() >= 2);
                 CHECK(client.results()[0].ok);

@@ -54,6 +54,138 @@ TEST_CASE("the diagram names every transition") {
     CHECK(text.find("    SpsvOnly --> DataChannel : SPDT 200 DATA\n") != std::string::npos);
 }
 
+TEST_CASE("server states: USER after 332 starts the login again; the peer's close after QUIT is no error") {
+    ServerConfig c = config_with(rfc959_profile());
+    c.users_needing_account = {"alice"};
+    Driver d(std::move(c), Vfs{}, scripted_random({}), hp("192.0.2.1", 21), hp("198.51.100.20", 50000));
+    d.take();
+    d.cmd("USER alice");
+    CHECK(d.reply("PASS secret").rfind("332 ", 0) == 0);
+    REQUIRE(d.session->state() == ServerState::AwaitAcct);
+    CHECK(d.reply("USER u001").rfind("331 ", 0) == 0);
+    CHECK(d.session->state() == ServerState::AwaitPass);  // the table follows the 331
+    CHECK(d.reply("PASS xyz").rfind("230 ", 0) == 0);
+    d.cmd("QUIT");
+    REQUIRE(d.session->state() == ServerState::Closed);
+    d.session->control_closed(d.now);
+    CHECK(d.session->state() == ServerState::Closed);
+    CHECK(d.session->protocol_errors().empty());
+}
+
+// ---- The data connection's table ------------------------------------------------------------
+
+TEST_CASE("server data table: a function; every phase is reachable and can be aborted and dropped") {
+    std::set<std::pair<int, int>> seen;
+    std::set<DataPhase> reached{DataPhase::Idle};
+    for (const auto& t : server_data_transitions()) {
+        CHECK(seen.insert({static_cast<int>(t.from), static_cast<int>(t.event)}).second);
+        reached.insert(t.to);
+    }
+    for (const DataPhase p : {DataPhase::Idle, DataPhase::Listening, DataPhase::Connecting, DataPhase::Open,
+                              DataPhase::Draining, DataPhase::Failed}) {
+        CAPTURE(to_string(p));
+        CHECK(reached.count(p) == 1);
+        REQUIRE(next_data_phase(p, DataPhaseEvent::Drop));
+        CHECK(next_data_phase(p, DataPhaseEvent::Drop)->to == DataPhase::Idle);
+        REQUIRE(next_data_phase(p, DataPhaseEvent::Abort));
+        CHECK(next_data_phase(p, DataPhaseEvent::Abort)->to == DataPhase::Idle);
+    }
+    // What each step does to the connection.
+    CHECK(next_data_phase(DataPhase::Idle, DataPhaseEvent::Listen)->effects == kListen);
+    CHECK(next_data_phase(DataPhase::Idle, DataPhaseEvent::Connect)->effects == kConnect);
+    CHECK(next_data_phase(DataPhase::Open, DataPhaseEvent::SentAll)->to == DataPhase::Draining);
+    CHECK(next_data_phase(DataPhase::Open, DataPhaseEvent::Drop)->effects == kCloseData);
+    CHECK(next_data_phase(DataPhase::Connecting, DataPhaseEvent::Drop)->effects == kResetData);
+    CHECK(effects_string(kStopListening | kForgetIdentifier) == "stop listening, forget SPSV id");
+    // Not allowed: a DataDrained before anything was sent, a second DataConnected, bytes on a listener.
+    CHECK_FALSE(next_data_phase(DataPhase::Open, DataPhaseEvent::Drained));
+    CHECK_FALSE(next_data_phase(DataPhase::Open, DataPhaseEvent::Connected));
+    CHECK_FALSE(next_data_phase(DataPhase::Listening, DataPhaseEvent::Bytes));
+}
+
+TEST_CASE("docs/server.md holds exactly the data-connection diagram rendered from the table") {
+    std::ifstream in(FTPSIM_SOURCE_DIR "/docs/server.md");
+    REQUIRE(in.good());
+    std::stringstream buf;
+    buf << in.rdbuf();
+    const std::string block = "```mermaid\n" + render_server_data_diagram() + "```\n";
+    INFO("paste this block into docs/server.md:\n" << block);
+    CHECK(buf.str().find(block) != std::string::npos);
+    CHECK(block.find("    Open --> Draining : all sent / close\n") != std::string::npos);
+}
+
+namespace {
+
+const HostPort kLocal = hp("192.0.2.1", 21);
+const HostPort kPeer = hp("198.51.100.20", 50000);
+
+Driver passive_driver() {
+    ServerConfig c = config_with(rfc959_profile());
+    c.profile.pasv_min_port = c.profile.pasv_max_port = 40000;
+    Vfs v;
+    v.add_file("/readme.txt", 100);
+    Driver d(std::move(c), std::move(v), scripted_random({}), kLocal, kPeer);
+    d.take();
+    d.login();
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("server data connection: a passive download walks Listening, Open, Draining, Idle") {
+    Driver d = passive_driver();
+    CHECK(d.session->data_phase() == DataPhase::Idle);
+    const DataId id = only<Listen>(d.cmd("PASV")).at(0).id;
+    CHECK(d.session->data_phase() == DataPhase::Listening);
+    auto up = d.data(DataConnected{id, hp("192.0.2.1", 40000), hp("198.51.100.20", 50001)});
+    CHECK(only<StopListening>(up).size() == 1);
+    CHECK(d.session->data_phase() == DataPhase::Open);
+    auto retr = d.cmd("RETR readme.txt");
+    REQUIRE(only<CloseData>(retr).size() == 1);
+    CHECK_FALSE(only<CloseData>(retr)[0].abort);
+    CHECK(d.session->data_phase() == DataPhase::Draining);
+    CHECK(control_text(d.data(DataDrained{id})).find("226 ") == 0);
+    CHECK(d.session->data_phase() == DataPhase::Idle);
+    CHECK(d.session->protocol_errors().empty());
+}
+
+TEST_CASE("server data connection: an event the table does not allow is a protocol error and changes nothing") {
+    Driver d = passive_driver();
+    const DataId id = only<Listen>(d.cmd("PASV")).at(0).id;
+    auto early = d.data(DataDrained{id});  // nothing was sent
+    CHECK(d.session->data_phase() == DataPhase::Listening);
+    CHECK(without_explain(early).empty());
+    REQUIRE(d.session->protocol_errors().size() == 1);
+    CHECK(d.session->protocol_errors()[0] == "data connection: DataDrained in Listening");
+    REQUIRE(only<Explain>(early).size() == 1);
+    CHECK(only<Explain>(early)[0].text == "protocol error: data connection: DataDrained in Listening");
+    d.data(DataConnected{id, hp("192.0.2.1", 40000), hp("198.51.100.20", 50001)});
+    CHECK(d.session->data_phase() == DataPhase::Open);
+    auto again = d.data(DataConnected{id, hp("192.0.2.1", 40000), hp("198.51.100.20", 50002)});
+    CHECK(without_explain(again).empty());
+    CHECK(d.session->data_phase() == DataPhase::Open);
+    REQUIRE(d.session->protocol_errors().size() == 2);
+    CHECK(d.session->protocol_errors()[1] == "data connection: DataConnected in Open");
+    // An older connection's news is not an error: the session has let it go.
+    d.cmd("PASV");
+    CHECK(without_explain(d.data(DataClosed{id})).empty());
+    CHECK(d.session->protocol_errors().size() == 2);
+}
+
+TEST_CASE("server data connection: ABOR before the passive connection arrives closes the listener") {
+    Driver d = passive_driver();
+    const DataId id = only<Listen>(d.cmd("PASV")).at(0).id;
+    d.cmd("RETR readme.txt");  // rfc959: 150, then it waits for the connection
+    CHECK(d.session->data_phase() == DataPhase::Listening);
+    auto abor = d.cmd("ABOR");
+    REQUIRE(only<StopListening>(abor).size() == 1);
+    CHECK(only<StopListening>(abor)[0].id == id);
+    CHECK(only<CloseData>(abor).empty());
+    CHECK(control_text(abor).find("226 ") != std::string::npos);
+    CHECK(d.session->data_phase() == DataPhase::Idle);
+    CHECK(d.session->protocol_errors().empty());
+}
+
 // ---- Vfs -----------------------------------------------------------------------------------
 
 TEST_CASE("vfs: paths resolve like a Unix shell's") {
