@@ -58,6 +58,30 @@ private:
 class Nat64Hook final : public net::PacketProcessor {
 public:
     explicit Nat64Hook(std::unique_ptr<mbox::Nat64> n) : nat64_(std::move(n)) {}
+    // Its sessions as router tables: each IPv6 endpoint's binding (a NAT row) and each
+    // connection's original tuple (a conntrack row), for the GUI's tables test.
+    mbox::RouterSnapshot snapshot(trace::TimeNs at) const {
+        mbox::RouterSnapshot snap;
+        snap.at = at;
+        for (const auto& s : nat64_->sessions()) {
+            bool known = false;
+            for (const auto& m : snap.nat) known = known || (m.internal == s.v6_src && m.external == s.v4_src);
+            if (!known) {
+                mbox::NatMapping m;
+                m.id = s.id;
+                m.internal = s.v6_src;
+                m.external = s.v4_src;
+                m.origin = "NAT64";
+                snap.nat.push_back(m);
+            }
+            mbox::ConntrackEntry ct;
+            ct.id = s.id;
+            ct.original = {s.v6_src, s.v6_dst};
+            ct.reply = {s.v4_dst, s.v4_src};
+            snap.conntrack.push_back(ct);
+        }
+        return snap;
+    }
     net::Decision prerouting(net::Packet& p, const net::HookContext&, std::vector<mbox::MiddleboxNote>& notes) override {
         if (nat64_->process(p, notes) == mbox::Verdict::Forward) return {};
         net::Decision d{net::Fate::Drop, {}, trace::Fact::None};
@@ -331,6 +355,7 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
     std::map<std::string, net::PacketProcessor*> hook_of;
     std::vector<std::unique_ptr<net::PacketProcessor>> hooks;
     std::vector<std::pair<std::string, const RouterHook*>> routers;
+    std::vector<std::pair<std::string, const Nat64Hook*>> nat64s;
     for (const auto& n : s.nodes) {
         if (auto r = build_router(n)) {
             hooks.push_back(std::make_unique<RouterHook>(std::move(r)));
@@ -339,6 +364,7 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
             hook_of[n.name] = hooks.back().get();
         } else if (auto n64 = build_nat64(n)) {
             hooks.push_back(std::make_unique<Nat64Hook>(std::move(n64)));
+            nat64s.emplace_back(n.name, static_cast<const Nat64Hook*>(hooks.back().get()));
             net.set_processor(n.name, hooks.back().get());
             hook_of[n.name] = hooks.back().get();
         } else if (n.kind == "host" && n.firewall.enabled) {
@@ -386,6 +412,7 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
     if (router_tables) {
         const trace::TimeNs end = t.events.empty() ? 0 : t.events.back().time_ns;
         for (const auto& [name, hook] : routers) router_tables->emplace_back(name, hook->router().snapshot(end));
+        for (const auto& [name, hook] : nat64s) router_tables->emplace_back(name, hook->snapshot(end));
     }
     return t;
 }

@@ -169,7 +169,7 @@ std::vector<std::string> tshark_ftp(const std::string& file, const std::string& 
     const std::string filter = only.empty() ? "ftp" : "ftp && (" + only + ")";
     const auto r = run("tshark -r " + shell_quote(file) + " " + extra_args + " -Y " + shell_quote(filter) +
                        " -T fields -E separator=/t -e ip.src -e ip.dst -e ftp.request.command"
-                       " -e ftp.request.arg -e ftp.response.code -e ftp.response.arg");
+                       " -e ftp.request.arg -e ftp.response.code -e ftp.response.arg -e ipv6.src -e ipv6.dst");
     std::vector<std::string> out;
     for (const auto& l : lines(r.output)) {
         std::vector<std::string> f;
@@ -180,7 +180,11 @@ std::vector<std::string> tshark_ftp(const std::string& file, const std::string& 
             if (tab == std::string::npos) break;
             start = tab + 1;
         }
-        f.resize(6);
+        f.resize(8);
+        if (f[0].empty() && f[1].empty()) {  // an IPv6 frame: its addresses are ipv6.src/dst
+            f[0] = f[6];
+            f[1] = f[7];
+        }
         std::string line = !f[2].empty() ? f[2] + (f[3].empty() ? "" : " " + f[3])
                            : f[4].empty() ? f[5] : f[4] + (f[5].empty() ? "" : " " + f[5]);
         // A TLS record read as FTP (TLS dissector off): its fields stop at the first NUL byte.

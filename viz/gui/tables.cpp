@@ -76,7 +76,8 @@ TablesAt tables_at(const trace::Trace& t, std::size_t upto) {
     for (const auto& e : t.events) {
         if (e.kind == trace::EventKind::Middlebox && is_middlebox(t, e.from)) tracking.insert(e.from);
         if (e.kind == trace::EventKind::Middlebox &&
-            (e.fact == trace::Fact::NatMappingCreated || e.fact == trace::Fact::PortForward))
+            (e.fact == trace::Fact::NatMappingCreated || e.fact == trace::Fact::PortForward ||
+             e.fact == trace::Fact::Nat64Session))
             noting.insert(e.from);
     }
 
@@ -185,6 +186,10 @@ TablesAt tables_at(const trace::Trace& t, std::size_t upto) {
             case F::NatMappingExpired:
                 remove_nat(e.from, endpoint_text(e.src), endpoint_text(e.src_after));
                 forget_ct(e.from, endpoint_text(e.src), endpoint_text(e.src_after));  // its connections go with it
+                break;
+            case F::Nat64Session:  // the IPv6 endpoint's binding to the IPv4 pool (RFC 6146's BIB)
+                add_nat(e.from, endpoint_text(e.src), endpoint_text(e.src_after), endpoint_text(e.dst_after),
+                        "SNAT (NAT64)", e);
                 break;
             case F::PortForward:
                 add_nat(e.from, endpoint_text(e.dst_after), endpoint_text(e.dst), endpoint_text(e.src), "port forward", e);
