@@ -64,7 +64,11 @@ struct FakeTransport final : Transport {
         log.push_back("relabel " + std::to_string(c) + " for " + std::to_string(control));
     }
     void set_timer(Time at) override { timer = at; }
-    void explain(const Explain& e) override { explained.push_back(e.text); }
+    void explain(const Explain& e) override {
+        explained.push_back(e.text);
+        kinds.push_back(e.kind);
+    }
+    std::vector<ExplainKind> kinds;
 
     std::size_t count(const std::string& prefix) const {
         std::size_t n = 0;
@@ -443,6 +447,42 @@ TEST_CASE("host: a client forgets its data connections and its control connectio
     host.on_peer_closed(control);
     REQUIRE(t.index_of("close " + std::to_string(control)) >= 0);
     CHECK(host.tracked() == 0);
+}
+
+TEST_CASE("host: bytes before STOR are kept up to 64 KiB and go into the upload; beyond, the connection is reset") {
+    constexpr std::size_t kMax = ServerSession::kMaxEarlyDataBytes;
+    static_assert(kMax == 64 * 1024);
+    SUBCASE("at the bound: kept, and stored with what follows the STOR") {
+        ServerHost h(Vfs{});
+        const ListenerHandle l = h.passive();
+        h.host.on_accept(l, kDataConn, hp("203.0.113.10", 30000), hp("198.51.100.7", 40001));
+        h.host.on_data(kDataConn, std::string(kMax - 1000, 'a'));
+        h.host.on_data(kDataConn, std::string(1000, 'b'));
+        h.command("STOR /early.bin");
+        h.host.on_data(kDataConn, "tail");
+        h.host.on_peer_closed(kDataConn);
+        CHECK(h.t.index_of("abort 2") == -1);
+        CHECK(h.control().find("226 Transfer complete.\r\n") != std::string::npos);
+        const VfsEntry* e = h.server.vfs().find("/early.bin");
+        REQUIRE(e);
+        CHECK(e->size == kMax + 4);  // the simulated Vfs counts an upload's bytes, it does not keep them
+    }
+    SUBCASE("one byte more: reset with a typed reason; the STOR that follows has no data connection") {
+        ServerHost h(Vfs{});
+        const ListenerHandle l = h.passive();
+        h.host.on_accept(l, kDataConn, hp("203.0.113.10", 30000), hp("198.51.100.7", 40001));
+        h.host.on_data(kDataConn, std::string(kMax, 'a'));
+        CHECK(h.t.index_of("abort 2") == -1);
+        h.host.on_data(kDataConn, "!");
+        CHECK(h.t.index_of("abort 2") >= 0);
+        REQUIRE_FALSE(h.t.kinds.empty());
+        CHECK(h.t.kinds.back() == ExplainKind::EarlyDataLimit);
+        CHECK(h.t.explained.back().find("65536 bytes") != std::string::npos);
+        CHECK(h.host.tracked() == 3);  // the control connection's entries only: the data one is gone
+        h.command("STOR /early.bin");
+        CHECK(h.control().ends_with("425 Use PORT or PASV first.\r\n"));
+        CHECK_FALSE(h.server.vfs().find("/early.bin"));
+    }
 }
 
 // ---- content sources --------------------------------------------------------------------------
