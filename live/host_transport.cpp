@@ -284,7 +284,10 @@ void LiveTransport::on_fin_sent(ConnId c) {
     it->second.fin_sent = true;
     const bool releasing = it->second.releasing;
     if (!it->second.peer_fin || it->second.purpose.data) hooks_.ended(c, it->second.purpose.data, true, false, 0);
-    if (releasing) forget(c);  // the socket is closed right after this
+    if (releasing) {
+        forget(c);  // the socket is closed right after this
+        if (host_) host_->on_released(c);
+    }
 }
 
 void LiveTransport::release_control(ConnId c) {
@@ -303,6 +306,7 @@ void LiveTransport::on_drained(ConnId c) {
     if (data && conns_.count(c)) {
         t_.release(c);
         forget(c);
+        if (host_) host_->on_released(c);
     }
 }
 
@@ -328,6 +332,7 @@ void LiveTransport::maybe_release(ConnId c) {
     if (t_.sending(c)) return;
     t_.release(c);
     forget(c);
+    if (host_) host_->on_released(c);
 }
 
 void LiveTransport::forget(ConnId c) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <cerrno>
@@ -204,6 +205,9 @@ struct LiveServer::Impl final : LiveHooks {
     bool accept_paused = false;        // at the descriptor limit: the listener is not polled
     EventLoop::TimerId accept_timer = 0;
     std::uint64_t refused = 0;         // connections refused by a limit
+    // The id maps' size (the host's and the ones above), as of the last sweep: a long-running
+    // server keeps entries only for what is open (issue #17). Read from other threads (tests).
+    std::atomic<std::size_t> tracked_entries{0};
 
     Recorder recorder{"live", "ftpsim serve"};
     bool recording = false;
@@ -305,6 +309,7 @@ struct LiveServer::Impl final : LiveHooks {
     void schedule_sweep() {
         loop.add_timer(now() + kSecond / 4, [this] {
             sweep();
+            tracked_entries = host->tracked() + controls.size() + session_of_conn.size() + datas.size();
             if (!stopping) schedule_sweep();
         });
     }
@@ -829,6 +834,8 @@ void LiveServer::run() {
 }
 
 void LiveServer::stop() { impl_->loop.stop(); }
+
+std::size_t LiveServer::tracked_entries() const { return impl_->tracked_entries.load(); }
 
 void LiveServer::stop_on_signals() {
     int p[2];

@@ -85,6 +85,9 @@ public:
     // session has ended. Then every session gets the profile's 421 and is closed.
     void run();
     void stop();
+    // How many entries the server's connection and session maps hold, as of its last periodic
+    // sweep (4 a second); safe to call from another thread. Bounded by what is open.
+    std::size_t tracked_entries() const;
     // SIGINT/SIGTERM stop run() (installs handlers that write to a self-pipe).
     void stop_on_signals();
     // Writes the trace (if --trace was given); an error message if it cannot.

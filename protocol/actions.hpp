@@ -98,6 +98,7 @@ enum class ExplainKind : std::uint8_t {
     RefusedDataPeer,   // the server refuses a data connection from a foreign address
     DiskFull,          // the server's disk is full
     UserLimit,         // the server has reached its user limit
+    EarlyDataLimit,    // too many bytes arrived on a data connection before its transfer command
 };
 
 struct Explain {            // one line for the learner: "the client listens on ... and announces it with PORT"

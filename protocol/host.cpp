@@ -101,7 +101,10 @@ void SessionHost::stop_listening_control() {
 
 ConnHandle SessionHost::connect_control(SessionId sid, const IpAddress& local, std::uint16_t local_port,
                                         const HostPort& remote) {
-    if (auto old = conn_of_session_.find(sid); old != conn_of_session_.end()) session_of_conn_.erase(old->second);
+    if (auto old = conn_of_session_.find(sid); old != conn_of_session_.end()) {
+        session_of_conn_.erase(old->second);
+        control_gone_.erase(old->second);
+    }
     control_ends_.erase(sid);
     closing_control_.erase(sid);
     const ConnHandle c = t_.connect(local, local_port, remote, SocketPurpose{});
@@ -172,15 +175,18 @@ void SessionHost::on_connected(ConnHandle c) {
 
 void SessionHost::on_refused(ConnHandle c) {
     if (auto sc = session_of_conn_.find(c); sc != session_of_conn_.end()) {
+        finished(c);  // no further event: the session's entries go after it reacted
         sessions_.control_ended(t_.now(), sc->second, ControlEnd::Refused);
         pump();
     } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        finished(c);
         data_event(it->second.key, DataRefused{it->second.key.second});
     }
 }
 
 void SessionHost::on_unreachable(ConnHandle c) {
     if (auto sc = session_of_conn_.find(c); sc != session_of_conn_.end()) {
+        finished(c);  // no further event: the session's entries go after it reacted
         sessions_.control_ended(t_.now(), sc->second, ControlEnd::Unreachable);
         pump();
     } else {
@@ -190,10 +196,12 @@ void SessionHost::on_unreachable(ConnHandle c) {
 
 void SessionHost::on_timeout(ConnHandle c) {
     if (auto sc = session_of_conn_.find(c); sc != session_of_conn_.end()) {
+        finished(c);  // no further event: the session's entries go after it reacted
         sessions_.control_ended(t_.now(), sc->second, ControlEnd::TimedOut);
         pump();
     } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
         const DataId id = it->second.key.second;
+        finished(c);  // the transport gave up on it
         if (it->second.opened && opt_.open_timeout_is_reset) data_event(it->second.key, DataReset{id});
         else data_event(it->second.key, DataTimedOut{id});
     }
@@ -216,28 +224,44 @@ void SessionHost::on_data(ConnHandle c, std::string_view bytes) {
 
 void SessionHost::on_peer_closed(ConnHandle c) {
     if (auto sc = session_of_conn_.find(c); sc != session_of_conn_.end()) {
+        control_gone_.insert(c);
+        control_finished_if_done(c);
         sessions_.control_ended(t_.now(), sc->second, ControlEnd::PeerClosed);
         pump();
     } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
         it->second.sink.reset();  // the peer sends nothing more: the sink is the session's now
+        it->second.peer_closed = true;
+        data_finished_if_done(c);
         data_event(it->second.key, DataClosed{it->second.key.second});
     }
 }
 
 void SessionHost::on_reset(ConnHandle c) {
     if (auto sc = session_of_conn_.find(c); sc != session_of_conn_.end()) {
+        finished(c);  // no further event: the session's entries go after it reacted
         sessions_.control_ended(t_.now(), sc->second, ControlEnd::Reset);
         pump();
     } else if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
         it->second.out.clear();
         it->second.sink.reset();  // nothing more arrives: the sink's resources go (live: a staging file)
+        finished(c);
         data_event(it->second.key, DataReset{it->second.key.second});
     }
 }
 
 void SessionHost::on_drained(ConnHandle c) {
-    if (auto it = data_of_conn_.find(c); it != data_of_conn_.end())
+    if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        if (it->second.closed) it->second.drained = true;  // our FIN is acknowledged
+        data_finished_if_done(c);
         data_event(it->second.key, DataDrained{it->second.key.second});
+    }
+}
+
+void SessionHost::on_released(ConnHandle c) {
+    if (session_of_conn_.count(c) || data_of_conn_.count(c)) {
+        finished(c);
+        pump();
+    }
 }
 
 void SessionHost::on_writable(ConnHandle c) {
@@ -267,6 +291,8 @@ void SessionHost::pump() {
         t_.set_timer(next);
     }
     sessions_.settled(t_.now());
+    if (pumping_) return;
+    for (ConnHandle c : std::exchange(finished_, {})) forget_conn(c);
 }
 
 // SPSV: this control connection now carries the owner's data (draft-rosenau 3.2).
@@ -276,6 +302,9 @@ void SessionHost::become_data(SessionId sid, const BecomeDataConnection& b) {
     const ConnHandle c = it->second;
     session_of_conn_.erase(c);
     conn_of_session_.erase(it);
+    control_ends_.erase(sid);
+    closing_control_.erase(sid);
+    control_gone_.erase(c);
     const DataKey key{b.owner, b.id};
     data_conn_[key] = c;
     DataConn& d = data_of_conn_[c];
@@ -365,10 +394,11 @@ void SessionHost::apply(SessionId sid, const Action& action) {
                         d.out.clear();
                         d.sink.reset();
                         t_.abort(c);
+                        finished(c);  // no further event for c
                     } else if (!d.out.empty()) {
                         d.out.back().close = true;  // after the file's last byte
                     } else {
-                        t_.close(c);
+                        close_data(c);
                     }
                 }
                 close_lingering({sid, a.id});
@@ -377,6 +407,8 @@ void SessionHost::apply(SessionId sid, const Action& action) {
                 if (!control || closing_control_.count(sid)) return;
                 closing_control_.insert(sid);
                 a.abort ? t_.abort(*control) : t_.close(*control);
+                if (a.abort) finished(*control);
+                else control_finished_if_done(*control);
             },
             [&](const Explain& a) { t_.explain(a); },
         },
@@ -410,7 +442,7 @@ void SessionHost::feed(ConnHandle c) {
         const std::uint64_t sent = o.sent;
         const DataKey key = d.key;
         d.out.pop_front();
-        if (close) t_.close(c);
+        if (close) close_data(c);
         if (file) sessions_.data_event(t_.now(), key.first, DataSent{key.second, sent});
         it = data_of_conn_.find(c);  // the session may have reacted
         if (it == data_of_conn_.end()) return;
@@ -446,6 +478,7 @@ void SessionHost::reset_data_connections(const std::function<void(const Transpor
         if (before) before(ends);
         t_.abort(c);
         if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) it->second.out.clear();
+        finished(c);
         sessions_.data_event(t_.now(), key.first, DataReset{key.second});
     }
     pump();
@@ -455,6 +488,10 @@ void SessionHost::abort_all_data() {
     for (const auto& [key, c] : std::map<DataKey, ConnHandle>(data_conn_))
         if (t_.ends(c).open) t_.abort(c);
     for (const auto& [key, l] : std::map<DataKey, ListenerHandle>(listener_of_)) t_.stop_listening(l);
+    data_conn_.clear();  // no further event for any of them
+    data_of_conn_.clear();
+    listener_of_.clear();
+    data_of_listener_.clear();
 }
 
 void SessionHost::forget_data() {
@@ -463,6 +500,59 @@ void SessionHost::forget_data() {
     data_of_conn_.clear();
     listener_of_.clear();
     data_of_listener_.clear();
+}
+
+}  // namespace ftpsim::proto
+
+namespace ftpsim::proto {
+
+// ---- forgetting (issue #17: the maps hold only what is open, listening or queued)
+
+void SessionHost::close_data(ConnHandle c) {
+    t_.close(c);
+    if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        it->second.closed = true;
+        it->second.drained = false;  // a drain before our FIN does not count
+    }
+}
+
+void SessionHost::data_finished_if_done(ConnHandle c) {
+    auto it = data_of_conn_.find(c);
+    if (it == data_of_conn_.end()) return;
+    const DataConn& d = it->second;
+    if (d.closed && d.drained && d.peer_closed && d.out.empty()) finished(c);
+}
+
+void SessionHost::control_finished_if_done(ConnHandle c) {
+    auto it = session_of_conn_.find(c);
+    if (it == session_of_conn_.end()) return;
+    if (control_gone_.count(c) && closing_control_.count(it->second)) finished(c);
+}
+
+void SessionHost::forget_conn(ConnHandle c) {
+    if (auto it = session_of_conn_.find(c); it != session_of_conn_.end()) {
+        const SessionId sid = it->second;
+        session_of_conn_.erase(it);
+        if (auto s = conn_of_session_.find(sid); s != conn_of_session_.end() && s->second == c) {
+            conn_of_session_.erase(s);
+            control_ends_.erase(sid);
+            closing_control_.erase(sid);
+        }
+    }
+    control_gone_.erase(c);
+    if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
+        const DataKey key = it->second.key;
+        data_of_conn_.erase(it);
+        if (auto k = data_conn_.find(key); k != data_conn_.end() && k->second == c) data_conn_.erase(k);
+    }
+}
+
+std::size_t SessionHost::tracked() const {
+    std::size_t queued = 0;
+    for (const auto& [l, q] : queued_) queued += 1 + q.size();
+    return session_of_conn_.size() + conn_of_session_.size() + control_ends_.size() + data_conn_.size() +
+           data_of_conn_.size() + listener_of_.size() + data_of_listener_.size() + lingering_.size() + queued +
+           closing_control_.size() + control_gone_.size() + finished_.size();
 }
 
 }  // namespace ftpsim::proto

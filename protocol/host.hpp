@@ -16,6 +16,7 @@
 // on_data() brings. The sessions see counts (DataSent, DataStored), never the bytes.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -208,6 +209,9 @@ public:
     void on_drained(ConnHandle c);
     void on_writable(ConnHandle c);
     void on_timer();
+    // The transport let go of c (its descriptor is closed; live mode releases a connection once
+    // its FIN is acknowledged, without waiting for the peer's): no further event for c comes.
+    void on_released(ConnHandle c);
 
     // Carries out the sessions' queued actions and re-arms the timer; call after feeding the
     // sessions directly (a fault, a start). The on_xxx events call it themselves.
@@ -227,6 +231,11 @@ public:
     std::optional<ConnHandle> control_of(SessionId sid) const;
     HostOptions& options() { return opt_; }
     bool is_control(ConnHandle c) const { return session_of_conn_.count(c) != 0; }
+    // How many entries the id maps hold (issue #17: memory stays bounded per connection). A
+    // connection's entries go when it is finished: reset or aborted, or closed by both ends
+    // (for a data connection we closed: also drained); a session's when its control
+    // connection is. 0 when nothing is open, listening or queued.
+    std::size_t tracked() const;
 
 private:
     using DataKey = std::pair<SessionId, DataId>;
@@ -242,6 +251,9 @@ private:
         bool single_port = false;           // SPSV: control text until the first file action
         std::shared_ptr<ContentSink> sink;  // ReceiveInto
         std::deque<Outgoing> out;
+        bool closed = false;                // we sent our FIN (close())
+        bool drained = false;               // ... and it was acknowledged (on_drained after it)
+        bool peer_closed = false;           // the peer's FIN arrived
     };
 
     void apply(SessionId sid, const Action& a);
@@ -249,6 +261,12 @@ private:
     void data_event(const DataKey& key, const DataEvent& e);
     void feed(ConnHandle c);                // writes what the connection takes now
     void close_lingering(const DataKey& key);
+    // Forget a finished connection's entries (no further transport event reaches a session).
+    void finished(ConnHandle c) { finished_.push_back(c); }  // forgotten at the end of pump()
+    void data_finished_if_done(ConnHandle c);
+    void control_finished_if_done(ConnHandle c);
+    void forget_conn(ConnHandle c);
+    void close_data(ConnHandle c);          // t_.close and note it
     ConnHandle data_conn(const DataKey& key) const;
     IpAddress control_local(SessionId sid) const;
 
@@ -266,6 +284,8 @@ private:
     std::map<DataKey, ListenerHandle> lingering_;
     std::map<ListenerHandle, std::vector<ConnHandle>> queued_;
     std::set<SessionId> closing_control_;  // CloseControl done: nothing more is sent
+    std::set<ConnHandle> control_gone_;    // the peer closed the control connection
+    std::vector<ConnHandle> finished_;     // connections to forget once the pump is done
     Time timer_at_ = kNever;
     bool pumping_ = false;
     bool again_ = false;

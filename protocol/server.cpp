@@ -1089,7 +1089,8 @@ void ServerSession::on_connect_failed(Time now, DataId id) {
 
 void ServerSession::on_bytes(Time now, DataId id, std::string bytes) {
     if (id != data_.id || !data_step(DataPhaseEvent::Bytes)) return;
-    if (!transfer_) {
+    if (!transfer_) {  // kept for the transfer command to come, up to a bound (issue #17)
+        if (early_bytes_.size() + bytes.size() > kMaxEarlyDataBytes) return refuse_early_data();
         early_bytes_ += bytes;
         return;
     }
@@ -1098,6 +1099,19 @@ void ServerSession::on_bytes(Time now, DataId id, std::string bytes) {
     // before the transfer existed (early_bytes_), into the upload's sink like the rest.
     transfer_->upload->write(bytes);
     upload_grew(now);
+}
+
+// More than kMaxEarlyDataBytes before the transfer command: a real server would stop reading and
+// let TCP's window hold the peer; the model resets the connection instead, says why, and forgets
+// the plan (the transfer command that may follow gets 425 like one without PORT/PASV).
+void ServerSession::refuse_early_data() {
+    explain(ExplainKind::EarlyDataLimit,
+            "more than " + std::to_string(kMaxEarlyDataBytes) +
+                " bytes arrived on the data connection before a transfer command: the server keeps no "
+                "more and resets the connection");
+    early_bytes_.clear();
+    data_step(DataPhaseEvent::Abort);
+    drop_data_plan();
 }
 
 void ServerSession::on_stored(Time now, DataId id, std::uint64_t, bool failed) {

@@ -81,6 +81,11 @@ public:
 
 class ServerSession {
 public:
+    // Bytes a data connection may send before its transfer command (STOR, APPE, ...; with SPSV
+    // also what follows "SPDT id" in the same segment) that the session keeps for the transfer.
+    // Beyond it the connection is reset (ExplainKind::EarlyDataLimit). docs/reliability.md.
+    static constexpr std::size_t kMaxEarlyDataBytes = 64 * 1024;
+
     ServerSession(const ServerConfig& config, Vfs& vfs, RandomSource random, SessionId id,
                   HostPort control_local, HostPort control_remote,
                   ServerContext* context = nullptr);
@@ -225,6 +230,7 @@ private:
     void on_connected(Time now, DataId id, HostPort remote);
     void on_connect_failed(Time now, DataId id);
     void on_bytes(Time now, DataId id, std::string bytes);
+    void refuse_early_data();
     void on_stored(Time now, DataId id, std::uint64_t bytes, bool failed);
     void on_closed(Time now, DataId id, bool reset);
     void on_drained(Time now, DataId id);
@@ -276,7 +282,7 @@ private:
     DataPlan data_;
     std::optional<HostPort> sock_peer_;     // SOCK before PASV (RFC 478)
     std::optional<Transfer> transfer_;
-    std::string early_bytes_;               // data that arrived before the STOR
+    std::string early_bytes_;               // data that arrived before the STOR (<= kMaxEarlyDataBytes)
     DataId next_data_id_ = 1;
     Time accept_deadline_ = kNever;
     Time connect_deadline_ = kNever;   // profile.connect_timeout after an active connect

@@ -160,6 +160,8 @@ enum class Fact : std::uint8_t {
     ServerRefusedDataPeer,   // the server refused a data connection from a foreign address
     ServerDiskFull,          // the server found the disk full (quota reached)
     ServerUserLimit,         // the server has reached its user limit (refuses or only takes SPDT)
+    ServerEarlyDataLimit,    // a data connection sent more than the server keeps before the transfer
+                             //   command (kMaxEarlyDataBytes): the server reset it
 
     // A Segment's drop or reject, when no middlebox event decided it (a middlebox's decision is
     // its own event with the same `packet` and a verdict; the segment then has that fact too).

@@ -41,6 +41,7 @@ trace::Event explain_fact(const proto::Explain& a) {
     case proto::ExplainKind::RefusedDataPeer: e.fact = trace::Fact::ServerRefusedDataPeer; break;
     case proto::ExplainKind::DiskFull: e.fact = trace::Fact::ServerDiskFull; break;
     case proto::ExplainKind::UserLimit: e.fact = trace::Fact::ServerUserLimit; break;
+    case proto::ExplainKind::EarlyDataLimit: e.fact = trace::Fact::ServerEarlyDataLimit; break;
     }
     e.text = a.text;
     e.timeout_ns = a.timeout_ns;

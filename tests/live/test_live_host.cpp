@@ -131,3 +131,33 @@ TEST_CASE("live host: a long-running server gives back every transfer's descript
     }
     CHECK(after <= before);
 }
+
+TEST_CASE("live host: 500 sessions leave no entry in the server's connection and session maps") {
+    Served s;
+    const fs::path up = s.base / "small.bin";
+    std::ofstream(up, std::ios::binary) << std::string(10 * 1024, 'x');
+    REQUIRE(s.run(ClientOp::Put, "f.bin", up.string(), "pasv").exit_code == 0);
+    // The count is sampled by the server's sweep (4 a second): wait for it to settle.
+    auto settled = [&] {
+        std::size_t n = s.server->tracked_entries();
+        for (int i = 0; i < 100 && n > 0; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            n = s.server->tracked_entries();
+        }
+        return n;
+    };
+    CHECK(settled() == 0);
+    const char* modes[] = {"pasv", "port", "epsv", "eprt", "spsv"};
+    for (int batch = 0; batch < 5; ++batch) {
+        CAPTURE(batch);
+        for (int i = 0; i < 100; ++i) {
+            const std::string mode = modes[i % 5];
+            ClientOutcome r;
+            if (i % 3 == 0) r = s.run(ClientOp::Put, "u" + std::to_string(i % 7) + ".bin", up.string(), mode);
+            else if (i % 3 == 1) r = s.run(ClientOp::Get, "f.bin", (s.base / "got.bin").string(), mode);
+            else r = s.run(ClientOp::Ls, "", (s.base / "ls.txt").string(), mode);
+            REQUIRE(r.exit_code == 0);
+        }
+        CHECK(settled() == 0);
+    }
+}

@@ -64,7 +64,11 @@ struct FakeTransport final : Transport {
         log.push_back("relabel " + std::to_string(c) + " for " + std::to_string(control));
     }
     void set_timer(Time at) override { timer = at; }
-    void explain(const Explain& e) override { explained.push_back(e.text); }
+    void explain(const Explain& e) override {
+        explained.push_back(e.text);
+        kinds.push_back(e.kind);
+    }
+    std::vector<ExplainKind> kinds;
 
     std::size_t count(const std::string& prefix) const {
         std::size_t n = 0;
@@ -323,6 +327,162 @@ TEST_CASE("host: SPSV, a second control connection becomes the first session's d
     CHECK(t.index_of("close 3") > t.index_of("send 3 24"));
     host.on_drained(second);
     CHECK(control.find("226") != std::string::npos);
+}
+
+TEST_CASE("host: a long-running server forgets every finished connection and session (issue #17)") {
+    FakeTransport t;
+    ServerConfig c = config_with(vsftpd_profile());
+    c.explicit_data_path = true;
+    Vfs vfs;
+    vfs.add_file("/f", 5000);
+    FtpServer server(c, std::move(vfs), scripted_random({}));
+    HostedServer sessions(server);
+    SessionHost host(t, sessions);
+    const ListenerHandle l = host.listen_control(kServer.addr, 21).id;
+    CHECK(host.tracked() == 0);  // the control port is not a connection's entry
+    ConnHandle next = 1;
+    auto passive = [&](ConnHandle control) {
+        host.on_data(control, "PASV\r\n");
+        INFO(t.sent[control]);
+        REQUIRE(t.sent[control].ends_with(").\r\n"));
+        return t.next_listener - 1;
+    };
+    for (int i = 0; i < 200; ++i) {
+        CAPTURE(i);
+        const ConnHandle control = next++;
+        const HostPort client = hp("198.51.100.7", static_cast<std::uint16_t>(10000 + i));
+        host.on_accept(l, control, kServer, client);
+        for (const char* line : {"USER alice\r\n", "PASS secret\r\n", "TYPE I\r\n"}) host.on_data(control, line);
+        // A download: the server closes first, its FIN is acknowledged, then the client's FIN.
+        ListenerHandle pl = passive(control);
+        host.on_data(control, "RETR /f\r\n");
+        const ConnHandle down = next++;
+        host.on_accept(pl, down, hp("203.0.113.10", 30000), hp("198.51.100.7", 20000));
+        REQUIRE(t.index_of("close " + std::to_string(down)) >= 0);
+        CHECK(host.tracked() > 0);  // open: remembered
+        host.on_drained(down);
+        host.on_peer_closed(down);
+        // An upload: the client's FIN first, then the server's close is acknowledged.
+        pl = passive(control);
+        host.on_data(control, "STOR /up" + std::to_string(i) + "\r\n");
+        const ConnHandle up = next++;
+        host.on_accept(pl, up, hp("203.0.113.10", 30001), hp("198.51.100.7", 20001));
+        host.on_data(up, std::string(3000, 'u'));
+        host.on_peer_closed(up);
+        REQUIRE(t.index_of("close " + std::to_string(up)) >= 0);
+        host.on_drained(up);
+        if (i % 3 == 0) {
+            // A passive listener left behind, then the client resets the control connection.
+            passive(control);
+            host.on_reset(control);
+        } else if (i % 3 == 1) {
+            // A transfer cut by a reset of its data connection, then QUIT.
+            pl = passive(control);
+            host.on_data(control, "RETR /f\r\n");
+            const ConnHandle cut = next++;
+            t.room[cut] = 100;
+            host.on_accept(pl, cut, hp("203.0.113.10", 30002), hp("198.51.100.7", 20002));
+            host.on_reset(cut);
+            host.on_data(control, "QUIT\r\n");
+            host.on_peer_closed(control);
+        } else {
+            // QUIT: the server says 221 and closes; the client's FIN follows.
+            host.on_data(control, "QUIT\r\n");
+            REQUIRE(t.sent[control].ends_with("221 Goodbye.\r\n"));
+            host.on_peer_closed(control);
+        }
+        CHECK(host.tracked() == 0);
+    }
+    CHECK(server.vfs().find("/up199"));
+    // Still open: a session's entries stay until its connection ends.
+    host.on_accept(l, next, kServer, kClient);
+    CHECK(host.tracked() > 0);
+    host.on_released(next);  // the transport let go of it (live mode after its FIN)
+    CHECK(host.tracked() == 0);
+}
+
+TEST_CASE("host: a client forgets its data connections and its control connection once they end") {
+    FakeTransport t;
+    ClientConfig cfg;
+    cfg.profile = curl_profile();
+    cfg.mode = DataMode::Pasv;
+    cfg.explicit_data_path = true;
+    cfg.script = {login("anonymous", "x"), get("/f"), quit()};
+    ClientSession session(cfg);
+    HostedClient sessions(session);
+    SessionHost host(t, sessions);
+    const ConnHandle control = host.connect_control(HostedClient::kControl, kClient.addr, 0, kServer);
+    t.conn_ends[control] = {kClient, kServer, true};
+    host.on_connected(control);
+    auto reply = [&](const std::string& line) { host.on_data(control, line + "\r\n"); };
+    auto last_command = [&] {
+        const std::string& s = t.sent[control];
+        const auto end = s.rfind("\r\n");
+        const auto start = s.rfind("\r\n", end - 1);
+        return s.substr(start == std::string::npos ? 0 : start + 2, end - (start == std::string::npos ? 0 : start + 2));
+    };
+    reply("220 hi");
+    reply("331 pw");
+    reply("230 in");
+    for (int i = 0; i < 10 && t.count("connect ") < 2; ++i) {
+        const std::string cmd = last_command();
+        if (cmd.rfind("PWD", 0) == 0) reply("257 \"/\"");
+        else if (cmd.rfind("PASV", 0) == 0) reply("227 Entering Passive Mode (203,0,113,10,117,48)");
+        else reply("200 ok");
+    }
+    REQUIRE(t.count("connect ") == 2);
+    const ConnHandle data = 101;
+    t.conn_ends[data] = {hp("198.51.100.7", 40002), hp("203.0.113.10", 30000), true};
+    host.on_connected(data);
+    for (int i = 0; i < 10 && last_command().rfind("RETR", 0) != 0; ++i)
+        reply(last_command().rfind("SIZE", 0) == 0 ? "213 10" : "200 ok");
+    reply("150 here");
+    host.on_data(data, std::string(10, 'x'));
+    host.on_peer_closed(data);
+    REQUIRE(t.index_of("close 101") >= 0);
+    host.on_drained(data);
+    reply("226 done");
+    REQUIRE(last_command() == "QUIT");
+    reply("221 bye");
+    host.on_peer_closed(control);
+    REQUIRE(t.index_of("close " + std::to_string(control)) >= 0);
+    CHECK(host.tracked() == 0);
+}
+
+TEST_CASE("host: bytes before STOR are kept up to 64 KiB and go into the upload; beyond, the connection is reset") {
+    constexpr std::size_t kMax = ServerSession::kMaxEarlyDataBytes;
+    static_assert(kMax == 64 * 1024);
+    SUBCASE("at the bound: kept, and stored with what follows the STOR") {
+        ServerHost h(Vfs{});
+        const ListenerHandle l = h.passive();
+        h.host.on_accept(l, kDataConn, hp("203.0.113.10", 30000), hp("198.51.100.7", 40001));
+        h.host.on_data(kDataConn, std::string(kMax - 1000, 'a'));
+        h.host.on_data(kDataConn, std::string(1000, 'b'));
+        h.command("STOR /early.bin");
+        h.host.on_data(kDataConn, "tail");
+        h.host.on_peer_closed(kDataConn);
+        CHECK(h.t.index_of("abort 2") == -1);
+        CHECK(h.control().find("226 Transfer complete.\r\n") != std::string::npos);
+        const VfsEntry* e = h.server.vfs().find("/early.bin");
+        REQUIRE(e);
+        CHECK(e->size == kMax + 4);  // the simulated Vfs counts an upload's bytes, it does not keep them
+    }
+    SUBCASE("one byte more: reset with a typed reason; the STOR that follows has no data connection") {
+        ServerHost h(Vfs{});
+        const ListenerHandle l = h.passive();
+        h.host.on_accept(l, kDataConn, hp("203.0.113.10", 30000), hp("198.51.100.7", 40001));
+        h.host.on_data(kDataConn, std::string(kMax, 'a'));
+        CHECK(h.t.index_of("abort 2") == -1);
+        h.host.on_data(kDataConn, "!");
+        CHECK(h.t.index_of("abort 2") >= 0);
+        REQUIRE_FALSE(h.t.kinds.empty());
+        CHECK(h.t.kinds.back() == ExplainKind::EarlyDataLimit);
+        CHECK(h.t.explained.back().find("65536 bytes") != std::string::npos);
+        CHECK(h.host.tracked() == 3);  // the control connection's entries only: the data one is gone
+        h.command("STOR /early.bin");
+        CHECK(h.control().ends_with("425 Use PORT or PASV first.\r\n"));
+        CHECK_FALSE(h.server.vfs().find("/early.bin"));
+    }
 }
 
 // ---- content sources --------------------------------------------------------------------------
