@@ -87,7 +87,9 @@ set_target_properties(ftpsim_web PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BIN
 # (tests/web): `node ftpsim-run.js SCENARIO.yaml [--set K=V]...` prints the JSON trace.
 add_executable(ftpsim_web_run ${PROJECT_SOURCE_DIR}/web/run_main.cpp)
 target_link_libraries(ftpsim_web_run PRIVATE web_sim web_core yaml-cpp)
-target_link_options(ftpsim_web_run PRIVATE -sENVIRONMENT=node -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1)
+# SINGLE_FILE: the wasm inside the .js (Node.js 18+ has fetch(), which Emscripten 3.1.6's loader
+# would try on a file path)
+target_link_options(ftpsim_web_run PRIVATE -sENVIRONMENT=node -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1 -sSINGLE_FILE=1)
 set_target_properties(ftpsim_web_run PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/node OUTPUT_NAME ftpsim-run SUFFIX .js)
 add_custom_command(TARGET ftpsim_web POST_BUILD
   COMMAND ${CMAKE_COMMAND} -E copy ${PROJECT_SOURCE_DIR}/web/index.html ${CMAKE_BINARY_DIR}/site/index.html)

@@ -314,12 +314,18 @@ bool Runtime::check_limits() {
     }
     if (limit_memory && stats.events >= next_memory_check) {
         next_memory_check = stats.events + 16384;
+#ifdef __EMSCRIPTEN__
+        // WebAssembly (the browser build): the linear memory, which only grows; /proc there is the
+        // host's (Node.js) or absent.
+        const auto bytes = static_cast<std::uint64_t>(__builtin_wasm_memory_size(0)) * 65536u;
+#else
         std::uint64_t pages = 0, resident = 0;
         if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
             if (std::fscanf(f, "%" SCNu64 " %" SCNu64, &pages, &resident) != 2) resident = 0;
             std::fclose(f);
         }
         const auto bytes = resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+#endif
         if (bytes > limit_memory) {
             limit_reached = "memory budget " + std::to_string(limit_memory >> 20) + " MiB (limits.memory; " +
                             std::to_string(bytes >> 20) + " MiB in use after " + std::to_string(stats.events) +

@@ -18,7 +18,7 @@ compare() {
   node "$runner" "$f" >"$tmp/$id.wasm.json" 2>"$tmp/$id.err"
   if [[ ! -s $tmp/$id.native.json ]]; then echo "FAIL $f: the native run wrote no JSON"; return 1; fi
   if ! cmp -s "$tmp/$id.native.json" "$tmp/$id.wasm.json"; then
-    echo "FAIL $f: the traces differ ($(cat "$tmp/$id.err"))"
+    echo "FAIL $f: the traces differ ($(tail -c 300 "$tmp/$id.err"))"
     diff <(tr ',' '\n' <"$tmp/$id.native.json") <(tr ',' '\n' <"$tmp/$id.wasm.json") | head -8
     return 1
   fi

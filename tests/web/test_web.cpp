@@ -110,6 +110,7 @@ std::string url_encode(const std::string& s) {
 
 // node run.mjs URL OUTDIR: the app's exit status; the page's console in `log`.
 int run_page(const std::string& url, const std::string& outdir, std::string& log) {
+    fs::create_directories(outdir);
     const std::string out = outdir + "/console.txt";
     const std::string cmd = "cd '" FTPSIM_SOURCE_DIR "/tests/web' && node run.mjs '" + url + "' '" + outdir + "' 1280x720 >'" +
                             out + "' 2>&1";

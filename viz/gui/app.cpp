@@ -78,7 +78,15 @@ bool write_png(const std::string& path, int w, int h) {
     std::vector<unsigned char> px(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 3);
     glPixelStorei(GL_PACK_ALIGNMENT, 1);
     glReadBuffer(GL_BACK);
+#ifdef __EMSCRIPTEN__
+    // WebGL 2 reads the default framebuffer as RGBA only: read that, keep RGB
+    std::vector<unsigned char> rgba(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 4);
+    glReadPixels(0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, rgba.data());
+    for (std::size_t i = 0, n = static_cast<std::size_t>(w) * static_cast<std::size_t>(h); i < n; ++i)
+        for (std::size_t c = 0; c < 3; ++c) px[i * 3 + c] = rgba[i * 4 + c];
+#else
     glReadPixels(0, 0, w, h, GL_RGB, GL_UNSIGNED_BYTE, px.data());
+#endif
     // OpenGL's rows go bottom-up, PNG's top-down
     const std::size_t row = static_cast<std::size_t>(w) * 3;
     for (int y = 0; y < h / 2; ++y)
