@@ -23,7 +23,7 @@ await new Promise((r) => setTimeout(r, 800));
 const cases = [
   ['curl-vsftpd-cnat-off-active', 'clients.client.mode', ['pasv', 'port']],
   ['lecture-deck-passive-list', 'clients.client.mode', ['port', 'pasv']],
-  ['home-router-alg-on-active', 'clients.client.mode', ['pasv', 'port']],
+  ['both-behind-home-routers-port-2121-passive', 'clients.client.mode', ['port', 'pasv']],
 ];
 const browser = await chromium.launch({
   executablePath: process.env.FTPSIM_CHROMIUM || '/usr/bin/chromium',

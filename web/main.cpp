@@ -18,4 +18,13 @@ std::string library_dir() { return "/scenarios"; }
 std::shared_ptr<gui::GuiBackend> make_sim_backend();
 }  // namespace ftpsim::app
 
-int main(int argc, char** argv) { return ftpsim::gui::main_from_args(argc, argv, ftpsim::app::make_sim_backend()); }
+#include <emscripten.h>
+
+int main(int argc, char** argv) {
+    // The app's loop never returns here (it runs from the browser's animation callback); a return
+    // is an early end (bad options, an unknown scenario): the page learns its status as when the
+    // app's script quits.
+    const int status = ftpsim::gui::main_from_args(argc, argv, ftpsim::app::make_sim_backend());
+    EM_ASM({ if (Module.onGuiExit) Module.onGuiExit($0); }, status);
+    return status;
+}
