@@ -101,7 +101,8 @@ rig=$(find "$lib/rig" -name '*.yaml' | wc -l)
 grep -qxF "$all passed, 0 failed" "$work/check.txt" || { tail -3 "$work/check.txt"; fail "ftpsim check: expected all $all scenarios (subfolders included) to pass"; }
 [[ $(grep -c "^PASS $lib/rig/" "$work/check.txt") == "$rig" ]] || fail "ftpsim check did not check the $rig rig cells"
 echo "ftpsim check: $all scenarios passed ($rig of them real-stack cells in rig/)"
-FTPSIM_LIBRARY=$lib/matrix "$ftpsim" list >"$work/env.txt" 2>&1 && grep -qxF "1 scenarios in $lib/matrix" "$work/env.txt" ||
+matrix=$(find "$lib/matrix" -maxdepth 1 -name '*.yaml' | wc -l)
+FTPSIM_LIBRARY=$lib/matrix "$ftpsim" list >"$work/env.txt" 2>&1 && grep -qxF "$matrix scenarios in $lib/matrix" "$work/env.txt" ||
   { cat "$work/env.txt"; fail "FTPSIM_LIBRARY is not used"; }
 "$ftpsim" --library "$lib/matrix" list >"$work/opt.txt" 2>&1 && grep -qxF "1 scenarios in $lib/matrix" "$work/opt.txt" ||
   { cat "$work/opt.txt"; fail "--library is not used"; }
