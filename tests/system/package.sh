@@ -104,9 +104,9 @@ echo "ftpsim check: $all scenarios passed ($rig of them real-stack cells in rig/
 matrix=$(find "$lib/matrix" -maxdepth 1 -name '*.yaml' | wc -l)
 FTPSIM_LIBRARY=$lib/matrix "$ftpsim" list >"$work/env.txt" 2>&1 && grep -qxF "$matrix scenarios in $lib/matrix" "$work/env.txt" ||
   { cat "$work/env.txt"; fail "FTPSIM_LIBRARY is not used"; }
-"$ftpsim" --library "$lib/matrix" list >"$work/opt.txt" 2>&1 && grep -qxF "1 scenarios in $lib/matrix" "$work/opt.txt" ||
+"$ftpsim" --library "$lib/matrix" list >"$work/opt.txt" 2>&1 && grep -qxF "$matrix scenarios in $lib/matrix" "$work/opt.txt" ||
   { cat "$work/opt.txt"; fail "--library is not used"; }
-"$ftpsim" list --library "$lib/matrix" >"$work/opt.txt" 2>&1 && grep -qxF "1 scenarios in $lib/matrix" "$work/opt.txt" ||
+"$ftpsim" list --library "$lib/matrix" >"$work/opt.txt" 2>&1 && grep -qxF "$matrix scenarios in $lib/matrix" "$work/opt.txt" ||
   { cat "$work/opt.txt"; fail "--library after the subcommand is not used"; }
 "$ftpsim" --library "$work/nowhere" list >"$work/bad.txt" 2>&1
 rc=$?
