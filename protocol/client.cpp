@@ -89,10 +89,24 @@ ClientEvent reply_event(int code) {
 
 bool positive(int code) { return code >= 100 && code < 400; }
 
-// A command line may not carry CR, LF or NUL: they would end it early or be refused
-// (RFC 959 4.1.3's <string> excludes them). Paths come from the user, so this is checked.
-bool is_sendable(std::string_view line) {
-    return !line.empty() && line.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+// A command line goes out only when a server's parser (ours: parse_command) reads it back as one
+// command: no CR, LF or NUL, which would end it early or be refused (RFC 959 4.1.3's <string>
+// excludes them), a verb of ASCII letters, and a line within the limit. Paths and raw lines come
+// from the user, so this is checked. Returns why the line cannot be sent, or None.
+ParseError unsendable(std::string_view line) {
+    if (line.empty()) return ParseError::EmptyLine;
+    if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+        return ParseError::BadCharacter;
+    const std::string wire = std::string(line) + "\r\n";
+    CommandView view;
+    const ParseResult r = parse_command(wire, view);
+    if (r.status == ParseStatus::Ok && r.consumed == wire.size()) return ParseError::None;
+    return r.status == ParseStatus::Error ? r.error : ParseError::LineTooLong;
+}
+
+std::string unsendable_reason(ParseError e) {
+    if (e == ParseError::BadCharacter) return "the command holds CR, LF or NUL and cannot be sent";
+    return std::string("the command cannot be sent: ") + to_string(e);
 }
 
 }  // namespace
@@ -539,10 +553,10 @@ void ClientSession::execute(Step step) {
 // `line` is what goes on the wire when it is more than the step's verb (PORT h1,...,p2).
 void ClientSession::send_command(const Step& step, ClientEvent event, const std::string& line) {
     const std::string& text = line.empty() ? step.command : line;
-    if (!is_sendable(text)) {
+    if (const ParseError why = unsendable(text); why != ParseError::None) {
         // The caller's mistake (h11's LocalProtocolError): nothing goes on the wire.
-        protocol_errors_.push_back("refused to send a command holding CR, LF or NUL");
-        fail_action("the command holds CR, LF or NUL and cannot be sent", FailurePolicy::Continue);
+        protocol_errors_.push_back(std::string("refused to send a command: ") + to_string(why));
+        fail_action(unsendable_reason(why), FailurePolicy::Continue);
         return;
     }
     if (!fire(event)) return;
@@ -1274,8 +1288,8 @@ void ThirdPartyClient::execute(Step step) {
                               : step.kind == K::Quit   ? E::SendQuit
                                                        : E::SendCommand;
     step.command = expand(std::move(step.command));
-    if (!is_sendable(step.command)) {
-        fail("the command holds CR, LF or NUL and cannot be sent");
+    if (const ParseError why = unsendable(step.command); why != ParseError::None) {
+        fail(unsendable_reason(why));
         return;
     }
     if (!fire(step.control, event)) return;

@@ -1,5 +1,6 @@
 #include "protocol/client_script.hpp"
 
+#include "protocol/codec.hpp"
 #include "protocol/commands.hpp"
 
 #include <array>
@@ -118,6 +119,9 @@ std::string format_wait_duration(std::int64_t ns) {
 
 namespace {
 
+// Leaves room for the longest verb, a space and CRLF within kDefaultMaxLine.
+constexpr std::size_t kMaxScriptLine = 4000;
+
 struct StepWord {
     UserAction::Kind kind;
     const char* word;
@@ -174,6 +178,12 @@ ArgCount arg_count(UserAction::Kind kind) {
 }
 
 std::variant<UserAction, ScriptError> parse_line(std::string_view line, std::size_t line_no) {
+    // A step becomes one FTP command line, which a server reads up to kDefaultMaxLine bytes.
+    if (line.size() > kMaxScriptLine)
+        return ScriptError{line_no, kMaxScriptLine + 1,
+                           "expected a line of at most " + std::to_string(kMaxScriptLine) +
+                               " characters (an FTP command line is at most " +
+                               std::to_string(kDefaultMaxLine) + " bytes)"};
     // Control characters would end up inside an FTP command line.
     for (std::size_t i = 0; i < line.size(); ++i) {
         const auto c = static_cast<unsigned char>(line[i]);
@@ -203,6 +213,18 @@ std::variant<UserAction, ScriptError> parse_line(std::string_view line, std::siz
     UserAction action{info->kind, {}, {}, 0, 0};
     if (info->kind == UserAction::Kind::Raw) {
         action.path = std::string(rest_after(line, verb));
+        // The first word is the FTP verb as a server's parser reads it (up to the first space):
+        // 1 to kMaxVerb ASCII letters. Anything else would be refused as a malformed command line.
+        const std::size_t start = line.size() - action.path.size();
+        const std::string_view ftp_verb = std::string_view(action.path).substr(0, action.path.find(' '));
+        for (std::size_t i = 0; i < ftp_verb.size(); ++i) {
+            const char c = ftp_verb[i];
+            const bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+            if (!letter || i == kMaxVerb)
+                return ScriptError{line_no, start + i + 1,
+                                   "raw: expected an FTP verb of 1 to " + std::to_string(kMaxVerb) +
+                                       " ASCII letters, found '" + std::string(ftp_verb) + "'"};
+        }
         return action;
     }
     if (info->kind == UserAction::Kind::Wait) {

@@ -87,17 +87,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto parsed = parse_client_script(script_text);
     if (auto* s = std::get_if<ClientScript>(&parsed)) {
         config.script = std::move(*s);
-        // Known finding (fuzz/crashers/client/script-*): parse_client_script accepts control
-        // characters (NUL, a CR inside a raw line), which the client then sends. Such scripts are
-        // set aside so that fuzzing goes on; drop this filter once the parser rejects them.
-        const bool has_control = std::any_of(config.script.begin(), config.script.end(), [](const UserAction& a) {
-            for (const std::string* w : {&a.path, &a.password})
-                for (unsigned char c : *w)
-                    if (c < 0x20 || c == 0x7f) return true;
-            return false;
-        });
-        if (has_control && !std::getenv("FTPSIM_FUZZ_NO_FILTER"))
-            config.script = {login("anonymous"), ls(), quit()};
     } else {
         const auto& err = std::get<ScriptError>(parsed);
         FUZZ_CHECK(err.line >= 1 && err.column >= 1, script_text);

@@ -772,6 +772,36 @@ TEST_CASE("a path holding CRLF is never sent: no command smuggling") {
     CHECK(std::get<ScriptError>(parsed).column == 6);
 }
 
+// Found by fuzz_client: "raw \x88d .." went out as a line that the server's parser refuses.
+TEST_CASE("client: a raw line the command parser would refuse is a script error, and never sent") {
+    const auto bad_verb = parse_client_script("login u\nraw \x88" "d ..\n");
+    REQUIRE(std::holds_alternative<ScriptError>(bad_verb));
+    CHECK(std::get<ScriptError>(bad_verb).line == 2);
+    CHECK(std::get<ScriptError>(bad_verb).column == 5);
+    CHECK(std::get<ScriptError>(bad_verb).message.find("FTP verb") != std::string::npos);
+    const auto tab = parse_client_script("raw NOOP\tx\n");
+    REQUIRE(std::holds_alternative<ScriptError>(tab));
+    CHECK(std::get<ScriptError>(tab).column == 9);
+    const auto long_verb = parse_client_script("raw ABCDEFGHIJKLMNOPQ\n");  // 17 letters
+    REQUIRE(std::holds_alternative<ScriptError>(long_verb));
+    CHECK(std::get<ScriptError>(long_verb).column == 21);
+    const auto long_line = parse_client_script("get " + std::string(3997, 'a') + "\n");
+    REQUIRE(std::holds_alternative<ScriptError>(long_line));
+    CHECK(std::get<ScriptError>(long_line).column == 4001);
+    CHECK(std::holds_alternative<ClientScript>(parse_client_script("get " + std::string(3996, 'a') + "\n")));
+    CHECK(std::holds_alternative<ClientScript>(parse_client_script("raw SITE CHMOD 777 x\nraw noop\n")));
+
+    // A script built in code skips the parser: the session checks the line itself.
+    auto client = make_client("classic", DataMode::Pasv, {login("u", "p"), raw("\x88" "d .."), pwd()},
+                              kClientLan, kServerPublic);
+    CannedServer server = vsftpd();
+    server.answers["USER"] = {"230 ok"};
+    const Run run = run_canned(client, server);
+    for (const auto& line : run.transcript) CHECK(line.find("\x88") == std::string::npos);
+    CHECK_FALSE(client.results()[1].ok);
+    CHECK(client.results()[2].ok);
+}
+
 // ---- lftp 4.9.2 against vsftpd 3.0.3 (tests/rig, the real-stack comparison) --------------------
 
 namespace {
