@@ -460,3 +460,148 @@ TEST_CASE("the diagnosis' evidence: 'see step N' goes to the step that draws the
     CHECK_FALSE(run_script(s, "evidence 2", error));
     CHECK(error.find("1 evidence step") != std::string::npos);
 }
+
+// ---- what a class sees on a projector ------------------------------------------------------
+
+namespace {
+
+// The current step's item on screen: its top and bottom, and the ladder area below the headers.
+struct StepOnScreen {
+    float top = 0, bottom = 0, area_top = 0, area_bottom = 0;
+};
+StepOnScreen step_on_screen(const gui::GuiState& s) {
+    const auto g = gui::canvas_geometry(s.diagram(), s.view);
+    const auto& it = s.diagram().items[s.current_item()];
+    return {g.y(it.top()), g.y(it.bottom()), s.view.canvas_min.y + g.header_h, s.view.canvas_max.y};
+}
+
+// A backend with one scenario whose free-text knobs are written as std::to_string writes a
+// double; it records the knob values each run was asked for.
+struct PrintedDoubleBackend : gui::GuiBackend {
+    trace::Trace t;
+    std::vector<gui::Knobs> runs;
+    std::vector<gui::ScenarioInfo> library() override { return {{"lossy", "A lossy link", "Test", ""}}; }
+    gui::Knobs knobs(const std::string& id) override {
+        gui::Knobs k;
+        k.scenario = id;
+        k.knobs.push_back({"links.0.loss", "client - router: loss", {}, std::to_string(0.0), "Probability"});
+        k.knobs.push_back({"links.1.loss", "router - server: loss", {}, std::to_string(0.02), "Probability"});
+        k.knobs.push_back({"links.0.latency", "client - router: latency", {}, "20ms", ""});
+        return k;
+    }
+    trace::Trace simulate(const gui::Knobs& k) override {
+        runs.push_back(k);
+        return t;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("step 1 is at the top of the ladder, with no empty band above it, at three sizes in both modes") {
+    const trace::Trace t = library_trace("home-router-alg-active-port-2121-fails");
+    for (const bool present : {false, true})
+        for (const auto& [w, h] : std::vector<std::pair<float, float>>{{1024, 768}, {1280, 720}, {1920, 1080}}) {
+            CAPTURE(present);
+            CAPTURE(w);
+            HeadlessImGui im(w, h, present ? present_font_px(h) : 22.5f);
+            gui::GuiState s(fixed(t));
+            s.fonts_dirty = false;
+            gui::UiContext ctx;
+            if (present) s.set_present(true, h);
+            s.fonts_dirty = false;
+            std::string error;
+            REQUIRE(run_script(s, "first", error));
+            frames(s, ctx, 3);
+            StepOnScreen at = step_on_screen(s);
+            // the first event's row is in the top part of the ladder area, not halfway down
+            CHECK(at.top >= at.area_top);
+            CHECK(at.top - at.area_top <= (at.area_bottom - at.area_top) * 0.25f);
+            CHECK(s.view.pan.y <= 0.0f);
+            // stepping on and back to the start: still no band above the first row
+            for (int i = 0; i < 30; ++i) {
+                REQUIRE(run_script(s, "next", error));
+                frames(s, ctx, 1);
+                at = step_on_screen(s);
+                CHECK(at.top >= at.area_top - 1);
+                CHECK(at.bottom <= at.area_bottom + 1);
+                CHECK(s.view.pan.y <= 0.0f);
+            }
+            REQUIRE(run_script(s, "first", error));
+            frames(s, ctx, 2);
+            at = step_on_screen(s);
+            CHECK(at.top - at.area_top <= (at.area_bottom - at.area_top) * 0.25f);
+        }
+}
+
+TEST_CASE("knob values read as numbers: 0.000000 is shown as 0, a loss probability as a percentage") {
+    CHECK(gui::tidy_number("0.000000") == "0");
+    CHECK(gui::tidy_number("0.020000") == "0.02");
+    CHECK(gui::tidy_number("-1.50") == "-1.5");
+    CHECK(gui::tidy_number("-0.000") == "0");
+    CHECK(gui::tidy_number("12") == "12");
+    CHECK(gui::tidy_number("100.") == "100.");  // not a plain decimal: unchanged
+    CHECK(gui::tidy_number("20ms") == "20ms");
+    CHECK(gui::tidy_number("1.0e-3") == "1.0e-3");
+    CHECK(gui::tidy_number("") == "");
+    CHECK(gui::tidy_number(".5") == ".5");
+    gui::Knob loss{"links.0.loss", "loss", {}, "0.000000", ""};
+    CHECK(gui::knob_value_note(loss) == "= 0 %");
+    loss.value = "0.02";
+    CHECK(gui::knob_value_note(loss) == "= 2 %");
+    loss.value = "0.005";
+    CHECK(gui::knob_value_note(loss) == "= 0.5 %");
+    loss.value = "lots";
+    CHECK(gui::knob_value_note(loss) == "");
+    loss.value = "2";  // not a probability
+    CHECK(gui::knob_value_note(loss) == "");
+    CHECK(gui::knob_value_note({"links.0.latency", "latency", {}, "20ms", ""}) == "");
+    CHECK(gui::knob_value_note({"nodes.r.lossy", "", {}, "0.5", ""}) == "");
+
+    // the app's knobs are the tidied values; the backend still gets its own spelling back for an
+    // unchanged knob, so nothing counts as changed and the run's title does not say so
+    auto b = std::make_shared<PrintedDoubleBackend>();
+    b->t = library_trace("lossy-link-retransmissions");
+    gui::GuiState s(b);
+    CHECK(s.knobs().get("links.0.loss") == "0");
+    CHECK(s.knobs().get("links.1.loss") == "0.02");
+    CHECK(s.knobs().get("links.0.latency") == "20ms");
+    REQUIRE(!b->runs.empty());
+    CHECK(b->runs.back().get("links.0.loss") == "0.000000");
+    CHECK(b->runs.back().get("links.1.loss") == "0.020000");
+    CHECK(s.run_title().find("Changed from") == std::string::npos);
+    REQUIRE(s.set_knob("links.0.loss", "0.05"));
+    CHECK(b->runs.back().get("links.0.loss") == "0.05");
+    CHECK(b->runs.back().get("links.1.loss") == "0.020000");
+    CHECK(s.run_title().find("loss = 0.05") != std::string::npos);
+}
+
+TEST_CASE("presentation mode: an FTP line never covers the port numbers of its own arrow") {
+    for (const std::string id : {"home-router-alg-active-port-2121-fails", "nat64-no-alg-eprt", "lecture-deck-active-list"}) {
+        gui::GuiState s(fixed(library_trace(id)));
+        for (const auto& [w, h] : std::vector<std::pair<float, float>>{{1024, 768}, {1280, 720}, {1920, 1080}}) {
+            HeadlessImGui im(w, h, present_font_px(h));
+            s.fonts_dirty = false;
+            gui::UiContext ctx;
+            s.set_present(true, h);
+            s.fonts_dirty = false;
+            s.reveal = gui::Reveal::All;
+            std::size_t ports_checked = 0;
+            for (std::size_t step = 0; step < s.steps().size(); ++step) {
+                s.go_to_step(step);
+                frames(s, ctx, 1);
+                for (const auto& l : ctx.last_stats.ftp_labels)
+                    for (const auto& p : ctx.last_stats.ports) {
+                        if (p.item != l.item) continue;
+                        CAPTURE(id);
+                        CAPTURE(w);
+                        CAPTURE(l.full);
+                        CAPTURE(p.port);
+                        CHECK_FALSE((l.min.x < p.max.x - 1 && p.min.x < l.max.x - 1 && l.min.y < p.max.y - 1 && p.min.y < l.max.y - 1));
+                        ++ports_checked;
+                    }
+            }
+            CHECK(ports_checked > 20);
+            s.set_present(false, h);
+        }
+    }
+}

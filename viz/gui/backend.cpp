@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 namespace ftpsim::gui {
 
@@ -64,6 +65,36 @@ std::string knob_label(const std::string& key) {
         rest += (rest.empty() ? "" : " ") + w;
     }
     return owner.empty() ? rest : owner + ": " + rest;
+}
+
+std::string tidy_number(const std::string& text) {
+    std::size_t i = text.empty() || text[0] != '-' ? 0 : 1;
+    const std::size_t int_begin = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == int_begin || i == text.size() || text[i] != '.') return text;  // no fraction to tidy
+    const std::size_t dot = i++;
+    const std::size_t frac_begin = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i != text.size() || i == frac_begin) return text;  // not only digits after the point
+    std::size_t end = text.size();
+    while (end > dot + 1 && text[end - 1] == '0') --end;
+    if (end == dot + 1) end = dot;  // nothing left after the point
+    std::string out = text.substr(0, end);
+    if (out == "-0") out = "0";
+    return out;
+}
+
+std::string knob_value_note(const Knob& k) {
+    if (!k.choices.empty()) return {};
+    const auto dot = k.name.rfind('.');
+    if (k.name.compare(dot == std::string::npos ? 0 : dot + 1, std::string::npos, "loss") != 0) return {};
+    const std::string v = tidy_number(k.value);
+    char* end = nullptr;
+    const double p = std::strtod(v.c_str(), &end);
+    if (v.empty() || end != v.c_str() + v.size() || !(p >= 0.0 && p <= 1.0)) return {};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", p * 100.0);
+    return "= " + tidy_number(buf) + " %";
 }
 
 bool Knobs::apply(const std::string& assignment) {

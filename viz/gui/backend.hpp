@@ -49,6 +49,14 @@ struct Knobs {
 // ports", "clients.client.mode" -> "client: mode" (for knobs a fix adds, which have no label).
 std::string knob_label(const std::string& key);
 
+// A number as a class reads it: "0.000000" -> "0", "0.020000" -> "0.02", "-1.50" -> "-1.5". Text
+// that is not a plain decimal number ("20ms", "1e-3", "port") comes back unchanged. The app shows
+// free-text knobs' values through it (a backend may print a double with std::to_string).
+std::string tidy_number(const std::string& text);
+// What a knob's value means, shown beside its field: a loss probability as a percentage
+// ("= 2 %" for 0.02); empty when there is nothing to add.
+std::string knob_value_note(const Knob& k);
+
 class GuiBackend {
 public:
     virtual ~GuiBackend() = default;

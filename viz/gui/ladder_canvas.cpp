@@ -502,12 +502,39 @@ private:
         for (const auto& l : lines) w = std::max(w, text_size(v_, size, l.text.c_str()).x);
         const float lh = size * 1.12f;
         const float mid_y = (a.y + b.y) * 0.5f;
-        const float span = std::max(1.0f, std::fabs(b.x - a.x));
-        const float slope = std::fabs(b.y - a.y) / span;
-        const float lift = std::min(slope * std::min(w, span) * 0.5f, size);
-        const float top = mid_y - lift - lh * static_cast<float>(lines.size());
+        // the text sits on the arrow: its bottom at the arrow's highest point under it (raised
+        // by at most one line on a steep arrow)
+        const float text_h = lh * static_cast<float>(lines.size() - 1) + size;
+        auto top_at = [&](float x) {
+            auto line_y = [&](float px) {
+                const float lo = std::min(a.x, b.x), hi = std::max(a.x, b.x);
+                const float t = std::fabs(b.x - a.x) < 1.0f ? 0.5f : (std::clamp(px, lo, hi) - a.x) / (b.x - a.x);
+                return a.y + (b.y - a.y) * t;
+            };
+            const float bottom = std::max(std::min(line_y(x), line_y(x + w)), mid_y - size);
+            return bottom - (text_h + (lh - size));
+        };
         float x0 = (a.x + b.x) * 0.5f - w * 0.5f;
         x0 = std::clamp(x0, left, std::max(left, right - w));
+        float top = top_at(x0);
+        // A line wider than its arrow would cover the port numbers at the arrow's ends (drawn
+        // just before it): it moves along the arrow away from them, and where the canvas is too
+        // narrow for that, it rises above them. The port numbers are part of the lesson.
+        auto covers = [&](const LadderStats::Port& p, float x, float y) {
+            return p.item == cur_index_ && x < p.max.x && p.min.x < x + w && y < p.max.y && p.min.y < y + text_h;
+        };
+        for (const auto& p : stats_.ports) {
+            if (!covers(p, x0, top)) continue;
+            const float moved = (p.min.x + p.max.x) * 0.5f < (a.x + b.x) * 0.5f ? p.max.x + 2.0f * v_.scale : p.min.x - 2.0f * v_.scale - w;
+            const float moved_top = top_at(moved);
+            if (moved >= left && moved + w <= right &&
+                std::none_of(stats_.ports.begin(), stats_.ports.end(), [&](const auto& q) { return covers(q, moved, moved_top); })) {
+                x0 = moved;
+                top = moved_top;
+            }
+        }
+        for (const auto& p : stats_.ports)
+            if (covers(p, x0, top)) top = p.min.y - 1.0f * v_.scale - text_h;
         claim_label(it, -1e30f, mid_y);  // never skipped; smaller labels after it give way
         FtpLabel rec;
         rec.item = cur_index_;
@@ -600,6 +627,7 @@ private:
             const float w = text_size(v_, small, s.c_str()).x;
             const float x = outward > 0 ? at.x + gap + clearance : at.x - gap - clearance - w;
             text_with_bg({x, top}, th_.port, small, s);
+            stats_.ports.push_back({cur_index_, p, {x, top}, {x + w, top + small}});
             ++stats_.labels;
         };
         port(it.from_port, it.from_lane, a, -dir, 0.0f);

@@ -79,6 +79,12 @@ struct LadderStats {
     std::size_t future_ghosted = 0;  // items of later steps drawn faded
     std::vector<std::size_t> drawn_items;  // the items drawn individually, in order
     std::vector<FtpLabel> ftp_labels;      // every FTP line label met while drawing
+    struct Port {
+        std::size_t item = SIZE_MAX;
+        std::uint16_t port = 0;
+        ImVec2 min{0, 0}, max{0, 0};
+    };
+    std::vector<Port> ports;               // every port number drawn at an arrow's end
 };
 
 // The canvas geometry derived from a View and a Diagram (also what hit_test uses).

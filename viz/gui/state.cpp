@@ -26,7 +26,10 @@ GuiState::GuiState(std::shared_ptr<GuiBackend> backend) : backend_(std::move(bac
 bool GuiState::select_scenario(const std::string& id) {
     const bool known = std::any_of(library_.begin(), library_.end(), [&](const auto& s) { return s.id == id; });
     if (!known) return false;
-    knobs_ = backend_->knobs(id);
+    backend_defaults_ = backend_->knobs(id);
+    knobs_ = backend_defaults_;
+    for (auto& k : knobs_.knobs)
+        if (k.choices.empty()) k.value = tidy_number(k.value);  // "0.000000" is shown as "0"
     default_knobs_ = knobs_;
     asked_.clear();
     resimulate();
@@ -75,16 +78,24 @@ bool GuiState::apply_fix(std::size_t index) {
     return true;
 }
 
+Knobs GuiState::for_backend(const Knobs& k) const {
+    Knobs out = k;
+    for (auto& kn : out.knobs)
+        if (const Knob* d = backend_defaults_.find(kn.name); d && kn.choices.empty() && kn.value == tidy_number(d->value))
+            kn.value = d->value;
+    return out;
+}
+
 void GuiState::resimulate() {
 #ifdef __EMSCRIPTEN__
     // The browser build says how long a knob change took to re-simulate and lay out (the page's
     // console; bench/web-knob.mjs reads it). Wall time: for the benchmark only.
     const auto t0 = std::chrono::steady_clock::now();
-    set_trace(backend_->simulate(knobs_));
+    set_trace(backend_->simulate(for_backend(knobs_)));
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::printf("ftpsim: re-simulated %s in %.1f ms\n", knobs_.scenario.c_str(), ms);
 #else
-    set_trace(backend_->simulate(knobs_));
+    set_trace(backend_->simulate(for_backend(knobs_)));
 #endif
 }
 
@@ -293,7 +304,7 @@ void GuiState::ensure_alternatives() {
             if (c == k.value || alt_traces_.size() >= kMaxRuns) continue;
             Knobs alt = knobs_;
             if (!alt.set(k.name, c)) continue;
-            alt_traces_.push_back(backend_->simulate(alt));
+            alt_traces_.push_back(backend_->simulate(for_backend(alt)));
         }
     }
     alt_revision_ = revision_;

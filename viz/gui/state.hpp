@@ -148,7 +148,11 @@ private:
     std::vector<std::size_t> steps_;
     std::vector<std::size_t> step_items_;  // the first diagram item of each step
     std::vector<std::uint32_t> item_steps_;  // the step of each item
-    Knobs default_knobs_;                  // the scenario's knobs as it was opened
+    Knobs default_knobs_;                  // the scenario's knobs as it was opened (values tidied)
+    Knobs backend_defaults_;               // the same as the backend gave them (values as it wrote them)
+    // knobs_ as the backend wrote them: a value left at its tidied default goes back in the
+    // backend's own spelling, so a tidied "0" is never sent as a change from "0.000000"
+    Knobs for_backend(const Knobs& k) const;
     // presentation mode: what it changed
     float saved_scale_ = 0;
     bool saved_sidebar_ = true, saved_fold_ = false;

@@ -90,8 +90,18 @@ void ensure_step_visible(GuiState& s) {
     // the steps that led to it stay in view above it
     const bool low = s.reveal != Reveal::All;
     const float margin = s.present ? std::max(s.view.font_size, s.view.min_ftp_px) * 3.0f : (bottom - top) * 0.15f;
-    if (y0 < top + (bottom - top) * 0.1f || y1 > bottom - margin)
+    if (y0 < top + (bottom - top) * 0.1f || y1 > bottom - margin) {
         scroll_to(d, s.view, it.top(), low ? std::max(0.4f, 1.0f - (margin + (y1 - y0)) / (bottom - top)) : 0.4f);
+        // Following the step never scrolls past either end of the diagram: its first rows stay
+        // at the top of the canvas (no empty band above them on a tall window), and its last ones
+        // do not rise far above the bottom (a drag can still move it anywhere clamp_pan allows).
+        View probe = s.view;
+        probe.pan.y = 0;
+        const auto g0 = canvas_geometry(d, probe);
+        const float content = static_cast<float>(d.height) * g0.px_per_unit;
+        const float visible = bottom - g0.origin_y;
+        s.view.pan.y = std::clamp(s.view.pan.y, std::min(0.0f, visible - content - margin), 0.0f);
+    }
 }
 
 void help_marker(const std::string& text) {
@@ -195,9 +205,17 @@ void scenario_panel(GuiState& s, UiContext& ctx) {
                 ImGui::EndCombo();
             }
         } else {
-            std::string value = k.value;
+            std::string value = tidy_number(k.value);
+            const std::string note = knob_value_note(k);
+            if (!note.empty()) ImGui::SetNextItemWidth(std::max(ImGui::GetFontSize() * 4, ImGui::GetContentRegionAvail().x -
+                                                                 ImGui::CalcTextSize(note.c_str()).x - ImGui::GetStyle().ItemSpacing.x));
             const bool entered = ImGui::InputText("##v", &value, ImGuiInputTextFlags_EnterReturnsTrue);
             if (probing(ctx, "knob:")) locate(ctx, "knob:" + k.name);
+            if (!note.empty()) {
+                ImGui::SameLine();
+                ImGui::AlignTextToFramePadding();
+                ImGui::TextDisabled("%s", note.c_str());
+            }
             if (entered) {
                 const std::string name = k.name;
                 ImGui::PopID();
@@ -861,7 +879,10 @@ void draw_ui(GuiState& s, UiContext& ctx) {
     // then the title of the run shown (the scenario's, and the knobs changed from it)
     outcome_banner(s);
     const std::string title = s.run_title();
+    // wrapped, not cut at the window's edge: a long title is the scenario's lesson
+    ImGui::PushTextWrapPos(0.0f);
     ImGui::TextUnformatted(title.c_str());
+    ImGui::PopTextWrapPos();
     if (ImGui::IsItemHovered() && !s.trace().title.empty()) ImGui::SetTooltip("%s", s.trace().title.c_str());
     if (!s.status.empty()) {
         ImGui::SameLine(0, ImGui::GetFontSize() * 2);
