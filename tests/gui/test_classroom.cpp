@@ -575,33 +575,44 @@ TEST_CASE("knob values read as numbers: 0.000000 is shown as 0, a loss probabili
     CHECK(s.run_title().find("loss = 0.05") != std::string::npos);
 }
 
-TEST_CASE("presentation mode: an FTP line never covers the port numbers of its own arrow") {
-    for (const std::string id : {"home-router-alg-active-port-2121-fails", "nat64-no-alg-eprt", "lecture-deck-active-list"}) {
+TEST_CASE("FTP lines are whole and never cover a port number, in presentation mode and in the usual view") {
+    for (const std::string id : {"home-router-alg-active-port-2121-fails", "nat64-no-alg-eprt", "lecture-deck-active-list",
+                                 "curl-vsftpd-cnat-off-active"}) {
         gui::GuiState s(fixed(library_trace(id)));
-        for (const auto& [w, h] : std::vector<std::pair<float, float>>{{1024, 768}, {1280, 720}, {1920, 1080}}) {
-            HeadlessImGui im(w, h, present_font_px(h));
-            s.fonts_dirty = false;
-            gui::UiContext ctx;
-            s.set_present(true, h);
-            s.fonts_dirty = false;
-            s.reveal = gui::Reveal::All;
-            std::size_t ports_checked = 0;
-            for (std::size_t step = 0; step < s.steps().size(); ++step) {
-                s.go_to_step(step);
-                frames(s, ctx, 1);
-                for (const auto& l : ctx.last_stats.ftp_labels)
-                    for (const auto& p : ctx.last_stats.ports) {
-                        if (p.item != l.item) continue;
+        for (const bool present : {true, false})
+            for (const auto& [w, h] : std::vector<std::pair<float, float>>{{1024, 768}, {1280, 720}, {1920, 1080}}) {
+                HeadlessImGui im(w, h, present ? present_font_px(h) : 22.5f);
+                s.fonts_dirty = false;
+                gui::UiContext ctx;
+                if (present) s.set_present(true, h);
+                s.fonts_dirty = false;
+                s.fit_pending = true;
+                s.reveal = gui::Reveal::All;
+                std::size_t ports_checked = 0, lines_checked = 0;
+                for (std::size_t step = 0; step < s.steps().size(); ++step) {
+                    s.go_to_step(step);
+                    frames(s, ctx, 1);
+                    for (const auto& l : ctx.last_stats.ftp_labels) {
                         CAPTURE(id);
+                        CAPTURE(present);
                         CAPTURE(w);
                         CAPTURE(l.full);
-                        CAPTURE(p.port);
-                        CHECK_FALSE((l.min.x < p.max.x - 1 && p.min.x < l.max.x - 1 && l.min.y < p.max.y - 1 && p.min.y < l.max.y - 1));
-                        ++ports_checked;
+                        // drawn whole: not shortened with "...", not left out
+                        CHECK_FALSE(l.skipped);
+                        if (!present) CHECK(l.shown == l.full);
+                        ++lines_checked;
+                        for (const auto& p : ctx.last_stats.ports) {
+                            // its own arrow's port numbers (the usual view's tight rows: see docs/gui.md)
+                            if (p.item != l.item) continue;
+                            CAPTURE(p.port);
+                            CHECK_FALSE((l.min.x < p.max.x - 1 && p.min.x < l.max.x - 1 && l.min.y < p.max.y - 1 && p.min.y < l.max.y - 1));
+                            ++ports_checked;
+                        }
                     }
+                }
+                CHECK(lines_checked > 20);
+                CHECK(ports_checked > 20);
+                if (present) s.set_present(false, h);
             }
-            CHECK(ports_checked > 20);
-            s.set_present(false, h);
-        }
     }
 }

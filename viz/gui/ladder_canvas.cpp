@@ -355,7 +355,6 @@ private:
         const float size = g_.font_size, small = g_.font_size * 0.8f;
         if (it.label.empty() && it.label_after.empty() && !it.from_port && !it.to_port) return;
         if (v_.present && it.style == viz::Style::Control && (!it.label.empty() || !it.label_after.empty())) {
-            if (v_.ports) draw_ports(it, a, b);  // first: the FTP line goes over a port number it meets
             draw_ftp_label_present(it, a, b);
             return;
         }
@@ -376,7 +375,11 @@ private:
         }
         const float label_top = mid_y - size * 1.15f;
         const float label_bottom = it.label_after.empty() || after_inline ? mid_y : mid_y + small * 1.2f;
-        if ((!it.label.empty() || !it.label_after.empty()) && claim_label(it, label_top, label_bottom))
+        bool ports_done = false;
+        if (it.style == viz::Style::Control && (!it.label.empty() || !it.label_after.empty()) &&
+            draw_ftp_label_wide(it, a, b, max_w)) {
+            ports_done = true;
+        } else if ((!it.label.empty() || !it.label_after.empty()) && claim_label(it, label_top, label_bottom))
             draw_label(it, a, b, max_w, sent, joined, after_inline);
         else if (it.style == viz::Style::Control && (!it.label.empty() || !it.label_after.empty())) {
             FtpLabel rec;
@@ -385,11 +388,76 @@ private:
             rec.skipped = true;
             stats_.ftp_labels.push_back(rec);
         }
-        if (v_.ports) draw_ports(it, a, b);
+        if (v_.ports && !ports_done) draw_ports(it, a, b);
         // only where the rows leave room for a line under the arrow (the tooltip has it anyway)
         const bool room = d_.options.time == viz::TimeScale::Compressed &&
                           g_.px_per_unit * d_.options.row_height >= 3.0f * g_.font_size;
         if (!it.translation.empty() && room) draw_translation(it, a, b);
+    }
+
+    // An FTP line in the usual view: whole, not shortened (PORT 192,168,1,10,146,139 between two
+    // close lanes carries the lesson's numbers): centred over its arrow, set at most a fifth
+    // smaller and spread over the canvas' width when its lifelines are too close, as in
+    // presentation mode, unless it would cover another FTP line; the arrow's port numbers are
+    // drawn first and it keeps clear of them. False (nothing drawn): no room for it.
+    bool draw_ftp_label_wide(const Item& it, ImVec2 a, ImVec2 b, float span_w) {
+        const float size = g_.font_size;
+        const std::string& sent = it.label;
+        const std::string& after = it.label_after;
+        const std::string one = sent.empty() ? "received: " + after : after.empty() ? sent : sent + "  =>  " + after;
+        float sz = size, w = text_size(v_, sz, one.c_str()).x;
+        (void)span_w;
+        const float pad = 6.0f * v_.scale;
+        const float left = v_.canvas_min.x + g_.ruler_w + pad, right = v_.canvas_max.x - pad;
+        if (w > right - left) {
+            sz = std::max(size * 0.8f, size * (right - left) / w);
+            w = text_size(v_, sz, one.c_str()).x;
+            if (w > right - left) return false;
+        }
+        const std::vector<LadderStats::Port> ports = v_.ports ? plan_ports(it, a, b) : std::vector<LadderStats::Port>{};
+        ImVec2 at = place_on_arrow(a, b, w, sz, sz, sz * 0.15f, left, right, ports);
+        // the rows of the compressed view are tight: a port number of the rows above (beside
+        // this arrow's tail lane) may stand where the line goes; it slides sideways off it
+        for (const auto& p : stats_.ports) {
+            const bool hit = at.x < p.max.x && p.min.x < at.x + w && at.y < p.max.y && p.min.y < at.y + sz;
+            if (!hit) continue;
+            const float moved = (p.min.x + p.max.x) * 0.5f < at.x + w * 0.5f ? p.max.x + 2.0f * v_.scale : p.min.x - 2.0f * v_.scale - w;
+            const bool clear = moved >= left && moved + w <= right &&
+                               std::none_of(ports.begin(), ports.end(), [&](const auto& q) {
+                                   return moved < q.max.x && q.min.x < moved + w && at.y < q.max.y && q.min.y < at.y + sz;
+                               });
+            // only along the arrow's own span (or it would float free of it)
+            const float lo = std::min(a.x, b.x) - w, hi = std::max(a.x, b.x);
+            if (clear && moved >= lo && moved <= hi) at.x = moved;
+        }
+        const ImVec2 end{at.x + w, at.y + sz};
+        const bool covers_ftp = std::any_of(stats_.ftp_labels.begin(), stats_.ftp_labels.end(), [&](const FtpLabel& l) {
+            return !l.skipped && at.x < l.max.x && l.min.x < end.x && at.y < l.max.y && l.min.y < end.y;
+        });
+        if (covers_ftp) return false;
+        if (!claim_label(it, at.y, (a.y + b.y) * 0.5f)) {
+            --stats_.labels_skipped;  // not skipped yet: the usual way may still place it
+            return false;
+        }
+        draw_planned_ports(ports);
+        const auto arrow = one.find("  =>  ");
+        if (arrow != std::string::npos && !sent.empty()) {
+            const std::string first = one.substr(0, arrow);
+            text_with_bg(at, th_.label, sz, first);
+            text_with_bg({at.x + text_size(v_, sz, first.c_str()).x, at.y}, th_.data, sz, one.substr(arrow));
+        } else {
+            text_with_bg(at, after.empty() ? th_.label : th_.data, sz, one);
+        }
+        ++stats_.labels;
+        FtpLabel rec;
+        rec.item = cur_index_;
+        rec.full = sent.empty() ? after : after.empty() ? sent : sent + " => " + after;
+        rec.shown = rec.full;
+        rec.min = at;
+        rec.max = end;
+        rec.size = sz;
+        stats_.ftp_labels.push_back(rec);
+        return true;
     }
 
     // A NAT's work on the arrow itself: the addresses before -> after, under the arrow's middle.
@@ -474,6 +542,44 @@ private:
         return lines;
     }
 
+    // Where a label w wide and text_h high goes over the arrow a -> b: centred over it (inside
+    // [left, right]), its bottom `gap` above the arrow's highest point under it (raised by at
+    // most one line, `size`, on a steep arrow). A label wider than its arrow would cover the port
+    // numbers at the arrow's ends (drawn just before it): it moves along the arrow away from
+    // them, and where the canvas is too narrow for that, it rises above them. The port numbers
+    // are part of the lesson.
+    ImVec2 place_on_arrow(ImVec2 a, ImVec2 b, float w, float text_h, float size, float gap, float left, float right,
+                          const std::vector<LadderStats::Port>& ports) const {
+        const float mid_y = (a.y + b.y) * 0.5f;
+        auto top_at = [&](float x) {
+            auto line_y = [&](float px) {
+                const float lo = std::min(a.x, b.x), hi = std::max(a.x, b.x);
+                const float t = std::fabs(b.x - a.x) < 1.0f ? 0.5f : (std::clamp(px, lo, hi) - a.x) / (b.x - a.x);
+                return a.y + (b.y - a.y) * t;
+            };
+            const float bottom = std::max(std::min(line_y(x), line_y(x + w)), mid_y - size);
+            return bottom - gap - text_h;
+        };
+        float x0 = std::clamp((a.x + b.x) * 0.5f - w * 0.5f, left, std::max(left, right - w));
+        float top = top_at(x0);
+        auto covers = [&](const LadderStats::Port& p, float x, float y) {
+            return x < p.max.x && p.min.x < x + w && y < p.max.y && p.min.y < y + text_h;
+        };
+        for (const auto& p : ports) {
+            if (!covers(p, x0, top)) continue;
+            const float moved = (p.min.x + p.max.x) * 0.5f < (a.x + b.x) * 0.5f ? p.max.x + 2.0f * v_.scale : p.min.x - 2.0f * v_.scale - w;
+            const float moved_top = top_at(moved);
+            if (moved >= left && moved + w <= right &&
+                std::none_of(ports.begin(), ports.end(), [&](const auto& q) { return covers(q, moved, moved_top); })) {
+                x0 = moved;
+                top = moved_top;
+            }
+        }
+        for (const auto& p : ports)
+            if (covers(p, x0, top)) top = p.min.y - 1.0f * v_.scale - text_h;
+        return {x0, top};
+    }
+
     // Presentation mode: the FTP line whole, at least min_ftp_px high, centred over its arrow but
     // free to use the canvas' whole width, wrapped when even that is too narrow; the line as
     // received (when a middlebox rewrote it) in the data colour; the decoded endpoint under the
@@ -502,39 +608,12 @@ private:
         for (const auto& l : lines) w = std::max(w, text_size(v_, size, l.text.c_str()).x);
         const float lh = size * 1.12f;
         const float mid_y = (a.y + b.y) * 0.5f;
-        // the text sits on the arrow: its bottom at the arrow's highest point under it (raised
-        // by at most one line on a steep arrow)
         const float text_h = lh * static_cast<float>(lines.size() - 1) + size;
-        auto top_at = [&](float x) {
-            auto line_y = [&](float px) {
-                const float lo = std::min(a.x, b.x), hi = std::max(a.x, b.x);
-                const float t = std::fabs(b.x - a.x) < 1.0f ? 0.5f : (std::clamp(px, lo, hi) - a.x) / (b.x - a.x);
-                return a.y + (b.y - a.y) * t;
-            };
-            const float bottom = std::max(std::min(line_y(x), line_y(x + w)), mid_y - size);
-            return bottom - (text_h + (lh - size));
-        };
-        float x0 = (a.x + b.x) * 0.5f - w * 0.5f;
-        x0 = std::clamp(x0, left, std::max(left, right - w));
-        float top = top_at(x0);
-        // A line wider than its arrow would cover the port numbers at the arrow's ends (drawn
-        // just before it): it moves along the arrow away from them, and where the canvas is too
-        // narrow for that, it rises above them. The port numbers are part of the lesson.
-        auto covers = [&](const LadderStats::Port& p, float x, float y) {
-            return p.item == cur_index_ && x < p.max.x && p.min.x < x + w && y < p.max.y && p.min.y < y + text_h;
-        };
-        for (const auto& p : stats_.ports) {
-            if (!covers(p, x0, top)) continue;
-            const float moved = (p.min.x + p.max.x) * 0.5f < (a.x + b.x) * 0.5f ? p.max.x + 2.0f * v_.scale : p.min.x - 2.0f * v_.scale - w;
-            const float moved_top = top_at(moved);
-            if (moved >= left && moved + w <= right &&
-                std::none_of(stats_.ports.begin(), stats_.ports.end(), [&](const auto& q) { return covers(q, moved, moved_top); })) {
-                x0 = moved;
-                top = moved_top;
-            }
-        }
-        for (const auto& p : stats_.ports)
-            if (covers(p, x0, top)) top = p.min.y - 1.0f * v_.scale - text_h;
+        // the arrow's port numbers first: the FTP line keeps clear of them
+        const std::vector<LadderStats::Port> ports = v_.ports ? plan_ports(it, a, b) : std::vector<LadderStats::Port>{};
+        draw_planned_ports(ports);
+        const ImVec2 at = place_on_arrow(a, b, w, text_h, size, lh - size, left, right, ports);
+        const float x0 = at.x, top = at.y;
         claim_label(it, -1e30f, mid_y);  // never skipped; smaller labels after it give way
         FtpLabel rec;
         rec.item = cur_index_;
@@ -610,28 +689,37 @@ private:
 
     // Port numbers outside the span at both ends (behind the tail, beyond the head), so they
     // never collide with the label between the lifelines; one per lane side and text height.
-    void draw_ports(const Item& it, ImVec2 a, ImVec2 b) {
+    // plan_ports says where they go (those that fit), draw_planned_ports draws them.
+    std::vector<LadderStats::Port> plan_ports(const Item& it, ImVec2 a, ImVec2 b) const {
+        std::vector<LadderStats::Port> out;
         const float small = g_.font_size * 0.8f;
         const float dir = b.x >= a.x ? 1.0f : -1.0f;
         const float gap = 4.0f * v_.scale;
         auto port = [&](std::uint16_t p, int lane, ImVec2 at, float outward, float clearance) {
             if (!p || lane < 0 || static_cast<std::size_t>(lane) >= d_.lanes.size()) return;
-            float& last = port_bottom_[static_cast<std::size_t>(lane) * 2 + (outward > 0 ? 1 : 0)];
             const float top = at.y - small * 0.55f;
-            if (top < last) {
-                ++stats_.labels_skipped;
-                return;
-            }
-            last = top + small * 1.1f;
-            const std::string s = std::to_string(p);
-            const float w = text_size(v_, small, s.c_str()).x;
+            if (top < port_bottom_[static_cast<std::size_t>(lane) * 2 + (outward > 0 ? 1 : 0)]) return;
+            const float w = text_size(v_, small, std::to_string(p).c_str()).x;
             const float x = outward > 0 ? at.x + gap + clearance : at.x - gap - clearance - w;
-            text_with_bg({x, top}, th_.port, small, s);
-            stats_.ports.push_back({cur_index_, p, {x, top}, {x + w, top + small}});
-            ++stats_.labels;
+            out.push_back({cur_index_, p, {x, top}, {x + w, top + small}, lane, outward > 0});
         };
         port(it.from_port, it.from_lane, a, -dir, 0.0f);
         port(it.to_port, it.to_lane, b, dir, it.end == viz::End::Arrow ? 0.0f : 9.0f * v_.scale);  // clear of the cross
+        return out;
+    }
+    void draw_planned_ports(const std::vector<LadderStats::Port>& ports) {
+        for (const auto& p : ports) {
+            port_bottom_[static_cast<std::size_t>(p.lane) * 2 + (p.right ? 1 : 0)] = p.min.y + (p.max.y - p.min.y) * 1.1f;
+            text_with_bg(p.min, th_.port, p.max.y - p.min.y, std::to_string(p.port));
+            stats_.ports.push_back(p);
+            ++stats_.labels;
+        }
+    }
+    void draw_ports(const Item& it, ImVec2 a, ImVec2 b) {
+        const auto planned = plan_ports(it, a, b);
+        const std::size_t wanted = (it.from_port && it.from_lane >= 0 ? 1 : 0) + (it.to_port && it.to_lane >= 0 ? 1 : 0);
+        if (planned.size() < wanted) stats_.labels_skipped += wanted - planned.size();
+        draw_planned_ports(planned);
     }
 
     void draw_note(const Item& it) {

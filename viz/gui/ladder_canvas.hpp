@@ -83,6 +83,8 @@ struct LadderStats {
         std::size_t item = SIZE_MAX;
         std::uint16_t port = 0;
         ImVec2 min{0, 0}, max{0, 0};
+        int lane = -1;        // the lane it stands beside
+        bool right = false;   // on the lane's right side
     };
     std::vector<Port> ports;               // every port number drawn at an arrow's end
 };
