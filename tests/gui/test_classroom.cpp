@@ -616,3 +616,54 @@ TEST_CASE("FTP lines are whole and never cover a port number, in presentation mo
             }
     }
 }
+
+TEST_CASE("sentences wrap at spaces only: an address or a PORT argument is never cut in two") {
+    HeadlessImGui im(1024, 768, 22);
+    ImFont* f = im.font();
+    const std::string text = "The addresses change on this hop: 203.0.113.10:21 -> 203.0.113.1:53004 becomes 203.0.113.10:21 -> "
+                             "192.168.1.10:53004.\nWhat will the server answer to PORT 192,168,1,100,4,97?";
+    std::vector<std::string> words;
+    for (const float width : {120.0f, 250.0f, 400.0f, 2000.0f}) {
+        CAPTURE(width);
+        const std::string w = gui::wrap_at_spaces(text, width, f, 22);
+        // the same words in the same order: only spaces became line breaks
+        std::string back = w;
+        std::size_t breaks = 0;
+        for (std::size_t i = 0; i < back.size(); ++i)
+            if (back[i] == '\n' && text[i] == ' ') {
+                back[i] = ' ';
+                ++breaks;
+            }
+        CHECK(back == text);
+        if (width < 400) CHECK(breaks > 0);
+        // no line wider than asked, unless it is one word
+        std::istringstream lines(w);
+        for (std::string line; std::getline(lines, line);) {
+            CAPTURE(line);
+            if (line.find(' ') != std::string::npos) CHECK(f->CalcTextSizeA(22, FLT_MAX, 0, line.c_str()).x <= width);
+        }
+        CHECK(w.find("203.0.113.1:53004") != std::string::npos);
+        CHECK(w.find("192,168,1,100,4,97?") != std::string::npos);
+    }
+    CHECK(gui::wrap_at_spaces("", 100, f, 22) == "");
+    CHECK(gui::wrap_at_spaces("a\n\nb", 100, f, 22) == "a\n\nb");
+}
+
+TEST_CASE("a long title wraps in the window instead of running off its edge") {
+    const trace::Trace t = library_trace("curl-vsftpd-cnat-off-active");
+    for (const auto& [w, h] : std::vector<std::pair<float, float>>{{1024, 768}, {1920, 1080}}) {
+        CAPTURE(w);
+        const float px = present_font_px(h);
+        HeadlessImGui im(w, h, px);
+        gui::GuiState s(fixed(t));
+        s.fonts_dirty = false;
+        gui::UiContext ctx;
+        s.set_present(true, h);
+        s.fonts_dirty = false;
+        frames(s, ctx, 2);
+        const float title_band = s.view.canvas_min.y;
+        const float title_w = ImGui::GetFont()->CalcTextSizeA(px, FLT_MAX, 0, s.run_title().c_str()).x;
+        if (title_w > w * 0.75f) CHECK(title_band >= 2.0f * px);  // two lines of it above the ladder
+        else CHECK(title_band < 2.0f * px);
+    }
+}

@@ -104,6 +104,14 @@ void ensure_step_visible(GuiState& s) {
     }
 }
 
+// Wrapped text (wrap_at_spaces) from the cursor to the right edge of the window's content.
+void text_at_spaces(const std::string& text) {
+    const float right = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
+    const float width = std::max(ImGui::GetFontSize() * 4, right - ImGui::GetCursorScreenPos().x);
+    const std::string wrapped = wrap_at_spaces(text, width, ImGui::GetFont(), ImGui::GetFontSize());
+    ImGui::TextUnformatted(wrapped.c_str(), wrapped.c_str() + wrapped.size());
+}
+
 void help_marker(const std::string& text) {
     if (text.empty()) return;
     ImGui::SameLine();
@@ -236,13 +244,13 @@ void diagnosis_panel(GuiState& s, UiContext& ctx) {
     for (const auto& t : o.transfers)
         ImGui::BulletText("%s %s: %s, reply %d, %llu bytes", t.command.c_str(), t.path.c_str(), t.ok ? "ok" : "failed",
                           t.reply, static_cast<unsigned long long>(t.bytes));
-    if (!o.limit_reached.empty()) ImGui::TextWrapped("Stopped early: %s", o.limit_reached.c_str());
+    if (!o.limit_reached.empty()) text_at_spaces("Stopped early: " + o.limit_reached);
     std::size_t fix_index = 0;
     for (const auto& d : o.diagnosis) {
         ImGui::Separator();
-        ImGui::TextWrapped("What happened: %s", d.what.c_str());
+        text_at_spaces("What happened: " + d.what);
         ImGui::Spacing();
-        ImGui::TextWrapped("Why: %s", d.cause.c_str());
+        text_at_spaces("Why: " + d.cause);
         // the events the finding rests on: "see step N" jumps there
         for (std::size_t k = 0; k < d.evidence.size(); ++k) {
             const std::size_t st = s.step_of_seq(d.evidence[k]);
@@ -263,7 +271,7 @@ void diagnosis_panel(GuiState& s, UiContext& ctx) {
                 return;
             }
             ImGui::SameLine();
-            ImGui::TextWrapped("%s%s", f.description.c_str(), f.verified ? "  (verified)" : "");
+            text_at_spaces(f.description + (f.verified ? "  (verified)" : ""));
             if (ImGui::IsItemHovered() && !f.change.empty()) ImGui::SetTooltip("%s", f.change.c_str());
             ImGui::PopID();
             ++fix_index;
@@ -304,7 +312,7 @@ void tables_panel(GuiState& s) {
     section("ALG expectations", tables.expectations.size());
     for (const auto& r : tables.expectations) {
         ImGui::Bullet();
-        ImGui::TextWrapped("%s: %s", r.node.c_str(), r.text.c_str());
+        text_at_spaces(r.node + ": " + r.text);
     }
     section("Drops, rejects and rule hits", tables.hits.size());
     for (const auto& r : tables.hits) {
@@ -579,7 +587,7 @@ void challenge_window(GuiState& s, const View& canvas) {
                      ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoFocusOnAppearing);
     ImGui::PushTextWrapPos(0.0f);
     if (q) {
-        ImGui::TextUnformatted(q->prompt.c_str());
+        text_at_spaces(q->prompt);
         ImGui::Spacing();
         for (std::size_t i = 0; i < q->answers.size(); ++i) {
             const std::string label = std::to_string(i + 1) + "   " + q->answers[i];
@@ -592,7 +600,7 @@ void challenge_window(GuiState& s, const View& canvas) {
         const auto& th = theme(s.view.theme);
         const bool right = s.feedback().rfind("Right", 0) == 0;
         ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(right ? th.ok : th.drop));
-        ImGui::TextUnformatted(s.feedback().c_str());
+        text_at_spaces(s.feedback());
         ImGui::PopStyleColor();
     }
     ImGui::TextDisabled("Score %d/%d", s.score_right(), s.score_asked());
@@ -625,9 +633,7 @@ void playback_bar(GuiState& s) {
     ImGui::SetNextItemWidth(-FLT_MIN);
     if (ImGui::SliderInt("##scrub", &step, 1, n, "step %d")) s.go_to_step(static_cast<std::size_t>(std::max(1, step) - 1));
     ImGui::TextUnformatted(s.step_title().c_str());
-    ImGui::PushTextWrapPos(0.0f);
-    ImGui::TextUnformatted(s.explanation().c_str());
-    ImGui::PopTextWrapPos();
+    text_at_spaces(s.explanation());
 }
 
 // The current step told in plain sentences (the first line of the explanation), for
@@ -636,9 +642,7 @@ void narration_strip(GuiState& s) {
     std::string x = s.explanation();
     const auto nl = x.find('\n');
     if (nl != std::string::npos) x.resize(nl);
-    ImGui::PushTextWrapPos(0.0f);
-    ImGui::TextUnformatted(x.c_str());
-    ImGui::PopTextWrapPos();
+    text_at_spaces(x);
 }
 
 }  // namespace
@@ -670,6 +674,36 @@ void outcome_banner(const GuiState& s) {
         ImGui::SetTooltip("%s", o.ok ? "Every transfer succeeded" : "A transfer failed: the Diagnosis panel says why");
     ImGui::SameLine(0, ImGui::GetFontSize());
     ImGui::AlignTextToFramePadding();
+}
+
+std::string wrap_at_spaces(const std::string& text, float width, ImFont* font, float size) {
+    auto w = [&](const std::string& s) { return font->CalcTextSizeA(size, FLT_MAX, 0.0f, s.c_str(), s.c_str() + s.size()).x; };
+    std::string out;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t nl = std::min(text.find('\n', start), text.size());
+        const std::string para = text.substr(start, nl - start);
+        std::string line;
+        std::size_t i = 0;
+        bool first_word = true;
+        while (i <= para.size()) {
+            const std::size_t sp = std::min(para.find(' ', i), para.size());
+            const std::string word = para.substr(i, sp - i);
+            const std::string joined = first_word ? word : line + " " + word;
+            if (!first_word && !word.empty() && w(joined) > width) {
+                out += line + "\n";
+                line = word;
+            } else {
+                line = joined;
+            }
+            first_word = false;
+            i = sp + 1;
+        }
+        out += line;
+        if (nl < text.size()) out += "\n";
+        start = nl + 1;
+    }
+    return out;
 }
 
 std::string item_details(const trace::Trace& t, const viz::Diagram& d, std::size_t index) {
@@ -810,7 +844,9 @@ void present_layout(GuiState& s, UiContext& ctx) {
                       16 * sp + ImGui::GetFontSize() * 3;
     const float rows = buttons_w > ImGui::GetContentRegionAvail().x ? 2.0f : 1.0f;
     // the narration at 85 % of the font: three lines of it
-    const float bar_h = line * rows + ImGui::GetTextLineHeightWithSpacing() * 0.85f * 3.1f + ImGui::GetStyle().WindowPadding.y * 2;
+    const float bar_h = std::min(std::max(line * rows + ImGui::GetTextLineHeightWithSpacing() * 0.85f * 3.1f + ImGui::GetStyle().WindowPadding.y * 2,
+                                          ctx.playback_content_h),
+                                 ImGui::GetContentRegionAvail().y * 0.45f);
     const ImVec2 avail = ImGui::GetContentRegionAvail();
     ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(0, 0));
     ImGui::BeginChild("ladder", ImVec2(avail.x, std::max(100.0f, avail.y - bar_h)), true,
@@ -844,6 +880,7 @@ void present_layout(GuiState& s, UiContext& ctx) {
     ImGui::SetWindowFontScale(0.85f);
     narration_strip(s);
     ImGui::SetWindowFontScale(1.0f);
+    ctx.playback_content_h = ImGui::GetCursorPosY() + ImGui::GetStyle().WindowPadding.y + 2.0f;
     ImGui::EndChild();
 
     if (s.overlay) {
@@ -880,9 +917,7 @@ void draw_ui(GuiState& s, UiContext& ctx) {
     outcome_banner(s);
     const std::string title = s.run_title();
     // wrapped, not cut at the window's edge: a long title is the scenario's lesson
-    ImGui::PushTextWrapPos(0.0f);
-    ImGui::TextUnformatted(title.c_str());
-    ImGui::PopTextWrapPos();
+    text_at_spaces(title);
     if (ImGui::IsItemHovered() && !s.trace().title.empty()) ImGui::SetTooltip("%s", s.trace().title.c_str());
     if (!s.status.empty()) {
         ImGui::SameLine(0, ImGui::GetFontSize() * 2);
@@ -907,8 +942,11 @@ void draw_ui(GuiState& s, UiContext& ctx) {
 
     ImGui::BeginGroup();
     const float line = ImGui::GetFrameHeightWithSpacing();
-    const float play_h = std::min(line + ImGui::GetTextLineHeightWithSpacing() * 5.6f + ImGui::GetStyle().WindowPadding.y * 2,
-                                  ImGui::GetContentRegionAvail().y * 0.3f);
+    // room for the buttons and the explanation: as much as it took last frame, up to 45 % of the
+    // height (then it scrolls)
+    const float play_h = std::min(std::max(line + ImGui::GetTextLineHeightWithSpacing() * 5.6f + ImGui::GetStyle().WindowPadding.y * 2,
+                                           ctx.playback_content_h),
+                                  ImGui::GetContentRegionAvail().y * 0.45f);
     const ImVec2 avail = ImGui::GetContentRegionAvail();
     ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(0, 0));
     ImGui::BeginChild("ladder", ImVec2(avail.x, std::max(100.0f, avail.y - play_h)), true,
@@ -918,6 +956,7 @@ void draw_ui(GuiState& s, UiContext& ctx) {
     ImGui::EndChild();
     ImGui::BeginChild("playback", ImVec2(avail.x, 0), true);
     playback_bar(s);
+    ctx.playback_content_h = ImGui::GetCursorPosY() + ImGui::GetStyle().WindowPadding.y + 2.0f;
     ImGui::EndChild();
     ImGui::EndGroup();
     ImGui::End();

@@ -30,6 +30,9 @@ struct UiContext {
     // results of the last frame, for tests and the status line
     LadderStats last_stats;
     LadderHit last_hit;
+    // the height the playback bar's contents (buttons and the explanation, wrapped) took in the
+    // last frame: the bar grows to it, so the explanation of a step is never cut off
+    float playback_content_h = 0;
 };
 
 // The whole app window: toolbar, sidebar (scenarios and knobs, diagnosis, tables, export), the
@@ -44,6 +47,12 @@ void handle_shortcuts(GuiState& s, UiContext& ctx);
 // look for it in a screenshot:
 void outcome_banner(const GuiState& s);
 ImU32 outcome_banner_colour(bool ok, ThemeKind k);
+
+// `text` with line breaks put at spaces so that no line is wider than `width` pixels in `font` at
+// `size` (a word wider than that stays whole on its own line); its own line breaks are kept.
+// ImGui's wrapping also breaks after '.' and ',', which cuts an address (203.0.113.|1:53004) or a
+// PORT argument (192,168,|1,100) in two: the panels' sentences go through this instead.
+std::string wrap_at_spaces(const std::string& text, float width, ImFont* font, float size);
 
 // The tooltip text for an item: the packet on every hop, before and after each translation.
 std::string item_details(const trace::Trace& t, const viz::Diagram& d, std::size_t item);
