@@ -398,7 +398,8 @@ private:
     // An FTP line in the usual view: whole, not shortened (PORT 192,168,1,10,146,139 between two
     // close lanes carries the lesson's numbers): centred over its arrow, set at most a fifth
     // smaller and spread over the canvas' width when its lifelines are too close, as in
-    // presentation mode, unless it would cover another FTP line; the arrow's port numbers are
+    // presentation mode, unless it would cover another FTP line or a data connection's port
+    // number (then it stays between its lifelines, shortened as before); the arrow's port numbers are
     // drawn first and it keeps clear of them. False (nothing drawn): no room for it.
     bool draw_ftp_label_wide(const Item& it, ImVec2 a, ImVec2 b, float span_w) {
         const float size = g_.font_size;
@@ -406,7 +407,6 @@ private:
         const std::string& after = it.label_after;
         const std::string one = sent.empty() ? "received: " + after : after.empty() ? sent : sent + "  =>  " + after;
         float sz = size, w = text_size(v_, sz, one.c_str()).x;
-        (void)span_w;
         const float pad = 6.0f * v_.scale;
         const float left = v_.canvas_min.x + g_.ruler_w + pad, right = v_.canvas_max.x - pad;
         if (w > right - left) {
@@ -434,7 +434,14 @@ private:
         const bool covers_ftp = std::any_of(stats_.ftp_labels.begin(), stats_.ftp_labels.end(), [&](const FtpLabel& l) {
             return !l.skipped && at.x < l.max.x && l.min.x < end.x && at.y < l.max.y && l.min.y < end.y;
         });
-        if (covers_ftp) return false;
+        // nor over a data connection's port number of the rows above that it could not slide off
+        // (where a data SYN ends, with its red cross: the lesson itself); then it stays between
+        // its lifelines. The control connection's ports repeat on every row.
+        const bool covers_port = std::any_of(stats_.ports.begin(), stats_.ports.end(), [&](const LadderStats::Port& p) {
+            return d_.items[p.item].style != viz::Style::Control && at.x < p.max.x && p.min.x < end.x && at.y < p.max.y &&
+                   p.min.y < end.y;
+        });
+        if (covers_ftp || (covers_port && w > span_w)) return false;
         if (!claim_label(it, at.y, (a.y + b.y) * 0.5f)) {
             --stats_.labels_skipped;  // not skipped yet: the usual way may still place it
             return false;
