@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <utility>
 
 #include "app/commands.hpp"
 #include "sim/run/run.hpp"
@@ -16,6 +17,16 @@ namespace fs = std::filesystem;
 
 namespace ftpsim::app {
 namespace {
+
+// A link delay in the largest unit that keeps it exact, in the scenario's own spelling
+// (0.5 ms is "500us", not "0ms").
+std::string exact_duration(std::int64_t ns) {
+    if (ns == 0) return "0ms";
+    for (const auto& [unit, suffix] : {std::pair<std::int64_t, const char*>{1'000'000'000, "s"},
+                                       {1'000'000, "ms"}, {1'000, "us"}})
+        if (ns % unit == 0) return std::to_string(ns / unit) + suffix;
+    return std::to_string(ns) + "ns";
+}
 
 std::string category_of(const std::string& name) {
     static const std::vector<std::pair<std::string, std::string>> rules = {
@@ -117,7 +128,7 @@ public:
             const auto& l = s.links[i];
             std::string base = "links." + std::to_string(i);
             k.knobs.push_back({base + ".latency", l.a + " - " + l.b + ": latency", {},
-                               std::to_string(l.latency_ns / 1'000'000) + "ms", "One-way delay, e.g. 20ms"});
+                               exact_duration(l.latency_ns), "One-way delay, e.g. 20ms"});
             k.knobs.push_back({base + ".loss", l.a + " - " + l.b + ": loss", {}, std::to_string(l.loss),
                                "Probability that a packet is lost, e.g. 0.02"});
         }
