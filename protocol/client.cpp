@@ -25,6 +25,7 @@ constexpr std::array kControlTransitions{
     ControlTransition{C::Ready, E::SendCommand, C::AwaitReply},
     ControlTransition{C::Ready, E::SendTransferCommand, C::AwaitPreliminary},
     ControlTransition{C::Ready, E::SendQuit, C::AwaitQuitReply},
+    ControlTransition{C::Ready, E::Stall, C::Stalled},                   // curl: PORT on IPv6
     ControlTransition{C::AwaitReply, E::Reply1yz, C::AwaitReply},
     ControlTransition{C::AwaitReply, E::Reply2yz, C::Ready},
     ControlTransition{C::AwaitReply, E::Reply3yz, C::Ready},
@@ -37,6 +38,7 @@ constexpr std::array kControlTransitions{
     ControlTransition{C::AwaitCompletion, E::ReplyNegative, C::Ready},
     ControlTransition{C::AwaitQuitReply, E::Reply2yz, C::Closed},
     ControlTransition{C::AwaitQuitReply, E::ReplyNegative, C::Closed},
+    ControlTransition{C::Stalled, E::ReplyNegative, C::Ready},           // the server's 421
     // The client may hang up at any point (curl after a failed data connection).
     ControlTransition{C::AwaitGreeting, E::Abandon, C::Closed},
     ControlTransition{C::Ready, E::Abandon, C::Closed},
@@ -44,12 +46,14 @@ constexpr std::array kControlTransitions{
     ControlTransition{C::AwaitPreliminary, E::Abandon, C::Closed},
     ControlTransition{C::AwaitCompletion, E::Abandon, C::Closed},
     ControlTransition{C::AwaitQuitReply, E::Abandon, C::Closed},
+    ControlTransition{C::Stalled, E::Abandon, C::Closed},
     ControlTransition{C::AwaitGreeting, E::ConnectionLost, C::Closed},
     ControlTransition{C::Ready, E::ConnectionLost, C::Closed},
     ControlTransition{C::AwaitReply, E::ConnectionLost, C::Closed},
     ControlTransition{C::AwaitPreliminary, E::ConnectionLost, C::Closed},
     ControlTransition{C::AwaitCompletion, E::ConnectionLost, C::Closed},
     ControlTransition{C::AwaitQuitReply, E::ConnectionLost, C::Closed},
+    ControlTransition{C::Stalled, E::ConnectionLost, C::Closed},
 };
 
 // The data connection: the client listens (PORT, EPRT, SOCK, RFC 959's default) or connects
@@ -120,6 +124,7 @@ const char* to_string(ControlState s) {
         case C::AwaitPreliminary: return "AwaitPreliminary";
         case C::AwaitCompletion: return "AwaitCompletion";
         case C::AwaitQuitReply: return "AwaitQuitReply";
+        case C::Stalled: return "Stalled";
         case C::Closed: return "Closed";
     }
     return "?";
@@ -149,6 +154,7 @@ const char* to_string(ClientEvent e) {
         case E::ReplyNegative: return "reply 4yz/5yz";
         case E::Abandon: return "close without QUIT";
         case E::ConnectionLost: return "connection lost";
+        case E::Stall: return "nothing to send (PORT on IPv6)";
         case E::RequestListen: return "Listen";
         case E::ListenReady: return "DataListening";
         case E::ListenFailed: return "DataListenFailed";
@@ -258,10 +264,13 @@ void ClientSession::on_connected(HostPort local, HostPort remote, Time now) {
     now_ = now;
     control_ends_ = {local, remote};
     fire(E::Connected);
+    if (config_.profile.reply_timeout > 0) reply_deadline_ = now_ + config_.profile.reply_timeout;
 }
 
 void ClientSession::receive_control(std::string_view bytes, Time now) {
     now_ = now;
+    // The socket timeout runs per read: any bytes start it again.
+    if (config_.profile.reply_timeout > 0 && !bytes.empty()) reply_deadline_ = now_ + config_.profile.reply_timeout;
     replies_.feed(bytes);
     std::string error;
     while (auto reply = replies_.next(&error)) {
@@ -305,7 +314,51 @@ bool ClientSession::finished() const {
 }
 
 Time ClientSession::next_expiry() const {
-    return std::min({accept_deadline_, connect_deadline_, wait_deadline_});
+    return std::min({accept_deadline_, connect_deadline_, wait_deadline_,
+                     awaiting_reply() ? reply_deadline_ : kNever});
+}
+
+// The states in which the client reads the control connection and nothing else (the reply
+// timeout's reach). Not AwaitCompletion: the transfer's own data connection is read then.
+bool ClientSession::awaiting_reply() const {
+    return control_ == C::AwaitGreeting || control_ == C::AwaitReply || control_ == C::AwaitPreliminary ||
+           control_ == C::AwaitQuitReply;
+}
+
+// profile.reply_timeout passed without a reply (the textbook client's socket timeout): it gives
+// up, writes QUIT and closes at once; it does not read the answer (Python's socket file cannot be
+// read after a timeout, and ftplib's "with" block swallows that error).
+void ClientSession::on_reply_timeout() {
+    const Time t = config_.profile.reply_timeout;
+    reply_deadline_ = kNever;
+    const bool quitting = control_ == C::AwaitQuitReply;
+    std::string what = "the greeting";
+    if (in_flight_) {
+        const std::string& line = in_flight_->sent.empty() ? in_flight_->command : in_flight_->sent;
+        what = "the reply to " + line.substr(0, line.find(' '));
+    } else if (control_ != C::AwaitGreeting) {
+        what = "a reply";
+    }
+    const std::string why = what + " did not come within " + std::to_string(t / 1'000'000'000) +
+                            " s (the client's timeout)";
+    emit(Explain{"the client gives up: " + why +
+                     (quitting ? std::string("; it closes the connection")
+                               : std::string("; it writes QUIT and closes without reading the answer")),
+                 ExplainKind::GiveUp, t});
+    if (action_) {
+        result_.ok = false;
+        if (result_.failure.empty()) result_.failure = why;
+    }
+    steps_.clear();
+    release_data();
+    if (action_) finish_action();
+    stop_script_ = true;
+    in_flight_.reset();
+    if (!quitting) {
+        last_sent_ = "QUIT";
+        emit(SendControl{"QUIT\r\n"});
+    }
+    if (fire(E::Abandon)) emit(CloseControl{});
 }
 
 void ClientSession::on_timer(Time now) {
@@ -326,6 +379,7 @@ void ClientSession::on_timer(Time now) {
             if (fire(E::ConnectFailed)) on_data_failure(why);
         }
     }
+    if (awaiting_reply() && now >= reply_deadline_) on_reply_timeout();
     if (now >= accept_deadline_) {
         accept_deadline_ = kNever;
         if (data_.state == D::Listening)
@@ -563,6 +617,7 @@ void ClientSession::send_command(const Step& step, ClientEvent event, const std:
     in_flight_ = step;
     in_flight_->sent = text;
     last_sent_ = text;
+    if (config_.profile.reply_timeout > 0) reply_deadline_ = now_ + config_.profile.reply_timeout;
     emit(SendControl{text + "\r\n"});
 }
 
@@ -731,6 +786,11 @@ void ClientSession::on_data_setup_reply(const Step& step, const ServerReply& rep
     if (!positive(reply.code) || reply.code / 100 == 3) {
         if (fall_back(verb, true)) return;
         release_data();
+        if (verb == "EPRT" && config_.profile.eprt_falls_back_to_port &&
+            config_.profile.port_fallback_stalls_on_ipv6 && !control_ends_.local.addr.is_v4()) {
+            stall(step, reply);
+            return;
+        }
         if (config_.profile.on_data_command_refused == FailurePolicy::Abandon)
             request_transfer_retry(verb, true);
         fail_on_reply(step, reply,
@@ -814,6 +874,27 @@ void ClientSession::on_transfer_reply(const Step& step, const ServerReply& reply
     fail_on_reply(step, reply,
                   step.command + " failed: " + std::to_string(reply.code) + " " + reply.text,
                   config_.profile.on_negative_reply);
+}
+
+// curl 7.88 after a refused EPRT on an IPv6 control connection (ftp.c ftp_state_use_port): it
+// goes on to PORT, skips it since PORT cannot carry an IPv6 address, and sends nothing, yet waits
+// for PORT's reply. The action has failed on the EPRT's reply; no QUIT follows. --max-time (exit
+// 28), the server's 421 or a lost connection end the session. Measured by the rig.
+void ClientSession::stall(const Step& step, const ServerReply& reply) {
+    explain(std::string(config_.profile.name) + " would fall back from EPRT to PORT, but PORT cannot carry an "
+            "IPv6 address: it sends nothing and waits for a reply that will not come (no QUIT)");
+    if (action_) {
+        result_.ok = false;
+        if (result_.failure.empty())
+            result_.failure = "EPRT refused: " + std::to_string(reply.code) + " " + reply.text +
+                              "; no PORT on IPv6, the client stalls";
+        result_.failed_reply = reply.code;
+        result_.failed_reply_text = reply.text;
+        result_.failed_command = step.sent.empty() ? step.command : step.sent;
+    }
+    steps_.clear();
+    stop_script_ = true;
+    fire(E::Stall);
 }
 
 // The profile's fallbacks. True when a new plan replaced the failed one.

@@ -50,6 +50,8 @@ enum class ControlState : std::uint8_t {
     AwaitPreliminary,  // a transfer command was sent; 1yz (or an early final reply) pending
     AwaitCompletion,   // 1yz received; the transfer's 2yz/4yz/5yz pending
     AwaitQuitReply,    // QUIT sent; 221 pending
+    Stalled,           // nothing sent, yet a reply awaited (curl's PORT fallback on IPv6): only
+                       // the server's 421, a lost connection or the client's own time limit end it
     Closed,
 };
 
@@ -74,6 +76,7 @@ enum class ClientEvent : std::uint8_t {
     ReplyNegative,        // 4yz or 5yz
     Abandon,              // the client closes without QUIT
     ConnectionLost,       // the server closed or reset the control connection
+    Stall,                // the client waits for a reply to a command it did not send
     // data connection
     RequestListen,
     ListenReady,          // DataListening
@@ -273,6 +276,9 @@ private:
     void fail_action(std::string why, FailurePolicy policy);
     void fail_on_reply(const Step& step, const ServerReply& reply, std::string why,
                        FailurePolicy policy);
+    void stall(const Step& step, const ServerReply& reply);
+    bool awaiting_reply() const;  // the client waits for a reply and for nothing else
+    void on_reply_timeout();
 
     // replies
     void on_reply(const ServerReply& reply);
@@ -338,6 +344,7 @@ private:
     Time connect_deadline_ = kNever;     // a passive data connection's connect_timeout
     Time connect_budget_end_ = kNever;   // connect_timeout_shared: the transfer's budget ends
     Time wait_deadline_ = kNever;        // a "wait" action runs until then
+    Time reply_deadline_ = kNever;       // profile.reply_timeout after the last command or reply bytes
     bool control_encrypted_ = false;
     bool data_protected_ = false;
 

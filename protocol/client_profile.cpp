@@ -27,6 +27,7 @@ constexpr std::array kProfiles{
         .epsv_falls_back_to_pasv = true,
         .epsv_connect_falls_back_to_pasv = true,
         .eprt_falls_back_to_port = true,
+        .port_fallback_stalls_on_ipv6 = true,  // the rig's nat64 eprt cells: exit 28 at --max-time
         .switch_mode_on_data_failure = false,
         .accept_timeout = 60 * kSecond,    // CURLOPT_ACCEPTTIMEOUT_MS default
         .connect_timeout = 300 * kSecond,  // --connect-timeout: DEFAULT_CONNECT_TIMEOUT (connect.h)

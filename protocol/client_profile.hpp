@@ -87,6 +87,11 @@ struct ClientProfile {
     bool epsv_falls_back_to_pasv = false;        // on a negative reply to EPSV
     bool epsv_connect_falls_back_to_pasv = false;  // when the EPSV data connection fails
     bool eprt_falls_back_to_port = false;        // on a negative reply to EPRT
+    // curl 7.88 on an IPv6 control connection: after EPRT is refused it moves on to PORT, skips it
+    // (PORT cannot carry an IPv6 address) and sends nothing, yet waits for PORT's reply: no QUIT,
+    // the session stalls until --max-time (exit 28) or the server's idle timeout (421). Measured
+    // by the rig (docs/fidelity.md, the nat64 eprt cells).
+    bool port_fallback_stalls_on_ipv6 = false;
     bool switch_mode_on_data_failure = false;    // FileZilla: passive <-> active, once
     Time accept_timeout = 0;                     // active mode: give up waiting for the
                                                  // server's connection (0 = wait forever)
@@ -99,6 +104,11 @@ struct ClientProfile {
     bool connect_timeout_shared = false;
     // The whole session (curl --max-time): the client gives up whatever it is doing (0 = none).
     Time max_time = 0;
+    // A reply that does not come within this while the client waits for one (0 = wait for ever):
+    // the textbook client's socket timeout (the rig's scripted client, Python's
+    // FTP(timeout=...)). It gives up, writes QUIT and closes at once without reading the answer
+    // (a Python socket file cannot be read after a timeout; ftplib's "with" block quits).
+    Time reply_timeout = 0;
     // lftp's reconnects when the control connection cannot be made (refused, timed out,
     // unreachable): net:max-retries tries in all (1 = no retry; 0 here = the program does not
     // retry), waiting net:reconnect-interval-base, then that times

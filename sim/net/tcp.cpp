@@ -416,7 +416,12 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
             break;
         }
     // Like Linux's connect() failing with ENETUNREACH: with no route on this node, no SYN leaves.
-    const bool unreachable = !route && !rt.is_local(node_, remote.addr);
+    // The unspecified address (0.0.0.0, ::) means this host on Linux (ip_route_output_key_hash_rcu
+    // turns daddr 0 into the loopback, tcp_v6_connect :: into ::1): the SYN goes over lo and, with
+    // nothing listening there, the connect is refused at once (ECONNREFUSED). The model has no
+    // loopback interface: no SYN on any link and the refusal comes at once (this_host below).
+    const bool this_host = remote.addr.is_unspecified();
+    const bool unreachable = this_host || (!route && !rt.is_local(node_, remote.addr));
     IpAddress src = local;
     if (src.is_unspecified()) {  // source address selection: the interface of the route
         src = n.spec->interfaces.empty() ? IpAddress{} : n.spec->interfaces.front().addr;
@@ -453,8 +458,16 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
         c.unreachable = true;
         c.tcp.open_active(now, iss, false);
         trace::Event e = conn_fact(trace::Fact::ConnectFailed, c.local, remote);
-        e.error = trace::SocketError::Unreachable;
+        e.error = this_host ? trace::SocketError::Refused : trace::SocketError::Unreachable;
         rt.rec.fact(now, trace::EventKind::Socket, node_, c.id, std::move(e));
+        // On Linux a listener of this host's own on that port would take the connection over lo;
+        // the model refuses it anyway (no loopback interface), and says so.
+        if (this_host)
+            for (ListenerId l : n.listeners)
+                if (rt.listeners[static_cast<std::size_t>(l)].port == remote.port)
+                    rt.rec.model_note(n.spec->name + " connects to " + remote.to_string() +
+                                      ": Linux would reach its own listener on that port over the loopback "
+                                      "interface; the model has none and refuses the connect");
         // One nanosecond later, not at once: a timer due now may run in the scheduler actor before
         // connect() has returned to the application, which would not know the id yet.
         schedule(now + 1, [&rt, id = c.id] { rt.connect_unreachable(id); });
@@ -465,12 +478,15 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
     return c.id;
 }
 
-// The timer connect() set when it found no route (unless the application closed the socket).
+// The timer connect() set when it found no route, or a connect to this host (the unspecified
+// address: refused), unless the application closed the socket.
 void Runtime::connect_unreachable(ConnId id) {
     TcpConn* c = conn(id);
     if (!c || !c->unreachable || c->tcp.state() != TcpState::SynSent) return;
     finish_conn(*c);
-    if (c->handler) c->handler->on_unreachable(stack_of(c->node), c->id);
+    if (!c->handler) return;
+    if (c->remote.addr.is_unspecified()) c->handler->on_refused(stack_of(c->node), c->id);
+    else c->handler->on_unreachable(stack_of(c->node), c->id);
 }
 
 std::size_t Stack::send(ConnId id, std::string_view bytes) {

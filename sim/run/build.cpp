@@ -345,6 +345,10 @@ void apply_client_options(const scenario::ClientSpec& c, proto::ClientProfile& p
              p.connect_timeout = p.accept_timeout = option_duration(c, k, v); }},
         {"ftplib", "trust_server_pasv_ipv4_address", [](const auto& c, const auto& k, const auto& v, auto& p) {
              p.pasv_address = option_flag(c, k, v) ? P::Trust : P::UseControlPeer; }},
+        // the rig's scripted client (Python's FTP(timeout=...)): connects, the wait for a
+        // reply, and socket.create_connection(timeout=...) for the data connection
+        {"textbook", "timeout", [](const auto& c, const auto& k, const auto& v, auto& p) {
+             p.connect_timeout = p.accept_timeout = p.reply_timeout = option_duration(c, k, v); }},
         {"lftp", "net:timeout", [](const auto& c, const auto& k, const auto& v, auto& p) {
              p.connect_timeout = p.accept_timeout = option_duration(c, k, v); }},
         {"lftp", "ftp:fix-pasv-address", [](const auto& c, const auto& k, const auto& v, auto& p) {
@@ -367,8 +371,8 @@ void apply_client_options(const scenario::ClientSpec& c, proto::ClientProfile& p
     };
     for (const auto& [key, value] : c.options) {
         const Option* found = nullptr;
-        for (const auto& o : options)
-            if (key == o.name) found = &o;
+        for (const auto& o : options)  // ftplib and textbook both have "timeout": the profile's own first
+            if (key == o.name && (!found || c.profile == o.profile)) found = &o;
         if (!found) {
             std::vector<std::string> names;
             for (const auto& o : options)

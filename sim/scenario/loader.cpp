@@ -1016,7 +1016,8 @@ const Key<ClientSpec> kClientKeys[] = {
      "accept), `trust_server_pasv_ipv4_address` (default `false`); lftp: `net:timeout` (default 300 s: connect "
      "and accept), `ftp:fix-pasv-address` (default `true`), `net:max-retries` (default 1000 tries in all; a retry "
      "is a new control connection when the control connection cannot be made), `net:reconnect-interval-base` (30 "
-     "s), `net:reconnect-interval-multiplier` (1.5), `net:reconnect-interval-max` (600 s). See docs/client.md",
+     "s), `net:reconnect-interval-multiplier` (1.5), `net:reconnect-interval-max` (600 s); textbook: `timeout` (default none: "
+     "connect, accept and the wait for each reply; then QUIT and close). See docs/client.md",
      {},
      [](const Value& v, ClientSpec& c) {
          for (auto& [k, val] : Map(v).entries()) c.options[k] = val.scalar("a value");

@@ -1138,3 +1138,85 @@ TEST_CASE("ThirdPartyClient: per-transfer results, receiver first") {
         }
     }
 }
+
+// tests/rig curl-vsftpd-nat64-off-eprt (curl 7.88 through tayga to vsftpd): EPRT |2| refused, then
+// nothing: no PORT (it cannot carry an IPv6 address), no QUIT; curl waits until --max-time.
+TEST_CASE("curl on IPv6: a refused EPRT stalls the session, no PORT and no QUIT") {
+    const HostPort local{*parse_ip("2001:db8:1::10"), 41000};
+    const HostPort remote{*parse_ip("2001:db8:64::cb00:710a"), 21};
+    auto client = make_client("curl", DataMode::Eprt, kCurlGet, local, remote);
+    CannedServer server = vsftpd();
+    server.answers["EPRT"] = {"500 Illegal EPRT command."};
+    const Run run = run_canned(client, server);
+    const std::vector<std::string> capture{
+        "S: 220 (vsFTPd 3.0.3)",         "C: USER anonymous",
+        "S: 230 Login successful.",      "C: PWD",
+        "S: 257 \"/\" is the current directory", "C: EPRT |2|2001:db8:1::10|60149|",
+        "S: 500 Illegal EPRT command.",
+    };
+    CHECK(run.transcript == capture);
+    CHECK(client.control_state() == ControlState::Stalled);
+    CHECK_FALSE(client.finished());
+    CHECK(client.next_expiry() == kNever);  // curl's own --max-time ends it, not the session
+    CHECK(actions_of<CloseControl>(run).empty());
+    // --max-time: the host closes the connection; the transfer failed on the EPRT's 500.
+    client.on_control_closed(5'000'000'000);
+    CHECK(client.control_state() == ControlState::Closed);
+    REQUIRE(client.results().size() == 2);
+    CHECK_FALSE(client.results()[1].ok);
+    CHECK(client.results()[1].failed_reply == 500);
+    CHECK(client.results()[1].failed_command == "EPRT |2|2001:db8:1::10|60149|");
+    CHECK(client.protocol_errors().empty());
+
+    // The same on IPv4 falls back to PORT (the test above); a server's 421 ends a stall.
+    auto again = make_client("curl", DataMode::Eprt, kCurlGet, local, remote);
+    run_canned(again, server);
+    REQUIRE(again.control_state() == ControlState::Stalled);
+    again.receive_control("421 Timeout.\r\n", 300'000'000'000);
+    CHECK(again.control_state() == ControlState::Closed);
+    CHECK(again.results()[1].failed_reply == 500);
+    CHECK(again.protocol_errors().empty());
+}
+
+// tests/rig textbook-pyftpdlib-v6fws-on-pasv: the FTP helper drops pyftpdlib's malformed 227 on
+// IPv6; the scripted client (Python's FTP(timeout=3)) gives up 3 s after PASV, writes QUIT and
+// closes without reading the answer.
+TEST_CASE("textbook with a reply timeout: no reply to PASV, QUIT and close at once") {
+    ClientProfile p = *find_client_profile("textbook");
+    p.reply_timeout = 3'000'000'000;
+    const HostPort local{*parse_ip("2001:db8:ff::10"), 41998};
+    const HostPort remote{*parse_ip("2001:db8:2::10"), 21};
+    ClientSession client(ClientConfig{p, DataMode::Pasv, kCurlGet, std::nullopt, std::nullopt, std::nullopt});
+    client.on_connected(local, remote, 0);
+    CHECK(client.next_expiry() == 3'000'000'000);  // the greeting, too
+    CannedServer server = vsftpd();
+    server.answers["PASV"] = {};  // never arrives
+    const Run run = run_canned(client, server, 1'000'000);
+    REQUIRE(run.transcript.back() == "C: PASV");
+    CHECK(client.next_expiry() == 3'001'000'000);
+    client.on_timer(3'000'999'999);
+    CHECK(client.control_state() == ControlState::AwaitReply);
+    client.on_timer(3'001'000'000);
+    const auto actions = client.take_actions();
+    REQUIRE(actions.size() == 3);
+    const auto* why = std::get_if<Explain>(&actions[0]);
+    REQUIRE(why);
+    CHECK(why->kind == ExplainKind::GiveUp);
+    CHECK(why->timeout_ns == 3'000'000'000);
+    const auto* quit_line = std::get_if<SendControl>(&actions[1]);
+    REQUIRE(quit_line);
+    CHECK(quit_line->bytes == "QUIT\r\n");
+    CHECK(std::holds_alternative<CloseControl>(actions[2]));
+    CHECK(client.control_state() == ControlState::Closed);
+    CHECK(client.finished());
+    REQUIRE(client.results().size() == 2);
+    CHECK_FALSE(client.results()[1].ok);
+    CHECK(client.results()[1].failure == "the reply to PASV did not come within 3 s (the client's timeout)");
+
+    // Each reply starts the timeout again; without the option there is none.
+    ClientSession plain(ClientConfig{*find_client_profile("textbook"), DataMode::Pasv, kCurlGet,
+                                     std::nullopt, std::nullopt, std::nullopt});
+    plain.on_connected(local, remote, 0);
+    run_canned(plain, server, 1'000'000);
+    CHECK(plain.next_expiry() == kNever);
+}

@@ -58,15 +58,7 @@ MODEL_BUGS = []
 # it is NOT an accepted difference. When the piece lands, its cells must agree and the line goes.
 # Their scenarios are written to tests/rig/pending/, not scenarios/rig/, so that the library's
 # `ftpsim check` (which includes scenarios/rig) never holds an expectation the model does not meet.
-PENDING = [
-    (r"^curl-.*-nat64-off-(port|eprt)$", "curl's stall after its EPRT |2| is refused on an IPv6 control "
-                                         "connection (no PORT on an IPv6 socket, no QUIT: it waits for "
-                                         "--max-time, exit 28); the model's curl QUITs at once"),
-    (r"^textbook-vsftpd-v6", "a connect to 0.0.0.0 (vsftpd's 227 on IPv6) refused at once, as Linux does "
-                             "(0.0.0.0 is the local host); the model says unreachable"),
-    (r"^textbook-pyftpdlib-v6fws-on-", "a timeout option of the textbook profile (the scripted client's "
-                                       "3 s socket timeout; the helper drops pyftpdlib's malformed 227)"),
-]
+PENDING = []
 
 
 def pending_why(cell_id):
@@ -75,8 +67,9 @@ def pending_why(cell_id):
 
 
 # Every scenario carries the real client's timeouts as the profile's options (curl connect-timeout
-# and max-time, lftp net:timeout, ftplib timeout). lftp's retry options (net:max-retries,
-# net:reconnect-interval-base, ftp:auto-passive-mode) are written since the profile reads them.
+# and max-time, lftp net:timeout, ftplib's and the scripted textbook client's timeout). lftp's retry
+# options (net:max-retries, net:reconnect-interval-base, ftp:auto-passive-mode) are written since
+# the profile reads them.
 CLIENT_OPTIONS_MODELLED = True
 LFTP_RETRIES_MODELLED = True
 
@@ -226,12 +219,36 @@ def icmp_kind(flags):
 
 
 # ---- one link's view, from packets (real or simulated) ------------------------------------------
+def in_order(nxt, held, key, seq, payload):
+    """TCP reassembly of one direction (key): the bytes of this segment and of held ones that are
+    now next in sequence; a retransmission's old bytes are skipped, a segment after a hole is held.
+    Without the SYN the first payload starts the sequence."""
+    if key not in nxt:
+        nxt[key] = seq
+    held.setdefault(key, []).append((seq, payload))
+    out = b""
+    progress = True
+    while progress:
+        progress = False
+        for i, (sq, pl) in enumerate(held[key]):
+            off = (nxt[key] - sq) & 0xFFFFFFFF  # how far into this segment the next byte is
+            if off >= 0x80000000:  # the segment starts after the next byte: a hole before it
+                continue
+            del held[key][i]
+            if off < len(pl):
+                out += pl[off:]
+                nxt[key] = (sq + len(pl)) & 0xFFFFFFFF
+            progress = True
+            break
+    return out
+
+
 def view(segs, client_ip, is_control, ctl_port=21):
     """segs in order -> events (kind, value, time): ('cmd', line) ('rep', line) for control lines;
     ('csyn', key) ('cend', key) for a control connection's SYN and FIN/RST; ('syn', key) ('synack',
     key) ('rst', key) ('icmp', key) for data connections (icmp: a destination-unreachable quoting
     the segment with that key)."""
-    events, buf, seen = [], {}, set()
+    events, buf, nxt, held = [], {}, {}, {}
     for s in segs:
         key = (s.src, s.sport, s.dst, s.dport)
         if s.flags.startswith("I"):
@@ -240,13 +257,17 @@ def view(segs, client_ip, is_control, ctl_port=21):
         if is_control(s):
             if "S" in s.flags and "A" not in s.flags:
                 events.append(("csyn", key, s.ts))
+            if "S" in s.flags:
+                nxt[key] = (s.seq + 1) & 0xFFFFFFFF
             if "F" in s.flags or "R" in s.flags:
                 events.append(("cend", key, s.ts))
             if s.payload:
-                if (key, s.seq) in seen:
+                # the bytes the receiving TCP hands to the program: in sequence order, once;
+                # what comes after a hole (a segment a middlebox dropped) waits for it
+                data = in_order(nxt, held, key, s.seq, s.payload)
+                if not data:
                     continue
-                seen.add((key, s.seq))
-                b = buf.get(key, b"") + s.payload
+                b = buf.get(key, b"") + data
                 *lines, rest = b.split(b"\r\n")
                 buf[key] = rest
                 if s.dport == ctl_port:
@@ -466,7 +487,26 @@ def sim_views(cell, trace):
 
     def ctl(s):
         return conn_of.get((s.src, s.sport, s.dst, s.dport)) in control
-    return (analyse(view(segs("client"), cip, ctl, cp), cip, cp), analyse(view(segs("server"), cip, ctl, cp), cip, cp))
+
+    # The real cell is captured until 0.15 s after the client exits (run-rig.sh's cell), and a
+    # client exits right after closing its control connection: the simulated view ends the same
+    # way, CELL_TAIL after the client's last control connection sent its FIN or RST. What the
+    # network does later (a server's retransmission reaching the closed client minutes on) is seen
+    # by neither side.
+    closes = {}
+    for e in trace.get("events", []):
+        if (e.get("kind") == "segment" and e.get("from") == "client" and e.get("conn") in control
+                and e.get("action") != "icmp" and ("F" in e.get("flags", "") or "R" in e.get("flags", ""))):
+            closes.setdefault(e.get("conn"), e.get("time_ns", 0) / 1e9)
+    cut = max(closes.values()) + CELL_TAIL if closes else None
+
+    def cells_segs(node):
+        return [x for x in segs(node) if cut is None or x.ts <= cut]
+    return (analyse(view(cells_segs("client"), cip, ctl, cp), cip, cp),
+            analyse(view(cells_segs("server"), cip, ctl, cp), cip, cp))
+
+
+CELL_TAIL = 0.16  # run-rig.sh's cell: sleep 0.15 after the client exits, and the 0.01 s window margin
 
 
 SOCKET_ERROR_KIND = {"refused": "refused", "timed-out": "timeout", "unreachable": "unreachable"}
@@ -528,7 +568,7 @@ def client_options(cell):
             o.update({"net:max-retries": 3 if "retry" in t else 1, "net:reconnect-interval-base": "1s",
                       "ftp:auto-passive-mode": "no" if "noauto" in t else "yes"})
         return o
-    if cell["client"] == "ftplib":
+    if cell["client"] in ("ftplib", "textbook"):  # both are Python's FTP(timeout=3)
         return {"timeout": "3s"}
     return {}
 
@@ -954,7 +994,11 @@ def cmd_report(args):
       "equal within 0.5 s or 10 %.")
     w("")
     w("Both sides are read the same way: control lines from the bytes on the wire (the capture's, the "
-      "trace's segment payloads), failures from packets; the trace's rendered text is never read.")
+      "trace's segment payloads) as the receiving TCP hands them to the program (in sequence order, once; "
+      "bytes after a segment a middlebox dropped wait for its retransmission), failures from packets; the "
+      "trace's rendered text is never read. A real cell is captured until 0.15 s after its client exits; "
+      "the simulated one is read until 0.16 s after the client's last control connection sent its FIN "
+      "or RST (later packets, such as a server's retransmission minutes on, are in neither view).")
     w("")
     w("Refresh this page: `sudo tests/rig/run-rig.sh --ftpsim build/app/ftpsim --report docs/fidelity.md`; "
       "`ctest -L rig` runs the same cells and writes its report to `build/tests/rig/fidelity.md`; "

@@ -87,12 +87,12 @@ class Pcap6(unittest.TestCase):
     C6, S6 = "2001:db8:ff::10", "2001:db8:2::10"
 
     def test_control_lines_and_data_syn(self):
-        pk = [tcp6_packet(self.C6, 40000, self.S6, 21, "S"), tcp6_packet(self.S6, 21, self.C6, 40000, "SA"),
+        pk = [tcp6_packet(self.C6, 40000, self.S6, 21, "S", seq=0), tcp6_packet(self.S6, 21, self.C6, 40000, "SA", seq=0),
               tcp6_packet(self.S6, 21, self.C6, 40000, "PA", b"220 hi\r\n"),
               tcp6_packet(self.C6, 40000, self.S6, 21, "PA", b"EPRT |2|2001:db8:ff::10|40002|\r\n"),
-              tcp6_packet(self.S6, 21, self.C6, 40000, "PA", b"200 ok\r\n", seq=20),
-              tcp6_packet(self.C6, 40000, self.S6, 21, "PA", b"EPSV\r\n", seq=40),
-              tcp6_packet(self.S6, 21, self.C6, 40000, "PA", b"229 Entering (|||30004|)\r\n", seq=40),
+              tcp6_packet(self.S6, 21, self.C6, 40000, "PA", b"200 ok\r\n", seq=9),
+              tcp6_packet(self.C6, 40000, self.S6, 21, "PA", b"EPSV\r\n", seq=33),
+              tcp6_packet(self.S6, 21, self.C6, 40000, "PA", b"229 Entering (|||30004|)\r\n", seq=17),
               tcp6_packet(self.C6, 40010, self.S6, 30004, "S")]
         with tempfile.TemporaryDirectory() as d:
             p = os.path.join(d, "wan.pcap")
@@ -140,16 +140,28 @@ def seg(t, src, sport, dst, dport, flags, payload=b"", seq=1):
 
 class Reduce(unittest.TestCase):
     def session(self, t0, cport, lines_then_end):
-        out = [seg(t0, C, cport, R, 21, "S"), seg(t0, R, 21, C, cport, "SA")]
-        seq = 1
+        out = [seg(t0, C, cport, R, 21, "S", seq=0), seg(t0, R, 21, C, cport, "SA", seq=0)]
+        seq = {True: 1, False: 1}  # each direction's next sequence number
         for t, src_is_client, text in lines_then_end:
             if text is None:
-                out.append(seg(t, C, cport, R, 21, "FA"))
+                out.append(seg(t, C, cport, R, 21, "FA", seq=seq[True]))
                 continue
             a = (C, cport, R, 21) if src_is_client else (R, 21, C, cport)
-            out.append(seg(t, *a, "PA", text.encode() + b"\r\n", seq))
-            seq += 100
+            out.append(seg(t, *a, "PA", text.encode() + b"\r\n", seq[src_is_client]))
+            seq[src_is_client] += len(text) + 2
         return out
+
+    def test_reply_after_a_hole_waits_for_it(self):
+        # a middlebox dropped the 227 (seq 9..): the 221 behind it never reaches the program,
+        # until a retransmission carries both; a retransmitted 220 is read once
+        segs = [seg(0.0, C, 40000, R, 21, "S", seq=0), seg(0.0, R, 21, C, 40000, "SA", seq=0),
+                seg(0.01, R, 21, C, 40000, "PA", b"220 hi\r\n", 1), seg(0.02, R, 21, C, 40000, "PA", b"220 hi\r\n", 1),
+                seg(0.03, R, 21, C, 40000, "PA", b"221 bye\r\n", 30)]
+        v = A.analyse(A.view(segs, C, ctl), C)
+        self.assertEqual(v["codes"], [220])
+        segs.append(seg(0.5, R, 21, C, 40000, "PA", b"227 x (1,2,3,4,5,6)\r\n221 bye\r\n", 9))
+        v = A.analyse(A.view(segs, C, ctl), C)
+        self.assertEqual(v["codes"], [220, 227, 221])
 
     def test_timing_reconnects_and_codes(self):
         segs = self.session(0.0, 40000, [(0.01, False, "220 hi"), (0.02, True, "PASV"),

@@ -824,6 +824,50 @@ TEST_CASE("network: a host can connect to itself without a link") {
     CHECK(server.data == "ping");
 }
 
+// tests/rig textbook-vsftpd-v6fws-*-pasv: vsftpd's 227 on IPv6 says 0,0,0,0; Linux connects to
+// the unspecified address as to the host itself (the loopback), where nothing listens: refused at
+// once, no SYN on any link.
+TEST_CASE("network: a connect to 0.0.0.0 or :: is one to this host: refused at once, no SYN") {
+    struct Unreach : Recorder {
+        void on_unreachable(Stack& s, ConnId c) override { evs.push_back({"unreachable", s.now(), c}); }
+    } v4, v6, shadowed;
+    Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
+    ConnId id4 = -1;
+    net.on_start("client", [&](Stack& s) {
+        s.schedule(5 * kNsPerMs, [&] {
+            id4 = s.connect(IpAddress{}, 0, {ip("0.0.0.0"), 30006}, &v4);
+            s.connect(IpAddress{}, 0, {*proto::parse_ip("::"), 30006}, &v6);
+        });
+    });
+    net.on_start("server", [&](Stack& s) {
+        s.listen(IpAddress{}, 21, 21, &shadowed);
+        s.connect(IpAddress{}, 0, {ip("0.0.0.0"), 21}, &shadowed);
+    });
+    trace::Trace t = net.run(kNsPerSec, 1000);
+    REQUIRE(v4.evs.size() == 1);
+    CHECK(v4.evs[0].what == "refused");  // ECONNREFUSED, not the no-route callback
+    CHECK(v4.evs[0].t == 5 * kNsPerMs + 1);
+    CHECK(v4.evs[0].c == id4);
+    REQUIRE(v6.evs.size() == 1);
+    CHECK(v6.evs[0].what == "refused");
+    int segments = 0, refused = 0;
+    for (const auto& e : t.events) {
+        if (e.kind == trace::EventKind::Segment) ++segments;
+        if (e.fact == trace::Fact::ConnectFailed) {
+            CHECK(e.error == trace::SocketError::Refused);
+            ++refused;
+        }
+    }
+    CHECK(segments == 0);
+    CHECK(refused == 3);
+    // Linux would reach the server's own listener on 21 over lo; the model says it does not.
+    REQUIRE(shadowed.count("refused") == 1);
+    CHECK(shadowed.count("accept") == 0);
+    const std::string note = "server connects to 0.0.0.0:21: Linux would reach its own listener on that port over "
+                             "the loopback interface; the model has none and refuses the connect";
+    CHECK(std::count(t.model_notes.begin(), t.model_notes.end(), note) == 1);
+}
+
 TEST_CASE("network: cost per hop without trace recording (informative)") {
     for (LinkModel model : {LinkModel::Scheduled, LinkModel::SimGridComm}) {
         NetConfig cfg;
