@@ -25,6 +25,9 @@ struct Decision {
     Fate fate = Fate::Accept;
     std::string reason;  // for Drop/Reject: "server-fw: rule 3 (default drop)"
     trace::Fact fact = trace::Fact::None;  // the deciding fact (the segment's `fact`)
+    // Segments the node sends itself after this packet, whatever its fate: an ALG answering a
+    // command in the peer's name (the FTP64 ALG's replies). Their src/dst/seq/ack are final.
+    std::vector<Packet> answers;
 };
 
 struct HookContext {

@@ -84,8 +84,13 @@ public:
         return snap;
     }
     net::Decision prerouting(net::Packet& p, const net::HookContext&, std::vector<mbox::MiddleboxNote>& notes) override {
-        if (nat64_->process(p, notes) == mbox::Verdict::Forward) return {};
-        net::Decision d{net::Fate::Drop, {}, trace::Fact::None};
+        std::vector<mbox::Packet> answers;
+        if (nat64_->process(p, notes, &answers) == mbox::Verdict::Forward) {
+            net::Decision d;
+            d.answers = std::move(answers);
+            return d;
+        }
+        net::Decision d{net::Fate::Drop, {}, trace::Fact::None, {}};
         for (const auto& n : notes)
             if (n.verdict != trace::Verdict::None) {
                 d.reason = n.reason;
@@ -407,7 +412,14 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
         t.model_notes.push_back(
             "NAT64: a /96 prefix only, one IPv4 pool address, endpoint-independent mapping keeping the port when free, "
             "inbound only through a session the IPv6 side opened; sessions do not expire within a run; ICMP is not "
-            "translated; no FTP64 ALG (RFC 6384)");
+            "translated");
+    if (std::any_of(s.nodes.begin(), s.nodes.end(), [](const scenario::NodeSpec& n) { return n.nat64.enabled && n.nat64.ftp_alg; }))
+        t.model_notes.push_back(
+            "FTP64 ALG: modelled from RFC 6384's abstract (its full text was not available), Jool's implementation "
+            "(EPSV->PASV, 227->229 or 425, EPRT->PORT with a binding, its 216/504/522 replies) and the A10 Thunder's "
+            "options; our choices: it reads only segments made of whole lines, an unknown ALGS argument is passed on, "
+            "a binding admits the data connection from any IPv4 host and lasts the run, its replies are not "
+            "retransmitted");
     for (const auto& c : s.clients)
         if (c.hosts > 1) {
             t.model_notes.push_back("clients." + c.node + ".hosts: " + std::to_string(c.hosts) +
