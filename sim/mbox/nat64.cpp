@@ -105,7 +105,11 @@ void Nat64::outbound_alg(const Nat64Session& s, Packet& pkt, std::vector<Middleb
     Packet a = make_packet(s.v6_dst, s.v6_src, kPsh | kAck, probe.seq, client_next, reply);
     a.conn = pkt.conn;
     const auto delta = static_cast<std::int32_t>(reply.size());
-    record_seqadj(c->seqadj, CtDirection::Reply, c->server_next - 1, delta);
+    // Inserted just before the server's next byte; a second reply at the same place (the server
+    // has said nothing since) adds to the same correction.
+    SeqAdjust& way = c->seqadj[static_cast<std::size_t>(index(CtDirection::Reply))];
+    if (way.active() && way.correction_pos == c->server_next - 1) way.offset_after += delta;
+    else record_seqadj(c->seqadj, CtDirection::Reply, c->server_next - 1, delta);
     trace::Event adj;
     adj.from = config_.name;
     adj.fact = trace::Fact::SeqAdjust;

@@ -25,9 +25,6 @@ struct Decision {
     Fate fate = Fate::Accept;
     std::string reason;  // for Drop/Reject: "server-fw: rule 3 (default drop)"
     trace::Fact fact = trace::Fact::None;  // the deciding fact (the segment's `fact`)
-    // Segments the node sends itself after this packet, whatever its fate: an ALG answering a
-    // command in the peer's name (the FTP64 ALG's replies). Their src/dst/seq/ack are final.
-    std::vector<Packet> answers;
 };
 
 struct HookContext {
@@ -45,6 +42,10 @@ public:
     virtual Decision prerouting(Packet&, const HookContext&, std::vector<mbox::MiddleboxNote>&) { return {}; }
     // After routing chose the egress interface (source NAT).
     virtual Decision postrouting(Packet&, const HookContext&, std::vector<mbox::MiddleboxNote>&) { return {}; }
+    // Segments the node sends itself after the packet prerouting just decided, whatever its fate:
+    // an ALG answering a command in the peer's name (the FTP64 ALG's replies). Their
+    // src/dst/seq/ack are final.
+    virtual std::vector<Packet> take_answers() { return {}; }
 };
 
 // A plain router: routing only, no translation, no filtering.

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <utility>
 
 #include "sim/mbox/firewall.hpp"
 #include "sim/mbox/host_firewall.hpp"
@@ -84,13 +85,9 @@ public:
         return snap;
     }
     net::Decision prerouting(net::Packet& p, const net::HookContext&, std::vector<mbox::MiddleboxNote>& notes) override {
-        std::vector<mbox::Packet> answers;
-        if (nat64_->process(p, notes, &answers) == mbox::Verdict::Forward) {
-            net::Decision d;
-            d.answers = std::move(answers);
-            return d;
-        }
-        net::Decision d{net::Fate::Drop, {}, trace::Fact::None, {}};
+        answers_.clear();
+        if (nat64_->process(p, notes, &answers_) == mbox::Verdict::Forward) return {};
+        net::Decision d{net::Fate::Drop, {}, trace::Fact::None};
         for (const auto& n : notes)
             if (n.verdict != trace::Verdict::None) {
                 d.reason = n.reason;
@@ -99,8 +96,11 @@ public:
         return d;
     }
 
+    std::vector<net::Packet> take_answers() override { return std::exchange(answers_, {}); }
+
 private:
     std::unique_ptr<mbox::Nat64> nat64_;
+    std::vector<net::Packet> answers_;  // the FTP64 ALG's replies to the packet just processed
 };
 
 // A host's own packet filter (sim/mbox/host_firewall.hpp) as the node's packet hook: what the
@@ -151,6 +151,9 @@ public:
     net::Decision postrouting(net::Packet& p, const net::HookContext& ctx,
                               std::vector<mbox::MiddleboxNote>& notes) override {
         return inner_ ? inner_->postrouting(p, ctx, notes) : net::Decision{};
+    }
+    std::vector<net::Packet> take_answers() override {
+        return inner_ ? inner_->take_answers() : std::vector<net::Packet>{};
     }
 
 private:

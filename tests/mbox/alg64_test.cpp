@@ -291,6 +291,28 @@ TEST_CASE("NAT64 + FTP64 ALG: ALGS STATUS64 is answered by the translator in the
     CHECK(ok.ack == 1021);
 }
 
+TEST_CASE("NAT64 + FTP64 ALG: two ALG replies in a row, the server silent between them, both count") {
+    Nat64 n = translator_with_alg();
+    open_control(n);
+    std::vector<MiddleboxNote> notes;
+    std::vector<Packet> answers;
+    Packet first = from_client("ALGS STATUS64\r\n", 1000, 5020);
+    REQUIRE(n.process(first, notes, &answers) == Verdict::Forward);
+    Packet second = from_client("ALGS ENABLE64\r\n", 1015, 5020 + 31);
+    REQUIRE(n.process(second, notes, &answers) == Verdict::Forward);
+    REQUIRE(answers.size() == 2);
+    CHECK(answers[1].seq == 5020 + 31);  // right after the first reply
+    CHECK(answers[1].ack == 1030);
+    Packet pasv = from_client("PASV\r\n", 1030, 5020 + 62);
+    REQUIRE(n.process(pasv, notes, &answers) == Verdict::Forward);
+    CHECK(pasv.seq == 1000);
+    CHECK(pasv.ack == 5020);
+    Packet reply = from_server("227 Entering Passive Mode (198,51,100,10,117,54).\r\n", 5020, 1006);
+    REQUIRE(n.process(reply, notes, &answers) == Verdict::Forward);
+    CHECK(reply.seq == 5020 + 62);
+    CHECK(reply.ack == 1036);
+}
+
 TEST_CASE("NAT64 without the FTP64 ALG: EPSV and EPRT pass unchanged") {
     Nat64 n = translator_with_alg(false);
     open_control(n);
