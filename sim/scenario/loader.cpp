@@ -647,8 +647,8 @@ const Key<Nat64Spec> kNat64Keys[] = {
              x.expected("an IPv6 /96 prefix like 64:ff9b::/96 (only /96 is modelled)");
      }},
     {"ftp_alg", "boolean", "`false`",
-     "the FTP64 ALG (RFC 6384) on control connections to port 21: EPSV becomes PASV and the 227 a 229, EPRT |2| "
-     "becomes PORT with a translator binding; it answers `ALGS` and refuses `EPSV ALL` itself (docs/middleboxes.md)",
+     "the FTP64 ALG (RFC 6384) on control connections to port 21: EPSV becomes PASV and the 227 a 229, an IPv6 "
+     "EPRT becomes PORT with a translator binding; it answers `ALGS` and refuses `EPSV ALL` itself (below)",
      {}, [](const Value& v, Nat64Spec& n) { n.ftp_alg = v.boolean(); }},
     {"alg_requires_algs", "boolean", "`false`",
      "the FTP64 ALG translates only after the client sent `ALGS ENABLE64` (RFC 6384 section 11)", {},
@@ -834,8 +834,8 @@ const Key<NodeSpec> kNodeKeys[] = {
     {"alg", "boolean or mapping (below)", "off", "the FTP application-level gateway", {},
      [](const Value& v, NodeSpec& n) { router_only(v, n), n.alg = read_alg(v); }},
     {"nat64", "boolean or mapping (below)", "off",
-     "stateful NAT64 (RFC 6146): IPv6 inside, IPv4 outside (its IPv4 address is the pool); `prefix` is the /96 that "
-     "embeds IPv4 addresses (default the well-known 64:ff9b::/96, DNS64 assumed)",
+     "stateful NAT64 (RFC 6146): IPv6 inside, IPv4 outside (its IPv4 address is the pool), optionally with the FTP64 "
+     "ALG (RFC 6384)",
      {}, [](const Value& v, NodeSpec& n) { router_only(v, n), n.nat64 = read_nat64(v); }},
     {"forwards", "list of forwards (below)", "`[]`", "port forwarding (DNAT) from the outside address", {},
      [](const Value& v, NodeSpec& n) {
