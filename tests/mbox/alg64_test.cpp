@@ -114,7 +114,7 @@ TEST_CASE("FTP64 ALG: an EPRT naming another address, PORT and PASV pass unchang
     CHECK(b.bound.empty());
 }
 
-TEST_CASE("FTP64 ALG: ALGS is answered by the ALG; with alg_requires_algs it translates only after ENABLE64") {
+TEST_CASE("FTP64 ALG: ALGS is answered by the ALG, with alg_requires_algs it translates only after ENABLE64") {
     Ftp64AlgConfig cfg = on();
     cfg.requires_algs = true;
     Ftp64State st;
@@ -135,7 +135,7 @@ TEST_CASE("FTP64 ALG: ALGS is answered by the ALG; with alg_requires_algs it tra
     CHECK(client(plain, "ALGS FOO").kind == Ftp64Line::Kind::Copy);
 }
 
-TEST_CASE("FTP64 ALG: a server rejection resets the pending EPSV; after AUTH succeeds it reads nothing") {
+TEST_CASE("FTP64 ALG: a server rejection resets the pending EPSV, after AUTH succeeds it reads nothing") {
     Ftp64State st;
     client(st, "EPSV");
     CHECK(ftp64_server_line(st, "500 Unknown command.", kServer).kind == Ftp64Line::Kind::Copy);
@@ -231,7 +231,7 @@ TEST_CASE("NAT64 + FTP64 ALG: EPSV 2 -> PASV, 227 -> 229, with the sequence numb
     CHECK(retr.ack == 5020 + 51);
 }
 
-TEST_CASE("NAT64 + FTP64 ALG: EPRT -> PORT binds the client's endpoint; the server's data connection reaches it") {
+TEST_CASE("NAT64 + FTP64 ALG: EPRT -> PORT binds the client's endpoint, the server's data connection reaches it") {
     Nat64 n = translator_with_alg();
     open_control(n);
     std::vector<MiddleboxNote> notes;
