@@ -171,12 +171,13 @@ Verdict Nat64::process(Packet& pkt, std::vector<MiddleboxNote>& notes, std::vect
                 // The server's data connection to an FTP64 ALG's binding (an EPRT it made PORT).
                 // Admitted from any IPv4 host, as Jool's default endpoint-independent filtering does.
                 HostPort server6{nat64_synthesize(config_.prefix, pkt.src.addr), pkt.src.port};
-                Nat64Session s{next_id_++, b.v6, server6, b.v4, pkt.src};
+                Nat64Session s{next_id_++, b.v6, server6, b.v4, pkt.src, true};
+                // Told as the other sessions are, from the IPv6 endpoint's side (its binding).
                 trace::Event e = fact(trace::Fact::Nat64Session, pkt);
-                e.src = ep(s.v6_dst);
-                e.dst = ep(s.v6_src);
-                e.src_after = ep(s.v4_dst);
-                e.dst_after = ep(s.v4_src);
+                e.src = ep(s.v6_src);
+                e.dst = ep(s.v6_dst);
+                e.src_after = ep(s.v4_src);
+                e.dst_after = ep(s.v4_dst);
                 e.entry = s.id;
                 notes.push_back(make_note(NoteKind::Nat, std::move(e)));
                 sessions_.push_back(s);

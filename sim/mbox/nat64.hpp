@@ -35,6 +35,7 @@ struct Nat64Session {
     int id = 0;
     HostPort v6_src, v6_dst;  // the IPv6 side: client endpoint, synthesized server endpoint
     HostPort v4_src, v4_dst;  // the IPv4 side: pool endpoint, server endpoint
+    bool from_v4 = false;     // opened by the IPv4 side (a server's connection to an FTP64 binding)
 };
 
 // A binding without a session yet: the FTP64 ALG's for an EPRT it turned into PORT (Jool's

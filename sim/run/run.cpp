@@ -80,6 +80,10 @@ public:
             ct.id = s.id;
             ct.original = {s.v6_src, s.v6_dst};
             ct.reply = {s.v4_dst, s.v4_src};
+            if (s.from_v4) {  // its first packet came from the IPv4 side
+                ct.original = {s.v4_dst, s.v4_src};
+                ct.reply = {s.v6_src, s.v6_dst};
+            }
             snap.conntrack.push_back(ct);
         }
         return snap;
