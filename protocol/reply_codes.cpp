@@ -45,6 +45,9 @@ constexpr Known kKnown[] = {
     {213, "File status.", "RFC 959"},
     {214, "Help message.", "RFC 959"},
     {215, "NAME system type.", "RFC 959"},
+    {216, "FTP64 ALG status: the translator's own answer to ALGS (\"216 EPSVEPRT FTP ALG enabled.\", "
+          "\"216 NONE FTP ALG disabled.\").",
+     "RFC 6384 section 11 (its full text was not available; wording as Jool sends it)"},
     {220, "Service ready for new user.", "RFC 959"},
     {221, "Service closing control connection.", "RFC 959"},
     {225, "Data connection open; no transfer in progress.", "RFC 959"},

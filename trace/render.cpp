@@ -110,6 +110,12 @@ std::string sentence(const Event& e) {
     case Fact::Nat64Unsolicited:
         return r + "dropped " + packet_word(e) + " from " + endpoint_text(e.src) + " to " + endpoint_text(e.dst) +
                ": no NAT64 session (nothing on the IPv6 side opened it)";
+    case Fact::Nat64Binding:
+        return r + "FTP64 ALG: binding " + endpoint_text(e.src) + " as " + endpoint_text(e.src_after) +
+               " for the server's data connection";
+    case Fact::Alg64Translated: return r + "FTP64 ALG: \"" + e.line_before + "\" sent on as \"" + e.line_after + "\"";
+    case Fact::Alg64Answered:
+        return r + "FTP64 ALG: answers \"" + e.line_before + "\" itself with \"" + e.line_after + "\" (not forwarded)";
     case Fact::PortForward:
         return r + "port forward " + endpoint_text(e.dst) + " -> " + endpoint_text(e.dst_after) + " (" +
                e.rule_text + ")";

@@ -119,6 +119,15 @@ enum class Fact : std::uint8_t {
     Nat64Session,           // a NAT64 session (RFC 6146): src -> dst on the IPv6 side become
                             // src_after -> dst_after on the IPv4 side; entry = session id
     Nat64Unsolicited,       // verdict dropped; src -> dst matches no NAT64 session
+    Nat64Binding,           // the FTP64 ALG bound an IPv6 endpoint for an inbound data connection
+                            // (EPRT -> PORT): src = the IPv6 endpoint, src_after = the IPv4 pool
+                            // endpoint; entry = binding id
+    Alg64Translated,        // the FTP64 ALG (RFC 6384) sent a line on in another form: line_before ->
+                            // line_after (whole lines without CRLF); state = the rule
+                            // ("epsv-to-pasv", "227-to-229", "227-to-425", "eprt-to-port")
+    Alg64Answered,          // the FTP64 ALG answered a client command itself (not forwarded):
+                            // line_before = the command, line_after = its reply; state = the rule
+                            // ("algs", "epsv-all", "epsv-protocol")
 
     // Socket events (EventKind::Socket; `from` is the host). src = local, dst = remote.
     Listen,               // src = the listening address

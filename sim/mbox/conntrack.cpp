@@ -114,8 +114,12 @@ std::vector<ConntrackEntry> Conntrack::entries() const {
 }
 
 void record_seqadj(ConntrackEntry& e, CtDirection dir, std::uint32_t seq, std::int32_t delta) {
+    record_seqadj(e.seqadj, dir, seq, delta);
+}
+
+void record_seqadj(std::array<SeqAdjust, 2>& seqadj, CtDirection dir, std::uint32_t seq, std::int32_t delta) {
     if (delta == 0) return;
-    SeqAdjust& way = e.seqadj[index(dir)];
+    SeqAdjust& way = seqadj[index(dir)];
     // A retransmitted rewrite at or before the last correction must not count twice.
     if (way.offset_before == way.offset_after || seq_before(way.correction_pos, seq)) {
         way.correction_pos = seq;
@@ -124,9 +128,11 @@ void record_seqadj(ConntrackEntry& e, CtDirection dir, std::uint32_t seq, std::i
     }
 }
 
-void apply_seqadj(const ConntrackEntry& e, CtDirection dir, Packet& p) {
-    const SeqAdjust& this_way = e.seqadj[index(dir)];
-    const SeqAdjust& other_way = e.seqadj[index(opposite(dir))];
+void apply_seqadj(const ConntrackEntry& e, CtDirection dir, Packet& p) { apply_seqadj(e.seqadj, dir, p); }
+
+void apply_seqadj(const std::array<SeqAdjust, 2>& seqadj, CtDirection dir, Packet& p) {
+    const SeqAdjust& this_way = seqadj[index(dir)];
+    const SeqAdjust& other_way = seqadj[index(opposite(dir))];
     if (this_way.active()) {
         std::int32_t off = seq_after(p.seq, this_way.correction_pos) ? this_way.offset_after
                                                                       : this_way.offset_before;

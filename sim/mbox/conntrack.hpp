@@ -138,7 +138,10 @@ private:
 
 // nf_ct_seq_adjust: moves seq (and ack) of a packet of `dir` by the recorded adjustments.
 void apply_seqadj(const ConntrackEntry& e, CtDirection dir, Packet& p);
+// The same on a pair of adjustments kept elsewhere (a NAT64 session's FTP64 ALG).
+void apply_seqadj(const std::array<SeqAdjust, 2>& seqadj, CtDirection dir, Packet& p);
 // nf_ct_seqadj_set: records a rewrite of `delta` bytes in the packet starting at `seq`.
 void record_seqadj(ConntrackEntry& e, CtDirection dir, std::uint32_t seq, std::int32_t delta);
+void record_seqadj(std::array<SeqAdjust, 2>& seqadj, CtDirection dir, std::uint32_t seq, std::int32_t delta);
 
 }  // namespace ftpsim::mbox

@@ -47,9 +47,13 @@ trace::Event Nat64::fact(trace::Fact f, const Packet& pkt) const {
 std::optional<std::uint16_t> Nat64::pool_port(const HostPort& v6_src) const {
     for (const auto& s : sessions_)
         if (s.v6_src == v6_src) return s.v4_src.port;
+    for (const auto& b : bindings_)
+        if (b.v6 == v6_src) return b.v4.port;
     auto taken = [&](std::uint32_t port) {
         for (const auto& s : sessions_)
             if (s.v4_src.port == port) return true;
+        for (const auto& b : bindings_)
+            if (b.v4.port == port) return true;
         return false;
     };
     if (!taken(v6_src.port)) return v6_src.port;
@@ -60,15 +64,71 @@ std::optional<std::uint16_t> Nat64::pool_port(const HostPort& v6_src) const {
     return std::nullopt;
 }
 
-Verdict Nat64::process(Packet& pkt, std::vector<MiddleboxNote>& notes) {
+// The FTP64 ALG's EPRT -> PORT: the client's endpoint gets a pool endpoint (the same address
+// as its sessions, Jool's pool4_allocate_same_address) and a binding the server may connect to.
+std::optional<HostPort> Nat64::bind(const HostPort& v6, std::vector<MiddleboxNote>& notes) {
+    for (const auto& b : bindings_)
+        if (b.v6 == v6) return b.v4;
+    const auto port = pool_port(v6);
+    if (!port) return std::nullopt;
+    Nat64Binding b{next_id_++, v6, {config_.pool, *port}};
+    trace::Event e;
+    e.from = config_.name;
+    e.fact = trace::Fact::Nat64Binding;
+    e.src = ep(b.v6);
+    e.src_after = ep(b.v4);
+    e.entry = b.id;
+    notes.push_back(make_note(NoteKind::Nat, std::move(e)));
+    bindings_.push_back(b);
+    return b.v4;
+}
+
+Ftp64Control* Nat64::control(const Nat64Session& s) {
+    if (!config_.ftp_alg.enabled || s.v4_dst.port != config_.ftp_alg.port) return nullptr;
+    return &controls_[s.id];
+}
+
+// A client's segment on a control connection, still with its IPv6 addresses. The ALG's replies
+// go back from the synthesized server endpoint, numbered after the server's last byte as the
+// client sees it, acknowledging the whole segment; the server's later bytes move up by their length.
+void Nat64::outbound_alg(const Nat64Session& s, Packet& pkt, std::vector<MiddleboxNote>& notes,
+                         std::vector<Packet>* answers) {
+    Ftp64Control* c = control(s);
+    if (!c || !c->server_seen) return;  // nothing to answer in the server's name before it spoke
+    const std::uint32_t client_next = pkt.seq + pkt.seq_len();
+    const std::string reply = ftp64_client_segment(
+        *c, config_.ftp_alg, config_.name, pkt, [&](const HostPort& v6) { return bind(v6, notes); }, notes);
+    if (reply.empty()) return;
+    Packet probe;
+    probe.seq = c->server_next;
+    apply_seqadj(c->seqadj, CtDirection::Reply, probe);
+    Packet a = make_packet(s.v6_dst, s.v6_src, kPsh | kAck, probe.seq, client_next, reply);
+    a.conn = pkt.conn;
+    const auto delta = static_cast<std::int32_t>(reply.size());
+    // Inserted just before the server's next byte; a second reply at the same place (the server
+    // has said nothing since) adds to the same correction.
+    SeqAdjust& way = c->seqadj[static_cast<std::size_t>(index(CtDirection::Reply))];
+    if (way.active() && way.correction_pos == c->server_next - 1) way.offset_after += delta;
+    else record_seqadj(c->seqadj, CtDirection::Reply, c->server_next - 1, delta);
+    trace::Event adj;
+    adj.from = config_.name;
+    adj.fact = trace::Fact::SeqAdjust;
+    adj.seq_delta = delta;
+    notes.push_back(make_note(NoteKind::Alg, std::move(adj)));
+    if (answers) answers->push_back(std::move(a));
+}
+
+Verdict Nat64::process(Packet& pkt, std::vector<MiddleboxNote>& notes, std::vector<Packet>* answers) {
     if (pkt.icmp != Icmp::None) return Verdict::Forward;  // ICMP is not translated (docs)
     if (!pkt.dst.addr.is_v4()) {
         const auto v4_dst = nat64_extract(config_.prefix, pkt.dst.addr);
         if (!v4_dst) return Verdict::Forward;  // plain IPv6, routed as it is
         for (const auto& s : sessions_)
             if (s.v6_src == pkt.src && s.v6_dst == pkt.dst) {
+                outbound_alg(s, pkt, notes, answers);
                 pkt.src = s.v4_src;
                 pkt.dst = s.v4_dst;
+                if (Ftp64Control* c = control(s)) apply_seqadj(c->seqadj, CtDirection::Original, pkt);
                 return Verdict::Forward;
             }
         if (!pkt.is_syn_only()) {
@@ -98,10 +158,33 @@ Verdict Nat64::process(Packet& pkt, std::vector<MiddleboxNote>& notes) {
     if (pkt.dst.addr != config_.pool) return Verdict::Forward;
     for (const auto& s : sessions_)
         if (s.v4_dst == pkt.src && s.v4_src == pkt.dst) {
+            Ftp64Control* c = control(s);
+            if (c) ftp64_server_segment(*c, config_.name, pkt, notes);
             pkt.src = s.v6_dst;
             pkt.dst = s.v6_src;
+            if (c) apply_seqadj(c->seqadj, CtDirection::Reply, pkt);
             return Verdict::Forward;
         }
+    if (pkt.is_syn_only())
+        for (const auto& b : bindings_)
+            if (b.v4 == pkt.dst) {
+                // The server's data connection to an FTP64 ALG's binding (an EPRT it made PORT).
+                // Admitted from any IPv4 host, as Jool's default endpoint-independent filtering does.
+                HostPort server6{nat64_synthesize(config_.prefix, pkt.src.addr), pkt.src.port};
+                Nat64Session s{next_id_++, b.v6, server6, b.v4, pkt.src, true};
+                // Told as the other sessions are, from the IPv6 endpoint's side (its binding).
+                trace::Event e = fact(trace::Fact::Nat64Session, pkt);
+                e.src = ep(s.v6_src);
+                e.dst = ep(s.v6_dst);
+                e.src_after = ep(s.v4_src);
+                e.dst_after = ep(s.v4_dst);
+                e.entry = s.id;
+                notes.push_back(make_note(NoteKind::Nat, std::move(e)));
+                sessions_.push_back(s);
+                pkt.src = server6;
+                pkt.dst = b.v6;
+                return Verdict::Forward;
+            }
     // RFC 6146 3.5.2.2: no session for it: an inbound connection nobody on the IPv6 side opened.
     trace::Event e = fact(trace::Fact::Nat64Unsolicited, pkt);
     e.verdict = trace::Verdict::Dropped;

@@ -7,10 +7,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "sim/mbox/alg64.hpp"
 #include "sim/mbox/note.hpp"
 #include "sim/mbox/packet.hpp"
 #include "sim/mbox/router.hpp"
@@ -24,6 +26,7 @@ struct Nat64Config {
     // 32 bits; the other RFC 6052 lengths put it around the u-octet).
     Prefix prefix{};
     IpAddress pool;  // the IPv4 transport address the sessions use (one address)
+    Ftp64AlgConfig ftp_alg;  // the FTP64 ALG (RFC 6384), off by default
 };
 
 // A BIB entry with its session (RFC 6146 section 3.1: the binding of an IPv6 endpoint to an IPv4
@@ -32,6 +35,15 @@ struct Nat64Session {
     int id = 0;
     HostPort v6_src, v6_dst;  // the IPv6 side: client endpoint, synthesized server endpoint
     HostPort v4_src, v4_dst;  // the IPv4 side: pool endpoint, server endpoint
+    bool from_v4 = false;     // opened by the IPv4 side (a server's connection to an FTP64 binding)
+};
+
+// A binding without a session yet: the FTP64 ALG's for an EPRT it turned into PORT (Jool's
+// bibdb_add). The server's data connection to `v4` opens a session to `v6`.
+struct Nat64Binding {
+    int id = 0;
+    HostPort v6;  // the client's announced endpoint
+    HostPort v4;  // the pool endpoint written into PORT
 };
 
 // The well-known prefix 64:ff9b::/96.
@@ -47,19 +59,28 @@ public:
 
     // One packet arriving at the translator. IPv6 to the prefix: translated to IPv4 (a new
     // session on a SYN); IPv4 to the pool address: translated back through its session, or
-    // dropped when none matches (RFC 6146 3.5.2.2: unsolicited inbound is not admitted). Any
-    // other packet is left alone (routed as it is). Forward or Drop.
-    Verdict process(Packet& pkt, std::vector<MiddleboxNote>& notes);
+    // dropped when none matches (RFC 6146 3.5.2.2: unsolicited inbound is not admitted) unless
+    // it is a SYN to an FTP64 ALG's binding. Any other packet is left alone (routed as it is).
+    // Forward or Drop. With the FTP64 ALG on, a control connection's segment may be rewritten,
+    // and the ALG's own replies to the client are added to `answers` (sent by the translator in
+    // the server's name, already numbered for the client).
+    Verdict process(Packet& pkt, std::vector<MiddleboxNote>& notes, std::vector<Packet>* answers = nullptr);
 
     const std::vector<Nat64Session>& sessions() const { return sessions_; }
+    const std::vector<Nat64Binding>& bindings() const { return bindings_; }
     const Nat64Config& config() const { return config_; }
 
 private:
     trace::Event fact(trace::Fact f, const Packet& pkt) const;
     std::optional<std::uint16_t> pool_port(const HostPort& v6_src) const;
+    std::optional<HostPort> bind(const HostPort& v6, std::vector<MiddleboxNote>& notes);
+    Ftp64Control* control(const Nat64Session& s);
+    void outbound_alg(const Nat64Session& s, Packet& pkt, std::vector<MiddleboxNote>& notes, std::vector<Packet>* answers);
 
     Nat64Config config_;
     std::vector<Nat64Session> sessions_;
+    std::vector<Nat64Binding> bindings_;
+    std::map<int, Ftp64Control> controls_;  // the FTP64 ALG's control connections, by session id
     int next_id_ = 1;
 };
 

@@ -542,6 +542,13 @@ void Runtime::arrive(int node, InFlight* p) {
         HookContext ctx{node, in_iface, -1, now_ns()};
         Decision d = n.processor->prerouting(p->pkt, ctx, notes);
         for (const auto& note : notes) rec.middlebox(ctx.now, node, p->pkt.conn, p->pkt.id, note);
+        for (auto& a : n.processor->take_answers()) {  // sent after this packet's own hop is decided
+            InFlight* q = alloc_packet();
+            const std::uint64_t id = q->pkt.id;
+            q->pkt = std::move(a);
+            q->pkt.id = id;
+            transmit(node, q);
+        }
         if (d.fate != Fate::Accept) {
             record_hop(p, node, d.fate == Fate::Drop ? trace::Verdict::Dropped : trace::Verdict::Rejected, d.reason,
                        d.fact);

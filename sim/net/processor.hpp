@@ -42,6 +42,10 @@ public:
     virtual Decision prerouting(Packet&, const HookContext&, std::vector<mbox::MiddleboxNote>&) { return {}; }
     // After routing chose the egress interface (source NAT).
     virtual Decision postrouting(Packet&, const HookContext&, std::vector<mbox::MiddleboxNote>&) { return {}; }
+    // Segments the node sends itself after the packet prerouting just decided, whatever its fate:
+    // an ALG answering a command in the peer's name (the FTP64 ALG's replies). Their
+    // src/dst/seq/ack are final.
+    virtual std::vector<Packet> take_answers() { return {}; }
 };
 
 // A plain router: routing only, no translation, no filtering.

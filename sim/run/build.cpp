@@ -108,6 +108,8 @@ std::unique_ptr<mbox::Nat64> build_nat64(const scenario::NodeSpec& n) {
     mbox::Nat64Config c;
     c.name = n.name;
     c.prefix = {n.nat64.prefix.addr, n.nat64.prefix.prefix};
+    c.ftp_alg.enabled = n.nat64.ftp_alg;
+    c.ftp_alg.requires_algs = n.nat64.alg_requires_algs;
     for (const auto& i : n.interfaces)
         if (i.side == "outside" && i.address.addr.is_v4()) {
             c.pool = i.address.addr;

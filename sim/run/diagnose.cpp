@@ -39,6 +39,12 @@ bool has_nat64(const scenario::Scenario& s) {
     return false;
 }
 
+bool has_ftp64_alg(const scenario::Scenario& s) {
+    for (const auto& n : s.nodes)
+        if (n.nat64.enabled && n.nat64.ftp_alg) return true;
+    return false;
+}
+
 // "192.168.1.10:50069", "[2001:db8::10]:20" (RFC 5952 text in brackets, as in a URL).
 std::string port_text(const trace::Endpoint& e) {
     const bool v6 = e.addr.find(':') != std::string::npos;
@@ -361,6 +367,24 @@ const std::vector<Rule>& rules() {
                        "through NAT64 needs an FTP64 ALG (RFC 6384) that rewrites EPRT to the translator's IPv4 "
                        "address; extended passive mode (EPSV) needs nothing.";
          },
+         kFixMode | kFixAlg},
+
+        {"ftp64-alg-refused", "the FTP64 ALG on the NAT64 translator refused a client's command itself",
+         [](const Context& c) -> std::optional<Match> {
+             for (const auto& e : c.t.events)
+                 if (e.fact == Fact::Alg64Answered && e.state != "algs") return about(&e);
+             return std::nullopt;
+         },
+         [](const Context&, const Match& m, trace::Diagnosis& d) {
+             d.what = "The FTP64 ALG on " + m.event->from + " answered " + quote(m.event->line_before) + " itself with " +
+                      quote(m.event->line_after) + "; the server never saw the command.";
+             d.cause = m.event->state == "epsv-all"
+                           ? "EPSV ALL (RFC 2428) promises that no PORT, PASV or EPRT follows, but the ALG turns "
+                             "every EPSV into PASV for the IPv4 server, so it cannot let the promise through and "
+                             "refuses it (504, as Jool does). Plain EPSV works through the ALG."
+                           : "The ALG translates EPSV only for IPv6 (protocol 2); it refuses any other protocol "
+                             "number itself (522, as Jool does).";
+         },
          kFixMode},
 
         {"pasv-on-ipv6", "the client sent PASV on an IPv6 control connection; the 227 gave it no usable address",
@@ -395,8 +419,12 @@ const std::vector<Rule>& rules() {
                  a.announced.addr != "0.0.0.0")
                  d.cause = "The server is IPv4-only behind a NAT64 translator: its 227 names its IPv4 address " +
                            a.announced.addr +
-                           ", which the IPv6-only client has no route to. Without an FTP64 ALG (RFC 6384) nothing "
-                           "rewrites the reply; EPSV's 229 carries only a port and passes the translator unchanged.";
+                           ", which the IPv6-only client has no route to. " +
+                           (has_ftp64_alg(c.s)
+                                ? std::string("The FTP64 ALG (RFC 6384) translates EPSV and the 227 answering it, "
+                                              "never a client's own PASV; EPSV gets a 229 the client can use.")
+                                : std::string("Without an FTP64 ALG (RFC 6384) nothing rewrites the reply; EPSV's "
+                                              "229 carries only a port and passes the translator unchanged."));
              else
                  d.cause = "A 227 reply has room only for an IPv4 address (RFC 959). On IPv6 the server answers "
                            "with a placeholder (vsftpd: 0,0,0,0) or with text no client can parse (pyftpdlib). "
@@ -936,6 +964,11 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
                        {"faults=[]"}, kFixFault});
     std::set<std::uint16_t> server_ports;
     for (const auto& sv : s.servers) server_ports.insert(sv.port);
+    for (const auto& n : s.nodes)
+        if (n.kind == scenario::NodeKind::Router && n.nat64.enabled && !n.nat64.ftp_alg)
+            out.push_back({"Turn on " + n.name + "'s FTP64 ALG (RFC 6384), so it turns EPRT into PORT on its IPv4 "
+                           "address and EPSV's 227 into a 229",
+                           {"nodes." + n.name + ".nat64.ftp_alg=true"}, kFixAlg});
     for (const auto& n : s.nodes) {
         if (n.kind != scenario::NodeKind::Router || !(n.nat.enabled || !n.forwards.empty())) continue;
         if (!n.alg.enabled) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <utility>
 
 #include "sim/mbox/firewall.hpp"
 #include "sim/mbox/host_firewall.hpp"
@@ -79,12 +80,17 @@ public:
             ct.id = s.id;
             ct.original = {s.v6_src, s.v6_dst};
             ct.reply = {s.v4_dst, s.v4_src};
+            if (s.from_v4) {  // its first packet came from the IPv4 side
+                ct.original = {s.v4_dst, s.v4_src};
+                ct.reply = {s.v6_src, s.v6_dst};
+            }
             snap.conntrack.push_back(ct);
         }
         return snap;
     }
     net::Decision prerouting(net::Packet& p, const net::HookContext&, std::vector<mbox::MiddleboxNote>& notes) override {
-        if (nat64_->process(p, notes) == mbox::Verdict::Forward) return {};
+        answers_.clear();
+        if (nat64_->process(p, notes, &answers_) == mbox::Verdict::Forward) return {};
         net::Decision d{net::Fate::Drop, {}, trace::Fact::None};
         for (const auto& n : notes)
             if (n.verdict != trace::Verdict::None) {
@@ -94,8 +100,11 @@ public:
         return d;
     }
 
+    std::vector<net::Packet> take_answers() override { return std::exchange(answers_, {}); }
+
 private:
     std::unique_ptr<mbox::Nat64> nat64_;
+    std::vector<net::Packet> answers_;  // the FTP64 ALG's replies to the packet just processed
 };
 
 // A host's own packet filter (sim/mbox/host_firewall.hpp) as the node's packet hook: what the
@@ -146,6 +155,9 @@ public:
     net::Decision postrouting(net::Packet& p, const net::HookContext& ctx,
                               std::vector<mbox::MiddleboxNote>& notes) override {
         return inner_ ? inner_->postrouting(p, ctx, notes) : net::Decision{};
+    }
+    std::vector<net::Packet> take_answers() override {
+        return inner_ ? inner_->take_answers() : std::vector<net::Packet>{};
     }
 
 private:
@@ -407,7 +419,14 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
         t.model_notes.push_back(
             "NAT64: a /96 prefix only, one IPv4 pool address, endpoint-independent mapping keeping the port when free, "
             "inbound only through a session the IPv6 side opened; sessions do not expire within a run; ICMP is not "
-            "translated; no FTP64 ALG (RFC 6384)");
+            "translated");
+    if (std::any_of(s.nodes.begin(), s.nodes.end(), [](const scenario::NodeSpec& n) { return n.nat64.enabled && n.nat64.ftp_alg; }))
+        t.model_notes.push_back(
+            "FTP64 ALG: modelled from RFC 6384's abstract (its full text was not available), Jool's implementation "
+            "(EPSV->PASV, 227->229 or 425, EPRT->PORT with a binding, its 216/504/522 replies) and the A10 Thunder's "
+            "options; our choices: it reads only segments made of whole lines, an unknown ALGS argument is passed on, "
+            "a binding admits the data connection from any IPv4 host and lasts the run, its replies are not "
+            "retransmitted");
     for (const auto& c : s.clients)
         if (c.hosts > 1) {
             t.model_notes.push_back("clients." + c.node + ".hosts: " + std::to_string(c.hosts) +

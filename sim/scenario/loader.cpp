@@ -636,6 +636,25 @@ const Key<AlgSpec> kAlgKeys[] = {
      }},
 };
 
+const Key<Nat64Spec> kNat64Keys[] = {
+    {"enabled", "boolean", "`true` when the mapping is present", "", {},
+     [](const Value& v, Nat64Spec& n) { n.enabled = v.boolean(); }},
+    {"prefix", "IPv6 /96 prefix", "`64:ff9b::/96`",
+     "the prefix that embeds IPv4 addresses (RFC 6052; only /96 is modelled; DNS64 assumed)", {},
+     [](const Value& x, Nat64Spec& n) {
+         n.prefix = x.cidr();
+         if (n.prefix.addr.is_v4() || n.prefix.prefix != 96)
+             x.expected("an IPv6 /96 prefix like 64:ff9b::/96 (only /96 is modelled)");
+     }},
+    {"ftp_alg", "boolean", "`false`",
+     "the FTP64 ALG (RFC 6384) on control connections to port 21: EPSV becomes PASV and the 227 a 229, an IPv6 "
+     "EPRT becomes PORT with a translator binding; it answers `ALGS` and refuses `EPSV ALL` itself (below)",
+     {}, [](const Value& v, Nat64Spec& n) { n.ftp_alg = v.boolean(); }},
+    {"alg_requires_algs", "boolean", "`false`",
+     "the FTP64 ALG translates only after the client sent `ALGS ENABLE64` (RFC 6384 section 11)", {},
+     [](const Value& v, Nat64Spec& n) { n.alg_requires_algs = v.boolean(); }},
+};
+
 Nat64Spec read_nat64(const Value& v) {
     Nat64Spec n;
     n.mark = v.mark();
@@ -646,13 +665,7 @@ Nat64Spec read_nat64(const Value& v) {
     }
     Map m(v);
     n.enabled = true;
-    if (auto x = m.get("enabled")) n.enabled = x->boolean();
-    if (auto x = m.get("prefix")) {
-        n.prefix = x->cidr();
-        if (n.prefix.addr.is_v4() || n.prefix.prefix != 96)
-            x->expected("an IPv6 /96 prefix like 64:ff9b::/96 (only /96 is modelled)");
-    }
-    m.done();
+    read_keys(m, kNat64Keys, n);
     return n;
 }
 
@@ -820,9 +833,9 @@ const Key<NodeSpec> kNodeKeys[] = {
      [](const Value& v, NodeSpec& n) { router_only(v, n), n.nat = read_nat(v); }},
     {"alg", "boolean or mapping (below)", "off", "the FTP application-level gateway", {},
      [](const Value& v, NodeSpec& n) { router_only(v, n), n.alg = read_alg(v); }},
-    {"nat64", "boolean or mapping `{enabled, prefix}`", "off",
-     "stateful NAT64 (RFC 6146): IPv6 inside, IPv4 outside (its IPv4 address is the pool); `prefix` is the /96 that "
-     "embeds IPv4 addresses (default the well-known 64:ff9b::/96, DNS64 assumed)",
+    {"nat64", "boolean or mapping (below)", "off",
+     "stateful NAT64 (RFC 6146): IPv6 inside, IPv4 outside (its IPv4 address is the pool), optionally with the FTP64 "
+     "ALG (RFC 6384)",
      {}, [](const Value& v, NodeSpec& n) { router_only(v, n), n.nat64 = read_nat64(v); }},
     {"forwards", "list of forwards (below)", "`[]`", "port forwarding (DNAT) from the outside address", {},
      [](const Value& v, NodeSpec& n) {
@@ -1609,6 +1622,7 @@ std::vector<KeyInfo> scenario_schema() {
     describe_section(out, "nodes.NAME.interfaces[]", kInterfaceKeys);
     describe_section(out, "nodes.NAME.nat", kNatKeys);
     describe_section(out, "nodes.NAME.alg", kAlgKeys);
+    describe_section(out, "nodes.NAME.nat64", kNat64Keys);
     describe_section(out, "nodes.NAME.input", kInputKeys);
     describe_section(out, "nodes.NAME.forwards[]", kForwardKeys);
     describe_section(out, "nodes.NAME.firewall", kFirewallKeys);

@@ -122,6 +122,8 @@ struct AlgSpec {
 struct Nat64Spec {
     bool enabled = false;
     Cidr prefix{};                    // default 64:ff9b::/96 (RFC 6052's well-known prefix)
+    bool ftp_alg = false;             // the FTP64 ALG (RFC 6384, sim/mbox/alg64.hpp)
+    bool alg_requires_algs = false;   // it translates only after the client's "ALGS ENABLE64"
     Mark mark;
 };
 

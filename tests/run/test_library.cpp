@@ -166,6 +166,8 @@ const ExpectedFinding kFindings[] = {
     {"ipv6-pasv-pyftpdlib-address-text", "pasv-on-ipv6", kNone, 227, kAny},
     {"nat64-no-alg-pasv", "pasv-on-ipv6", kNone, 227, kAny},
     {"nat64-no-alg-eprt", "eprt-ipv6-to-ipv4-server", kNone, 500, kAny},
+    {"nat64-alg-pasv", "pasv-on-ipv6", kNone, 227, kAny},
+    {"nat64-alg-epsv-all", "ftp64-alg-refused", trace::Fact::Alg64Answered, 0, kAny},
     {"pyftpdlib-active-connect-timeout", "data-connection-firewalled", trace::Fact::FirewallVerdict, 0, trace::Verdict::Dropped},
     {"draft-rosenau-section-5", "too-many-users", trace::Fact::ServerUserLimit, 421, kAny},
     {"ftplib-timeout-control-connect", "control-connection-dropped", kNone, 0, trace::Verdict::Dropped},
