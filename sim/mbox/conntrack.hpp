@@ -36,6 +36,7 @@ inline CtDirection opposite(CtDirection d) {
 
 // The state a firewall rule matches (iptables -m conntrack --ctstate), as bits.
 enum CtState : std::uint8_t {
+    kCtAny = 0,  // no bit: a rule that matches every state
     kCtNew = 1,
     kCtEstablished = 2,
     kCtRelated = 4,

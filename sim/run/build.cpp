@@ -38,25 +38,15 @@ std::string role_of(const scenario::Scenario& s, const scenario::NodeSpec& n) {
     return "host";
 }
 
-mbox::FwAction action_of(const std::string& a) {
-    if (a == "drop") return mbox::FwAction::Drop;
-    if (a == "reject") return mbox::FwAction::Reject;
-    return mbox::FwAction::Accept;
-}
-
 }  // namespace
 
 mbox::Firewall build_firewall(const scenario::FirewallSpec& spec) {
-    mbox::Firewall fw(action_of(spec.policy));
+    mbox::Firewall fw(spec.policy);
     for (const auto& r : spec.rules) {
         mbox::FirewallRule rule;
-        rule.action = action_of(r.action);
-        rule.direction = r.direction == "in"    ? mbox::FwDirection::Inbound
-                         : r.direction == "out" ? mbox::FwDirection::Outbound
-                                                : mbox::FwDirection::Any;
-        if (r.state == "new") rule.states = mbox::kCtNew;
-        if (r.state == "established") rule.states = mbox::kCtEstablished;
-        if (r.state == "related") rule.states = mbox::kCtRelated;
+        rule.action = r.action;
+        rule.direction = r.direction;
+        rule.states = r.state;
         if (r.src) rule.src = mbox::Prefix{r.src->addr, r.src->prefix};
         if (r.dst) rule.dst = mbox::Prefix{r.dst->addr, r.dst->prefix};
         if (r.sport) rule.sport = mbox::PortRange{r.sport->lo, r.sport->hi};
@@ -109,7 +99,7 @@ std::unique_ptr<mbox::Nat64> build_nat64(const scenario::NodeSpec& n) {
     c.name = n.name;
     c.prefix = {n.nat64.prefix.addr, n.nat64.prefix.prefix};
     for (const auto& i : n.interfaces)
-        if (i.side == "outside" && i.address.addr.is_v4()) {
+        if (i.side == mbox::Realm::Outside && i.address.addr.is_v4()) {
             c.pool = i.address.addr;
             break;
         }
@@ -118,16 +108,17 @@ std::unique_ptr<mbox::Nat64> build_nat64(const scenario::NodeSpec& n) {
 
 std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {
     if (n.kind != scenario::NodeKind::Router) return nullptr;
-    const bool input_default = n.input_policy == "accept" && n.input_reject.empty();
+    using scenario::InputPolicy, scenario::InputReject;
+    const bool input_default = n.input_policy == InputPolicy::Accept && n.input_reject == InputReject::None;
     bool any = n.nat.enabled || n.alg.enabled || !n.forwards.empty() || n.firewall.enabled || !input_default;
     if (!any) return nullptr;
     mbox::RouterConfig c;
     c.name = n.name;
-    if (n.input_reject == "icmp port-unreachable") c.closed_port = mbox::ClosedPortPolicy::IcmpPortUnreachable;
-    else if (n.input_reject.empty() && n.input_policy == "drop") c.closed_port = mbox::ClosedPortPolicy::Drop;
-    for (const auto& i : n.interfaces)
-        c.interfaces.push_back({i.name, i.address.addr, i.address.prefix,
-                                i.side == "inside" ? mbox::Realm::Inside : mbox::Realm::Outside});
+    if (n.input_reject == InputReject::IcmpPortUnreachable) c.closed_port = mbox::ClosedPortPolicy::IcmpPortUnreachable;
+    else if (n.input_reject == InputReject::None && n.input_policy == InputPolicy::Drop)
+        c.closed_port = mbox::ClosedPortPolicy::Drop;
+    for (const auto& i : n.interfaces)  // the loader gives every router interface its side
+        c.interfaces.push_back({i.name, i.address.addr, i.address.prefix, i.side.value_or(mbox::Realm::Outside)});
     if (n.nat.enabled) {
         c.nat = n.nat.config;
         // On Linux the NAT's state is its conntrack entry: an idle established connection loses

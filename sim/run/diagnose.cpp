@@ -852,7 +852,7 @@ std::string forwards_yaml(const scenario::NodeSpec& r, const std::string& extra)
 
 const scenario::Interface* outside_interface(const scenario::NodeSpec& r) {
     for (const auto& i : r.interfaces)
-        if (i.side == "outside") return &i;
+        if (i.side == mbox::Realm::Outside) return &i;
     return nullptr;
 }
 
