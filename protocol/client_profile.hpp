@@ -131,4 +131,31 @@ std::span<const ClientProfile> client_profiles();
 const ClientProfile* find_client_profile(std::string_view name);
 const ClientProfile& curl_profile();  // the default everywhere a profile is not named
 
+// ---- The programs' own options (scenario key clients.NODE.options) -----------------------------
+// Each profile's options under the program's own names (curl's command line, ftplib's FTP
+// attributes, lftp's settings) and the fields they set, in one table next to the profiles: the
+// builder reads a scenario's options through it (an option of another program is an error) and
+// scenarios/README.md's key reference is rendered from it.
+enum class ClientOptionType : std::uint8_t {
+    Seconds,     // seconds ("60", "0.5") or a duration ("500ms"), at most a day
+    Flag,        // true or false (yes/no, on/off)
+    Tries,       // tries in all: 0 = unlimited, 1 = no retry (0 to 100000)
+    Multiplier,  // a factor from 1 to 100
+};
+struct ClientOptionValue {  // the value, as its type reads it
+    Time duration = 0;
+    bool flag = false;
+    unsigned tries = 0;
+    double factor = 1;
+};
+struct ClientOption {
+    std::string_view profile;  // the program: a name from client_profiles()
+    std::string_view name;     // as the program names it
+    ClientOptionType type;
+    std::string_view meaning;  // its default and what it governs, for the key reference
+    void (*apply)(ClientProfile&, const ClientOptionValue&);
+};
+std::span<const ClientOption> client_options();
+const ClientOption* find_client_option(std::string_view name);  // of any profile; nullptr if none
+
 }  // namespace ftpsim::proto

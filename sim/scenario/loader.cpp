@@ -513,6 +513,23 @@ std::vector<std::string> client_profile_names() {
     return out;
 }
 
+// clients.NODE.options in the reference: the client profiles' option table (proto::client_options()),
+// program by program.
+const std::string& client_options_meaning() {
+    static const std::string text = [] {
+        std::string out = "the program's own options under its own names (an option of another program is an "
+                          "error); timeouts in seconds (`5`, `0.5`) or as a duration.";
+        std::string_view program;
+        for (const auto& o : proto::client_options()) {
+            out += o.profile != program ? std::string(program.empty() ? " " : "; ") + std::string(o.profile) + ": " : ", ";
+            program = o.profile;
+            out += "`" + std::string(o.name) + "` (" + std::string(o.meaning) + ")";
+        }
+        return out + ". See docs/client.md";
+    }();
+    return text;
+}
+
 std::vector<std::string> server_profile_names() {
     std::vector<std::string> out;
     for (const auto& p : proto::server_profiles()) out.emplace_back(p.name);
@@ -1002,16 +1019,7 @@ const Key<ClientSpec> kClientKeys[] = {
      "host h starts its clients at `start` + h x `host_interval` (spreads the hosts' sessions over time, so a "
      "NAT's port pool is not held by all of them at once)",
      {}, [](const Value& v, ClientSpec& c) { c.host_interval_ns = v.duration(); }},
-    {"options", "mapping", "`{}`",
-     "the program's own options under its own names (an option of another program is an error); timeouts in "
-     "seconds (`5`, `0.5`) or as a duration. curl: `connect-timeout` (default 300 s: control connection and "
-     "passive data connections), `max-time` (default none: the whole session), `ftp-skip-pasv-ip` (default "
-     "`true`: connect to the control peer, not the 227 address); ftplib: `timeout` (default none: connect and "
-     "accept), `trust_server_pasv_ipv4_address` (default `false`); lftp: `net:timeout` (default 300 s: connect "
-     "and accept), `ftp:fix-pasv-address` (default `true`), `net:max-retries` (default 1000 tries in all; a retry "
-     "is a new control connection when the control connection cannot be made), `net:reconnect-interval-base` (30 "
-     "s), `net:reconnect-interval-multiplier` (1.5), `net:reconnect-interval-max` (600 s). See docs/client.md",
-     {},
+    {"options", "mapping", "`{}`", client_options_meaning(), {},
      [](const Value& v, ClientSpec& c) {
          for (auto& [k, val] : Map(v).entries()) c.options[k] = val.scalar("a value");
      }},
