@@ -229,6 +229,29 @@ bool is_passive(DataMode mode) {
            mode == DataMode::Spsv || mode == DataMode::Lstn;
 }
 
+std::string_view setup_command(DataMode mode) {
+    switch (mode) {
+        case DataMode::Port: return "PORT";
+        case DataMode::Eprt: return "EPRT";
+        case DataMode::Pasv: return "PASV";
+        case DataMode::Epsv:
+        case DataMode::EpsvAll: return "EPSV";
+        case DataMode::Spsv: return "SPSV";
+        case DataMode::Lstn: return "LSTN";
+        case DataMode::Sock: return "SOCK";
+        case DataMode::Default:
+        case DataMode::Auto: break;
+    }
+    return "";
+}
+
+DataMode mode_on_family(const ClientProfile& profile, DataMode mode, bool ipv6) {
+    if (!ipv6) return mode;
+    if (mode == DataMode::Port) return DataMode::Eprt;
+    if (mode == DataMode::Pasv && profile.extended_on_ipv6) return DataMode::Epsv;
+    return mode;
+}
+
 const char* to_string(PasvAddressPolicy policy) {
     switch (policy) {
         case PasvAddressPolicy::Trust: return "trust";

@@ -35,6 +35,9 @@ enum class DataMode : std::uint8_t {
 const char* to_string(DataMode mode);
 std::optional<DataMode> parse_data_mode(std::string_view text);  // "port", "epsv-all", ...
 bool is_passive(DataMode mode);  // the client connects (PASV, EPSV, EPSV ALL, SPSV, LSTN)
+// The command that sets up a data connection in `mode`: "PORT", "EPRT", "PASV", "EPSV" (also
+// for EPSV ALL), "SPSV", "LSTN", "SOCK"; "" for Default (no command) and Auto.
+std::string_view setup_command(DataMode mode);
 
 // What the client does with the address in a 227 reply.
 enum class PasvAddressPolicy : std::uint8_t {
@@ -125,6 +128,11 @@ struct ClientProfile {
     FailurePolicy on_data_command_refused = FailurePolicy::Continue;
     FailurePolicy on_data_failure = FailurePolicy::Continue;
 };
+
+// The mode a profile really uses on a control connection of the given family. On IPv6, PORT
+// cannot carry the client's address: every client announces with EPRT |2|; a profile with
+// extended_on_ipv6 also passives with EPSV only (RFC 2428); otherwise the mode as given.
+DataMode mode_on_family(const ClientProfile& profile, DataMode mode, bool ipv6);
 
 // The built-in profiles: curl, ftplib, lftp, filezilla, classic.
 std::span<const ClientProfile> client_profiles();
