@@ -97,6 +97,11 @@ struct ConntrackEntry {
     }
 };
 
+// trace::Fact::ConntrackCreated for a new entry: its original tuple (src -> dst), its id (entry)
+// and the state of its first packet (new, or related when an ALG expected it). The router adds
+// its name and the packet.
+trace::Event created_fact(const ConntrackEntry& e);
+
 // Conntrack timeouts: Linux's TCP defaults (nf_conntrack_tcp_timeout_*), simplified to three.
 struct ConntrackTimeouts {
     TimeNs established = 432000 * trace::kNsPerSec;  // 5 days
