@@ -450,7 +450,7 @@ namespace {
 std::string data_setup_verb(DataMode mode, bool upload) {
     if (mode == DataMode::Lstn) return upload ? "LSTN R" : "LSTN S";  // the server's direction
     if (mode == DataMode::Auto) return "PASV";
-    return std::string(setup_command(mode));
+    return std::string(data_setup_command(mode));
 }
 
 bool is_active_verb(const std::string& verb) {

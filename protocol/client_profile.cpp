@@ -229,7 +229,7 @@ bool is_passive(DataMode mode) {
            mode == DataMode::Spsv || mode == DataMode::Lstn;
 }
 
-std::string_view setup_command(DataMode mode) {
+std::string_view data_setup_command(DataMode mode) {
     switch (mode) {
         case DataMode::Port: return "PORT";
         case DataMode::Eprt: return "EPRT";

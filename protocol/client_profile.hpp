@@ -37,7 +37,7 @@ std::optional<DataMode> parse_data_mode(std::string_view text);  // "port", "eps
 bool is_passive(DataMode mode);  // the client connects (PASV, EPSV, EPSV ALL, SPSV, LSTN)
 // The command that sets up a data connection in `mode`: "PORT", "EPRT", "PASV", "EPSV" (also
 // for EPSV ALL), "SPSV", "LSTN", "SOCK"; "" for Default (no command) and Auto.
-std::string_view setup_command(DataMode mode);
+std::string_view data_setup_command(DataMode mode);
 
 // What the client does with the address in a 227 reply.
 enum class PasvAddressPolicy : std::uint8_t {

@@ -995,9 +995,9 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
         for (const auto& m : modes) {
             if (m.mode == c.mode) continue;
             const proto::DataMode asked = build_mode(m.mode);
-            const std::string sent(proto::setup_command(proto::mode_on_family(*profile, asked, ipv6)));
+            const std::string sent(proto::data_setup_command(proto::mode_on_family(*profile, asked, ipv6)));
             std::string words = std::string("Use ") + m.name + " (" + sent;
-            if (sent != proto::setup_command(asked)) words += ", which " + std::string(profile->name) + " sends for it on IPv6";
+            if (sent != proto::data_setup_command(asked)) words += ", which " + std::string(profile->name) + " sends for it on IPv6";
             words += ")";
             if (*m.means) words += std::string(": ") + m.means;
             out.push_back({words, {"clients." + c.node + ".mode=" + std::string(scenario::name_of(m.mode))}, kFixMode});
@@ -1006,8 +1006,8 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
         const proto::ClientProfile* curl = proto::find_client_profile("curl");
         if (curl && profile != curl) {
             const proto::DataMode mode = build_mode(c.mode);
-            const std::string own(proto::setup_command(proto::mode_on_family(*profile, mode, ipv6)));
-            const std::string curls(proto::setup_command(proto::mode_on_family(*curl, mode, ipv6)));
+            const std::string own(proto::data_setup_command(proto::mode_on_family(*profile, mode, ipv6)));
+            const std::string curls(proto::data_setup_command(proto::mode_on_family(*curl, mode, ipv6)));
             if (own != curls)
                 out.push_back({"Use a client that sends " + curls + " on IPv6 where " + std::string(profile->name) +
                                    " sends " + own + " (curl)",
