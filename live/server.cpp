@@ -78,10 +78,11 @@ int reply_code(std::string_view bytes) {
 
 }  // namespace
 
-LoginPolicy login_policy_for(const std::string& profile) {
-    if (profile == "vsftpd") return {3 * kSecond, 3};
-    if (profile == "pyftpdlib") return {3 * kSecond, 3};
-    return {};
+LoginPolicy login_policy_for(const proto::ServerProfile& profile, const ServeOptions& options) {
+    LoginPolicy p{profile.failed_login_delay, profile.max_login_fails};
+    if (options.login_fail_delay_ns >= 0) p.delay_ns = options.login_fail_delay_ns;
+    if (options.max_login_fails >= 0) p.max_fails = options.max_login_fails;
+    return p;
 }
 
 std::optional<std::string> read_users_file(const std::string& path,
@@ -279,9 +280,7 @@ struct LiveServer::Impl final : LiveHooks {
         // address: see admit and check_login); the core counts every connection.
         cfg.max_users = 0;
         profile = cfg.profile;
-        login_policy = login_policy_for(opt.profile);
-        if (opt.login_fail_delay_ns >= 0) login_policy.delay_ns = opt.login_fail_delay_ns;
-        if (opt.max_login_fails >= 0) login_policy.max_fails = opt.max_login_fails;
+        login_policy = login_policy_for(cfg.profile, opt);
         cfg.await_listen = true;
         cfg.explicit_data_path = true;  // files and uploads stream through the host, not the session
         proto::Vfs vfs;

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "live/sockets.hpp"
+#include "protocol/server_profile.hpp"
 
 namespace ftpsim::live {
 
@@ -43,7 +44,7 @@ struct ServeOptions {
     std::int64_t login_timeout_ns = 60'000'000'000;  // not logged in after this long: 421 and close
     // Failed logins (PASS answered 530): the reply waits this long (the connection is not read
     // meanwhile; other clients are served), and the connection is closed after that many.
-    // Negative: the profile's policy (login_policy_for).
+    // Negative: the profile's (proto::ServerProfile::failed_login_delay, max_login_fails).
     std::int64_t login_fail_delay_ns = -1;
     int max_login_fails = -1;
     std::int64_t idle_timeout_ns = 300'000'000'000;  // no command for this long: 421 and close
@@ -55,13 +56,13 @@ struct ServeOptions {
     bool verbose = false;                            // log connections and explanations
 };
 
-// A profile's failed-login policy: vsftpd (delay_failed_login plus PAM's failure delay: about
-// 3 s; max_login_fails=3), pyftpdlib (auth_failed_timeout=3, max_login_attempts=3), rfc959 (none).
+// The failed-login policy a server applies: its profile's (proto::ServerProfile's
+// failed_login_delay and max_login_fails), or the command line's where it names one.
 struct LoginPolicy {
     std::int64_t delay_ns = 0;
     int max_fails = 0;  // 0 = no limit
 };
-LoginPolicy login_policy_for(const std::string& profile);
+LoginPolicy login_policy_for(const proto::ServerProfile& profile, const ServeOptions& options);
 
 // Reads a users file: one user per line, "NAME PASSWORD [rw|ro]" separated by blanks; empty
 // lines and lines starting with '#' are ignored. Returns an error "FILE:LINE: what is wrong".

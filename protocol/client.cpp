@@ -502,19 +502,9 @@ void ClientSession::plan_login(const UserAction& action) {
 namespace {
 
 std::string data_setup_verb(DataMode mode, bool upload) {
-    switch (mode) {
-        case DataMode::Default: return "";
-        case DataMode::Port: return "PORT";
-        case DataMode::Eprt: return "EPRT";
-        case DataMode::Pasv: return "PASV";
-        case DataMode::Epsv:
-        case DataMode::EpsvAll: return "EPSV";
-        case DataMode::Spsv: return "SPSV";
-        case DataMode::Lstn: return upload ? "LSTN R" : "LSTN S";  // the server's direction
-        case DataMode::Sock: return "SOCK";
-        case DataMode::Auto: break;
-    }
-    return "PASV";
+    if (mode == DataMode::Lstn) return upload ? "LSTN R" : "LSTN S";  // the server's direction
+    if (mode == DataMode::Auto) return "PASV";
+    return std::string(data_setup_command(mode));
 }
 
 bool is_active_verb(const std::string& verb) {
@@ -556,13 +546,8 @@ void ClientSession::plan_transfer(const UserAction& action, DataMode mode) {
         type_and_size.push_back({Step::Kind::Command, "SIZE " + action.path, false});
     if (action.kind == K::Get && config_.profile.mdtm_before_retr && !known)
         type_and_size.push_back({Step::Kind::Command, "MDTM " + action.path, false});
-    // On IPv6, PORT cannot carry the client's address: every client announces with EPRT |2|.
-    // curl, ftplib, lftp, FileZilla also passive with EPSV only (RFC 2428); a client that knows
-    // only RFC 959's commands still sends PASV there.
-    if (!control_ends_.local.addr.is_v4()) {
-        if (mode == DataMode::Port) mode = DataMode::Eprt;
-        if (mode == DataMode::Pasv && config_.profile.extended_on_ipv6) mode = DataMode::Epsv;
-    }
+    // On IPv6: EPRT for PORT, and EPSV for PASV where the profile says so (client_profile.hpp).
+    mode = mode_on_family(config_.profile, mode, !control_ends_.local.addr.is_v4());
     const Step setup{Step::Kind::DataSetup, data_setup_verb(mode, upload), true};
     if (config_.profile.data_setup_before_type) steps_.push_back(setup);
     for (auto& s : type_and_size) steps_.push_back(std::move(s));

@@ -162,6 +162,46 @@ constexpr std::array kProfiles{
     },
 };
 
+using P = PasvAddressPolicy;
+using V = ClientOptionValue;
+using T = ClientOptionType;
+
+// Sources: curl(1), Python's ftplib documentation, lftp(1); docs/client.md.
+constexpr std::array kOptions{
+    ClientOption{"curl", "connect-timeout", T::Seconds,
+                 "default 300 s: control connection and passive data connections",
+                 [](ClientProfile& p, const V& v) { p.connect_timeout = v.duration; }},
+    ClientOption{"curl", "max-time", T::Seconds, "default none: the whole session",
+                 [](ClientProfile& p, const V& v) { p.max_time = v.duration; }},
+    ClientOption{"curl", "ftp-skip-pasv-ip", T::Flag, "default `true`: connect to the control peer, not the 227 address",
+                 [](ClientProfile& p, const V& v) { p.pasv_address = v.flag ? P::UseControlPeer : P::Trust; }},
+    ClientOption{"ftplib", "timeout", T::Seconds, "default none: connect and accept",
+                 [](ClientProfile& p, const V& v) { p.connect_timeout = p.accept_timeout = v.duration; }},
+    ClientOption{"ftplib", "trust_server_pasv_ipv4_address", T::Flag, "default `false`",
+                 [](ClientProfile& p, const V& v) { p.pasv_address = v.flag ? P::Trust : P::UseControlPeer; }},
+    // the rig's scripted client (Python's FTP(timeout=...)): connects, the wait for each reply,
+    // and socket.create_connection(timeout=...) for the data connection
+    ClientOption{"textbook", "timeout", T::Seconds, "default none: connect, accept and each reply",
+                 [](ClientProfile& p, const V& v) { p.connect_timeout = p.accept_timeout = p.reply_timeout = v.duration; }},
+    ClientOption{"lftp", "net:timeout", T::Seconds, "default 300 s: connect and accept",
+                 [](ClientProfile& p, const V& v) { p.connect_timeout = p.accept_timeout = v.duration; }},
+    ClientOption{"lftp", "ftp:fix-pasv-address", T::Flag, "default `true`",
+                 [](ClientProfile& p, const V& v) { p.pasv_address = v.flag ? P::FixPrivate : P::Trust; }},
+    ClientOption{"lftp", "net:max-retries", T::Tries,
+                 "default 1000 tries in all; a retry is a new control connection when the control connection cannot "
+                 "be made",
+                 [](ClientProfile& p, const V& v) { p.max_tries = v.tries == 0 ? 100000u : v.tries; }},
+    ClientOption{"lftp", "ftp:auto-passive-mode", T::Flag,
+                 "default `true`: the retry after a refused PORT goes passive, after a refused passive connection active",
+                 [](ClientProfile& p, const V& v) { p.auto_passive_mode = v.flag; }},
+    ClientOption{"lftp", "net:reconnect-interval-base", T::Seconds, "default 30 s",
+                 [](ClientProfile& p, const V& v) { p.reconnect_interval_base = v.duration; }},
+    ClientOption{"lftp", "net:reconnect-interval-multiplier", T::Multiplier, "default 1.5",
+                 [](ClientProfile& p, const V& v) { p.reconnect_interval_multiplier = v.factor; }},
+    ClientOption{"lftp", "net:reconnect-interval-max", T::Seconds, "default 600 s",
+                 [](ClientProfile& p, const V& v) { p.reconnect_interval_max = v.duration; }},
+};
+
 struct ModeName {
     DataMode mode;
     const char* name;
@@ -194,6 +234,29 @@ bool is_passive(DataMode mode) {
            mode == DataMode::Spsv || mode == DataMode::Lstn;
 }
 
+std::string_view data_setup_command(DataMode mode) {
+    switch (mode) {
+        case DataMode::Port: return "PORT";
+        case DataMode::Eprt: return "EPRT";
+        case DataMode::Pasv: return "PASV";
+        case DataMode::Epsv:
+        case DataMode::EpsvAll: return "EPSV";
+        case DataMode::Spsv: return "SPSV";
+        case DataMode::Lstn: return "LSTN";
+        case DataMode::Sock: return "SOCK";
+        case DataMode::Default:
+        case DataMode::Auto: break;
+    }
+    return "";
+}
+
+DataMode mode_on_family(const ClientProfile& profile, DataMode mode, bool ipv6) {
+    if (!ipv6) return mode;
+    if (mode == DataMode::Port) return DataMode::Eprt;
+    if (mode == DataMode::Pasv && profile.extended_on_ipv6) return DataMode::Epsv;
+    return mode;
+}
+
 const char* to_string(PasvAddressPolicy policy) {
     switch (policy) {
         case PasvAddressPolicy::Trust: return "trust";
@@ -222,5 +285,14 @@ const ClientProfile* find_client_profile(std::string_view name) {
 }
 
 const ClientProfile& curl_profile() { return kProfiles[0]; }
+
+std::span<const ClientOption> client_options() { return kOptions; }
+
+const ClientOption* find_client_option(std::string_view name, std::string_view profile) {
+    const ClientOption* found = nullptr;
+    for (const auto& o : kOptions)  // ftplib and textbook both have "timeout": the profile's own first
+        if (o.name == name && (!found || o.profile == profile)) found = &o;
+    return found;
+}
 
 }  // namespace ftpsim::proto

@@ -35,6 +35,9 @@ enum class DataMode : std::uint8_t {
 const char* to_string(DataMode mode);
 std::optional<DataMode> parse_data_mode(std::string_view text);  // "port", "epsv-all", ...
 bool is_passive(DataMode mode);  // the client connects (PASV, EPSV, EPSV ALL, SPSV, LSTN)
+// The command that sets up a data connection in `mode`: "PORT", "EPRT", "PASV", "EPSV" (also
+// for EPSV ALL), "SPSV", "LSTN", "SOCK"; "" for Default (no command) and Auto.
+std::string_view data_setup_command(DataMode mode);
 
 // What the client does with the address in a 227 reply.
 enum class PasvAddressPolicy : std::uint8_t {
@@ -136,9 +139,43 @@ struct ClientProfile {
     FailurePolicy on_data_failure = FailurePolicy::Continue;
 };
 
+// The mode a profile really uses on a control connection of the given family. On IPv6, PORT
+// cannot carry the client's address: every client announces with EPRT |2|; a profile with
+// extended_on_ipv6 also passives with EPSV only (RFC 2428); otherwise the mode as given.
+DataMode mode_on_family(const ClientProfile& profile, DataMode mode, bool ipv6);
+
 // The built-in profiles: curl, ftplib, lftp, filezilla, classic.
 std::span<const ClientProfile> client_profiles();
 const ClientProfile* find_client_profile(std::string_view name);
 const ClientProfile& curl_profile();  // the default everywhere a profile is not named
+
+// ---- The programs' own options (scenario key clients.NODE.options) -----------------------------
+// Each profile's options under the program's own names (curl's command line, ftplib's FTP
+// attributes, lftp's settings) and the fields they set, in one table next to the profiles: the
+// builder reads a scenario's options through it (an option of another program is an error) and
+// scenarios/README.md's key reference is rendered from it.
+enum class ClientOptionType : std::uint8_t {
+    Seconds,     // seconds ("60", "0.5") or a duration ("500ms"), at most a day
+    Flag,        // true or false (yes/no, on/off)
+    Tries,       // tries in all: 0 = unlimited, 1 = no retry (0 to 100000)
+    Multiplier,  // a factor from 1 to 100
+};
+struct ClientOptionValue {  // the value, as its type reads it
+    Time duration = 0;
+    bool flag = false;
+    unsigned tries = 0;
+    double factor = 1;
+};
+struct ClientOption {
+    std::string_view profile;  // the program: a name from client_profiles()
+    std::string_view name;     // as the program names it
+    ClientOptionType type;
+    std::string_view meaning;  // its default and what it governs, for the key reference
+    void (*apply)(ClientProfile&, const ClientOptionValue&);
+};
+std::span<const ClientOption> client_options();
+// The option called `name` of `profile`, else of any profile (nullptr if none): an option of
+// another program is reported as such by the caller.
+const ClientOption* find_client_option(std::string_view name, std::string_view profile = {});
 
 }  // namespace ftpsim::proto

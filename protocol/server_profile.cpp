@@ -643,6 +643,8 @@ ServerProfile vsftpd_profile() {
     p.prelogin_verbs = {Verb::QUIT, Verb::FEAT, Verb::OPTS, Verb::AUTH, Verb::PBSZ, Verb::PROT};
     p.prelogin_unknown_is_530 = true;
     p.check_arguments = false;
+    p.failed_login_delay = 3'000'000'000;  // delay_failed_login 1 s + PAM's pam_faildelay
+    p.max_login_fails = 3;                 // max_login_fails
     p.timing = DataTiming::ConnectThenMark;
     p.default_data_port = false;
     p.connect_from_port_20 = true;  // Debian's vsftpd.conf sets it (vsftpd.conf(5) default: NO)
@@ -684,6 +686,8 @@ ServerProfile pyftpdlib_profile() {
     p.acct_supported = false;
     p.prelogin_verbs = {Verb::QUIT, Verb::NOOP, Verb::SYST, Verb::FEAT, Verb::HELP, Verb::STAT};
     p.timing = DataTiming::Eager;
+    p.failed_login_delay = 3'000'000'000;  // FTPHandler.auth_failed_timeout = 3
+    p.max_login_fails = 3;                 // FTPHandler.max_login_attempts = 3
     p.default_data_port = false;
     p.port_promiscuous = false;  // permit_foreign_addresses = False
     p.pasv_ipv6_address_text = true;

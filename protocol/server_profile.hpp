@@ -89,6 +89,12 @@ struct ServerProfile {
     std::vector<Verb> prelogin_verbs;        // Session-group verbs served before login
     bool prelogin_unknown_is_530 = false;    // vsftpd answers anything pre-login with 530
     bool check_arguments = true;             // 501 on a missing/unexpected argument
+    // Failed logins (PASS answered 530) as `ftpsim serve` enforces them: the reply waits
+    // failed_login_delay, and the connection is closed after max_login_fails of them (0 = no
+    // limit). vsftpd: delay_failed_login plus PAM's failure delay, about 3 s, and
+    // max_login_fails=3; pyftpdlib: auth_failed_timeout=3, max_login_attempts=3; rfc959: none.
+    Time failed_login_delay = 0;
+    int max_login_fails = 0;
 
     // Data connections.
     DataTiming timing = DataTiming::MarkThenConnect;

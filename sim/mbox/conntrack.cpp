@@ -19,6 +19,17 @@ std::string ct_states_string(std::uint8_t states) {
     return s;
 }
 
+trace::Event created_fact(const ConntrackEntry& e) {
+    trace::Event f;
+    f.kind = trace::EventKind::Middlebox;
+    f.fact = trace::Fact::ConntrackCreated;
+    f.src = {e.original.src.addr.to_string(), e.original.src.port};
+    f.dst = {e.original.dst.addr.to_string(), e.original.dst.port};
+    f.entry = e.id;
+    f.state = ct_states_string(e.state_for(CtDirection::Original));
+    return f;
+}
+
 ConntrackEntry* Conntrack::find(const Packet& p, CtDirection& dir) {
     auto it = by_tuple_.find(FlowTuple{p.src, p.dst});
     if (it == by_tuple_.end() || it->second.empty()) return nullptr;

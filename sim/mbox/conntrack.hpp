@@ -36,6 +36,7 @@ inline CtDirection opposite(CtDirection d) {
 
 // The state a firewall rule matches (iptables -m conntrack --ctstate), as bits.
 enum CtState : std::uint8_t {
+    kCtAny = 0,  // no bit: a rule that matches every state
     kCtNew = 1,
     kCtEstablished = 2,
     kCtRelated = 4,
@@ -95,6 +96,11 @@ struct ConntrackEntry {
                                             : FlowTuple{reply.src, original.src};
     }
 };
+
+// trace::Fact::ConntrackCreated for a new entry: its original tuple (src -> dst), its id (entry)
+// and the state of its first packet (new, or related when an ALG expected it). The router adds
+// its name and the packet.
+trace::Event created_fact(const ConntrackEntry& e);
 
 // Conntrack timeouts: Linux's TCP defaults (nf_conntrack_tcp_timeout_*), simplified to three.
 struct ConntrackTimeouts {

@@ -203,6 +203,15 @@ Verdict Router::process_new(Packet& pkt, int in_iface, int& out_iface, TimeNs no
     // The helper is chosen by the real server port (the reply tuple's source), as
     // __nf_ct_helper_find does: a forward of 2121 to 21 is helped on the port-21 list.
     ct.ftp_helper = alg_ && !f.related && alg_->inspects_port(f.dst.port);
+    // Recorded where a stateful filter reads the table (its rules match new, established and
+    // related): elsewhere the NAT's and the ALG's facts already say what the entry holds.
+    if (firewall_) {
+        trace::Event e = created_fact(ct);
+        e.from = config_.name;
+        e.flags = flags_string(pkt.flags);
+        e.payload_len = static_cast<std::uint32_t>(pkt.payload.size());
+        notes.push_back(make_note(NoteKind::Conntrack, std::move(e)));
+    }
     return forward(ct, CtDirection::Original, pkt, in_iface, out_iface, now, notes, true);
 }
 

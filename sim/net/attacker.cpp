@@ -134,6 +134,29 @@ trace::Transfer AttackerApp::attempt() const {
     return t;
 }
 
+net::Decision SniffHook::prerouting(net::Packet& p, const net::HookContext& ctx,
+                                   std::vector<mbox::MiddleboxNote>& notes) {
+    if (!p.payload.empty() && control_ports_.count(p.src.port)) {
+        std::string_view rest = p.payload;
+        for (auto nl = rest.find('\n'); nl != std::string_view::npos; nl = rest.find('\n')) {
+            std::string line(rest.substr(0, nl));
+            rest.remove_prefix(nl + 1);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            attacker_->sniffed(line, p.src);
+        }
+    }
+    return inner_ ? inner_->prerouting(p, ctx, notes) : net::Decision{};
+}
+
+net::Decision SniffHook::postrouting(net::Packet& p, const net::HookContext& ctx,
+                                    std::vector<mbox::MiddleboxNote>& notes) {
+    return inner_ ? inner_->postrouting(p, ctx, notes) : net::Decision{};
+}
+
+std::vector<net::Packet> SniffHook::take_answers() {
+    return inner_ ? inner_->take_answers() : std::vector<net::Packet>{};
+}
+
 std::string AttackerApp::failure() const {
     if (!acted_) return "the attacker never saw anything to act on";
     return failure_;

@@ -10,10 +10,13 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "protocol/address.hpp"
 #include "sim/net/network.hpp"
+#include "sim/net/processor.hpp"
 #include "trace/trace.hpp"
 
 namespace ftpsim::sim {
@@ -65,6 +68,26 @@ private:
     int reply_ = 0;             // spdt: the reply to SPDT
     std::uint64_t stolen_ = 0;  // data bytes received
     std::string failure_;
+};
+
+// An attacker's tap on a node: every segment arriving there from a server's control port is read
+// line by line, and the replies are passed to the attacker (as a mirror port or a shared medium
+// would show them). Wraps the node's own hook, if any (nullptr: none).
+class SniffHook final : public net::PacketProcessor {
+public:
+    SniffHook(net::PacketProcessor* inner, AttackerApp* attacker, std::set<std::uint16_t> control_ports)
+        : inner_(inner), attacker_(attacker), control_ports_(std::move(control_ports)) {}
+    net::Decision prerouting(net::Packet& p, const net::HookContext& ctx,
+                             std::vector<mbox::MiddleboxNote>& notes) override;
+    net::Decision postrouting(net::Packet& p, const net::HookContext& ctx,
+                              std::vector<mbox::MiddleboxNote>& notes) override;
+    // The wrapped hook's own packets (an FTP64 ALG's replies) go out unchanged.
+    std::vector<net::Packet> take_answers() override;
+
+private:
+    net::PacketProcessor* inner_;
+    AttackerApp* attacker_;
+    std::set<std::uint16_t> control_ports_;
 };
 
 }  // namespace ftpsim::sim

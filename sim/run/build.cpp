@@ -38,25 +38,15 @@ std::string role_of(const scenario::Scenario& s, const scenario::NodeSpec& n) {
     return "host";
 }
 
-mbox::FwAction action_of(const std::string& a) {
-    if (a == "drop") return mbox::FwAction::Drop;
-    if (a == "reject") return mbox::FwAction::Reject;
-    return mbox::FwAction::Accept;
-}
-
 }  // namespace
 
 mbox::Firewall build_firewall(const scenario::FirewallSpec& spec) {
-    mbox::Firewall fw(action_of(spec.policy));
+    mbox::Firewall fw(spec.policy);
     for (const auto& r : spec.rules) {
         mbox::FirewallRule rule;
-        rule.action = action_of(r.action);
-        rule.direction = r.direction == "in"    ? mbox::FwDirection::Inbound
-                         : r.direction == "out" ? mbox::FwDirection::Outbound
-                                                : mbox::FwDirection::Any;
-        if (r.state == "new") rule.states = mbox::kCtNew;
-        if (r.state == "established") rule.states = mbox::kCtEstablished;
-        if (r.state == "related") rule.states = mbox::kCtRelated;
+        rule.action = r.action;
+        rule.direction = r.direction;
+        rule.states = r.state;
         if (r.src) rule.src = mbox::Prefix{r.src->addr, r.src->prefix};
         if (r.dst) rule.dst = mbox::Prefix{r.dst->addr, r.dst->prefix};
         if (r.sport) rule.sport = mbox::PortRange{r.sport->lo, r.sport->hi};
@@ -111,7 +101,7 @@ std::unique_ptr<mbox::Nat64> build_nat64(const scenario::NodeSpec& n) {
     c.ftp_alg.enabled = n.nat64.ftp_alg;
     c.ftp_alg.requires_algs = n.nat64.alg_requires_algs;
     for (const auto& i : n.interfaces)
-        if (i.side == "outside" && i.address.addr.is_v4()) {
+        if (i.side == mbox::Realm::Outside && i.address.addr.is_v4()) {
             c.pool = i.address.addr;
             break;
         }
@@ -120,16 +110,17 @@ std::unique_ptr<mbox::Nat64> build_nat64(const scenario::NodeSpec& n) {
 
 std::unique_ptr<mbox::Router> build_router(const scenario::NodeSpec& n) {
     if (n.kind != scenario::NodeKind::Router) return nullptr;
-    const bool input_default = n.input_policy == "accept" && n.input_reject.empty();
+    using scenario::InputPolicy, scenario::InputReject;
+    const bool input_default = n.input_policy == InputPolicy::Accept && n.input_reject == InputReject::None;
     bool any = n.nat.enabled || n.alg.enabled || !n.forwards.empty() || n.firewall.enabled || !input_default;
     if (!any) return nullptr;
     mbox::RouterConfig c;
     c.name = n.name;
-    if (n.input_reject == "icmp port-unreachable") c.closed_port = mbox::ClosedPortPolicy::IcmpPortUnreachable;
-    else if (n.input_reject.empty() && n.input_policy == "drop") c.closed_port = mbox::ClosedPortPolicy::Drop;
-    for (const auto& i : n.interfaces)
-        c.interfaces.push_back({i.name, i.address.addr, i.address.prefix,
-                                i.side == "inside" ? mbox::Realm::Inside : mbox::Realm::Outside});
+    if (n.input_reject == InputReject::IcmpPortUnreachable) c.closed_port = mbox::ClosedPortPolicy::IcmpPortUnreachable;
+    else if (n.input_reject == InputReject::None && n.input_policy == InputPolicy::Drop)
+        c.closed_port = mbox::ClosedPortPolicy::Drop;
+    for (const auto& i : n.interfaces)  // the loader gives every router interface its side
+        c.interfaces.push_back({i.name, i.address.addr, i.address.prefix, i.side.value_or(mbox::Realm::Outside)});
     if (n.nat.enabled) {
         c.nat = n.nat.config;
         // On Linux the NAT's state is its conntrack entry: an idle established connection loses
@@ -311,74 +302,56 @@ proto::ServerConfig build_server_config(const scenario::ServerSpec& s) {
 }
 
 namespace {
-// A timeout option's value: seconds ("60", "0.5" as curl takes them) or a duration ("500ms").
-proto::Time option_duration(const scenario::ClientSpec& c, const std::string& key, const std::string& value) {
+// An option's value as its type reads it (proto::ClientOptionType); the error says what was expected.
+proto::ClientOptionValue option_value(const scenario::ClientSpec& c, const std::string& key, const std::string& v,
+                                      proto::ClientOptionType type) {
+    using T = proto::ClientOptionType;
+    proto::ClientOptionValue out;
+    const auto fail = [&](const std::string& expected) {
+        throw scenario::ScenarioError(c.mark, "clients." + c.node + ".options." + key + ": expected " + expected +
+                                                  ", found '" + v + "'");
+    };
     char* end = nullptr;
-    const double secs = std::strtod(value.c_str(), &end);
-    if (!value.empty() && !*end && secs >= 0 && secs <= 86400) return static_cast<proto::Time>(secs * 1e9 + 0.5);
-    std::int64_t ns = 0;
-    if (scenario::parse_duration(value, ns) && ns >= 0) return ns;
-    throw scenario::ScenarioError(c.mark, "clients." + c.node + ".options." + key +
-                                              ": expected seconds (60, 0.5) or a duration (500ms), found '" + value + "'");
-}
-
-bool option_flag(const scenario::ClientSpec& c, const std::string& key, const std::string& v) {
-    if (v == "true" || v == "yes" || v == "on" || v == "True") return true;
-    if (v == "false" || v == "no" || v == "off" || v == "False") return false;
-    throw scenario::ScenarioError(c.mark, "clients." + c.node + ".options." + key + ": expected true or false, found '" + v + "'");
+    switch (type) {
+        case T::Seconds: {
+            // seconds ("60", "0.5" as curl takes them) or a duration ("500ms")
+            const double secs = std::strtod(v.c_str(), &end);
+            std::int64_t ns = 0;
+            if (!v.empty() && !*end && secs >= 0 && secs <= 86400) out.duration = static_cast<proto::Time>(secs * 1e9 + 0.5);
+            else if (scenario::parse_duration(v, ns) && ns >= 0) out.duration = ns;
+            else fail("seconds (60, 0.5) or a duration (500ms)");
+            break;
+        }
+        case T::Flag:
+            if (v == "true" || v == "yes" || v == "on" || v == "True") out.flag = true;
+            else if (v == "false" || v == "no" || v == "off" || v == "False") out.flag = false;
+            else fail("true or false");
+            break;
+        case T::Tries: {
+            const long n = std::strtol(v.c_str(), &end, 10);
+            if (v.empty() || *end || n < 0 || n > 100000) fail("a number of tries (0 = unlimited, 1 = no retry)");
+            out.tries = static_cast<unsigned>(n);
+            break;
+        }
+        case T::Multiplier: {
+            const double m = std::strtod(v.c_str(), &end);
+            if (v.empty() || *end || m < 1 || m > 100) fail("a multiplier from 1 to 100");
+            out.factor = m;
+            break;
+        }
+    }
+    return out;
 }
 }  // namespace
 
 void apply_client_options(const scenario::ClientSpec& c, proto::ClientProfile& p) {
-    using P = proto::PasvAddressPolicy;
-    // Each program's options under its own names (curl's command line, ftplib's FTP attributes,
-    // lftp's settings); an option of another program is an error, not silently ignored.
-    struct Option {
-        const char* profile;
-        const char* name;
-        void (*apply)(const scenario::ClientSpec&, const std::string&, const std::string&, proto::ClientProfile&);
-    };
-    static const Option options[] = {
-        {"curl", "connect-timeout", [](const auto& c, const auto& k, const auto& v, auto& p) { p.connect_timeout = option_duration(c, k, v); }},
-        {"curl", "max-time", [](const auto& c, const auto& k, const auto& v, auto& p) { p.max_time = option_duration(c, k, v); }},
-        {"curl", "ftp-skip-pasv-ip", [](const auto& c, const auto& k, const auto& v, auto& p) {
-             p.pasv_address = option_flag(c, k, v) ? P::UseControlPeer : P::Trust; }},
-        {"ftplib", "timeout", [](const auto& c, const auto& k, const auto& v, auto& p) {
-             p.connect_timeout = p.accept_timeout = option_duration(c, k, v); }},
-        {"ftplib", "trust_server_pasv_ipv4_address", [](const auto& c, const auto& k, const auto& v, auto& p) {
-             p.pasv_address = option_flag(c, k, v) ? P::Trust : P::UseControlPeer; }},
-        // the rig's scripted client (Python's FTP(timeout=...)): connects, the wait for a
-        // reply, and socket.create_connection(timeout=...) for the data connection
-        {"textbook", "timeout", [](const auto& c, const auto& k, const auto& v, auto& p) {
-             p.connect_timeout = p.accept_timeout = p.reply_timeout = option_duration(c, k, v); }},
-        {"lftp", "net:timeout", [](const auto& c, const auto& k, const auto& v, auto& p) {
-             p.connect_timeout = p.accept_timeout = option_duration(c, k, v); }},
-        {"lftp", "ftp:fix-pasv-address", [](const auto& c, const auto& k, const auto& v, auto& p) {
-             p.pasv_address = option_flag(c, k, v) ? P::FixPrivate : P::Trust; }},
-        {"lftp", "net:max-retries", [](const auto& c, const auto& k, const auto& v, auto& p) {
-             char* end = nullptr;
-             const long n = std::strtol(v.c_str(), &end, 10);
-             if (v.empty() || *end || n < 0 || n > 100000)
-                 throw scenario::ScenarioError(c.mark, "clients." + c.node + ".options." + k + ": expected a number of tries (0 = unlimited, 1 = no retry), found '" + v + "'");
-             p.max_tries = n == 0 ? 100000u : static_cast<unsigned>(n); }},
-        {"lftp", "ftp:auto-passive-mode", [](const auto& c, const auto& k, const auto& v, auto& p) { p.auto_passive_mode = option_flag(c, k, v); }},
-        {"lftp", "net:reconnect-interval-base", [](const auto& c, const auto& k, const auto& v, auto& p) { p.reconnect_interval_base = option_duration(c, k, v); }},
-        {"lftp", "net:reconnect-interval-max", [](const auto& c, const auto& k, const auto& v, auto& p) { p.reconnect_interval_max = option_duration(c, k, v); }},
-        {"lftp", "net:reconnect-interval-multiplier", [](const auto& c, const auto& k, const auto& v, auto& p) {
-             char* end = nullptr;
-             const double m = std::strtod(v.c_str(), &end);
-             if (v.empty() || *end || m < 1 || m > 100)
-                 throw scenario::ScenarioError(c.mark, "clients." + c.node + ".options." + k + ": expected a multiplier from 1 to 100, found '" + v + "'");
-             p.reconnect_interval_multiplier = m; }},
-    };
+    // The options table is the client profiles' registry (proto::client_options()).
     for (const auto& [key, value] : c.options) {
-        const Option* found = nullptr;
-        for (const auto& o : options)  // ftplib and textbook both have "timeout": the profile's own first
-            if (key == o.name && (!found || c.profile == o.profile)) found = &o;
+        const proto::ClientOption* found = proto::find_client_option(key, c.profile);
         if (!found) {
             std::vector<std::string> names;
-            for (const auto& o : options)
-                if (c.profile == o.profile) names.push_back(o.name);
+            for (const auto& o : proto::client_options())
+                if (c.profile == o.profile) names.emplace_back(o.name);
             std::string all;
             for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
             const std::string near = scenario::nearest_key(key, names);
@@ -388,8 +361,8 @@ void apply_client_options(const scenario::ClientSpec& c, proto::ClientProfile& p
         }
         if (c.profile != found->profile)
             throw scenario::ScenarioError(c.mark, "clients." + c.node + ".options." + key + ": an option of " +
-                                                      found->profile + ", but the client's profile is " + c.profile);
-        found->apply(c, key, value, p);
+                                                      std::string(found->profile) + ", but the client's profile is " + c.profile);
+        found->apply(p, option_value(c, key, value, found->type));
     }
 }
 

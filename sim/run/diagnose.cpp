@@ -5,8 +5,10 @@
 #include <optional>
 #include <set>
 
+#include "protocol/client_profile.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/server_profile.hpp"
+#include "sim/run/build.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/loader.hpp"
 
@@ -880,7 +882,7 @@ std::string forwards_yaml(const scenario::NodeSpec& r, const std::string& extra)
 
 const scenario::Interface* outside_interface(const scenario::NodeSpec& r) {
     for (const auto& i : r.interfaces)
-        if (i.side == "outside") return &i;
+        if (i.side == mbox::Realm::Outside) return &i;
     return nullptr;
 }
 
@@ -1005,19 +1007,49 @@ std::vector<Candidate> candidates(const scenario::Scenario& s) {
     for (const auto& c : s.clients) {
         bool third = scenario::is_server_to_server(c.mode);
         if (third) continue;
-        static const std::vector<std::pair<std::string, std::string>> modes = {
-            {"pasv", "passive mode (PASV): the client opens the data connection"},
-            {"epsv", "extended passive mode (EPSV): the client opens the data connection to the control connection's address"},
-            {"port", "active mode (PORT): the server opens the data connection"},
-            {"eprt", "extended active mode (EPRT)"},
-            {"spsv", "single-port mode (SPSV): the data connection goes to the control port"},
+        // The fixes name the command the profile really sends in each mode on this control
+        // connection's family (on IPv6: EPRT for PORT, and EPSV for PASV where the profile says so).
+        const proto::ClientProfile* profile = proto::find_client_profile(c.profile);
+        if (!profile) continue;  // the loader accepts only the registry's names
+        const bool ipv6 = !c.server.addr.is_v4();
+        struct ModeFix {
+            scenario::ClientMode mode;
+            const char* name;   // the mode in words
+            const char* means;  // what it does ("" = nothing to add)
         };
-        for (const auto& [m, words] : modes)
-            if (m != scenario::name_of(c.mode)) out.push_back({"Use " + words, {"clients." + c.node + ".mode=" + m}, kFixMode});
-        if (c.profile == "classic")
-            out.push_back({"Use a client that ignores the address in 227 and connects to the control connection's "
-                           "peer (curl)",
-                           {"clients." + c.node + ".profile=curl"}, kFixClient});
+        static const ModeFix modes[] = {
+            {scenario::ClientMode::Pasv, "passive mode", "the client opens the data connection"},
+            {scenario::ClientMode::Epsv, "extended passive mode",
+             "the client opens the data connection to the control connection's address"},
+            {scenario::ClientMode::Port, "active mode", "the server opens the data connection"},
+            {scenario::ClientMode::Eprt, "extended active mode", ""},
+            {scenario::ClientMode::Spsv, "single-port mode", "the data connection goes to the control port"},
+        };
+        for (const auto& m : modes) {
+            if (m.mode == c.mode) continue;
+            const proto::DataMode asked = build_mode(m.mode);
+            const std::string sent(proto::data_setup_command(proto::mode_on_family(*profile, asked, ipv6)));
+            std::string words = std::string("Use ") + m.name + " (" + sent;
+            if (sent != proto::data_setup_command(asked)) words += ", which " + std::string(profile->name) + " sends for it on IPv6";
+            words += ")";
+            if (*m.means) words += std::string(": ") + m.means;
+            out.push_back({words, {"clients." + c.node + ".mode=" + std::string(scenario::name_of(m.mode))}, kFixMode});
+        }
+        // curl ignores the 227's address (ftp-skip-pasv-ip) and, on IPv6, passives with EPSV.
+        const proto::ClientProfile* curl = proto::find_client_profile("curl");
+        if (curl && profile != curl) {
+            const proto::DataMode mode = build_mode(c.mode);
+            const std::string own(proto::data_setup_command(proto::mode_on_family(*profile, mode, ipv6)));
+            const std::string curls(proto::data_setup_command(proto::mode_on_family(*curl, mode, ipv6)));
+            if (own != curls)
+                out.push_back({"Use a client that sends " + curls + " on IPv6 where " + std::string(profile->name) +
+                                   " sends " + own + " (curl)",
+                               {"clients." + c.node + ".profile=curl"}, kFixClient});
+            else if (profile->pasv_address == proto::PasvAddressPolicy::Trust)
+                out.push_back({"Use a client that ignores the address in 227 and connects to the control connection's "
+                               "peer (curl)",
+                               {"clients." + c.node + ".profile=curl"}, kFixClient});
+        }
     }
     for (const auto& sv : s.servers) {
         const auto* node = s.node(sv.node);
@@ -1225,6 +1257,12 @@ void review_security(const scenario::Scenario& s, trace::Trace& t, bool verify) 
         break;
     }
     review_attackers(s, t, verify);
+}
+
+std::vector<trace::Fix> fix_candidates(const scenario::Scenario& s) {
+    std::vector<trace::Fix> out;
+    for (const auto& c : candidates(s)) out.push_back(trace::make_fix(c.description, c.sets, false));
+    return out;
 }
 
 void diagnose(const scenario::Scenario& s, trace::Trace& t, bool verify) {

@@ -29,6 +29,10 @@ std::vector<ControlLine> control_lines(const trace::Trace& t);
 
 void diagnose(const scenario::Scenario& s, trace::Trace& t, bool verify);
 
+// Every change the diagnosis may offer for `s`, in the order it tries them (a finding then keeps
+// those that address its cause and, with verification, that work), unverified.
+std::vector<trace::Fix> fix_candidates(const scenario::Scenario& s);
+
 // Runs on every trace, failed or not: a server that opened a data connection to a host its
 // client never logged in to (RFC 2577's bounce attack) gets a warning with its verified fix.
 void review_security(const scenario::Scenario& s, trace::Trace& t, bool verify);

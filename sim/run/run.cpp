@@ -132,40 +132,6 @@ private:
     mbox::HostFirewall fw_;
 };
 
-// An attacker's tap on a node: every segment arriving there from a link that comes from a
-// server's control port is read line by line, and the replies are passed to the attacker (as a
-// mirror port or a shared medium would show them). Wraps the node's own hook, if any.
-class SniffHook final : public net::PacketProcessor {
-public:
-    SniffHook(net::PacketProcessor* inner, AttackerApp* attacker, std::set<std::uint16_t> control_ports)
-        : inner_(inner), attacker_(attacker), control_ports_(std::move(control_ports)) {}
-    net::Decision prerouting(net::Packet& p, const net::HookContext& ctx,
-                             std::vector<mbox::MiddleboxNote>& notes) override {
-        if (!p.payload.empty() && control_ports_.count(p.src.port)) {
-            std::string_view rest = p.payload;
-            for (auto nl = rest.find('\n'); nl != std::string_view::npos; nl = rest.find('\n')) {
-                std::string line(rest.substr(0, nl));
-                rest.remove_prefix(nl + 1);
-                if (!line.empty() && line.back() == '\r') line.pop_back();
-                attacker_->sniffed(line, p.src);
-            }
-        }
-        return inner_ ? inner_->prerouting(p, ctx, notes) : net::Decision{};
-    }
-    net::Decision postrouting(net::Packet& p, const net::HookContext& ctx,
-                              std::vector<mbox::MiddleboxNote>& notes) override {
-        return inner_ ? inner_->postrouting(p, ctx, notes) : net::Decision{};
-    }
-    std::vector<net::Packet> take_answers() override {
-        return inner_ ? inner_->take_answers() : std::vector<net::Packet>{};
-    }
-
-private:
-    net::PacketProcessor* inner_;
-    AttackerApp* attacker_;
-    std::set<std::uint16_t> control_ports_;
-};
-
 proto::ThirdPartyConfig third_party_config(const scenario::ClientSpec& c) {
     proto::ThirdPartyConfig tp;
     tp.dialect = c.mode == scenario::ClientMode::Rfc438   ? proto::ThirdPartyDialect::Rfc438
@@ -208,7 +174,7 @@ void add_attackers(net::Network& net, const scenario::Scenario& s, Apps& apps,
     for (const auto& a : s.attackers) {
         AttackerConfig cfg;
         cfg.node = a.node;
-        cfg.steal = a.steal == "data" ? AttackerConfig::Steal::Data : AttackerConfig::Steal::Spdt;
+        cfg.steal = a.steal == scenario::StealKind::Data ? AttackerConfig::Steal::Data : AttackerConfig::Steal::Spdt;
         cfg.sniff = a.sniff;
         cfg.delay_ns = a.delay_ns;
         cfg.server = a.server;
@@ -409,7 +375,7 @@ trace::Trace simulate(const scenario::Scenario& s, const RunOptions& o,
     bool nat = false, icmp = false;
     for (const auto& n : s.nodes) {
         nat = nat || n.nat.enabled;
-        icmp = icmp || n.input_reject == "icmp port-unreachable";
+        icmp = icmp || n.input_reject == scenario::InputReject::IcmpPortUnreachable;
     }
     if (nat)
         t.model_notes.push_back(

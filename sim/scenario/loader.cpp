@@ -513,6 +513,23 @@ std::vector<std::string> client_profile_names() {
     return out;
 }
 
+// clients.NODE.options in the reference: the client profiles' option table (proto::client_options()),
+// program by program.
+const std::string& client_options_meaning() {
+    static const std::string text = [] {
+        std::string out = "the program's own options under its own names (an option of another program is an "
+                          "error); timeouts in seconds (`5`, `0.5`) or as a duration.";
+        std::string_view program;
+        for (const auto& o : proto::client_options()) {
+            out += o.profile != program ? std::string(program.empty() ? " " : "; ") + std::string(o.profile) + ": " : ", ";
+            program = o.profile;
+            out += "`" + std::string(o.name) + "` (" + std::string(o.meaning) + ")";
+        }
+        return out + ". See docs/client.md";
+    }();
+    return text;
+}
+
 std::vector<std::string> server_profile_names() {
     std::vector<std::string> out;
     for (const auto& p : proto::server_profiles()) out.emplace_back(p.name);
@@ -701,16 +718,13 @@ const Key<ForwardSpec> kForwardKeys[] = {
      true},
 };
 
-const std::vector<std::string> kFwActions = {"accept", "drop", "reject"};
-
 const Key<FirewallRule> kRuleKeys[] = {
-    {"action", "", "required", "`reject` answers a TCP SYN with a RST", kFwActions,
-     [](const Value& v, FirewallRule& r) { r.action = v.one_of(kFwActions); }, true},
+    {"action", "", "required", "`reject` answers a TCP SYN with a RST", names<mbox::FwAction>(),
+     [](const Value& v, FirewallRule& r) { r.action = choice<mbox::FwAction>(v); }, true},
     {"direction", "", "`any`", "`in`: arriving from an outside interface (or, on a host, to the host)",
-     {"in", "out", "any"}, [](const Value& v, FirewallRule& r) { r.direction = v.one_of({"in", "out", "any"}); }},
+     names<mbox::FwDirection>(), [](const Value& v, FirewallRule& r) { r.direction = choice<mbox::FwDirection>(v); }},
     {"state", "", "`any`", "connection tracking state; `related` is a data connection an ALG expects",
-     {"new", "established", "related", "any"},
-     [](const Value& v, FirewallRule& r) { r.state = v.one_of({"new", "established", "related", "any"}); }},
+     names<mbox::CtState>(), [](const Value& v, FirewallRule& r) { r.state = choice<mbox::CtState>(v); }},
     {"src", "cidr", "any", "", {}, [](const Value& v, FirewallRule& r) { r.src = v.cidr(); }},
     {"dst", "cidr", "any", "", {}, [](const Value& v, FirewallRule& r) { r.dst = v.cidr(); }},
     {"sport", "port range", "any", "", {}, [](const Value& v, FirewallRule& r) { r.sport = v.port_range(); }},
@@ -723,16 +737,14 @@ FirewallRule read_rule(const Value& v) {
     Map m(v);
     FirewallRule r;
     r.mark = v.mark();
-    r.direction = "any";
-    r.state = "any";
     read_keys(m, kRuleKeys, r);
     return r;
 }
 
 const Key<FirewallSpec> kFirewallKeys[] = {
     {"enabled", "boolean", "`true`", "", {}, [](const Value& v, FirewallSpec& f) { f.enabled = v.boolean(); }},
-    {"policy", "", "`accept`", "what happens when no rule matches", kFwActions,
-     [](const Value& v, FirewallSpec& f) { f.policy = v.one_of(kFwActions); }},
+    {"policy", "", "`accept`", "what happens when no rule matches", names<mbox::FwAction>(),
+     [](const Value& v, FirewallSpec& f) { f.policy = choice<mbox::FwAction>(v); }},
     {"rules", "list of rules", "`[]`", "checked in order; the first match decides", {},
      [](const Value& v, FirewallSpec& f) {
          for (const auto& r : v.list("rules")) f.rules.push_back(read_rule(r));
@@ -754,7 +766,7 @@ const Key<Interface> kInterfaceKeys[] = {
     {"address", "cidr", "required", "address and network", {},
      [](const Value& v, Interface& i) { i.address = v.cidr(); }, true},
     {"side", "", "private address: `inside`, else `outside`", "routers: NAT translates from inside to outside",
-     {"inside", "outside"}, [](const Value& v, Interface& i) { i.side = v.one_of({"inside", "outside"}); }},
+     names<mbox::Realm>(), [](const Value& v, Interface& i) { i.side = choice<mbox::Realm>(v); }},
 };
 
 Interface read_interface(const Value& v, std::size_t index, bool router) {
@@ -767,7 +779,7 @@ Interface read_interface(const Value& v, std::size_t index, bool router) {
         read_keys(m, kInterfaceKeys, i);
     }
     if (i.name.empty()) i.name = "eth" + std::to_string(index);
-    if (router && i.side.empty()) i.side = i.address.addr.is_private() ? "inside" : "outside";
+    if (router && !i.side) i.side = i.address.addr.is_private() ? mbox::Realm::Inside : mbox::Realm::Outside;
     return i;
 }
 
@@ -790,13 +802,12 @@ const Key<NodeSpec> kInputKeys[] = {
      "`accept`: the packet reaches the router's own TCP, whose closed port answers RST (Linux with no input "
      "filter; the snat21-off-pasv capture). `drop`: silence; the sender retransmits its SYN until its connect "
      "times out",
-     {"accept", "drop"}, [](const Value& v, NodeSpec& n) { n.input_policy = v.one_of({"accept", "drop"}); }},
+     names<InputPolicy>(), [](const Value& v, NodeSpec& n) { n.input_policy = choice<InputPolicy>(v); }},
     {"reject", "", "none",
      "a last rule `reject with tcp reset` (a RST, whatever the policy) or `reject with icmp type "
      "port-unreachable`: an ICMP destination unreachable that Linux's TCP turns into ECONNREFUSED on a connect "
      "in progress",
-     {"tcp reset", "icmp port-unreachable"},
-     [](const Value& v, NodeSpec& n) { n.input_reject = v.one_of({"tcp reset", "icmp port-unreachable"}); }},
+     names<InputReject>(), [](const Value& v, NodeSpec& n) { n.input_reject = choice<InputReject>(v); }},
 };
 
 // A key only a router has: on a host it is an error that says how to fix it.
@@ -1021,17 +1032,7 @@ const Key<ClientSpec> kClientKeys[] = {
      "host h starts its clients at `start` + h x `host_interval` (spreads the hosts' sessions over time, so a "
      "NAT's port pool is not held by all of them at once)",
      {}, [](const Value& v, ClientSpec& c) { c.host_interval_ns = v.duration(); }},
-    {"options", "mapping", "`{}`",
-     "the program's own options under its own names (an option of another program is an error); timeouts in "
-     "seconds (`5`, `0.5`) or as a duration. curl: `connect-timeout` (default 300 s: control connection and "
-     "passive data connections), `max-time` (default none: the whole session), `ftp-skip-pasv-ip` (default "
-     "`true`: connect to the control peer, not the 227 address); ftplib: `timeout` (default none: connect and "
-     "accept), `trust_server_pasv_ipv4_address` (default `false`); lftp: `net:timeout` (default 300 s: connect "
-     "and accept), `ftp:fix-pasv-address` (default `true`), `net:max-retries` (default 1000 tries in all; a retry "
-     "is a new control connection when the control connection cannot be made), `net:reconnect-interval-base` (30 "
-     "s), `net:reconnect-interval-multiplier` (1.5), `net:reconnect-interval-max` (600 s); textbook: `timeout` (default none: "
-     "connect, accept and the wait for each reply; then QUIT and close). See docs/client.md",
-     {},
+    {"options", "mapping", "`{}`", client_options_meaning(), {},
      [](const Value& v, ClientSpec& c) {
          for (auto& [k, val] : Map(v).entries()) c.options[k] = val.scalar("a value");
      }},
@@ -1072,7 +1073,7 @@ const Key<AttackerSpec> kAttackerKeys[] = {
     {"steal", "", "required",
      "`data`: connect to the passive port that a 227 or 229 reply announces (to the address the reply came from); "
      "`spdt`: connect to the control port and send `SPDT <id>`, then read what follows `200 DATA`",
-     {"data", "spdt"}, [](const Value& v, AttackerSpec& a) { a.steal = v.one_of({"data", "spdt"}); }, true},
+     names<StealKind>(), [](const Value& v, AttackerSpec& a) { a.steal = choice<StealKind>(v); }, true},
     {"sniff", "node name", "none",
      "the node whose traffic the attacker reads (a mirror port on a router, a shared medium): every reply from a "
      "server's control port that arrives there is seen at once. Needed for `steal: data`",
@@ -1105,16 +1106,16 @@ AttackerSpec read_attacker(const std::string& node, const Value& v) {
     const auto at = m.get("at");
     const auto id = m.get("id");
     const std::string where = v.path() + ": ";
-    if (a.steal == "data" && a.sniff.empty())
+    if (a.steal == StealKind::Data && a.sniff.empty())
         v.fail(where + "'steal: data' needs 'sniff' (the node whose traffic shows the server's 227/229 reply)");
-    if (a.steal == "data" && (server || id || at))
+    if (a.steal == StealKind::Data && (server || id || at))
         (server ? *server : id ? *id : *at)
             .fail(where + "'server', 'id' and 'at' are for 'steal: spdt'; 'steal: data' connects to the port it sniffs");
     if (a.sniff.empty() && delay) delay->fail(where + "'delay' counts from the sniffed reply: it needs 'sniff'");
     if (!a.sniff.empty() && (server || at))
         (server ? *server : *at).fail(where + "with 'sniff' the attacker acts on what it sees; "
                                               "'server' and 'at' are for an attacker without 'sniff'");
-    if (a.steal == "spdt" && a.sniff.empty() && (!server || !id))
+    if (a.steal == StealKind::Spdt && a.sniff.empty() && (!server || !id))
         v.fail(where + "'steal: spdt' without 'sniff' needs 'server' (the control port) and 'id' (the identifier to try)");
     return a;
 }
@@ -1527,8 +1528,8 @@ void validate(const Scenario& s) {
                                   "forwards, firewall); put them on a router of their own");
         bool inside_v6 = false, outside_v4 = false;
         for (const auto& i : n.interfaces) {
-            inside_v6 = inside_v6 || (i.side == "inside" && !i.address.addr.is_v4());
-            outside_v4 = outside_v4 || (i.side == "outside" && i.address.addr.is_v4());
+            inside_v6 = inside_v6 || (i.side == mbox::Realm::Inside && !i.address.addr.is_v4());
+            outside_v4 = outside_v4 || (i.side == mbox::Realm::Outside && i.address.addr.is_v4());
         }
         if (!inside_v6 || !outside_v4)
             fail_at(n.nat64.mark, "nodes." + n.name + ".nat64: needs an IPv6 interface with side: inside and an IPv4 "

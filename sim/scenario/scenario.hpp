@@ -12,7 +12,10 @@
 #include <vector>
 
 #include "protocol/address.hpp"
+#include "sim/mbox/conntrack.hpp"
+#include "sim/mbox/firewall.hpp"
 #include "sim/mbox/nat.hpp"
+#include "sim/mbox/router.hpp"
 
 namespace ftpsim::scenario {
 
@@ -73,6 +76,58 @@ inline std::span<const Choice<FaultKind>> choices<FaultKind>() {
     return kNames;
 }
 
+// The firewall's words (nodes.NAME.firewall): the model's own values (sim/mbox/firewall.hpp).
+template <>
+inline std::span<const Choice<mbox::FwAction>> choices<mbox::FwAction>() {
+    static constexpr Choice<mbox::FwAction> kNames[] = {
+        {mbox::FwAction::Accept, "accept"}, {mbox::FwAction::Drop, "drop"}, {mbox::FwAction::Reject, "reject"}};
+    return kNames;
+}
+// in: from an outside to an inside interface (on a host: to the host); out: the other way.
+template <>
+inline std::span<const Choice<mbox::FwDirection>> choices<mbox::FwDirection>() {
+    static constexpr Choice<mbox::FwDirection> kNames[] = {
+        {mbox::FwDirection::Inbound, "in"}, {mbox::FwDirection::Outbound, "out"}, {mbox::FwDirection::Any, "any"}};
+    return kNames;
+}
+template <>
+inline std::span<const Choice<mbox::CtState>> choices<mbox::CtState>() {
+    static constexpr Choice<mbox::CtState> kNames[] = {{mbox::kCtNew, "new"},
+                                                       {mbox::kCtEstablished, "established"},
+                                                       {mbox::kCtRelated, "related"},
+                                                       {mbox::kCtAny, "any"}};
+    return kNames;
+}
+// A router interface's realm: NAT translates from inside to outside.
+template <>
+inline std::span<const Choice<mbox::Realm>> choices<mbox::Realm>() {
+    static constexpr Choice<mbox::Realm> kNames[] = {{mbox::Realm::Inside, "inside"}, {mbox::Realm::Outside, "outside"}};
+    return kNames;
+}
+
+// A router's INPUT chain for its own ports that nothing forwards (nftables words).
+enum class InputPolicy { Accept, Drop };
+template <>
+inline std::span<const Choice<InputPolicy>> choices<InputPolicy>() {
+    static constexpr Choice<InputPolicy> kNames[] = {{InputPolicy::Accept, "accept"}, {InputPolicy::Drop, "drop"}};
+    return kNames;
+}
+enum class InputReject { None, TcpReset, IcmpPortUnreachable };  // None: no last reject rule
+template <>
+inline std::span<const Choice<InputReject>> choices<InputReject>() {
+    static constexpr Choice<InputReject> kNames[] = {{InputReject::TcpReset, "tcp reset"},
+                                                     {InputReject::IcmpPortUnreachable, "icmp port-unreachable"}};
+    return kNames;
+}
+
+// What an attacker steals (attackers[].steal).
+enum class StealKind { Data, Spdt };
+template <>
+inline std::span<const Choice<StealKind>> choices<StealKind>() {
+    static constexpr Choice<StealKind> kNames[] = {{StealKind::Data, "data"}, {StealKind::Spdt, "spdt"}};
+    return kNames;
+}
+
 struct PortRange {
     std::uint16_t lo = 0, hi = 0;
     bool contains(std::uint16_t p) const { return p >= lo && p <= hi; }
@@ -89,7 +144,7 @@ struct Cidr {
 struct Interface {
     std::string name;        // "eth0" by default, "lan"/"wan" on routers
     Cidr address;
-    std::string side;        // routers: "inside" (private realm) or "outside"
+    std::optional<mbox::Realm> side;  // routers: inside (private realm) or outside; hosts: unset
     Mark mark;
 };
 
@@ -135,9 +190,9 @@ struct ForwardSpec {
 };
 
 struct FirewallRule {
-    std::string action;               // accept | drop | reject
-    std::string direction;            // in | out | any  (in: from an outside to an inside interface)
-    std::string state;                // new | established | related | any
+    mbox::FwAction action = mbox::FwAction::Accept;
+    mbox::FwDirection direction = mbox::FwDirection::Any;  // Inbound: from an outside to an inside interface
+    mbox::CtState state = mbox::kCtAny;
     std::optional<Cidr> src, dst;
     std::optional<PortRange> sport, dport;
     std::string comment;
@@ -146,7 +201,7 @@ struct FirewallRule {
 
 struct FirewallSpec {
     bool enabled = false;
-    std::string policy = "accept";    // the default when no rule matches
+    mbox::FwAction policy = mbox::FwAction::Accept;  // the default when no rule matches
     std::vector<FirewallRule> rules;
     Mark mark;
 };
@@ -164,8 +219,8 @@ struct NodeSpec {
     FirewallSpec firewall;
     std::optional<PortRange> local_ports;  // ip_local_port_range (default 32768-60999)
     // A router's INPUT chain for its own ports that nothing forwards (nftables words):
-    std::string input_policy = "accept";   // accept (the router's TCP answers RST) | drop
-    std::string input_reject;              // "" | "tcp reset" | "icmp port-unreachable" (a last rule)
+    InputPolicy input_policy = InputPolicy::Accept;  // accept (the router's TCP answers RST) | drop
+    InputReject input_reject = InputReject::None;    // a last rule
     Mark mark;
 };
 
@@ -234,7 +289,7 @@ struct FaultSpec {
 // An eavesdropping third host that races the client for its data connection (security cases).
 struct AttackerSpec {
     std::string node;                 // the attacker's host
-    std::string steal;                // data: connect to the passive port a 227/229 announces;
+    StealKind steal = StealKind::Data;  // data: connect to the passive port a 227/229 announces;
                                       // spdt: connect to the control port and send SPDT <id>
     std::string sniff;                // the node whose traffic the attacker reads ("" = none)
     std::int64_t delay_ns = 0;        // with sniff: how long after the sniffed reply it acts

@@ -267,6 +267,13 @@ TEST_CASE("ALG: a related data connection passes a stateful firewall; without th
         if (with_alg) {
             CHECK(data.verdict == Verdict::Forward);
             CHECK(data.has_note("server-fw: accepted SYN to 10.0.0.5:30001 (related), rule 1"));
+            // Its conntrack entry is created related: the state the firewall's rule 1 matched.
+            const MiddleboxNote* created = nullptr;
+            for (const auto& n : data.notes)
+                if (n.fact.fact == trace::Fact::ConntrackCreated) created = &n;
+            REQUIRE(created);
+            CHECK(created->fact.state == "related");
+            CHECK(created->fact.dst == trace::Endpoint{"10.0.0.5", 30001});
         } else {
             CHECK(data.verdict == Verdict::Drop);
             CHECK(data.notes.back().text == "server-fw: dropped SYN to 10.0.0.5:30001, rule 3 (default drop)");

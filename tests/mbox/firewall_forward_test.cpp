@@ -144,6 +144,44 @@ TEST_CASE("firewall: stateful, new then established, with hit counters") {
     CHECK(snap.conntrack[0].seen_reply);
 }
 
+TEST_CASE("conntrack: a router with a firewall records each new entry as a typed fact") {
+    Firewall fw(FwAction::Drop);
+    fw.add(accept_established_related());
+    fw.add(to_port(21, FwAction::Accept));
+    Router r(server_fw(fw));
+    RouterResult s = r.process(syn("198.51.100.7:40000", "10.0.0.5:21"), kOut);
+    REQUIRE(s.verdict == Verdict::Forward);
+    REQUIRE(s.notes.size() == 2);  // the firewall's verdict, then the entry it admitted
+    const MiddleboxNote& n = s.notes[1];
+    CHECK(n.kind == NoteKind::Conntrack);
+    CHECK(n.verdict == trace::Verdict::None);
+    CHECK(n.fact.fact == trace::Fact::ConntrackCreated);
+    CHECK(n.fact.from == "server-fw");
+    CHECK(n.fact.src == trace::Endpoint{"198.51.100.7", 40000});
+    CHECK(n.fact.dst == trace::Endpoint{"10.0.0.5", 21});
+    CHECK(n.fact.state == "new");
+    CHECK(n.fact.flags == "S");
+    REQUIRE(r.snapshot(0).conntrack.size() == 1);
+    CHECK(n.fact.entry == r.snapshot(0).conntrack[0].id);
+    // The reply belongs to the entry: no new one.
+    RouterResult sa = r.process(make_packet(ep("10.0.0.5:21"), ep("198.51.100.7:40000"), kSyn | kAck, 5, 101), kDmz);
+    for (const auto& x : sa.notes) CHECK(x.fact.fact != trace::Fact::ConntrackCreated);
+    // A dropped SYN makes no entry.
+    RouterResult dropped = r.process(syn("198.51.100.7:40001", "10.0.0.5:30001"), kOut);
+    REQUIRE(dropped.verdict == Verdict::Drop);
+    for (const auto& x : dropped.notes) CHECK(x.fact.fact != trace::Fact::ConntrackCreated);
+}
+
+TEST_CASE("conntrack: a router without a firewall keeps its entries out of the trace") {
+    RouterConfig c = server_router();
+    c.forwards.push_back({2121, 2121, ip("192.168.2.10"), 21});
+    Router r(c);
+    RouterResult in = r.process(syn("203.0.113.10:40000", "203.0.113.1:2121"), kWan);
+    REQUIRE(in.verdict == Verdict::Forward);
+    for (const auto& x : in.notes) CHECK(x.fact.fact != trace::Fact::ConntrackCreated);
+    CHECK(r.snapshot(0).conntrack.size() == 1);  // the entry exists all the same
+}
+
 TEST_CASE("firewall: rule order decides, and reject answers with a TCP reset") {
     Firewall fw(FwAction::Accept);
     FirewallRule reject = to_port(21, FwAction::Reject);

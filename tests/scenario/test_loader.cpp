@@ -9,6 +9,7 @@
 #include "sim/scenario/loader.hpp"
 
 using namespace ftpsim::scenario;
+namespace mbox = ftpsim::mbox;
 namespace fs = std::filesystem;
 
 namespace {
@@ -42,7 +43,7 @@ TEST_CASE("the base scenario loads with every field in place") {
     REQUIRE(s.nodes.size() == 3);
     CHECK(s.nodes[0].name == "client");
     CHECK(s.nodes[1].kind == NodeKind::Router);
-    CHECK(s.nodes[1].interfaces[1].side == "outside");
+    CHECK(s.nodes[1].interfaces[1].side == mbox::Realm::Outside);
     CHECK(s.nodes[1].nat.enabled);
     CHECK(s.nodes[1].nat.config.mapping == ftpsim::mbox::NatBehaviour::EndpointIndependent);
     CHECK(s.nodes[1].nat.config.filtering == ftpsim::mbox::NatBehaviour::AddressAndPortDependent);
@@ -59,6 +60,50 @@ TEST_CASE("the base scenario loads with every field in place") {
     CHECK(s.clients[0].script.size() == 3);
     REQUIRE(s.expect);
     CHECK(s.expect->transfers[0].reply == 500);
+}
+
+TEST_CASE("firewall, interface side, router input and attacker words load as the model's enums") {
+    std::string yaml = slurp(kDir / "base.yaml") + "\n";
+    const std::string alg = "    alg: {enabled: false, ports: [21]}\n";
+    REQUIRE(yaml.find(alg) != std::string::npos);
+    yaml.replace(yaml.find(alg), alg.size(),
+                 alg + "    firewall:\n"
+                       "      policy: drop\n"
+                       "      rules:\n"
+                       "        - {action: accept, direction: out}\n"
+                       "        - {action: reject, direction: in, state: related, dport: 20}\n"
+                       "        - {action: accept, state: established}\n"
+                       "    input: {policy: drop, reject: icmp port-unreachable}\n");
+    const Scenario s = load_string(yaml, "typed.yaml");
+    const NodeSpec& r = s.nodes[1];
+    CHECK(r.interfaces[0].side == mbox::Realm::Inside);
+    CHECK(r.interfaces[1].side == mbox::Realm::Outside);
+    CHECK_FALSE(s.nodes[0].interfaces[0].side);  // a host has no side
+    CHECK(r.firewall.policy == mbox::FwAction::Drop);
+    REQUIRE(r.firewall.rules.size() == 3);
+    CHECK(r.firewall.rules[0].action == mbox::FwAction::Accept);
+    CHECK(r.firewall.rules[0].direction == mbox::FwDirection::Outbound);
+    CHECK(r.firewall.rules[0].state == mbox::kCtAny);
+    CHECK(r.firewall.rules[1].action == mbox::FwAction::Reject);
+    CHECK(r.firewall.rules[1].direction == mbox::FwDirection::Inbound);
+    CHECK(r.firewall.rules[1].state == mbox::kCtRelated);
+    CHECK(r.firewall.rules[2].direction == mbox::FwDirection::Any);
+    CHECK(r.firewall.rules[2].state == mbox::kCtEstablished);
+    CHECK(r.input_policy == InputPolicy::Drop);
+    CHECK(r.input_reject == InputReject::IcmpPortUnreachable);
+    CHECK(s.nodes[0].input_reject == InputReject::None);
+    const fs::path library = fs::path(FTPSIM_SOURCE_DIR) / "scenarios";
+    CHECK(load_file((library / "spdt-wrong-identifier.yaml").string()).attackers.at(0).steal == StealKind::Spdt);
+    CHECK(load_file((library / "data-connection-stolen-pasv-promiscuous.yaml").string()).attackers.at(0).steal ==
+          StealKind::Data);
+    // A router interface without `side` gets it from its address.
+    std::string unsided = slurp(kDir / "base.yaml") + "\n";
+    const std::string wan = "{name: wan, address: 203.0.113.1/24, side: outside}";
+    unsided.replace(unsided.find(wan), wan.size(), "{name: wan, address: 203.0.113.1/24}");
+    CHECK(load_string(unsided, "unsided.yaml").nodes[1].interfaces[1].side == mbox::Realm::Outside);
+    // --set reads the same words into the same values.
+    CHECK(load_string(yaml, "typed.yaml", {"nodes.home-router.firewall.rules.1.state=new"})
+              .nodes[1].firewall.rules[1].state == mbox::kCtNew);
 }
 
 TEST_CASE("every malformed scenario gets its exact file:line:column message") {

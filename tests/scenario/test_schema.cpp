@@ -76,6 +76,36 @@ TEST_CASE("a choice's allowed values come from the layer that defines them") {
           std::vector<std::string>{"link-down", "reset", "server-restart", "disk-full"});
 }
 
+TEST_CASE("the firewall's, an interface's and an attacker's words are the model's enums' names") {
+    CHECK(allowed("nodes.NAME.firewall.rules[]", "action") == std::vector<std::string>{"accept", "drop", "reject"});
+    CHECK(allowed("nodes.NAME.firewall", "policy") == std::vector<std::string>{"accept", "drop", "reject"});
+    CHECK(allowed("nodes.NAME.firewall.rules[]", "direction") == std::vector<std::string>{"in", "out", "any"});
+    CHECK(allowed("nodes.NAME.firewall.rules[]", "state") ==
+          std::vector<std::string>{"new", "established", "related", "any"});
+    CHECK(allowed("nodes.NAME.interfaces[]", "side") == std::vector<std::string>{"inside", "outside"});
+    CHECK(allowed("nodes.NAME.input", "policy") == std::vector<std::string>{"accept", "drop"});
+    CHECK(allowed("nodes.NAME.input", "reject") == std::vector<std::string>{"tcp reset", "icmp port-unreachable"});
+    CHECK(allowed("attackers.NODE", "steal") == std::vector<std::string>{"data", "spdt"});
+    CHECK(name_of(mbox::FwDirection::Inbound) == "in");
+    CHECK(name_of(mbox::kCtRelated) == "related");
+    CHECK(name_of(mbox::Realm::Outside) == "outside");
+}
+
+TEST_CASE("clients' options in the reference come from the client profiles' option table") {
+    const auto schema = scenario_schema();
+    const auto* k = find_key(schema, "clients.NODE", "options");
+    REQUIRE(k != nullptr);
+    std::set<std::string_view> programs;
+    for (const auto& o : proto::client_options()) {
+        CAPTURE(o.name);
+        CHECK(proto::find_client_profile(o.profile) != nullptr);  // a registry profile's program
+        CHECK(proto::find_client_option(o.name, o.profile) == &o);  // unique within a program
+        CHECK(k->meaning.find("`" + std::string(o.name) + "` (" + std::string(o.meaning) + ")") != std::string::npos);
+        programs.insert(o.profile);
+    }
+    for (auto program : programs) CHECK(k->meaning.find(std::string(program) + ": `") != std::string::npos);
+}
+
 TEST_CASE("every key of the schema is read by the loader (an unknown key lists the section's keys)") {
     // The unknown-key message names the keys the loader asked for: they are the schema's.
     const std::string base = read_all(FTPSIM_SOURCE_DIR "/tests/scenario/base.yaml");
