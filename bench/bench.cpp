@@ -126,9 +126,28 @@ struct Report {
 };
 
 // Runs fn in a forked child and returns what it reported; "failed" = 1 when it crashed or threw.
+// FTPSIM_BENCH_INLINE=1 runs it in this process instead (for heaptrack or perf, which follow no
+// fork; the figures then include what earlier measurements left behind).
 Results in_child(const std::function<void(const Report&)>& fn) {
     std::fflush(stdout);
     std::fflush(stderr);
+    if (const char* inl = std::getenv("FTPSIM_BENCH_INLINE"); inl && *inl == '1') {
+        std::FILE* tmp = std::tmpfile();
+        Results r;
+        if (!tmp) return {{"failed", 1}};
+        try {
+            fn(Report{tmp});
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "bench: %s\n", e.what());
+            r["failed"] = 1;
+        }
+        std::rewind(tmp);
+        char key[256];
+        double v = 0;
+        while (std::fscanf(tmp, "%255s %lg", key, &v) == 2) r[key] = v;
+        std::fclose(tmp);
+        return r;
+    }
     int p[2];
     if (pipe(p) != 0) return {{"failed", 1}};
     pid_t pid = fork();
