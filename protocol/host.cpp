@@ -39,6 +39,8 @@ Time HostedServer::next_expiry() const { return server_.next_expiry(); }
 
 void HostedServer::on_timer(Time now) { server_.on_timer(now); }
 
+void HostedServer::session_finished(SessionId sid) { server_.release(sid); }
+
 std::optional<SessionAction> HostedClient::poll_action() {
     auto a = session_->poll_action();
     if (!a) return std::nullopt;
@@ -530,8 +532,10 @@ void SessionHost::control_finished_if_done(ConnHandle c) {
 }
 
 void SessionHost::forget_conn(ConnHandle c) {
+    std::optional<SessionId> owner;
     if (auto it = session_of_conn_.find(c); it != session_of_conn_.end()) {
         const SessionId sid = it->second;
+        owner = sid;
         session_of_conn_.erase(it);
         if (auto s = conn_of_session_.find(sid); s != conn_of_session_.end() && s->second == c) {
             conn_of_session_.erase(s);
@@ -542,9 +546,21 @@ void SessionHost::forget_conn(ConnHandle c) {
     control_gone_.erase(c);
     if (auto it = data_of_conn_.find(c); it != data_of_conn_.end()) {
         const DataKey key = it->second.key;
+        owner = key.first;
         data_of_conn_.erase(it);
         if (auto k = data_conn_.find(key); k != data_conn_.end() && k->second == c) data_conn_.erase(k);
     }
+    if (owner && !holds_session(*owner)) sessions_.session_finished(*owner);
+}
+
+bool SessionHost::holds_session(SessionId sid) const {
+    if (conn_of_session_.count(sid)) return true;
+    const DataKey first{sid, 0};
+    auto held = [&](const auto& by_key) {
+        auto it = by_key.lower_bound(first);
+        return it != by_key.end() && it->first.first == sid;
+    };
+    return held(data_conn_) || held(listener_of_) || held(lingering_);
 }
 
 std::size_t SessionHost::tracked() const {

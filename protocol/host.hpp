@@ -117,6 +117,9 @@ public:
     // Called at the end of every SessionHost::pump(), when no action is left: the caller's
     // policy that looks at the settled sessions (a client's retry on a new connection).
     virtual void settled(Time) {}
+    // The host holds nothing more of session sid (no control connection, data connection or
+    // listener): no transport event for it will come. A server frees its closed session then.
+    virtual void session_finished(SessionId) {}
 };
 
 // The three session kinds as HostedSessions (the caller may derive to add policy: TLS, retries).
@@ -130,6 +133,7 @@ public:
     void data_event(Time, SessionId, const DataEvent&) override;
     Time next_expiry() const override;
     void on_timer(Time) override;
+    void session_finished(SessionId sid) override;
     FtpServer& server() { return server_; }
 
 private:
@@ -266,6 +270,7 @@ private:
     void data_finished_if_done(ConnHandle c);
     void control_finished_if_done(ConnHandle c);
     void forget_conn(ConnHandle c);
+    bool holds_session(SessionId sid) const;  // a control or data connection or listener of sid
     void close_data(ConnHandle c);          // t_.close and note it
     ConnHandle data_conn(const DataKey& key) const;
     IpAddress control_local(SessionId sid) const;

@@ -1333,6 +1333,7 @@ void FtpServer::shutdown(Time now) {
 
 void FtpServer::restart(Time) {
     running_ = true;
+    released_errors_.clear();  // closed sessions' errors go with them, as below
     for (auto it = sessions_.begin(); it != sessions_.end();) {
         if (it->second->state() != ServerState::Closed) {
             ++it;
@@ -1343,8 +1344,34 @@ void FtpServer::restart(Time) {
             if (k->second.user) --user_count_;
             known_.erase(k);
         }
+        release_after_timer_.erase(it->first);
         it = sessions_.erase(it);
     }
+}
+
+void FtpServer::release(SessionId sid) {
+    const auto it = sessions_.find(sid);
+    if (it == sessions_.end()) return;
+    const ServerSession& s = *it->second;
+    if (s.state() != ServerState::Closed) return;
+    // A timer still armed (a closed session's idle deadline): freed once it has run, as the
+    // session's timer keeps the host's timer (and the run) going until then.
+    if (s.next_expiry() != kNever || s.has_actions()) {
+        release_after_timer_.insert(sid);
+        return;
+    }
+    if (std::any_of(spsv_.begin(), spsv_.end(), [sid](const auto& kv) { return kv.second.owner == sid; }) ||
+        std::any_of(hand_overs_.begin(), hand_overs_.end(),
+                    [sid](const PendingHandOver& h) { return h.claimer == sid || h.claim.owner == sid; }))
+        return;
+    if (!s.protocol_errors().empty()) released_errors_[sid] = s.protocol_errors();
+    if (auto k = known_.find(sid); k != known_.end()) {
+        if (k->second.expiry != kNever) by_expiry_.erase({k->second.expiry, sid});
+        if (k->second.user) --user_count_;
+        known_.erase(k);
+    }
+    release_after_timer_.erase(sid);
+    sessions_.erase(it);
 }
 
 ServerSession* FtpServer::session(SessionId s) {
@@ -1373,9 +1400,13 @@ void FtpServer::touch(SessionId sid) {
 }
 
 std::vector<std::string> FtpServer::protocol_errors() const {
+    // In session order, the freed sessions' errors among the others'.
+    std::map<SessionId, const std::vector<std::string>*> all;
+    for (const auto& [id, errors] : released_errors_) all[id] = &errors;
+    for (const auto& [id, s] : sessions_) all[id] = &s->protocol_errors();
     std::vector<std::string> out;
-    for (const auto& [id, s] : sessions_)
-        for (const auto& e : s->protocol_errors()) out.push_back("session " + std::to_string(id) + ": " + e);
+    for (const auto& [id, errors] : all)
+        for (const auto& e : *errors) out.push_back("session " + std::to_string(id) + ": " + e);
     return out;
 }
 
@@ -1425,6 +1456,8 @@ void FtpServer::on_timer(Time now) {
         s->on_timer(now);
         collect(sid);
     }
+    for (SessionId sid : due)
+        if (release_after_timer_.count(sid)) release(sid);
 }
 
 std::vector<ServerAction> FtpServer::take_actions() {

@@ -311,6 +311,11 @@ public:
     void shutdown(Time now);
     // The server is back: accept() greets again. Closed sessions are forgotten.
     void restart(Time now);
+    // The caller holds nothing more of session s (its control and data connections are gone):
+    // a closed session is freed (its protocol errors are kept), other sessions stay. Later
+    // calls for s are ignored, as for a session that never existed.
+    void release(SessionId s);
+    std::size_t sessions_held() const { return sessions_.size(); }
     bool running() const { return running_; }
     void receive_control(Time now, SessionId s, std::string_view bytes);
     void receive_data(Time now, SessionId s, const DataEvent& event);
@@ -346,6 +351,8 @@ private:
     Vfs vfs_;
     RandomSource random_;
     std::map<SessionId, std::unique_ptr<ServerSession>> sessions_;
+    std::map<SessionId, std::vector<std::string>> released_errors_;  // of freed sessions that had any
+    std::set<SessionId> release_after_timer_;  // released by the caller, freed after their timer
     // Indexes kept by touch(), so that the time of the next timer and the number of user sessions
     // cost O(log n) instead of a walk over every session the server ever accepted: each session's
     // last known expiry and user-session flag, and the sessions ordered by expiry.

@@ -203,6 +203,9 @@ trace::Trace Network::run(TimeNs limit_time, std::uint64_t limit_events) {
     rt.sched->run();  // sets stats.end_ns
     rt.stats.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     rt.stats.cpu_seconds = cpu_now() - cpu0;
+    rt.reap_conns();
+    rt.stats.sockets = rt.conns.size();
+    rt.stats.sockets_live = rt.live_conns;
     if (!rt.error.empty()) throw std::runtime_error(rt.error);
     trace::Outcome outcome;
     outcome.limit_reached = rt.limit_reached;
@@ -238,6 +241,7 @@ Runtime::Step Runtime::scheduler_step(TimeNs& until) {
         timers.pop();
         try {
             fire(e);
+            reap_conns();
         } catch (const std::exception& ex) {
             fail(std::string("timer: ") + ex.what());
         }
@@ -512,7 +516,10 @@ Runtime::Step Runtime::wire_step(int d, TimeNs& until) {
 
 // The packet has crossed link direction d: lost on the way, or handed to the next node.
 void Runtime::reach_far_end(int d, InFlight* p) {
-    if (!p->lost) return arrive(dirs[static_cast<std::size_t>(d)].to, p);
+    if (!p->lost) {
+        arrive(dirs[static_cast<std::size_t>(d)].to, p);
+        return reap_conns();
+    }
     const LinkDir& dir = dirs[static_cast<std::size_t>(d)];
     record_hop(p, dir.to, trace::Verdict::Dropped, "loss on link " + topo.links()[static_cast<std::size_t>(dir.link)].name,
                trace::Fact::LinkLoss);

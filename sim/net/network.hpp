@@ -165,6 +165,10 @@ struct RunStats {
     double wall_seconds = 0;
     double cpu_seconds = 0;          // process CPU time of the run (the machine may be shared)
     TimeNs end_ns = 0;               // simulated time at the end of the run
+    std::uint64_t sockets = 0;       // connections made in the run (connect and accept)
+    // Of those, the ones still held at the end: not finished (open or closing; the model has no
+    // TIME_WAIT). A finished one is freed after the event that finished it.
+    std::uint64_t sockets_live = 0;
 };
 
 class Network {

@@ -256,14 +256,36 @@ void Runtime::send_rst_for(int node, const Packet& in, int conn_trace_id) {
     transmit(node, p);
 }
 
-// Takes c out of its node's tables (its port is free again) and forgets its TCP state.
+// Takes c out of its node's tables (its port is free again) and forgets its TCP state; the
+// socket itself is freed once the current event is over (reap_conns).
 void Runtime::finish_conn(TcpConn& c) {
     c.tcp.release();
     if (!c.registered) return;
     c.registered = false;
+    finished_conns.push_back(c.id);
     NodeRt& n = nodes[static_cast<std::size_t>(c.node)];
     n.conns.erase(ConnKey{c.local.addr, c.remote.addr, c.local.port, c.remote.port});
     unbind_port(n, c.local.addr, c.local.port);
+}
+
+void Runtime::reap_conns() {
+    for (ConnId id : finished_conns) {
+        auto& slot = conns[static_cast<std::size_t>(id)];
+        if (!slot) continue;
+        slot.reset();
+        --live_conns;
+    }
+    finished_conns.clear();
+}
+
+TcpConn& Runtime::add_conn(std::unique_ptr<TcpConn> owned, int trace_id) {
+    TcpConn& c = *owned;
+    c.id = static_cast<ConnId>(conns.size());
+    c.trace_id = trace_id == kOwnTraceId ? c.id : trace_id;
+    conns.push_back(std::move(owned));
+    trace_ids.push_back(c.trace_id);
+    ++live_conns;
+    return c;
 }
 
 trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
@@ -303,12 +325,8 @@ trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
                 reason = "RST: port closed (" + k.dst.to_string() + ")";
                 return trace::Verdict::Rejected;
             }
-            auto owned = std::make_unique<TcpConn>(*this, cfg.tcp);
-            TcpConn& c = *owned;
-            c.id = static_cast<ConnId>(conns.size());
-            conns.push_back(std::move(owned));
+            TcpConn& c = add_conn(std::make_unique<TcpConn>(*this, cfg.tcp), k.conn);
             c.node = node;
-            c.trace_id = k.conn;
             c.listener = best_id;
             c.handler = best->handler;
             c.opts = best->opts;
@@ -435,12 +453,8 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
     if (n.conns.count(key))
         throw std::runtime_error("connect: " + HostPort{src, port}.to_string() + " -> " + remote.to_string() +
                                  " already exists on " + n.spec->name);
-    auto owned = std::make_unique<TcpConn>(rt, rt.cfg.tcp);
-    TcpConn& c = *owned;
-    c.id = static_cast<ConnId>(rt.conns.size());
-    rt.conns.push_back(std::move(owned));
+    TcpConn& c = rt.add_conn(std::make_unique<TcpConn>(rt, rt.cfg.tcp), Runtime::kOwnTraceId);
     c.node = node_;
-    c.trace_id = c.id;
     c.handler = handler;
     c.opts = opts;
     c.local = HostPort{src, port};

@@ -112,6 +112,10 @@ private:
             HostedServer::control_bytes(now, sid, tls(sid).incoming(bytes));
         }
         std::string control_out(proto::SessionId sid, std::string bytes) override { return tls(sid).outgoing(bytes); }
+        void session_finished(proto::SessionId sid) override {
+            tls_.erase(sid);
+            HostedServer::session_finished(sid);
+        }
 
     private:
         TlsControlChannel& tls(proto::SessionId sid) {

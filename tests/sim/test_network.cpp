@@ -594,6 +594,52 @@ TEST_CASE("network: 1000 concurrent connections through one router complete") {
     CHECK(client.closed == 1000);
     CHECK(server.closed == 1000);
     CHECK(t.outcome.limit_reached.empty());
+    // Every finished socket was freed: 1000 connected and 1000 accepted, none held at the end.
+    CHECK(net.stats().sockets == 2000);
+    CHECK(net.stats().sockets_live == 0);
+}
+
+TEST_CASE("network: a finished socket is freed; an open one is held, and ids are not reused") {
+    Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
+    struct Server : Recorder {
+        void on_peer_closed(Stack& s, ConnId c) override {
+            Recorder::on_peer_closed(s, c);
+            s.close(c);
+        }
+    } server;
+    struct Client : Recorder {
+        int n = 0;
+        std::vector<ConnId> ids;
+        ConnId kept = -1;
+        Stack* stack = nullptr;
+        void on_connected(Stack& s, ConnId c) override {
+            Recorder::on_connected(s, c);
+            if (c == kept) return;  // stays open to the end of the run
+            if (c % 3 == 0) s.abort(c);  // a reset
+            else s.close(c);            // FINs both ways
+        }
+    } client;
+    net.on_start("server", [&](Stack& s) { s.listen(IpAddress{}, 21, 21, &server); });
+    net.on_start("client", [&](Stack& s) {
+        client.stack = &s;
+        for (int i = 0; i < 30; ++i) client.ids.push_back(s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &client));
+        client.kept = client.ids.back();
+        client.ids.push_back(s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 2121}, &client));  // refused
+    });
+    net.run(60 * kNsPerSec, 1'000'000);
+    CHECK(client.count("connected") == 30);
+    CHECK(client.count("refused") == 1);
+    CHECK(server.count("accept") == 30);
+    // 31 connects and 30 accepts made 61 sockets with ids 0..60 (the first 31 are the client's).
+    CHECK(net.stats().sockets == 61);
+    for (std::size_t i = 0; i < client.ids.size(); ++i) CHECK(client.ids[i] == static_cast<ConnId>(i));
+    // Held at the end: the open connection's two ends only.
+    CHECK(net.stats().sockets_live == 2);
+    // A freed socket reads as closed: the kept one is open, the others are not.
+    CHECK(client.stack->info(client.kept).open);
+    CHECK(client.stack->info(client.kept).local.port != 0);
+    CHECK_FALSE(client.stack->info(client.ids[1]).open);
+    CHECK(client.stack->send(client.ids[1], "late") == 0);
 }
 
 namespace {
