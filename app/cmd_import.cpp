@@ -65,14 +65,7 @@ int cmd_import(const ImportFlags& f) {
                       << (st.missing_bytes ? ", " + std::to_string(st.missing_bytes) + " bytes missing from the capture" : "")
                       << "\n";
         std::cout << "\n";
-        viz::TextOptions to = eo.text;
-        to.ansi_colour = colour;
-        try {
-            std::cout << viz::to_text(viz::layout(t, eo.layout), to) << "\n";
-        } catch (const viz::ExportError& e) {  // too large for text: say so, as for --export x.txt
-            std::fprintf(stderr, "ftpsim import: %s\n", e.what());
-            text_refused = true;  // the outcome and the exports still follow; the status says it
-        }
+        text_refused = !print_ladder(t, eo, colour, "import");
         std::cout << outcome_text(t, colour);
         for (const auto& n : t.model_notes) std::cout << "Model: " << n << "\n";
     }

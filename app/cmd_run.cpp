@@ -135,16 +135,7 @@ int cmd_run(const RunFlags& f) {
     if (!s.description.empty()) std::cout << s.description << "\n";
     std::cout << "\n";
     bool text_refused = false;
-    if (!f.quiet) {
-        viz::TextOptions to = eo.text;
-        to.ansi_colour = colour;
-        try {
-            std::cout << viz::to_text(viz::layout(t, eo.layout), to) << "\n";
-        } catch (const viz::ExportError& e) {  // too large for text: say so, as for --export x.txt
-            std::fprintf(stderr, "ftpsim run: %s (or use --quiet)\n", e.what());
-            text_refused = true;  // the outcome and the exports still follow; the status says it
-        }
-    }
+    if (!f.quiet) text_refused = !print_ladder(t, eo, colour, "run", " (or use --quiet)");
     std::cout << outcome_text(t, colour);
     for (const auto& n : t.model_notes) std::cout << "Model: " << n << "\n";
     if (std::string err = write_exports(f.exports, t, eo); !err.empty()) {

@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iostream>
+
+#include "viz/diagram.hpp"
 
 namespace ftpsim::app {
 namespace {
@@ -103,6 +106,19 @@ bool colour_wanted(const std::string& flag) {
     if (flag == "always") return true;
     if (flag == "never") return false;
     return isatty(STDOUT_FILENO) != 0;
+}
+
+bool print_ladder(const trace::Trace& t, const viz::ExportOptions& eo, bool colour, const char* command,
+                  const char* hint) {
+    viz::TextOptions to = eo.text;
+    to.ansi_colour = colour;
+    try {
+        std::cout << viz::to_text(viz::layout(t, eo.layout), to) << "\n";
+        return true;
+    } catch (const viz::ExportError& e) {
+        std::fprintf(stderr, "ftpsim %s: %s%s\n", command, e.what(), hint);
+        return false;
+    }
 }
 
 std::string outcome_text(const trace::Trace& t, bool colour) {

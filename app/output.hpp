@@ -17,5 +17,10 @@ std::string write_exports(const std::vector<std::string>& paths, const trace::Tr
                           const viz::ExportOptions& o);
 bool colour_wanted(const std::string& flag);
 std::string outcome_text(const trace::Trace& t, bool colour);
+// Prints the text ladder and a blank line on stdout. A trace too large for the text ladder is
+// refused as `--export x.txt` refuses it: "ftpsim COMMAND: why" and `hint` on stderr, and false
+// (the outcome and the exports still follow; the caller's exit status says it).
+bool print_ladder(const trace::Trace& t, const viz::ExportOptions& eo, bool colour, const char* command,
+                  const char* hint = "");
 
 }  // namespace ftpsim::app

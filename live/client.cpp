@@ -83,6 +83,16 @@ std::optional<ArgError> check_output_kind(const std::string& path) {
                     " (expected a regular file, a character device such as /dev/null, or a FIFO)"};
 }
 
+// Where get and ls write (-o): "-" is standard output; anything else is a file name in a folder
+// that exists, of a kind check_output_kind takes.
+std::optional<ArgError> check_local_output(const std::string& path) {
+    if (path == "-") return std::nullopt;
+    if (is_directory(path)) return ArgError{"-o " + path + ": is a directory (expected a file name)"};
+    if (!is_directory(dir_name(path)))
+        return ArgError{"-o " + path + ": the folder " + dir_name(path) + " does not exist"};
+    return check_output_kind(path);
+}
+
 }  // namespace
 
 std::variant<ClientRequest, ArgError> check_client_args(const ClientArgs& args) {
@@ -138,13 +148,7 @@ std::variant<ClientRequest, ArgError> check_client_args(const ClientArgs& args) 
                 return ArgError{"URL " + args.url + ": names a directory, not a file (use 'ftpsim ls' to list it)"};
             r.remote_path = r.url.path;
             r.local = args.local.empty() ? r.url.file_name() : args.local;
-            if (r.local != "-") {
-                if (is_directory(r.local))
-                    return ArgError{"-o " + r.local + ": is a directory (expected a file name)"};
-                if (!is_directory(dir_name(r.local)))
-                    return ArgError{"-o " + r.local + ": the folder " + dir_name(r.local) + " does not exist"};
-                if (auto e = check_output_kind(r.local)) return *e;
-            }
+            if (auto e = check_local_output(r.local)) return *e;
             break;
         }
         case ClientOp::Put: {
@@ -164,13 +168,7 @@ std::variant<ClientRequest, ArgError> check_client_args(const ClientArgs& args) 
         case ClientOp::Ls: {
             r.remote_path = r.url.path;
             r.local = args.local.empty() ? "-" : args.local;
-            if (r.local != "-") {
-                if (is_directory(r.local))
-                    return ArgError{"-o " + r.local + ": is a directory (expected a file name)"};
-                if (!is_directory(dir_name(r.local)))
-                    return ArgError{"-o " + r.local + ": the folder " + dir_name(r.local) + " does not exist"};
-                if (auto e = check_output_kind(r.local)) return *e;
-            }
+            if (auto e = check_local_output(r.local)) return *e;
             break;
         }
     }

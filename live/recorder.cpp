@@ -129,22 +129,20 @@ int Recorder::open_connection(trace::TimeNs t, const std::string& purpose, const
 }
 
 void Recorder::command(trace::TimeNs t, int conn, std::string_view line) {
-    const trace::Connection& c = connection(conn);
-    trace::Event& e = add(t, trace::EventKind::FtpCommand, c.initiator, conn);
-    e.to = c.responder;
-    e.src = e.src_after = c.initiator_local;
-    e.dst = e.dst_after = c.initiator_remote;
-    e.text = std::string(line);
-    e.verdict = trace::Verdict::Delivered;
-    flush_ready();
+    control_line(t, conn, trace::EventKind::FtpCommand, line);
 }
 
 void Recorder::reply(trace::TimeNs t, int conn, std::string_view text) {
+    control_line(t, conn, trace::EventKind::FtpReply, text);
+}
+
+void Recorder::control_line(trace::TimeNs t, int conn, trace::EventKind kind, std::string_view text) {
     const trace::Connection& c = connection(conn);
-    trace::Event& e = add(t, trace::EventKind::FtpReply, c.responder, conn);
-    e.to = c.initiator;
-    e.src = e.src_after = c.responder_local;
-    e.dst = e.dst_after = c.responder_remote;
+    const bool command = kind == trace::EventKind::FtpCommand;  // the initiator's; a reply is the responder's
+    trace::Event& e = add(t, kind, command ? c.initiator : c.responder, conn);
+    e.to = command ? c.responder : c.initiator;
+    e.src = e.src_after = command ? c.initiator_local : c.responder_local;
+    e.dst = e.dst_after = command ? c.initiator_remote : c.responder_remote;
     e.text = std::string(text);
     e.verdict = trace::Verdict::Delivered;
     flush_ready();

@@ -154,6 +154,9 @@ private:
     void write_event(trace::Event e);
     trace::Event& add_fact(trace::TimeNs t, trace::EventKind kind, const std::string& from, int conn, trace::Fact f);
     void render(trace::Event& e);
+    // command() and reply(): a line on control connection `conn`, delivered as written (the
+    // sockets API shows no middlebox), from the initiator (FtpCommand) or the responder (FtpReply).
+    void control_line(trace::TimeNs t, int conn, trace::EventKind kind, std::string_view text);
     trace::Trace trace_;
     struct DataRun {
         int conn;

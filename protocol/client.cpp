@@ -175,54 +175,24 @@ std::span<const ControlTransition> client_control_transitions() { return kContro
 std::span<const DataTransition> client_data_transitions() { return kDataTransitions; }
 
 std::optional<ControlState> next_control_state(ControlState from, ClientEvent event) {
-    for (const auto& t : kControlTransitions)
-        if (t.from == from && t.event == event) return t.to;
+    if (const auto* t = find_transition(kControlTransitions, from, event)) return t->to;
     return std::nullopt;
 }
 
 std::optional<DataState> next_data_state(DataState from, ClientEvent event) {
-    for (const auto& t : kDataTransitions)
-        if (t.from == from && t.event == event) return t.to;
+    if (const auto* t = find_transition(kDataTransitions, from, event)) return t->to;
     return std::nullopt;
 }
 
-namespace {
-
-template <typename Table>
-void render_machine(std::string& out, const char* id, const char* title, const Table& table,
-                    const char* initial, const char* final_state) {
-    out += "    state \"";
-    out += title;
-    out += "\" as ";
-    out += id;
-    out += " {\n        [*] --> ";
-    out += initial;
-    out += "\n";
-    for (const auto& t : table) {
-        out += "        ";
-        out += to_string(t.from);
-        out += " --> ";
-        out += to_string(t.to);
-        out += " : ";
-        out += to_string(t.event);
-        out += "\n";
-    }
-    if (final_state != nullptr) {
-        out += "        ";
-        out += final_state;
-        out += " --> [*]\n";
-    }
-    out += "    }\n";
-}
-
-}  // namespace
-
 std::string render_client_state_diagram() {
-    std::string out = "stateDiagram-v2\n";
-    render_machine(out, "control", "control connection", kControlTransitions, "Connecting",
-                   "Closed");
-    render_machine(out, "data", "data connection", kDataTransitions, "NoData", nullptr);
-    return out;
+    MermaidStateDiagram d;
+    d.open("control", "control connection")
+        .entry(to_string(C::Connecting))
+        .rows(kControlTransitions)
+        .exit(to_string(C::Closed))
+        .close();
+    d.open("data", "data connection").entry(to_string(D::NoData)).rows(kDataTransitions).close();
+    return d.text();
 }
 
 // ---- ReplyReader ------------------------------------------------------------------------------

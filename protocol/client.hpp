@@ -37,6 +37,7 @@
 #include "protocol/address.hpp"
 #include "protocol/client_profile.hpp"
 #include "protocol/client_script.hpp"
+#include "protocol/state_table.hpp"
 
 namespace ftpsim::proto {
 
@@ -96,16 +97,8 @@ const char* to_string(ControlState s);
 const char* to_string(DataState s);
 const char* to_string(ClientEvent e);
 
-struct ControlTransition {
-    ControlState from;
-    ClientEvent event;
-    ControlState to;
-};
-struct DataTransition {
-    DataState from;
-    ClientEvent event;
-    DataState to;
-};
+using ControlTransition = Transition<ControlState, ClientEvent>;
+using DataTransition = Transition<DataState, ClientEvent>;
 
 std::span<const ControlTransition> client_control_transitions();
 std::span<const DataTransition> client_data_transitions();

@@ -204,8 +204,7 @@ const char* to_string(ServerEvent e) {
 std::span<const ServerTransition> server_transitions() { return kTransitions; }
 
 std::optional<ServerState> next_server_state(ServerState from, ServerEvent event) {
-    for (const auto& t : kTransitions)
-        if (t.from == from && t.event == event) return t.to;
+    if (const auto* t = find_transition(kTransitions, from, event)) return t->to;
     return std::nullopt;
 }
 
@@ -218,20 +217,12 @@ Gate command_gate(ServerState state, CommandGroup group) {
 }
 
 std::string render_server_state_diagram() {
-    std::string out = "stateDiagram-v2\n";
-    out += "    [*] --> AwaitUser : 220 greeting\n";
-    out += "    [*] --> SpsvOnly : 220 only SPSV connections allowed\n";
-    for (const auto& t : kTransitions) {
-        out += "    ";
-        out += to_string(t.from);
-        out += " --> ";
-        out += to_string(t.to);
-        out += " : ";
-        out += to_string(t.event);
-        out += '\n';
-    }
-    out += "    Closed --> [*]\n";
-    return out;
+    MermaidStateDiagram d;
+    d.entry(to_string(S::AwaitUser), "220 greeting")
+        .entry(to_string(S::SpsvOnly), "220 only SPSV connections allowed")
+        .rows(kTransitions)
+        .exit(to_string(S::Closed));
+    return d.text();
 }
 
 // ---- The data connection ----------------------------------------------------------------------
@@ -288,28 +279,20 @@ std::string effects_string(std::uint8_t effects) {
 std::span<const DataPhaseTransition> server_data_transitions() { return kDataTransitions; }
 
 std::optional<DataPhaseTransition> next_data_phase(DataPhase from, DataPhaseEvent event) {
-    for (const auto& t : kDataTransitions)
-        if (t.from == from && t.event == event) return t;
+    if (const auto* t = find_transition(kDataTransitions, from, event)) return *t;
     return std::nullopt;
 }
 
 std::string render_server_data_diagram() {
-    std::string out = "stateDiagram-v2\n";
-    out += "    [*] --> Idle : session start\n";
-    for (const auto& t : kDataTransitions) {
-        out += "    ";
-        out += to_string(t.from);
-        out += " --> ";
-        out += to_string(t.to);
-        out += " : ";
-        out += to_string(t.event);
-        if (t.effects != kNoEffect) {
-            out += " / ";
-            out += effects_string(t.effects);
-        }
-        out += '\n';
-    }
-    return out;
+    // An arrow says what the step does to the connection after its event: "all sent / close".
+    const auto label = [](const DataPhaseTransition& t) {
+        std::string text = to_string(t.event);
+        if (t.effects != kNoEffect) text += " / " + effects_string(t.effects);
+        return text;
+    };
+    MermaidStateDiagram d;
+    d.entry(to_string(P::Idle), "session start").rows(kDataTransitions, label);
+    return d.text();
 }
 
 }  // namespace ftpsim::proto

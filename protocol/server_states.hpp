@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/state_table.hpp"
+
 namespace ftpsim::proto {
 
 enum class ServerState : std::uint8_t {
@@ -53,11 +55,7 @@ enum class ServerEvent : std::uint8_t {
 const char* to_string(ServerState s);
 const char* to_string(ServerEvent e);
 
-struct ServerTransition {
-    ServerState from;
-    ServerEvent event;
-    ServerState to;
-};
+using ServerTransition = Transition<ServerState, ServerEvent>;
 
 // The table itself, in the order the diagram draws it.
 std::span<const ServerTransition> server_transitions();

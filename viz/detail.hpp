@@ -1,7 +1,9 @@
 // Helpers the text-based exporters (PlantUML, Mermaid, mscgen) share. Not part of the API.
 #pragma once
 
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "viz/diagram.hpp"
 
@@ -21,5 +23,15 @@ const char* note_fill(NoteKind k);
 
 // Lane i's identifier in the text formats: "L0", "L1", ...
 std::string lane_id(int i);
+
+// One character a text format cannot take as it is, and what it writes instead ("" drops it).
+struct Escape {
+    char c;
+    std::string_view with;
+};
+
+// `s` for a text format's label: each character in `table` replaced, any other control character
+// (a line break the format has no escape for, a tab, NUL) a space, the rest as it is.
+std::string escape_text(std::string_view s, std::span<const Escape> table);
 
 }  // namespace ftpsim::viz::detail

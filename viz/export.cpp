@@ -145,4 +145,16 @@ std::string lane_id(int i) {
     return id;
 }
 
+std::string escape_text(std::string_view s, std::span<const Escape> table) {
+    std::string out;
+    out.reserve(s.size() + 8);
+    for (char c : s) {
+        const auto e = std::find_if(table.begin(), table.end(), [c](const Escape& x) { return x.c == c; });
+        if (e != table.end()) out += e->with;
+        else if (static_cast<unsigned char>(c) < 0x20) out += ' ';
+        else out += c;
+    }
+    return out;
+}
+
 }  // namespace ftpsim::viz::detail

@@ -10,20 +10,9 @@ namespace {
 // Mermaid ends a statement at ';' and at a newline, starts entities with '#', and sanitises
 // '<...>' as HTML: its entity codes (#59; #35; #lt; #gt;) keep the characters.
 std::string mmd_text(std::string_view s) {
-    std::string out;
-    out.reserve(s.size() + 8);
-    for (char c : s) switch (c) {
-        case ';': out += "#59;"; break;
-        case '#': out += "#35;"; break;
-        case '<': out += "#lt;"; break;
-        case '>': out += "#gt;"; break;
-        case '\n': out += "<br/>"; break;
-        case '\r': break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) out += ' ';
-            else out += c;
-        }
-    return out;
+    static constexpr detail::Escape kEscapes[] = {
+        {';', "#59;"}, {'#', "#35;"}, {'<', "#lt;"}, {'>', "#gt;"}, {'\n', "<br/>"}, {'\r', ""}};
+    return detail::escape_text(s, kEscapes);
 }
 
 }  // namespace

@@ -10,18 +10,8 @@ namespace {
 // A double-quoted mscgen string: backslash and quote escaped, line breaks as "\n". mscgen draws
 // with a built-in font, so the captions stay ASCII.
 std::string msc_text(std::string_view s) {
-    std::string out;
-    out.reserve(s.size() + 8);
-    for (char c : s) switch (c) {
-        case '\\': out += "\\\\"; break;
-        case '"': out += "\\\""; break;
-        case '\n': out += "\\n"; break;
-        case '\r': break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) out += ' ';
-            else out += c;
-        }
-    return out;
+    static constexpr detail::Escape kEscapes[] = {{'\\', "\\\\"}, {'"', "\\\""}, {'\n', "\\n"}, {'\r', ""}};
+    return detail::escape_text(s, kEscapes);
 }
 
 }  // namespace

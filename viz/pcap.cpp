@@ -102,48 +102,68 @@ private:
 constexpr std::uint32_t kSnapLen = 262144;
 constexpr std::size_t kMaxPayload = 65535 - 60 - 20;  // fits an IPv4 datagram
 
-// An ICMPv6 destination unreachable (type 1), code 4 (port unreachable), RFC 4443 section 3.1,
-// quoting the offending segment's IPv6 header and first 8 bytes of its TCP header (ports and
-// sequence number; Linux quotes as much as fits in the minimum MTU, the model keeps what the trace
-// holds, as for IPv4).
-void write_icmp6_frame(std::string& out, const Event& e, trace::TimeNs ts, const Ip& src, const Ip& dst,
-                       const Ip& qsrc, const Ip& qdst) {
-    constexpr std::size_t kIcmpLen = 8 + 40 + 8, kFrameLen = 14 + 40 + kIcmpLen;
+// IP protocol numbers: TCP, and ICMP's for each family (ICMPv6 is 58).
+constexpr std::uint8_t kTcp = 6;
+std::uint8_t icmp_protocol(bool v6) { return v6 ? 58 : 1; }
+
+std::size_t ip_header_len(bool v6) { return v6 ? 40 : 20; }
+std::size_t address_len(bool v6) { return v6 ? 16 : 4; }
+
+// The record header (seconds, nanoseconds, captured and original length) and the Ethernet header
+// of one frame from e.from to e.to.
+void put_frame_start(std::string& out, const Event& e, trace::TimeNs ts, std::size_t frame_len, bool v6) {
     const auto t = ts < 0 ? 0 : static_cast<std::uint64_t>(ts);
     put32le(out, static_cast<std::uint32_t>(t / 1'000'000'000ull));
     put32le(out, static_cast<std::uint32_t>(t % 1'000'000'000ull));
-    put32le(out, static_cast<std::uint32_t>(kFrameLen));
-    put32le(out, static_cast<std::uint32_t>(kFrameLen));
+    put32le(out, static_cast<std::uint32_t>(frame_len));
+    put32le(out, static_cast<std::uint32_t>(frame_len));
     const auto dmac = mac_of(e.to), smac = mac_of(e.from);
     out.append(reinterpret_cast<const char*>(dmac.data()), 6);
     out.append(reinterpret_cast<const char*>(smac.data()), 6);
-    put16be(out, 0x86DD);
-    auto ip6_header = [&](std::size_t payload, std::uint8_t next, const Ip& a, const Ip& b) {
-        put32be(out, 0x60000000u);
-        put16be(out, static_cast<std::uint16_t>(payload));
-        out.push_back(static_cast<char>(next));
-        out.push_back(64);
-        out.append(reinterpret_cast<const char*>(a.b.data()), 16);
-        out.append(reinterpret_cast<const char*>(b.b.data()), 16);
-    };
-    ip6_header(kIcmpLen, 58, src, dst);
-    const std::size_t icmp_at = out.size();
-    out.push_back(1);  // destination unreachable
-    out.push_back(4);  // port unreachable
-    put16be(out, 0);
-    put32be(out, 0);
-    ip6_header(20, 6, qsrc, qdst);  // the quoted SYN: a 20-byte TCP header
-    put16be(out, e.quoted_src.port);
-    put16be(out, e.quoted_dst.port);
-    put32be(out, e.tcp_seq);
-    std::uint32_t pseudo = sum16(reinterpret_cast<const char*>(src.b.data()), 16);
-    pseudo = sum16(reinterpret_cast<const char*>(dst.b.data()), 16, pseudo);
-    pseudo += static_cast<std::uint32_t>(kIcmpLen) + 58;
-    set16be(out, icmp_at + 2, fold(sum16(out.data() + icmp_at, kIcmpLen, pseudo)));
+    put16be(out, v6 ? 0x86DD : 0x0800);
 }
 
-// An ICMP destination unreachable, code 3 (port), quoting the offending TCP segment's IPv4 header
-// and first 8 bytes (ports and sequence number), as RFC 792 and Linux's icmp_send write it.
+// An IPv4 or IPv6 header (the family is src's) for `payload` bytes of protocol `proto`. IPv4's
+// carries `id` (the packet's, the same on every hop), don't-fragment, and its checksum; an ICMP
+// error goes out as internetwork control and may be fragmented, as Linux's icmp_send writes it.
+void put_ip_header(std::string& out, const Ip& src, const Ip& dst, std::uint8_t proto, std::size_t payload,
+                   std::uint16_t id) {
+    const std::size_t alen = address_len(src.v6);
+    const std::size_t at = out.size();
+    if (src.v6) {
+        put32be(out, 0x60000000u);
+        put16be(out, static_cast<std::uint16_t>(payload));
+        out.push_back(static_cast<char>(proto));
+        out.push_back(64);
+    } else {
+        const bool icmp = proto == icmp_protocol(false);
+        out.push_back(0x45);
+        out.push_back(icmp ? static_cast<char>(0xc0) : 0);
+        put16be(out, static_cast<std::uint16_t>(20 + payload));
+        put16be(out, id);
+        put16be(out, icmp ? 0 : 0x4000);
+        out.push_back(64);
+        out.push_back(static_cast<char>(proto));
+        put16be(out, 0);
+    }
+    out.append(reinterpret_cast<const char*>(src.b.data()), alen);
+    out.append(reinterpret_cast<const char*>(dst.b.data()), alen);
+    if (!src.v6) set16be(out, at + 10, fold(sum16(out.data() + at, 20)));
+}
+
+// The pseudo-header's part of a TCP or ICMPv6 checksum (RFC 793, RFC 8200 section 8.1).
+std::uint32_t pseudo_sum(const Ip& src, const Ip& dst, std::uint8_t proto, std::size_t len) {
+    const std::size_t alen = address_len(src.v6);
+    std::uint32_t acc = sum16(reinterpret_cast<const char*>(src.b.data()), alen);
+    acc = sum16(reinterpret_cast<const char*>(dst.b.data()), alen, acc);
+    return acc + proto + static_cast<std::uint32_t>(len);
+}
+
+// An ICMP destination unreachable, port unreachable (RFC 792: type 3 code 3; RFC 4443 section
+// 3.1: type 1 code 4), quoting the offending TCP segment's IP header and first 8 bytes (ports and
+// sequence number), as Linux's icmp_send writes it. Linux quotes as much as fits in the minimum
+// MTU over IPv6; the model keeps what the trace holds, as for IPv4. ICMPv6's checksum covers the
+// pseudo-header, ICMP's does not.
 void write_icmp_frame(std::string& out, const Event& e, trace::TimeNs ts, IpCache& ips) {
     const Ip& src = ips.get(e.src.addr);
     const Ip& dst = ips.get(e.dst.addr);
@@ -151,42 +171,21 @@ void write_icmp_frame(std::string& out, const Event& e, trace::TimeNs ts, IpCach
     const Ip& qdst = ips.get(e.quoted_dst.addr);
     if (src.v6 != dst.v6 || qsrc.v6 != qdst.v6 || src.v6 != qsrc.v6)
         throw ExportError("pcap: event " + std::to_string(e.seq) + " mixes IPv4 and IPv6");
-    if (src.v6) return write_icmp6_frame(out, e, ts, src, dst, qsrc, qdst);
-    constexpr std::size_t kIcmpLen = 8 + 20 + 8, kIpLen = 20 + kIcmpLen, kFrameLen = 14 + kIpLen;
-    const auto t = ts < 0 ? 0 : static_cast<std::uint64_t>(ts);
-    put32le(out, static_cast<std::uint32_t>(t / 1'000'000'000ull));
-    put32le(out, static_cast<std::uint32_t>(t % 1'000'000'000ull));
-    put32le(out, static_cast<std::uint32_t>(kFrameLen));
-    put32le(out, static_cast<std::uint32_t>(kFrameLen));
-    const auto dmac = mac_of(e.to), smac = mac_of(e.from);
-    out.append(reinterpret_cast<const char*>(dmac.data()), 6);
-    out.append(reinterpret_cast<const char*>(smac.data()), 6);
-    put16be(out, 0x0800);
-    auto ip_header = [&](std::size_t total, std::uint16_t id, std::uint8_t proto, const Ip& a, const Ip& b) {
-        const std::size_t at = out.size();
-        out.push_back(0x45);
-        out.push_back(proto == 1 ? static_cast<char>(0xc0) : 0);  // ICMP errors go out as internetwork control
-        put16be(out, static_cast<std::uint16_t>(total));
-        put16be(out, id);
-        put16be(out, proto == 1 ? 0 : 0x4000);
-        out.push_back(64);
-        out.push_back(static_cast<char>(proto));
-        put16be(out, 0);
-        out.append(reinterpret_cast<const char*>(a.b.data()), 4);
-        out.append(reinterpret_cast<const char*>(b.b.data()), 4);
-        set16be(out, at + 10, fold(sum16(out.data() + at, 20)));
-    };
-    ip_header(kIpLen, static_cast<std::uint16_t>(e.packet & 0xffff), 1, src, dst);
+    const bool v6 = src.v6;
+    const std::size_t icmp_len = 8 + ip_header_len(v6) + 8;
+    put_frame_start(out, e, ts, 14 + ip_header_len(v6) + icmp_len, v6);
+    put_ip_header(out, src, dst, icmp_protocol(v6), icmp_len, static_cast<std::uint16_t>(e.packet & 0xffff));
     const std::size_t icmp_at = out.size();
-    out.push_back(3);  // destination unreachable
-    out.push_back(3);  // port unreachable
+    out.push_back(v6 ? 1 : 3);  // destination unreachable
+    out.push_back(v6 ? 4 : 3);  // port unreachable
     put16be(out, 0);
     put32be(out, 0);
-    ip_header(40, 0, 6, qsrc, qdst);  // the quoted SYN: 20 + 20 bytes long
+    put_ip_header(out, qsrc, qdst, kTcp, 20, 0);  // the quoted SYN: a 20-byte TCP header
     put16be(out, e.quoted_src.port);
     put16be(out, e.quoted_dst.port);
     put32be(out, e.tcp_seq);
-    set16be(out, icmp_at + 2, fold(sum16(out.data() + icmp_at, kIcmpLen)));
+    const std::uint32_t pseudo = v6 ? pseudo_sum(src, dst, icmp_protocol(v6), icmp_len) : 0;
+    set16be(out, icmp_at + 2, fold(sum16(out.data() + icmp_at, icmp_len, pseudo)));
 }
 
 void write_frame(std::string& out, const Event& e, trace::TimeNs ts, IpCache& ips, std::string& scratch) {
@@ -201,51 +200,9 @@ void write_frame(std::string& out, const Event& e, trace::TimeNs ts, IpCache& ip
         payload = &scratch;
     }
     const std::size_t plen = std::min(payload->size(), kMaxPayload);
-    const std::size_t ip_hdr = src.v6 ? 40 : 20;
     const std::size_t tcp_len = 20 + plen;
-    const std::size_t frame_len = 14 + ip_hdr + tcp_len;
-
-    // Record header: seconds, nanoseconds, captured length, original length.
-    const auto t = ts < 0 ? 0 : static_cast<std::uint64_t>(ts);
-    put32le(out, static_cast<std::uint32_t>(t / 1'000'000'000ull));
-    put32le(out, static_cast<std::uint32_t>(t % 1'000'000'000ull));
-    put32le(out, static_cast<std::uint32_t>(frame_len));
-    put32le(out, static_cast<std::uint32_t>(frame_len));
-
-    const std::size_t start = out.size();
-    const auto dmac = mac_of(e.to), smac = mac_of(e.from);
-    out.append(reinterpret_cast<const char*>(dmac.data()), 6);
-    out.append(reinterpret_cast<const char*>(smac.data()), 6);
-    put16be(out, src.v6 ? 0x86DD : 0x0800);
-
-    const std::size_t ip_at = out.size();
-    std::uint32_t pseudo = 0;
-    if (!src.v6) {
-        out.push_back(0x45);
-        out.push_back(0);
-        put16be(out, static_cast<std::uint16_t>(ip_hdr + tcp_len));
-        put16be(out, static_cast<std::uint16_t>(e.packet & 0xffff));  // IP ID: the same on every hop
-        put16be(out, 0x4000);                                          // don't fragment
-        out.push_back(64);
-        out.push_back(6);
-        put16be(out, 0);
-        out.append(reinterpret_cast<const char*>(src.b.data()), 4);
-        out.append(reinterpret_cast<const char*>(dst.b.data()), 4);
-        set16be(out, ip_at + 10, fold(sum16(out.data() + ip_at, 20)));
-        pseudo = sum16(reinterpret_cast<const char*>(src.b.data()), 4);
-        pseudo = sum16(reinterpret_cast<const char*>(dst.b.data()), 4, pseudo);
-        pseudo += 6 + static_cast<std::uint32_t>(tcp_len);
-    } else {
-        put32be(out, 0x60000000u);
-        put16be(out, static_cast<std::uint16_t>(tcp_len));
-        out.push_back(6);
-        out.push_back(64);
-        out.append(reinterpret_cast<const char*>(src.b.data()), 16);
-        out.append(reinterpret_cast<const char*>(dst.b.data()), 16);
-        pseudo = sum16(reinterpret_cast<const char*>(src.b.data()), 16);
-        pseudo = sum16(reinterpret_cast<const char*>(dst.b.data()), 16, pseudo);
-        pseudo += 6 + static_cast<std::uint32_t>(tcp_len);
-    }
+    put_frame_start(out, e, ts, 14 + ip_header_len(src.v6) + tcp_len, src.v6);
+    put_ip_header(out, src, dst, kTcp, tcp_len, static_cast<std::uint16_t>(e.packet & 0xffff));
 
     const std::size_t tcp_at = out.size();
     put16be(out, e.src.port);
@@ -258,8 +215,7 @@ void write_frame(std::string& out, const Event& e, trace::TimeNs ts, IpCache& ip
     put16be(out, 0);
     put16be(out, 0);
     out.append(*payload, 0, plen);
-    set16be(out, tcp_at + 16, fold(sum16(out.data() + tcp_at, tcp_len, pseudo)));
-    (void)start;
+    set16be(out, tcp_at + 16, fold(sum16(out.data() + tcp_at, tcp_len, pseudo_sum(src, dst, kTcp, tcp_len))));
 }
 
 std::string pick_node(const trace::Trace& t, const std::string& given, const char* role) {

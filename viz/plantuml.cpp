@@ -13,16 +13,9 @@ namespace {
 // "~<" writes a plain "<" (checked against Debian 12's PlantUML 1.2020.02). A line that starts
 // with a creole list, heading or table character gets a "~" so it stays plain text.
 std::string puml_text(std::string_view s) {
-    std::string out;
-    out.reserve(s.size() + 8);
-    if (!s.empty() && std::string_view("*#=|-").find(s.front()) != std::string_view::npos) out += '~';
-    for (char c : s) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '<') out += "~<";
-        else if (static_cast<unsigned char>(c) < 0x20) out += ' ';
-        else out += c;
-    }
-    return out;
+    static constexpr detail::Escape kEscapes[] = {{'\\', "\\\\"}, {'<', "~<"}};
+    const bool plain = s.empty() || std::string_view("*#=|-").find(s.front()) == std::string_view::npos;
+    return (plain ? "" : "~") + detail::escape_text(s, kEscapes);
 }
 
 }  // namespace

@@ -60,19 +60,47 @@ int connect_to(std::uint16_t port) {
     return fd;
 }
 
+// A socket listening on loopback at an ephemeral port (`port` gets it), or -1.
+int listen_loopback(int backlog, std::uint16_t& port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, backlog) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
+// The fake server's PASV: a listener on loopback, announced in a 227; returns the listener.
+int answer_pasv(int control) {
+    std::uint16_t p = 0;
+    const int pasv = listen_loopback(1, p);
+    send_all(control, "227 Entering Passive Mode (127,0,0,1," + std::to_string(p / 256) + "," +
+                          std::to_string(p % 256) + ")\r\n");
+    return pasv;
+}
+
+// The fake server's LIST after PASV: 150, the listing on the client's data connection, 226.
+void answer_list(int control, int pasv, const std::string& listing) {
+    int d = ::accept(pasv, nullptr, nullptr);
+    send_all(control, "150 listing\r\n");
+    send_all(d, listing);
+    ::close(d);
+    ::close(pasv);
+    send_all(control, "226 done\r\n");
+}
+
 // A server for one session: `handle(fd)` runs on its thread with the accepted control socket.
 class FakeServer {
 public:
     explicit FakeServer(std::function<void(int)> handle) {
-        lfd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        REQUIRE(::listen(lfd_, 4) == 0);
-        socklen_t len = sizeof a;
-        ::getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len);
-        port_ = ntohs(a.sin_port);
+        lfd_ = listen_loopback(4, port_);
+        REQUIRE(lfd_ >= 0);
         thread_ = std::thread([this, handle] {
             int fd = ::accept(lfd_, nullptr, nullptr);
             if (fd < 0) return;
@@ -239,26 +267,9 @@ TEST_CASE("client: no reply to QUIT after a successful transfer is not a failure
             std::string line = read_line(fd);
             if (line.empty()) return;
             if (line.rfind("USER", 0) == 0) send_all(fd, "230 in\r\n");
-            else if (line == "PASV") {
-                pasv = ::socket(AF_INET, SOCK_STREAM, 0);
-                sockaddr_in a{};
-                a.sin_family = AF_INET;
-                a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                ::bind(pasv, reinterpret_cast<sockaddr*>(&a), sizeof a);
-                ::listen(pasv, 1);
-                socklen_t len = sizeof a;
-                ::getsockname(pasv, reinterpret_cast<sockaddr*>(&a), &len);
-                const int p = ntohs(a.sin_port);
-                send_all(fd, "227 Entering Passive Mode (127,0,0,1," + std::to_string(p / 256) + "," +
-                                 std::to_string(p % 256) + ")\r\n");
-            } else if (line.rfind("LIST", 0) == 0) {
-                int d = ::accept(pasv, nullptr, nullptr);
-                send_all(fd, "150 listing\r\n");
-                send_all(d, listing);
-                ::close(d);
-                ::close(pasv);
-                send_all(fd, "226 done\r\n");
-            } else if (line == "QUIT") {
+            else if (line == "PASV") pasv = answer_pasv(fd);
+            else if (line.rfind("LIST", 0) == 0) answer_list(fd, pasv, listing);
+            else if (line == "QUIT") {
                 quit_seen = true;  // and no 221: wait until the client gives up and closes
             } else {
                 send_all(fd, "200 ok\r\n");
@@ -293,26 +304,9 @@ TEST_CASE("client: the default mode with curl is EPSV, and a refused EPSV falls 
                 seen.push_back(line);
                 if (line.rfind("USER", 0) == 0) send_all(fd, "230 in\r\n");
                 else if (line == "EPSV") send_all(fd, "500 EPSV not understood\r\n");
-                else if (line == "PASV") {
-                    pasv = ::socket(AF_INET, SOCK_STREAM, 0);
-                    sockaddr_in a{};
-                    a.sin_family = AF_INET;
-                    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                    ::bind(pasv, reinterpret_cast<sockaddr*>(&a), sizeof a);
-                    ::listen(pasv, 1);
-                    socklen_t len = sizeof a;
-                    ::getsockname(pasv, reinterpret_cast<sockaddr*>(&a), &len);
-                    const int p = ntohs(a.sin_port);
-                    send_all(fd, "227 Entering Passive Mode (127,0,0,1," + std::to_string(p / 256) + "," +
-                                     std::to_string(p % 256) + ")\r\n");
-                } else if (line.rfind("LIST", 0) == 0) {
-                    int d = ::accept(pasv, nullptr, nullptr);
-                    send_all(fd, "150 listing\r\n");
-                    send_all(d, listing);
-                    ::close(d);
-                    ::close(pasv);
-                    send_all(fd, "226 done\r\n");
-                } else if (line == "QUIT") {
+                else if (line == "PASV") pasv = answer_pasv(fd);
+                else if (line.rfind("LIST", 0) == 0) answer_list(fd, pasv, listing);
+                else if (line == "QUIT") {
                     send_all(fd, "221 bye\r\n");
                     return;
                 } else {

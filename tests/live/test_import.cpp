@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "live/pcap_import.hpp"
+#include "tests/support/captures.hpp"
 #include "trace/json.hpp"
 #include "viz/diagram.hpp"
 
@@ -61,24 +62,7 @@ std::vector<const trace::Event*> of_kind(const trace::Trace& t, EventKind k) {
     return out;
 }
 
-const std::vector<std::string> kRetrActive = {
-    "S: 220 (vsFTPd 3.0.3)",
-    "C: USER anonymous",
-    "S: 230 Login successful.",
-    "C: PWD",
-    "S: 257 \"/\" is the current directory",
-    "C: PORT 192,168,1,10,234,245",
-    "S: 200 PORT command successful. Consider using PASV.",
-    "C: TYPE I",
-    "S: 200 Switching to Binary mode.",
-    "C: SIZE file.bin",
-    "S: 213 65536",
-    "C: RETR file.bin",
-    "S: 150 Opening BINARY mode data connection for file.bin (65536 bytes).",
-    "S: 226 Transfer complete.",
-    "C: QUIT",
-    "S: 221 Goodbye.",
-};
+const std::vector<std::string>& kRetrActive = testing::kCurlVsftpdActiveDownload;  // cnat-on-active
 
 // The active download as seen on the client's link (cnat-on-active-cli), checked in full.
 void check_cnat_on_active_cli(const trace::Trace& t, const std::string& client = "192.168.1.10",
@@ -214,10 +198,7 @@ TEST_CASE("import: the same session on the server's link shows the helper's rewr
 
 TEST_CASE("import: PORT refused without the helper: no data connection, no transfer (cnat-off-active-cli)") {
     auto t = live::import_pcap(capture("cnat-off-active-cli"), {});
-    CHECK(dialogue(t) == std::vector<std::string>{
-                             "S: 220 (vsFTPd 3.0.3)", "C: USER anonymous", "S: 230 Login successful.", "C: PWD",
-                             "S: 257 \"/\" is the current directory", "C: PORT 192,168,1,10,225,203",
-                             "S: 500 Illegal PORT command.", "C: QUIT", "S: 221 Goodbye."});
+    CHECK(dialogue(t) == testing::kCurlVsftpdPortRefused);
     CHECK(t.connections.size() == 1);
     CHECK(t.outcome.transfers.empty());
     CHECK_FALSE(t.outcome.ok);

@@ -9,6 +9,7 @@
 
 #include "protocol/client.hpp"
 #include "tests/protocol/test_client_support.hpp"
+#include "tests/support/captures.hpp"
 
 using namespace ftpsim::proto;
 using namespace ftpsim::proto::testing;
@@ -58,25 +59,7 @@ const ClientScript kCurlGet{login("anonymous"), get("file.bin"), quit()};
 TEST_CASE("curl EPSV download: the command sequence of curl-vsftpd-cnat-off-epsv") {
     auto client = make_client("curl", DataMode::Auto, kCurlGet, kClientLan, kServerPublic);
     const Run run = run_canned(client, vsftpd());
-    const std::vector<std::string> capture{
-        "S: 220 (vsFTPd 3.0.3)",
-        "C: USER anonymous",
-        "S: 230 Login successful.",
-        "C: PWD",
-        "S: 257 \"/\" is the current directory",
-        "C: EPSV",
-        "S: 229 Entering Extended Passive Mode (|||30007|)",
-        "C: TYPE I",
-        "S: 200 Switching to Binary mode.",
-        "C: SIZE file.bin",
-        "S: 213 65536",
-        "C: RETR file.bin",
-        "S: 150 Opening BINARY mode data connection for file.bin (65536 bytes).",
-        "S: 226 Transfer complete.",
-        "C: QUIT",
-        "S: 221 Goodbye.",
-    };
-    CHECK(run.transcript == capture);
+    CHECK(run.transcript == ftpsim::testing::kCurlVsftpdEpsvDownload);
     // curl connects to the control peer's address with the 229 port, before TYPE I.
     const auto connects = actions_of<Connect>(run);
     REQUIRE(connects.size() == 1);
@@ -95,25 +78,7 @@ TEST_CASE("curl active download: PORT announces the control connection's local a
     auto client = make_client("curl", DataMode::Port, kCurlGet,
                               {kClientLan.addr, 36942}, kServerPublic);
     const Run run = run_canned(client, vsftpd());
-    const std::vector<std::string> capture{
-        "S: 220 (vsFTPd 3.0.3)",
-        "C: USER anonymous",
-        "S: 230 Login successful.",
-        "C: PWD",
-        "S: 257 \"/\" is the current directory",
-        "C: PORT 192,168,1,10,234,245",
-        "S: 200 PORT command successful. Consider using PASV.",
-        "C: TYPE I",
-        "S: 200 Switching to Binary mode.",
-        "C: SIZE file.bin",
-        "S: 213 65536",
-        "C: RETR file.bin",
-        "S: 150 Opening BINARY mode data connection for file.bin (65536 bytes).",
-        "S: 226 Transfer complete.",
-        "C: QUIT",
-        "S: 221 Goodbye.",
-    };
-    CHECK(run.transcript == capture);
+    CHECK(run.transcript == ftpsim::testing::kCurlVsftpdActiveDownload);
     const auto listens = actions_of<Listen>(run);
     REQUIRE(listens.size() == 1);
     CHECK(listens[0].addr == kClientLan.addr);
@@ -129,18 +94,7 @@ TEST_CASE("curl: 500 Illegal PORT command ends in QUIT (curl-vsftpd-cnat-off-act
     server.answers["PORT"] = {"500 Illegal PORT command."};
     server.listen_port = 57803;
     const Run run = run_canned(client, server);
-    const std::vector<std::string> capture{
-        "S: 220 (vsFTPd 3.0.3)",
-        "C: USER anonymous",
-        "S: 230 Login successful.",
-        "C: PWD",
-        "S: 257 \"/\" is the current directory",
-        "C: PORT 192,168,1,10,225,203",
-        "S: 500 Illegal PORT command.",
-        "C: QUIT",
-        "S: 221 Goodbye.",
-    };
-    CHECK(run.transcript == capture);
+    CHECK(run.transcript == ftpsim::testing::kCurlVsftpdPortRefused);
     CHECK(actions_of<StopListening>(run).size() == 1);
     REQUIRE(client.results().size() == 2);
     CHECK_FALSE(client.results()[1].ok);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "protocol/codec.hpp"
+#include "tests/support/captures.hpp"
 #include "tests/support/session_pair.hpp"
 
 using namespace ftpsim::proto;
@@ -166,25 +167,7 @@ TEST_CASE("pair: curl-vsftpd-cnat-off-epsv, client behind a NAT, EPSV works") {
     config.server.profile.pasv_min_port = config.server.profile.pasv_max_port = 30007;
     SessionPair pair(std::move(config));
     pair.run();
-    const std::vector<std::string> capture{
-        "S: 220 (vsFTPd 3.0.3)",
-        "C: USER anonymous",
-        "S: 230 Login successful.",
-        "C: PWD",
-        "S: 257 \"/\" is the current directory",
-        "C: EPSV",
-        "S: 229 Entering Extended Passive Mode (|||30007|)",
-        "C: TYPE I",
-        "S: 200 Switching to Binary mode.",
-        "C: SIZE file.bin",
-        "S: 213 65536",
-        "C: RETR file.bin",
-        "S: 150 Opening BINARY mode data connection for file.bin (65536 bytes).",
-        "S: 226 Transfer complete.",
-        "C: QUIT",
-        "S: 221 Goodbye.",
-    };
-    CHECK(pair.control_lines() == capture);
+    CHECK(pair.control_lines() == kCurlVsftpdEpsvDownload);
     CHECK(pair.client().results()[1].ok);
 }
 
@@ -195,18 +178,7 @@ TEST_CASE("pair: curl-vsftpd-cnat-off-active, vsftpd refuses a PORT to a foreign
     config.client_address.first_port = 57803;
     SessionPair pair(std::move(config));
     pair.run();
-    const std::vector<std::string> capture{
-        "S: 220 (vsFTPd 3.0.3)",
-        "C: USER anonymous",
-        "S: 230 Login successful.",
-        "C: PWD",
-        "S: 257 \"/\" is the current directory",
-        "C: PORT 192,168,1,10,225,203",
-        "S: 500 Illegal PORT command.",
-        "C: QUIT",
-        "S: 221 Goodbye.",
-    };
-    CHECK(pair.control_lines() == capture);
+    CHECK(pair.control_lines() == kCurlVsftpdPortRefused);
     CHECK(server_actions_of<Connect>(pair).empty());
 }
 
