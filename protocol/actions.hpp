@@ -99,6 +99,7 @@ enum class ExplainKind : std::uint8_t {
     DiskFull,          // the server's disk is full
     UserLimit,         // the server has reached its user limit
     EarlyDataLimit,    // too many bytes arrived on a data connection before its transfer command
+    LineTooLong,       // a command line over kDefaultMaxLine bytes: answered 500, dropped to its LF
 };
 
 struct Explain {            // one line for the learner: "the client listens on ... and announces it with PORT"

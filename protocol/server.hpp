@@ -99,6 +99,10 @@ public:
     // The server is down: the new connection is reset without a greeting.
     void reject_while_down(Time now);
 
+    // Command bytes, in any pieces. A line longer than kDefaultMaxLine (protocol/codec.hpp, its LF
+    // included) keeps its first kDefaultMaxLine bytes, is answered with the profile's 500 when its
+    // turn comes (ExplainKind::LineTooLong) and the rest of it is dropped up to its LF; the next
+    // line is read as usual.
     void receive_control(Time now, std::string_view bytes);
     void receive_data(Time now, const DataEvent& event);
     void control_closed(Time now);
@@ -114,6 +118,8 @@ public:
     bool has_actions() const { return !actions_.empty(); }
     // Bytes received after SPDT on this connection (they are data: the FtpServer forwards them).
     std::string take_unparsed_bytes();
+    // Command bytes held: the commands waiting for a transfer and the line still arriving.
+    std::size_t queued_command_bytes() const { return inbuf_.size(); }
 
     SessionId id() const { return id_; }
     ServerState state() const { return state_; }
@@ -171,6 +177,7 @@ private:
     };
 
     // Input.
+    std::size_t take_line_piece(std::string_view bytes);
     void process_buffer(Time now);
     void dispatch(Time now, std::string_view verb, std::string_view arg, bool has_arg);
     void handle(Time now, const VerbInfo& info, std::string_view arg);
@@ -269,7 +276,9 @@ private:
     ServerContext* context_;
 
     ServerState state_ = ServerState::AwaitUser;
-    std::string inbuf_;
+    std::string inbuf_;                     // command bytes not yet handled
+    bool discarding_ = false;               // dropping the rest of an over-long line up to its LF
+    bool deferred_ = false;                 // the first command in inbuf_ waits for the transfer
     std::vector<Action> actions_;
     std::string user_;
     bool anonymous_ = false;

@@ -186,7 +186,9 @@ enum class Fact : std::uint8_t {
                           // line_before = the file's name (target-file)
     ServeAcceptPaused,    // accept() failed at the descriptor limit: state = the errno name;
                           // rule_text = the system's message
-    ServeLineTooLong,     // on the client's lane: a command line over `attempt` bytes
+    ServeLineTooLong,     // a command line over `attempt` bytes, answered 500 and dropped up to its
+                          //   LF (the protocol core's rule; `ftpsim serve` records it on the
+                          //   client's lane, the simulator on the server's)
 
     // `ftpsim import` (EventKind::Note on the sender's lane): bytes the capture never saw.
     CaptureGap,           // src -> dst: the direction; payload_len = the bytes missing

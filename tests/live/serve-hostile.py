@@ -693,6 +693,40 @@ def test_acceptance_200_hostile(tmp):
         "(slowloris, endless lines, FIFO uploads), under RLIMIT_AS 2 GiB; exit 0" % (rounds, worst))
 
 
+def test_command_lines(tmp):
+    """#17/#22: an over-long command line gets one 500 in its turn and the session goes on. The
+    rule is the protocol core's (docs/server.md, "Limits on what a client sends")."""
+    root = os.path.join(tmp, "root")
+    os.makedirs(root)
+    with open(os.path.join(root, "small.txt"), "w") as f:
+        f.write("small\n")
+    trace = os.path.join(tmp, "t.json")
+    srv = Server(root, "--trace", trace, "--writable")
+    try:
+        c = Ctl(srv.port)
+        c.reply()
+        check(login(c).startswith("230"), "anonymous login refused")
+        # 5000 bytes in three pieces; what follows byte 4096 looks like a command but is the line's.
+        c.s.sendall(b"x" * 3000)
+        time.sleep(0.1)
+        c.s.sendall(b"x" * 2000 + b"DELE small.txt")
+        time.sleep(0.1)
+        c.s.sendall(b"\r\nNOOP\r\n")
+        r1, r2 = c.reply(), c.reply()
+        check(r1 is not None and r1.startswith("500 "), "over-long line: %r, expected one 500" % r1)
+        check(r2 is not None and r2.startswith("200 "), "the NOOP after the over-long line: %r" % r2)
+        check(os.path.exists(os.path.join(root, "small.txt")), "the over-long line's tail ran as DELE")
+        c.close()
+        dt, _, body = well_behaved(srv.port)
+        check(body == b"small\n" and dt < 1.0, "the next client: %.2f s, %r" % (dt, body))
+    finally:
+        srv.stop()
+    with open(trace) as f:
+        facts = f.read()
+    check('"serve-line-too-long"' in facts, "no serve-line-too-long event in the trace")
+    log("ok: command lines: a 5000-byte line got one 500 and the session went on, and is in the trace")
+
+
 TESTS = [
     ("atomic", test_atomic_upload_full_disk),
     ("fifo", test_fifo_does_not_hang),
@@ -703,6 +737,7 @@ TESTS = [
     ("login", test_login_failures),
     ("bounce", test_bounce_warning),
     ("staging", test_staging_full),
+    ("lines", test_command_lines),
     ("acceptance", test_acceptance_200_hostile),
 ]
 
