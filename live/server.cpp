@@ -541,7 +541,7 @@ struct LiveServer::Impl final : LiveHooks {
     }
 
     // The bytes go to the session as they come: it keeps a command line within kDefaultMaxLine
-    // (protocol/server.hpp). Only a complete line is
+    // and its queue within kMaxQueuedCommandBytes (protocol/server.hpp). Only a complete line is
     // activity for the idle timeout (no slowloris).
     void feed_control(SessionId sid, std::string_view bytes) {
         Control* c = control(sid);
@@ -736,6 +736,8 @@ struct LiveServer::Impl final : LiveHooks {
         if (!recording) return;
         switch (e.kind) {
         case proto::ExplainKind::LineTooLong: return;  // recorded by noted(), on the client's lane
+        case proto::ExplainKind::CommandQueueLimit:
+            return recorder.note(t(), "server", e.text, trace::Fact::ServerCommandQueueLimit);
         default: return recorder.note(t(), "server", e.text);
         }
     }

@@ -165,6 +165,7 @@ void ServerSession::receive_control(Time now, std::string_view bytes) {
         }
         bytes.remove_prefix(take_line_piece(bytes));
         if (!deferred_ || state_ != ServerState::Transfer) process_buffer(now);
+        if (inbuf_.size() > kMaxQueuedCommandBytes) return refuse_queued_commands(now);
     }
     // After SPDT the connection carries data: what came with "SPDT id" is kept as it is, for
     // take_unparsed_bytes().
@@ -223,6 +224,20 @@ void ServerSession::process_buffer(Time now) {
         inbuf_.erase(0, r.consumed);
         dispatch(now, verb, arg, has_arg);
     }
+}
+
+// More than kMaxQueuedCommandBytes wait for the transfer: the session ends (vsftpd would not be
+// reading them at all; see server.hpp).
+void ServerSession::refuse_queued_commands(Time now) {
+    explain(ExplainKind::CommandQueueLimit,
+            "more than " + std::to_string(kMaxQueuedCommandBytes) +
+                " bytes of commands wait for the transfer to end: the server keeps no more, cuts "
+                "the transfer off and closes the control connection");
+    inbuf_.clear();
+    discarding_ = deferred_ = false;
+    if (transfer_ && (data_.phase == DataPhase::Open || data_.phase == DataPhase::Draining))
+        data_step(DataPhaseEvent::Abort);
+    die(now, {});
 }
 
 // A profile enables a command with its dialect (protocol/commands.hpp), and a few one by one.

@@ -162,6 +162,8 @@ enum class Fact : std::uint8_t {
     ServerUserLimit,         // the server has reached its user limit (refuses or only takes SPDT)
     ServerEarlyDataLimit,    // a data connection sent more than the server keeps before the transfer
                              //   command (kMaxEarlyDataBytes): the server reset it
+    ServerCommandQueueLimit, // more command bytes waited for a transfer than the server keeps
+                             //   (kMaxQueuedCommandBytes): the server ended the session
 
     // A Segment's drop or reject, when no middlebox event decided it (a middlebox's decision is
     // its own event with the same `packet` and a verdict; the segment then has that fact too).

@@ -388,6 +388,13 @@ std::size_t count_kind(const std::vector<Action>& actions, ExplainKind kind) {
     return n;
 }
 
+std::string repeat(const std::string& s, std::size_t n) {
+    std::string out;
+    out.reserve(s.size() * n);
+    for (std::size_t i = 0; i < n; ++i) out += s;
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("a command line over 4096 bytes is answered 500 once, dropped up to its LF, and the next line is read") {
@@ -444,6 +451,52 @@ TEST_CASE("an over-long line waiting behind a transfer is answered in its turn, 
     CHECK(control_text(done) == "226 Closing data connection.\r\n" + kUnknown + kOkay);
     CHECK(count_kind(done, ExplainKind::LineTooLong) == 1);
     CHECK(d.session->queued_command_bytes() == 0);
+}
+
+TEST_CASE("commands pipelined during a transfer: 64 KiB wait and are answered, one byte more ends the session") {
+    Driver d = logged_in();
+    const DataId id = only<Listen>(d.cmd("PASV")).at(0).id;
+    CHECK(control_text(d.cmd("RETR readme.txt")).rfind("150 ", 0) == 0);
+    REQUIRE(ServerSession::kMaxQueuedCommandBytes == 65536);
+    // 10922 NOOP lines (65532 bytes) and the start of another: exactly the limit.
+    const std::string queued = repeat("NOOP\r\n", 10922) + "NOOP";
+    REQUIRE(queued.size() == ServerSession::kMaxQueuedCommandBytes);
+    SUBCASE("at the limit: every command is answered after the transfer, in order") {
+        d.session->receive_control(0, queued);
+        CHECK(d.take().empty());
+        CHECK(d.session->queued_command_bytes() == 65536);
+        d.data(DataConnected{id, hp("192.0.2.1", 40000), hp("198.51.100.20", 50001)});
+        auto done = d.data(DataDrained{id});
+        CHECK(control_text(done) == "226 Closing data connection.\r\n" + repeat(kOkay, 10922));
+        CHECK(d.reply("") == kOkay);  // the line that was still arriving
+        CHECK(d.session->state() == ServerState::LoggedIn);
+    }
+    SUBCASE("one byte more, while the data connection is awaited: the session ends without a reply") {
+        d.session->receive_control(0, queued);
+        d.session->receive_control(0, "\r");
+        auto out = d.take();
+        CHECK(control_text(out).empty());
+        CHECK(count_kind(out, ExplainKind::CommandQueueLimit) == 1);
+        CHECK(only<StopListening>(out).size() == 1);
+        CHECK(only<CloseControl>(out).size() == 1);
+        CHECK(d.session->state() == ServerState::Closed);
+        CHECK(d.session->queued_command_bytes() == 0);
+        d.session->receive_control(0, "NOOP\r\n");  // nothing more is read
+        CHECK(d.take().empty());
+    }
+    SUBCASE("in one piece with the transfer running: the data connection is reset") {
+        d.data(DataConnected{id, hp("192.0.2.1", 40000), hp("198.51.100.20", 50001)});
+        d.session->receive_control(0, queued + "\r\n");
+        auto out = d.take();
+        CHECK(control_text(out).empty());
+        CHECK(count_kind(out, ExplainKind::CommandQueueLimit) == 1);
+        const auto closes = only<CloseData>(out);
+        REQUIRE(closes.size() == 1);
+        CHECK(closes[0].abort);
+        CHECK(only<CloseControl>(out).size() == 1);
+        CHECK(d.session->state() == ServerState::Closed);
+    }
+    CHECK(d.session->protocol_errors().empty());
 }
 
 }  // namespace ftpsim::proto::test
