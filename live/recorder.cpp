@@ -217,8 +217,8 @@ void Recorder::listen_failed(trace::TimeNs t, const std::string& node, const tra
     flush_ready();
 }
 
-void Recorder::note(trace::TimeNs t, const std::string& node, const std::string& text) {
-    add_fact(t, trace::EventKind::Note, node, -1, trace::Fact::Explain).text = text;
+void Recorder::note(trace::TimeNs t, const std::string& node, const std::string& text, trace::Fact fact) {
+    add_fact(t, trace::EventKind::Note, node, -1, fact).text = text;
     flush_ready();
 }
 

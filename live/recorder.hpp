@@ -97,8 +97,10 @@ public:
     // staging: the upload's staging file (else the target `name`); err: the errno.
     void store_failed(trace::TimeNs t, bool staging, const std::string& name, int err);
     void line_too_long(trace::TimeNs t, const std::string& node, std::size_t limit);
-    // An explanation line of the protocol core (Note event, Fact::Explain) on `node`.
-    void note(trace::TimeNs t, const std::string& node, const std::string& text);
+    // An explanation line of the protocol core (Note event, Fact::Explain unless the line is
+    // a decision with a fact of its own) on `node`.
+    void note(trace::TimeNs t, const std::string& node, const std::string& text,
+              trace::Fact fact = trace::Fact::Explain);
 
     // Additions for `ftpsim import` (additive; live recordings do not need them):
     // another address of an existing node (a capture may show several clients' addresses).

@@ -155,9 +155,8 @@ struct LiveServer::Impl final : LiveHooks {
         ConnId conn = -1;
         HostPort local, remote;
         std::int64_t last_command = 0;
-        std::size_t line_len = 0;      // bytes of the current line given to the session
-        bool discarding = false;       // the rest of an over-long line is dropped
         std::string rx;                // incoming bytes for the trace's command lines
+        bool rx_overlong = false;      // rx is skipping the rest of a line over kDefaultMaxLine
         int trace_conn = -1;
         std::string node;              // trace lane of this client
         // For the trace's transfers: the commands awaiting their final reply, in order.
@@ -319,6 +318,7 @@ struct LiveServer::Impl final : LiveHooks {
     std::optional<proto::SessionAction> vet(std::optional<proto::SessionAction> sa) {
         if (!sa) return sa;
         auto* a = std::get_if<proto::Action>(&sa->what);
+        if (auto* e = a ? std::get_if<proto::Explain>(a) : nullptr) noted(sa->session, *e);
         auto* f = a ? std::get_if<proto::SendFile>(a) : nullptr;
         if (!f || !f->source) return sa;
         const auto* disk_file = dynamic_cast<const DiskFileSource*>(f->source.get());
@@ -539,32 +539,14 @@ struct LiveServer::Impl final : LiveHooks {
         });
     }
 
-    // Gives the session at most one over-long line's first kDefaultMaxLine + 1 bytes (it answers
-    // 500 and drops them, see protocol/codec.hpp) and drops the rest of that line here.
+    // The bytes go to the session as they come: it keeps a command line within kDefaultMaxLine
+    // and its queue within kMaxQueuedCommandBytes (protocol/server.hpp). Only a complete line is
+    // activity for the idle timeout (no slowloris).
     void feed_control(SessionId sid, std::string_view bytes) {
         Control* c = control(sid);
         if (!c) return;
-        std::string pass;
-        pass.reserve(bytes.size());
-        for (char ch : bytes) {
-            if (c->discarding) {
-                if (ch == '\n') {
-                    c->discarding = false;
-                    c->line_len = 0;
-                    c->last_command = now();
-                }
-                continue;
-            }
-            pass += ch;
-            if (ch == '\n') {
-                c->line_len = 0;
-                c->last_command = now();  // only a complete line is activity (no slowloris)
-            } else if (++c->line_len > proto::kDefaultMaxLine) {
-                c->discarding = true;
-                if (recording && c->trace_conn >= 0) recorder.line_too_long(t(), c->node, proto::kDefaultMaxLine);
-            }
-        }
-        feed_lines(sid, std::move(pass));
+        if (bytes.find('\n') != std::string_view::npos) c->last_command = now();
+        feed_lines(sid, std::string(bytes));
     }
 
     // One line at a time into the session, its actions carried out before the next; while a
@@ -593,11 +575,22 @@ struct LiveServer::Impl final : LiveHooks {
     }
 
     // The command lines received, for the trace (commands, and which transfer a final reply
-    // ends).
+    // ends). A line over kDefaultMaxLine is not a command: the session answers it 500 and says
+    // so (ExplainKind::LineTooLong, see noted()); its bytes are skipped here up to its LF.
     void track_commands(Control& c, std::string_view bytes) {
+        if (c.rx_overlong) {
+            const auto lf = bytes.find('\n');
+            if (lf == std::string_view::npos) return;
+            bytes.remove_prefix(lf + 1);
+            c.rx_overlong = false;
+        }
         c.rx += bytes;
         std::size_t nl;
         while ((nl = c.rx.find('\n')) != std::string::npos) {
+            if (nl + 1 > proto::kDefaultMaxLine) {  // over-long, its end in this piece
+                c.rx.erase(0, nl + 1);
+                continue;
+            }
             std::string line = c.rx.substr(0, nl);
             while (!line.empty() && line.back() == '\r') line.pop_back();
             if (line.size() > 256) line = line.substr(0, 256) + "... (" + std::to_string(line.size()) + " bytes)";
@@ -609,7 +602,21 @@ struct LiveServer::Impl final : LiveHooks {
                                   c.data_bytes});
             c.rx.erase(0, nl + 1);
         }
-        if (c.rx.size() > proto::kDefaultMaxLine) c.rx.clear();
+        if (c.rx.size() >= proto::kDefaultMaxLine) {  // over-long: skip up to its LF
+            c.rx.clear();
+            c.rx_overlong = true;
+        }
+    }
+
+    // A decision of the protocol core about session `sid`, before the host carries it out. An
+    // over-long command line (answered 500 next) is a typed fact on the client's lane, and it
+    // takes its place among the commands awaiting a reply: the ones before it are answered.
+    void noted(SessionId sid, const proto::Explain& e) {
+        if (e.kind != proto::ExplainKind::LineTooLong) return;
+        Control* c = control(sid);
+        if (!c) return;
+        c->awaiting.push_front({});
+        if (recording && c->trace_conn >= 0) recorder.line_too_long(t(), c->node, proto::kDefaultMaxLine);
     }
 
     // A final reply (not 1yz) ends the oldest command; a transfer command's becomes the trace's
@@ -725,7 +732,13 @@ struct LiveServer::Impl final : LiveHooks {
 
     void explained(const proto::Explain& e) override {
         say("  " + e.text);
-        if (recording) recorder.note(t(), "server", e.text);
+        if (!recording) return;
+        switch (e.kind) {
+        case proto::ExplainKind::LineTooLong: return;  // recorded by noted(), on the client's lane
+        case proto::ExplainKind::CommandQueueLimit:
+            return recorder.note(t(), "server", e.text, trace::Fact::ServerCommandQueueLimit);
+        default: return recorder.note(t(), "server", e.text);
+        }
     }
 
     // A connection is gone: a data connection's record goes; a control connection's session is

@@ -99,6 +99,8 @@ enum class ExplainKind : std::uint8_t {
     DiskFull,          // the server's disk is full
     UserLimit,         // the server has reached its user limit
     EarlyDataLimit,    // too many bytes arrived on a data connection before its transfer command
+    LineTooLong,       // a command line over kDefaultMaxLine bytes: answered 500, dropped to its LF
+    CommandQueueLimit, // too many command bytes waited for a transfer: the server ends the session
 };
 
 struct Explain {            // one line for the learner: "the client listens on ... and announces it with PORT"

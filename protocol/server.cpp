@@ -152,31 +152,92 @@ std::string ServerSession::take_unparsed_bytes() {
 
 void ServerSession::receive_control(Time now, std::string_view bytes) {
     if (state_ == ServerState::Closed || state_ == ServerState::DataChannel) return;
-    inbuf_.append(bytes);
-    process_buffer(now);
+    while (!bytes.empty() && state_ != ServerState::Closed && state_ != ServerState::DataChannel) {
+        if (discarding_) {  // the rest of an over-long line, up to and with its LF
+            const auto lf = bytes.find('\n');
+            if (lf == std::string_view::npos) return;
+            bytes.remove_prefix(lf + 1);
+            discarding_ = false;
+            // The line's first bytes still wait behind a transfer: end them here, so that the
+            // next line stays a line of its own.
+            if (!inbuf_.empty()) inbuf_ += '\n';
+            continue;
+        }
+        bytes.remove_prefix(take_line_piece(bytes));
+        if (!deferred_ || state_ != ServerState::Transfer) process_buffer(now);
+        if (inbuf_.size() > kMaxQueuedCommandBytes) return refuse_queued_commands(now);
+    }
+    // After SPDT the connection carries data: what came with "SPDT id" is kept as it is, for
+    // take_unparsed_bytes().
+    if (state_ == ServerState::DataChannel) inbuf_.append(bytes);
+}
+
+// Appends the next piece of `bytes` to inbuf_ and returns its length: up to and with the first
+// LF, or what is there of an unfinished line, but never more than kDefaultMaxLine bytes for one
+// line (codec.hpp counts the LF in): the first kDefaultMaxLine bytes of a longer line are kept
+// for its 500 and the rest is dropped (discarding_).
+std::size_t ServerSession::take_line_piece(std::string_view bytes) {
+    const auto last_lf = inbuf_.rfind('\n');
+    const std::size_t started = last_lf == std::string::npos ? inbuf_.size() : inbuf_.size() - last_lf - 1;
+    const std::size_t room = started < kDefaultMaxLine ? kDefaultMaxLine - started : 0;
+    const auto lf = bytes.substr(0, room).find('\n');
+    std::size_t n = lf == std::string_view::npos ? std::min(room, bytes.size()) : lf + 1;
+    inbuf_.append(bytes.substr(0, n));
+    if (lf == std::string_view::npos && started + n >= kDefaultMaxLine) discarding_ = true;
+    return n;
 }
 
 void ServerSession::process_buffer(Time now) {
+    deferred_ = false;
     while (state_ != ServerState::Closed && state_ != ServerState::DataChannel) {
         CommandView cmd;
         const ParseResult r = parse_command(inbuf_, cmd);
         if (r.status == ParseStatus::NeedMore) return;
         if (r.status == ParseStatus::Error) {
+            // A malformed or over-long line waits for the transfer like any command, so its 500
+            // comes in its turn.
+            if (command_gate(state_, CommandGroup::Other) == Gate::Defer) {
+                deferred_ = true;
+                return;
+            }
             const auto eol = inbuf_.find('\n');
             const bool empty_line = r.error == ParseError::EmptyLine;
+            // An over-long line is only its first kDefaultMaxLine bytes here (and the LF that
+            // receive_control put after them if more lines follow).
             const std::size_t bad = eol == std::string::npos ? inbuf_.size() : eol + 1;
             inbuf_.erase(0, r.consumed ? r.consumed : bad);
+            if (r.error == ParseError::LineTooLong)
+                explain(ExplainKind::LineTooLong,
+                        "a command line longer than " + std::to_string(kDefaultMaxLine) +
+                            " bytes: the server answers 500 and drops the line up to its end");
             if (!empty_line) send_reply(Reply::Unknown, {""});  // vsftpd ignores empty lines only
             continue;
         }
         const VerbInfo& info = verb_info(cmd.verb);
-        if (command_gate(state_, info.group) == Gate::Defer) return;  // after the transfer
+        if (command_gate(state_, info.group) == Gate::Defer) {  // after the transfer
+            deferred_ = true;
+            return;
+        }
         const std::string verb = upper(cmd.verb);
         const std::string arg(cmd.arg);
         const bool has_arg = cmd.has_arg && !cmd.arg.empty();
         inbuf_.erase(0, r.consumed);
         dispatch(now, verb, arg, has_arg);
     }
+}
+
+// More than kMaxQueuedCommandBytes wait for the transfer: the session ends (vsftpd would not be
+// reading them at all; see server.hpp).
+void ServerSession::refuse_queued_commands(Time now) {
+    explain(ExplainKind::CommandQueueLimit,
+            "more than " + std::to_string(kMaxQueuedCommandBytes) +
+                " bytes of commands wait for the transfer to end: the server keeps no more, cuts "
+                "the transfer off and closes the control connection");
+    inbuf_.clear();
+    discarding_ = deferred_ = false;
+    if (transfer_ && (data_.phase == DataPhase::Open || data_.phase == DataPhase::Draining))
+        data_step(DataPhaseEvent::Abort);
+    die(now, {});
 }
 
 // A profile enables a command with its dialect (protocol/commands.hpp), and a few one by one.

@@ -85,6 +85,13 @@ public:
     // also what follows "SPDT id" in the same segment) that the session keeps for the transfer.
     // Beyond it the connection is reset (ExplainKind::EarlyDataLimit). docs/reliability.md.
     static constexpr std::size_t kMaxEarlyDataBytes = 64 * 1024;
+    // Command bytes the session holds while they wait for a transfer to end (a client pipelining
+    // commands during a RETR or STOR): the commands that wait and any line still arriving. One
+    // byte more and the session ends (ExplainKind::CommandQueueLimit): the transfer is cut off
+    // and the control connection closed, without a reply. A simplification of vsftpd, which does
+    // not read the control connection during a transfer at all, so TCP's window holds the
+    // client (docs/server.md, "Limits").
+    static constexpr std::size_t kMaxQueuedCommandBytes = 64 * 1024;
 
     ServerSession(const ServerConfig& config, Vfs& vfs, RandomSource random, SessionId id,
                   HostPort control_local, HostPort control_remote,
@@ -99,6 +106,10 @@ public:
     // The server is down: the new connection is reset without a greeting.
     void reject_while_down(Time now);
 
+    // Command bytes, in any pieces. A line longer than kDefaultMaxLine (protocol/codec.hpp, its LF
+    // included) keeps its first kDefaultMaxLine bytes, is answered with the profile's 500 when its
+    // turn comes (ExplainKind::LineTooLong) and the rest of it is dropped up to its LF; the next
+    // line is read as usual. More than kMaxQueuedCommandBytes waiting: the session ends.
     void receive_control(Time now, std::string_view bytes);
     void receive_data(Time now, const DataEvent& event);
     void control_closed(Time now);
@@ -114,6 +125,9 @@ public:
     bool has_actions() const { return !actions_.empty(); }
     // Bytes received after SPDT on this connection (they are data: the FtpServer forwards them).
     std::string take_unparsed_bytes();
+    // Command bytes held: the commands waiting for a transfer and the line still arriving
+    // (at most kMaxQueuedCommandBytes).
+    std::size_t queued_command_bytes() const { return inbuf_.size(); }
 
     SessionId id() const { return id_; }
     ServerState state() const { return state_; }
@@ -171,7 +185,9 @@ private:
     };
 
     // Input.
+    std::size_t take_line_piece(std::string_view bytes);
     void process_buffer(Time now);
+    void refuse_queued_commands(Time now);
     void dispatch(Time now, std::string_view verb, std::string_view arg, bool has_arg);
     void handle(Time now, const VerbInfo& info, std::string_view arg);
     bool verb_enabled(Verb v) const;
@@ -269,7 +285,9 @@ private:
     ServerContext* context_;
 
     ServerState state_ = ServerState::AwaitUser;
-    std::string inbuf_;
+    std::string inbuf_;                     // command bytes not yet handled (<= kMaxQueuedCommandBytes)
+    bool discarding_ = false;               // dropping the rest of an over-long line up to its LF
+    bool deferred_ = false;                 // the first command in inbuf_ waits for the transfer
     std::vector<Action> actions_;
     std::string user_;
     bool anonymous_ = false;

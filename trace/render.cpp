@@ -269,6 +269,7 @@ std::string sentence(const Event& e) {
     case Fact::ServerDiskFull:
     case Fact::ServerUserLimit:
     case Fact::ServerEarlyDataLimit:
+    case Fact::ServerCommandQueueLimit:
     case Fact::Explain: return e.text;
     case Fact::CaptureGap:
         return std::to_string(e.payload_len) + " bytes from " + endpoint_text(e.src) + " to " + endpoint_text(e.dst) +

@@ -107,6 +107,7 @@ constexpr Names<Fact, static_cast<std::size_t>(Fact::Explain) + 1> kFacts{{
     {Fact::ServerDiskFull, "server-disk-full"},
     {Fact::ServerUserLimit, "server-user-limit"},
     {Fact::ServerEarlyDataLimit, "server-early-data-limit"},
+    {Fact::ServerCommandQueueLimit, "server-command-queue-limit"},
     {Fact::LinkLoss, "link-loss"},
     {Fact::LinkDown, "link-down"},
     {Fact::HostPortClosed, "host-port-closed"},

@@ -171,6 +171,8 @@ enum class Fact : std::uint8_t {
     ServerUserLimit,         // the server has reached its user limit (refuses or only takes SPDT)
     ServerEarlyDataLimit,    // a data connection sent more than the server keeps before the transfer
                              //   command (kMaxEarlyDataBytes): the server reset it
+    ServerCommandQueueLimit, // more command bytes waited for a transfer than the server keeps
+                             //   (kMaxQueuedCommandBytes): the server ended the session
 
     // A Segment's drop or reject, when no middlebox event decided it (a middlebox's decision is
     // its own event with the same `packet` and a verdict; the segment then has that fact too).
@@ -195,7 +197,9 @@ enum class Fact : std::uint8_t {
                           // line_before = the file's name (target-file)
     ServeAcceptPaused,    // accept() failed at the descriptor limit: state = the errno name;
                           // rule_text = the system's message
-    ServeLineTooLong,     // on the client's lane: a command line over `attempt` bytes
+    ServeLineTooLong,     // a command line over `attempt` bytes, answered 500 and dropped up to its
+                          //   LF (the protocol core's rule; `ftpsim serve` records it on the
+                          //   client's lane, the simulator on the server's)
 
     // `ftpsim import` (EventKind::Note on the sender's lane): bytes the capture never saw.
     CaptureGap,           // src -> dst: the direction; payload_len = the bytes missing

@@ -42,6 +42,11 @@ trace::Event explain_fact(const proto::Explain& a) {
     case proto::ExplainKind::DiskFull: e.fact = trace::Fact::ServerDiskFull; break;
     case proto::ExplainKind::UserLimit: e.fact = trace::Fact::ServerUserLimit; break;
     case proto::ExplainKind::EarlyDataLimit: e.fact = trace::Fact::ServerEarlyDataLimit; break;
+    case proto::ExplainKind::CommandQueueLimit: e.fact = trace::Fact::ServerCommandQueueLimit; break;
+    case proto::ExplainKind::LineTooLong:  // the fact `ftpsim serve` records too
+        e.fact = trace::Fact::ServeLineTooLong;
+        e.attempt = static_cast<int>(proto::kDefaultMaxLine);
+        break;
     }
     e.text = a.text;
     e.timeout_ns = a.timeout_ns;

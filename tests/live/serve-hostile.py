@@ -693,6 +693,59 @@ def test_acceptance_200_hostile(tmp):
         "(slowloris, endless lines, FIFO uploads), under RLIMIT_AS 2 GiB; exit 0" % (rounds, worst))
 
 
+def test_command_lines(tmp):
+    """#17/#22: an over-long command line gets one 500 in its turn and the session goes on; commands
+    pipelined during a transfer are bounded (64 KiB waiting, then the session ends). The rules are
+    the protocol core's (docs/server.md, "Limits on what a client sends")."""
+    root = os.path.join(tmp, "root")
+    os.makedirs(root)
+    with open(os.path.join(root, "small.txt"), "w") as f:
+        f.write("small\n")
+    with open(os.path.join(root, "big.bin"), "wb") as f:
+        f.write(b"\0" * (32 * 1024 * 1024))
+    trace = os.path.join(tmp, "t.json")
+    srv = Server(root, "--trace", trace, "--writable")
+    try:
+        c = Ctl(srv.port)
+        c.reply()
+        check(login(c).startswith("230"), "anonymous login refused")
+        # 5000 bytes in three pieces; what follows byte 4096 looks like a command but is the line's.
+        c.s.sendall(b"x" * 3000)
+        time.sleep(0.1)
+        c.s.sendall(b"x" * 2000 + b"DELE small.txt")
+        time.sleep(0.1)
+        c.s.sendall(b"\r\nNOOP\r\n")
+        r1, r2 = c.reply(), c.reply()
+        check(r1 is not None and r1.startswith("500 "), "over-long line: %r, expected one 500" % r1)
+        check(r2 is not None and r2.startswith("200 "), "the NOOP after the over-long line: %r" % r2)
+        check(os.path.exists(os.path.join(root, "small.txt")), "the over-long line's tail ran as DELE")
+        # Pipelining during a transfer that cannot end (the data connection is not read).
+        m = re.search(r"\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)", c.cmd("PASV") or "")
+        check(m, "no 227 reply")
+        data = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        data.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        data.connect(("127.0.0.1", int(m.group(5)) * 256 + int(m.group(6))))
+        mark = c.cmd("RETR big.bin")
+        check(mark is not None and mark.startswith("150"), "RETR big.bin: %r" % mark)
+        try:
+            c.s.sendall(b"NOOP\r\n" * 12000)  # 72,000 bytes > 64 KiB
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        check(c.closed_within(5), "72,000 bytes of pipelined commands during a transfer: still open after 5 s")
+        data.close()
+        c.close()
+        dt, _, body = well_behaved(srv.port)
+        check(body == b"small\n" and dt < 5.0, "the next client: %.2f s, %r" % (dt, body))
+    finally:
+        srv.stop()
+    with open(trace) as f:
+        facts = f.read()
+    check('"serve-line-too-long"' in facts, "no serve-line-too-long event in the trace")
+    check('"server-command-queue-limit"' in facts, "no server-command-queue-limit event in the trace")
+    log("ok: command lines: a 5000-byte line got one 500 and the session went on; 72,000 bytes pipelined "
+        "during a transfer ended the session (64 KiB limit); both are in the trace")
+
+
 TESTS = [
     ("atomic", test_atomic_upload_full_disk),
     ("fifo", test_fifo_does_not_hang),
@@ -703,6 +756,7 @@ TESTS = [
     ("login", test_login_failures),
     ("bounce", test_bounce_warning),
     ("staging", test_staging_full),
+    ("lines", test_command_lines),
     ("acceptance", test_acceptance_200_hostile),
 ]
 

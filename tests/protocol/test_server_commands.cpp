@@ -375,4 +375,128 @@ TEST_CASE("vsftpd with ssl_enable=YES: its AUTH, PBSZ and PROT texts") {
     CHECK(d.reply("CCC") == "530 Please login with USER and PASS.\r\n");  // no CCC in vsftpd
 }
 
+
+// ---- Limits on what a client sends on the control connection (issue #17, #22) -----------------
+namespace {
+
+const std::string kUnknown = "500 Syntax error, command unrecognized.\r\n";
+const std::string kOkay = "200 Command okay.\r\n";
+
+std::size_t count_kind(const std::vector<Action>& actions, ExplainKind kind) {
+    std::size_t n = 0;
+    for (const auto& e : only<Explain>(actions)) n += e.kind == kind;
+    return n;
+}
+
+std::string repeat(const std::string& s, std::size_t n) {
+    std::string out;
+    out.reserve(s.size() * n);
+    for (std::size_t i = 0; i < n; ++i) out += s;
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a command line over 4096 bytes is answered 500 once, dropped up to its LF, and the next line is read") {
+    Driver d = logged_in();
+    SUBCASE("in one piece") {
+        auto out = d.cmd("NOOP " + std::string(5000, 'x') + "\r\nNOOP");
+        CHECK(control_text(out) == kUnknown + kOkay);
+        CHECK(count_kind(out, ExplainKind::LineTooLong) == 1);
+    }
+    SUBCASE("in pieces: the 500 goes out at byte 4096, the rest of the line is never a command") {
+        d.session->receive_control(0, std::string(4000, 'x'));
+        CHECK(control_text(d.take()).empty());
+        d.session->receive_control(0, std::string(96, 'x'));  // 4096 bytes and no LF: too long
+        auto at_limit = d.take();
+        CHECK(control_text(at_limit) == kUnknown);
+        CHECK(count_kind(at_limit, ExplainKind::LineTooLong) == 1);
+        // The rest of the line looks like a command; it is dropped with the line.
+        d.session->receive_control(0, "DELE readme.txt");
+        d.session->receive_control(0, "\r\nSIZE /readme.txt\r\n");
+        CHECK(control_text(d.take()) == "213 10\r\n");
+    }
+    SUBCASE("one byte at a time") {
+        const std::string line = "SIZE /" + std::string(4100, 'a') + "\r\nNOOP\r\n";
+        std::vector<Action> out;
+        for (char ch : line) {
+            d.session->receive_control(0, std::string(1, ch));
+            for (auto& a : d.take()) out.push_back(std::move(a));
+        }
+        CHECK(control_text(out) == kUnknown + kOkay);
+        CHECK(count_kind(out, ExplainKind::LineTooLong) == 1);
+    }
+    SUBCASE("the limit counts the line end: 4096 bytes with CRLF are a command, 4097 are not") {
+        const std::string arg(4096 - 7, 'a');  // "SIZE " + arg + CRLF = 4096 bytes
+        CHECK(d.reply("SIZE " + arg) == "550 Requested action not taken. File unavailable.\r\n");
+        CHECK(d.reply("SIZE a" + arg) == kUnknown);
+        CHECK(d.reply("NOOP") == kOkay);
+    }
+    CHECK(d.session->state() == ServerState::LoggedIn);
+    CHECK(d.session->queued_command_bytes() == 0);
+    CHECK(d.session->protocol_errors().empty());
+}
+
+TEST_CASE("an over-long line waiting behind a transfer is answered in its turn, and the next line stays its own") {
+    Driver d = logged_in();
+    const DataId id = only<Listen>(d.cmd("PASV")).at(0).id;
+    d.session->receive_control(0, "RETR readme.txt\r\n" + std::string(5000, 'x'));
+    CHECK(control_text(d.take()) == "150 File status okay; about to open data connection.\r\n");
+    // The line's first 4096 bytes wait; the rest is dropped; its LF ends it.
+    CHECK(d.session->queued_command_bytes() == 4096);
+    d.session->receive_control(0, std::string(3000, 'x') + "\r\nNOOP\r\n");
+    CHECK(d.session->queued_command_bytes() == 4096 + 1 + 6);
+    d.data(DataConnected{id, hp("192.0.2.1", 40000), hp("198.51.100.20", 50001)});
+    auto done = d.data(DataDrained{id});
+    CHECK(control_text(done) == "226 Closing data connection.\r\n" + kUnknown + kOkay);
+    CHECK(count_kind(done, ExplainKind::LineTooLong) == 1);
+    CHECK(d.session->queued_command_bytes() == 0);
+}
+
+TEST_CASE("commands pipelined during a transfer: 64 KiB wait and are answered, one byte more ends the session") {
+    Driver d = logged_in();
+    const DataId id = only<Listen>(d.cmd("PASV")).at(0).id;
+    CHECK(control_text(d.cmd("RETR readme.txt")).rfind("150 ", 0) == 0);
+    REQUIRE(ServerSession::kMaxQueuedCommandBytes == 65536);
+    // 10922 NOOP lines (65532 bytes) and the start of another: exactly the limit.
+    const std::string queued = repeat("NOOP\r\n", 10922) + "NOOP";
+    REQUIRE(queued.size() == ServerSession::kMaxQueuedCommandBytes);
+    SUBCASE("at the limit: every command is answered after the transfer, in order") {
+        d.session->receive_control(0, queued);
+        CHECK(d.take().empty());
+        CHECK(d.session->queued_command_bytes() == 65536);
+        d.data(DataConnected{id, hp("192.0.2.1", 40000), hp("198.51.100.20", 50001)});
+        auto done = d.data(DataDrained{id});
+        CHECK(control_text(done) == "226 Closing data connection.\r\n" + repeat(kOkay, 10922));
+        CHECK(d.reply("") == kOkay);  // the line that was still arriving
+        CHECK(d.session->state() == ServerState::LoggedIn);
+    }
+    SUBCASE("one byte more, while the data connection is awaited: the session ends without a reply") {
+        d.session->receive_control(0, queued);
+        d.session->receive_control(0, "\r");
+        auto out = d.take();
+        CHECK(control_text(out).empty());
+        CHECK(count_kind(out, ExplainKind::CommandQueueLimit) == 1);
+        CHECK(only<StopListening>(out).size() == 1);
+        CHECK(only<CloseControl>(out).size() == 1);
+        CHECK(d.session->state() == ServerState::Closed);
+        CHECK(d.session->queued_command_bytes() == 0);
+        d.session->receive_control(0, "NOOP\r\n");  // nothing more is read
+        CHECK(d.take().empty());
+    }
+    SUBCASE("in one piece with the transfer running: the data connection is reset") {
+        d.data(DataConnected{id, hp("192.0.2.1", 40000), hp("198.51.100.20", 50001)});
+        d.session->receive_control(0, queued + "\r\n");
+        auto out = d.take();
+        CHECK(control_text(out).empty());
+        CHECK(count_kind(out, ExplainKind::CommandQueueLimit) == 1);
+        const auto closes = only<CloseData>(out);
+        REQUIRE(closes.size() == 1);
+        CHECK(closes[0].abort);
+        CHECK(only<CloseControl>(out).size() == 1);
+        CHECK(d.session->state() == ServerState::Closed);
+    }
+    CHECK(d.session->protocol_errors().empty());
+}
+
 }  // namespace ftpsim::proto::test
