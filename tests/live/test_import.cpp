@@ -304,7 +304,7 @@ TEST_CASE("import: a segment missing from the capture is reported, not invented"
     CHECK(t.outcome.transfers[0].bytes == 65536 - 14480);
     bool noted = false;
     for (const auto* e : of_kind(t, EventKind::Note))
-        if (e->text.find("14480 bytes from 203.0.113.10:20 to 192.168.1.10:60149 are missing") != std::string::npos)
+        if (trace::text(*e).find("14480 bytes from 203.0.113.10:20 to 192.168.1.10:60149 are missing") != std::string::npos)
             noted = true;
     CHECK(noted);
     REQUIRE(t.model_notes.size() == 2);

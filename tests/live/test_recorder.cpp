@@ -155,7 +155,7 @@ TEST_CASE("recorder: finish() orders by time, keeps call order for equal times, 
     std::vector<std::string> texts;
     for (std::size_t i = 0; i < t.events.size(); ++i) {
         CHECK(t.events[i].seq == i);
-        texts.push_back(t.events[i].text);
+        texts.push_back(trace::text(t.events[i]));
     }
     CHECK(texts == std::vector<std::string>{"late call, early time", "closed 127.0.0.1:2121 -> 127.0.0.1:40000",
                                             "connect 127.0.0.1:40000 -> 127.0.0.1:2121", "A", "200 B",
