@@ -416,7 +416,6 @@ trace::Event Importer::connect_failed(const Flow& f, const std::string& who, Tim
         e.attempt = f.syns;
         e.timeout_ns = f.t_last_syn - f.t_first;
     }
-    e.text = trace::sentence(e);
     return e;
 }
 
@@ -568,7 +567,6 @@ void Importer::gap(int fi, int d, TimeNs t, std::uint64_t n) {
     gap_event.dst = {dst.addr.to_string(), dst.port};
     gap_event.payload_len = static_cast<std::uint32_t>(std::min<std::uint64_t>(n, UINT32_MAX));
     const std::string what = trace::sentence(gap_event);
-    gap_event.text = what;
     if (f.conn >= 0) rec_.event(std::move(gap_event));
     st_.warnings.push_back(what);
     if (f.kind == Kind::Control || f.kind == Kind::Unknown) {

@@ -77,7 +77,10 @@ trace::Event& Recorder::add_fact(trace::TimeNs t, trace::EventKind kind, const s
     return e;
 }
 
-void Recorder::render(trace::Event& e) { e.text = trace::sentence(e); }
+// A rendered fact stores no sentence: trace::text(e) renders it at the edge (trace/render.hpp).
+void Recorder::render(trace::Event& e) {
+    if (trace::rendered(e)) e.text.clear();
+}
 
 void Recorder::add_node(const std::string& name, const std::string& role, const std::string& address) {
     for (auto& n : trace_.nodes)

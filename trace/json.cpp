@@ -1,6 +1,8 @@
 // The trace <-> JSON codec. nlohmann-json is kept to this one translation unit (it is heavy).
 #include "trace/json.hpp"
 
+#include "trace/render.hpp"
+
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -120,9 +122,9 @@ ojson event_json(const Event& e) {
     j["payload_len"] = e.payload_len;
     put_bytes(j, "payload", e.payload);
     if (e.control_text) j["control_text"] = true;  // only when set: older traces stay as they were
-    put_bytes(j, "text", e.text);
+    put_bytes(j, "text", text(e));  // rendered here when the event stores none
     j["verdict"] = to_string(e.verdict);
-    put_bytes(j, "reason", e.reason);
+    put_bytes(j, "reason", e.reason.str());
     // Version 2's typed facts: written only when set, so a segment stays one short line.
     if (e.fact != Fact::None) j["fact"] = to_string(e.fact);
     if (e.action != Action::None) j["action"] = to_string(e.action);
@@ -134,11 +136,11 @@ ojson event_json(const Event& e) {
     if (e.attempt != 0) j["attempt"] = e.attempt;
     if (e.seq_delta != 0) j["seq_delta"] = e.seq_delta;
     if (e.timeout_ns != 0) j["timeout_ns"] = e.timeout_ns;
-    if (!e.policy.empty()) j["policy"] = e.policy;
-    if (!e.state.empty()) put_bytes(j, "state", e.state);
-    if (!e.rule_text.empty()) j["rule_text"] = e.rule_text;
-    if (!e.line_before.empty()) put_bytes(j, "line_before", e.line_before);
-    if (!e.line_after.empty()) put_bytes(j, "line_after", e.line_after);
+    if (!e.policy.empty()) j["policy"] = e.policy.str();
+    if (!e.state.empty()) put_bytes(j, "state", e.state.str());
+    if (!e.rule_text.empty()) j["rule_text"] = e.rule_text.str();
+    if (!e.line_before.empty()) put_bytes(j, "line_before", e.line_before.str());
+    if (!e.line_after.empty()) put_bytes(j, "line_after", e.line_after.str());
     if (!e.quoted_src.addr.empty()) j["quoted_src"] = endpoint_json(e.quoted_src);
     if (!e.quoted_dst.addr.empty()) j["quoted_dst"] = endpoint_json(e.quoted_dst);
     if (!e.ftp.empty()) {
@@ -382,7 +384,12 @@ Event read_event(const Reader& r) {
     std::string verdict = to_string(e.verdict);
     r.string("verdict", verdict);
     if (!parse_verdict(verdict, e.verdict)) fail_at(r.path_of("verdict"), "unknown verdict \"" + verdict + "\"");
-    r.bytes("reason", e.reason);
+    auto cold = [](ColdString& field, auto read) {
+        std::string v;
+        read(v);
+        field = std::move(v);
+    };
+    cold(e.reason, [&](std::string& v) { r.bytes("reason", v); });
     auto enum_field = [&r](const char* key, auto& out, auto parse, const char* what) {
         std::string name;
         r.string(key, name);
@@ -401,11 +408,11 @@ Event read_event(const Reader& r) {
     r.integer("attempt", e.attempt);
     r.integer("seq_delta", e.seq_delta);
     r.integer("timeout_ns", e.timeout_ns);
-    r.string("policy", e.policy);
-    r.bytes("state", e.state);
-    r.string("rule_text", e.rule_text);
-    r.bytes("line_before", e.line_before);
-    r.bytes("line_after", e.line_after);
+    cold(e.policy, [&](std::string& v) { r.string("policy", v); });
+    cold(e.state, [&](std::string& v) { r.bytes("state", v); });
+    cold(e.rule_text, [&](std::string& v) { r.string("rule_text", v); });
+    cold(e.line_before, [&](std::string& v) { r.bytes("line_before", v); });
+    cold(e.line_after, [&](std::string& v) { r.bytes("line_after", v); });
     if (r.has("quoted_src")) e.quoted_src = read_endpoint(r.child("quoted_src"));
     if (r.has("quoted_dst")) e.quoted_dst = read_endpoint(r.child("quoted_dst"));
     r.objects("ftp", e.ftp, [](const Reader& x) {
@@ -422,6 +429,8 @@ Event read_event(const Reader& r) {
         x.bytes("line", l.line);
         return l;
     });
+    // A sentence the fields render is not stored (trace/render.hpp): the event equals the recorded one.
+    if (!e.text.empty() && rendered(e) && e.text == sentence(e)) e.text.clear();
     return e;
 }
 

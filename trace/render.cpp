@@ -75,6 +75,31 @@ std::string reason(const Event& e) {
     }
 }
 
+bool rendered(const Event& e) {
+    if (e.kind == EventKind::Segment) return false;
+    switch (e.fact) {
+    case Fact::None:
+    case Fact::ClientGiveUp:
+    case Fact::ClientFallBack:
+    case Fact::ClientRetry:
+    case Fact::ServerPassiveExhausted:
+    case Fact::ServerRefusedAddress:
+    case Fact::ServerRefusedDataPeer:
+    case Fact::ServerDiskFull:
+    case Fact::ServerUserLimit:
+    case Fact::ServerEarlyDataLimit:
+    case Fact::Explain:
+    case Fact::LinkLoss:
+    case Fact::LinkDown:
+    case Fact::HostPortClosed:
+    case Fact::HostNoForward:
+    case Fact::TtlExceeded: return false;
+    default: return true;
+    }
+}
+
+std::string text(const Event& e) { return e.text.empty() && rendered(e) ? sentence(e) : e.text; }
+
 std::string sentence(const Event& e) {
     const std::string r = e.from + ": ";
     const std::string form = to_string(e.form);

@@ -1,8 +1,9 @@
 // The one place where an event's typed fields become the sentence a user reads.
 //
-// The simulator fills an event's fields (trace/trace.hpp, enum Fact) and the recorder stores
-// sentence(e) in e.text; the text, SVG, Mermaid, GUI and other exporters show e.text. Readers
-// that decide anything (the diagnosis, the GUI's tables, the rig's analyser) read the fields.
+// The simulator fills an event's fields (trace/trace.hpp, enum Fact); the sentence is rendered at
+// the edge: an event whose sentence comes from its fields (rendered(e)) stores no text, and every
+// writer and display (JSON, text, SVG, Mermaid, the GUI, the digest) shows text(e). Readers that
+// decide anything (the diagnosis, the GUI's tables, the rig's analyser) read the fields.
 #pragma once
 
 #include <string>
@@ -15,6 +16,8 @@ namespace ftpsim::trace {
 // trace, a free-form note) and the protocol core's narration (Explain and the client/server
 // decisions) keep their recorded text.
 std::string sentence(const Event& e);
+
+// rendered(e) and text(e), the sentence to show: trace/trace.hpp (next to Event).
 
 // The short cause of a dropped or rejected packet, for e.reason ("no route to 10.0.0.9:21",
 // "rule 3 (default drop)"). Empty when the event decided no packet's fate.

@@ -1,9 +1,17 @@
 #include "trace/trace.hpp"
 
 #include <array>
+#include <ostream>
 #include <utility>
 
 namespace ftpsim::trace {
+
+const std::string& ColdString::empty_string() {
+    static const std::string empty;
+    return empty;
+}
+
+std::ostream& operator<<(std::ostream& os, const ColdString& s) { return os << s.str(); }
 namespace {
 
 // One table per enum: the value and its stable name (the JSON's spelling).

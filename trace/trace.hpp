@@ -9,7 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ftpsim::trace {
@@ -26,6 +29,47 @@ struct Endpoint {
     std::uint16_t port = 0;
     bool operator==(const Endpoint&) const = default;
 };
+
+// A string field that most events leave empty (a policy, a rule's text, an ALG's line, a drop's
+// reason): one pointer when empty, the string on the heap when set, so that a plain segment event
+// stays small (issue #20: the trace's cost per event). It reads as a `const std::string&` and
+// compares, concatenates and prints like one; an empty string is stored as nothing.
+class ColdString {
+public:
+    ColdString() = default;
+    ColdString(const ColdString& o) : s_(o.s_ ? std::make_unique<std::string>(*o.s_) : nullptr) {}
+    ColdString(ColdString&&) noexcept = default;
+    ColdString& operator=(const ColdString& o) { return *this = o.str(); }
+    ColdString& operator=(ColdString&&) noexcept = default;
+    ColdString& operator=(std::string v) {
+        if (v.empty()) s_.reset();
+        else if (s_) *s_ = std::move(v);
+        else s_ = std::make_unique<std::string>(std::move(v));
+        return *this;
+    }
+    ColdString& operator=(std::string_view v) { return *this = std::string(v); }
+    ColdString& operator=(const char* v) { return *this = std::string(v); }
+
+    const std::string& str() const { return s_ ? *s_ : empty_string(); }
+    operator const std::string&() const { return str(); }
+    bool empty() const { return !s_; }
+    std::size_t size() const { return s_ ? s_->size() : 0; }
+    const char* c_str() const { return str().c_str(); }
+    std::size_t find(std::string_view what, std::size_t pos = 0) const { return str().find(what, pos); }
+
+    bool operator==(const ColdString& o) const { return str() == o.str(); }
+    friend bool operator==(const ColdString& a, std::string_view b) { return a.str() == b; }
+
+private:
+    static const std::string& empty_string();
+    std::unique_ptr<std::string> s_;
+};
+inline std::string operator+(const std::string& a, const ColdString& b) { return a + b.str(); }
+inline std::string operator+(std::string&& a, const ColdString& b) { return std::move(a += b.str()); }
+inline std::string operator+(const char* a, const ColdString& b) { return a + b.str(); }
+inline std::string operator+(const ColdString& a, const std::string& b) { return a.str() + b; }
+inline std::string operator+(const ColdString& a, const char* b) { return a.str() + b; }
+std::ostream& operator<<(std::ostream& os, const ColdString& s);
 
 struct Node {
     std::string name;                    // "client", "home-router", "server"
@@ -58,7 +102,7 @@ struct Connection {
     bool operator==(const Connection&) const = default;
 };
 
-enum class EventKind {
+enum class EventKind : std::uint8_t {
     Segment,     // a TCP segment crossing one hop
     FtpCommand,  // a command line as the sender wrote it (client -> server)
     FtpReply,    // a reply as the sender wrote it (server -> client)
@@ -69,7 +113,7 @@ enum class EventKind {
     Note,        // an explanation line for the learner
 };
 
-enum class Verdict {
+enum class Verdict : std::uint8_t {
     None,       // not a packet (notes, socket events)
     Delivered,  // reached the next hop (or its final destination)
     Dropped,    // silently discarded (loss, DROP rule, no route, no mapping)
@@ -78,9 +122,9 @@ enum class Verdict {
 
 // ---- Typed facts (JSON format version 2; docs/trace.md) -----------------------------------------
 //
-// Every event says what happened as fields; its `text` is the sentence rendered from them by
-// trace::sentence() (trace/render.hpp) when it was recorded. Nothing may decide anything by
-// reading `text` or `reason`: read `fact` and the fields it documents.
+// Every event says what happened as fields; its sentence is rendered from them by trace::sentence()
+// (trace/render.hpp) at the edge: text(e) below, which every writer and display uses. Nothing may
+// decide anything by reading `text` or `reason`: read `fact` and the fields it documents.
 
 // What an event records, beyond its EventKind. One list for every kind of event, so that a
 // reader switches on one field; the names in to_string() are the JSON's and stable.
@@ -249,15 +293,24 @@ struct FtpLine {
     bool operator==(const FtpLine&) const = default;
 };
 
+// sizeof(Event) is bounded in tests/viz/test_trace_size.cpp: the hot fields of a segment inline, in
+// an order without padding holes; the fields few events use are ColdStrings (issue #20).
 struct Event {
     std::uint64_t seq = 0;      // position in the trace; events are sorted by (time_ns, seq)
     TimeNs time_ns = 0;         // when it happened (for a segment: when it left `from`)
     TimeNs arrive_ns = 0;       // for a segment: when it reached `to` (or was dropped there)
+    std::uint64_t packet = 0;   // packet id shared by every hop of one segment (0: not a packet)
+    int conn = -1;              // connection id, -1 when none
     EventKind kind = EventKind::Note;
+    Verdict verdict = Verdict::None;
+    // The payload is FTP control text on a data connection: an SPSV connection's "220 ...",
+    // "SPDT id" and "200 DATA" before the file (draft-rosenau 3.2), drawn as control lines.
+    bool control_text = false;
+    // Typed facts (format version 2). Which fields a fact uses is listed at enum Fact and in
+    // docs/trace.md; the others keep their defaults (and are not written to JSON).
+    Fact fact = Fact::None;
     std::string from;           // node the event happens on, or the hop's sending node
     std::string to;             // the hop's receiving node (segments, FTP lines); empty otherwise
-    int conn = -1;              // connection id, -1 when none
-    std::uint64_t packet = 0;   // packet id shared by every hop of one segment (0: not a packet)
 
     // Addresses as the packet left `from` and after the translations applied on this hop.
     Endpoint src, dst;
@@ -268,19 +321,15 @@ struct Event {
     std::uint32_t tcp_seq = 0;
     std::uint32_t tcp_ack = 0;
     std::uint32_t payload_len = 0;
+    std::int32_t seq_delta = 0;         // SeqAdjust
     std::string payload;        // exact payload bytes for control connections and listings;
                                 // empty for file data (exporters synthesise file bytes)
-    // The payload is FTP control text on a data connection: an SPSV connection's "220 ...",
-    // "SPDT id" and "200 DATA" before the file (draft-rosenau 3.2), drawn as control lines.
-    bool control_text = false;
 
-    std::string text;           // the FTP line, the middlebox's description, or the note
-    Verdict verdict = Verdict::None;
-    std::string reason;         // why dropped/rejected, or which rule/mapping applied (rendered)
+    // The FTP line, or the note, as recorded. Empty when the sentence is rendered from the fields
+    // (rendered(e)): show text(e), never `text` directly.
+    std::string text;
+    ColdString reason;          // why dropped/rejected, or which rule/mapping applied (rendered)
 
-    // Typed facts (format version 2). Which fields a fact uses is listed at enum Fact and in
-    // docs/trace.md; the others keep their defaults (and are not written to JSON).
-    Fact fact = Fact::None;
     Action action = Action::None;       // FirewallVerdict, ClosedPort
     SocketError error = SocketError::None;
     AlgSkip alg_skip = AlgSkip::None;
@@ -288,12 +337,11 @@ struct Event {
     int entry = -1;                     // the table entry: NAT mapping, conntrack or expectation id
     int rule = -1;                      // FirewallVerdict: rule number, 1-based (see Fact)
     int attempt = 0;                    // timers: retransmission number; TimedOut: retransmissions
-    std::int32_t seq_delta = 0;         // SeqAdjust
     TimeNs timeout_ns = 0;              // idle/expectation timeout, RTO, or time waited
-    std::string policy;                 // NAT mapping or filtering behaviour ("address-dependent")
-    std::string state;                  // "established"/"transitory", conntrack states, a detail
-    std::string rule_text;              // the rule or forward as configured
-    std::string line_before, line_after;  // ALG: the address text before and after
+    ColdString policy;                  // NAT mapping or filtering behaviour ("address-dependent")
+    ColdString state;                   // "established"/"transitory", conntrack states, a detail
+    ColdString rule_text;               // the rule or forward as configured
+    ColdString line_before, line_after;  // ALG: the address text before and after
     std::vector<FtpLine> ftp;           // Segment: the control lines this segment completes
     // Segment with action Icmp: the packet is an ICMP port unreachable, not a TCP segment (src/dst
     // carry addresses, port 0; flags empty); it quotes the TCP segment it answers (RFC 792), with
@@ -354,6 +402,14 @@ struct Trace {
     Outcome outcome;
     bool operator==(const Trace&) const = default;
 };
+
+// Whether e's sentence is rendered from its fields: a typed fact other than the protocol core's
+// narration (Explain, the client/server decisions) and the segment facts, on an event that is not a
+// Segment (a segment's label is its own). Such an event is recorded with an empty `text`.
+bool rendered(const Event& e);
+// The sentence to show for e: its recorded text, or trace::sentence(e) (trace/render.hpp) when it
+// is rendered and stores none. Every writer and display reads this, never `text` directly.
+std::string text(const Event& e);
 
 const char* to_string(EventKind k);
 const char* to_string(Verdict v);

@@ -540,7 +540,7 @@ Diagram layout(const trace::Trace& t, const LayoutOptions& opt) {
         it.t0 = it.t1 = e.time_ns;
         it.event = idx;
         it.conn = e.conn;
-        it.text = e.text;
+        it.text = trace::text(e);
         if (e.from.empty() || lm.lanes.empty()) {
             it.lane_lo = 0;
             it.lane_hi = static_cast<int>(lm.lanes.size()) - 1;

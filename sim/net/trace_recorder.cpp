@@ -86,7 +86,7 @@ void TraceRecorder::fact(TimeNs t, trace::EventKind kind, int node, int conn, tr
     out.kind = kind;
     if (node >= 0) out.from = topo_.nodes()[static_cast<std::size_t>(node)].name;
     out.conn = conn;
-    out.text = trace::sentence(out);
+    if (trace::rendered(out) && !out.text.empty()) out.text = std::string();  // rendered at the edge
 }
 
 void TraceRecorder::socket(TimeNs t, int node, int conn, std::string text) {
@@ -108,7 +108,7 @@ void TraceRecorder::middlebox(TimeNs t, int node, int conn, std::uint64_t packet
     e.from = topo_.nodes()[static_cast<std::size_t>(node)].name;
     e.conn = conn;
     e.packet = packet;
-    e.text = n.text;
+    if (!trace::rendered(e)) e.text = n.text;  // a rendered fact's sentence: trace::text(e)
     e.verdict = n.verdict;
     e.reason = n.reason;
 }

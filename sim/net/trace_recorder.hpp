@@ -48,7 +48,7 @@ public:
     void finish_segment(std::size_t index, const HopRecord& hop);
     void segment(const HopRecord& hop) { finish_segment(begin_segment(hop), hop); }
     // A typed fact on `node` (docs/trace.md): `e` carries the fact and its fields; the recorder
-    // sets its kind, time, node and connection and renders its text with trace::sentence.
+    // sets its kind, time, node and connection; its sentence is rendered at the edge (trace::text).
     void fact(TimeNs t, trace::EventKind kind, int node, int conn, trace::Event e);
     // Free text, without a typed fact (fact None): kept for callers that have no fact yet.
     void socket(TimeNs t, int node, int conn, std::string text);

@@ -293,7 +293,7 @@ const std::vector<Rule>& rules() {
                       seconds_text(f->at_ns + f->duration_ns) + " (" + seconds_text(f->duration_ns) +
                       "): every packet sent over it was lost" +
                       (m.decided ? ", and at " + seconds_text(m.decided->time_ns) + " " + m.decided->from +
-                                       "'s TCP gave up: " + m.decided->text
+                                       "'s TCP gave up: " + trace::text(*m.decided)
                                  : std::string()) +
                       ".";
              d.cause = "TCP does not know why the ACKs stop: it resends the oldest unacknowledged segment each "
@@ -317,7 +317,7 @@ const std::vector<Rule>& rules() {
              return about(e);
          },
          [](const Context&, const Match& m, trace::Diagnosis& d) {
-             d.what = "The NAT ran out of public ports: " + m.event->text + ".";
+             d.what = "The NAT ran out of public ports: " + trace::text(*m.event) + ".";
              d.cause = "Every connection from the inside needs its own public port on the NAT (a symmetric NAT "
                        "even needs one per destination). With many clients, or many data connections, the NAT's "
                        "port pool is used up and new connections are dropped until old mappings expire.";
@@ -331,7 +331,7 @@ const std::vector<Rule>& rules() {
              return about(e);
          },
          [](const Context&, const Match& m, trace::Diagnosis& d) {
-             d.what = "The server ran out of passive ports: " + m.event->text + ".";
+             d.what = "The server ran out of passive ports: " + trace::text(*m.event) + ".";
              d.cause = "Each passive data connection needs a listening port from the server's passive range "
                        "(vsftpd pasv_min_port..pasv_max_port). When more clients wait for a data connection than "
                        "the range has ports, the server cannot answer PASV/EPSV and the transfer fails.";
@@ -714,7 +714,7 @@ const std::vector<Rule>& rules() {
          },
          [](const Context&, const Match& m, trace::Diagnosis& d) {
              d.what = "A middlebox forgot the control connection while the data connection was busy: " +
-                      m.event->text + ".";
+                      trace::text(*m.event) + ".";
              d.cause = "During a long transfer the control connection carries nothing, so a NAT or firewall with "
                        "a short idle timeout drops its mapping. When the server finally sends 226, there is no "
                        "mapping left for it: the client never hears that the transfer completed.";

@@ -61,21 +61,22 @@ std::string trace_digest(const trace::Trace& t) {
     for (const auto& e : t.events)
         if (e.kind == trace::EventKind::Middlebox) {
             // Most sentences name their router already ("home-router: NAT mapped ..."), the ALG's not.
-            const bool named = e.text.rfind(e.from + ": ", 0) == 0;
+            const std::string text = trace::text(e);
+            const bool named = text.rfind(e.from + ": ", 0) == 0;
             by_fact[trace::to_string(e.fact)] +=
-                "  " + at(e.time_ns) + " " + (named ? std::string() : e.from + ": ") + e.text + "\n";
+                "  " + at(e.time_ns) + " " + (named ? std::string() : e.from + ": ") + text + "\n";
         }
     for (const auto& [fact, lines] : by_fact) out += fact + "\n" + lines;
 
     section(out, "sockets");
     for (const auto& e : t.events)
         if (e.kind == trace::EventKind::Socket || e.kind == trace::EventKind::Timer)
-            out += at(e.time_ns) + " " + e.from + " " + trace::to_string(e.fact) + ": " + e.text + "\n";
+            out += at(e.time_ns) + " " + e.from + " " + trace::to_string(e.fact) + ": " + trace::text(e) + "\n";
 
     section(out, "applications");
     for (const auto& e : t.events)
         if (e.kind == trace::EventKind::Note)
-            out += at(e.time_ns) + " " + e.from + " " + trace::to_string(e.fact) + ": " + e.text + "\n";
+            out += at(e.time_ns) + " " + e.from + " " + trace::to_string(e.fact) + ": " + trace::text(e) + "\n";
 
     section(out, "drops");
     struct DataSummary {

@@ -173,9 +173,9 @@ TEST_CASE("import: active download through a NAT with the helper, client side (c
     CHECK(t.scenario == "import:" + capture("cnat-on-active-cli"));
     // The connect of the control connection is the first event; it closes last.
     CHECK(t.events.front().kind == EventKind::Socket);
-    CHECK(t.events.front().text == "connect 192.168.1.10:36942 -> 203.0.113.10:21");
+    CHECK(trace::text(t.events.front()) == "connect 192.168.1.10:36942 -> 203.0.113.10:21");
     CHECK(t.events.back().fact == trace::Fact::Closed);
-    CHECK(t.events.back().text == "closed 192.168.1.10:36942 -> 203.0.113.10:21");
+    CHECK(trace::text(t.events.back()) == "closed 192.168.1.10:36942 -> 203.0.113.10:21");
     // Capture times (ns), relative to the first event, the handshake's last ACK at
     // 11:44:15.619990227; the 220 was captured at 11:44:15.621694512.
     auto replies = of_kind(t, EventKind::FtpReply);
@@ -285,7 +285,7 @@ TEST_CASE("import: a segment missing from the capture is reported, not invented"
     CHECK(t.outcome.transfers[0].bytes == 65536 - 14480);
     bool noted = false;
     for (const auto* e : of_kind(t, EventKind::Note))
-        if (e->text.find("14480 bytes from 203.0.113.10:20 to 192.168.1.10:60149 are missing") != std::string::npos)
+        if (trace::text(*e).find("14480 bytes from 203.0.113.10:20 to 192.168.1.10:60149 are missing") != std::string::npos)
             noted = true;
     CHECK(noted);
     REQUIRE(t.model_notes.size() == 2);
@@ -357,7 +357,7 @@ TEST_CASE("import: IPv6 (the EPSV session with its addresses mapped into 2001:db
     CHECK(t.connections[1].initiator_remote == trace::Endpoint{"2001:db8::cb00:710a", 30007});
     CHECK(of_kind(t, EventKind::DataBytes)[0]->payload_len == 65536);
     CHECK(dialogue(t)[6] == "S: 229 Entering Extended Passive Mode (|||30007|)");
-    CHECK(t.events.front().text == "connect [2001:db8::cb00:7101]:36932 -> [2001:db8::cb00:710a]:21");
+    CHECK(trace::text(t.events.front()) == "connect [2001:db8::cb00:7101]:36932 -> [2001:db8::cb00:710a]:21");
 }
 
 TEST_CASE("import: --segments adds one Segment event per captured TCP segment and draws them") {

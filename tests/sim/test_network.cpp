@@ -236,7 +236,7 @@ TEST_CASE("tcp: SYN retransmission backs off 1, 2, 4... s and the connect times 
         CHECK(client.at("timeout") == 127 * kNsPerSec);
         int timers = 0, drops = 0;
         for (const auto& e : t.events) {
-            if (e.kind == trace::EventKind::Timer && e.text.find("SYN retransmission") != std::string::npos) ++timers;
+            if (e.kind == trace::EventKind::Timer && trace::text(e).find("SYN retransmission") != std::string::npos) ++timers;
             if (e.kind == trace::EventKind::Segment && e.verdict == trace::Verdict::Dropped &&
                 e.reason == "router: test rule (drop)")
                 ++drops;
@@ -809,7 +809,7 @@ TEST_CASE("network: a connect with no route on the sending host fails at once (E
             if (e.kind == trace::EventKind::Segment) ++segments;
             if (e.kind == trace::EventKind::Timer) ++timers;
             if (e.kind == trace::EventKind::Socket && e.from == "server" && e.conn == id) {
-                CHECK(e.text == "connect to 10.0.1.2:50000 failed: network unreachable (no route)");
+                CHECK(trace::text(e) == "connect to 10.0.1.2:50000 failed: network unreachable (no route)");
                 CHECK(e.time_ns == 5 * kNsPerMs);
                 failed = true;
             }

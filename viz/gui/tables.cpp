@@ -231,7 +231,7 @@ TablesAt tables_at(const trace::Trace& t, std::size_t upto) {
                                endpoint_text(e.src) + " -> " + endpoint_text(e.dst);
             out.hits.push_back({where, what, e.reason, e.time_ns, false, true});
         } else if (e.kind == trace::EventKind::Middlebox && e.fact == trace::Fact::FirewallVerdict) {
-            out.hits.push_back({e.from, e.text, e.reason, e.time_ns, false, true});  // a rule hit (accepts too)
+            out.hits.push_back({e.from, trace::text(e), e.reason, e.time_ns, false, true});  // a rule hit (accepts too)
         }
     }
 
