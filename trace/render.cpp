@@ -88,6 +88,7 @@ bool rendered(const Event& e) {
     case Fact::ServerDiskFull:
     case Fact::ServerUserLimit:
     case Fact::ServerEarlyDataLimit:
+    case Fact::ServerCommandQueueLimit:
     case Fact::Explain:
     case Fact::LinkLoss:
     case Fact::LinkDown:
