@@ -1,10 +1,35 @@
 #include "sim/net/trace_recorder.hpp"
 
 #include <algorithm>
+#include <new>
+
+#if defined(__linux__) && !defined(__EMSCRIPTEN__)
+#include <sys/mman.h>
+#define FTPSIM_CHUNK_MMAP 1
+#endif
 
 #include "trace/render.hpp"
 
 namespace ftpsim::net {
+
+void* chunk_pages(std::size_t bytes) {
+#ifdef FTPSIM_CHUNK_MMAP
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return p;
+#else
+    return ::operator new(bytes);
+#endif
+}
+
+void free_chunk_pages(void* p, std::size_t bytes) noexcept {
+#ifdef FTPSIM_CHUNK_MMAP
+    ::munmap(p, bytes);
+#else
+    (void)bytes;
+    ::operator delete(p);
+#endif
+}
 
 TraceRecorder::TraceRecorder(const Topology& topo, std::string scenario, std::string title, std::uint64_t seed)
     : topo_(topo) {
@@ -154,7 +179,7 @@ trace::Trace TraceRecorder::finish(trace::Outcome outcome) {
     events.reserve(count_);
     for (auto& chunk : chunks_) {
         for (auto& e : chunk) events.push_back(std::move(e));
-        std::vector<trace::Event>().swap(chunk);
+        Chunk().swap(chunk);
     }
     chunks_.clear();
     count_ = 0;

@@ -22,6 +22,25 @@
 
 namespace ftpsim::net {
 
+// Memory for the recorder's chunks straight from the kernel (mmap/munmap) where there is one, so a
+// chunk freed by finish() leaves the process at once. From malloc, a freed chunk stays in the heap
+// (glibc raises its mmap threshold after the first large free), and the trace's peak held every
+// event twice: once in the chunks, once in the final vector (issue #20). Elsewhere (the browser
+// build) it is std::allocator.
+void* chunk_pages(std::size_t bytes);
+void free_chunk_pages(void* p, std::size_t bytes) noexcept;
+template <class T>
+struct ChunkAllocator {
+    using value_type = T;
+    ChunkAllocator() = default;
+    template <class U>
+    ChunkAllocator(const ChunkAllocator<U>&) noexcept {}
+    T* allocate(std::size_t n) { return static_cast<T*>(chunk_pages(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t n) noexcept { free_chunk_pages(p, n * sizeof(T)); }
+    template <class U>
+    bool operator==(const ChunkAllocator<U>&) const noexcept { return true; }
+};
+
 // One segment crossing one hop.
 struct HopRecord {
     int from = -1, to = -1;          // node indices; to = -1 when it never left `from`
@@ -82,7 +101,8 @@ private:
     // new copy at once (a vector doubling held up to 3x the events at its peak), and finish()
     // moves them into the trace one chunk at a time, freeing each as it goes.
     static constexpr std::size_t kChunk = 1024;
-    std::vector<std::vector<trace::Event>> chunks_;
+    using Chunk = std::vector<trace::Event, ChunkAllocator<trace::Event>>;
+    std::vector<Chunk> chunks_;
     std::size_t count_ = 0;
     trace::Event& event_at(std::size_t i) { return chunks_[i / kChunk][i % kChunk]; }
     template <class... A>
