@@ -61,9 +61,10 @@ TEST_CASE("the lane headers and lifelines are drawn where the layout puts the la
 
 TEST_CASE("arrows end in heads or crosses at the layout's coordinates, with labels above them") {
     HeadlessImGui im(1280, 100000);  // text outside the display is clipped on the CPU
-    const auto d = viz::layout(demo("port", "false"));
+    auto d = viz::layout(demo("port", "false"));
     gui::View v = view_for(im);
     v.canvas_max = {1280, 100000};  // tall enough to show every item
+    gui::apply_room(d, gui::room_for_labels(d, v));  // as the app does: rows as tall as their labels need
     const auto g = gui::canvas_geometry(d, v);
     gui::LadderStats stats;
     const ImDrawList& dl = im.frame([&](ImDrawList* l) { stats = gui::draw_ladder(l, d, v); });

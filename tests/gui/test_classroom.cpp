@@ -674,3 +674,129 @@ TEST_CASE("a long title wraps in the window instead of running off its edge") {
         else CHECK(title_band < 2.0f * px);
     }
 }
+
+// ---- nothing the lesson is about is covered, nothing runs off the canvas -------------------
+
+namespace {
+
+struct LayoutFindings {
+    std::size_t texts = 0, notes = 0, overlaps = 0, outside = 0;
+};
+
+// Steps through the whole trace at w x h and checks what the canvas reports drawing: no text on
+// the rows (FTP line, port number, label, the lines under an arrow, note box) overlaps another,
+// and every note box lies inside the canvas with its text inside the box.
+LayoutFindings check_layout(gui::GuiState& s, bool present, float w, float h, const std::string& what) {
+    HeadlessImGui im(w, h, present ? present_font_px(h) : 22.5f);
+    s.fonts_dirty = false;
+    gui::UiContext ctx;
+    if (present) s.set_present(true, h);
+    s.fonts_dirty = false;
+    s.fit_pending = true;
+    s.reveal = gui::Reveal::All;
+    LayoutFindings f;
+    const std::string where = what + " " + std::to_string(static_cast<int>(w)) + "x" + std::to_string(static_cast<int>(h)) +
+                              (present ? " present" : "");
+    using Kind = gui::LadderStats::TextKind;
+    auto name = [](Kind k) -> std::string {
+        switch (k) {
+        case Kind::FtpLine: return "FTP line";
+        case Kind::Label: return "label";
+        case Kind::Port: return "port";
+        case Kind::Under: return "under an arrow";
+        case Kind::Note: return "note";
+        case Kind::Mark: return "mark";
+        case Kind::Header: return "header";
+        }
+        return "?";
+    };
+    for (std::size_t step = 0; step < s.steps().size(); ++step) {
+        s.go_to_step(step);
+        frames(s, ctx, 1);
+        const auto& st = ctx.last_stats;
+        const auto& v = s.view;
+        const float top = v.canvas_min.y + gui::canvas_geometry(s.diagram(), v).header_h;
+        for (std::size_t i = 0; i < st.texts.size(); ++i) {
+            const auto& a = st.texts[i];
+            if (a.max.y < top || a.min.y > v.canvas_max.y) continue;  // scrolled out of sight
+            ++f.texts;
+            for (std::size_t j = i + 1; j < st.texts.size(); ++j) {
+                const auto& b = st.texts[j];
+                if (b.max.y < top || b.min.y > v.canvas_max.y) continue;
+                const bool hit = a.min.x < b.max.x - 1 && b.min.x < a.max.x - 1 && a.min.y < b.max.y - 1 && b.min.y < a.max.y - 1;
+                if (!hit) continue;
+                ++f.overlaps;
+                if (f.overlaps <= 8)
+                    MESSAGE(where, " step ", step + 1, ": ", name(a.kind), " of \"",
+                            s.diagram().items[a.item].label, s.diagram().items[a.item].text, "\" overlaps ", name(b.kind), " of \"",
+                            s.diagram().items[b.item].label, s.diagram().items[b.item].text, "\"");
+            }
+        }
+        // the lanes' names and addresses: whole, inside their header boxes (set smaller, not cut)
+        for (const auto& t : st.texts) {
+            if (t.kind != Kind::Header) continue;
+            REQUIRE(t.item < st.lane_boxes.size());
+            const auto& [b0, b1] = st.lane_boxes[t.item];
+            const bool inside = t.min.x >= b0.x - 0.5f && t.max.x <= b1.x + 0.5f && t.min.y >= b0.y - 0.5f && t.max.y <= b1.y + 0.5f;
+            if (!inside) {
+                ++f.outside;
+                if (f.outside <= 4)
+                    MESSAGE(where, ": a header text of lane ", s.diagram().lanes[t.item].name, " runs out of its box: ", t.min.x, "..",
+                            t.max.x, " box ", b0.x, "..", b1.x);
+            }
+            CHECK(t.max.y - t.min.y >= (present ? 14.0f : 11.0f));
+        }
+        for (const auto& n : st.notes) {
+            if (n.max.y < top || n.min.y > v.canvas_max.y) continue;
+            ++f.notes;
+            const bool inside = n.min.x >= v.canvas_min.x - 0.5f && n.max.x <= v.canvas_max.x + 0.5f && n.text_w <= n.max.x - n.min.x + 0.5f;
+            if (!inside) {
+                ++f.outside;
+                if (f.outside <= 4)
+                    MESSAGE(where, " step ", step + 1, ": note \"", n.shown, "\" box ",
+                            n.min.x, "..", n.max.x, " text ", n.text_w, " canvas ", v.canvas_min.x, "..", v.canvas_max.x);
+            }
+            // whole, only wrapped at spaces
+            auto flat = [](std::string t) {
+                std::replace(t.begin(), t.end(), '\n', ' ');
+                return t;
+            };
+            CHECK(flat(n.shown) == flat(s.diagram().items[n.item].text));
+            CHECK(n.size >= (present ? 20.0f : 16.0f));        // still readable
+        }
+    }
+    if (present) s.set_present(false, h);
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("no label covers another or a port number, and note boxes fit the canvas, at three projector sizes") {
+    struct Case {
+        std::string id;
+        std::string view;
+    };
+    // the default scenario (the lecture deck), NAT with the ALG, passive behind a NAT, SPSV, FXP
+    const std::vector<Case> cases{{"lecture-deck-active-list", "per-hop"},
+                                  {"home-router-alg-active-port-21", "per-hop"},
+                                  {"home-router-alg-active-port-21", "end-to-end"},
+                                  {"curl-vsftpd-snat21-on-pasv", "per-hop"},
+                                  {"spsv-through-port-21-forward", "per-hop"},
+                                  {"fxp-allowed-promiscuous", "end-to-end"}};
+    for (const auto& c : cases) {
+        gui::GuiState s(fixed(library_trace(c.id)));
+        std::string error;
+        REQUIRE(run_script(s, "view " + c.view, error));
+        for (const bool present : {false, true})
+            for (const auto& [w, h] : std::vector<std::pair<float, float>>{{1024, 768}, {1280, 720}, {1920, 1080}}) {
+                CAPTURE(c.id);
+                CAPTURE(c.view);
+                CAPTURE(present);
+                CAPTURE(w);
+                const LayoutFindings f = check_layout(s, present, w, h, c.id + " " + c.view);
+                CHECK(f.texts > 50);
+                CHECK(f.overlaps == 0);
+                CHECK(f.outside == 0);
+            }
+    }
+}

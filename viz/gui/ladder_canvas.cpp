@@ -82,35 +82,82 @@ void walk_visible(const Diagram& d, double y0, double y1, double fold, OnItem on
 
 struct NoteBox {
     ImVec2 min, max;
-    float text_size;  // 0: too small to write
+    float text_size;                 // 0: too small to write
+    std::vector<std::string> lines;  // the note's text, wrapped at spaces to the box
+    float text_w = 0;                // the widest line
 };
 
 std::size_t count_lines(const std::string& s) { return 1 + static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 
-NoteBox note_box(const Item& it, const CanvasGeometry& g, const View& v) {
+// Splits `s` at spaces into lines no wider than max_w (a word wider than that stays whole);
+// its own line breaks are kept.
+std::vector<std::string> wrap_words(const View& v, const std::string& s, float size, float max_w) {
+    std::vector<std::string> lines;
+    std::string cur;
+    bool open = false;
+    std::size_t i = 0;
+    while (i <= s.size()) {
+        const std::size_t j = std::min(s.find_first_of(" \n", i), s.size());
+        const std::string word = s.substr(i, j - i);
+        const std::string joined = cur.empty() && !open ? word : cur + " " + word;
+        if (open && text_size(v, size, joined.c_str()).x > max_w) {
+            lines.push_back(cur);
+            cur = word;
+        } else {
+            cur = joined;
+        }
+        open = true;
+        if (j >= s.size() || s[j] == '\n') {
+            lines.push_back(cur);
+            cur.clear();
+            open = false;
+        }
+        i = j + 1;
+    }
+    if (lines.empty()) lines.push_back("");
+    return lines;
+}
+
+NoteBox note_box(const Item& it, const CanvasGeometry& g, const View& v, bool compressed) {
     const float pad = 6.0f * v.scale;
-    const float top = g.y(it.top()), bottom = std::max(g.y(it.bottom()), top + 2.0f);
+    const float top = g.y(it.top());
+    float bottom = std::max(g.y(it.bottom()), top + 2.0f);
     const std::size_t lines = count_lines(it.text);
+    // compressed rows make room for the box (room_for_labels): the text keeps the font's size;
+    // to scale, notes are stacked and their text fits the box's height
     const float fits = (bottom - top - 2.0f) / static_cast<float>(lines);
-    float size = std::min(g.font_size, fits / 1.15f);
+    float size = compressed ? g.font_size : std::min(g.font_size, fits / 1.15f);
     if (size < 7.0f) size = 0;
     const int lo = std::max(0, it.lane_lo), hi = std::max(lo, it.lane_hi);
     const float cx = (g.lane_x(lo) + g.lane_x(hi)) * 0.5f;
-    // as wide as its text needs, up to the canvas: notes have their rows to themselves
-    const float max_w = std::max(static_cast<float>(hi - lo) * g.lane_spacing + g.lane_spacing * 0.9f,
-                                 v.canvas_max.x - v.canvas_min.x - g.ruler_w - 6.0f);
+    // as wide as its text needs, up to the visible canvas (right of the ruler): notes have their
+    // rows to themselves
+    const float max_w = std::max(30.0f * v.scale, v.canvas_max.x - v.canvas_min.x - g.ruler_w - 6.0f);
+    NoteBox box;
     if (size > 0) {
-        // a note wider than the room is set smaller (to three quarters), then clipped
-        const float tw = text_size(v, size, it.text.c_str()).x;
-        if (tw + 2 * pad > max_w) size = std::max(size * 0.75f, size * (max_w - 2 * pad) / tw);
+        // a note wider than the room is set a little smaller (to 85 %), then wrapped at spaces
+        // and the box grows down to hold its lines: never cut at the canvas' edge
+        const float full = text_size(v, size, it.text.c_str()).x;
+        if (full + 2 * pad > max_w) size = std::max(size * 0.85f, size * (max_w - 2 * pad) / full);
+        box.lines = wrap_words(v, it.text, size, max_w - 2 * pad);
+        for (const auto& l : box.lines) box.text_w = std::max(box.text_w, text_size(v, size, l.c_str()).x);
+        bottom = std::max(bottom, top + size * 1.1f * static_cast<float>(box.lines.size()) + 2.0f);
     }
-    float w = size > 0 ? text_size(v, size, it.text.c_str()).x + 2 * pad : 40.0f * v.scale;
+    float w = size > 0 ? box.text_w + 2 * pad : 40.0f * v.scale;
     w = std::clamp(w, 30.0f * v.scale, std::max(30.0f * v.scale, max_w));
     float x0 = cx - w * 0.5f;
-    // keep the box on the canvas (right of the ruler) when it fits
+    // keep the box on the canvas (right of the ruler)
     x0 = std::max(x0, v.canvas_min.x + g.ruler_w + 2.0f);
     x0 = std::min(x0, v.canvas_max.x - w - 2.0f);
-    return {{x0, top}, {x0 + w, bottom}, size};
+    box.min = {x0, top};
+    box.max = {x0 + w, bottom};
+    box.text_size = size;
+    return box;
+}
+
+// The top of the first line drawn under an arrow from a to b: below the port numbers at its ends.
+float under_arrow(ImVec2 a, ImVec2 b, float font_size, float scale) {
+    return std::max(a.y, b.y) + font_size * 0.8f * 0.45f + 1.0f * scale;
 }
 
 float dist_to_segment(ImVec2 p, ImVec2 a, ImVec2 b) {
@@ -199,11 +246,24 @@ private:
         dl_->AddText(font_of(v_), size, pos, col, s.c_str(), s.c_str() + s.size());
     }
 
-    void text_with_bg(ImVec2 pos, ImU32 col, float size, const std::string& s) {
+    using TextKind = LadderStats::TextKind;
+
+    void text_with_bg(ImVec2 pos, ImU32 col, float size, const std::string& s, TextKind kind = TextKind::Label) {
         const ImVec2 ts = text_size(v_, size, s.c_str(), s.c_str() + s.size());
         const float p = 2.0f * v_.scale;
         dl_->AddRectFilled({pos.x - p, pos.y}, {pos.x + ts.x + p, pos.y + ts.y}, th_.label_bg, 2.0f * v_.scale);
         text(pos, col, size, s);
+        occupy(kind, pos, {pos.x + ts.x, pos.y + ts.y});
+    }
+
+    // What a class reads is kept apart: each text placed on the rows is recorded, and the next
+    // one looks for a place clear of them (free).
+    void occupy(TextKind kind, ImVec2 mn, ImVec2 mx) { stats_.texts.push_back({cur_index_, kind, mn, mx}); }
+    bool free(ImVec2 mn, ImVec2 mx) const {
+        const float tol = 1.0f;
+        return std::none_of(stats_.texts.begin(), stats_.texts.end(), [&](const LadderStats::TextBox& t) {
+            return mn.x < t.max.x - tol && t.min.x < mx.x - tol && mn.y < t.max.y - tol && t.min.y < mx.y - tol;
+        });
     }
 
     void band(float top, float bottom, ImU32 col) {
@@ -265,11 +325,19 @@ private:
             dl_->AddRect(a, b, lane.middlebox ? th_.note_border : th_.lane_header_border, 4.0f * v_.scale, 0,
                          1.5f * v_.scale);
             const ImVec4 clip{a.x, a.y, b.x, b.y};
+            stats_.lane_boxes.push_back({a, b});
             float y = a.y + pad * 0.5f;
+            // a name or an address wider than its box (close lanes) is set smaller, to 60 % at
+            // most, rather than cut: the addresses are the lesson's numbers
             auto centred = [&](const std::string& s, float size, ImU32 col) {
-                const float tw = text_size(v_, size, s.c_str()).x;
-                dl_->AddText(font_of(v_), size, {x - std::min(tw, w - pad) * 0.5f, y}, col, s.c_str(),
-                             s.c_str() + s.size(), 0.0f, &clip);
+                float ts = size, tw = text_size(v_, ts, s.c_str()).x;
+                if (tw > w - pad) {
+                    ts = std::max(size * 0.6f, size * (w - pad) / tw);
+                    tw = text_size(v_, ts, s.c_str()).x;
+                }
+                const ImVec2 at{x - std::min(tw, w - pad) * 0.5f, y + (size - ts) * 0.5f};
+                dl_->AddText(font_of(v_), ts, at, col, s.c_str(), s.c_str() + s.size(), 0.0f, &clip);
+                stats_.texts.push_back({i, TextKind::Header, at, {at.x + tw, at.y + ts}});
                 y += size * 1.15f;
             };
             centred(lane.name, title, th_.lane_title);
@@ -416,9 +484,9 @@ private:
         }
         const std::vector<LadderStats::Port> ports = v_.ports ? plan_ports(it, a, b) : std::vector<LadderStats::Port>{};
         ImVec2 at = place_on_arrow(a, b, w, sz, sz, sz * 0.15f, left, right, ports);
-        // the rows of the compressed view are tight: a port number of the rows above (beside
-        // this arrow's tail lane) may stand where the line goes; it slides sideways off it
-        for (const auto& p : stats_.ports) {
+        // a port number or a label of the rows above may stand where the line goes (the rows
+        // are as tall as room_for_labels measured, but a line may have slid); it slides sideways off it
+        for (const auto& p : stats_.texts) {
             const bool hit = at.x < p.max.x && p.min.x < at.x + w && at.y < p.max.y && p.min.y < at.y + sz;
             if (!hit) continue;
             const float moved = (p.min.x + p.max.x) * 0.5f < at.x + w * 0.5f ? p.max.x + 2.0f * v_.scale : p.min.x - 2.0f * v_.scale - w;
@@ -450,10 +518,10 @@ private:
         const auto arrow = one.find("  =>  ");
         if (arrow != std::string::npos && !sent.empty()) {
             const std::string first = one.substr(0, arrow);
-            text_with_bg(at, th_.label, sz, first);
-            text_with_bg({at.x + text_size(v_, sz, first.c_str()).x, at.y}, th_.data, sz, one.substr(arrow));
+            text_with_bg(at, th_.label, sz, first, TextKind::FtpLine);
+            text_with_bg({at.x + text_size(v_, sz, first.c_str()).x, at.y}, th_.data, sz, one.substr(arrow), TextKind::FtpLine);
         } else {
-            text_with_bg(at, after.empty() ? th_.label : th_.data, sz, one);
+            text_with_bg(at, after.empty() ? th_.label : th_.data, sz, one, TextKind::FtpLine);
         }
         ++stats_.labels;
         FtpLabel rec;
@@ -472,8 +540,9 @@ private:
         const float ts = g_.font_size * 0.8f;
         const float left = v_.canvas_min.x + g_.ruler_w + 2.0f, right = v_.canvas_max.x - 2.0f;
         const float tw = text_size(v_, ts, it.translation.c_str()).x;
-        const float y = std::max(a.y, b.y) + 3.0f * v_.scale;
-        text_with_bg({std::clamp((a.x + b.x) * 0.5f - tw * 0.5f, left, std::max(left, right - tw)), y}, th_.data, ts, it.translation);
+        const float y = under_arrow(a, b, g_.font_size, v_.scale);
+        text_with_bg({std::clamp((a.x + b.x) * 0.5f - tw * 0.5f, left, std::max(left, right - tw)), y}, th_.data, ts, it.translation,
+                     TextKind::Under);
         ++stats_.labels;
     }
 
@@ -500,7 +569,12 @@ private:
             const float w = text_size(v_, sz, shown.c_str()).x;
             const float lift = std::min(slope * w * 0.5f, size * 1.5f);
             const ImVec2 pos{cx - w * 0.5f, mid_y - sz * 1.15f - lift};
-            if (!shown.empty()) text_with_bg(pos, th_.label, sz, shown);
+            if (it.style != viz::Style::Control && !free(pos, {pos.x + w, pos.y + sz})) {
+                ++stats_.labels_skipped;  // TCP flags and data sizes give way (the tooltip has them)
+                return;
+            }
+            const TextKind kind = it.style == viz::Style::Control ? TextKind::FtpLine : TextKind::Label;
+            if (!shown.empty()) text_with_bg(pos, th_.label, sz, shown, kind);
             if (it.style == viz::Style::Control) {
                 FtpLabel rec;
                 rec.item = cur_index_;
@@ -513,7 +587,7 @@ private:
             }
             if (after_inline && shown.size() > sent.size()) {
                 const float sent_w = text_size(v_, sz, sent.c_str()).x;
-                text_with_bg({pos.x + sent_w, pos.y}, th_.data, sz, shown.substr(sent.size()));
+                text_with_bg({pos.x + sent_w, pos.y}, th_.data, sz, shown.substr(sent.size()), kind);
             }
             ++stats_.labels;
             if (!it.label_after.empty() && !after_inline) {
@@ -521,33 +595,13 @@ private:
                 const std::string s = fit("received as: " + it.label_after, asz);
                 const float aw = text_size(v_, asz, s.c_str()).x;
                 text_with_bg({cx - aw * 0.5f, mid_y + 2.0f * v_.scale + std::min(slope * aw * 0.5f, size * 1.5f)}, th_.data,
-                             asz, s);
+                             asz, s, TextKind::Under);
                 ++stats_.labels;
             }
         }
     }
 
-    // Splits `s` at spaces into lines no wider than max_w (a word wider than that stays whole).
-    std::vector<std::string> wrap(const std::string& s, float size, float max_w) const {
-        std::vector<std::string> lines;
-        std::string cur;
-        std::size_t i = 0;
-        while (i < s.size()) {
-            std::size_t j = s.find(' ', i);
-            if (j == std::string::npos) j = s.size();
-            const std::string word = s.substr(i, j - i);
-            const std::string joined = cur.empty() ? word : cur + " " + word;
-            if (!cur.empty() && text_size(v_, size, joined.c_str()).x > max_w) {
-                lines.push_back(cur);
-                cur = word;
-            } else {
-                cur = joined;
-            }
-            i = j + 1;
-        }
-        if (!cur.empty() || lines.empty()) lines.push_back(cur);
-        return lines;
-    }
+    std::vector<std::string> wrap(const std::string& s, float size, float max_w) const { return wrap_words(v_, s, size, max_w); }
 
     // Where a label w wide and text_h high goes over the arrow a -> b: centred over it (inside
     // [left, right]), its bottom `gap` above the arrow's highest point under it (raised by at
@@ -635,11 +689,11 @@ private:
             // a line that starts with the received text continues the sent one in its own colour
             const auto arrow = l.text.find("  =>  ");
             if (arrow != std::string::npos && l.col == th_.label) {
-                text_with_bg({x0, y}, th_.label, size, l.text.substr(0, arrow));
+                text_with_bg({x0, y}, th_.label, size, l.text.substr(0, arrow), TextKind::FtpLine);
                 text_with_bg({x0 + text_size(v_, size, l.text.substr(0, arrow).c_str()).x, y}, th_.data, size,
-                             l.text.substr(arrow));
+                             l.text.substr(arrow), TextKind::FtpLine);
             } else {
-                text_with_bg({x0, y}, l.col, size, l.text);
+                text_with_bg({x0, y}, l.col, size, l.text, TextKind::FtpLine);
             }
             rec.max.x = std::max(rec.max.x, x0 + lw);
             rec.shown += (i ? " " : "") + l.text;
@@ -647,14 +701,14 @@ private:
         }
         rec.max.y = top + lh * static_cast<float>(lines.size() - 1) + size;
         ++stats_.labels;
-        float under = std::max(a.y, b.y) + 3.0f * v_.scale;  // the next free line under the arrow
+        float under = under_arrow(a, b, g_.font_size, v_.scale);  // the next free line under the arrow
         rec.under_min = {right, under};
         rec.under_max = {left, under};
         if (!it.translation.empty()) {
             const float ts = std::max(size * 0.8f, v_.min_ftp_px * 0.8f);
             const float tw = text_size(v_, ts, it.translation.c_str()).x;
             const float tx = std::clamp((a.x + b.x) * 0.5f - tw * 0.5f, left, std::max(left, right - tw));
-            text_with_bg({tx, under}, th_.data, ts, it.translation);
+            text_with_bg({tx, under}, th_.data, ts, it.translation, TextKind::Under);
             rec.under_min.x = std::min(rec.under_min.x, tx);
             rec.under_max = {std::max(rec.under_max.x, tx + tw), under + ts};
             under += ts * 1.1f;
@@ -672,7 +726,7 @@ private:
                 float dx = std::clamp((a.x + b.x) * 0.5f - dw * 0.5f, left, std::max(left, right - dw));
                 float dy = under;
                 for (const auto& l : dl) {
-                    text_with_bg({dx, dy}, th_.port, ds, l);
+                    text_with_bg({dx, dy}, th_.port, ds, l, TextKind::Under);
                     rec.under_min.x = std::min(rec.under_min.x, dx);
                     rec.under_max = {std::max(rec.under_max.x, dx + text_size(v_, ds, l.c_str()).x), dy + ds};
                     dy += ds * 1.1f;
@@ -717,7 +771,7 @@ private:
     void draw_planned_ports(const std::vector<LadderStats::Port>& ports) {
         for (const auto& p : ports) {
             port_bottom_[static_cast<std::size_t>(p.lane) * 2 + (p.right ? 1 : 0)] = p.min.y + (p.max.y - p.min.y) * 1.1f;
-            text_with_bg(p.min, th_.port, p.max.y - p.min.y, std::to_string(p.port));
+            text_with_bg(p.min, th_.port, p.max.y - p.min.y, std::to_string(p.port), TextKind::Port);
             stats_.ports.push_back(p);
             ++stats_.labels;
         }
@@ -730,7 +784,7 @@ private:
     }
 
     void draw_note(const Item& it) {
-        const NoteBox box = note_box(it, g_, v_);
+        const NoteBox box = note_box(it, g_, v_, d_.options.time == viz::TimeScale::Compressed);
         ImU32 fill = th_.note_fill, border = th_.note_border, tc = th_.note_text;
         switch (it.note_kind) {
         case viz::NoteKind::Middlebox: break;
@@ -740,15 +794,21 @@ private:
         }
         const float r = 4.0f * v_.scale;
         dl_->AddRectFilled(box.min, box.max, fill, r);
+        occupy(TextKind::Note, box.min, box.max);
         dl_->AddRect(box.min, box.max, border, r, 0, 1.5f * v_.scale);
         if (box.text_size > 0) {
             const float pad = 6.0f * v_.scale;
-            const ImVec4 clip{box.min.x, box.min.y, box.max.x - pad * 0.5f, box.max.y};
-            const std::size_t lines = count_lines(it.text);
-            const float th = box.text_size * 1.0f * static_cast<float>(lines);
-            const float y = box.min.y + std::max(0.0f, (box.max.y - box.min.y - th) * 0.5f);
-            dl_->AddText(font_of(v_), box.text_size, {box.min.x + pad, y}, tc, it.text.c_str(),
-                         it.text.c_str() + it.text.size(), 0.0f, &clip);
+            const float lh = box.text_size * 1.1f;
+            const float th = lh * static_cast<float>(box.lines.size() - 1) + box.text_size;
+            float y = box.min.y + std::max(0.0f, (box.max.y - box.min.y - th) * 0.5f);
+            LadderStats::NoteShown shown{cur_index_, {}, box.text_size, box.min, box.max, box.text_w + 2 * pad};
+            for (std::size_t i = 0; i < box.lines.size(); ++i) {
+                const auto& l = box.lines[i];
+                dl_->AddText(font_of(v_), box.text_size, {box.min.x + pad, y}, tc, l.c_str(), l.c_str() + l.size());
+                shown.shown += (i ? "\n" : "") + l;
+                y += lh;
+            }
+            stats_.notes.push_back(std::move(shown));
             ++stats_.labels;
         }
     }
@@ -768,7 +828,7 @@ private:
             const float w = text_size(v_, size, s.c_str()).x;
             text_with_bg({(g_.lane_x(0) + g_.lane_x(static_cast<double>(std::max<std::size_t>(1, d_.lanes.size()) - 1))) * 0.5f - w * 0.5f,
                           mid - size * 0.5f},
-                         th_.time_text, size, s);
+                         th_.time_text, size, s, TextKind::Mark);
             ++stats_.labels;
         }
     }
@@ -795,7 +855,7 @@ private:
             // centred in the visible part of the mark, so a tall fold still shows its count
             const float top = std::max(y0, v_.canvas_min.y + g_.header_h), bottom = std::min(y1, v_.canvas_max.y);
             const float ty = std::clamp((top + bottom) * 0.5f - size * 0.5f, y0, y1 - size);
-            text_with_bg({(x0 + x1) * 0.5f - w * 0.5f, ty}, th_.fold_text, size, buf);
+            text_with_bg({(x0 + x1) * 0.5f - w * 0.5f, ty}, th_.fold_text, size, buf, TextKind::Mark);
             ++stats_.labels;
         }
     }
@@ -821,6 +881,159 @@ CanvasGeometry canvas_geometry(const Diagram& d, const View& v) {
     g.px_per_unit = std::max(1e-6f, v.zoom * v.scale);
     g.origin_y = v.canvas_min.y + g.header_h + g.font_size * 1.6f + v.pan.y;
     return g;
+}
+
+std::vector<double> room_for_labels(const Diagram& d, const View& v) {
+    std::vector<double> shift(d.items.size(), 0.0);
+    if (d.options.time != viz::TimeScale::Compressed || d.items.empty()) return shift;
+    View at = v;
+    at.pan = {0, 0};
+    const CanvasGeometry g = canvas_geometry(d, at);
+    const float F = g.font_size, small = F * 0.8f, s = v.scale;
+    const float pad = 6.0f * s;
+    const float left = v.canvas_min.x + g.ruler_w + pad, right = std::max(left + 1.0f, v.canvas_max.x - pad);
+    const float x_lo = v.canvas_min.x, bin = 4.0f;
+    const std::size_t bins = static_cast<std::size_t>(std::max(1.0f, (v.canvas_max.x - x_lo) / bin)) + 1;
+    std::vector<float> sky(bins, -1e30f);  // per column: the lowest edge drawn so far
+    struct Rect {
+        float x0, x1, y0, y1;
+    };
+    std::vector<Rect> rects;
+    auto width = [&](float size, const std::string& t) { return text_size(at, size, t.c_str()).x; };
+    auto centred = [&](float cx, float w) { return std::clamp(cx - w * 0.5f, left, std::max(left, right - w)); };
+    const bool room_under = g.px_per_unit * d.options.row_height >= 3.0f * F;
+    const float margin = 2.0f * s;
+    float moved = 0;  // pixels added so far
+    for (std::size_t i = 0; i < d.items.size(); ++i) {
+        const Item& it = d.items[i];
+        rects.clear();
+        if (it.kind == ItemKind::Note) {
+            const NoteBox box = note_box(it, g, at, true);
+            rects.push_back({box.min.x, box.max.x, box.min.y, box.max.y});
+        } else if (it.kind == ItemKind::Arrow) {
+            const ImVec2 a{g.lane_x(it.from_pos), g.y(it.y0)}, b{g.lane_x(it.to_pos), g.y(it.y1)};
+            const float mid_y = (a.y + b.y) * 0.5f, cx = (a.x + b.x) * 0.5f;
+            // the port numbers at its ends, where plan_ports puts them
+            const float dir = b.x >= a.x ? 1.0f : -1.0f, gap = 4.0f * s;
+            std::vector<Rect> ports;
+            auto port = [&](std::uint16_t p, int lane, ImVec2 e, float outward, float clearance) {
+                if (!v.ports || !p || lane < 0) return;
+                const float w = width(small, std::to_string(p));
+                const float x = outward > 0 ? e.x + gap + clearance : e.x - gap - clearance - w;
+                ports.push_back({x, x + w, e.y - small * 0.55f, e.y + small * 0.45f});
+            };
+            port(it.from_port, it.from_lane, a, -dir, 0.0f);
+            port(it.to_port, it.to_lane, b, dir, it.end == viz::End::Arrow ? 0.0f : 9.0f * s);
+            rects.insert(rects.end(), ports.begin(), ports.end());
+            const bool ftp = it.style == viz::Style::Control && (!it.label.empty() || !it.label_after.empty());
+            float under = under_arrow(a, b, F, s);
+            if (ftp) {
+                // the FTP line above the arrow, as place_on_arrow puts it (raised above its own
+                // port numbers when it would cover them)
+                const std::string& sent = it.label;
+                const std::string& after = it.label_after;
+                float size = F, w = 0, text_h = 0, lgap = 0;
+                if (v.present) {
+                    size = std::max(F, v.min_ftp_px);
+                    const float max_w = std::max(40.0f, right - left);
+                    const std::string one = sent.empty() ? "received: " + after : sent + "  =>  " + after;
+                    std::size_t n = 1;
+                    if (after.empty()) {
+                        n = wrap_words(at, sent, size, max_w).size();
+                        w = std::min(width(size, sent), max_w);
+                    } else if (width(size, one) <= max_w) {
+                        w = width(size, one);
+                    } else {
+                        n = wrap_words(at, sent, size, max_w).size() + wrap_words(at, "=>  " + after, size, max_w).size();
+                        w = max_w;
+                    }
+                    const float lh = size * 1.12f;
+                    text_h = lh * static_cast<float>(n - 1) + size;
+                    lgap = lh - size;
+                } else {
+                    const std::string one = sent.empty() ? "received: " + after : after.empty() ? sent : sent + "  =>  " + after;
+                    w = width(size, one);
+                    if (w > right - left) {
+                        size = std::max(F * 0.8f, F * (right - left) / w);
+                        w = std::min(width(size, one), right - left);
+                    }
+                    text_h = size;
+                    lgap = size * 0.15f;
+                }
+                const float x0 = centred(cx, w);
+                auto line_y = [&](float px) {
+                    const float lo = std::min(a.x, b.x), hi = std::max(a.x, b.x);
+                    const float t = std::fabs(b.x - a.x) < 1.0f ? 0.5f : (std::clamp(px, lo, hi) - a.x) / (b.x - a.x);
+                    return a.y + (b.y - a.y) * t;
+                };
+                float top = std::max(std::min(line_y(x0), line_y(x0 + w)), mid_y - size) - lgap - text_h;
+                for (const Rect& p : ports)
+                    if (x0 < p.x1 && p.x0 < x0 + w && top < p.y1 && p.y0 < top + text_h) top = std::min(top, p.y0 - 1.0f * s - text_h);
+                rects.push_back({x0, x0 + w, top, top + text_h});
+                if (v.present) {
+                    if (!it.translation.empty()) {
+                        const float ts = std::max(size * 0.8f, v.min_ftp_px * 0.8f);
+                        const float tw = width(ts, it.translation);
+                        rects.push_back({centred(cx, tw), centred(cx, tw) + tw, under, under + ts});
+                        under += ts * 1.1f;
+                    }
+                    if (v.decode_endpoints) {
+                        std::string dec = proto::decoded_endpoint(sent);
+                        const std::string dec_after = after.empty() ? std::string() : proto::decoded_endpoint(after);
+                        if (!dec_after.empty() && dec_after != dec) dec = dec.empty() ? "received " + dec_after : dec + "  =>  " + dec_after;
+                        if (!dec.empty()) {
+                            const float ds = std::max(size * 0.9f, v.min_ftp_px * 0.9f);
+                            const auto lines = wrap_words(at, dec, ds, std::max(40.0f, right - left));
+                            float dw = 0;
+                            for (const auto& l : lines) dw = std::max(dw, width(ds, l));
+                            rects.push_back({centred(cx, dw), centred(cx, dw) + dw, under,
+                                             under + ds * 1.1f * static_cast<float>(lines.size() - 1) + ds});
+                        }
+                    }
+                }
+            }
+            if (!it.translation.empty() && room_under && !(ftp && v.present)) {
+                const float ts = F * 0.8f, tw = width(ts, it.translation);
+                rects.push_back({centred(cx, tw), centred(cx, tw) + tw, under, under + ts});
+            }
+        }
+        // how far down this item must go to clear every column it draws in
+        float need = 0;
+        auto cols = [&](const Rect& r) {
+            const auto c0 = static_cast<std::size_t>(std::clamp((r.x0 - x_lo) / bin, 0.0f, static_cast<float>(bins - 1)));
+            const auto c1 = static_cast<std::size_t>(std::clamp((r.x1 - x_lo) / bin, 0.0f, static_cast<float>(bins - 1)));
+            return std::make_pair(c0, c1);
+        };
+        for (const Rect& r : rects) {
+            const auto [c0, c1] = cols(r);
+            for (std::size_t c = c0; c <= c1; ++c) need = std::max(need, sky[c] + margin - (r.y0 + moved));
+        }
+        moved += need;
+        for (const Rect& r : rects) {
+            const auto [c0, c1] = cols(r);
+            for (std::size_t c = c0; c <= c1; ++c) sky[c] = std::max(sky[c], r.y1 + moved);
+        }
+        shift[i] = moved / g.px_per_unit;
+    }
+    return shift;
+}
+
+void apply_room(Diagram& d, const std::vector<double>& shift) {
+    if (shift.size() != d.items.size() || shift.empty()) return;
+    // a time mark is at the top of the first item at or below it
+    std::size_t k = 0;
+    for (auto& t : d.ticks) {
+        while (k < d.items.size() && d.items[k].top() < t.y - 1e-9) ++k;
+        t.y += shift[std::min(k, shift.size() - 1)];
+    }
+    double mb = 0;
+    for (std::size_t i = 0; i < d.items.size(); ++i) {
+        d.items[i].y0 += shift[i];
+        d.items[i].y1 += shift[i];
+        mb = std::max(mb, d.items[i].bottom());
+        if (i < d.max_bottom.size()) d.max_bottom[i] = mb;
+    }
+    d.height += shift.back();
 }
 
 LadderStats draw_ladder(ImDrawList* dl, const Diagram& d, const View& v) {
@@ -857,7 +1070,7 @@ LadderHit hit_test(const Diagram& d, const View& v, ImVec2 point) {
                 if (point.y <= my && point.y >= my - g.font_size * 1.2f && std::fabs(point.x - mx) < std::fabs(b.x - a.x) * 0.5f)
                     dist = std::min(dist, tol * 0.5f);
             } else if (it.kind == ItemKind::Note) {
-                const NoteBox box = note_box(it, g, v);
+                const NoteBox box = note_box(it, g, v, d.options.time == viz::TimeScale::Compressed);
                 if (point.x >= box.min.x && point.x <= box.max.x && point.y >= box.min.y && point.y <= box.max.y)
                     dist = 0;
             }

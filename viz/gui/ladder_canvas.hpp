@@ -87,6 +87,26 @@ struct LadderStats {
         bool right = false;   // on the lane's right side
     };
     std::vector<Port> ports;               // every port number drawn at an arrow's end
+    // Every text drawn on the ladder's rows (not the lane headers or the time ruler), and every
+    // note box: what a class reads. The canvas places each one clear of those drawn before it,
+    // or leaves out what may give way (TCP flags); tests check that none overlaps another.
+    enum class TextKind : std::uint8_t { FtpLine, Label, Port, Under, Note, Mark, Header };  // Header: item is the lane
+    struct TextBox {
+        std::size_t item = SIZE_MAX;
+        TextKind kind = TextKind::Label;
+        ImVec2 min{0, 0}, max{0, 0};
+    };
+    std::vector<TextBox> texts;
+    // Every note drawn: its text as wrapped (lines joined by '\n'), size and box.
+    struct NoteShown {
+        std::size_t item = SIZE_MAX;
+        std::string shown;
+        float size = 0;
+        ImVec2 min{0, 0}, max{0, 0};
+        float text_w = 0;  // the widest line with the box's padding
+    };
+    std::vector<NoteShown> notes;
+    std::vector<std::pair<ImVec2, ImVec2>> lane_boxes;  // each lane's header box, in lane order
 };
 
 // The canvas geometry derived from a View and a Diagram (also what hit_test uses).
@@ -117,6 +137,17 @@ struct LadderHit {
 
 // What is under a screen point, with the same culling and folding as draw_ladder.
 LadderHit hit_test(const viz::Diagram& d, const View& v, ImVec2 point);
+
+// Rows as tall as what they draw needs (compressed time only): walks the diagram once and
+// measures, at `v` (its font, lane spacing and zoom), the rectangles each item puts on the
+// canvas (an FTP line above its arrow, wrapped in presentation mode; the port numbers at its
+// ends; the lines under it; a note's box, wrapped), keeps the lowest edge drawn so far per
+// column of pixels (a skyline), and moves an item down, with everything after it, just far
+// enough to clear what the rows above drew. TCP flags and other small labels give way
+// instead. Returns each item's downward shift in diagram units (non-decreasing).
+std::vector<double> room_for_labels(const viz::Diagram& d, const View& v);
+// Moves items and time marks down by `shift` (from room_for_labels) and updates the height.
+void apply_room(viz::Diagram& d, const std::vector<double>& shift);
 
 // Pan so that diagram y `units` is at `fraction` of the visible canvas height (0 top, 1 bottom).
 void scroll_to(const viz::Diagram& d, View& v, double units, float fraction = 0.35f);

@@ -107,6 +107,24 @@ void GuiState::set_trace(trace::Trace t) {
     relayout();
 }
 
+bool GuiState::give_rows_room(const View& v) {
+    char key[256];
+    std::snprintf(key, sizeof key, "%p %.3f %.3f %.3f %.3f %.3f %.3f %d %d %d", static_cast<const void*>(v.font), v.font_size, v.scale,
+                  v.canvas_max.x - v.canvas_min.x, v.zoom, v.lane_spacing, v.min_ftp_px, v.present, v.decode_endpoints, v.ports);
+    if (room_key_ == key) return false;
+    room_key_ = key;
+    // back to the rows as laid out, then as tall as this canvas needs
+    for (std::size_t i = 0; i < diagram_.items.size() && i < base_y_.size(); ++i) {
+        diagram_.items[i].y0 = base_y_[i].first;
+        diagram_.items[i].y1 = base_y_[i].second;
+    }
+    for (std::size_t i = 0; i < diagram_.ticks.size() && i < base_ticks_.size(); ++i) diagram_.ticks[i].y = base_ticks_[i];
+    diagram_.max_bottom = base_max_bottom_;
+    diagram_.height = base_height_;
+    apply_room(diagram_, room_for_labels(diagram_, v));
+    return true;
+}
+
 void GuiState::set_layout(const viz::LayoutOptions& o) {
     layout_ = o;
     relayout();
@@ -116,6 +134,13 @@ void GuiState::relayout() {
     // keep the playback position on the same trace event across re-layouts
     const std::size_t old_event = current_event();
     diagram_ = viz::layout(trace_, layout_);
+    base_y_.clear();
+    for (const auto& it : diagram_.items) base_y_.emplace_back(it.y0, it.y1);
+    base_ticks_.clear();
+    for (const auto& t : diagram_.ticks) base_ticks_.push_back(t.y);
+    base_max_bottom_ = diagram_.max_bottom;
+    base_height_ = diagram_.height;
+    room_key_.clear();
     steps_.clear();
     step_items_.clear();
     std::unordered_set<std::size_t> seen;

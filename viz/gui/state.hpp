@@ -47,6 +47,10 @@ public:
     // ---- trace and diagram -------------------------------------------------------------
     const trace::Trace& trace() const { return trace_; }
     const viz::Diagram& diagram() const { return diagram_; }
+    // Compressed rows as tall as their labels need on this canvas (room_for_labels at `v`, the
+    // zoom the app picks for the mode); recomputed only when the font, the canvas' width, the
+    // mode or the diagram changed. True when the rows moved.
+    bool give_rows_room(const View& v);
     const viz::LayoutOptions& layout_options() const { return layout_; }
     void set_layout(const viz::LayoutOptions& o);
     void set_trace(trace::Trace t);  // shows a trace directly (no backend run)
@@ -145,6 +149,11 @@ private:
     trace::Trace trace_;
     viz::LayoutOptions layout_;
     viz::Diagram diagram_;
+    // diagram_ as laid out, before give_rows_room moved its rows down
+    std::vector<std::pair<double, double>> base_y_;
+    std::vector<double> base_ticks_, base_max_bottom_;
+    double base_height_ = 0;
+    std::string room_key_;
     std::vector<std::size_t> steps_;
     std::vector<std::size_t> step_items_;  // the first diagram item of each step
     std::vector<std::uint32_t> item_steps_;  // the step of each item

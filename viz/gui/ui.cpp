@@ -396,24 +396,28 @@ void ladder_canvas(GuiState& s, UiContext& ctx, ImVec2 size) {
     s.view.item_steps = &s.item_steps();
     s.view.reveal_step = s.reveal == Reveal::All || s.steps().empty() ? SIZE_MAX : s.step();
     s.view.ghost_future = s.reveal == Reveal::Ghost;
+    // The zoom the app picks for the mode on a long diagram. Presentation: rows tall enough for
+    // an FTP line above its arrow and its decoded endpoint below. Else legible: a compressed row
+    // leaves room for an arrow's label (about two text lines).
+    const auto& lo = s.diagram().options;
+    const bool rows = lo.time == viz::TimeScale::Compressed && lo.row_height > 0;
+    const float row_zoom = s.present ? 2.7f * std::max(s.view.font_size, s.view.min_ftp_px) : 2.0f * s.view.font_size;
+    const float legible = rows ? std::min(s.present ? 100.0f : 1.0f, row_zoom / (static_cast<float>(lo.row_height) * s.view.scale)) : 0.6f;
+    {
+        // and at that zoom, rows as tall as their labels need (no label over another, nor over
+        // a port number): measured for this canvas, redone when its width or the font changes
+        View at = s.view;
+        at.zoom = legible;
+        if (s.give_rows_room(at)) s.step_changed_since_last_frame = true;
+    }
     if (s.fit_pending && s.present) {
-        // rows tall enough for an FTP line above its arrow and its decoded endpoint below
-        const auto& lo = s.diagram().options;
-        const float row_px = 2.7f * std::max(s.view.font_size, s.view.min_ftp_px);
-        s.view.zoom = lo.time == viz::TimeScale::Compressed && lo.row_height > 0
-                          ? row_px / (static_cast<float>(lo.row_height) * s.view.scale)
-                          : std::max(0.6f, fit_zoom(s.diagram(), s.view));
+        s.view.zoom = rows ? legible : std::max(0.6f, fit_zoom(s.diagram(), s.view));
         s.view.pan = {0, 0};
         s.fit_pending = false;
         s.step_changed_since_last_frame = true;  // follow the current step
     }
     if (s.fit_pending) {
-        // a readable start: the whole diagram if it fits at a legible zoom, else its top. Legible:
-        // a compressed row leaves room for an arrow's label (about two text lines).
-        const auto& lo = s.diagram().options;
-        const float legible = lo.time == viz::TimeScale::Compressed && lo.row_height > 0
-                                  ? std::min(1.0f, 2.0f * s.view.font_size / (static_cast<float>(lo.row_height) * s.view.scale))
-                                  : 0.6f;
+        // a readable start: the whole diagram if it fits at a legible zoom, else its top
         s.view.zoom = std::clamp(fit_zoom(s.diagram(), s.view), legible, 1.0f);
         s.view.pan = {0, 0};
         s.fit_pending = false;
