@@ -80,6 +80,39 @@ void walk_visible(const Diagram& d, double y0, double y1, double fold, OnItem on
     }
 }
 
+// An FTP line in the usual view, spread over the ladder's width: one line ("sent  =>  received"
+// when a middlebox rewrote it), set at most a fifth smaller to fit `avail` pixels; too wide for
+// that, the line as received goes on a second line. No lines: even that does not fit.
+struct WideFtpLine {
+    std::vector<std::string> lines;
+    float size = 0, w = 0, text_h = 0;
+};
+
+WideFtpLine wide_ftp_line(const View& v, float font_size, const std::string& sent, const std::string& after, float avail) {
+    WideFtpLine out;
+    auto width = [&](float size, const std::string& t) { return font_of(v)->CalcTextSizeA(size, FLT_MAX, 0.0f, t.c_str()).x; };
+    auto fit = [&](std::vector<std::string> lines) {
+        float w = 0;
+        for (const auto& l : lines) w = std::max(w, width(font_size, l));
+        float size = font_size;
+        if (w > avail) {
+            size = std::max(font_size * 0.8f, font_size * avail / w);
+            w = 0;
+            for (const auto& l : lines) w = std::max(w, width(size, l));
+            if (w > avail) return false;
+        }
+        out.size = size;
+        out.w = w;
+        out.text_h = size * 1.12f * static_cast<float>(lines.size() - 1) + size;
+        out.lines = std::move(lines);
+        return true;
+    };
+    const std::string one = sent.empty() ? "received: " + after : after.empty() ? sent : sent + "  =>  " + after;
+    if (fit({one})) return out;
+    if (!sent.empty() && !after.empty() && fit({sent, "=>  " + after})) return out;
+    return {};
+}
+
 struct NoteBox {
     ImVec2 min, max;
     float text_size;                 // 0: too small to write
@@ -470,35 +503,30 @@ private:
     // number (then it stays between its lifelines, shortened as before); the arrow's port numbers are
     // drawn first and it keeps clear of them. False (nothing drawn): no room for it.
     bool draw_ftp_label_wide(const Item& it, ImVec2 a, ImVec2 b, float span_w) {
-        const float size = g_.font_size;
         const std::string& sent = it.label;
         const std::string& after = it.label_after;
-        const std::string one = sent.empty() ? "received: " + after : after.empty() ? sent : sent + "  =>  " + after;
-        float sz = size, w = text_size(v_, sz, one.c_str()).x;
         const float pad = 6.0f * v_.scale;
         const float left = v_.canvas_min.x + g_.ruler_w + pad, right = v_.canvas_max.x - pad;
-        if (w > right - left) {
-            sz = std::max(size * 0.8f, size * (right - left) / w);
-            w = text_size(v_, sz, one.c_str()).x;
-            if (w > right - left) return false;
-        }
+        const WideFtpLine wide = wide_ftp_line(v_, g_.font_size, sent, after, right - left);
+        if (wide.lines.empty()) return false;
+        const float sz = wide.size, w = wide.w, th = wide.text_h;
         const std::vector<LadderStats::Port> ports = v_.ports ? plan_ports(it, a, b) : std::vector<LadderStats::Port>{};
-        ImVec2 at = place_on_arrow(a, b, w, sz, sz, sz * 0.15f, left, right, ports);
+        ImVec2 at = place_on_arrow(a, b, w, th, sz, sz * 0.15f, left, right, ports);
         // a port number or a label of the rows above may stand where the line goes (the rows
         // are as tall as room_for_labels measured, but a line may have slid); it slides sideways off it
         for (const auto& p : stats_.texts) {
-            const bool hit = at.x < p.max.x && p.min.x < at.x + w && at.y < p.max.y && p.min.y < at.y + sz;
+            const bool hit = at.x < p.max.x && p.min.x < at.x + w && at.y < p.max.y && p.min.y < at.y + th;
             if (!hit) continue;
             const float moved = (p.min.x + p.max.x) * 0.5f < at.x + w * 0.5f ? p.max.x + 2.0f * v_.scale : p.min.x - 2.0f * v_.scale - w;
             const bool clear = moved >= left && moved + w <= right &&
                                std::none_of(ports.begin(), ports.end(), [&](const auto& q) {
-                                   return moved < q.max.x && q.min.x < moved + w && at.y < q.max.y && q.min.y < at.y + sz;
+                                   return moved < q.max.x && q.min.x < moved + w && at.y < q.max.y && q.min.y < at.y + th;
                                });
             // only along the arrow's own span (or it would float free of it)
             const float lo = std::min(a.x, b.x) - w, hi = std::max(a.x, b.x);
             if (clear && moved >= lo && moved <= hi) at.x = moved;
         }
-        const ImVec2 end{at.x + w, at.y + sz};
+        const ImVec2 end{at.x + w, at.y + th};
         const bool covers_ftp = std::any_of(stats_.ftp_labels.begin(), stats_.ftp_labels.end(), [&](const FtpLabel& l) {
             return !l.skipped && at.x < l.max.x && l.min.x < end.x && at.y < l.max.y && l.min.y < end.y;
         });
@@ -515,13 +543,20 @@ private:
             return false;
         }
         draw_planned_ports(ports);
-        const auto arrow = one.find("  =>  ");
-        if (arrow != std::string::npos && !sent.empty()) {
-            const std::string first = one.substr(0, arrow);
-            text_with_bg(at, th_.label, sz, first, TextKind::FtpLine);
-            text_with_bg({at.x + text_size(v_, sz, first.c_str()).x, at.y}, th_.data, sz, one.substr(arrow), TextKind::FtpLine);
-        } else {
-            text_with_bg(at, after.empty() ? th_.label : th_.data, sz, one, TextKind::FtpLine);
+        float y = at.y;
+        for (const auto& l : wide.lines) {
+            // the line as received (a middlebox rewrote it) in the data colour
+            const auto arrow = l.find("  =>  ");
+            if (arrow != std::string::npos && !sent.empty()) {
+                const std::string first = l.substr(0, arrow);
+                text_with_bg({at.x, y}, th_.label, sz, first, TextKind::FtpLine);
+                text_with_bg({at.x + text_size(v_, sz, first.c_str()).x, y}, th_.data, sz, l.substr(arrow), TextKind::FtpLine);
+            } else {
+                // a line of its own: the one as received (the second, or the only one when nothing was sent)
+                const bool received = !after.empty() && (sent.empty() || &l != &wide.lines.front());
+                text_with_bg({at.x, y}, received ? th_.data : th_.label, sz, l, TextKind::FtpLine);
+            }
+            y += sz * 1.12f;
         }
         ++stats_.labels;
         FtpLabel rec;
@@ -575,14 +610,19 @@ private:
             }
             const TextKind kind = it.style == viz::Style::Control ? TextKind::FtpLine : TextKind::Label;
             if (!shown.empty()) text_with_bg(pos, th_.label, sz, shown, kind);
+            std::size_t rec_index = SIZE_MAX;
             if (it.style == viz::Style::Control) {
                 FtpLabel rec;
                 rec.item = cur_index_;
-                rec.full = joined;
+                // the whole line, as sent and as received, and what of it is on screen
+                rec.full = after_inline || it.label_after.empty() ? joined
+                           : sent.empty()                        ? it.label_after
+                                                                 : sent + " => " + it.label_after;
                 rec.shown = shown;
                 rec.min = pos;
                 rec.max = {pos.x + w, pos.y + sz};
                 rec.size = sz;
+                rec_index = stats_.ftp_labels.size();
                 stats_.ftp_labels.push_back(rec);
             }
             if (after_inline && shown.size() > sent.size()) {
@@ -597,6 +637,11 @@ private:
                 text_with_bg({cx - aw * 0.5f, mid_y + 2.0f * v_.scale + std::min(slope * aw * 0.5f, size * 1.5f)}, th_.data,
                              asz, s, TextKind::Under);
                 ++stats_.labels;
+                if (rec_index != SIZE_MAX) {
+                    auto& rec = stats_.ftp_labels[rec_index];
+                    const std::size_t prefix = std::string("received as: ").size();
+                    rec.shown = (sent.empty() ? "" : rec.shown + " => ") + (s.size() > prefix ? s.substr(prefix) : std::string());
+                }
             }
         }
     }
@@ -951,13 +996,16 @@ std::vector<double> room_for_labels(const Diagram& d, const View& v) {
                     text_h = lh * static_cast<float>(n - 1) + size;
                     lgap = lh - size;
                 } else {
-                    const std::string one = sent.empty() ? "received: " + after : after.empty() ? sent : sent + "  =>  " + after;
-                    w = width(size, one);
-                    if (w > right - left) {
-                        size = std::max(F * 0.8f, F * (right - left) / w);
-                        w = std::min(width(size, one), right - left);
+                    const WideFtpLine wide = wide_ftp_line(at, F, sent, after, right - left);
+                    if (!wide.lines.empty()) {
+                        size = wide.size;
+                        w = wide.w;
+                        text_h = wide.text_h;
+                    } else {
+                        // kept between its lifelines, shortened (draw_label)
+                        w = std::min(width(size, sent.empty() ? after : sent), std::max(std::fabs(b.x - a.x), 80.0f * s));
+                        text_h = size * (after.empty() ? 1.0f : 2.0f);
                     }
-                    text_h = size;
                     lgap = size * 0.15f;
                 }
                 const float x0 = centred(cx, w);
