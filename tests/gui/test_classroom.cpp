@@ -746,17 +746,17 @@ LayoutFindings check_layout(gui::GuiState& s, bool present, float w, float h, co
             }
             CHECK(t.max.y - t.min.y >= (present ? 14.0f : 11.0f));
         }
-        // an FTP line that announces a data port is whole, as sent and as received (an ALG's rewrite)
+        // every FTP line is whole, as sent and as received (an ALG's rewrite): wrapped, never
+        // shortened; count those that announce a data port
         for (const auto& l : st.ftp_labels) {
             const auto& it = s.diagram().items[l.item];
-            if (proto::decoded_endpoint(it.label).empty() && proto::decoded_endpoint(it.label_after).empty()) continue;
+            if (!proto::decoded_endpoint(it.label).empty() || !proto::decoded_endpoint(it.label_after).empty()) ++f.announcements;
             CAPTURE(where);
             CAPTURE(l.full);
             CAPTURE(l.size);
             CAPTURE(v.canvas_max.x - v.canvas_min.x);
             CHECK_FALSE(l.skipped);
             CHECK(l.shown == l.full);
-            ++f.announcements;
         }
         for (const auto& n : st.notes) {
             if (n.max.y < top || n.min.y > v.canvas_max.y) continue;

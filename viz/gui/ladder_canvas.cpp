@@ -80,18 +80,22 @@ void walk_visible(const Diagram& d, double y0, double y1, double fold, OnItem on
     }
 }
 
+std::vector<std::string> wrap_words(const View& v, const std::string& s, float size, float max_w);
+
 // An FTP line in the usual view, spread over the ladder's width: one line ("sent  =>  received"
 // when a middlebox rewrote it), set at most a fifth smaller to fit `avail` pixels; too wide for
-// that, the line as received goes on a second line. No lines: even that does not fit.
+// that, it wraps at spaces, the line as received starting a line of its own. No lines: a word
+// is too wide even so.
 struct WideFtpLine {
     std::vector<std::string> lines;
+    std::size_t first_received = SIZE_MAX;  // the first line of the line as received, on its own
     float size = 0, w = 0, text_h = 0;
 };
 
 WideFtpLine wide_ftp_line(const View& v, float font_size, const std::string& sent, const std::string& after, float avail) {
     WideFtpLine out;
     auto width = [&](float size, const std::string& t) { return font_of(v)->CalcTextSizeA(size, FLT_MAX, 0.0f, t.c_str()).x; };
-    auto fit = [&](std::vector<std::string> lines) {
+    auto fit = [&](std::vector<std::string> lines, std::size_t first_received) {
         float w = 0;
         for (const auto& l : lines) w = std::max(w, width(font_size, l));
         float size = font_size;
@@ -105,11 +109,18 @@ WideFtpLine wide_ftp_line(const View& v, float font_size, const std::string& sen
         out.w = w;
         out.text_h = size * 1.12f * static_cast<float>(lines.size() - 1) + size;
         out.lines = std::move(lines);
+        out.first_received = first_received;
         return true;
     };
     const std::string one = sent.empty() ? "received: " + after : after.empty() ? sent : sent + "  =>  " + after;
-    if (fit({one})) return out;
-    if (!sent.empty() && !after.empty() && fit({sent, "=>  " + after})) return out;
+    if (fit({one}, sent.empty() ? 0 : SIZE_MAX)) return out;
+    for (const float size : {font_size, font_size * 0.8f}) {
+        std::vector<std::string> lines = sent.empty() ? std::vector<std::string>{} : wrap_words(v, sent, size, avail);
+        const std::size_t first_received = after.empty() ? SIZE_MAX : lines.size();
+        if (!after.empty())
+            for (auto& l : wrap_words(v, (sent.empty() ? "received: " : "=>  ") + after, size, avail)) lines.push_back(std::move(l));
+        if (fit(std::move(lines), first_received)) return out;
+    }
     return {};
 }
 
@@ -544,16 +555,16 @@ private:
         }
         draw_planned_ports(ports);
         float y = at.y;
-        for (const auto& l : wide.lines) {
+        for (std::size_t i = 0; i < wide.lines.size(); ++i) {
+            const std::string& l = wide.lines[i];
             // the line as received (a middlebox rewrote it) in the data colour
             const auto arrow = l.find("  =>  ");
-            if (arrow != std::string::npos && !sent.empty()) {
+            if (wide.lines.size() == 1 && arrow != std::string::npos && !sent.empty()) {
                 const std::string first = l.substr(0, arrow);
                 text_with_bg({at.x, y}, th_.label, sz, first, TextKind::FtpLine);
                 text_with_bg({at.x + text_size(v_, sz, first.c_str()).x, y}, th_.data, sz, l.substr(arrow), TextKind::FtpLine);
             } else {
-                // a line of its own: the one as received (the second, or the only one when nothing was sent)
-                const bool received = !after.empty() && (sent.empty() || &l != &wide.lines.front());
+                const bool received = i >= wide.first_received && wide.first_received != SIZE_MAX;
                 text_with_bg({at.x, y}, received ? th_.data : th_.label, sz, l, TextKind::FtpLine);
             }
             y += sz * 1.12f;
