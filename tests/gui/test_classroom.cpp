@@ -607,7 +607,7 @@ TEST_CASE("FTP lines are whole and never cover a port number, in presentation mo
                         if (l.shown == l.full) ++whole;
                         ++lines_checked;
                         for (const auto& p : ctx.last_stats.ports) {
-                            // its own arrow's port numbers (the usual view's tight rows: see docs/gui.md)
+                            // its own arrow's port numbers (every other one: the layout test below)
                             if (p.item != l.item) continue;
                             CAPTURE(p.port);
                             CHECK_FALSE((l.min.x < p.max.x - 1 && p.min.x < l.max.x - 1 && l.min.y < p.max.y - 1 && p.min.y < l.max.y - 1));
