@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "app/commands.hpp"
+#include "app/output.hpp"
 #include "live/server.hpp"
 
 namespace ftpsim::app {
@@ -15,7 +16,7 @@ namespace ftpsim::app {
 namespace {
 
 int bad(const std::string& msg) {
-    std::cerr << "ftpsim serve: " << msg << "\n";
+    print_error("ftpsim serve: " + msg);
     return kExitBadInput;
 }
 

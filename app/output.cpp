@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "trace/printable.hpp"
 #include "viz/diagram.hpp"
 
 namespace ftpsim::app {
@@ -108,6 +109,11 @@ bool colour_wanted(const std::string& flag) {
     return isatty(STDOUT_FILENO) != 0;
 }
 
+void print_error(std::string_view message) {
+    const std::string line = trace::escape_unprintable(message) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
 bool print_ladder(const trace::Trace& t, const viz::ExportOptions& eo, bool colour, const char* command,
                   const char* hint) {
     viz::TextOptions to = eo.text;
@@ -116,7 +122,7 @@ bool print_ladder(const trace::Trace& t, const viz::ExportOptions& eo, bool colo
         std::cout << viz::to_text(viz::layout(t, eo.layout), to) << "\n";
         return true;
     } catch (const viz::ExportError& e) {
-        std::fprintf(stderr, "ftpsim %s: %s%s\n", command, e.what(), hint);
+        print_error(std::string("ftpsim ") + command + ": " + e.what() + hint);
         return false;
     }
 }
