@@ -103,7 +103,8 @@ int cmd_serve(const ServeFlags& f) {
     o.trace_file = f.trace;
     o.once = f.once;
     o.verbose = f.verbose;
-    return live::serve(o, std::cout, std::cerr);
+    // Its log quotes clients' commands and its errors the flags: escaped line by line.
+    return live::serve(o, std::cout, escaped_stderr());
 }
 
 }  // namespace ftpsim::app

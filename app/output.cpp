@@ -114,6 +114,44 @@ void print_error(std::string_view message) {
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
+namespace {
+class EscapedLines : public std::streambuf {
+public:
+    ~EscapedLines() override {
+        if (!line_.empty()) print_error(line_);
+    }
+
+protected:
+    int_type overflow(int_type c) override {
+        if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+        put(traits_type::to_char_type(c));
+        return c;
+    }
+    std::streamsize xsputn(const char* s, std::streamsize n) override {
+        for (std::streamsize i = 0; i < n; ++i) put(s[i]);
+        return n;
+    }
+    int sync() override { return std::fflush(stderr) == 0 ? 0 : -1; }
+
+private:
+    void put(char c) {
+        if (c != '\n') {
+            line_ += c;
+            return;
+        }
+        print_error(line_);
+        line_.clear();
+    }
+    std::string line_;
+};
+}  // namespace
+
+std::ostream& escaped_stderr() {
+    static EscapedLines lines;
+    static std::ostream out(&lines);
+    return out;
+}
+
 bool print_ladder(const trace::Trace& t, const viz::ExportOptions& eo, bool colour, const char* command,
                   const char* hint) {
     viz::TextOptions to = eo.text;

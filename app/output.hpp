@@ -1,6 +1,7 @@
 // Turning a trace into what the terminal shows and into export files.
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,10 @@ bool colour_wanted(const std::string& flag);
 // argument, a capture's line), and what it quotes must not drive the terminal. Every diagnostic
 // of the command line goes through here.
 void print_error(std::string_view message);
+// std::cerr for a layer that writes its diagnostics and log to a stream (live::serve): each line
+// is printed as print_error prints it, when its line end arrives (a line still open at exit is
+// printed then).
+std::ostream& escaped_stderr();
 std::string outcome_text(const trace::Trace& t, bool colour);
 // Prints the text ladder and a blank line on stdout. A trace too large for the text ladder is
 // refused as `--export x.txt` refuses it: "ftpsim COMMAND: why" and `hint` on stderr, and false

@@ -92,6 +92,8 @@ escaped "ftpsim: --library \\x1b[2Jlib: no such folder" "" --library $'\e[2Jlib'
 escaped "none\\x9b.pcap: cannot open the file" "" import $'none\x9b.pcap'
 escaped "ftpsim get: --mode: unknown data connection mode '\\x1b[2J'" "" get ftp://127.0.0.1:1/x --mode $'\e[2J'
 escaped "ftpsim serve: --root /none\\x1b[2J: No such file or directory" "" serve --root $'/none\e[2J'
+escaped "ftpsim serve: --trace /none\\x1b[2J/t.json: cannot write" "" \
+  serve --listen 127.0.0.1:0 --root . --trace $'/none\e[2J/t.json'
 # Printable UTF-8 is quoted as it is.
 escaped "--set clients.client.mode=café→:1:21: clients.client.mode: expected one of" "found 'café→'" \
   run base.yaml --set 'clients.client.mode=café→'
