@@ -5,10 +5,12 @@
 #include <iostream>
 
 #include "app/commands.hpp"
+#include "app/output.hpp"
 #include "protocol/client_profile.hpp"
 #include "protocol/server_profile.hpp"
 #include "sim/mbox/nat.hpp"
 #include "sim/run/run.hpp"
+#include "trace/printable.hpp"
 #include "viz/export.hpp"
 #include "sim/scenario/loader.hpp"
 
@@ -87,7 +89,7 @@ int cmd_list(const ListFlags& f) {
     std::vector<std::string> files;
     const std::string dir = f.dir.empty() ? library_dir() : f.dir;
     if (std::string err = collect({dir}, files, false); !err.empty()) {
-        std::fprintf(stderr, "%s\n", err.c_str());
+        print_error(err);
         return kExitBadInput;
     }
     std::size_t width = 4;
@@ -96,7 +98,7 @@ int cmd_list(const ListFlags& f) {
         try {
             all.push_back(scenario::load_file(file));
         } catch (const scenario::ScenarioError& e) {
-            std::fprintf(stderr, "%s\n", e.what());
+            print_error(e.what());
             return kExitBadInput;
         }
         width = std::max(width, all.back().name.size());
@@ -116,13 +118,13 @@ int cmd_check(const CheckFlags& f) {
     std::vector<std::string> files;
     auto paths = f.paths.empty() ? std::vector<std::string>{library_dir()} : f.paths;
     if (std::string err = collect(paths, files, true); !err.empty()) {
-        std::fprintf(stderr, "%s\n", err.c_str());
+        print_error(err);
         return kExitBadInput;
     }
     if (files.empty()) {  // nothing checked is not a pass
         std::string named;
         for (const auto& p : paths) named += (named.empty() ? "" : ", ") + p;
-        std::fprintf(stderr, "%s: no scenario files (*.yaml) to check\n", named.c_str());
+        print_error(named + ": no scenario files (*.yaml) to check");
         return kExitBadInput;
     }
     int passed = 0, failed = 0;
@@ -133,13 +135,14 @@ int cmd_check(const CheckFlags& f) {
             s = scenario::load_file(file, f.sets);
             t = sim::run(s);
         } catch (const scenario::ScenarioError& e) {
-            std::fprintf(stderr, "%s\n", e.what());
+            print_error(e.what());
             return kExitBadInput;
         }
         auto diffs = sim::check_expectation(s, t.outcome);
         if (!s.expect) diffs.push_back("the scenario has no 'expect' section");
-        std::cout << (diffs.empty() ? "PASS " : "FAIL ") << file << "\n";
-        for (const auto& d : diffs) std::cout << "     " << d << "\n";
+        // The verdicts name files and quote values: escaped like the diagnostics (print_error).
+        std::cout << (diffs.empty() ? "PASS " : "FAIL ") << trace::escape_unprintable(file) << "\n";
+        for (const auto& d : diffs) std::cout << "     " << trace::escape_unprintable(d) << "\n";
         if (f.verbose)
             for (const auto& tr : t.outcome.transfers)
                 std::cout << "     " << tr.command << " " << tr.path << ": " << (tr.ok ? "ok" : "failed")

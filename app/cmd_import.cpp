@@ -15,15 +15,14 @@ namespace ftpsim::app {
 int cmd_import(const ImportFlags& f) {
     for (const auto& p : f.exports)
         if (!viz::find_exporter(p)) {
-            std::fprintf(stderr, "--export %s: unknown file extension; expected %s\n", p.c_str(),
-                         viz::export_extensions().c_str());
+            print_error("--export " + p + ": unknown file extension; expected " + viz::export_extensions());
             return kExitBadInput;
         }
     live::ImportOptions io;
     io.segments = f.segments;
     for (int p : f.control_ports) {
         if (p < 1 || p > 65535) {
-            std::fprintf(stderr, "--control-port %d: expected a TCP port number from 1 to 65535\n", p);
+            print_error("--control-port " + std::to_string(p) + ": expected a TCP port number from 1 to 65535");
             return kExitBadInput;
         }
         io.control_ports.push_back(static_cast<std::uint16_t>(p));
@@ -33,7 +32,7 @@ int cmd_import(const ImportFlags& f) {
     try {
         t = live::import_file(f.file, io, &st);
     } catch (const live::ImportError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
+        print_error(e.what());
         return kExitBadInput;
     }
 
@@ -43,16 +42,15 @@ int cmd_import(const ImportFlags& f) {
     });
     for (const auto& p : f.exports)
         if (!has_segments && p.size() >= 5 && p.compare(p.size() - 5, 5, ".pcap") == 0) {
-            std::fprintf(stderr,
-                         "--export %s: this trace has no TCP segments to write (a live recording, or an import "
-                         "without --segments, is command-level); import the capture with --segments\n",
-                         p.c_str());
+            print_error("--export " + p +
+                        ": this trace has no TCP segments to write (a live recording, or an import "
+                        "without --segments, is command-level); import the capture with --segments");
             return kExitBadInput;
         }
 
     viz::ExportOptions eo;
     if (std::string err = export_options(f.view, t, eo); !err.empty()) {
-        std::fprintf(stderr, "%s\n", err.c_str());
+        print_error(err);
         return kExitBadInput;
     }
     const bool colour = colour_wanted(f.view.color);
@@ -69,9 +67,9 @@ int cmd_import(const ImportFlags& f) {
         std::cout << outcome_text(t, colour);
         for (const auto& n : t.model_notes) std::cout << "Model: " << n << "\n";
     }
-    for (const auto& w : st.warnings) std::fprintf(stderr, "ftpsim import: %s: %s\n", f.file.c_str(), w.c_str());
+    for (const auto& w : st.warnings) print_error("ftpsim import: " + f.file + ": " + w);
     if (std::string err = write_exports(f.exports, t, eo); !err.empty()) {
-        std::fprintf(stderr, "%s\n", err.c_str());
+        print_error(err);
         return kExitBadInput;
     }
     return text_refused ? kExitBadInput : kExitOk;

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "app/commands.hpp"
+#include "app/output.hpp"
 #include "live/client.hpp"
 
 namespace ftpsim::app {
@@ -22,14 +23,14 @@ int cmd_live_client(const LiveClientFlags& f) {
 
     auto checked = live::check_client_args(args);
     if (auto* e = std::get_if<live::ArgError>(&checked)) {
-        std::fprintf(stderr, "ftpsim %s: %s\n", f.op.c_str(), live::printable(e->message).c_str());
+        print_error("ftpsim " + f.op + ": " + e->message);
         return kExitBadInput;
     }
     const auto& request = std::get<live::ClientRequest>(checked);
     live::ClientOutcome out = live::run_client(request);
     if (out.exit_code != 0) {
-        // The message may quote the server: its control characters are escaped.
-        std::fprintf(stderr, "ftpsim %s: %s\n", f.op.c_str(), live::printable(out.message).c_str());
+        // The message may quote the server: print_error escapes its control characters.
+        print_error("ftpsim " + f.op + ": " + out.message);
         return kExitMismatch;
     }
     if (request.verbose)

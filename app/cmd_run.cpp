@@ -32,7 +32,7 @@ std::string joined(const std::vector<std::string>& v) {
 int cmd_run_compare(const RunFlags& f, const scenario::Scenario& a) {
     for (const auto& p : f.exports)
         if (viz::format_from_path(p) != viz::Format::Svg) {
-            std::fprintf(stderr, "--export %s: --compare writes .svg exports only (both ladders side by side)\n", p.c_str());
+            print_error("--export " + p + ": --compare writes .svg exports only (both ladders side by side)");
             return kExitBadInput;
         }
     std::vector<std::string> sets_b = f.sets;
@@ -42,7 +42,7 @@ int cmd_run_compare(const RunFlags& f, const scenario::Scenario& a) {
         b = f.file.empty() ? scenario::load_string(kDefaultScenarioYaml, std::string(kDefaultScenarioName) + ".yaml", sets_b)
                            : scenario::load_file(resolve_scenario(f.file), sets_b);
     } catch (const scenario::ScenarioError& e) {
-        std::fprintf(stderr, "--compare: %s\n", e.what());
+        print_error(std::string("--compare: ") + e.what());
         return kExitBadInput;
     }
     sim::RunOptions ro;
@@ -52,12 +52,12 @@ int cmd_run_compare(const RunFlags& f, const scenario::Scenario& a) {
         ta = sim::run(a, ro);
         tb = sim::run(b, ro);
     } catch (const scenario::ScenarioError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
+        print_error(e.what());
         return kExitBadInput;
     }
     viz::ExportOptions eo;
     if (std::string err = export_options(f.view, ta, eo); !err.empty()) {
-        std::fprintf(stderr, "%s\n", err.c_str());
+        print_error(err);
         return kExitBadInput;
     }
     const std::string head_a = f.sets.empty() ? "as written" : joined(f.sets);
@@ -81,14 +81,14 @@ int cmd_run_compare(const RunFlags& f, const scenario::Scenario& a) {
                                      {head_b, viz::to_svg(viz::layout(tb, eo.layout), eo.svg)}},
                                     eo.svg.font_size);
     } catch (const viz::ExportError& e) {
-        std::fprintf(stderr, "--compare: %s\n", e.what());
+        print_error(std::string("--compare: ") + e.what());
         return kExitBadInput;
     }
     for (const auto& p : f.exports) {
         std::ofstream out(p, std::ios::binary);
         out.write(svg.data(), static_cast<std::streamsize>(svg.size()));
         if (!out) {
-            std::fprintf(stderr, "--export %s: cannot write the file\n", p.c_str());
+            print_error("--export " + p + ": cannot write the file");
             return kExitBadInput;
         }
     }
@@ -103,13 +103,12 @@ int cmd_run(const RunFlags& f) {
                                                    std::string(kDefaultScenarioName) + ".yaml", f.sets)
                            : scenario::load_file(resolve_scenario(f.file), f.sets);
     } catch (const scenario::ScenarioError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
+        print_error(e.what());
         return kExitBadInput;
     }
     for (const auto& p : f.exports)
         if (!viz::find_exporter(p)) {
-            std::fprintf(stderr, "--export %s: unknown file extension; expected %s\n", p.c_str(),
-                         viz::export_extensions().c_str());
+            print_error("--export " + p + ": unknown file extension; expected " + viz::export_extensions());
             return kExitBadInput;
         }
 
@@ -121,13 +120,13 @@ int cmd_run(const RunFlags& f) {
     try {
         t = sim::run(s, ro);
     } catch (const scenario::ScenarioError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
+        print_error(e.what());
         return kExitBadInput;
     }
 
     viz::ExportOptions eo;
     if (std::string err = export_options(f.view, t, eo); !err.empty()) {
-        std::fprintf(stderr, "%s\n", err.c_str());
+        print_error(err);
         return kExitBadInput;
     }
     bool colour = colour_wanted(f.view.color);
@@ -139,7 +138,7 @@ int cmd_run(const RunFlags& f) {
     std::cout << outcome_text(t, colour);
     for (const auto& n : t.model_notes) std::cout << "Model: " << n << "\n";
     if (std::string err = write_exports(f.exports, t, eo); !err.empty()) {
-        std::fprintf(stderr, "%s\n", err.c_str());
+        print_error(err);
         return kExitBadInput;
     }
     return text_refused ? kExitBadInput : kExitOk;

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "app/commands.hpp"
+#include "app/output.hpp"
 #include "live/server.hpp"
 
 namespace ftpsim::app {
@@ -15,7 +16,7 @@ namespace ftpsim::app {
 namespace {
 
 int bad(const std::string& msg) {
-    std::cerr << "ftpsim serve: " << msg << "\n";
+    print_error("ftpsim serve: " + msg);
     return kExitBadInput;
 }
 
@@ -102,7 +103,8 @@ int cmd_serve(const ServeFlags& f) {
     o.trace_file = f.trace;
     o.once = f.once;
     o.verbose = f.verbose;
-    return live::serve(o, std::cout, std::cerr);
+    // Its log quotes clients' commands and its errors the flags: escaped line by line.
+    return live::serve(o, std::cout, escaped_stderr());
 }
 
 }  // namespace ftpsim::app

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/commands.hpp"
+#include "app/output.hpp"
 #include "protocol/client_profile.hpp"
 #include "protocol/server_profile.hpp"
 #include "viz/export.hpp"
@@ -275,14 +276,15 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForAllHelp& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "ftpsim: %s\nRun 'ftpsim --help' for the usage.\n", e.what());
+        print_error(std::string("ftpsim: ") + e.what());
+        std::fprintf(stderr, "Run 'ftpsim --help' for the usage.\n");
         return kExitBadInput;
     }
 
     try {
         ftpsim::net::engine_from_environment();  // a bad FTPSIM_ENGINE is bad input, said before any run
     } catch (const std::invalid_argument& e) {
-        std::fprintf(stderr, "ftpsim: %s\n", e.what());
+        print_error(std::string("ftpsim: ") + e.what());
         return kExitBadInput;
     }
 
@@ -308,10 +310,10 @@ int main(int argc, char** argv) {
         }
         return finish_output(cmd_run(run_flags));  // "ftpsim" alone runs the default scenario
     } catch (const LibraryNotFound& e) {
-        std::fprintf(stderr, "ftpsim: %s\n", e.what());
+        print_error(std::string("ftpsim: ") + e.what());
         return kExitBadInput;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "ftpsim: internal error: %s\n", e.what());
+        print_error(std::string("ftpsim: internal error: ") + e.what());
         return 3;
     }
 }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "trace/printable.hpp"
 #include "viz/diagram.hpp"
 
 namespace ftpsim::app {
@@ -108,6 +109,49 @@ bool colour_wanted(const std::string& flag) {
     return isatty(STDOUT_FILENO) != 0;
 }
 
+void print_error(std::string_view message) {
+    const std::string line = trace::escape_unprintable(message) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+namespace {
+class EscapedLines : public std::streambuf {
+public:
+    ~EscapedLines() override {
+        if (!line_.empty()) print_error(line_);
+    }
+
+protected:
+    int_type overflow(int_type c) override {
+        if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+        put(traits_type::to_char_type(c));
+        return c;
+    }
+    std::streamsize xsputn(const char* s, std::streamsize n) override {
+        for (std::streamsize i = 0; i < n; ++i) put(s[i]);
+        return n;
+    }
+    int sync() override { return std::fflush(stderr) == 0 ? 0 : -1; }
+
+private:
+    void put(char c) {
+        if (c != '\n') {
+            line_ += c;
+            return;
+        }
+        print_error(line_);
+        line_.clear();
+    }
+    std::string line_;
+};
+}  // namespace
+
+std::ostream& escaped_stderr() {
+    static EscapedLines lines;
+    static std::ostream out(&lines);
+    return out;
+}
+
 bool print_ladder(const trace::Trace& t, const viz::ExportOptions& eo, bool colour, const char* command,
                   const char* hint) {
     viz::TextOptions to = eo.text;
@@ -116,7 +160,7 @@ bool print_ladder(const trace::Trace& t, const viz::ExportOptions& eo, bool colo
         std::cout << viz::to_text(viz::layout(t, eo.layout), to) << "\n";
         return true;
     } catch (const viz::ExportError& e) {
-        std::fprintf(stderr, "ftpsim %s: %s%s\n", command, e.what(), hint);
+        print_error(std::string("ftpsim ") + command + ": " + e.what() + hint);
         return false;
     }
 }

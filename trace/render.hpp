@@ -14,7 +14,8 @@ namespace ftpsim::trace {
 
 // The sentence for an event. An event without a typed fact (fact == None: a segment, an older
 // trace, a free-form note) and the protocol core's narration (Explain and the client/server
-// decisions) keep their recorded text.
+// decisions) keep their recorded text. Which facts are rendered and how is one switch in
+// render.cpp, read by both sentence() and rendered(); a Fact without a case there does not compile.
 std::string sentence(const Event& e);
 
 // rendered(e) and text(e), the sentence to show: trace/trace.hpp (next to Event).

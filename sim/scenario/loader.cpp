@@ -10,6 +10,7 @@
 #include "protocol/client_profile.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/server_profile.hpp"
+#include "trace/printable.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -20,34 +21,16 @@
 #include <set>
 #include <sstream>
 
-
 namespace ftpsim::scenario {
 
-namespace {
-// A message quotes the file's values: NUL and other control characters (a "\0" escape in a
-// quoted YAML string) are shown as \xNN, so printing the message cannot cut or garble it.
-std::string escape_controls(const std::string& text) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
-            out += "\\x";
-            out += kHex[c >> 4];
-            out += kHex[c & 15];
-        } else {
-            out += ch;
-        }
-    }
-    return out;
-}
-}  // namespace
-
+// A message quotes the file's values and names the file: control characters (a "\e" or "\0"
+// escape in a quoted YAML string, a raw byte in a --set value or a file name) are shown as
+// escapes, so that printing the message can neither cut it nor drive the terminal.
 ScenarioError::ScenarioError(Mark mark, const std::string& message)
-    : std::runtime_error(escape_controls(mark.file) + ":" + std::to_string(mark.line) + ":" +
-                         std::to_string(mark.column) + ": " + escape_controls(message)),
+    : std::runtime_error(trace::escape_unprintable(mark.file) + ":" + std::to_string(mark.line) + ":" +
+                         std::to_string(mark.column) + ": " + trace::escape_unprintable(message)),
       mark_(std::move(mark)),
-      message_(escape_controls(message)) {}
+      message_(trace::escape_unprintable(message)) {}
 
 bool Cidr::contains(const proto::IpAddress& a) const {
     if (a.family != addr.family) return false;

@@ -4,9 +4,7 @@
 # may exit 3 (internal error) or crash (a signal); a run that takes over 20 s is stopped and
 # counted as a pass (the limits.time/limits.events of the scenario decide how long it runs).
 set -u
-# ASan reserves terabytes of address space for its shadow memory, so under tools/sanitize.sh
-# (FTPSIM_SANITIZED=1) the address-space limit stays off; the normal run checks the memory bounds.
-vmem_limit() { [ -n "${FTPSIM_SANITIZED:-}" ] || ulimit -v "$1"; }
+. "$(dirname "$0")/../support/sh/common.sh" || exit 1  # vmem_limit
 ftpsim=$(realpath "$1")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 fail=0

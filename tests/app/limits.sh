@@ -3,9 +3,7 @@
 # (or, for the run's memory budget, a "Stopped:" outcome), never exit 3 or a crash, under a 2 GB
 # address-space limit and a time limit. Run from tests/scenario (base.yaml).
 set -u
-# ASan reserves terabytes of address space for its shadow memory, so under tools/sanitize.sh
-# (FTPSIM_SANITIZED=1) the address-space limit stays off; the normal run checks the memory bounds.
-vmem_limit() { [ -n "${FTPSIM_SANITIZED:-}" ] || ulimit -v "$1"; }
+. "$(dirname "$0")/../support/sh/common.sh" || exit 1  # vmem_limit
 ftpsim=$(realpath "$1")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -2,9 +2,7 @@
 # ftpsim import on bad input: exit status 2 and a message naming the file (or flag) and what was
 # expected; never a crash. Also: a trace JSON is accepted and drawn.
 set -u
-# ASan reserves terabytes of address space for its shadow memory, so under tools/sanitize.sh
-# (FTPSIM_SANITIZED=1) the address-space limit stays off; the normal run checks the memory bounds.
-vmem_limit() { [ -n "${FTPSIM_SANITIZED:-}" ] || ulimit -v "$1"; }
+. "$(dirname "$0")/../support/sh/common.sh" || exit 1  # vmem_limit, expect_bad_input
 ftpsim=$1
 here=$(cd "$(dirname "$0")" && pwd)
 caps=$here/../data/captures
@@ -12,27 +10,17 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0
 n=0
-check() {  # check EXPECTED-STDERR-PREFIX ARGS...
-  local want=$1; shift
-  n=$((n + 1))
-  got=$("$ftpsim" "$@" 2>&1 >/dev/null)
-  status=$?
-  if [[ $status -ne 2 || "$got" != "$want"* ]]; then
-    echo "FAIL ftpsim $*: status $status, stderr: $got"
-    fail=1
-  fi
-}
 printf 'USER anonymous\r\nnot a capture\n' > "$work/notes.txt"
 head -c 1000 "$caps/curl-vsftpd-cnat-on-active-cli.pcap" > "$work/truncated.pcap"
 : > "$work/empty.pcap"
 printf '{"events": 3}' > "$work/bad.json"
-check "$work/notes.txt: not a readable capture (libpcap: " import "$work/notes.txt"
-check "$work/truncated.pcap: the capture is damaged after " import "$work/truncated.pcap"
-check "$work/empty.pcap: not a readable capture (libpcap: " import "$work/empty.pcap"
-check "$caps/curl-vsftpd-snat21-off-pasv-cli.pcap: the capture holds no packets; expected a capture of an FTP session" \
+expect_bad_input "$work/notes.txt: not a readable capture (libpcap: " import "$work/notes.txt"
+expect_bad_input "$work/truncated.pcap: the capture is damaged after " import "$work/truncated.pcap"
+expect_bad_input "$work/empty.pcap: not a readable capture (libpcap: " import "$work/empty.pcap"
+expect_bad_input "$caps/curl-vsftpd-snat21-off-pasv-cli.pcap: the capture holds no packets; expected a capture of an FTP session" \
   import "$caps/curl-vsftpd-snat21-off-pasv-cli.pcap"
-check "$work/bad.json: not a valid ftpsim trace JSON: " import "$work/bad.json"
-check "$work/missing.pcap: cannot open the file: No such file or directory" import "$work/missing.pcap"
+expect_bad_input "$work/bad.json: not a valid ftpsim trace JSON: " import "$work/bad.json"
+expect_bad_input "$work/missing.pcap: cannot open the file: No such file or directory" import "$work/missing.pcap"
 # Numbers out of range in a trace JSON: bad input, not an internal error (or a 2 GB time axis).
 "$ftpsim" import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --export "$work/good.json" >/dev/null
 python3 - "$work" <<'EOF'
@@ -45,16 +33,16 @@ d["events"][-1]["time_ns"] = 2**63 - 1
 open(w + "/int64max.json", "w").write(json.dumps(d))
 EOF
 vmem_limit 2000000  # from here on: what ran out of memory at 2 GB is caught
-check "$work/huge-number.json: not a valid ftpsim trace JSON: trace JSON: a number out of range" \
+expect_bad_input "$work/huge-number.json: not a valid ftpsim trace JSON: trace JSON: a number out of range" \
   import "$work/huge-number.json"
-check "$work/int64max.json: not a valid ftpsim trace JSON: events[" import "$work/int64max.json" --time scale
-check "--export out.docx: unknown file extension" import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --export out.docx
-check "--control-port 70000: expected a TCP port number from 1 to 65535" \
+expect_bad_input "$work/int64max.json: not a valid ftpsim trace JSON: events[" import "$work/int64max.json" --time scale
+expect_bad_input "--export out.docx: unknown file extension" import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --export out.docx
+expect_bad_input "--control-port 70000: expected a TCP port number from 1 to 65535" \
   import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --control-port 70000
-check "--export $work/x.pcap: this trace has no TCP segments to write" \
+expect_bad_input "--export $work/x.pcap: this trace has no TCP segments to write" \
   import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --export "$work/x.pcap"
-check "ftpsim: " import
-check "ftpsim: " import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --view sideways
+expect_bad_input "ftpsim: " import
+expect_bad_input "ftpsim: " import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --view sideways
 # The good path: a capture exported as JSON, then that JSON imported and exported as a text ladder.
 n=$((n + 1))
 if "$ftpsim" import "$caps/curl-vsftpd-cnat-on-active-cli.pcap" --export "$work/a.json" --export "$work/a.txt" \

@@ -4,9 +4,7 @@
 # - a data connection whose first segment is missing, then 146 MB held behind that hole: the
 #   import's peak resident size stays under 100 MB (the payload is counted, not kept).
 set -u
-# ASan reserves terabytes of address space for its shadow memory, so under tools/sanitize.sh
-# (FTPSIM_SANITIZED=1) the address-space limit stays off; the normal run checks the memory bounds.
-vmem_limit() { [ -n "${FTPSIM_SANITIZED:-}" ] || ulimit -v "$1"; }
+. "$(dirname "$0")/../support/sh/common.sh" || exit 1  # vmem_limit
 ftpsim=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "sim/scenario/loader.hpp"
+#include "trace/printable.hpp"
 
 using namespace ftpsim::scenario;
 namespace mbox = ftpsim::mbox;
@@ -136,6 +137,66 @@ TEST_CASE("--set overrides are validated like the file's own values") {
     CHECK(error_of("base.yaml", {"links.5.latency=1ms"}) ==
           "--set links.5.latency=1ms:1:1: 'links' is a list of 2 items; expected an index from 0, found '5'");
     CHECK(error_of("base.yaml", {"seed"}) == "--set seed:1:1: expected --set key.path=value, found 'seed'");
+}
+
+// A message quotes what the user gave; what it quotes must not drive the terminal it is printed
+// on (an ESC sequence clears the screen or sets the window title, a C1 byte is a CSI on many
+// terminals, a bidi control reorders the line): shown escaped, printable UTF-8 kept.
+TEST_CASE("escape_unprintable: control bytes, C1 controls and bytes that are not UTF-8 are shown escaped") {
+    using ftpsim::trace::escape_unprintable;
+    CHECK(escape_unprintable("\x1b[2J\x1b]0;title\x07") == "\\x1b[2J\\x1b]0;title\\x07");
+    CHECK(escape_unprintable("a\tb\nc\rd\x7f") == "a\\x09b\\x0ac\\x0dd\\x7f");
+    CHECK(escape_unprintable(std::string("po\0rt", 5)) == "po\\x00rt");
+    CHECK(escape_unprintable("\x88\x9b" "31m") == "\\x88\\x9b31m");              // raw C1 bytes
+    CHECK(escape_unprintable("\xc2\x9b" "31m\xc2\x85") == "\\u009b31m\\u0085");   // C1 as UTF-8
+    CHECK(escape_unprintable("\xe2\x80\xae" "txt.exe\xe2\x81\xa6\xe2\x80\xa8\xe2\x80\x8f") ==
+          "\\u202etxt.exe\\u2066\\u2028\\u200f");
+    CHECK(escape_unprintable("caf\xe9") == "caf\\xe9");                            // Latin-1
+    CHECK(escape_unprintable("\xc0\xaf") == "\\xc0\\xaf");                          // overlong '/'
+    CHECK(escape_unprintable("\xed\xa0\x80") == "\\xed\\xa0\\x80");                 // a surrogate
+    CHECK(escape_unprintable("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");        // past U+10FFFF
+    CHECK(escape_unprintable("\xe2\x86" "A\xe2\x86") == "\\xe2\\x86A\\xe2\\x86");   // truncated
+    // Printable text, in any script, and the backslash stay as they are.
+    const std::string printable = "caf\xc3\xa9 \xe2\x86\x92 \xe4\xb8\xad \xf0\x9f\x98\x80 \xe2\x80\x94 \\x41 ~";
+    CHECK(escape_unprintable(printable) == printable);
+    // Escaping twice changes nothing: a message built from an escaped one stays readable.
+    const std::string once = escape_unprintable("\x1b\x9b\xc2\x9b\xe2\x80\xae ok");
+    CHECK(escape_unprintable(once) == once);
+}
+
+TEST_CASE("a scenario error quotes values, --set arguments and file names with their control bytes escaped") {
+    using ftpsim::trace::escape_unprintable;
+    const auto clean = [](const std::string& m) {
+        return escape_unprintable(m) == m && m.find('\x1b') == std::string::npos;
+    };
+    // ESC, a C1 control and a bidi control from a quoted YAML string's escapes.
+    std::string yaml = slurp(kDir / "base.yaml") + "\n";
+    const std::string mode = "    mode: port\n";
+    REQUIRE(yaml.find(mode) != std::string::npos);
+    yaml.replace(yaml.find(mode), mode.size(), "    mode: \"\\e[2Jpasv\\x88\\u202e\"\n");
+    try {
+        load_string(yaml, "ctl.yaml");
+        FAIL("loaded");
+    } catch (const ScenarioError& e) {
+        CHECK(std::string(e.what()) ==
+              "ctl.yaml:29:11: clients.client.mode: expected one of port, eprt, pasv, epsv, epsv-all, spsv, default, "
+              "fxp, rfc438, rfc478, found '\\x1b[2Jpasv\\u0088\\u202e'");
+        CHECK(clean(e.message()));
+    }
+    // Raw bytes in a --set argument: named in the location, the value never printed raw.
+    const std::string set_error = error_of("base.yaml", {"clients.client.mode=\x9b" "31m\x1b]0;x\x07"});
+    CHECK(set_error.rfind("--set clients.client.mode=\\x9b31m\\x1b]0;x\\x07:1:21: ", 0) == 0);
+    CHECK(clean(set_error));
+    const std::string valid_utf8 = error_of("base.yaml", {"clients.client.mode=\xc2\x9b" "2J"});
+    CHECK(valid_utf8.find("found '\\u009b2J'") != std::string::npos);
+    CHECK(clean(valid_utf8));
+    // A file name with an escape sequence.
+    try {
+        load_file("/nonexistent/\x1b[2J\x9b.yaml");
+        FAIL("loaded");
+    } catch (const ScenarioError& e) {
+        CHECK(std::string(e.what()).rfind("/nonexistent/\\x1b[2J\\x9b.yaml:0:0: cannot open the scenario file", 0) == 0);
+    }
 }
 
 TEST_CASE("value parsers") {

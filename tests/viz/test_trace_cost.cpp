@@ -82,9 +82,10 @@ TEST_CASE("trace cost: a rendered fact stores no sentence; text() and JSON rende
     CHECK(trace::to_json(old_back) == old_json);
 }
 
-// Every fact whose sentence is the recorded text must keep its text: rendered() and sentence()
-// list those facts separately, and a fact added to one list only (server-command-queue-limit,
-// found in the merge of session 5) lost its sentence in the trace.
+// Every fact whose sentence is the recorded text must keep its text. rendered() and sentence()
+// once listed those facts separately, and a fact added to one list only (server-command-queue-limit,
+// found in the merge of session 5) lost its sentence in the trace; both now read one switch
+// (trace/render.cpp), and this walk over every fact keeps them agreeing.
 TEST_CASE("trace cost: a fact whose sentence is its recorded text is never rendered at the edge") {
     int facts = 0;
     for (unsigned u = 0; u < 256; ++u) {
