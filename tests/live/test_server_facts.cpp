@@ -24,6 +24,7 @@
 
 #include "live/client.hpp"
 #include "live/server.hpp"
+#include "protocol/server.hpp"
 #include "trace/json.hpp"
 
 using namespace ftpsim;
@@ -286,4 +287,76 @@ TEST_CASE("serve facts: SPSV transfers do not grow the session table (each hand-
     // data connections' (40 of them before the fix stayed DataChannel for good).
     CHECK(settled([&] { return s.server->sessions_held(); }) == 0);
     CHECK(settled([&] { return s.server->tracked_entries(); }) == 0);
+}
+
+TEST_CASE("serve facts: the session names the command each reply answers (a PASV that waits for its listen, ABOR, a line that is no command)") {
+    using namespace ftpsim::proto;
+    ServerConfig cfg;
+    cfg.profile = rfc959_profile();
+    cfg.await_listen = true;
+    Vfs vfs;
+    vfs.add_file("/f", 100000);
+    FtpServer server(cfg, vfs, [] { return std::uint64_t{42}; });
+    const HostPort local{IpAddress::v4(10, 0, 0, 2), 21}, remote{IpAddress::v4(10, 0, 0, 1), 5000};
+    const SessionId sid = server.accept(0, local, remote);
+    std::optional<DataId> listen;
+    auto replies = [&] {
+        std::vector<ReplyFacts> out;
+        while (auto a = server.poll_action()) {
+            const auto* act = std::get_if<Action>(&a->what);
+            if (!act) continue;
+            if (const auto* l = std::get_if<Listen>(act)) listen = l->id;
+            if (const auto* s = std::get_if<SendControl>(act)) {
+                REQUIRE(s->reply);
+                out.push_back(*s->reply);
+            }
+        }
+        return out;
+    };
+    auto r = replies();
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].reply == Reply::Greeting);
+    CHECK(r[0].code == 220);
+    CHECK_FALSE(r[0].command);
+
+    server.receive_control(1, sid, "USER anonymous\r\n\r\nPASS x\r\nFOO\r\n");
+    r = replies();
+    REQUIRE(r.size() == 3);  // the empty line gets none
+    CHECK(r[0].command == Verb::USER);
+    CHECK(r[1].command == Verb::PASS);
+    CHECK(r[1].reply == Reply::LoginOk);
+    CHECK(r[1].code == 230);
+    CHECK(r[2].command == Verb::Unknown);
+    CHECK(r[2].code == 500);
+
+    server.receive_control(2, sid, "PASV\r\nNOOP\r\n");
+    r = replies();
+    REQUIRE(r.size() == 1);  // the 227 waits for the listen; NOOP is answered
+    CHECK(r[0].command == Verb::NOOP);
+    REQUIRE(listen);
+    server.receive_data(3, sid, DataListening{*listen, HostPort{local.addr, 40000}});
+    r = replies();
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].reply == Reply::Pasv);
+    CHECK(r[0].command == Verb::PASV);
+    CHECK_FALSE(r[0].transfer);
+
+    server.receive_control(4, sid, "RETR /f\r\n");
+    r = replies();
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].code == 150);
+    CHECK(r[0].command == Verb::RETR);
+    CHECK_FALSE(r[0].transfer);  // a mark ends nothing
+
+    server.receive_control(5, sid, "ABOR\r\n");
+    r = replies();
+    REQUIRE(r.size() == 2);
+    CHECK(r[0].code == 426);  // the transfer command's final reply
+    CHECK(r[0].command == Verb::RETR);
+    REQUIRE(r[0].transfer);
+    CHECK(r[0].transfer->argument == "/f");
+    CHECK_FALSE(r[0].transfer->ok);
+    CHECK(r[1].code == 226);  // ABOR's
+    CHECK(r[1].command == Verb::ABOR);
+    CHECK_FALSE(r[1].transfer);
 }
