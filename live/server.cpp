@@ -7,11 +7,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cstdlib>
 #include <cerrno>
 #include <cstring>
-#include <deque>
 #include <fstream>
 #include <ostream>
 #include <random>
@@ -67,14 +65,6 @@ std::string reply_text(std::string_view bytes) {
 }
 
 trace::Endpoint ep(const HostPort& hp) { return trace::Endpoint{hp.addr.to_string(), hp.port}; }
-
-// The reply code of a reply's first line; 0 when it has none.
-int reply_code(std::string_view bytes) {
-    if (bytes.size() < 3 || bytes[0] < '1' || bytes[0] > '5' || !std::isdigit(static_cast<unsigned char>(bytes[1])) ||
-        !std::isdigit(static_cast<unsigned char>(bytes[2])))
-        return 0;
-    return (bytes[0] - '0') * 100 + (bytes[1] - '0') * 10 + (bytes[2] - '0');
-}
 
 }  // namespace
 
@@ -159,14 +149,8 @@ struct LiveServer::Impl final : LiveHooks {
         bool rx_overlong = false;      // rx is skipping the rest of a line over kDefaultMaxLine
         int trace_conn = -1;
         std::string node;              // trace lane of this client
-        // For the trace's transfers: the commands awaiting their final reply, in order.
-        struct Pending {
-            std::string verb, arg;
-            std::uint64_t bytes_before = 0;
-        };
-        std::deque<Pending> awaiting;
-        bool greeted = false;
         std::uint64_t data_bytes = 0;  // on this session's data connections, both directions
+        std::uint64_t transfer_from = 0;  // data_bytes when the last transfer command ended
         std::int64_t connected_at = 0;
         bool authenticated = false;    // logged in (counts against --max-clients)
         bool login_refused = false;    // over --max-clients at login: ends after the 421
@@ -195,6 +179,10 @@ struct LiveServer::Impl final : LiveHooks {
     std::map<ConnId, SessionId> session_of_conn;
     std::map<ConnId, DataRec> datas;
     ConnId admitted = -1;              // the connection accept() is about to make a session of
+    // The facts of the reply the host is about to send (vet() sees the SendControl, then the
+    // host hands its bytes to control_out()).
+    SessionId reply_session = 0;
+    std::optional<proto::ReplyFacts> reply_facts;
     std::mt19937_64 rng{std::random_device{}()};
     Fd sig_read, sig_write;
     bool stopping = false;
@@ -208,6 +196,7 @@ struct LiveServer::Impl final : LiveHooks {
     // The id maps' size (the host's and the ones above), as of the last sweep: a long-running
     // server keeps entries only for what is open (issue #17). Read from other threads (tests).
     std::atomic<std::size_t> tracked_entries{0};
+    std::atomic<std::size_t> sessions_held{0};
 
     Recorder recorder{"live", "ftpsim serve"};
     bool recording = false;
@@ -269,6 +258,8 @@ struct LiveServer::Impl final : LiveHooks {
         proto::ServerConfig cfg;
         cfg.profile = *named;
         cfg.profile.listing.now = ::time(nullptr);
+        for (const auto& [name, text] : opt.replies)
+            if (auto e = proto::override_reply(cfg.profile, name, text)) return "--profile " + opt.profile + ": " + *e;
         if (opt.passive_ports) {
             cfg.profile.pasv_min_port = opt.passive_ports->first;
             cfg.profile.pasv_max_port = opt.passive_ports->second;
@@ -307,7 +298,9 @@ struct LiveServer::Impl final : LiveHooks {
     void schedule_sweep() {
         loop.add_timer(now() + kSecond / 4, [this] {
             sweep();
-            tracked_entries = host->tracked() + controls.size() + session_of_conn.size() + datas.size();
+            sessions_held = server->sessions_held();
+            tracked_entries = host->tracked() + controls.size() + session_of_conn.size() + datas.size() +
+                              server->sessions_held();
             if (!stopping) schedule_sweep();
         });
     }
@@ -319,6 +312,10 @@ struct LiveServer::Impl final : LiveHooks {
         if (!sa) return sa;
         auto* a = std::get_if<proto::Action>(&sa->what);
         if (auto* e = a ? std::get_if<proto::Explain>(a) : nullptr) noted(sa->session, *e);
+        if (auto* r = a ? std::get_if<proto::SendControl>(a) : nullptr) {
+            reply_session = sa->session;
+            reply_facts = r->reply;
+        }
         auto* f = a ? std::get_if<proto::SendFile>(a) : nullptr;
         if (!f || !f->source) return sa;
         const auto* disk_file = dynamic_cast<const DiskFileSource*>(f->source.get());
@@ -473,40 +470,38 @@ struct LiveServer::Impl final : LiveHooks {
         transport.end_control(c->conn, last);
     }
 
-    // The first command still waiting for its final reply ("" when none).
-    static std::string front_verb(const Control& c) { return c.awaiting.empty() ? std::string() : c.awaiting.front().verb; }
-
-    // What a session sends on its control connection, on its way out.
+    // What a session sends on its control connection, on its way out. Every decision comes from
+    // the reply's facts (proto::ReplyFacts: which reply, its code, the command it answers, the
+    // transfer it ends), never from its text: a profile may word its replies any way.
     std::string control_out(SessionId sid, std::string bytes) {
+        std::optional<proto::ReplyFacts> facts;
+        if (reply_session == sid) facts = std::exchange(reply_facts, std::nullopt);
         Control* c = control(sid);
         if (!c) return bytes;
-        const int code = reply_code(bytes);
-        const bool final_reply = code >= 200 && c->greeted;
+        const proto::ReplyFacts f = facts.value_or(proto::ReplyFacts{});
         // A store that failed with a system error (the disk, the staging directory): the reply
         // says which.
-        if (final_reply && code >= 400)
-            if (auto e = disk->take_error(sid)) bytes = store_failure_reply(sid, bytes, *e);
-        const bool login_failed = final_reply && code == 530 && proto::verb_info(front_verb(*c)).verb == proto::Verb::PASS;
-        if (code == 230 && !c->authenticated && !c->login_refused && authed(sid) && login_over_limit(*c))
+        if (f.code >= 400)
+            if (auto e = disk->take_error(sid)) bytes = store_failure_reply(sid, f, *e);
+        const bool login_failed = f.command == proto::Verb::PASS && f.reply == proto::Reply::LoginIncorrect;
+        const bool logs_in = f.reply == proto::Reply::LoginOk || f.reply == proto::Reply::AcctOk;
+        if (logs_in && !c->authenticated && !c->login_refused && authed(sid) && login_over_limit(*c))
             bytes = profile.reply(proto::Reply::TooManyUsers) + "\r\n";
         if (recording && c->trace_conn >= 0) recorder.reply(t(), c->trace_conn, reply_text(bytes));
-        note_reply(*c, bytes);
+        if (f.transfer) transfer_ended(*c, f);
         if (login_failed) failed_login(sid);
         return bytes;
     }
 
     // A store failed with a system error: the reply says which (452 for a full disk, 552 for a
-    // quota or file size limit, the profile's code otherwise), and the log says it too.
-    std::string store_failure_reply(SessionId sid, const std::string& bytes, const DiskVfs::WriteError& e) {
-        int code = reply_code(bytes);
+    // quota or file size limit, the reply's own code otherwise), and the log says it too.
+    std::string store_failure_reply(SessionId sid, const proto::ReplyFacts& f, const DiskVfs::WriteError& e) {
+        int code = f.code;
         if (e.err == ENOSPC) code = 452;
         else if (e.err == EDQUOT || e.err == EFBIG) code = 552;
-        std::string text = bytes.substr(4);
-        while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == '.')) text.pop_back();
-        if (text.find('\n') != std::string::npos) text = "Cannot store the file";  // a multi-line reply
         warn("[" + std::to_string(sid) + "] " + e.what + ": " + errno_text(e.err));
         if (recording) recorder.store_failed(t(), e.staging, e.name, e.err);
-        return std::to_string(code) + " " + text + ": " + errno_text(e.err) + ".\r\n";
+        return std::to_string(code) + " Cannot store the file: " + errno_text(e.err) + ".\r\n";
     }
 
     // PASS answered 530: the reply waits login_policy.delay_ns on a timer while the connection
@@ -574,10 +569,12 @@ struct LiveServer::Impl final : LiveHooks {
         }
     }
 
-    // The command lines received, for the trace (commands, and which transfer a final reply
-    // ends). A line over kDefaultMaxLine is not a command: the session answers it 500 and says
-    // so (ExplainKind::LineTooLong, see noted()); its bytes are skipped here up to its LF.
+    // The command lines received, as the trace's command events (recorded, never read for a
+    // decision: what a line is, the session says). A line over kDefaultMaxLine is not a command:
+    // the session answers it 500 and says so (ExplainKind::LineTooLong, see noted()); its bytes
+    // are skipped here up to its LF.
     void track_commands(Control& c, std::string_view bytes) {
+        if (!recording) return;
         if (c.rx_overlong) {
             const auto lf = bytes.find('\n');
             if (lf == std::string_view::npos) return;
@@ -595,11 +592,6 @@ struct LiveServer::Impl final : LiveHooks {
             while (!line.empty() && line.back() == '\r') line.pop_back();
             if (line.size() > 256) line = line.substr(0, 256) + "... (" + std::to_string(line.size()) + " bytes)";
             if (recording && c.trace_conn >= 0) recorder.command(t(), c.trace_conn, line);
-            const auto sp = line.find(' ');
-            std::string verb = line.substr(0, sp);
-            for (char& ch : verb) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-            c.awaiting.push_back({verb, sp == std::string::npos ? std::string() : line.substr(sp + 1),
-                                  c.data_bytes});
             c.rx.erase(0, nl + 1);
         }
         if (c.rx.size() >= proto::kDefaultMaxLine) {  // over-long: skip up to its LF
@@ -609,35 +601,28 @@ struct LiveServer::Impl final : LiveHooks {
     }
 
     // A decision of the protocol core about session `sid`, before the host carries it out. An
-    // over-long command line (answered 500 next) is a typed fact on the client's lane, and it
-    // takes its place among the commands awaiting a reply: the ones before it are answered.
+    // over-long command line (answered 500 next) is a typed fact on the client's lane.
     void noted(SessionId sid, const proto::Explain& e) {
         if (e.kind != proto::ExplainKind::LineTooLong) return;
         Control* c = control(sid);
         if (!c) return;
-        c->awaiting.push_front({});
         if (recording && c->trace_conn >= 0) recorder.line_too_long(t(), c->node, proto::kDefaultMaxLine);
     }
 
-    // A final reply (not 1yz) ends the oldest command; a transfer command's becomes the trace's
-    // Transfer.
-    void note_reply(Control& c, std::string_view bytes) {
-        if (bytes.size() < 3 || bytes[0] == '1') return;
-        if (!c.greeted) {
-            c.greeted = true;
-            return;
-        }
-        if (c.awaiting.empty()) return;
-        const Control::Pending p = c.awaiting.front();
-        c.awaiting.pop_front();
-        if (!recording || !proto::verb_info(p.verb).needs_data_connection()) return;  // the verb table
+    // The final reply of a transfer command (the session says so: ReplyFacts::transfer) is the
+    // trace's Transfer; its bytes are what this session's data connections carried since the
+    // previous one ended.
+    void transfer_ended(Control& c, const proto::ReplyFacts& f) {
+        const std::uint64_t bytes = c.data_bytes - c.transfer_from;
+        c.transfer_from = c.data_bytes;
+        if (!recording || !f.command) return;
         trace::Transfer tr;
         tr.client = c.node;
-        tr.command = p.verb;
-        tr.path = p.arg;
-        tr.reply = (bytes[0] - '0') * 100 + (bytes[1] - '0') * 10 + (bytes[2] - '0');
-        tr.ok = bytes[0] == '2';
-        tr.bytes = c.data_bytes - p.bytes_before;
+        tr.command = std::string(proto::verb_info(*f.command).name);
+        tr.path = f.transfer->argument.size() > 256 ? f.transfer->argument.substr(0, 256) + "..." : f.transfer->argument;
+        tr.reply = f.code;
+        tr.ok = f.transfer->ok;
+        tr.bytes = bytes;
         recorder.add_transfer(tr);
     }
 
@@ -728,6 +713,9 @@ struct LiveServer::Impl final : LiveHooks {
         if (recording) recorder.settle(d.trace_conn);
         if (was->hold_timer) loop.cancel_timer(was->hold_timer);
         datas[c] = d;
+        // As a session it is done: the host reports its connection's events to the owner from now
+        // on, so the FtpServer closes and frees it (from the loop: the host is mid-pump here).
+        loop.add_timer(now(), [this, sid] { server->release(sid); });
     }
 
     void explained(const proto::Explain& e) override {
@@ -848,6 +836,8 @@ void LiveServer::run() {
 void LiveServer::stop() { impl_->loop.stop(); }
 
 std::size_t LiveServer::tracked_entries() const { return impl_->tracked_entries.load(); }
+
+std::size_t LiveServer::sessions_held() const { return impl_->sessions_held.load(); }
 
 void LiveServer::stop_on_signals() {
     int p[2];

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "live/sockets.hpp"
 #include "protocol/server_profile.hpp"
@@ -34,6 +35,10 @@ struct ServeOptions {
     HostPort listen{proto::IpAddress::v4(127, 0, 0, 1), 2121};
     std::string root;
     std::string profile = "vsftpd";                  // vsftpd | pyftpdlib | rfc959
+    // The profile's reply texts replaced by name, as a scenario's `servers.X.replies` does
+    // ({"login-incorrect", "530 Wrong password."}; proto::override_reply checks each). Only the
+    // wording changes: the server decides from the session's facts, never from the text.
+    std::vector<std::pair<std::string, std::string>> replies;
     std::optional<std::pair<std::uint16_t, std::uint16_t>> passive_ports;
     std::map<std::string, UserEntry> users;          // from --users FILE
     bool anonymous = true;                           // "anonymous"/"ftp" may log in
@@ -86,9 +91,13 @@ public:
     // session has ended. Then every session gets the profile's 421 and is closed.
     void run();
     void stop();
-    // How many entries the server's connection and session maps hold, as of its last periodic
-    // sweep (4 a second); safe to call from another thread. Bounded by what is open.
+    // How many entries the server's connection and session maps hold (the FtpServer's sessions
+    // included), as of its last periodic sweep (4 a second); safe to call from another thread.
+    // Bounded by what is open.
     std::size_t tracked_entries() const;
+    // How many sessions the protocol core's FtpServer holds, as of the same sweep: the open
+    // control connections' (an SPSV data connection's session is freed at its hand-over).
+    std::size_t sessions_held() const;
     // SIGINT/SIGTERM stop run() (installs handlers that write to a self-pipe).
     void stop_on_signals();
     // Writes the trace (if --trace was given); an error message if it cannot.

@@ -42,8 +42,31 @@ using SessionId = std::uint32_t;  // one control connection of a server, or of a
 
 // ---- Actions (session -> caller) -------------------------------------------------------------
 
+enum class Reply : std::uint8_t;  // a server profile's reply (protocol/server_profile.hpp)
+enum class Verb : std::uint8_t;   // a command (protocol/commands.hpp)
+
+// A server's reply as facts. The bytes are the profile's wording of it, and a profile may word it
+// any way (`servers.X.replies`): whoever decides something about a reply reads these fields,
+// never the text (docs/server.md, "What a reply is").
+struct ReplyFacts {
+    std::optional<Reply> reply;      // the profile's reply; nullopt: FEAT's and STAT's, composed
+    int code = 0;                    // its reply code (RFC 959 4.2)
+    // The command it answers: nullopt for a reply to none (the greeting, a timeout's or a
+    // shutdown's 421); Verb::Unknown for a line that is not a command the server knows. A
+    // command's preliminary replies (1yz) carry it too; only its final reply ends it.
+    std::optional<Verb> command;
+    // Set on the final reply of a transfer command (RETR, STOR, LIST ...): refused at once, ended
+    // by its data connection, aborted, or cut off by a timeout.
+    struct TransferEnd {
+        std::string argument;        // the command's argument as the client sent it
+        bool ok = false;             // the transfer completed (the command's success reply)
+    };
+    std::optional<TransferEnd> transfer;
+};
+
 struct SendControl {        // write these bytes on the control connection
     std::string bytes;
+    std::optional<ReplyFacts> reply = std::nullopt;  // a server's reply: what it is (a client's command: nullopt)
 };
 struct Listen {             // open a listening socket for data connection `id`
     DataId id = 0;

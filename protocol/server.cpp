@@ -99,7 +99,10 @@ void ServerSession::shutdown(Time now) {
         step(ServerEvent::ConnectionLost);
         return;
     }
-    if (profile_.announce_shutdown) send_reply(Reply::ShuttingDown);
+    if (profile_.announce_shutdown) {
+        if (transfer_) transfer_reply(Reply::ShuttingDown, {}, false);  // it ends the transfer
+        else reply_to(std::nullopt, Reply::ShuttingDown);
+    }
     explain(profile_.announce_shutdown
                 ? "the server shuts down: it says 421 and closes the control and data connections"
                 : "the server shuts down: it closes the control and data connections without a "
@@ -116,7 +119,17 @@ void ServerSession::reject_while_down(Time) {
 }
 
 void ServerSession::die(Time, std::initializer_list<Reply> last_words) {
-    for (Reply r : last_words) send_reply(r);
+    // The first last word ends the transfer under way, else answers the command being handled
+    // (or a PASV/PORT whose reply waited); the others answer nothing.
+    bool first = true;
+    for (Reply r : last_words) {
+        if (first && transfer_) transfer_reply(r, {}, false);
+        else if (first && data_.late_reply_to) reply_to(std::exchange(data_.late_reply_to, std::nullopt), r);
+        else if (first) send_reply(r);
+        else reply_to(std::nullopt, r);
+        first = false;
+    }
+    answering_.reset();
     drop_data_plan();
     transfer_.reset();
     early_bytes_.clear();
@@ -210,7 +223,7 @@ void ServerSession::process_buffer(Time now) {
                 explain(ExplainKind::LineTooLong,
                         "a command line longer than " + std::to_string(kDefaultMaxLine) +
                             " bytes: the server answers 500 and drops the line up to its end");
-            if (!empty_line) send_reply(Reply::Unknown, {""});  // vsftpd ignores empty lines only
+            if (!empty_line) reply_to(Verb::Unknown, Reply::Unknown, {""});  // vsftpd ignores empty lines only
             continue;
         }
         const VerbInfo& info = verb_info(cmd.verb);
@@ -222,7 +235,13 @@ void ServerSession::process_buffer(Time now) {
         const std::string arg(cmd.arg);
         const bool has_arg = cmd.has_arg && !cmd.arg.empty();
         inbuf_.erase(0, r.consumed);
+        // The command's replies answer it (send_reply): a nested process_buffer (the commands
+        // that waited for a transfer that ends here) restores the outer one after.
+        const auto outer = std::exchange(answering_, info.verb);
+        const auto outer_arg = std::exchange(answering_arg_, std::string_view(arg));
         dispatch(now, verb, arg, has_arg);
+        answering_ = outer;
+        answering_arg_ = outer_arg;
     }
 }
 
@@ -458,7 +477,7 @@ void ServerSession::cmd_feat() {
     std::string text = "211-" + profile_.feat_head + "\r\n";
     for (const auto& f : profile_.features) text += " " + f + "\r\n";
     text += "211 " + profile_.feat_tail;
-    send_line(std::move(text));
+    send_composed(std::move(text), 211);
 }
 
 void ServerSession::cmd_help() { send_reply(Reply::Help, {help_body()}); }
@@ -468,7 +487,7 @@ void ServerSession::cmd_stat(std::string_view arg) {
         const std::string path = resolve(strip_list_options(arg));
         std::string text = "213-Status follows:\r\n";
         text += render_listing(vfs_, path, ListingKind::Long, profile_.listing);
-        send_line(text + "213 End of status");
+        send_composed(text + "213 End of status", 213);
         return;
     }
     std::string text = profile_.reply(Reply::StatHead) + "\r\n";
@@ -480,7 +499,7 @@ void ServerSession::cmd_stat(std::string_view arg) {
     text += std::string("     Data connections will be ") +
             (prot_private_ ? "encrypted" : "plain text") + "\r\n";
     text += profile_.reply(Reply::StatTail);
-    send_line(std::move(text));
+    send_line(std::move(text), answer_facts(Reply::StatTail, code_of(Reply::StatTail)));
 }
 
 void ServerSession::cmd_quit() {
@@ -655,6 +674,7 @@ void ServerSession::cmd_port(Time now, std::string_view verb, std::string_view a
             std::string(verb) + ")");
     if (profile_.timing == DataTiming::Eager) {  // pyftpdlib connects now, answers when connected
         data_.announce_on_connect = true;
+        data_.late_reply_to = std::exchange(answering_, std::nullopt);
         open_data(now);
         return;
     }
@@ -737,6 +757,7 @@ void ServerSession::cmd_pasv(bool extended, std::string_view arg) {
         data_.only_from = peer;
         if (config_.await_listen) {
             data_.announce = Announce::Pasv478;
+            data_.late_reply_to = std::exchange(answering_, std::nullopt);
             return;
         }
         return announce_listener(Announce::Pasv478);
@@ -746,6 +767,7 @@ void ServerSession::cmd_pasv(bool extended, std::string_view arg) {
     const Announce what = extended ? Announce::Epsv : Announce::Pasv;
     if (config_.await_listen) {
         data_.announce = what;  // on DataListening
+        data_.late_reply_to = std::exchange(answering_, std::nullopt);
         return;
     }
     announce_listener(what);
@@ -753,6 +775,12 @@ void ServerSession::cmd_pasv(bool extended, std::string_view arg) {
 
 void ServerSession::announce_listener(Announce what) {
     data_.announce = Announce::None;
+    // The reply answers the PASV/EPSV/LSTN being handled, or the one whose reply waited.
+    const std::optional<Verb> late = std::exchange(data_.late_reply_to, std::nullopt);
+    auto send_reply = [&](Reply r, std::initializer_list<std::string_view> args = {}) {
+        if (late) reply_to(late, r, args);
+        else this->send_reply(r, args);
+    };
     const HostPort announced{profile_.pasv_address.value_or(control_local_.addr), data_.local_port};
     if (what == Announce::Pasv478) {
         explain("PASV (RFC 478): the server listens on its data socket " + std::to_string(announced.port) +
@@ -827,7 +855,9 @@ void ServerSession::on_listen_failed(Time now, DataId id) {
         }
     }
     if (!data_step(DataPhaseEvent::ListenFailed)) return;
+    const auto late = data_.late_reply_to;  // the PASV/EPSV/LSTN whose reply waited
     drop_data_plan();
+    data_.late_reply_to = late;
     if (profile_.bind_failure_closes_session) {
         explain(ExplainKind::PassiveExhausted, exhausted + ": no free port after " +
                 std::to_string(profile_.pasv_bind_attempts) +
@@ -836,7 +866,7 @@ void ServerSession::on_listen_failed(Time now, DataId id) {
     }
     explain(ExplainKind::PassiveExhausted, exhausted + ": every port is in use, the server cannot open a passive data "
             "connection");
-    send_reply(Reply::BindFailed);
+    reply_to(std::exchange(data_.late_reply_to, std::nullopt), Reply::BindFailed);
 }
 
 void ServerSession::cmd_spsv() {
@@ -874,6 +904,7 @@ void ServerSession::cmd_lstn(std::string_view arg) {
     data_.lstn = a[0];
     if (config_.await_listen) {
         data_.announce = Announce::Lstn;
+        data_.late_reply_to = std::exchange(answering_, std::nullopt);
         return;
     }
     announce_listener(Announce::Lstn);
@@ -929,6 +960,7 @@ void ServerSession::cmd_retr(Time now, std::string_view arg) {
     }
     t.mark = profile_.reply(Reply::RetrMark,
                             {ascii_ ? "ASCII" : "BINARY", arg, std::to_string(e->size)});
+    t.mark_reply = Reply::RetrMark;
     begin_transfer(now, std::move(t));
 }
 
@@ -939,6 +971,7 @@ void ServerSession::cmd_list(Time now, TransferKind kind, std::string_view arg) 
     t.kind = kind;
     t.path = path;
     t.mark = profile_.reply(Reply::ListMark);
+    t.mark_reply = Reply::ListMark;
     t.final_reply = Reply::ListOk;
     if (!vfs_.find(path)) {
         if (!profile_.list_missing_dir_sends_empty) return send_reply(Reply::ListFail, {arg});
@@ -961,10 +994,12 @@ void ServerSession::cmd_store(Time now, TransferKind kind, std::string_view arg)
     if (kind == TransferKind::Stou) {
         t.path = vfs_.unique_name(resolve(arg.empty() ? std::string_view("stou") : arg));
         t.mark = profile_.reply(Reply::StouMark, {Vfs::base_name(t.path)});
+        t.mark_reply = Reply::StouMark;
         t.final_reply = Reply::StouOk;
     } else {
         t.path = resolve(arg);
         t.mark = profile_.reply(Reply::StorMark, {arg});
+        t.mark_reply = Reply::StorMark;
     }
     t.upload = vfs_.open_upload();
     const VfsEntry* parent = vfs_.find(Vfs::resolve(t.path, ".."));
@@ -980,8 +1015,8 @@ void ServerSession::cmd_abor(Time now) {
     data_step(DataPhaseEvent::Abort);  // reset a connection, close a listener
     explain("ABOR: the server resets the data connection, answers 426 for the transfer and 226 "
             "for the ABOR");
-    send_reply(Reply::AborAborted);
-    finish_transfer(now, Reply::AborOk);
+    transfer_reply(Reply::AborAborted, {}, false);  // the transfer command's reply
+    finish_transfer(now, Reply::AborOk, {}, false);  // ABOR's
 }
 
 // ================================================================================================
@@ -1001,13 +1036,17 @@ void ServerSession::begin_transfer(Time now, Transfer t) {
                 " (RFC 959 3.2)");
     }
     transfer_ = std::move(t);
+    // The transfer command's final reply comes when the transfer ends (finish_transfer).
+    transfer_->verb = answering_.value_or(Verb::RETR);
+    transfer_->argument = std::string(answering_arg_);
+    answering_.reset();
     step(ServerEvent::TransferStarted);
     const bool open = data_.phase == DataPhase::Open;
     switch (profile_.timing) {
         case DataTiming::MarkThenConnect: send_mark(); break;
         case DataTiming::ConnectThenMark: break;
         case DataTiming::Eager:
-            if (open) send_reply(Reply::AlreadyOpen);
+            if (open) reply_to(transfer_->verb, Reply::AlreadyOpen);
             else send_mark();
             transfer_->marked = true;
             break;
@@ -1019,7 +1058,11 @@ void ServerSession::begin_transfer(Time now, Transfer t) {
 void ServerSession::send_mark() {
     if (transfer_->marked) return;
     transfer_->marked = true;
-    send_line(transfer_->mark);
+    ReplyFacts f;
+    f.reply = transfer_->mark_reply;
+    f.code = code_of(transfer_->mark_reply);
+    f.command = transfer_->verb;
+    send_line(transfer_->mark, std::move(f));
 }
 
 void ServerSession::open_data(Time now) {
@@ -1063,8 +1106,8 @@ void ServerSession::reject_peer(Time now) {
     explain(ExplainKind::RefusedDataPeer, "the data connection comes from " + remote.to_string() + ", not from the client " +
             control_remote_.addr.to_string() + ": the server refuses it");
     const std::string addr = remote.addr.to_string(), port = std::to_string(remote.port);
-    if (profile_.reject_foreign_at_accept)  // pyftpdlib: answer now, keep listening
-        return send_reply(Reply::BadIpConnecting, {addr, port});
+    if (profile_.reject_foreign_at_accept)  // pyftpdlib: answer now (no command), keep listening
+        return reply_to(std::nullopt, Reply::BadIpConnecting, {addr, port});
     if (transfer_) finish_transfer(now, Reply::BadIpConnecting, {addr, port});
 }
 
@@ -1114,6 +1157,13 @@ void ServerSession::receive_data(Time now, const DataEvent& event) {
         event);
 }
 
+void ServerSession::close_handed_over() {
+    if (state_ != ServerState::DataChannel) return;
+    inbuf_.clear();
+    accept_deadline_ = connect_deadline_ = idle_deadline_ = data_deadline_ = kNever;
+    step(ServerEvent::ConnectionLost);
+}
+
 void ServerSession::attach_single_port_data(Time now, DataId id, HostPort, HostPort remote) {
     if (data_.mode != DataMode::SinglePort || data_.id != id) return;
     on_connected(now, id, remote);
@@ -1133,7 +1183,7 @@ void ServerSession::on_connected(Time now, DataId id, HostPort remote) {
     data_step(DataPhaseEvent::Connected);  // a passive listener stops listening
     if (data_.announce_on_connect) {
         data_.announce_on_connect = false;
-        send_reply(Reply::ActiveEstablished);
+        reply_to(std::exchange(data_.late_reply_to, std::nullopt), Reply::ActiveEstablished);
     }
     if (transfer_) data_ready(now);
 }
@@ -1142,8 +1192,9 @@ void ServerSession::on_connect_failed(Time now, DataId id) {
     if (id != data_.id || !data_step(DataPhaseEvent::ConnectFailed)) return;
     connect_deadline_ = kNever;
     if (data_.announce_on_connect) {  // pyftpdlib's PORT is answered only now
+        const auto late = data_.late_reply_to;
         drop_data_plan();
-        return send_reply(Reply::ActiveFailed);
+        return reply_to(late, Reply::ActiveFailed);
     }
     if (transfer_) finish_transfer(now, Reply::DataFailed);
 }
@@ -1239,8 +1290,9 @@ void ServerSession::store_received(Time now) {
 }
 
 void ServerSession::finish_transfer(Time now, Reply reply,
-                                    std::initializer_list<std::string_view> args) {
-    send_reply(reply, args);
+                                    std::initializer_list<std::string_view> args, bool ends_transfer) {
+    if (ends_transfer && transfer_) transfer_reply(reply, args, reply == transfer_->final_reply);
+    else send_reply(reply, args);
     transfer_.reset();
     early_bytes_.clear();
     accept_deadline_ = connect_deadline_ = data_deadline_ = kNever;
@@ -1288,8 +1340,9 @@ void ServerSession::on_timer(Time now) {
                                        ExplainKind::Other, profile_.connect_timeout});
             data_step(DataPhaseEvent::Abort);
             const bool announce = data_.announce_on_connect;
+            const auto late = data_.late_reply_to;
             drop_data_plan();
-            if (announce) send_reply(Reply::ConnectTimeout);  // pyftpdlib: PORT's late answer
+            if (announce) reply_to(late, Reply::ConnectTimeout);  // pyftpdlib: PORT's late answer
             else if (transfer_) finish_transfer(now, Reply::ConnectTimeout);
         }
     }
@@ -1321,12 +1374,64 @@ void ServerSession::on_timer(Time now) {
 
 // ---- Output ------------------------------------------------------------------------------------
 
-void ServerSession::send_reply(Reply r, std::initializer_list<std::string_view> args) {
-    send_line(profile_.reply(r, args));
+// A reply's code: the three digits its template starts with (check_reply_override keeps a
+// profile's own text to its default's code).
+int ServerSession::code_of(Reply r) const {
+    const std::string& t = profile_.replies[static_cast<std::size_t>(r)];
+    if (t.size() < 3) return 0;
+    int code = 0;
+    for (std::size_t i = 0; i < 3; ++i) {
+        if (t[i] < '0' || t[i] > '9') return 0;
+        code = code * 10 + (t[i] - '0');
+    }
+    return code;
 }
 
-void ServerSession::send_line(std::string line) {
-    actions_.push_back(SendControl{std::move(line) + "\r\n"});
+// The facts of a reply to the command being handled: its final reply ends it (a transfer
+// command's: refused before its transfer began).
+ReplyFacts ServerSession::answer_facts(std::optional<Reply> r, int code) {
+    ReplyFacts f;
+    f.reply = r;
+    f.code = code;
+    f.command = answering_;
+    if (answering_ && code >= 200) {
+        if (verb_info(*answering_).needs_data_connection())
+            f.transfer = ReplyFacts::TransferEnd{std::string(answering_arg_), false};
+        answering_.reset();
+    }
+    return f;
+}
+
+void ServerSession::send_reply(Reply r, std::initializer_list<std::string_view> args) {
+    send_line(profile_.reply(r, args), answer_facts(r, code_of(r)));
+}
+
+void ServerSession::send_composed(std::string text, int code) {
+    send_line(std::move(text), answer_facts(std::nullopt, code));
+}
+
+// A reply to `command` (nullopt: to none) that is not the one being handled: a reply that waited
+// (PASV's on DataListening, pyftpdlib's PORT's on the connection) or one to no command.
+void ServerSession::reply_to(std::optional<Verb> command, Reply r, std::initializer_list<std::string_view> args) {
+    ReplyFacts f;
+    f.reply = r;
+    f.code = code_of(r);
+    f.command = command;
+    send_line(profile_.reply(r, args), std::move(f));
+}
+
+// The final reply of the transfer under way: it ends the transfer command.
+void ServerSession::transfer_reply(Reply r, std::initializer_list<std::string_view> args, bool ok) {
+    ReplyFacts f;
+    f.reply = r;
+    f.code = code_of(r);
+    f.command = transfer_->verb;
+    f.transfer = ReplyFacts::TransferEnd{transfer_->argument, ok};
+    send_line(profile_.reply(r, args), std::move(f));
+}
+
+void ServerSession::send_line(std::string line, ReplyFacts facts) {
+    actions_.push_back(SendControl{std::move(line) + "\r\n", std::move(facts)});
 }
 
 void ServerSession::explain(std::string text) { actions_.push_back(Explain{std::move(text)}); }
@@ -1413,7 +1518,13 @@ void FtpServer::restart(Time) {
 void FtpServer::release(SessionId sid) {
     const auto it = sessions_.find(sid);
     if (it == sessions_.end()) return;
-    const ServerSession& s = *it->second;
+    ServerSession& s = *it->second;
+    // A handed-over SPSV connection (draft-rosenau): its connection is its owner's data
+    // connection, which the caller reports to the owner; as a session it is done.
+    if (s.state() == ServerState::DataChannel) {
+        s.close_handed_over();
+        touch(sid);
+    }
     if (s.state() != ServerState::Closed) return;
     // A timer still armed (a closed session's idle deadline): freed once it has run, as the
     // session's timer keeps the host's timer (and the run) going until then.

@@ -115,6 +115,9 @@ public:
     void control_closed(Time now);
     // Called by the FtpServer when another connection claimed this session's SPSV identifier.
     void attach_single_port_data(Time now, DataId id, HostPort local, HostPort remote);
+    // A handed-over SPSV connection (DataChannel) that its caller holds no more as a session (it
+    // is its owner's data connection): Closed, with no timer left. Other states: no effect.
+    void close_handed_over();
 
     Time next_expiry() const;
     void on_timer(Time now);
@@ -164,6 +167,7 @@ private:
         HostPort remote;                    // the peer once open
         bool announce_on_connect = false;   // pyftpdlib: PORT's 200 waits for the connection
         Announce announce = Announce::None; // await_listen: the reply waits for DataListening
+        std::optional<Verb> late_reply_to;  // the command whose reply waits (either of the above)
         std::vector<std::uint16_t> tried;   // passive ports the caller could not listen on
         bool any_port = false;              // pyftpdlib's fallback: a kernel-assigned port
         char lstn = 'S';                    // LSTN S|R
@@ -171,6 +175,8 @@ private:
 
     struct Transfer {
         TransferKind kind = TransferKind::Retr;
+        Verb verb = Verb::RETR;             // the transfer command (its final reply ends it)
+        std::string argument;               // its argument as the client sent it
         std::string path;                   // absolute
         // What we send (RETR: the file from payload_offset; listings), and where what we
         // receive goes (STOR, APPE, STOU). Never the bytes themselves (issue #22).
@@ -180,6 +186,7 @@ private:
         std::uint64_t offset = 0;           // REST
         Reply final_reply = Reply::TransferOk;
         std::string mark;                   // the 1yz line
+        Reply mark_reply = Reply::RetrMark; // ... which reply it is
         bool marked = false;
         bool sent = false;
     };
@@ -262,14 +269,23 @@ private:
     void begin_transfer(Time now, Transfer t);
     void open_data(Time now);
     void data_ready(Time now);
-    void finish_transfer(Time now, Reply reply, std::initializer_list<std::string_view> args = {});
+    // `ends_transfer` false: `reply` answers the command being handled (ABOR's 226), not the
+    // transfer command.
+    void finish_transfer(Time now, Reply reply, std::initializer_list<std::string_view> args = {},
+                         bool ends_transfer = true);
     void finish_sending(Time now);
     void store_received(Time now);
     void upload_grew(Time now);
 
-    // Output.
+    // Output. Every reply goes out with its facts (ReplyFacts, actions.hpp): send_reply's answers
+    // the command being handled (`answering_`), the others name what they answer.
     void send_reply(Reply r, std::initializer_list<std::string_view> args = {});
-    void send_line(std::string line);
+    void send_composed(std::string text, int code);  // FEAT's and STAT's replies
+    void reply_to(std::optional<Verb> command, Reply r, std::initializer_list<std::string_view> args = {});
+    void transfer_reply(Reply r, std::initializer_list<std::string_view> args, bool ok);
+    ReplyFacts answer_facts(std::optional<Reply> r, int code);
+    int code_of(Reply r) const;
+    void send_line(std::string line, ReplyFacts facts);
     void explain(std::string text);
     void explain(ExplainKind kind, std::string text);
     void step(ServerEvent e);
@@ -288,6 +304,10 @@ private:
     std::string inbuf_;                     // command bytes not yet handled (<= kMaxQueuedCommandBytes)
     bool discarding_ = false;               // dropping the rest of an over-long line up to its LF
     bool deferred_ = false;                 // the first command in inbuf_ waits for the transfer
+    // The command being handled, until its final reply (a command whose reply comes later hands
+    // it on: to transfer_, or to data_.late_reply_to). Verb::Unknown: a line that is no command.
+    std::optional<Verb> answering_;
+    std::string_view answering_arg_;        // its argument (valid while it is being handled)
     std::vector<Action> actions_;
     std::string user_;
     bool anonymous_ = false;
@@ -330,8 +350,10 @@ public:
     // The server is back: accept() greets again. Closed sessions are forgotten.
     void restart(Time now);
     // The caller holds nothing more of session s (its control and data connections are gone):
-    // a closed session is freed (its protocol errors are kept), other sessions stay. Later
-    // calls for s are ignored, as for a session that never existed.
+    // a closed session is freed (its protocol errors are kept), and so is a handed-over SPSV
+    // session (DataChannel: its connection is its owner's data connection, which the caller
+    // reports to the owner), closed first; other sessions stay. Later calls for s are ignored,
+    // as for a session that never existed.
     void release(SessionId s);
     std::size_t sessions_held() const { return sessions_.size(); }
     bool running() const { return running_; }
