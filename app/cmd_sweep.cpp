@@ -229,6 +229,7 @@ SweepStop run_parallel(const Sweep& sw, const std::vector<std::size_t>& cells, i
             close(p[0]);
             for (int fd : fds) close(fd);
             FILE* out = fdopen(p[1], "w");
+            if (!out) _exit(1);  // the parent reports a worker that failed
             static char buf[1 << 16];
             std::setvbuf(out, buf, _IOFBF, sizeof buf);
             const auto step = static_cast<std::size_t>(jobs);
