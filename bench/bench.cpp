@@ -812,8 +812,10 @@ int main(int argc, char** argv) {
                      plain_cores = median(cores2);
         sides(sw.rounds);  // the long sweep's figures stay in the vectors
         const int runs = 2 * static_cast<int>(sw.rounds.size() + sw.plain.size());
+        for (const auto& r : sw.one) failed_runs += r.status != 0;
         if (failed_runs > 0) {
-            std::printf("  sweep: %d of %d ftpsim sweep runs failed (see stderr)\n", failed_runs, runs);
+            std::printf("  sweep: %d of %d ftpsim sweep runs failed (see stderr)\n", failed_runs,
+                        runs + static_cast<int>(sw.one.size()));
             ++failures;
         }
         const int ok = sw.rounds.empty() || sw.rounds[0].format != "csv" ? -1 : working_cells(sw.rounds[0].serial.out);
