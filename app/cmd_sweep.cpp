@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -66,10 +67,22 @@ std::string value_of(const std::vector<Dimension>& dims, std::size_t idx, std::s
     return dims[dim].values[idx % dims[dim].values.size()];
 }
 
-CellResult run_cell(const std::string& file, std::vector<std::string> sets) {
+// The sweep as the runner needs it: the scenario's text (read once, not once per cell), the name
+// its messages give, the --set overrides and the dimensions.
+struct Sweep {
+    std::string file;
+    std::string text;
+    std::vector<std::string> base_sets;
+    std::vector<Dimension> dims;
+};
+
+CellResult run_cell(const Sweep& sw, std::size_t idx) {
+    auto sets = sw.base_sets;
+    auto extra = cell_sets(sw.dims, idx);
+    sets.insert(sets.end(), extra.begin(), extra.end());
     CellResult r;
     r.done = true;
-    auto s = scenario::load_file(file, sets);  // ScenarioError propagates: bad input
+    auto s = scenario::load_string(sw.text, sw.file, sets);  // ScenarioError propagates: bad input
     sim::RunOptions ro;
     ro.verify_fixes = false;
     ro.record_segments = false;
@@ -88,6 +101,21 @@ CellResult run_cell(const std::string& file, std::vector<std::string> sets) {
     return r;
 }
 
+// Every value of every dimension as one override: each is loaded once before the cells, so that
+// a bad value stops the sweep at once, with the same message whoever finds it.
+std::vector<std::string> every_value(const Sweep& sw) {
+    std::vector<std::string> values;
+    for (const auto& d : sw.dims)
+        for (const auto& v : d.values) values.push_back(d.key + "=" + v);
+    return values;
+}
+
+void validate_value(const Sweep& sw, const std::string& value) {
+    auto sets = sw.base_sets;
+    sets.push_back(value);
+    scenario::load_string(sw.text, sw.file, sets);
+}
+
 void progress_bar(std::size_t done, std::size_t total) {
     int width = 40;
     int filled = total ? static_cast<int>(width * done / total) : width;
@@ -96,87 +124,137 @@ void progress_bar(std::size_t done, std::size_t total) {
     if (done == total) std::fprintf(stderr, "\n");
 }
 
-// Runs the cells in `jobs` forked workers; each writes "idx ok summary" lines to its pipe. The
-// workers take the next cell from a counter they share (cells differ in cost, so a fixed deal
-// would leave one worker idle at the end); a cell's result does not depend on who runs it.
-std::string run_parallel(const std::string& file, const std::vector<std::string>& base_sets,
-                         const std::vector<Dimension>& dims, const std::vector<std::size_t>& cells,
-                         int jobs, bool progress, std::vector<CellResult>& results) {
-    if (cells.empty()) return "";
-    // The first cell runs here, before the fork: the workers inherit what a process's first
-    // simulation sets up once (SimGrid's start-up, the dynamic linker's bindings, a warm heap)
-    // instead of each paying for it again (measured: 15% more instructions with two workers).
-    std::size_t done = 0;
-    {
-        auto sets = base_sets;
-        auto extra = cell_sets(dims, cells[0]);
-        sets.insert(sets.end(), extra.begin(), extra.end());
-        try {
-            results[cells[0]] = run_cell(file, sets);
-        } catch (const scenario::ScenarioError& e) {
-            return e.what();
+// What stops a sweep, in the order a serial run meets it: the first cell, then the first bad
+// value (in --vary order), then the first cell (in cell order) whose combination of values the
+// loader refuses. Bad input: exit 2 with the loader's message. Anything else is an internal error
+// (std::runtime_error, exit 3): an exception other than ScenarioError, a worker that died.
+struct SweepStop {
+    std::string message;  // empty: every cell has its result
+};
+
+// All cells in this process, in order (--jobs 1: a worker would only add a fork, copied pages
+// and a pipe).
+SweepStop run_serial(const Sweep& sw, const std::vector<std::size_t>& cells, bool progress,
+                     std::vector<CellResult>& results) {
+    try {
+        results[cells[0]] = run_cell(sw, cells[0]);
+        if (progress) progress_bar(1, cells.size());
+        for (const auto& v : every_value(sw)) validate_value(sw, v);
+        for (std::size_t i = 1; i < cells.size(); ++i) {
+            results[cells[i]] = run_cell(sw, cells[i]);
+            if (progress) progress_bar(i + 1, cells.size());
         }
-        if (progress) progress_bar(++done, cells.size());
+    } catch (const scenario::ScenarioError& e) {
+        return {e.what()};
     }
-    // Every value of every dimension, each loaded once by one worker before its cells.
-    std::vector<std::string> values;
-    for (const auto& d : dims)
-        for (const auto& v : d.values) values.push_back(d.key + "=" + v);
-    auto validate = [&](const std::string& value) {
-        auto sets = base_sets;
-        sets.push_back(value);
-        scenario::load_file(file, sets);
-    };
-    if (cells.size() == 1) {
-        try {
-            for (const auto& v : values) validate(v);
-        } catch (const scenario::ScenarioError& e) {
-            return e.what();
-        }
-        return "";
+    return {};
+}
+
+// A worker's report on its pipe: "KIND INDEX LENGTH\n" then LENGTH bytes (a message may hold any
+// byte). R = the result of cells[INDEX] ("1 ok" / "0 FAIL 425"), V = values[INDEX] is bad,
+// C = the loader refused cells[INDEX], X = an internal error in cells[INDEX].
+void put_record(FILE* out, char kind, std::size_t index, const std::string& payload) {
+    std::fprintf(out, "%c %zu %zu\n", kind, index, payload.size());
+    std::fwrite(payload.data(), 1, payload.size(), out);
+}
+
+struct Record {
+    char kind = 0;
+    std::size_t index = 0;
+    std::string payload;
+};
+
+// The complete records at the front of `buf`, removed from it.
+std::vector<Record> take_records(std::string& buf) {
+    std::vector<Record> out;
+    std::size_t at = 0;
+    for (;;) {
+        auto nl = buf.find('\n', at);
+        if (nl == std::string::npos) break;
+        Record r;
+        std::size_t len = 0;
+        if (std::sscanf(buf.c_str() + at, "%c %zu %zu", &r.kind, &r.index, &len) != 3)
+            throw std::runtime_error("sweep: a worker process sent a malformed report");
+        if (buf.size() - (nl + 1) < len) break;
+        r.payload = buf.substr(nl + 1, len);
+        out.push_back(std::move(r));
+        at = nl + 1 + len;
     }
+    buf.erase(0, at);
+    return out;
+}
+
+// The first cell runs here, then `jobs` forked workers take the next cell from a counter they
+// share (cells differ in cost: a fixed deal would leave one worker idle at the end; each takes
+// one cell at a time, which costs one atomic add per cell of about a millisecond) and report on
+// a pipe, buffered: the parent sleeps in poll() until a buffer or the worker ends (with a
+// progress bar, after every cell). A cell's result does not depend on who runs it.
+SweepStop run_parallel(const Sweep& sw, const std::vector<std::size_t>& cells, int jobs, bool progress,
+                       std::vector<CellResult>& results) {
+    // The first cell before the fork: the workers inherit what a process's first simulation sets
+    // up once (SimGrid's start-up, the dynamic linker's bindings, a warm heap) instead of each
+    // paying for it again.
+    try {
+        results[cells[0]] = run_cell(sw, cells[0]);
+    } catch (const scenario::ScenarioError& e) {
+        return {e.what()};
+    }
+    std::size_t done = 1;
+    if (progress) progress_bar(done, cells.size());
+    const auto values = every_value(sw);
+    constexpr std::size_t kNone = static_cast<std::size_t>(-1);
     if (static_cast<std::size_t>(jobs) > cells.size() - 1) jobs = static_cast<int>(cells.size() - 1);
     struct Shared {
-        std::atomic<std::size_t> next_cell;
-        std::atomic<bool> abort;  // a worker found a bad value: the others stop
+        std::atomic<std::size_t> next_cell;  // position in `cells`
+        std::atomic<std::size_t> bad_value;  // the lowest bad value found: nobody runs cells
+        std::atomic<std::size_t> bad_cell;   // the lowest refused cell: nobody runs later cells
     };
+    static_assert(std::atomic<std::size_t>::is_always_lock_free);
     void* mem = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) return "sweep: cannot map memory shared with the workers";
-    auto* shared = new (mem) Shared{{1}, {false}};
-    auto* next_cell = &shared->next_cell;
+    if (mem == MAP_FAILED) throw std::runtime_error("sweep: cannot map memory shared with the workers");
+    auto* shared = new (mem) Shared{{1}, {kNone}, {kNone}};
+    auto lower = [](std::atomic<std::size_t>& a, std::size_t v) {
+        for (std::size_t cur = a.load(); v < cur && !a.compare_exchange_weak(cur, v);) {
+        }
+    };
     std::vector<int> fds;
     std::vector<pid_t> pids;
     for (int w = 0; w < jobs; ++w) {
         int p[2];
-        if (pipe(p) != 0) return "sweep: cannot create a pipe";
+        if (pipe(p) != 0) throw std::runtime_error("sweep: cannot create a pipe");
+        std::fflush(stderr);
         pid_t pid = fork();
-        if (pid < 0) return "sweep: cannot start a worker process";
+        if (pid < 0) throw std::runtime_error("sweep: cannot start a worker process");
         if (pid == 0) {
             close(p[0]);
             for (int fd : fds) close(fd);
             FILE* out = fdopen(p[1], "w");
-            for (std::size_t v = static_cast<std::size_t>(w); v < values.size(); v += static_cast<std::size_t>(jobs)) {
+            if (!out) _exit(1);  // the parent reports a worker that failed
+            static char buf[1 << 16];
+            std::setvbuf(out, buf, _IOFBF, sizeof buf);
+            const auto step = static_cast<std::size_t>(jobs);
+            for (std::size_t v = static_cast<std::size_t>(w); v < values.size() && v < shared->bad_value; v += step) {
                 try {
-                    validate(values[v]);
+                    validate_value(sw, values[v]);
                 } catch (const scenario::ScenarioError& e) {
-                    shared->abort = true;
-                    std::fprintf(out, "0 E %s\n", e.what());
-                    std::fclose(out);
-                    _exit(0);
+                    lower(shared->bad_value, v);
+                    put_record(out, 'V', v, e.what());
+                    break;
                 }
             }
-            for (std::size_t i = next_cell->fetch_add(1); i < cells.size() && !shared->abort;
-                 i = next_cell->fetch_add(1)) {
-                auto sets = base_sets;
-                auto extra = cell_sets(dims, cells[i]);
-                sets.insert(sets.end(), extra.begin(), extra.end());
+            for (std::size_t i = shared->next_cell.fetch_add(1); i < cells.size(); i = shared->next_cell.fetch_add(1)) {
+                if (shared->bad_value != kNone || i > shared->bad_cell) break;
                 try {
-                    CellResult r = run_cell(file, sets);
-                    std::fprintf(out, "%zu %d %s\n", cells[i], r.ok ? 1 : 0, r.summary.c_str());
+                    CellResult r = run_cell(sw, cells[i]);
+                    put_record(out, 'R', i, (r.ok ? "1 " : "0 ") + r.summary);
                 } catch (const scenario::ScenarioError& e) {
-                    std::fprintf(out, "%zu E %s\n", cells[i], e.what());
+                    lower(shared->bad_cell, i);
+                    put_record(out, 'C', i, e.what());
+                } catch (const std::exception& e) {
+                    put_record(out, 'X', i, e.what());
+                    break;
                 }
-                std::fflush(out);
+                if (progress) std::fflush(out);
             }
             std::fclose(out);
             _exit(0);
@@ -186,50 +264,62 @@ std::string run_parallel(const std::string& file, const std::vector<std::string>
         pids.push_back(pid);
     }
     std::vector<std::string> partial(fds.size());
+    std::map<std::size_t, std::string> bad_values, bad_cells, internal;
     std::size_t open_fds = fds.size();
-    std::string error;
+    std::vector<pollfd> pfds;
     while (open_fds > 0) {
-        std::vector<pollfd> pfds;
+        pfds.clear();
         for (int fd : fds)
             if (fd >= 0) pfds.push_back({fd, POLLIN, 0});
-        poll(pfds.data(), pfds.size(), -1);
-        for (std::size_t w = 0; w < fds.size(); ++w) {
-            if (fds[w] < 0) continue;
-            bool ready = false;
-            for (const auto& p : pfds)
-                if (p.fd == fds[w] && (p.revents & (POLLIN | POLLHUP))) ready = true;
-            if (!ready) continue;
-            char buf[4096];
-            ssize_t n = read(fds[w], buf, sizeof buf);
-            if (n <= 0) {
-                close(fds[w]);
+        if (poll(pfds.data(), pfds.size(), -1) < 0) continue;  // EINTR
+        for (const auto& p : pfds) {
+            if (!(p.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            std::size_t w = 0;
+            while (fds[w] != p.fd) ++w;
+            char buf[1 << 16];
+            ssize_t n = read(p.fd, buf, sizeof buf);
+            if (n < 0) continue;  // EINTR
+            if (n == 0) {
+                close(p.fd);
                 fds[w] = -1;
                 --open_fds;
                 continue;
             }
             partial[w].append(buf, static_cast<std::size_t>(n));
-            for (auto nl = partial[w].find('\n'); nl != std::string::npos; nl = partial[w].find('\n')) {
-                std::string line = partial[w].substr(0, nl);
-                partial[w].erase(0, nl + 1);
-                std::istringstream ls(line);
-                std::size_t idx = 0;
-                std::string ok;
-                ls >> idx >> ok;
-                std::string rest;
-                std::getline(ls, rest);
-                if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
-                if (ok == "E") {
-                    if (error.empty()) error = rest;
-                    continue;
+            for (auto& r : take_records(partial[w])) {
+                if (r.index >= (r.kind == 'V' ? values.size() : cells.size()))
+                    throw std::runtime_error("sweep: a worker process reported an index out of range");
+                if (r.kind == 'V') {
+                    bad_values.emplace(r.index, r.payload);
+                } else if (r.kind == 'C') {
+                    bad_cells.emplace(r.index, r.payload);
+                } else if (r.kind == 'X') {
+                    internal.emplace(r.index, r.payload);
+                } else {
+                    results[cells[r.index]] = {true, r.payload.rfind("1 ", 0) == 0, r.payload.substr(2)};
+                    if (progress) progress_bar(++done, cells.size());
                 }
-                results[idx] = {true, ok == "1", rest};
-                if (progress) progress_bar(++done, cells.size());
             }
         }
     }
-    for (pid_t p : pids) waitpid(p, nullptr, 0);
+    std::string died;
+    for (pid_t p : pids) {
+        int status = 0;
+        waitpid(p, &status, 0);
+        if (WIFSIGNALED(status))
+            died = "sweep: a worker process was killed by signal " + std::to_string(WTERMSIG(status));
+        else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            died = "sweep: a worker process failed (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
+    }
     munmap(mem, sizeof(Shared));
-    return error;
+    if (!bad_values.empty()) return {bad_values.begin()->second};
+    if (!bad_cells.empty()) return {bad_cells.begin()->second};
+    if (!internal.empty()) throw std::runtime_error(internal.begin()->second);
+    if (!died.empty()) throw std::runtime_error(died);
+    for (std::size_t idx : cells)
+        if (!results[idx].done)
+            throw std::runtime_error("sweep: cell " + std::to_string(idx) + " has no result (a worker ended early)");
+    return {};
 }
 
 std::string csv_field(const std::string& s) {
@@ -375,13 +465,21 @@ int cmd_sweep(const SweepFlags& f) {
             return kExitBadInput;
         }
     }
-    // Validate the base scenario here, before forking; every value is validated once too, by the
-    // workers before their cells (run_parallel), so that a bad value stops the sweep at once.
+    // Validate the base scenario here, before forking; every value is validated once too, before
+    // the cells after the first (run_serial, run_parallel), so that a bad value stops the sweep at once.
+    Sweep sw{f.file, "", f.sets, dims};
     try {
         scenario::load_file(f.file, f.sets);
     } catch (const scenario::ScenarioError& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return kExitBadInput;
+    }
+    {
+        // The file passed load_file's checks (readable, at most 4 MiB): every cell loads this text.
+        std::ifstream in(f.file, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        sw.text = text.str();
     }
     std::vector<std::size_t> cells;
     for (std::size_t i = 0; i < total; ++i)
@@ -389,9 +487,12 @@ int cmd_sweep(const SweepFlags& f) {
     bool progress = f.progress == "always" || (f.progress == "auto" && isatty(STDERR_FILENO));
     std::vector<CellResult> results(total);
     std::fflush(stdout);
-    std::string err = run_parallel(f.file, f.sets, dims, cells, std::max(1, f.jobs), progress, results);
-    if (!err.empty()) {
-        std::fprintf(stderr, "%s\n", err.c_str());
+    SweepStop stop;
+    if (!cells.empty())
+        stop = f.jobs <= 1 || cells.size() == 1 ? run_serial(sw, cells, progress, results)
+                                                 : run_parallel(sw, cells, f.jobs, progress, results);
+    if (!stop.message.empty()) {
+        std::fprintf(stderr, "%s\n", stop.message.c_str());
         return kExitBadInput;
     }
 
