@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/commands.hpp"
+#include "app/output.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/loader.hpp"
 
@@ -450,7 +451,7 @@ int cmd_sweep(const SweepFlags& f) {
     }
     std::vector<Dimension> dims;
     if (std::string err = parse_dimensions(f.vary, dims); !err.empty()) {
-        std::fprintf(stderr, "%s\n", err.c_str());
+        print_error(err);
         return kExitBadInput;
     }
     std::size_t total = 1;
@@ -461,7 +462,7 @@ int cmd_sweep(const SweepFlags& f) {
         std::istringstream ss(f.shard);
         if (!(ss >> shard_k >> slash >> shard_n) || slash != '/' || shard_n == 0 || shard_k == 0 ||
             shard_k > shard_n || !ss.eof()) {
-            std::fprintf(stderr, "--shard %s: expected K/N with 1 <= K <= N (e.g. 3/8)\n", f.shard.c_str());
+            print_error("--shard " + f.shard + ": expected K/N with 1 <= K <= N (e.g. 3/8)");
             return kExitBadInput;
         }
     }
@@ -471,7 +472,7 @@ int cmd_sweep(const SweepFlags& f) {
     try {
         scenario::load_file(f.file, f.sets);
     } catch (const scenario::ScenarioError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
+        print_error(e.what());
         return kExitBadInput;
     }
     {
@@ -492,7 +493,7 @@ int cmd_sweep(const SweepFlags& f) {
         stop = f.jobs <= 1 || cells.size() == 1 ? run_serial(sw, cells, progress, results)
                                                  : run_parallel(sw, cells, f.jobs, progress, results);
     if (!stop.message.empty()) {
-        std::fprintf(stderr, "%s\n", stop.message.c_str());
+        print_error(stop.message);
         return kExitBadInput;
     }
 
@@ -516,7 +517,7 @@ int cmd_sweep_merge(const SweepMergeFlags& f) {
     std::vector<CellResult> results;
     std::string first_file;
     auto bad = [](const std::string& file, const std::string& what) {
-        std::fprintf(stderr, "%s: %s\n", file.c_str(), what.c_str());
+        print_error(file + ": " + what);
         return kExitBadInput;
     };
     for (const auto& file : f.files) {

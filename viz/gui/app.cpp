@@ -1,6 +1,7 @@
 #include "viz/gui/app.hpp"
 
 #include "trace/json.hpp"
+#include "trace/printable.hpp"
 #include "viz/gui/driver.hpp"
 #include "viz/gui/script.hpp"
 #include "viz/gui/state.hpp"
@@ -56,7 +57,7 @@ ImFont* rebuild_fonts(const GuiOptions& o, GuiState& s, bool have_gl) {
     const std::string font = o.font.empty() ? FTPSIM_GUI_DEFAULT_FONT : o.font;
     ImFont* main = file_exists(font) ? io.Fonts->AddFontFromFileTTF(font.c_str(), px) : nullptr;
     if (!main) {
-        std::fprintf(stderr, "ftpsim gui: cannot load the font %s; using ImGui's built-in font\n", font.c_str());
+        std::fprintf(stderr, "ftpsim gui: cannot load the font %s; using ImGui's built-in font\n", trace::escape_unprintable(font).c_str());
         ImFontConfig cfg;
         cfg.SizePixels = px;
         main = io.Fonts->AddFontDefault(&cfg);
@@ -142,20 +143,20 @@ struct FrameLoop {
                 hover = ImVec2(std::strtof(cmd.args[0].c_str(), nullptr), std::strtof(cmd.args[1].c_str(), nullptr));
             } else if (cmd.verb == "expect") {
                 if (!state.check(cmd, error)) {
-                    std::fprintf(stderr, "ftpsim gui: script: expectation failed: %s\n", error.c_str());
+                    std::fprintf(stderr, "ftpsim gui: script: expectation failed: %s\n", trace::escape_unprintable(error).c_str());
                     status = kExitExpectation;
                     quit = true;
                 } else {
-                    std::fprintf(stderr, "ftpsim gui: script: %s: yes\n", cmd.text.c_str());
+                    std::fprintf(stderr, "ftpsim gui: script: %s: yes\n", trace::escape_unprintable(cmd.text).c_str());
                 }
             } else if (cmd.verb == "set" || cmd.verb == "fix") {
                 if (!driver.start(cmd, state, error)) {
-                    std::fprintf(stderr, "ftpsim gui: script: %s\n", error.c_str());
+                    std::fprintf(stderr, "ftpsim gui: script: %s\n", trace::escape_unprintable(error).c_str());
                     status = kExitBadInput;
                     quit = true;
                 }
             } else if (!state.run_command(cmd, error)) {
-                std::fprintf(stderr, "ftpsim gui: script: %s\n", error.c_str());
+                std::fprintf(stderr, "ftpsim gui: script: %s\n", trace::escape_unprintable(error).c_str());
                 status = kExitBadInput;
                 quit = true;
             }
@@ -192,11 +193,11 @@ struct FrameLoop {
         ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
         if (!capture_path.empty()) {
             if (!write_png(capture_path, fw, fh)) {
-                std::fprintf(stderr, "ftpsim gui: cannot write %s\n", capture_path.c_str());
+                std::fprintf(stderr, "ftpsim gui: cannot write %s\n", trace::escape_unprintable(capture_path).c_str());
                 status = kExitRuntime;
                 quit = true;
             } else if (unattended) {
-                std::fprintf(stderr, "ftpsim gui: wrote %s (%dx%d)\n", capture_path.c_str(), fw, fh);
+                std::fprintf(stderr, "ftpsim gui: wrote %s (%dx%d)\n", trace::escape_unprintable(capture_path).c_str(), fw, fh);
             } else {
 #ifdef __EMSCRIPTEN__
                 offer_download(capture_path);  // "PNG of this window" in the browser
@@ -205,7 +206,7 @@ struct FrameLoop {
             capture_path.clear();
         }
         if (driver.busy() && !driver.after_frame(state, ctx, error)) {
-            std::fprintf(stderr, "ftpsim gui: script: %s\n", error.c_str());
+            std::fprintf(stderr, "ftpsim gui: script: %s\n", trace::escape_unprintable(error).c_str());
             status = kExitRuntime;
             quit = true;
         }
@@ -485,7 +486,7 @@ int main_from_args(int argc, char** argv, std::shared_ptr<GuiBackend> backend) {
     std::string error;
     bool help = false;
     if (!parse_gui_args(args, o, error, help)) {
-        std::fprintf(stderr, "ftpsim gui: %s\n%s", error.c_str(), gui_usage().c_str());
+        std::fprintf(stderr, "ftpsim gui: %s\n%s", trace::escape_unprintable(error).c_str(), gui_usage().c_str());
         return kExitBadInput;
     }
     if (help) {
