@@ -32,7 +32,12 @@ public:
     explicit RouterHook(std::unique_ptr<mbox::Router> r) : router_(std::move(r)) {}
     net::Decision prerouting(net::Packet& p, const net::HookContext& ctx,
                              std::vector<mbox::MiddleboxNote>& notes) override {
+        // The packet as it arrived, for a reject's answer, without a copy of its payload (the
+        // common verdict is Forward): its header fields, and the payload's length.
+        std::string payload = std::exchange(p.payload, std::string());
         net::Packet original = p;
+        p.payload = std::move(payload);
+        const std::size_t original_len = p.payload.size();
         int out = -1;
         mbox::Verdict v = router_->process(p, ctx.in_iface, out, ctx.now, notes);
         if (v == mbox::Verdict::Forward) return {};
@@ -44,7 +49,13 @@ public:
                 fact = n.fact.fact;
             }
         if (v == mbox::Verdict::Reject || v == mbox::Verdict::RejectIcmp) {
-            p = original;  // the network answers with a RST from the original destination, or an ICMP
+            // The network answers with a RST from the original destination, or an ICMP; then the
+            // packet goes no further. The answer reads the payload's length only (a RST's sequence
+            // numbers), so an ALG's rewrite is cut back to the original length, not restored.
+            payload = std::move(p.payload);
+            p = std::move(original);
+            p.payload = std::move(payload);
+            p.payload.resize(original_len);
             return {v == mbox::Verdict::Reject ? net::Fate::Reject : net::Fate::RejectIcmp, reason, fact};
         }
         return {net::Fate::Drop, reason, fact};
