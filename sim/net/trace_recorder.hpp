@@ -25,8 +25,9 @@ namespace ftpsim::net {
 // Memory for the recorder's chunks straight from the kernel (mmap/munmap) where there is one, so a
 // chunk freed by finish() leaves the process at once. From malloc, a freed chunk stays in the heap
 // (glibc raises its mmap threshold after the first large free), and the trace's peak held every
-// event twice: once in the chunks, once in the final vector (issue #20). Elsewhere (the browser
-// build) it is std::allocator.
+// event twice: once in the chunks, once in the final vector (issue #20). One freed chunk stays
+// mapped for the next run (a small run would otherwise pay a mapping and its page faults).
+// Elsewhere (the browser build) it is std::allocator.
 void* chunk_pages(std::size_t bytes);
 void free_chunk_pages(void* p, std::size_t bytes) noexcept;
 template <class T>
