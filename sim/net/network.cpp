@@ -56,7 +56,7 @@ std::size_t ConnKeyHash::operator()(const ConnKey& k) const noexcept {
 // Setup
 
 Runtime::Runtime(Topology t, NetConfig c)
-    : topo(std::move(t)), cfg(std::move(c)), rec(topo, cfg.scenario, cfg.title, cfg.seed),
+    : topo(std::move(t)), cfg(std::move(c)), rec(topo, cfg.scenario, cfg.title, cfg.seed, cfg.record_segments),
       isn_rng(mix_seed(cfg.seed, 0x15e)) {
     topo.validate();
     nodes.resize(topo.nodes().size());
@@ -222,6 +222,7 @@ void Runtime::start_apps() {
     try {
         for (auto& n : nodes)
             for (auto& fn : n.starts) fn(*n.stack);
+        reap_conns();
     } catch (const std::exception& e) {
         fail(std::string("application start: ") + e.what());
     }
@@ -271,7 +272,6 @@ void Runtime::fire(const TimerEntry& e) {
         if (it == app_timers.end()) return;  // cancelled
         auto fn = std::move(it->second);
         app_timers.erase(it);
-        app_timer_node.erase(e.ref);
         --live_timers;
         ++stats.events;
         fn();
@@ -610,7 +610,6 @@ TimeNs Stack::now() const { return rt_->now_ns(); }
 TimerId Stack::schedule(TimeNs at, std::function<void()> fn) {
     TimerId id = rt_->next_timer_id++;
     rt_->app_timers.emplace(id, std::move(fn));
-    rt_->app_timer_node.emplace(id, node_);
     ++rt_->live_timers;
     rt_->push_timer(std::max(at, rt_->now_ns()), TimerKind::App, id);
     return id;
@@ -618,7 +617,6 @@ TimerId Stack::schedule(TimeNs at, std::function<void()> fn) {
 
 void Stack::cancel(TimerId id) {
     if (rt_->app_timers.erase(id)) {
-        rt_->app_timer_node.erase(id);
         --rt_->live_timers;
     }
 }

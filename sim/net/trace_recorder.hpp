@@ -58,7 +58,10 @@ struct HopRecord {
 
 class TraceRecorder {
 public:
-    TraceRecorder(const Topology& topo, std::string scenario, std::string title, std::uint64_t seed);
+    // record_lines: segments with payload will be recorded (NetConfig::record_segments), so the
+    // control connections' FTP lines are read from them; without, no line state is kept.
+    TraceRecorder(const Topology& topo, std::string scenario, std::string title, std::uint64_t seed,
+                  bool record_lines = true);
 
     // A hop's Segment event. When `to` may rewrite the packet (its processor runs before the
     // verdict is known), begin_segment takes the packet as it arrived, i.e. as it left `from`
@@ -116,7 +119,14 @@ private:
         return chunks_.back().emplace_back(std::forward<A>(a)...);
     }
     std::unordered_map<std::uint32_t, std::string> v4_text_;
-    std::unordered_map<int, std::size_t> conn_index_;
+    // Each connection's index in trace_.connections, by its (dense, never reused) id.
+    static constexpr std::size_t kNoConnection = static_cast<std::size_t>(-1);
+    std::vector<std::size_t> conn_index_;
+    std::size_t connection_index(int id) const {
+        return id >= 0 && static_cast<std::size_t>(id) < conn_index_.size() ? conn_index_[static_cast<std::size_t>(id)]
+                                                                            : kNoConnection;
+    }
+    bool record_lines_ = true;
     std::set<int> control_text_conns_;  // mark_control_text
     // Control connections' lines, per connection and direction (0: from the initiator), read on
     // the first hop of each segment (as the sender wrote it).
