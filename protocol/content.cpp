@@ -1,6 +1,7 @@
 #include "protocol/content.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace ftpsim::proto {
 
@@ -46,9 +47,20 @@ public:
         const std::uint64_t len = path_.size() + 7 + digits;
         std::uint64_t line = first + (offset - block_start) / len;
         std::uint64_t skip = (offset - block_start) % len;
+        // Whole lines are appended in place; only a line cut by the range's start or end is built
+        // apart (a temporary string per line cost an allocation per 20-odd bytes served).
+        std::string text;
+        char num[24];
         while (out.size() < want) {
-            std::string text = path_ + " line " + std::to_string(line++) + "\n";
-            const std::size_t take = std::min<std::size_t>(text.size() - skip, want - out.size());
+            const std::size_t num_len = static_cast<std::size_t>(std::to_chars(num, num + sizeof num, line++).ptr - num);
+            const std::size_t line_len = path_.size() + 6 + num_len + 1;
+            const std::size_t room = static_cast<std::size_t>(want) - out.size();
+            if (skip == 0 && line_len <= room) {
+                out.append(path_).append(" line ", 6).append(num, num_len).push_back('\n');
+                continue;
+            }
+            text.assign(path_).append(" line ", 6).append(num, num_len).push_back('\n');
+            const std::size_t take = std::min<std::size_t>(line_len - static_cast<std::size_t>(skip), room);
             out.append(text, static_cast<std::size_t>(skip), take);
             skip = 0;
         }

@@ -4,14 +4,14 @@
 #include "sim/net/network.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cinttypes>
-#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <stdexcept>
 #include <string_view>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "sim/net/runtime.hpp"
@@ -56,7 +56,7 @@ std::size_t ConnKeyHash::operator()(const ConnKey& k) const noexcept {
 // Setup
 
 Runtime::Runtime(Topology t, NetConfig c)
-    : topo(std::move(t)), cfg(std::move(c)), rec(topo, cfg.scenario, cfg.title, cfg.seed),
+    : topo(std::move(t)), cfg(std::move(c)), rec(topo, cfg.scenario, cfg.title, cfg.seed, cfg.record_segments),
       isn_rng(mix_seed(cfg.seed, 0x15e)) {
     topo.validate();
     nodes.resize(topo.nodes().size());
@@ -222,6 +222,7 @@ void Runtime::start_apps() {
     try {
         for (auto& n : nodes)
             for (auto& fn : n.starts) fn(*n.stack);
+        reap_conns();
     } catch (const std::exception& e) {
         fail(std::string("application start: ") + e.what());
     }
@@ -271,7 +272,6 @@ void Runtime::fire(const TimerEntry& e) {
         if (it == app_timers.end()) return;  // cancelled
         auto fn = std::move(it->second);
         app_timers.erase(it);
-        app_timer_node.erase(e.ref);
         --live_timers;
         ++stats.events;
         fn();
@@ -323,10 +323,18 @@ bool Runtime::check_limits() {
         // host's (Node.js) or absent.
         const auto bytes = static_cast<std::uint64_t>(__builtin_wasm_memory_size(0)) * 65536u;
 #else
-        std::uint64_t pages = 0, resident = 0;
-        if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
-            if (std::fscanf(f, "%" SCNu64 " %" SCNu64, &pages, &resident) != 2) resident = 0;
-            std::fclose(f);
+        // "size resident shared ...", in pages; read with plain syscalls (fopen's buffer and
+        // fscanf cost more than the read itself, once per run at least).
+        std::uint64_t resident = 0;
+        if (const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC); fd >= 0) {
+            char buf[128];
+            const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+            ::close(fd);
+            if (n > 0) {
+                const char* end = buf + n;
+                const char* q = std::find(static_cast<const char*>(buf), end, ' ');
+                if (q != end && std::from_chars(q + 1, end, resident).ec != std::errc()) resident = 0;
+            }
         }
         const auto bytes = resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 #endif
@@ -602,7 +610,6 @@ TimeNs Stack::now() const { return rt_->now_ns(); }
 TimerId Stack::schedule(TimeNs at, std::function<void()> fn) {
     TimerId id = rt_->next_timer_id++;
     rt_->app_timers.emplace(id, std::move(fn));
-    rt_->app_timer_node.emplace(id, node_);
     ++rt_->live_timers;
     rt_->push_timer(std::max(at, rt_->now_ns()), TimerKind::App, id);
     return id;
@@ -610,7 +617,6 @@ TimerId Stack::schedule(TimeNs at, std::function<void()> fn) {
 
 void Stack::cancel(TimerId id) {
     if (rt_->app_timers.erase(id)) {
-        rt_->app_timer_node.erase(id);
         --rt_->live_timers;
     }
 }

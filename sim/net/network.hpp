@@ -146,6 +146,13 @@ public:
     // Calls fn at simulated time `at` (>= now) on this node. Returns an id for cancel().
     TimerId schedule(TimeNs at, std::function<void()> fn);
     void cancel(TimerId id);
+    // After the current event (a packet's arrival, a timer), once every callback on the stack has
+    // returned: where an application may free a handler whose callback is running.
+    void after_event(std::function<void()> fn);
+    // How many listeners and sockets that can still call `h` exist: open listeners, and sockets
+    // not yet finished (closed by both ends, reset, refused, timed out or aborted). 0: no
+    // callback will ever reach h again.
+    std::size_t handler_refs(const SocketHandler* h) const;
     void note(const std::string& text);  // a Note event on this node's lane
     // A typed note (fact and fields, docs/trace.md); its text is rendered by trace::sentence.
     void note(trace::Event fact);

@@ -153,6 +153,12 @@ struct Runtime {
     std::vector<std::unique_ptr<TcpConn>> conns;
     std::vector<int> trace_ids;
     std::vector<ConnId> finished_conns;   // finished during the current event, freed after it
+    // Stack::after_event: run by reap_conns, after the finished sockets are freed.
+    std::vector<std::function<void()>> after_event;
+    // Per handler, its open listeners and registered sockets (Stack::handler_refs).
+    std::unordered_map<const SocketHandler*, std::size_t> handler_refs;
+    void hold_handler(const SocketHandler* h);
+    void release_handler(const SocketHandler* h);
     std::size_t live_conns = 0;           // sockets not yet freed
     std::vector<Listener> listeners;
     std::deque<InFlight> packet_store;
@@ -164,7 +170,6 @@ struct Runtime {
     std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers;
     std::uint64_t timer_order = 0;
     std::unordered_map<TimerId, std::function<void()>> app_timers;
-    std::unordered_map<TimerId, int> app_timer_node;
     TimerId next_timer_id = 1;
     std::uint64_t live_timers = 0;   // app timers + armed connection timers + local deliveries
 

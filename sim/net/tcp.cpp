@@ -262,6 +262,7 @@ void Runtime::finish_conn(TcpConn& c) {
     c.tcp.release();
     if (!c.registered) return;
     c.registered = false;
+    release_handler(c.handler);
     finished_conns.push_back(c.id);
     NodeRt& n = nodes[static_cast<std::size_t>(c.node)];
     n.conns.erase(ConnKey{c.local.addr, c.remote.addr, c.local.port, c.remote.port});
@@ -276,7 +277,31 @@ void Runtime::reap_conns() {
         --live_conns;
     }
     finished_conns.clear();
+    // Then what the applications deferred to the end of the event (Stack::after_event); each may
+    // defer more, which runs in this same pass.
+    for (std::size_t i = 0; i < after_event.size(); ++i) {
+        auto fn = std::move(after_event[i]);
+        fn();
+    }
+    after_event.clear();
 }
+
+void Runtime::hold_handler(const SocketHandler* h) {
+    if (h) ++handler_refs[h];
+}
+
+void Runtime::release_handler(const SocketHandler* h) {
+    if (!h) return;
+    auto it = handler_refs.find(h);
+    if (it != handler_refs.end() && --it->second == 0) handler_refs.erase(it);
+}
+
+std::size_t Stack::handler_refs(const SocketHandler* h) const {
+    auto it = rt_->handler_refs.find(h);
+    return it == rt_->handler_refs.end() ? 0 : it->second;
+}
+
+void Stack::after_event(std::function<void()> fn) { rt_->after_event.push_back(std::move(fn)); }
 
 TcpConn& Runtime::add_conn(std::unique_ptr<TcpConn> owned, int trace_id) {
     TcpConn& c = *owned;
@@ -335,6 +360,7 @@ trace::Verdict Runtime::tcp_input(int node, InFlight* p, std::string& reason) {
             const auto iss = static_cast<std::uint32_t>(isn_rng.next());
             n.conns.emplace(ConnKey{c.local.addr, c.remote.addr, c.local.port, c.remote.port}, c.id);
             c.registered = true;
+            hold_handler(c.handler);
             bind_port(n, c.local.addr, c.local.port);
             rec.responder_view(c.trace_id, node, c.local, c.remote);
             c.tcp.open_passive(now_ns(), iss, k.seq);
@@ -395,6 +421,7 @@ ListenResult Stack::listen(const IpAddress& addr, std::uint16_t port_lo, std::ui
         res.id = static_cast<ListenerId>(rt.listeners.size());
         res.port = p;
         rt.listeners.push_back(Listener{addr, p, handler, opts, true});
+        rt.hold_handler(handler);
         n.listeners.push_back(res.id);
         rt.bind_port(n, addr, p);
         rt.rec.fact(rt.now_ns(), trace::EventKind::Socket, node_, -1, conn_fact(trace::Fact::Listen, HostPort{addr, p}, HostPort{}));
@@ -417,6 +444,7 @@ void Stack::stop_listening(ListenerId id) {
     Listener& l = rt.listeners[static_cast<std::size_t>(id)];
     if (!l.open) return;
     l.open = false;
+    rt.release_handler(l.handler);
     NodeRt& n = rt.nodes[static_cast<std::size_t>(node_)];
     rt.unbind_port(n, l.addr, l.port);
     std::erase(n.listeners, id);
@@ -463,6 +491,7 @@ ConnId Stack::connect(const IpAddress& local, std::uint16_t local_port, const Ho
     const TimeNs now = rt.now_ns();
     n.conns.emplace(key, c.id);
     c.registered = true;
+    rt.hold_handler(handler);
     rt.bind_port(n, src, port);
     // The control connection may be the accepting side's socket: the trace knows it by the
     // initiator's id.

@@ -1,7 +1,9 @@
 #include "sim/net/trace_recorder.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <new>
+#include <utility>
 
 #if defined(__linux__) && !defined(__EMSCRIPTEN__)
 #include <sys/mman.h>
@@ -12,8 +14,24 @@
 
 namespace ftpsim::net {
 
+#ifdef FTPSIM_CHUNK_MMAP
+namespace {
+// One freed chunk kept mapped for the next run (any thread): a run of a few hundred events (the
+// GUI's, a sweep cell's) would otherwise map a fresh chunk, fault in every page it touches and
+// unmap it again, about a tenth of a small run's time. A large trace still frees every chunk
+// but this one as finish() moves it.
+std::mutex spare_mutex;
+void* spare_chunk = nullptr;
+std::size_t spare_bytes = 0;
+}  // namespace
+#endif
+
 void* chunk_pages(std::size_t bytes) {
 #ifdef FTPSIM_CHUNK_MMAP
+    {
+        std::lock_guard<std::mutex> lock(spare_mutex);
+        if (spare_chunk && spare_bytes == bytes) return std::exchange(spare_chunk, nullptr);
+    }
     void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     return p;
@@ -24,6 +42,14 @@ void* chunk_pages(std::size_t bytes) {
 
 void free_chunk_pages(void* p, std::size_t bytes) noexcept {
 #ifdef FTPSIM_CHUNK_MMAP
+    {
+        std::lock_guard<std::mutex> lock(spare_mutex);
+        if (!spare_chunk) {
+            spare_chunk = p;
+            spare_bytes = bytes;
+            return;
+        }
+    }
     ::munmap(p, bytes);
 #else
     (void)bytes;
@@ -31,8 +57,9 @@ void free_chunk_pages(void* p, std::size_t bytes) noexcept {
 #endif
 }
 
-TraceRecorder::TraceRecorder(const Topology& topo, std::string scenario, std::string title, std::uint64_t seed)
-    : topo_(topo) {
+TraceRecorder::TraceRecorder(const Topology& topo, std::string scenario, std::string title, std::uint64_t seed,
+                             bool record_lines)
+    : topo_(topo), record_lines_(record_lines) {
     trace_.scenario = std::move(scenario);
     trace_.title = std::move(title);
     trace_.seed = seed;
@@ -85,8 +112,8 @@ std::size_t TraceRecorder::begin_segment(const HopRecord& hop) {
 void TraceRecorder::read_lines(trace::Event& e, const HopRecord& hop) {
     auto it = ends_.find(e.conn);
     if (it == ends_.end()) return;
-    auto c = conn_index_.find(e.conn);
-    if (c == conn_index_.end() || trace_.connections[c->second].purpose != "control") return;
+    const std::size_t c = connection_index(e.conn);
+    if (c == kNoConnection || trace_.connections[c].purpose != "control") return;
     ConnEnds& ends = it->second;
     const bool command = hop.from == ends.initiator;
     if (!command && hop.from != ends.responder) return;  // a later hop: the sender's hop had them
@@ -142,7 +169,10 @@ void TraceRecorder::model_note(std::string text) { trace_.model_notes.push_back(
 
 void TraceRecorder::open_connection(int id, const std::string& purpose, int control_id, int initiator,
                                     const HostPort& local, const HostPort& remote) {
-    conn_index_[id] = trace_.connections.size();
+    if (id >= 0) {
+        if (static_cast<std::size_t>(id) >= conn_index_.size()) conn_index_.resize(static_cast<std::size_t>(id) + 1, kNoConnection);
+        conn_index_[static_cast<std::size_t>(id)] = trace_.connections.size();
+    }
     trace::Connection& c = trace_.connections.emplace_back();
     c.id = id;
     c.purpose = purpose;
@@ -150,24 +180,24 @@ void TraceRecorder::open_connection(int id, const std::string& purpose, int cont
     c.initiator = topo_.nodes()[static_cast<std::size_t>(initiator)].name;
     c.initiator_local = endpoint(local);
     c.initiator_remote = endpoint(remote);
-    ends_[id].initiator = initiator;
+    if (record_lines_) ends_[id].initiator = initiator;
 }
 
 void TraceRecorder::responder_view(int id, int responder, const HostPort& local, const HostPort& remote) {
-    auto it = conn_index_.find(id);
-    if (it == conn_index_.end()) return;
-    trace::Connection& c = trace_.connections[it->second];
+    const std::size_t index = connection_index(id);
+    if (index == kNoConnection) return;
+    trace::Connection& c = trace_.connections[index];
     c.responder = topo_.nodes()[static_cast<std::size_t>(responder)].name;
-    ends_[id].responder = responder;
+    if (record_lines_) ends_[id].responder = responder;
     c.responder_local = endpoint(local);
     c.responder_remote = endpoint(remote);
 }
 
 void TraceRecorder::relabel_connection(int id, const std::string& purpose, int control_id) {
-    auto it = conn_index_.find(id);
-    if (it == conn_index_.end()) return;
-    trace_.connections[it->second].purpose = purpose;
-    trace_.connections[it->second].control_id = control_id;
+    const std::size_t index = connection_index(id);
+    if (index == kNoConnection) return;
+    trace_.connections[index].purpose = purpose;
+    trace_.connections[index].control_id = control_id;
 }
 
 void TraceRecorder::mark_control_text(int id) { control_text_conns_.insert(id); }

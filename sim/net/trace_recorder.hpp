@@ -25,8 +25,9 @@ namespace ftpsim::net {
 // Memory for the recorder's chunks straight from the kernel (mmap/munmap) where there is one, so a
 // chunk freed by finish() leaves the process at once. From malloc, a freed chunk stays in the heap
 // (glibc raises its mmap threshold after the first large free), and the trace's peak held every
-// event twice: once in the chunks, once in the final vector (issue #20). Elsewhere (the browser
-// build) it is std::allocator.
+// event twice: once in the chunks, once in the final vector (issue #20). One freed chunk stays
+// mapped for the next run (a small run would otherwise pay a mapping and its page faults).
+// Elsewhere (the browser build) it is std::allocator.
 void* chunk_pages(std::size_t bytes);
 void free_chunk_pages(void* p, std::size_t bytes) noexcept;
 template <class T>
@@ -57,7 +58,10 @@ struct HopRecord {
 
 class TraceRecorder {
 public:
-    TraceRecorder(const Topology& topo, std::string scenario, std::string title, std::uint64_t seed);
+    // record_lines: segments with payload will be recorded (NetConfig::record_segments), so the
+    // control connections' FTP lines are read from them; without, no line state is kept.
+    TraceRecorder(const Topology& topo, std::string scenario, std::string title, std::uint64_t seed,
+                  bool record_lines = true);
 
     // A hop's Segment event. When `to` may rewrite the packet (its processor runs before the
     // verdict is known), begin_segment takes the packet as it arrived, i.e. as it left `from`
@@ -115,7 +119,14 @@ private:
         return chunks_.back().emplace_back(std::forward<A>(a)...);
     }
     std::unordered_map<std::uint32_t, std::string> v4_text_;
-    std::unordered_map<int, std::size_t> conn_index_;
+    // Each connection's index in trace_.connections, by its (dense, never reused) id.
+    static constexpr std::size_t kNoConnection = static_cast<std::size_t>(-1);
+    std::vector<std::size_t> conn_index_;
+    std::size_t connection_index(int id) const {
+        return id >= 0 && static_cast<std::size_t>(id) < conn_index_.size() ? conn_index_[static_cast<std::size_t>(id)]
+                                                                            : kNoConnection;
+    }
+    bool record_lines_ = true;
     std::set<int> control_text_conns_;  // mark_control_text
     // Control connections' lines, per connection and direction (0: from the initiator), read on
     // the first hop of each segment (as the sender wrote it).

@@ -89,6 +89,7 @@ void SimTransport::set_timer(proto::Time at) {
     timer_ = stack_->schedule(std::max(at, stack_->now()), [this] {
         timer_.reset();
         host_->on_timer();
+        if (app_) app_->settle();
     });
 }
 
@@ -193,6 +194,18 @@ ClientApp::ClientApp(net::Network& net, std::string node, proto::ClientConfig co
           return o;
       }()) {
     transport_.set_host(&host_);
+    transport_.set_app(this);
+}
+
+bool ClientApp::done() const {
+    return transport_.attached() && session_.finished() && !control_retry_ && !retry_scheduled_ &&
+           !transport_.timer_pending() && transport_.stack().handler_refs(this) == 0;
+}
+
+void ClientApp::settle() {
+    if (done_told_ || !on_done_ || !done()) return;
+    done_told_ = true;
+    on_done_(transport_.stack());
 }
 
 void ClientApp::start(net::Stack& s) {
@@ -204,7 +217,8 @@ void ClientApp::start(net::Stack& s) {
     if (profile.connect_timeout > 0) {
         // curl --connect-timeout, ftplib timeout, lftp net:timeout: the client stops waiting
         // for its control connection before TCP gives up.
-        s.schedule(s.now() + profile.connect_timeout, [this, &s, secs, t = profile.connect_timeout, try_no = tries_] {
+        s.schedule(s.now() + profile.connect_timeout, [this, alive = alive_, &s, secs, t = profile.connect_timeout, try_no = tries_] {
+            if (!*alive) return;
             if (try_no != tries_ || control_open_ || !control_failure_.empty() || session_.finished()) return;
             trace::Event e = fact(trace::Fact::ClientGiveUp, {}, server_);
             e.timeout_ns = t;
@@ -216,12 +230,13 @@ void ClientApp::start(net::Stack& s) {
             control_failed(s, "the control connection to " + server_.to_string() + " was not up within " + secs(t) +
                                   " (the client's connect timeout)");
             host_.pump();
+            settle();
         });
     }
     if (profile.max_time > 0 && tries_ == 1) {
         // curl --max-time: the whole operation has this long; then curl closes its connections.
-        s.schedule(s.now() + profile.max_time, [this, &s, secs, t = profile.max_time] {
-            if (session_.finished()) return;
+        s.schedule(s.now() + profile.max_time, [this, alive = alive_, &s, secs, t = profile.max_time] {
+            if (!*alive || session_.finished()) return;
             trace::Event e = fact(trace::Fact::ClientGiveUp, {}, server_);
             e.timeout_ns = t;
             e.state = "max-time";
@@ -235,6 +250,7 @@ void ClientApp::start(net::Stack& s) {
             }
             session_.on_control_closed(s.now());
             host_.pump();
+            settle();
         });
     }
 }
@@ -294,11 +310,14 @@ bool ClientApp::retry_control(net::Stack& s) {
              std::to_string(wait / 1'000'000'000) + " s, on a new control connection (try " + std::to_string(tries_) +
              " of net:max-retries " + std::to_string(p.max_tries) + ")";
     s.note(std::move(e));
+    control_retry_ = true;
     s.schedule(s.now() + wait, [this, &s] {
+        control_retry_ = false;
         session_ = proto::ClientSession(config_);
         control_open_ = false;
         control_failure_.clear();
         start(s);
+        settle();
     });
     return true;
 }
@@ -343,6 +362,7 @@ void ClientApp::retry_transfer(net::Stack& s) {
         control_failure_.clear();
         retry_scheduled_ = false;
         start(s);
+        settle();
     });
 }
 

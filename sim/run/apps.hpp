@@ -5,6 +5,7 @@
 // tests and on real sockets (live/).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,8 @@
 
 namespace ftpsim::sim {
 
+class HostedApp;
+
 // The simulated TCP stack of one node as the session host's transport (protocol/host.hpp): the
 // host's calls become Stack calls, and the node's socket callbacks reach the host through the
 // app (each app below is the SocketHandler of its sockets).
@@ -29,7 +32,11 @@ class SimTransport final : public proto::Transport {
 public:
     SimTransport(net::Network& net, net::SocketHandler* handler) : net_(net), handler_(handler) {}
     void attach(net::Stack& stack) { stack_ = &stack; }
+    bool attached() const { return stack_ != nullptr; }
     void set_host(proto::SessionHost* host) { host_ = host; }
+    // The app told after each timer of the session host (HostedApp::settle).
+    void set_app(HostedApp* app) { app_ = app; }
+    bool timer_pending() const { return timer_.has_value(); }
     net::Stack& stack() const { return *stack_; }
 
     proto::Time now() const override { return stack_->now(); }
@@ -58,25 +65,31 @@ private:
     net::SocketHandler* handler_;
     net::Stack* stack_ = nullptr;
     proto::SessionHost* host_ = nullptr;
+    HostedApp* app_ = nullptr;
     std::optional<net::TimerId> timer_;
 };
 
-// Socket callbacks -> the session host (the one mapping every app below shares).
+// Socket callbacks -> the session host (the one mapping every app below shares). After each,
+// settle() lets an app see whether it is done.
 class HostedApp : public net::SocketHandler {
 public:
     void on_accept(net::Stack&, net::ListenerId l, net::ConnId c, const net::HostPort& local,
                    const net::HostPort& remote) override {
         host().on_accept(l, c, local, remote);
+        settle();
     }
-    void on_connected(net::Stack&, net::ConnId c) override { host().on_connected(c); }
-    void on_refused(net::Stack&, net::ConnId c) override { host().on_refused(c); }
-    void on_unreachable(net::Stack&, net::ConnId c) override { host().on_unreachable(c); }
-    void on_timeout(net::Stack&, net::ConnId c) override { host().on_timeout(c); }
-    void on_data(net::Stack&, net::ConnId c, std::string_view bytes) override { host().on_data(c, bytes); }
-    void on_peer_closed(net::Stack&, net::ConnId c) override { host().on_peer_closed(c); }
-    void on_reset(net::Stack&, net::ConnId c) override { host().on_reset(c); }
-    void on_drained(net::Stack&, net::ConnId c) override { host().on_drained(c); }
-    void on_writable(net::Stack&, net::ConnId c) override { host().on_writable(c); }
+    void on_connected(net::Stack&, net::ConnId c) override { host().on_connected(c); settle(); }
+    void on_refused(net::Stack&, net::ConnId c) override { host().on_refused(c); settle(); }
+    void on_unreachable(net::Stack&, net::ConnId c) override { host().on_unreachable(c); settle(); }
+    void on_timeout(net::Stack&, net::ConnId c) override { host().on_timeout(c); settle(); }
+    void on_data(net::Stack&, net::ConnId c, std::string_view bytes) override { host().on_data(c, bytes); settle(); }
+    void on_peer_closed(net::Stack&, net::ConnId c) override { host().on_peer_closed(c); settle(); }
+    void on_reset(net::Stack&, net::ConnId c) override { host().on_reset(c); settle(); }
+    void on_closed(net::Stack&, net::ConnId) override { settle(); }
+    void on_drained(net::Stack&, net::ConnId c) override { host().on_drained(c); settle(); }
+    void on_writable(net::Stack&, net::ConnId c) override { host().on_writable(c); settle(); }
+    // Called after every callback and every timer of the app: a ClientApp that is done says so.
+    virtual void settle() {}
 
 protected:
     virtual proto::SessionHost& host() = 0;
@@ -148,8 +161,19 @@ public:
     ClientApp(net::Network& net, std::string node, proto::ClientConfig config,
               proto::IpAddress local, proto::HostPort server, std::uint16_t local_port = 0,
               std::pair<std::uint16_t, std::uint16_t> data_ports = {0, 0});
+    ~ClientApp() override { *alive_ = false; }
+    ClientApp(const ClientApp&) = delete;
+    ClientApp& operator=(const ClientApp&) = delete;
     void start(net::Stack& stack);
     ClientReport report() const;
+    // Done: the session is over, no retry or timer of the session host is pending, and no socket
+    // or listener of the app can call it again; its report() no longer changes and it may be
+    // freed (after the event: Stack::after_event). `fn` is called once, from settle(), when the
+    // app becomes done; rearm() lets it be called again (it was not done after all).
+    bool done() const;
+    void when_done(std::function<void(net::Stack&)> fn) { on_done_ = std::move(fn); }
+    void rearm() { done_told_ = false; }
+    void settle() override;
     const std::string& node() const { return node_; }
     void reset_data(net::Stack& s);  // fault: RST on every open data connection
 
@@ -185,6 +209,12 @@ private:
     proto::ClientConfig config_;         // each retry starts a new session with it
     proto::ClientSession session_;
     unsigned tries_ = 1;                 // control connections tried so far
+    bool control_retry_ = false;         // a reconnect (retry_control) is scheduled
+    // The app's own timers (connect timeout, max time) may fire after it is freed: they hold
+    // this flag, false once it is gone, and then do nothing (as they would for a finished session).
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    std::function<void(net::Stack&)> on_done_;
+    bool done_told_ = false;
     proto::Time interval_ = 0;           // the next reconnect interval (0: the base)
     proto::Time try_start_ = 0;          // when the current control connection was started
     bool retry_scheduled_ = false;       // a transfer retry waits for its reconnect time

@@ -32,7 +32,12 @@ public:
     explicit RouterHook(std::unique_ptr<mbox::Router> r) : router_(std::move(r)) {}
     net::Decision prerouting(net::Packet& p, const net::HookContext& ctx,
                              std::vector<mbox::MiddleboxNote>& notes) override {
+        // The packet as it arrived, for a reject's answer, without a copy of its payload (the
+        // common verdict is Forward): its header fields, and the payload's length.
+        std::string payload = std::exchange(p.payload, std::string());
         net::Packet original = p;
+        p.payload = std::move(payload);
+        const std::size_t original_len = p.payload.size();
         int out = -1;
         mbox::Verdict v = router_->process(p, ctx.in_iface, out, ctx.now, notes);
         if (v == mbox::Verdict::Forward) return {};
@@ -44,7 +49,13 @@ public:
                 fact = n.fact.fact;
             }
         if (v == mbox::Verdict::Reject || v == mbox::Verdict::RejectIcmp) {
-            p = original;  // the network answers with a RST from the original destination, or an ICMP
+            // The network answers with a RST from the original destination, or an ICMP; then the
+            // packet goes no further. The answer reads the payload's length only (a RST's sequence
+            // numbers), so an ALG's rewrite is cut back to the original length, not restored.
+            payload = std::move(p.payload);
+            p = std::move(original);
+            p.payload = std::move(payload);
+            p.payload.resize(original_len);
             return {v == mbox::Verdict::Reject ? net::Fate::Reject : net::Fate::RejectIcmp, reason, fact};
         }
         return {net::Fate::Drop, reason, fact};
@@ -161,10 +172,38 @@ proto::ThirdPartyConfig third_party_config(const scenario::ClientSpec& c) {
 
 struct Apps {
     std::vector<std::unique_ptr<ServerApp>> servers;
+    // A client is freed once done (ClientApp::done): its slot becomes null and its report is kept
+    // in `finished` (its transfers in finished_transfers), so a run holds the clients under way,
+    // not every client it ran.
     std::vector<std::unique_ptr<ClientApp>> clients;
+    struct Finished {
+        bool done = false;
+        bool all_ok = true;
+        std::size_t first = 0, count = 0;  // its transfers in finished_transfers
+    };
+    std::vector<Finished> finished;
+    std::vector<trace::Transfer> finished_transfers;
     std::vector<std::unique_ptr<ThirdPartyApp>> third_party;
     std::vector<std::unique_ptr<AttackerApp>> attackers;
 };
+
+// After the event in which client `index` became done: keep its report, free it.
+void free_client(Apps& apps, std::size_t index) {
+    auto& app = apps.clients[index];
+    if (!app) return;
+    if (!app->done()) {  // something later in that event gave it more to do
+        app->rearm();
+        return;
+    }
+    ClientReport r = app->report();
+    Apps::Finished& f = apps.finished[index];
+    f.done = true;
+    f.all_ok = r.all_ok;
+    f.first = apps.finished_transfers.size();
+    f.count = r.transfers.size();
+    for (auto& tr : r.transfers) apps.finished_transfers.push_back(std::move(tr));
+    app.reset();
+}
 
 void add_attackers(net::Network& net, const scenario::Scenario& s, Apps& apps,
                    std::vector<std::unique_ptr<net::PacketProcessor>>& hooks,
@@ -239,7 +278,12 @@ void add_client(net::Network& net, const scenario::Scenario& s, const scenario::
                                                    k == 0 ? c.control_port : 0, data_ports);
             ClientApp* raw = app.get();
             starter = [raw](net::Stack& st) { raw->start(st); };
+            const std::size_t index = apps.clients.size();
+            raw->when_done([&apps, index](net::Stack& st) {
+                st.after_event([&apps, index] { free_client(apps, index); });
+            });
             apps.clients.push_back(std::move(app));
+            apps.finished.emplace_back();
         }
         const std::int64_t at = c.start_ns + h * c.host_interval_ns;
         net.on_start(c.node, [starter, at](net::Stack& st) {
@@ -292,12 +336,14 @@ void schedule_faults(net::Network& net, const scenario::Scenario& s, Apps& apps,
                 });
             else found = false;
         }
-        for (auto& c : apps.clients) {
-            if (c->node() != f.target || f.kind != scenario::FaultKind::Reset) continue;
+        for (std::size_t i = 0; i < apps.clients.size(); ++i) {
+            if (apps.clients[i]->node() != f.target || f.kind != scenario::FaultKind::Reset) continue;
             found = true;
-            ClientApp* app = c.get();
-            net.on_start(f.target, [app, at = f.at_ns](net::Stack& st) {
-                st.schedule(at, [app, &st] { app->reset_data(st); });
+            // By index: a client done by then is freed (it has no data connection left to cut).
+            net.on_start(f.target, [&apps, i, at = f.at_ns](net::Stack& st) {
+                st.schedule(at, [&apps, i, &st] {
+                    if (apps.clients[i]) apps.clients[i]->reset_data(st);
+                });
             });
         }
         if (!found)
@@ -310,8 +356,14 @@ void schedule_faults(net::Network& net, const scenario::Scenario& s, Apps& apps,
 
 void fill_outcome(const Apps& apps, trace::Trace& t) {
     bool ok = true;
-    for (const auto& c : apps.clients) {
-        ClientReport r = c->report();
+    for (std::size_t i = 0; i < apps.clients.size(); ++i) {
+        const Apps::Finished& f = apps.finished[i];
+        if (f.done) {
+            ok = ok && f.all_ok;
+            for (std::size_t k = 0; k < f.count; ++k) t.outcome.transfers.push_back(apps.finished_transfers[f.first + k]);
+            continue;
+        }
+        ClientReport r = apps.clients[i]->report();
         ok = ok && r.all_ok;
         for (auto& tr : r.transfers) t.outcome.transfers.push_back(tr);
     }

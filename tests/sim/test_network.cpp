@@ -1110,3 +1110,59 @@ TEST_CASE("tcp: a file fed in chunks within send_space gives the trace of one bi
     CHECK(chunks.max_unsent_room == 2 * 8 * 1460 + 1460);
     CHECK(a == b);  // the same segments at the same times: chunking does not show on the wire
 }
+
+TEST_CASE("network: handler_refs counts what can still call a handler; after_event runs once the event is over") {
+    Network net(two_hop(kNsPerMs, 1e9, kNsPerMs, 1e9));
+    struct Server : Recorder {
+        void on_peer_closed(Stack& s, ConnId c) override {
+            Recorder::on_peer_closed(s, c);
+            s.close(c);
+        }
+    } server;
+    struct Client : Recorder {
+        Stack* stack = nullptr;
+        bool in_callback = false;
+        std::vector<std::size_t> refs_after_close;  // handler_refs seen by after_event
+        std::vector<bool> ran_inside;               // after_event ran inside a callback?
+        void on_connected(Stack& s, ConnId c) override {
+            Recorder::on_connected(s, c);
+            s.close(c);
+        }
+        void on_closed(Stack& s, ConnId c) override {
+            in_callback = true;
+            Recorder::on_closed(s, c);
+            s.after_event([this, &s] {
+                ran_inside.push_back(in_callback);
+                refs_after_close.push_back(s.handler_refs(this));
+            });
+            in_callback = false;
+        }
+    } client;
+    std::size_t client_refs_at_start = 0, server_refs_at_start = 0;
+    Stack* server_stack = nullptr;
+    net.on_start("server", [&](Stack& s) {
+        server_stack = &s;
+        s.listen(IpAddress{}, 21, 21, &server);
+        server_refs_at_start = s.handler_refs(&server);
+    });
+    net.on_start("client", [&](Stack& s) {
+        client.stack = &s;
+        for (int i = 0; i < 3; ++i) s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 21}, &client);
+        s.connect(IpAddress{}, 0, {ip("10.0.2.2"), 2121}, &client);  // refused: finished by the RST
+        client_refs_at_start = s.handler_refs(&client);
+    });
+    net.run(60 * kNsPerSec, 1'000'000);
+    CHECK(server_refs_at_start == 1);  // the listener
+    CHECK(client_refs_at_start == 4);  // four sockets connecting
+    CHECK(client.count("closed") == 3);
+    CHECK(client.count("refused") == 1);
+    // Each close's deferred call ran after its callback had returned, with the closed socket no
+    // longer counted; after the last one nothing can call the client.
+    REQUIRE(client.ran_inside.size() == 3);
+    for (bool inside : client.ran_inside) CHECK_FALSE(inside);
+    REQUIRE(client.refs_after_close.size() == 3);
+    CHECK(client.refs_after_close.back() == 0);
+    CHECK(client.stack->handler_refs(&client) == 0);
+    CHECK(server_stack->handler_refs(&server) == 1);  // still listening; its accepted sockets are done
+    CHECK(client.stack->handler_refs(nullptr) == 0);
+}
