@@ -7,9 +7,9 @@
 #include <array>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <queue>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sim/mbox/note.hpp"
@@ -26,6 +26,11 @@ struct FlowTuple {
     }
     FlowTuple inverse() const { return {dst, src}; }
     std::string to_string() const;  // "192.168.1.10:50000 -> 203.0.113.10:21"
+};
+struct FlowTupleHash {
+    std::size_t operator()(const FlowTuple& t) const noexcept {
+        return static_cast<std::size_t>(hash_value(t.src, t.dst));
+    }
 };
 
 enum class CtDirection : std::uint8_t { Original = 0, Reply = 1 };
@@ -109,10 +114,12 @@ struct ConntrackTimeouts {
     TimeNs closing = 120 * trace::kNsPerSec;         // FIN_WAIT/TIME_WAIT
 };
 
-// Lookups and expiry cost O(log n) per packet: entries are indexed by both tuples, and idle
-// deadlines sit in a min-heap that is checked lazily (a popped deadline that has moved on because
-// the entry saw more packets is pushed again with its new value). Results are the same as a scan
-// of every entry in id order, which is what the tests and the golden traces pin down.
+// Lookups cost O(1) per packet and expiry O(log n): entries sit in a hash table by id and are
+// indexed by both tuples in another, and idle deadlines sit in a min-heap that is checked lazily
+// (a popped deadline that has moved on because the entry saw more packets is pushed again with
+// its new value). Results are the same as a scan of every entry in id order, which is what the
+// tests and the golden traces pin down: where a tuple belongs to two entries the lowest id wins,
+// expiry returns entries in id order and entries() lists them in id order.
 class Conntrack {
 public:
     ConntrackEntry* find(const Packet& p, CtDirection& dir);
@@ -133,10 +140,10 @@ private:
     void remove_from_index(const ConntrackEntry& e);
     void push_deadline(const ConntrackEntry& e);
 
-    std::map<int, ConntrackEntry> entries_;
+    std::unordered_map<int, ConntrackEntry> entries_;  // node-based: addresses stay valid
     // Both tuples of every entry -> (entry id, direction); a tuple may (rarely) belong to two
     // entries: the lowest id wins, original before reply, as the scan in id order did.
-    std::map<FlowTuple, std::vector<std::pair<int, CtDirection>>> by_tuple_;
+    std::unordered_multimap<FlowTuple, std::pair<int, CtDirection>, FlowTupleHash> by_tuple_;
     using Deadline = std::pair<TimeNs, int>;  // (idle deadline, entry id)
     std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
     int next_id_ = 1;

@@ -141,12 +141,6 @@ void Router::expire(TimeNs now, std::vector<MiddleboxNote>& notes) {
 
 // ---- the pipeline ------------------------------------------------------------------------------
 
-bool RouterResult::has_note(std::string_view fragment) const {
-    for (const auto& n : notes)
-        if (n.text.find(fragment) != std::string::npos) return true;
-    return false;
-}
-
 RouterResult Router::process(Packet pkt, int in_iface, TimeNs now) {
     RouterResult r;
     r.verdict = process(pkt, in_iface, r.out_iface, now, r.notes);
@@ -437,8 +431,7 @@ FtpAlg::PortChooser Router::port_chooser(const ConntrackEntry& ct, TimeNs now,
         for (const auto& f : forwarder_.forwards())  // already forwarded there: keep the port
             if (f.covers(wanted) && f.target(wanted) == internal) return std::pair{wanted, -1};
         if (nat_ && external == nat_->external_address()) {
-            for (const auto& m : nat_->mappings())
-                if (m.internal == internal) return std::pair{m.external.port, m.id};
+            if (const NatMapping* held = nat_->find_internal(internal)) return std::pair{held->external.port, held->id};
             NatMapping* m = nat_->reserve(internal, wanted, now, "ALG expectation");
             if (!m) return std::nullopt;
             trace::Event e = fact(trace::Fact::NatMappingCreated);
