@@ -111,7 +111,9 @@ NatMapping* Nat::reserve(const HostPort& internal, std::uint16_t wanted, TimeNs 
     auto port = allocate_port(wanted, true);
     if (!port) return nullptr;
     // remote_key({}) is the empty key: any remote may use it, the expectation does the admitting.
-    return &add(internal, *port, wanted, {}, now, std::move(origin));
+    NatMapping& m = add(internal, *port, wanted, {}, now, std::move(origin));
+    m.reserved = true;
+    return &m;
 }
 
 NatMapping& Nat::add(const HostPort& internal, std::uint16_t port, std::uint16_t wanted, const HostPort& remote,
@@ -209,7 +211,7 @@ Nat::Admission Nat::admit_inbound(const HostPort& external, const HostPort& remo
                                   NatMapping*& mapping) {
     mapping = external.addr == external_ ? find_external(external.port) : nullptr;
     if (!mapping) return Admission::NoMapping;
-    if (mapping->origin != "masquerade") return Admission::Filtered;  // only its expectation admits
+    if (mapping->reserved) return Admission::Filtered;  // only its expectation admits
     return filter_admits(config_.filtering, mapping->contacted, remote) ? Admission::Admitted
                                                                          : Admission::Filtered;
 }

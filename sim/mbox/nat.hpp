@@ -83,7 +83,10 @@ struct NatMapping {
     // Remote endpoints the internal endpoint has sent to through this mapping: filtering
     // admits inbound packets from these only (by address or address and port).
     std::vector<HostPort> contacted;
-    std::string origin = "masquerade";  // or "ALG expectation"
+    std::string origin = "masquerade";  // or "ALG expectation": for display
+    // Made by reserve() for an ALG's expectation: no unsolicited packet uses it (the expectation
+    // admits its data connection); a masquerade mapping admits what its filtering allows.
+    bool reserved = false;
     // How the external port was chosen: the internal (or, for the ALG, the announced) port kept,
     // or another one because `clash_with` (a mapping id) held it or it lay outside the pool
     // (clash_with 0).

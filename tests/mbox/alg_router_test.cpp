@@ -463,6 +463,38 @@ TEST_CASE("ALG: expectations expire unused, one per control connection") {
     CHECK(expired->dst == tep("203.0.113.1:50070"));
 }
 
+TEST_CASE("ALG: the mapping reserved for an expectation admits no unsolicited packet, even behind a full cone") {
+    RouterConfig cfg = home_router();
+    cfg.nat = NatConfig::full_cone();  // endpoint-independent filtering: a masquerade mapping admits anyone
+    Router r(cfg);
+    FtpControl c = client_behind_nat(r);
+    c.login();
+    c.from_client("PORT 192,168,1,10,195,149\r\n");
+    // The expected data connection uses the reserved mapping both ways (the inside's SYN-ACK is
+    // outbound through it: the mapping has contacted the server's port 20).
+    REQUIRE(r.process(make_packet(ep("203.0.113.10:20"), ep("203.0.113.1:50069"), kSyn, 7000), kWan).verdict ==
+            Verdict::Forward);
+    REQUIRE(r.process(make_packet(ep("192.168.1.10:50069"), ep("203.0.113.10:20"), kSyn | kAck, 1, 7001), kLan)
+                .verdict == Verdict::Forward);
+    const auto maps = r.nat()->mappings();
+    const NatMapping* reserved = nullptr;
+    for (const auto& m : maps)
+        if (m.external.port == 50069) reserved = &m;
+    REQUIRE(reserved);
+    CHECK(reserved->reserved);
+    CHECK(reserved->contacted.size() == 1);
+    // Another host's SYN to that port: a full cone's masquerade mapping would admit it, the reserved one does not.
+    RouterResult stranger = r.process(make_packet(ep("198.51.100.66:20"), ep("203.0.113.1:50069"), kSyn, 1), kWan);
+    CHECK(stranger.verdict == Verdict::Drop);
+    const trace::Event* filtered = fact_of(stranger, trace::Fact::NatInboundFiltered);
+    REQUIRE(filtered);
+    CHECK(filtered->entry == reserved->id);
+    // While the control connection's own mapping (a masquerade one) admits that host.
+    RouterResult to_control = r.process(make_packet(ep("198.51.100.66:20"), ep("203.0.113.1:50000"), kSyn, 1), kWan);
+    CHECK(to_control.verdict == Verdict::Forward);
+    CHECK(fact_of(to_control, trace::Fact::NatInboundAdmitted));
+}
+
 TEST_CASE("router: the snapshot shows NAT mappings, conntrack entries and expectations") {
     Router r(home_router());
     FtpControl c = client_behind_nat(r);
@@ -474,6 +506,8 @@ TEST_CASE("router: the snapshot shows NAT mappings, conntrack entries and expect
     CHECK(snap.nat[0].established());
     CHECK(snap.nat[1].internal == ep("192.168.1.10:50069"));
     CHECK(snap.nat[1].origin == "ALG expectation");
+    CHECK(snap.nat[1].reserved);
+    CHECK_FALSE(snap.nat[0].reserved);
     REQUIRE(snap.conntrack.size() == 1);
     CHECK(snap.conntrack[0].ftp_helper);
     CHECK(snap.conntrack[0].nat());
