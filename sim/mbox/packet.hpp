@@ -84,9 +84,10 @@ struct Prefix {
     static Prefix host(const IpAddress& a) { return {a, a.is_v4() ? 32 : 128}; }
 };
 
-// Hashes for the middleboxes' lookup tables (std::unordered_map keys): the address's 16 bytes,
-// its family and the port, through a 64-bit finaliser (splitmix64's), so that addresses that
-// differ in one byte or ports that differ by one land in unrelated buckets.
+// Hashes for the middleboxes' lookup tables (std::unordered_map keys). An endpoint's 16 address
+// bytes, family and port are folded into 64 bits without loss for IPv4 (the address in the low
+// half, port and family in the high half), then through splitmix64's finaliser (a bijection), so
+// that addresses that differ in one byte or ports that differ by one land in unrelated buckets.
 inline std::uint64_t mix64(std::uint64_t x) {
     x ^= x >> 30;
     x *= 0xbf58476d1ce4e5b9ULL;
@@ -99,14 +100,14 @@ inline std::uint64_t hash_value(const HostPort& hp) {
     std::memcpy(&lo, hp.addr.bytes.data(), 8);
     std::memcpy(&hi, hp.addr.bytes.data() + 8, 8);
     const std::uint64_t tail = std::uint64_t{hp.port} << 8 | static_cast<std::uint8_t>(hp.addr.family);
-    return mix64(lo ^ mix64(hi ^ mix64(tail)));
+    return mix64(lo ^ (tail << 32) ^ hi * 0x9e3779b97f4a7c15ULL);
 }
 struct HostPortHash {
     std::size_t operator()(const HostPort& hp) const noexcept { return static_cast<std::size_t>(hash_value(hp)); }
 };
 // An ordered pair of endpoints: (a, b) and (b, a) hash apart.
 inline std::uint64_t hash_value(const HostPort& a, const HostPort& b) {
-    return mix64(hash_value(a) * 0x9e3779b97f4a7c15ULL + hash_value(b));
+    return hash_value(a) * 0x9e3779b97f4a7c15ULL + hash_value(b);
 }
 struct HostPortPairHash {
     std::size_t operator()(const std::pair<HostPort, HostPort>& p) const noexcept {
