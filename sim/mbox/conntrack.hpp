@@ -82,6 +82,7 @@ struct ConntrackEntry {
     TimeNs created = 0;
     TimeNs last_seen = 0;
     std::array<std::uint64_t, 2> packets{};
+    std::array<int, 2> out_iface{-1, -1};  // the router's route for each direction, once looked up
 
     bool nat() const { return !(reply == original.inverse()); }  // IPS_NAT_MASK
     // The state a packet in `dir` has, as iptables' conntrack match sees it.

@@ -385,7 +385,11 @@ std::optional<Verdict> Router::filter(const FilterInput& in, Packet& pkt, int in
 Verdict Router::forward(ConntrackEntry& ct, CtDirection dir, Packet& pkt, int in_iface, int& out_iface,
                         TimeNs now, std::vector<MiddleboxNote>& notes, bool already_filtered) {
     const FlowTuple out = ct.translated(dir);
-    out_iface = route(out.dst.addr);
+    // The route of a direction's translated destination never changes (the interfaces are
+    // fixed): looked up on its first packet, kept in the entry.
+    int& cached = ct.out_iface[index(dir)];
+    if (cached < 0) cached = route(out.dst.addr);
+    out_iface = cached;
     if (!already_filtered) {
         const FlowTuple view = ct.filter_view(dir);
         FilterInput in{&pkt, view.src, view.dst, in_iface, out_iface, direction(in_iface, out_iface),
