@@ -34,10 +34,11 @@ trace::Event created_fact(const ConntrackEntry& e) {
 ConntrackEntry* Conntrack::find(const Packet& p, CtDirection& dir) {
     const auto [first, last] = by_tuple_.equal_range(FlowTuple{p.src, p.dst});
     if (first == last) return nullptr;
-    auto best = first->second;
-    for (auto it = std::next(first); it != last; ++it) best = std::min(best, it->second);
-    dir = best.second;
-    return &entries_.at(best.first);
+    TupleRef best = first->second;
+    for (auto it = std::next(first); it != last; ++it)
+        if (it->second.before(best)) best = it->second;
+    dir = best.dir;
+    return best.entry;
 }
 
 ConntrackEntry* Conntrack::get(int id) {
@@ -45,15 +46,15 @@ ConntrackEntry* Conntrack::get(int id) {
     return it == entries_.end() ? nullptr : &it->second;
 }
 
-void Conntrack::add_to_index(const ConntrackEntry& e) {
-    by_tuple_.emplace(e.original, std::pair{e.id, CtDirection::Original});
-    by_tuple_.emplace(e.reply, std::pair{e.id, CtDirection::Reply});
+void Conntrack::add_to_index(ConntrackEntry& e) {
+    by_tuple_.emplace(e.original, TupleRef{e.id, CtDirection::Original, &e});
+    by_tuple_.emplace(e.reply, TupleRef{e.id, CtDirection::Reply, &e});
 }
 
 void Conntrack::remove_from_index(const ConntrackEntry& e) {
     for (const FlowTuple* t : {&e.original, &e.reply}) {
         auto [it, last] = by_tuple_.equal_range(*t);
-        while (it != last) it = it->second.first == e.id ? by_tuple_.erase(it) : std::next(it);
+        while (it != last) it = it->second.id == e.id ? by_tuple_.erase(it) : std::next(it);
     }
 }
 
