@@ -17,6 +17,8 @@
 
 namespace ftpsim::mbox {
 
+struct NatMapping;
+
 struct FlowTuple {
     HostPort src, dst;
     bool operator==(const FlowTuple&) const = default;
@@ -78,6 +80,10 @@ struct ConntrackEntry {
     std::array<FtpLineState, 2> ftp_lines{};
     std::array<SeqAdjust, 2> seqadj{};
     int nat_mapping = -1;      // the NatMapping it uses (source NAT of the inside endpoint)
+    // That mapping's address, set by the router when it makes the entry: the mapping's expiry
+    // forgets every entry made with it (Router::expire), so it never outlives the mapping. Not
+    // to be read from a copy (a snapshot).
+    NatMapping* nat_mapping_ptr = nullptr;
     bool nat_inside_is_reply = false;  // the inside endpoint sent the reply direction
     TimeNs created = 0;
     TimeNs last_seen = 0;

@@ -192,6 +192,7 @@ Verdict Router::process_new(Packet& pkt, int in_iface, int& out_iface, TimeNs no
     ct.related = f.related;
     ct.master = f.master;
     ct.nat_mapping = f.mapping;
+    ct.nat_mapping_ptr = nat_ && f.mapping >= 0 ? nat_->find(f.mapping) : nullptr;
     if (f.mapping >= 0) ct_by_mapping_[f.mapping].push_back(ct.id);
     ct.nat_inside_is_reply = f.inside_is_reply;
     // The helper is chosen by the real server port (the reply tuple's source), as
@@ -455,7 +456,7 @@ FtpAlg::PortChooser Router::port_chooser(const ConntrackEntry& ct, TimeNs now,
 
 void Router::touch_mapping(const ConntrackEntry& ct, CtDirection dir, const Packet& translated, TimeNs now) {
     if (!nat_ || ct.nat_mapping < 0) return;
-    NatMapping* m = nat_->find(ct.nat_mapping);
+    NatMapping* m = ct.nat_mapping_ptr;
     if (!m) return;
     const CtDirection inside_sends = ct.nat_inside_is_reply ? CtDirection::Reply : CtDirection::Original;
     nat_->touch(*m, dir != inside_sends, translated.flags, translated.dst, now);
