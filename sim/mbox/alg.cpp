@@ -424,6 +424,7 @@ bool FtpAlg::expect(AlgExpectation e, std::vector<MiddleboxNote>& notes) {
     trace::Event f = expectation_fact(e);
     f.fact = trace::Fact::AlgExpectationCreated;
     notes.push_back(make_note(NoteKind::Alg, std::move(f)));
+    next_expiry_ = std::min(next_expiry_, e.expires);
     expectations_[e.id] = e;
     return true;
 }
@@ -451,11 +452,14 @@ std::optional<std::uint16_t> FtpAlg::free_port(const IpAddress& dst, std::uint16
 
 std::vector<AlgExpectation> FtpAlg::expire(TimeNs now) {
     std::vector<AlgExpectation> gone;
+    if (now < next_expiry_) return gone;
+    next_expiry_ = std::numeric_limits<TimeNs>::max();
     for (auto it = expectations_.begin(); it != expectations_.end();) {
         if (now >= it->second.expires) {
             gone.push_back(it->second);
             it = expectations_.erase(it);
         } else {
+            next_expiry_ = std::min(next_expiry_, it->second.expires);
             ++it;
         }
     }

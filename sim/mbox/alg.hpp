@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -116,7 +117,12 @@ private:
     bool expect(AlgExpectation e, std::vector<MiddleboxNote>& notes);
 
     FtpAlgConfig config_;
+    // By id (creation order, which every scan keeps). Few at a time: an expectation lives from
+    // the announcement to its data connection, at most expectation_timeout.
     std::map<int, AlgExpectation> expectations_;
+    // No expectation expires before this (a lower bound: process() calls expire() per packet,
+    // which returns at once until then).
+    TimeNs next_expiry_ = std::numeric_limits<TimeNs>::max();
     int next_id_ = 1;
 };
 

@@ -1,6 +1,7 @@
 #include "sim/mbox/conntrack.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace ftpsim::mbox {
 
@@ -31,11 +32,13 @@ trace::Event created_fact(const ConntrackEntry& e) {
 }
 
 ConntrackEntry* Conntrack::find(const Packet& p, CtDirection& dir) {
-    auto it = by_tuple_.find(FlowTuple{p.src, p.dst});
-    if (it == by_tuple_.end() || it->second.empty()) return nullptr;
-    const auto best = *std::min_element(it->second.begin(), it->second.end());
-    dir = best.second;
-    return &entries_.at(best.first);
+    const auto [first, last] = by_tuple_.equal_range(FlowTuple{p.src, p.dst});
+    if (first == last) return nullptr;
+    TupleRef best = first->second;
+    for (auto it = std::next(first); it != last; ++it)
+        if (it->second.before(best)) best = it->second;
+    dir = best.dir;
+    return best.entry;
 }
 
 ConntrackEntry* Conntrack::get(int id) {
@@ -43,18 +46,15 @@ ConntrackEntry* Conntrack::get(int id) {
     return it == entries_.end() ? nullptr : &it->second;
 }
 
-void Conntrack::add_to_index(const ConntrackEntry& e) {
-    by_tuple_[e.original].emplace_back(e.id, CtDirection::Original);
-    by_tuple_[e.reply].emplace_back(e.id, CtDirection::Reply);
+void Conntrack::add_to_index(ConntrackEntry& e) {
+    by_tuple_.emplace(e.original, TupleRef{e.id, CtDirection::Original, &e});
+    by_tuple_.emplace(e.reply, TupleRef{e.id, CtDirection::Reply, &e});
 }
 
 void Conntrack::remove_from_index(const ConntrackEntry& e) {
     for (const FlowTuple* t : {&e.original, &e.reply}) {
-        auto it = by_tuple_.find(*t);
-        if (it == by_tuple_.end()) continue;
-        auto& v = it->second;
-        v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& x) { return x.first == e.id; }), v.end());
-        if (v.empty()) by_tuple_.erase(it);
+        auto [it, last] = by_tuple_.equal_range(*t);
+        while (it != last) it = it->second.id == e.id ? by_tuple_.erase(it) : std::next(it);
     }
 }
 
@@ -70,7 +70,7 @@ ConntrackEntry& Conntrack::add(const FlowTuple& original, const FlowTuple& reply
     e.original = original;
     e.reply = reply;
     e.created = e.last_seen = now;
-    ConntrackEntry& stored = entries_[e.id] = e;
+    ConntrackEntry& stored = entries_.emplace(e.id, e).first->second;
     add_to_index(stored);
     push_deadline(stored);
     return stored;
@@ -121,6 +121,7 @@ std::vector<ConntrackEntry> Conntrack::entries() const {
     std::vector<ConntrackEntry> out;
     out.reserve(entries_.size());
     for (const auto& [id, e] : entries_) out.push_back(e);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     return out;
 }
 

@@ -1,6 +1,7 @@
 #include "sim/mbox/nat.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace ftpsim::mbox {
 
@@ -71,6 +72,16 @@ bool filter_admits(NatBehaviour behaviour, const std::vector<HostPort>& contacte
     });
 }
 
+namespace {
+// The lowest id of a range of (key, id) entries: the mapping a scan in creation order finds first.
+template <class It>
+int lowest_id(It first, It last) {
+    int best = first->second;
+    for (; first != last; ++first) best = std::min(best, first->second);
+    return best;
+}
+}  // namespace
+
 Nat::Nat(NatConfig config, IpAddress external_address)
     : config_(config), external_(external_address), cursor_(config.port_min ? config.port_min : 1024) {}
 
@@ -86,8 +97,8 @@ HostPort Nat::remote_key(const HostPort& remote) const {
 NatMapping* Nat::map_outbound(const HostPort& internal, const HostPort& remote, TimeNs now,
                               bool& created) {
     created = false;
-    if (auto it = by_flow_.find({internal, remote_key(remote)}); it != by_flow_.end() && !it->second.empty())
-        return &mappings_.at(*std::min_element(it->second.begin(), it->second.end()));
+    if (const auto [first, last] = by_flow_.equal_range({internal, remote_key(remote)}); first != last)
+        return &mappings_.at(lowest_id(first, last));
     auto port = allocate_port(internal.port, config_.port_preservation);
     if (!port) return nullptr;
     created = true;
@@ -100,7 +111,9 @@ NatMapping* Nat::reserve(const HostPort& internal, std::uint16_t wanted, TimeNs 
     auto port = allocate_port(wanted, true);
     if (!port) return nullptr;
     // remote_key({}) is the empty key: any remote may use it, the expectation does the admitting.
-    return &add(internal, *port, wanted, {}, now, std::move(origin));
+    NatMapping& m = add(internal, *port, wanted, {}, now, std::move(origin));
+    m.reserved = true;
+    return &m;
 }
 
 NatMapping& Nat::add(const HostPort& internal, std::uint16_t port, std::uint16_t wanted, const HostPort& remote,
@@ -116,9 +129,12 @@ NatMapping& Nat::add(const HostPort& internal, std::uint16_t port, std::uint16_t
     m.remote_key = remote_key(remote);
     m.origin = std::move(origin);
     m.created = m.last_used = now;
-    NatMapping& stored = mappings_[m.id] = m;
-    by_flow_[{stored.internal, stored.remote_key}].push_back(stored.id);
-    by_port_[stored.external.port].push_back(stored.id);
+    const int id = m.id;
+    NatMapping& stored = mappings_.emplace(id, std::move(m)).first->second;
+    by_flow_.emplace(std::pair{stored.internal, stored.remote_key}, stored.id);
+    by_internal_.emplace(stored.internal, stored.id);
+    if (by_port_.empty()) by_port_.resize(65536);
+    by_port_[stored.external.port] = stored.id;
     used_[stored.external.port >> 6] |= std::uint64_t{1} << (stored.external.port & 63);
     push_deadline(stored);
     return stored;
@@ -126,18 +142,18 @@ NatMapping& Nat::add(const HostPort& internal, std::uint16_t port, std::uint16_t
 
 void Nat::push_deadline(const NatMapping& m) { deadlines_.emplace(m.last_used + timeout_of(m), m.id); }
 
-void Nat::erase(std::map<int, NatMapping>::iterator it) {
+void Nat::erase(Table::iterator it) {
     const NatMapping& m = it->second;
     auto drop = [&](auto& index, const auto& key) {
-        auto found = index.find(key);
-        if (found == index.end()) return;
-        auto& ids = found->second;
-        ids.erase(std::remove(ids.begin(), ids.end(), m.id), ids.end());
-        if (ids.empty()) index.erase(found);
+        auto [found, last] = index.equal_range(key);
+        while (found != last) found = found->second == m.id ? index.erase(found) : std::next(found);
     };
     drop(by_flow_, std::pair{m.internal, m.remote_key});
-    drop(by_port_, m.external.port);
-    if (!by_port_.count(m.external.port)) used_[m.external.port >> 6] &= ~(std::uint64_t{1} << (m.external.port & 63));
+    drop(by_internal_, m.internal);
+    if (by_port_[m.external.port] == m.id) {
+        by_port_[m.external.port] = 0;
+        used_[m.external.port >> 6] &= ~(std::uint64_t{1} << (m.external.port & 63));
+    }
     mappings_.erase(it);
 }
 
@@ -146,7 +162,7 @@ bool Nat::port_free(std::uint16_t port) const {
     if (config_.port_min && (port < config_.port_min || port > config_.port_max)) return false;
     for (auto [lo, hi] : excluded_)
         if (port >= lo && port <= hi) return false;
-    return by_port_.find(port) == by_port_.end();
+    return !(used_[port >> 6] >> (port & 63) & 1);
 }
 
 // Where a port is looked for: the pool when one is given, else the class of the wanted port, as
@@ -195,7 +211,7 @@ Nat::Admission Nat::admit_inbound(const HostPort& external, const HostPort& remo
                                   NatMapping*& mapping) {
     mapping = external.addr == external_ ? find_external(external.port) : nullptr;
     if (!mapping) return Admission::NoMapping;
-    if (mapping->origin != "masquerade") return Admission::Filtered;  // only its expectation admits
+    if (mapping->reserved) return Admission::Filtered;  // only its expectation admits
     return filter_admits(config_.filtering, mapping->contacted, remote) ? Admission::Admitted
                                                                          : Admission::Filtered;
 }
@@ -243,14 +259,20 @@ NatMapping* Nat::find(int id) {
 }
 
 NatMapping* Nat::find_external(std::uint16_t port) {
-    auto it = by_port_.find(port);
-    if (it == by_port_.end() || it->second.empty()) return nullptr;
-    return &mappings_.at(*std::min_element(it->second.begin(), it->second.end()));
+    const int id = by_port_.empty() ? 0 : by_port_[port];
+    return id ? &mappings_.at(id) : nullptr;
+}
+
+NatMapping* Nat::find_internal(const HostPort& internal) {
+    const auto [first, last] = by_internal_.equal_range(internal);
+    return first == last ? nullptr : &mappings_.at(lowest_id(first, last));
 }
 
 std::vector<NatMapping> Nat::mappings() const {
     std::vector<NatMapping> out;
+    out.reserve(mappings_.size());
     for (const auto& [id, m] : mappings_) out.push_back(m);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     return out;
 }
 

@@ -7,12 +7,12 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <queue>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -83,7 +83,10 @@ struct NatMapping {
     // Remote endpoints the internal endpoint has sent to through this mapping: filtering
     // admits inbound packets from these only (by address or address and port).
     std::vector<HostPort> contacted;
-    std::string origin = "masquerade";  // or "ALG expectation"
+    std::string origin = "masquerade";  // or "ALG expectation": for display
+    // Made by reserve() for an ALG's expectation: no unsolicited packet uses it (the expectation
+    // admits its data connection); a masquerade mapping admits what its filtering allows.
+    bool reserved = false;
     // How the external port was chosen: the internal (or, for the ALG, the announced) port kept,
     // or another one because `clash_with` (a mapping id) held it or it lay outside the pool
     // (clash_with 0).
@@ -138,14 +141,19 @@ public:
 
     NatMapping* find(int id);
     NatMapping* find_external(std::uint16_t port);
+    // The oldest mapping of `internal` (any remote key, ALG reservations included); nullptr when
+    // it has none.
+    NatMapping* find_internal(const HostPort& internal);
     std::vector<NatMapping> mappings() const;  // in creation order
     std::size_t size() const { return mappings_.size(); }
 
 private:
-    // Lookups by (internal, remote key) and by external port, and expiry through a lazily
-    // checked min-heap of idle deadlines, keep the per-packet cost O(log n); they give the same
-    // answers as a scan of the mappings in creation order (the lowest id wins).
-    void erase(std::map<int, NatMapping>::iterator it);
+    // Lookups by (internal, remote key), by internal endpoint and by external port are hash or
+    // array lookups, O(1) per packet; expiry goes through a lazily checked min-heap of idle
+    // deadlines, O(log n). They give the same answers as a scan of the mappings in creation order
+    // (the lowest id wins); mappings() and expire() return mappings in id order.
+    using Table = std::unordered_map<int, NatMapping>;
+    void erase(Table::iterator it);
     void push_deadline(const NatMapping& m);
     HostPort remote_key(const HostPort& remote) const;
     std::optional<std::uint16_t> allocate_port(std::uint16_t wanted, bool try_wanted);
@@ -155,10 +163,13 @@ private:
 
     NatConfig config_;
     IpAddress external_;
-    std::map<int, NatMapping> mappings_;  // by id: stable addresses, creation order
-    std::map<std::pair<HostPort, HostPort>, std::vector<int>> by_flow_;  // (internal, remote key)
-    std::map<std::uint16_t, std::vector<int>> by_port_;                  // external port
-    // Bit p set: by_port_ holds port p. allocate_port skips 64 used ports per word instead of
+    Table mappings_;  // by id; node-based: addresses stay valid
+    std::unordered_multimap<std::pair<HostPort, HostPort>, int, HostPortPairHash> by_flow_;  // (internal, remote key)
+    std::unordered_multimap<HostPort, int, HostPortHash> by_internal_;
+    // External port -> the id of the mapping that holds it (0: none), sized on the first mapping.
+    // A port has at most one mapping: add() only takes ports that port_free() found free.
+    std::vector<int> by_port_;
+    // Bit p set: a mapping holds port p. allocate_port skips 64 used ports per word instead of
     // walking a run of them (at tens of thousands of mappings a clash walked most of the pool).
     std::vector<std::uint64_t> used_ = std::vector<std::uint64_t>(65536 / 64);
     // The first port of [from, to] whose bit is clear; 0 when none (port 0 is never allocated).

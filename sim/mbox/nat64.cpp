@@ -45,17 +45,10 @@ trace::Event Nat64::fact(trace::Fact f, const Packet& pkt) const {
 // pool port for every destination; a new one keeps its own port number when no other endpoint
 // holds it (as Linux's masquerade behind Tayga does), else takes the next free one above 1023.
 std::optional<std::uint16_t> Nat64::pool_port(const HostPort& v6_src) const {
-    for (const auto& s : sessions_)
-        if (s.v6_src == v6_src) return s.v4_src.port;
-    for (const auto& b : bindings_)
-        if (b.v6 == v6_src) return b.v4.port;
-    auto taken = [&](std::uint32_t port) {
-        for (const auto& s : sessions_)
-            if (s.v4_src.port == port) return true;
-        for (const auto& b : bindings_)
-            if (b.v4.port == port) return true;
-        return false;
-    };
+    if (auto it = session_by_v6_src_.find(v6_src); it != session_by_v6_src_.end())
+        return sessions_[it->second].v4_src.port;
+    if (auto it = binding_by_v6_.find(v6_src); it != binding_by_v6_.end()) return bindings_[it->second].v4.port;
+    auto taken = [&](std::uint32_t port) { return port_taken(port); };
     if (!taken(v6_src.port)) return v6_src.port;
     for (std::uint32_t p = std::max<std::uint32_t>(1024, v6_src.port); p <= 65535; ++p)
         if (!taken(p)) return static_cast<std::uint16_t>(p);
@@ -67,8 +60,7 @@ std::optional<std::uint16_t> Nat64::pool_port(const HostPort& v6_src) const {
 // The FTP64 ALG's EPRT -> PORT: the client's endpoint gets a pool endpoint (the same address
 // as its sessions, Jool's pool4_allocate_same_address) and a binding the server may connect to.
 std::optional<HostPort> Nat64::bind(const HostPort& v6, std::vector<MiddleboxNote>& notes) {
-    for (const auto& b : bindings_)
-        if (b.v6 == v6) return b.v4;
+    if (auto it = binding_by_v6_.find(v6); it != binding_by_v6_.end()) return bindings_[it->second].v4;
     const auto port = pool_port(v6);
     if (!port) return std::nullopt;
     Nat64Binding b{next_id_++, v6, {config_.pool, *port}};
@@ -79,8 +71,25 @@ std::optional<HostPort> Nat64::bind(const HostPort& v6, std::vector<MiddleboxNot
     e.src_after = ep(b.v4);
     e.entry = b.id;
     notes.push_back(make_note(NoteKind::Nat, std::move(e)));
-    bindings_.push_back(b);
+    add_binding(b);
     return b.v4;
+}
+
+void Nat64::add_session(const Nat64Session& s) {
+    const std::size_t at = sessions_.size();
+    sessions_.push_back(s);
+    session_by_v6_.try_emplace({s.v6_src, s.v6_dst}, at);
+    session_by_v4_.try_emplace({s.v4_dst, s.v4_src}, at);
+    session_by_v6_src_.try_emplace(s.v6_src, at);
+    used_[s.v4_src.port >> 6] |= std::uint64_t{1} << (s.v4_src.port & 63);
+}
+
+void Nat64::add_binding(const Nat64Binding& b) {
+    const std::size_t at = bindings_.size();
+    bindings_.push_back(b);
+    binding_by_v6_.try_emplace(b.v6, at);
+    binding_by_v4_.try_emplace(b.v4, at);
+    used_[b.v4.port >> 6] |= std::uint64_t{1} << (b.v4.port & 63);
 }
 
 Ftp64Control* Nat64::control(const Nat64Session& s) {
@@ -123,14 +132,14 @@ Verdict Nat64::process(Packet& pkt, std::vector<MiddleboxNote>& notes, std::vect
     if (!pkt.dst.addr.is_v4()) {
         const auto v4_dst = nat64_extract(config_.prefix, pkt.dst.addr);
         if (!v4_dst) return Verdict::Forward;  // plain IPv6, routed as it is
-        for (const auto& s : sessions_)
-            if (s.v6_src == pkt.src && s.v6_dst == pkt.dst) {
-                outbound_alg(s, pkt, notes, answers);
-                pkt.src = s.v4_src;
-                pkt.dst = s.v4_dst;
-                if (Ftp64Control* c = control(s)) apply_seqadj(c->seqadj, CtDirection::Original, pkt);
-                return Verdict::Forward;
-            }
+        if (auto it = session_by_v6_.find({pkt.src, pkt.dst}); it != session_by_v6_.end()) {
+            const Nat64Session& s = sessions_[it->second];
+            outbound_alg(s, pkt, notes, answers);
+            pkt.src = s.v4_src;
+            pkt.dst = s.v4_dst;
+            if (Ftp64Control* c = control(s)) apply_seqadj(c->seqadj, CtDirection::Original, pkt);
+            return Verdict::Forward;
+        }
         if (!pkt.is_syn_only()) {
             trace::Event e = fact(trace::Fact::Nat64Unsolicited, pkt);
             e.verdict = trace::Verdict::Dropped;
@@ -150,41 +159,41 @@ Verdict Nat64::process(Packet& pkt, std::vector<MiddleboxNote>& notes, std::vect
         e.dst_after = ep(s.v4_dst);
         e.entry = s.id;
         notes.push_back(make_note(NoteKind::Nat, std::move(e)));
-        sessions_.push_back(s);
+        add_session(s);
         pkt.src = s.v4_src;
         pkt.dst = s.v4_dst;
         return Verdict::Forward;
     }
     if (pkt.dst.addr != config_.pool) return Verdict::Forward;
-    for (const auto& s : sessions_)
-        if (s.v4_dst == pkt.src && s.v4_src == pkt.dst) {
-            Ftp64Control* c = control(s);
-            if (c) ftp64_server_segment(*c, config_.name, pkt, notes);
-            pkt.src = s.v6_dst;
-            pkt.dst = s.v6_src;
-            if (c) apply_seqadj(c->seqadj, CtDirection::Reply, pkt);
+    if (auto it = session_by_v4_.find({pkt.src, pkt.dst}); it != session_by_v4_.end()) {
+        const Nat64Session& s = sessions_[it->second];
+        Ftp64Control* c = control(s);
+        if (c) ftp64_server_segment(*c, config_.name, pkt, notes);
+        pkt.src = s.v6_dst;
+        pkt.dst = s.v6_src;
+        if (c) apply_seqadj(c->seqadj, CtDirection::Reply, pkt);
+        return Verdict::Forward;
+    }
+    if (pkt.is_syn_only())
+        if (auto it = binding_by_v4_.find(pkt.dst); it != binding_by_v4_.end()) {
+            const Nat64Binding& b = bindings_[it->second];
+            // The server's data connection to an FTP64 ALG's binding (an EPRT it made PORT).
+            // Admitted from any IPv4 host, as Jool's default endpoint-independent filtering does.
+            HostPort server6{nat64_synthesize(config_.prefix, pkt.src.addr), pkt.src.port};
+            Nat64Session s{next_id_++, b.v6, server6, b.v4, pkt.src, true};
+            // Told as the other sessions are, from the IPv6 endpoint's side (its binding).
+            trace::Event e = fact(trace::Fact::Nat64Session, pkt);
+            e.src = ep(s.v6_src);
+            e.dst = ep(s.v6_dst);
+            e.src_after = ep(s.v4_src);
+            e.dst_after = ep(s.v4_dst);
+            e.entry = s.id;
+            notes.push_back(make_note(NoteKind::Nat, std::move(e)));
+            add_session(s);
+            pkt.src = server6;
+            pkt.dst = b.v6;
             return Verdict::Forward;
         }
-    if (pkt.is_syn_only())
-        for (const auto& b : bindings_)
-            if (b.v4 == pkt.dst) {
-                // The server's data connection to an FTP64 ALG's binding (an EPRT it made PORT).
-                // Admitted from any IPv4 host, as Jool's default endpoint-independent filtering does.
-                HostPort server6{nat64_synthesize(config_.prefix, pkt.src.addr), pkt.src.port};
-                Nat64Session s{next_id_++, b.v6, server6, b.v4, pkt.src, true};
-                // Told as the other sessions are, from the IPv6 endpoint's side (its binding).
-                trace::Event e = fact(trace::Fact::Nat64Session, pkt);
-                e.src = ep(s.v6_src);
-                e.dst = ep(s.v6_dst);
-                e.src_after = ep(s.v4_src);
-                e.dst_after = ep(s.v4_dst);
-                e.entry = s.id;
-                notes.push_back(make_note(NoteKind::Nat, std::move(e)));
-                sessions_.push_back(s);
-                pkt.src = server6;
-                pkt.dst = b.v6;
-                return Verdict::Forward;
-            }
     // RFC 6146 3.5.2.2: no session for it: an inbound connection nobody on the IPv6 side opened.
     trace::Event e = fact(trace::Fact::Nat64Unsolicited, pkt);
     e.verdict = trace::Verdict::Dropped;

@@ -10,6 +10,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "sim/mbox/alg64.hpp"
@@ -75,11 +77,26 @@ private:
     std::optional<std::uint16_t> pool_port(const HostPort& v6_src) const;
     std::optional<HostPort> bind(const HostPort& v6, std::vector<MiddleboxNote>& notes);
     Ftp64Control* control(const Nat64Session& s);
+    void add_session(const Nat64Session& s);
+    void add_binding(const Nat64Binding& b);
+    bool port_taken(std::uint32_t port) const { return used_[port >> 6] >> (port & 63) & 1; }
     void outbound_alg(const Nat64Session& s, Packet& pkt, std::vector<MiddleboxNote>& notes, std::vector<Packet>* answers);
 
     Nat64Config config_;
+    // Sessions and bindings are only ever added. The indexes below answer what a scan of them in
+    // creation order answered (the first match), in O(1) per packet: each key keeps the position
+    // of the first session or binding that had it.
     std::vector<Nat64Session> sessions_;
     std::vector<Nat64Binding> bindings_;
+    using EndpointPairIndex = std::unordered_map<std::pair<HostPort, HostPort>, std::size_t, HostPortPairHash>;
+    using EndpointIndex = std::unordered_map<HostPort, std::size_t, HostPortHash>;
+    EndpointPairIndex session_by_v6_;    // (v6_src, v6_dst)
+    EndpointPairIndex session_by_v4_;    // (v4_dst, v4_src): the IPv4 side as a reply arrives
+    EndpointIndex session_by_v6_src_;    // v6_src
+    EndpointIndex binding_by_v6_;        // v6
+    EndpointIndex binding_by_v4_;        // v4
+    // Bit p set: a session's pool port or a binding's is p.
+    std::vector<std::uint64_t> used_ = std::vector<std::uint64_t>(65536 / 64);
     std::map<int, Ftp64Control> controls_;  // the FTP64 ALG's control connections, by session id
     int next_id_ = 1;
 };

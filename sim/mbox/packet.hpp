@@ -7,9 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "protocol/address.hpp"
 
@@ -80,6 +82,37 @@ struct Prefix {
     bool contains(const IpAddress& a) const;
     std::string to_string() const;
     static Prefix host(const IpAddress& a) { return {a, a.is_v4() ? 32 : 128}; }
+};
+
+// Hashes for the middleboxes' lookup tables (std::unordered_map keys). An endpoint's 16 address
+// bytes, family and port are folded into 64 bits without loss for IPv4 (the address in the low
+// half, port and family in the high half), then through splitmix64's finaliser (a bijection), so
+// that addresses that differ in one byte or ports that differ by one land in unrelated buckets.
+inline std::uint64_t mix64(std::uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+inline std::uint64_t hash_value(const HostPort& hp) {
+    std::uint64_t lo = 0, hi = 0;
+    std::memcpy(&lo, hp.addr.bytes.data(), 8);
+    std::memcpy(&hi, hp.addr.bytes.data() + 8, 8);
+    const std::uint64_t tail = std::uint64_t{hp.port} << 8 | static_cast<std::uint8_t>(hp.addr.family);
+    return mix64(lo ^ (tail << 32) ^ hi * 0x9e3779b97f4a7c15ULL);
+}
+struct HostPortHash {
+    std::size_t operator()(const HostPort& hp) const noexcept { return static_cast<std::size_t>(hash_value(hp)); }
+};
+// An ordered pair of endpoints: (a, b) and (b, a) hash apart.
+inline std::uint64_t hash_value(const HostPort& a, const HostPort& b) {
+    return hash_value(a) * 0x9e3779b97f4a7c15ULL + hash_value(b);
+}
+struct HostPortPairHash {
+    std::size_t operator()(const std::pair<HostPort, HostPort>& p) const noexcept {
+        return static_cast<std::size_t>(hash_value(p.first, p.second));
+    }
 };
 
 // Modular comparisons of TCP sequence numbers (RFC 1982 style), as the kernel's before()/after().

@@ -141,12 +141,6 @@ void Router::expire(TimeNs now, std::vector<MiddleboxNote>& notes) {
 
 // ---- the pipeline ------------------------------------------------------------------------------
 
-bool RouterResult::has_note(std::string_view fragment) const {
-    for (const auto& n : notes)
-        if (n.text.find(fragment) != std::string::npos) return true;
-    return false;
-}
-
 RouterResult Router::process(Packet pkt, int in_iface, TimeNs now) {
     RouterResult r;
     r.verdict = process(pkt, in_iface, r.out_iface, now, r.notes);
@@ -198,6 +192,7 @@ Verdict Router::process_new(Packet& pkt, int in_iface, int& out_iface, TimeNs no
     ct.related = f.related;
     ct.master = f.master;
     ct.nat_mapping = f.mapping;
+    ct.nat_mapping_ptr = nat_ && f.mapping >= 0 ? nat_->find(f.mapping) : nullptr;
     if (f.mapping >= 0) ct_by_mapping_[f.mapping].push_back(ct.id);
     ct.nat_inside_is_reply = f.inside_is_reply;
     // The helper is chosen by the real server port (the reply tuple's source), as
@@ -391,7 +386,11 @@ std::optional<Verdict> Router::filter(const FilterInput& in, Packet& pkt, int in
 Verdict Router::forward(ConntrackEntry& ct, CtDirection dir, Packet& pkt, int in_iface, int& out_iface,
                         TimeNs now, std::vector<MiddleboxNote>& notes, bool already_filtered) {
     const FlowTuple out = ct.translated(dir);
-    out_iface = route(out.dst.addr);
+    // The route of a direction's translated destination never changes (the interfaces are
+    // fixed): looked up on its first packet, kept in the entry.
+    int& cached = ct.out_iface[index(dir)];
+    if (cached < 0) cached = route(out.dst.addr);
+    out_iface = cached;
     if (!already_filtered) {
         const FlowTuple view = ct.filter_view(dir);
         FilterInput in{&pkt, view.src, view.dst, in_iface, out_iface, direction(in_iface, out_iface),
@@ -437,8 +436,7 @@ FtpAlg::PortChooser Router::port_chooser(const ConntrackEntry& ct, TimeNs now,
         for (const auto& f : forwarder_.forwards())  // already forwarded there: keep the port
             if (f.covers(wanted) && f.target(wanted) == internal) return std::pair{wanted, -1};
         if (nat_ && external == nat_->external_address()) {
-            for (const auto& m : nat_->mappings())
-                if (m.internal == internal) return std::pair{m.external.port, m.id};
+            if (const NatMapping* held = nat_->find_internal(internal)) return std::pair{held->external.port, held->id};
             NatMapping* m = nat_->reserve(internal, wanted, now, "ALG expectation");
             if (!m) return std::nullopt;
             trace::Event e = fact(trace::Fact::NatMappingCreated);
@@ -458,7 +456,7 @@ FtpAlg::PortChooser Router::port_chooser(const ConntrackEntry& ct, TimeNs now,
 
 void Router::touch_mapping(const ConntrackEntry& ct, CtDirection dir, const Packet& translated, TimeNs now) {
     if (!nat_ || ct.nat_mapping < 0) return;
-    NatMapping* m = nat_->find(ct.nat_mapping);
+    NatMapping* m = ct.nat_mapping_ptr;
     if (!m) return;
     const CtDirection inside_sends = ct.nat_inside_is_reply ? CtDirection::Reply : CtDirection::Original;
     nat_->touch(*m, dir != inside_sends, translated.flags, translated.dst, now);

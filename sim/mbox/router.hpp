@@ -68,7 +68,6 @@ struct RouterResult {
     Packet packet;       // translated (Forward) or the RST (Reject)
     int out_iface = -1;
     std::vector<MiddleboxNote> notes;
-    bool has_note(std::string_view fragment) const;  // some note's text contains `fragment`
 };
 
 struct RouterSnapshot {

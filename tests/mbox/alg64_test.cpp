@@ -207,7 +207,7 @@ TEST_CASE("NAT64 + FTP64 ALG: EPSV 2 -> PASV, 227 -> 229, with the sequence numb
     REQUIRE(notes.size() == 2);
     CHECK(notes[0].fact.fact == trace::Fact::Alg64Translated);
     CHECK(notes[0].fact.state == "epsv-to-pasv");
-    CHECK(notes[0].text == "nat64: FTP64 ALG: \"EPSV 2\" sent on as \"PASV\"");
+    CHECK(notes[0].sentence() == "nat64: FTP64 ALG: \"EPSV 2\" sent on as \"PASV\"");
     CHECK(notes[1].fact.fact == trace::Fact::SeqAdjust);
     CHECK(notes[1].fact.seq_delta == -2);
 

@@ -6,9 +6,12 @@
 #include <vector>
 
 #include "sim/mbox/router.hpp"
+#include "tests/mbox/note_fields.hpp"
 
 using namespace ftpsim;
 using namespace ftpsim::mbox;
+using ftpsim::mbox::test::fact_of;
+using ftpsim::mbox::test::tep;
 
 namespace {
 
@@ -113,9 +116,20 @@ TEST_CASE("ALG: PORT from behind NAT is rewritten, mapped and expected; later se
     RouterResult port = c.from_client("PORT 192,168,1,10,195,149\r\n");
     REQUIRE(port.verdict == Verdict::Forward);
     CHECK(port.packet.payload == "PORT 203,0,113,1,195,149\r\n");
-    CHECK(port.has_note("ALG: rewrote PORT 192,168,1,10,195,149 -> PORT 203,0,113,1,195,149"));
-    CHECK(port.has_note("home-router: NAT mapped 192.168.1.10:50069 -> 203.0.113.1:50069"));
-    CHECK(port.has_note("ALG: the line is 1 byte shorter"));
+    const trace::Event* rewrote = fact_of(port, trace::Fact::AlgLineRewritten);
+    REQUIRE(rewrote);
+    CHECK(rewrote->form == trace::Announce::Port);
+    CHECK(rewrote->line_before == "192,168,1,10,195,149");
+    CHECK(rewrote->line_after == "203,0,113,1,195,149");
+    const trace::Event* mapped = fact_of(port, trace::Fact::NatMappingCreated);
+    REQUIRE(mapped);
+    CHECK(mapped->from == "home-router");
+    CHECK(mapped->src == tep("192.168.1.10:50069"));
+    CHECK(mapped->src_after == tep("203.0.113.1:50069"));
+    CHECK(mapped->state == "alg-expectation");
+    const trace::Event* shorter = fact_of(port, trace::Fact::SeqAdjust);
+    REQUIRE(shorter);
+    CHECK(shorter->seq_delta == -1);
 
     auto snap = r.snapshot(0);
     REQUIRE(snap.expectations.size() == 1);
@@ -141,7 +155,10 @@ TEST_CASE("ALG: PORT from behind NAT is rewritten, mapped and expected; later se
     REQUIRE(data.verdict == Verdict::Forward);
     CHECK(data.out_iface == kLan);
     CHECK(data.packet.dst == ep("192.168.1.10:50069"));
-    CHECK(data.has_note("is the expected PORT data connection (related)"));
+    const trace::Event* used = fact_of(data, trace::Fact::AlgExpectationUsed);
+    REQUIRE(used);
+    CHECK(used->form == trace::Announce::Port);
+    CHECK(used->dst_after == tep("192.168.1.10:50069"));
     CHECK(r.snapshot(0).expectations.empty());  // used once
     RouterResult data_back = r.process(make_packet(ep("192.168.1.10:50069"), ep("203.0.113.10:20"), kSyn | kAck, 1, 7001), kLan);
     REQUIRE(data_back.verdict == Verdict::Forward);
@@ -175,7 +192,11 @@ TEST_CASE("ALG: EPRT from behind NAT is rewritten") {
     c.login();
     RouterResult eprt = c.from_client("EPRT |1|192.168.1.10|50069|\r\n");
     CHECK(eprt.packet.payload == "EPRT |1|203.0.113.1|50069|\r\n");
-    CHECK(eprt.has_note("ALG: rewrote EPRT |1|192.168.1.10|50069| -> EPRT |1|203.0.113.1|50069|"));
+    const trace::Event* rewrote = fact_of(eprt, trace::Fact::AlgLineRewritten);
+    REQUIRE(rewrote);
+    CHECK(rewrote->form == trace::Announce::Eprt);
+    CHECK(rewrote->line_before == "|1|192.168.1.10|50069|");
+    CHECK(rewrote->line_after == "|1|203.0.113.1|50069|");
     REQUIRE(r.snapshot(0).expectations.size() == 1);
     CHECK(r.snapshot(0).expectations[0].dst == ep("203.0.113.1:50069"));
 }
@@ -188,8 +209,16 @@ TEST_CASE("ALG: 227 from a server behind NAT is rewritten and the data connectio
     c.from_client("PASV\r\n");
     RouterResult pasv = c.from_server("227 Entering Passive Mode (192,168,2,10,117,48).\r\n");
     CHECK(pasv.packet.payload == "227 Entering Passive Mode (203,0,113,1,117,48).\r\n");
-    CHECK(pasv.has_note("ALG: rewrote 227 192,168,2,10,117,48 -> 227 203,0,113,1,117,48"));
-    CHECK(pasv.has_note("server-router: NAT mapped 192.168.2.10:30000 -> 203.0.113.1:30000"));
+    const trace::Event* rewrote = fact_of(pasv, trace::Fact::AlgLineRewritten);
+    REQUIRE(rewrote);
+    CHECK(rewrote->form == trace::Announce::Pasv227);
+    CHECK(rewrote->line_before == "192,168,2,10,117,48");
+    CHECK(rewrote->line_after == "203,0,113,1,117,48");
+    const trace::Event* mapped = fact_of(pasv, trace::Fact::NatMappingCreated);
+    REQUIRE(mapped);
+    CHECK(mapped->from == "server-router");
+    CHECK(mapped->src == tep("192.168.2.10:30000"));
+    CHECK(mapped->src_after == tep("203.0.113.1:30000"));
 
     // The server's stream shrank by one byte: the client's acknowledgement is moved forward.
     RouterResult retr = c.from_client("RETR file.bin\r\n");
@@ -236,7 +265,11 @@ TEST_CASE("ALG: 229 carries no address; the expectation uses the server's, and a
         c.from_client("EPSV\r\n");
         RouterResult epsv = c.from_server("229 Entering Extended Passive Mode (|||30000|)\r\n");
         CHECK(epsv.packet.payload == "229 Entering Extended Passive Mode (|||30001|)\r\n");
-        CHECK(epsv.has_note("ALG: rewrote 229 |||30000| -> 229 |||30001|"));
+        const trace::Event* rewrote = fact_of(epsv, trace::Fact::AlgLineRewritten);
+        REQUIRE(rewrote);
+        CHECK(rewrote->form == trace::Announce::Epsv229);
+        CHECK(rewrote->line_before == "|||30000|");
+        CHECK(rewrote->line_after == "|||30001|");
         CHECK(r.process(make_packet(ep("203.0.113.10:40001"), ep("203.0.113.1:30001"), kSyn, 1), kWan).packet.dst ==
               ep("192.168.2.10:30000"));
     }
@@ -266,7 +299,14 @@ TEST_CASE("ALG: a related data connection passes a stateful firewall; without th
         RouterResult data = r.process(make_packet(ep("198.51.100.7:40001"), ep("10.0.0.5:30001"), kSyn, 1), 0);
         if (with_alg) {
             CHECK(data.verdict == Verdict::Forward);
-            CHECK(data.has_note("server-fw: accepted SYN to 10.0.0.5:30001 (related), rule 1"));
+            const trace::Event* verdict = fact_of(data, trace::Fact::FirewallVerdict);
+            REQUIRE(verdict);
+            CHECK(verdict->from == "server-fw");
+            CHECK(verdict->action == trace::Action::Accept);
+            CHECK(verdict->flags == "S");
+            CHECK(verdict->dst == tep("10.0.0.5:30001"));
+            CHECK(verdict->state == "related");
+            CHECK(verdict->rule == 1);
             // Its conntrack entry is created related: the state the firewall's rule 1 matched.
             const MiddleboxNote* created = nullptr;
             for (const auto& n : data.notes)
@@ -276,7 +316,7 @@ TEST_CASE("ALG: a related data connection passes a stateful firewall; without th
             CHECK(created->fact.dst == trace::Endpoint{"10.0.0.5", 30001});
         } else {
             CHECK(data.verdict == Verdict::Drop);
-            CHECK(data.notes.back().text == "server-fw: dropped SYN to 10.0.0.5:30001, rule 3 (default drop)");
+            CHECK(data.notes.back().sentence() == "server-fw: dropped SYN to 10.0.0.5:30001, rule 3 (default drop)");
         }
     }
 }
@@ -307,7 +347,12 @@ TEST_CASE("ALG: an announced address that is not the sender's own is ignored unl
         c.login();
         RouterResult port = c.from_client("PORT 10,9,9,9,195,149\r\n");
         CHECK(port.packet.payload == "PORT 10,9,9,9,195,149\r\n");
-        CHECK(port.has_note("PORT announces 10.9.9.9, not the sender's own 192.168.1.10"));
+        const trace::Event* ignored = fact_of(port, trace::Fact::AlgLineIgnored);
+        REQUIRE(ignored);
+        CHECK(ignored->alg_skip == trace::AlgSkip::ForeignAddress);
+        CHECK(ignored->form == trace::Announce::Port);
+        CHECK(ignored->dst.addr == "10.9.9.9");
+        CHECK(ignored->src.addr == "192.168.1.10");
         CHECK(r.snapshot(0).expectations.empty());
     }
     for (bool loose : {false, true}) {
@@ -342,7 +387,9 @@ TEST_CASE("ALG: blind to a TLS-protected control connection; after CCC it reads 
     const std::string hidden_port = tls_record(40);
     RouterResult port = c.from_client(hidden_port);
     CHECK(port.packet.payload == hidden_port);
-    CHECK(port.has_note("ALG: cannot read the control connection (TLS record)"));
+    const trace::Event* ignored = fact_of(port, trace::Fact::AlgLineIgnored);
+    REQUIRE(ignored);
+    CHECK(ignored->alg_skip == trace::AlgSkip::Tls);
     CHECK(r.snapshot(0).expectations.empty());
     c.from_server(tls_record(30));  // 200 PORT command successful, encrypted
     c.from_client(tls_record(20));  // CCC
@@ -351,7 +398,10 @@ TEST_CASE("ALG: blind to a TLS-protected control connection; after CCC it reads 
     SUBCASE("the first clear line after TLS is not read: no newline was seen before it") {
         RouterResult first = c.from_client("PORT 192,168,1,10,195,149\r\n");
         CHECK(first.packet.payload == "PORT 192,168,1,10,195,149\r\n");
-        CHECK(first.has_note("did not inspect \"PORT 192,168,1,10,195,149\""));
+        const trace::Event* ignored = fact_of(first, trace::Fact::AlgLineIgnored);
+        REQUIRE(ignored);
+        CHECK(ignored->alg_skip == trace::AlgSkip::NotAtLineStart);
+        CHECK(ignored->line_before == "PORT 192,168,1,10,195,149");
         c.from_server("200 PORT command successful.\r\n");
         RouterResult second = c.from_client("PORT 192,168,1,10,195,150\r\n");
         CHECK(second.packet.payload == "PORT 203,0,113,1,195,150\r\n");
@@ -408,9 +458,41 @@ TEST_CASE("ALG: expectations expire unused, one per control connection") {
     CHECK(r.snapshot(300 * trace::kNsPerSec).expectations.empty());
     std::vector<MiddleboxNote> notes;
     r.expire(300 * trace::kNsPerSec, notes);
-    bool noted = false;
-    for (const auto& n : notes) noted = noted || n.text.find("expired unused") != std::string::npos;
-    CHECK(noted);
+    const trace::Event* expired = fact_of(notes, trace::Fact::AlgExpectationExpired);
+    REQUIRE(expired);
+    CHECK(expired->dst == tep("203.0.113.1:50070"));
+}
+
+TEST_CASE("ALG: the mapping reserved for an expectation admits no unsolicited packet, even behind a full cone") {
+    RouterConfig cfg = home_router();
+    cfg.nat = NatConfig::full_cone();  // endpoint-independent filtering: a masquerade mapping admits anyone
+    Router r(cfg);
+    FtpControl c = client_behind_nat(r);
+    c.login();
+    c.from_client("PORT 192,168,1,10,195,149\r\n");
+    // The expected data connection uses the reserved mapping both ways (the inside's SYN-ACK is
+    // outbound through it: the mapping has contacted the server's port 20).
+    REQUIRE(r.process(make_packet(ep("203.0.113.10:20"), ep("203.0.113.1:50069"), kSyn, 7000), kWan).verdict ==
+            Verdict::Forward);
+    REQUIRE(r.process(make_packet(ep("192.168.1.10:50069"), ep("203.0.113.10:20"), kSyn | kAck, 1, 7001), kLan)
+                .verdict == Verdict::Forward);
+    const auto maps = r.nat()->mappings();
+    const NatMapping* reserved = nullptr;
+    for (const auto& m : maps)
+        if (m.external.port == 50069) reserved = &m;
+    REQUIRE(reserved);
+    CHECK(reserved->reserved);
+    CHECK(reserved->contacted.size() == 1);
+    // Another host's SYN to that port: a full cone's masquerade mapping would admit it, the reserved one does not.
+    RouterResult stranger = r.process(make_packet(ep("198.51.100.66:20"), ep("203.0.113.1:50069"), kSyn, 1), kWan);
+    CHECK(stranger.verdict == Verdict::Drop);
+    const trace::Event* filtered = fact_of(stranger, trace::Fact::NatInboundFiltered);
+    REQUIRE(filtered);
+    CHECK(filtered->entry == reserved->id);
+    // While the control connection's own mapping (a masquerade one) admits that host.
+    RouterResult to_control = r.process(make_packet(ep("198.51.100.66:20"), ep("203.0.113.1:50000"), kSyn, 1), kWan);
+    CHECK(to_control.verdict == Verdict::Forward);
+    CHECK(fact_of(to_control, trace::Fact::NatInboundAdmitted));
 }
 
 TEST_CASE("router: the snapshot shows NAT mappings, conntrack entries and expectations") {
@@ -424,6 +506,8 @@ TEST_CASE("router: the snapshot shows NAT mappings, conntrack entries and expect
     CHECK(snap.nat[0].established());
     CHECK(snap.nat[1].internal == ep("192.168.1.10:50069"));
     CHECK(snap.nat[1].origin == "ALG expectation");
+    CHECK(snap.nat[1].reserved);
+    CHECK_FALSE(snap.nat[0].reserved);
     REQUIRE(snap.conntrack.size() == 1);
     CHECK(snap.conntrack[0].ftp_helper);
     CHECK(snap.conntrack[0].nat());
@@ -444,7 +528,10 @@ TEST_CASE("ALG: 227 from a public server to a client behind NAT: expected, not r
     CHECK(exp[0].dst == ep("203.0.113.10:30000"));
     RouterResult data = r.process(make_packet(ep("192.168.1.10:50001"), ep("203.0.113.10:30000"), kSyn, 1), kLan);
     REQUIRE(data.verdict == Verdict::Forward);
-    CHECK(data.has_note("(related)"));
+    const trace::Event* used = fact_of(data, trace::Fact::AlgExpectationUsed);
+    REQUIRE(used);
+    CHECK(used->form == trace::Announce::Pasv227);
+    CHECK(used->dst_after == tep("203.0.113.10:30000"));
     CHECK(data.packet.src == ep("203.0.113.1:50001"));
     CHECK(data.packet.dst == ep("203.0.113.10:30000"));
 }

@@ -60,7 +60,7 @@ TEST_CASE("port forward: one port to another, with replies translated back") {
     CHECK(in.out_iface == kLan);
     CHECK(in.packet.dst == ep("192.168.2.10:21"));
     CHECK(in.packet.src == ep("203.0.113.10:40000"));
-    CHECK(in.notes.front().text == "server-router: port forward 203.0.113.1:2121 -> 192.168.2.10:21 (tcp 2121 -> 192.168.2.10:21)");
+    CHECK(in.notes.front().sentence() == "server-router: port forward 203.0.113.1:2121 -> 192.168.2.10:21 (tcp 2121 -> 192.168.2.10:21)");
 
     RouterResult back = r.process(make_packet(ep("192.168.2.10:21"), ep("203.0.113.10:40000"), kSyn | kAck, 5, 101), kLan);
     REQUIRE(back.verdict == Verdict::Forward);
@@ -111,7 +111,7 @@ TEST_CASE("firewall: the default policy drops, and the note names the rule") {
     RouterResult h = r.process(syn("198.51.100.7:40000", "10.0.0.5:30001"), kOut);
     CHECK(h.verdict == Verdict::Drop);
     REQUIRE(h.notes.size() == 1);
-    CHECK(h.notes[0].text == "server-fw: dropped SYN to 10.0.0.5:30001, rule 3 (default drop)");
+    CHECK(h.notes[0].sentence() == "server-fw: dropped SYN to 10.0.0.5:30001, rule 3 (default drop)");
     CHECK(h.notes[0].reason == "rule 3 (default drop)");
     CHECK(h.notes[0].verdict == trace::Verdict::Dropped);
     CHECK(h.notes[0].kind == NoteKind::Firewall);
@@ -125,7 +125,7 @@ TEST_CASE("firewall: stateful, new then established, with hit counters") {
     RouterResult s = r.process(syn("198.51.100.7:40000", "10.0.0.5:21"), kOut);
     REQUIRE(s.verdict == Verdict::Forward);
     CHECK(s.out_iface == kDmz);
-    CHECK(s.notes[0].text == "server-fw: accepted SYN to 10.0.0.5:21 (new), rule 2 (accept tcp dport 21)");
+    CHECK(s.notes[0].sentence() == "server-fw: accepted SYN to 10.0.0.5:21 (new), rule 2 (accept tcp dport 21)");
     RouterResult sa = r.process(make_packet(ep("10.0.0.5:21"), ep("198.51.100.7:40000"), kSyn | kAck, 5, 101), kDmz);
     CHECK(sa.verdict == Verdict::Forward);
     CHECK(sa.out_iface == kOut);
@@ -199,7 +199,7 @@ TEST_CASE("firewall: rule order decides, and reject answers with a TCP reset") {
     CHECK(h.packet.seq == 0);
     CHECK(h.packet.ack == 101);  // the SYN's sequence number + 1
     CHECK(h.notes[0].verdict == trace::Verdict::Rejected);
-    CHECK(h.notes[0].text == "server-fw: rejected SYN to 10.0.0.5:21 with a TCP reset, rule 1 (reject tcp from 198.51.100.0/24 dport 21)");
+    CHECK(h.notes[0].sentence() == "server-fw: rejected SYN to 10.0.0.5:21 with a TCP reset, rule 1 (reject tcp from 198.51.100.0/24 dport 21)");
 
     // From elsewhere the first rule does not match and the second accepts.
     CHECK(r.process(syn("192.0.2.9:40000", "10.0.0.5:21"), kOut).verdict == Verdict::Forward);

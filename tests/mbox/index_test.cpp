@@ -12,6 +12,7 @@
 
 #include "sim/mbox/conntrack.hpp"
 #include "sim/mbox/nat.hpp"
+#include "sim/mbox/nat64.hpp"
 
 using namespace ftpsim;
 using namespace ftpsim::mbox;
@@ -78,6 +79,27 @@ void check_nat_against_scan(NatBehaviour mapping) {
             CHECK(created);
             ++created_total;
         }
+        // The tables list mappings in creation order.
+        const auto all = nat.mappings();
+        CHECK(std::is_sorted(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; }));
+        // find_internal: the first mapping of the endpoint in creation order (the ALG's choice).
+        const NatMapping* first_of_internal = nullptr;
+        for (const auto& m : all)
+            if (m.internal == internal) {
+                first_of_internal = nat.find(m.id);
+                break;
+            }
+        CHECK(nat.find_internal(internal) == first_of_internal);
+        // find_external and port_free on a random port of (and around) the pool, held or not.
+        const auto probe = static_cast<std::uint16_t>(39995 + rng() % 310);
+        const NatMapping* holder = nullptr;
+        for (const auto& m : all)
+            if (m.external.port == probe) {
+                holder = nat.find(m.id);
+                break;
+            }
+        CHECK(nat.find_external(probe) == holder);
+        CHECK(nat.port_free(probe) == (!holder && probe >= 40000 && probe <= 40300));
         if (got) {
             // find_external: the lowest-id mapping owning the port (a scan would find it first).
             CHECK(nat.find_external(got->external.port) == got);
@@ -137,6 +159,9 @@ TEST_CASE("Conntrack index and deadline heap give the answers of a scan in id or
         CtDirection dir = CtDirection::Original;
         ConntrackEntry* got = ct.find(p, dir);
         REQUIRE(got == expect);
+        const auto all = ct.entries();
+        CHECK(std::is_sorted(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.id < y.id; }));
+        CHECK(all.size() == ct.size());
         if (got) {
             CHECK(dir == expect_dir);
             ct.update(*got, dir, p, now);
@@ -201,4 +226,96 @@ TEST_CASE("NAT port allocation through the bitmap picks the port of a scan round
         CHECK(exhausted > 0);  // the pool ran out at times
         CHECK(moved > 100);    // and clashes were searched
     }
+}
+
+// NAT64 sessions are found through hash indexes (sim/mbox/nat64.hpp): many clients, port clashes
+// and replies, each answer compared with a scan of the sessions in creation order.
+TEST_CASE("NAT64 session indexes give the answers of a scan in creation order") {
+    Nat64Config cfg;
+    cfg.prefix = nat64_well_known_prefix();
+    cfg.pool = proto::IpAddress::v4(0xCB007101);
+    Nat64 n(cfg);
+    std::mt19937_64 rng(5);
+    auto v6 = [](std::uint32_t low) {
+        proto::IpAddress a = *proto::parse_ip("2001:db8:1::");
+        a.bytes[12] = static_cast<std::uint8_t>(low >> 24);
+        a.bytes[13] = static_cast<std::uint8_t>(low >> 16);
+        a.bytes[14] = static_cast<std::uint8_t>(low >> 8);
+        a.bytes[15] = static_cast<std::uint8_t>(low);
+        return a;
+    };
+    int created = 0, reused = 0, replies = 0, unsolicited = 0;
+    for (int step = 0; step < 4000; ++step) {
+        std::vector<MiddleboxNote> notes;
+        if (rng() % 3 != 0 || n.sessions().empty()) {
+            // Outbound: 40 clients on 20 ports each (the same port numbers clash in the pool).
+            const HostPort src{v6(static_cast<std::uint32_t>(rng() % 40)), static_cast<std::uint16_t>(50000 + rng() % 20)};
+            const proto::IpAddress server = proto::IpAddress::v4(0xC6336400 + static_cast<std::uint32_t>(rng() % 3));
+            const HostPort dst{nat64_synthesize(cfg.prefix, server), 21};
+            const Nat64Session* expect = nullptr;
+            std::optional<std::uint16_t> own_port;  // the pool port the client already has
+            for (const auto& s : n.sessions()) {
+                if (!own_port && s.v6_src == src) own_port = s.v4_src.port;
+                if (s.v6_src == src && s.v6_dst == dst) {
+                    expect = &s;
+                    break;
+                }
+            }
+            const std::size_t before = n.sessions().size();
+            Packet p = make_packet(src, dst, expect ? kAck : kSyn, 1);
+            const HostPort want_src = expect ? expect->v4_src : HostPort{};
+            REQUIRE(n.process(p, notes) == Verdict::Forward);
+            if (expect) {
+                CHECK(p.src == want_src);
+                CHECK(n.sessions().size() == before);
+                ++reused;
+            } else {
+                REQUIRE(n.sessions().size() == before + 1);
+                const Nat64Session& made = n.sessions().back();
+                CHECK(p.src == made.v4_src);
+                CHECK(p.dst == HostPort{server, 21});
+                if (own_port) {
+                    CHECK(made.v4_src.port == *own_port);  // endpoint-independent: the same pool port
+                } else {
+                    // A new endpoint: its own port when no earlier session holds it, else the next free.
+                    std::uint32_t port = src.port;
+                    auto taken = [&](std::uint32_t q) {
+                        for (std::size_t k = 0; k + 1 < n.sessions().size(); ++k)
+                            if (n.sessions()[k].v4_src.port == q) return true;
+                        return false;
+                    };
+                    while (taken(port)) ++port;
+                    CHECK(made.v4_src.port == port);
+                }
+                ++created;
+            }
+        } else {
+            // Inbound: a reply on a random session, or on a pool port/server pair nobody opened.
+            const auto& sessions = n.sessions();
+            const Nat64Session s = sessions[rng() % sessions.size()];
+            const bool stray = rng() % 4 == 0;
+            const HostPort from = stray ? HostPort{s.v4_dst.addr, 22} : s.v4_dst;
+            const Nat64Session* expect = nullptr;
+            for (const auto& t : sessions)
+                if (t.v4_dst == from && t.v4_src == s.v4_src) {
+                    expect = &t;
+                    break;
+                }
+            const HostPort want_dst = expect ? expect->v6_src : HostPort{};
+            Packet p = make_packet(from, s.v4_src, kAck, 1);
+            const Verdict v = n.process(p, notes);
+            if (expect) {
+                CHECK(v == Verdict::Forward);
+                CHECK(p.dst == want_dst);
+                ++replies;
+            } else {
+                CHECK(v == Verdict::Drop);
+                ++unsolicited;
+            }
+        }
+    }
+    CHECK(created > 300);
+    CHECK(reused > 300);
+    CHECK(replies > 300);
+    CHECK(unsolicited > 50);
 }

@@ -49,7 +49,7 @@ TEST_CASE("NAT64: a SYN to the prefix opens a session; both directions are trans
     CHECK(syn.dst == ep("198.51.100.10:21"));
     REQUIRE(notes.size() == 1);
     CHECK(notes[0].fact.fact == trace::Fact::Nat64Session);
-    CHECK(notes[0].text ==
+    CHECK(notes[0].sentence() ==
           "nat64: NAT64 session [2001:db8:1::10]:40000 -> [64:ff9b::c633:640a]:21 as 203.0.113.1:40000 -> "
           "198.51.100.10:21");
     REQUIRE(n.sessions().size() == 1);

@@ -5,9 +5,12 @@
 #include <vector>
 
 #include "sim/mbox/router.hpp"
+#include "tests/mbox/note_fields.hpp"
 
 using namespace ftpsim;
 using namespace ftpsim::mbox;
+using ftpsim::mbox::test::fact_of;
+using ftpsim::mbox::test::tep;
 
 namespace {
 
@@ -36,7 +39,12 @@ TEST_CASE("NAT: outbound SYN is masqueraded with port preservation and the reply
     CHECK(out.out_iface == kWan);
     CHECK(out.packet.src == ep("203.0.113.1:50069"));
     CHECK(out.packet.dst == ep("203.0.113.10:21"));
-    CHECK(out.has_note("home-router: NAT mapped 192.168.1.10:50069 -> 203.0.113.1:50069"));
+    const trace::Event* mapped = fact_of(out, trace::Fact::NatMappingCreated);
+    REQUIRE(mapped);
+    CHECK(mapped->from == "home-router");
+    CHECK(mapped->src == tep("192.168.1.10:50069"));
+    CHECK(mapped->src_after == tep("203.0.113.1:50069"));
+    CHECK(mapped->entry == r.nat()->mappings().at(0).id);
 
     RouterResult back = r.process(make_packet(ep("203.0.113.10:21"), ep("203.0.113.1:50069"), kSyn | kAck, 900, 101), kWan);
     REQUIRE(back.verdict == Verdict::Forward);
@@ -108,11 +116,17 @@ TEST_CASE("NAT: a masquerade keeps source port 20; a clash is remapped within th
     Router r(home_config(NatConfig::port_restricted()));
     RouterResult first = r.process(syn("192.168.1.10:20", "203.0.113.10:50000"), kLan);
     CHECK(first.packet.src == ep("203.0.113.1:20"));
-    CHECK(first.has_note("NAT mapped 192.168.1.10:20 -> 203.0.113.1:20 (port 20 kept)"));
+    const trace::Event* kept = fact_of(first, trace::Fact::NatMappingCreated);
+    REQUIRE(kept);
+    CHECK(kept->src == tep("192.168.1.10:20"));
+    CHECK(kept->src_after == tep("203.0.113.1:20"));  // the port kept
     // A second inside host's port 20 clashes: nf_nat_l4proto_unique_tuple keeps it below 512.
     RouterResult second = r.process(syn("192.168.1.11:20", "203.0.113.10:50000"), kLan);
     CHECK(second.packet.src == ep("203.0.113.1:21"));
-    CHECK(second.has_note("NAT mapped 192.168.1.11:20 -> 203.0.113.1:21 (port 20 remapped: not free)"));
+    const trace::Event* remapped = fact_of(second, trace::Fact::NatMappingCreated);
+    REQUIRE(remapped);
+    CHECK(remapped->src == tep("192.168.1.11:20"));
+    CHECK(remapped->src_after == tep("203.0.113.1:21"));  // port 20 was not free
     // 512-1023 stays in 600-1023, the rest in 1024-65535.
     CHECK(r.process(syn("192.168.1.10:700", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:700"));
     CHECK(r.process(syn("192.168.1.11:700", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:701"));
@@ -136,7 +150,10 @@ TEST_CASE("NAT: with a port pool (--to-ports) a port outside it is remapped into
     CHECK(r.process(syn("192.168.1.10:40005", "203.0.113.10:80"), kLan).packet.src == ep("203.0.113.1:40005"));
     RouterResult out = r.process(syn("192.168.1.10:20", "203.0.113.10:80"), kLan);
     CHECK(out.packet.src == ep("203.0.113.1:40000"));
-    CHECK(out.has_note("(port 20 remapped: not free)"));
+    const trace::Event* remapped = fact_of(out, trace::Fact::NatMappingCreated);
+    REQUIRE(remapped);
+    CHECK(remapped->src.port == 20);
+    CHECK(remapped->src_after.port == 40000);
 }
 
 TEST_CASE("NAT: without port preservation ports are handed out in order from the pool") {
@@ -175,7 +192,12 @@ TEST_CASE("NAT: an idle mapping expires after the transitory or established time
         CHECK(r.snapshot(4 * 60 * kSec).nat.empty());
         RouterResult late = r.process(syn("203.0.113.20:80", "203.0.113.1:5000"), kWan, 4 * 60 * kSec);
         CHECK(late.verdict != Verdict::Forward);
-        CHECK(late.has_note("NAT mapping 192.168.1.10:5000 -> 203.0.113.1:5000 expired after 4 min idle (transitory)"));
+        const trace::Event* expired = fact_of(late, trace::Fact::NatMappingExpired);
+        REQUIRE(expired);
+        CHECK(expired->src == tep("192.168.1.10:5000"));
+        CHECK(expired->src_after == tep("203.0.113.1:5000"));
+        CHECK(expired->timeout_ns == 4 * 60 * kSec);
+        CHECK(expired->state == "transitory");
     }
     SUBCASE("established: 2 h 4 min idle, refreshed by traffic") {
         r.process(syn("192.168.1.10:5000", "203.0.113.10:80"), kLan, 0);
@@ -190,7 +212,10 @@ TEST_CASE("NAT: an idle mapping expires after the transitory or established time
         const Packet more = make_packet(ep("203.0.113.10:80"), ep("203.0.113.1:5000"), kAck | kPsh, 9, 101, "y");
         RouterResult too_late = r.process(more, kWan, last + two_h_four);
         CHECK(too_late.verdict != Verdict::Forward);
-        CHECK(too_late.has_note("expired after 2 h 4 min idle (established)"));
+        const trace::Event* expired = fact_of(too_late, trace::Fact::NatMappingExpired);
+        REQUIRE(expired);
+        CHECK(expired->timeout_ns == two_h_four);
+        CHECK(expired->state == "established");
     }
     SUBCASE("timeouts are configurable") {
         NatConfig quick = NatConfig::full_cone();
@@ -234,7 +259,11 @@ TEST_CASE("NAT: an inbound SYN with no mapping reaches the router's closed port,
         CHECK(h.packet.src == ep("203.0.113.10:40000"));  // the offending packet, for the ICMP's quote
         CHECK(h.notes.back().fact.action == trace::Action::Icmp);
         CHECK(h.notes.back().verdict == trace::Verdict::Rejected);
-        CHECK(h.has_note("answered SYN from 203.0.113.10:40000 to 203.0.113.1:30000 with ICMP port unreachable"));
+        const trace::Event& closed = h.notes.back().fact;
+        CHECK(closed.fact == trace::Fact::ClosedPort);
+        CHECK(closed.flags == "S");
+        CHECK(closed.src == tep("203.0.113.10:40000"));
+        CHECK(closed.dst == tep("203.0.113.1:30000"));
         // A RST to a closed port is never answered.
         CHECK(r.process(make_packet(ep("203.0.113.10:40000"), ep("203.0.113.1:30000"), kRst, 5), kWan).verdict ==
               Verdict::Drop);
