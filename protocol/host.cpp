@@ -295,6 +295,10 @@ void SessionHost::pump() {
     sessions_.settled(t_.now());
     if (pumping_) return;
     for (ConnHandle c : std::exchange(finished_, {})) forget_conn(c);
+    // A handed-over SPSV session is done as a session (its connection is now its owner's data
+    // connection): released here, after the pump, as the live server releases it at the hand-over.
+    for (SessionId sid : std::exchange(handed_over_, {}))
+        if (!holds_session(sid)) sessions_.session_finished(sid);
 }
 
 // SPSV: this control connection now carries the owner's data (draft-rosenau 3.2).
@@ -315,6 +319,7 @@ void SessionHost::become_data(SessionId sid, const BecomeDataConnection& b) {
     t_.file_data_from_now(c);  // "220", "SPDT id" and "200 DATA" were control text
     auto owner = control_of(b.owner);
     t_.relabel_as_data(c, owner ? *owner : -1);
+    handed_over_.push_back(sid);
 }
 
 void SessionHost::apply(SessionId sid, const Action& action) {

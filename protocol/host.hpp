@@ -291,6 +291,7 @@ private:
     std::set<SessionId> closing_control_;  // CloseControl done: nothing more is sent
     std::set<ConnHandle> control_gone_;    // the peer closed the control connection
     std::vector<ConnHandle> finished_;     // connections to forget once the pump is done
+    std::vector<SessionId> handed_over_;   // SPSV sessions whose connection became data: released then
     Time timer_at_ = kNever;
     bool pumping_ = false;
     bool again_ = false;

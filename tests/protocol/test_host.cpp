@@ -321,12 +321,16 @@ TEST_CASE("host: SPSV, a second control connection becomes the first session's d
     CHECK_FALSE(host.is_control(second));
     CHECK(t.index_of("file_data_from_now 3") >= 0);
     CHECK(t.index_of("relabel 3 for 1") >= 0);
+    // The second connection's session is done as a session once its connection is the owner's
+    // data connection: only the owner's session is held (it was kept until the run's end).
+    CHECK(server.sessions_held() == 1);
     // The first session's RETR goes out on it, after the handshake text.
     host.on_data(kControlConn, "RETR /example.file\r\n");
     CHECK(t.sent[second].ends_with("200 DATA\r\nContents of example.file"));
     CHECK(t.index_of("close 3") > t.index_of("send 3 24"));
     host.on_drained(second);
     CHECK(control.find("226") != std::string::npos);
+    CHECK(server.sessions_held() == 1);
 }
 
 TEST_CASE("host: a long-running server forgets every finished connection and session (issue #17)") {
