@@ -190,8 +190,8 @@ struct Options {
     int max_full_runs = 30;             // full-stack runs per repetition (at most)
     int sessions = 1'000;               // scale: sessions per client host
     std::vector<int> hosts = {1, 10, 100};  // scale: the sizes, as numbers of hosts (1k, 10k, 100k)
-    int sweep_seeds = 16;               // a round sweeps the 96-cell matrix x this many seeds
-    int sweep_rounds = 5;               // --jobs 1 / --jobs 2 alternations
+    int sweep_seeds = 32;               // a round sweeps the 96-cell matrix x this many seeds
+    int sweep_rounds = 9;               // --jobs 1 / --jobs 2 alternations
     int knob_iterations = 30;
     int knob_aged_runs = 300;           // then this many more runs in the same process
     std::size_t corpus_bytes = 8u << 20;

@@ -6,7 +6,7 @@
 #                                   Slurm for the batch-system test)
 set -euo pipefail
 
-build_pkgs=(cmake g++ make pkg-config libsimgrid-dev libimgui-dev libglfw3-dev doctest-dev
+build_pkgs=(cmake g++ make pkg-config libsimgrid-dev libimgui-dev libglfw3-dev doctest-dev libjemalloc-dev
   libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev libstb-dev libpcap-dev
   fonts-dejavu-core)
 test_pkgs=(xvfb xauth tshark plantuml mscgen librsvg2-bin libxml2-utils
