@@ -176,8 +176,7 @@ struct Apps {
     // in `finished` (its transfers in finished_transfers), so a run holds the clients under way,
     // not every client it ran.
     std::vector<std::unique_ptr<ClientApp>> clients;
-    struct Finished {
-        bool done = false;
+    struct Finished {  // a freed client's report (its slot in `clients` is null)
         bool all_ok = true;
         std::size_t first = 0, count = 0;  // its transfers in finished_transfers
     };
@@ -197,7 +196,6 @@ void free_client(Apps& apps, std::size_t index) {
     }
     ClientReport r = app->report();
     Apps::Finished& f = apps.finished[index];
-    f.done = true;
     f.all_ok = r.all_ok;
     f.first = apps.finished_transfers.size();
     f.count = r.transfers.size();
@@ -357,8 +355,8 @@ void schedule_faults(net::Network& net, const scenario::Scenario& s, Apps& apps,
 void fill_outcome(const Apps& apps, trace::Trace& t) {
     bool ok = true;
     for (std::size_t i = 0; i < apps.clients.size(); ++i) {
-        const Apps::Finished& f = apps.finished[i];
-        if (f.done) {
+        if (!apps.clients[i]) {
+            const Apps::Finished& f = apps.finished[i];
             ok = ok && f.all_ok;
             for (std::size_t k = 0; k < f.count; ++k) t.outcome.transfers.push_back(apps.finished_transfers[f.first + k]);
             continue;

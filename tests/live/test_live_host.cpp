@@ -17,6 +17,7 @@
 
 #include "live/client.hpp"
 #include "live/server.hpp"
+#include "tests/support/files.hpp"
 
 using namespace ftpsim;
 using namespace ftpsim::live;
@@ -30,10 +31,7 @@ std::size_t open_descriptors() {
     return n;
 }
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using ftpsim::testing::slurp;
 
 // A writable server on 127.0.0.1 (any port) in its own thread.
 struct Served {

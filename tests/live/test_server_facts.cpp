@@ -26,6 +26,7 @@
 #include "live/server.hpp"
 #include "protocol/server.hpp"
 #include "trace/json.hpp"
+#include "tests/support/files.hpp"
 
 using namespace ftpsim;
 using namespace ftpsim::live;
@@ -33,10 +34,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using ftpsim::testing::slurp;
 
 // A server on 127.0.0.1 (any port) in its own thread; the trace is written when it stops.
 struct Served {

@@ -13,6 +13,7 @@
 #include "sim/scenario/loader.hpp"
 #include "trace/json.hpp"
 #include "viz/export.hpp"
+#include "tests/support/files.hpp"
 
 namespace fs = std::filesystem;
 using namespace ftpsim;
@@ -29,12 +30,7 @@ std::vector<fs::path> library() {
     return out;
 }
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using ftpsim::testing::slurp;
 
 }  // namespace
 
